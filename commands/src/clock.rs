@@ -1,0 +1,70 @@
+//! Clocks: the system's, and a manual one that tests and development advance by hand.
+
+use std::sync::{Arc, RwLock};
+
+use chrono::{DateTime, Duration, Utc};
+use domain::Clock;
+use tokio::sync::watch;
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// A clock that stands still until advanced, so TTLs are tested without sleeping.
+#[derive(Debug)]
+pub struct ManualClock {
+    now: RwLock<DateTime<Utc>>,
+    advanced: watch::Sender<DateTime<Utc>>,
+}
+
+impl ManualClock {
+    pub fn new(start: DateTime<Utc>) -> Self {
+        Self {
+            now: RwLock::new(start),
+            advanced: watch::channel(start).0,
+        }
+    }
+
+    /// Move time forward (never back) and wake whoever waits on the clock.
+    pub fn advance(&self, by: Duration) -> DateTime<Utc> {
+        let mut now = self.now.write().expect("clock lock poisoned");
+        *now += by.max(Duration::zero());
+        self.advanced.send_replace(*now);
+        *now
+    }
+
+    pub fn subscribe(&self) -> watch::Receiver<DateTime<Utc>> {
+        self.advanced.subscribe()
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.now.read().expect("clock lock poisoned")
+    }
+}
+
+/// The clock a process runs with.
+#[derive(Debug, Clone)]
+pub enum AppClock {
+    System,
+    Manual(Arc<ManualClock>),
+}
+
+impl AppClock {
+    pub fn as_clock(&self) -> Arc<dyn Clock> {
+        match self {
+            AppClock::System => Arc::new(SystemClock),
+            AppClock::Manual(clock) => clock.clone(),
+        }
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.as_clock().now()
+    }
+}

@@ -1,0 +1,243 @@
+//! The event log: append batches of many aggregates in one transaction, load one
+//! aggregate's events, and wake readers on every commit.
+//!
+//! Both backends keep the postgres-es / sqlite-es `events` and `snapshots` layout,
+//! with our `position` (commit order), `event_id` and `occurred_at` besides.
+
+mod postgres;
+mod sqlite;
+
+use std::path::Path;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use event_schemas::Metadata;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use tokio::sync::watch;
+use uuid::Uuid;
+
+/// One event about to be appended.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub event_id: Uuid,
+    pub event_type: String,
+    pub event_version: String,
+    pub payload: serde_json::Value,
+    pub metadata: Metadata,
+    pub occurred_at: DateTime<Utc>,
+}
+
+/// The events of one aggregate, to follow `expected_sequence` (0 for a new stream).
+#[derive(Debug, Clone)]
+pub struct AppendBatch {
+    pub aggregate_type: String,
+    pub aggregate_id: String,
+    pub expected_sequence: i64,
+    pub events: Vec<NewEvent>,
+}
+
+/// Another writer got to this aggregate first: nothing of the batch was kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the aggregate was changed concurrently")]
+pub struct Conflict;
+
+/// One event of an aggregate's stream, as loaded.
+#[derive(Debug, Clone)]
+pub struct StoredEvent {
+    pub sequence: i64,
+    pub position: i64,
+    pub payload: serde_json::Value,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("stored data is unreadable: {0}")]
+    Corrupt(String),
+    #[error("cannot open the database: {0}")]
+    Open(String),
+}
+
+/// Connections to the database that holds the log, shared with the read side.
+#[derive(Debug, Clone)]
+pub enum Database {
+    /// `writer` has exactly one connection: SQLite has one writer, so commit order
+    /// is rowid order. `reader` serves concurrent reads (WAL mode).
+    Sqlite { writer: SqlitePool, reader: SqlitePool },
+    Postgres(PgPool),
+}
+
+impl Database {
+    /// PostgreSQL when `url` is given, else SQLite at `data_dir/commerce.db`.
+    pub async fn connect(url: Option<&str>, data_dir: &Path) -> Result<Self, StoreError> {
+        match url {
+            Some(url) if url.starts_with("postgres") => {
+                let pool = PgPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect(url)
+                    .await?;
+                Ok(Database::Postgres(pool))
+            }
+            Some(url) if url.starts_with("sqlite:") => {
+                let options: SqliteConnectOptions =
+                    url.parse().map_err(|e: sqlx::Error| StoreError::Open(e.to_string()))?;
+                Self::sqlite(options).await
+            }
+            Some(other) => Err(StoreError::Open(format!(
+                "DATABASE_URL must start with postgres:// or sqlite:, not '{}'",
+                other.split(':').next().unwrap_or_default()
+            ))),
+            None => {
+                let options = SqliteConnectOptions::new().filename(data_dir.join("commerce.db"));
+                Self::sqlite(options).await
+            }
+        }
+    }
+
+    async fn sqlite(options: SqliteConnectOptions) -> Result<Self, StoreError> {
+        // FULL synchronous: an acknowledged append survives power loss, not only a crash.
+        let options = options
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(30))
+            .foreign_keys(true);
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(options.clone())
+            .await?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options.read_only(true))
+            .await?;
+        Ok(Database::Sqlite { writer, reader })
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            Database::Sqlite { .. } => "sqlite",
+            Database::Postgres(_) => "postgres",
+        }
+    }
+}
+
+/// The event log. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct EventStore {
+    db: Database,
+    head: watch::Sender<i64>,
+}
+
+impl EventStore {
+    /// Open the log: apply migrations, learn the head position, and (on PostgreSQL)
+    /// listen for commits of other processes.
+    pub async fn open(db: Database) -> Result<Self, StoreError> {
+        match &db {
+            Database::Sqlite { writer, .. } => sqlite::migrate(writer).await?,
+            Database::Postgres(pool) => postgres::migrate(pool).await?,
+        }
+        let store = Self {
+            db,
+            head: watch::channel(0).0,
+        };
+        let head = store.head_position().await?;
+        store.head.send_replace(head);
+        if let Database::Postgres(pool) = &store.db {
+            postgres::spawn_commit_listener(pool.clone(), store.head.clone()).await?;
+        }
+        Ok(store)
+    }
+
+    pub fn database(&self) -> &Database {
+        &self.db
+    }
+
+    /// Append the batches of many aggregates in one transaction. Per batch, in order:
+    /// the positions of its events, or a conflict (and then none of it was written).
+    pub async fn append(&self, batches: &[AppendBatch]) -> Result<Vec<Result<Vec<i64>, Conflict>>, StoreError> {
+        self.append_holding(batches, async {}).await
+    }
+
+    /// [`append`](Self::append), awaiting `before_commit` inside the transaction after
+    /// the rows are written: lets tests hold a transaction open like a slow writer.
+    pub async fn append_holding(
+        &self,
+        batches: &[AppendBatch],
+        before_commit: impl std::future::Future<Output = ()>,
+    ) -> Result<Vec<Result<Vec<i64>, Conflict>>, StoreError> {
+        if batches.iter().all(|b| b.events.is_empty()) {
+            return Ok(batches.iter().map(|_| Ok(Vec::new())).collect());
+        }
+        let results = match &self.db {
+            Database::Sqlite { writer, .. } => sqlite::append(writer, batches, before_commit).await?,
+            Database::Postgres(pool) => postgres::append(pool, batches, before_commit).await?,
+        };
+        let last = results
+            .iter()
+            .filter_map(|r| r.as_ref().ok().and_then(|p| p.last().copied()))
+            .max();
+        if let Some(last) = last {
+            advance(&self.head, last);
+        }
+        Ok(results)
+    }
+
+    /// The events of one aggregate after `after_sequence`, in sequence order.
+    pub async fn load(
+        &self,
+        aggregate_type: &str,
+        aggregate_id: &str,
+        after_sequence: i64,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        match &self.db {
+            Database::Sqlite { reader, .. } => sqlite::load(reader, aggregate_type, aggregate_id, after_sequence).await,
+            Database::Postgres(pool) => postgres::load(pool, aggregate_type, aggregate_id, after_sequence).await,
+        }
+    }
+
+    /// The position of the last committed event (0 for an empty log).
+    pub async fn head_position(&self) -> Result<i64, StoreError> {
+        let head: Option<i64> = match &self.db {
+            Database::Sqlite { reader, .. } => {
+                sqlx::query_scalar("SELECT MAX(position) FROM events").fetch_one(reader).await?
+            }
+            Database::Postgres(pool) => {
+                sqlx::query_scalar("SELECT MAX(position) FROM events").fetch_one(pool).await?
+            }
+        };
+        Ok(head.unwrap_or(0))
+    }
+
+    /// The last committed position this process knows of, updated on every commit.
+    pub fn committed(&self) -> watch::Receiver<i64> {
+        self.head.subscribe()
+    }
+
+    /// The last committed position this process knows of.
+    pub fn last_committed(&self) -> i64 {
+        *self.head.borrow()
+    }
+}
+
+/// Parse a payload column, naming where it came from when it does not parse.
+fn parse_payload(text: &str, position: i64) -> Result<serde_json::Value, StoreError> {
+    serde_json::from_str(text)
+        .map_err(|e| StoreError::Corrupt(format!("payload at position {position}: {e}")))
+}
+
+/// Move the known head forward (never back), waking readers only when it moved.
+fn advance(head: &watch::Sender<i64>, position: i64) {
+    head.send_if_modified(|current| {
+        let advanced = position > *current;
+        *current = (*current).max(position);
+        advanced
+    });
+}

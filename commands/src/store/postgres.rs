@@ -1,0 +1,224 @@
+//! The event log on PostgreSQL.
+//!
+//! Appends take `pg_advisory_xact_lock(LOG_LOCK)` first, so identity values are
+//! handed out in commit order and a reader following `position` never skips an event
+//! that commits later with a smaller position.
+
+use std::collections::HashMap;
+
+use sqlx::postgres::{PgListener, PgPool};
+use sqlx::Row;
+use tokio::sync::watch;
+
+use super::{advance, parse_payload, AppendBatch, Conflict, StoreError, StoredEvent};
+
+/// Advisory lock key serialising appends to the log ("commerce" in ASCII, as i64).
+const LOG_LOCK: i64 = 0x636f_6d6d_6572_6365;
+/// Advisory lock key serialising migrations of several starting processes.
+const MIGRATION_LOCK: i64 = LOG_LOCK + 1;
+/// The channel on which every append announces its last position.
+pub const COMMIT_CHANNEL: &str = "commerce_events";
+
+const MIGRATIONS: &[&str] = &[
+    // The postgres-es layout, unchanged, so postgres-es can load these streams.
+    "CREATE TABLE IF NOT EXISTS events (
+        aggregate_type text NOT NULL,
+        aggregate_id text NOT NULL,
+        sequence bigint CHECK (sequence >= 0) NOT NULL,
+        event_type text NOT NULL,
+        event_version text NOT NULL,
+        payload json NOT NULL,
+        metadata json NOT NULL,
+        PRIMARY KEY (aggregate_type, aggregate_id, sequence))",
+    "ALTER TABLE events ADD COLUMN IF NOT EXISTS position bigint GENERATED ALWAYS AS IDENTITY",
+    "ALTER TABLE events ADD COLUMN IF NOT EXISTS event_id uuid NOT NULL DEFAULT gen_random_uuid()",
+    "ALTER TABLE events ADD COLUMN IF NOT EXISTS occurred_at timestamptz NOT NULL DEFAULT now()",
+    "CREATE UNIQUE INDEX IF NOT EXISTS events_position ON events (position)",
+    "CREATE TABLE IF NOT EXISTS snapshots (
+        aggregate_type text NOT NULL,
+        aggregate_id text NOT NULL,
+        last_sequence bigint CHECK (last_sequence >= 0) NOT NULL,
+        current_snapshot bigint CHECK (current_snapshot >= 0) NOT NULL,
+        payload json NOT NULL,
+        timestamp timestamp with time zone DEFAULT (CURRENT_TIMESTAMP),
+        PRIMARY KEY (aggregate_type, aggregate_id, last_sequence))",
+];
+
+pub(super) async fn migrate(pool: &PgPool) -> Result<(), StoreError> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(MIGRATION_LOCK)
+        .execute(&mut *tx)
+        .await?;
+    for statement in MIGRATIONS {
+        sqlx::query(statement).execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(super) async fn append(
+    pool: &PgPool,
+    batches: &[AppendBatch],
+    before_commit: impl std::future::Future<Output = ()>,
+) -> Result<Vec<Result<Vec<i64>, Conflict>>, StoreError> {
+    let rows = batches.iter().map(|b| b.events.len()).sum();
+    let mut types = Vec::with_capacity(rows);
+    let mut ids = Vec::with_capacity(rows);
+    let mut sequences = Vec::with_capacity(rows);
+    let mut event_types = Vec::with_capacity(rows);
+    let mut versions = Vec::with_capacity(rows);
+    let mut payloads = Vec::with_capacity(rows);
+    let mut metadata = Vec::with_capacity(rows);
+    let mut event_ids = Vec::with_capacity(rows);
+    let mut times = Vec::with_capacity(rows);
+    for batch in batches {
+        for (offset, event) in batch.events.iter().enumerate() {
+            types.push(batch.aggregate_type.as_str());
+            ids.push(batch.aggregate_id.as_str());
+            sequences.push(batch.expected_sequence + 1 + offset as i64);
+            event_types.push(event.event_type.as_str());
+            versions.push(event.event_version.as_str());
+            payloads.push(event.payload.to_string());
+            metadata.push(serde_json::to_string(&event.metadata).expect("metadata serialises"));
+            event_ids.push(event.event_id);
+            times.push(event.occurred_at);
+        }
+    }
+
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(LOG_LOCK)
+        .execute(&mut *tx)
+        .await?;
+    let inserted = sqlx::query(
+        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version,
+                             payload, metadata, event_id, occurred_at)
+         SELECT t, i, s, et, ev, p::json, m::json, eid, oa
+         FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[],
+                     $6::text[], $7::text[], $8::uuid[], $9::timestamptz[])
+              WITH ORDINALITY AS u(t, i, s, et, ev, p, m, eid, oa, ord)
+         ORDER BY ord
+         ON CONFLICT DO NOTHING
+         RETURNING aggregate_type, aggregate_id, sequence, position",
+    )
+    .bind(&types)
+    .bind(&ids)
+    .bind(&sequences)
+    .bind(&event_types)
+    .bind(&versions)
+    .bind(&payloads)
+    .bind(&metadata)
+    .bind(&event_ids)
+    .bind(&times)
+    .fetch_all(&mut *tx)
+    .await?;
+
+    let mut positions: HashMap<(String, String, i64), i64> = HashMap::with_capacity(inserted.len());
+    for row in inserted {
+        positions.insert((row.get(0), row.get(1), row.get(2)), row.get(3));
+    }
+    let mut results = Vec::with_capacity(batches.len());
+    let mut undo = Vec::new();
+    for batch in batches {
+        let found: Vec<i64> = (0..batch.events.len())
+            .filter_map(|offset| {
+                let key = (
+                    batch.aggregate_type.clone(),
+                    batch.aggregate_id.clone(),
+                    batch.expected_sequence + 1 + offset as i64,
+                );
+                positions.remove(&key)
+            })
+            .collect();
+        if found.len() == batch.events.len() {
+            results.push(Ok(found));
+        } else {
+            // Another writer holds some of these sequences: take back what did land.
+            undo.extend(found);
+            results.push(Err(Conflict));
+        }
+    }
+    if !undo.is_empty() {
+        sqlx::query("DELETE FROM events WHERE position = ANY($1)")
+            .bind(&undo)
+            .execute(&mut *tx)
+            .await?;
+    }
+    let last = results
+        .iter()
+        .filter_map(|r| r.as_ref().ok().and_then(|p| p.last().copied()))
+        .max();
+    if let Some(last) = last {
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(COMMIT_CHANNEL)
+            .bind(last.to_string())
+            .execute(&mut *tx)
+            .await?;
+    }
+    before_commit.await;
+    tx.commit().await?;
+    Ok(results)
+}
+
+pub(super) async fn load(
+    pool: &PgPool,
+    aggregate_type: &str,
+    aggregate_id: &str,
+    after_sequence: i64,
+) -> Result<Vec<StoredEvent>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT sequence, position, payload::text FROM events
+         WHERE aggregate_type = $1 AND aggregate_id = $2 AND sequence > $3
+         ORDER BY sequence",
+    )
+    .bind(aggregate_type)
+    .bind(aggregate_id)
+    .bind(after_sequence)
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter()
+        .map(|row| {
+            let position: i64 = row.get(1);
+            Ok(StoredEvent {
+                sequence: row.get(0),
+                position,
+                payload: parse_payload(row.get(2), position)?,
+            })
+        })
+        .collect()
+}
+
+/// Follow the commits of every process through LISTEN/NOTIFY. When the connection
+/// drops, it reconnects and re-reads the head, so no wake-up is lost for good.
+pub(super) async fn spawn_commit_listener(pool: PgPool, head: watch::Sender<i64>) -> Result<(), StoreError> {
+    let mut listener = PgListener::connect_with(&pool).await?;
+    listener.listen(COMMIT_CHANNEL).await?;
+    tokio::spawn(async move {
+        loop {
+            match listener.try_recv().await {
+                Ok(Some(notification)) => {
+                    if let Ok(position) = notification.payload().parse::<i64>() {
+                        advance(&head, position);
+                    }
+                }
+                // The connection was lost and is re-established on the next call;
+                // notifications sent meanwhile are gone, so re-read the head.
+                Ok(None) => {
+                    if let Ok(Some(position)) =
+                        sqlx::query_scalar::<_, Option<i64>>("SELECT MAX(position) FROM events")
+                            .fetch_one(&pool)
+                            .await
+                    {
+                        advance(&head, position);
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "commit listener failed; retrying");
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                }
+            }
+        }
+    });
+    Ok(())
+}

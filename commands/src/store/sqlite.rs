@@ -1,0 +1,117 @@
+//! The event log on SQLite: one writer connection, so rowid order is commit order.
+
+use std::future::Future;
+
+use sqlx::sqlite::SqlitePool;
+use sqlx::Row;
+
+use super::{parse_payload, AppendBatch, Conflict, StoreError, StoredEvent};
+
+const MIGRATIONS: &[&str] = &[
+    // The sqlite-es layout, with `position` as the rowid (AUTOINCREMENT: never
+    // reused, so a deleted row leaves a hole rather than a second event at one place).
+    "CREATE TABLE IF NOT EXISTS events (
+        position INTEGER PRIMARY KEY AUTOINCREMENT,
+        aggregate_type TEXT NOT NULL,
+        aggregate_id TEXT NOT NULL,
+        sequence INTEGER NOT NULL CHECK (sequence >= 0),
+        event_type TEXT NOT NULL,
+        event_version TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        metadata TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        occurred_at TEXT NOT NULL,
+        UNIQUE (aggregate_type, aggregate_id, sequence))",
+    "CREATE TABLE IF NOT EXISTS snapshots (
+        aggregate_type TEXT NOT NULL,
+        aggregate_id TEXT NOT NULL,
+        last_sequence INTEGER NOT NULL CHECK (last_sequence >= 0),
+        current_snapshot INTEGER NOT NULL CHECK (current_snapshot >= 0),
+        payload TEXT NOT NULL,
+        timestamp TEXT,
+        PRIMARY KEY (aggregate_type, aggregate_id, last_sequence))",
+];
+
+pub(super) async fn migrate(writer: &SqlitePool) -> Result<(), StoreError> {
+    let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
+    for statement in MIGRATIONS {
+        sqlx::query(statement).execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(super) async fn append(
+    writer: &SqlitePool,
+    batches: &[AppendBatch],
+    before_commit: impl Future<Output = ()>,
+) -> Result<Vec<Result<Vec<i64>, Conflict>>, StoreError> {
+    let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
+    let mut results = Vec::with_capacity(batches.len());
+    for batch in batches {
+        let current: i64 = sqlx::query_scalar(
+            "SELECT COALESCE(MAX(sequence), 0) FROM events WHERE aggregate_type = ? AND aggregate_id = ?",
+        )
+        .bind(&batch.aggregate_type)
+        .bind(&batch.aggregate_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        if current != batch.expected_sequence {
+            results.push(Err(Conflict));
+            continue;
+        }
+        let mut positions = Vec::with_capacity(batch.events.len());
+        for (offset, event) in batch.events.iter().enumerate() {
+            let position: i64 = sqlx::query_scalar(
+                "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version,
+                                     payload, metadata, event_id, occurred_at)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING position",
+            )
+            .bind(&batch.aggregate_type)
+            .bind(&batch.aggregate_id)
+            .bind(batch.expected_sequence + 1 + offset as i64)
+            .bind(&event.event_type)
+            .bind(&event.event_version)
+            .bind(event.payload.to_string())
+            .bind(serde_json::to_string(&event.metadata).expect("metadata serialises"))
+            .bind(event.event_id.to_string())
+            .bind(event.occurred_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+            .fetch_one(&mut *tx)
+            .await?;
+            positions.push(position);
+        }
+        results.push(Ok(positions));
+    }
+    before_commit.await;
+    tx.commit().await?;
+    Ok(results)
+}
+
+pub(super) async fn load(
+    reader: &SqlitePool,
+    aggregate_type: &str,
+    aggregate_id: &str,
+    after_sequence: i64,
+) -> Result<Vec<StoredEvent>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT sequence, position, payload FROM events
+         WHERE aggregate_type = ? AND aggregate_id = ? AND sequence > ?
+         ORDER BY sequence",
+    )
+    .bind(aggregate_type)
+    .bind(aggregate_id)
+    .bind(after_sequence)
+    .fetch_all(reader)
+    .await?;
+    rows.into_iter()
+        .map(|row| {
+            let position: i64 = row.get(1);
+            let payload: &str = row.get(2);
+            Ok(StoredEvent {
+                sequence: row.get(0),
+                position,
+                payload: parse_payload(payload, position)?,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,67 @@
+//! Field validation shared by the aggregates' commands.
+
+use crate::error::{DomainError, FieldError};
+use crate::limits::{MAX_ID_LEN, MAX_QUANTITY_PER_COMMAND, MAX_TEXT_LEN};
+
+/// Collects every field error of a command, so the caller hears of all at once.
+#[derive(Default)]
+pub struct Validator {
+    errors: Vec<FieldError>,
+}
+
+impl Validator {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn fail(&mut self, field: &str, message: impl Into<String>) {
+        self.errors.push(FieldError {
+            field: field.to_string(),
+            message: message.into(),
+        });
+    }
+
+    /// An id: 1–64 bytes of ASCII letters, digits, `-`, `_`, `.`.
+    pub fn id(&mut self, field: &str, value: &str) {
+        if value.is_empty() || value.len() > MAX_ID_LEN {
+            self.fail(field, format!("must be 1 to {MAX_ID_LEN} characters"));
+        } else if !value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        {
+            self.fail(field, "may hold only letters, digits, '-', '_' and '.'");
+        }
+    }
+
+    /// Free text: 1–200 characters, not blank.
+    pub fn text(&mut self, field: &str, value: &str) {
+        let chars = value.chars().count();
+        if value.trim().is_empty() || chars > MAX_TEXT_LEN {
+            self.fail(field, format!("must be 1 to {MAX_TEXT_LEN} characters"));
+        }
+    }
+
+    /// A quantity of units moved by one command: 1 to 1,000,000.
+    pub fn quantity(&mut self, field: &str, value: u64) {
+        if value == 0 || value > MAX_QUANTITY_PER_COMMAND {
+            self.fail(
+                field,
+                format!("must be a whole number from 1 to {MAX_QUANTITY_PER_COMMAND}"),
+            );
+        }
+    }
+
+    pub fn check(&mut self, ok: bool, field: &str, message: &str) {
+        if !ok {
+            self.fail(field, message);
+        }
+    }
+
+    pub fn finish(self) -> Result<(), DomainError> {
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(DomainError::invalid(self.errors))
+        }
+    }
+}

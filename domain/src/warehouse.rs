@@ -1,0 +1,140 @@
+//! The Warehouse aggregate: a place that holds stock and ships to regions.
+
+use cqrs_es::{event_sink::EventSink, Aggregate};
+use event_schemas::warehouse::WAREHOUSE_AGGREGATE;
+use event_schemas::{GeoPoint, Money, ShippingRate, WarehouseEvent};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{DomainError, ErrorKind};
+use crate::limits::MAX_SHIPPING_RATES;
+use crate::validate::Validator;
+
+/// Register a warehouse. Registering the same warehouse again with the same details
+/// changes nothing; with other details it is refused.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RegisterWarehouse {
+    pub warehouse_id: String,
+    pub name: String,
+    pub region: String,
+    pub location: GeoPoint,
+    pub ships_to: Vec<ShippingRate>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Warehouse {
+    pub registered: Option<RegisterWarehouse>,
+}
+
+/// Warehouses need no services; the unit type keeps the cqrs-es signature.
+pub type WarehouseServices = ();
+
+impl Warehouse {
+    pub fn decide(&self, command: &RegisterWarehouse) -> Result<Vec<WarehouseEvent>, DomainError> {
+        validate(command)?;
+        match &self.registered {
+            Some(existing) if existing == command => Ok(vec![]),
+            Some(_) => Err(DomainError::new(
+                ErrorKind::Conflict,
+                "warehouse_exists",
+                format!(
+                    "warehouse '{}' is already registered with other details",
+                    command.warehouse_id
+                ),
+            )),
+            None => Ok(vec![WarehouseEvent::WarehouseRegistered {
+                warehouse_id: command.warehouse_id.clone(),
+                name: command.name.clone(),
+                region: command.region.clone(),
+                location: command.location,
+                ships_to: command.ships_to.clone(),
+            }]),
+        }
+    }
+
+    pub fn apply_event(&mut self, event: &WarehouseEvent) {
+        match event {
+            WarehouseEvent::WarehouseRegistered {
+                warehouse_id,
+                name,
+                region,
+                location,
+                ships_to,
+            } => {
+                self.registered = Some(RegisterWarehouse {
+                    warehouse_id: warehouse_id.clone(),
+                    name: name.clone(),
+                    region: region.clone(),
+                    location: *location,
+                    ships_to: ships_to.clone(),
+                })
+            }
+        }
+    }
+}
+
+fn validate(command: &RegisterWarehouse) -> Result<(), DomainError> {
+    let mut v = Validator::new();
+    v.id("warehouse_id", &command.warehouse_id);
+    v.text("name", &command.name);
+    v.id("region", &command.region);
+    let GeoPoint { lat, lon } = command.location;
+    v.check((-90.0..=90.0).contains(&lat), "location.lat", "must be between -90 and 90");
+    v.check((-180.0..=180.0).contains(&lon), "location.lon", "must be between -180 and 180");
+    v.check(
+        command.ships_to.len() <= MAX_SHIPPING_RATES,
+        "ships_to",
+        "lists too many regions",
+    );
+    for (i, rate) in command.ships_to.iter().enumerate() {
+        v.id(&format!("ships_to[{i}].region"), &rate.region);
+        money(&mut v, &format!("ships_to[{i}].cost_per_item"), &rate.cost_per_item);
+        money(&mut v, &format!("ships_to[{i}].cost_per_shipment"), &rate.cost_per_shipment);
+        v.check(rate.days <= 365, &format!("ships_to[{i}].days"), "must be 0 to 365");
+    }
+    let mut regions: Vec<&str> = command.ships_to.iter().map(|r| r.region.as_str()).collect();
+    regions.sort_unstable();
+    v.check(
+        regions.windows(2).all(|w| w[0] != w[1]),
+        "ships_to",
+        "names a region twice",
+    );
+    v.finish()
+}
+
+/// Money: a non-negative amount below 10^12 minor units and a three-letter currency.
+pub fn money(v: &mut Validator, field: &str, value: &Money) {
+    v.check(
+        (0..1_000_000_000_000).contains(&value.amount),
+        &format!("{field}.amount"),
+        "must be a non-negative whole number of minor units",
+    );
+    v.check(
+        value.currency.len() == 3 && value.currency.bytes().all(|b| b.is_ascii_uppercase()),
+        &format!("{field}.currency"),
+        "must be a three-letter ISO 4217 code such as USD",
+    );
+}
+
+impl Aggregate for Warehouse {
+    const TYPE: &'static str = WAREHOUSE_AGGREGATE;
+    type Command = RegisterWarehouse;
+    type Event = WarehouseEvent;
+    type Error = DomainError;
+    type Services = WarehouseServices;
+
+    async fn handle(
+        &mut self,
+        command: Self::Command,
+        _services: &Self::Services,
+        sink: &EventSink<Self>,
+    ) -> Result<(), Self::Error> {
+        for event in self.decide(&command)? {
+            sink.write(event, self).await;
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, event: Self::Event) {
+        self.apply_event(&event);
+    }
+}

@@ -1,0 +1,13 @@
+//! The domain crate's tests, as one integration test binary.
+//!
+//! - `stock_rules`: one given/when/then per rule of the Stock aggregate, through the
+//!   cqrs-es test framework.
+//! - `warehouse_rules`: the same for the Warehouse aggregate.
+//! - `stock_properties`: random command sequences on one stock, checked against a
+//!   reference model and the stock's invariants after every step.
+
+mod support;
+
+mod stock_properties;
+mod stock_rules;
+mod warehouse_rules;

@@ -1,0 +1,87 @@
+//! The envelope: what the log records around each event payload.
+
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::stock::{StockEvent, STOCK_AGGREGATE};
+use crate::warehouse::{WarehouseEvent, WAREHOUSE_AGGREGATE};
+
+/// Who and what caused an event. Stored as a JSON object of strings (absent fields
+/// omitted), which is also what postgres-es reads as its `HashMap<String, String>`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Metadata {
+    /// The request (`X-Request-Id`) or flow this event belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correlation_id: Option<String>,
+    /// The event or command that directly caused this one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub causation_id: Option<String>,
+    /// The credential that issued the command.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
+    /// The client's `Idempotency-Key`, when it sent one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotency_key: Option<String>,
+}
+
+/// One committed event as the log holds it and as the bus publishes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Envelope {
+    /// UUIDv7, unique per event.
+    pub event_id: Uuid,
+    pub aggregate_type: String,
+    pub aggregate_id: String,
+    /// 1-based position of the event within its aggregate.
+    pub sequence: i64,
+    /// Global commit-ordered position in the log.
+    pub position: i64,
+    pub event_type: String,
+    pub event_version: String,
+    pub occurred_at: DateTime<Utc>,
+    pub metadata: Metadata,
+    /// The event, externally tagged by its type (`{"StockReceived": {...}}`).
+    pub payload: serde_json::Value,
+}
+
+/// A decoded event payload, by aggregate.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RecordedEvent {
+    Warehouse(WarehouseEvent),
+    Stock(StockEvent),
+    /// An aggregate type this build does not know (written by a newer version).
+    Other,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    #[error("event at position {position} ({event_type}) does not parse: {source}")]
+    Payload {
+        position: i64,
+        event_type: String,
+        source: serde_json::Error,
+    },
+}
+
+impl Envelope {
+    /// Decode the payload into the typed event of its aggregate, upcasting old versions.
+    pub fn decode(&self) -> Result<RecordedEvent, DecodeError> {
+        match self.aggregate_type.as_str() {
+            STOCK_AGGREGATE => self.decode_as().map(RecordedEvent::Stock),
+            WAREHOUSE_AGGREGATE => self.decode_as().map(RecordedEvent::Warehouse),
+            _ => Ok(RecordedEvent::Other),
+        }
+    }
+
+    fn decode_as<T: DeserializeOwned>(&self) -> Result<T, DecodeError> {
+        // Every event type is at version 1.0 today, so there is nothing to upcast yet;
+        // when a type changes, its upcaster rewrites `payload` here before parsing.
+        T::deserialize(&self.payload).map_err(|source| DecodeError::Payload {
+            position: self.position,
+            event_type: self.event_type.clone(),
+            source,
+        })
+    }
+}

@@ -1,0 +1,37 @@
+//! Every event the system records, and the envelope that carries them.
+//!
+//! This crate owns the wire format of the event log: the payload types of each
+//! aggregate's events (externally tagged, as cqrs-es and postgres-es store them),
+//! the [`Envelope`] with its metadata, the upcasting of old event versions, and
+//! the JSON Schemas generated from these types (checked in under `json/`).
+//! An event type, once shipped, is never changed in place: a new shape gets a new
+//! version and an upcaster.
+
+pub mod envelope;
+pub mod schemas;
+pub mod stock;
+pub mod values;
+pub mod warehouse;
+
+pub use envelope::{DecodeError, Envelope, Metadata, RecordedEvent};
+pub use stock::StockEvent;
+pub use values::{GeoPoint, Money, ShippingRate};
+pub use warehouse::WarehouseEvent;
+
+/// The version every event type of this crate is written with today.
+pub const CURRENT_EVENT_VERSION: &str = "1.0";
+
+/// The cqrs-es view of our events, so cqrs-es can store, load and test them.
+macro_rules! cqrs_domain_event {
+    ($($event:ty),*) => {$(
+        impl cqrs_es::DomainEvent for $event {
+            fn event_type(&self) -> String {
+                <$event>::event_type(self).to_string()
+            }
+            fn event_version(&self) -> String {
+                CURRENT_EVENT_VERSION.to_string()
+            }
+        }
+    )*};
+}
+cqrs_domain_event!(StockEvent, WarehouseEvent);

@@ -1,0 +1,25 @@
+//! JSON Schemas of the envelope and every event, generated from the Rust types.
+//!
+//! `json/` holds them checked in, for consumers of the bus; the crate's tests fail
+//! when they drift from the types (`UPDATE_SCHEMAS=1 cargo test -p event-schemas`
+//! rewrites them).
+
+use schemars::{schema_for, Schema};
+
+use crate::{Envelope, StockEvent, WarehouseEvent};
+
+/// Every schema this crate publishes, by file name.
+pub fn all() -> Vec<(&'static str, Schema)> {
+    vec![
+        ("envelope.json", schema_for!(Envelope)),
+        ("stock_event.json", schema_for!(StockEvent)),
+        ("warehouse_event.json", schema_for!(WarehouseEvent)),
+    ]
+}
+
+/// The text a schema is checked in as.
+pub fn render(schema: &Schema) -> String {
+    let mut text = serde_json::to_string_pretty(schema).expect("a schema always serialises");
+    text.push('\n');
+    text
+}

@@ -51,7 +51,11 @@ impl ExpiryIndex {
     }
 
     fn next_due(&self) -> Option<DateTime<Utc>> {
-        self.due.lock().expect("expiry index poisoned").first().map(|(at, _, _)| *at)
+        self.due
+            .lock()
+            .expect("expiry index poisoned")
+            .first()
+            .map(|(at, _, _)| *at)
     }
 }
 
@@ -89,13 +93,15 @@ pub async fn sweep(service: &CommandService) -> Result<i64, CommandError> {
             action: StockAction::ExpireHolds,
         };
         match service.handle_stock(command, &metadata).await {
-            Ok(outcome) => position = position.max(outcome.position),
+            Ok((outcome, _)) => position = position.max(outcome.position),
             Err(error) => {
                 // Look again shortly rather than lose the hold's expiry.
                 tracing::warn!(%sku, %warehouse_id, %error, "expiring holds failed; will retry");
-                service
-                    .expiry_index()
-                    .schedule(now + chrono::Duration::seconds(1), &sku, &warehouse_id);
+                service.expiry_index().schedule(
+                    now + chrono::Duration::seconds(1),
+                    &sku,
+                    &warehouse_id,
+                );
             }
         }
     }

@@ -94,33 +94,42 @@ impl CommandService {
         metadata: &Metadata,
     ) -> Result<CommandOutcome, CommandError> {
         let id = command.warehouse_id.clone();
-        let outcome = self
-            .run(&self.live_warehouses, &id, metadata, |warehouse: &Warehouse| {
-                warehouse.decide(&command)
-            })
+        let (outcome, ()) = self
+            .run(
+                &self.live_warehouses,
+                &id,
+                metadata,
+                |warehouse: &Warehouse| warehouse.decide(&command),
+                |_| (),
+            )
             .await?;
         self.warehouses.insert(&id);
-        Ok(outcome.0)
+        Ok(outcome)
     }
 
     pub async fn handle_stock(
         &self,
         command: StockCommand,
         metadata: &Metadata,
-    ) -> Result<CommandOutcome, CommandError> {
+    ) -> Result<(CommandOutcome, StockLevels), CommandError> {
         self.ensure_warehouse_known(&command.warehouse_id).await?;
         let id = stock_aggregate_id(&command.sku, &command.warehouse_id);
         let now = self.clock.now();
         let warehouses = self.warehouses.as_ref();
-        let (outcome, next_expiry) = self
-            .run(&self.live_stock, &id, metadata, |stock: &Stock| {
-                stock.decide(&command, now, warehouses)
-            })
+        let (outcome, (levels, next_expiry)) = self
+            .run(
+                &self.live_stock,
+                &id,
+                metadata,
+                |stock: &Stock| stock.decide(&command, now, warehouses),
+                |stock: &Stock| (StockLevels::of(stock), stock.next_expiry()),
+            )
             .await?;
-        if let Some(at) = next_expiry {
-            self.expiry.schedule(at, &command.sku, &command.warehouse_id);
+        if let (Some(at), true) = (next_expiry, outcome.events > 0) {
+            self.expiry
+                .schedule(at, &command.sku, &command.warehouse_id);
         }
-        Ok(outcome)
+        Ok((outcome, levels))
     }
 
     /// A warehouse registered by another process is learnt from the log.
@@ -136,16 +145,17 @@ impl CommandService {
     }
 
     /// Decide, append and apply one command on one aggregate, retrying on conflicts.
-    /// Returns the outcome and the aggregate's next hold expiry, when it has one.
-    async fn run<A>(
+    /// Returns the outcome and `view` of the state the command left.
+    async fn run<A, V>(
         &self,
         live: &LiveMap<A>,
         aggregate_id: &str,
         metadata: &Metadata,
         decide: impl Fn(&A) -> Result<Vec<A::Event>, DomainError>,
-    ) -> Result<(CommandOutcome, Option<DateTime<Utc>>), CommandError>
+        view: impl Fn(&A) -> V,
+    ) -> Result<(CommandOutcome, V), CommandError>
     where
-        A: Aggregate + HasExpiry + 'static,
+        A: Aggregate + 'static,
     {
         let slot = live
             .lock()
@@ -165,13 +175,16 @@ impl CommandService {
                     position: self.store.last_committed(),
                     events: 0,
                 };
-                return Ok((outcome, None));
+                return Ok((outcome, view(&aggregate.state)));
             }
             let batch = AppendBatch {
                 aggregate_type: A::TYPE.to_string(),
                 aggregate_id: aggregate_id.to_string(),
                 expected_sequence: aggregate.sequence,
-                events: events.iter().map(|e| new_event(e, metadata, self.clock.now())).collect(),
+                events: events
+                    .iter()
+                    .map(|e| new_event(e, metadata, self.clock.now()))
+                    .collect(),
             };
             let result = self.store.append(std::slice::from_ref(&batch)).await?;
             match result.into_iter().next().expect("one result per batch") {
@@ -185,7 +198,7 @@ impl CommandService {
                         position: *positions.last().expect("a non-empty batch has positions"),
                         events: count,
                     };
-                    return Ok((outcome, aggregate.state.next_expiry()));
+                    return Ok((outcome, view(&aggregate.state)));
                 }
                 Err(_conflict) => self.catch_up(&mut aggregate, aggregate_id).await?,
             }
@@ -194,8 +207,16 @@ impl CommandService {
     }
 
     /// Apply the events other writers recorded since this copy was last current.
-    async fn catch_up<A: Aggregate>(&self, live: &mut Live<A>, aggregate_id: &str) -> Result<(), StoreError> {
-        for stored in self.store.load(A::TYPE, aggregate_id, live.sequence).await? {
+    async fn catch_up<A: Aggregate>(
+        &self,
+        live: &mut Live<A>,
+        aggregate_id: &str,
+    ) -> Result<(), StoreError> {
+        for stored in self
+            .store
+            .load(A::TYPE, aggregate_id, live.sequence)
+            .await?
+        {
             let event = decode::<A::Event>(&stored.payload, stored.position)?;
             live.state.apply(event);
             live.sequence = stored.sequence;
@@ -204,33 +225,49 @@ impl CommandService {
     }
 
     /// When the next hold of a stock runs out, read from the log (for the expiry sweep).
-    pub async fn stock_next_expiry(&self, sku: &str, warehouse_id: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+    pub async fn stock_next_expiry(
+        &self,
+        sku: &str,
+        warehouse_id: &str,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
         let mut live = Live::<Stock>::default();
-        self.catch_up(&mut live, &stock_aggregate_id(sku, warehouse_id)).await?;
+        self.catch_up(&mut live, &stock_aggregate_id(sku, warehouse_id))
+            .await?;
         Ok(live.state.next_expiry())
     }
 }
 
-/// Aggregates that may hold timed holds tell the expiry sweep when to look again.
-pub trait HasExpiry {
-    fn next_expiry(&self) -> Option<DateTime<Utc>> {
-        None
+/// Stock levels after a command, for its answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct StockLevels {
+    pub on_hand: u64,
+    pub held: u64,
+    pub available: u64,
+}
+
+impl StockLevels {
+    fn of(stock: &Stock) -> Self {
+        Self {
+            on_hand: stock.on_hand,
+            held: stock.held(),
+            available: stock.available(),
+        }
     }
 }
 
-impl HasExpiry for Stock {
-    fn next_expiry(&self) -> Option<DateTime<Utc>> {
-        Stock::next_expiry(self)
-    }
+fn decode<E: DeserializeOwned>(
+    payload: &serde_json::Value,
+    position: i64,
+) -> Result<E, StoreError> {
+    E::deserialize(payload)
+        .map_err(|e| StoreError::Corrupt(format!("event at position {position}: {e}")))
 }
 
-impl HasExpiry for Warehouse {}
-
-fn decode<E: DeserializeOwned>(payload: &serde_json::Value, position: i64) -> Result<E, StoreError> {
-    E::deserialize(payload).map_err(|e| StoreError::Corrupt(format!("event at position {position}: {e}")))
-}
-
-fn new_event<E: cqrs_es::DomainEvent>(event: &E, metadata: &Metadata, now: DateTime<Utc>) -> NewEvent {
+fn new_event<E: cqrs_es::DomainEvent>(
+    event: &E,
+    metadata: &Metadata,
+    now: DateTime<Utc>,
+) -> NewEvent {
     NewEvent {
         event_id: Uuid::now_v7(),
         event_type: event.event_type(),

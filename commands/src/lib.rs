@@ -15,5 +15,5 @@ pub mod store;
 pub mod warehouses;
 
 pub use clock::{AppClock, ManualClock, SystemClock};
-pub use host::{CommandError, CommandOutcome, CommandService};
+pub use host::{CommandError, CommandOutcome, CommandService, StockLevels};
 pub use store::{AppendBatch, Conflict, Database, EventStore, NewEvent, StoreError, StoredEvent};

@@ -23,6 +23,9 @@ impl KnownWarehouses {
 
 impl WarehouseRegistry for KnownWarehouses {
     fn is_registered(&self, warehouse_id: &str) -> bool {
-        self.ids.read().expect("warehouse set poisoned").contains(warehouse_id)
+        self.ids
+            .read()
+            .expect("warehouse set poisoned")
+            .contains(warehouse_id)
     }
 }

@@ -4,14 +4,15 @@
 //! is sold or held beyond what is available. A count below what is held is recorded
 //! and flagged (StockShortfallDetected), never refused; while on hand is below held
 //! ("short"), nothing new is held or sold. Holds past their `expires_at` are released
-//! as soon as the stock is next touched for a sale or a hold, and by the expiry sweep.
+//! as soon as the stock is next touched by a sale, a hold or a count, and by the
+//! expiry sweep.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use cqrs_es::{event_sink::EventSink, Aggregate};
 use event_schemas::stock::STOCK_AGGREGATE;
-use event_schemas::{StockEvent};
+use event_schemas::StockEvent;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -146,8 +147,9 @@ impl Stock {
                 new_quantity,
                 reason,
             } => {
-                let mut events = vec![event.adjusted(self.on_hand, *new_quantity, reason)];
-                let held = self.held();
+                // Expired holds go first, so a count is not flagged short for them.
+                let (mut events, held) = self.expiry_releases(now, &event);
+                events.push(event.adjusted(self.on_hand, *new_quantity, reason));
                 if *new_quantity < held {
                     events.push(event.shortfall(*new_quantity, held));
                 }
@@ -171,7 +173,8 @@ impl Stock {
                         format!("hold '{hold_id}' expired and can no longer be sold from"),
                     ));
                 }
-                self.refuse_while_short(self.on_hand, self.held())?;
+                let (mut events, held) = self.expiry_releases(now, &event);
+                self.refuse_while_short(self.on_hand, held)?;
                 if *quantity > hold.quantity {
                     return Err(DomainError::new(
                         ErrorKind::Conflict,
@@ -180,7 +183,8 @@ impl Stock {
                     )
                     .with_fact("held", hold.quantity));
                 }
-                Ok(vec![event.sold(*quantity, Some(hold_id), order_id)])
+                events.push(event.sold(*quantity, Some(hold_id), order_id));
+                Ok(events)
             }
             StockAction::Sell {
                 quantity,
@@ -375,7 +379,12 @@ impl Emitter<'_> {
             quantity,
         }
     }
-    fn sold(&self, quantity: u64, hold_id: Option<&String>, order_id: &Option<String>) -> StockEvent {
+    fn sold(
+        &self,
+        quantity: u64,
+        hold_id: Option<&String>,
+        order_id: &Option<String>,
+    ) -> StockEvent {
         StockEvent::StockSold {
             sku: self.sku.into(),
             warehouse_id: self.warehouse_id.into(),

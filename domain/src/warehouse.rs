@@ -78,8 +78,16 @@ fn validate(command: &RegisterWarehouse) -> Result<(), DomainError> {
     v.text("name", &command.name);
     v.id("region", &command.region);
     let GeoPoint { lat, lon } = command.location;
-    v.check((-90.0..=90.0).contains(&lat), "location.lat", "must be between -90 and 90");
-    v.check((-180.0..=180.0).contains(&lon), "location.lon", "must be between -180 and 180");
+    v.check(
+        (-90.0..=90.0).contains(&lat),
+        "location.lat",
+        "must be between -90 and 90",
+    );
+    v.check(
+        (-180.0..=180.0).contains(&lon),
+        "location.lon",
+        "must be between -180 and 180",
+    );
     v.check(
         command.ships_to.len() <= MAX_SHIPPING_RATES,
         "ships_to",
@@ -87,9 +95,21 @@ fn validate(command: &RegisterWarehouse) -> Result<(), DomainError> {
     );
     for (i, rate) in command.ships_to.iter().enumerate() {
         v.id(&format!("ships_to[{i}].region"), &rate.region);
-        money(&mut v, &format!("ships_to[{i}].cost_per_item"), &rate.cost_per_item);
-        money(&mut v, &format!("ships_to[{i}].cost_per_shipment"), &rate.cost_per_shipment);
-        v.check(rate.days <= 365, &format!("ships_to[{i}].days"), "must be 0 to 365");
+        money(
+            &mut v,
+            &format!("ships_to[{i}].cost_per_item"),
+            &rate.cost_per_item,
+        );
+        money(
+            &mut v,
+            &format!("ships_to[{i}].cost_per_shipment"),
+            &rate.cost_per_shipment,
+        );
+        v.check(
+            rate.days <= 365,
+            &format!("ships_to[{i}].days"),
+            "must be 0 to 365",
+        );
     }
     let mut regions: Vec<&str> = command.ships_to.iter().map(|r| r.region.as_str()).collect();
     regions.sort_unstable();

@@ -86,12 +86,24 @@ impl StockEvent {
     /// The (sku, warehouse_id) the event belongs to.
     pub fn stock_key(&self) -> (&str, &str) {
         match self {
-            StockEvent::StockReceived { sku, warehouse_id, .. }
-            | StockEvent::StockSold { sku, warehouse_id, .. }
-            | StockEvent::StockAdjusted { sku, warehouse_id, .. }
-            | StockEvent::StockShortfallDetected { sku, warehouse_id, .. }
-            | StockEvent::StockHeld { sku, warehouse_id, .. }
-            | StockEvent::StockHoldReleased { sku, warehouse_id, .. } => (sku, warehouse_id),
+            StockEvent::StockReceived {
+                sku, warehouse_id, ..
+            }
+            | StockEvent::StockSold {
+                sku, warehouse_id, ..
+            }
+            | StockEvent::StockAdjusted {
+                sku, warehouse_id, ..
+            }
+            | StockEvent::StockShortfallDetected {
+                sku, warehouse_id, ..
+            }
+            | StockEvent::StockHeld {
+                sku, warehouse_id, ..
+            }
+            | StockEvent::StockHoldReleased {
+                sku, warehouse_id, ..
+            } => (sku, warehouse_id),
         }
     }
 }

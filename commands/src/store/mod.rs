@@ -13,7 +13,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use event_schemas::Metadata;
 use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use tokio::sync::watch;
 use uuid::Uuid;
 
@@ -65,7 +67,10 @@ pub enum StoreError {
 pub enum Database {
     /// `writer` has exactly one connection: SQLite has one writer, so commit order
     /// is rowid order. `reader` serves concurrent reads (WAL mode).
-    Sqlite { writer: SqlitePool, reader: SqlitePool },
+    Sqlite {
+        writer: SqlitePool,
+        reader: SqlitePool,
+    },
     Postgres(PgPool),
 }
 
@@ -82,8 +87,9 @@ impl Database {
                 Ok(Database::Postgres(pool))
             }
             Some(url) if url.starts_with("sqlite:") => {
-                let options: SqliteConnectOptions =
-                    url.parse().map_err(|e: sqlx::Error| StoreError::Open(e.to_string()))?;
+                let options: SqliteConnectOptions = url
+                    .parse()
+                    .map_err(|e: sqlx::Error| StoreError::Open(e.to_string()))?;
                 Self::sqlite(options).await
             }
             Some(other) => Err(StoreError::Open(format!(
@@ -162,7 +168,10 @@ impl EventStore {
 
     /// Append the batches of many aggregates in one transaction. Per batch, in order:
     /// the positions of its events, or a conflict (and then none of it was written).
-    pub async fn append(&self, batches: &[AppendBatch]) -> Result<Vec<Result<Vec<i64>, Conflict>>, StoreError> {
+    pub async fn append(
+        &self,
+        batches: &[AppendBatch],
+    ) -> Result<Vec<Result<Vec<i64>, Conflict>>, StoreError> {
         self.append_holding(batches, async {}).await
     }
 
@@ -177,7 +186,9 @@ impl EventStore {
             return Ok(batches.iter().map(|_| Ok(Vec::new())).collect());
         }
         let results = match &self.db {
-            Database::Sqlite { writer, .. } => sqlite::append(writer, batches, before_commit).await?,
+            Database::Sqlite { writer, .. } => {
+                sqlite::append(writer, batches, before_commit).await?
+            }
             Database::Postgres(pool) => postgres::append(pool, batches, before_commit).await?,
         };
         let last = results
@@ -198,8 +209,12 @@ impl EventStore {
         after_sequence: i64,
     ) -> Result<Vec<StoredEvent>, StoreError> {
         match &self.db {
-            Database::Sqlite { reader, .. } => sqlite::load(reader, aggregate_type, aggregate_id, after_sequence).await,
-            Database::Postgres(pool) => postgres::load(pool, aggregate_type, aggregate_id, after_sequence).await,
+            Database::Sqlite { reader, .. } => {
+                sqlite::load(reader, aggregate_type, aggregate_id, after_sequence).await
+            }
+            Database::Postgres(pool) => {
+                postgres::load(pool, aggregate_type, aggregate_id, after_sequence).await
+            }
         }
     }
 
@@ -207,10 +222,14 @@ impl EventStore {
     pub async fn head_position(&self) -> Result<i64, StoreError> {
         let head: Option<i64> = match &self.db {
             Database::Sqlite { reader, .. } => {
-                sqlx::query_scalar("SELECT MAX(position) FROM events").fetch_one(reader).await?
+                sqlx::query_scalar("SELECT MAX(position) FROM events")
+                    .fetch_one(reader)
+                    .await?
             }
             Database::Postgres(pool) => {
-                sqlx::query_scalar("SELECT MAX(position) FROM events").fetch_one(pool).await?
+                sqlx::query_scalar("SELECT MAX(position) FROM events")
+                    .fetch_one(pool)
+                    .await?
             }
         };
         Ok(head.unwrap_or(0))

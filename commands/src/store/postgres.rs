@@ -191,7 +191,10 @@ pub(super) async fn load(
 
 /// Follow the commits of every process through LISTEN/NOTIFY. When the connection
 /// drops, it reconnects and re-reads the head, so no wake-up is lost for good.
-pub(super) async fn spawn_commit_listener(pool: PgPool, head: watch::Sender<i64>) -> Result<(), StoreError> {
+pub(super) async fn spawn_commit_listener(
+    pool: PgPool,
+    head: watch::Sender<i64>,
+) -> Result<(), StoreError> {
     let mut listener = PgListener::connect_with(&pool).await?;
     listener.listen(COMMIT_CHANNEL).await?;
     tokio::spawn(async move {

@@ -99,7 +99,11 @@ fn selling_from_free_stock_takes_units_not_held() {
         .given(vec![received(10), held("h1", 3, None)])
         .when(sell_for_order(7, "order-1"))
         .then_expect_events(vec![sold(7, None, Some("order-1"))]);
-    let after = fold(&[received(10), held("h1", 3, None), sold(7, None, Some("order-1"))]);
+    let after = fold(&[
+        received(10),
+        held("h1", 3, None),
+        sold(7, None, Some("order-1")),
+    ]);
     assert_eq!((after.on_hand, after.held(), after.available()), (3, 3, 0));
 }
 
@@ -196,7 +200,11 @@ fn selling_from_an_unknown_hold_is_refused_as_not_found() {
 #[test]
 fn selling_from_a_hold_already_sold_out_is_refused_as_not_found() {
     stock()
-        .given(vec![received(10), held("h1", 5, None), sold(5, Some("h1"), None)])
+        .given(vec![
+            received(10),
+            held("h1", 5, None),
+            sold(5, Some("h1"), None),
+        ])
         .when(sell_from_hold(1, "h1"))
         .then_expect_error(unknown_hold("h1"));
 }
@@ -219,11 +227,9 @@ fn selling_from_a_hold_just_before_it_expires_is_accepted() {
 }
 
 #[test]
-fn a_sale_from_a_hold_counts_expired_holds_as_held_when_checking_for_a_shortfall() {
-    // Pins today's behaviour, which is surprising: h2 has expired, so only 5 of the 7
-    // on hand are really held, yet a sale from h1 is refused as short because the
-    // shortfall check of a hold sale counts h2. A free sale at the same moment
-    // releases h2 first and goes through.
+fn expired_holds_are_released_before_a_sale_from_a_hold_checks_for_a_shortfall() {
+    // h2 has expired, so only 5 of the 7 on hand are really held: the sale from h1
+    // releases h2 first and goes through, as a free sale at that moment would.
     let given = vec![
         received(10),
         held("h1", 5, None),
@@ -234,11 +240,22 @@ fn a_sale_from_a_hold_counts_expired_holds_as_held_when_checking_for_a_shortfall
     stock_at(at(10))
         .given(given.clone())
         .when(sell_from_hold(1, "h1"))
-        .then_expect_error(stock_short(7, 10));
+        .then_expect_events(vec![
+            released("h2", 5, "expired"),
+            sold(1, Some("h1"), None),
+        ]);
     stock_at(at(10))
         .given(given)
         .when(sell(2))
         .then_expect_events(vec![released("h2", 5, "expired"), sold(2, None, None)]);
+}
+
+#[test]
+fn a_count_releases_expired_holds_before_it_looks_for_a_shortfall() {
+    stock_at(at(10))
+        .given(vec![received(10), held("h1", 5, Some(at(5)))])
+        .when(adjust(3, "count"))
+        .then_expect_events(vec![released("h1", 5, "expired"), adjusted(10, 3, "count")]);
 }
 
 // Adjust.
@@ -479,7 +496,10 @@ fn holding_without_an_expiry_holds_until_released() {
         .given(vec![received(10)])
         .when(hold("h1", 10, None))
         .then_expect_events(vec![held("h1", 10, None)]);
-    assert_eq!(fold(&[received(10), held("h1", 10, None)]).next_expiry(), None);
+    assert_eq!(
+        fold(&[received(10), held("h1", 10, None)]).next_expiry(),
+        None
+    );
 }
 
 #[test]
@@ -527,7 +547,11 @@ fn holding_the_same_hold_with_another_expiry_is_refused() {
 fn holding_a_partly_sold_hold_again_with_its_original_terms_is_refused() {
     // The hold now holds 1, so the original command's terms no longer match.
     stock()
-        .given(vec![received(10), held("h1", 4, None), sold(3, Some("h1"), None)])
+        .given(vec![
+            received(10),
+            held("h1", 4, None),
+            sold(3, Some("h1"), None),
+        ])
         .when(hold("h1", 4, None))
         .then_expect_error(hold_exists("h1", 1));
 }
@@ -537,7 +561,11 @@ fn holding_again_after_the_hold_was_sold_out_opens_a_new_hold() {
     // Idempotency lasts only while the hold is open: a retried hold command after
     // the hold was sold (or released) sets units aside again.
     stock()
-        .given(vec![received(10), held("h1", 4, None), sold(4, Some("h1"), None)])
+        .given(vec![
+            received(10),
+            held("h1", 4, None),
+            sold(4, Some("h1"), None),
+        ])
         .when(hold("h1", 4, None))
         .then_expect_events(vec![held("h1", 4, None)]);
 }
@@ -597,7 +625,11 @@ fn a_new_hold_releases_expired_holds_first_and_can_use_their_units() {
 #[test]
 fn a_refused_sale_releases_nothing_but_counts_expired_holds_as_free() {
     stock_at(at(5))
-        .given(vec![received(10), held("h1", 6, Some(at(5))), held("h2", 2, None)])
+        .given(vec![
+            received(10),
+            held("h1", 6, Some(at(5))),
+            held("h2", 2, None),
+        ])
         .when(sell(9))
         .then_expect_error(insufficient(9, 8));
 }
@@ -635,7 +667,11 @@ fn the_expiry_sweep_releases_only_expired_holds() {
 #[test]
 fn the_expiry_sweep_with_nothing_expired_changes_nothing() {
     stock_at(at(10))
-        .given(vec![received(10), held("h1", 1, Some(at(11))), held("h2", 2, None)])
+        .given(vec![
+            received(10),
+            held("h1", 1, Some(at(11))),
+            held("h2", 2, None),
+        ])
         .when(expire_holds())
         .then_expect_events(vec![]);
     stock()
@@ -661,7 +697,11 @@ fn next_expiry_is_the_earliest_expiry_of_an_open_hold() {
 #[test]
 fn releasing_a_hold_frees_what_it_still_holds() {
     stock()
-        .given(vec![received(10), held("h1", 5, None), sold(2, Some("h1"), None)])
+        .given(vec![
+            received(10),
+            held("h1", 5, None),
+            sold(2, Some("h1"), None),
+        ])
         .when(release("h1", "order cancelled"))
         .then_expect_events(vec![released("h1", 3, "order cancelled")]);
     let after = fold(&[
@@ -852,7 +892,9 @@ fn every_field_error_is_reported_at_once() {
     );
     assert_eq!(
         err.detail,
-        format!("sku: {ID_LENGTH}; warehouse_id: {ID_CHARS}; hold_id: {ID_CHARS}; quantity: {QUANTITY}")
+        format!(
+            "sku: {ID_LENGTH}; warehouse_id: {ID_CHARS}; hold_id: {ID_CHARS}; quantity: {QUANTITY}"
+        )
     );
 }
 
@@ -912,7 +954,11 @@ fn validation_comes_before_the_warehouse_lookup() {
 
 #[test]
 fn decide_gives_what_the_aggregate_writes() {
-    let given = vec![received(10), held("h1", 6, Some(at(5))), held("h2", 2, None)];
+    let given = vec![
+        received(10),
+        held("h1", 6, Some(at(5))),
+        held("h2", 2, None),
+    ];
     let state = fold(&given);
     let command = sell(7);
     let decided = state.decide(&command, at(5), &registry());
@@ -954,8 +1000,8 @@ fn action_names_are_stable() {
 fn services_knowing(warehouse_id: &str) -> domain::StockServices {
     domain::StockServices {
         clock: std::sync::Arc::new(domain::clock::FixedClock(t0())),
-        warehouses: std::sync::Arc::new(std::collections::HashSet::from([
-            warehouse_id.to_string()
-        ])),
+        warehouses: std::sync::Arc::new(std::collections::HashSet::from(
+            [warehouse_id.to_string()],
+        )),
     }
 }

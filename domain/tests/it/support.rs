@@ -220,6 +220,10 @@ pub fn assert_refusal(
     assert_eq!(err.kind, kind, "kind of {err:?}");
     assert_eq!(err.code, code, "code of {err:?}");
     for (name, value) in facts {
-        assert_eq!(err.facts.get(*name), Some(value), "fact '{name}' of {err:?}");
+        assert_eq!(
+            err.facts.get(*name),
+            Some(value),
+            "fact '{name}' of {err:?}"
+        );
     }
 }

@@ -1,0 +1,448 @@
+//! Running a SQL projection from the log.
+//!
+//! A projection keeps its rows per *generation*. `projection_active` names the
+//! generation queries read; `projection_checkpoints` holds each generation's position,
+//! written in the same transaction as its rows, so data and checkpoint never disagree
+//! and an event already applied is skipped. A rebuild fills generation N+1 beside the
+//! live one, committing batch by batch, and swaps it in once it has caught up; queries
+//! keep reading the old generation until that moment.
+
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use event_schemas::Envelope;
+use serde::Serialize;
+use tokio::sync::watch;
+
+use crate::db::{ReadDb, WriteTx};
+use crate::log::{self, LogError};
+use crate::on_tx;
+
+/// Events read per batch while following the log live.
+const LIVE_BATCH: i64 = 1_000;
+/// Events read per batch while rebuilding.
+const REBUILD_BATCH: i64 = 5_000;
+/// How long the live runner waits for a wake-up before looking anyway (a safety net
+/// for a lost notification; wake-ups normally come on every commit).
+const IDLE_RECHECK: Duration = Duration::from_secs(5);
+
+const RUNTIME_TABLES: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS projection_checkpoints (
+        name TEXT NOT NULL,
+        generation BIGINT NOT NULL,
+        position BIGINT NOT NULL,
+        PRIMARY KEY (name, generation))",
+    "CREATE TABLE IF NOT EXISTS projection_active (
+        name TEXT PRIMARY KEY,
+        generation BIGINT NOT NULL)",
+];
+
+/// A read model kept in SQL tables that carry a `generation` column.
+pub trait SqlModel: Send + Sync + 'static {
+    const NAME: &'static str;
+    /// Statements creating the model's tables; run on every start, so idempotent.
+    fn tables(&self) -> &'static [&'static str];
+    /// Apply events (in position order, none applied before) to `generation`.
+    fn apply(
+        &self,
+        tx: &mut WriteTx,
+        generation: i64,
+        events: &[Envelope],
+    ) -> impl Future<Output = Result<(), ProjectionError>> + Send;
+    /// Delete every row of `generation`.
+    fn drop_generation(
+        &self,
+        tx: &mut WriteTx,
+        generation: i64,
+    ) -> impl Future<Output = Result<(), ProjectionError>> + Send;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectionError {
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Log(#[from] LogError),
+    #[error("event at position {position} does not decode: {reason}")]
+    Decode { position: i64, reason: String },
+    #[error("a rebuild of this projection is already running")]
+    RebuildRunning,
+    #[error("another rebuild replaced this one")]
+    Superseded,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum WaitError {
+    #[error("the projection is at position {current}, not yet at {wanted}")]
+    Stale { current: i64, wanted: i64 },
+}
+
+/// Where a rebuild stands.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct RebuildStatus {
+    /// `idle`, `running`, `done` or `failed`.
+    pub state: &'static str,
+    pub generation: i64,
+    /// Position the fresh copy has reached.
+    pub position: i64,
+    /// Head of the log when the rebuild started.
+    pub target: i64,
+    pub events_applied: u64,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub error: Option<String>,
+}
+
+/// Runs one SQL model: live catch-up, waits for positions, rebuilds.
+pub struct Projector<M> {
+    db: ReadDb,
+    model: M,
+    /// The active generation's position as this process last saw it.
+    live: watch::Sender<i64>,
+    rebuild: watch::Sender<RebuildStatus>,
+    rebuilding: Mutex<bool>,
+}
+
+enum Step {
+    Applied(usize),
+    CaughtUp,
+    /// The generation was swapped out and dropped.
+    Gone,
+}
+
+impl<M: SqlModel> Projector<M> {
+    /// Create the tables if needed and make sure an active generation exists.
+    pub async fn open(db: ReadDb, model: M) -> Result<Arc<Self>, ProjectionError> {
+        let mut tx = db.begin_write().await?;
+        for statement in RUNTIME_TABLES.iter().chain(model.tables()) {
+            tx.execute(statement).await?;
+        }
+        on_tx!(&mut tx, t => {
+            sqlx::query("INSERT INTO projection_active (name, generation) VALUES ($1, 1) ON CONFLICT DO NOTHING")
+                .bind(M::NAME).execute(&mut **t).await?;
+            sqlx::query("INSERT INTO projection_checkpoints (name, generation, position) VALUES ($1, 1, 0) ON CONFLICT DO NOTHING")
+                .bind(M::NAME).execute(&mut **t).await?;
+        });
+        tx.commit().await?;
+        let projector = Arc::new(Self {
+            db,
+            model,
+            live: watch::channel(0).0,
+            rebuild: watch::channel(RebuildStatus {
+                state: "idle",
+                ..Default::default()
+            })
+            .0,
+            rebuilding: Mutex::new(false),
+        });
+        let (_, position) = projector.active().await?;
+        projector.live.send_replace(position);
+        Ok(projector)
+    }
+
+    pub fn model(&self) -> &M {
+        &self.model
+    }
+
+    pub fn db(&self) -> &ReadDb {
+        &self.db
+    }
+
+    /// The position queries currently reflect, as this process last saw it.
+    pub fn position(&self) -> i64 {
+        *self.live.borrow()
+    }
+
+    /// Wait (at most `timeout`) until the projection has reached `min_position`.
+    pub async fn wait_for(&self, min_position: i64, timeout: Duration) -> Result<(), WaitError> {
+        let mut live = self.live.subscribe();
+        let reached = tokio::time::timeout(timeout, live.wait_for(|p| *p >= min_position)).await;
+        match reached {
+            Ok(Ok(_)) => Ok(()),
+            _ => Err(WaitError::Stale {
+                current: self.position(),
+                wanted: min_position,
+            }),
+        }
+    }
+
+    /// Follow the log for as long as the process runs, woken by `committed`.
+    pub fn spawn_live(self: &Arc<Self>, mut committed: watch::Receiver<i64>) {
+        let projector = self.clone();
+        tokio::spawn(async move {
+            loop {
+                match projector.catch_up().await {
+                    Ok(_) => {}
+                    Err(error) => {
+                        tracing::error!(projection = M::NAME, %error, "projection failed; retrying");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        continue;
+                    }
+                }
+                let lag = (*committed.borrow() - projector.position()).max(0);
+                metrics::gauge!("projection_lag_events", "projection" => M::NAME).set(lag as f64);
+                if lag > 0 {
+                    continue;
+                }
+                let _ = tokio::time::timeout(IDLE_RECHECK, committed.changed()).await;
+            }
+        });
+    }
+
+    /// Apply everything committed so far to the active generation. Returns its position.
+    pub async fn catch_up(&self) -> Result<i64, ProjectionError> {
+        loop {
+            let (generation, position) = self.active().await?;
+            match self.step(generation, position, LIVE_BATCH).await? {
+                Step::Applied(_) => continue,
+                Step::CaughtUp => {
+                    let (_, position) = self.active().await?;
+                    self.publish(position);
+                    return Ok(position);
+                }
+                Step::Gone => continue,
+            }
+        }
+    }
+
+    fn publish(&self, position: i64) {
+        self.live.send_if_modified(|current| {
+            let advanced = position > *current;
+            *current = (*current).max(position);
+            advanced
+        });
+    }
+
+    /// The active generation and its checkpoint.
+    async fn active(&self) -> Result<(i64, i64), sqlx::Error> {
+        crate::on_reader!(&self.db, pool => {
+            sqlx::query_as(
+                "SELECT a.generation, c.position FROM projection_active a
+                 JOIN projection_checkpoints c ON c.name = a.name AND c.generation = a.generation
+                 WHERE a.name = $1",
+            )
+            .bind(M::NAME)
+            .fetch_one(pool)
+            .await
+        })
+    }
+
+    /// Read the next batch after `after` and apply it to `generation` in one
+    /// transaction together with the checkpoint.
+    async fn step(&self, generation: i64, after: i64, batch: i64) -> Result<Step, ProjectionError> {
+        let events = log::read_after(&self.db, after, batch).await?;
+        let Some(last) = events.last().map(|e| e.position) else {
+            return Ok(Step::CaughtUp);
+        };
+        let mut tx = self.db.begin_write().await?;
+        let lock_sql = lock_checkpoint_sql(&tx);
+        let checkpoint: Option<i64> = on_tx!(&mut tx, t => {
+            sqlx::query_scalar(lock_sql)
+                .bind(M::NAME).bind(generation).fetch_optional(&mut **t).await?
+        });
+        let Some(checkpoint) = checkpoint else {
+            return Ok(Step::Gone);
+        };
+        // Another runner (another process, or the rebuild) may have got further.
+        let fresh: Vec<Envelope> = events
+            .into_iter()
+            .filter(|e| e.position > checkpoint)
+            .collect();
+        let count = fresh.len();
+        if !fresh.is_empty() {
+            self.model.apply(&mut tx, generation, &fresh).await?;
+        }
+        on_tx!(&mut tx, t => {
+            sqlx::query("UPDATE projection_checkpoints SET position = $3 WHERE name = $1 AND generation = $2")
+                .bind(M::NAME).bind(generation).bind(last.max(checkpoint)).execute(&mut **t).await?;
+        });
+        tx.commit().await?;
+        Ok(Step::Applied(count))
+    }
+
+    pub fn rebuild_status(&self) -> RebuildStatus {
+        self.rebuild.borrow().clone()
+    }
+
+    pub fn subscribe_rebuild(&self) -> watch::Receiver<RebuildStatus> {
+        self.rebuild.subscribe()
+    }
+
+    /// Start a rebuild in the background; its progress is in [`rebuild_status`](Self::rebuild_status).
+    pub fn start_rebuild(self: &Arc<Self>) -> Result<RebuildStatus, ProjectionError> {
+        self.claim_rebuild()?;
+        let projector = self.clone();
+        self.rebuild.send_modify(|s| {
+            *s = RebuildStatus {
+                state: "running",
+                started_at: Some(Utc::now()),
+                ..Default::default()
+            }
+        });
+        let status = self.rebuild_status();
+        tokio::spawn(async move {
+            let _ = projector.run_rebuild().await;
+        });
+        Ok(status)
+    }
+
+    /// Rebuild now, in this task; returns the final status.
+    pub async fn rebuild(&self) -> Result<RebuildStatus, ProjectionError> {
+        self.claim_rebuild()?;
+        self.rebuild.send_modify(|s| {
+            *s = RebuildStatus {
+                state: "running",
+                started_at: Some(Utc::now()),
+                ..Default::default()
+            }
+        });
+        self.run_rebuild().await
+    }
+
+    fn claim_rebuild(&self) -> Result<(), ProjectionError> {
+        let mut rebuilding = self.rebuilding.lock().expect("rebuild flag poisoned");
+        if *rebuilding {
+            return Err(ProjectionError::RebuildRunning);
+        }
+        *rebuilding = true;
+        Ok(())
+    }
+
+    async fn run_rebuild(&self) -> Result<RebuildStatus, ProjectionError> {
+        let result = self.fill_and_swap().await;
+        *self.rebuilding.lock().expect("rebuild flag poisoned") = false;
+        self.rebuild.send_modify(|s| {
+            s.finished_at = Some(Utc::now());
+            match &result {
+                Ok(()) => s.state = "done",
+                Err(error) => {
+                    s.state = "failed";
+                    s.error = Some(error.to_string());
+                }
+            }
+        });
+        if let Err(error) = &result {
+            tracing::error!(projection = M::NAME, %error, "rebuild failed");
+        }
+        result.map(|()| self.rebuild_status())
+    }
+
+    async fn fill_and_swap(&self) -> Result<(), ProjectionError> {
+        let generation = self.new_generation().await?;
+        let target = log::head(&self.db).await?;
+        self.rebuild.send_modify(|s| {
+            s.generation = generation;
+            s.target = target;
+        });
+        tracing::info!(projection = M::NAME, generation, target, "rebuild started");
+        let mut position = 0;
+        loop {
+            match self.step(generation, position, REBUILD_BATCH).await? {
+                Step::Applied(count) => {
+                    position = self.checkpoint(generation).await?.unwrap_or(position);
+                    self.rebuild.send_modify(|s| {
+                        s.position = position;
+                        s.events_applied += count as u64;
+                    });
+                }
+                Step::CaughtUp => {
+                    if let Some(old) = self.try_swap(generation).await? {
+                        self.drop_generation(old).await?;
+                        let (_, position) = self.active().await?;
+                        self.publish(position);
+                        tracing::info!(
+                            projection = M::NAME,
+                            generation,
+                            position,
+                            "rebuild swapped in"
+                        );
+                        return Ok(());
+                    }
+                    // The live copy is ahead of what the rebuild read: keep going.
+                    position = self.checkpoint(generation).await?.unwrap_or(position);
+                }
+                // Only another rebuild drops a generation that is not active.
+                Step::Gone => return Err(ProjectionError::Superseded),
+            }
+        }
+    }
+
+    async fn new_generation(&self) -> Result<i64, ProjectionError> {
+        let started = Instant::now();
+        let mut tx = self.db.begin_write().await?;
+        let generation: i64 = on_tx!(&mut tx, t => {
+            let generation: i64 = sqlx::query_scalar(
+                "SELECT COALESCE(MAX(generation), 0) + 1 FROM projection_checkpoints WHERE name = $1",
+            )
+            .bind(M::NAME)
+            .fetch_one(&mut **t)
+            .await?;
+            sqlx::query("INSERT INTO projection_checkpoints (name, generation, position) VALUES ($1, $2, 0)")
+                .bind(M::NAME).bind(generation).execute(&mut **t).await?;
+            generation
+        });
+        // A generation left by a rebuild that died half-way is cleared first.
+        self.model.drop_generation(&mut tx, generation).await?;
+        tx.commit().await?;
+        tracing::debug!(elapsed = ?started.elapsed(), generation, "new generation");
+        Ok(generation)
+    }
+
+    async fn checkpoint(&self, generation: i64) -> Result<Option<i64>, sqlx::Error> {
+        crate::on_reader!(&self.db, pool => {
+            sqlx::query_scalar("SELECT position FROM projection_checkpoints WHERE name = $1 AND generation = $2")
+                .bind(M::NAME).bind(generation).fetch_optional(pool).await
+        })
+    }
+
+    /// Make `generation` the active one if it is at least as far as the active one.
+    /// Returns the generation it replaced.
+    async fn try_swap(&self, generation: i64) -> Result<Option<i64>, ProjectionError> {
+        let mut tx = self.db.begin_write().await?;
+        let swapped = on_tx!(&mut tx, t => {
+            let (old, old_position): (i64, i64) = sqlx::query_as(
+                "SELECT a.generation, c.position FROM projection_active a
+                 JOIN projection_checkpoints c ON c.name = a.name AND c.generation = a.generation
+                 WHERE a.name = $1",
+            )
+            .bind(M::NAME).fetch_one(&mut **t).await?;
+            let position: i64 = sqlx::query_scalar(
+                "SELECT position FROM projection_checkpoints WHERE name = $1 AND generation = $2",
+            )
+            .bind(M::NAME).bind(generation).fetch_one(&mut **t).await?;
+            if position < old_position {
+                None
+            } else {
+                sqlx::query("UPDATE projection_active SET generation = $2 WHERE name = $1")
+                    .bind(M::NAME).bind(generation).execute(&mut **t).await?;
+                Some(old)
+            }
+        });
+        tx.commit().await?;
+        Ok(swapped)
+    }
+
+    async fn drop_generation(&self, generation: i64) -> Result<(), ProjectionError> {
+        let mut tx = self.db.begin_write().await?;
+        self.model.drop_generation(&mut tx, generation).await?;
+        on_tx!(&mut tx, t => {
+            sqlx::query("DELETE FROM projection_checkpoints WHERE name = $1 AND generation = $2")
+                .bind(M::NAME).bind(generation).execute(&mut **t).await?;
+        });
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// Read a checkpoint and lock it against other runners until commit. SQLite's
+/// IMMEDIATE transaction already holds the database's write lock.
+fn lock_checkpoint_sql(tx: &WriteTx) -> &'static str {
+    match tx {
+        WriteTx::Sqlite(_) => "SELECT position FROM projection_checkpoints WHERE name = $1 AND generation = $2",
+        WriteTx::Postgres(_) => {
+            "SELECT position FROM projection_checkpoints WHERE name = $1 AND generation = $2 FOR UPDATE"
+        }
+    }
+}

@@ -5,7 +5,6 @@
 //! rebuild touches each row once per batch however many events it had.
 
 use std::collections::HashMap;
-use std::future::Future;
 
 use event_schemas::{Envelope, RecordedEvent, StockEvent};
 use serde::Serialize;
@@ -123,14 +122,14 @@ impl SqlModel for Availability {
         TABLES
     }
 
-    fn apply(
+    async fn apply(
         &self,
         tx: &mut WriteTx,
         generation: i64,
         events: &[Envelope],
-    ) -> impl Future<Output = Result<(), ProjectionError>> + Send {
+    ) -> Result<(), ProjectionError> {
         let changes = fold(events);
-        async move {
+        {
             let changes = changes?;
             match tx {
                 WriteTx::Sqlite(t) => {
@@ -174,12 +173,12 @@ impl SqlModel for Availability {
         }
     }
 
-    fn drop_generation(
+    async fn drop_generation(
         &self,
         tx: &mut WriteTx,
         generation: i64,
-    ) -> impl Future<Output = Result<(), ProjectionError>> + Send {
-        async move {
+    ) -> Result<(), ProjectionError> {
+        {
             on_tx!(tx, t => {
                 sqlx::query("DELETE FROM availability WHERE generation = $1")
                     .bind(generation)
@@ -199,7 +198,8 @@ pub async fn query(
     sku: &str,
     warehouse_id: Option<&str>,
 ) -> Result<(Option<AvailabilityView>, i64), sqlx::Error> {
-    let rows: Vec<(i64, Option<String>, Option<i64>, Option<i64>)> = on_reader!(db, pool => {
+    type Row = (i64, Option<String>, Option<i64>, Option<i64>);
+    let rows: Vec<Row> = on_reader!(db, pool => {
         sqlx::query_as(
             "SELECT c.position, s.warehouse_id, s.on_hand, s.held
              FROM projection_active a

@@ -1,0 +1,114 @@
+//! `commerce rebuild NAME`: through the running server, or in this process.
+
+use std::io::Write;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+
+use crate::cli::StorageArgs;
+use crate::datadir::{read_server_info, DataDirError, DataDirLock};
+use crate::routes::admin::ProjectionState;
+use crate::server::{open_backend, ClockKind, ServerConfig};
+
+/// How often progress is redrawn.
+const PROGRESS_EVERY: Duration = Duration::from_millis(250);
+
+pub async fn run(projection: &str, storage: &StorageArgs) -> anyhow::Result<()> {
+    match DataDirLock::acquire(&storage.data_dir) {
+        Ok(lock) => {
+            let result = in_process(storage).await;
+            drop(lock);
+            result
+        }
+        Err(DataDirError::InUse { .. }) => through_server(projection, storage).await,
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// Ask the server that holds the data directory, and follow its progress.
+async fn through_server(projection: &str, storage: &StorageArgs) -> anyhow::Result<()> {
+    let info = read_server_info(&storage.data_dir)
+        .context("a server holds the data directory but has not said where it listens")?;
+    let base = format!("http://{}/v1/admin/projections/{projection}", info.address);
+    let client = reqwest::Client::new();
+    eprintln!(
+        "asking the server at {} to rebuild {projection}",
+        info.address
+    );
+    let started = client.post(format!("{base}/rebuild")).send().await?;
+    if !started.status().is_success() {
+        let status = started.status();
+        bail!(
+            "the server refused: {status} {}",
+            started.text().await.unwrap_or_default()
+        );
+    }
+    let started: ProjectionState = started.json().await?;
+    let generation = started.rebuild.generation;
+    loop {
+        tokio::time::sleep(PROGRESS_EVERY).await;
+        let state: ProjectionState = client
+            .get(&base)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        let r = &state.rebuild;
+        if r.generation >= generation {
+            draw(r.position, r.target, r.events_applied);
+        }
+        match r.state.as_str() {
+            "done" => {
+                eprintln!(
+                    "\nrebuilt {projection}: {} events, now at position {}",
+                    r.events_applied, state.position
+                );
+                return Ok(());
+            }
+            "failed" => bail!("\nrebuild failed: {}", r.error.clone().unwrap_or_default()),
+            _ => {}
+        }
+    }
+}
+
+/// No server holds the data directory: rebuild here.
+async fn in_process(storage: &StorageArgs) -> anyhow::Result<()> {
+    let config = ServerConfig {
+        listen: "127.0.0.1:0".parse().expect("a valid address"),
+        data_dir: storage.data_dir.clone(),
+        database_url: storage.database_url.clone(),
+        clock: ClockKind::System,
+    };
+    let backend = open_backend(&config).await?;
+    let projector = backend.availability;
+    let mut progress = projector.subscribe_rebuild();
+    let follower = tokio::spawn(async move {
+        while progress.changed().await.is_ok() {
+            let s = progress.borrow().clone();
+            draw(s.position, s.target, s.events_applied);
+        }
+    });
+    eprintln!(
+        "no server holds {}; rebuilding in this process",
+        storage.data_dir.display()
+    );
+    let status = projector.rebuild().await?;
+    follower.abort();
+    eprintln!(
+        "\nrebuilt availability: {} events, now at position {}",
+        status.events_applied,
+        projector.position()
+    );
+    Ok(())
+}
+
+fn draw(position: i64, target: i64, applied: u64) {
+    let percent = if target > 0 {
+        (position.min(target) as f64 / target as f64) * 100.0
+    } else {
+        100.0
+    };
+    eprint!("\r  {percent:5.1}%  position {position}/{target}  {applied} events applied");
+    let _ = std::io::stderr().flush();
+}

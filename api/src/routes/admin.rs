@@ -1,0 +1,160 @@
+//! Admin: projection rebuilds and the manual clock.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::Json;
+use chrono::{DateTime, Utc};
+use commands::AppClock;
+use projections::runtime::ProjectionError;
+use projections::RebuildStatus;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::AppState;
+use crate::problem::{Body, PathParams, Problem};
+
+/// The projections that can be rebuilt.
+pub const PROJECTIONS: &[&str] = &["availability"];
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct RebuildProgress {
+    /// `idle`, `running`, `done` or `failed`.
+    pub state: String,
+    pub generation: i64,
+    /// Position the fresh copy has reached.
+    pub position: i64,
+    /// Head of the log when the rebuild started.
+    pub target: i64,
+    pub events_applied: u64,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub error: Option<String>,
+}
+
+impl From<RebuildStatus> for RebuildProgress {
+    fn from(s: RebuildStatus) -> Self {
+        Self {
+            state: s.state.to_string(),
+            generation: s.generation,
+            position: s.position,
+            target: s.target,
+            events_applied: s.events_applied,
+            started_at: s.started_at,
+            finished_at: s.finished_at,
+            error: s.error,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ProjectionState {
+    pub name: String,
+    /// Position the live copy reflects.
+    pub position: i64,
+    /// Last committed log position.
+    pub head: i64,
+    pub rebuild: RebuildProgress,
+}
+
+fn known(name: &str) -> Result<(), Problem> {
+    if PROJECTIONS.contains(&name) {
+        Ok(())
+    } else {
+        Err(Problem::not_found(format!(
+            "no projection '{name}'; there are: {}",
+            PROJECTIONS.join(", ")
+        )))
+    }
+}
+
+fn projection_state(state: &AppState, name: String) -> ProjectionState {
+    ProjectionState {
+        name,
+        position: state.availability.position(),
+        head: state.commands.store().last_committed(),
+        rebuild: state.availability.rebuild_status().into(),
+    }
+}
+
+/// Where a projection stands, and its last or current rebuild.
+#[utoipa::path(get, path = "/v1/admin/projections/{name}", tag = "admin",
+    params(("name" = String, Path)),
+    responses((status = 200, body = ProjectionState), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn projection(
+    State(state): State<AppState>,
+    PathParams(name): PathParams<String>,
+) -> Result<Json<ProjectionState>, Problem> {
+    known(&name)?;
+    Ok(Json(projection_state(&state, name)))
+}
+
+/// Rebuild a projection from the log into a fresh copy, swapped in when caught up.
+/// Queries keep being answered from the old copy meanwhile.
+#[utoipa::path(post, path = "/v1/admin/projections/{name}/rebuild", tag = "admin",
+    params(("name" = String, Path)),
+    responses(
+        (status = 202, description = "Rebuild started", body = ProjectionState),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A rebuild is already running", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn rebuild(
+    State(state): State<AppState>,
+    PathParams(name): PathParams<String>,
+) -> Result<(StatusCode, Json<ProjectionState>), Problem> {
+    known(&name)?;
+    match state.availability.start_rebuild() {
+        Ok(_) => Ok((StatusCode::ACCEPTED, Json(projection_state(&state, name)))),
+        Err(ProjectionError::RebuildRunning) => Err(Problem::new(
+            StatusCode::CONFLICT,
+            "rebuild_running",
+            "a rebuild of this projection is already running",
+        )),
+        Err(other) => Err(Problem::unavailable("rebuild_failed", other.to_string())),
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AdvanceClock {
+    /// Seconds to move the manual clock forward, 0 to 31,536,000 (a year).
+    pub seconds: u32,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClockAdvanced {
+    pub now: DateTime<Utc>,
+    /// Log position after the holds that ran out were released.
+    pub position: i64,
+}
+
+/// Move the manual clock forward (only with `--clock manual`) and release what ran out.
+#[utoipa::path(post, path = "/v1/admin/clock/advance", tag = "admin",
+    request_body = AdvanceClock,
+    responses(
+        (status = 200, body = ClockAdvanced),
+        (status = 409, description = "The server runs on the system clock", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn advance_clock(
+    State(state): State<AppState>,
+    _headers: HeaderMap,
+    Body(body): Body<AdvanceClock>,
+) -> Result<Json<ClockAdvanced>, Problem> {
+    let AppClock::Manual(clock) = state.commands.clock() else {
+        return Err(Problem::new(
+            StatusCode::CONFLICT,
+            "system_clock",
+            "this server runs on the system clock; start it with --clock manual to advance time",
+        ));
+    };
+    if body.seconds > 31_536_000 {
+        return Err(Problem::invalid(vec![domain::FieldError {
+            field: "seconds".into(),
+            message: "must be from 0 to 31536000".into(),
+        }]));
+    }
+    let now = clock.advance(chrono::Duration::seconds(body.seconds.into()));
+    let position = commands::expiry::sweep(&state.commands)
+        .await
+        .map_err(Problem::from)?;
+    Ok(Json(ClockAdvanced { now, position }))
+}

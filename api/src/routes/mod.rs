@@ -1,0 +1,93 @@
+//! The routes: command API, query API, admin and operations.
+
+pub mod admin;
+pub mod availability;
+pub mod ops;
+pub mod stock;
+pub mod warehouses;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::http::HeaderMap;
+use commands::{CommandError, CommandService};
+use event_schemas::Metadata;
+use projections::availability::Availability;
+use projections::Projector;
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use crate::problem::Problem;
+use crate::telemetry::observe_command;
+
+/// How long a query waits for its projection to reach `min_position`.
+pub const MIN_POSITION_WAIT: Duration = Duration::from_secs(2);
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub commands: Arc<CommandService>,
+    pub availability: Arc<Projector<Availability>>,
+    pub metrics: metrics_exporter_prometheus::PrometheusHandle,
+    /// Who commands are recorded as coming from until credentials exist.
+    pub actor: Arc<str>,
+}
+
+/// `?min_position=N`: answer only once the read model reflects position N.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct Consistency {
+    /// Wait (up to 2 s) until the answer reflects at least this log position.
+    pub min_position: Option<i64>,
+}
+
+impl AppState {
+    /// Event metadata of a request: its id as correlation id, the actor, the key.
+    pub fn metadata(&self, headers: &HeaderMap) -> Metadata {
+        let header = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .filter(|v| !v.is_empty() && v.len() <= 200)
+                .map(str::to_string)
+        };
+        Metadata {
+            correlation_id: header("x-request-id"),
+            causation_id: None,
+            actor: Some(self.actor.to_string()),
+            idempotency_key: header("idempotency-key"),
+        }
+    }
+
+    /// Wait until availability reflects `min_position`, or answer 503.
+    pub async fn await_availability(&self, consistency: &Consistency) -> Result<(), Problem> {
+        let Some(wanted) = consistency.min_position else {
+            return Ok(());
+        };
+        self.availability
+            .wait_for(wanted, MIN_POSITION_WAIT)
+            .await
+            .map_err(|stale| {
+                Problem::unavailable("stale_read_model", stale.to_string())
+                    .with("position", self.availability.position())
+                    .with("min_position", wanted)
+            })
+    }
+}
+
+/// Run a command, counting it by type and outcome.
+pub async fn observed<T>(
+    name: &'static str,
+    command: impl std::future::Future<Output = Result<T, CommandError>>,
+) -> Result<T, Problem> {
+    let started = Instant::now();
+    let result = command.await;
+    let outcome = match &result {
+        Ok(_) => "accepted",
+        Err(CommandError::Refused(_)) => "refused",
+        Err(CommandError::Contended) => "contended",
+        Err(CommandError::Store(_)) => "failed",
+    };
+    observe_command(name, outcome, started.elapsed());
+    result.map_err(Problem::from)
+}

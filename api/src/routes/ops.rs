@@ -1,0 +1,62 @@
+//! Operations: liveness, readiness, metrics and the OpenAPI document.
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::Json;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::AppState;
+use crate::problem::Problem;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    pub status: &'static str,
+}
+
+/// The process is up.
+#[utoipa::path(get, path = "/health", tag = "ops", responses((status = 200, body = Health)))]
+pub async fn health() -> Json<Health> {
+    Json(Health { status: "ok" })
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Readiness {
+    pub status: &'static str,
+    pub database: &'static str,
+    /// Last committed log position.
+    pub head: i64,
+    /// Position the availability projection reflects.
+    pub availability_position: i64,
+}
+
+/// The process can serve: its database answers.
+#[utoipa::path(get, path = "/ready", tag = "ops",
+    responses((status = 200, body = Readiness), (status = 503, body = Problem, content_type = "application/problem+json")))]
+pub async fn ready(State(state): State<AppState>) -> Result<Json<Readiness>, Problem> {
+    let store = state.commands.store();
+    let head = store.head_position().await.map_err(Problem::from)?;
+    Ok(Json(Readiness {
+        status: "ready",
+        database: store.database().backend_name(),
+        head,
+        availability_position: state.availability.position(),
+    }))
+}
+
+/// Prometheus metrics: commands by type and outcome, command latency, projection lag.
+#[utoipa::path(get, path = "/metrics", tag = "ops", responses((status = 200, content_type = "text/plain")))]
+pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    let lag = (state.commands.store().last_committed() - state.availability.position()).max(0);
+    metrics::gauge!("projection_lag_events", "projection" => "availability").set(lag as f64);
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+}
+
+/// The OpenAPI 3.1 document of this API.
+pub async fn openapi() -> impl IntoResponse {
+    Json(crate::openapi::document())
+}

@@ -1,0 +1,134 @@
+//! `POST /v1/warehouses`: register a warehouse.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::Json;
+use domain::RegisterWarehouse;
+use event_schemas::{GeoPoint, Money, ShippingRate};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{observed, AppState};
+use crate::problem::{Body, Problem};
+
+/// An amount in integer minor units and an ISO 4217 currency.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MoneyBody {
+    #[schema(example = 1299)]
+    pub amount: i64,
+    #[schema(example = "EUR")]
+    pub currency: String,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LocationBody {
+    #[schema(example = 52.37)]
+    pub lat: f64,
+    #[schema(example = 4.89)]
+    pub lon: f64,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShippingRateBody {
+    #[schema(example = "nl")]
+    pub region: String,
+    pub cost_per_item: MoneyBody,
+    pub cost_per_shipment: MoneyBody,
+    #[schema(example = 1)]
+    pub days: u32,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterWarehouseBody {
+    #[schema(example = "ams-1")]
+    pub warehouse_id: String,
+    #[schema(example = "Amsterdam West")]
+    pub name: String,
+    #[schema(example = "nl")]
+    pub region: String,
+    pub location: LocationBody,
+    #[serde(default)]
+    pub ships_to: Vec<ShippingRateBody>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WarehouseRegistered {
+    pub warehouse_id: String,
+    /// Log position of the registration; pass it as `min_position` to read it back.
+    pub position: i64,
+    /// False when the same registration had already been made.
+    pub created: bool,
+}
+
+fn money(body: MoneyBody) -> Money {
+    Money {
+        amount: body.amount,
+        currency: body.currency,
+    }
+}
+
+impl From<RegisterWarehouseBody> for RegisterWarehouse {
+    fn from(body: RegisterWarehouseBody) -> Self {
+        RegisterWarehouse {
+            warehouse_id: body.warehouse_id,
+            name: body.name,
+            region: body.region,
+            location: GeoPoint {
+                lat: body.location.lat,
+                lon: body.location.lon,
+            },
+            ships_to: body
+                .ships_to
+                .into_iter()
+                .map(|rate| ShippingRate {
+                    region: rate.region,
+                    cost_per_item: money(rate.cost_per_item),
+                    cost_per_shipment: money(rate.cost_per_shipment),
+                    days: rate.days,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Register a warehouse (repeating the same registration is harmless).
+#[utoipa::path(post, path = "/v1/warehouses", tag = "commands",
+    request_body = RegisterWarehouseBody,
+    responses(
+        (status = 201, description = "Registered", body = WarehouseRegistered),
+        (status = 200, description = "Already registered with these details", body = WarehouseRegistered),
+        (status = 409, description = "Registered with other details", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn register(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Body(body): Body<RegisterWarehouseBody>,
+) -> Result<(StatusCode, Json<WarehouseRegistered>), Problem> {
+    let command = RegisterWarehouse::from(body);
+    let warehouse_id = command.warehouse_id.clone();
+    let metadata = state.metadata(&headers);
+    let outcome = observed(
+        "register_warehouse",
+        state.commands.register_warehouse(command, &metadata),
+    )
+    .await?;
+    let created = outcome.events > 0;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((
+        status,
+        Json(WarehouseRegistered {
+            warehouse_id,
+            position: outcome.position,
+            created,
+        }),
+    ))
+}

@@ -1,0 +1,31 @@
+# commerce: the two commands a newcomer needs are `make run` and `make test`.
+.PHONY: run test services fmt lint schemas
+
+CARGO ?= cargo
+
+## Serve the API on 127.0.0.1:8080 with SQLite in ./data (development mode).
+run:
+	$(CARGO) run -- serve
+
+## Start (or install) PostgreSQL, NATS and Redis, then run every test.
+test: services
+	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
+		$(CARGO) nextest run --workspace --no-fail-fast; \
+	else \
+		$(CARGO) test --workspace --no-fail-fast; \
+	fi
+
+## Check that PostgreSQL, NATS and Redis run on 127.0.0.1; start or install them.
+services:
+	bash scripts/services.sh
+
+fmt:
+	$(CARGO) fmt --all
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+## Regenerate event-schemas/json from the Rust types.
+schemas:
+	UPDATE_SCHEMAS=1 $(CARGO) test -p event-schemas --test schemas_match_types

@@ -163,7 +163,7 @@ pub fn mixed_events(round: u64, skus: u64) -> Vec<StockEvent> {
             hold_id: Some(hold_id.clone()),
             order_id: None,
         });
-        if (s + round) % 4 == 0 {
+        if (s + round).is_multiple_of(4) {
             events.push(StockEvent::StockHoldReleased {
                 sku: sku.clone(),
                 warehouse_id: warehouse_id.clone(),
@@ -172,7 +172,7 @@ pub fn mixed_events(round: u64, skus: u64) -> Vec<StockEvent> {
                 reason: "released".into(),
             });
         }
-        if (s + round) % 5 == 0 {
+        if (s + round).is_multiple_of(5) {
             events.push(StockEvent::StockAdjusted {
                 sku: sku.clone(),
                 warehouse_id: warehouse_id.clone(),

@@ -115,6 +115,7 @@ impl From<CommandError> for Problem {
         match error {
             CommandError::Refused(refusal) => refusal.into(),
             CommandError::Contended => Problem::unavailable("contended", error.to_string()),
+            CommandError::Overloaded => Problem::unavailable("overloaded", error.to_string()),
             CommandError::Store(store) => store.into(),
         }
     }

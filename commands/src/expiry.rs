@@ -15,7 +15,8 @@ use domain::{StockAction, StockCommand};
 use event_schemas::Metadata;
 use tokio::sync::Notify;
 
-use crate::host::{CommandError, CommandService};
+use crate::host::CommandError;
+use crate::service::CommandService;
 use crate::store::{Database, StoreError};
 use crate::AppClock;
 

@@ -1,33 +1,45 @@
-//! Runs commands against aggregates.
+//! The aggregate host: one owner task per live aggregate.
 //!
-//! Each live aggregate is kept in memory behind its own lock, so the commands for one
-//! aggregate are decided one at a time against the current state: decide, append, and
-//! only then apply. A conflict means another process wrote first: reload what it
-//! wrote and decide again.
+//! The owner keeps the aggregate's state in memory and drains the commands queued
+//! for it. For each drained batch it clones the state once, decides every command in
+//! order on that copy (a refused command leaves no trace and gets its own answer),
+//! hands the events to the group committer, and only when they are committed makes
+//! the copy its state and answers. A conflict means another process wrote first: the
+//! owner catches up from the log and decides the batch again, so callers notice
+//! nothing but latency. Queues are bounded: a full one answers "overloaded" at once.
+//! Owners idle for a while are evicted; snapshots make reloading a long stream cheap.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use chrono::{DateTime, Utc};
-use cqrs_es::Aggregate;
-use domain::{DomainError, RegisterWarehouse, Stock, StockCommand, Warehouse, WarehouseRegistry};
-use event_schemas::stock::stock_aggregate_id;
+use domain::DomainError;
 use event_schemas::{Metadata, CURRENT_EVENT_VERSION};
-use serde::de::DeserializeOwned;
+use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use crate::clock::AppClock;
-use crate::expiry::ExpiryIndex;
-use crate::store::{AppendBatch, EventStore, NewEvent, StoreError};
+use crate::committer::GroupCommitter;
+use crate::hosted::{DecideContext, Hosted};
+use crate::store::{AppendBatch, EventStore, NewEvent, Snapshot, StoreError};
 use crate::warehouses::KnownWarehouses;
 
-/// Attempts before a command gives up on an aggregate other processes keep changing.
-const MAX_ATTEMPTS: usize = 16;
+/// Commands waiting for one aggregate before new ones are refused as overloaded.
+const QUEUE_PER_AGGREGATE: usize = 4_096;
+/// Most commands one owner decides into one batch.
+const MAX_COMMANDS_PER_BATCH: usize = 1_024;
+/// An owner with nothing to do for this long is evicted.
+const IDLE_EVICTION: Duration = Duration::from_secs(60);
+/// Decide-commit rounds a batch gets before giving up on a contended aggregate.
+const MAX_ATTEMPTS: usize = 32;
+/// A snapshot is taken each time a stream grows past another multiple of this.
+pub const SNAPSHOT_EVERY: i64 = 1_000;
 
 /// What an accepted command did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommandOutcome {
-    /// Position of the command's last event; for a command that changed nothing, the
+    /// Position of the command's last event; for a command that changed nothing, a
     /// log position at which its answer was already true.
     pub position: i64,
     /// How many events it recorded (0 when it repeated what was already true).
@@ -38,236 +50,304 @@ pub struct CommandOutcome {
 pub enum CommandError {
     #[error(transparent)]
     Refused(#[from] DomainError),
+    #[error("too many commands are waiting for this aggregate; try again shortly")]
+    Overloaded,
     #[error("the aggregate kept changing under this command; try again")]
     Contended,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
-/// An aggregate held in memory: its state and the sequence of its last event.
-#[derive(Default)]
-struct Live<A> {
-    state: A,
-    sequence: i64,
-    loaded: bool,
+type Answer<A> = Result<(CommandOutcome, <A as Hosted>::View), CommandError>;
+
+struct Job<A: Hosted> {
+    command: A::Command,
+    metadata: Metadata,
+    reply: oneshot::Sender<Answer<A>>,
 }
 
-type LiveMap<A> = Mutex<HashMap<String, Arc<tokio::sync::Mutex<Live<A>>>>>;
-
-/// The write-side entry point: every command goes through here.
-pub struct CommandService {
+/// What owners share.
+struct Shared {
     store: EventStore,
+    committer: GroupCommitter,
     clock: AppClock,
     warehouses: Arc<KnownWarehouses>,
-    live_stock: LiveMap<Stock>,
-    live_warehouses: LiveMap<Warehouse>,
-    expiry: Arc<ExpiryIndex>,
 }
 
-impl CommandService {
-    pub fn new(store: EventStore, clock: AppClock) -> Self {
+/// Hosts every live aggregate of type `A` in this process.
+pub struct AggregateHost<A: Hosted> {
+    shared: Arc<Shared>,
+    owners: Arc<Mutex<HashMap<String, (u64, mpsc::Sender<Job<A>>)>>>,
+    next_owner: AtomicU64,
+}
+
+impl<A: Hosted> AggregateHost<A> {
+    pub fn new(store: EventStore, committer: GroupCommitter, clock: AppClock, warehouses: Arc<KnownWarehouses>) -> Self {
         Self {
-            store,
-            clock,
-            warehouses: Default::default(),
-            live_stock: Default::default(),
-            live_warehouses: Default::default(),
-            expiry: Default::default(),
+            shared: Arc::new(Shared {
+                store,
+                committer,
+                clock,
+                warehouses,
+            }),
+            owners: Default::default(),
+            next_owner: AtomicU64::new(0),
         }
     }
 
-    pub fn store(&self) -> &EventStore {
-        &self.store
-    }
-
-    pub fn clock(&self) -> &AppClock {
-        &self.clock
-    }
-
-    pub(crate) fn expiry_index(&self) -> &Arc<ExpiryIndex> {
-        &self.expiry
-    }
-
-    pub async fn register_warehouse(
-        &self,
-        command: RegisterWarehouse,
-        metadata: &Metadata,
-    ) -> Result<CommandOutcome, CommandError> {
-        let id = command.warehouse_id.clone();
-        let (outcome, ()) = self
-            .run(
-                &self.live_warehouses,
-                &id,
-                metadata,
-                |warehouse: &Warehouse| warehouse.decide(&command),
-                |_| (),
-            )
-            .await?;
-        self.warehouses.insert(&id);
-        Ok(outcome)
-    }
-
-    pub async fn handle_stock(
-        &self,
-        command: StockCommand,
-        metadata: &Metadata,
-    ) -> Result<(CommandOutcome, StockLevels), CommandError> {
-        self.ensure_warehouse_known(&command.warehouse_id).await?;
-        let id = stock_aggregate_id(&command.sku, &command.warehouse_id);
-        let now = self.clock.now();
-        let warehouses = self.warehouses.as_ref();
-        let (outcome, (levels, next_expiry)) = self
-            .run(
-                &self.live_stock,
-                &id,
-                metadata,
-                |stock: &Stock| stock.decide(&command, now, warehouses),
-                |stock: &Stock| (StockLevels::of(stock), stock.next_expiry()),
-            )
-            .await?;
-        if let (Some(at), true) = (next_expiry, outcome.events > 0) {
-            self.expiry
-                .schedule(at, &command.sku, &command.warehouse_id);
-        }
-        Ok((outcome, levels))
-    }
-
-    /// A warehouse registered by another process is learnt from the log.
-    async fn ensure_warehouse_known(&self, warehouse_id: &str) -> Result<(), StoreError> {
-        if self.warehouses.is_registered(warehouse_id) {
-            return Ok(());
-        }
-        let events = self.store.load(Warehouse::TYPE, warehouse_id, 0).await?;
-        if !events.is_empty() {
-            self.warehouses.insert(warehouse_id);
-        }
-        Ok(())
-    }
-
-    /// Decide, append and apply one command on one aggregate, retrying on conflicts.
-    /// Returns the outcome and `view` of the state the command left.
-    async fn run<A, V>(
-        &self,
-        live: &LiveMap<A>,
-        aggregate_id: &str,
-        metadata: &Metadata,
-        decide: impl Fn(&A) -> Result<Vec<A::Event>, DomainError>,
-        view: impl Fn(&A) -> V,
-    ) -> Result<(CommandOutcome, V), CommandError>
-    where
-        A: Aggregate + 'static,
-    {
-        let slot = live
-            .lock()
-            .expect("live aggregates poisoned")
-            .entry(aggregate_id.to_string())
-            .or_default()
-            .clone();
-        let mut aggregate = slot.lock().await;
-        if !aggregate.loaded {
-            self.catch_up(&mut aggregate, aggregate_id).await?;
-            aggregate.loaded = true;
-        }
-        for _ in 0..MAX_ATTEMPTS {
-            let events = decide(&aggregate.state)?;
-            if events.is_empty() {
-                let outcome = CommandOutcome {
-                    position: self.store.last_committed(),
-                    events: 0,
-                };
-                return Ok((outcome, view(&aggregate.state)));
+    /// Run one command on aggregate `id` and wait for its answer.
+    pub async fn execute(&self, id: &str, command: A::Command, metadata: Metadata) -> Answer<A> {
+        let (reply, answer) = oneshot::channel();
+        let mut job = Job {
+            command,
+            metadata,
+            reply,
+        };
+        loop {
+            let sender = self.owner(id);
+            match sender.try_send(job) {
+                Ok(()) => break,
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    metrics::counter!("commands_overloaded_total", "aggregate" => A::TYPE).increment(1);
+                    return Err(CommandError::Overloaded);
+                }
+                // The owner was evicted between lookup and send: start a new one.
+                Err(mpsc::error::TrySendError::Closed(returned)) => job = returned,
             }
+        }
+        answer
+            .await
+            .unwrap_or_else(|_| Err(StoreError::Commit("the aggregate's owner stopped".into()).into()))
+    }
+
+    /// How many aggregates of this type are live in memory.
+    pub fn live_count(&self) -> usize {
+        self.owners.lock().expect("owner map poisoned").len()
+    }
+
+    fn owner(&self, id: &str) -> mpsc::Sender<Job<A>> {
+        let mut owners = self.owners.lock().expect("owner map poisoned");
+        if let Some((_, sender)) = owners.get(id) {
+            if !sender.is_closed() {
+                return sender.clone();
+            }
+        }
+        let (sender, queue) = mpsc::channel(QUEUE_PER_AGGREGATE);
+        let generation = self.next_owner.fetch_add(1, Ordering::Relaxed);
+        owners.insert(id.to_string(), (generation, sender.clone()));
+        let owner = Owner::<A> {
+            id: id.to_string(),
+            generation,
+            shared: self.shared.clone(),
+            owners: self.owners.clone(),
+            state: A::default(),
+            sequence: 0,
+            stale: true,
+        };
+        tokio::spawn(owner.run(queue));
+        sender
+    }
+}
+
+/// The one task that owns a live aggregate.
+struct Owner<A: Hosted> {
+    id: String,
+    generation: u64,
+    shared: Arc<Shared>,
+    owners: Arc<Mutex<HashMap<String, (u64, mpsc::Sender<Job<A>>)>>>,
+    state: A,
+    sequence: i64,
+    /// The state may lag the log (never loaded, or an append's outcome is unknown).
+    stale: bool,
+}
+
+impl<A: Hosted> Owner<A> {
+    async fn run(mut self, mut queue: mpsc::Receiver<Job<A>>) {
+        loop {
+            let first = match tokio::time::timeout(IDLE_EVICTION, queue.recv()).await {
+                Ok(Some(job)) => job,
+                Ok(None) => return,
+                Err(_idle) => {
+                    self.evict(&mut queue).await;
+                    return;
+                }
+            };
+            let mut jobs = vec![first];
+            while jobs.len() < MAX_COMMANDS_PER_BATCH {
+                match queue.try_recv() {
+                    Ok(job) => jobs.push(job),
+                    Err(_) => break,
+                }
+            }
+            self.process(jobs).await;
+        }
+    }
+
+    /// Leave the owner map, refuse new commands, and finish those already queued.
+    async fn evict(&mut self, queue: &mut mpsc::Receiver<Job<A>>) {
+        {
+            let mut owners = self.owners.lock().expect("owner map poisoned");
+            if owners.get(&self.id).is_some_and(|(g, _)| *g == self.generation) {
+                owners.remove(&self.id);
+            }
+        }
+        queue.close();
+        let mut rest = Vec::new();
+        while let Some(job) = queue.recv().await {
+            rest.push(job);
+        }
+        if !rest.is_empty() {
+            self.process(rest).await;
+        }
+    }
+
+    async fn process(&mut self, jobs: Vec<Job<A>>) {
+        let mut failure = None;
+        for _ in 0..MAX_ATTEMPTS {
+            if self.stale {
+                if let Err(error) = self.catch_up().await {
+                    failure = Some(error);
+                    break;
+                }
+            }
+            match self.decide_and_commit(&jobs).await {
+                Ok(Some(answers)) => {
+                    for (job, answer) in jobs.into_iter().zip(answers) {
+                        let _ = job.reply.send(answer);
+                    }
+                    return;
+                }
+                // Another process wrote first: catch up and decide again.
+                Ok(None) => self.stale = true,
+                Err(error) => {
+                    // The append's outcome is unknown: reload before the next batch.
+                    self.stale = true;
+                    failure = Some(error);
+                    break;
+                }
+            }
+        }
+        for job in jobs {
+            let error = match &failure {
+                Some(error) => CommandError::Store(StoreError::Commit(error.to_string())),
+                None => CommandError::Contended,
+            };
+            let _ = job.reply.send(Err(error));
+        }
+    }
+
+    /// Decide every job on one copy of the state and commit the events. `None` on a
+    /// conflict (nothing was kept).
+    async fn decide_and_commit(&mut self, jobs: &[Job<A>]) -> Result<Option<Vec<Answer<A>>>, StoreError> {
+        let context = DecideContext {
+            now: self.shared.clock.now(),
+            warehouses: self.shared.warehouses.clone(),
+        };
+        let mut next = self.state.clone();
+        let mut events = Vec::new();
+        // Per job: the refusal, or how many events it added and the view after it.
+        let mut decided = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            match next.decide(&job.command, &context) {
+                Ok(new) => {
+                    for event in &new {
+                        next.apply(event);
+                        events.push(encode(event, &job.metadata, context.now));
+                    }
+                    decided.push(Ok((new.len(), next.view())));
+                }
+                Err(refusal) => decided.push(Err(refusal)),
+            }
+        }
+        let positions = if events.is_empty() {
+            Vec::new()
+        } else {
+            let count = events.len() as i64;
             let batch = AppendBatch {
                 aggregate_type: A::TYPE.to_string(),
-                aggregate_id: aggregate_id.to_string(),
-                expected_sequence: aggregate.sequence,
-                events: events
-                    .iter()
-                    .map(|e| new_event(e, metadata, self.clock.now()))
-                    .collect(),
+                aggregate_id: self.id.clone(),
+                expected_sequence: self.sequence,
+                events,
             };
-            let result = self.store.append(std::slice::from_ref(&batch)).await?;
-            match result.into_iter().next().expect("one result per batch") {
-                Ok(positions) => {
-                    let count = events.len();
-                    for event in events {
-                        aggregate.state.apply(event);
-                    }
-                    aggregate.sequence += count as i64;
-                    let outcome = CommandOutcome {
-                        position: *positions.last().expect("a non-empty batch has positions"),
-                        events: count,
-                    };
-                    return Ok((outcome, view(&aggregate.state)));
-                }
-                Err(_conflict) => self.catch_up(&mut aggregate, aggregate_id).await?,
+            let Ok(positions) = self.shared.committer.commit(batch).await? else {
+                return Ok(None);
+            };
+            let before = self.sequence;
+            self.state = next;
+            self.sequence += count;
+            if before / SNAPSHOT_EVERY != self.sequence / SNAPSHOT_EVERY {
+                self.snapshot();
             }
-        }
-        Err(CommandError::Contended)
+            positions
+        };
+        // A command that recorded nothing is answered with the position its answer
+        // was already true at: the latest this process knows.
+        let mut answered_until = self.shared.store.last_committed();
+        let mut used = 0;
+        let answers = decided
+            .into_iter()
+            .map(|decision| {
+                let (count, view) = decision?;
+                used += count;
+                if count > 0 {
+                    answered_until = positions[used - 1];
+                }
+                let outcome = CommandOutcome {
+                    position: if count > 0 { positions[used - 1] } else { answered_until },
+                    events: count,
+                };
+                Ok((outcome, view))
+            })
+            .collect();
+        Ok(Some(answers))
     }
 
-    /// Apply the events other writers recorded since this copy was last current.
-    async fn catch_up<A: Aggregate>(
-        &self,
-        live: &mut Live<A>,
-        aggregate_id: &str,
-    ) -> Result<(), StoreError> {
-        for stored in self
-            .store
-            .load(A::TYPE, aggregate_id, live.sequence)
-            .await?
-        {
-            let event = decode::<A::Event>(&stored.payload, stored.position)?;
-            live.state.apply(event);
-            live.sequence = stored.sequence;
+    /// Load what the log holds beyond our state, starting from a snapshot if there
+    /// is one and the state was never loaded.
+    async fn catch_up(&mut self) -> Result<(), StoreError> {
+        let store = &self.shared.store;
+        if self.sequence == 0 {
+            if let Some(snapshot) = store.load_snapshot(A::TYPE, &self.id).await? {
+                match serde_json::from_value::<A>(snapshot.payload) {
+                    Ok(state) => {
+                        self.state = state;
+                        self.sequence = snapshot.last_sequence;
+                    }
+                    // An unreadable snapshot (an older shape) is ignored: replay all.
+                    Err(error) => tracing::warn!(aggregate = %self.id, %error, "ignoring snapshot"),
+                }
+            }
         }
+        for stored in store.load(A::TYPE, &self.id, self.sequence).await? {
+            let event: A::Event = serde_json::from_value(stored.payload)
+                .map_err(|e| StoreError::Corrupt(format!("event at position {}: {e}", stored.position)))?;
+            self.state.apply(&event);
+            self.sequence = stored.sequence;
+        }
+        self.stale = false;
         Ok(())
     }
 
-    /// When the next hold of a stock runs out, read from the log (for the expiry sweep).
-    pub async fn stock_next_expiry(
-        &self,
-        sku: &str,
-        warehouse_id: &str,
-    ) -> Result<Option<DateTime<Utc>>, StoreError> {
-        let mut live = Live::<Stock>::default();
-        self.catch_up(&mut live, &stock_aggregate_id(sku, warehouse_id))
-            .await?;
-        Ok(live.state.next_expiry())
+    /// Write a snapshot of the current state in the background.
+    fn snapshot(&self) {
+        let Ok(payload) = serde_json::to_value(&self.state) else {
+            return;
+        };
+        let snapshot = Snapshot {
+            last_sequence: self.sequence,
+            payload,
+        };
+        let store = self.shared.store.clone();
+        let id = self.id.clone();
+        tokio::spawn(async move {
+            if let Err(error) = store.save_snapshot(A::TYPE, &id, &snapshot).await {
+                tracing::warn!(aggregate = %id, %error, "snapshot not saved");
+            }
+        });
     }
 }
 
-/// Stock levels after a command, for its answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub struct StockLevels {
-    pub on_hand: u64,
-    pub held: u64,
-    pub available: u64,
-}
-
-impl StockLevels {
-    fn of(stock: &Stock) -> Self {
-        Self {
-            on_hand: stock.on_hand,
-            held: stock.held(),
-            available: stock.available(),
-        }
-    }
-}
-
-fn decode<E: DeserializeOwned>(
-    payload: &serde_json::Value,
-    position: i64,
-) -> Result<E, StoreError> {
-    E::deserialize(payload)
-        .map_err(|e| StoreError::Corrupt(format!("event at position {position}: {e}")))
-}
-
-fn new_event<E: cqrs_es::DomainEvent>(
-    event: &E,
-    metadata: &Metadata,
-    now: DateTime<Utc>,
-) -> NewEvent {
+fn encode<E: cqrs_es::DomainEvent>(event: &E, metadata: &Metadata, now: chrono::DateTime<chrono::Utc>) -> NewEvent {
     NewEvent {
         event_id: Uuid::now_v7(),
         event_type: event.event_type(),

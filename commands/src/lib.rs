@@ -3,17 +3,25 @@
 //! * [`store`] — the event log on SQLite or PostgreSQL (postgres-es / sqlite-es table
 //!   layout plus commit-ordered `position`, `event_id`, `occurred_at`), with our own
 //!   multi-aggregate `append` and commit wake-ups.
-//! * [`host`] — runs commands against aggregates: load, decide, append, retry on a
-//!   conflict with another process.
+//! * [`service`] — the entry point for every command.
+//! * [`host`] — one owner task per live aggregate: queue, decide a batch on one copy
+//!   of the state, commit, answer; reload and re-decide on a conflict.
+//! * [`committer`] — group commit: the batches of many owners in one transaction.
+//! * [`hosted`] — the aggregates the host runs (Stock, Warehouse).
 //! * [`clock`] — the system clock and the manual clock of development mode.
 //! * [`expiry`] — releases stock holds whose time has run out.
 
 pub mod clock;
+pub mod committer;
 pub mod expiry;
 pub mod host;
+pub mod hosted;
+pub mod service;
 pub mod store;
 pub mod warehouses;
 
 pub use clock::{AppClock, ManualClock, SystemClock};
-pub use host::{CommandError, CommandOutcome, CommandService, StockLevels};
+pub use host::{CommandError, CommandOutcome};
+pub use hosted::StockLevels;
+pub use service::CommandService;
 pub use store::{AppendBatch, Conflict, Database, EventStore, NewEvent, StoreError, StoredEvent};

@@ -86,6 +86,7 @@ pub async fn observed<T>(
         Ok(_) => "accepted",
         Err(CommandError::Refused(_)) => "refused",
         Err(CommandError::Contended) => "contended",
+        Err(CommandError::Overloaded) => "overloaded",
         Err(CommandError::Store(_)) => "failed",
     };
     observe_command(name, outcome, started.elapsed());

@@ -60,6 +60,8 @@ pub enum StoreError {
     Corrupt(String),
     #[error("cannot open the database: {0}")]
     Open(String),
+    #[error("the append failed: {0}")]
+    Commit(String),
 }
 
 /// Connections to the database that holds the log, shared with the read side.
@@ -259,4 +261,59 @@ fn advance(head: &watch::Sender<i64>, position: i64) {
         *current = (*current).max(position);
         advanced
     });
+}
+
+/// A cached state of one aggregate as of `last_sequence`.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub last_sequence: i64,
+    pub payload: serde_json::Value,
+}
+
+impl EventStore {
+    /// The newest snapshot of an aggregate, if one was taken.
+    pub async fn load_snapshot(&self, aggregate_type: &str, aggregate_id: &str) -> Result<Option<Snapshot>, StoreError> {
+        const QUERY: &str = "SELECT last_sequence, CAST(payload AS TEXT) FROM snapshots
+             WHERE aggregate_type = $1 AND aggregate_id = $2
+             ORDER BY last_sequence DESC LIMIT 1";
+        let row: Option<(i64, String)> = match &self.db {
+            Database::Sqlite { reader, .. } => {
+                sqlx::query_as(QUERY).bind(aggregate_type).bind(aggregate_id).fetch_optional(reader).await?
+            }
+            Database::Postgres(pool) => {
+                sqlx::query_as(QUERY).bind(aggregate_type).bind(aggregate_id).fetch_optional(pool).await?
+            }
+        };
+        row.map(|(last_sequence, text)| {
+            Ok(Snapshot {
+                last_sequence,
+                payload: parse_payload(&text, -last_sequence)?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Keep `snapshot` as the aggregate's newest, dropping older ones. Best effort:
+    /// a snapshot is a cache, and the log stays the truth.
+    pub async fn save_snapshot(&self, aggregate_type: &str, aggregate_id: &str, snapshot: &Snapshot) -> Result<(), StoreError> {
+        const INSERT: &str = "INSERT INTO snapshots (aggregate_type, aggregate_id, last_sequence, current_snapshot, payload)
+             VALUES ($1, $2, $3, $3, $4) ON CONFLICT DO NOTHING";
+        const PRUNE: &str = "DELETE FROM snapshots WHERE aggregate_type = $1 AND aggregate_id = $2 AND last_sequence < $3";
+        let payload = snapshot.payload.to_string();
+        match &self.db {
+            Database::Sqlite { writer, .. } => {
+                let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
+                sqlx::query(INSERT).bind(aggregate_type).bind(aggregate_id).bind(snapshot.last_sequence).bind(&payload).execute(&mut *tx).await?;
+                sqlx::query(PRUNE).bind(aggregate_type).bind(aggregate_id).bind(snapshot.last_sequence).execute(&mut *tx).await?;
+                tx.commit().await?;
+            }
+            Database::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                sqlx::query(&INSERT.replace("$4)", "$4::json)")).bind(aggregate_type).bind(aggregate_id).bind(snapshot.last_sequence).bind(&payload).execute(&mut *tx).await?;
+                sqlx::query(PRUNE).bind(aggregate_type).bind(aggregate_id).bind(snapshot.last_sequence).execute(&mut *tx).await?;
+                tx.commit().await?;
+            }
+        }
+        Ok(())
+    }
 }

@@ -1,0 +1,82 @@
+//! Group commit: the batches of many aggregate owners that arrive while one append is
+//! in flight are written together by the next one, so one transaction (one fsync)
+//! serves many commands on many aggregates.
+
+use tokio::sync::{mpsc, oneshot};
+
+use crate::store::{AppendBatch, Conflict, EventStore, StoreError};
+
+/// Most events one append transaction carries; more wait for the next.
+const MAX_EVENTS_PER_COMMIT: usize = 10_000;
+/// Most batches waiting for the committer before owners are told to back off.
+const QUEUE: usize = 65_536;
+
+/// What the committer answers one batch: its positions, or a conflict, or the reason
+/// the whole append failed.
+pub type CommitResult = Result<Result<Vec<i64>, Conflict>, StoreError>;
+
+struct Request {
+    batch: AppendBatch,
+    reply: oneshot::Sender<CommitResult>,
+}
+
+/// Handle to the process's one group-commit task.
+#[derive(Clone)]
+pub struct GroupCommitter {
+    requests: mpsc::Sender<Request>,
+}
+
+impl GroupCommitter {
+    /// Start the commit task; it ends when every handle is dropped.
+    pub fn spawn(store: EventStore) -> Self {
+        let (requests, queue) = mpsc::channel(QUEUE);
+        tokio::spawn(run(store, queue));
+        Self { requests }
+    }
+
+    /// Append one aggregate's batch in the next group commit.
+    pub async fn commit(&self, batch: AppendBatch) -> CommitResult {
+        let (reply, answer) = oneshot::channel();
+        self.requests
+            .send(Request { batch, reply })
+            .await
+            .map_err(|_| StoreError::Commit("the committer has stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| StoreError::Commit("the committer dropped the batch".into()))?
+    }
+}
+
+async fn run(store: EventStore, mut queue: mpsc::Receiver<Request>) {
+    let mut waiting: Vec<Request> = Vec::new();
+    while let Some(first) = queue.recv().await {
+        let mut events = first.batch.events.len();
+        waiting.push(first);
+        while events < MAX_EVENTS_PER_COMMIT {
+            match queue.try_recv() {
+                Ok(next) => {
+                    events += next.batch.events.len();
+                    waiting.push(next);
+                }
+                Err(_) => break,
+            }
+        }
+        let (batches, replies): (Vec<AppendBatch>, Vec<_>) =
+            waiting.drain(..).map(|r| (r.batch, r.reply)).unzip();
+        metrics::histogram!("group_commit_batches").record(batches.len() as f64);
+        match store.append(&batches).await {
+            Ok(results) => {
+                for (reply, result) in replies.into_iter().zip(results) {
+                    let _ = reply.send(Ok(result));
+                }
+            }
+            Err(error) => {
+                tracing::error!(%error, batches = batches.len(), "group commit failed");
+                let message = error.to_string();
+                for reply in replies {
+                    let _ = reply.send(Err(StoreError::Commit(message.clone())));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,82 @@
+//! What the aggregate host needs of an aggregate, and the aggregates it hosts.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use domain::{DomainError, RegisterWarehouse, Stock, StockCommand, Warehouse};
+use event_schemas::{StockEvent, WarehouseEvent};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::warehouses::KnownWarehouses;
+
+/// What a command is decided with besides the aggregate's state.
+#[derive(Clone)]
+pub struct DecideContext {
+    pub now: DateTime<Utc>,
+    pub warehouses: Arc<KnownWarehouses>,
+}
+
+/// An aggregate the host can own: pure decide and apply, and a view of its state for
+/// the command's answer.
+pub trait Hosted: Clone + Default + Serialize + DeserializeOwned + Send + Sync + 'static {
+    const TYPE: &'static str;
+    type Command: Send + Sync + 'static;
+    type Event: cqrs_es::DomainEvent + 'static;
+    type View: Send + 'static;
+
+    fn decide(&self, command: &Self::Command, context: &DecideContext) -> Result<Vec<Self::Event>, DomainError>;
+    fn apply(&mut self, event: &Self::Event);
+    fn view(&self) -> Self::View;
+}
+
+/// A stock's levels after a command, and when its next hold runs out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct StockLevels {
+    pub on_hand: u64,
+    pub held: u64,
+    pub available: u64,
+    #[serde(skip)]
+    pub next_expiry: Option<DateTime<Utc>>,
+}
+
+impl Hosted for Stock {
+    const TYPE: &'static str = event_schemas::stock::STOCK_AGGREGATE;
+    type Command = StockCommand;
+    type Event = StockEvent;
+    type View = StockLevels;
+
+    fn decide(&self, command: &StockCommand, context: &DecideContext) -> Result<Vec<StockEvent>, DomainError> {
+        Stock::decide(self, command, context.now, context.warehouses.as_ref())
+    }
+
+    fn apply(&mut self, event: &StockEvent) {
+        self.apply_event(event);
+    }
+
+    fn view(&self) -> StockLevels {
+        StockLevels {
+            on_hand: self.on_hand,
+            held: self.held(),
+            available: self.available(),
+            next_expiry: self.next_expiry(),
+        }
+    }
+}
+
+impl Hosted for Warehouse {
+    const TYPE: &'static str = event_schemas::warehouse::WAREHOUSE_AGGREGATE;
+    type Command = RegisterWarehouse;
+    type Event = WarehouseEvent;
+    type View = ();
+
+    fn decide(&self, command: &RegisterWarehouse, _context: &DecideContext) -> Result<Vec<WarehouseEvent>, DomainError> {
+        Warehouse::decide(self, command)
+    }
+
+    fn apply(&mut self, event: &WarehouseEvent) {
+        self.apply_event(event);
+    }
+
+    fn view(&self) {}
+}

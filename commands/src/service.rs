@@ -1,0 +1,114 @@
+//! The write side's entry point: every command goes through here.
+
+use std::sync::Arc;
+
+use domain::{RegisterWarehouse, Stock, StockCommand, Warehouse, WarehouseRegistry};
+use event_schemas::stock::stock_aggregate_id;
+use event_schemas::Metadata;
+
+use crate::clock::AppClock;
+use crate::committer::GroupCommitter;
+use crate::expiry::ExpiryIndex;
+use crate::host::{AggregateHost, CommandError, CommandOutcome};
+use crate::hosted::{Hosted, StockLevels};
+use crate::store::{EventStore, StoreError};
+use crate::warehouses::KnownWarehouses;
+
+pub struct CommandService {
+    store: EventStore,
+    clock: AppClock,
+    warehouses: Arc<KnownWarehouses>,
+    stock: AggregateHost<Stock>,
+    warehouse: AggregateHost<Warehouse>,
+    expiry: Arc<ExpiryIndex>,
+}
+
+impl CommandService {
+    /// Start the service and its group committer (needs a Tokio runtime).
+    pub fn new(store: EventStore, clock: AppClock) -> Self {
+        let committer = GroupCommitter::spawn(store.clone());
+        let warehouses = Arc::new(KnownWarehouses::default());
+        Self {
+            stock: AggregateHost::new(store.clone(), committer.clone(), clock.clone(), warehouses.clone()),
+            warehouse: AggregateHost::new(store.clone(), committer, clock.clone(), warehouses.clone()),
+            store,
+            clock,
+            warehouses,
+            expiry: Default::default(),
+        }
+    }
+
+    pub fn store(&self) -> &EventStore {
+        &self.store
+    }
+
+    pub fn clock(&self) -> &AppClock {
+        &self.clock
+    }
+
+    pub(crate) fn expiry_index(&self) -> &Arc<ExpiryIndex> {
+        &self.expiry
+    }
+
+    /// Stock aggregates live in memory now.
+    pub fn live_stock_count(&self) -> usize {
+        self.stock.live_count()
+    }
+
+    pub async fn register_warehouse(
+        &self,
+        command: RegisterWarehouse,
+        metadata: &Metadata,
+    ) -> Result<CommandOutcome, CommandError> {
+        let id = command.warehouse_id.clone();
+        let (outcome, ()) = self.warehouse.execute(&id, command, metadata.clone()).await?;
+        self.warehouses.insert(&id);
+        Ok(outcome)
+    }
+
+    pub async fn handle_stock(
+        &self,
+        command: StockCommand,
+        metadata: &Metadata,
+    ) -> Result<(CommandOutcome, StockLevels), CommandError> {
+        self.ensure_warehouse_known(&command.warehouse_id).await?;
+        let id = stock_aggregate_id(&command.sku, &command.warehouse_id);
+        let (sku, warehouse_id) = (command.sku.clone(), command.warehouse_id.clone());
+        let (outcome, levels) = self.stock.execute(&id, command, metadata.clone()).await?;
+        if let (Some(at), true) = (levels.next_expiry, outcome.events > 0) {
+            self.expiry.schedule(at, &sku, &warehouse_id);
+        }
+        Ok((outcome, levels))
+    }
+
+    /// A warehouse registered by another process is learnt from the log.
+    async fn ensure_warehouse_known(&self, warehouse_id: &str) -> Result<(), StoreError> {
+        if self.warehouses.is_registered(warehouse_id) {
+            return Ok(());
+        }
+        let events = self.store.load(Warehouse::TYPE, warehouse_id, 0).await?;
+        if !events.is_empty() {
+            self.warehouses.insert(warehouse_id);
+        }
+        Ok(())
+    }
+
+    /// When the next hold of a stock runs out, read from the log (for the expiry sweep).
+    pub async fn stock_next_expiry(&self, sku: &str, warehouse_id: &str) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
+        let id = stock_aggregate_id(sku, warehouse_id);
+        let mut stock = Stock::default();
+        let mut after = 0;
+        if let Some(snapshot) = self.store.load_snapshot(Stock::TYPE, &id).await? {
+            if let Ok(state) = serde_json::from_value(snapshot.payload) {
+                stock = state;
+                after = snapshot.last_sequence;
+            }
+        }
+        for stored in self.store.load(Stock::TYPE, &id, after).await? {
+            let event = serde_json::from_value(stored.payload)
+                .map_err(|e| StoreError::Corrupt(format!("event at position {}: {e}", stored.position)))?;
+            stock.apply_event(&event);
+        }
+        Ok(stock.next_expiry())
+    }
+}

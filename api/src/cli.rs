@@ -28,6 +28,9 @@ pub enum Command {
     /// Rebuild a projection from the event log: asks the server holding the data
     /// directory, or rebuilds in this process when none does.
     Rebuild(RebuildArgs),
+    /// Measure this deployment, each figure beside a baseline from the same run.
+    #[command(subcommand)]
+    Bench(crate::bench::BenchCommand),
 }
 
 /// Where the data lives.
@@ -77,5 +80,6 @@ pub async fn run() -> anyhow::Result<()> {
             .await
         }
         Command::Rebuild(args) => crate::rebuild::run(&args.projection, &args.storage).await,
+        Command::Bench(command) => crate::bench::run(command).await,
     }
 }

@@ -1,6 +1,7 @@
 //! The HTTP face and the command line of `commerce`.
 //!
-//! * [`cli`] — `commerce serve | rebuild` (clap).
+//! * [`cli`] — `commerce serve | rebuild | bench` (clap).
+//! * [`bench`] — `commerce bench append | replay`, each beside a baseline.
 //! * [`server`] — wires the event log, the command service and the projections into
 //!   one process guarded by its data directory's lock, and serves HTTP.
 //! * [`routes`] — the command API (POSTs), the query API (GETs), admin and ops routes.
@@ -11,6 +12,7 @@
 // so its size on the error path does not matter.
 #![allow(clippy::result_large_err)]
 
+pub mod bench;
 pub mod cli;
 pub mod datadir;
 pub mod openapi;

@@ -9,7 +9,7 @@ use tracing_subscriber::EnvFilter;
 /// Structured logs to stderr; `RUST_LOG` filters (default `info`), `json` for machines.
 pub fn init_logging(json: bool) {
     let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=error"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))

@@ -1,1 +1,14 @@
+//! End-to-end tests of `commerce`: the real binary over HTTP, each scenario once on
+//! SQLite (a fresh data directory) and once on PostgreSQL (a fresh database on
+//! `TEST_DATABASE_URL`, default `postgres://postgres@127.0.0.1:5432/postgres`).
+//!
+//! No test sleeps to wait for an outcome: servers are ready once they print their
+//! `listening on` line, and reads pass `min_position` to see earlier writes.
 
+mod support;
+
+mod bad_input;
+mod lifecycle;
+mod load;
+mod ops;
+mod stock_flow;

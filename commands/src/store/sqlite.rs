@@ -19,8 +19,9 @@ const MIGRATIONS: &[&str] = &[
         event_version TEXT NOT NULL,
         payload TEXT NOT NULL,
         metadata TEXT NOT NULL,
-        event_id TEXT NOT NULL,
-        occurred_at TEXT NOT NULL,
+        -- Defaults let sqlite-es (which names only its own columns) append too.
+        event_id TEXT NOT NULL DEFAULT (lower(hex(randomblob(16)))),
+        occurred_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
         UNIQUE (aggregate_type, aggregate_id, sequence))",
     "CREATE TABLE IF NOT EXISTS snapshots (
         aggregate_type TEXT NOT NULL,

@@ -1,0 +1,522 @@
+//! `commerce bench append`: how many stock commands per second the command path takes.
+//!
+//! Writers send receipts and sales (alternating) to `--skus` stocks for `--duration`
+//! seconds; only commands that produced events count. Then, on the same database and
+//! with the same writers: plain cqrs-es `CqrsFramework::execute` (event-store mode,
+//! postgres-es / sqlite-es) on the same aggregate and commands, and raw single-row
+//! INSERTs of the same payload over 64 connections. Finally the stored events are
+//! counted against the accepted commands: nothing lost, nothing duplicated.
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use clap::Args;
+use commands::{CommandError, CommandService, Database, SystemClock};
+use cqrs_es::{AggregateError, CqrsFramework};
+use domain::{RegisterWarehouse, Stock, StockAction, StockCommand, StockServices};
+use event_schemas::{GeoPoint, Metadata, StockEvent};
+use hdrhistogram::Histogram;
+use serde_json::json;
+
+use super::{latency_histogram, percentile_ms, ratio, record, round2, Figures, Output};
+use crate::cli::StorageArgs;
+use crate::datadir::DataDirLock;
+use crate::server::{open_backend, ClockKind, ServerConfig};
+
+/// Connections the raw-insert baseline writes over.
+const RAW_INSERT_CONNECTIONS: u32 = 64;
+
+#[derive(Debug, Args)]
+pub struct AppendArgs {
+    /// Concurrent writers.
+    #[arg(long, default_value_t = 256)]
+    pub writers: usize,
+    /// Stocks written to (1 = one hot SKU).
+    #[arg(long, default_value_t = 1_000)]
+    pub skus: usize,
+    /// Seconds each measurement runs.
+    #[arg(long, default_value_t = 10)]
+    pub duration: u64,
+    /// Drive a running server at this URL over HTTP instead of the command path in
+    /// this process (baselines then need --database-url).
+    #[arg(long)]
+    pub http: Option<String>,
+    /// Measure only our path.
+    #[arg(long)]
+    pub no_baselines: bool,
+    #[command(flatten)]
+    pub storage: StorageArgs,
+    #[command(flatten)]
+    pub output: Output,
+}
+
+/// Which stock and command writer `w` sends as its `k`-th command.
+struct Workload {
+    warehouse: String,
+    skus: Vec<String>,
+    writers: usize,
+}
+
+impl Workload {
+    fn new(run: &str, skus: usize, writers: usize, prefix: &str) -> Self {
+        Self {
+            warehouse: format!("bench-{run}"),
+            skus: (0..skus.max(1)).map(|i| format!("{prefix}-{run}-{i}")).collect(),
+            writers,
+        }
+    }
+
+    fn next(&self, writer: usize, k: usize) -> StockCommand {
+        let sku = &self.skus[(writer + k * self.writers) % self.skus.len()];
+        let action = if k % 2 == 0 {
+            StockAction::Receive { quantity: 2 }
+        } else {
+            StockAction::Sell {
+                quantity: 1,
+                hold_id: None,
+                order_id: None,
+            }
+        };
+        StockCommand {
+            sku: sku.clone(),
+            warehouse_id: self.warehouse.clone(),
+            action,
+        }
+    }
+}
+
+/// What the writers got done.
+struct Tally {
+    receipts: u64,
+    sales: u64,
+    failures: u64,
+    latency: Histogram<u64>,
+    elapsed: Duration,
+}
+
+impl Tally {
+    fn per_second(&self) -> f64 {
+        ratio((self.receipts + self.sales) as f64, self.elapsed.as_secs_f64())
+    }
+}
+
+/// What one attempt came to.
+enum Attempt {
+    Receipt,
+    Sale,
+    Refused,
+    Failed,
+}
+
+/// Run `writers` tasks calling `send(writer, k)` until `duration` is over.
+async fn drive<F, Fut>(writers: usize, duration: Duration, send: F) -> Tally
+where
+    F: Fn(usize, usize) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Attempt> + Send,
+{
+    let send = Arc::new(send);
+    let started = Instant::now();
+    let deadline = started + duration;
+    let tasks: Vec<_> = (0..writers)
+        .map(|w| {
+            let send = send.clone();
+            tokio::spawn(async move {
+                let mut tally = (0u64, 0u64, 0u64, latency_histogram());
+                let mut k = 0;
+                while Instant::now() < deadline {
+                    let t0 = Instant::now();
+                    let attempt = send(w, k).await;
+                    match attempt {
+                        Attempt::Receipt => tally.0 += 1,
+                        Attempt::Sale => tally.1 += 1,
+                        Attempt::Refused => {}
+                        Attempt::Failed => {
+                            tally.2 += 1;
+                            tokio::task::yield_now().await;
+                        }
+                    }
+                    if matches!(attempt, Attempt::Receipt | Attempt::Sale) {
+                        record(&mut tally.3, t0.elapsed());
+                    }
+                    k += 1;
+                }
+                tally
+            })
+        })
+        .collect();
+    let mut total = Tally {
+        receipts: 0,
+        sales: 0,
+        failures: 0,
+        latency: latency_histogram(),
+        elapsed: Duration::ZERO,
+    };
+    for task in tasks {
+        let (receipts, sales, failures, latency) = task.await.expect("writer task panicked");
+        total.receipts += receipts;
+        total.sales += sales;
+        total.failures += failures;
+        total.latency.add(latency).expect("same bounds");
+    }
+    total.elapsed = started.elapsed();
+    total
+}
+
+fn classify<T>(command: &StockCommand, result: Result<T, CommandError>, events: impl Fn(&T) -> usize) -> Attempt {
+    match result {
+        Ok(answer) if events(&answer) > 0 => match command.action {
+            StockAction::Receive { .. } => Attempt::Receipt,
+            _ => Attempt::Sale,
+        },
+        Ok(_) | Err(CommandError::Refused(_)) => Attempt::Refused,
+        Err(_) => Attempt::Failed,
+    }
+}
+
+pub async fn run(args: AppendArgs) -> anyhow::Result<()> {
+    if args.writers == 0 || args.skus == 0 || args.duration == 0 {
+        bail!("--writers, --skus and --duration must be at least 1");
+    }
+    let duration = Duration::from_secs(args.duration);
+    let run_id = uuid::Uuid::now_v7().simple().to_string()[20..].to_string();
+    let workload = Arc::new(Workload::new(&run_id, args.skus, args.writers, "B"));
+    let mut figures = Figures::default();
+
+    let (ours, lost, duplicated, db, backend_name) = match &args.http {
+        None => {
+            let _lock = DataDirLock::acquire(&args.storage.data_dir).context(
+                "bench append runs the command path in this process and needs the data directory to itself; \
+                 stop the server, pass another --data-dir, or use --http",
+            )?;
+            let backend = open_backend(&ServerConfig {
+                listen: "127.0.0.1:0".parse().expect("valid address"),
+                data_dir: args.storage.data_dir.clone(),
+                database_url: args.storage.database_url.clone(),
+                clock: ClockKind::System,
+            })
+            .await?;
+            let service = backend.commands;
+            register(&service, &workload.warehouse).await?;
+            eprintln!(
+                "bench append: {} writers, {} SKU(s), {} s, {} (in process)",
+                args.writers,
+                args.skus,
+                args.duration,
+                service.store().database().backend_name()
+            );
+            let ours = {
+                let service = service.clone();
+                let workload = workload.clone();
+                drive(args.writers, duration, move |w, k| {
+                    let service = service.clone();
+                    let command = workload.next(w, k);
+                    async move {
+                        let result = service.handle_stock(command.clone(), &Metadata::default()).await;
+                        classify(&command, result, |(outcome, _)| outcome.events)
+                    }
+                })
+                .await
+            };
+            let (lost, duplicated) = verify_in_store(&service, &workload, &ours).await?;
+            let db = service.store().database().clone();
+            (ours, lost, duplicated, Some(db), service.store().database().backend_name())
+        }
+        Some(url) => {
+            let url = url.trim_end_matches('/').to_string();
+            let client = reqwest::Client::new();
+            register_over_http(&client, &url, &workload.warehouse).await?;
+            eprintln!(
+                "bench append: {} writers, {} SKU(s), {} s, over HTTP at {url}",
+                args.writers, args.skus, args.duration
+            );
+            let ours = {
+                let workload = workload.clone();
+                let client = client.clone();
+                let url = url.clone();
+                drive(args.writers, duration, move |w, k| {
+                    let command = workload.next(w, k);
+                    let request = post_command(&client, &url, &command);
+                    async move {
+                        let response = request.send().await;
+                        match response {
+                            Ok(r) if r.status().is_success() => match command.action {
+                                StockAction::Receive { .. } => Attempt::Receipt,
+                                _ => Attempt::Sale,
+                            },
+                            Ok(r) if r.status().is_client_error() => Attempt::Refused,
+                            _ => Attempt::Failed,
+                        }
+                    }
+                })
+                .await
+            };
+            let (lost, duplicated) = verify_over_http(&client, &url, &workload, &ours).await?;
+            let db = match &args.storage.database_url {
+                Some(url) => Some(Database::connect(Some(url), &args.storage.data_dir).await?),
+                None => None,
+            };
+            (ours, lost, duplicated, db, "http")
+        }
+    };
+
+    let per_second = ours.per_second();
+    println!(
+        "ours ({backend_name}):      {:>10.0} commands/s   p50 {:.2} ms  p99 {:.2} ms  p99.9 {:.2} ms   ({} accepted, {} failed)",
+        per_second,
+        percentile_ms(&ours.latency, 0.50),
+        percentile_ms(&ours.latency, 0.99),
+        percentile_ms(&ours.latency, 0.999),
+        ours.receipts + ours.sales,
+        ours.failures,
+    );
+    figures.set("commands_per_s", round2(per_second));
+    figures.set("p50_ms", round2(percentile_ms(&ours.latency, 0.50)));
+    figures.set("p99_ms", round2(percentile_ms(&ours.latency, 0.99)));
+    figures.set("p999_ms", round2(percentile_ms(&ours.latency, 0.999)));
+    figures.set("writers", args.writers);
+    figures.set("skus", args.skus);
+
+    match (&db, args.no_baselines) {
+        (Some(db), false) => {
+            let execute = cqrs_execute_baseline(db, &run_id, args.skus, args.writers, duration).await?;
+            println!(
+                "baseline cqrs-es execute: {:>10.0} commands/s   (ours is {:.1}x)",
+                execute,
+                ratio(per_second, execute)
+            );
+            let insert = raw_insert_baseline(db, &run_id, duration).await?;
+            println!(
+                "baseline raw INSERT x{RAW_INSERT_CONNECTIONS}:  {:>10.0} rows/s       (ours is {:.1}x)",
+                insert,
+                ratio(per_second, insert)
+            );
+            figures.set("baseline_execute_per_s", round2(execute));
+            figures.set("baseline_insert_per_s", round2(insert));
+        }
+        _ => {
+            eprintln!("baselines skipped (--no-baselines, or --http without --database-url)");
+            figures.set("baseline_execute_per_s", serde_json::Value::Null);
+            figures.set("baseline_insert_per_s", serde_json::Value::Null);
+        }
+    }
+    println!("check: {lost} lost, {duplicated} duplicated");
+    figures.set("lost", lost);
+    figures.set("duplicated", duplicated);
+    if args.output.json {
+        figures.print_json();
+    }
+    if lost + duplicated > 0 {
+        bail!("the log does not match the accepted commands");
+    }
+    Ok(())
+}
+
+async fn register(service: &CommandService, warehouse_id: &str) -> anyhow::Result<()> {
+    service
+        .register_warehouse(bench_warehouse(warehouse_id), &Metadata::default())
+        .await?;
+    Ok(())
+}
+
+fn bench_warehouse(warehouse_id: &str) -> RegisterWarehouse {
+    RegisterWarehouse {
+        warehouse_id: warehouse_id.to_string(),
+        name: "bench".into(),
+        region: "bench".into(),
+        location: GeoPoint { lat: 0.0, lon: 0.0 },
+        ships_to: vec![],
+    }
+}
+
+async fn register_over_http(client: &reqwest::Client, url: &str, warehouse_id: &str) -> anyhow::Result<()> {
+    client
+        .post(format!("{url}/v1/warehouses"))
+        .json(&json!({"warehouse_id": warehouse_id, "name": "bench", "region": "bench", "location": {"lat": 0.0, "lon": 0.0}}))
+        .send()
+        .await?
+        .error_for_status()?;
+    Ok(())
+}
+
+fn post_command(client: &reqwest::Client, url: &str, command: &StockCommand) -> reqwest::RequestBuilder {
+    let (route, body) = match &command.action {
+        StockAction::Receive { quantity } => ("receipts", json!({ "quantity": quantity })),
+        StockAction::Sell { quantity, .. } => ("sales", json!({ "quantity": quantity })),
+        other => unreachable!("the workload sends only receipts and sales, not {other:?}"),
+    };
+    client
+        .post(format!("{url}/v1/stock/{}/{}/{route}", command.sku, command.warehouse_id))
+        .json(&body)
+}
+
+/// Count the stored receipts and sales of the bench's stocks against the accepted ones.
+async fn verify_in_store(service: &CommandService, workload: &Workload, tally: &Tally) -> anyhow::Result<(u64, u64)> {
+    let (mut receipts, mut sales) = (0u64, 0u64);
+    for sku in &workload.skus {
+        let id = event_schemas::stock::stock_aggregate_id(sku, &workload.warehouse);
+        for stored in service.store().load("stock", &id, 0).await? {
+            match serde_json::from_value::<StockEvent>(stored.payload)? {
+                StockEvent::StockReceived { .. } => receipts += 1,
+                StockEvent::StockSold { .. } => sales += 1,
+                _ => {}
+            }
+        }
+    }
+    Ok(difference(tally, receipts, sales))
+}
+
+/// Over HTTP: each stock's on hand must be 2 × receipts − sales of the accepted commands.
+async fn verify_over_http(
+    client: &reqwest::Client,
+    url: &str,
+    workload: &Workload,
+    tally: &Tally,
+) -> anyhow::Result<(u64, u64)> {
+    // Units the log holds beyond (or short of) what was accepted, in commands.
+    let mut on_hand = 0i64;
+    for sku in &workload.skus {
+        let response = client
+            .get(format!("{url}/v1/availability/{sku}/{}", workload.warehouse))
+            .send()
+            .await?;
+        if response.status().is_success() {
+            let body: serde_json::Value = response.json().await?;
+            on_hand += body["on_hand"].as_i64().unwrap_or(0);
+        }
+    }
+    let expected = 2 * tally.receipts as i64 - tally.sales as i64;
+    let off = (on_hand - expected).unsigned_abs();
+    Ok(if on_hand < expected { (off, 0) } else { (0, off) })
+}
+
+fn difference(tally: &Tally, receipts: u64, sales: u64) -> (u64, u64) {
+    let lost = tally.receipts.saturating_sub(receipts) + tally.sales.saturating_sub(sales);
+    let duplicated = receipts.saturating_sub(tally.receipts) + sales.saturating_sub(tally.sales);
+    (lost, duplicated)
+}
+
+/// Plain cqrs-es: load, handle and commit each command with optimistic concurrency.
+async fn cqrs_execute_baseline(
+    db: &Database,
+    run_id: &str,
+    skus: usize,
+    writers: usize,
+    duration: Duration,
+) -> anyhow::Result<f64> {
+    let workload = Arc::new(Workload::new(run_id, skus, writers, "C"));
+    let services = StockServices {
+        clock: Arc::new(SystemClock),
+        warehouses: Arc::new(HashSet::from([workload.warehouse.clone()])),
+    };
+    eprintln!("baseline: cqrs-es execute, same writers and commands, {} s", duration.as_secs());
+    let tally = match db {
+        Database::Postgres(pool) => {
+            let cqrs = Arc::new(postgres_es::postgres_cqrs::<Stock>(pool.clone(), vec![], services));
+            drive_cqrs(cqrs, workload, writers, duration).await
+        }
+        Database::Sqlite { writer, .. } => {
+            let cqrs = Arc::new(sqlite_es::sqlite_cqrs::<Stock>(writer.clone(), vec![], services));
+            drive_cqrs(cqrs, workload, writers, duration).await
+        }
+    };
+    Ok(tally.per_second())
+}
+
+async fn drive_cqrs<ES>(cqrs: Arc<CqrsFramework<Stock, ES>>, workload: Arc<Workload>, writers: usize, duration: Duration) -> Tally
+where
+    ES: cqrs_es::EventStore<Stock> + 'static,
+    ES::AC: Send,
+{
+    drive(writers, duration, move |w, k| {
+        let cqrs = cqrs.clone();
+        let command = workload.next(w, k);
+        async move {
+            let id = event_schemas::stock::stock_aggregate_id(&command.sku, &command.warehouse_id);
+            match cqrs.execute(&id, command.clone()).await {
+                Ok(()) => match command.action {
+                    StockAction::Receive { .. } => Attempt::Receipt,
+                    _ => Attempt::Sale,
+                },
+                Err(AggregateError::UserError(_)) => Attempt::Refused,
+                Err(_) => Attempt::Failed,
+            }
+        }
+    })
+    .await
+}
+
+/// Raw single-row INSERTs of a receipt's payload, autocommit, over 64 connections.
+async fn raw_insert_baseline(db: &Database, run_id: &str, duration: Duration) -> anyhow::Result<f64> {
+    let table = format!("bench_raw_{run_id}");
+    let create = format!(
+        "CREATE TABLE {table} (aggregate_type TEXT NOT NULL, aggregate_id TEXT NOT NULL, sequence BIGINT NOT NULL,
+         event_type TEXT NOT NULL, event_version TEXT NOT NULL, payload TEXT NOT NULL, metadata TEXT NOT NULL,
+         PRIMARY KEY (aggregate_type, aggregate_id, sequence))"
+    );
+    let insert = format!(
+        "INSERT INTO {table} (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
+         VALUES ('stock', $1, $2, 'StockReceived', '1.0', $3, '{{}}')"
+    );
+    let payload = serde_json::to_string(&StockEvent::StockReceived {
+        sku: "B-raw".into(),
+        warehouse_id: format!("bench-{run_id}"),
+        quantity: 2,
+    })?;
+    eprintln!(
+        "baseline: raw single-row INSERTs over {RAW_INSERT_CONNECTIONS} connections, {} s",
+        duration.as_secs()
+    );
+    let drop = format!("DROP TABLE {table}");
+    macro_rules! measure {
+        ($pool:expr) => {{
+            let pool = $pool;
+            sqlx::query(&create).execute(&pool).await?;
+            let insert = Arc::new(insert);
+            let payload = Arc::new(payload);
+            let tally = drive(RAW_INSERT_CONNECTIONS as usize, duration, move |w, k| {
+                let pool = pool.clone();
+                let insert = insert.clone();
+                let payload = payload.clone();
+                async move {
+                    let done = sqlx::query(&insert)
+                        .bind(format!("raw-{w}"))
+                        .bind(k as i64 + 1)
+                        .bind(payload.as_str())
+                        .execute(&pool)
+                        .await;
+                    if done.is_ok() {
+                        Attempt::Receipt
+                    } else {
+                        Attempt::Failed
+                    }
+                }
+            })
+            .await;
+            tally
+        }};
+    }
+    let tally = match db {
+        Database::Postgres(pool) => {
+            let pool = sqlx::postgres::PgPoolOptions::new()
+                .max_connections(RAW_INSERT_CONNECTIONS)
+                .connect_with((*pool.connect_options()).clone())
+                .await?;
+            let tally = measure!(pool.clone());
+            sqlx::query(&drop).execute(&pool).await?;
+            tally
+        }
+        Database::Sqlite { writer, .. } => {
+            let pool = sqlx::sqlite::SqlitePoolOptions::new()
+                .max_connections(RAW_INSERT_CONNECTIONS)
+                .connect_with((*writer.connect_options()).clone())
+                .await?;
+            let tally = measure!(pool.clone());
+            sqlx::query(&drop).execute(&pool).await?;
+            tally
+        }
+    };
+    Ok(tally.per_second())
+}

@@ -1,0 +1,77 @@
+//! `commerce bench ...`: throughput and latency of this deployment, each printed beside
+//! a baseline measured in the same run on the same database.
+
+pub mod append;
+pub mod replay;
+
+use std::time::Duration;
+
+use clap::{Args, Subcommand};
+use hdrhistogram::Histogram;
+use serde_json::{Map, Value};
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Commands per second through the command path, beside plain cqrs-es `execute`
+    /// and raw single-row INSERTs.
+    Append(append::AppendArgs),
+    /// Events per second of a full availability rebuild, beside a raw ordered read
+    /// of the events table with JSON parsing.
+    Replay(replay::ReplayArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct Output {
+    /// End with one line holding every printed figure as a JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
+    match command {
+        BenchCommand::Append(args) => append::run(args).await,
+        BenchCommand::Replay(args) => replay::run(args).await,
+    }
+}
+
+/// A latency histogram in microseconds, 1 µs to 60 s.
+pub fn latency_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 60_000_000, 3).expect("valid histogram bounds")
+}
+
+pub fn record(histogram: &mut Histogram<u64>, elapsed: Duration) {
+    let micros = (elapsed.as_micros() as u64).clamp(1, 60_000_000);
+    histogram.record(micros).expect("value within bounds");
+}
+
+pub fn percentile_ms(histogram: &Histogram<u64>, q: f64) -> f64 {
+    histogram.value_at_quantile(q) as f64 / 1000.0
+}
+
+/// Figures to print as the last line with `--json`.
+#[derive(Default)]
+pub struct Figures(Map<String, Value>);
+
+impl Figures {
+    pub fn set(&mut self, name: &str, value: impl Into<Value>) {
+        self.0.insert(name.to_string(), value.into());
+    }
+
+    pub fn print_json(&self) {
+        println!("{}", Value::Object(self.0.clone()));
+    }
+}
+
+/// `a / b`, or 0 when `b` is 0.
+pub fn ratio(a: f64, b: f64) -> f64 {
+    if b > 0.0 {
+        a / b
+    } else {
+        0.0
+    }
+}
+
+/// Round to two decimals for printing and JSON.
+pub fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}

@@ -66,6 +66,10 @@ struct Job<A: Hosted> {
     reply: oneshot::Sender<Answer<A>>,
 }
 
+/// The live owners by aggregate id, each with the generation that tells a new owner
+/// from an evicted one of the same aggregate.
+type OwnerMap<A> = Arc<Mutex<HashMap<String, (u64, mpsc::Sender<Job<A>>)>>>;
+
 /// What owners share.
 struct Shared {
     store: EventStore,
@@ -77,12 +81,17 @@ struct Shared {
 /// Hosts every live aggregate of type `A` in this process.
 pub struct AggregateHost<A: Hosted> {
     shared: Arc<Shared>,
-    owners: Arc<Mutex<HashMap<String, (u64, mpsc::Sender<Job<A>>)>>>,
+    owners: OwnerMap<A>,
     next_owner: AtomicU64,
 }
 
 impl<A: Hosted> AggregateHost<A> {
-    pub fn new(store: EventStore, committer: GroupCommitter, clock: AppClock, warehouses: Arc<KnownWarehouses>) -> Self {
+    pub fn new(
+        store: EventStore,
+        committer: GroupCommitter,
+        clock: AppClock,
+        warehouses: Arc<KnownWarehouses>,
+    ) -> Self {
         Self {
             shared: Arc::new(Shared {
                 store,
@@ -108,16 +117,17 @@ impl<A: Hosted> AggregateHost<A> {
             match sender.try_send(job) {
                 Ok(()) => break,
                 Err(mpsc::error::TrySendError::Full(_)) => {
-                    metrics::counter!("commands_overloaded_total", "aggregate" => A::TYPE).increment(1);
+                    metrics::counter!("commands_overloaded_total", "aggregate" => A::TYPE)
+                        .increment(1);
                     return Err(CommandError::Overloaded);
                 }
                 // The owner was evicted between lookup and send: start a new one.
                 Err(mpsc::error::TrySendError::Closed(returned)) => job = returned,
             }
         }
-        answer
-            .await
-            .unwrap_or_else(|_| Err(StoreError::Commit("the aggregate's owner stopped".into()).into()))
+        answer.await.unwrap_or_else(|_| {
+            Err(StoreError::Commit("the aggregate's owner stopped".into()).into())
+        })
     }
 
     /// How many aggregates of this type are live in memory.
@@ -154,7 +164,7 @@ struct Owner<A: Hosted> {
     id: String,
     generation: u64,
     shared: Arc<Shared>,
-    owners: Arc<Mutex<HashMap<String, (u64, mpsc::Sender<Job<A>>)>>>,
+    owners: OwnerMap<A>,
     state: A,
     sequence: i64,
     /// The state may lag the log (never loaded, or an append's outcome is unknown).
@@ -187,7 +197,10 @@ impl<A: Hosted> Owner<A> {
     async fn evict(&mut self, queue: &mut mpsc::Receiver<Job<A>>) {
         {
             let mut owners = self.owners.lock().expect("owner map poisoned");
-            if owners.get(&self.id).is_some_and(|(g, _)| *g == self.generation) {
+            if owners
+                .get(&self.id)
+                .is_some_and(|(g, _)| *g == self.generation)
+            {
                 owners.remove(&self.id);
             }
         }
@@ -238,7 +251,10 @@ impl<A: Hosted> Owner<A> {
 
     /// Decide every job on one copy of the state and commit the events. `None` on a
     /// conflict (nothing was kept).
-    async fn decide_and_commit(&mut self, jobs: &[Job<A>]) -> Result<Option<Vec<Answer<A>>>, StoreError> {
+    async fn decide_and_commit(
+        &mut self,
+        jobs: &[Job<A>],
+    ) -> Result<Option<Vec<Answer<A>>>, StoreError> {
         let context = DecideContext {
             now: self.shared.clock.now(),
             warehouses: self.shared.warehouses.clone(),
@@ -293,7 +309,11 @@ impl<A: Hosted> Owner<A> {
                     answered_until = positions[used - 1];
                 }
                 let outcome = CommandOutcome {
-                    position: if count > 0 { positions[used - 1] } else { answered_until },
+                    position: if count > 0 {
+                        positions[used - 1]
+                    } else {
+                        answered_until
+                    },
                     events: count,
                 };
                 Ok((outcome, view))
@@ -319,8 +339,9 @@ impl<A: Hosted> Owner<A> {
             }
         }
         for stored in store.load(A::TYPE, &self.id, self.sequence).await? {
-            let event: A::Event = serde_json::from_value(stored.payload)
-                .map_err(|e| StoreError::Corrupt(format!("event at position {}: {e}", stored.position)))?;
+            let event: A::Event = serde_json::from_value(stored.payload).map_err(|e| {
+                StoreError::Corrupt(format!("event at position {}: {e}", stored.position))
+            })?;
             self.state.apply(&event);
             self.sequence = stored.sequence;
         }
@@ -347,7 +368,11 @@ impl<A: Hosted> Owner<A> {
     }
 }
 
-fn encode<E: cqrs_es::DomainEvent>(event: &E, metadata: &Metadata, now: chrono::DateTime<chrono::Utc>) -> NewEvent {
+fn encode<E: cqrs_es::DomainEvent>(
+    event: &E,
+    metadata: &Metadata,
+    now: chrono::DateTime<chrono::Utc>,
+) -> NewEvent {
     NewEvent {
         event_id: Uuid::now_v7(),
         event_type: event.event_type(),

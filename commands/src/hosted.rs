@@ -25,7 +25,11 @@ pub trait Hosted: Clone + Default + Serialize + DeserializeOwned + Send + Sync +
     type Event: cqrs_es::DomainEvent + 'static;
     type View: Send + 'static;
 
-    fn decide(&self, command: &Self::Command, context: &DecideContext) -> Result<Vec<Self::Event>, DomainError>;
+    fn decide(
+        &self,
+        command: &Self::Command,
+        context: &DecideContext,
+    ) -> Result<Vec<Self::Event>, DomainError>;
     fn apply(&mut self, event: &Self::Event);
     fn view(&self) -> Self::View;
 }
@@ -46,7 +50,11 @@ impl Hosted for Stock {
     type Event = StockEvent;
     type View = StockLevels;
 
-    fn decide(&self, command: &StockCommand, context: &DecideContext) -> Result<Vec<StockEvent>, DomainError> {
+    fn decide(
+        &self,
+        command: &StockCommand,
+        context: &DecideContext,
+    ) -> Result<Vec<StockEvent>, DomainError> {
         Stock::decide(self, command, context.now, context.warehouses.as_ref())
     }
 
@@ -70,7 +78,11 @@ impl Hosted for Warehouse {
     type Event = WarehouseEvent;
     type View = ();
 
-    fn decide(&self, command: &RegisterWarehouse, _context: &DecideContext) -> Result<Vec<WarehouseEvent>, DomainError> {
+    fn decide(
+        &self,
+        command: &RegisterWarehouse,
+        _context: &DecideContext,
+    ) -> Result<Vec<WarehouseEvent>, DomainError> {
         Warehouse::decide(self, command)
     }
 

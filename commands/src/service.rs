@@ -29,8 +29,18 @@ impl CommandService {
         let committer = GroupCommitter::spawn(store.clone());
         let warehouses = Arc::new(KnownWarehouses::default());
         Self {
-            stock: AggregateHost::new(store.clone(), committer.clone(), clock.clone(), warehouses.clone()),
-            warehouse: AggregateHost::new(store.clone(), committer, clock.clone(), warehouses.clone()),
+            stock: AggregateHost::new(
+                store.clone(),
+                committer.clone(),
+                clock.clone(),
+                warehouses.clone(),
+            ),
+            warehouse: AggregateHost::new(
+                store.clone(),
+                committer,
+                clock.clone(),
+                warehouses.clone(),
+            ),
             store,
             clock,
             warehouses,
@@ -61,7 +71,10 @@ impl CommandService {
         metadata: &Metadata,
     ) -> Result<CommandOutcome, CommandError> {
         let id = command.warehouse_id.clone();
-        let (outcome, ()) = self.warehouse.execute(&id, command, metadata.clone()).await?;
+        let (outcome, ()) = self
+            .warehouse
+            .execute(&id, command, metadata.clone())
+            .await?;
         self.warehouses.insert(&id);
         Ok(outcome)
     }
@@ -94,7 +107,11 @@ impl CommandService {
     }
 
     /// When the next hold of a stock runs out, read from the log (for the expiry sweep).
-    pub async fn stock_next_expiry(&self, sku: &str, warehouse_id: &str) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
+    pub async fn stock_next_expiry(
+        &self,
+        sku: &str,
+        warehouse_id: &str,
+    ) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
         let id = stock_aggregate_id(sku, warehouse_id);
         let mut stock = Stock::default();
         let mut after = 0;
@@ -105,8 +122,9 @@ impl CommandService {
             }
         }
         for stored in self.store.load(Stock::TYPE, &id, after).await? {
-            let event = serde_json::from_value(stored.payload)
-                .map_err(|e| StoreError::Corrupt(format!("event at position {}: {e}", stored.position)))?;
+            let event = serde_json::from_value(stored.payload).map_err(|e| {
+                StoreError::Corrupt(format!("event at position {}: {e}", stored.position))
+            })?;
             stock.apply_event(&event);
         }
         Ok(stock.next_expiry())

@@ -145,6 +145,51 @@ pub(super) async fn append(
             .execute(&mut *tx)
             .await?;
     }
+    // A batch must follow an event that exists: one whose expected_sequence is past the
+    // end of its stream collided with nothing but would leave a gap in the sequences.
+    // Checked after the undo (a batch may follow another of this append that was just
+    // taken back), until no batch that landed lacks its predecessor.
+    loop {
+        let mut followed = Vec::new();
+        let (mut types, mut ids, mut sequences) = (Vec::new(), Vec::new(), Vec::new());
+        for (index, (batch, result)) in batches.iter().zip(&results).enumerate() {
+            if result.is_ok() && batch.expected_sequence > 0 && !batch.events.is_empty() {
+                followed.push(index);
+                types.push(batch.aggregate_type.as_str());
+                ids.push(batch.aggregate_id.as_str());
+                sequences.push(batch.expected_sequence);
+            }
+        }
+        if followed.is_empty() {
+            break;
+        }
+        let missing: Vec<i64> = sqlx::query_scalar(
+            "SELECT u.ord FROM unnest($1::text[], $2::text[], $3::bigint[])
+                 WITH ORDINALITY AS u(t, i, s, ord)
+             WHERE NOT EXISTS (SELECT 1 FROM events e
+                               WHERE e.aggregate_type = u.t AND e.aggregate_id = u.i
+                                 AND e.sequence = u.s)",
+        )
+        .bind(&types)
+        .bind(&ids)
+        .bind(&sequences)
+        .fetch_all(&mut *tx)
+        .await?;
+        if missing.is_empty() {
+            break;
+        }
+        let mut undo = Vec::new();
+        for ord in missing {
+            let index = followed[ord as usize - 1];
+            if let Ok(positions) = std::mem::replace(&mut results[index], Err(Conflict)) {
+                undo.extend(positions);
+            }
+        }
+        sqlx::query("DELETE FROM events WHERE position = ANY($1)")
+            .bind(&undo)
+            .execute(&mut *tx)
+            .await?;
+    }
     let last = results
         .iter()
         .filter_map(|r| r.as_ref().ok().and_then(|p| p.last().copied()))

@@ -50,6 +50,10 @@ pub(super) async fn append(
     let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
     let mut results = Vec::with_capacity(batches.len());
     for batch in batches {
+        if batch.events.is_empty() {
+            results.push(Ok(Vec::new()));
+            continue;
+        }
         let current: i64 = sqlx::query_scalar(
             "SELECT COALESCE(MAX(sequence), 0) FROM events WHERE aggregate_type = ? AND aggregate_id = ?",
         )

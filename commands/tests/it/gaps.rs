@@ -85,12 +85,13 @@ async fn writer(store: EventStore, writer: u64) -> WriterStats {
         let mut attempts = 0;
         while !pending.is_empty() {
             attempts += 1;
-            assert!(attempts <= MAX_ATTEMPTS, "writer {writer} never got through");
+            assert!(
+                attempts <= MAX_ATTEMPTS,
+                "writer {writer} never got through"
+            );
             let batches: Vec<_> = pending
                 .iter()
-                .map(|(id, events)| {
-                    batch(id, *known.get(id).unwrap_or(&0), events.clone())
-                })
+                .map(|(id, events)| batch(id, *known.get(id).unwrap_or(&0), events.clone()))
                 .collect();
             let results = if slow && attempts == 1 {
                 stats.slow += 1;
@@ -182,7 +183,7 @@ async fn reader(
     }
 }
 
-/// 5. Concurrent writers, some slow; a reader following `read_after` never skips or
+/// Contract 5: Concurrent writers, some slow; a reader following `read_after` never skips or
 /// repeats, and per aggregate the sequences are 1..n.
 pub async fn check_reader_never_skips_or_repeats(store: &EventStore, read: &ReadDb) {
     let (done_tx, done_rx) = watch::channel(None);

@@ -13,6 +13,7 @@ crate::contract! {
     append_to_new_stream => check_append_to_new_stream,
     stale_expected_sequence_conflicts => check_stale_expected_sequence_conflicts,
     conflicting_aggregate_leaves_no_rows => check_conflicting_aggregate_leaves_no_rows,
+    batches_of_one_aggregate_in_one_append => check_batches_of_one_aggregate_in_one_append,
     log_is_commit_order_with_envelopes_intact => check_log_is_commit_order_with_envelopes_intact,
     empty_appends_are_no_ops => check_empty_appends_are_no_ops,
     reopening_learns_the_head => check_reopening_learns_the_head,
@@ -32,7 +33,7 @@ fn assert_strictly_increasing(positions: &[i64]) {
     );
 }
 
-/// 1. A new stream: positions increase, the stream loads back intact, and the head,
+/// Contract 1: A new stream: positions increase, the stream loads back intact, and the head,
 /// `last_committed` and the `committed()` watch all move to the last position.
 pub async fn check_append_to_new_stream(store: &EventStore, read: &ReadDb) {
     assert_eq!(store.head_position().await.unwrap(), 0);
@@ -41,9 +42,14 @@ pub async fn check_append_to_new_stream(store: &EventStore, read: &ReadDb) {
     assert_eq!(*committed.borrow_and_update(), 0);
 
     let first = events("cart-1", 1, 3);
-    let results = store.append(&[batch("cart-1", 0, first.clone())]).await.unwrap();
+    let results = store
+        .append(&[batch("cart-1", 0, first.clone())])
+        .await
+        .unwrap();
     assert_eq!(results.len(), 1);
-    let positions = results[0].clone().expect("a new stream takes expected_sequence 0");
+    let positions = results[0]
+        .clone()
+        .expect("a new stream takes expected_sequence 0");
     assert_eq!(positions.len(), 3);
     assert!(positions[0] > 0, "positions start above 0: {positions:?}");
     assert_strictly_increasing(&positions);
@@ -69,7 +75,10 @@ pub async fn check_append_to_new_stream(store: &EventStore, read: &ReadDb) {
 
     // A second append continues the stream after the first.
     let more = events("cart-1", 4, 2);
-    let results = store.append(&[batch("cart-1", 3, more.clone())]).await.unwrap();
+    let results = store
+        .append(&[batch("cart-1", 3, more.clone())])
+        .await
+        .unwrap();
     let positions2 = results[0].clone().expect("expected_sequence 3 is current");
     assert_eq!(positions2.len(), 2);
     assert!(positions2[0] > last);
@@ -81,7 +90,10 @@ pub async fn check_append_to_new_stream(store: &EventStore, read: &ReadDb) {
 
     let tail = store.load("test", "cart-1", 3).await.unwrap();
     assert_eq!(tail.iter().map(|e| e.sequence).collect::<Vec<_>>(), [4, 5]);
-    assert_eq!(tail.iter().map(|e| e.position).collect::<Vec<_>>(), positions2);
+    assert_eq!(
+        tail.iter().map(|e| e.position).collect::<Vec<_>>(),
+        positions2
+    );
     assert_eq!(tail[0].payload, more[0].payload);
     assert_eq!(tail[1].payload, more[1].payload);
     assert_eq!(store.load("test", "cart-1", 0).await.unwrap().len(), 5);
@@ -93,7 +105,7 @@ pub async fn check_append_to_new_stream(store: &EventStore, read: &ReadDb) {
     assert_eq!(read_all(read).await.len(), 5);
 }
 
-/// 2. A stale `expected_sequence` is a conflict and writes nothing.
+/// Contract 2: A stale `expected_sequence` is a conflict and writes nothing.
 pub async fn check_stale_expected_sequence_conflicts(store: &EventStore, read: &ReadDb) {
     let original = events("stock-1", 1, 2);
     let positions = store
@@ -131,8 +143,14 @@ pub async fn check_stale_expected_sequence_conflicts(store: &EventStore, read: &
     );
 
     let loaded = store.load("test", "stock-1", 0).await.unwrap();
-    assert_eq!(loaded.iter().map(|e| e.sequence).collect::<Vec<_>>(), [1, 2]);
-    assert_eq!(loaded.iter().map(|e| e.position).collect::<Vec<_>>(), positions);
+    assert_eq!(
+        loaded.iter().map(|e| e.sequence).collect::<Vec<_>>(),
+        [1, 2]
+    );
+    assert_eq!(
+        loaded.iter().map(|e| e.position).collect::<Vec<_>>(),
+        positions
+    );
     for (stored, written) in loaded.iter().zip(&original) {
         assert_eq!(stored.payload, written.payload);
     }
@@ -158,7 +176,7 @@ pub async fn check_stale_expected_sequence_conflicts(store: &EventStore, read: &
     assert!(next[0] > head);
 }
 
-/// 3. Several aggregates in one append: the conflicting one leaves no rows, the
+/// Contract 3: Several aggregates in one append: the conflicting one leaves no rows, the
 /// others commit.
 pub async fn check_conflicting_aggregate_leaves_no_rows(store: &EventStore, read: &ReadDb) {
     let a_original = events("a", 1, 2);
@@ -213,7 +231,10 @@ pub async fn check_conflicting_aggregate_leaves_no_rows(store: &EventStore, read
         assert_eq!(stored.payload, written.payload);
     }
     let b = store.load("test", "b", 0).await.unwrap();
-    assert_eq!(b.iter().map(|e| e.position).collect::<Vec<_>>(), b_positions);
+    assert_eq!(
+        b.iter().map(|e| e.position).collect::<Vec<_>>(),
+        b_positions
+    );
 
     let log = read_all(read).await;
     let ids: HashSet<_> = log.iter().map(|e| e.event_id).collect();
@@ -253,6 +274,63 @@ pub async fn check_conflicting_aggregate_leaves_no_rows(store: &EventStore, read
     assert_eq!(a.len(), 1);
     assert_eq!(a[0].sequence, 3);
     assert_eq!(a[0].payload, a_next[0].payload);
+}
+
+/// Several batches of one aggregate in one append are taken in order, each against
+/// the stream as the batches before it left it.
+pub async fn check_batches_of_one_aggregate_in_one_append(store: &EventStore, read: &ReadDb) {
+    // The second follows the first.
+    let results = store
+        .append(&[
+            batch("x", 0, events("x", 1, 2)),
+            batch("x", 2, events("x", 3, 1)),
+        ])
+        .await
+        .unwrap();
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    // The first is stale, the second follows what is stored.
+    let results = store
+        .append(&[
+            batch("x", 0, events("x-stale", 1, 1)),
+            batch("x", 3, events("x", 4, 1)),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(results[0], Err(Conflict));
+    assert!(results[1].is_ok(), "{results:?}");
+    // Both claim the same sequences: the first wins.
+    let results = store
+        .append(&[
+            batch("x", 4, events("x", 5, 1)),
+            batch("x", 4, events("x-dup", 5, 2)),
+        ])
+        .await
+        .unwrap();
+    assert!(results[0].is_ok(), "{results:?}");
+    assert_eq!(results[1], Err(Conflict));
+    // Ahead of an empty stream, and a batch following that one: neither lands.
+    let results = store
+        .append(&[
+            batch("z", 3, events("z", 4, 1)),
+            batch("z", 4, events("z", 5, 2)),
+            batch("w", 0, events("w", 1, 1)),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(results[0], Err(Conflict));
+    assert_eq!(results[1], Err(Conflict));
+    assert!(results[2].is_ok(), "{results:?}");
+
+    let x = store.load("test", "x", 0).await.unwrap();
+    assert_eq!(
+        x.iter().map(|e| e.sequence).collect::<Vec<_>>(),
+        [1, 2, 3, 4, 5]
+    );
+    assert!(store.load("test", "z", 0).await.unwrap().is_empty());
+    let log = read_all(read).await;
+    assert_eq!(log.len(), 6);
+    assert_strictly_increasing(&log.iter().map(|e| e.position).collect::<Vec<_>>());
+    assert_eq!(store.head_position().await.unwrap(), log[5].position);
 }
 
 /// What the log must hold for an acknowledged event.
@@ -296,7 +374,7 @@ async fn append_all(store: &EventStore, batches: &[AppendBatch]) -> Vec<Envelope
     expected
 }
 
-/// 4. The log in position order holds every committed event once, with its envelope
+/// Contract 4: The log in position order holds every committed event once, with its envelope
 /// as written, and positions follow commit order.
 pub async fn check_log_is_commit_order_with_envelopes_intact(store: &EventStore, read: &ReadDb) {
     let partial = Metadata {
@@ -324,7 +402,11 @@ pub async fn check_log_is_commit_order_with_envelopes_intact(store: &EventStore,
     expected.extend(
         append_all(
             store,
-            &[batch("r", 0, vec![event_with("r/1", Metadata::default()), typed])],
+            &[batch(
+                "r",
+                0,
+                vec![event_with("r/1", Metadata::default()), typed],
+            )],
         )
         .await,
     );
@@ -395,7 +477,7 @@ pub async fn check_log_is_commit_order_with_envelopes_intact(store: &EventStore,
     }
 }
 
-/// 7. Appending nothing is a no-op: no rows, no head movement, no wake-up.
+/// Contract 7: Appending nothing is a no-op: no rows, no head movement, no wake-up.
 pub async fn check_empty_appends_are_no_ops(store: &EventStore, read: &ReadDb) {
     let mut committed = store.committed();
     committed.borrow_and_update();

@@ -6,5 +6,6 @@
 mod support;
 
 mod gaps;
+mod host;
 mod processes;
 mod store_contract;

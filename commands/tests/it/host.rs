@@ -1,0 +1,295 @@
+//! The aggregate host: one owner per aggregate, batches, group commit, snapshots.
+
+use std::sync::Arc;
+
+use commands::{AppClock, CommandError, CommandService, EventStore};
+use domain::{RegisterWarehouse, StockAction, StockCommand};
+use event_schemas::{GeoPoint, Metadata, StockEvent};
+use projections::ReadDb;
+
+use crate::support::{Fresh, Kind};
+
+crate::contract! {
+    concurrent_sales_on_one_sku_never_oversell => check_concurrent_sales_never_oversell,
+    concurrent_mixed_commands_lose_nothing => check_concurrent_mixed_commands_lose_nothing,
+    a_refused_command_does_not_affect_its_batch_neighbours => check_refusal_leaves_neighbours_alone,
+    a_long_stream_reloads_from_its_snapshot => check_snapshot_reload,
+}
+
+const WAREHOUSE: &str = "wh-1";
+
+async fn service(store: &EventStore) -> Arc<CommandService> {
+    let service = Arc::new(CommandService::new(store.clone(), AppClock::System));
+    service
+        .register_warehouse(
+            RegisterWarehouse {
+                warehouse_id: WAREHOUSE.into(),
+                name: "Test".into(),
+                region: "nl".into(),
+                location: GeoPoint {
+                    lat: 52.0,
+                    lon: 4.0,
+                },
+                ships_to: vec![],
+            },
+            &Metadata::default(),
+        )
+        .await
+        .unwrap();
+    service
+}
+
+fn command(sku: &str, action: StockAction) -> StockCommand {
+    StockCommand {
+        sku: sku.into(),
+        warehouse_id: WAREHOUSE.into(),
+        action,
+    }
+}
+
+fn sell(sku: &str, quantity: u64) -> StockCommand {
+    command(
+        sku,
+        StockAction::Sell {
+            quantity,
+            hold_id: None,
+            order_id: None,
+        },
+    )
+}
+
+/// (received, sold) units in the stored stream of a stock.
+async fn stored_units(store: &EventStore, sku: &str) -> (u64, u64) {
+    let mut totals = (0, 0);
+    for stored in store
+        .load("stock", &format!("{sku}@{WAREHOUSE}"), 0)
+        .await
+        .unwrap()
+    {
+        match serde_json::from_value::<StockEvent>(stored.payload).unwrap() {
+            StockEvent::StockReceived { quantity, .. } => totals.0 += quantity,
+            StockEvent::StockSold { quantity, .. } => totals.1 += quantity,
+            _ => {}
+        }
+    }
+    totals
+}
+
+async fn check_concurrent_sales_never_oversell(store: &EventStore, _: &ReadDb) {
+    let service = service(store).await;
+    let receive = command("HOT", StockAction::Receive { quantity: 100 });
+    service
+        .handle_stock(receive, &Metadata::default())
+        .await
+        .unwrap();
+    let tasks: Vec<_> = (0..300)
+        .map(|_| {
+            let service = service.clone();
+            tokio::spawn(async move {
+                service
+                    .handle_stock(sell("HOT", 1), &Metadata::default())
+                    .await
+            })
+        })
+        .collect();
+    let (mut sold, mut refused) = (0, 0);
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok((outcome, _)) => {
+                assert_eq!(outcome.events, 1);
+                sold += 1;
+            }
+            Err(CommandError::Refused(refusal)) => {
+                assert_eq!(refusal.code, "insufficient_stock");
+                refused += 1;
+            }
+            Err(other) => panic!("unexpected failure: {other}"),
+        }
+    }
+    assert_eq!((sold, refused), (100, 200));
+    assert_eq!(stored_units(store, "HOT").await, (100, 100));
+}
+
+async fn check_concurrent_mixed_commands_lose_nothing(store: &EventStore, _: &ReadDb) {
+    let service = service(store).await;
+    // 64 callers × 25 commands over 4 SKUs: every accepted command is in the log once.
+    let tasks: Vec<_> = (0..64u64)
+        .map(|caller| {
+            let service = service.clone();
+            tokio::spawn(async move {
+                let mut accepted = std::collections::BTreeMap::<String, (u64, u64)>::new();
+                for k in 0..25u64 {
+                    let sku = format!("SKU-{}", (caller + k) % 4);
+                    let action = if k % 3 == 2 {
+                        StockAction::Sell {
+                            quantity: 2,
+                            hold_id: None,
+                            order_id: None,
+                        }
+                    } else {
+                        StockAction::Receive { quantity: 1 }
+                    };
+                    let is_sale = matches!(action, StockAction::Sell { .. });
+                    match service
+                        .handle_stock(command(&sku, action), &Metadata::default())
+                        .await
+                    {
+                        Ok(_) => {
+                            let entry = accepted.entry(sku).or_default();
+                            if is_sale {
+                                entry.1 += 2;
+                            } else {
+                                entry.0 += 1;
+                            }
+                        }
+                        Err(CommandError::Refused(_)) => {}
+                        Err(other) => panic!("unexpected failure: {other}"),
+                    }
+                }
+                accepted
+            })
+        })
+        .collect();
+    let mut accepted = std::collections::BTreeMap::<String, (u64, u64)>::new();
+    for task in tasks {
+        for (sku, (received, sold)) in task.await.unwrap() {
+            let entry = accepted.entry(sku).or_default();
+            entry.0 += received;
+            entry.1 += sold;
+        }
+    }
+    for (sku, expected) in &accepted {
+        let stored = stored_units(store, sku).await;
+        assert_eq!(&stored, expected, "{sku}");
+        assert!(stored.0 >= stored.1, "{sku} oversold");
+        let (_, levels) = service
+            .handle_stock(command(sku, StockAction::ExpireHolds), &Metadata::default())
+            .await
+            .unwrap();
+        assert_eq!(levels.on_hand, stored.0 - stored.1);
+    }
+}
+
+async fn check_refusal_leaves_neighbours_alone(store: &EventStore, _: &ReadDb) {
+    let service = service(store).await;
+    service
+        .handle_stock(
+            command("B", StockAction::Receive { quantity: 10 }),
+            &Metadata::default(),
+        )
+        .await
+        .unwrap();
+    // Sent together, these are decided in one batch when they queue up together;
+    // whatever the batching, the refused one must not take the others down with it.
+    let quantities = [4u64, 100, 4, 50, 2];
+    let tasks: Vec<_> = quantities
+        .iter()
+        .map(|&q| {
+            let service = service.clone();
+            tokio::spawn(async move {
+                service
+                    .handle_stock(sell("B", q), &Metadata::default())
+                    .await
+            })
+        })
+        .collect();
+    let mut accepted = 0;
+    for (task, q) in tasks.into_iter().zip(quantities) {
+        match task.await.unwrap() {
+            Ok(_) => accepted += q,
+            Err(CommandError::Refused(refusal)) => {
+                assert_eq!(refusal.code, "insufficient_stock");
+                // 4 + 4 + 2 is all there is, so only the two that never fit are refused.
+                assert!(q > 10, "a sale of {q} that fitted was refused");
+            }
+            Err(other) => panic!("unexpected failure: {other}"),
+        }
+    }
+    assert_eq!(accepted, 10);
+    assert_eq!(stored_units(store, "B").await, (10, 10));
+}
+
+async fn check_snapshot_reload(store: &EventStore, _: &ReadDb) {
+    let service = service(store).await;
+    let total = commands::host::SNAPSHOT_EVERY as u64 + 20;
+    for _ in 0..total {
+        service
+            .handle_stock(
+                command("LONG", StockAction::Receive { quantity: 1 }),
+                &Metadata::default(),
+            )
+            .await
+            .unwrap();
+    }
+    // The snapshot is written in the background: wait until it is there.
+    let snapshot = loop {
+        if let Some(snapshot) = store
+            .load_snapshot("stock", &format!("LONG@{WAREHOUSE}"))
+            .await
+            .unwrap()
+        {
+            break snapshot;
+        }
+        tokio::task::yield_now().await;
+    };
+    assert_eq!(snapshot.last_sequence, commands::host::SNAPSHOT_EVERY);
+    // A fresh host (another process, or after eviction) starts from the snapshot
+    // and the events after it, and ends where the log is.
+    let fresh = service_without_registration(store);
+    let (_, levels) = fresh
+        .handle_stock(
+            command("LONG", StockAction::Receive { quantity: 1 }),
+            &Metadata::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(levels.on_hand, total + 1);
+    assert_eq!(stored_units(store, "LONG").await, (total + 1, 0));
+}
+
+fn service_without_registration(store: &EventStore) -> CommandService {
+    CommandService::new(store.clone(), AppClock::System)
+}
+
+/// Two processes (two stores, two hosts, two group committers) on one PostgreSQL
+/// database selling the same SKU stay exact: optimistic concurrency and reloads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_processes_on_one_postgres_sell_one_sku_exactly() {
+    let fresh = Fresh::new(Kind::Postgres).await;
+    fresh
+        .run(async {
+            let first = EventStore::open(fresh.connect().await).await.unwrap();
+            let second = EventStore::open(fresh.connect().await).await.unwrap();
+            let a = service(&first).await;
+            let b = Arc::new(service_without_registration(&second));
+            a.handle_stock(
+                command("HOT", StockAction::Receive { quantity: 300 }),
+                &Metadata::default(),
+            )
+            .await
+            .unwrap();
+            let tasks: Vec<_> = (0..400)
+                .map(|i| {
+                    let service = if i % 2 == 0 { a.clone() } else { b.clone() };
+                    tokio::spawn(async move {
+                        service
+                            .handle_stock(sell("HOT", 1), &Metadata::default())
+                            .await
+                    })
+                })
+                .collect();
+            let mut sold = 0;
+            for task in tasks {
+                match task.await.unwrap() {
+                    Ok(_) => sold += 1,
+                    Err(CommandError::Refused(refusal)) => {
+                        assert_eq!(refusal.code, "insufficient_stock")
+                    }
+                    Err(other) => panic!("unexpected failure: {other}"),
+                }
+            }
+            assert_eq!(sold, 300);
+            assert_eq!(stored_units(&first, "HOT").await, (300, 300));
+        })
+        .await;
+}

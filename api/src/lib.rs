@@ -15,6 +15,7 @@
 pub mod bench;
 pub mod cli;
 pub mod datadir;
+pub mod idempotency;
 pub mod openapi;
 pub mod problem;
 pub mod rebuild;

@@ -116,6 +116,10 @@ impl From<CommandError> for Problem {
             CommandError::Refused(refusal) => refusal.into(),
             CommandError::Contended => Problem::unavailable("contended", error.to_string()),
             CommandError::Overloaded => Problem::unavailable("overloaded", error.to_string()),
+            // Handled by the idempotency layer; should it reach here, say what it is.
+            CommandError::AlreadyDone(_) => {
+                Problem::new(StatusCode::CONFLICT, "already_done", error.to_string())
+            }
             CommandError::Store(store) => store.into(),
         }
     }
@@ -145,10 +149,37 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
     type Rejection = Problem;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(value)) => Ok(Body(value)),
+        match axum::Json::<JsonObject<T>>::from_request(req, state).await {
+            Ok(axum::Json(JsonObject(value))) => Ok(Body(value)),
             Err(rejection) => Err(json_rejection(rejection)),
         }
+    }
+}
+
+/// A body that must be a JSON object. Derived `Deserialize` impls also take a struct
+/// from an array of its fields in order (`[1]` for `{"quantity": 1}`), which is not
+/// the documented shape of any body: refuse it as invalid.
+struct JsonObject<T>(T);
+
+impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for JsonObject<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ObjectVisitor<T>(std::marker::PhantomData<T>);
+
+        impl<'de, T: serde::Deserialize<'de>> serde::de::Visitor<'de> for ObjectVisitor<T> {
+            type Value = T;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+                T::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+            }
+        }
+
+        deserializer
+            .deserialize_map(ObjectVisitor(std::marker::PhantomData))
+            .map(JsonObject)
     }
 }
 
@@ -247,12 +278,14 @@ pub fn optional_json<T: DeserializeOwned + Default>(bytes: &[u8]) -> Result<T, P
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
-    serde_json::from_slice(bytes).map_err(|e| {
-        let (status, code) = if e.is_data() {
-            (StatusCode::UNPROCESSABLE_ENTITY, "invalid_body")
-        } else {
-            (StatusCode::BAD_REQUEST, "malformed_json")
-        };
-        Problem::new(status, code, e.to_string())
-    })
+    serde_json::from_slice(bytes)
+        .map(|JsonObject(value)| value)
+        .map_err(|e| {
+            let (status, code) = if e.is_data() {
+                (StatusCode::UNPROCESSABLE_ENTITY, "invalid_body")
+            } else {
+                (StatusCode::BAD_REQUEST, "malformed_json")
+            };
+            Problem::new(status, code, e.to_string())
+        })
 }

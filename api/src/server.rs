@@ -129,6 +129,7 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<()> {
         availability: backend.availability.clone(),
         metrics,
         actor: Arc::from("development"),
+        in_flight: Default::default(),
     };
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     let address = listener.local_addr()?;

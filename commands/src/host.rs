@@ -22,7 +22,9 @@ use uuid::Uuid;
 use crate::clock::AppClock;
 use crate::committer::GroupCommitter;
 use crate::hosted::{DecideContext, Hosted};
-use crate::store::{AppendBatch, EventStore, NewEvent, Snapshot, StoreError};
+use crate::store::{
+    AppendBatch, EventStore, NewEvent, Receipt, Snapshot, StoreError, StoredReceipt,
+};
 use crate::warehouses::KnownWarehouses;
 
 /// Commands waiting for one aggregate before new ones are refused as overloaded.
@@ -56,6 +58,18 @@ pub enum CommandError {
     Contended,
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A command with this idempotency key was already carried out (perhaps by
+    /// another process): here is what it answered.
+    #[error("a command with this idempotency key was already carried out")]
+    AlreadyDone(StoredReceipt),
+}
+
+/// An idempotency key a command comes with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyedRequest {
+    pub scope: String,
+    pub key: String,
+    pub request_hash: String,
 }
 
 type Answer<A> = Result<(CommandOutcome, <A as Hosted>::View), CommandError>;
@@ -63,6 +77,7 @@ type Answer<A> = Result<(CommandOutcome, <A as Hosted>::View), CommandError>;
 struct Job<A: Hosted> {
     command: A::Command,
     metadata: Metadata,
+    keyed: Option<KeyedRequest>,
     reply: oneshot::Sender<Answer<A>>,
 }
 
@@ -104,12 +119,20 @@ impl<A: Hosted> AggregateHost<A> {
         }
     }
 
-    /// Run one command on aggregate `id` and wait for its answer.
-    pub async fn execute(&self, id: &str, command: A::Command, metadata: Metadata) -> Answer<A> {
+    /// Run one command on aggregate `id` and wait for its answer. With `keyed`, the
+    /// command's idempotency key is recorded with its events, atomically.
+    pub async fn execute(
+        &self,
+        id: &str,
+        command: A::Command,
+        metadata: Metadata,
+        keyed: Option<KeyedRequest>,
+    ) -> Answer<A> {
         let (reply, answer) = oneshot::channel();
         let mut job = Job {
             command,
             metadata,
+            keyed,
             reply,
         };
         loop {
@@ -214,7 +237,7 @@ impl<A: Hosted> Owner<A> {
         }
     }
 
-    async fn process(&mut self, jobs: Vec<Job<A>>) {
+    async fn process(&mut self, mut jobs: Vec<Job<A>>) {
         let mut failure = None;
         for _ in 0..MAX_ATTEMPTS {
             if self.stale {
@@ -230,8 +253,19 @@ impl<A: Hosted> Owner<A> {
                     }
                     return;
                 }
-                // Another process wrote first: catch up and decide again.
-                Ok(None) => self.stale = true,
+                // Another process wrote first: catch up and decide again, without
+                // the keyed commands it turns out to have carried out already.
+                Ok(None) => {
+                    self.stale = true;
+                    match self.answer_done(jobs).await {
+                        Ok(rest) => jobs = rest,
+                        Err((rest, error)) => {
+                            jobs = rest;
+                            failure = Some(error);
+                            break;
+                        }
+                    }
+                }
                 Err(error) => {
                     // The append's outcome is unknown: reload before the next batch.
                     self.stale = true;
@@ -249,6 +283,38 @@ impl<A: Hosted> Owner<A> {
         }
     }
 
+    /// Answer the jobs whose idempotency key is already recorded; return the rest.
+    async fn answer_done(
+        &self,
+        jobs: Vec<Job<A>>,
+    ) -> Result<Vec<Job<A>>, (Vec<Job<A>>, StoreError)> {
+        let mut rest = Vec::with_capacity(jobs.len());
+        let mut jobs = jobs.into_iter();
+        while let Some(job) = jobs.next() {
+            let Some(keyed) = &job.keyed else {
+                rest.push(job);
+                continue;
+            };
+            match self
+                .shared
+                .store
+                .find_receipt(&keyed.scope, &keyed.key)
+                .await
+            {
+                Ok(Some(receipt)) => {
+                    let _ = job.reply.send(Err(CommandError::AlreadyDone(receipt)));
+                }
+                Ok(None) => rest.push(job),
+                Err(error) => {
+                    rest.push(job);
+                    rest.extend(jobs);
+                    return Err((rest, error));
+                }
+            }
+        }
+        Ok(rest)
+    }
+
     /// Decide every job on one copy of the state and commit the events. `None` on a
     /// conflict (nothing was kept).
     async fn decide_and_commit(
@@ -261,6 +327,7 @@ impl<A: Hosted> Owner<A> {
         };
         let mut next = self.state.clone();
         let mut events = Vec::new();
+        let mut receipts = Vec::new();
         // Per job: the refusal, or how many events it added and the view after it.
         let mut decided = Vec::with_capacity(jobs.len());
         for job in jobs {
@@ -270,7 +337,17 @@ impl<A: Hosted> Owner<A> {
                         next.apply(event);
                         events.push(encode(event, &job.metadata, context.now));
                     }
-                    decided.push(Ok((new.len(), next.view())));
+                    let view = next.view();
+                    if let (Some(keyed), false) = (&job.keyed, new.is_empty()) {
+                        receipts.push(Receipt {
+                            scope: keyed.scope.clone(),
+                            key: keyed.key.clone(),
+                            request_hash: keyed.request_hash.clone(),
+                            answer: receipt_answer(new.len(), &view),
+                            last_event: events.len() - 1,
+                        });
+                    }
+                    decided.push(Ok((new.len(), view)));
                 }
                 Err(refusal) => decided.push(Err(refusal)),
             }
@@ -284,6 +361,7 @@ impl<A: Hosted> Owner<A> {
                 aggregate_id: self.id.clone(),
                 expected_sequence: self.sequence,
                 events,
+                receipts,
             };
             let Ok(positions) = self.shared.committer.commit(batch).await? else {
                 return Ok(None);
@@ -366,6 +444,12 @@ impl<A: Hosted> Owner<A> {
             }
         });
     }
+}
+
+/// What a receipt keeps of a command's answer: how many events it recorded and the
+/// view of the state after it. The position is kept beside it.
+pub fn receipt_answer<V: serde::Serialize>(events: usize, view: &V) -> serde_json::Value {
+    serde_json::json!({ "events": events, "view": view })
 }
 
 fn encode<E: cqrs_es::DomainEvent>(

@@ -23,7 +23,7 @@ pub trait Hosted: Clone + Default + Serialize + DeserializeOwned + Send + Sync +
     const TYPE: &'static str;
     type Command: Send + Sync + 'static;
     type Event: cqrs_es::DomainEvent + 'static;
-    type View: Send + 'static;
+    type View: Serialize + Send + 'static;
 
     fn decide(
         &self,
@@ -35,12 +35,12 @@ pub trait Hosted: Clone + Default + Serialize + DeserializeOwned + Send + Sync +
 }
 
 /// A stock's levels after a command, and when its next hold runs out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct StockLevels {
     pub on_hand: u64,
     pub held: u64,
     pub available: u64,
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     pub next_expiry: Option<DateTime<Utc>>,
 }
 

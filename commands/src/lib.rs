@@ -21,7 +21,10 @@ pub mod store;
 pub mod warehouses;
 
 pub use clock::{AppClock, ManualClock, SystemClock};
-pub use host::{CommandError, CommandOutcome};
+pub use host::{CommandError, CommandOutcome, KeyedRequest};
 pub use hosted::StockLevels;
 pub use service::CommandService;
-pub use store::{AppendBatch, Conflict, Database, EventStore, NewEvent, StoreError, StoredEvent};
+pub use store::{
+    AppendBatch, Conflict, Database, EventStore, NewEvent, Receipt, StoreError, StoredEvent,
+    StoredReceipt,
+};

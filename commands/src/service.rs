@@ -9,7 +9,7 @@ use event_schemas::Metadata;
 use crate::clock::AppClock;
 use crate::committer::GroupCommitter;
 use crate::expiry::ExpiryIndex;
-use crate::host::{AggregateHost, CommandError, CommandOutcome};
+use crate::host::{AggregateHost, CommandError, CommandOutcome, KeyedRequest};
 use crate::hosted::{Hosted, StockLevels};
 use crate::store::{EventStore, StoreError};
 use crate::warehouses::KnownWarehouses;
@@ -70,10 +70,20 @@ impl CommandService {
         command: RegisterWarehouse,
         metadata: &Metadata,
     ) -> Result<CommandOutcome, CommandError> {
+        self.register_warehouse_keyed(command, metadata, None).await
+    }
+
+    /// Register a warehouse, recording `keyed`'s idempotency key with its event.
+    pub async fn register_warehouse_keyed(
+        &self,
+        command: RegisterWarehouse,
+        metadata: &Metadata,
+        keyed: Option<KeyedRequest>,
+    ) -> Result<CommandOutcome, CommandError> {
         let id = command.warehouse_id.clone();
         let (outcome, ()) = self
             .warehouse
-            .execute(&id, command, metadata.clone())
+            .execute(&id, command, metadata.clone(), keyed)
             .await?;
         self.warehouses.insert(&id);
         Ok(outcome)
@@ -84,10 +94,23 @@ impl CommandService {
         command: StockCommand,
         metadata: &Metadata,
     ) -> Result<(CommandOutcome, StockLevels), CommandError> {
+        self.handle_stock_keyed(command, metadata, None).await
+    }
+
+    /// Run a stock command, recording `keyed`'s idempotency key with its events.
+    pub async fn handle_stock_keyed(
+        &self,
+        command: StockCommand,
+        metadata: &Metadata,
+        keyed: Option<KeyedRequest>,
+    ) -> Result<(CommandOutcome, StockLevels), CommandError> {
         self.ensure_warehouse_known(&command.warehouse_id).await?;
         let id = stock_aggregate_id(&command.sku, &command.warehouse_id);
         let (sku, warehouse_id) = (command.sku.clone(), command.warehouse_id.clone());
-        let (outcome, levels) = self.stock.execute(&id, command, metadata.clone()).await?;
+        let (outcome, levels) = self
+            .stock
+            .execute(&id, command, metadata.clone(), keyed)
+            .await?;
         if let (Some(at), true) = (levels.next_expiry, outcome.events > 0) {
             self.expiry.schedule(at, &sku, &warehouse_id);
         }

@@ -64,14 +64,16 @@ impl Workload {
     fn new(run: &str, skus: usize, writers: usize, prefix: &str) -> Self {
         Self {
             warehouse: format!("bench-{run}"),
-            skus: (0..skus.max(1)).map(|i| format!("{prefix}-{run}-{i}")).collect(),
+            skus: (0..skus.max(1))
+                .map(|i| format!("{prefix}-{run}-{i}"))
+                .collect(),
             writers,
         }
     }
 
     fn next(&self, writer: usize, k: usize) -> StockCommand {
         let sku = &self.skus[(writer + k * self.writers) % self.skus.len()];
-        let action = if k % 2 == 0 {
+        let action = if k.is_multiple_of(2) {
             StockAction::Receive { quantity: 2 }
         } else {
             StockAction::Sell {
@@ -99,7 +101,10 @@ struct Tally {
 
 impl Tally {
     fn per_second(&self) -> f64 {
-        ratio((self.receipts + self.sales) as f64, self.elapsed.as_secs_f64())
+        ratio(
+            (self.receipts + self.sales) as f64,
+            self.elapsed.as_secs_f64(),
+        )
     }
 }
 
@@ -165,7 +170,11 @@ where
     total
 }
 
-fn classify<T>(command: &StockCommand, result: Result<T, CommandError>, events: impl Fn(&T) -> usize) -> Attempt {
+fn classify<T>(
+    command: &StockCommand,
+    result: Result<T, CommandError>,
+    events: impl Fn(&T) -> usize,
+) -> Attempt {
     match result {
         Ok(answer) if events(&answer) > 0 => match command.action {
             StockAction::Receive { .. } => Attempt::Receipt,
@@ -214,7 +223,9 @@ pub async fn run(args: AppendArgs) -> anyhow::Result<()> {
                     let service = service.clone();
                     let command = workload.next(w, k);
                     async move {
-                        let result = service.handle_stock(command.clone(), &Metadata::default()).await;
+                        let result = service
+                            .handle_stock(command.clone(), &Metadata::default())
+                            .await;
                         classify(&command, result, |(outcome, _)| outcome.events)
                     }
                 })
@@ -222,7 +233,13 @@ pub async fn run(args: AppendArgs) -> anyhow::Result<()> {
             };
             let (lost, duplicated) = verify_in_store(&service, &workload, &ours).await?;
             let db = service.store().database().clone();
-            (ours, lost, duplicated, Some(db), service.store().database().backend_name())
+            (
+                ours,
+                lost,
+                duplicated,
+                Some(db),
+                service.store().database().backend_name(),
+            )
         }
         Some(url) => {
             let url = url.trim_end_matches('/').to_string();
@@ -281,7 +298,8 @@ pub async fn run(args: AppendArgs) -> anyhow::Result<()> {
 
     match (&db, args.no_baselines) {
         (Some(db), false) => {
-            let execute = cqrs_execute_baseline(db, &run_id, args.skus, args.writers, duration).await?;
+            let execute =
+                cqrs_execute_baseline(db, &run_id, args.skus, args.writers, duration).await?;
             println!(
                 "baseline cqrs-es execute: {:>10.0} commands/s   (ours is {:.1}x)",
                 execute,
@@ -331,7 +349,11 @@ fn bench_warehouse(warehouse_id: &str) -> RegisterWarehouse {
     }
 }
 
-async fn register_over_http(client: &reqwest::Client, url: &str, warehouse_id: &str) -> anyhow::Result<()> {
+async fn register_over_http(
+    client: &reqwest::Client,
+    url: &str,
+    warehouse_id: &str,
+) -> anyhow::Result<()> {
     client
         .post(format!("{url}/v1/warehouses"))
         .json(&json!({"warehouse_id": warehouse_id, "name": "bench", "region": "bench", "location": {"lat": 0.0, "lon": 0.0}}))
@@ -341,19 +363,30 @@ async fn register_over_http(client: &reqwest::Client, url: &str, warehouse_id: &
     Ok(())
 }
 
-fn post_command(client: &reqwest::Client, url: &str, command: &StockCommand) -> reqwest::RequestBuilder {
+fn post_command(
+    client: &reqwest::Client,
+    url: &str,
+    command: &StockCommand,
+) -> reqwest::RequestBuilder {
     let (route, body) = match &command.action {
         StockAction::Receive { quantity } => ("receipts", json!({ "quantity": quantity })),
         StockAction::Sell { quantity, .. } => ("sales", json!({ "quantity": quantity })),
         other => unreachable!("the workload sends only receipts and sales, not {other:?}"),
     };
     client
-        .post(format!("{url}/v1/stock/{}/{}/{route}", command.sku, command.warehouse_id))
+        .post(format!(
+            "{url}/v1/stock/{}/{}/{route}",
+            command.sku, command.warehouse_id
+        ))
         .json(&body)
 }
 
 /// Count the stored receipts and sales of the bench's stocks against the accepted ones.
-async fn verify_in_store(service: &CommandService, workload: &Workload, tally: &Tally) -> anyhow::Result<(u64, u64)> {
+async fn verify_in_store(
+    service: &CommandService,
+    workload: &Workload,
+    tally: &Tally,
+) -> anyhow::Result<(u64, u64)> {
     let (mut receipts, mut sales) = (0u64, 0u64);
     for sku in &workload.skus {
         let id = event_schemas::stock::stock_aggregate_id(sku, &workload.warehouse);
@@ -379,7 +412,10 @@ async fn verify_over_http(
     let mut on_hand = 0i64;
     for sku in &workload.skus {
         let response = client
-            .get(format!("{url}/v1/availability/{sku}/{}", workload.warehouse))
+            .get(format!(
+                "{url}/v1/availability/{sku}/{}",
+                workload.warehouse
+            ))
             .send()
             .await?;
         if response.status().is_success() {
@@ -389,7 +425,11 @@ async fn verify_over_http(
     }
     let expected = 2 * tally.receipts as i64 - tally.sales as i64;
     let off = (on_hand - expected).unsigned_abs();
-    Ok(if on_hand < expected { (off, 0) } else { (0, off) })
+    Ok(if on_hand < expected {
+        (off, 0)
+    } else {
+        (0, off)
+    })
 }
 
 fn difference(tally: &Tally, receipts: u64, sales: u64) -> (u64, u64) {
@@ -411,21 +451,37 @@ async fn cqrs_execute_baseline(
         clock: Arc::new(SystemClock),
         warehouses: Arc::new(HashSet::from([workload.warehouse.clone()])),
     };
-    eprintln!("baseline: cqrs-es execute, same writers and commands, {} s", duration.as_secs());
+    eprintln!(
+        "baseline: cqrs-es execute, same writers and commands, {} s",
+        duration.as_secs()
+    );
     let tally = match db {
         Database::Postgres(pool) => {
-            let cqrs = Arc::new(postgres_es::postgres_cqrs::<Stock>(pool.clone(), vec![], services));
+            let cqrs = Arc::new(postgres_es::postgres_cqrs::<Stock>(
+                pool.clone(),
+                vec![],
+                services,
+            ));
             drive_cqrs(cqrs, workload, writers, duration).await
         }
         Database::Sqlite { writer, .. } => {
-            let cqrs = Arc::new(sqlite_es::sqlite_cqrs::<Stock>(writer.clone(), vec![], services));
+            let cqrs = Arc::new(sqlite_es::sqlite_cqrs::<Stock>(
+                writer.clone(),
+                vec![],
+                services,
+            ));
             drive_cqrs(cqrs, workload, writers, duration).await
         }
     };
     Ok(tally.per_second())
 }
 
-async fn drive_cqrs<ES>(cqrs: Arc<CqrsFramework<Stock, ES>>, workload: Arc<Workload>, writers: usize, duration: Duration) -> Tally
+async fn drive_cqrs<ES>(
+    cqrs: Arc<CqrsFramework<Stock, ES>>,
+    workload: Arc<Workload>,
+    writers: usize,
+    duration: Duration,
+) -> Tally
 where
     ES: cqrs_es::EventStore<Stock> + 'static,
     ES::AC: Send,
@@ -449,7 +505,11 @@ where
 }
 
 /// Raw single-row INSERTs of a receipt's payload, autocommit, over 64 connections.
-async fn raw_insert_baseline(db: &Database, run_id: &str, duration: Duration) -> anyhow::Result<f64> {
+async fn raw_insert_baseline(
+    db: &Database,
+    run_id: &str,
+    duration: Duration,
+) -> anyhow::Result<f64> {
     let table = format!("bench_raw_{run_id}");
     let create = format!(
         "CREATE TABLE {table} (aggregate_type TEXT NOT NULL, aggregate_id TEXT NOT NULL, sequence BIGINT NOT NULL,

@@ -105,6 +105,7 @@ async fn seed(store: &EventStore, count: usize) -> anyhow::Result<()> {
                 aggregate_id: event_schemas::stock::stock_aggregate_id(&sku, &warehouse_id),
                 expected_sequence: 0,
                 events,
+                receipts: Vec::new(),
             });
             in_batch += n;
             stock += 1;
@@ -177,9 +178,19 @@ async fn read_and_parse(db: &Database) -> anyhow::Result<(u64, f64)> {
     loop {
         let batch: Vec<(i64, String)> = match db {
             Database::Sqlite { reader, .. } => {
-                sqlx::query_as(QUERY).bind(after).bind(READ_BATCH).fetch_all(reader).await?
+                sqlx::query_as(QUERY)
+                    .bind(after)
+                    .bind(READ_BATCH)
+                    .fetch_all(reader)
+                    .await?
             }
-            Database::Postgres(pool) => sqlx::query_as(QUERY).bind(after).bind(READ_BATCH).fetch_all(pool).await?,
+            Database::Postgres(pool) => {
+                sqlx::query_as(QUERY)
+                    .bind(after)
+                    .bind(READ_BATCH)
+                    .fetch_all(pool)
+                    .await?
+            }
         };
         let Some(last) = batch.last().map(|r| r.0) else {
             break;

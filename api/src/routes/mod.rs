@@ -31,6 +31,8 @@ pub struct AppState {
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
     /// Who commands are recorded as coming from until credentials exist.
     pub actor: Arc<str>,
+    /// Idempotency keys of requests in flight in this process.
+    pub in_flight: Arc<crate::idempotency::InFlight>,
 }
 
 /// `?min_position=N`: answer only once the read model reflects position N.
@@ -80,6 +82,14 @@ pub async fn observed<T>(
     name: &'static str,
     command: impl std::future::Future<Output = Result<T, CommandError>>,
 ) -> Result<T, Problem> {
+    observed_result(name, command).await.map_err(Problem::from)
+}
+
+/// [`observed`], keeping the command's own error.
+pub async fn observed_result<T>(
+    name: &'static str,
+    command: impl std::future::Future<Output = Result<T, CommandError>>,
+) -> Result<T, CommandError> {
     let started = Instant::now();
     let result = command.await;
     let outcome = match &result {
@@ -87,8 +97,9 @@ pub async fn observed<T>(
         Err(CommandError::Refused(_)) => "refused",
         Err(CommandError::Contended) => "contended",
         Err(CommandError::Overloaded) => "overloaded",
+        Err(CommandError::AlreadyDone(_)) => "replayed",
         Err(CommandError::Store(_)) => "failed",
     };
     observe_command(name, outcome, started.elapsed());
-    result.map_err(Problem::from)
+    result
 }

@@ -8,7 +8,10 @@ use domain::{StockAction, StockCommand};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{observed, AppState};
+use commands::StockLevels;
+
+use super::AppState;
+use crate::idempotency::{self, stored_answer, Executed, MaybeReplayed};
 use crate::problem::{optional_json, Body, PathParams, Problem};
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -78,7 +81,7 @@ async fn run(
     sku: String,
     warehouse_id: String,
     action: StockAction,
-) -> Result<Json<StockCommandAnswer>, Problem> {
+) -> Result<MaybeReplayed<Json<StockCommandAnswer>>, Problem> {
     let name = action.name();
     let command = StockCommand {
         sku: sku.clone(),
@@ -86,16 +89,29 @@ async fn run(
         action,
     };
     let metadata = state.metadata(headers);
-    let (outcome, levels) = observed(name, state.commands.handle_stock(command, &metadata)).await?;
-    Ok(Json(StockCommandAnswer {
+    let executed = idempotency::run(state, headers, name, &command, |keyed| {
+        state
+            .commands
+            .handle_stock_keyed(command.clone(), &metadata, keyed)
+    })
+    .await?;
+    let (position, events, levels, replayed) = match executed {
+        Executed::Fresh((outcome, levels)) => (outcome.position, outcome.events, levels, false),
+        Executed::Replayed(receipt) => {
+            let (events, levels): (usize, StockLevels) = stored_answer(&receipt)?;
+            (receipt.position, events, levels, true)
+        }
+    };
+    let answer = StockCommandAnswer {
         sku,
         warehouse_id,
-        position: outcome.position,
-        events: outcome.events,
+        position,
+        events,
         on_hand: levels.on_hand,
         held: levels.held,
         available: levels.available,
-    }))
+    };
+    Ok(MaybeReplayed(Json(answer), replayed))
 }
 
 /// Record units received into a warehouse.
@@ -112,7 +128,7 @@ pub async fn receive(
     headers: HeaderMap,
     PathParams((sku, warehouse_id)): PathParams<(String, String)>,
     Body(body): Body<ReceiptBody>,
-) -> Result<Json<StockCommandAnswer>, Problem> {
+) -> Result<MaybeReplayed<Json<StockCommandAnswer>>, Problem> {
     let action = StockAction::Receive {
         quantity: body.quantity,
     };
@@ -134,7 +150,7 @@ pub async fn sell(
     headers: HeaderMap,
     PathParams((sku, warehouse_id)): PathParams<(String, String)>,
     Body(body): Body<SaleBody>,
-) -> Result<Json<StockCommandAnswer>, Problem> {
+) -> Result<MaybeReplayed<Json<StockCommandAnswer>>, Problem> {
     let action = StockAction::Sell {
         quantity: body.quantity,
         hold_id: body.hold_id,
@@ -157,7 +173,7 @@ pub async fn adjust(
     headers: HeaderMap,
     PathParams((sku, warehouse_id)): PathParams<(String, String)>,
     Body(body): Body<AdjustmentBody>,
-) -> Result<Json<StockCommandAnswer>, Problem> {
+) -> Result<MaybeReplayed<Json<StockCommandAnswer>>, Problem> {
     let action = StockAction::Adjust {
         new_quantity: body.new_quantity,
         reason: body.reason,
@@ -180,19 +196,19 @@ pub async fn hold(
     headers: HeaderMap,
     PathParams((sku, warehouse_id)): PathParams<(String, String)>,
     Body(body): Body<HoldBody>,
-) -> Result<(StatusCode, Json<StockCommandAnswer>), Problem> {
+) -> Result<MaybeReplayed<(StatusCode, Json<StockCommandAnswer>)>, Problem> {
     let action = StockAction::Hold {
         hold_id: body.hold_id,
         quantity: body.quantity,
         expires_at: body.expires_at,
     };
-    let answer = run(&state, &headers, sku, warehouse_id, action).await?;
+    let MaybeReplayed(answer, replayed) = run(&state, &headers, sku, warehouse_id, action).await?;
     let status = if answer.events > 0 {
         StatusCode::CREATED
     } else {
         StatusCode::OK
     };
-    Ok((status, answer))
+    Ok(MaybeReplayed((status, answer), replayed))
 }
 
 /// Let a hold go; its units become available again.
@@ -208,7 +224,7 @@ pub async fn release(
     headers: HeaderMap,
     PathParams((sku, warehouse_id, hold_id)): PathParams<(String, String, String)>,
     body: axum::body::Bytes,
-) -> Result<Json<StockCommandAnswer>, Problem> {
+) -> Result<MaybeReplayed<Json<StockCommandAnswer>>, Problem> {
     let body: ReleaseBody = optional_json(&body)?;
     let reason = body.reason.unwrap_or_else(|| "released".to_string());
     let action = StockAction::ReleaseHold { hold_id, reason };

@@ -8,7 +8,8 @@ use event_schemas::{GeoPoint, Money, ShippingRate};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{observed, AppState};
+use super::AppState;
+use crate::idempotency::{self, stored_answer, Executed, MaybeReplayed};
 use crate::problem::{Body, Problem};
 
 /// An amount in integer minor units and an ISO 4217 currency.
@@ -108,27 +109,32 @@ pub async fn register(
     State(state): State<AppState>,
     headers: HeaderMap,
     Body(body): Body<RegisterWarehouseBody>,
-) -> Result<(StatusCode, Json<WarehouseRegistered>), Problem> {
+) -> Result<MaybeReplayed<(StatusCode, Json<WarehouseRegistered>)>, Problem> {
     let command = RegisterWarehouse::from(body);
     let warehouse_id = command.warehouse_id.clone();
     let metadata = state.metadata(&headers);
-    let outcome = observed(
-        "register_warehouse",
-        state.commands.register_warehouse(command, &metadata),
-    )
+    let executed = idempotency::run(&state, &headers, "register_warehouse", &command, |keyed| {
+        state
+            .commands
+            .register_warehouse_keyed(command.clone(), &metadata, keyed)
+    })
     .await?;
-    let created = outcome.events > 0;
+    let (position, created, replayed) = match executed {
+        Executed::Fresh(outcome) => (outcome.position, outcome.events > 0, false),
+        Executed::Replayed(receipt) => {
+            let (events, ()) = stored_answer(&receipt)?;
+            (receipt.position, events > 0, true)
+        }
+    };
     let status = if created {
         StatusCode::CREATED
     } else {
         StatusCode::OK
     };
-    Ok((
-        status,
-        Json(WarehouseRegistered {
-            warehouse_id,
-            position: outcome.position,
-            created,
-        }),
-    ))
+    let answer = WarehouseRegistered {
+        warehouse_id,
+        position,
+        created,
+    };
+    Ok(MaybeReplayed((status, Json(answer)), replayed))
 }

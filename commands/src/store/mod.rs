@@ -31,12 +31,38 @@ pub struct NewEvent {
 }
 
 /// The events of one aggregate, to follow `expected_sequence` (0 for a new stream).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct AppendBatch {
     pub aggregate_type: String,
     pub aggregate_id: String,
     pub expected_sequence: i64,
     pub events: Vec<NewEvent>,
+    /// Commands of this batch that carry an idempotency key: recorded in the same
+    /// transaction as the events, so a key is taken exactly when its events land.
+    pub receipts: Vec<Receipt>,
+}
+
+/// The record that a keyed command was carried out, and what it answered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Receipt {
+    /// Whose key it is (the credential), so keys of different clients never meet.
+    pub scope: String,
+    pub key: String,
+    /// Fingerprint of the request, to tell a retry from a different request.
+    pub request_hash: String,
+    /// The command's answer, less its position.
+    pub answer: serde_json::Value,
+    /// Index in the batch's events of the command's last event, whose position is
+    /// the command's position.
+    pub last_event: usize,
+}
+
+/// A receipt as stored, with the position its command's answer carried.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredReceipt {
+    pub request_hash: String,
+    pub answer: serde_json::Value,
+    pub position: i64,
 }
 
 /// Another writer got to this aggregate first: nothing of the batch was kept.
@@ -354,5 +380,42 @@ impl EventStore {
             }
         }
         Ok(())
+    }
+}
+
+impl EventStore {
+    /// The receipt of the command with idempotency key `key` of `scope`, if it ran.
+    pub async fn find_receipt(
+        &self,
+        scope: &str,
+        key: &str,
+    ) -> Result<Option<StoredReceipt>, StoreError> {
+        const QUERY: &str =
+            "SELECT request_hash, CAST(answer AS TEXT), position FROM processed_commands
+             WHERE scope = $1 AND key = $2";
+        let row: Option<(String, String, i64)> = match &self.db {
+            Database::Sqlite { reader, .. } => {
+                sqlx::query_as(QUERY)
+                    .bind(scope)
+                    .bind(key)
+                    .fetch_optional(reader)
+                    .await?
+            }
+            Database::Postgres(pool) => {
+                sqlx::query_as(QUERY)
+                    .bind(scope)
+                    .bind(key)
+                    .fetch_optional(pool)
+                    .await?
+            }
+        };
+        row.map(|(request_hash, answer, position)| {
+            Ok(StoredReceipt {
+                request_hash,
+                answer: parse_payload(&answer, position)?,
+                position,
+            })
+        })
+        .transpose()
     }
 }

@@ -42,6 +42,14 @@ const MIGRATIONS: &[&str] = &[
         payload json NOT NULL,
         timestamp timestamp with time zone DEFAULT (CURRENT_TIMESTAMP),
         PRIMARY KEY (aggregate_type, aggregate_id, last_sequence))",
+    "CREATE TABLE IF NOT EXISTS processed_commands (
+        scope text NOT NULL,
+        key text NOT NULL,
+        request_hash text NOT NULL,
+        answer json NOT NULL,
+        position bigint NOT NULL,
+        recorded_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (scope, key))",
 ];
 
 pub(super) async fn migrate(pool: &PgPool) -> Result<(), StoreError> {
@@ -190,6 +198,7 @@ pub(super) async fn append(
             .execute(&mut *tx)
             .await?;
     }
+    record_receipts(&mut tx, batches, &mut results).await?;
     let last = results
         .iter()
         .filter_map(|r| r.as_ref().ok().and_then(|p| p.last().copied()))
@@ -204,6 +213,82 @@ pub(super) async fn append(
     before_commit.await;
     tx.commit().await?;
     Ok(results)
+}
+
+/// Record the idempotency keys of the batches that landed. A key another process
+/// recorded first turns its batch into a conflict: its events and keys are taken back.
+async fn record_receipts(
+    tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+    batches: &[AppendBatch],
+    results: &mut [Result<Vec<i64>, Conflict>],
+) -> Result<(), StoreError> {
+    let (mut scopes, mut keys, mut hashes, mut answers, mut positions, mut owners) = (
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+    );
+    for (index, (batch, result)) in batches.iter().zip(results.iter()).enumerate() {
+        let Ok(landed) = result else { continue };
+        for receipt in &batch.receipts {
+            scopes.push(receipt.scope.as_str());
+            keys.push(receipt.key.as_str());
+            hashes.push(receipt.request_hash.as_str());
+            answers.push(receipt.answer.to_string());
+            positions.push(landed[receipt.last_event]);
+            owners.push(index);
+        }
+    }
+    if scopes.is_empty() {
+        return Ok(());
+    }
+    let recorded: Vec<(String, String)> = sqlx::query_as(
+        "INSERT INTO processed_commands (scope, key, request_hash, answer, position)
+         SELECT s, k, h, a::json, p FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[])
+              AS u(s, k, h, a, p)
+         ON CONFLICT DO NOTHING
+         RETURNING scope, key",
+    )
+    .bind(&scopes)
+    .bind(&keys)
+    .bind(&hashes)
+    .bind(&answers)
+    .bind(&positions)
+    .fetch_all(&mut **tx)
+    .await?;
+    if recorded.len() == scopes.len() {
+        return Ok(());
+    }
+    let recorded: std::collections::HashSet<(String, String)> = recorded.into_iter().collect();
+    let mut refused: Vec<usize> = (0..scopes.len())
+        .filter(|&i| !recorded.contains(&(scopes[i].to_string(), keys[i].to_string())))
+        .map(|i| owners[i])
+        .collect();
+    refused.dedup();
+    let (mut undo_events, mut undo_scopes, mut undo_keys) = (Vec::new(), Vec::new(), Vec::new());
+    for index in refused {
+        if let Ok(landed) = std::mem::replace(&mut results[index], Err(Conflict)) {
+            undo_events.extend(landed);
+        }
+        for receipt in &batches[index].receipts {
+            if recorded.contains(&(receipt.scope.clone(), receipt.key.clone())) {
+                undo_scopes.push(receipt.scope.as_str());
+                undo_keys.push(receipt.key.as_str());
+            }
+        }
+    }
+    sqlx::query("DELETE FROM events WHERE position = ANY($1)")
+        .bind(&undo_events)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("DELETE FROM processed_commands WHERE (scope, key) IN (SELECT * FROM unnest($1::text[], $2::text[]))")
+        .bind(&undo_scopes)
+        .bind(&undo_keys)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 pub(super) async fn load(

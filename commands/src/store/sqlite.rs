@@ -31,6 +31,14 @@ const MIGRATIONS: &[&str] = &[
         payload TEXT NOT NULL,
         timestamp TEXT,
         PRIMARY KEY (aggregate_type, aggregate_id, last_sequence))",
+    "CREATE TABLE IF NOT EXISTS processed_commands (
+        scope TEXT NOT NULL,
+        key TEXT NOT NULL,
+        request_hash TEXT NOT NULL,
+        answer TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        recorded_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        PRIMARY KEY (scope, key))",
 ];
 
 pub(super) async fn migrate(writer: &SqlitePool) -> Result<(), StoreError> {
@@ -61,7 +69,7 @@ pub(super) async fn append(
         .bind(&batch.aggregate_id)
         .fetch_one(&mut *tx)
         .await?;
-        if current != batch.expected_sequence {
+        if current != batch.expected_sequence || receipts_taken(&mut tx, &batch.receipts).await? {
             results.push(Err(Conflict));
             continue;
         }
@@ -85,11 +93,42 @@ pub(super) async fn append(
             .await?;
             positions.push(position);
         }
+        for receipt in &batch.receipts {
+            sqlx::query(
+                "INSERT INTO processed_commands (scope, key, request_hash, answer, position) VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(&receipt.scope)
+            .bind(&receipt.key)
+            .bind(&receipt.request_hash)
+            .bind(receipt.answer.to_string())
+            .bind(positions[receipt.last_event])
+            .execute(&mut *tx)
+            .await?;
+        }
         results.push(Ok(positions));
     }
     before_commit.await;
     tx.commit().await?;
     Ok(results)
+}
+
+/// Whether any of these idempotency keys is already recorded (by another process).
+async fn receipts_taken(
+    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+    receipts: &[super::Receipt],
+) -> Result<bool, StoreError> {
+    for receipt in receipts {
+        let taken: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM processed_commands WHERE scope = ? AND key = ?")
+                .bind(&receipt.scope)
+                .bind(&receipt.key)
+                .fetch_optional(&mut **tx)
+                .await?;
+        if taken.is_some() {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 pub(super) async fn load(

@@ -218,6 +218,7 @@ pub fn batch(aggregate_id: &str, expected_sequence: i64, events: Vec<NewEvent>) 
         aggregate_id: aggregate_id.into(),
         expected_sequence,
         events,
+        receipts: Vec::new(),
     }
 }
 

@@ -99,6 +99,7 @@ impl Writer {
                     aggregate_id: id,
                     expected_sequence: *sequence,
                     events: vec![new],
+                    receipts: Vec::new(),
                 }),
             }
         }

@@ -14,6 +14,7 @@ crate::contract! {
     concurrent_mixed_commands_lose_nothing => check_concurrent_mixed_commands_lose_nothing,
     a_refused_command_does_not_affect_its_batch_neighbours => check_refusal_leaves_neighbours_alone,
     a_long_stream_reloads_from_its_snapshot => check_snapshot_reload,
+    an_idempotency_key_is_recorded_with_its_events_once => check_idempotency_key_once,
 }
 
 const WAREHOUSE: &str = "wh-1";
@@ -292,4 +293,50 @@ async fn two_processes_on_one_postgres_sell_one_sku_exactly() {
             assert_eq!(stored_units(&first, "HOT").await, (300, 300));
         })
         .await;
+}
+
+fn keyed(key: &str, hash: &str) -> Option<commands::KeyedRequest> {
+    Some(commands::KeyedRequest {
+        scope: "client-1".into(),
+        key: key.into(),
+        request_hash: hash.into(),
+    })
+}
+
+async fn check_idempotency_key_once(store: &EventStore, _: &ReadDb) {
+    let first = service(store).await;
+    let receive = command("K", StockAction::Receive { quantity: 5 });
+    let (outcome, _) = first
+        .handle_stock_keyed(receive.clone(), &Metadata::default(), keyed("k-1", "h"))
+        .await
+        .unwrap();
+    let receipt = store
+        .find_receipt("client-1", "k-1")
+        .await
+        .unwrap()
+        .expect("recorded");
+    assert_eq!(receipt.position, outcome.position);
+    assert_eq!(receipt.request_hash, "h");
+    assert_eq!(receipt.answer["events"], 1);
+    assert_eq!(receipt.answer["view"]["on_hand"], 5);
+    // Another process that has not heard of the key runs into it at commit time.
+    let second = service_without_registration(store);
+    match second
+        .handle_stock_keyed(receive.clone(), &Metadata::default(), keyed("k-1", "h"))
+        .await
+    {
+        Err(CommandError::AlreadyDone(again)) => assert_eq!(again, receipt),
+        other => panic!("expected the first answer, got {other:?}"),
+    }
+    // The same key in another scope is another key.
+    let other_scope = Some(commands::KeyedRequest {
+        scope: "client-2".into(),
+        key: "k-1".into(),
+        request_hash: "h".into(),
+    });
+    second
+        .handle_stock_keyed(receive, &Metadata::default(), other_scope)
+        .await
+        .unwrap();
+    assert_eq!(stored_units(store, "K").await, (10, 0));
 }

@@ -196,7 +196,13 @@ impl<M: SqlModel> Projector<M> {
         loop {
             let (generation, position) = self.active().await?;
             match self.step(generation, position, LIVE_BATCH).await? {
-                Step::Applied(_) => continue,
+                // Publish every committed batch, not only on reaching the head: under
+                // a steady stream of writes the head is seldom reached, and readers
+                // waiting for `min_position` would time out though their write is in.
+                Step::Applied(_) => {
+                    let (_, position) = self.active().await?;
+                    self.publish(position);
+                }
                 Step::CaughtUp => {
                     let (_, position) = self.active().await?;
                     self.publish(position);
@@ -401,13 +407,17 @@ impl<M: SqlModel> Projector<M> {
     /// Returns the generation it replaced.
     async fn try_swap(&self, generation: i64) -> Result<Option<i64>, ProjectionError> {
         let mut tx = self.db.begin_write().await?;
+        let lock_sql = lock_checkpoint_sql(&tx);
         let swapped = on_tx!(&mut tx, t => {
-            let (old, old_position): (i64, i64) = sqlx::query_as(
-                "SELECT a.generation, c.position FROM projection_active a
-                 JOIN projection_checkpoints c ON c.name = a.name AND c.generation = a.generation
-                 WHERE a.name = $1",
-            )
-            .bind(M::NAME).fetch_one(&mut **t).await?;
+            let old: i64 = sqlx::query_scalar("SELECT generation FROM projection_active WHERE name = $1")
+                .bind(M::NAME).fetch_one(&mut **t).await?;
+            // Lock the live copy's checkpoint: a runner applying a batch to it holds
+            // that row until it commits, and its position must be read after that.
+            // Read unlocked, the live copy could move past the fresh one just before
+            // the swap, and readers already told the newer position would see older
+            // data.
+            let old_position: i64 = sqlx::query_scalar(lock_sql)
+                .bind(M::NAME).bind(old).fetch_one(&mut **t).await?;
             let position: i64 = sqlx::query_scalar(
                 "SELECT position FROM projection_checkpoints WHERE name = $1 AND generation = $2",
             )
@@ -426,11 +436,15 @@ impl<M: SqlModel> Projector<M> {
 
     async fn drop_generation(&self, generation: i64) -> Result<(), ProjectionError> {
         let mut tx = self.db.begin_write().await?;
-        self.model.drop_generation(&mut tx, generation).await?;
+        // The checkpoint row goes first: deleting it waits for a runner still applying
+        // a batch to this generation (which holds that row from its start), so the
+        // two never lock the model's rows in opposite orders (a deadlock on
+        // PostgreSQL), and a runner that comes later finds the generation gone.
         on_tx!(&mut tx, t => {
             sqlx::query("DELETE FROM projection_checkpoints WHERE name = $1 AND generation = $2")
                 .bind(M::NAME).bind(generation).execute(&mut **t).await?;
         });
+        self.model.drop_generation(&mut tx, generation).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -5,15 +5,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use reqwest::StatusCode;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::load::{self, Workload};
 use crate::on_both_backends;
-use crate::support::{Backend, Env};
+use crate::support::{register_warehouses, Backend, Env};
 
 on_both_backends!(
     answers_survive_restarts_and_crashes,
     rebuild_changes_no_answer_and_queries_keep_flowing,
+    rebuilds_beside_writes_keep_reads_of_own_writes,
     a_second_server_on_the_data_dir_is_refused,
 );
 
@@ -148,8 +149,14 @@ async fn rebuild_changes_no_answer_and_queries_keep_flowing(backend: Backend) {
     assert_eq!(state["rebuild"]["state"], "done", "{state}");
     assert_eq!(state["position"], head, "{state}");
     assert_eq!(state["rebuild"]["position"], head, "{state}");
-    assert!(state["rebuild"]["generation"].as_i64() >= Some(2), "{state}");
-    assert!(state["rebuild"]["events_applied"].as_u64() > Some(0), "{state}");
+    assert!(
+        state["rebuild"]["generation"].as_i64() >= Some(2),
+        "{state}"
+    );
+    assert!(
+        state["rebuild"]["events_applied"].as_u64() > Some(0),
+        "{state}"
+    );
 
     // Rebuild again while 16 clients write: the result is still the fold of what
     // was accepted.
@@ -167,6 +174,71 @@ async fn rebuild_changes_no_answer_and_queries_keep_flowing(backend: Backend) {
     assert!(rebuilt.status.success(), "rebuild failed: {stderr}");
     load::verify(&server, &model).await;
     assert_eq!(server.head().await, model.max_position);
+    assert!(server.stop().await.success());
+}
+
+/// Rebuild after rebuild while clients write and read their writes back: every read
+/// at a write's position shows that write (a swap never goes back in time), and every
+/// rebuild ends well.
+async fn rebuilds_beside_writes_keep_reads_of_own_writes(backend: Backend) {
+    let env = Env::new(backend).await;
+    let server = env.start().await;
+    register_warehouses(&server, &["wh-1"]).await;
+    let done = Arc::new(AtomicBool::new(false));
+    let writers: Vec<_> = (0..8)
+        .map(|i| {
+            let api = server.api.clone();
+            let done = done.clone();
+            tokio::spawn(async move {
+                let (sku, mut receipts) = (format!("rw-{i}"), 0);
+                while !done.load(Ordering::Relaxed) || receipts == 0 {
+                    let path = format!("/v1/stock/{sku}/wh-1/receipts");
+                    let written = api
+                        .post(&path, &json!({"quantity": 1}))
+                        .await
+                        .expect(StatusCode::OK);
+                    receipts += 1;
+                    let position = written["position"].as_i64().unwrap();
+                    let read = api
+                        .get(&format!(
+                            "/v1/availability/{sku}/wh-1?min_position={position}"
+                        ))
+                        .await
+                        .expect(StatusCode::OK);
+                    assert!(
+                        read["position"].as_i64().unwrap() >= position,
+                        "asked for position {position}, read {read}"
+                    );
+                    assert_eq!(read["on_hand"], receipts, "after {written}: {read}");
+                }
+                (sku, receipts)
+            })
+        })
+        .collect();
+    for round in 0..15 {
+        let rebuilt = env.rebuild("availability").await;
+        let stderr = String::from_utf8_lossy(&rebuilt.stderr);
+        assert!(rebuilt.status.success(), "rebuild {round} failed: {stderr}");
+    }
+    done.store(true, Ordering::Relaxed);
+    let head = server.head().await;
+    for writer in writers {
+        let (sku, receipts) = writer.await.expect("a writer");
+        let read = server
+            .get(&format!("/v1/availability/{sku}/wh-1?min_position={head}"))
+            .await
+            .expect(StatusCode::OK);
+        assert_eq!(read["on_hand"], receipts, "{read}");
+    }
+    let state = server
+        .get("/v1/admin/projections/availability")
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(state["rebuild"]["state"], "done", "{state}");
+    assert!(
+        state["rebuild"]["generation"].as_i64() >= Some(16),
+        "{state}"
+    );
     assert!(server.stop().await.success());
 }
 

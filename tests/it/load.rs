@@ -187,7 +187,10 @@ async fn run_client(
             0..=29 => {
                 let stock = rng.below(stocks.len());
                 let quantity = rng.range(1, 6);
-                let path = format!("{}/receipts", stock_path(&stocks[stock].0, &stocks[stock].1));
+                let path = format!(
+                    "{}/receipts",
+                    stock_path(&stocks[stock].0, &stocks[stock].1)
+                );
                 let answer = api.post(&path, &json!({"quantity": quantity})).await;
                 let delta = Levels {
                     on_hand: quantity as i64,
@@ -284,7 +287,10 @@ async fn run_client(
         } else {
             // Only a sale or a hold from free stock may be refused, and only for want of
             // stock: the refusal says how many are available, fewer than asked.
-            assert!(matches!(kind, "sell" | "hold"), "{kind} refused: {answer:?}");
+            assert!(
+                matches!(kind, "sell" | "hold"),
+                "{kind} refused: {answer:?}"
+            );
             let problem = answer.problem(StatusCode::CONFLICT);
             assert_eq!(problem["type"], "/problems/insufficient_stock", "{problem}");
             let available = problem["available"]

@@ -39,13 +39,20 @@ async fn operations_routes_answer(backend: Backend) {
 
     let metrics = server.get("/metrics").await;
     assert_eq!(metrics.status, StatusCode::OK);
-    assert!(metrics.content_type().starts_with("text/plain"), "{metrics:?}");
+    assert!(
+        metrics.content_type().starts_with("text/plain"),
+        "{metrics:?}"
+    );
     for name in [
         "commands_total",
         "command_duration_seconds",
         "projection_lag_events",
     ] {
-        assert!(metrics.text.contains(name), "no {name} in:\n{}", metrics.text);
+        assert!(
+            metrics.text.contains(name),
+            "no {name} in:\n{}",
+            metrics.text
+        );
     }
     let counted = |command: &str, outcome: &str| {
         metrics.text.lines().any(|line| {
@@ -75,11 +82,12 @@ async fn operations_routes_answer(backend: Backend) {
         assert!(paths.contains_key(path), "OpenAPI lacks {path}");
     }
 
+    let availability = format!("/v1/availability/m-1?min_position={}", received["position"]);
     // The request id a client sends comes back, on success and on a problem alike;
     // without one the server makes one up.
     for (method, path, status) in [
         (reqwest::Method::GET, "/health", StatusCode::OK),
-        (reqwest::Method::GET, "/v1/availability/m-1", StatusCode::OK),
+        (reqwest::Method::GET, availability.as_str(), StatusCode::OK),
         (reqwest::Method::GET, "/v1/nowhere", StatusCode::NOT_FOUND),
         (
             reqwest::Method::POST,
@@ -99,9 +107,13 @@ async fn operations_routes_answer(backend: Backend) {
             Some(request_id.as_str()),
             "{method} {path}"
         );
-        let answer = server.send(server.client.request(method, server.url(path))).await;
+        let answer = server
+            .send(server.client.request(method, server.url(path)))
+            .await;
         assert!(
-            answer.header("x-request-id").is_some_and(|id| !id.is_empty()),
+            answer
+                .header("x-request-id")
+                .is_some_and(|id| !id.is_empty()),
             "{path}: no generated request id"
         );
     }

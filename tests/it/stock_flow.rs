@@ -144,10 +144,11 @@ async fn reads_see_their_own_writes(backend: Backend) {
 
     // A position the log will not reach within the wait: 503, come back later.
     let far = server.head().await + 1_000_000;
-    let (one, all) = tokio::join!(
-        server.get(&format!("/v1/availability/ryw/wh-1?min_position={far}")),
-        server.get(&format!("/v1/availability/ryw?min_position={far}")),
+    let (one, all) = (
+        format!("/v1/availability/ryw/wh-1?min_position={far}"),
+        format!("/v1/availability/ryw?min_position={far}"),
     );
+    let (one, all) = tokio::join!(server.get(&one), server.get(&all));
     for answer in [one, all] {
         let problem = answer.problem(StatusCode::SERVICE_UNAVAILABLE);
         let retry_after = answer
@@ -183,7 +184,10 @@ async fn check_view(api: &Api, answer: &Value) {
         .await
         .expect(StatusCode::OK);
     for member in ["on_hand", "held", "available"] {
-        assert_eq!(view[member], answer[member], "{member}: {view} after {answer}");
+        assert_eq!(
+            view[member], answer[member],
+            "{member}: {view} after {answer}"
+        );
     }
     assert!(view["position"].as_i64().unwrap() >= position, "{view}");
     let totals = api
@@ -221,7 +225,8 @@ async fn holds_run_out_on_the_manual_clock(backend: Backend) {
         .expect(StatusCode::OK);
     let now = parse_time(&clock["now"]);
     let at = |seconds: i64| {
-        (now + chrono::Duration::seconds(seconds)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        (now + chrono::Duration::seconds(seconds))
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
     };
     let timed = server
         .post(
@@ -250,7 +255,9 @@ async fn holds_run_out_on_the_manual_clock(backend: Backend) {
         parse_time(&advanced["now"]),
         now + chrono::Duration::seconds(901)
     );
-    let position = advanced["position"].as_i64().expect("the advance has a position");
+    let position = advanced["position"]
+        .as_i64()
+        .expect("the advance has a position");
     assert!(position > check_levels(&later), "{advanced}");
     let after = availability(&server, "ttl", "wh-1", position).await;
     // Only the hold due by now is gone: held is back to what it was before it.
@@ -273,7 +280,10 @@ async fn holds_run_out_on_the_manual_clock(backend: Backend) {
         )
         .await
         .expect(StatusCode::OK);
-    assert_eq!((sold["on_hand"].as_i64(), sold["held"].as_i64()), (Some(9), Some(2)));
+    assert_eq!(
+        (sold["on_hand"].as_i64(), sold["held"].as_i64()),
+        (Some(9), Some(2))
+    );
 
     // A hold may not be taken for a time that has passed on the server's clock.
     let past = server
@@ -332,7 +342,10 @@ async fn a_count_below_what_is_held_blocks_new_sales(backend: Backend) {
         "{counted}"
     );
     let view = availability(&server, "short", "wh-1", check_levels(&counted)).await;
-    assert_eq!((view["on_hand"].as_i64(), view["held"].as_i64()), (Some(4), Some(6)));
+    assert_eq!(
+        (view["on_hand"].as_i64(), view["held"].as_i64()),
+        (Some(4), Some(6))
+    );
     assert_eq!(view["available"], 0, "{view}");
     let head = server.head().await;
 
@@ -358,7 +371,11 @@ async fn a_count_below_what_is_held_blocks_new_sales(backend: Backend) {
         .expect(StatusCode::OK);
     let view = availability(&server, "short", "wh-1", check_levels(&sold)).await;
     assert_eq!(
-        (view["on_hand"].as_i64(), view["held"].as_i64(), view["available"].as_i64()),
+        (
+            view["on_hand"].as_i64(),
+            view["held"].as_i64(),
+            view["available"].as_i64()
+        ),
         (Some(0), Some(0), Some(0))
     );
     assert!(server.stop().await.success());

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use reqwest::header::HeaderMap;
-use reqwest::{Client, Method, StatusCode, Url};
+use reqwest::{Client, StatusCode, Url};
 use serde_json::Value;
 use tempfile::TempDir;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
@@ -51,7 +51,6 @@ pub enum Backend {
 /// Where one test keeps its data: a temporary data directory and, on PostgreSQL, a
 /// database of its own (dropped at the end, best effort).
 pub struct Env {
-    pub backend: Backend,
     data_dir: TempDir,
     db: Option<TestDb>,
 }
@@ -66,11 +65,7 @@ impl Env {
             Backend::Sqlite => None,
             Backend::Postgres => Some(TestDb::create().await),
         };
-        Env {
-            backend,
-            data_dir,
-            db,
-        }
+        Env { data_dir, db }
     }
 
     pub fn data_dir(&self) -> &std::path::Path {
@@ -268,16 +263,6 @@ impl Api {
         self.send(self.client.post(self.url(path)).json(body)).await
     }
 
-    /// A request with a raw body and content type.
-    pub async fn raw(&self, method: Method, path: &str, content_type: &str, body: Vec<u8>) -> Answer {
-        let request = self
-            .client
-            .request(method, self.url(path))
-            .header(reqwest::header::CONTENT_TYPE, content_type)
-            .body(body);
-        self.send(request).await
-    }
-
     pub async fn send(&self, request: reqwest::RequestBuilder) -> Answer {
         let response = request.send().await.expect("the server answers");
         Answer::read(response).await
@@ -358,7 +343,11 @@ impl Drop for Server {
             let _ = child.start_kill();
         }
         if std::thread::panicking() {
-            eprintln!("--- log of the server at {} ---\n{}", self.api.base, self.logs());
+            eprintln!(
+                "--- log of the server at {} ---\n{}",
+                self.api.base,
+                self.logs()
+            );
         }
     }
 }

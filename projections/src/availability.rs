@@ -6,7 +6,10 @@
 
 use std::collections::HashMap;
 
-use event_schemas::{Envelope, RecordedEvent, StockEvent};
+use event_schemas::stock::STOCK_AGGREGATE;
+use event_schemas::{RecordedEvent, StockEvent};
+
+use crate::log::LogRecord;
 use serde::Serialize;
 
 use crate::db::{ReadDb, WriteTx};
@@ -76,18 +79,14 @@ const UPSERT_MANY: &str = "WITH u AS (
      FROM u
      WHERE NOT EXISTS (SELECT 1 FROM updated d WHERE d.sku = u.sku AND d.warehouse_id = u.warehouse_id)";
 
-fn fold(events: &[Envelope]) -> Result<HashMap<(String, String), Change>, ProjectionError> {
+fn fold(events: &[LogRecord]) -> Result<HashMap<(String, String), Change>, ProjectionError> {
     let mut changes: HashMap<(String, String), Change> = HashMap::new();
-    for envelope in events {
-        let event = match envelope.decode() {
-            Ok(RecordedEvent::Stock(event)) => event,
-            Ok(_) => continue,
-            Err(error) => {
-                return Err(ProjectionError::Decode {
-                    position: envelope.position,
-                    reason: error.to_string(),
-                })
-            }
+    for record in events {
+        if record.aggregate_type != STOCK_AGGREGATE {
+            continue;
+        }
+        let RecordedEvent::Stock(event) = record.decode()? else {
+            continue;
         };
         let (sku, warehouse_id) = event.stock_key();
         let change = changes
@@ -126,7 +125,7 @@ impl SqlModel for Availability {
         &self,
         tx: &mut WriteTx,
         generation: i64,
-        events: &[Envelope],
+        events: &[LogRecord],
     ) -> Result<(), ProjectionError> {
         let changes = fold(events);
         {

@@ -30,7 +30,16 @@ impl ReadDb {
             ReadDb::Sqlite { writer, .. } => {
                 WriteTx::Sqlite(writer.begin_with("BEGIN IMMEDIATE").await?)
             }
-            ReadDb::Postgres(pool) => WriteTx::Postgres(pool.begin().await?),
+            ReadDb::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                // Read models are derived from the log and their checkpoint commits
+                // with them: a commit lost in a crash is simply re-applied, so they
+                // need not wait for the disk.
+                sqlx::query("SET LOCAL synchronous_commit = off")
+                    .execute(&mut *tx)
+                    .await?;
+                WriteTx::Postgres(tx)
+            }
         })
     }
 }

@@ -1,7 +1,7 @@
 //! Reading the global log in position order.
 
 use chrono::{DateTime, Utc};
-use event_schemas::{Envelope, Metadata};
+use event_schemas::{Envelope, Metadata, RecordedEvent};
 use sqlx::Row;
 use uuid::Uuid;
 
@@ -13,6 +13,52 @@ pub enum LogError {
     Database(#[from] sqlx::Error),
     #[error("event at position {position} is unreadable: {reason}")]
     Corrupt { position: i64, reason: String },
+}
+
+/// One committed event as projections read it: only what they need, payload still
+/// JSON text, so it is parsed once, straight into the event type.
+#[derive(Debug, Clone)]
+pub struct LogRecord {
+    pub position: i64,
+    pub aggregate_type: String,
+    pub event_version: String,
+    pub payload: String,
+}
+
+impl LogRecord {
+    /// The typed event, when the record is of one of the aggregates this build knows.
+    pub fn decode(&self) -> Result<RecordedEvent, LogError> {
+        RecordedEvent::parse(&self.aggregate_type, &self.event_version, &self.payload).map_err(
+            |e| LogError::Corrupt {
+                position: self.position,
+                reason: e.to_string(),
+            },
+        )
+    }
+}
+
+/// Up to `limit` committed events after `position`, in position order, lean.
+pub async fn read_records_after(
+    db: &ReadDb,
+    position: i64,
+    limit: i64,
+) -> Result<Vec<LogRecord>, LogError> {
+    const QUERY: &str = "SELECT position, aggregate_type, event_version, CAST(payload AS TEXT)
+         FROM events WHERE position > $1 ORDER BY position LIMIT $2";
+    let rows: Vec<(i64, String, String, String)> = crate::on_reader!(db, pool => {
+        sqlx::query_as(QUERY).bind(position).bind(limit).fetch_all(pool).await?
+    });
+    Ok(rows
+        .into_iter()
+        .map(
+            |(position, aggregate_type, event_version, payload)| LogRecord {
+                position,
+                aggregate_type,
+                event_version,
+                payload,
+            },
+        )
+        .collect())
 }
 
 /// Up to `limit` committed events after `position`, in position order.

@@ -12,18 +12,17 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use event_schemas::Envelope;
 use serde::Serialize;
 use tokio::sync::watch;
 
 use crate::db::{ReadDb, WriteTx};
-use crate::log::{self, LogError};
+use crate::log::{self, LogError, LogRecord};
 use crate::on_tx;
 
 /// Events read per batch while following the log live.
 const LIVE_BATCH: i64 = 1_000;
 /// Events read per batch while rebuilding.
-const REBUILD_BATCH: i64 = 5_000;
+const REBUILD_BATCH: i64 = 10_000;
 /// How long the live runner waits for a wake-up before looking anyway (a safety net
 /// for a lost notification; wake-ups normally come on every commit).
 const IDLE_RECHECK: Duration = Duration::from_secs(5);
@@ -49,7 +48,7 @@ pub trait SqlModel: Send + Sync + 'static {
         &self,
         tx: &mut WriteTx,
         generation: i64,
-        events: &[Envelope],
+        events: &[LogRecord],
     ) -> impl Future<Output = Result<(), ProjectionError>> + Send;
     /// Delete every row of `generation`.
     fn drop_generation(
@@ -71,6 +70,8 @@ pub enum ProjectionError {
     RebuildRunning,
     #[error("another rebuild replaced this one")]
     Superseded,
+    #[error("a background task failed: {0}")]
+    Task(String),
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -238,8 +239,18 @@ impl<M: SqlModel> Projector<M> {
     /// Read the next batch after `after` and apply it to `generation` in one
     /// transaction together with the checkpoint.
     async fn step(&self, generation: i64, after: i64, batch: i64) -> Result<Step, ProjectionError> {
-        let events = log::read_after(&self.db, after, batch).await?;
-        let Some(last) = events.last().map(|e| e.position) else {
+        let records = log::read_records_after(&self.db, after, batch).await?;
+        self.apply_batch(generation, records).await
+    }
+
+    /// Apply `records` (read after the generation's checkpoint as last known) to
+    /// `generation`, with its checkpoint, in one transaction.
+    async fn apply_batch(
+        &self,
+        generation: i64,
+        records: Vec<LogRecord>,
+    ) -> Result<Step, ProjectionError> {
+        let Some(last) = records.last().map(|e| e.position) else {
             return Ok(Step::CaughtUp);
         };
         let mut tx = self.db.begin_write().await?;
@@ -252,13 +263,13 @@ impl<M: SqlModel> Projector<M> {
             return Ok(Step::Gone);
         };
         // Another runner (another process, or the rebuild) may have got further.
-        let fresh: Vec<Envelope> = events
-            .into_iter()
-            .filter(|e| e.position > checkpoint)
-            .collect();
+        let fresh = match records.iter().position(|e| e.position > checkpoint) {
+            Some(first) => &records[first..],
+            None => &[],
+        };
         let count = fresh.len();
         if !fresh.is_empty() {
-            self.model.apply(&mut tx, generation, &fresh).await?;
+            self.model.apply(&mut tx, generation, fresh).await?;
         }
         on_tx!(&mut tx, t => {
             sqlx::query("UPDATE projection_checkpoints SET position = $3 WHERE name = $1 AND generation = $2")
@@ -344,16 +355,25 @@ impl<M: SqlModel> Projector<M> {
         });
         tracing::info!(projection = M::NAME, generation, target, "rebuild started");
         let mut position = 0;
+        // Read the next batch while the current one is applied: the read and the
+        // write then overlap instead of taking turns.
+        let mut next = self.read_ahead(position);
         loop {
-            match self.step(generation, position, REBUILD_BATCH).await? {
+            let records = next
+                .await
+                .map_err(|e| ProjectionError::Task(e.to_string()))??;
+            let last = records.last().map_or(position, |r| r.position);
+            next = self.read_ahead(last);
+            match self.apply_batch(generation, records).await? {
                 Step::Applied(count) => {
-                    position = self.checkpoint(generation).await?.unwrap_or(position);
+                    position = last;
                     self.rebuild.send_modify(|s| {
                         s.position = position;
                         s.events_applied += count as u64;
                     });
                 }
                 Step::CaughtUp => {
+                    next.abort();
                     if let Some(old) = self.try_swap(generation).await? {
                         self.drop_generation(old).await?;
                         let (_, position) = self.active().await?;
@@ -368,11 +388,21 @@ impl<M: SqlModel> Projector<M> {
                     }
                     // The live copy is ahead of what the rebuild read: keep going.
                     position = self.checkpoint(generation).await?.unwrap_or(position);
+                    next = self.read_ahead(position);
                 }
                 // Only another rebuild drops a generation that is not active.
                 Step::Gone => return Err(ProjectionError::Superseded),
             }
         }
+    }
+
+    /// Start reading the rebuild batch after `position` in the background.
+    fn read_ahead(
+        &self,
+        position: i64,
+    ) -> tokio::task::JoinHandle<Result<Vec<LogRecord>, LogError>> {
+        let db = self.db.clone();
+        tokio::spawn(async move { log::read_records_after(&db, position, REBUILD_BATCH).await })
     }
 
     async fn new_generation(&self) -> Result<i64, ProjectionError> {

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::auth::{AuthSettings, Environment, JwtVerifier};
 use crate::server::{ClockKind, ServerConfig};
 
 #[derive(Debug, Parser)]
@@ -54,6 +55,63 @@ pub struct ServeArgs {
     /// `manual` stops time until `POST /v1/admin/clock/advance` (for tests and demos).
     #[arg(long, env = "COMMERCE_CLOCK", value_enum, default_value = "system")]
     pub clock: ClockKind,
+    #[command(flatten)]
+    pub auth: AuthArgs,
+}
+
+/// Credentials.
+#[derive(Debug, Args)]
+pub struct AuthArgs {
+    /// `development` is open to anyone; `production` needs a credential everywhere
+    /// but /health and /ready.
+    #[arg(
+        long = "env",
+        env = "COMMERCE_ENV",
+        value_enum,
+        default_value = "development"
+    )]
+    pub environment: Environment,
+    /// The master key (at least 16 bytes): manages API keys, may do anything.
+    #[arg(long, env = "COMMERCE_MASTER_KEY", hide_env_values = true)]
+    pub master_key: Option<String>,
+    /// Secret for buyer tokens signed with HS256.
+    #[arg(long, env = "COMMERCE_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// PEM public key for buyer tokens signed with RS256 or ES256.
+    #[arg(long, env = "COMMERCE_JWT_PUBLIC_KEY", conflicts_with = "jwt_secret")]
+    pub jwt_public_key: Option<PathBuf>,
+    /// The `aud` buyer tokens must carry.
+    #[arg(long, env = "COMMERCE_JWT_AUDIENCE", default_value = "commerce")]
+    pub jwt_audience: String,
+    /// Requests per second one API key may make (0: no limit).
+    #[arg(long, env = "COMMERCE_KEY_RATE_LIMIT", default_value_t = 1000)]
+    pub key_rate_limit: u32,
+    /// Failed authentications per minute one client address may make before it is
+    /// refused for a minute.
+    #[arg(long, env = "COMMERCE_AUTH_FAILURES_PER_MINUTE", default_value_t = 30)]
+    pub auth_failures_per_minute: u32,
+}
+
+impl AuthArgs {
+    fn settings(self) -> anyhow::Result<AuthSettings> {
+        let jwt = match (&self.jwt_secret, &self.jwt_public_key) {
+            (Some(secret), _) => Some(JwtVerifier::hs256(secret.as_bytes(), &self.jwt_audience)),
+            (None, Some(path)) => {
+                let pem = std::fs::read(path).map_err(|e| {
+                    anyhow::anyhow!("cannot read the JWT public key {}: {e}", path.display())
+                })?;
+                Some(JwtVerifier::from_public_pem(&pem, &self.jwt_audience)?)
+            }
+            (None, None) => None,
+        };
+        Ok(AuthSettings {
+            environment: self.environment,
+            master_key: self.master_key,
+            jwt,
+            key_rate_limit: self.key_rate_limit,
+            failures_per_minute: self.auth_failures_per_minute,
+        })
+    }
 }
 
 #[derive(Debug, Args)]
@@ -63,6 +121,10 @@ pub struct RebuildArgs {
     pub projection: String,
     #[command(flatten)]
     pub storage: StorageArgs,
+    /// Credential for a server in production mode (a key with the `admin` scope, or
+    /// the master key).
+    #[arg(long, env = "COMMERCE_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
 }
 
 /// Parse the command line and run it.
@@ -71,15 +133,17 @@ pub async fn run() -> anyhow::Result<()> {
     crate::telemetry::init_logging(cli.log_json);
     match cli.command {
         Command::Serve(args) => {
-            crate::server::serve(ServerConfig {
+            let config = ServerConfig {
                 listen: args.listen,
                 data_dir: args.storage.data_dir,
                 database_url: args.storage.database_url,
                 clock: args.clock,
-            })
-            .await
+            };
+            crate::server::serve(config, args.auth.settings()?).await
         }
-        Command::Rebuild(args) => crate::rebuild::run(&args.projection, &args.storage).await,
+        Command::Rebuild(args) => {
+            crate::rebuild::run(&args.projection, &args.storage, args.api_key.as_deref()).await
+        }
         Command::Bench(command) => crate::bench::run(command).await,
     }
 }

@@ -89,6 +89,7 @@ fn key(headers: &HeaderMap) -> Result<Option<String>, Problem> {
 /// refused.
 pub async fn run<T, F, Fut>(
     state: &AppState,
+    principal: &crate::auth::Principal,
     headers: &HeaderMap,
     name: &'static str,
     request: &impl Serialize,
@@ -105,7 +106,7 @@ where
             .map_err(Problem::from);
     };
     let keyed = KeyedRequest {
-        scope: state.actor.to_string(),
+        scope: principal.actor(),
         key,
         request_hash: fingerprint(name, request),
     };

@@ -3,7 +3,7 @@
 use utoipa::OpenApi;
 
 use crate::problem::{FieldErrorBody, Problem};
-use crate::routes::{admin, availability, ops, stock, warehouses};
+use crate::routes::{admin, availability, keys, ops, stock, warehouses};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -26,16 +26,44 @@ use crate::routes::{admin, availability, ops, stock, warehouses};
         ops::health,
         ops::ready,
         ops::metrics,
+        keys::create,
+        keys::list,
+        keys::revoke,
     ),
+    modifiers(&BearerAuth),
     components(schemas(Problem, FieldErrorBody)),
     tags(
         (name = "commands", description = "Writes: each appends events to the log"),
         (name = "queries", description = "Reads from projections of the log"),
         (name = "admin", description = "Rebuilds and the manual clock"),
         (name = "ops", description = "Health, readiness, metrics"),
+        (name = "keys", description = "API keys (master key only)"),
     )
 )]
 pub struct ApiDoc;
+
+/// In production every route but /health and /ready takes `Authorization: Bearer`
+/// with the master key, an API key (`ck_...`, scopes as listed per route) or a
+/// buyer's JWT. Development mode asks for nothing.
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "The master key, an API key (ck_..., with the scopes each route lists), or a buyer JWT",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
 
 pub fn document() -> utoipa::openapi::OpenApi {
     ApiDoc::openapi()

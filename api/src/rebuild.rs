@@ -13,24 +13,41 @@ use crate::server::{open_backend, ClockKind, ServerConfig};
 /// How often progress is redrawn.
 const PROGRESS_EVERY: Duration = Duration::from_millis(250);
 
-pub async fn run(projection: &str, storage: &StorageArgs) -> anyhow::Result<()> {
+pub async fn run(
+    projection: &str,
+    storage: &StorageArgs,
+    api_key: Option<&str>,
+) -> anyhow::Result<()> {
     match DataDirLock::acquire(&storage.data_dir) {
         Ok(lock) => {
             let result = in_process(storage).await;
             drop(lock);
             result
         }
-        Err(DataDirError::InUse { .. }) => through_server(projection, storage).await,
+        Err(DataDirError::InUse { .. }) => through_server(projection, storage, api_key).await,
         Err(other) => Err(other.into()),
     }
 }
 
 /// Ask the server that holds the data directory, and follow its progress.
-async fn through_server(projection: &str, storage: &StorageArgs) -> anyhow::Result<()> {
+async fn through_server(
+    projection: &str,
+    storage: &StorageArgs,
+    api_key: Option<&str>,
+) -> anyhow::Result<()> {
     let info = read_server_info(&storage.data_dir)
         .context("a server holds the data directory but has not said where it listens")?;
     let base = format!("http://{}/v1/admin/projections/{projection}", info.address);
-    let client = reqwest::Client::new();
+    let mut headers = reqwest::header::HeaderMap::new();
+    if let Some(key) = api_key {
+        headers.insert(
+            reqwest::header::AUTHORIZATION,
+            format!("Bearer {key}").parse()?,
+        );
+    }
+    let client = reqwest::Client::builder()
+        .default_headers(headers)
+        .build()?;
     eprintln!(
         "asking the server at {} to rebuild {projection}",
         info.address

@@ -7,9 +7,10 @@ use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Request};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::Router;
 use commands::{AppClock, CommandService, Database, EventStore, ManualClock};
+use projections::api_keys::ApiKeys;
 use projections::availability::Availability;
 use projections::{Projector, ReadDb};
 use tower_http::catch_panic::CatchPanicLayer;
@@ -17,9 +18,10 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
+use crate::auth::{authorize, Auth, AuthSettings, Environment};
 use crate::datadir::DataDirLock;
 use crate::problem::problems_for_bare_errors;
-use crate::routes::{admin, availability, ops, stock, warehouses, AppState};
+use crate::routes::{admin, availability, keys, ops, stock, warehouses, AppState};
 use crate::telemetry;
 
 /// Largest request body accepted.
@@ -46,6 +48,7 @@ pub struct ServerConfig {
 pub struct Backend {
     pub commands: Arc<CommandService>,
     pub availability: Arc<Projector<Availability>>,
+    pub api_keys: Arc<ApiKeys>,
 }
 
 /// Open the database and everything built on it (no HTTP, no background tasks).
@@ -61,17 +64,22 @@ pub async fn open_backend(config: &ServerConfig) -> anyhow::Result<Backend> {
         Database::Sqlite { writer, reader } => ReadDb::Sqlite { writer, reader },
         Database::Postgres(pool) => ReadDb::Postgres(pool),
     };
-    let availability = Projector::open(read_db, Availability).await?;
+    let availability = Projector::open(read_db.clone(), Availability).await?;
+    let api_keys = ApiKeys::open(read_db).await?;
     Ok(Backend {
         commands,
         availability,
+        api_keys,
     })
 }
 
 /// The HTTP application over a back end.
 pub fn router(state: AppState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
+    let auth = state.auth.clone();
     Router::new()
+        .route("/v1/keys", post(keys::create).get(keys::list))
+        .route("/v1/keys/{id}", delete(keys::revoke))
         .route("/v1/warehouses", post(warehouses::register))
         .route("/v1/stock/{sku}/{warehouse_id}/receipts", post(stock::receive))
         .route("/v1/stock/{sku}/{warehouse_id}/sales", post(stock::sell))
@@ -94,6 +102,8 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(ops::metrics))
         .route("/openapi.json", get(ops::openapi))
         .with_state(state)
+        // Innermost, so it runs after routing and knows the matched route.
+        .layer(axum::middleware::from_fn_with_state(auth, authorize))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(axum::middleware::from_fn(problems_for_bare_errors))
@@ -113,9 +123,18 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Serve until Ctrl-C or SIGTERM.
-pub async fn serve(config: ServerConfig) -> anyhow::Result<()> {
+pub async fn serve(config: ServerConfig, auth: AuthSettings) -> anyhow::Result<()> {
     let lock = DataDirLock::acquire(&config.data_dir)?;
     let backend = open_backend(&config).await?;
+    let environment = auth.environment;
+    let auth = Arc::new(Auth::new(
+        auth,
+        backend.api_keys.clone(),
+        backend.commands.clock().clone(),
+    )?);
+    backend
+        .api_keys
+        .spawn_follow(backend.commands.store().committed());
     let metrics = telemetry::metrics();
     commands::expiry::prime(&backend.commands).await?;
     commands::expiry::spawn_sweeper(backend.commands.clone());
@@ -128,15 +147,19 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<()> {
         commands: backend.commands.clone(),
         availability: backend.availability.clone(),
         metrics,
-        actor: Arc::from("development"),
+        auth,
         in_flight: Default::default(),
     };
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     let address = listener.local_addr()?;
     lock.write_server_info(address)?;
-    tracing::warn!(
-        "development mode: the API is open to anyone who can reach {address}; no credentials are checked"
-    );
+    match environment {
+        Environment::Development => tracing::warn!(
+            "DEVELOPMENT MODE: the API is open to anyone who can reach {address}; no credentials are checked. \
+             Use --env production with a master key for anything else."
+        ),
+        Environment::Production => tracing::info!("production mode: every route but /health and /ready needs a credential"),
+    }
     tracing::info!(
         %address,
         database = backend.commands.store().database().backend_name(),
@@ -146,9 +169,12 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<()> {
     );
     // Tests and scripts read this line to learn the port when started on port 0.
     println!("listening on http://{address}");
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     drop(lock);
     Ok(())
 }

@@ -85,35 +85,26 @@ struct Job<A: Hosted> {
 /// from an evicted one of the same aggregate.
 type OwnerMap<A> = Arc<Mutex<HashMap<String, (u64, mpsc::Sender<Job<A>>)>>>;
 
-/// What owners share.
-struct Shared {
-    store: EventStore,
-    committer: GroupCommitter,
-    clock: AppClock,
-    warehouses: Arc<KnownWarehouses>,
+/// What every owner of every aggregate type works with.
+#[derive(Clone)]
+pub struct HostContext {
+    pub store: EventStore,
+    pub committer: GroupCommitter,
+    pub clock: AppClock,
+    pub warehouses: Arc<KnownWarehouses>,
 }
 
 /// Hosts every live aggregate of type `A` in this process.
 pub struct AggregateHost<A: Hosted> {
-    shared: Arc<Shared>,
+    shared: Arc<HostContext>,
     owners: OwnerMap<A>,
     next_owner: AtomicU64,
 }
 
 impl<A: Hosted> AggregateHost<A> {
-    pub fn new(
-        store: EventStore,
-        committer: GroupCommitter,
-        clock: AppClock,
-        warehouses: Arc<KnownWarehouses>,
-    ) -> Self {
+    pub fn new(context: HostContext) -> Self {
         Self {
-            shared: Arc::new(Shared {
-                store,
-                committer,
-                clock,
-                warehouses,
-            }),
+            shared: Arc::new(context),
             owners: Default::default(),
             next_owner: AtomicU64::new(0),
         }
@@ -186,7 +177,7 @@ impl<A: Hosted> AggregateHost<A> {
 struct Owner<A: Hosted> {
     id: String,
     generation: u64,
-    shared: Arc<Shared>,
+    shared: Arc<HostContext>,
     owners: OwnerMap<A>,
     state: A,
     sequence: i64,

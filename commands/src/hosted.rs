@@ -3,8 +3,10 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use domain::{DomainError, RegisterWarehouse, Stock, StockCommand, Warehouse};
-use event_schemas::{StockEvent, WarehouseEvent};
+use domain::{
+    ApiKey, ApiKeyCommand, DomainError, RegisterWarehouse, Stock, StockCommand, Warehouse,
+};
+use event_schemas::{ApiKeyEvent, StockEvent, WarehouseEvent};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -87,6 +89,27 @@ impl Hosted for Warehouse {
     }
 
     fn apply(&mut self, event: &WarehouseEvent) {
+        self.apply_event(event);
+    }
+
+    fn view(&self) {}
+}
+
+impl Hosted for ApiKey {
+    const TYPE: &'static str = event_schemas::api_key::API_KEY_AGGREGATE;
+    type Command = ApiKeyCommand;
+    type Event = ApiKeyEvent;
+    type View = ();
+
+    fn decide(
+        &self,
+        command: &ApiKeyCommand,
+        context: &DecideContext,
+    ) -> Result<Vec<ApiKeyEvent>, DomainError> {
+        ApiKey::decide(self, command, context.now)
+    }
+
+    fn apply(&mut self, event: &ApiKeyEvent) {
         self.apply_event(event);
     }
 

@@ -2,14 +2,16 @@
 
 use std::sync::Arc;
 
-use domain::{RegisterWarehouse, Stock, StockCommand, Warehouse, WarehouseRegistry};
+use domain::{
+    ApiKey, ApiKeyCommand, RegisterWarehouse, Stock, StockCommand, Warehouse, WarehouseRegistry,
+};
 use event_schemas::stock::stock_aggregate_id;
 use event_schemas::Metadata;
 
 use crate::clock::AppClock;
 use crate::committer::GroupCommitter;
 use crate::expiry::ExpiryIndex;
-use crate::host::{AggregateHost, CommandError, CommandOutcome, KeyedRequest};
+use crate::host::{AggregateHost, CommandError, CommandOutcome, HostContext, KeyedRequest};
 use crate::hosted::{Hosted, StockLevels};
 use crate::store::{EventStore, StoreError};
 use crate::warehouses::KnownWarehouses;
@@ -20,6 +22,7 @@ pub struct CommandService {
     warehouses: Arc<KnownWarehouses>,
     stock: AggregateHost<Stock>,
     warehouse: AggregateHost<Warehouse>,
+    api_key: AggregateHost<ApiKey>,
     expiry: Arc<ExpiryIndex>,
 }
 
@@ -28,19 +31,16 @@ impl CommandService {
     pub fn new(store: EventStore, clock: AppClock) -> Self {
         let committer = GroupCommitter::spawn(store.clone());
         let warehouses = Arc::new(KnownWarehouses::default());
+        let context = HostContext {
+            store: store.clone(),
+            committer,
+            clock: clock.clone(),
+            warehouses: warehouses.clone(),
+        };
         Self {
-            stock: AggregateHost::new(
-                store.clone(),
-                committer.clone(),
-                clock.clone(),
-                warehouses.clone(),
-            ),
-            warehouse: AggregateHost::new(
-                store.clone(),
-                committer,
-                clock.clone(),
-                warehouses.clone(),
-            ),
+            stock: AggregateHost::new(context.clone()),
+            warehouse: AggregateHost::new(context.clone()),
+            api_key: AggregateHost::new(context),
             store,
             clock,
             warehouses,
@@ -115,6 +115,24 @@ impl CommandService {
             self.expiry.schedule(at, &sku, &warehouse_id);
         }
         Ok((outcome, levels))
+    }
+
+    /// Create or revoke an API key.
+    pub async fn handle_api_key(
+        &self,
+        command: ApiKeyCommand,
+        metadata: &Metadata,
+    ) -> Result<CommandOutcome, CommandError> {
+        let id = match &command {
+            ApiKeyCommand::Create { key_id, .. } | ApiKeyCommand::Revoke { key_id } => {
+                key_id.clone()
+            }
+        };
+        let (outcome, ()) = self
+            .api_key
+            .execute(&id, command, metadata.clone(), None)
+            .await?;
+        Ok(outcome)
     }
 
     /// A warehouse registered by another process is learnt from the log.

@@ -5,6 +5,7 @@
 //! (state + event → state); the cqrs-es [`cqrs_es::Aggregate`] impls wrap them so
 //! the cqrs-es test framework and baselines can drive the same rules.
 
+pub mod api_key;
 pub mod clock;
 pub mod error;
 pub mod limits;
@@ -12,6 +13,7 @@ pub mod stock;
 pub mod validate;
 pub mod warehouse;
 
+pub use api_key::{ApiKey, ApiKeyCommand, SCOPES};
 pub use clock::Clock;
 pub use error::{DomainError, ErrorKind, FieldError};
 pub use stock::{Stock, StockAction, StockCommand, StockServices, WarehouseRegistry};

@@ -6,6 +6,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::api_key::{ApiKeyEvent, API_KEY_AGGREGATE};
 use crate::stock::{StockEvent, STOCK_AGGREGATE};
 use crate::warehouse::{WarehouseEvent, WAREHOUSE_AGGREGATE};
 
@@ -51,6 +52,7 @@ pub struct Envelope {
 pub enum RecordedEvent {
     Warehouse(WarehouseEvent),
     Stock(StockEvent),
+    ApiKey(ApiKeyEvent),
     /// An aggregate type this build does not know (written by a newer version).
     Other,
 }
@@ -78,6 +80,7 @@ impl RecordedEvent {
         Ok(match aggregate_type {
             STOCK_AGGREGATE => RecordedEvent::Stock(serde_json::from_str(payload)?),
             WAREHOUSE_AGGREGATE => RecordedEvent::Warehouse(serde_json::from_str(payload)?),
+            API_KEY_AGGREGATE => RecordedEvent::ApiKey(serde_json::from_str(payload)?),
             _ => RecordedEvent::Other,
         })
     }
@@ -89,6 +92,7 @@ impl Envelope {
         match self.aggregate_type.as_str() {
             STOCK_AGGREGATE => self.decode_as().map(RecordedEvent::Stock),
             WAREHOUSE_AGGREGATE => self.decode_as().map(RecordedEvent::Warehouse),
+            API_KEY_AGGREGATE => self.decode_as().map(RecordedEvent::ApiKey),
             _ => Ok(RecordedEvent::Other),
         }
     }

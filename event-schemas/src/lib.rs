@@ -7,12 +7,14 @@
 //! An event type, once shipped, is never changed in place: a new shape gets a new
 //! version and an upcaster.
 
+pub mod api_key;
 pub mod envelope;
 pub mod schemas;
 pub mod stock;
 pub mod values;
 pub mod warehouse;
 
+pub use api_key::ApiKeyEvent;
 pub use envelope::{DecodeError, Envelope, Metadata, RecordedEvent};
 pub use stock::StockEvent;
 pub use values::{GeoPoint, Money, ShippingRate};
@@ -34,4 +36,4 @@ macro_rules! cqrs_domain_event {
         }
     )*};
 }
-cqrs_domain_event!(StockEvent, WarehouseEvent);
+cqrs_domain_event!(StockEvent, WarehouseEvent, ApiKeyEvent);

@@ -6,11 +6,12 @@
 
 use schemars::{schema_for, Schema};
 
-use crate::{Envelope, StockEvent, WarehouseEvent};
+use crate::{ApiKeyEvent, Envelope, StockEvent, WarehouseEvent};
 
 /// Every schema this crate publishes, by file name.
 pub fn all() -> Vec<(&'static str, Schema)> {
     vec![
+        ("api_key_event.json", schema_for!(ApiKeyEvent)),
         ("envelope.json", schema_for!(Envelope)),
         ("stock_event.json", schema_for!(StockEvent)),
         ("warehouse_event.json", schema_for!(WarehouseEvent)),

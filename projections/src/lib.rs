@@ -9,6 +9,7 @@
 //! This crate never imports the write side: it reads the `events` table and is told
 //! of commits through a `watch` of the last committed position.
 
+pub mod api_keys;
 pub mod availability;
 pub mod db;
 pub mod log;

@@ -44,6 +44,10 @@ pub struct AppendArgs {
     /// this process (baselines then need --database-url).
     #[arg(long)]
     pub http: Option<String>,
+    /// Credential for --http against a server in production mode (a key with the
+    /// `stock:write` and `read` scopes).
+    #[arg(long, env = "COMMERCE_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
     /// Measure only our path.
     #[arg(long)]
     pub no_baselines: bool,
@@ -243,7 +247,16 @@ pub async fn run(args: AppendArgs) -> anyhow::Result<()> {
         }
         Some(url) => {
             let url = url.trim_end_matches('/').to_string();
-            let client = reqwest::Client::new();
+            let mut headers = reqwest::header::HeaderMap::new();
+            if let Some(key) = &args.api_key {
+                headers.insert(
+                    reqwest::header::AUTHORIZATION,
+                    format!("Bearer {key}").parse()?,
+                );
+            }
+            let client = reqwest::Client::builder()
+                .default_headers(headers)
+                .build()?;
             register_over_http(&client, &url, &workload.warehouse).await?;
             eprintln!(
                 "bench append: {} writers, {} SKU(s), {} s, over HTTP at {url}",

@@ -78,6 +78,7 @@ fn projection_state(state: &AppState, name: String) -> ProjectionState {
 
 /// Where a projection stands, and its last or current rebuild.
 #[utoipa::path(get, path = "/v1/admin/projections/{name}", tag = "admin",
+    security(("bearer" = ["admin"])),
     params(("name" = String, Path)),
     responses((status = 200, body = ProjectionState), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn projection(
@@ -91,6 +92,7 @@ pub async fn projection(
 /// Rebuild a projection from the log into a fresh copy, swapped in when caught up.
 /// Queries keep being answered from the old copy meanwhile.
 #[utoipa::path(post, path = "/v1/admin/projections/{name}/rebuild", tag = "admin",
+    security(("bearer" = ["admin"])),
     params(("name" = String, Path)),
     responses(
         (status = 202, description = "Rebuild started", body = ProjectionState),
@@ -129,6 +131,7 @@ pub struct ClockAdvanced {
 
 /// Move the manual clock forward (only with `--clock manual`) and release what ran out.
 #[utoipa::path(post, path = "/v1/admin/clock/advance", tag = "admin",
+    security(("bearer" = ["admin"])),
     request_body = AdvanceClock,
     responses(
         (status = 200, body = ClockAdvanced),

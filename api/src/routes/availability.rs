@@ -68,6 +68,7 @@ async fn read(
 
 /// Stock of a SKU in every warehouse, with totals.
 #[utoipa::path(get, path = "/v1/availability/{sku}", tag = "queries",
+    security(("bearer" = ["read"])),
     params(("sku" = String, Path), Consistency),
     responses(
         (status = 200, body = SkuAvailability),
@@ -92,6 +93,7 @@ pub async fn by_sku(
 
 /// Stock of a SKU in one warehouse.
 #[utoipa::path(get, path = "/v1/availability/{sku}/{warehouse_id}", tag = "queries",
+    security(("bearer" = ["read"])),
     params(("sku" = String, Path), ("warehouse_id" = String, Path), Consistency),
     responses(
         (status = 200, body = WarehouseSkuAvailability),

@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod availability;
+pub mod keys;
 pub mod ops;
 pub mod stock;
 pub mod warehouses;
@@ -29,8 +30,8 @@ pub struct AppState {
     pub commands: Arc<CommandService>,
     pub availability: Arc<Projector<Availability>>,
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
-    /// Who commands are recorded as coming from until credentials exist.
-    pub actor: Arc<str>,
+    /// Credentials: settings, the key table, limits.
+    pub auth: Arc<crate::auth::Auth>,
     /// Idempotency keys of requests in flight in this process.
     pub in_flight: Arc<crate::idempotency::InFlight>,
 }
@@ -45,7 +46,7 @@ pub struct Consistency {
 
 impl AppState {
     /// Event metadata of a request: its id as correlation id, the actor, the key.
-    pub fn metadata(&self, headers: &HeaderMap) -> Metadata {
+    pub fn metadata(&self, headers: &HeaderMap, principal: &crate::auth::Principal) -> Metadata {
         let header = |name: &str| {
             headers
                 .get(name)
@@ -56,7 +57,7 @@ impl AppState {
         Metadata {
             correlation_id: header("x-request-id"),
             causation_id: None,
-            actor: Some(self.actor.to_string()),
+            actor: Some(principal.actor()),
             idempotency_key: header("idempotency-key"),
         }
     }

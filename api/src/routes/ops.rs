@@ -46,7 +46,7 @@ pub async fn ready(State(state): State<AppState>) -> Result<Json<Readiness>, Pro
 }
 
 /// Prometheus metrics: commands by type and outcome, command latency, projection lag.
-#[utoipa::path(get, path = "/metrics", tag = "ops", responses((status = 200, content_type = "text/plain")))]
+#[utoipa::path(get, path = "/metrics", tag = "ops", security(("bearer" = ["admin"])), responses((status = 200, content_type = "text/plain")))]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let lag = (state.commands.store().last_committed() - state.availability.position()).max(0);
     metrics::gauge!("projection_lag_events", "projection" => "availability").set(lag as f64);

@@ -2,7 +2,7 @@
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use axum::Json;
+use axum::{Extension, Json};
 use chrono::{DateTime, Utc};
 use domain::{StockAction, StockCommand};
 use serde::{Deserialize, Serialize};
@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 use commands::StockLevels;
 
 use super::AppState;
+use crate::auth::Principal;
 use crate::idempotency::{self, stored_answer, Executed, MaybeReplayed};
 use crate::problem::{optional_json, Body, PathParams, Problem};
 
@@ -77,6 +78,7 @@ pub struct StockCommandAnswer {
 
 async fn run(
     state: &AppState,
+    principal: &Principal,
     headers: &HeaderMap,
     sku: String,
     warehouse_id: String,
@@ -88,8 +90,8 @@ async fn run(
         warehouse_id: warehouse_id.clone(),
         action,
     };
-    let metadata = state.metadata(headers);
-    let executed = idempotency::run(state, headers, name, &command, |keyed| {
+    let metadata = state.metadata(headers, principal);
+    let executed = idempotency::run(state, principal, headers, name, &command, |keyed| {
         state
             .commands
             .handle_stock_keyed(command.clone(), &metadata, keyed)
@@ -116,6 +118,7 @@ async fn run(
 
 /// Record units received into a warehouse.
 #[utoipa::path(post, path = "/v1/stock/{sku}/{warehouse_id}/receipts", tag = "commands",
+    security(("bearer" = ["stock:write"])),
     params(("sku" = String, Path), ("warehouse_id" = String, Path)),
     request_body = ReceiptBody,
     responses(
@@ -125,6 +128,7 @@ async fn run(
     ))]
 pub async fn receive(
     State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
     headers: HeaderMap,
     PathParams((sku, warehouse_id)): PathParams<(String, String)>,
     Body(body): Body<ReceiptBody>,
@@ -132,11 +136,12 @@ pub async fn receive(
     let action = StockAction::Receive {
         quantity: body.quantity,
     };
-    run(&state, &headers, sku, warehouse_id, action).await
+    run(&state, &principal, &headers, sku, warehouse_id, action).await
 }
 
 /// Record a sale, from free stock or from a named hold.
 #[utoipa::path(post, path = "/v1/stock/{sku}/{warehouse_id}/sales", tag = "commands",
+    security(("bearer" = ["stock:write"])),
     params(("sku" = String, Path), ("warehouse_id" = String, Path)),
     request_body = SaleBody,
     responses(
@@ -147,6 +152,7 @@ pub async fn receive(
     ))]
 pub async fn sell(
     State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
     headers: HeaderMap,
     PathParams((sku, warehouse_id)): PathParams<(String, String)>,
     Body(body): Body<SaleBody>,
@@ -156,11 +162,12 @@ pub async fn sell(
         hold_id: body.hold_id,
         order_id: body.order_id,
     };
-    run(&state, &headers, sku, warehouse_id, action).await
+    run(&state, &principal, &headers, sku, warehouse_id, action).await
 }
 
 /// Record a count: the quantity on hand becomes `new_quantity`.
 #[utoipa::path(post, path = "/v1/stock/{sku}/{warehouse_id}/adjustments", tag = "commands",
+    security(("bearer" = ["stock:write"])),
     params(("sku" = String, Path), ("warehouse_id" = String, Path)),
     request_body = AdjustmentBody,
     responses(
@@ -170,6 +177,7 @@ pub async fn sell(
     ))]
 pub async fn adjust(
     State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
     headers: HeaderMap,
     PathParams((sku, warehouse_id)): PathParams<(String, String)>,
     Body(body): Body<AdjustmentBody>,
@@ -178,11 +186,12 @@ pub async fn adjust(
         new_quantity: body.new_quantity,
         reason: body.reason,
     };
-    run(&state, &headers, sku, warehouse_id, action).await
+    run(&state, &principal, &headers, sku, warehouse_id, action).await
 }
 
 /// Hold units under a hold id (holding the same hold again changes nothing).
 #[utoipa::path(post, path = "/v1/stock/{sku}/{warehouse_id}/holds", tag = "commands",
+    security(("bearer" = ["stock:write"])),
     params(("sku" = String, Path), ("warehouse_id" = String, Path)),
     request_body = HoldBody,
     responses(
@@ -193,6 +202,7 @@ pub async fn adjust(
     ))]
 pub async fn hold(
     State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
     headers: HeaderMap,
     PathParams((sku, warehouse_id)): PathParams<(String, String)>,
     Body(body): Body<HoldBody>,
@@ -202,7 +212,8 @@ pub async fn hold(
         quantity: body.quantity,
         expires_at: body.expires_at,
     };
-    let MaybeReplayed(answer, replayed) = run(&state, &headers, sku, warehouse_id, action).await?;
+    let MaybeReplayed(answer, replayed) =
+        run(&state, &principal, &headers, sku, warehouse_id, action).await?;
     let status = if answer.events > 0 {
         StatusCode::CREATED
     } else {
@@ -213,6 +224,7 @@ pub async fn hold(
 
 /// Let a hold go; its units become available again.
 #[utoipa::path(post, path = "/v1/stock/{sku}/{warehouse_id}/holds/{hold_id}/release", tag = "commands",
+    security(("bearer" = ["stock:write"])),
     params(("sku" = String, Path), ("warehouse_id" = String, Path), ("hold_id" = String, Path)),
     request_body(content = ReleaseBody, description = "Optional"),
     responses(
@@ -221,6 +233,7 @@ pub async fn hold(
     ))]
 pub async fn release(
     State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
     headers: HeaderMap,
     PathParams((sku, warehouse_id, hold_id)): PathParams<(String, String, String)>,
     body: axum::body::Bytes,
@@ -228,5 +241,5 @@ pub async fn release(
     let body: ReleaseBody = optional_json(&body)?;
     let reason = body.reason.unwrap_or_else(|| "released".to_string());
     let action = StockAction::ReleaseHold { hold_id, reason };
-    run(&state, &headers, sku, warehouse_id, action).await
+    run(&state, &principal, &headers, sku, warehouse_id, action).await
 }

@@ -2,13 +2,14 @@
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use axum::Json;
+use axum::{Extension, Json};
 use domain::RegisterWarehouse;
 use event_schemas::{GeoPoint, Money, ShippingRate};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::AppState;
+use crate::auth::Principal;
 use crate::idempotency::{self, stored_answer, Executed, MaybeReplayed};
 use crate::problem::{Body, Problem};
 
@@ -98,6 +99,7 @@ impl From<RegisterWarehouseBody> for RegisterWarehouse {
 
 /// Register a warehouse (repeating the same registration is harmless).
 #[utoipa::path(post, path = "/v1/warehouses", tag = "commands",
+    security(("bearer" = ["stock:write"])),
     request_body = RegisterWarehouseBody,
     responses(
         (status = 201, description = "Registered", body = WarehouseRegistered),
@@ -107,17 +109,25 @@ impl From<RegisterWarehouseBody> for RegisterWarehouse {
     ))]
 pub async fn register(
     State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
     headers: HeaderMap,
     Body(body): Body<RegisterWarehouseBody>,
 ) -> Result<MaybeReplayed<(StatusCode, Json<WarehouseRegistered>)>, Problem> {
     let command = RegisterWarehouse::from(body);
     let warehouse_id = command.warehouse_id.clone();
-    let metadata = state.metadata(&headers);
-    let executed = idempotency::run(&state, &headers, "register_warehouse", &command, |keyed| {
-        state
-            .commands
-            .register_warehouse_keyed(command.clone(), &metadata, keyed)
-    })
+    let metadata = state.metadata(&headers, &principal);
+    let executed = idempotency::run(
+        &state,
+        &principal,
+        &headers,
+        "register_warehouse",
+        &command,
+        |keyed| {
+            state
+                .commands
+                .register_warehouse_keyed(command.clone(), &metadata, keyed)
+        },
+    )
     .await?;
     let (position, created, replayed) = match executed {
         Executed::Fresh(outcome) => (outcome.position, outcome.events > 0, false),

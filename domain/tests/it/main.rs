@@ -8,6 +8,7 @@
 
 mod support;
 
+mod api_key_rules;
 mod stock_properties;
 mod stock_rules;
 mod warehouse_rules;

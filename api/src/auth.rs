@@ -1,0 +1,389 @@
+//! Who is calling, and may they.
+//!
+//! * `--env development` (the default) serves without credentials, and says so.
+//! * `--env production` needs a master key and a credential on every route but
+//!   `/health` and `/ready`: the master key, an API key (`ck_...`, scoped; only its
+//!   SHA-256 is ever stored), or a buyer's JWT from the shop's own login (HS256 with a
+//!   shared secret, or RS256/ES256 with a public key; `exp` and `aud` checked).
+//!
+//! Refusals are problem+json: 401 with `WWW-Authenticate` for a missing or bad
+//! credential, 403 for one without the scope; neither says whether the resource
+//! exists, and neither writes anything. Failed attempts are counted and limited per
+//! client address; each key has its own request rate limit.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use commands::AppClock;
+use governor::clock::{Clock as _, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use projections::api_keys::ApiKeys;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::problem::Problem;
+
+/// Shortest master key accepted, in bytes.
+pub const MIN_MASTER_KEY_LEN: usize = 16;
+/// How long an address that failed too often is refused outright.
+const FAILURE_BLOCK: Duration = Duration::from_secs(60);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Environment {
+    /// Open to anyone who can reach the port (what `make run` starts).
+    Development,
+    /// A credential on every route but /health and /ready.
+    Production,
+}
+
+/// The caller, as authenticated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    /// Development mode: nobody is asked who they are.
+    Development,
+    Master,
+    Key {
+        key_id: String,
+        scopes: Vec<String>,
+    },
+    Buyer {
+        subject: String,
+    },
+}
+
+impl Principal {
+    /// Who event metadata names as the actor; also the scope of idempotency keys.
+    pub fn actor(&self) -> String {
+        match self {
+            Principal::Development => "development".into(),
+            Principal::Master => "master".into(),
+            Principal::Key { key_id, .. } => format!("key:{key_id}"),
+            Principal::Buyer { subject } => format!("buyer:{subject}"),
+        }
+    }
+
+    fn may(&self, requirement: Requirement) -> bool {
+        match (self, requirement) {
+            (_, Requirement::Public) => true,
+            (Principal::Development | Principal::Master, _) => true,
+            (_, Requirement::Master) => false,
+            (_, Requirement::Authenticated) => true,
+            (Principal::Key { scopes, .. }, Requirement::Scope(scope)) => {
+                scopes.iter().any(|s| s == scope)
+            }
+            // Buyers act only on routes that act for a buyer, and none of those
+            // asks for a scope.
+            (Principal::Buyer { .. }, Requirement::Scope(_)) => false,
+        }
+    }
+}
+
+/// What a route asks of its caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Requirement {
+    Public,
+    /// Any valid credential.
+    Authenticated,
+    Scope(&'static str),
+    Master,
+}
+
+/// What each route asks for, by method and route pattern. Unknown routes ask for a
+/// credential, so an anonymous caller cannot tell which routes exist.
+pub fn requirement(method: &Method, route: Option<&str>) -> Requirement {
+    let Some(route) = route else {
+        return Requirement::Authenticated;
+    };
+    match (method.as_str(), route) {
+        (_, "/health" | "/ready") => Requirement::Public,
+        (_, "/openapi.json") => Requirement::Authenticated,
+        (_, "/metrics") => Requirement::Scope("admin"),
+        (_, r) if r.starts_with("/v1/keys") => Requirement::Master,
+        (_, r) if r.starts_with("/v1/admin/") => Requirement::Scope("admin"),
+        ("POST", "/v1/warehouses") => Requirement::Scope("stock:write"),
+        ("POST", r) if r.starts_with("/v1/stock/") => Requirement::Scope("stock:write"),
+        ("GET", r) if r.starts_with("/v1/availability/") => Requirement::Scope("read"),
+        _ => Requirement::Authenticated,
+    }
+}
+
+/// How buyer tokens are checked.
+pub struct JwtVerifier {
+    key: DecodingKey,
+    validation: Validation,
+}
+
+#[derive(Debug, Deserialize)]
+struct BuyerClaims {
+    sub: String,
+}
+
+impl JwtVerifier {
+    /// HS256 with a shared secret.
+    pub fn hs256(secret: &[u8], audience: &str) -> Self {
+        Self::new(DecodingKey::from_secret(secret), Algorithm::HS256, audience)
+    }
+
+    /// RS256 or ES256, from a PEM public key.
+    pub fn from_public_pem(pem: &[u8], audience: &str) -> anyhow::Result<Self> {
+        if let Ok(key) = DecodingKey::from_rsa_pem(pem) {
+            return Ok(Self::new(key, Algorithm::RS256, audience));
+        }
+        let key = DecodingKey::from_ec_pem(pem).map_err(|e| {
+            anyhow::anyhow!("the JWT public key is neither an RSA nor an EC PEM key: {e}")
+        })?;
+        Ok(Self::new(key, Algorithm::ES256, audience))
+    }
+
+    fn new(key: DecodingKey, algorithm: Algorithm, audience: &str) -> Self {
+        let mut validation = Validation::new(algorithm);
+        validation.set_audience(&[audience]);
+        validation.set_required_spec_claims(&["exp", "aud", "sub"]);
+        validation.leeway = 0;
+        Self { key, validation }
+    }
+
+    fn verify(&self, token: &str) -> Result<String, String> {
+        jsonwebtoken::decode::<BuyerClaims>(token, &self.key, &self.validation)
+            .map(|data| data.claims.sub)
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// Authentication settings and state of one process.
+pub struct Auth {
+    pub environment: Environment,
+    master_key_sha256: Option<[u8; 32]>,
+    jwt: Option<JwtVerifier>,
+    pub keys: Arc<ApiKeys>,
+    clock: AppClock,
+    per_key: Option<DefaultKeyedRateLimiter<String>>,
+    failures: DefaultKeyedRateLimiter<IpAddr>,
+    blocked: Mutex<HashMap<IpAddr, Instant>>,
+}
+
+pub struct AuthSettings {
+    pub environment: Environment,
+    pub master_key: Option<String>,
+    pub jwt: Option<JwtVerifier>,
+    /// Requests per second one API key may make (0: unlimited).
+    pub key_rate_limit: u32,
+    /// Failed authentications per minute one address may make before it is refused.
+    pub failures_per_minute: u32,
+}
+
+impl Auth {
+    pub fn new(
+        settings: AuthSettings,
+        keys: Arc<ApiKeys>,
+        clock: AppClock,
+    ) -> anyhow::Result<Self> {
+        let master_key_sha256 = match (&settings.environment, settings.master_key) {
+            (_, Some(key)) if key.len() >= MIN_MASTER_KEY_LEN => Some(sha256(key.as_bytes())),
+            (_, Some(_)) => anyhow::bail!("the master key must be at least {MIN_MASTER_KEY_LEN} bytes"),
+            (Environment::Production, None) => anyhow::bail!(
+                "--env production needs a master key (--master-key or COMMERCE_MASTER_KEY, at least {MIN_MASTER_KEY_LEN} bytes)"
+            ),
+            (Environment::Development, None) => None,
+        };
+        let per_key = NonZeroU32::new(settings.key_rate_limit)
+            .map(|rate| RateLimiter::keyed(Quota::per_second(rate)));
+        let failures = RateLimiter::keyed(Quota::per_minute(
+            NonZeroU32::new(settings.failures_per_minute.max(1)).expect("at least one"),
+        ));
+        Ok(Self {
+            environment: settings.environment,
+            master_key_sha256,
+            jwt: settings.jwt,
+            keys,
+            clock,
+            per_key,
+            failures,
+            blocked: Default::default(),
+        })
+    }
+
+    /// Who presents `bearer`, or why not.
+    fn authenticate(&self, bearer: &str) -> Result<Principal, &'static str> {
+        if bearer.starts_with("ck_") {
+            let digest = sha256(bearer.as_bytes());
+            let key = self.keys.find(&digest).ok_or("unknown_key")?;
+            // The map lookup found it by digest; compare in constant time all the same.
+            if !bool::from(key.sha256.ct_eq(&digest)) {
+                return Err("unknown_key");
+            }
+            if key.revoked {
+                return Err("revoked_key");
+            }
+            if key.expires_at.is_some_and(|at| at <= self.clock.now()) {
+                return Err("expired_key");
+            }
+            return Ok(Principal::Key {
+                key_id: key.key_id,
+                scopes: key.scopes,
+            });
+        }
+        if let Some(master) = &self.master_key_sha256 {
+            if bool::from(sha256(bearer.as_bytes()).ct_eq(master)) {
+                return Ok(Principal::Master);
+            }
+        }
+        match &self.jwt {
+            Some(jwt) if bearer.matches('.').count() == 2 => jwt
+                .verify(bearer)
+                .map(|subject| Principal::Buyer { subject })
+                .map_err(|_| "invalid_token"),
+            _ => Err("invalid_credential"),
+        }
+    }
+
+    fn is_blocked(&self, address: IpAddr) -> bool {
+        let mut blocked = self.blocked.lock().expect("block list poisoned");
+        match blocked.get(&address) {
+            Some(until) if *until > Instant::now() => true,
+            Some(_) => {
+                blocked.remove(&address);
+                false
+            }
+            None => false,
+        }
+    }
+
+    /// Count a failed attempt; true when the address has now failed too often.
+    fn failed(&self, address: IpAddr, reason: &'static str) -> bool {
+        metrics::counter!("auth_failures_total", "reason" => reason).increment(1);
+        if self.failures.check_key(&address).is_err() {
+            let mut blocked = self.blocked.lock().expect("block list poisoned");
+            blocked.insert(address, Instant::now() + FAILURE_BLOCK);
+            return true;
+        }
+        false
+    }
+
+    /// Seconds until the key may call again, if it is over its rate.
+    fn over_rate(&self, principal: &Principal) -> Option<u64> {
+        let (Some(limiter), Principal::Key { key_id, .. }) = (&self.per_key, principal) else {
+            return None;
+        };
+        limiter.check_key(key_id).err().map(|not_until| {
+            not_until
+                .wait_time_from(DefaultClock::default().now())
+                .as_secs()
+                .max(1)
+        })
+    }
+}
+
+pub fn sha256(bytes: &[u8]) -> [u8; 32] {
+    Sha256::digest(bytes).into()
+}
+
+fn unauthorized(code: &'static str, detail: &str) -> Response {
+    let mut response = Problem::new(StatusCode::UNAUTHORIZED, code, detail).into_response();
+    let challenge = if code == "missing_credential" {
+        r#"Bearer realm="commerce""#
+    } else {
+        r#"Bearer realm="commerce", error="invalid_token""#
+    };
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static(challenge),
+    );
+    response
+}
+
+fn too_many_failures() -> Response {
+    Problem::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_failed_attempts",
+        "too many failed authentication attempts from this address; try again later",
+    )
+    .retry_after(FAILURE_BLOCK.as_secs())
+    .into_response()
+}
+
+/// The middleware in front of every route: authenticate, check the route's
+/// requirement, and hand the handlers the [`Principal`].
+pub async fn authorize(
+    State(auth): State<Arc<Auth>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string());
+    let required = requirement(request.method(), route.as_deref());
+    let address = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
+        .unwrap_or(IpAddr::from([127, 0, 0, 1]));
+    let bearer = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .map(str::to_string);
+
+    let principal = match (auth.environment, bearer) {
+        (Environment::Development, _) => Principal::Development,
+        (Environment::Production, _) if required == Requirement::Public => Principal::Development,
+        (Environment::Production, None) => {
+            return unauthorized(
+                "missing_credential",
+                "this route needs a credential: Authorization: Bearer <key or token>",
+            );
+        }
+        (Environment::Production, Some(bearer)) => {
+            if auth.is_blocked(address) {
+                return too_many_failures();
+            }
+            match auth.authenticate(&bearer) {
+                Ok(principal) => principal,
+                Err(reason) => {
+                    if auth.failed(address, reason) {
+                        return too_many_failures();
+                    }
+                    return unauthorized(
+                        reason,
+                        "the credential is not valid (unknown, revoked, expired or malformed)",
+                    );
+                }
+            }
+        }
+    };
+    if !principal.may(required) {
+        metrics::counter!("auth_failures_total", "reason" => "forbidden").increment(1);
+        let needed = match required {
+            Requirement::Scope(scope) => format!("this route needs the '{scope}' scope"),
+            Requirement::Master => "this route needs the master key".to_string(),
+            _ => "this credential may not call this route".to_string(),
+        };
+        return Problem::new(StatusCode::FORBIDDEN, "forbidden", needed).into_response();
+    }
+    if let Some(seconds) = auth.over_rate(&principal) {
+        return Problem::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "this key is over its request rate",
+        )
+        .retry_after(seconds)
+        .into_response();
+    }
+    request.extensions_mut().insert(principal);
+    next.run(request).await
+}

@@ -387,3 +387,109 @@ pub async fn authorize(
     request.extensions_mut().insert(principal);
     next.run(request).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jsonwebtoken::{encode, EncodingKey, Header};
+    use serde::Serialize;
+
+    #[derive(Serialize)]
+    struct Claims<'a> {
+        sub: &'a str,
+        aud: &'a str,
+        exp: i64,
+    }
+
+    fn token(secret: &[u8], aud: &str, exp_in: i64) -> String {
+        let claims = Claims {
+            sub: "buyer-1",
+            aud,
+            exp: chrono::Utc::now().timestamp() + exp_in,
+        };
+        encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(secret),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_buyer_token_names_its_subject_when_signature_audience_and_expiry_hold() {
+        let jwt = JwtVerifier::hs256(b"shop-secret", "commerce");
+        assert_eq!(
+            jwt.verify(&token(b"shop-secret", "commerce", 3600)),
+            Ok("buyer-1".into())
+        );
+        assert!(
+            jwt.verify(&token(b"shop-secret", "commerce", -10)).is_err(),
+            "expired"
+        );
+        assert!(
+            jwt.verify(&token(b"shop-secret", "elsewhere", 3600))
+                .is_err(),
+            "wrong audience"
+        );
+        assert!(
+            jwt.verify(&token(b"other-secret", "commerce", 3600))
+                .is_err(),
+            "wrong signature"
+        );
+        assert!(jwt.verify("not.a.token").is_err());
+    }
+
+    #[test]
+    fn routes_ask_for_the_scope_of_their_area() {
+        let post = Method::POST;
+        let get = Method::GET;
+        assert_eq!(requirement(&get, Some("/health")), Requirement::Public);
+        assert_eq!(requirement(&get, Some("/ready")), Requirement::Public);
+        assert_eq!(
+            requirement(&post, Some("/v1/warehouses")),
+            Requirement::Scope("stock:write")
+        );
+        assert_eq!(
+            requirement(&post, Some("/v1/stock/{sku}/{warehouse_id}/sales")),
+            Requirement::Scope("stock:write")
+        );
+        assert_eq!(
+            requirement(&get, Some("/v1/availability/{sku}")),
+            Requirement::Scope("read")
+        );
+        assert_eq!(
+            requirement(&post, Some("/v1/admin/projections/{name}/rebuild")),
+            Requirement::Scope("admin")
+        );
+        assert_eq!(
+            requirement(&get, Some("/metrics")),
+            Requirement::Scope("admin")
+        );
+        assert_eq!(requirement(&post, Some("/v1/keys")), Requirement::Master);
+        assert_eq!(
+            requirement(&get, Some("/openapi.json")),
+            Requirement::Authenticated
+        );
+        assert_eq!(requirement(&get, None), Requirement::Authenticated);
+    }
+
+    #[test]
+    fn a_key_may_do_what_its_scopes_say_and_a_buyer_nothing_scoped() {
+        let key = Principal::Key {
+            key_id: "k".into(),
+            scopes: vec!["read".into()],
+        };
+        assert!(key.may(Requirement::Scope("read")));
+        assert!(!key.may(Requirement::Scope("stock:write")));
+        assert!(!key.may(Requirement::Master));
+        assert!(key.may(Requirement::Authenticated));
+        let buyer = Principal::Buyer {
+            subject: "b".into(),
+        };
+        assert!(!buyer.may(Requirement::Scope("read")));
+        assert!(buyer.may(Requirement::Authenticated));
+        assert!(Principal::Master.may(Requirement::Master));
+        assert_eq!(key.actor(), "key:k");
+        assert_eq!(buyer.actor(), "buyer:b");
+    }
+}

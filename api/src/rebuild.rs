@@ -5,10 +5,12 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 
+use projections::RebuildState;
+
 use crate::cli::StorageArgs;
 use crate::datadir::{read_server_info, DataDirError, DataDirLock};
 use crate::routes::admin::ProjectionState;
-use crate::server::{open_backend, ClockKind, ServerConfig};
+use crate::server::{client_with_key, offline_config, open_backend};
 
 /// How often progress is redrawn.
 const PROGRESS_EVERY: Duration = Duration::from_millis(250);
@@ -38,16 +40,7 @@ async fn through_server(
     let info = read_server_info(&storage.data_dir)
         .context("a server holds the data directory but has not said where it listens")?;
     let base = format!("http://{}/v1/admin/projections/{projection}", info.address);
-    let mut headers = reqwest::header::HeaderMap::new();
-    if let Some(key) = api_key {
-        headers.insert(
-            reqwest::header::AUTHORIZATION,
-            format!("Bearer {key}").parse()?,
-        );
-    }
-    let client = reqwest::Client::builder()
-        .default_headers(headers)
-        .build()?;
+    let client = client_with_key(api_key)?;
     eprintln!(
         "asking the server at {} to rebuild {projection}",
         info.address
@@ -75,15 +68,17 @@ async fn through_server(
         if r.generation >= generation {
             draw(r.position, r.target, r.events_applied);
         }
-        match r.state.as_str() {
-            "done" => {
+        match r.state {
+            RebuildState::Done => {
                 eprintln!(
                     "\nrebuilt {projection}: {} events, now at position {}",
                     r.events_applied, state.position
                 );
                 return Ok(());
             }
-            "failed" => bail!("\nrebuild failed: {}", r.error.clone().unwrap_or_default()),
+            RebuildState::Failed => {
+                bail!("\nrebuild failed: {}", r.error.clone().unwrap_or_default())
+            }
             _ => {}
         }
     }
@@ -91,13 +86,7 @@ async fn through_server(
 
 /// No server holds the data directory: rebuild here.
 async fn in_process(storage: &StorageArgs) -> anyhow::Result<()> {
-    let config = ServerConfig {
-        listen: "127.0.0.1:0".parse().expect("a valid address"),
-        data_dir: storage.data_dir.clone(),
-        database_url: storage.database_url.clone(),
-        clock: ClockKind::System,
-    };
-    let backend = open_backend(&config).await?;
+    let backend = open_backend(&offline_config(storage)).await?;
     let projector = backend.availability;
     let mut progress = projector.subscribe_rebuild();
     let follower = tokio::spawn(async move {

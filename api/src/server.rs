@@ -73,6 +73,43 @@ pub async fn open_backend(config: &ServerConfig) -> anyhow::Result<Backend> {
     })
 }
 
+/// Take the data directory's lock and open the back end in this process, for the
+/// tools that must not share it with a server (`rebuild` offline, `bench`).
+pub async fn open_exclusive(
+    storage: &crate::cli::StorageArgs,
+    tool: &str,
+) -> anyhow::Result<(DataDirLock, Backend)> {
+    let lock = DataDirLock::acquire(&storage.data_dir).map_err(|e| {
+        anyhow::anyhow!("{e}; {tool} needs the data directory to itself: stop the server or pass another --data-dir")
+    })?;
+    let backend = open_backend(&offline_config(storage)).await?;
+    Ok((lock, backend))
+}
+
+/// The configuration of a tool that opens the back end without serving.
+pub fn offline_config(storage: &crate::cli::StorageArgs) -> ServerConfig {
+    ServerConfig {
+        listen: "127.0.0.1:0".parse().expect("a valid address"),
+        data_dir: storage.data_dir.clone(),
+        database_url: storage.database_url.clone(),
+        clock: ClockKind::System,
+    }
+}
+
+/// An HTTP client that presents `api_key`, if given, on every request.
+pub fn client_with_key(api_key: Option<&str>) -> anyhow::Result<reqwest::Client> {
+    let mut headers = reqwest::header::HeaderMap::new();
+    if let Some(key) = api_key {
+        headers.insert(
+            reqwest::header::AUTHORIZATION,
+            format!("Bearer {key}").parse()?,
+        );
+    }
+    Ok(reqwest::Client::builder()
+        .default_headers(headers)
+        .build()?)
+}
+
 /// The HTTP application over a back end.
 pub fn router(state: AppState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");

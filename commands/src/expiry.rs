@@ -17,7 +17,7 @@ use tokio::sync::Notify;
 
 use crate::host::CommandError;
 use crate::service::CommandService;
-use crate::store::{Database, StoreError};
+use crate::store::StoreError;
 use crate::AppClock;
 
 /// The longest the sweeper sleeps without looking (bounds the effect of clock jumps).
@@ -64,10 +64,9 @@ impl ExpiryIndex {
 pub async fn prime(service: &CommandService) -> Result<(), StoreError> {
     const QUERY: &str = "SELECT DISTINCT aggregate_id FROM events
                          WHERE aggregate_type = 'stock' AND event_type = 'StockHeld'";
-    let ids: Vec<String> = match service.store().database() {
-        Database::Sqlite { reader, .. } => sqlx::query_scalar(QUERY).fetch_all(reader).await?,
-        Database::Postgres(pool) => sqlx::query_scalar(QUERY).fetch_all(pool).await?,
-    };
+    let ids: Vec<String> = crate::on_read_pool!(service.store().database(), pool => {
+        sqlx::query_scalar(QUERY).fetch_all(pool).await?
+    });
     for id in ids {
         let Some((sku, warehouse_id)) = id.split_once('@') else {
             continue;

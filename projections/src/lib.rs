@@ -17,4 +17,4 @@ pub mod runtime;
 
 pub use availability::{Availability, AvailabilityView, WarehouseAvailability};
 pub use db::ReadDb;
-pub use runtime::{Projector, RebuildStatus, WaitError};
+pub use runtime::{Projector, RebuildState, RebuildStatus, WaitError};

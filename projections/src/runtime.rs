@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
 use crate::db::{ReadDb, WriteTx};
@@ -80,11 +80,21 @@ pub enum WaitError {
     Stale { current: i64, wanted: i64 },
 }
 
+/// What a rebuild is doing.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RebuildState {
+    #[default]
+    Idle,
+    Running,
+    Done,
+    Failed,
+}
+
 /// Where a rebuild stands.
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct RebuildStatus {
-    /// `idle`, `running`, `done` or `failed`.
-    pub state: &'static str,
+    pub state: RebuildState,
     pub generation: i64,
     /// Position the fresh copy has reached.
     pub position: i64,
@@ -132,7 +142,7 @@ impl<M: SqlModel> Projector<M> {
             model,
             live: watch::channel(0).0,
             rebuild: watch::channel(RebuildStatus {
-                state: "idle",
+                state: RebuildState::Idle,
                 ..Default::default()
             })
             .0,
@@ -293,7 +303,7 @@ impl<M: SqlModel> Projector<M> {
         let projector = self.clone();
         self.rebuild.send_modify(|s| {
             *s = RebuildStatus {
-                state: "running",
+                state: RebuildState::Running,
                 started_at: Some(Utc::now()),
                 ..Default::default()
             }
@@ -310,7 +320,7 @@ impl<M: SqlModel> Projector<M> {
         self.claim_rebuild()?;
         self.rebuild.send_modify(|s| {
             *s = RebuildStatus {
-                state: "running",
+                state: RebuildState::Running,
                 started_at: Some(Utc::now()),
                 ..Default::default()
             }
@@ -333,9 +343,9 @@ impl<M: SqlModel> Projector<M> {
         self.rebuild.send_modify(|s| {
             s.finished_at = Some(Utc::now());
             match &result {
-                Ok(()) => s.state = "done",
+                Ok(()) => s.state = RebuildState::Done,
                 Err(error) => {
-                    s.state = "failed";
+                    s.state = RebuildState::Failed;
                     s.error = Some(error.to_string());
                 }
             }

@@ -12,7 +12,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 use clap::Args;
 use commands::{CommandError, CommandService, Database, SystemClock};
 use cqrs_es::{AggregateError, CqrsFramework};
@@ -23,8 +23,7 @@ use serde_json::json;
 
 use super::{latency_histogram, percentile_ms, ratio, record, round2, Figures, Output};
 use crate::cli::StorageArgs;
-use crate::datadir::DataDirLock;
-use crate::server::{open_backend, ClockKind, ServerConfig};
+use crate::server::{client_with_key, open_exclusive};
 
 /// Connections the raw-insert baseline writes over.
 const RAW_INSERT_CONNECTIONS: u32 = 64;
@@ -200,17 +199,8 @@ pub async fn run(args: AppendArgs) -> anyhow::Result<()> {
 
     let (ours, lost, duplicated, db, backend_name) = match &args.http {
         None => {
-            let _lock = DataDirLock::acquire(&args.storage.data_dir).context(
-                "bench append runs the command path in this process and needs the data directory to itself; \
-                 stop the server, pass another --data-dir, or use --http",
-            )?;
-            let backend = open_backend(&ServerConfig {
-                listen: "127.0.0.1:0".parse().expect("valid address"),
-                data_dir: args.storage.data_dir.clone(),
-                database_url: args.storage.database_url.clone(),
-                clock: ClockKind::System,
-            })
-            .await?;
+            let (_lock, backend) =
+                open_exclusive(&args.storage, "bench append (without --http)").await?;
             let service = backend.commands;
             register(&service, &workload.warehouse).await?;
             eprintln!(
@@ -247,16 +237,7 @@ pub async fn run(args: AppendArgs) -> anyhow::Result<()> {
         }
         Some(url) => {
             let url = url.trim_end_matches('/').to_string();
-            let mut headers = reqwest::header::HeaderMap::new();
-            if let Some(key) = &args.api_key {
-                headers.insert(
-                    reqwest::header::AUTHORIZATION,
-                    format!("Bearer {key}").parse()?,
-                );
-            }
-            let client = reqwest::Client::builder()
-                .default_headers(headers)
-                .build()?;
+            let client = client_with_key(args.api_key.as_deref())?;
             register_over_http(&client, &url, &workload.warehouse).await?;
             eprintln!(
                 "bench append: {} writers, {} SKU(s), {} s, over HTTP at {url}",

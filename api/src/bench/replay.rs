@@ -13,8 +13,7 @@ use event_schemas::{Metadata, StockEvent, CURRENT_EVENT_VERSION};
 
 use super::{ratio, round2, Figures, Output};
 use crate::cli::StorageArgs;
-use crate::datadir::DataDirLock;
-use crate::server::{open_backend, ClockKind, ServerConfig};
+use crate::server::open_exclusive;
 
 /// Events appended per seeding transaction.
 const SEED_BATCH: usize = 10_000;
@@ -35,15 +34,7 @@ pub struct ReplayArgs {
 }
 
 pub async fn run(args: ReplayArgs) -> anyhow::Result<()> {
-    let _lock = DataDirLock::acquire(&args.storage.data_dir)
-        .context("bench replay needs the data directory to itself; stop the server or pass another --data-dir")?;
-    let backend = open_backend(&ServerConfig {
-        listen: "127.0.0.1:0".parse().expect("valid address"),
-        data_dir: args.storage.data_dir.clone(),
-        database_url: args.storage.database_url.clone(),
-        clock: ClockKind::System,
-    })
-    .await?;
+    let (_lock, backend) = open_exclusive(&args.storage, "bench replay").await?;
     let store = backend.commands.store().clone();
     if args.events > 0 {
         seed(&store, args.events).await?;
@@ -176,22 +167,9 @@ async fn read_and_parse(db: &Database) -> anyhow::Result<(u64, f64)> {
     let mut after = 0i64;
     let mut rows = 0u64;
     loop {
-        let batch: Vec<(i64, String)> = match db {
-            Database::Sqlite { reader, .. } => {
-                sqlx::query_as(QUERY)
-                    .bind(after)
-                    .bind(READ_BATCH)
-                    .fetch_all(reader)
-                    .await?
-            }
-            Database::Postgres(pool) => {
-                sqlx::query_as(QUERY)
-                    .bind(after)
-                    .bind(READ_BATCH)
-                    .fetch_all(pool)
-                    .await?
-            }
-        };
+        let batch: Vec<(i64, String)> = commands::on_read_pool!(db, pool => {
+            sqlx::query_as(QUERY).bind(after).bind(READ_BATCH).fetch_all(pool).await?
+        });
         let Some(last) = batch.last().map(|r| r.0) else {
             break;
         };

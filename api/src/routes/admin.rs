@@ -17,43 +17,17 @@ use crate::problem::{Body, PathParams, Problem};
 pub const PROJECTIONS: &[&str] = &["availability"];
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct RebuildProgress {
-    /// `idle`, `running`, `done` or `failed`.
-    pub state: String,
-    pub generation: i64,
-    /// Position the fresh copy has reached.
-    pub position: i64,
-    /// Head of the log when the rebuild started.
-    pub target: i64,
-    pub events_applied: u64,
-    pub started_at: Option<DateTime<Utc>>,
-    pub finished_at: Option<DateTime<Utc>>,
-    pub error: Option<String>,
-}
-
-impl From<RebuildStatus> for RebuildProgress {
-    fn from(s: RebuildStatus) -> Self {
-        Self {
-            state: s.state.to_string(),
-            generation: s.generation,
-            position: s.position,
-            target: s.target,
-            events_applied: s.events_applied,
-            started_at: s.started_at,
-            finished_at: s.finished_at,
-            error: s.error,
-        }
-    }
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ProjectionState {
     pub name: String,
     /// Position the live copy reflects.
     pub position: i64,
     /// Last committed log position.
     pub head: i64,
-    pub rebuild: RebuildProgress,
+    /// The last or current rebuild: `state` (idle, running, done, failed), the
+    /// `generation` it fills, the `position` it reached of the `target` (the head when
+    /// it started), `events_applied`, `started_at`, `finished_at`, `error`.
+    #[schema(value_type = Object)]
+    pub rebuild: RebuildStatus,
 }
 
 fn known(name: &str) -> Result<(), Problem> {
@@ -72,7 +46,7 @@ fn projection_state(state: &AppState, name: String) -> ProjectionState {
         name,
         position: state.availability.position(),
         head: state.commands.store().last_committed(),
-        rebuild: state.availability.rebuild_status().into(),
+        rebuild: state.availability.rebuild_status(),
     }
 }
 

@@ -19,6 +19,18 @@ use sqlx::sqlite::{
 use tokio::sync::watch;
 use uuid::Uuid;
 
+/// Run `$body` with `$pool` bound to the pool that serves reads, on either backend.
+/// Both take `$1`-style parameters, so the SQL is written once.
+#[macro_export]
+macro_rules! on_read_pool {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            $crate::store::Database::Sqlite { reader: $pool, .. } => $body,
+            $crate::store::Database::Postgres($pool) => $body,
+        }
+    };
+}
+
 /// One event about to be appended.
 #[derive(Debug, Clone)]
 pub struct NewEvent {
@@ -248,18 +260,9 @@ impl EventStore {
 
     /// The position of the last committed event (0 for an empty log).
     pub async fn head_position(&self) -> Result<i64, StoreError> {
-        let head: Option<i64> = match &self.db {
-            Database::Sqlite { reader, .. } => {
-                sqlx::query_scalar("SELECT MAX(position) FROM events")
-                    .fetch_one(reader)
-                    .await?
-            }
-            Database::Postgres(pool) => {
-                sqlx::query_scalar("SELECT MAX(position) FROM events")
-                    .fetch_one(pool)
-                    .await?
-            }
-        };
+        let head: Option<i64> = on_read_pool!(&self.db, pool => {
+            sqlx::query_scalar("SELECT MAX(position) FROM events").fetch_one(pool).await?
+        });
         Ok(head.unwrap_or(0))
     }
 
@@ -306,22 +309,9 @@ impl EventStore {
         const QUERY: &str = "SELECT last_sequence, CAST(payload AS TEXT) FROM snapshots
              WHERE aggregate_type = $1 AND aggregate_id = $2
              ORDER BY last_sequence DESC LIMIT 1";
-        let row: Option<(i64, String)> = match &self.db {
-            Database::Sqlite { reader, .. } => {
-                sqlx::query_as(QUERY)
-                    .bind(aggregate_type)
-                    .bind(aggregate_id)
-                    .fetch_optional(reader)
-                    .await?
-            }
-            Database::Postgres(pool) => {
-                sqlx::query_as(QUERY)
-                    .bind(aggregate_type)
-                    .bind(aggregate_id)
-                    .fetch_optional(pool)
-                    .await?
-            }
-        };
+        let row: Option<(i64, String)> = on_read_pool!(&self.db, pool => {
+            sqlx::query_as(QUERY).bind(aggregate_type).bind(aggregate_id).fetch_optional(pool).await?
+        });
         row.map(|(last_sequence, text)| {
             Ok(Snapshot {
                 last_sequence,
@@ -393,22 +383,9 @@ impl EventStore {
         const QUERY: &str =
             "SELECT request_hash, CAST(answer AS TEXT), position FROM processed_commands
              WHERE scope = $1 AND key = $2";
-        let row: Option<(String, String, i64)> = match &self.db {
-            Database::Sqlite { reader, .. } => {
-                sqlx::query_as(QUERY)
-                    .bind(scope)
-                    .bind(key)
-                    .fetch_optional(reader)
-                    .await?
-            }
-            Database::Postgres(pool) => {
-                sqlx::query_as(QUERY)
-                    .bind(scope)
-                    .bind(key)
-                    .fetch_optional(pool)
-                    .await?
-            }
-        };
+        let row: Option<(String, String, i64)> = on_read_pool!(&self.db, pool => {
+            sqlx::query_as(QUERY).bind(scope).bind(key).fetch_optional(pool).await?
+        });
         row.map(|(request_hash, answer, position)| {
             Ok(StoredReceipt {
                 request_hash,

@@ -97,7 +97,7 @@ async fn rebuilt_copy_answers_like_the_live_one(backend: &Backend) {
     projector.catch_up().await.unwrap();
     let live = shown(&backend.read, &writer.expected).await;
     let status = projector.rebuild().await.unwrap();
-    assert_eq!(status.state, "done");
+    assert_eq!(status.state, projections::RebuildState::Done);
     assert_eq!(status.generation, 2);
     assert_eq!(status.position, writer.last_position);
     let rebuilt = shown(&backend.read, &writer.expected).await;
@@ -168,7 +168,7 @@ async fn queries_keep_answering_while_a_rebuild_runs_beside_new_writes(backend: 
         (stop, task)
     };
     let rebuild = projector.start_rebuild().unwrap();
-    assert_eq!(rebuild.state, "running");
+    assert_eq!(rebuild.state, projections::RebuildState::Running);
     assert!(matches!(
         projector.start_rebuild(),
         Err(projections::runtime::ProjectionError::RebuildRunning)
@@ -178,11 +178,16 @@ async fn queries_keep_answering_while_a_rebuild_runs_beside_new_writes(backend: 
     }
     let mut status = projector.subscribe_rebuild();
     let done = status
-        .wait_for(|s| s.state != "running")
+        .wait_for(|s| s.state != projections::RebuildState::Running)
         .await
         .unwrap()
         .clone();
-    assert_eq!(done.state, "done", "{:?}", done.error);
+    assert_eq!(
+        done.state,
+        projections::RebuildState::Done,
+        "{:?}",
+        done.error
+    );
     projector
         .wait_for(writer.last_position, Duration::from_secs(30))
         .await

@@ -80,8 +80,10 @@ pub(super) async fn append(
     let mut metadata = Vec::with_capacity(rows);
     let mut event_ids = Vec::with_capacity(rows);
     let mut times = Vec::with_capacity(rows);
+    let mut follows = Vec::with_capacity(rows);
     for batch in batches {
         for (offset, event) in batch.events.iter().enumerate() {
+            follows.push(offset == 0 && batch.expected_sequence > 0);
             types.push(batch.aggregate_type.as_str());
             ids.push(batch.aggregate_id.as_str());
             sequences.push(batch.expected_sequence + 1 + offset as i64);
@@ -104,8 +106,18 @@ pub(super) async fn append(
                              payload, metadata, event_id, occurred_at)
          SELECT t, i, s, et, ev, p::json, m::json, eid, oa
          FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[],
-                     $6::text[], $7::text[], $8::uuid[], $9::timestamptz[])
-              WITH ORDINALITY AS u(t, i, s, et, ev, p, m, eid, oa, ord)
+                     $6::text[], $7::text[], $8::uuid[], $9::timestamptz[], $10::bool[])
+              WITH ORDINALITY AS u(t, i, s, et, ev, p, m, eid, oa, follows, ord)
+         -- A batch must follow an event that exists: one whose expected sequence is
+         -- past the end of its stream would collide with nothing yet leave a gap.
+         -- Only a batch's first row is checked; if it is left out, the batch comes
+         -- back short and is taken back whole below.
+         WHERE NOT follows
+            OR EXISTS (SELECT 1 FROM events e
+                       WHERE e.aggregate_type = u.t AND e.aggregate_id = u.i AND e.sequence = u.s - 1)
+            -- or it follows a batch of the same aggregate in this append (see below)
+            OR EXISTS (SELECT 1 FROM unnest($1::text[], $2::text[], $3::bigint[]) AS v(t, i, s)
+                       WHERE v.t = u.t AND v.i = u.i AND v.s = u.s - 1)
          ORDER BY ord
          ON CONFLICT DO NOTHING
          RETURNING aggregate_type, aggregate_id, sequence, position",
@@ -119,6 +131,7 @@ pub(super) async fn append(
     .bind(&metadata)
     .bind(&event_ids)
     .bind(&times)
+    .bind(&follows)
     .fetch_all(&mut *tx)
     .await?;
 
@@ -153,11 +166,12 @@ pub(super) async fn append(
             .execute(&mut *tx)
             .await?;
     }
-    // A batch must follow an event that exists: one whose expected_sequence is past the
-    // end of its stream collided with nothing but would leave a gap in the sequences.
-    // Checked after the undo (a batch may follow another of this append that was just
-    // taken back), until no batch that landed lacks its predecessor.
-    loop {
+    // A batch that follows another batch of the same aggregate in this append was let
+    // in on that batch's rows; if those were taken back, so must it be. Rare (the
+    // group committer sends one batch per aggregate), so checked only then, until no
+    // batch that landed lacks its predecessor.
+    let any_conflict = results.iter().any(Result::is_err);
+    while any_conflict && repeats_an_aggregate(batches) {
         let mut followed = Vec::new();
         let (mut types, mut ids, mut sequences) = (Vec::new(), Vec::new(), Vec::new());
         for (index, (batch, result)) in batches.iter().zip(&results).enumerate() {
@@ -213,6 +227,14 @@ pub(super) async fn append(
     before_commit.await;
     tx.commit().await?;
     Ok(results)
+}
+
+/// Whether two batches of one append are for the same aggregate.
+fn repeats_an_aggregate(batches: &[AppendBatch]) -> bool {
+    let mut seen = std::collections::HashSet::new();
+    !batches
+        .iter()
+        .all(|b| seen.insert((b.aggregate_type.as_str(), b.aggregate_id.as_str())))
 }
 
 /// Record the idempotency keys of the batches that landed. A key another process

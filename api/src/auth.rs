@@ -23,6 +23,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use commands::AppClock;
 use governor::clock::{Clock as _, DefaultClock};
+use governor::middleware::StateInformationMiddleware;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use projections::api_keys::ApiKeys;
@@ -34,6 +35,8 @@ use crate::problem::Problem;
 
 /// Shortest master key accepted, in bytes.
 pub const MIN_MASTER_KEY_LEN: usize = 16;
+/// Addresses remembered before the ones no longer limited are forgotten.
+const FORGET_ABOVE: usize = 10_000;
 /// How long an address that failed too often is refused outright.
 const FAILURE_BLOCK: Duration = Duration::from_secs(60);
 
@@ -103,7 +106,13 @@ pub fn requirement(method: &Method, route: Option<&str>) -> Requirement {
     let Some(route) = route else {
         return Requirement::Authenticated;
     };
-    match (method.as_str(), route) {
+    // HEAD is answered by the GET handler, so it asks what GET asks.
+    let method = if method == Method::HEAD {
+        "GET"
+    } else {
+        method.as_str()
+    };
+    match (method, route) {
         (_, "/health" | "/ready") => Requirement::Public,
         (_, "/openapi.json") => Requirement::Authenticated,
         (_, "/metrics") => Requirement::Scope("admin"),
@@ -167,7 +176,7 @@ pub struct Auth {
     pub keys: Arc<ApiKeys>,
     clock: AppClock,
     per_key: Option<DefaultKeyedRateLimiter<String>>,
-    failures: DefaultKeyedRateLimiter<IpAddr>,
+    failures: DefaultKeyedRateLimiter<IpAddr, StateInformationMiddleware>,
     blocked: Mutex<HashMap<IpAddr, Instant>>,
 }
 
@@ -188,6 +197,9 @@ impl Auth {
         clock: AppClock,
     ) -> anyhow::Result<Self> {
         let master_key_sha256 = match (&settings.environment, settings.master_key) {
+            (_, Some(key)) if key.starts_with("ck_") => {
+                anyhow::bail!("the master key must not start with ck_, which marks API keys")
+            }
             (_, Some(key)) if key.len() >= MIN_MASTER_KEY_LEN => Some(sha256(key.as_bytes())),
             (_, Some(_)) => anyhow::bail!("the master key must be at least {MIN_MASTER_KEY_LEN} bytes"),
             (Environment::Production, None) => anyhow::bail!(
@@ -199,7 +211,8 @@ impl Auth {
             .map(|rate| RateLimiter::keyed(Quota::per_second(rate)));
         let failures = RateLimiter::keyed(Quota::per_minute(
             NonZeroU32::new(settings.failures_per_minute.max(1)).expect("at least one"),
-        ));
+        ))
+        .with_middleware::<StateInformationMiddleware>();
         Ok(Self {
             environment: settings.environment,
             master_key_sha256,
@@ -258,15 +271,31 @@ impl Auth {
         }
     }
 
-    /// Count a failed attempt; true when the address has now failed too often.
+    /// Count a failed attempt; true when the address had already used up its
+    /// allowance (the attempt is answered 429, not 401).
+    ///
+    /// The attempt that uses up the allowance blocks the address, so whatever it
+    /// presents next is refused: with N failures a minute allowed, N credentials are
+    /// tried, not N + 1.
     fn failed(&self, address: IpAddr, reason: &'static str) -> bool {
         metrics::counter!("auth_failures_total", "reason" => reason).increment(1);
-        if self.failures.check_key(&address).is_err() {
+        let (block, over) = match self.failures.check_key(&address) {
+            Ok(state) => (state.remaining_burst_capacity() == 0, false),
+            Err(_) => (true, true),
+        };
+        if block {
             let mut blocked = self.blocked.lock().expect("block list poisoned");
-            blocked.insert(address, Instant::now() + FAILURE_BLOCK);
-            return true;
+            let now = Instant::now();
+            // Many addresses failing must not grow these tables without bound.
+            if blocked.len() >= FORGET_ABOVE {
+                blocked.retain(|_, until| *until > now);
+            }
+            blocked.insert(address, now + FAILURE_BLOCK);
         }
-        false
+        if self.failures.len() >= FORGET_ABOVE {
+            self.failures.retain_recent();
+        }
+        over
     }
 
     /// Seconds until the key may call again, if it is over its rate.
@@ -333,8 +362,9 @@ pub async fn authorize(
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
+            // The scheme name is case-insensitive (RFC 9110 §11.1).
+            let (scheme, credential) = v.split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then_some(credential)
         })
         .map(str::trim)
         .map(str::to_string);
@@ -455,6 +485,10 @@ mod tests {
         );
         assert_eq!(
             requirement(&get, Some("/v1/availability/{sku}")),
+            Requirement::Scope("read")
+        );
+        assert_eq!(
+            requirement(&Method::HEAD, Some("/v1/availability/{sku}")),
             Requirement::Scope("read")
         );
         assert_eq!(

@@ -3,10 +3,14 @@
 //! `TEST_DATABASE_URL`, default `postgres://postgres@127.0.0.1:5432/postgres`).
 //!
 //! No test sleeps to wait for an outcome: servers are ready once they print their
-//! `listening on` line, and reads pass `min_position` to see earlier writes.
+//! `listening on` line, and reads pass `min_position` to see earlier writes. The one
+//! exception is a key change reaching another process, polled in a bounded loop.
+//! The production-mode authorization table (`auth`) runs on SQLite only, with one
+//! PostgreSQL test of a revocation across processes.
 
 mod support;
 
+mod auth;
 mod bad_input;
 mod lifecycle;
 mod load;

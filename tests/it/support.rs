@@ -52,7 +52,7 @@ pub enum Backend {
 /// database of its own (dropped at the end, best effort).
 pub struct Env {
     data_dir: TempDir,
-    db: Option<TestDb>,
+    db: Option<Arc<TestDb>>,
 }
 
 impl Env {
@@ -63,9 +63,22 @@ impl Env {
             .expect("a temporary data directory");
         let db = match backend {
             Backend::Sqlite => None,
-            Backend::Postgres => Some(TestDb::create().await),
+            Backend::Postgres => Some(Arc::new(TestDb::create().await)),
         };
         Env { data_dir, db }
+    }
+
+    /// Another data directory on the same database (on PostgreSQL, a second process
+    /// on one shared log; on SQLite, a separate store).
+    pub fn sibling(&self) -> Self {
+        let data_dir = tempfile::Builder::new()
+            .prefix("commerce-e2e-")
+            .tempdir()
+            .expect("a temporary data directory");
+        Env {
+            data_dir,
+            db: self.db.clone(),
+        }
     }
 
     pub fn data_dir(&self) -> &std::path::Path {
@@ -92,6 +105,14 @@ impl Env {
             .env_remove("COMMERCE_DATA_DIR")
             .env_remove("COMMERCE_LISTEN")
             .env_remove("COMMERCE_CLOCK")
+            .env_remove("COMMERCE_ENV")
+            .env_remove("COMMERCE_MASTER_KEY")
+            .env_remove("COMMERCE_JWT_SECRET")
+            .env_remove("COMMERCE_JWT_PUBLIC_KEY")
+            .env_remove("COMMERCE_JWT_AUDIENCE")
+            .env_remove("COMMERCE_KEY_RATE_LIMIT")
+            .env_remove("COMMERCE_AUTH_FAILURES_PER_MINUTE")
+            .env_remove("COMMERCE_API_KEY")
             .env("RUST_LOG", "info,sqlx=warn")
             .stdin(Stdio::null())
             .kill_on_drop(true);

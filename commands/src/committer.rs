@@ -2,12 +2,17 @@
 //! in flight are written together by the next one, so one transaction (one fsync)
 //! serves many commands on many aggregates.
 
-use tokio::sync::{mpsc, oneshot};
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, oneshot, Semaphore};
 
 use crate::store::{AppendBatch, Conflict, EventStore, StoreError};
 
 /// Most events one append transaction carries; more wait for the next.
 const MAX_EVENTS_PER_COMMIT: usize = 10_000;
+/// Appends under way at once. Two let the next group be sent while the previous one
+/// waits for its fsync; the log's lock still orders their commits.
+const APPENDS_IN_FLIGHT: usize = 2;
 /// Most batches waiting for the committer before owners are told to back off.
 const QUEUE: usize = 65_536;
 
@@ -48,10 +53,16 @@ impl GroupCommitter {
 }
 
 async fn run(store: EventStore, mut queue: mpsc::Receiver<Request>) {
-    let mut waiting: Vec<Request> = Vec::new();
+    let in_flight = Arc::new(Semaphore::new(APPENDS_IN_FLIGHT));
     while let Some(first) = queue.recv().await {
-        let mut events = first.batch.events.len();
-        waiting.push(first);
+        // Wait for a free slot first, so what queues meanwhile joins this group.
+        let permit = in_flight
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("the semaphore is never closed");
+        let mut waiting = vec![first];
+        let mut events = waiting[0].batch.events.len();
         while events < MAX_EVENTS_PER_COMMIT {
             match queue.try_recv() {
                 Ok(next) => {
@@ -61,21 +72,29 @@ async fn run(store: EventStore, mut queue: mpsc::Receiver<Request>) {
                 Err(_) => break,
             }
         }
-        let (batches, replies): (Vec<AppendBatch>, Vec<_>) =
-            waiting.drain(..).map(|r| (r.batch, r.reply)).unzip();
-        metrics::histogram!("group_commit_batches").record(batches.len() as f64);
-        match store.append(&batches).await {
-            Ok(results) => {
-                for (reply, result) in replies.into_iter().zip(results) {
-                    let _ = reply.send(Ok(result));
-                }
+        let store = store.clone();
+        tokio::spawn(async move {
+            commit_group(&store, waiting).await;
+            drop(permit);
+        });
+    }
+}
+
+async fn commit_group(store: &EventStore, waiting: Vec<Request>) {
+    let (batches, replies): (Vec<AppendBatch>, Vec<_>) =
+        waiting.into_iter().map(|r| (r.batch, r.reply)).unzip();
+    metrics::histogram!("group_commit_batches").record(batches.len() as f64);
+    match store.append(&batches).await {
+        Ok(results) => {
+            for (reply, result) in replies.into_iter().zip(results) {
+                let _ = reply.send(Ok(result));
             }
-            Err(error) => {
-                tracing::error!(%error, batches = batches.len(), "group commit failed");
-                let message = error.to_string();
-                for reply in replies {
-                    let _ = reply.send(Err(StoreError::Commit(message.clone())));
-                }
+        }
+        Err(error) => {
+            tracing::error!(%error, batches = batches.len(), "group commit failed");
+            let message = error.to_string();
+            for reply in replies {
+                let _ = reply.send(Err(StoreError::Commit(message.clone())));
             }
         }
     }

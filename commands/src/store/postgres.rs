@@ -70,6 +70,9 @@ pub(super) async fn append(
     batches: &[AppendBatch],
     before_commit: impl std::future::Future<Output = ()>,
 ) -> Result<Vec<Result<Vec<i64>, Conflict>>, StoreError> {
+    let mut tx = pool.begin().await?;
+    // Before the log's lock, so it does not lengthen the time appends wait for it.
+    let lacking = lacking_predecessor(&mut tx, batches).await?;
     let rows = batches.iter().map(|b| b.events.len()).sum();
     let mut types = Vec::with_capacity(rows);
     let mut ids = Vec::with_capacity(rows);
@@ -80,10 +83,11 @@ pub(super) async fn append(
     let mut metadata = Vec::with_capacity(rows);
     let mut event_ids = Vec::with_capacity(rows);
     let mut times = Vec::with_capacity(rows);
-    let mut follows = Vec::with_capacity(rows);
-    for batch in batches {
+    for (index, batch) in batches.iter().enumerate() {
+        if lacking.contains(&index) {
+            continue;
+        }
         for (offset, event) in batch.events.iter().enumerate() {
-            follows.push(offset == 0 && batch.expected_sequence > 0);
             types.push(batch.aggregate_type.as_str());
             ids.push(batch.aggregate_id.as_str());
             sequences.push(batch.expected_sequence + 1 + offset as i64);
@@ -96,7 +100,6 @@ pub(super) async fn append(
         }
     }
 
-    let mut tx = pool.begin().await?;
     sqlx::query("SELECT pg_advisory_xact_lock($1)")
         .bind(LOG_LOCK)
         .execute(&mut *tx)
@@ -106,18 +109,8 @@ pub(super) async fn append(
                              payload, metadata, event_id, occurred_at)
          SELECT t, i, s, et, ev, p::json, m::json, eid, oa
          FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[],
-                     $6::text[], $7::text[], $8::uuid[], $9::timestamptz[], $10::bool[])
-              WITH ORDINALITY AS u(t, i, s, et, ev, p, m, eid, oa, follows, ord)
-         -- A batch must follow an event that exists: one whose expected sequence is
-         -- past the end of its stream would collide with nothing yet leave a gap.
-         -- Only a batch's first row is checked; if it is left out, the batch comes
-         -- back short and is taken back whole below.
-         WHERE NOT follows
-            OR EXISTS (SELECT 1 FROM events e
-                       WHERE e.aggregate_type = u.t AND e.aggregate_id = u.i AND e.sequence = u.s - 1)
-            -- or it follows a batch of the same aggregate in this append (see below)
-            OR EXISTS (SELECT 1 FROM unnest($1::text[], $2::text[], $3::bigint[]) AS v(t, i, s)
-                       WHERE v.t = u.t AND v.i = u.i AND v.s = u.s - 1)
+                     $6::text[], $7::text[], $8::uuid[], $9::timestamptz[])
+              WITH ORDINALITY AS u(t, i, s, et, ev, p, m, eid, oa, ord)
          ORDER BY ord
          ON CONFLICT DO NOTHING
          RETURNING aggregate_type, aggregate_id, sequence, position",
@@ -131,7 +124,6 @@ pub(super) async fn append(
     .bind(&metadata)
     .bind(&event_ids)
     .bind(&times)
-    .bind(&follows)
     .fetch_all(&mut *tx)
     .await?;
 
@@ -167,9 +159,9 @@ pub(super) async fn append(
             .await?;
     }
     // A batch that follows another batch of the same aggregate in this append was let
-    // in on that batch's rows; if those were taken back, so must it be. Rare (the
-    // group committer sends one batch per aggregate), so checked only then, until no
-    // batch that landed lacks its predecessor.
+    // in on that batch's rows; if those were taken back, so must it be. Rare (the group
+    // committer sends one batch per aggregate), so checked only then, until no batch
+    // that landed lacks its predecessor.
     let any_conflict = results.iter().any(Result::is_err);
     while any_conflict && repeats_an_aggregate(batches) {
         let mut followed = Vec::new();
@@ -227,6 +219,46 @@ pub(super) async fn append(
     before_commit.await;
     tx.commit().await?;
     Ok(results)
+}
+
+/// The batches whose expected sequence is past the end of their stream: they would
+/// collide with nothing yet leave a gap, so they are refused as conflicts. A batch
+/// that follows an earlier batch of the same aggregate in this append is let through
+/// here (its predecessor is in the append) and checked after the insert.
+async fn lacking_predecessor(
+    tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+    batches: &[AppendBatch],
+) -> Result<std::collections::HashSet<usize>, StoreError> {
+    let mut seen = std::collections::HashSet::new();
+    let (mut indexes, mut types, mut ids, mut sequences) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (index, batch) in batches.iter().enumerate() {
+        let first_of_aggregate =
+            seen.insert((batch.aggregate_type.as_str(), batch.aggregate_id.as_str()));
+        if first_of_aggregate && batch.expected_sequence > 0 && !batch.events.is_empty() {
+            indexes.push(index);
+            types.push(batch.aggregate_type.as_str());
+            ids.push(batch.aggregate_id.as_str());
+            sequences.push(batch.expected_sequence);
+        }
+    }
+    if indexes.is_empty() {
+        return Ok(Default::default());
+    }
+    let missing: Vec<i64> = sqlx::query_scalar(
+        "SELECT u.ord FROM unnest($1::text[], $2::text[], $3::bigint[]) WITH ORDINALITY AS u(t, i, s, ord)
+         WHERE NOT EXISTS (SELECT 1 FROM events e
+                           WHERE e.aggregate_type = u.t AND e.aggregate_id = u.i AND e.sequence = u.s)",
+    )
+    .bind(&types)
+    .bind(&ids)
+    .bind(&sequences)
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(missing
+        .into_iter()
+        .map(|ord| indexes[ord as usize - 1])
+        .collect())
 }
 
 /// Whether two batches of one append are for the same aggregate.

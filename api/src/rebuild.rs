@@ -22,7 +22,7 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     match DataDirLock::acquire(&storage.data_dir) {
         Ok(lock) => {
-            let result = in_process(storage).await;
+            let result = in_process(projection, storage).await;
             drop(lock);
             result
         }
@@ -85,9 +85,13 @@ async fn through_server(
 }
 
 /// No server holds the data directory: rebuild here.
-async fn in_process(storage: &StorageArgs) -> anyhow::Result<()> {
+async fn in_process(name: &str, storage: &StorageArgs) -> anyhow::Result<()> {
     let backend = open_backend(&offline_config(storage)).await?;
-    let projector = backend.availability;
+    let projector = backend
+        .projections()
+        .into_iter()
+        .find(|p| p.name() == name)
+        .ok_or_else(|| anyhow::anyhow!("no projection '{name}'"))?;
     let mut progress = projector.subscribe_rebuild();
     let follower = tokio::spawn(async move {
         while progress.changed().await.is_ok() {
@@ -99,10 +103,10 @@ async fn in_process(storage: &StorageArgs) -> anyhow::Result<()> {
         "no server holds {}; rebuilding in this process",
         storage.data_dir.display()
     );
-    let status = projector.rebuild().await?;
+    let status = projector.rebuild_now().await?;
     follower.abort();
     eprintln!(
-        "\nrebuilt availability: {} events, now at position {}",
+        "\nrebuilt {name}: {} events, now at position {}",
         status.events_applied,
         projector.position()
     );

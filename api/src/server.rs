@@ -12,7 +12,8 @@ use axum::Router;
 use commands::{AppClock, CommandService, Database, EventStore, ManualClock};
 use projections::api_keys::ApiKeys;
 use projections::availability::Availability;
-use projections::{Projector, ReadDb};
+use projections::open_holds::OpenHolds;
+use projections::{ProjectionHandle, Projector, ReadDb};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -48,7 +49,18 @@ pub struct ServerConfig {
 pub struct Backend {
     pub commands: Arc<CommandService>,
     pub availability: Arc<Projector<Availability>>,
+    pub open_holds: Arc<Projector<OpenHolds>>,
     pub api_keys: Arc<ApiKeys>,
+}
+
+impl Backend {
+    /// Every projection that can be rebuilt, by name.
+    pub fn projections(&self) -> Vec<Arc<dyn ProjectionHandle>> {
+        vec![
+            Arc::new(self.availability.clone()),
+            Arc::new(self.open_holds.clone()),
+        ]
+    }
 }
 
 /// Open the database and everything built on it (no HTTP, no background tasks).
@@ -65,10 +77,12 @@ pub async fn open_backend(config: &ServerConfig) -> anyhow::Result<Backend> {
         Database::Postgres(pool) => ReadDb::Postgres(pool),
     };
     let availability = Projector::open(read_db.clone(), Availability).await?;
+    let open_holds = Projector::open(read_db.clone(), OpenHolds).await?;
     let api_keys = ApiKeys::open(read_db).await?;
     Ok(Backend {
         commands,
         availability,
+        open_holds,
         api_keys,
     })
 }
@@ -173,16 +187,18 @@ pub async fn serve(config: ServerConfig, auth: AuthSettings) -> anyhow::Result<(
         .api_keys
         .spawn_follow(backend.commands.store().committed());
     let metrics = telemetry::metrics();
-    commands::expiry::prime(&backend.commands).await?;
-    commands::expiry::spawn_sweeper(backend.commands.clone());
+    let committed = backend.commands.store().committed();
     backend.availability.catch_up().await?;
-    backend
-        .availability
-        .spawn_live(backend.commands.store().committed());
+    backend.availability.spawn_live(committed.clone());
+    backend.open_holds.catch_up().await?;
+    backend.open_holds.spawn_live(committed);
+    spawn_expiry(&backend);
 
     let state = AppState {
         commands: backend.commands.clone(),
         availability: backend.availability.clone(),
+        open_holds: backend.open_holds.clone(),
+        projections: Arc::new(backend.projections()),
         metrics,
         auth,
         in_flight: Default::default(),
@@ -214,6 +230,26 @@ pub async fn serve(config: ServerConfig, auth: AuthSettings) -> anyhow::Result<(
     .await?;
     drop(lock);
     Ok(())
+}
+
+/// How often the expiry sweep re-reads the open holds of every process.
+const OPEN_HOLDS_REFRESH: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Expire holds on time: the sweep works from what this process did and, every few
+/// seconds, from the open-holds read model (holds of other or crashed processes).
+fn spawn_expiry(backend: &Backend) {
+    let commands = backend.commands.clone();
+    let open_holds = backend.open_holds.clone();
+    tokio::spawn(async move {
+        loop {
+            match projections::open_holds::next_expiries(open_holds.db()).await {
+                Ok(due) => commands::expiry::schedule_known(&commands, due),
+                Err(error) => tracing::warn!(%error, "reading open holds failed"),
+            }
+            tokio::time::sleep(OPEN_HOLDS_REFRESH).await;
+        }
+    });
+    commands::expiry::spawn_sweeper(backend.commands.clone());
 }
 
 async fn shutdown_signal() {

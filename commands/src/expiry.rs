@@ -1,9 +1,10 @@
 //! Releases stock holds whose `expires_at` has passed.
 //!
-//! The index knows, per stock, when its next hold runs out: it is primed from the log
-//! at start (so holds of a process that crashed still expire) and updated after every
-//! accepted stock command. Stale entries are harmless: expiring a stock with nothing
-//! due records nothing. The domain also releases expired holds whenever a sale or a
+//! The index knows, per stock, when its next hold runs out. It is updated after every
+//! accepted stock command here, and fed from the open-holds read model at start and
+//! every few seconds (see `api::server`), so holds taken by another process or by one
+//! that crashed still expire. Stale entries are harmless: expiring a stock with
+//! nothing due records nothing. The domain also releases expired holds whenever a sale or a
 //! new hold touches the stock, so a late sweep never blocks a sale.
 
 use std::collections::BTreeSet;
@@ -17,7 +18,6 @@ use tokio::sync::Notify;
 
 use crate::host::CommandError;
 use crate::service::CommandService;
-use crate::store::StoreError;
 use crate::AppClock;
 
 /// The longest the sweeper sleeps without looking (bounds the effect of clock jumps).
@@ -60,22 +60,14 @@ impl ExpiryIndex {
     }
 }
 
-/// Learn from the log which stocks hold timed holds, and when they run out.
-pub async fn prime(service: &CommandService) -> Result<(), StoreError> {
-    const QUERY: &str = "SELECT DISTINCT aggregate_id FROM events
-                         WHERE aggregate_type = 'stock' AND event_type = 'StockHeld'";
-    let ids: Vec<String> = crate::on_read_pool!(service.store().database(), pool => {
-        sqlx::query_scalar(QUERY).fetch_all(pool).await?
-    });
-    for id in ids {
-        let Some((sku, warehouse_id)) = id.split_once('@') else {
-            continue;
-        };
-        if let Some(at) = service.stock_next_expiry(sku, warehouse_id).await? {
-            service.expiry_index().schedule(at, sku, warehouse_id);
-        }
+/// Schedule what a read model of open holds says: per stock, its next expiry.
+pub fn schedule_known(
+    service: &CommandService,
+    next_expiries: impl IntoIterator<Item = (String, String, DateTime<Utc>)>,
+) {
+    for (sku, warehouse_id, at) in next_expiries {
+        service.expiry_index().schedule(at, &sku, &warehouse_id);
     }
-    Ok(())
 }
 
 /// Release every hold due by now. Returns the log position after the releases.

@@ -146,28 +146,4 @@ impl CommandService {
         }
         Ok(())
     }
-
-    /// When the next hold of a stock runs out, read from the log (for the expiry sweep).
-    pub async fn stock_next_expiry(
-        &self,
-        sku: &str,
-        warehouse_id: &str,
-    ) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
-        let id = stock_aggregate_id(sku, warehouse_id);
-        let mut stock = Stock::default();
-        let mut after = 0;
-        if let Some(snapshot) = self.store.load_snapshot(Stock::TYPE, &id).await? {
-            if let Ok(state) = serde_json::from_value(snapshot.payload) {
-                stock = state;
-                after = snapshot.last_sequence;
-            }
-        }
-        for stored in self.store.load(Stock::TYPE, &id, after).await? {
-            let event = serde_json::from_value(stored.payload).map_err(|e| {
-                StoreError::Corrupt(format!("event at position {}: {e}", stored.position))
-            })?;
-            stock.apply_event(&event);
-        }
-        Ok(stock.next_expiry())
-    }
 }

@@ -13,8 +13,9 @@ pub mod api_keys;
 pub mod availability;
 pub mod db;
 pub mod log;
+pub mod open_holds;
 pub mod runtime;
 
 pub use availability::{Availability, AvailabilityView, WarehouseAvailability};
 pub use db::ReadDb;
-pub use runtime::{Projector, RebuildState, RebuildStatus, WaitError};
+pub use runtime::{ProjectionHandle, Projector, RebuildState, RebuildStatus, WaitError};

@@ -500,3 +500,40 @@ fn lock_checkpoint_sql(tx: &WriteTx) -> &'static str {
         }
     }
 }
+
+/// A projection as operators see it, whatever its model: where it stands, and its
+/// rebuilds. Lets the admin API and the CLI pick a projection by name.
+pub trait ProjectionHandle: Send + Sync {
+    fn name(&self) -> &'static str;
+    fn position(&self) -> i64;
+    fn rebuild_status(&self) -> RebuildStatus;
+    fn subscribe_rebuild(&self) -> watch::Receiver<RebuildStatus>;
+    /// Start a rebuild in the background.
+    fn start_rebuild(&self) -> Result<RebuildStatus, ProjectionError>;
+    /// Rebuild now and return the final status.
+    fn rebuild_now(&self)
+        -> futures::future::BoxFuture<'_, Result<RebuildStatus, ProjectionError>>;
+}
+
+impl<M: SqlModel> ProjectionHandle for Arc<Projector<M>> {
+    fn name(&self) -> &'static str {
+        M::NAME
+    }
+    fn position(&self) -> i64 {
+        Projector::position(self)
+    }
+    fn rebuild_status(&self) -> RebuildStatus {
+        Projector::rebuild_status(self)
+    }
+    fn subscribe_rebuild(&self) -> watch::Receiver<RebuildStatus> {
+        Projector::subscribe_rebuild(self)
+    }
+    fn start_rebuild(&self) -> Result<RebuildStatus, ProjectionError> {
+        Projector::start_rebuild(self)
+    }
+    fn rebuild_now(
+        &self,
+    ) -> futures::future::BoxFuture<'_, Result<RebuildStatus, ProjectionError>> {
+        Box::pin(Projector::rebuild(self))
+    }
+}

@@ -15,6 +15,7 @@ on_both_backends!(
     concurrent_load_matches_the_accepted_commands,
     reads_see_their_own_writes,
     holds_run_out_on_the_manual_clock,
+    holds_of_a_crashed_process_still_run_out,
     a_count_below_what_is_held_blocks_new_sales,
 );
 
@@ -295,6 +296,46 @@ async fn holds_run_out_on_the_manual_clock(backend: Backend) {
         .problem(StatusCode::UNPROCESSABLE_ENTITY);
     assert!(past.to_string().contains("expires_at"), "{past}");
     assert!(server.stop().await.success());
+}
+
+/// A hold taken by a process that then crashes runs out all the same: the next
+/// process learns it from the open-holds read model, not from its own memory.
+async fn holds_of_a_crashed_process_still_run_out(backend: Backend) {
+    let env = Env::new(backend).await;
+    let first = env.start_with(&["--clock", "manual"]).await;
+    register_warehouses(&first, &["wh-1"]).await;
+    let path = stock_path("orphan", "wh-1");
+    first
+        .post(&format!("{path}/receipts"), &json!({"quantity": 5}))
+        .await
+        .expect(StatusCode::OK);
+    // Far enough ahead that the second process's clock, started later, is still before it.
+    let expires_at = (chrono::Utc::now() + chrono::Duration::minutes(15))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let held = first
+        .post(
+            &format!("{path}/holds"),
+            &json!({"hold_id": "cart-1", "quantity": 3, "expires_at": expires_at}),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+    assert_eq!(held["available"], 2);
+    first.crash().await;
+
+    let second = env.start_with(&["--clock", "manual"]).await;
+    let advanced = second
+        .post("/v1/admin/clock/advance", &json!({"seconds": 16 * 60}))
+        .await
+        .expect(StatusCode::OK);
+    let position = advanced["position"].as_i64().expect("a position");
+    assert!(position > check_levels(&held), "{advanced}");
+    let after = availability(&second, "orphan", "wh-1", position).await;
+    assert_eq!(
+        (after["held"].as_i64(), after["available"].as_i64()),
+        (Some(0), Some(5)),
+        "{after}"
+    );
+    assert!(second.stop().await.success());
 }
 
 fn parse_time(value: &Value) -> chrono::DateTime<chrono::Utc> {

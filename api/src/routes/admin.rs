@@ -6,7 +6,9 @@ use axum::Json;
 use chrono::{DateTime, Utc};
 use commands::AppClock;
 use projections::runtime::ProjectionError;
-use projections::RebuildStatus;
+use std::sync::Arc;
+
+use projections::{ProjectionHandle, RebuildStatus};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -14,7 +16,7 @@ use super::AppState;
 use crate::problem::{Body, PathParams, Problem};
 
 /// The projections that can be rebuilt.
-pub const PROJECTIONS: &[&str] = &["availability"];
+pub const PROJECTIONS: &[&str] = &["availability", "open_holds"];
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ProjectionState {
@@ -30,23 +32,26 @@ pub struct ProjectionState {
     pub rebuild: RebuildStatus,
 }
 
-fn known(name: &str) -> Result<(), Problem> {
-    if PROJECTIONS.contains(&name) {
-        Ok(())
-    } else {
-        Err(Problem::not_found(format!(
-            "no projection '{name}'; there are: {}",
-            PROJECTIONS.join(", ")
-        )))
-    }
+fn find(state: &AppState, name: &str) -> Result<Arc<dyn ProjectionHandle>, Problem> {
+    state
+        .projections
+        .iter()
+        .find(|p| p.name() == name)
+        .cloned()
+        .ok_or_else(|| {
+            Problem::not_found(format!(
+                "no projection '{name}'; there are: {}",
+                PROJECTIONS.join(", ")
+            ))
+        })
 }
 
-fn projection_state(state: &AppState, name: String) -> ProjectionState {
+fn projection_state(state: &AppState, projection: &dyn ProjectionHandle) -> ProjectionState {
     ProjectionState {
-        name,
-        position: state.availability.position(),
+        name: projection.name().to_string(),
+        position: projection.position(),
         head: state.commands.store().last_committed(),
-        rebuild: state.availability.rebuild_status(),
+        rebuild: projection.rebuild_status(),
     }
 }
 
@@ -59,8 +64,8 @@ pub async fn projection(
     State(state): State<AppState>,
     PathParams(name): PathParams<String>,
 ) -> Result<Json<ProjectionState>, Problem> {
-    known(&name)?;
-    Ok(Json(projection_state(&state, name)))
+    let projection = find(&state, &name)?;
+    Ok(Json(projection_state(&state, projection.as_ref())))
 }
 
 /// Rebuild a projection from the log into a fresh copy, swapped in when caught up.
@@ -77,9 +82,12 @@ pub async fn rebuild(
     State(state): State<AppState>,
     PathParams(name): PathParams<String>,
 ) -> Result<(StatusCode, Json<ProjectionState>), Problem> {
-    known(&name)?;
-    match state.availability.start_rebuild() {
-        Ok(_) => Ok((StatusCode::ACCEPTED, Json(projection_state(&state, name)))),
+    let projection = find(&state, &name)?;
+    match projection.start_rebuild() {
+        Ok(_) => Ok((
+            StatusCode::ACCEPTED,
+            Json(projection_state(&state, projection.as_ref())),
+        )),
         Err(ProjectionError::RebuildRunning) => Err(Problem::new(
             StatusCode::CONFLICT,
             "rebuild_running",
@@ -130,6 +138,16 @@ pub async fn advance_clock(
         }]));
     }
     let now = clock.advance(chrono::Duration::seconds(body.seconds.into()));
+    // Holds taken by other processes reach the sweep through the open-holds read
+    // model: bring it up to date first.
+    let head = state.commands.store().last_committed();
+    let _ = state
+        .open_holds
+        .wait_for(head, crate::routes::MIN_POSITION_WAIT)
+        .await;
+    if let Ok(due) = projections::open_holds::next_expiries(state.open_holds.db()).await {
+        commands::expiry::schedule_known(&state.commands, due);
+    }
     let position = commands::expiry::sweep(&state.commands)
         .await
         .map_err(Problem::from)?;

@@ -29,6 +29,9 @@ pub const MIN_POSITION_WAIT: Duration = Duration::from_secs(2);
 pub struct AppState {
     pub commands: Arc<CommandService>,
     pub availability: Arc<Projector<Availability>>,
+    pub open_holds: Arc<Projector<projections::open_holds::OpenHolds>>,
+    /// Every projection that can be rebuilt, by name.
+    pub projections: Arc<Vec<Arc<dyn projections::ProjectionHandle>>>,
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
     /// Credentials: settings, the key table, limits.
     pub auth: Arc<crate::auth::Auth>,

@@ -1,4 +1,5 @@
 //! The read side against real logs on SQLite and PostgreSQL.
 
 mod availability_projection;
+mod open_holds_projection;
 mod support;

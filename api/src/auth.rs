@@ -80,11 +80,12 @@ impl Principal {
             (Principal::Development | Principal::Master, _) => true,
             (_, Requirement::Master) => false,
             (_, Requirement::Authenticated) => true,
-            (Principal::Key { scopes, .. }, Requirement::Scope(scope)) => {
-                scopes.iter().any(|s| s == scope)
-            }
-            // Buyers act only on routes that act for a buyer, and none of those
-            // asks for a scope.
+            (
+                Principal::Key { scopes, .. },
+                Requirement::Scope(scope) | Requirement::Buyer(scope),
+            ) => scopes.iter().any(|s| s == scope),
+            // Buyers act only on routes that act for a buyer.
+            (Principal::Buyer { .. }, Requirement::Buyer(_)) => true,
             (Principal::Buyer { .. }, Requirement::Scope(_)) => false,
         }
     }
@@ -97,6 +98,8 @@ pub enum Requirement {
     /// Any valid credential.
     Authenticated,
     Scope(&'static str),
+    /// A route that acts for a buyer: the buyer's own token, or a key with the scope.
+    Buyer(&'static str),
     Master,
 }
 
@@ -121,6 +124,7 @@ pub fn requirement(method: &Method, route: Option<&str>) -> Requirement {
         ("POST", "/v1/warehouses") => Requirement::Scope("stock:write"),
         ("POST", r) if r.starts_with("/v1/stock/") => Requirement::Scope("stock:write"),
         ("GET", r) if r.starts_with("/v1/availability/") => Requirement::Scope("read"),
+        (_, r) if r.starts_with("/v1/reservations") => Requirement::Buyer("orders:write"),
         _ => Requirement::Authenticated,
     }
 }
@@ -400,6 +404,9 @@ pub async fn authorize(
         metrics::counter!("auth_failures_total", "reason" => "forbidden").increment(1);
         let needed = match required {
             Requirement::Scope(scope) => format!("this route needs the '{scope}' scope"),
+            Requirement::Buyer(scope) => {
+                format!("this route needs a buyer token or the '{scope}' scope")
+            }
             Requirement::Master => "this route needs the master key".to_string(),
             _ => "this credential may not call this route".to_string(),
         };

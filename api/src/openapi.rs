@@ -3,7 +3,7 @@
 use utoipa::OpenApi;
 
 use crate::problem::{FieldErrorBody, Problem};
-use crate::routes::{admin, availability, keys, ops, stock, warehouses};
+use crate::routes::{admin, availability, keys, ops, reservations, stock, warehouses};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -26,6 +26,10 @@ use crate::routes::{admin, availability, keys, ops, stock, warehouses};
         ops::health,
         ops::ready,
         ops::metrics,
+        reservations::reserve,
+        reservations::get,
+        reservations::confirm,
+        reservations::release,
         keys::create,
         keys::list,
         keys::revoke,

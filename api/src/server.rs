@@ -22,7 +22,7 @@ use tower_http::trace::TraceLayer;
 use crate::auth::{authorize, Auth, AuthSettings, Environment};
 use crate::datadir::DataDirLock;
 use crate::problem::problems_for_bare_errors;
-use crate::routes::{admin, availability, keys, ops, stock, warehouses, AppState};
+use crate::routes::{admin, availability, keys, ops, reservations, stock, warehouses, AppState};
 use crate::telemetry;
 
 /// Largest request body accepted.
@@ -129,6 +129,10 @@ pub fn router(state: AppState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     let auth = state.auth.clone();
     Router::new()
+        .route("/v1/reservations", post(reservations::reserve))
+        .route("/v1/reservations/{id}", get(reservations::get))
+        .route("/v1/reservations/{id}/confirm", post(reservations::confirm))
+        .route("/v1/reservations/{id}/release", post(reservations::release))
         .route("/v1/keys", post(keys::create).get(keys::list))
         .route("/v1/keys/{id}", delete(keys::revoke))
         .route("/v1/warehouses", post(warehouses::register))

@@ -4,9 +4,10 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use domain::{
-    ApiKey, ApiKeyCommand, DomainError, RegisterWarehouse, Stock, StockCommand, Warehouse,
+    ApiKey, ApiKeyCommand, DomainError, RegisterWarehouse, Reservation, ReservationCommand, Stock,
+    StockCommand, Warehouse,
 };
-use event_schemas::{ApiKeyEvent, StockEvent, WarehouseEvent};
+use event_schemas::{ApiKeyEvent, ReservationEvent, StockEvent, WarehouseEvent};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -114,4 +115,27 @@ impl Hosted for ApiKey {
     }
 
     fn view(&self) {}
+}
+
+impl Hosted for Reservation {
+    const TYPE: &'static str = event_schemas::reservation::RESERVATION_AGGREGATE;
+    type Command = ReservationCommand;
+    type Event = ReservationEvent;
+    type View = Reservation;
+
+    fn decide(
+        &self,
+        command: &ReservationCommand,
+        context: &DecideContext,
+    ) -> Result<Vec<ReservationEvent>, DomainError> {
+        Reservation::decide(self, command, context.now)
+    }
+
+    fn apply(&mut self, event: &ReservationEvent) {
+        self.apply_event(event);
+    }
+
+    fn view(&self) -> Reservation {
+        self.clone()
+    }
 }

@@ -3,7 +3,8 @@
 use std::sync::Arc;
 
 use domain::{
-    ApiKey, ApiKeyCommand, RegisterWarehouse, Stock, StockCommand, Warehouse, WarehouseRegistry,
+    ApiKey, ApiKeyCommand, RegisterWarehouse, Reservation, Stock, StockCommand, Warehouse,
+    WarehouseRegistry,
 };
 use event_schemas::stock::stock_aggregate_id;
 use event_schemas::Metadata;
@@ -23,6 +24,7 @@ pub struct CommandService {
     stock: AggregateHost<Stock>,
     warehouse: AggregateHost<Warehouse>,
     api_key: AggregateHost<ApiKey>,
+    pub(crate) reservation: AggregateHost<Reservation>,
     expiry: Arc<ExpiryIndex>,
 }
 
@@ -40,7 +42,8 @@ impl CommandService {
         Self {
             stock: AggregateHost::new(context.clone()),
             warehouse: AggregateHost::new(context.clone()),
-            api_key: AggregateHost::new(context),
+            api_key: AggregateHost::new(context.clone()),
+            reservation: AggregateHost::new(context),
             store,
             clock,
             warehouses,

@@ -5,16 +5,23 @@
 //! (state + event → state); the cqrs-es [`cqrs_es::Aggregate`] impls wrap them so
 //! the cqrs-es test framework and baselines can drive the same rules.
 
+pub mod allocation;
 pub mod api_key;
 pub mod clock;
 pub mod error;
 pub mod limits;
+pub mod reservation;
 pub mod stock;
 pub mod validate;
 pub mod warehouse;
 
+pub use allocation::{
+    allocate, offers_for_region, AllocationError, AllocationRequest, OrderLine, Plan, Shipment,
+    Shortfall, WarehouseOffer,
+};
 pub use api_key::{ApiKey, ApiKeyCommand, SCOPES};
 pub use clock::Clock;
 pub use error::{DomainError, ErrorKind, FieldError};
+pub use reservation::{Reservation, ReservationCommand, ReservationStatus};
 pub use stock::{Stock, StockAction, StockCommand, StockServices, WarehouseRegistry};
 pub use warehouse::{RegisterWarehouse, Warehouse, WarehouseServices};

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::api_key::{ApiKeyEvent, API_KEY_AGGREGATE};
+use crate::reservation::{ReservationEvent, RESERVATION_AGGREGATE};
 use crate::stock::{StockEvent, STOCK_AGGREGATE};
 use crate::warehouse::{WarehouseEvent, WAREHOUSE_AGGREGATE};
 
@@ -53,6 +54,7 @@ pub enum RecordedEvent {
     Warehouse(WarehouseEvent),
     Stock(StockEvent),
     ApiKey(ApiKeyEvent),
+    Reservation(ReservationEvent),
     /// An aggregate type this build does not know (written by a newer version).
     Other,
 }
@@ -81,6 +83,7 @@ impl RecordedEvent {
             STOCK_AGGREGATE => RecordedEvent::Stock(serde_json::from_str(payload)?),
             WAREHOUSE_AGGREGATE => RecordedEvent::Warehouse(serde_json::from_str(payload)?),
             API_KEY_AGGREGATE => RecordedEvent::ApiKey(serde_json::from_str(payload)?),
+            RESERVATION_AGGREGATE => RecordedEvent::Reservation(serde_json::from_str(payload)?),
             _ => RecordedEvent::Other,
         })
     }
@@ -93,6 +96,7 @@ impl Envelope {
             STOCK_AGGREGATE => self.decode_as().map(RecordedEvent::Stock),
             WAREHOUSE_AGGREGATE => self.decode_as().map(RecordedEvent::Warehouse),
             API_KEY_AGGREGATE => self.decode_as().map(RecordedEvent::ApiKey),
+            RESERVATION_AGGREGATE => self.decode_as().map(RecordedEvent::Reservation),
             _ => Ok(RecordedEvent::Other),
         }
     }

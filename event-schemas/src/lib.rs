@@ -9,6 +9,7 @@
 
 pub mod api_key;
 pub mod envelope;
+pub mod reservation;
 pub mod schemas;
 pub mod stock;
 pub mod values;
@@ -16,6 +17,7 @@ pub mod warehouse;
 
 pub use api_key::ApiKeyEvent;
 pub use envelope::{DecodeError, Envelope, Metadata, RecordedEvent};
+pub use reservation::{LineShortage, ReservationEvent, ReservationLine};
 pub use stock::StockEvent;
 pub use values::{GeoPoint, Money, ShippingRate};
 pub use warehouse::WarehouseEvent;
@@ -36,4 +38,4 @@ macro_rules! cqrs_domain_event {
         }
     )*};
 }
-cqrs_domain_event!(StockEvent, WarehouseEvent, ApiKeyEvent);
+cqrs_domain_event!(StockEvent, WarehouseEvent, ApiKeyEvent, ReservationEvent);

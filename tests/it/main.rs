@@ -15,4 +15,5 @@ mod bad_input;
 mod lifecycle;
 mod load;
 mod ops;
+mod reservations;
 mod stock_flow;

@@ -1,5 +1,7 @@
 //! The domain crate's tests, as one integration test binary.
 //!
+//! - `allocation`: the multi-warehouse allocation policy, one given/when/then per
+//!   rule, and random small cases against a brute force.
 //! - `stock_rules`: one given/when/then per rule of the Stock aggregate, through the
 //!   cqrs-es test framework.
 //! - `warehouse_rules`: the same for the Warehouse aggregate.
@@ -8,6 +10,7 @@
 
 mod support;
 
+mod allocation;
 mod api_key_rules;
 mod stock_properties;
 mod stock_rules;

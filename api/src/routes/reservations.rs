@@ -1,0 +1,249 @@
+//! `/v1/reservations`: hold several lines for a buyer, all or nothing, then confirm
+//! (sell) or release them. Holds run out at the reservation's end by themselves.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::{Extension, Json};
+use chrono::{DateTime, Utc};
+use commands::reservations::ReservationAnswer;
+use domain::reservation::status_name;
+use domain::{FieldError, Reservation, ReservationStatus};
+use event_schemas::ReservationLine;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{observed, AppState};
+use crate::auth::Principal;
+use crate::problem::{optional_json, Body, PathParams, Problem};
+
+/// How long a reservation holds when the request does not say.
+pub const DEFAULT_TTL_SECONDS: u32 = 15 * 60;
+/// The longest a reservation may hold.
+pub const MAX_TTL_SECONDS: u32 = 24 * 60 * 60;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LineBody {
+    #[schema(example = "MUG-1")]
+    pub sku: String,
+    #[schema(example = 2)]
+    pub quantity: u64,
+    /// Where to hold it. (Allocation across warehouses comes with orders.)
+    #[schema(example = "ams-1")]
+    pub warehouse_id: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReserveBody {
+    /// Your id for the reservation; repeating a request with it changes nothing.
+    /// Generated when absent.
+    pub reservation_id: Option<String>,
+    pub lines: Vec<LineBody>,
+    /// How long to hold, 1 s to 24 h; 15 minutes when absent.
+    pub ttl_seconds: Option<u32>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReleaseBody {
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LineAnswer {
+    pub sku: String,
+    pub warehouse_id: String,
+    pub quantity: u64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReservationBody {
+    pub reservation_id: String,
+    /// requested, held, failed, confirmed, released or expired.
+    pub status: String,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub lines: Vec<LineAnswer>,
+    pub position: i64,
+}
+
+fn body(answer: &ReservationAnswer, now: DateTime<Utc>) -> ReservationBody {
+    let r = &answer.reservation;
+    ReservationBody {
+        reservation_id: r.reservation_id.clone(),
+        status: status_name(r.status_at(now)).to_string(),
+        expires_at: r.expires_at,
+        lines: r
+            .lines
+            .iter()
+            .map(|l| LineAnswer {
+                sku: l.sku.clone(),
+                warehouse_id: l.warehouse_id.clone(),
+                quantity: l.quantity,
+            })
+            .collect(),
+        position: answer.position,
+    }
+}
+
+fn buyer_of(principal: &Principal) -> Option<String> {
+    match principal {
+        Principal::Buyer { subject } => Some(subject.clone()),
+        _ => None,
+    }
+}
+
+/// A buyer sees only their own reservations; others are not there for them.
+fn visible(reservation: &Reservation, principal: &Principal) -> Result<(), Problem> {
+    match principal {
+        Principal::Buyer { subject } if reservation.buyer.as_deref() != Some(subject) => {
+            Err(Problem::not_found("there is no such reservation"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Hold every line, or none (409 with what each short line had available).
+#[utoipa::path(post, path = "/v1/reservations", tag = "commands",
+    security(("bearer" = ["orders:write"])),
+    request_body = ReserveBody,
+    responses(
+        (status = 201, body = ReservationBody),
+        (status = 200, description = "The same request again", body = ReservationBody),
+        (status = 409, description = "Some line could not be held: `lines` says what was available", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn reserve(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    headers: HeaderMap,
+    Body(request): Body<ReserveBody>,
+) -> Result<(StatusCode, Json<ReservationBody>), Problem> {
+    let ttl = request.ttl_seconds.unwrap_or(DEFAULT_TTL_SECONDS);
+    let mut errors = Vec::new();
+    if ttl == 0 || ttl > MAX_TTL_SECONDS {
+        errors.push(FieldError {
+            field: "ttl_seconds".into(),
+            message: format!("must be from 1 to {MAX_TTL_SECONDS}"),
+        });
+    }
+    let mut lines = Vec::with_capacity(request.lines.len());
+    for (i, line) in request.lines.into_iter().enumerate() {
+        match line.warehouse_id {
+            Some(warehouse_id) => lines.push(ReservationLine {
+                sku: line.sku,
+                warehouse_id,
+                quantity: line.quantity,
+            }),
+            None => errors.push(FieldError {
+                field: format!("lines[{i}].warehouse_id"),
+                message: "is needed for now: allocation across warehouses comes with orders".into(),
+            }),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(Problem::invalid(errors));
+    }
+    let id = request
+        .reservation_id
+        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    let now = state.commands.clock().now();
+    let expires_at = now + chrono::Duration::seconds(ttl.into());
+    let metadata = state.metadata(&headers, &principal);
+    let answer = observed(
+        "reserve",
+        state
+            .commands
+            .reserve(&id, buyer_of(&principal), lines, expires_at, &metadata),
+    )
+    .await?;
+    let reservation = &answer.reservation;
+    if reservation.status == ReservationStatus::Failed {
+        let shortages = serde_json::to_value(&reservation.shortages).unwrap_or_default();
+        return Err(Problem::new(
+            StatusCode::CONFLICT,
+            "insufficient_stock",
+            "some lines could not be held; nothing is held",
+        )
+        .with("reservation_id", id)
+        .with("lines", shortages)
+        .with("position", answer.position));
+    }
+    let status = if answer.changed {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(body(&answer, now))))
+}
+
+/// A reservation as it stands.
+#[utoipa::path(get, path = "/v1/reservations/{id}", tag = "queries",
+    security(("bearer" = ["orders:write"])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = ReservationBody), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn get(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    PathParams(id): PathParams<String>,
+) -> Result<Json<ReservationBody>, Problem> {
+    let answer = observed("inspect_reservation", state.commands.reservation(&id)).await?;
+    visible(&answer.reservation, &principal)?;
+    Ok(Json(body(&answer, state.commands.clock().now())))
+}
+
+/// Sell the held units.
+#[utoipa::path(post, path = "/v1/reservations/{id}/confirm", tag = "commands",
+    security(("bearer" = ["orders:write"])),
+    params(("id" = String, Path)),
+    responses(
+        (status = 200, body = ReservationBody),
+        (status = 409, description = "Not held, or its holds ran out", body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn confirm(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    headers: HeaderMap,
+    PathParams(id): PathParams<String>,
+) -> Result<Json<ReservationBody>, Problem> {
+    let current = observed("inspect_reservation", state.commands.reservation(&id)).await?;
+    visible(&current.reservation, &principal)?;
+    let metadata = state.metadata(&headers, &principal);
+    let answer = observed(
+        "confirm_reservation",
+        state.commands.confirm_reservation(&id, &metadata),
+    )
+    .await?;
+    Ok(Json(body(&answer, state.commands.clock().now())))
+}
+
+/// Let every hold go.
+#[utoipa::path(post, path = "/v1/reservations/{id}/release", tag = "commands",
+    security(("bearer" = ["orders:write"])),
+    params(("id" = String, Path)),
+    request_body(content = ReleaseBody, description = "Optional"),
+    responses(
+        (status = 200, body = ReservationBody),
+        (status = 409, description = "Already confirmed", body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn release(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    headers: HeaderMap,
+    PathParams(id): PathParams<String>,
+    raw: axum::body::Bytes,
+) -> Result<Json<ReservationBody>, Problem> {
+    let request: ReleaseBody = optional_json(&raw)?;
+    let current = observed("inspect_reservation", state.commands.reservation(&id)).await?;
+    visible(&current.reservation, &principal)?;
+    let metadata = state.metadata(&headers, &principal);
+    let reason = request.reason.unwrap_or_else(|| "released".into());
+    let answer = observed(
+        "release_reservation",
+        state.commands.release_reservation(&id, &reason, &metadata),
+    )
+    .await?;
+    Ok(Json(body(&answer, state.commands.clock().now())))
+}

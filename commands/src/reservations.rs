@@ -1,0 +1,219 @@
+//! Reservations: several stock holds for one buyer, taken all or none.
+//!
+//! The Reservation aggregate records the request first, then each line is held on
+//! its Stock aggregate under the reservation id, with the reservation's end as the
+//! hold's `expires_at`. If any line cannot be held, the holds already taken are
+//! released and the reservation is recorded as failed with what each line lacked.
+//! Should the process die half-way, the holds it took still run out by themselves.
+
+use chrono::{DateTime, Utc};
+use domain::{DomainError, Reservation, ReservationCommand, StockAction, StockCommand};
+use event_schemas::{LineShortage, Metadata, ReservationLine};
+
+use crate::host::{CommandError, CommandOutcome};
+use crate::service::CommandService;
+
+/// A reservation after a command, and the position its answer reflects.
+#[derive(Debug, Clone)]
+pub struct ReservationAnswer {
+    pub reservation: Reservation,
+    pub position: i64,
+    /// The command recorded something (false when it repeated what was true).
+    pub changed: bool,
+}
+
+impl CommandService {
+    /// Hold every line until `expires_at`, or none.
+    pub async fn reserve(
+        &self,
+        reservation_id: &str,
+        buyer: Option<String>,
+        lines: Vec<ReservationLine>,
+        expires_at: DateTime<Utc>,
+        metadata: &Metadata,
+    ) -> Result<ReservationAnswer, CommandError> {
+        let request = ReservationCommand::Request {
+            reservation_id: reservation_id.to_string(),
+            buyer,
+            lines,
+            expires_at,
+        };
+        let (outcome, reservation) = self
+            .on_reservation(reservation_id, request, metadata)
+            .await?;
+        if outcome.events == 0 && reservation.status != domain::ReservationStatus::Requested {
+            // The same request again: answer with how it went.
+            return Ok(answer(reservation, outcome, false));
+        }
+        let mut taken = Vec::new();
+        let mut shortages = Vec::new();
+        for line in &reservation.lines {
+            let hold = StockAction::Hold {
+                hold_id: reservation_id.to_string(),
+                quantity: line.quantity,
+                expires_at: Some(reservation.expires_at.unwrap_or(expires_at)),
+            };
+            match self.handle_stock(stock(line, hold), metadata).await {
+                Ok(_) => taken.push(line.clone()),
+                Err(CommandError::Refused(refusal)) => shortages.push(shortage(line, &refusal)),
+                Err(other) => {
+                    self.release_lines(reservation_id, &taken, "reservation_failed", metadata)
+                        .await;
+                    return Err(other);
+                }
+            }
+        }
+        let record = if shortages.is_empty() {
+            ReservationCommand::RecordHeld
+        } else {
+            self.release_lines(reservation_id, &taken, "reservation_failed", metadata)
+                .await;
+            ReservationCommand::RecordFailed { shortages }
+        };
+        let (outcome, reservation) = self
+            .on_reservation(reservation_id, record, metadata)
+            .await?;
+        Ok(answer(reservation, outcome, true))
+    }
+
+    /// Sell the held units: the reservation becomes confirmed.
+    pub async fn confirm_reservation(
+        &self,
+        reservation_id: &str,
+        metadata: &Metadata,
+    ) -> Result<ReservationAnswer, CommandError> {
+        let (_, reservation) = self
+            .on_reservation(
+                reservation_id,
+                ReservationCommand::CheckConfirmable,
+                metadata,
+            )
+            .await?;
+        if reservation.status == domain::ReservationStatus::Held {
+            for line in &reservation.lines {
+                let sale = StockAction::Sell {
+                    quantity: line.quantity,
+                    hold_id: Some(reservation_id.to_string()),
+                    order_id: Some(reservation_id.to_string()),
+                };
+                match self.handle_stock(stock(line, sale), metadata).await {
+                    Ok(_) => {}
+                    // Sold already by an earlier attempt that did not finish.
+                    Err(CommandError::Refused(refusal)) if refusal.code == "unknown_hold" => {}
+                    Err(other) => return Err(other),
+                }
+            }
+        }
+        let (outcome, reservation) = self
+            .on_reservation(
+                reservation_id,
+                ReservationCommand::RecordConfirmed,
+                metadata,
+            )
+            .await?;
+        Ok(answer(reservation, outcome, true))
+    }
+
+    /// Let every hold go.
+    pub async fn release_reservation(
+        &self,
+        reservation_id: &str,
+        reason: &str,
+        metadata: &Metadata,
+    ) -> Result<ReservationAnswer, CommandError> {
+        let (_, reservation) = self
+            .on_reservation(reservation_id, ReservationCommand::Inspect, metadata)
+            .await?;
+        let release = ReservationCommand::Release {
+            reason: reason.to_string(),
+        };
+        // Refuse before touching stock when the reservation cannot be released.
+        if !reservation.decide(&release, self.clock().now())?.is_empty() {
+            self.release_lines(reservation_id, &reservation.lines, reason, metadata)
+                .await;
+        }
+        let (outcome, reservation) = self
+            .on_reservation(reservation_id, release, metadata)
+            .await?;
+        Ok(answer(reservation, outcome, true))
+    }
+
+    /// The reservation as it stands.
+    pub async fn reservation(
+        &self,
+        reservation_id: &str,
+    ) -> Result<ReservationAnswer, CommandError> {
+        let (outcome, reservation) = self
+            .on_reservation(
+                reservation_id,
+                ReservationCommand::Inspect,
+                &Metadata::default(),
+            )
+            .await?;
+        Ok(answer(reservation, outcome, false))
+    }
+
+    async fn on_reservation(
+        &self,
+        reservation_id: &str,
+        command: ReservationCommand,
+        metadata: &Metadata,
+    ) -> Result<(CommandOutcome, Reservation), CommandError> {
+        self.reservation
+            .execute(reservation_id, command, metadata.clone(), None)
+            .await
+    }
+
+    /// Release the holds of these lines; a hold already gone is fine.
+    async fn release_lines(
+        &self,
+        reservation_id: &str,
+        lines: &[ReservationLine],
+        reason: &str,
+        metadata: &Metadata,
+    ) {
+        for line in lines {
+            let release = StockAction::ReleaseHold {
+                hold_id: reservation_id.to_string(),
+                reason: reason.to_string(),
+            };
+            match self.handle_stock(stock(line, release), metadata).await {
+                Ok(_) | Err(CommandError::Refused(_)) => {}
+                // It still runs out by itself at the reservation's end.
+                Err(error) => {
+                    tracing::warn!(%reservation_id, sku = %line.sku, %error, "releasing a hold failed")
+                }
+            }
+        }
+    }
+}
+
+fn stock(line: &ReservationLine, action: StockAction) -> StockCommand {
+    StockCommand {
+        sku: line.sku.clone(),
+        warehouse_id: line.warehouse_id.clone(),
+        action,
+    }
+}
+
+fn shortage(line: &ReservationLine, refusal: &DomainError) -> LineShortage {
+    LineShortage {
+        sku: line.sku.clone(),
+        warehouse_id: line.warehouse_id.clone(),
+        wanted: line.quantity,
+        available: refusal
+            .facts
+            .get("available")
+            .and_then(|v| v.as_u64())
+            .unwrap_or(0),
+        reason: refusal.code.to_string(),
+    }
+}
+
+fn answer(reservation: Reservation, outcome: CommandOutcome, changed: bool) -> ReservationAnswer {
+    ReservationAnswer {
+        reservation,
+        position: outcome.position,
+        changed,
+    }
+}

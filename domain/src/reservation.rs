@@ -1,0 +1,290 @@
+//! The Reservation aggregate: what a buyer asked to hold, over several lines, and
+//! how it ended. The holds themselves live on the Stock aggregates (one hold per line
+//! under the reservation id); the command side takes them all or none and records
+//! the outcome here.
+
+use chrono::{DateTime, Utc};
+use cqrs_es::{event_sink::EventSink, Aggregate};
+use event_schemas::reservation::RESERVATION_AGGREGATE;
+use event_schemas::{LineShortage, ReservationEvent, ReservationLine};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{DomainError, ErrorKind};
+use crate::validate::Validator;
+
+/// Most lines one reservation may have.
+pub const MAX_LINES: usize = 100;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReservationStatus {
+    #[default]
+    New,
+    /// Recorded; its holds are being taken.
+    Requested,
+    Held,
+    Failed,
+    Confirmed,
+    Released,
+    /// Held, but past its end (derived from the time; the holds expire by themselves).
+    Expired,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ReservationCommand {
+    Request {
+        reservation_id: String,
+        buyer: Option<String>,
+        lines: Vec<ReservationLine>,
+        expires_at: DateTime<Utc>,
+    },
+    RecordHeld,
+    RecordFailed {
+        shortages: Vec<LineShortage>,
+    },
+    /// Before the holds are sold: refuses unless held and not expired.
+    CheckConfirmable,
+    RecordConfirmed,
+    Release {
+        reason: String,
+    },
+    /// Read the state; changes nothing.
+    Inspect,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Reservation {
+    pub reservation_id: String,
+    pub status: ReservationStatus,
+    pub buyer: Option<String>,
+    pub lines: Vec<ReservationLine>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub shortages: Vec<LineShortage>,
+}
+
+/// Lines as one reservation keeps them: the same SKU in the same warehouse summed,
+/// in a stable order.
+pub fn merge_lines(lines: &[ReservationLine]) -> Vec<ReservationLine> {
+    let mut merged: Vec<ReservationLine> = Vec::new();
+    for line in lines {
+        match merged
+            .iter_mut()
+            .find(|m| m.sku == line.sku && m.warehouse_id == line.warehouse_id)
+        {
+            Some(existing) => existing.quantity = existing.quantity.saturating_add(line.quantity),
+            None => merged.push(line.clone()),
+        }
+    }
+    merged.sort();
+    merged
+}
+
+impl Reservation {
+    /// The status as of `now`: a held reservation past its end counts as expired.
+    pub fn status_at(&self, now: DateTime<Utc>) -> ReservationStatus {
+        match (self.status, self.expires_at) {
+            (ReservationStatus::Held | ReservationStatus::Requested, Some(at)) if at <= now => {
+                ReservationStatus::Expired
+            }
+            (status, _) => status,
+        }
+    }
+
+    pub fn decide(
+        &self,
+        command: &ReservationCommand,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<ReservationEvent>, DomainError> {
+        let id = self.reservation_id.clone();
+        let refuse = |code: &'static str, detail: String| {
+            Err(DomainError::new(ErrorKind::Conflict, code, detail))
+        };
+        match command {
+            ReservationCommand::Request {
+                reservation_id,
+                buyer,
+                lines,
+                expires_at,
+            } => {
+                let mut v = Validator::new();
+                v.id("reservation_id", reservation_id);
+                v.check(
+                    !lines.is_empty() && lines.len() <= MAX_LINES,
+                    "lines",
+                    &format!("must hold 1 to {MAX_LINES} lines"),
+                );
+                for (i, line) in lines.iter().enumerate() {
+                    v.id(&format!("lines[{i}].sku"), &line.sku);
+                    v.id(&format!("lines[{i}].warehouse_id"), &line.warehouse_id);
+                    v.quantity(&format!("lines[{i}].quantity"), line.quantity);
+                }
+                v.check(*expires_at > now, "expires_at", "must lie in the future");
+                v.finish()?;
+                let lines = merge_lines(lines);
+                let mut v = Validator::new();
+                for line in &lines {
+                    v.quantity(
+                        &format!("{} in {}", line.sku, line.warehouse_id),
+                        line.quantity,
+                    );
+                }
+                v.finish()?;
+                if self.status != ReservationStatus::New {
+                    // The same request again changes nothing; another one under this id is refused.
+                    return if self.lines == lines && self.buyer == *buyer {
+                        Ok(vec![])
+                    } else {
+                        refuse(
+                            "reservation_exists",
+                            format!("reservation '{reservation_id}' exists with other lines"),
+                        )
+                    };
+                }
+                Ok(vec![ReservationEvent::ReservationRequested {
+                    reservation_id: reservation_id.clone(),
+                    buyer: buyer.clone(),
+                    lines,
+                    expires_at: *expires_at,
+                }])
+            }
+            ReservationCommand::RecordHeld => match self.status {
+                ReservationStatus::Requested => Ok(vec![ReservationEvent::ReservationHeld {
+                    reservation_id: id,
+                    expires_at: self.expires_at.unwrap_or(now),
+                }]),
+                ReservationStatus::Held => Ok(vec![]),
+                other => refuse(
+                    "reservation_not_requested",
+                    format!("reservation is {other:?}"),
+                ),
+            },
+            ReservationCommand::RecordFailed { shortages } => match self.status {
+                ReservationStatus::Requested => Ok(vec![ReservationEvent::ReservationFailed {
+                    reservation_id: id,
+                    shortages: shortages.clone(),
+                }]),
+                ReservationStatus::Failed => Ok(vec![]),
+                other => refuse(
+                    "reservation_not_requested",
+                    format!("reservation is {other:?}"),
+                ),
+            },
+            ReservationCommand::CheckConfirmable => match self.status_at(now) {
+                ReservationStatus::Held | ReservationStatus::Confirmed => Ok(vec![]),
+                ReservationStatus::New => Err(self.unknown()),
+                ReservationStatus::Expired => refuse(
+                    "reservation_expired",
+                    "the reservation's holds ran out".into(),
+                ),
+                other => refuse(
+                    "reservation_not_held",
+                    format!("the reservation is {}", status_name(other)),
+                ),
+            },
+            ReservationCommand::RecordConfirmed => match self.status {
+                ReservationStatus::Held => Ok(vec![ReservationEvent::ReservationConfirmed {
+                    reservation_id: id,
+                }]),
+                ReservationStatus::Confirmed => Ok(vec![]),
+                ReservationStatus::New => Err(self.unknown()),
+                other => refuse(
+                    "reservation_not_held",
+                    format!("the reservation is {}", status_name(other)),
+                ),
+            },
+            ReservationCommand::Release { reason } => match self.status {
+                ReservationStatus::Held | ReservationStatus::Requested => {
+                    Ok(vec![ReservationEvent::ReservationReleased {
+                        reservation_id: id,
+                        reason: reason.clone(),
+                    }])
+                }
+                ReservationStatus::Released | ReservationStatus::Failed => Ok(vec![]),
+                ReservationStatus::New => Err(self.unknown()),
+                other => refuse(
+                    "reservation_not_held",
+                    format!("the reservation is {}", status_name(other)),
+                ),
+            },
+            ReservationCommand::Inspect => match self.status {
+                ReservationStatus::New => Err(self.unknown()),
+                _ => Ok(vec![]),
+            },
+        }
+    }
+
+    fn unknown(&self) -> DomainError {
+        DomainError::new(
+            ErrorKind::NotFound,
+            "unknown_reservation",
+            "there is no such reservation",
+        )
+    }
+
+    pub fn apply_event(&mut self, event: &ReservationEvent) {
+        match event {
+            ReservationEvent::ReservationRequested {
+                reservation_id,
+                buyer,
+                lines,
+                expires_at,
+            } => {
+                self.reservation_id = reservation_id.clone();
+                self.buyer = buyer.clone();
+                self.lines = lines.clone();
+                self.expires_at = Some(*expires_at);
+                self.status = ReservationStatus::Requested;
+            }
+            ReservationEvent::ReservationHeld { expires_at, .. } => {
+                self.expires_at = Some(*expires_at);
+                self.status = ReservationStatus::Held;
+            }
+            ReservationEvent::ReservationFailed { shortages, .. } => {
+                self.shortages = shortages.clone();
+                self.status = ReservationStatus::Failed;
+            }
+            ReservationEvent::ReservationConfirmed { .. } => {
+                self.status = ReservationStatus::Confirmed
+            }
+            ReservationEvent::ReservationReleased { .. } => {
+                self.status = ReservationStatus::Released
+            }
+        }
+    }
+}
+
+pub fn status_name(status: ReservationStatus) -> &'static str {
+    match status {
+        ReservationStatus::New => "new",
+        ReservationStatus::Requested => "requested",
+        ReservationStatus::Held => "held",
+        ReservationStatus::Failed => "failed",
+        ReservationStatus::Confirmed => "confirmed",
+        ReservationStatus::Released => "released",
+        ReservationStatus::Expired => "expired",
+    }
+}
+
+impl Aggregate for Reservation {
+    const TYPE: &'static str = RESERVATION_AGGREGATE;
+    type Command = ReservationCommand;
+    type Event = ReservationEvent;
+    type Error = DomainError;
+    type Services = std::sync::Arc<dyn crate::Clock>;
+
+    async fn handle(
+        &mut self,
+        command: Self::Command,
+        clock: &Self::Services,
+        sink: &EventSink<Self>,
+    ) -> Result<(), Self::Error> {
+        for event in self.decide(&command, clock.now())? {
+            sink.write(event, self).await;
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, event: Self::Event) {
+        self.apply_event(&event);
+    }
+}

@@ -1,0 +1,230 @@
+//! Reservations through the API: many buyers racing for few units, all-or-nothing
+//! lines, confirmation, release, and expiry on the manual clock.
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::load::stock_path;
+use crate::on_both_backends;
+use crate::support::{register_warehouses, Api, Backend, Env};
+
+on_both_backends!(
+    buyers_racing_for_ten_units_get_exactly_ten_holds,
+    a_reservation_holds_every_line_or_none,
+);
+
+async fn receive(api: &Api, sku: &str, warehouse: &str, quantity: u64) -> i64 {
+    let answer = api
+        .post(
+            &format!("{}/receipts", stock_path(sku, warehouse)),
+            &json!({ "quantity": quantity }),
+        )
+        .await
+        .expect(StatusCode::OK);
+    answer["position"].as_i64().unwrap()
+}
+
+async fn availability(api: &Api, sku: &str, min_position: i64) -> Value {
+    api.get(&format!(
+        "/v1/availability/{sku}?min_position={min_position}"
+    ))
+    .await
+    .expect(StatusCode::OK)
+}
+
+/// 200 buyers race for 10 units spread over 3 warehouses: exactly 10 hold one, the
+/// rest hear what is available; confirmed units stay sold, the rest come back when
+/// the holds run out.
+async fn buyers_racing_for_ten_units_get_exactly_ten_holds(backend: Backend) {
+    let env = Env::new(backend).await;
+    let server = env.start_with(&["--clock", "manual"]).await;
+    let warehouses = ["wh-a", "wh-b", "wh-c"];
+    register_warehouses(&server, &warehouses).await;
+    for (warehouse, units) in warehouses.iter().zip([4, 3, 3]) {
+        receive(&server, "DROP", warehouse, units).await;
+    }
+    let buyers: Vec<_> = (0..200)
+        .map(|buyer| {
+            let api = server.api.clone();
+            let warehouse = warehouses[buyer % 3];
+            tokio::spawn(async move {
+                let body = json!({
+                    "reservation_id": format!("buyer-{buyer}"),
+                    "lines": [{"sku": "DROP", "quantity": 1, "warehouse_id": warehouse}],
+                });
+                (buyer, api.post("/v1/reservations", &body).await)
+            })
+        })
+        .collect();
+    let mut held = Vec::new();
+    let mut last_position = 0;
+    for buyer in buyers {
+        let (id, answer) = buyer.await.unwrap();
+        if answer.status == StatusCode::CREATED {
+            let body = answer.json();
+            assert_eq!(body["status"], "held", "{body}");
+            last_position = last_position.max(body["position"].as_i64().unwrap());
+            held.push(id);
+        } else {
+            let problem = answer.problem(StatusCode::CONFLICT);
+            assert_eq!(problem["lines"][0]["available"], 0, "{problem}");
+            last_position = last_position.max(problem["position"].as_i64().unwrap());
+        }
+    }
+    assert_eq!(held.len(), 10, "exactly the units there are were held");
+    let during = availability(&server, "DROP", last_position).await;
+    assert_eq!(
+        (
+            during["on_hand"].as_i64(),
+            during["held"].as_i64(),
+            during["available"].as_i64()
+        ),
+        (Some(10), Some(10), Some(0)),
+        "{during}"
+    );
+
+    // Three buyers pay; the holds of the other seven run out.
+    for id in &held[..3] {
+        let confirmed = server
+            .post(&format!("/v1/reservations/buyer-{id}/confirm"), &json!({}))
+            .await
+            .expect(StatusCode::OK);
+        assert_eq!(confirmed["status"], "confirmed");
+    }
+    let advanced = server
+        .post("/v1/admin/clock/advance", &json!({"seconds": 16 * 60}))
+        .await
+        .expect(StatusCode::OK);
+    let after = availability(&server, "DROP", advanced["position"].as_i64().unwrap()).await;
+    assert_eq!(
+        (
+            after["on_hand"].as_i64(),
+            after["held"].as_i64(),
+            after["available"].as_i64()
+        ),
+        (Some(7), Some(0), Some(7)),
+        "{after}"
+    );
+    for warehouse in &after["warehouses"].as_array().unwrap()[..] {
+        assert!(warehouse["on_hand"].as_i64().unwrap() >= 0, "{after}");
+    }
+    let late = server
+        .get(&format!("/v1/reservations/buyer-{}", held[5]))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(late["status"], "expired", "{late}");
+    server
+        .post(
+            &format!("/v1/reservations/buyer-{}/confirm", held[5]),
+            &json!({}),
+        )
+        .await
+        .problem(StatusCode::CONFLICT);
+    assert!(server.stop().await.success());
+}
+
+/// One short line fails the whole reservation and leaves nothing held; repeating a
+/// request is harmless; release gives everything back.
+async fn a_reservation_holds_every_line_or_none(backend: Backend) {
+    let env = Env::new(backend).await;
+    let server = env.start().await;
+    register_warehouses(&server, &["wh-a", "wh-b"]).await;
+    receive(&server, "MUG", "wh-a", 5).await;
+    let position = receive(&server, "CUP", "wh-b", 1).await;
+
+    let too_much = json!({
+        "reservation_id": "r-fail",
+        "lines": [
+            {"sku": "MUG", "quantity": 2, "warehouse_id": "wh-a"},
+            {"sku": "CUP", "quantity": 1, "warehouse_id": "wh-b"},
+            {"sku": "CUP", "quantity": 1, "warehouse_id": "wh-b"},
+        ],
+    });
+    let problem = server
+        .post("/v1/reservations", &too_much)
+        .await
+        .problem(StatusCode::CONFLICT);
+    // The same SKU twice counts as the sum: 2 CUP wanted, 1 there.
+    let lines = problem["lines"].as_array().unwrap();
+    assert_eq!(lines.len(), 1, "{problem}");
+    assert_eq!(
+        (
+            lines[0]["sku"].as_str(),
+            lines[0]["wanted"].as_u64(),
+            lines[0]["available"].as_u64()
+        ),
+        (Some("CUP"), Some(2), Some(1))
+    );
+    let mug = availability(&server, "MUG", problem["position"].as_i64().unwrap()).await;
+    assert_eq!(mug["held"], 0, "the MUG hold was taken back: {mug}");
+
+    let good = json!({
+        "reservation_id": "r-ok",
+        "lines": [
+            {"sku": "MUG", "quantity": 2, "warehouse_id": "wh-a"},
+            {"sku": "CUP", "quantity": 1, "warehouse_id": "wh-b"},
+        ],
+    });
+    let held = server
+        .post("/v1/reservations", &good)
+        .await
+        .expect(StatusCode::CREATED);
+    let again = server
+        .post("/v1/reservations", &good)
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(
+        again["position"], held["position"],
+        "a repeat changes nothing"
+    );
+    let other = json!({"reservation_id": "r-ok", "lines": [{"sku": "MUG", "quantity": 1, "warehouse_id": "wh-a"}]});
+    server
+        .post("/v1/reservations", &other)
+        .await
+        .problem(StatusCode::CONFLICT);
+    let mug = availability(&server, "MUG", held["position"].as_i64().unwrap()).await;
+    assert_eq!(
+        (mug["held"].as_i64(), mug["available"].as_i64()),
+        (Some(2), Some(3))
+    );
+
+    let released = server
+        .post(
+            "/v1/reservations/r-ok/release",
+            &json!({"reason": "cart emptied"}),
+        )
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(released["status"], "released");
+    let mug = availability(&server, "MUG", released["position"].as_i64().unwrap()).await;
+    assert_eq!(
+        (mug["held"].as_i64(), mug["available"].as_i64()),
+        (Some(0), Some(5))
+    );
+    let cup = availability(
+        &server,
+        "CUP",
+        released["position"].as_i64().unwrap().max(position),
+    )
+    .await;
+    assert_eq!(cup["available"], 1);
+    server
+        .get("/v1/reservations/nope")
+        .await
+        .problem(StatusCode::NOT_FOUND);
+    server
+        .post(
+            "/v1/reservations",
+            &json!({"lines": [{"sku": "MUG", "quantity": 1}]}),
+        )
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY);
+    server
+        .post(
+            "/v1/reservations",
+            &json!({"lines": [{"sku": "MUG", "quantity": 0, "warehouse_id": "wh-a"}]}),
+        )
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(server.stop().await.success());
+}

@@ -15,6 +15,7 @@ pub mod db;
 pub mod log;
 pub mod open_holds;
 pub mod runtime;
+pub mod warehouses;
 
 pub use availability::{Availability, AvailabilityView, WarehouseAvailability};
 pub use db::ReadDb;

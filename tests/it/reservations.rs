@@ -11,6 +11,7 @@ use crate::support::{register_warehouses, Api, Backend, Env};
 on_both_backends!(
     buyers_racing_for_ten_units_get_exactly_ten_holds,
     a_reservation_holds_every_line_or_none,
+    lines_without_a_warehouse_are_allocated,
 );
 
 async fn receive(api: &Api, sku: &str, warehouse: &str, quantity: u64) -> i64 {
@@ -223,6 +224,137 @@ async fn a_reservation_holds_every_line_or_none(backend: Backend) {
         .post(
             "/v1/reservations",
             &json!({"lines": [{"sku": "MUG", "quantity": 0, "warehouse_id": "wh-a"}]}),
+        )
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(server.stop().await.success());
+}
+
+fn rated_warehouse(id: &str, per_item: i64, per_shipment: i64, days: u32) -> Value {
+    json!({
+        "warehouse_id": id,
+        "name": format!("Warehouse {id}"),
+        "region": "nl",
+        "location": {"lat": 52.37, "lon": 4.89},
+        "ships_to": [{
+            "region": "nl",
+            "cost_per_item": {"amount": per_item, "currency": "EUR"},
+            "cost_per_shipment": {"amount": per_shipment, "currency": "EUR"},
+            "days": days
+        }]
+    })
+}
+
+/// Lines without a warehouse go where the allocation policy says: one warehouse when
+/// one has everything (cheapest, or fastest for priority), else a split.
+async fn lines_without_a_warehouse_are_allocated(backend: Backend) {
+    let env = Env::new(backend).await;
+    let server = env.start().await;
+    for warehouse in [
+        rated_warehouse("cheap", 10, 100, 5),
+        rated_warehouse("fast", 30, 300, 1),
+        rated_warehouse("far", 1, 1, 9),
+    ] {
+        server
+            .post("/v1/warehouses", &warehouse)
+            .await
+            .expect(StatusCode::CREATED);
+    }
+    // "far" is the cheapest but has no stock; "far-away" has plenty but ships only
+    // to de: neither may be chosen.
+    let mut far = rated_warehouse("far-away", 1, 1, 9);
+    far["warehouse_id"] = json!("far-away");
+    far["ships_to"][0]["region"] = json!("de");
+    server
+        .post("/v1/warehouses", &far)
+        .await
+        .expect(StatusCode::CREATED);
+    receive(&server, "MUG", "cheap", 2).await;
+    receive(&server, "MUG", "fast", 5).await;
+    receive(&server, "MUG", "far-away", 100).await;
+    receive(&server, "BOWL", "fast", 1).await;
+
+    let reserve = |id: &str, lines: Value, priority: bool| json!({"reservation_id": id, "lines": lines, "ship_to": {"region": "nl"}, "priority": priority});
+    // Cheapest single warehouse with everything.
+    let cheap = server
+        .post(
+            "/v1/reservations",
+            &reserve("r1", json!([{"sku": "MUG", "quantity": 1}]), false),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+    assert_eq!(cheap["lines"][0]["warehouse_id"], "cheap", "{cheap}");
+    assert!(
+        cheap["explanation"].as_str().is_some_and(|e| !e.is_empty()),
+        "{cheap}"
+    );
+    // Priority: the fastest.
+    let fast = server
+        .post(
+            "/v1/reservations",
+            &reserve("r2", json!([{"sku": "MUG", "quantity": 1}]), true),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+    assert_eq!(fast["lines"][0]["warehouse_id"], "fast", "{fast}");
+    // Only "fast" has both: one shipment is preferred.
+    let both = server
+        .post(
+            "/v1/reservations",
+            &reserve(
+                "r3",
+                json!([{"sku": "MUG", "quantity": 1}, {"sku": "BOWL", "quantity": 1}]),
+                false,
+            ),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+    let warehouses: Vec<&str> = both["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["warehouse_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(warehouses, ["fast", "fast"], "{both}");
+    // 1 left in cheap, 3 in fast: 4 units need a split.
+    let split = server
+        .post(
+            "/v1/reservations",
+            &reserve("r4", json!([{"sku": "MUG", "quantity": 4}]), false),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+    let mut parts: Vec<(String, u64)> = split["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["warehouse_id"].as_str().unwrap().to_string(),
+                l["quantity"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    parts.sort();
+    assert_eq!(
+        parts,
+        [("cheap".to_string(), 1), ("fast".to_string(), 3)],
+        "{split}"
+    );
+    // Nothing left that ships to nl.
+    let short = server
+        .post(
+            "/v1/reservations",
+            &reserve("r5", json!([{"sku": "MUG", "quantity": 1}]), false),
+        )
+        .await
+        .problem(StatusCode::CONFLICT);
+    assert!(short["detail"].as_str().unwrap().contains("MUG"), "{short}");
+    // Without a destination, a line without a warehouse cannot be placed.
+    server
+        .post(
+            "/v1/reservations",
+            &json!({"lines": [{"sku": "MUG", "quantity": 1}]}),
         )
         .await
         .problem(StatusCode::UNPROCESSABLE_ENTITY);

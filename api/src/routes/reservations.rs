@@ -7,7 +7,10 @@ use axum::{Extension, Json};
 use chrono::{DateTime, Utc};
 use commands::reservations::ReservationAnswer;
 use domain::reservation::status_name;
-use domain::{FieldError, Reservation, ReservationStatus};
+use domain::{
+    allocate, offers_for_region, AllocationRequest, FieldError, OrderLine, Reservation,
+    ReservationStatus,
+};
 use event_schemas::ReservationLine;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -28,7 +31,7 @@ pub struct LineBody {
     pub sku: String,
     #[schema(example = 2)]
     pub quantity: u64,
-    /// Where to hold it. (Allocation across warehouses comes with orders.)
+    /// Where to hold it; when absent, allocated (needs `ship_to`).
     #[schema(example = "ams-1")]
     pub warehouse_id: Option<String>,
 }
@@ -42,6 +45,21 @@ pub struct ReserveBody {
     pub lines: Vec<LineBody>,
     /// How long to hold, 1 s to 24 h; 15 minutes when absent.
     pub ttl_seconds: Option<u32>,
+    /// Where the order goes: needed for lines without a warehouse, which are then
+    /// allocated over the warehouses shipping to `region`.
+    pub ship_to: Option<ShipTo>,
+    /// Allocate for the fastest delivery rather than the lowest cost.
+    #[serde(default)]
+    pub priority: bool,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShipTo {
+    #[schema(example = "nl")]
+    pub region: String,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -64,6 +82,9 @@ pub struct ReservationBody {
     pub status: String,
     pub expires_at: Option<DateTime<Utc>>,
     pub lines: Vec<LineAnswer>,
+    /// Why the lines went where they did, when some were allocated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<String>,
     pub position: i64,
 }
 
@@ -82,6 +103,7 @@ fn body(answer: &ReservationAnswer, now: DateTime<Utc>) -> ReservationBody {
                 quantity: l.quantity,
             })
             .collect(),
+        explanation: None,
         position: answer.position,
     }
 }
@@ -128,21 +150,39 @@ pub async fn reserve(
         });
     }
     let mut lines = Vec::with_capacity(request.lines.len());
-    for (i, line) in request.lines.into_iter().enumerate() {
+    let mut to_allocate = Vec::new();
+    for line in request.lines {
         match line.warehouse_id {
             Some(warehouse_id) => lines.push(ReservationLine {
                 sku: line.sku,
                 warehouse_id,
                 quantity: line.quantity,
             }),
-            None => errors.push(FieldError {
-                field: format!("lines[{i}].warehouse_id"),
-                message: "is needed for now: allocation across warehouses comes with orders".into(),
-            }),
+            None => to_allocate.push(OrderLine::new(line.sku, line.quantity)),
         }
+    }
+    if !to_allocate.is_empty() && request.ship_to.is_none() {
+        errors.push(FieldError {
+            field: "ship_to".into(),
+            message: "is needed to allocate lines without a warehouse_id".into(),
+        });
     }
     if !errors.is_empty() {
         return Err(Problem::invalid(errors));
+    }
+    let mut explanation = None;
+    if let (Some(ship_to), false) = (&request.ship_to, to_allocate.is_empty()) {
+        let plan = plan(&state, &ship_to.region, to_allocate, request.priority).await?;
+        for shipment in plan.shipments {
+            for line in shipment.lines {
+                lines.push(ReservationLine {
+                    sku: line.sku,
+                    warehouse_id: shipment.warehouse_id.clone(),
+                    quantity: line.quantity,
+                });
+            }
+        }
+        explanation = Some(plan.explanation);
     }
     let id = request
         .reservation_id
@@ -174,7 +214,66 @@ pub async fn reserve(
     } else {
         StatusCode::OK
     };
-    Ok((status, Json(body(&answer, now))))
+    let mut answer_body = body(&answer, now);
+    answer_body.explanation = explanation;
+    Ok((status, Json(answer_body)))
+}
+
+/// Where to take `lines` from, over the warehouses shipping to `region`, from the
+/// availability read model brought up to the log's head. The holds themselves are
+/// what guarantee the stock; a plan made on a moment-old picture can only fail.
+async fn plan(
+    state: &AppState,
+    region: &str,
+    lines: Vec<OrderLine>,
+    priority: bool,
+) -> Result<domain::Plan, Problem> {
+    let head = state.commands.store().last_committed();
+    let _ = state
+        .availability
+        .wait_for(head, crate::routes::MIN_POSITION_WAIT)
+        .await;
+    let warehouses = projections::warehouses::all(state.availability.db())
+        .await
+        .map_err(|e| Problem::unavailable("storage_unavailable", e.to_string()))?;
+    let mut stock: std::collections::BTreeMap<String, std::collections::BTreeMap<String, u64>> =
+        Default::default();
+    for sku in lines
+        .iter()
+        .map(|l| &l.sku)
+        .collect::<std::collections::BTreeSet<_>>()
+    {
+        let (view, _) =
+            projections::availability::query(state.availability.db(), sku, None).await?;
+        for w in view.map(|v| v.warehouses).unwrap_or_default() {
+            stock
+                .entry(w.warehouse_id)
+                .or_default()
+                .insert(sku.clone(), w.available.max(0) as u64);
+        }
+    }
+    // Costs of different currencies cannot be added: plan in the currency of the
+    // first warehouse shipping there (warehouses quoting another are left out).
+    let currency = warehouses
+        .iter()
+        .flat_map(|w| &w.ships_to)
+        .find(|rate| rate.region == region)
+        .map(|rate| rate.cost_per_item.currency.clone())
+        .unwrap_or_default();
+    let offers = offers_for_region(
+        region,
+        &currency,
+        warehouses.iter().map(|w| {
+            (
+                w.warehouse_id.as_str(),
+                w.ships_to.as_slice(),
+                stock.get(&w.warehouse_id).cloned().unwrap_or_default(),
+            )
+        }),
+    );
+    let mut request = AllocationRequest::new(region, lines);
+    request.priority = priority;
+    allocate(&request, &offers).map_err(|e| Problem::from(domain::DomainError::from(e)))
 }
 
 /// A reservation as it stands.

@@ -66,6 +66,11 @@ pub enum StockAction {
         hold_id: String,
         reason: String,
     },
+    /// Move an open hold's end later.
+    ExtendHold {
+        hold_id: String,
+        expires_at: DateTime<Utc>,
+    },
     /// Release every hold whose time has run out (the expiry sweep).
     ExpireHolds,
 }
@@ -80,6 +85,7 @@ impl StockAction {
             StockAction::Hold { .. } => "hold_stock",
             StockAction::ReleaseHold { .. } => "release_hold",
             StockAction::ExpireHolds => "expire_holds",
+            StockAction::ExtendHold { .. } => "extend_hold",
         }
     }
 }
@@ -160,6 +166,35 @@ impl Stock {
                 Ok(vec![event.released(hold_id, hold.quantity, reason)])
             }
             StockAction::ExpireHolds => Ok(self.expiry_releases(now, &event).0),
+            StockAction::ExtendHold {
+                hold_id,
+                expires_at,
+            } => {
+                let hold = self.open_hold(hold_id)?;
+                if hold.expired(now) {
+                    return Err(DomainError::new(
+                        ErrorKind::Conflict,
+                        "hold_expired",
+                        format!("hold '{hold_id}' already ran out"),
+                    ));
+                }
+                match hold.expires_at {
+                    Some(current) if *expires_at > current => {
+                        Ok(vec![event.extended(hold_id, *expires_at)])
+                    }
+                    Some(current) if *expires_at == current => Ok(vec![]),
+                    Some(_) => {
+                        let mut v = Validator::new();
+                        v.fail("expires_at", "must be later than the hold's current end");
+                        v.finish().map(|()| vec![])
+                    }
+                    None => Err(DomainError::new(
+                        ErrorKind::Conflict,
+                        "hold_never_expires",
+                        format!("hold '{hold_id}' has no end to extend"),
+                    )),
+                }
+            }
             StockAction::Sell {
                 quantity,
                 hold_id: Some(hold_id),
@@ -266,6 +301,15 @@ impl Stock {
             StockEvent::StockHoldReleased { hold_id, .. } => {
                 self.holds.remove(hold_id);
             }
+            StockEvent::StockHoldExtended {
+                hold_id,
+                expires_at,
+                ..
+            } => {
+                if let Some(hold) = self.holds.get_mut(hold_id) {
+                    hold.expires_at = Some(*expires_at);
+                }
+            }
         }
     }
 
@@ -360,6 +404,7 @@ fn validate(command: &StockCommand) -> Result<(), DomainError> {
             v.id("hold_id", hold_id);
             v.text("reason", reason);
         }
+        StockAction::ExtendHold { hold_id, .. } => v.id("hold_id", hold_id),
         StockAction::ExpireHolds => {}
     }
     v.finish()
@@ -417,6 +462,14 @@ impl Emitter<'_> {
             warehouse_id: self.warehouse_id.into(),
             hold_id: hold_id.into(),
             quantity,
+            expires_at,
+        }
+    }
+    fn extended(&self, hold_id: &str, expires_at: DateTime<Utc>) -> StockEvent {
+        StockEvent::StockHoldExtended {
+            sku: self.sku.into(),
+            warehouse_id: self.warehouse_id.into(),
+            hold_id: hold_id.into(),
             expires_at,
         }
     }

@@ -61,6 +61,13 @@ pub enum StockEvent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         expires_at: Option<DateTime<Utc>>,
     },
+    /// A hold's end moved later (a payment still in flight, say).
+    StockHoldExtended {
+        sku: String,
+        warehouse_id: String,
+        hold_id: String,
+        expires_at: DateTime<Utc>,
+    },
     /// A hold was let go; `quantity` is what it still held.
     StockHoldReleased {
         sku: String,
@@ -80,6 +87,7 @@ impl StockEvent {
             StockEvent::StockShortfallDetected { .. } => "StockShortfallDetected",
             StockEvent::StockHeld { .. } => "StockHeld",
             StockEvent::StockHoldReleased { .. } => "StockHoldReleased",
+            StockEvent::StockHoldExtended { .. } => "StockHoldExtended",
         }
     }
 
@@ -102,6 +110,9 @@ impl StockEvent {
                 sku, warehouse_id, ..
             }
             | StockEvent::StockHoldReleased {
+                sku, warehouse_id, ..
+            }
+            | StockEvent::StockHoldExtended {
                 sku, warehouse_id, ..
             } => (sku, warehouse_id),
         }

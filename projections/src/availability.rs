@@ -106,7 +106,7 @@ fn fold(events: &[LogRecord]) -> Result<HashMap<(String, String), Change>, Proje
                 change.set_on_hand = Some(*new_quantity as i64);
                 change.on_hand_delta = 0;
             }
-            StockEvent::StockShortfallDetected { .. } => {}
+            StockEvent::StockShortfallDetected { .. } | StockEvent::StockHoldExtended { .. } => {}
             StockEvent::StockHeld { quantity, .. } => change.held_delta += *quantity as i64,
             StockEvent::StockHoldReleased { quantity, .. } => change.held_delta -= *quantity as i64,
         }

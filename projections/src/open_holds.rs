@@ -29,22 +29,43 @@ const TABLES: &[&str] = &[
 
 /// What a batch does to one hold, folded over its events in order.
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Change {
-    /// Held (again) with this quantity and end.
-    Set(i64, Option<i64>),
-    /// Sold from by this many units (the row may not be in this batch).
-    Less(i64),
+struct Change {
+    /// Where the hold starts from in this batch.
+    base: Base,
+    /// Units sold from it since.
+    less: i64,
+    /// A new end set since (extended).
+    until: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Base {
+    /// The row as stored.
+    Stored,
+    /// Held (again) in this batch, with this quantity and end.
+    Held(i64, Option<i64>),
+    /// Released, or sold out, in this batch.
     Gone,
 }
 
 impl Change {
-    fn then(self, next: Change) -> Change {
-        match (self, next) {
-            (_, Change::Set(..)) | (_, Change::Gone) => next,
-            (Change::Set(q, at), Change::Less(d)) if q > d => Change::Set(q - d, at),
-            (Change::Set(..), Change::Less(_)) => Change::Gone,
-            (Change::Less(a), Change::Less(b)) => Change::Less(a + b),
-            (Change::Gone, Change::Less(_)) => Change::Gone,
+    fn new(base: Base) -> Self {
+        Change {
+            base,
+            less: 0,
+            until: None,
+        }
+    }
+
+    fn then(self, event: Change) -> Change {
+        match event.base {
+            Base::Held(..) | Base::Gone => event,
+            Base::Stored if self.base == Base::Gone => self,
+            Base::Stored => Change {
+                base: self.base,
+                less: self.less + event.less,
+                until: event.until.or(self.until),
+            },
         }
     }
 }
@@ -70,7 +91,10 @@ fn fold(records: &[LogRecord]) -> Result<Vec<(HoldKey, Change)>, ProjectionError
                 expires_at,
             } => (
                 (sku, warehouse_id, hold_id),
-                Change::Set(quantity as i64, expires_at.map(|at| at.timestamp_micros())),
+                Change::new(Base::Held(
+                    quantity as i64,
+                    expires_at.map(|at| at.timestamp_micros()),
+                )),
             ),
             StockEvent::StockSold {
                 sku,
@@ -78,13 +102,31 @@ fn fold(records: &[LogRecord]) -> Result<Vec<(HoldKey, Change)>, ProjectionError
                 hold_id: Some(hold_id),
                 quantity,
                 ..
-            } => ((sku, warehouse_id, hold_id), Change::Less(quantity as i64)),
+            } => (
+                (sku, warehouse_id, hold_id),
+                Change {
+                    less: quantity as i64,
+                    ..Change::new(Base::Stored)
+                },
+            ),
+            StockEvent::StockHoldExtended {
+                sku,
+                warehouse_id,
+                hold_id,
+                expires_at,
+            } => (
+                (sku, warehouse_id, hold_id),
+                Change {
+                    until: Some(expires_at.timestamp_micros()),
+                    ..Change::new(Base::Stored)
+                },
+            ),
             StockEvent::StockHoldReleased {
                 sku,
                 warehouse_id,
                 hold_id,
                 ..
-            } => ((sku, warehouse_id, hold_id), Change::Gone),
+            } => ((sku, warehouse_id, hold_id), Change::new(Base::Gone)),
             _ => continue,
         };
         match changes.get_mut(&key) {
@@ -118,43 +160,50 @@ impl SqlModel for OpenHolds {
         events: &[LogRecord],
     ) -> Result<(), ProjectionError> {
         for ((sku, warehouse_id, hold_id), change) in fold(events)? {
-            on_tx!(&mut *tx, t => {
-                match change {
-                    Change::Set(quantity, expires_at_us) => {
-                        sqlx::query(
-                            "INSERT INTO open_holds (generation, sku, warehouse_id, hold_id, quantity, expires_at_us)
-                             VALUES ($1, $2, $3, $4, $5, $6)
-                             ON CONFLICT (generation, sku, warehouse_id, hold_id)
-                             DO UPDATE SET quantity = EXCLUDED.quantity, expires_at_us = EXCLUDED.expires_at_us",
-                        )
-                        .bind(generation).bind(&sku).bind(&warehouse_id).bind(&hold_id)
-                        .bind(quantity).bind(expires_at_us)
-                        .execute(&mut **t).await?;
+            let key = (
+                generation,
+                sku.as_str(),
+                warehouse_id.as_str(),
+                hold_id.as_str(),
+            );
+            match change.base {
+                Base::Gone => delete(tx, key).await?,
+                Base::Held(quantity, expires_at_us) => {
+                    let quantity = quantity - change.less;
+                    if quantity <= 0 {
+                        delete(tx, key).await?;
+                    } else {
+                        on_tx!(&mut *tx, t => {
+                            sqlx::query(
+                                "INSERT INTO open_holds (generation, sku, warehouse_id, hold_id, quantity, expires_at_us)
+                                 VALUES ($1, $2, $3, $4, $5, $6)
+                                 ON CONFLICT (generation, sku, warehouse_id, hold_id)
+                                 DO UPDATE SET quantity = EXCLUDED.quantity, expires_at_us = EXCLUDED.expires_at_us",
+                            )
+                            .bind(key.0).bind(key.1).bind(key.2).bind(key.3)
+                            .bind(quantity).bind(change.until.or(expires_at_us))
+                            .execute(&mut **t).await?;
+                        });
                     }
-                    Change::Less(units) => {
+                }
+                Base::Stored => {
+                    on_tx!(&mut *tx, t => {
                         sqlx::query(
-                            "UPDATE open_holds SET quantity = quantity - $5
+                            "UPDATE open_holds SET quantity = quantity - $5, expires_at_us = COALESCE($6, expires_at_us)
                              WHERE generation = $1 AND sku = $2 AND warehouse_id = $3 AND hold_id = $4",
                         )
-                        .bind(generation).bind(&sku).bind(&warehouse_id).bind(&hold_id).bind(units)
+                        .bind(key.0).bind(key.1).bind(key.2).bind(key.3)
+                        .bind(change.less).bind(change.until)
                         .execute(&mut **t).await?;
                         sqlx::query(
                             "DELETE FROM open_holds
                              WHERE generation = $1 AND sku = $2 AND warehouse_id = $3 AND hold_id = $4 AND quantity <= 0",
                         )
-                        .bind(generation).bind(&sku).bind(&warehouse_id).bind(&hold_id)
+                        .bind(key.0).bind(key.1).bind(key.2).bind(key.3)
                         .execute(&mut **t).await?;
-                    }
-                    Change::Gone => {
-                        sqlx::query(
-                            "DELETE FROM open_holds
-                             WHERE generation = $1 AND sku = $2 AND warehouse_id = $3 AND hold_id = $4",
-                        )
-                        .bind(generation).bind(&sku).bind(&warehouse_id).bind(&hold_id)
-                        .execute(&mut **t).await?;
-                    }
+                    });
                 }
-            });
+            }
         }
         Ok(())
     }
@@ -172,6 +221,18 @@ impl SqlModel for OpenHolds {
         });
         Ok(())
     }
+}
+
+async fn delete(
+    tx: &mut WriteTx,
+    (generation, sku, warehouse_id, hold_id): (i64, &str, &str, &str),
+) -> Result<(), ProjectionError> {
+    on_tx!(tx, t => {
+        sqlx::query("DELETE FROM open_holds WHERE generation = $1 AND sku = $2 AND warehouse_id = $3 AND hold_id = $4")
+            .bind(generation).bind(sku).bind(warehouse_id).bind(hold_id)
+            .execute(&mut **t).await?;
+    });
+    Ok(())
 }
 
 /// Per stock with timed holds, when its next hold runs out (active generation).
@@ -202,15 +263,43 @@ pub async fn next_expiries(
 
 #[cfg(test)]
 mod tests {
-    use super::Change::*;
+    use super::{Base, Change};
+
+    fn less(units: i64) -> Change {
+        Change {
+            less: units,
+            ..Change::new(Base::Stored)
+        }
+    }
+
+    fn until(at: i64) -> Change {
+        Change {
+            until: Some(at),
+            ..Change::new(Base::Stored)
+        }
+    }
 
     #[test]
     fn changes_to_one_hold_fold_in_order() {
-        assert_eq!(Set(5, None).then(Less(2)), Set(3, None));
-        assert_eq!(Set(2, Some(9)).then(Less(2)), Gone);
-        assert_eq!(Less(1).then(Less(2)), Less(3));
-        assert_eq!(Less(1).then(Gone), Gone);
-        assert_eq!(Gone.then(Set(4, None)), Set(4, None));
-        assert_eq!(Gone.then(Less(1)), Gone);
+        let held = Change::new(Base::Held(5, Some(1)));
+        assert_eq!(
+            held.then(less(2)).then(until(9)),
+            Change {
+                until: Some(9),
+                less: 2,
+                ..held
+            }
+        );
+        assert_eq!(less(1).then(less(2)), less(3));
+        assert_eq!(
+            less(1).then(Change::new(Base::Gone)),
+            Change::new(Base::Gone)
+        );
+        assert_eq!(Change::new(Base::Gone).then(held), held);
+        assert_eq!(
+            Change::new(Base::Gone).then(less(1)),
+            Change::new(Base::Gone)
+        );
+        assert_eq!(until(3).then(until(4)), until(4));
     }
 }

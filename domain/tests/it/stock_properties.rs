@@ -152,6 +152,30 @@ impl Model {
                 Ok(vec![released(hold_id, quantity, reason)])
             }
             StockAction::ExpireHolds => Ok(self.expire(now)),
+            StockAction::ExtendHold {
+                hold_id,
+                expires_at,
+            } => {
+                let (quantity, current) = *self.holds.get(hold_id).ok_or("unknown_hold")?;
+                if expired(current, now) {
+                    return Err("hold_expired");
+                }
+                match current {
+                    None => Err("hold_never_expires"),
+                    Some(end) if *expires_at > end => {
+                        self.holds
+                            .insert(hold_id.clone(), (quantity, Some(*expires_at)));
+                        Ok(vec![StockEvent::StockHoldExtended {
+                            sku: SKU.into(),
+                            warehouse_id: WH.into(),
+                            hold_id: hold_id.clone(),
+                            expires_at: *expires_at,
+                        }])
+                    }
+                    Some(end) if *expires_at == end => Ok(vec![]),
+                    Some(_) => Err("invalid_command"),
+                }
+            }
             StockAction::Sell {
                 quantity,
                 hold_id: Some(hold_id),

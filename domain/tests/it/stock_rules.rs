@@ -1005,3 +1005,71 @@ fn services_knowing(warehouse_id: &str) -> domain::StockServices {
         )),
     }
 }
+
+// Extend.
+
+fn extend(hold_id: &str, expires_at: chrono::DateTime<chrono::Utc>) -> domain::StockCommand {
+    cmd(StockAction::ExtendHold {
+        hold_id: hold_id.into(),
+        expires_at,
+    })
+}
+
+fn extended(hold_id: &str, expires_at: chrono::DateTime<chrono::Utc>) -> event_schemas::StockEvent {
+    event_schemas::StockEvent::StockHoldExtended {
+        sku: SKU.into(),
+        warehouse_id: WH.into(),
+        hold_id: hold_id.into(),
+        expires_at,
+    }
+}
+
+#[test]
+fn an_open_timed_hold_can_be_extended_and_then_outlives_its_old_end() {
+    stock_at(at(10))
+        .given(vec![received(5), held("h1", 2, Some(at(15)))])
+        .when(extend("h1", at(30)))
+        .then_expect_events(vec![extended("h1", at(30))]);
+    // Past the old end, the extended hold is still held.
+    stock_at(at(20))
+        .given(vec![
+            received(5),
+            held("h1", 2, Some(at(15))),
+            extended("h1", at(30)),
+        ])
+        .when(sell(4))
+        .then_expect_error_message("asked for 4 units but 3 are available");
+    // Extending to the same end again changes nothing.
+    stock_at(at(10))
+        .given(vec![received(5), held("h1", 2, Some(at(30)))])
+        .when(extend("h1", at(30)))
+        .then_expect_events(vec![]);
+}
+
+#[test]
+fn a_hold_cannot_be_shortened_revived_or_given_an_end_it_never_had() {
+    let earlier = stock_at(at(10))
+        .given(vec![received(5), held("h1", 2, Some(at(15)))])
+        .when(extend("h1", at(12)))
+        .inspect_result()
+        .unwrap_err();
+    assert_eq!(earlier.code, "invalid_command");
+    let expired = stock_at(at(20))
+        .given(vec![received(5), held("h1", 2, Some(at(15)))])
+        .when(extend("h1", at(30)))
+        .inspect_result()
+        .unwrap_err();
+    assert_eq!(expired.code, "hold_expired");
+    let endless = stock_at(at(10))
+        .given(vec![received(5), held("h1", 2, None)])
+        .when(extend("h1", at(30)))
+        .inspect_result()
+        .unwrap_err();
+    assert_eq!(endless.code, "hold_never_expires");
+    let unknown = stock_at(at(10))
+        .given(vec![received(5)])
+        .when(extend("h9", at(30)))
+        .inspect_result()
+        .unwrap_err();
+    assert_eq!(unknown.code, "unknown_hold");
+}

@@ -131,7 +131,7 @@ fn fold(expected: &mut Expected, event: &StockEvent) {
             }
         }
         StockEvent::StockAdjusted { new_quantity, .. } => row.0 = *new_quantity as i64,
-        StockEvent::StockShortfallDetected { .. } => {}
+        StockEvent::StockShortfallDetected { .. } | StockEvent::StockHoldExtended { .. } => {}
         StockEvent::StockHeld { quantity, .. } => row.1 += *quantity as i64,
         StockEvent::StockHoldReleased { quantity, .. } => row.1 -= *quantity as i64,
     }

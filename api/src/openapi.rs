@@ -30,6 +30,7 @@ use crate::routes::{admin, availability, keys, ops, reservations, stock, warehou
         reservations::get,
         reservations::confirm,
         reservations::release,
+        reservations::extend,
         keys::create,
         keys::list,
         keys::revoke,

@@ -133,6 +133,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/reservations/{id}", get(reservations::get))
         .route("/v1/reservations/{id}/confirm", post(reservations::confirm))
         .route("/v1/reservations/{id}/release", post(reservations::release))
+        .route("/v1/reservations/{id}/extend", post(reservations::extend))
         .route("/v1/keys", post(keys::create).get(keys::list))
         .route("/v1/keys/{id}", delete(keys::revoke))
         .route("/v1/warehouses", post(warehouses::register))

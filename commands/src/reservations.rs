@@ -114,6 +114,33 @@ impl CommandService {
         Ok(answer(reservation, outcome, true))
     }
 
+    /// Move the end of every hold later, then record it.
+    pub async fn extend_reservation(
+        &self,
+        reservation_id: &str,
+        expires_at: DateTime<Utc>,
+        metadata: &Metadata,
+    ) -> Result<ReservationAnswer, CommandError> {
+        let (_, reservation) = self
+            .on_reservation(reservation_id, ReservationCommand::Inspect, metadata)
+            .await?;
+        let extend = ReservationCommand::Extend { expires_at };
+        // Refuse before touching stock when the reservation cannot be extended.
+        if !reservation.decide(&extend, self.clock().now())?.is_empty() {
+            for line in &reservation.lines {
+                let action = StockAction::ExtendHold {
+                    hold_id: reservation_id.to_string(),
+                    expires_at,
+                };
+                self.handle_stock(stock(line, action), metadata).await?;
+            }
+        }
+        let (outcome, reservation) = self
+            .on_reservation(reservation_id, extend, metadata)
+            .await?;
+        Ok(answer(reservation, outcome, true))
+    }
+
     /// Let every hold go.
     pub async fn release_reservation(
         &self,

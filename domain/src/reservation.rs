@@ -44,6 +44,10 @@ pub enum ReservationCommand {
     },
     /// Before the holds are sold: refuses unless held and not expired.
     CheckConfirmable,
+    /// Move the end later (a payment still in flight).
+    Extend {
+        expires_at: DateTime<Utc>,
+    },
     RecordConfirmed,
     Release {
         reason: String,
@@ -181,6 +185,34 @@ impl Reservation {
                     format!("the reservation is {}", status_name(other)),
                 ),
             },
+            ReservationCommand::Extend { expires_at } => match self.status_at(now) {
+                ReservationStatus::Held => match self.expires_at {
+                    Some(current) if *expires_at > current => {
+                        Ok(vec![ReservationEvent::ReservationExtended {
+                            reservation_id: id,
+                            expires_at: *expires_at,
+                        }])
+                    }
+                    Some(current) if *expires_at == current => Ok(vec![]),
+                    _ => {
+                        let mut v = Validator::new();
+                        v.fail(
+                            "ttl_seconds",
+                            "must end later than the reservation does now",
+                        );
+                        v.finish().map(|()| vec![])
+                    }
+                },
+                ReservationStatus::New => Err(self.unknown()),
+                ReservationStatus::Expired => refuse(
+                    "reservation_expired",
+                    "the reservation's holds ran out".into(),
+                ),
+                other => refuse(
+                    "reservation_not_held",
+                    format!("the reservation is {}", status_name(other)),
+                ),
+            },
             ReservationCommand::RecordConfirmed => match self.status {
                 ReservationStatus::Held => Ok(vec![ReservationEvent::ReservationConfirmed {
                     reservation_id: id,
@@ -248,6 +280,9 @@ impl Reservation {
             }
             ReservationEvent::ReservationReleased { .. } => {
                 self.status = ReservationStatus::Released
+            }
+            ReservationEvent::ReservationExtended { expires_at, .. } => {
+                self.expires_at = Some(*expires_at)
             }
         }
     }

@@ -45,6 +45,11 @@ pub enum ReservationEvent {
         reservation_id: String,
         shortages: Vec<LineShortage>,
     },
+    /// Every hold of the reservation now ends at `expires_at`.
+    ReservationExtended {
+        reservation_id: String,
+        expires_at: DateTime<Utc>,
+    },
     /// The held units were sold.
     ReservationConfirmed { reservation_id: String },
     ReservationReleased {
@@ -59,6 +64,7 @@ impl ReservationEvent {
             ReservationEvent::ReservationRequested { .. } => "ReservationRequested",
             ReservationEvent::ReservationHeld { .. } => "ReservationHeld",
             ReservationEvent::ReservationFailed { .. } => "ReservationFailed",
+            ReservationEvent::ReservationExtended { .. } => "ReservationExtended",
             ReservationEvent::ReservationConfirmed { .. } => "ReservationConfirmed",
             ReservationEvent::ReservationReleased { .. } => "ReservationReleased",
         }

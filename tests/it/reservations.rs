@@ -12,6 +12,7 @@ on_both_backends!(
     buyers_racing_for_ten_units_get_exactly_ten_holds,
     a_reservation_holds_every_line_or_none,
     lines_without_a_warehouse_are_allocated,
+    an_extended_reservation_outlives_its_first_end,
 );
 
 async fn receive(api: &Api, sku: &str, warehouse: &str, quantity: u64) -> i64 {
@@ -358,5 +359,75 @@ async fn lines_without_a_warehouse_are_allocated(backend: Backend) {
         )
         .await
         .problem(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(server.stop().await.success());
+}
+
+/// Extending moves every hold's end: past the first end the units stay held, past
+/// the new one they come back.
+async fn an_extended_reservation_outlives_its_first_end(backend: Backend) {
+    let env = Env::new(backend).await;
+    let server = env.start_with(&["--clock", "manual"]).await;
+    register_warehouses(&server, &["wh-a", "wh-b"]).await;
+    receive(&server, "MUG", "wh-a", 3).await;
+    receive(&server, "CUP", "wh-b", 3).await;
+    let lines = json!([
+        {"sku": "MUG", "quantity": 1, "warehouse_id": "wh-a"},
+        {"sku": "CUP", "quantity": 2, "warehouse_id": "wh-b"},
+    ]);
+    server
+        .post(
+            "/v1/reservations",
+            &json!({"reservation_id": "slow-pay", "lines": lines, "ttl_seconds": 600}),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+    let extended = server
+        .post(
+            "/v1/reservations/slow-pay/extend",
+            &json!({"ttl_seconds": 1800}),
+        )
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(extended["status"], "held");
+    // Shortening is refused.
+    server
+        .post(
+            "/v1/reservations/slow-pay/extend",
+            &json!({"ttl_seconds": 60}),
+        )
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY);
+
+    let past_first = server
+        .post("/v1/admin/clock/advance", &json!({"seconds": 900}))
+        .await
+        .expect(StatusCode::OK);
+    let cup = availability(&server, "CUP", past_first["position"].as_i64().unwrap()).await;
+    assert_eq!(cup["held"], 2, "still held past the first end: {cup}");
+    let state = server
+        .get("/v1/reservations/slow-pay")
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(state["status"], "held", "{state}");
+
+    let past_second = server
+        .post("/v1/admin/clock/advance", &json!({"seconds": 1000}))
+        .await
+        .expect(StatusCode::OK);
+    let position = past_second["position"].as_i64().unwrap();
+    let cup = availability(&server, "CUP", position).await;
+    let mug = availability(&server, "MUG", position).await;
+    assert_eq!(
+        (cup["held"].as_i64(), mug["held"].as_i64()),
+        (Some(0), Some(0)),
+        "{cup} {mug}"
+    );
+    server
+        .post(
+            "/v1/reservations/slow-pay/extend",
+            &json!({"ttl_seconds": 600}),
+        )
+        .await
+        .problem(StatusCode::CONFLICT);
     assert!(server.stop().await.success());
 }

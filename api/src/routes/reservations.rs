@@ -62,6 +62,13 @@ pub struct ShipTo {
     pub lon: Option<f64>,
 }
 
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExtendBody {
+    /// The holds end this many seconds from now (up to 24 h); must be later than now.
+    pub ttl_seconds: u32,
+}
+
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReleaseBody {
@@ -315,6 +322,44 @@ pub async fn confirm(
     )
     .await?;
     Ok(Json(body(&answer, state.commands.clock().now())))
+}
+
+/// Hold longer, for instance while a payment is in flight.
+#[utoipa::path(post, path = "/v1/reservations/{id}/extend", tag = "commands",
+    security(("bearer" = ["orders:write"])),
+    params(("id" = String, Path)),
+    request_body = ExtendBody,
+    responses(
+        (status = 200, body = ReservationBody),
+        (status = 409, description = "Not held, or its holds ran out", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn extend(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    headers: HeaderMap,
+    PathParams(id): PathParams<String>,
+    Body(request): Body<ExtendBody>,
+) -> Result<Json<ReservationBody>, Problem> {
+    if request.ttl_seconds == 0 || request.ttl_seconds > MAX_TTL_SECONDS {
+        return Err(Problem::invalid(vec![FieldError {
+            field: "ttl_seconds".into(),
+            message: format!("must be from 1 to {MAX_TTL_SECONDS}"),
+        }]));
+    }
+    let current = observed("inspect_reservation", state.commands.reservation(&id)).await?;
+    visible(&current.reservation, &principal)?;
+    let now = state.commands.clock().now();
+    let expires_at = now + chrono::Duration::seconds(request.ttl_seconds.into());
+    let metadata = state.metadata(&headers, &principal);
+    let answer = observed(
+        "extend_reservation",
+        state
+            .commands
+            .extend_reservation(&id, expires_at, &metadata),
+    )
+    .await?;
+    Ok(Json(body(&answer, now)))
 }
 
 /// Let every hold go.

@@ -125,6 +125,8 @@ pub fn requirement(method: &Method, route: Option<&str>) -> Requirement {
         ("POST", r) if r.starts_with("/v1/stock/") => Requirement::Scope("stock:write"),
         ("GET", r) if r.starts_with("/v1/availability/") => Requirement::Scope("read"),
         (_, r) if r.starts_with("/v1/reservations") => Requirement::Buyer("orders:write"),
+        ("GET", r) if r.starts_with("/v1/products") => Requirement::Scope("read"),
+        (_, r) if r.starts_with("/v1/products") => Requirement::Scope("catalog:write"),
         _ => Requirement::Authenticated,
     }
 }

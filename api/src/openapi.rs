@@ -3,7 +3,7 @@
 use utoipa::OpenApi;
 
 use crate::problem::{FieldErrorBody, Problem};
-use crate::routes::{admin, availability, keys, ops, reservations, stock, warehouses};
+use crate::routes::{admin, availability, keys, ops, products, reservations, stock, warehouses};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -26,6 +26,10 @@ use crate::routes::{admin, availability, keys, ops, reservations, stock, warehou
         ops::health,
         ops::ready,
         ops::metrics,
+        products::list,
+        products::update,
+        products::delist,
+        products::get,
         reservations::reserve,
         reservations::get,
         reservations::confirm,

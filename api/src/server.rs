@@ -22,7 +22,9 @@ use tower_http::trace::TraceLayer;
 use crate::auth::{authorize, Auth, AuthSettings, Environment};
 use crate::datadir::DataDirLock;
 use crate::problem::problems_for_bare_errors;
-use crate::routes::{admin, availability, keys, ops, reservations, stock, warehouses, AppState};
+use crate::routes::{
+    admin, availability, keys, ops, products, reservations, stock, warehouses, AppState,
+};
 use crate::telemetry;
 
 /// Largest request body accepted.
@@ -129,6 +131,11 @@ pub fn router(state: AppState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     let auth = state.auth.clone();
     Router::new()
+        .route("/v1/products", post(products::list))
+        .route(
+            "/v1/products/{sku}",
+            get(products::get).patch(products::update).delete(products::delist),
+        )
         .route("/v1/reservations", post(reservations::reserve))
         .route("/v1/reservations/{id}", get(reservations::get))
         .route("/v1/reservations/{id}/confirm", post(reservations::confirm))

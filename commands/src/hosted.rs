@@ -4,10 +4,10 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use domain::{
-    ApiKey, ApiKeyCommand, DomainError, RegisterWarehouse, Reservation, ReservationCommand, Stock,
-    StockCommand, Warehouse,
+    ApiKey, ApiKeyCommand, DomainError, Product, ProductCommand, RegisterWarehouse, Reservation,
+    ReservationCommand, Stock, StockCommand, Warehouse,
 };
-use event_schemas::{ApiKeyEvent, ReservationEvent, StockEvent, WarehouseEvent};
+use event_schemas::{ApiKeyEvent, ProductEvent, ReservationEvent, StockEvent, WarehouseEvent};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -136,6 +136,29 @@ impl Hosted for Reservation {
     }
 
     fn view(&self) -> Reservation {
+        self.clone()
+    }
+}
+
+impl Hosted for Product {
+    const TYPE: &'static str = event_schemas::product::PRODUCT_AGGREGATE;
+    type Command = ProductCommand;
+    type Event = ProductEvent;
+    type View = Product;
+
+    fn decide(
+        &self,
+        command: &ProductCommand,
+        _context: &DecideContext,
+    ) -> Result<Vec<ProductEvent>, DomainError> {
+        Product::decide(self, command)
+    }
+
+    fn apply(&mut self, event: &ProductEvent) {
+        self.apply_event(event);
+    }
+
+    fn view(&self) -> Product {
         self.clone()
     }
 }

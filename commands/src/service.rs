@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use domain::{
-    ApiKey, ApiKeyCommand, RegisterWarehouse, Reservation, Stock, StockCommand, Warehouse,
-    WarehouseRegistry,
+    ApiKey, ApiKeyCommand, Product, ProductCommand, RegisterWarehouse, Reservation, Stock,
+    StockCommand, Warehouse, WarehouseRegistry,
 };
 use event_schemas::stock::stock_aggregate_id;
 use event_schemas::Metadata;
@@ -25,6 +25,7 @@ pub struct CommandService {
     warehouse: AggregateHost<Warehouse>,
     api_key: AggregateHost<ApiKey>,
     pub(crate) reservation: AggregateHost<Reservation>,
+    product: AggregateHost<Product>,
     expiry: Arc<ExpiryIndex>,
 }
 
@@ -43,7 +44,8 @@ impl CommandService {
             stock: AggregateHost::new(context.clone()),
             warehouse: AggregateHost::new(context.clone()),
             api_key: AggregateHost::new(context.clone()),
-            reservation: AggregateHost::new(context),
+            reservation: AggregateHost::new(context.clone()),
+            product: AggregateHost::new(context),
             store,
             clock,
             warehouses,
@@ -118,6 +120,35 @@ impl CommandService {
             self.expiry.schedule(at, &sku, &warehouse_id);
         }
         Ok((outcome, levels))
+    }
+
+    /// List, update or delist a product; answers with the product as it then is.
+    pub async fn handle_product(
+        &self,
+        command: ProductCommand,
+        metadata: &Metadata,
+        keyed: Option<KeyedRequest>,
+    ) -> Result<(CommandOutcome, Product), CommandError> {
+        let sku = match &command {
+            ProductCommand::List { sku, .. }
+            | ProductCommand::Update { sku, .. }
+            | ProductCommand::Delist { sku } => sku.clone(),
+        };
+        self.product
+            .execute(&sku, command, metadata.clone(), keyed)
+            .await
+    }
+
+    /// A product as the catalog holds it (listed, delisted, or never seen).
+    pub async fn product(&self, sku: &str) -> Result<(CommandOutcome, Product), CommandError> {
+        // An update with no changes decides nothing and answers with the state.
+        let look = ProductCommand::Update {
+            sku: sku.to_string(),
+            changes: Default::default(),
+        };
+        self.product
+            .execute(sku, look, Metadata::default(), None)
+            .await
     }
 
     /// Create or revoke an API key.

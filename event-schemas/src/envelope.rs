@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::api_key::{ApiKeyEvent, API_KEY_AGGREGATE};
+use crate::product::{ProductEvent, PRODUCT_AGGREGATE};
 use crate::reservation::{ReservationEvent, RESERVATION_AGGREGATE};
 use crate::stock::{StockEvent, STOCK_AGGREGATE};
 use crate::warehouse::{WarehouseEvent, WAREHOUSE_AGGREGATE};
@@ -55,6 +56,7 @@ pub enum RecordedEvent {
     Stock(StockEvent),
     ApiKey(ApiKeyEvent),
     Reservation(ReservationEvent),
+    Product(ProductEvent),
     /// An aggregate type this build does not know (written by a newer version).
     Other,
 }
@@ -84,6 +86,7 @@ impl RecordedEvent {
             WAREHOUSE_AGGREGATE => RecordedEvent::Warehouse(serde_json::from_str(payload)?),
             API_KEY_AGGREGATE => RecordedEvent::ApiKey(serde_json::from_str(payload)?),
             RESERVATION_AGGREGATE => RecordedEvent::Reservation(serde_json::from_str(payload)?),
+            PRODUCT_AGGREGATE => RecordedEvent::Product(serde_json::from_str(payload)?),
             _ => RecordedEvent::Other,
         })
     }
@@ -97,6 +100,7 @@ impl Envelope {
             WAREHOUSE_AGGREGATE => self.decode_as().map(RecordedEvent::Warehouse),
             API_KEY_AGGREGATE => self.decode_as().map(RecordedEvent::ApiKey),
             RESERVATION_AGGREGATE => self.decode_as().map(RecordedEvent::Reservation),
+            PRODUCT_AGGREGATE => self.decode_as().map(RecordedEvent::Product),
             _ => Ok(RecordedEvent::Other),
         }
     }

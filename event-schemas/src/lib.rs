@@ -9,6 +9,7 @@
 
 pub mod api_key;
 pub mod envelope;
+pub mod product;
 pub mod reservation;
 pub mod schemas;
 pub mod stock;
@@ -17,6 +18,7 @@ pub mod warehouse;
 
 pub use api_key::ApiKeyEvent;
 pub use envelope::{DecodeError, Envelope, Metadata, RecordedEvent};
+pub use product::{ProductChanges, ProductDetails, ProductEvent, Shop};
 pub use reservation::{LineShortage, ReservationEvent, ReservationLine};
 pub use stock::StockEvent;
 pub use values::{GeoPoint, Money, ShippingRate};
@@ -38,4 +40,10 @@ macro_rules! cqrs_domain_event {
         }
     )*};
 }
-cqrs_domain_event!(StockEvent, WarehouseEvent, ApiKeyEvent, ReservationEvent);
+cqrs_domain_event!(
+    StockEvent,
+    WarehouseEvent,
+    ApiKeyEvent,
+    ReservationEvent,
+    ProductEvent
+);

@@ -15,5 +15,6 @@ mod bad_input;
 mod lifecycle;
 mod load;
 mod ops;
+mod products;
 mod reservations;
 mod stock_flow;

@@ -12,6 +12,7 @@ mod support;
 
 mod allocation;
 mod api_key_rules;
+mod product_rules;
 mod stock_properties;
 mod stock_rules;
 mod warehouse_rules;

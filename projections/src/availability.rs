@@ -13,8 +13,8 @@ use crate::log::LogRecord;
 use serde::Serialize;
 
 use crate::db::{ReadDb, WriteTx};
+use crate::on_reader;
 use crate::runtime::{ProjectionError, SqlModel};
-use crate::{on_reader, on_tx};
 
 pub struct Availability;
 
@@ -116,6 +116,7 @@ fn fold(events: &[LogRecord]) -> Result<HashMap<(String, String), Change>, Proje
 
 impl SqlModel for Availability {
     const NAME: &'static str = "availability";
+    const TABLE: &'static str = "availability";
 
     fn tables(&self) -> &'static [&'static str] {
         TABLES
@@ -168,22 +169,6 @@ impl SqlModel for Availability {
                         .await?;
                 }
             }
-            Ok(())
-        }
-    }
-
-    async fn drop_generation(
-        &self,
-        tx: &mut WriteTx,
-        generation: i64,
-    ) -> Result<(), ProjectionError> {
-        {
-            on_tx!(tx, t => {
-                sqlx::query("DELETE FROM availability WHERE generation = $1")
-                    .bind(generation)
-                    .execute(&mut **t)
-                    .await?;
-            });
             Ok(())
         }
     }

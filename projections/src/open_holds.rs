@@ -148,6 +148,7 @@ fn fold(records: &[LogRecord]) -> Result<Vec<(HoldKey, Change)>, ProjectionError
 
 impl SqlModel for OpenHolds {
     const NAME: &'static str = "open_holds";
+    const TABLE: &'static str = "open_holds";
 
     fn tables(&self) -> &'static [&'static str] {
         TABLES
@@ -205,20 +206,6 @@ impl SqlModel for OpenHolds {
                 }
             }
         }
-        Ok(())
-    }
-
-    async fn drop_generation(
-        &self,
-        tx: &mut WriteTx,
-        generation: i64,
-    ) -> Result<(), ProjectionError> {
-        on_tx!(tx, t => {
-            sqlx::query("DELETE FROM open_holds WHERE generation = $1")
-                .bind(generation)
-                .execute(&mut **t)
-                .await?;
-        });
         Ok(())
     }
 }

@@ -50,12 +50,22 @@ pub trait SqlModel: Send + Sync + 'static {
         generation: i64,
         events: &[LogRecord],
     ) -> impl Future<Output = Result<(), ProjectionError>> + Send;
+    /// The table holding the model's rows (with a `generation` column).
+    const TABLE: &'static str;
     /// Delete every row of `generation`.
     fn drop_generation(
         &self,
         tx: &mut WriteTx,
         generation: i64,
-    ) -> impl Future<Output = Result<(), ProjectionError>> + Send;
+    ) -> impl Future<Output = Result<(), ProjectionError>> + Send {
+        async move {
+            let sql = format!("DELETE FROM {} WHERE generation = $1", Self::TABLE);
+            on_tx!(tx, t => {
+                sqlx::query(&sql).bind(generation).execute(&mut **t).await?;
+            });
+            Ok(())
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

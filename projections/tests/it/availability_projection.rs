@@ -9,32 +9,7 @@ use projections::{Projector, ReadDb};
 
 use crate::support::{mixed_events, Backend, Expected, Writer};
 
-macro_rules! on_both_backends {
-    ($($check:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $check() {
-                    let backend = crate::support::Backend::sqlite().await;
-                    super::$check(&backend).await;
-                    backend.drop_database().await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $check() {
-                    let backend = crate::support::Backend::postgres().await;
-                    super::$check(&backend).await;
-                    backend.drop_database().await;
-                }
-            )*
-        }
-    };
-}
-
-on_both_backends!(
+crate::on_both_backends!(
     live_projection_folds_every_event,
     rebuilt_copy_answers_like_the_live_one,
     two_runners_on_one_database_apply_each_event_once,

@@ -7,32 +7,7 @@ use projections::Projector;
 
 use crate::support::{Backend, Writer};
 
-macro_rules! on_both_backends {
-    ($($check:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $check() {
-                    let backend = crate::support::Backend::sqlite().await;
-                    super::$check(&backend).await;
-                    backend.drop_database().await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $check() {
-                    let backend = crate::support::Backend::postgres().await;
-                    super::$check(&backend).await;
-                    backend.drop_database().await;
-                }
-            )*
-        }
-    };
-}
-
-on_both_backends!(
+crate::on_both_backends!(
     timed_holds_are_listed_until_sold_or_released,
     rebuilt_open_holds_match_live
 );

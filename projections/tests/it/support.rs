@@ -192,3 +192,31 @@ pub fn mixed_events(round: u64, skus: u64) -> Vec<StockEvent> {
     }
     events
 }
+
+/// One test per check and backend: `sqlite::name` and `postgres::name` call
+/// `name(&Backend)` on a fresh database.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($check:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $check() {
+                    let backend = crate::support::Backend::sqlite().await;
+                    super::$check(&backend).await;
+                    backend.drop_database().await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $check() {
+                    let backend = crate::support::Backend::postgres().await;
+                    super::$check(&backend).await;
+                    backend.drop_database().await;
+                }
+            )*
+        }
+    };
+}

@@ -124,7 +124,9 @@ pub fn requirement(method: &Method, route: Option<&str>) -> Requirement {
         ("POST", "/v1/warehouses") => Requirement::Scope("stock:write"),
         ("POST", r) if r.starts_with("/v1/stock/") => Requirement::Scope("stock:write"),
         ("GET", r) if r.starts_with("/v1/availability/") => Requirement::Scope("read"),
-        (_, r) if r.starts_with("/v1/reservations") => Requirement::Buyer("orders:write"),
+        (_, r) if r.starts_with("/v1/reservations") || r.starts_with("/v1/orders") => {
+            Requirement::Buyer("orders:write")
+        }
         ("GET", r) if r.starts_with("/v1/products") => Requirement::Scope("read"),
         (_, r) if r.starts_with("/v1/products") => Requirement::Scope("catalog:write"),
         _ => Requirement::Authenticated,

@@ -12,6 +12,7 @@
 // so its size on the error path does not matter.
 #![allow(clippy::result_large_err)]
 
+pub mod allocation;
 pub mod auth;
 pub mod bench;
 pub mod cli;

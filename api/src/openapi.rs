@@ -3,7 +3,9 @@
 use utoipa::OpenApi;
 
 use crate::problem::{FieldErrorBody, Problem};
-use crate::routes::{admin, availability, keys, ops, products, reservations, stock, warehouses};
+use crate::routes::{
+    admin, availability, keys, ops, orders, products, reservations, stock, warehouses,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -26,6 +28,9 @@ use crate::routes::{admin, availability, keys, ops, products, reservations, stoc
         ops::health,
         ops::ready,
         ops::metrics,
+        orders::place,
+        orders::get,
+        orders::cancel,
         products::list,
         products::update,
         products::delist,

@@ -23,7 +23,7 @@ use crate::auth::{authorize, Auth, AuthSettings, Environment};
 use crate::datadir::DataDirLock;
 use crate::problem::problems_for_bare_errors;
 use crate::routes::{
-    admin, availability, keys, ops, products, reservations, stock, warehouses, AppState,
+    admin, availability, keys, ops, orders, products, reservations, stock, warehouses, AppState,
 };
 use crate::telemetry;
 
@@ -136,6 +136,9 @@ pub fn router(state: AppState) -> Router {
             "/v1/products/{sku}",
             get(products::get).patch(products::update).delete(products::delist),
         )
+        .route("/v1/orders", post(orders::place))
+        .route("/v1/orders/{id}", get(orders::get))
+        .route("/v1/orders/{id}/cancel", post(orders::cancel))
         .route("/v1/reservations", post(reservations::reserve))
         .route("/v1/reservations/{id}", get(reservations::get))
         .route("/v1/reservations/{id}/confirm", post(reservations::confirm))
@@ -205,6 +208,13 @@ pub async fn serve(config: ServerConfig, auth: AuthSettings) -> anyhow::Result<(
     backend.open_holds.catch_up().await?;
     backend.open_holds.spawn_live(committed);
     spawn_expiry(&backend);
+    commands::orders::spawn_order_process(
+        backend.commands.clone(),
+        Arc::new(crate::allocation::ReadSidePlanner {
+            commands: backend.commands.clone(),
+            availability: backend.availability.clone(),
+        }),
+    );
 
     let state = AppState {
         commands: backend.commands.clone(),

@@ -232,7 +232,7 @@ impl<A: Hosted> Owner<A> {
         let mut failure = None;
         for _ in 0..MAX_ATTEMPTS {
             if self.stale {
-                if let Err(error) = self.catch_up().await {
+                if let Err(error) = self.catch_up().await.map(drop) {
                     failure = Some(error);
                     break;
                 }
@@ -343,6 +343,11 @@ impl<A: Hosted> Owner<A> {
                 Err(refusal) => decided.push(Err(refusal)),
             }
         }
+        if events.is_empty() && self.catch_up().await? {
+            // Nothing to write, so the answers rest on the state alone, and another
+            // process had moved it on: decide again on the fresh state.
+            return Ok(None);
+        }
         let positions = if events.is_empty() {
             Vec::new()
         } else {
@@ -392,8 +397,9 @@ impl<A: Hosted> Owner<A> {
     }
 
     /// Load what the log holds beyond our state, starting from a snapshot if there
-    /// is one and the state was never loaded.
-    async fn catch_up(&mut self) -> Result<(), StoreError> {
+    /// is one and the state was never loaded. Says whether anything was new.
+    async fn catch_up(&mut self) -> Result<bool, StoreError> {
+        let before = self.sequence;
         let store = &self.shared.store;
         if self.sequence == 0 {
             if let Some(snapshot) = store.load_snapshot(A::TYPE, &self.id).await? {
@@ -415,7 +421,7 @@ impl<A: Hosted> Owner<A> {
             self.sequence = stored.sequence;
         }
         self.stale = false;
-        Ok(())
+        Ok(self.sequence != before)
     }
 
     /// Write a snapshot of the current state in the background.

@@ -4,10 +4,12 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use domain::{
-    ApiKey, ApiKeyCommand, DomainError, Product, ProductCommand, RegisterWarehouse, Reservation,
-    ReservationCommand, Stock, StockCommand, Warehouse,
+    ApiKey, ApiKeyCommand, DomainError, Order, OrderCommand, Product, ProductCommand,
+    RegisterWarehouse, Reservation, ReservationCommand, Stock, StockCommand, Warehouse,
 };
-use event_schemas::{ApiKeyEvent, ProductEvent, ReservationEvent, StockEvent, WarehouseEvent};
+use event_schemas::{
+    ApiKeyEvent, OrderEvent, ProductEvent, ReservationEvent, StockEvent, WarehouseEvent,
+};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -159,6 +161,29 @@ impl Hosted for Product {
     }
 
     fn view(&self) -> Product {
+        self.clone()
+    }
+}
+
+impl Hosted for Order {
+    const TYPE: &'static str = event_schemas::order::ORDER_AGGREGATE;
+    type Command = OrderCommand;
+    type Event = OrderEvent;
+    type View = Order;
+
+    fn decide(
+        &self,
+        command: &OrderCommand,
+        _context: &DecideContext,
+    ) -> Result<Vec<OrderEvent>, DomainError> {
+        Order::decide(self, command)
+    }
+
+    fn apply(&mut self, event: &OrderEvent) {
+        self.apply_event(event);
+    }
+
+    fn view(&self) -> Order {
         self.clone()
     }
 }

@@ -16,6 +16,7 @@ pub mod committer;
 pub mod expiry;
 pub mod host;
 pub mod hosted;
+pub mod orders;
 pub mod reservations;
 pub mod service;
 pub mod store;

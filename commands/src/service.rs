@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use domain::{
-    ApiKey, ApiKeyCommand, Product, ProductCommand, RegisterWarehouse, Reservation, Stock,
+    ApiKey, ApiKeyCommand, Order, Product, ProductCommand, RegisterWarehouse, Reservation, Stock,
     StockCommand, Warehouse, WarehouseRegistry,
 };
 use event_schemas::stock::stock_aggregate_id;
@@ -26,6 +26,7 @@ pub struct CommandService {
     api_key: AggregateHost<ApiKey>,
     pub(crate) reservation: AggregateHost<Reservation>,
     product: AggregateHost<Product>,
+    pub(crate) order: AggregateHost<Order>,
     expiry: Arc<ExpiryIndex>,
 }
 
@@ -45,7 +46,8 @@ impl CommandService {
             warehouse: AggregateHost::new(context.clone()),
             api_key: AggregateHost::new(context.clone()),
             reservation: AggregateHost::new(context.clone()),
-            product: AggregateHost::new(context),
+            product: AggregateHost::new(context.clone()),
+            order: AggregateHost::new(context),
             store,
             clock,
             warehouses,

@@ -10,6 +10,7 @@ pub mod api_key;
 pub mod clock;
 pub mod error;
 pub mod limits;
+pub mod order;
 pub mod product;
 pub mod reservation;
 pub mod stock;
@@ -23,6 +24,7 @@ pub use allocation::{
 pub use api_key::{ApiKey, ApiKeyCommand, SCOPES};
 pub use clock::Clock;
 pub use error::{DomainError, ErrorKind, FieldError};
+pub use order::{Order, OrderCommand, OrderStatus};
 pub use product::{Product, ProductCommand};
 pub use reservation::{Reservation, ReservationCommand, ReservationStatus};
 pub use stock::{Stock, StockAction, StockCommand, StockServices, WarehouseRegistry};

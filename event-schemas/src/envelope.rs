@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::api_key::{ApiKeyEvent, API_KEY_AGGREGATE};
+use crate::order::{OrderEvent, ORDER_AGGREGATE};
 use crate::product::{ProductEvent, PRODUCT_AGGREGATE};
 use crate::reservation::{ReservationEvent, RESERVATION_AGGREGATE};
 use crate::stock::{StockEvent, STOCK_AGGREGATE};
@@ -57,6 +58,7 @@ pub enum RecordedEvent {
     ApiKey(ApiKeyEvent),
     Reservation(ReservationEvent),
     Product(ProductEvent),
+    Order(OrderEvent),
     /// An aggregate type this build does not know (written by a newer version).
     Other,
 }
@@ -87,6 +89,7 @@ impl RecordedEvent {
             API_KEY_AGGREGATE => RecordedEvent::ApiKey(serde_json::from_str(payload)?),
             RESERVATION_AGGREGATE => RecordedEvent::Reservation(serde_json::from_str(payload)?),
             PRODUCT_AGGREGATE => RecordedEvent::Product(serde_json::from_str(payload)?),
+            ORDER_AGGREGATE => RecordedEvent::Order(serde_json::from_str(payload)?),
             _ => RecordedEvent::Other,
         })
     }
@@ -101,6 +104,7 @@ impl Envelope {
             API_KEY_AGGREGATE => self.decode_as().map(RecordedEvent::ApiKey),
             RESERVATION_AGGREGATE => self.decode_as().map(RecordedEvent::Reservation),
             PRODUCT_AGGREGATE => self.decode_as().map(RecordedEvent::Product),
+            ORDER_AGGREGATE => self.decode_as().map(RecordedEvent::Order),
             _ => Ok(RecordedEvent::Other),
         }
     }

@@ -9,6 +9,7 @@
 
 pub mod api_key;
 pub mod envelope;
+pub mod order;
 pub mod product;
 pub mod reservation;
 pub mod schemas;
@@ -18,6 +19,7 @@ pub mod warehouse;
 
 pub use api_key::ApiKeyEvent;
 pub use envelope::{DecodeError, Envelope, Metadata, RecordedEvent};
+pub use order::{Destination, OrderEvent, PricedLine};
 pub use product::{ProductChanges, ProductDetails, ProductEvent, Shop};
 pub use reservation::{LineShortage, ReservationEvent, ReservationLine};
 pub use stock::StockEvent;
@@ -45,5 +47,6 @@ cqrs_domain_event!(
     WarehouseEvent,
     ApiKeyEvent,
     ReservationEvent,
-    ProductEvent
+    ProductEvent,
+    OrderEvent
 );

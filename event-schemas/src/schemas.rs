@@ -6,13 +6,16 @@
 
 use schemars::{schema_for, Schema};
 
-use crate::{ApiKeyEvent, Envelope, ProductEvent, ReservationEvent, StockEvent, WarehouseEvent};
+use crate::{
+    ApiKeyEvent, Envelope, OrderEvent, ProductEvent, ReservationEvent, StockEvent, WarehouseEvent,
+};
 
 /// Every schema this crate publishes, by file name.
 pub fn all() -> Vec<(&'static str, Schema)> {
     vec![
         ("api_key_event.json", schema_for!(ApiKeyEvent)),
         ("envelope.json", schema_for!(Envelope)),
+        ("order_event.json", schema_for!(OrderEvent)),
         ("product_event.json", schema_for!(ProductEvent)),
         ("reservation_event.json", schema_for!(ReservationEvent)),
         ("stock_event.json", schema_for!(StockEvent)),

@@ -15,6 +15,7 @@ mod bad_input;
 mod lifecycle;
 mod load;
 mod ops;
+mod orders;
 mod products;
 mod reservations;
 mod stock_flow;

@@ -4,6 +4,7 @@ pub mod admin;
 pub mod availability;
 pub mod keys;
 pub mod ops;
+pub mod orders;
 pub mod products;
 pub mod reservations;
 pub mod stock;

@@ -7,10 +7,7 @@ use axum::{Extension, Json};
 use chrono::{DateTime, Utc};
 use commands::reservations::ReservationAnswer;
 use domain::reservation::status_name;
-use domain::{
-    allocate, offers_for_region, AllocationRequest, FieldError, OrderLine, Reservation,
-    ReservationStatus,
-};
+use domain::{FieldError, OrderLine, Reservation, ReservationStatus};
 use event_schemas::ReservationLine;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -179,7 +176,15 @@ pub async fn reserve(
     }
     let mut explanation = None;
     if let (Some(ship_to), false) = (&request.ship_to, to_allocate.is_empty()) {
-        let plan = plan(&state, &ship_to.region, to_allocate, request.priority).await?;
+        let plan = crate::allocation::plan(
+            &state.commands,
+            &state.availability,
+            &ship_to.region,
+            to_allocate,
+            request.priority,
+        )
+        .await
+        .map_err(Problem::from)?;
         for shipment in plan.shipments {
             for line in shipment.lines {
                 lines.push(ReservationLine {
@@ -224,63 +229,6 @@ pub async fn reserve(
     let mut answer_body = body(&answer, now);
     answer_body.explanation = explanation;
     Ok((status, Json(answer_body)))
-}
-
-/// Where to take `lines` from, over the warehouses shipping to `region`, from the
-/// availability read model brought up to the log's head. The holds themselves are
-/// what guarantee the stock; a plan made on a moment-old picture can only fail.
-async fn plan(
-    state: &AppState,
-    region: &str,
-    lines: Vec<OrderLine>,
-    priority: bool,
-) -> Result<domain::Plan, Problem> {
-    let head = state.commands.store().last_committed();
-    let _ = state
-        .availability
-        .wait_for(head, crate::routes::MIN_POSITION_WAIT)
-        .await;
-    let warehouses = projections::warehouses::all(state.availability.db())
-        .await
-        .map_err(|e| Problem::unavailable("storage_unavailable", e.to_string()))?;
-    let mut stock: std::collections::BTreeMap<String, std::collections::BTreeMap<String, u64>> =
-        Default::default();
-    for sku in lines
-        .iter()
-        .map(|l| &l.sku)
-        .collect::<std::collections::BTreeSet<_>>()
-    {
-        let (view, _) =
-            projections::availability::query(state.availability.db(), sku, None).await?;
-        for w in view.map(|v| v.warehouses).unwrap_or_default() {
-            stock
-                .entry(w.warehouse_id)
-                .or_default()
-                .insert(sku.clone(), w.available.max(0) as u64);
-        }
-    }
-    // Costs of different currencies cannot be added: plan in the currency of the
-    // first warehouse shipping there (warehouses quoting another are left out).
-    let currency = warehouses
-        .iter()
-        .flat_map(|w| &w.ships_to)
-        .find(|rate| rate.region == region)
-        .map(|rate| rate.cost_per_item.currency.clone())
-        .unwrap_or_default();
-    let offers = offers_for_region(
-        region,
-        &currency,
-        warehouses.iter().map(|w| {
-            (
-                w.warehouse_id.as_str(),
-                w.ships_to.as_slice(),
-                stock.get(&w.warehouse_id).cloned().unwrap_or_default(),
-            )
-        }),
-    );
-    let mut request = AllocationRequest::new(region, lines);
-    request.priority = priority;
-    allocate(&request, &offers).map_err(|e| Problem::from(domain::DomainError::from(e)))
 }
 
 /// A reservation as it stands.

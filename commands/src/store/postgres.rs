@@ -50,6 +50,9 @@ const MIGRATIONS: &[&str] = &[
         position bigint NOT NULL,
         recorded_at timestamptz NOT NULL DEFAULT now(),
         PRIMARY KEY (scope, key))",
+    "CREATE TABLE IF NOT EXISTS process_checkpoints (
+        name text PRIMARY KEY,
+        position bigint NOT NULL)",
 ];
 
 pub(super) async fn migrate(pool: &PgPool) -> Result<(), StoreError> {

@@ -39,6 +39,9 @@ const MIGRATIONS: &[&str] = &[
         position INTEGER NOT NULL,
         recorded_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
         PRIMARY KEY (scope, key))",
+    "CREATE TABLE IF NOT EXISTS process_checkpoints (
+        name TEXT PRIMARY KEY,
+        position INTEGER NOT NULL)",
 ];
 
 pub(super) async fn migrate(writer: &SqlitePool) -> Result<(), StoreError> {

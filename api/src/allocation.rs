@@ -1,0 +1,111 @@
+//! Allocation over what the read side knows: the warehouses shipping to a region and
+//! their available stock, fed to the pure policy in `domain::allocation`. The holds
+//! taken afterwards are what guarantee the stock; a plan made on a moment-old picture
+//! can only fail, never oversell.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use commands::orders::Planner;
+use commands::CommandService;
+use domain::{
+    allocate, offers_for_region, AllocationRequest, DomainError, ErrorKind, OrderLine, Plan,
+};
+use event_schemas::{Destination, ReservationLine};
+use futures::future::BoxFuture;
+use projections::availability::{self, Availability};
+use projections::Projector;
+
+use crate::routes::MIN_POSITION_WAIT;
+
+/// Where to take `lines` from, over the warehouses shipping to `region`.
+pub async fn plan(
+    commands: &CommandService,
+    availability: &Projector<Availability>,
+    region: &str,
+    lines: Vec<OrderLine>,
+    priority: bool,
+) -> Result<Plan, DomainError> {
+    let unavailable =
+        |e: String| DomainError::new(ErrorKind::Conflict, "allocation_unavailable", e);
+    let head = commands.store().last_committed();
+    let _ = availability.wait_for(head, MIN_POSITION_WAIT).await;
+    let warehouses = projections::warehouses::all(availability.db())
+        .await
+        .map_err(|e| unavailable(e.to_string()))?;
+    let mut stock: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+    for sku in lines.iter().map(|l| &l.sku).collect::<BTreeSet<_>>() {
+        let (view, _) = availability::query(availability.db(), sku, None)
+            .await
+            .map_err(|e| unavailable(e.to_string()))?;
+        for w in view.map(|v| v.warehouses).unwrap_or_default() {
+            stock
+                .entry(w.warehouse_id)
+                .or_default()
+                .insert(sku.clone(), w.available.max(0) as u64);
+        }
+    }
+    // Costs of different currencies cannot be added: plan in the currency of the
+    // first warehouse shipping there (warehouses quoting another are left out).
+    let currency = warehouses
+        .iter()
+        .flat_map(|w| &w.ships_to)
+        .find(|rate| rate.region == region)
+        .map(|rate| rate.cost_per_item.currency.clone())
+        .unwrap_or_default();
+    let offers = offers_for_region(
+        region,
+        &currency,
+        warehouses.iter().map(|w| {
+            (
+                w.warehouse_id.as_str(),
+                w.ships_to.as_slice(),
+                stock.get(&w.warehouse_id).cloned().unwrap_or_default(),
+            )
+        }),
+    );
+    let mut request = AllocationRequest::new(region, lines);
+    request.priority = priority;
+    allocate(&request, &offers).map_err(DomainError::from)
+}
+
+/// The order process's planner.
+pub struct ReadSidePlanner {
+    pub commands: Arc<CommandService>,
+    pub availability: Arc<Projector<Availability>>,
+}
+
+impl Planner for ReadSidePlanner {
+    fn plan<'a>(
+        &'a self,
+        lines: Vec<(String, u64)>,
+        ship_to: &'a Destination,
+        priority: bool,
+    ) -> BoxFuture<'a, Result<(Vec<ReservationLine>, String), DomainError>> {
+        Box::pin(async move {
+            let lines = lines
+                .into_iter()
+                .map(|(sku, q)| OrderLine::new(sku, q))
+                .collect();
+            let plan = plan(
+                &self.commands,
+                &self.availability,
+                &ship_to.region,
+                lines,
+                priority,
+            )
+            .await?;
+            let mut reserved = Vec::new();
+            for shipment in plan.shipments {
+                for line in shipment.lines {
+                    reserved.push(ReservationLine {
+                        sku: line.sku,
+                        warehouse_id: shipment.warehouse_id.clone(),
+                        quantity: line.quantity,
+                    });
+                }
+            }
+            Ok((reserved, plan.explanation))
+        })
+    }
+}

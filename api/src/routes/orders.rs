@@ -1,0 +1,294 @@
+//! `/v1/orders`: place an order (priced from the catalog); the order process reserves
+//! its stock from the log, and `GET` can wait for that outcome.
+
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::{Extension, Json};
+use chrono::{DateTime, Utc};
+use domain::{FieldError, Order, OrderStatus};
+use event_schemas::Destination;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::warehouses::MoneyBody;
+use super::{observed, AppState};
+use crate::auth::{Environment, Principal};
+use crate::problem::{optional_json, Body, PathParams, Problem, QueryParams};
+
+/// The longest a `GET` may wait for an order's status.
+const MAX_WAIT: Duration = Duration::from_secs(30);
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrderLineBody {
+    #[schema(example = "MUG-1")]
+    pub sku: String,
+    #[schema(example = 1)]
+    pub quantity: u64,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DestinationBody {
+    #[schema(example = "nl")]
+    pub region: String,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlaceOrderBody {
+    /// Your id for the order; placing it again with the same lines changes nothing.
+    pub order_id: Option<String>,
+    pub lines: Vec<OrderLineBody>,
+    pub ship_to: DestinationBody,
+    #[serde(default)]
+    pub priority: bool,
+    /// The buyer, when a shop's backend (a key with `buyers:act`) places the order for
+    /// them; a buyer's own token names the buyer itself.
+    pub customer_id: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReservedLineBody {
+    pub sku: String,
+    pub warehouse_id: String,
+    pub quantity: u64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrderBody {
+    pub order_id: String,
+    /// placed, reserved, rejected or cancelled.
+    pub status: String,
+    pub total: MoneyBody,
+    pub customer_id: Option<String>,
+    /// Where the stock is held, once reserved.
+    pub reserved: Vec<ReservedLineBody>,
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Why the stock went where it did, or why the order was rejected.
+    pub explanation: Option<String>,
+    pub position: i64,
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct WaitParams {
+    /// Answer once the order is in one of these statuses (comma-separated).
+    pub wait_for_status: Option<String>,
+    /// How long to wait, at most 30,000 ms; 5,000 when absent.
+    pub timeout_ms: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CancelBody {
+    pub reason: Option<String>,
+}
+
+fn body(order: &Order, position: i64) -> OrderBody {
+    let total = order.total.clone().unwrap_or(event_schemas::Money {
+        amount: 0,
+        currency: String::new(),
+    });
+    OrderBody {
+        order_id: order.order_id.clone(),
+        status: order.status.name().to_string(),
+        total: MoneyBody {
+            amount: total.amount,
+            currency: total.currency,
+        },
+        customer_id: order.customer.clone(),
+        reserved: order
+            .reserved
+            .iter()
+            .map(|l| ReservedLineBody {
+                sku: l.sku.clone(),
+                warehouse_id: l.warehouse_id.clone(),
+                quantity: l.quantity,
+            })
+            .collect(),
+        expires_at: order.expires_at,
+        explanation: order
+            .rejection
+            .clone()
+            .or_else(|| order.explanation.clone()),
+        position,
+    }
+}
+
+/// Who the order is for: the buyer of a buyer token; the named customer when a
+/// `buyers:act` key (or development mode) places it for them.
+fn customer(
+    state: &AppState,
+    principal: &Principal,
+    named: Option<String>,
+) -> Result<Option<String>, Problem> {
+    match principal {
+        Principal::Buyer { subject } => match named {
+            Some(other) if other != *subject => Err(Problem::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "a buyer may place orders only for themselves",
+            )),
+            _ => Ok(Some(subject.clone())),
+        },
+        Principal::Key { scopes, .. }
+            if named.is_some() && !scopes.iter().any(|s| s == "buyers:act") =>
+        {
+            Err(Problem::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "naming the customer needs the 'buyers:act' scope",
+            ))
+        }
+        _ if state.auth.environment == Environment::Development
+            || matches!(principal, Principal::Key { .. } | Principal::Master) =>
+        {
+            Ok(named)
+        }
+        _ => Ok(None),
+    }
+}
+
+/// A buyer sees only their own orders.
+fn visible(order: &Order, principal: &Principal) -> Result<(), Problem> {
+    match principal {
+        Principal::Buyer { subject } if order.customer.as_deref() != Some(subject) => {
+            Err(Problem::not_found("there is no such order"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Place an order; its stock is reserved from the log right after (wait for it with
+/// `GET /v1/orders/{id}?wait_for_status=reserved,rejected`).
+#[utoipa::path(post, path = "/v1/orders", tag = "commands",
+    security(("bearer" = ["orders:write"])),
+    request_body = PlaceOrderBody,
+    responses(
+        (status = 201, body = OrderBody),
+        (status = 200, description = "The same order again", body = OrderBody),
+        (status = 422, description = "Invalid, or a product is not listed", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn place(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    headers: HeaderMap,
+    Body(request): Body<PlaceOrderBody>,
+) -> Result<(StatusCode, Json<OrderBody>), Problem> {
+    let customer = customer(&state, &principal, request.customer_id)?;
+    if let (Some(lat), Some(lon)) = (request.ship_to.lat, request.ship_to.lon) {
+        if !(-90.0..=90.0).contains(&lat) || !(-180.0..=180.0).contains(&lon) {
+            return Err(Problem::invalid(vec![FieldError {
+                field: "ship_to".into(),
+                message: "lat must be from -90 to 90 and lon from -180 to 180".into(),
+            }]));
+        }
+    }
+    let order_id = request
+        .order_id
+        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    let lines = request
+        .lines
+        .into_iter()
+        .map(|l| (l.sku, l.quantity))
+        .collect();
+    let ship_to = Destination {
+        region: request.ship_to.region,
+        lat: request.ship_to.lat,
+        lon: request.ship_to.lon,
+    };
+    let metadata = state.metadata(&headers, &principal);
+    let (outcome, order) = observed(
+        "place_order",
+        state.commands.place_order(
+            &order_id,
+            customer,
+            lines,
+            ship_to,
+            request.priority,
+            &metadata,
+        ),
+    )
+    .await?;
+    let status = if outcome.events > 0 {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(body(&order, outcome.position))))
+}
+
+/// An order; with `wait_for_status`, answers once it reaches one of them (or when
+/// `timeout_ms` runs out, with the status it has).
+#[utoipa::path(get, path = "/v1/orders/{id}", tag = "queries",
+    security(("bearer" = ["orders:write"])),
+    params(("id" = String, Path), WaitParams),
+    responses((status = 200, body = OrderBody), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn get(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    PathParams(id): PathParams<String>,
+    QueryParams(wait): QueryParams<WaitParams>,
+) -> Result<Json<OrderBody>, Problem> {
+    let wanted: Vec<String> = wait
+        .wait_for_status
+        .as_deref()
+        .map(|s| {
+            s.split(',')
+                .map(|w| w.trim().to_string())
+                .filter(|w| !w.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    let timeout = Duration::from_millis(wait.timeout_ms.unwrap_or(5_000)).min(MAX_WAIT);
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut committed = state.commands.store().committed();
+    loop {
+        let (outcome, order) = observed("read_order", state.commands.order(&id)).await?;
+        visible(&order, &principal)?;
+        let done = wanted.is_empty() || wanted.iter().any(|w| w == order.status.name());
+        if done || tokio::time::Instant::now() >= deadline || order.status == OrderStatus::Cancelled
+        {
+            return Ok(Json(body(&order, outcome.position)));
+        }
+        // Woken by the next commit (the order process writes the outcome).
+        let _ = tokio::time::timeout_at(deadline, committed.changed()).await;
+    }
+}
+
+/// Cancel an order that is not paid: its stock goes back.
+#[utoipa::path(post, path = "/v1/orders/{id}/cancel", tag = "commands",
+    security(("bearer" = ["orders:write"])),
+    params(("id" = String, Path)),
+    request_body(content = CancelBody, description = "Optional"),
+    responses(
+        (status = 200, body = OrderBody),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn cancel(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    headers: HeaderMap,
+    PathParams(id): PathParams<String>,
+    raw: axum::body::Bytes,
+) -> Result<Json<OrderBody>, Problem> {
+    let request: CancelBody = optional_json(&raw)?;
+    let (_, order) = observed("read_order", state.commands.order(&id)).await?;
+    visible(&order, &principal)?;
+    let metadata = state.metadata(&headers, &principal);
+    let reason = request
+        .reason
+        .unwrap_or_else(|| "cancelled by the customer".into());
+    let (outcome, order) = observed(
+        "cancel_order",
+        state.commands.cancel_order(&id, &reason, &metadata),
+    )
+    .await?;
+    Ok(Json(body(&order, outcome.position)))
+}

@@ -1,0 +1,275 @@
+//! Orders: placed with catalog prices, then stock is reserved for them by the order
+//! process, which follows the log.
+//!
+//! The order process is a process manager (DESIGN §4): it reads `OrderPlaced` events
+//! after its own checkpoint, allocates and holds the stock (the reservation's id is
+//! the order's, so doing it again changes nothing), and records the outcome on the
+//! order. On PostgreSQL one process at a time runs it, under an advisory-lock lease;
+//! another takes over when it dies. It resumes from its checkpoint after a crash.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use domain::{DomainError, ErrorKind, Order, OrderCommand, ReservationStatus};
+use event_schemas::{Destination, Metadata, OrderEvent, PricedLine, ReservationLine};
+use futures::future::BoxFuture;
+
+use crate::host::{CommandError, CommandOutcome};
+use crate::service::CommandService;
+use crate::store::{Database, StoreError};
+
+/// The name of the order process's checkpoint and lease.
+pub const ORDER_PROCESS: &str = "order_process";
+/// How long an order's stock is held for payment.
+pub const ORDER_HOLD: chrono::Duration = chrono::Duration::minutes(15);
+/// Events the process reads at a time.
+const BATCH: i64 = 200;
+/// How long it waits for a wake-up before looking anyway.
+const IDLE_RECHECK: Duration = Duration::from_secs(5);
+/// Advisory lock key of the order process's lease ("orderpm").
+const LEASE_KEY: i64 = 0x6f72_6465_7270_6d00;
+
+/// Where to take an order's lines from: the allocation policy over what the read
+/// side knows of warehouses and stock (supplied by the API layer).
+pub trait Planner: Send + Sync {
+    fn plan<'a>(
+        &'a self,
+        lines: Vec<(String, u64)>,
+        ship_to: &'a Destination,
+        priority: bool,
+    ) -> BoxFuture<'a, Result<(Vec<ReservationLine>, String), DomainError>>;
+}
+
+impl CommandService {
+    /// Place an order for `lines` (sku, quantity), priced from the catalog now.
+    pub async fn place_order(
+        &self,
+        order_id: &str,
+        customer: Option<String>,
+        lines: Vec<(String, u64)>,
+        ship_to: Destination,
+        priority: bool,
+        metadata: &Metadata,
+    ) -> Result<(CommandOutcome, Order), CommandError> {
+        let mut priced = Vec::with_capacity(lines.len());
+        for (sku, quantity) in lines {
+            let product = match self.product(&sku).await {
+                Ok((_, product)) => product,
+                Err(CommandError::Refused(refusal)) if refusal.kind == ErrorKind::NotFound => {
+                    return Err(DomainError::new(
+                        ErrorKind::Invalid,
+                        "unknown_product",
+                        format!("no product '{sku}' is listed"),
+                    )
+                    .into())
+                }
+                Err(other) => return Err(other),
+            };
+            let unit_price = product.details.map(|d| d.price).ok_or_else(|| {
+                DomainError::new(
+                    ErrorKind::Invalid,
+                    "unknown_product",
+                    format!("no product '{sku}' is listed"),
+                )
+            })?;
+            priced.push(PricedLine {
+                sku,
+                quantity,
+                unit_price,
+            });
+        }
+        let place = OrderCommand::Place {
+            order_id: order_id.to_string(),
+            customer,
+            lines: priced,
+            ship_to,
+            priority,
+        };
+        self.order
+            .execute(order_id, place, metadata.clone(), None)
+            .await
+    }
+
+    /// The order as it stands.
+    pub async fn order(&self, order_id: &str) -> Result<(CommandOutcome, Order), CommandError> {
+        self.order
+            .execute(order_id, OrderCommand::Inspect, Metadata::default(), None)
+            .await
+    }
+
+    /// Cancel an order not yet paid: its stock goes back.
+    pub async fn cancel_order(
+        &self,
+        order_id: &str,
+        reason: &str,
+        metadata: &Metadata,
+    ) -> Result<(CommandOutcome, Order), CommandError> {
+        let (_, order) = self.order(order_id).await?;
+        let cancel = OrderCommand::Cancel {
+            reason: reason.to_string(),
+        };
+        // Refuse before touching stock when the order cannot be cancelled.
+        if !order.decide(&cancel)?.is_empty() {
+            match self.release_reservation(order_id, reason, metadata).await {
+                Ok(_) => {}
+                // No reservation yet (the process has not got to it), or done with.
+                Err(CommandError::Refused(_)) => {}
+                Err(other) => return Err(other),
+            }
+        }
+        self.order
+            .execute(order_id, cancel, metadata.clone(), None)
+            .await
+    }
+
+    /// Reserve stock for a placed order, or reject it. Doing it again for the same
+    /// order finds the reservation already made and records the same outcome.
+    async fn reserve_for_order(
+        &self,
+        event: &OrderEvent,
+        planner: &dyn Planner,
+        position: i64,
+    ) -> Result<(), CommandError> {
+        let OrderEvent::OrderPlaced {
+            order_id,
+            customer,
+            lines,
+            ship_to,
+            priority,
+            ..
+        } = event
+        else {
+            return Ok(());
+        };
+        let metadata = Metadata {
+            causation_id: Some(format!("position:{position}")),
+            actor: Some(format!("process:{ORDER_PROCESS}")),
+            ..Default::default()
+        };
+        let expires_at = self.clock().now() + ORDER_HOLD;
+        let (outcome, explanation) = match self.reservation(order_id).await {
+            // Done before (the process stopped before its checkpoint): same outcome.
+            Ok(existing) if existing.reservation.status != ReservationStatus::Requested => {
+                (existing.reservation, String::new())
+            }
+            // Begun before: finish it with the lines it recorded.
+            Ok(existing) => {
+                let lines = existing.reservation.lines.clone();
+                let answer = self
+                    .reserve(order_id, customer.clone(), lines, expires_at, &metadata)
+                    .await?;
+                (answer.reservation, String::new())
+            }
+            Err(CommandError::Refused(_)) => {
+                let wanted = lines.iter().map(|l| (l.sku.clone(), l.quantity)).collect();
+                match planner.plan(wanted, ship_to, *priority).await {
+                    Ok((planned, explanation)) => {
+                        let answer = self
+                            .reserve(order_id, customer.clone(), planned, expires_at, &metadata)
+                            .await?;
+                        (answer.reservation, explanation)
+                    }
+                    Err(refusal) => {
+                        let reject = OrderCommand::Reject {
+                            reason: refusal.code.to_string(),
+                            detail: refusal.detail.clone(),
+                        };
+                        self.order.execute(order_id, reject, metadata, None).await?;
+                        return Ok(());
+                    }
+                }
+            }
+            Err(other) => return Err(other),
+        };
+        let record = match outcome.status {
+            ReservationStatus::Held | ReservationStatus::Confirmed => {
+                OrderCommand::RecordReserved {
+                    lines: outcome.lines.clone(),
+                    expires_at: outcome.expires_at.unwrap_or(expires_at),
+                    explanation,
+                }
+            }
+            _ => OrderCommand::Reject {
+                reason: "insufficient_stock".into(),
+                detail: outcome
+                    .shortages
+                    .iter()
+                    .map(|s| {
+                        format!(
+                            "{} in {}: {} wanted, {} available",
+                            s.sku, s.warehouse_id, s.wanted, s.available
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            },
+        };
+        self.order.execute(order_id, record, metadata, None).await?;
+        Ok(())
+    }
+}
+
+/// Run the order process for as long as the process lives: take the lease, follow
+/// the log from the checkpoint, act on each placed order once.
+pub fn spawn_order_process(service: Arc<CommandService>, planner: Arc<dyn Planner>) {
+    tokio::spawn(async move {
+        loop {
+            match run_while_leased(&service, planner.as_ref()).await {
+                Ok(()) => {}
+                Err(error) => tracing::warn!(%error, "order process stopped; retrying"),
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    });
+}
+
+/// Hold the lease (a session advisory lock on one connection, on PostgreSQL) and
+/// follow the log until something fails.
+async fn run_while_leased(
+    service: &CommandService,
+    planner: &dyn Planner,
+) -> Result<(), StoreError> {
+    let _lease = match service.store().database() {
+        Database::Postgres(pool) => {
+            let mut connection = pool.acquire().await?;
+            let held: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+                .bind(LEASE_KEY)
+                .fetch_one(&mut *connection)
+                .await?;
+            if !held {
+                // Another process runs it; look again later.
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                return Ok(());
+            }
+            Some(connection)
+        }
+        // SQLite has one process per database.
+        Database::Sqlite { .. } => None,
+    };
+    let mut committed = service.store().committed();
+    let mut position = service.store().process_checkpoint(ORDER_PROCESS).await?;
+    loop {
+        let records = service
+            .store()
+            .read_type_after(event_schemas::order::ORDER_AGGREGATE, position, BATCH)
+            .await?;
+        for (at, payload) in &records {
+            let event: OrderEvent = serde_json::from_str(payload)
+                .map_err(|e| StoreError::Corrupt(format!("event at position {at}: {e}")))?;
+            if let Err(error) = service.reserve_for_order(&event, planner, *at).await {
+                // Leave the checkpoint before this event, and try it again.
+                tracing::warn!(position = at, %error, "the order process could not act on an event");
+                return Err(StoreError::Commit(error.to_string()));
+            }
+            position = *at;
+            service
+                .store()
+                .save_process_checkpoint(ORDER_PROCESS, position)
+                .await?;
+        }
+        if records.len() as i64 == BATCH {
+            continue;
+        }
+        let _ = tokio::time::timeout(IDLE_RECHECK, committed.changed()).await;
+    }
+}

@@ -1,0 +1,261 @@
+//! The Order aggregate: placed with lines priced from the catalog, then stock is
+//! reserved for it (by the order process, from the log) or it is rejected.
+
+use chrono::{DateTime, Utc};
+use cqrs_es::{event_sink::EventSink, Aggregate};
+use event_schemas::order::ORDER_AGGREGATE;
+use event_schemas::{Destination, Money, OrderEvent, PricedLine, ReservationLine};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{DomainError, ErrorKind};
+use crate::reservation::MAX_LINES;
+use crate::validate::Validator;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderStatus {
+    #[default]
+    New,
+    /// Placed; stock is being reserved.
+    Placed,
+    Reserved,
+    Rejected,
+    Cancelled,
+}
+
+impl OrderStatus {
+    pub fn name(self) -> &'static str {
+        match self {
+            OrderStatus::New => "new",
+            OrderStatus::Placed => "placed",
+            OrderStatus::Reserved => "reserved",
+            OrderStatus::Rejected => "rejected",
+            OrderStatus::Cancelled => "cancelled",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum OrderCommand {
+    Place {
+        order_id: String,
+        customer: Option<String>,
+        lines: Vec<PricedLine>,
+        ship_to: Destination,
+        priority: bool,
+    },
+    RecordReserved {
+        lines: Vec<ReservationLine>,
+        expires_at: DateTime<Utc>,
+        explanation: String,
+    },
+    Reject {
+        reason: String,
+        detail: String,
+    },
+    Cancel {
+        reason: String,
+    },
+    Inspect,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Order {
+    pub order_id: String,
+    pub status: OrderStatus,
+    pub customer: Option<String>,
+    pub lines: Vec<PricedLine>,
+    pub total: Option<Money>,
+    pub ship_to: Option<Destination>,
+    pub priority: bool,
+    pub reserved: Vec<ReservationLine>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub explanation: Option<String>,
+    pub rejection: Option<String>,
+}
+
+/// The total of priced lines, if they share one currency and do not overflow.
+pub fn total(lines: &[PricedLine]) -> Result<Money, DomainError> {
+    let currency = lines
+        .first()
+        .map(|l| l.unit_price.currency.clone())
+        .unwrap_or_default();
+    let mut amount: i64 = 0;
+    for line in lines {
+        if line.unit_price.currency != currency {
+            return Err(DomainError::new(
+                ErrorKind::Invalid,
+                "mixed_currencies",
+                format!(
+                    "the order mixes {currency} and {}",
+                    line.unit_price.currency
+                ),
+            ));
+        }
+        amount = (line.quantity as i64)
+            .checked_mul(line.unit_price.amount)
+            .and_then(|line_total| amount.checked_add(line_total))
+            .ok_or_else(|| {
+                DomainError::new(
+                    ErrorKind::Invalid,
+                    "total_too_large",
+                    "the order total is too large",
+                )
+            })?;
+    }
+    Ok(Money { amount, currency })
+}
+
+impl Order {
+    pub fn decide(&self, command: &OrderCommand) -> Result<Vec<OrderEvent>, DomainError> {
+        let order_id = self.order_id.clone();
+        let conflict =
+            |detail: String| Err(DomainError::new(ErrorKind::Conflict, "order_state", detail));
+        match command {
+            OrderCommand::Place {
+                order_id,
+                customer,
+                lines,
+                ship_to,
+                priority,
+            } => {
+                let mut v = Validator::new();
+                v.id("order_id", order_id);
+                v.check(
+                    !lines.is_empty() && lines.len() <= MAX_LINES,
+                    "lines",
+                    &format!("must hold 1 to {MAX_LINES} lines"),
+                );
+                for (i, line) in lines.iter().enumerate() {
+                    v.id(&format!("lines[{i}].sku"), &line.sku);
+                    v.quantity(&format!("lines[{i}].quantity"), line.quantity);
+                }
+                v.id("ship_to.region", &ship_to.region);
+                v.finish()?;
+                let total = total(lines)?;
+                if self.status != OrderStatus::New {
+                    return if self.lines == *lines && self.customer == *customer {
+                        Ok(vec![])
+                    } else {
+                        conflict(format!("order '{order_id}' exists with other lines"))
+                    };
+                }
+                Ok(vec![OrderEvent::OrderPlaced {
+                    order_id: order_id.clone(),
+                    customer: customer.clone(),
+                    lines: lines.clone(),
+                    total,
+                    ship_to: ship_to.clone(),
+                    priority: *priority,
+                }])
+            }
+            OrderCommand::RecordReserved {
+                lines,
+                expires_at,
+                explanation,
+            } => match self.status {
+                OrderStatus::Placed => Ok(vec![OrderEvent::OrderStockReserved {
+                    order_id,
+                    lines: lines.clone(),
+                    expires_at: *expires_at,
+                    explanation: explanation.clone(),
+                }]),
+                OrderStatus::Reserved => Ok(vec![]),
+                other => conflict(format!("the order is {}", other.name())),
+            },
+            OrderCommand::Reject { reason, detail } => match self.status {
+                OrderStatus::Placed => Ok(vec![OrderEvent::OrderRejected {
+                    order_id,
+                    reason: reason.clone(),
+                    detail: detail.clone(),
+                }]),
+                OrderStatus::Rejected => Ok(vec![]),
+                other => conflict(format!("the order is {}", other.name())),
+            },
+            OrderCommand::Cancel { reason } => match self.status {
+                OrderStatus::Placed | OrderStatus::Reserved => {
+                    Ok(vec![OrderEvent::OrderCancelled {
+                        order_id,
+                        reason: reason.clone(),
+                    }])
+                }
+                OrderStatus::Cancelled => Ok(vec![]),
+                OrderStatus::New => Err(self.unknown()),
+                other => conflict(format!("the order is {}", other.name())),
+            },
+            OrderCommand::Inspect => match self.status {
+                OrderStatus::New => Err(self.unknown()),
+                _ => Ok(vec![]),
+            },
+        }
+    }
+
+    fn unknown(&self) -> DomainError {
+        DomainError::new(
+            ErrorKind::NotFound,
+            "unknown_order",
+            "there is no such order",
+        )
+    }
+
+    pub fn apply_event(&mut self, event: &OrderEvent) {
+        match event {
+            OrderEvent::OrderPlaced {
+                order_id,
+                customer,
+                lines,
+                total,
+                ship_to,
+                priority,
+            } => {
+                self.order_id = order_id.clone();
+                self.customer = customer.clone();
+                self.lines = lines.clone();
+                self.total = Some(total.clone());
+                self.ship_to = Some(ship_to.clone());
+                self.priority = *priority;
+                self.status = OrderStatus::Placed;
+            }
+            OrderEvent::OrderStockReserved {
+                lines,
+                expires_at,
+                explanation,
+                ..
+            } => {
+                self.reserved = lines.clone();
+                self.expires_at = Some(*expires_at);
+                self.explanation = Some(explanation.clone());
+                self.status = OrderStatus::Reserved;
+            }
+            OrderEvent::OrderRejected { detail, .. } => {
+                self.rejection = Some(detail.clone());
+                self.status = OrderStatus::Rejected;
+            }
+            OrderEvent::OrderCancelled { .. } => self.status = OrderStatus::Cancelled,
+        }
+    }
+}
+
+impl Aggregate for Order {
+    const TYPE: &'static str = ORDER_AGGREGATE;
+    type Command = OrderCommand;
+    type Event = OrderEvent;
+    type Error = DomainError;
+    type Services = ();
+
+    async fn handle(
+        &mut self,
+        command: Self::Command,
+        _services: &Self::Services,
+        sink: &EventSink<Self>,
+    ) -> Result<(), Self::Error> {
+        for event in self.decide(&command)? {
+            sink.write(event, self).await;
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, event: Self::Event) {
+        self.apply_event(&event);
+    }
+}

@@ -1,0 +1,211 @@
+//! Orders through the API: placed with catalog prices, stock reserved by the order
+//! process from the log, waited for with a long poll, cancelled.
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::on_both_backends;
+use crate::support::{Api, Backend, Env};
+
+on_both_backends!(an_order_is_reserved_or_rejected_by_the_order_process);
+
+async fn setup(api: &Api) {
+    let warehouse = json!({
+        "warehouse_id": "ams", "name": "Amsterdam", "region": "nl",
+        "location": {"lat": 52.37, "lon": 4.89},
+        "ships_to": [{"region": "nl", "cost_per_item": {"amount": 50, "currency": "EUR"},
+                      "cost_per_shipment": {"amount": 495, "currency": "EUR"}, "days": 1}]
+    });
+    api.post("/v1/warehouses", &warehouse)
+        .await
+        .expect(StatusCode::CREATED);
+    api.post("/v1/stock/MUG-1/ams/receipts", &json!({"quantity": 3}))
+        .await
+        .expect(StatusCode::OK);
+    let product = json!({
+        "sku": "MUG-1", "title": "Mug", "category": "home/mugs",
+        "shop": {"shop_id": "s1", "name": "Shop", "location": {"lat": 52.0, "lon": 4.0}},
+        "price": {"amount": 1299, "currency": "EUR"}, "language": "en"
+    });
+    api.post("/v1/products", &product)
+        .await
+        .expect(StatusCode::CREATED);
+}
+
+async fn wait(api: &Api, order_id: &str) -> Value {
+    api.get(&format!(
+        "/v1/orders/{order_id}?wait_for_status=reserved,rejected&timeout_ms=20000"
+    ))
+    .await
+    .expect(StatusCode::OK)
+}
+
+async fn an_order_is_reserved_or_rejected_by_the_order_process(backend: Backend) {
+    let env = Env::new(backend).await;
+    let server = env.start().await;
+    setup(&server).await;
+
+    let order = json!({"order_id": "o-1", "lines": [{"sku": "MUG-1", "quantity": 2}], "ship_to": {"region": "nl"}});
+    let placed = server
+        .post("/v1/orders", &order)
+        .await
+        .expect(StatusCode::CREATED);
+    assert_eq!(placed["total"], json!({"amount": 2598, "currency": "EUR"}));
+    let again = server
+        .post("/v1/orders", &order)
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(again["order_id"], "o-1");
+    let reserved = wait(&server, "o-1").await;
+    assert_eq!(reserved["status"], "reserved", "{reserved}");
+    assert_eq!(
+        reserved["reserved"],
+        json!([{"sku": "MUG-1", "warehouse_id": "ams", "quantity": 2}])
+    );
+    let stock = server
+        .get(&format!(
+            "/v1/availability/MUG-1?min_position={}",
+            reserved["position"]
+        ))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(
+        (stock["held"].as_i64(), stock["available"].as_i64()),
+        (Some(2), Some(1)),
+        "{stock}"
+    );
+
+    // Only one unit is left: the next order for two is rejected, and holds nothing.
+    let second = json!({"order_id": "o-2", "lines": [{"sku": "MUG-1", "quantity": 2}], "ship_to": {"region": "nl"}});
+    server
+        .post("/v1/orders", &second)
+        .await
+        .expect(StatusCode::CREATED);
+    let rejected = wait(&server, "o-2").await;
+    assert_eq!(rejected["status"], "rejected", "{rejected}");
+    assert!(
+        rejected["explanation"].as_str().unwrap().contains("MUG-1"),
+        "{rejected}"
+    );
+
+    // Cancelling gives the stock back.
+    let cancelled = server
+        .post(
+            "/v1/orders/o-1/cancel",
+            &json!({"reason": "changed my mind"}),
+        )
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(cancelled["status"], "cancelled");
+    let stock = server
+        .get(&format!(
+            "/v1/availability/MUG-1?min_position={}",
+            cancelled["position"]
+        ))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(
+        (stock["held"].as_i64(), stock["available"].as_i64()),
+        (Some(0), Some(3)),
+        "{stock}"
+    );
+    server
+        .post("/v1/orders/o-1/cancel", &json!({}))
+        .await
+        .expect(StatusCode::OK);
+    server
+        .post("/v1/orders/o-2/cancel", &json!({}))
+        .await
+        .problem(StatusCode::CONFLICT);
+
+    // Unlisted products and bad input are refused and write nothing.
+    let head = server.head().await;
+    server
+        .post(
+            "/v1/orders",
+            &json!({"lines": [{"sku": "NOPE", "quantity": 1}], "ship_to": {"region": "nl"}}),
+        )
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY);
+    server
+        .post(
+            "/v1/orders",
+            &json!({"lines": [{"sku": "MUG-1", "quantity": 0}], "ship_to": {"region": "nl"}}),
+        )
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY);
+    server
+        .post(
+            "/v1/orders",
+            &json!({"lines": [], "ship_to": {"region": "nl"}}),
+        )
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(server.head().await, head);
+    server
+        .get("/v1/orders/none")
+        .await
+        .problem(StatusCode::NOT_FOUND);
+
+    // After a restart the process resumes from its checkpoint: a new order is still
+    // acted on, and the old ones are not acted on again.
+    assert!(server.stop().await.success());
+    let server = env.start().await;
+    let third = json!({"order_id": "o-3", "lines": [{"sku": "MUG-1", "quantity": 1}], "ship_to": {"region": "nl"}});
+    server
+        .post("/v1/orders", &third)
+        .await
+        .expect(StatusCode::CREATED);
+    let reserved = wait(&server, "o-3").await;
+    assert_eq!(reserved["status"], "reserved", "{reserved}");
+    let stock = server
+        .get(&format!(
+            "/v1/availability/MUG-1?min_position={}",
+            reserved["position"]
+        ))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(
+        (stock["held"].as_i64(), stock["available"].as_i64()),
+        (Some(1), Some(2)),
+        "{stock}"
+    );
+    assert!(server.stop().await.success());
+}
+
+/// Two processes on one PostgreSQL database: one holds the order process's lease,
+/// and an order placed through either is reserved exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_processes_share_one_order_process() {
+    let env = Env::new(Backend::Postgres).await;
+    let first = env.start().await;
+    let second_env = env.sibling();
+    let second = second_env.start().await;
+    setup(&first).await;
+    for (i, api) in [&first.api, &second.api, &first.api]
+        .into_iter()
+        .enumerate()
+    {
+        let order = json!({"order_id": format!("p-{i}"), "lines": [{"sku": "MUG-1", "quantity": 1}], "ship_to": {"region": "nl"}});
+        api.post("/v1/orders", &order)
+            .await
+            .expect(StatusCode::CREATED);
+    }
+    let mut last = 0;
+    for i in 0..3 {
+        let reserved = wait(&second, &format!("p-{i}")).await;
+        assert_eq!(reserved["status"], "reserved", "{reserved}");
+        last = last.max(reserved["position"].as_i64().unwrap());
+    }
+    let stock = first
+        .get(&format!("/v1/availability/MUG-1?min_position={last}"))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(
+        (stock["held"].as_i64(), stock["available"].as_i64()),
+        (Some(3), Some(0)),
+        "{stock}"
+    );
+    assert!(first.stop().await.success());
+    assert!(second.stop().await.success());
+}

@@ -33,6 +33,9 @@ use subtle::ConstantTimeEq;
 
 use crate::problem::Problem;
 
+/// The payment webhook's secret in development mode when none is configured: what
+/// the sandbox payment provider signs with.
+pub const SANDBOX_WEBHOOK_SECRET: &str = "sandbox-webhook-secret";
 /// Shortest master key accepted, in bytes.
 pub const MIN_MASTER_KEY_LEN: usize = 16;
 /// Addresses remembered before the ones no longer limited are forgotten.
@@ -116,7 +119,8 @@ pub fn requirement(method: &Method, route: Option<&str>) -> Requirement {
         method.as_str()
     };
     match (method, route) {
-        (_, "/health" | "/ready") => Requirement::Public,
+        (_, "/health" | "/ready" | "/v1/payments/webhook") => Requirement::Public,
+        (_, r) if r.starts_with("/v1/payments/sandbox") => Requirement::Scope("admin"),
         (_, "/openapi.json") => Requirement::Authenticated,
         (_, "/metrics") => Requirement::Scope("admin"),
         (_, r) if r.starts_with("/v1/keys") => Requirement::Master,
@@ -186,6 +190,8 @@ pub struct Auth {
     per_key: Option<DefaultKeyedRateLimiter<String>>,
     failures: DefaultKeyedRateLimiter<IpAddr, StateInformationMiddleware>,
     blocked: Mutex<HashMap<IpAddr, Instant>>,
+    /// Secret of the payment webhook's signatures; development mode has a sandbox one.
+    pub payment_webhook_secret: Option<Vec<u8>>,
 }
 
 pub struct AuthSettings {
@@ -196,6 +202,8 @@ pub struct AuthSettings {
     pub key_rate_limit: u32,
     /// Failed authentications per minute one address may make before it is refused.
     pub failures_per_minute: u32,
+    /// Secret the payment provider signs its webhooks with (HMAC-SHA256).
+    pub payment_webhook_secret: Option<String>,
 }
 
 impl Auth {
@@ -230,6 +238,13 @@ impl Auth {
             per_key,
             failures,
             blocked: Default::default(),
+            payment_webhook_secret: settings
+                .payment_webhook_secret
+                .map(String::into_bytes)
+                .or_else(|| {
+                    (settings.environment == Environment::Development)
+                        .then(|| SANDBOX_WEBHOOK_SECRET.as_bytes().to_vec())
+                }),
         })
     }
 

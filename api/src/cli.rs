@@ -90,6 +90,10 @@ pub struct AuthArgs {
     /// refused for a minute.
     #[arg(long, env = "COMMERCE_AUTH_FAILURES_PER_MINUTE", default_value_t = 30)]
     pub auth_failures_per_minute: u32,
+    /// Secret the payment provider signs webhooks with (HMAC-SHA256). Development
+    /// mode uses the sandbox provider's when absent.
+    #[arg(long, env = "COMMERCE_PAYMENT_WEBHOOK_SECRET", hide_env_values = true)]
+    pub payment_webhook_secret: Option<String>,
 }
 
 impl AuthArgs {
@@ -110,6 +114,7 @@ impl AuthArgs {
             jwt,
             key_rate_limit: self.key_rate_limit,
             failures_per_minute: self.auth_failures_per_minute,
+            payment_webhook_secret: self.payment_webhook_secret,
         })
     }
 }

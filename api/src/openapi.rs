@@ -4,7 +4,7 @@ use utoipa::OpenApi;
 
 use crate::problem::{FieldErrorBody, Problem};
 use crate::routes::{
-    admin, availability, keys, ops, orders, products, reservations, stock, warehouses,
+    admin, availability, keys, ops, orders, payments, products, reservations, stock, warehouses,
 };
 
 #[derive(OpenApi)]
@@ -28,6 +28,8 @@ use crate::routes::{
         ops::health,
         ops::ready,
         ops::metrics,
+        payments::webhook,
+        payments::sandbox,
         orders::place,
         orders::get,
         orders::cancel,

@@ -273,6 +273,20 @@ pub async fn problems_for_bare_errors(request: Request, next: axum::middleware::
     problem
 }
 
+/// A JSON object body from raw bytes (for routes that need the bytes themselves).
+pub fn json_object<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
+    serde_json::from_slice(bytes)
+        .map(|JsonObject(value)| value)
+        .map_err(|e| {
+            let (status, code) = if e.is_data() {
+                (StatusCode::UNPROCESSABLE_ENTITY, "invalid_body")
+            } else {
+                (StatusCode::BAD_REQUEST, "malformed_json")
+            };
+            Problem::new(status, code, e.to_string())
+        })
+}
+
 /// A body that may be left out: empty means `T::default()`.
 pub fn optional_json<T: DeserializeOwned + Default>(bytes: &[u8]) -> Result<T, Problem> {
     if bytes.iter().all(u8::is_ascii_whitespace) {

@@ -23,7 +23,8 @@ use crate::auth::{authorize, Auth, AuthSettings, Environment};
 use crate::datadir::DataDirLock;
 use crate::problem::problems_for_bare_errors;
 use crate::routes::{
-    admin, availability, keys, ops, orders, products, reservations, stock, warehouses, AppState,
+    admin, availability, keys, ops, orders, payments, products, reservations, stock, warehouses,
+    AppState,
 };
 use crate::telemetry;
 
@@ -136,6 +137,8 @@ pub fn router(state: AppState) -> Router {
             "/v1/products/{sku}",
             get(products::get).patch(products::update).delete(products::delist),
         )
+        .route("/v1/payments/webhook", post(payments::webhook))
+        .route("/v1/payments/sandbox/{order_id}", post(payments::sandbox))
         .route("/v1/orders", post(orders::place))
         .route("/v1/orders/{id}", get(orders::get))
         .route("/v1/orders/{id}/cancel", post(orders::cancel))

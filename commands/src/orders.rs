@@ -22,6 +22,11 @@ use crate::store::{Database, StoreError};
 pub const ORDER_PROCESS: &str = "order_process";
 /// How long an order's stock is held for payment.
 pub const ORDER_HOLD: chrono::Duration = chrono::Duration::minutes(15);
+/// How long a buyer has to pay: shorter than the hold, so a payment that comes at the
+/// last moment still finds the stock held.
+pub const PAYMENT_WINDOW: chrono::Duration = chrono::Duration::minutes(10);
+/// How often the process looks for orders whose payment did not come.
+const TIMEOUT_TICK: Duration = Duration::from_secs(1);
 /// Events the process reads at a time.
 const BATCH: i64 = 200;
 /// How long it waits for a wake-up before looking anyway.
@@ -141,11 +146,7 @@ impl CommandService {
         else {
             return Ok(());
         };
-        let metadata = Metadata {
-            causation_id: Some(format!("position:{position}")),
-            actor: Some(format!("process:{ORDER_PROCESS}")),
-            ..Default::default()
-        };
+        let metadata = process_metadata(position);
         let expires_at = self.clock().now() + ORDER_HOLD;
         let (outcome, explanation) = match self.reservation(order_id).await {
             // Done before (the process stopped before its checkpoint): same outcome.
@@ -186,6 +187,7 @@ impl CommandService {
                 OrderCommand::RecordReserved {
                     lines: outcome.lines.clone(),
                     expires_at: outcome.expires_at.unwrap_or(expires_at),
+                    payment_due: self.clock().now() + PAYMENT_WINDOW,
                     explanation,
                 }
             }
@@ -206,6 +208,196 @@ impl CommandService {
         };
         self.order.execute(order_id, record, metadata, None).await?;
         Ok(())
+    }
+}
+
+impl CommandService {
+    /// Record what the payment provider says about an order's payment.
+    pub async fn record_payment(
+        &self,
+        order_id: &str,
+        payment_id: &str,
+        succeeded: bool,
+        amount: event_schemas::Money,
+        metadata: &Metadata,
+    ) -> Result<(CommandOutcome, Order), CommandError> {
+        let record = OrderCommand::RecordPayment {
+            payment_id: payment_id.to_string(),
+            succeeded,
+            amount,
+        };
+        self.order
+            .execute(order_id, record, metadata.clone(), None)
+            .await
+    }
+
+    /// A paid order: sell its held units and ask for its shipments. If its holds ran
+    /// out meanwhile, hold again if the stock is there, else refund.
+    async fn settle_payment(
+        &self,
+        order_id: &str,
+        metadata: &Metadata,
+    ) -> Result<(), CommandError> {
+        let (_, order) = self.order(order_id).await?;
+        if order.status != domain::OrderStatus::Paid {
+            return Ok(());
+        }
+        let sold = match self.confirm_reservation(order_id, metadata).await {
+            Ok(answer) => Some(answer.reservation.lines),
+            Err(CommandError::Refused(_)) => self.hold_again_and_sell(&order, metadata).await?,
+            Err(other) => return Err(other),
+        };
+        match sold {
+            Some(lines) => {
+                let mut shipments: std::collections::BTreeMap<String, Vec<ReservationLine>> =
+                    Default::default();
+                for line in lines {
+                    shipments
+                        .entry(line.warehouse_id.clone())
+                        .or_default()
+                        .push(line);
+                }
+                let confirm = OrderCommand::Confirm {
+                    shipments: shipments.into_iter().collect(),
+                };
+                self.order
+                    .execute(order_id, confirm, metadata.clone(), None)
+                    .await?;
+            }
+            None => {
+                let refund = OrderCommand::RequestRefund {
+                    reason: "the stock could no longer be held when the payment came".into(),
+                };
+                self.order
+                    .execute(order_id, refund, metadata.clone(), None)
+                    .await?;
+                let notify = OrderCommand::Notify {
+                    message: "Your payment came after the items were released and they are no longer available; it will be refunded.".into(),
+                };
+                self.order
+                    .execute(order_id, notify, metadata.clone(), None)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A late payment: hold the order's lines again under a second reservation and
+    /// sell them; `None` when the stock is not there any more.
+    async fn hold_again_and_sell(
+        &self,
+        order: &Order,
+        metadata: &Metadata,
+    ) -> Result<Option<Vec<ReservationLine>>, CommandError> {
+        let late_id = format!("{}.late", order.order_id);
+        let expires_at = self.clock().now() + ORDER_HOLD;
+        let held = self
+            .reserve(
+                &late_id,
+                order.customer.clone(),
+                order.reserved.clone(),
+                expires_at,
+                metadata,
+            )
+            .await?;
+        if held.reservation.status != ReservationStatus::Held
+            && held.reservation.status != ReservationStatus::Confirmed
+        {
+            return Ok(None);
+        }
+        let sold = self.confirm_reservation(&late_id, metadata).await?;
+        Ok(Some(sold.reservation.lines))
+    }
+
+    /// A failed payment: let the stock go and tell the customer.
+    async fn payment_failed(
+        &self,
+        order_id: &str,
+        metadata: &Metadata,
+    ) -> Result<(), CommandError> {
+        self.release_for_order(order_id, "payment_failed", metadata)
+            .await?;
+        let notify = OrderCommand::Notify {
+            message: "Your payment failed; the items are no longer held for you.".into(),
+        };
+        self.order
+            .execute(order_id, notify, metadata.clone(), None)
+            .await?;
+        Ok(())
+    }
+
+    /// No payment in time: let the stock go, mark the order, tell the customer.
+    async fn time_out(&self, order_id: &str, metadata: &Metadata) -> Result<(), CommandError> {
+        let (_, order) = self.order(order_id).await?;
+        let due = order
+            .payment_due
+            .is_some_and(|due| due <= self.clock().now());
+        if order.status != domain::OrderStatus::Reserved || !due {
+            return Ok(());
+        }
+        self.release_for_order(order_id, "payment_timed_out", metadata)
+            .await?;
+        self.order
+            .execute(order_id, OrderCommand::TimeOut, metadata.clone(), None)
+            .await?;
+        let notify = OrderCommand::Notify {
+            message: "No payment came in time; the items are no longer held for you.".into(),
+        };
+        self.order
+            .execute(order_id, notify, metadata.clone(), None)
+            .await?;
+        Ok(())
+    }
+
+    async fn release_for_order(
+        &self,
+        order_id: &str,
+        reason: &str,
+        metadata: &Metadata,
+    ) -> Result<(), CommandError> {
+        match self.release_reservation(order_id, reason, metadata).await {
+            Ok(_) | Err(CommandError::Refused(_)) => Ok(()),
+            Err(other) => Err(other),
+        }
+    }
+
+    /// Act on one order event as the order process.
+    async fn on_order_event(
+        &self,
+        event: &OrderEvent,
+        planner: &dyn Planner,
+        position: i64,
+        due: &mut std::collections::BTreeSet<(chrono::DateTime<chrono::Utc>, String)>,
+    ) -> Result<(), CommandError> {
+        let metadata = process_metadata(position);
+        match event {
+            OrderEvent::OrderPlaced { .. } => {
+                self.reserve_for_order(event, planner, position).await
+            }
+            OrderEvent::OrderStockReserved {
+                order_id,
+                payment_due,
+                ..
+            } => {
+                due.insert((*payment_due, order_id.clone()));
+                Ok(())
+            }
+            OrderEvent::OrderPaid { order_id, .. } => {
+                self.settle_payment(order_id, &metadata).await
+            }
+            OrderEvent::OrderPaymentFailed { order_id, .. } => {
+                self.payment_failed(order_id, &metadata).await
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+fn process_metadata(position: i64) -> Metadata {
+    Metadata {
+        causation_id: Some(format!("position:{position}")),
+        actor: Some(format!("process:{ORDER_PROCESS}")),
+        ..Default::default()
     }
 }
 
@@ -248,6 +440,30 @@ async fn run_while_leased(
     };
     let mut committed = service.store().committed();
     let mut position = service.store().process_checkpoint(ORDER_PROCESS).await?;
+    // Orders awaiting payment, by when it is due: everything reserved so far (stale
+    // entries are harmless: timing out an order that moved on does nothing).
+    let mut due = std::collections::BTreeSet::new();
+    let mut scanned = 0;
+    loop {
+        let records = service
+            .store()
+            .read_type_after(event_schemas::order::ORDER_AGGREGATE, scanned, 1_000)
+            .await?;
+        let Some(last) = records.last().map(|r| r.0) else {
+            break;
+        };
+        for (_, payload) in &records {
+            if let Ok(OrderEvent::OrderStockReserved {
+                order_id,
+                payment_due,
+                ..
+            }) = serde_json::from_str(payload)
+            {
+                due.insert((payment_due, order_id));
+            }
+        }
+        scanned = last;
+    }
     loop {
         let records = service
             .store()
@@ -256,7 +472,7 @@ async fn run_while_leased(
         for (at, payload) in &records {
             let event: OrderEvent = serde_json::from_str(payload)
                 .map_err(|e| StoreError::Corrupt(format!("event at position {at}: {e}")))?;
-            if let Err(error) = service.reserve_for_order(&event, planner, *at).await {
+            if let Err(error) = service.on_order_event(&event, planner, *at, &mut due).await {
                 // Leave the checkpoint before this event, and try it again.
                 tracing::warn!(position = at, %error, "the order process could not act on an event");
                 return Err(StoreError::Commit(error.to_string()));
@@ -267,9 +483,21 @@ async fn run_while_leased(
                 .save_process_checkpoint(ORDER_PROCESS, position)
                 .await?;
         }
+        let now = service.clock().now();
+        while due.first().is_some_and(|(at, _)| *at <= now) {
+            let (_, order_id) = due.pop_first().expect("checked non-empty");
+            if let Err(error) = service
+                .time_out(&order_id, &process_metadata(position))
+                .await
+            {
+                tracing::warn!(%order_id, %error, "timing out an order failed; will retry");
+                due.insert((now + chrono::Duration::seconds(1), order_id));
+                break;
+            }
+        }
         if records.len() as i64 == BATCH {
             continue;
         }
-        let _ = tokio::time::timeout(IDLE_RECHECK, committed.changed()).await;
+        let _ = tokio::time::timeout(TIMEOUT_TICK.min(IDLE_RECHECK), committed.changed()).await;
     }
 }

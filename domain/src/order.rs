@@ -21,6 +21,11 @@ pub enum OrderStatus {
     Reserved,
     Rejected,
     Cancelled,
+    Paid,
+    Confirmed,
+    PaymentFailed,
+    TimedOut,
+    Refunded,
 }
 
 impl OrderStatus {
@@ -31,6 +36,11 @@ impl OrderStatus {
             OrderStatus::Reserved => "reserved",
             OrderStatus::Rejected => "rejected",
             OrderStatus::Cancelled => "cancelled",
+            OrderStatus::Paid => "paid",
+            OrderStatus::Confirmed => "confirmed",
+            OrderStatus::PaymentFailed => "payment_failed",
+            OrderStatus::TimedOut => "timed_out",
+            OrderStatus::Refunded => "refunded",
         }
     }
 }
@@ -47,7 +57,25 @@ pub enum OrderCommand {
     RecordReserved {
         lines: Vec<ReservationLine>,
         expires_at: DateTime<Utc>,
+        payment_due: DateTime<Utc>,
         explanation: String,
+    },
+    /// What the payment provider says (the webhook).
+    RecordPayment {
+        payment_id: String,
+        succeeded: bool,
+        amount: Money,
+    },
+    /// The held units were sold: confirm and ask for these shipments.
+    Confirm {
+        shipments: Vec<(String, Vec<ReservationLine>)>,
+    },
+    TimeOut,
+    Notify {
+        message: String,
+    },
+    RequestRefund {
+        reason: String,
     },
     Reject {
         reason: String,
@@ -70,8 +98,15 @@ pub struct Order {
     pub priority: bool,
     pub reserved: Vec<ReservationLine>,
     pub expires_at: Option<DateTime<Utc>>,
+    pub payment_due: Option<DateTime<Utc>>,
     pub explanation: Option<String>,
     pub rejection: Option<String>,
+    /// Payment ids already heard of, so a repeated webhook changes nothing.
+    pub payments: Vec<String>,
+    /// The payment that succeeded.
+    pub paid: Option<(String, Money)>,
+    /// Whether a payment's amount did not match (flagged for a human).
+    pub amount_mismatch: bool,
 }
 
 /// The total of priced lines, if they share one currency and do not overflow.
@@ -152,12 +187,14 @@ impl Order {
             OrderCommand::RecordReserved {
                 lines,
                 expires_at,
+                payment_due,
                 explanation,
             } => match self.status {
                 OrderStatus::Placed => Ok(vec![OrderEvent::OrderStockReserved {
                     order_id,
                     lines: lines.clone(),
                     expires_at: *expires_at,
+                    payment_due: *payment_due,
                     explanation: explanation.clone(),
                 }]),
                 OrderStatus::Reserved => Ok(vec![]),
@@ -182,6 +219,85 @@ impl Order {
                 OrderStatus::Cancelled => Ok(vec![]),
                 OrderStatus::New => Err(self.unknown()),
                 other => conflict(format!("the order is {}", other.name())),
+            },
+            OrderCommand::RecordPayment {
+                payment_id,
+                succeeded,
+                amount,
+            } => {
+                if self.status == OrderStatus::New {
+                    return Err(self.unknown());
+                }
+                if self.payments.contains(payment_id) {
+                    return Ok(vec![]);
+                }
+                if self.status == OrderStatus::Placed {
+                    return conflict(
+                        "the order's stock is not reserved yet; try again shortly".into(),
+                    );
+                }
+                let total = self.total.clone().unwrap_or(Money {
+                    amount: 0,
+                    currency: String::new(),
+                });
+                match (succeeded, self.status) {
+                    (true, _) if *amount != total => Ok(vec![OrderEvent::PaymentAmountMismatch {
+                        order_id,
+                        payment_id: payment_id.clone(),
+                        expected: total,
+                        received: amount.clone(),
+                    }]),
+                    (true, OrderStatus::Paid | OrderStatus::Confirmed) => {
+                        conflict("the order is paid already; refund this payment".into())
+                    }
+                    (true, _) => Ok(vec![OrderEvent::OrderPaid {
+                        order_id,
+                        payment_id: payment_id.clone(),
+                        amount: amount.clone(),
+                    }]),
+                    (false, OrderStatus::Reserved) => Ok(vec![OrderEvent::OrderPaymentFailed {
+                        order_id,
+                        payment_id: payment_id.clone(),
+                    }]),
+                    (false, _) => Ok(vec![]),
+                }
+            }
+            OrderCommand::Confirm { shipments } => match self.status {
+                OrderStatus::Paid => {
+                    let mut events = vec![OrderEvent::OrderConfirmed {
+                        order_id: order_id.clone(),
+                    }];
+                    for (warehouse_id, lines) in shipments {
+                        events.push(OrderEvent::FulfillmentRequested {
+                            order_id: order_id.clone(),
+                            warehouse_id: warehouse_id.clone(),
+                            lines: lines.clone(),
+                        });
+                    }
+                    Ok(events)
+                }
+                OrderStatus::Confirmed => Ok(vec![]),
+                other => conflict(format!("the order is {}", other.name())),
+            },
+            OrderCommand::TimeOut => match self.status {
+                OrderStatus::Reserved => Ok(vec![OrderEvent::OrderPaymentTimedOut { order_id }]),
+                _ => Ok(vec![]),
+            },
+            OrderCommand::Notify { message } => Ok(vec![OrderEvent::CustomerNotified {
+                order_id,
+                message: message.clone(),
+            }]),
+            OrderCommand::RequestRefund { reason } => match (&self.paid, self.status) {
+                (Some((payment_id, amount)), OrderStatus::Paid) => {
+                    Ok(vec![OrderEvent::RefundRequested {
+                        order_id,
+                        payment_id: payment_id.clone(),
+                        amount: amount.clone(),
+                        reason: reason.clone(),
+                    }])
+                }
+                (_, OrderStatus::Refunded) => Ok(vec![]),
+                _ => conflict("nothing was paid to refund".into()),
             },
             OrderCommand::Inspect => match self.status {
                 OrderStatus::New => Err(self.unknown()),
@@ -219,11 +335,13 @@ impl Order {
             OrderEvent::OrderStockReserved {
                 lines,
                 expires_at,
+                payment_due,
                 explanation,
                 ..
             } => {
                 self.reserved = lines.clone();
                 self.expires_at = Some(*expires_at);
+                self.payment_due = Some(*payment_due);
                 self.explanation = Some(explanation.clone());
                 self.status = OrderStatus::Reserved;
             }
@@ -232,6 +350,25 @@ impl Order {
                 self.status = OrderStatus::Rejected;
             }
             OrderEvent::OrderCancelled { .. } => self.status = OrderStatus::Cancelled,
+            OrderEvent::OrderPaid {
+                payment_id, amount, ..
+            } => {
+                self.payments.push(payment_id.clone());
+                self.paid = Some((payment_id.clone(), amount.clone()));
+                self.status = OrderStatus::Paid;
+            }
+            OrderEvent::OrderConfirmed { .. } => self.status = OrderStatus::Confirmed,
+            OrderEvent::FulfillmentRequested { .. } | OrderEvent::CustomerNotified { .. } => {}
+            OrderEvent::OrderPaymentFailed { payment_id, .. } => {
+                self.payments.push(payment_id.clone());
+                self.status = OrderStatus::PaymentFailed;
+            }
+            OrderEvent::OrderPaymentTimedOut { .. } => self.status = OrderStatus::TimedOut,
+            OrderEvent::PaymentAmountMismatch { payment_id, .. } => {
+                self.payments.push(payment_id.clone());
+                self.amount_mismatch = true;
+            }
+            OrderEvent::RefundRequested { .. } => self.status = OrderStatus::Refunded,
         }
     }
 }

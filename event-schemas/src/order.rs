@@ -45,6 +45,8 @@ pub enum OrderEvent {
         lines: Vec<ReservationLine>,
         expires_at: DateTime<Utc>,
         explanation: String,
+        /// Until when the buyer may pay (before the holds run out).
+        payment_due: DateTime<Utc>,
     },
     /// Stock could not be held; nothing is held.
     OrderRejected {
@@ -56,6 +58,49 @@ pub enum OrderEvent {
         order_id: String,
         reason: String,
     },
+    /// The payment provider says the buyer paid.
+    OrderPaid {
+        order_id: String,
+        payment_id: String,
+        amount: Money,
+    },
+    /// The held units were sold: the order is confirmed.
+    OrderConfirmed {
+        order_id: String,
+    },
+    /// One shipment to send, from one warehouse.
+    FulfillmentRequested {
+        order_id: String,
+        warehouse_id: String,
+        lines: Vec<ReservationLine>,
+    },
+    OrderPaymentFailed {
+        order_id: String,
+        payment_id: String,
+    },
+    /// No payment came in time; the stock was released.
+    OrderPaymentTimedOut {
+        order_id: String,
+    },
+    /// Something the customer must be told (a failed payment, a refund).
+    CustomerNotified {
+        order_id: String,
+        message: String,
+    },
+    /// A payment came that does not match the order's total: refused, and flagged.
+    PaymentAmountMismatch {
+        order_id: String,
+        payment_id: String,
+        expected: Money,
+        received: Money,
+    },
+    /// A payment came for stock that could no longer be held: give the money back.
+    RefundRequested {
+        order_id: String,
+        payment_id: String,
+        amount: Money,
+        reason: String,
+    },
 }
 
 impl OrderEvent {
@@ -65,6 +110,14 @@ impl OrderEvent {
             OrderEvent::OrderStockReserved { .. } => "OrderStockReserved",
             OrderEvent::OrderRejected { .. } => "OrderRejected",
             OrderEvent::OrderCancelled { .. } => "OrderCancelled",
+            OrderEvent::OrderPaid { .. } => "OrderPaid",
+            OrderEvent::OrderConfirmed { .. } => "OrderConfirmed",
+            OrderEvent::FulfillmentRequested { .. } => "FulfillmentRequested",
+            OrderEvent::OrderPaymentFailed { .. } => "OrderPaymentFailed",
+            OrderEvent::OrderPaymentTimedOut { .. } => "OrderPaymentTimedOut",
+            OrderEvent::CustomerNotified { .. } => "CustomerNotified",
+            OrderEvent::PaymentAmountMismatch { .. } => "PaymentAmountMismatch",
+            OrderEvent::RefundRequested { .. } => "RefundRequested",
         }
     }
 }

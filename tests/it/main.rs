@@ -16,6 +16,7 @@ mod lifecycle;
 mod load;
 mod ops;
 mod orders;
+mod payments;
 mod products;
 mod reservations;
 mod stock_flow;

@@ -5,6 +5,7 @@ pub mod availability;
 pub mod keys;
 pub mod ops;
 pub mod orders;
+pub mod payments;
 pub mod products;
 pub mod reservations;
 pub mod stock;

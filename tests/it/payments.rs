@@ -1,0 +1,194 @@
+//! Payments through the API: the signed webhook, the sandbox provider, and what the
+//! order process does with a payment — sell and ship, release on failure or timeout,
+//! hold again or refund when the payment comes late.
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::on_both_backends;
+use crate::support::{Api, Backend, Env};
+
+on_both_backends!(
+    paid_orders_ship_failed_ones_release,
+    late_payments_hold_again_or_refund
+);
+
+async fn setup(api: &Api, units: u64) {
+    let warehouse = json!({
+        "warehouse_id": "ams", "name": "Amsterdam", "region": "nl",
+        "location": {"lat": 52.37, "lon": 4.89},
+        "ships_to": [{"region": "nl", "cost_per_item": {"amount": 50, "currency": "EUR"},
+                      "cost_per_shipment": {"amount": 495, "currency": "EUR"}, "days": 1}]
+    });
+    api.post("/v1/warehouses", &warehouse)
+        .await
+        .expect(StatusCode::CREATED);
+    api.post("/v1/stock/MUG-1/ams/receipts", &json!({"quantity": units}))
+        .await
+        .expect(StatusCode::OK);
+    let product = json!({
+        "sku": "MUG-1", "title": "Mug", "category": "home/mugs",
+        "shop": {"shop_id": "s1", "name": "Shop", "location": {"lat": 52.0, "lon": 4.0}},
+        "price": {"amount": 1000, "currency": "EUR"}, "language": "en"
+    });
+    api.post("/v1/products", &product)
+        .await
+        .expect(StatusCode::CREATED);
+}
+
+async fn order(api: &Api, id: &str, quantity: u64) -> Value {
+    let body = json!({"order_id": id, "lines": [{"sku": "MUG-1", "quantity": quantity}], "ship_to": {"region": "nl"}});
+    api.post("/v1/orders", &body)
+        .await
+        .expect(StatusCode::CREATED);
+    wait(api, id, "reserved,rejected").await
+}
+
+async fn wait(api: &Api, id: &str, statuses: &str) -> Value {
+    api.get(&format!(
+        "/v1/orders/{id}?wait_for_status={statuses}&timeout_ms=20000"
+    ))
+    .await
+    .expect(StatusCode::OK)
+}
+
+async fn stock(api: &Api, position: &Value) -> (i64, i64, i64) {
+    let view = api
+        .get(&format!("/v1/availability/MUG-1?min_position={position}"))
+        .await
+        .expect(StatusCode::OK);
+    (
+        view["on_hand"].as_i64().unwrap(),
+        view["held"].as_i64().unwrap(),
+        view["available"].as_i64().unwrap(),
+    )
+}
+
+async fn pay(api: &Api, id: &str, status: &str) -> Value {
+    api.post(
+        &format!("/v1/payments/sandbox/{id}"),
+        &json!({ "status": status }),
+    )
+    .await
+    .expect(StatusCode::OK)
+}
+
+async fn paid_orders_ship_failed_ones_release(backend: Backend) {
+    let env = Env::new(backend).await;
+    let server = env.start().await;
+    setup(&server, 5).await;
+
+    assert_eq!(order(&server, "o-paid", 2).await["status"], "reserved");
+    let paid = pay(&server, "o-paid", "succeeded").await;
+    assert_eq!(paid["answer"]["status"], "paid");
+    let confirmed = wait(&server, "o-paid", "confirmed").await;
+    assert_eq!(confirmed["status"], "confirmed", "{confirmed}");
+    assert_eq!(
+        stock(&server, &confirmed["position"]).await,
+        (3, 0, 3),
+        "two sold from the hold"
+    );
+
+    // The provider repeats its callback: nothing changes. A wrong signature is refused
+    // and writes nothing.
+    let raw = paid["body"].as_str().unwrap().as_bytes().to_vec();
+    let again = server
+        .send(
+            server
+                .client
+                .post(server.url("/v1/payments/webhook"))
+                .header("content-type", "application/json")
+                .header("payment-signature", paid["signature"].as_str().unwrap())
+                .body(raw.clone()),
+        )
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(again["status"], "confirmed");
+    let head = server.head().await;
+    server
+        .send(
+            server
+                .client
+                .post(server.url("/v1/payments/webhook"))
+                .header("content-type", "application/json")
+                .header("payment-signature", "sha256=00ff")
+                .body(raw),
+        )
+        .await
+        .problem(StatusCode::UNAUTHORIZED);
+    assert_eq!(server.head().await, head);
+
+    // A failed payment lets the stock go.
+    assert_eq!(order(&server, "o-failed", 2).await["status"], "reserved");
+    pay(&server, "o-failed", "failed").await;
+    let failed = wait(&server, "o-failed", "payment_failed").await;
+    assert_eq!(failed["status"], "payment_failed");
+    // The release is the order process's next step: its reservation shows it (the
+    // process runs beside the request, so look a bounded number of times).
+    let mut released = Value::Null;
+    for _ in 0..200 {
+        released = server
+            .get("/v1/reservations/o-failed")
+            .await
+            .expect(StatusCode::OK);
+        if released["status"] == "released" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(released["status"], "released", "{released}");
+    assert_eq!(stock(&server, &released["position"]).await, (3, 0, 3));
+
+    // An amount that is not the total is refused (and flagged).
+    assert_eq!(order(&server, "o-short", 1).await["status"], "reserved");
+    let short = server
+        .post(
+            "/v1/payments/sandbox/o-short",
+            &json!({"status": "succeeded", "amount": {"amount": 1, "currency": "EUR"}}),
+        )
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(short["type"], "/problems/amount_mismatch");
+    assert!(server.stop().await.success());
+}
+
+async fn late_payments_hold_again_or_refund(backend: Backend) {
+    let env = Env::new(backend).await;
+    let server = env.start_with(&["--clock", "manual"]).await;
+    setup(&server, 3).await;
+
+    // No payment within the window: the order times out and its stock goes back.
+    assert_eq!(order(&server, "o-late", 2).await["status"], "reserved");
+    server
+        .post("/v1/admin/clock/advance", &json!({"seconds": 11 * 60}))
+        .await
+        .expect(StatusCode::OK);
+    let timed_out = wait(&server, "o-late", "timed_out").await;
+    assert_eq!(timed_out["status"], "timed_out", "{timed_out}");
+    assert_eq!(stock(&server, &timed_out["position"]).await, (3, 0, 3));
+
+    // Paid late while the stock is still there: held again and shipped.
+    pay(&server, "o-late", "succeeded").await;
+    let confirmed = wait(&server, "o-late", "confirmed,refunded").await;
+    assert_eq!(confirmed["status"], "confirmed", "{confirmed}");
+    assert_eq!(stock(&server, &confirmed["position"]).await, (1, 0, 1));
+
+    // Paid late when the stock is gone: refunded.
+    assert_eq!(order(&server, "o-gone", 1).await["status"], "reserved");
+    server
+        .post("/v1/admin/clock/advance", &json!({"seconds": 11 * 60}))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(
+        wait(&server, "o-gone", "timed_out").await["status"],
+        "timed_out"
+    );
+    server
+        .post("/v1/stock/MUG-1/ams/sales", &json!({"quantity": 1}))
+        .await
+        .expect(StatusCode::OK);
+    pay(&server, "o-gone", "succeeded").await;
+    let refunded = wait(&server, "o-gone", "confirmed,refunded").await;
+    assert_eq!(refunded["status"], "refunded", "{refunded}");
+    assert!(server.stop().await.success());
+}

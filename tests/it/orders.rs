@@ -7,7 +7,10 @@ use serde_json::{json, Value};
 use crate::on_both_backends;
 use crate::support::{Api, Backend, Env};
 
-on_both_backends!(an_order_is_reserved_or_rejected_by_the_order_process);
+on_both_backends!(
+    an_order_is_reserved_or_rejected_by_the_order_process,
+    buyers_racing_for_ten_units_over_three_warehouses,
+);
 
 async fn setup(api: &Api) {
     let warehouse = json!({
@@ -208,4 +211,133 @@ async fn two_processes_share_one_order_process() {
     );
     assert!(first.stop().await.success());
     assert!(second.stop().await.success());
+}
+
+/// 200 buyers order one unit each of 10 spread over 3 warehouses: exactly 10 orders
+/// get stock, the rest are rejected with why; three pay, and when the others' payment
+/// window and holds run out, all unsold stock is available again.
+async fn buyers_racing_for_ten_units_over_three_warehouses(backend: Backend) {
+    let env = Env::new(backend).await;
+    let server = env.start_with(&["--clock", "manual"]).await;
+    for (warehouse, units) in [("w-a", 4u64), ("w-b", 3), ("w-c", 3)] {
+        let body = json!({
+            "warehouse_id": warehouse, "name": warehouse, "region": "nl",
+            "location": {"lat": 52.0, "lon": 4.0},
+            "ships_to": [{"region": "nl", "cost_per_item": {"amount": 50, "currency": "EUR"},
+                          "cost_per_shipment": {"amount": 100, "currency": "EUR"}, "days": 1}]
+        });
+        server
+            .post("/v1/warehouses", &body)
+            .await
+            .expect(StatusCode::CREATED);
+        server
+            .post(
+                &format!("/v1/stock/DROP/{warehouse}/receipts"),
+                &json!({"quantity": units}),
+            )
+            .await
+            .expect(StatusCode::OK);
+    }
+    let product = json!({
+        "sku": "DROP", "title": "Drop", "category": "drops",
+        "shop": {"shop_id": "s1", "name": "Shop", "location": {"lat": 52.0, "lon": 4.0}},
+        "price": {"amount": 5000, "currency": "EUR"}, "language": "en"
+    });
+    server
+        .post("/v1/products", &product)
+        .await
+        .expect(StatusCode::CREATED);
+
+    let buyers: Vec<_> = (0..200)
+        .map(|buyer| {
+            let api = server.api.clone();
+            tokio::spawn(async move {
+                let id = format!("race-{buyer}");
+                let body = json!({"order_id": id, "lines": [{"sku": "DROP", "quantity": 1}], "ship_to": {"region": "nl"}});
+                api.post("/v1/orders", &body).await.expect(StatusCode::CREATED);
+                wait(&api, &id).await
+            })
+        })
+        .collect();
+    let mut reserved = Vec::new();
+    let mut last = 0;
+    for buyer in buyers {
+        let order = buyer.await.unwrap();
+        last = last.max(order["position"].as_i64().unwrap());
+        match order["status"].as_str().unwrap() {
+            "reserved" => reserved.push(order["order_id"].as_str().unwrap().to_string()),
+            "rejected" => assert!(
+                order["explanation"].as_str().unwrap().contains("DROP"),
+                "{order}"
+            ),
+            other => panic!("unexpected status {other}: {order}"),
+        }
+    }
+    assert_eq!(
+        reserved.len(),
+        10,
+        "exactly the units there are were reserved"
+    );
+    let stock = server
+        .get(&format!("/v1/availability/DROP?min_position={last}"))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(
+        (
+            stock["on_hand"].as_i64(),
+            stock["held"].as_i64(),
+            stock["available"].as_i64()
+        ),
+        (Some(10), Some(10), Some(0)),
+        "{stock}"
+    );
+    for warehouse in stock["warehouses"].as_array().unwrap() {
+        assert!(warehouse["available"].as_i64().unwrap() >= 0);
+    }
+
+    for id in &reserved[..3] {
+        server
+            .post(
+                &format!("/v1/payments/sandbox/{id}"),
+                &json!({"status": "succeeded"}),
+            )
+            .await
+            .expect(StatusCode::OK);
+        let confirmed = server
+            .get(&format!(
+                "/v1/orders/{id}?wait_for_status=confirmed&timeout_ms=20000"
+            ))
+            .await
+            .expect(StatusCode::OK);
+        assert_eq!(confirmed["status"], "confirmed");
+    }
+    server
+        .post("/v1/admin/clock/advance", &json!({"seconds": 16 * 60}))
+        .await
+        .expect(StatusCode::OK);
+    let mut last = 0;
+    for id in &reserved[3..] {
+        let order = server
+            .get(&format!(
+                "/v1/orders/{id}?wait_for_status=timed_out&timeout_ms=20000"
+            ))
+            .await
+            .expect(StatusCode::OK);
+        assert_eq!(order["status"], "timed_out", "{order}");
+        last = last.max(order["position"].as_i64().unwrap());
+    }
+    let stock = server
+        .get(&format!("/v1/availability/DROP?min_position={last}"))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(
+        (
+            stock["on_hand"].as_i64(),
+            stock["held"].as_i64(),
+            stock["available"].as_i64()
+        ),
+        (Some(7), Some(0), Some(7)),
+        "{stock}"
+    );
+    assert!(server.stop().await.success());
 }

@@ -12,6 +12,7 @@ mod support;
 
 mod auth;
 mod bad_input;
+mod crash;
 mod lifecycle;
 mod load;
 mod ops;

@@ -367,7 +367,7 @@ impl CommandService {
         event: &OrderEvent,
         planner: &dyn Planner,
         position: i64,
-        due: &mut std::collections::BTreeSet<(chrono::DateTime<chrono::Utc>, String)>,
+        due: &mut Vec<(chrono::DateTime<chrono::Utc>, String)>,
     ) -> Result<(), CommandError> {
         let metadata = process_metadata(position);
         match event {
@@ -379,7 +379,7 @@ impl CommandService {
                 payment_due,
                 ..
             } => {
-                due.insert((*payment_due, order_id.clone()));
+                due.push((*payment_due, order_id.clone()));
                 Ok(())
             }
             OrderEvent::OrderPaid { order_id, .. } => {
@@ -469,15 +469,38 @@ async fn run_while_leased(
             .store()
             .read_type_after(event_schemas::order::ORDER_AGGREGATE, position, BATCH)
             .await?;
+        let mut events = Vec::with_capacity(records.len());
         for (at, payload) in &records {
             let event: OrderEvent = serde_json::from_str(payload)
                 .map_err(|e| StoreError::Corrupt(format!("event at position {at}: {e}")))?;
-            if let Err(error) = service.on_order_event(&event, planner, *at, &mut due).await {
-                // Leave the checkpoint before this event, and try it again.
-                tracing::warn!(position = at, %error, "the order process could not act on an event");
-                return Err(StoreError::Commit(error.to_string()));
+            events.push((*at, event));
+        }
+        // Independent orders are worked on side by side; orders that share a SKU (and
+        // every event of one order) stay in log order, so allocation sees what the
+        // orders before it took.
+        let groups = independent_groups(&events);
+        let work = groups.into_iter().map(|group| {
+            let events = &events;
+            async move {
+                let mut reserved = Vec::new();
+                for index in group {
+                    let (at, event) = &events[index];
+                    service.on_order_event(event, planner, *at, &mut reserved).await.map_err(|error| {
+                        tracing::warn!(position = at, %error, "the order process could not act on an event");
+                        error
+                    })?;
+                }
+                Ok::<_, CommandError>(reserved)
             }
-            position = *at;
+        });
+        for outcome in futures::future::join_all(work).await {
+            // Leave the checkpoint before this batch, and try it again: every step
+            // is idempotent.
+            let reserved = outcome.map_err(|error| StoreError::Commit(error.to_string()))?;
+            due.extend(reserved);
+        }
+        if let Some((last, _)) = events.last() {
+            position = *last;
             service
                 .store()
                 .save_process_checkpoint(ORDER_PROCESS, position)
@@ -499,5 +522,60 @@ async fn run_while_leased(
             continue;
         }
         let _ = tokio::time::timeout(TIMEOUT_TICK.min(IDLE_RECHECK), committed.changed()).await;
+    }
+}
+
+/// Split a batch of order events into groups that can be worked on at once: events of
+/// one order, and placed orders that share a SKU, land in the same group, in order.
+fn independent_groups(events: &[(i64, OrderEvent)]) -> Vec<Vec<usize>> {
+    let mut parent: Vec<usize> = (0..events.len()).collect();
+    fn root(parent: &mut [usize], mut i: usize) -> usize {
+        while parent[i] != i {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
+        }
+        i
+    }
+    let mut first_by_key: std::collections::HashMap<String, usize> =
+        std::collections::HashMap::new();
+    for (index, (_, event)) in events.iter().enumerate() {
+        let mut keys = vec![format!("order:{}", order_id_of(event))];
+        if let OrderEvent::OrderPlaced { lines, .. } = event {
+            keys.extend(lines.iter().map(|l| format!("sku:{}", l.sku)));
+        }
+        for key in keys {
+            match first_by_key.get(&key) {
+                Some(&other) => {
+                    let (a, b) = (root(&mut parent, index), root(&mut parent, other));
+                    parent[a] = b;
+                }
+                None => {
+                    first_by_key.insert(key, index);
+                }
+            }
+        }
+    }
+    let mut groups: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
+    for index in 0..events.len() {
+        let group = root(&mut parent, index);
+        groups.entry(group).or_default().push(index);
+    }
+    groups.into_values().collect()
+}
+
+fn order_id_of(event: &OrderEvent) -> &str {
+    match event {
+        OrderEvent::OrderPlaced { order_id, .. }
+        | OrderEvent::OrderStockReserved { order_id, .. }
+        | OrderEvent::OrderRejected { order_id, .. }
+        | OrderEvent::OrderCancelled { order_id, .. }
+        | OrderEvent::OrderPaid { order_id, .. }
+        | OrderEvent::OrderConfirmed { order_id }
+        | OrderEvent::FulfillmentRequested { order_id, .. }
+        | OrderEvent::OrderPaymentFailed { order_id, .. }
+        | OrderEvent::OrderPaymentTimedOut { order_id }
+        | OrderEvent::CustomerNotified { order_id, .. }
+        | OrderEvent::PaymentAmountMismatch { order_id, .. }
+        | OrderEvent::RefundRequested { order_id, .. } => order_id,
     }
 }

@@ -2,6 +2,7 @@
 //! a baseline measured in the same run on the same database.
 
 pub mod append;
+pub mod checkout;
 pub mod replay;
 
 use std::time::Duration;
@@ -18,6 +19,8 @@ pub enum BenchCommand {
     /// Events per second of a full availability rebuild, beside a raw ordered read
     /// of the events table with JSON parsing.
     Replay(replay::ReplayArgs),
+    /// Orders per second through the whole flow: place, reserve, pay, confirm.
+    Checkout(checkout::CheckoutArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -31,6 +34,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
     match command {
         BenchCommand::Append(args) => append::run(args).await,
         BenchCommand::Replay(args) => replay::run(args).await,
+        BenchCommand::Checkout(args) => checkout::run(args).await,
     }
 }
 

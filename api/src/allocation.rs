@@ -25,11 +25,13 @@ pub async fn plan(
     region: &str,
     lines: Vec<OrderLine>,
     priority: bool,
+    min_position: Option<i64>,
 ) -> Result<Plan, DomainError> {
     let unavailable =
         |e: String| DomainError::new(ErrorKind::Conflict, "allocation_unavailable", e);
-    let head = commands.store().last_committed();
-    let _ = availability.wait_for(head, MIN_POSITION_WAIT).await;
+    // Plan on a picture at least as new as asked (by default, everything committed).
+    let wanted = min_position.unwrap_or_else(|| commands.store().last_committed());
+    let _ = availability.wait_for(wanted, MIN_POSITION_WAIT).await;
     let warehouses = projections::warehouses::all(availability.db())
         .await
         .map_err(|e| unavailable(e.to_string()))?;
@@ -81,6 +83,7 @@ impl Planner for ReadSidePlanner {
         lines: Vec<(String, u64)>,
         ship_to: &'a Destination,
         priority: bool,
+        min_position: i64,
     ) -> BoxFuture<'a, Result<(Vec<ReservationLine>, String), DomainError>> {
         Box::pin(async move {
             let lines = lines
@@ -93,6 +96,7 @@ impl Planner for ReadSidePlanner {
                 &ship_to.region,
                 lines,
                 priority,
+                Some(min_position),
             )
             .await?;
             let mut reserved = Vec::new();

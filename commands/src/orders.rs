@@ -37,11 +37,14 @@ const LEASE_KEY: i64 = 0x6f72_6465_7270_6d00;
 /// Where to take an order's lines from: the allocation policy over what the read
 /// side knows of warehouses and stock (supplied by the API layer).
 pub trait Planner: Send + Sync {
+    /// Plan on a picture of the stock that reflects at least `min_position` (the
+    /// process's own last action on these SKUs).
     fn plan<'a>(
         &'a self,
         lines: Vec<(String, u64)>,
         ship_to: &'a Destination,
         priority: bool,
+        min_position: i64,
     ) -> BoxFuture<'a, Result<(Vec<ReservationLine>, String), DomainError>>;
 }
 
@@ -129,12 +132,14 @@ impl CommandService {
 
     /// Reserve stock for a placed order, or reject it. Doing it again for the same
     /// order finds the reservation already made and records the same outcome.
+    /// Returns the log position of its last action.
     async fn reserve_for_order(
         &self,
         event: &OrderEvent,
         planner: &dyn Planner,
         position: i64,
-    ) -> Result<(), CommandError> {
+        after: i64,
+    ) -> Result<i64, CommandError> {
         let OrderEvent::OrderPlaced {
             order_id,
             customer,
@@ -144,7 +149,7 @@ impl CommandService {
             ..
         } = event
         else {
-            return Ok(());
+            return Ok(0);
         };
         let metadata = process_metadata(position);
         let expires_at = self.clock().now() + ORDER_HOLD;
@@ -163,7 +168,7 @@ impl CommandService {
             }
             Err(CommandError::Refused(_)) => {
                 let wanted = lines.iter().map(|l| (l.sku.clone(), l.quantity)).collect();
-                match planner.plan(wanted, ship_to, *priority).await {
+                match planner.plan(wanted, ship_to, *priority, after).await {
                     Ok((planned, explanation)) => {
                         let answer = self
                             .reserve(order_id, customer.clone(), planned, expires_at, &metadata)
@@ -175,8 +180,9 @@ impl CommandService {
                             reason: refusal.code.to_string(),
                             detail: refusal.detail.clone(),
                         };
-                        self.order.execute(order_id, reject, metadata, None).await?;
-                        return Ok(());
+                        let (outcome, _) =
+                            self.order.execute(order_id, reject, metadata, None).await?;
+                        return Ok(outcome.position);
                     }
                 }
             }
@@ -206,8 +212,8 @@ impl CommandService {
                     .join("; "),
             },
         };
-        self.order.execute(order_id, record, metadata, None).await?;
-        Ok(())
+        let (outcome, _) = self.order.execute(order_id, record, metadata, None).await?;
+        Ok(outcome.position)
     }
 }
 
@@ -368,11 +374,13 @@ impl CommandService {
         planner: &dyn Planner,
         position: i64,
         due: &mut Vec<(chrono::DateTime<chrono::Utc>, String)>,
-    ) -> Result<(), CommandError> {
+        after: i64,
+    ) -> Result<i64, CommandError> {
         let metadata = process_metadata(position);
         match event {
             OrderEvent::OrderPlaced { .. } => {
-                self.reserve_for_order(event, planner, position).await
+                self.reserve_for_order(event, planner, position, after)
+                    .await
             }
             OrderEvent::OrderStockReserved {
                 order_id,
@@ -380,15 +388,17 @@ impl CommandService {
                 ..
             } => {
                 due.push((*payment_due, order_id.clone()));
-                Ok(())
+                Ok(after)
             }
-            OrderEvent::OrderPaid { order_id, .. } => {
-                self.settle_payment(order_id, &metadata).await
-            }
-            OrderEvent::OrderPaymentFailed { order_id, .. } => {
-                self.payment_failed(order_id, &metadata).await
-            }
-            _ => Ok(()),
+            OrderEvent::OrderPaid { order_id, .. } => self
+                .settle_payment(order_id, &metadata)
+                .await
+                .map(|()| after),
+            OrderEvent::OrderPaymentFailed { order_id, .. } => self
+                .payment_failed(order_id, &metadata)
+                .await
+                .map(|()| after),
+            _ => Ok(after),
         }
     }
 }
@@ -483,9 +493,10 @@ async fn run_while_leased(
             let events = &events;
             async move {
                 let mut reserved = Vec::new();
+                let mut after = 0;
                 for index in group {
                     let (at, event) = &events[index];
-                    service.on_order_event(event, planner, *at, &mut reserved).await.map_err(|error| {
+                    after = service.on_order_event(event, planner, *at, &mut reserved, after).await.map_err(|error| {
                         tracing::warn!(position = at, %error, "the order process could not act on an event");
                         error
                     })?;

@@ -182,6 +182,7 @@ pub async fn reserve(
             &ship_to.region,
             to_allocate,
             request.priority,
+            None,
         )
         .await
         .map_err(Problem::from)?;

@@ -34,6 +34,16 @@ const IDLE_RECHECK: Duration = Duration::from_secs(5);
 /// Advisory lock key of the order process's lease ("orderpm").
 const LEASE_KEY: i64 = 0x6f72_6465_7270_6d00;
 
+/// An order as a buyer places it: SKUs and quantities, priced at placing.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PlaceOrder {
+    pub order_id: String,
+    pub customer: Option<String>,
+    pub lines: Vec<(String, u64)>,
+    pub ship_to: Destination,
+    pub priority: bool,
+}
+
 /// Where to take an order's lines from: the allocation policy over what the read
 /// side knows of warehouses and stock (supplied by the API layer).
 pub trait Planner: Send + Sync {
@@ -52,13 +62,18 @@ impl CommandService {
     /// Place an order for `lines` (sku, quantity), priced from the catalog now.
     pub async fn place_order(
         &self,
-        order_id: &str,
-        customer: Option<String>,
-        lines: Vec<(String, u64)>,
-        ship_to: Destination,
-        priority: bool,
+        order: PlaceOrder,
         metadata: &Metadata,
+        keyed: Option<crate::host::KeyedRequest>,
     ) -> Result<(CommandOutcome, Order), CommandError> {
+        let PlaceOrder {
+            order_id,
+            customer,
+            lines,
+            ship_to,
+            priority,
+        } = order;
+        let order_id = order_id.as_str();
         let mut priced = Vec::with_capacity(lines.len());
         for (sku, quantity) in lines {
             let product = match self.product(&sku).await {
@@ -94,7 +109,7 @@ impl CommandService {
             priority,
         };
         self.order
-            .execute(order_id, place, metadata.clone(), None)
+            .execute(order_id, place, metadata.clone(), keyed)
             .await
     }
 
@@ -152,6 +167,11 @@ impl CommandService {
             return Ok(0);
         };
         let metadata = process_metadata(position);
+        // Cancelled before the process got to it: hold nothing.
+        let (_, order) = self.order(order_id).await?;
+        if order.status != domain::OrderStatus::Placed {
+            return Ok(after);
+        }
         let expires_at = self.clock().now() + ORDER_HOLD;
         let (outcome, explanation) = match self.reservation(order_id).await {
             // Done before (the process stopped before its checkpoint): same outcome.
@@ -212,8 +232,20 @@ impl CommandService {
                     .join("; "),
             },
         };
-        let (outcome, _) = self.order.execute(order_id, record, metadata, None).await?;
-        Ok(outcome.position)
+        match self
+            .order
+            .execute(order_id, record, metadata.clone(), None)
+            .await
+        {
+            Ok((outcome, _)) => Ok(outcome.position),
+            // Cancelled while its stock was being held: let the stock go again.
+            Err(CommandError::Refused(_)) => {
+                self.release_for_order(order_id, "order_cancelled", &metadata)
+                    .await?;
+                Ok(after)
+            }
+            Err(other) => Err(other),
+        }
     }
 }
 

@@ -70,9 +70,13 @@ impl CommandService {
                 .await;
             ReservationCommand::RecordFailed { shortages }
         };
-        let (outcome, reservation) = self
-            .on_reservation(reservation_id, record, metadata)
-            .await?;
+        let recorded = self.on_reservation(reservation_id, record, metadata).await;
+        if let Err(CommandError::Refused(_)) = &recorded {
+            // Released meanwhile (a cancellation raced the holds): let them go.
+            self.release_lines(reservation_id, &taken, "reservation_released", metadata)
+                .await;
+        }
+        let (outcome, reservation) = recorded?;
         Ok(answer(reservation, outcome, true))
     }
 

@@ -121,6 +121,43 @@ async fn an_order_is_reserved_or_rejected_by_the_order_process(backend: Backend)
         .await
         .problem(StatusCode::CONFLICT);
 
+    // An Idempotency-Key replays the first answer; reused for another order, it is refused.
+    let keyed = |body: &Value| {
+        server
+            .client
+            .post(server.url("/v1/orders"))
+            .header("idempotency-key", "checkout-123")
+            .json(body)
+    };
+    let fourth = json!({"order_id": "o-4", "lines": [{"sku": "MUG-1", "quantity": 1}], "ship_to": {"region": "nl"}});
+    let first_answer = server.send(keyed(&fourth)).await;
+    let first_answer = first_answer.expect(StatusCode::CREATED);
+    let replay = server.send(keyed(&fourth)).await;
+    assert_eq!(replay.header("idempotent-replayed"), Some("true"));
+    assert_eq!(
+        replay.expect(StatusCode::CREATED)["position"],
+        first_answer["position"]
+    );
+    let mut other = fourth.clone();
+    other["order_id"] = json!("o-5");
+    server
+        .send(keyed(&other))
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(wait(&server, "o-4").await["status"], "reserved");
+    let cancelled = server
+        .post("/v1/orders/o-4/cancel", &json!({}))
+        .await
+        .expect(StatusCode::OK);
+    let stock = server
+        .get(&format!(
+            "/v1/availability/MUG-1?min_position={}",
+            cancelled["position"]
+        ))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(stock["held"], 0, "{stock}");
+
     // Unlisted products and bad input are refused and write nothing.
     let head = server.head().await;
     server

@@ -189,12 +189,15 @@ async fn checkout(
     };
     service
         .place_order(
-            order_id,
-            None,
-            vec![(sku.to_string(), 1)],
-            destination,
-            false,
+            commands::orders::PlaceOrder {
+                order_id: order_id.to_string(),
+                customer: None,
+                lines: vec![(sku.to_string(), 1)],
+                ship_to: destination,
+                priority: false,
+            },
             &metadata,
+            None,
         )
         .await?;
     let order = wait_for(

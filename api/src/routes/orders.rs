@@ -7,6 +7,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::{Extension, Json};
 use chrono::{DateTime, Utc};
+use commands::orders::PlaceOrder;
 use domain::{FieldError, Order, OrderStatus};
 use event_schemas::Destination;
 use serde::{Deserialize, Serialize};
@@ -15,6 +16,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::warehouses::MoneyBody;
 use super::{observed, AppState};
 use crate::auth::{Environment, Principal};
+use crate::idempotency::{self, stored_answer, Executed, MaybeReplayed};
 use crate::problem::{optional_json, Body, PathParams, Problem, QueryParams};
 
 /// The longest a `GET` may wait for an order's status.
@@ -179,7 +181,7 @@ pub async fn place(
     Extension(principal): Extension<Principal>,
     headers: HeaderMap,
     Body(request): Body<PlaceOrderBody>,
-) -> Result<(StatusCode, Json<OrderBody>), Problem> {
+) -> Result<MaybeReplayed<(StatusCode, Json<OrderBody>)>, Problem> {
     let customer = customer(&state, &principal, request.customer_id)?;
     if let (Some(lat), Some(lon)) = (request.ship_to.lat, request.ship_to.lon) {
         if !(-90.0..=90.0).contains(&lat) || !(-180.0..=180.0).contains(&lon) {
@@ -192,7 +194,7 @@ pub async fn place(
     let order_id = request
         .order_id
         .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
-    let lines = request
+    let lines: Vec<(String, u64)> = request
         .lines
         .into_iter()
         .map(|l| (l.sku, l.quantity))
@@ -203,24 +205,49 @@ pub async fn place(
         lon: request.ship_to.lon,
     };
     let metadata = state.metadata(&headers, &principal);
-    let (outcome, order) = observed(
+    let placing = PlaceOrder {
+        order_id,
+        customer,
+        lines,
+        ship_to,
+        priority: request.priority,
+    };
+    let executed = idempotency::run(
+        &state,
+        &principal,
+        &headers,
         "place_order",
-        state.commands.place_order(
-            &order_id,
-            customer,
-            lines,
-            ship_to,
-            request.priority,
-            &metadata,
-        ),
+        &placing,
+        |keyed| {
+            state
+                .commands
+                .place_order(placing.clone(), &metadata, keyed)
+        },
     )
     .await?;
+    let replayed = matches!(executed, Executed::Replayed(_));
+    let (outcome, order) = match executed {
+        Executed::Fresh(answer) => answer,
+        Executed::Replayed(receipt) => {
+            let (events, order): (usize, Order) = stored_answer(&receipt)?;
+            (
+                commands::CommandOutcome {
+                    position: receipt.position,
+                    events,
+                },
+                order,
+            )
+        }
+    };
     let status = if outcome.events > 0 {
         StatusCode::CREATED
     } else {
         StatusCode::OK
     };
-    Ok((status, Json(body(&order, outcome.position))))
+    Ok(MaybeReplayed(
+        (status, Json(body(&order, outcome.position))),
+        replayed,
+    ))
 }
 
 /// An order; with `wait_for_status`, answers once it reaches one of them (or when

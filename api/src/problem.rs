@@ -292,14 +292,5 @@ pub fn optional_json<T: DeserializeOwned + Default>(bytes: &[u8]) -> Result<T, P
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
-    serde_json::from_slice(bytes)
-        .map(|JsonObject(value)| value)
-        .map_err(|e| {
-            let (status, code) = if e.is_data() {
-                (StatusCode::UNPROCESSABLE_ENTITY, "invalid_body")
-            } else {
-                (StatusCode::BAD_REQUEST, "malformed_json")
-            };
-            Problem::new(status, code, e.to_string())
-        })
+    json_object(bytes)
 }

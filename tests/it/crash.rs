@@ -14,32 +14,6 @@ on_both_backends!(orders_and_payments_survive_kill_9);
 
 const INITIAL: i64 = 40;
 
-async fn setup(api: &Api) {
-    let warehouse = json!({
-        "warehouse_id": "ams", "name": "Amsterdam", "region": "nl",
-        "location": {"lat": 52.37, "lon": 4.89},
-        "ships_to": [{"region": "nl", "cost_per_item": {"amount": 50, "currency": "EUR"},
-                      "cost_per_shipment": {"amount": 495, "currency": "EUR"}, "days": 1}]
-    });
-    api.post("/v1/warehouses", &warehouse)
-        .await
-        .expect(StatusCode::CREATED);
-    api.post(
-        "/v1/stock/MUG-1/ams/receipts",
-        &json!({"quantity": INITIAL}),
-    )
-    .await
-    .expect(StatusCode::OK);
-    let product = json!({
-        "sku": "MUG-1", "title": "Mug", "category": "home/mugs",
-        "shop": {"shop_id": "s1", "name": "Shop", "location": {"lat": 52.0, "lon": 4.0}},
-        "price": {"amount": 1000, "currency": "EUR"}, "language": "en"
-    });
-    api.post("/v1/products", &product)
-        .await
-        .expect(StatusCode::CREATED);
-}
-
 /// Place orders and pay those that get stock, until the server goes away. Every id
 /// is written down before it is sent, whether or not an answer comes back.
 async fn client(api: Api, round: usize, sent: Arc<Mutex<Vec<String>>>) {
@@ -89,7 +63,7 @@ async fn orders_and_payments_survive_kill_9(backend: Backend) {
     let mut rng = Rng::new(0x5eed);
     let sent = Arc::new(Mutex::new(Vec::new()));
     let first = env.start().await;
-    setup(&first).await;
+    crate::shop::open_shop(&first, INITIAL as u64, 1000).await;
     let mut server = Some(first);
     for round in 0..3 {
         let running = match server.take() {

@@ -20,4 +20,5 @@ mod orders;
 mod payments;
 mod products;
 mod reservations;
+mod shop;
 mod stock_flow;

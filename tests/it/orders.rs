@@ -12,29 +12,6 @@ on_both_backends!(
     buyers_racing_for_ten_units_over_three_warehouses,
 );
 
-async fn setup(api: &Api) {
-    let warehouse = json!({
-        "warehouse_id": "ams", "name": "Amsterdam", "region": "nl",
-        "location": {"lat": 52.37, "lon": 4.89},
-        "ships_to": [{"region": "nl", "cost_per_item": {"amount": 50, "currency": "EUR"},
-                      "cost_per_shipment": {"amount": 495, "currency": "EUR"}, "days": 1}]
-    });
-    api.post("/v1/warehouses", &warehouse)
-        .await
-        .expect(StatusCode::CREATED);
-    api.post("/v1/stock/MUG-1/ams/receipts", &json!({"quantity": 3}))
-        .await
-        .expect(StatusCode::OK);
-    let product = json!({
-        "sku": "MUG-1", "title": "Mug", "category": "home/mugs",
-        "shop": {"shop_id": "s1", "name": "Shop", "location": {"lat": 52.0, "lon": 4.0}},
-        "price": {"amount": 1299, "currency": "EUR"}, "language": "en"
-    });
-    api.post("/v1/products", &product)
-        .await
-        .expect(StatusCode::CREATED);
-}
-
 async fn wait(api: &Api, order_id: &str) -> Value {
     api.get(&format!(
         "/v1/orders/{order_id}?wait_for_status=reserved,rejected&timeout_ms=20000"
@@ -46,7 +23,7 @@ async fn wait(api: &Api, order_id: &str) -> Value {
 async fn an_order_is_reserved_or_rejected_by_the_order_process(backend: Backend) {
     let env = Env::new(backend).await;
     let server = env.start().await;
-    setup(&server).await;
+    crate::shop::open_shop(&server, 3, 1299).await;
 
     let order = json!({"order_id": "o-1", "lines": [{"sku": "MUG-1", "quantity": 2}], "ship_to": {"region": "nl"}});
     let placed = server
@@ -221,7 +198,7 @@ async fn two_processes_share_one_order_process() {
     let first = env.start().await;
     let second_env = env.sibling();
     let second = second_env.start().await;
-    setup(&first).await;
+    crate::shop::open_shop(&first, 3, 1299).await;
     for (i, api) in [&first.api, &second.api, &first.api]
         .into_iter()
         .enumerate()

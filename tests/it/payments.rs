@@ -13,29 +13,6 @@ on_both_backends!(
     late_payments_hold_again_or_refund
 );
 
-async fn setup(api: &Api, units: u64) {
-    let warehouse = json!({
-        "warehouse_id": "ams", "name": "Amsterdam", "region": "nl",
-        "location": {"lat": 52.37, "lon": 4.89},
-        "ships_to": [{"region": "nl", "cost_per_item": {"amount": 50, "currency": "EUR"},
-                      "cost_per_shipment": {"amount": 495, "currency": "EUR"}, "days": 1}]
-    });
-    api.post("/v1/warehouses", &warehouse)
-        .await
-        .expect(StatusCode::CREATED);
-    api.post("/v1/stock/MUG-1/ams/receipts", &json!({"quantity": units}))
-        .await
-        .expect(StatusCode::OK);
-    let product = json!({
-        "sku": "MUG-1", "title": "Mug", "category": "home/mugs",
-        "shop": {"shop_id": "s1", "name": "Shop", "location": {"lat": 52.0, "lon": 4.0}},
-        "price": {"amount": 1000, "currency": "EUR"}, "language": "en"
-    });
-    api.post("/v1/products", &product)
-        .await
-        .expect(StatusCode::CREATED);
-}
-
 async fn order(api: &Api, id: &str, quantity: u64) -> Value {
     let body = json!({"order_id": id, "lines": [{"sku": "MUG-1", "quantity": quantity}], "ship_to": {"region": "nl"}});
     api.post("/v1/orders", &body)
@@ -76,7 +53,7 @@ async fn pay(api: &Api, id: &str, status: &str) -> Value {
 async fn paid_orders_ship_failed_ones_release(backend: Backend) {
     let env = Env::new(backend).await;
     let server = env.start().await;
-    setup(&server, 5).await;
+    crate::shop::open_shop(&server, 5, 1000).await;
 
     assert_eq!(order(&server, "o-paid", 2).await["status"], "reserved");
     let paid = pay(&server, "o-paid", "succeeded").await;
@@ -155,7 +132,7 @@ async fn paid_orders_ship_failed_ones_release(backend: Backend) {
 async fn late_payments_hold_again_or_refund(backend: Backend) {
     let env = Env::new(backend).await;
     let server = env.start_with(&["--clock", "manual"]).await;
-    setup(&server, 3).await;
+    crate::shop::open_shop(&server, 3, 1000).await;
 
     // No payment within the window: the order times out and its stock goes back.
     assert_eq!(order(&server, "o-late", 2).await["status"], "reserved");

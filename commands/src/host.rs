@@ -204,6 +204,12 @@ impl<A: Hosted> Owner<A> {
                 }
             }
             self.process(jobs).await;
+            // An aggregate with no events (a lookup of an unknown id) is not worth
+            // keeping in memory: lookups of made-up ids must not pile up owners.
+            if self.sequence == 0 && !self.stale {
+                self.evict(&mut queue).await;
+                return;
+            }
         }
     }
 

@@ -202,7 +202,7 @@ macro_rules! on_both_backends {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn $check() {
-                    let backend = crate::support::Backend::sqlite().await;
+                    let backend = $crate::support::Backend::sqlite().await;
                     super::$check(&backend).await;
                     backend.drop_database().await;
                 }
@@ -212,7 +212,7 @@ macro_rules! on_both_backends {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn $check() {
-                    let backend = crate::support::Backend::postgres().await;
+                    let backend = $crate::support::Backend::postgres().await;
                     super::$check(&backend).await;
                     backend.drop_database().await;
                 }

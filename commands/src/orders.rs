@@ -47,8 +47,9 @@ pub struct PlaceOrder {
 /// Where to take an order's lines from: the allocation policy over what the read
 /// side knows of warehouses and stock (supplied by the API layer).
 pub trait Planner: Send + Sync {
-    /// Plan on a picture of the stock that reflects at least `min_position` (the
-    /// process's own last action on these SKUs).
+    /// Plan on a picture of the stock that reflects at least `min_position`: the
+    /// order's own placing (so all stock received before it), or the process's own
+    /// last action on these SKUs, whichever is later.
     fn plan<'a>(
         &'a self,
         lines: Vec<(String, u64)>,
@@ -188,7 +189,10 @@ impl CommandService {
             }
             Err(CommandError::Refused(_)) => {
                 let wanted = lines.iter().map(|l| (l.sku.clone(), l.quantity)).collect();
-                match planner.plan(wanted, ship_to, *priority, after).await {
+                match planner
+                    .plan(wanted, ship_to, *priority, after.max(position))
+                    .await
+                {
                     Ok((planned, explanation)) => {
                         let answer = self
                             .reserve(order_id, customer.clone(), planned, expires_at, &metadata)

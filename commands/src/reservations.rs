@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use domain::{DomainError, Reservation, ReservationCommand, StockAction, StockCommand};
 use event_schemas::{LineShortage, Metadata, ReservationLine};
 
-use crate::host::{CommandError, CommandOutcome};
+use crate::host::{CommandError, CommandOutcome, KeyedRequest};
 use crate::service::CommandService;
 
 /// A reservation after a command, and the position its answer reflects.
@@ -31,6 +31,21 @@ impl CommandService {
         lines: Vec<ReservationLine>,
         expires_at: DateTime<Utc>,
         metadata: &Metadata,
+    ) -> Result<ReservationAnswer, CommandError> {
+        self.reserve_keyed(reservation_id, buyer, lines, expires_at, metadata, None)
+            .await
+    }
+
+    /// [`reserve`](Self::reserve), recording `keyed`'s idempotency key with the
+    /// reservation's outcome.
+    pub async fn reserve_keyed(
+        &self,
+        reservation_id: &str,
+        buyer: Option<String>,
+        lines: Vec<ReservationLine>,
+        expires_at: DateTime<Utc>,
+        metadata: &Metadata,
+        keyed: Option<KeyedRequest>,
     ) -> Result<ReservationAnswer, CommandError> {
         let request = ReservationCommand::Request {
             reservation_id: reservation_id.to_string(),
@@ -70,7 +85,10 @@ impl CommandService {
                 .await;
             ReservationCommand::RecordFailed { shortages }
         };
-        let recorded = self.on_reservation(reservation_id, record, metadata).await;
+        let recorded = self
+            .reservation
+            .execute(reservation_id, record, metadata.clone(), keyed)
+            .await;
         if let Err(CommandError::Refused(_)) = &recorded {
             // Released meanwhile (a cancellation raced the holds): let them go.
             self.release_lines(reservation_id, &taken, "reservation_released", metadata)

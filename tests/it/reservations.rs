@@ -214,6 +214,29 @@ async fn a_reservation_holds_every_line_or_none(backend: Backend) {
         .get("/v1/reservations/nope")
         .await
         .problem(StatusCode::NOT_FOUND);
+
+    // With an Idempotency-Key, a retry gets the first answer, even for a generated id.
+    let keyed = |body: &Value| {
+        server
+            .client
+            .post(server.url("/v1/reservations"))
+            .header("idempotency-key", "cart-retry-1")
+            .json(body)
+    };
+    let cart = json!({"lines": [{"sku": "MUG", "quantity": 1, "warehouse_id": "wh-a"}]});
+    let first = server.send(keyed(&cart)).await.expect(StatusCode::CREATED);
+    let retry = server.send(keyed(&cart)).await;
+    assert_eq!(retry.header("idempotent-replayed"), Some("true"));
+    let retry = retry.expect(StatusCode::CREATED);
+    assert_eq!(retry["reservation_id"], first["reservation_id"]);
+    assert_eq!(retry["position"], first["position"]);
+    let other = json!({"lines": [{"sku": "MUG", "quantity": 2, "warehouse_id": "wh-a"}]});
+    server
+        .send(keyed(&other))
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY);
+    let mug = availability(&server, "MUG", first["position"].as_i64().unwrap()).await;
+    assert_eq!(mug["held"], 1, "one hold for the two requests: {mug}");
     server
         .post(
             "/v1/reservations",

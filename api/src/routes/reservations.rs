@@ -14,6 +14,7 @@ use utoipa::ToSchema;
 
 use super::{observed, AppState};
 use crate::auth::Principal;
+use crate::idempotency::{self, stored_answer, Executed, MaybeReplayed};
 use crate::problem::{optional_json, Body, PathParams, Problem};
 
 /// How long a reservation holds when the request does not say.
@@ -21,7 +22,7 @@ pub const DEFAULT_TTL_SECONDS: u32 = 15 * 60;
 /// The longest a reservation may hold.
 pub const MAX_TTL_SECONDS: u32 = 24 * 60 * 60;
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LineBody {
     #[schema(example = "MUG-1")]
@@ -33,7 +34,7 @@ pub struct LineBody {
     pub warehouse_id: Option<String>,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReserveBody {
     /// Your id for the reservation; repeating a request with it changes nothing.
@@ -50,7 +51,7 @@ pub struct ReserveBody {
     pub priority: bool,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ShipTo {
     #[schema(example = "nl")]
@@ -144,7 +145,9 @@ pub async fn reserve(
     Extension(principal): Extension<Principal>,
     headers: HeaderMap,
     Body(request): Body<ReserveBody>,
-) -> Result<(StatusCode, Json<ReservationBody>), Problem> {
+) -> Result<MaybeReplayed<(StatusCode, Json<ReservationBody>)>, Problem> {
+    // What identifies the request for its Idempotency-Key: the request as sent.
+    let fingerprint = serde_json::to_value(&request).unwrap_or_default();
     let ttl = request.ttl_seconds.unwrap_or(DEFAULT_TTL_SECONDS);
     let mut errors = Vec::new();
     if ttl == 0 || ttl > MAX_TTL_SECONDS {
@@ -174,42 +177,70 @@ pub async fn reserve(
     if !errors.is_empty() {
         return Err(Problem::invalid(errors));
     }
-    let mut explanation = None;
-    if let (Some(ship_to), false) = (&request.ship_to, to_allocate.is_empty()) {
-        let plan = crate::allocation::plan(
-            &state.commands,
-            &state.availability,
-            &ship_to.region,
-            to_allocate,
-            request.priority,
-            None,
-        )
-        .await
-        .map_err(Problem::from)?;
-        for shipment in plan.shipments {
-            for line in shipment.lines {
-                lines.push(ReservationLine {
-                    sku: line.sku,
-                    warehouse_id: shipment.warehouse_id.clone(),
-                    quantity: line.quantity,
-                });
-            }
-        }
-        explanation = Some(plan.explanation);
-    }
     let id = request
         .reservation_id
+        .clone()
         .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
     let now = state.commands.clock().now();
     let expires_at = now + chrono::Duration::seconds(ttl.into());
     let metadata = state.metadata(&headers, &principal);
-    let answer = observed(
+    let buyer = buyer_of(&principal);
+    let region = request.ship_to.as_ref().map(|s| s.region.clone());
+    let priority = request.priority;
+    // Allocation runs inside the keyed command, so a retry with the same key gets the
+    // first answer even when the stock has moved since.
+    let executed = idempotency::run(
+        &state,
+        &principal,
+        &headers,
         "reserve",
-        state
-            .commands
-            .reserve(&id, buyer_of(&principal), lines, expires_at, &metadata),
+        &fingerprint,
+        |keyed| async {
+            let mut lines = lines.clone();
+            let mut explanation = None;
+            if let (Some(region), false) = (&region, to_allocate.is_empty()) {
+                let plan = crate::allocation::plan(
+                    &state.commands,
+                    &state.availability,
+                    region,
+                    to_allocate.clone(),
+                    priority,
+                    None,
+                )
+                .await?;
+                for shipment in plan.shipments {
+                    for line in shipment.lines {
+                        lines.push(ReservationLine {
+                            sku: line.sku,
+                            warehouse_id: shipment.warehouse_id.clone(),
+                            quantity: line.quantity,
+                        });
+                    }
+                }
+                explanation = Some(plan.explanation);
+            }
+            let answer = state
+                .commands
+                .reserve_keyed(&id, buyer.clone(), lines, expires_at, &metadata, keyed)
+                .await?;
+            Ok((answer, explanation))
+        },
     )
     .await?;
+    let replayed = matches!(executed, Executed::Replayed(_));
+    let (answer, explanation) = match executed {
+        Executed::Fresh(answer) => answer,
+        Executed::Replayed(receipt) => {
+            let (_, reservation): (usize, Reservation) = stored_answer(&receipt)?;
+            let answer = ReservationAnswer {
+                reservation,
+                position: receipt.position,
+                changed: true,
+            };
+            (answer, None)
+        }
+    };
+    let id = answer.reservation.reservation_id.clone();
     let reservation = &answer.reservation;
     if reservation.status == ReservationStatus::Failed {
         let shortages = serde_json::to_value(&reservation.shortages).unwrap_or_default();
@@ -229,7 +260,7 @@ pub async fn reserve(
     };
     let mut answer_body = body(&answer, now);
     answer_body.explanation = explanation;
-    Ok((status, Json(answer_body)))
+    Ok(MaybeReplayed((status, Json(answer_body)), replayed))
 }
 
 /// A reservation as it stands.

@@ -77,6 +77,15 @@ impl Principal {
         }
     }
 
+    /// Whether this caller may see a resource that belongs to buyer `owner`: a buyer
+    /// sees only their own (others' are answered as not found); everyone else all.
+    pub fn sees(&self, owner: Option<&str>) -> bool {
+        match self {
+            Principal::Buyer { subject } => owner == Some(subject.as_str()),
+            _ => true,
+        }
+    }
+
     fn may(&self, requirement: Requirement) -> bool {
         match (self, requirement) {
             (_, Requirement::Public) => true,

@@ -6,6 +6,37 @@
 //! the cqrs-es test framework and baselines can drive the same rules.
 
 pub mod allocation;
+/// The cqrs-es [`cqrs_es::Aggregate`] impl of an aggregate whose pure
+/// `decide(&self, &Command)` needs no services: cqrs-es tests and baselines then run
+/// the very same rules.
+macro_rules! aggregate_without_services {
+    ($aggregate:ty, $type:expr, $command:ty, $event:ty) => {
+        impl cqrs_es::Aggregate for $aggregate {
+            const TYPE: &'static str = $type;
+            type Command = $command;
+            type Event = $event;
+            type Error = $crate::DomainError;
+            type Services = ();
+
+            async fn handle(
+                &mut self,
+                command: Self::Command,
+                _services: &Self::Services,
+                sink: &cqrs_es::event_sink::EventSink<Self>,
+            ) -> Result<(), Self::Error> {
+                for event in self.decide(&command)? {
+                    sink.write(event, self).await;
+                }
+                Ok(())
+            }
+
+            fn apply(&mut self, event: Self::Event) {
+                self.apply_event(&event);
+            }
+        }
+    };
+}
+
 pub mod api_key;
 pub mod clock;
 pub mod error;

@@ -2,7 +2,6 @@
 //! reserved for it (by the order process, from the log) or it is rejected.
 
 use chrono::{DateTime, Utc};
-use cqrs_es::{event_sink::EventSink, Aggregate};
 use event_schemas::order::ORDER_AGGREGATE;
 use event_schemas::{Destination, Money, OrderEvent, PricedLine, ReservationLine};
 use serde::{Deserialize, Serialize};
@@ -373,26 +372,4 @@ impl Order {
     }
 }
 
-impl Aggregate for Order {
-    const TYPE: &'static str = ORDER_AGGREGATE;
-    type Command = OrderCommand;
-    type Event = OrderEvent;
-    type Error = DomainError;
-    type Services = ();
-
-    async fn handle(
-        &mut self,
-        command: Self::Command,
-        _services: &Self::Services,
-        sink: &EventSink<Self>,
-    ) -> Result<(), Self::Error> {
-        for event in self.decide(&command)? {
-            sink.write(event, self).await;
-        }
-        Ok(())
-    }
-
-    fn apply(&mut self, event: Self::Event) {
-        self.apply_event(&event);
-    }
-}
+aggregate_without_services!(Order, ORDER_AGGREGATE, OrderCommand, OrderEvent);

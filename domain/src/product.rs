@@ -1,6 +1,5 @@
 //! The Product aggregate: a listing in the catalog.
 
-use cqrs_es::{event_sink::EventSink, Aggregate};
 use event_schemas::product::PRODUCT_AGGREGATE;
 use event_schemas::{GeoPoint, ProductChanges, ProductDetails, ProductEvent, Shop};
 use serde::{Deserialize, Serialize};
@@ -228,26 +227,4 @@ fn labels(v: &mut Validator, field: &str, values: &[String]) {
     }
 }
 
-impl Aggregate for Product {
-    const TYPE: &'static str = PRODUCT_AGGREGATE;
-    type Command = ProductCommand;
-    type Event = ProductEvent;
-    type Error = DomainError;
-    type Services = ();
-
-    async fn handle(
-        &mut self,
-        command: Self::Command,
-        _services: &Self::Services,
-        sink: &EventSink<Self>,
-    ) -> Result<(), Self::Error> {
-        for event in self.decide(&command)? {
-            sink.write(event, self).await;
-        }
-        Ok(())
-    }
-
-    fn apply(&mut self, event: Self::Event) {
-        self.apply_event(&event);
-    }
-}
+aggregate_without_services!(Product, PRODUCT_AGGREGATE, ProductCommand, ProductEvent);

@@ -1,6 +1,5 @@
 //! The Warehouse aggregate: a place that holds stock and ships to regions.
 
-use cqrs_es::{event_sink::EventSink, Aggregate};
 use event_schemas::warehouse::WAREHOUSE_AGGREGATE;
 use event_schemas::{GeoPoint, Money, ShippingRate, WarehouseEvent};
 use serde::{Deserialize, Serialize};
@@ -135,26 +134,9 @@ pub fn money(v: &mut Validator, field: &str, value: &Money) {
     );
 }
 
-impl Aggregate for Warehouse {
-    const TYPE: &'static str = WAREHOUSE_AGGREGATE;
-    type Command = RegisterWarehouse;
-    type Event = WarehouseEvent;
-    type Error = DomainError;
-    type Services = WarehouseServices;
-
-    async fn handle(
-        &mut self,
-        command: Self::Command,
-        _services: &Self::Services,
-        sink: &EventSink<Self>,
-    ) -> Result<(), Self::Error> {
-        for event in self.decide(&command)? {
-            sink.write(event, self).await;
-        }
-        Ok(())
-    }
-
-    fn apply(&mut self, event: Self::Event) {
-        self.apply_event(&event);
-    }
-}
+aggregate_without_services!(
+    Warehouse,
+    WAREHOUSE_AGGREGATE,
+    RegisterWarehouse,
+    WarehouseEvent
+);

@@ -158,11 +158,10 @@ fn customer(
 
 /// A buyer sees only their own orders.
 fn visible(order: &Order, principal: &Principal) -> Result<(), Problem> {
-    match principal {
-        Principal::Buyer { subject } if order.customer.as_deref() != Some(subject) => {
-            Err(Problem::not_found("there is no such order"))
-        }
-        _ => Ok(()),
+    if principal.sees(order.customer.as_deref()) {
+        Ok(())
+    } else {
+        Err(Problem::not_found("there is no such order"))
     }
 }
 

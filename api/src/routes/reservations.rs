@@ -122,11 +122,10 @@ fn buyer_of(principal: &Principal) -> Option<String> {
 
 /// A buyer sees only their own reservations; others are not there for them.
 fn visible(reservation: &Reservation, principal: &Principal) -> Result<(), Problem> {
-    match principal {
-        Principal::Buyer { subject } if reservation.buyer.as_deref() != Some(subject) => {
-            Err(Problem::not_found("there is no such reservation"))
-        }
-        _ => Ok(()),
+    if principal.sees(reservation.buyer.as_deref()) {
+        Ok(())
+    } else {
+        Err(Problem::not_found("there is no such reservation"))
     }
 }
 

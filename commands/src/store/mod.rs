@@ -331,6 +331,9 @@ impl EventStore {
     ) -> Result<(), StoreError> {
         const INSERT: &str = "INSERT INTO snapshots (aggregate_type, aggregate_id, last_sequence, current_snapshot, payload)
              VALUES ($1, $2, $3, $3, $4) ON CONFLICT DO NOTHING";
+        // PostgreSQL's payload column is `json`: the text needs the cast.
+        const INSERT_JSON: &str = "INSERT INTO snapshots (aggregate_type, aggregate_id, last_sequence, current_snapshot, payload)
+             VALUES ($1, $2, $3, $3, $4::json) ON CONFLICT DO NOTHING";
         const PRUNE: &str = "DELETE FROM snapshots WHERE aggregate_type = $1 AND aggregate_id = $2 AND last_sequence < $3";
         let payload = snapshot.payload.to_string();
         match &self.db {
@@ -353,7 +356,7 @@ impl EventStore {
             }
             Database::Postgres(pool) => {
                 let mut tx = pool.begin().await?;
-                sqlx::query(&INSERT.replace("$4)", "$4::json)"))
+                sqlx::query(INSERT_JSON)
                     .bind(aggregate_type)
                     .bind(aggregate_id)
                     .bind(snapshot.last_sequence)

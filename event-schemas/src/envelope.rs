@@ -6,6 +6,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::activity::{ActivityEvent, ACTIVITY_AGGREGATE};
 use crate::api_key::{ApiKeyEvent, API_KEY_AGGREGATE};
 use crate::order::{OrderEvent, ORDER_AGGREGATE};
 use crate::product::{ProductEvent, PRODUCT_AGGREGATE};
@@ -59,6 +60,7 @@ pub enum RecordedEvent {
     Reservation(ReservationEvent),
     Product(ProductEvent),
     Order(OrderEvent),
+    Activity(ActivityEvent),
     /// An aggregate type this build does not know (written by a newer version).
     Other,
 }
@@ -90,6 +92,7 @@ impl RecordedEvent {
             RESERVATION_AGGREGATE => RecordedEvent::Reservation(serde_json::from_str(payload)?),
             PRODUCT_AGGREGATE => RecordedEvent::Product(serde_json::from_str(payload)?),
             ORDER_AGGREGATE => RecordedEvent::Order(serde_json::from_str(payload)?),
+            ACTIVITY_AGGREGATE => RecordedEvent::Activity(serde_json::from_str(payload)?),
             _ => RecordedEvent::Other,
         })
     }
@@ -105,6 +108,7 @@ impl Envelope {
             RESERVATION_AGGREGATE => self.decode_as().map(RecordedEvent::Reservation),
             PRODUCT_AGGREGATE => self.decode_as().map(RecordedEvent::Product),
             ORDER_AGGREGATE => self.decode_as().map(RecordedEvent::Order),
+            ACTIVITY_AGGREGATE => self.decode_as().map(RecordedEvent::Activity),
             _ => Ok(RecordedEvent::Other),
         }
     }

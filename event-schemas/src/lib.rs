@@ -7,6 +7,7 @@
 //! An event type, once shipped, is never changed in place: a new shape gets a new
 //! version and an upcaster.
 
+pub mod activity;
 pub mod api_key;
 pub mod envelope;
 pub mod order;
@@ -17,6 +18,7 @@ pub mod stock;
 pub mod values;
 pub mod warehouse;
 
+pub use activity::{ActivityEvent, ActivityKind};
 pub use api_key::ApiKeyEvent;
 pub use envelope::{DecodeError, Envelope, Metadata, RecordedEvent};
 pub use order::{Destination, OrderEvent, PricedLine};
@@ -48,5 +50,6 @@ cqrs_domain_event!(
     ApiKeyEvent,
     ReservationEvent,
     ProductEvent,
-    OrderEvent
+    OrderEvent,
+    ActivityEvent
 );

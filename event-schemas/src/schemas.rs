@@ -7,7 +7,7 @@
 use schemars::{schema_for, Schema};
 
 use crate::{
-    ApiKeyEvent, Envelope, OrderEvent, ProductEvent, ReservationEvent, StockEvent, WarehouseEvent,
+    ActivityEvent, ApiKeyEvent, Envelope, OrderEvent, ProductEvent, ReservationEvent, StockEvent, WarehouseEvent,
 };
 
 /// Every schema this crate publishes, by file name.
@@ -17,6 +17,7 @@ pub fn all() -> Vec<(&'static str, Schema)> {
         ("envelope.json", schema_for!(Envelope)),
         ("order_event.json", schema_for!(OrderEvent)),
         ("product_event.json", schema_for!(ProductEvent)),
+        ("activity_event.json", schema_for!(ActivityEvent)),
         ("reservation_event.json", schema_for!(ReservationEvent)),
         ("stock_event.json", schema_for!(StockEvent)),
         ("warehouse_event.json", schema_for!(WarehouseEvent)),

@@ -1,0 +1,324 @@
+//! What the search projection keeps in memory beside the index: the current record of
+//! every product (uncommitted documents cannot be read back from tantivy, and an update
+//! carries only the changed fields), stock levels to know when in-stock flips, and the
+//! signals queries use: vocabulary, popular queries, title words, shopper profiles.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, RwLock};
+
+use event_schemas::{
+    ActivityEvent, ActivityKind, ProductDetails, ProductEvent, RecordedEvent, StockEvent,
+};
+use projections::log::{LogError, LogRecord};
+use serde::{Deserialize, Serialize};
+
+use crate::schema::{category_ancestors, words};
+
+/// A product as search sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProductRecord {
+    pub sku: String,
+    #[serde(flatten)]
+    pub details: ProductDetails,
+    pub in_stock: bool,
+    /// Log position of the listing: newer listings sort first under `newest`.
+    pub listed_at: i64,
+}
+
+/// How much one action says about a shopper's taste.
+fn weight(kind: ActivityKind) -> f32 {
+    match kind {
+        ActivityKind::Viewed => 1.0,
+        ActivityKind::Carted => 3.0,
+        ActivityKind::Purchased => 5.0,
+        ActivityKind::Searched => 0.0,
+    }
+}
+
+/// What a shopper engaged with: summed action weights per category (and each of its
+/// ancestors) and per shop.
+#[derive(Debug, Clone, Default)]
+pub struct Profile {
+    pub total: f32,
+    pub categories: HashMap<String, f32>,
+    pub shops: HashMap<String, f32>,
+}
+
+/// What queries read besides the index; shared with them behind a lock that each
+/// applied batch takes once.
+#[derive(Debug, Default)]
+pub struct Signals {
+    /// Every word of listed products, with how many products use it.
+    pub vocabulary: HashMap<String, u32>,
+    /// Words of titles to the products whose title has them (autocomplete).
+    pub title_words: BTreeMap<String, HashSet<String>>,
+    /// Titles of listed products, and whether they are in stock.
+    pub titles: HashMap<String, (String, bool)>,
+    /// Shop names by shop id.
+    pub shops: HashMap<String, String>,
+    /// Queries people ran, normalised, with how often.
+    pub queries: BTreeMap<String, u64>,
+    pub profiles: HashMap<String, Profile>,
+}
+
+/// Stock of one SKU in one warehouse.
+#[derive(Debug, Clone, Copy, Default)]
+struct Level {
+    on_hand: i64,
+    held: i64,
+}
+
+/// The in-memory half of the projection.
+#[derive(Debug, Default)]
+pub struct Catalog {
+    products: HashMap<String, ProductRecord>,
+    stock: HashMap<String, HashMap<String, Level>>,
+    pub signals: Arc<RwLock<Signals>>,
+}
+
+impl Catalog {
+    pub fn product(&self, sku: &str) -> Option<&ProductRecord> {
+        self.products.get(sku)
+    }
+
+    pub fn len(&self) -> usize {
+        self.products.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.products.is_empty()
+    }
+
+    /// Fold a batch of events in position order; the SKUs whose document must be
+    /// written again (or removed) are added to `dirty`.
+    pub fn apply(
+        &mut self,
+        records: &[LogRecord],
+        dirty: &mut HashSet<String>,
+    ) -> Result<(), LogError> {
+        let signals = self.signals.clone();
+        let mut signals = signals.write().expect("signals lock");
+        for record in records {
+            match record.aggregate_type.as_str() {
+                event_schemas::product::PRODUCT_AGGREGATE
+                | event_schemas::stock::STOCK_AGGREGATE
+                | event_schemas::activity::ACTIVITY_AGGREGATE => {}
+                _ => continue,
+            }
+            match record.decode()? {
+                RecordedEvent::Product(event) => {
+                    self.apply_product(event, record.position, &mut signals, dirty)
+                }
+                RecordedEvent::Stock(event) => self.apply_stock(event, &mut signals, dirty),
+                RecordedEvent::Activity(event) => self.apply_activity(event, &mut signals),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn apply_product(
+        &mut self,
+        event: ProductEvent,
+        position: i64,
+        signals: &mut Signals,
+        dirty: &mut HashSet<String>,
+    ) {
+        match event {
+            ProductEvent::ProductListed { sku, details } => {
+                if let Some(old) = self.products.remove(&sku) {
+                    forget(signals, &old);
+                }
+                let record = ProductRecord {
+                    in_stock: self.in_stock(&sku),
+                    sku: sku.clone(),
+                    details,
+                    listed_at: position,
+                };
+                remember(signals, &record);
+                self.products.insert(sku.clone(), record);
+                dirty.insert(sku);
+            }
+            ProductEvent::ProductUpdated { sku, changes } => {
+                let Some(record) = self.products.get_mut(&sku) else {
+                    return;
+                };
+                forget(signals, record);
+                let d = &mut record.details;
+                macro_rules! take {
+                    ($($field:ident),*) => {$(
+                        if let Some(value) = changes.$field { d.$field = value; }
+                    )*};
+                }
+                take!(title, description, tags, category, materials, shop, price, language);
+                remember(signals, record);
+                dirty.insert(sku);
+            }
+            ProductEvent::ProductDelisted { sku } => {
+                if let Some(old) = self.products.remove(&sku) {
+                    forget(signals, &old);
+                    dirty.insert(sku);
+                }
+            }
+        }
+    }
+
+    fn apply_stock(&mut self, event: StockEvent, signals: &mut Signals, dirty: &mut HashSet<String>) {
+        let (sku, warehouse_id) = event.stock_key();
+        let (sku, warehouse_id) = (sku.to_string(), warehouse_id.to_string());
+        let level = self
+            .stock
+            .entry(sku.clone())
+            .or_default()
+            .entry(warehouse_id)
+            .or_default();
+        match event {
+            StockEvent::StockReceived { quantity, .. } => level.on_hand += quantity as i64,
+            StockEvent::StockSold {
+                quantity, hold_id, ..
+            } => {
+                level.on_hand -= quantity as i64;
+                if hold_id.is_some() {
+                    level.held -= quantity as i64;
+                }
+            }
+            StockEvent::StockAdjusted { new_quantity, .. } => level.on_hand = new_quantity as i64,
+            StockEvent::StockHeld { quantity, .. } => level.held += quantity as i64,
+            StockEvent::StockHoldReleased { quantity, .. } => level.held -= quantity as i64,
+            StockEvent::StockShortfallDetected { .. } | StockEvent::StockHoldExtended { .. } => {
+                return
+            }
+        }
+        let in_stock = self.in_stock(&sku);
+        if let Some(record) = self.products.get_mut(&sku) {
+            // Most stock changes leave the document as it is: only a flip rewrites it.
+            if record.in_stock != in_stock {
+                record.in_stock = in_stock;
+                if let Some(title) = signals.titles.get_mut(&sku) {
+                    title.1 = in_stock;
+                }
+                dirty.insert(sku);
+            }
+        }
+    }
+
+    fn apply_activity(&mut self, event: ActivityEvent, signals: &mut Signals) {
+        match event {
+            ActivityEvent::ActivityRecorded {
+                user_id, kind, sku, ..
+            } => {
+                let Some(product) = sku.and_then(|sku| self.products.get(&sku)) else {
+                    return;
+                };
+                let weight = weight(kind);
+                if weight == 0.0 {
+                    return;
+                }
+                let profile = signals.profiles.entry(user_id).or_default();
+                profile.total += weight;
+                for ancestor in category_ancestors(&product.details.category) {
+                    *profile.categories.entry(ancestor).or_default() += weight;
+                }
+                *profile
+                    .shops
+                    .entry(product.details.shop.shop_id.clone())
+                    .or_default() += weight;
+            }
+            ActivityEvent::SearchPerformed { query, hits, .. } => {
+                let query = normalise_query(&query);
+                // A query that found nothing is no suggestion for anyone.
+                if !query.is_empty() && hits > 0 {
+                    *signals.queries.entry(query).or_default() += 1;
+                }
+            }
+        }
+    }
+
+    fn in_stock(&self, sku: &str) -> bool {
+        self.stock
+            .get(sku)
+            .is_some_and(|levels| levels.values().any(|l| l.on_hand - l.held > 0))
+    }
+}
+
+/// A query as it is counted and suggested: its words, lower-cased, one space apart.
+pub fn normalise_query(query: &str) -> String {
+    words(query).join(" ")
+}
+
+/// Every distinct word a product's text uses.
+fn product_words(details: &ProductDetails) -> HashSet<String> {
+    let mut all = String::new();
+    for part in [
+        &details.title,
+        &details.description,
+        &details.shop.name,
+        &details.category.replace('/', " "),
+    ] {
+        all.push_str(part);
+        all.push(' ');
+    }
+    for part in details.tags.iter().chain(&details.materials) {
+        all.push_str(part);
+        all.push(' ');
+    }
+    words(&all).into_iter().collect()
+}
+
+fn remember(signals: &mut Signals, record: &ProductRecord) {
+    for word in product_words(&record.details) {
+        *signals.vocabulary.entry(word).or_default() += 1;
+    }
+    for word in words(&record.details.title) {
+        signals
+            .title_words
+            .entry(word)
+            .or_default()
+            .insert(record.sku.clone());
+    }
+    signals
+        .shops
+        .insert(record.details.shop.shop_id.clone(), record.details.shop.name.clone());
+    signals.titles.insert(
+        record.sku.clone(),
+        (record.details.title.clone(), record.in_stock),
+    );
+}
+
+fn forget(signals: &mut Signals, record: &ProductRecord) {
+    for word in product_words(&record.details) {
+        if let Some(count) = signals.vocabulary.get_mut(&word) {
+            *count -= 1;
+            if *count == 0 {
+                signals.vocabulary.remove(&word);
+            }
+        }
+    }
+    for word in words(&record.details.title) {
+        if let Some(skus) = signals.title_words.get_mut(&word) {
+            skus.remove(&record.sku);
+            if skus.is_empty() {
+                signals.title_words.remove(&word);
+            }
+        }
+    }
+    signals.titles.remove(&record.sku);
+}
+
+impl Profile {
+    /// The categories and shops this shopper engaged with most, each with a share of
+    /// their engagement between 0 and 1, strongest first, at most `limit` of each.
+    pub fn preferences(&self, limit: usize) -> (Vec<(String, f32)>, Vec<(String, f32)>) {
+        let total = self.total.max(1.0);
+        let top = |weights: &HashMap<String, f32>| {
+            let mut top: Vec<(String, f32)> = weights
+                .iter()
+                .map(|(key, weight)| (key.clone(), weight / total))
+                .collect();
+            top.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            top.truncate(limit);
+            top
+        };
+        (top(&self.categories), top(&self.shops))
+    }
+}

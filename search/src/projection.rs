@@ -1,0 +1,587 @@
+//! Running the search projection: the log into a tantivy index in the data directory.
+//!
+//! * The checkpoint is the payload of each tantivy commit, so index and checkpoint
+//!   never disagree. On start the in-memory catalog is folded from the log up to that
+//!   checkpoint without touching the index, and from there on documents are written.
+//! * Documents change only for SKUs a batch made dirty, once per batch, however many
+//!   events touched them.
+//! * Commits are batched (one costs about 100 ms here): a change is committed at most
+//!   [`COMMIT_INTERVAL`] after it was applied, and at once when a query waits for a
+//!   position already applied. The reader reloads by hand after each commit, and the
+//!   searcher is published together with the position it reflects.
+//! * A rebuild fills a fresh generation directory beside the live one and swaps it in
+//!   once caught up; queries keep using the old searcher until then.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use projections::log::{self, LogError, LogRecord};
+use projections::runtime::ProjectionError;
+use projections::{ReadDb, RebuildState, RebuildStatus, WaitError};
+use tantivy::directory::MmapDirectory;
+use tantivy::schema::Term;
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Searcher};
+use tokio::sync::watch;
+
+use crate::catalog::{Catalog, Signals};
+use crate::schema::{self, Fields};
+
+/// Name of the projection (admin routes, `commerce rebuild search`).
+pub const NAME: &str = "search";
+/// Longest a change waits for its commit at steady load.
+pub const COMMIT_INTERVAL: Duration = Duration::from_millis(500);
+/// Events read per batch.
+const BATCH: i64 = 10_000;
+/// Memory the index writer may use before it flushes a segment.
+const WRITER_MEMORY: usize = 128 * 1024 * 1024;
+/// A safety net for a lost wake-up.
+const IDLE_RECHECK: Duration = Duration::from_secs(5);
+/// The file naming the generation queries read.
+const ACTIVE_FILE: &str = "active";
+
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    #[error(transparent)]
+    Index(#[from] tantivy::TantivyError),
+    #[error(transparent)]
+    Log(#[from] LogError),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error("index directory: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("a background task failed: {0}")]
+    Task(String),
+}
+
+impl From<SearchError> for ProjectionError {
+    fn from(e: SearchError) -> Self {
+        match e {
+            SearchError::Log(e) => ProjectionError::Log(e),
+            SearchError::Database(e) => ProjectionError::Database(e),
+            other => ProjectionError::Task(other.to_string()),
+        }
+    }
+}
+
+impl From<tantivy::directory::error::OpenDirectoryError> for SearchError {
+    fn from(e: tantivy::directory::error::OpenDirectoryError) -> Self {
+        SearchError::Index(e.into())
+    }
+}
+
+/// What a query reads: one searcher and the position it reflects.
+#[derive(Clone)]
+pub struct View {
+    pub searcher: Searcher,
+    pub position: i64,
+    pub fields: Fields,
+    pub signals: Arc<RwLock<Signals>>,
+}
+
+/// One generation of the index and the catalog folded to the same position.
+struct Generation {
+    number: u64,
+    dir: PathBuf,
+    writer: Option<IndexWriter>,
+    reader: IndexReader,
+    fields: Fields,
+    catalog: Catalog,
+    /// SKUs that have a document in this generation (committed or not).
+    in_index: HashSet<String>,
+    /// Last position folded into the catalog and the writer.
+    applied: i64,
+    /// Position of the last commit.
+    committed: i64,
+    /// When the oldest uncommitted document change was made.
+    pending_since: Option<Instant>,
+}
+
+impl Generation {
+    /// Open (or create) the index in `dir`; returns it with the checkpoint of its last
+    /// commit.
+    fn open(number: u64, dir: PathBuf) -> Result<(Self, i64), SearchError> {
+        std::fs::create_dir_all(&dir)?;
+        let (schema, fields) = schema::build();
+        let index = Index::open_or_create(MmapDirectory::open(&dir)?, schema)?;
+        schema::register_analyzers(&index);
+        let checkpoint = index
+            .load_metas()?
+            .payload
+            .and_then(|p| p.parse::<i64>().ok())
+            .unwrap_or(0);
+        let writer = index.writer(WRITER_MEMORY)?;
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        Ok((
+            Self {
+                number,
+                dir,
+                writer: Some(writer),
+                reader,
+                fields,
+                catalog: Catalog::default(),
+                in_index: HashSet::new(),
+                applied: 0,
+                committed: 0,
+                pending_since: None,
+            },
+            checkpoint,
+        ))
+    }
+
+    fn view(&self) -> View {
+        View {
+            searcher: self.reader.searcher(),
+            position: self.committed,
+            fields: self.fields.clone(),
+            signals: self.catalog.signals.clone(),
+        }
+    }
+
+    /// Fold records into the catalog; write the documents they changed unless the
+    /// index already holds them (`index_from`: positions up to it are in the index).
+    fn apply(&mut self, records: &[LogRecord], index_from: i64) -> Result<(), SearchError> {
+        let Some(last) = records.last().map(|r| r.position) else {
+            return Ok(());
+        };
+        let mut dirty = HashSet::new();
+        self.catalog.apply(records, &mut dirty)?;
+        if last <= index_from {
+            // The index has all of this already: only learn which SKUs it holds.
+            for sku in dirty {
+                if self.catalog.product(&sku).is_some() {
+                    self.in_index.insert(sku);
+                } else {
+                    self.in_index.remove(&sku);
+                }
+            }
+        } else {
+            self.write_documents(dirty)?;
+        }
+        self.applied = last;
+        if self.pending_since.is_none() && self.applied > self.committed {
+            // Nothing to commit: the searcher already shows everything up to here.
+            self.committed = self.applied;
+        }
+        Ok(())
+    }
+
+    fn write_documents(&mut self, dirty: HashSet<String>) -> Result<(), SearchError> {
+        if dirty.is_empty() {
+            return Ok(());
+        }
+        let writer = self.writer.as_ref().expect("the writer is back after a commit");
+        for sku in dirty {
+            if self.in_index.contains(&sku) {
+                writer.delete_term(Term::from_field_text(self.fields.sku, &sku));
+            }
+            match self.catalog.product(&sku) {
+                Some(record) => {
+                    writer.add_document(schema::document(&self.fields, record))?;
+                    self.in_index.insert(sku);
+                }
+                None => {
+                    self.in_index.remove(&sku);
+                }
+            }
+        }
+        self.pending_since.get_or_insert_with(Instant::now);
+        Ok(())
+    }
+
+    /// Commit what was applied, with its position as the payload, and reload.
+    async fn commit(&mut self) -> Result<(), SearchError> {
+        let mut writer = self.writer.take().expect("one commit at a time");
+        let reader = self.reader.clone();
+        let position = self.applied;
+        let (writer, result) = tokio::task::spawn_blocking(move || {
+            let result = (|| {
+                let mut prepared = writer.prepare_commit()?;
+                prepared.set_payload(&position.to_string());
+                prepared.commit()?;
+                reader.reload()
+            })();
+            (writer, result)
+        })
+        .await
+        .map_err(|e| SearchError::Task(e.to_string()))?;
+        self.writer = Some(writer);
+        result?;
+        self.committed = position;
+        self.pending_since = None;
+        Ok(())
+    }
+
+    /// Whether a commit is due: changes waited long enough, or someone waits for them.
+    fn commit_due(&self, wanted: i64) -> bool {
+        match self.pending_since {
+            None => false,
+            Some(since) => {
+                since.elapsed() >= COMMIT_INTERVAL
+                    || (wanted > self.committed && wanted <= self.applied)
+            }
+        }
+    }
+}
+
+/// The search projection of one process.
+pub struct SearchProjection {
+    db: ReadDb,
+    root: PathBuf,
+    live: tokio::sync::Mutex<Generation>,
+    view: RwLock<View>,
+    /// Position of the published view.
+    position: watch::Sender<i64>,
+    /// Highest position a waiting query asked for.
+    wanted: watch::Sender<i64>,
+    rebuild: watch::Sender<RebuildStatus>,
+    rebuilding: Mutex<bool>,
+}
+
+fn generation_dir(root: &Path, number: u64) -> PathBuf {
+    root.join(format!("gen-{number}"))
+}
+
+fn read_active(root: &Path) -> u64 {
+    std::fs::read_to_string(root.join(ACTIVE_FILE))
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(1)
+}
+
+/// Point `active` at `number`, atomically (write then rename).
+fn write_active(root: &Path, number: u64) -> std::io::Result<()> {
+    let temporary = root.join(format!("{ACTIVE_FILE}.tmp"));
+    std::fs::write(&temporary, number.to_string())?;
+    std::fs::rename(temporary, root.join(ACTIVE_FILE))
+}
+
+impl SearchProjection {
+    /// Open the active generation under `root` (creating it if new), fold the log up
+    /// to its checkpoint into memory, and remove generations a crashed rebuild left.
+    pub async fn open(db: ReadDb, root: PathBuf) -> Result<Arc<Self>, SearchError> {
+        std::fs::create_dir_all(&root)?;
+        let number = read_active(&root);
+        for entry in std::fs::read_dir(&root)? {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().to_string();
+            if name.starts_with("gen-") && name != format!("gen-{number}") {
+                std::fs::remove_dir_all(entry.path())?;
+            }
+        }
+        let dir = generation_dir(&root, number);
+        let (mut generation, checkpoint) =
+            tokio::task::spawn_blocking(move || Generation::open(number, dir))
+                .await
+                .map_err(|e| SearchError::Task(e.to_string()))??;
+        // The index holds everything up to its checkpoint; the catalog must learn it.
+        loop {
+            let records = log::read_records_after(&db, generation.applied, BATCH).await?;
+            let Some(last) = records.last().map(|r| r.position) else {
+                break;
+            };
+            if records[0].position > checkpoint {
+                break;
+            }
+            let upto: Vec<LogRecord> = records
+                .into_iter()
+                .filter(|r| r.position <= checkpoint)
+                .collect();
+            generation.apply(&upto, checkpoint)?;
+            if last > checkpoint || upto.len() < BATCH as usize {
+                break;
+            }
+        }
+        generation.applied = generation.applied.max(checkpoint);
+        generation.committed = generation.applied;
+        write_active(&root, number)?;
+        let view = generation.view();
+        let position = view.position;
+        Ok(Arc::new(Self {
+            db,
+            root,
+            live: tokio::sync::Mutex::new(generation),
+            view: RwLock::new(view),
+            position: watch::channel(position).0,
+            wanted: watch::channel(0).0,
+            rebuild: watch::channel(RebuildStatus {
+                generation: number as i64,
+                ..Default::default()
+            })
+            .0,
+            rebuilding: Mutex::new(false),
+        }))
+    }
+
+    /// The searcher to query and the position it reflects.
+    pub fn view(&self) -> View {
+        self.view.read().expect("view lock").clone()
+    }
+
+    pub fn position(&self) -> i64 {
+        *self.position.borrow()
+    }
+
+    /// Wait until the published searcher reflects `min_position`, asking for an early
+    /// commit meanwhile.
+    pub async fn wait_for(&self, min_position: i64, timeout: Duration) -> Result<(), WaitError> {
+        if self.position() >= min_position {
+            return Ok(());
+        }
+        self.wanted.send_modify(|w| *w = (*w).max(min_position));
+        let mut position = self.position.subscribe();
+        let reached =
+            tokio::time::timeout(timeout, position.wait_for(|p| *p >= min_position)).await;
+        match reached {
+            Ok(Ok(_)) => Ok(()),
+            _ => Err(WaitError::Stale {
+                current: self.position(),
+                wanted: min_position,
+            }),
+        }
+    }
+
+    fn publish(&self, generation: &Generation) {
+        let view = generation.view();
+        let position = view.position;
+        *self.view.write().expect("view lock") = view;
+        self.position.send_if_modified(|p| {
+            let moved = position > *p;
+            *p = (*p).max(position);
+            moved
+        });
+    }
+
+    /// Follow the log: apply what arrives, commit on the policy above.
+    pub fn spawn_live(self: &Arc<Self>, mut committed: watch::Receiver<i64>) {
+        let projection = self.clone();
+        tokio::spawn(async move {
+            let mut wanted = projection.wanted.subscribe();
+            loop {
+                let wait_until = match projection.step().await {
+                    Ok(Step::More) => continue,
+                    Ok(Step::CaughtUp(deadline)) => deadline,
+                    Err(e) => {
+                        tracing::error!(error = %e, "search projection failed; retrying");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        continue;
+                    }
+                };
+                let deadline = wait_until
+                    .map(tokio::time::Instant::from_std)
+                    .unwrap_or_else(|| tokio::time::Instant::now() + IDLE_RECHECK);
+                tokio::select! {
+                    _ = committed.changed() => {}
+                    _ = wanted.changed() => {}
+                    _ = tokio::time::sleep_until(deadline) => {}
+                }
+            }
+        });
+    }
+
+    /// Apply until caught up (or one batch), and commit when due.
+    async fn step(&self) -> Result<Step, SearchError> {
+        let mut live = self.live.lock().await;
+        let records = log::read_records_after(&self.db, live.applied, BATCH).await?;
+        let full = records.len() as i64 == BATCH;
+        live.apply(&records, 0)?;
+        if live.commit_due(*self.wanted.borrow()) {
+            live.commit().await?;
+        }
+        self.publish(&live);
+        if full {
+            return Ok(Step::More);
+        }
+        Ok(Step::CaughtUp(
+            live.pending_since.map(|since| since + COMMIT_INTERVAL),
+        ))
+    }
+
+    /// Apply everything committed so far and commit it (tests, tools, shutdown).
+    pub async fn catch_up(&self) -> Result<i64, SearchError> {
+        let mut live = self.live.lock().await;
+        loop {
+            let records = log::read_records_after(&self.db, live.applied, BATCH).await?;
+            let done = (records.len() as i64) < BATCH;
+            live.apply(&records, 0)?;
+            if done {
+                break;
+            }
+        }
+        if live.pending_since.is_some() {
+            live.commit().await?;
+        }
+        self.publish(&live);
+        Ok(live.committed)
+    }
+
+    pub fn rebuild_status(&self) -> RebuildStatus {
+        self.rebuild.borrow().clone()
+    }
+
+    pub fn subscribe_rebuild(&self) -> watch::Receiver<RebuildStatus> {
+        self.rebuild.subscribe()
+    }
+
+    fn claim_rebuild(&self) -> Result<(), ProjectionError> {
+        let mut running = self.rebuilding.lock().expect("rebuild flag");
+        if *running {
+            return Err(ProjectionError::RebuildRunning);
+        }
+        *running = true;
+        Ok(())
+    }
+
+    /// Start a rebuild in the background.
+    pub fn start_rebuild(self: &Arc<Self>) -> Result<RebuildStatus, ProjectionError> {
+        self.claim_rebuild()?;
+        self.rebuild.send_modify(|s| {
+            s.state = RebuildState::Running;
+            s.started_at = Some(Utc::now());
+            s.finished_at = None;
+            s.error = None;
+            s.events_applied = 0;
+        });
+        let projection = self.clone();
+        tokio::spawn(async move {
+            let _ = projection.run_rebuild().await;
+        });
+        Ok(self.rebuild_status())
+    }
+
+    /// Rebuild now and return the final status.
+    pub async fn rebuild(&self) -> Result<RebuildStatus, ProjectionError> {
+        self.claim_rebuild()?;
+        self.rebuild.send_modify(|s| {
+            s.state = RebuildState::Running;
+            s.started_at = Some(Utc::now());
+        });
+        self.run_rebuild().await
+    }
+
+    async fn run_rebuild(&self) -> Result<RebuildStatus, ProjectionError> {
+        let result = self.fill_and_swap().await;
+        *self.rebuilding.lock().expect("rebuild flag") = false;
+        self.rebuild.send_modify(|s| {
+            s.finished_at = Some(Utc::now());
+            match &result {
+                Ok(()) => s.state = RebuildState::Done,
+                Err(e) => {
+                    s.state = RebuildState::Failed;
+                    s.error = Some(e.to_string());
+                }
+            }
+        });
+        result.map_err(ProjectionError::from)?;
+        Ok(self.rebuild_status())
+    }
+
+    async fn fill_and_swap(&self) -> Result<(), SearchError> {
+        let number = self.live.lock().await.number + 1;
+        let dir = generation_dir(&self.root, number);
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir)?;
+        }
+        let target = log::head(&self.db).await?;
+        self.rebuild.send_modify(|s| {
+            s.generation = number as i64;
+            s.target = target;
+            s.position = 0;
+        });
+        let (mut fresh, _) = tokio::task::spawn_blocking(move || Generation::open(number, dir))
+            .await
+            .map_err(|e| SearchError::Task(e.to_string()))??;
+        let mut last_commit = Instant::now();
+        let mut next = tokio::spawn(read_batch(self.db.clone(), 0));
+        loop {
+            let records = next.await.map_err(|e| SearchError::Task(e.to_string()))??;
+            // A short batch is the head of the log, which is past `target`.
+            let done = (records.len() as i64) < BATCH;
+            let count = records.len() as u64;
+            // Read the next batch while this one is indexed.
+            let after = records.last().map(|r| r.position).unwrap_or(fresh.applied);
+            next = tokio::spawn(read_batch(self.db.clone(), after));
+            fresh.apply(&records, 0)?;
+            if last_commit.elapsed() >= Duration::from_secs(1) {
+                fresh.commit().await?;
+                last_commit = Instant::now();
+            }
+            let position = fresh.applied;
+            self.rebuild.send_modify(|s| {
+                s.position = position;
+                s.events_applied += count;
+            });
+            if done {
+                break;
+            }
+        }
+        next.abort();
+        // Swap under the live lock, after the last events that arrived meanwhile.
+        let mut live = self.live.lock().await;
+        loop {
+            let records = log::read_records_after(&self.db, fresh.applied, BATCH).await?;
+            let done = (records.len() as i64) < BATCH;
+            fresh.apply(&records, 0)?;
+            if done {
+                break;
+            }
+        }
+        fresh.commit().await?;
+        write_active(&self.root, number)?;
+        let old = std::mem::replace(&mut *live, fresh);
+        self.publish(&live);
+        let position = live.committed;
+        drop(live);
+        self.rebuild.send_modify(|s| s.position = position);
+        let old_dir = old.dir.clone();
+        tokio::task::spawn_blocking(move || {
+            drop(old);
+            std::fs::remove_dir_all(old_dir)
+        })
+        .await
+        .map_err(|e| SearchError::Task(e.to_string()))??;
+        Ok(())
+    }
+}
+
+async fn read_batch(db: ReadDb, after: i64) -> Result<Vec<LogRecord>, LogError> {
+    log::read_records_after(&db, after, BATCH).await
+}
+
+enum Step {
+    /// A full batch was applied: there is more to read.
+    More,
+    /// Nothing more to read; a commit is due at the given time, if any change waits.
+    CaughtUp(Option<Instant>),
+}
+
+/// The projection as the admin routes and `commerce rebuild` handle every projection.
+pub struct SearchHandle(pub Arc<SearchProjection>);
+
+impl projections::ProjectionHandle for SearchHandle {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+    fn position(&self) -> i64 {
+        self.0.position()
+    }
+    fn rebuild_status(&self) -> RebuildStatus {
+        self.0.rebuild_status()
+    }
+    fn subscribe_rebuild(&self) -> watch::Receiver<RebuildStatus> {
+        self.0.subscribe_rebuild()
+    }
+    fn start_rebuild(&self) -> Result<RebuildStatus, ProjectionError> {
+        self.0.start_rebuild()
+    }
+    fn rebuild_now(
+        &self,
+    ) -> futures::future::BoxFuture<'_, Result<RebuildStatus, ProjectionError>> {
+        Box::pin(self.0.rebuild())
+    }
+}

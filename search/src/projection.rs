@@ -241,6 +241,7 @@ pub struct SearchProjection {
     wanted: watch::Sender<i64>,
     rebuild: watch::Sender<RebuildStatus>,
     rebuilding: Mutex<bool>,
+    follower: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 fn generation_dir(root: &Path, number: u64) -> PathBuf {
@@ -315,6 +316,7 @@ impl SearchProjection {
             })
             .0,
             rebuilding: Mutex::new(false),
+            follower: Mutex::new(None),
         }))
     }
 
@@ -359,29 +361,48 @@ impl SearchProjection {
 
     /// Follow the log: apply what arrives, commit on the policy above.
     pub fn spawn_live(self: &Arc<Self>, mut committed: watch::Receiver<i64>) {
-        let projection = self.clone();
-        tokio::spawn(async move {
-            let mut wanted = projection.wanted.subscribe();
+        // The task holds the projection only while it works, so dropping the last
+        // handle closes the index (and frees its writer lock).
+        let weak = Arc::downgrade(self);
+        let mut wanted = self.wanted.subscribe();
+        let task = tokio::spawn(async move {
             loop {
+                let Some(projection) = weak.upgrade() else {
+                    return;
+                };
                 let wait_until = match projection.step().await {
                     Ok(Step::More) => continue,
                     Ok(Step::CaughtUp(deadline)) => deadline,
                     Err(e) => {
                         tracing::error!(error = %e, "search projection failed; retrying");
+                        drop(projection);
                         tokio::time::sleep(Duration::from_secs(1)).await;
                         continue;
                     }
                 };
+                drop(projection);
                 let deadline = wait_until
                     .map(tokio::time::Instant::from_std)
                     .unwrap_or_else(|| tokio::time::Instant::now() + IDLE_RECHECK);
                 tokio::select! {
-                    _ = committed.changed() => {}
-                    _ = wanted.changed() => {}
+                    changed = committed.changed() => if changed.is_err() { return },
+                    changed = wanted.changed() => if changed.is_err() { return },
                     _ = tokio::time::sleep_until(deadline) => {}
                 }
             }
         });
+        *self.follower.lock().expect("follower lock") = Some(task);
+    }
+
+    /// Stop following the log; once the last handle is dropped the index is closed.
+    pub async fn stop(&self) {
+        let task = self.follower.lock().expect("follower lock").take();
+        if let Some(task) = task {
+            task.abort();
+            let _ = task.await;
+        }
+        // Wait out a step that was under way.
+        drop(self.live.lock().await);
     }
 
     /// Apply until caught up (or one batch), and commit when due.

@@ -179,7 +179,7 @@ fn text_clauses(
         let distance = fuzziness(word.chars().count());
         let mut alternatives: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         let mut stop_word = false;
-        for text_field in fields.text_fields() {
+        for text_field in fields.exact_fields() {
             let terms = analyze(searcher, text_field.field, word);
             if terms.is_empty() {
                 stop_word = true;
@@ -189,25 +189,28 @@ fn text_clauses(
                 alternatives.push((
                     Occur::Should,
                     Box::new(BoostQuery::new(
-                        Box::new(TermQuery::new(exact.clone(), IndexRecordOption::WithFreqs)),
+                        Box::new(TermQuery::new(exact, IndexRecordOption::WithFreqs)),
                         text_field.boost,
                     )),
                 ));
-                if distance > 0 {
-                    alternatives.push((
-                        Occur::Should,
-                        Box::new(BoostQuery::new(
-                            Box::new(FuzzyTermQuery::new(exact, distance, true)),
-                            text_field.boost * FUZZY_SHARE,
-                        )),
-                    ));
-                }
                 if highlighted.contains(&text_field.field) {
                     highlight_terms
                         .entry(text_field.field)
                         .or_default()
                         .insert(analyzed, 1.0);
                 }
+            }
+        }
+        if distance > 0 {
+            for text_field in fields.fuzzy_fields() {
+                let term = Term::from_field_text(text_field.field, word);
+                alternatives.push((
+                    Occur::Should,
+                    Box::new(BoostQuery::new(
+                        Box::new(FuzzyTermQuery::new(term, distance, true)),
+                        text_field.boost * FUZZY_SHARE,
+                    )),
+                ));
             }
         }
         if alternatives.is_empty() {

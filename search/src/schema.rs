@@ -56,6 +56,10 @@ pub struct Fields {
     /// Per language (same order as [`LANGUAGES`]).
     pub title: Vec<Field>,
     pub description: Vec<Field>,
+    /// Title and description unstemmed, where typos are matched: a stem is no
+    /// spelling (`ceramic` stems to `ceram`).
+    pub title_plain: Field,
+    pub description_plain: Field,
     pub tags: Field,
     pub category_text: Field,
     pub materials_text: Field,
@@ -78,8 +82,8 @@ pub struct Fields {
 }
 
 impl Fields {
-    /// Every text field with its boost.
-    pub fn text_fields(&self) -> Vec<TextField> {
+    /// The fields a word must match exactly (stemmed in each language), with boosts.
+    pub fn exact_fields(&self) -> Vec<TextField> {
         let mut fields = Vec::new();
         for &field in &self.title {
             fields.push(TextField {
@@ -93,7 +97,28 @@ impl Fields {
                 boost: DESCRIPTION_BOOST,
             });
         }
-        fields.extend([
+        fields.extend(self.plain_common());
+        fields
+    }
+
+    /// The fields a word may match within its fuzziness: all unstemmed.
+    pub fn fuzzy_fields(&self) -> Vec<TextField> {
+        let mut fields = vec![
+            TextField {
+                field: self.title_plain,
+                boost: TITLE_BOOST,
+            },
+            TextField {
+                field: self.description_plain,
+                boost: DESCRIPTION_BOOST,
+            },
+        ];
+        fields.extend(self.plain_common());
+        fields
+    }
+
+    fn plain_common(&self) -> [TextField; 4] {
+        [
             TextField {
                 field: self.tags,
                 boost: TAGS_BOOST,
@@ -110,8 +135,7 @@ impl Fields {
                 field: self.shop_name,
                 boost: SHOP_NAME_BOOST,
             },
-        ]);
-        fields
+        ]
     }
 
     fn language_slot(language: &str) -> usize {
@@ -145,6 +169,8 @@ pub fn build() -> (Schema, Fields) {
             builder.add_text_field(&format!("description_{code}"), text(&analyzer)),
         );
     }
+    let title_plain = builder.add_text_field("title_plain", text(PLAIN));
+    let description_plain = builder.add_text_field("description_plain", text(PLAIN));
     let tags = builder.add_text_field("tags", text(PLAIN));
     let category_text = builder.add_text_field("category_text", text(PLAIN));
     let materials_text = builder.add_text_field("materials_text", text(PLAIN));
@@ -165,6 +191,8 @@ pub fn build() -> (Schema, Fields) {
         sku,
         title,
         description,
+        title_plain,
+        description_plain,
         tags,
         category_text,
         materials_text,
@@ -241,6 +269,8 @@ pub fn document(fields: &Fields, record: &ProductRecord) -> TantivyDocument {
     let slot = Fields::language_slot(&details.language);
     doc.add_text(fields.title[slot], &details.title);
     doc.add_text(fields.description[slot], &details.description);
+    doc.add_text(fields.title_plain, &details.title);
+    doc.add_text(fields.description_plain, &details.description);
     for tag in &details.tags {
         doc.add_text(fields.tags, tag);
     }

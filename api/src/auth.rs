@@ -141,6 +141,9 @@ pub fn requirement(method: &Method, route: Option<&str>) -> Requirement {
             Requirement::Buyer("orders:write")
         }
         ("GET", r) if r.starts_with("/v1/products") => Requirement::Scope("read"),
+        // Shoppers search with their own token; a shop's backend with a read key.
+        ("GET", r) if r.starts_with("/v1/search") => Requirement::Buyer("read"),
+        ("POST", "/v1/activity") => Requirement::Buyer("activity:write"),
         (_, r) if r.starts_with("/v1/products") => Requirement::Scope("catalog:write"),
         _ => Requirement::Authenticated,
     }

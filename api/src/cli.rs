@@ -29,6 +29,9 @@ pub enum Command {
     /// Rebuild a projection from the event log: asks the server holding the data
     /// directory, or rebuilds in this process when none does.
     Rebuild(RebuildArgs),
+    /// Write a synthetic catalog into the event log (needs the data directory to
+    /// itself: run it before `serve`).
+    Seed(crate::seed::SeedArgs),
     /// Measure this deployment, each figure beside a baseline from the same run.
     #[command(subcommand)]
     Bench(crate::bench::BenchCommand),
@@ -149,6 +152,7 @@ pub async fn run() -> anyhow::Result<()> {
         Command::Rebuild(args) => {
             crate::rebuild::run(&args.projection, &args.storage, args.api_key.as_deref()).await
         }
+        Command::Seed(args) => crate::seed::run(args).await,
         Command::Bench(command) => crate::bench::run(command).await,
     }
 }

@@ -22,6 +22,7 @@ pub mod openapi;
 pub mod problem;
 pub mod rebuild;
 pub mod routes;
+pub mod seed;
 pub mod server;
 pub mod telemetry;
 

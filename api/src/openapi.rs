@@ -4,7 +4,8 @@ use utoipa::OpenApi;
 
 use crate::problem::{FieldErrorBody, Problem};
 use crate::routes::{
-    admin, availability, keys, ops, orders, payments, products, reservations, stock, warehouses,
+    activity, admin, availability, keys, ops, orders, payments, products, reservations, search,
+    stock, warehouses,
 };
 
 #[derive(OpenApi)]
@@ -45,6 +46,9 @@ use crate::routes::{
         keys::create,
         keys::list,
         keys::revoke,
+        search::search,
+        search::suggestions,
+        activity::record,
     ),
     modifiers(&BearerAuth),
     components(schemas(Problem, FieldErrorBody)),

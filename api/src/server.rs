@@ -14,6 +14,8 @@ use projections::api_keys::ApiKeys;
 use projections::availability::Availability;
 use projections::open_holds::OpenHolds;
 use projections::{ProjectionHandle, Projector, ReadDb};
+use ::search::projection::SearchHandle;
+use ::search::SearchProjection;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -22,9 +24,10 @@ use tower_http::trace::TraceLayer;
 use crate::auth::{authorize, Auth, AuthSettings, Environment};
 use crate::datadir::DataDirLock;
 use crate::problem::problems_for_bare_errors;
+use crate::routes::activity::ActivityRecorder;
 use crate::routes::{
-    admin, availability, keys, ops, orders, payments, products, reservations, stock, warehouses,
-    AppState,
+    activity, admin, availability, keys, ops, orders, payments, products, reservations, search, stock,
+    warehouses, AppState,
 };
 use crate::telemetry;
 
@@ -54,6 +57,7 @@ pub struct Backend {
     pub availability: Arc<Projector<Availability>>,
     pub open_holds: Arc<Projector<OpenHolds>>,
     pub api_keys: Arc<ApiKeys>,
+    pub search: Arc<SearchProjection>,
 }
 
 impl Backend {
@@ -62,6 +66,7 @@ impl Backend {
         vec![
             Arc::new(self.availability.clone()),
             Arc::new(self.open_holds.clone()),
+            Arc::new(SearchHandle(self.search.clone())),
         ]
     }
 }
@@ -81,12 +86,15 @@ pub async fn open_backend(config: &ServerConfig) -> anyhow::Result<Backend> {
     };
     let availability = Projector::open(read_db.clone(), Availability).await?;
     let open_holds = Projector::open(read_db.clone(), OpenHolds).await?;
-    let api_keys = ApiKeys::open(read_db).await?;
+    let api_keys = ApiKeys::open(read_db.clone()).await?;
+    // Each process keeps its own index, in its own data directory.
+    let search = SearchProjection::open(read_db, config.data_dir.join("search")).await?;
     Ok(Backend {
         commands,
         availability,
         open_holds,
         api_keys,
+        search,
     })
 }
 
@@ -137,6 +145,9 @@ pub fn router(state: AppState) -> Router {
             "/v1/products/{sku}",
             get(products::get).patch(products::update).delete(products::delist),
         )
+        .route("/v1/search", get(search::search))
+        .route("/v1/search/suggest", get(search::suggestions))
+        .route("/v1/activity", post(activity::record))
         .route("/v1/payments/webhook", post(payments::webhook))
         .route("/v1/payments/sandbox/{order_id}", post(payments::sandbox))
         .route("/v1/orders", post(orders::place))
@@ -209,7 +220,8 @@ pub async fn serve(config: ServerConfig, auth: AuthSettings) -> anyhow::Result<(
     backend.availability.catch_up().await?;
     backend.availability.spawn_live(committed.clone());
     backend.open_holds.catch_up().await?;
-    backend.open_holds.spawn_live(committed);
+    backend.open_holds.spawn_live(committed.clone());
+    backend.search.spawn_live(committed);
     spawn_expiry(&backend);
     commands::orders::spawn_order_process(
         backend.commands.clone(),
@@ -223,6 +235,10 @@ pub async fn serve(config: ServerConfig, auth: AuthSettings) -> anyhow::Result<(
         commands: backend.commands.clone(),
         availability: backend.availability.clone(),
         open_holds: backend.open_holds.clone(),
+        search: search::SearchState {
+            projection: backend.search.clone(),
+            recorder: ActivityRecorder::spawn(backend.commands.clone()),
+        },
         projections: Arc::new(backend.projections()),
         metrics,
         auth,

@@ -455,7 +455,7 @@ pub fn receipt_answer<V: serde::Serialize>(events: usize, view: &V) -> serde_jso
     serde_json::json!({ "events": events, "view": view })
 }
 
-fn encode<E: cqrs_es::DomainEvent>(
+pub(crate) fn encode<E: cqrs_es::DomainEvent>(
     event: &E,
     metadata: &Metadata,
     now: chrono::DateTime<chrono::Utc>,

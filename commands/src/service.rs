@@ -7,14 +7,15 @@ use domain::{
     StockCommand, Warehouse, WarehouseRegistry,
 };
 use event_schemas::stock::stock_aggregate_id;
-use event_schemas::Metadata;
+use event_schemas::activity::ACTIVITY_AGGREGATE;
+use event_schemas::{ActivityEvent, Metadata};
 
 use crate::clock::AppClock;
 use crate::committer::GroupCommitter;
 use crate::expiry::ExpiryIndex;
 use crate::host::{AggregateHost, CommandError, CommandOutcome, HostContext, KeyedRequest};
 use crate::hosted::{Hosted, StockLevels};
-use crate::store::{EventStore, StoreError};
+use crate::store::{AppendBatch, EventStore, StoreError};
 use crate::warehouses::KnownWarehouses;
 
 pub struct CommandService {
@@ -28,6 +29,7 @@ pub struct CommandService {
     product: AggregateHost<Product>,
     pub(crate) order: AggregateHost<Order>,
     expiry: Arc<ExpiryIndex>,
+    committer: GroupCommitter,
 }
 
 impl CommandService {
@@ -37,7 +39,7 @@ impl CommandService {
         let warehouses = Arc::new(KnownWarehouses::default());
         let context = HostContext {
             store: store.clone(),
-            committer,
+            committer: committer.clone(),
             clock: clock.clone(),
             warehouses: warehouses.clone(),
         };
@@ -52,6 +54,7 @@ impl CommandService {
             clock,
             warehouses,
             expiry: Default::default(),
+            committer,
         }
     }
 
@@ -151,6 +154,33 @@ impl CommandService {
         self.product
             .execute(sku, look, Metadata::default(), None)
             .await
+    }
+
+    /// Record shopper activity: each event its own one-event stream, so recording
+    /// never contends; all of them ride the next group commit. Answers the position
+    /// of the last event.
+    pub async fn record_activity(
+        &self,
+        events: Vec<ActivityEvent>,
+        metadata: &Metadata,
+    ) -> Result<i64, CommandError> {
+        let now = self.clock.now();
+        let commits = events.iter().map(|event| {
+            self.committer.commit(AppendBatch {
+                aggregate_type: ACTIVITY_AGGREGATE.to_string(),
+                aggregate_id: uuid::Uuid::now_v7().to_string(),
+                expected_sequence: 0,
+                events: vec![crate::host::encode(event, metadata, now)],
+                receipts: Vec::new(),
+            })
+        });
+        let mut last = 0;
+        for result in futures::future::join_all(commits).await {
+            // A fresh stream id cannot conflict.
+            let positions = result?.map_err(|_| CommandError::Contended)?;
+            last = last.max(positions.last().copied().unwrap_or(0));
+        }
+        Ok(last)
     }
 
     /// Create or revoke an API key.

@@ -21,6 +21,7 @@ pub const SCOPES: &[&str] = &[
     "read",
     "admin",
     "buyers:act",
+    "activity:write",
 ];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -4,6 +4,7 @@
 pub mod append;
 pub mod checkout;
 pub mod replay;
+pub mod search;
 
 use std::time::Duration;
 
@@ -21,6 +22,9 @@ pub enum BenchCommand {
     Replay(replay::ReplayArgs),
     /// Orders per second through the whole flow: place, reserve, pay, confirm.
     Checkout(checkout::CheckoutArgs),
+    /// Index build speed and the search query mix, beside the same queries run
+    /// directly on tantivy.
+    Search(search::SearchArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -35,6 +39,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Append(args) => append::run(args).await,
         BenchCommand::Replay(args) => replay::run(args).await,
         BenchCommand::Checkout(args) => checkout::run(args).await,
+        BenchCommand::Search(args) => search::run(args).await,
     }
 }
 

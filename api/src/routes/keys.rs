@@ -19,7 +19,7 @@ use crate::problem::{Body, PathParams, Problem};
 pub struct CreateKeyBody {
     #[schema(example = "shop backend")]
     pub name: String,
-    /// Any of catalog:write, stock:write, orders:write, sales:write, read, admin, buyers:act.
+    /// Any of catalog:write, stock:write, orders:write, sales:write, read, admin, buyers:act, activity:write.
     #[schema(example = json!(["stock:write", "read"]))]
     pub scopes: Vec<String>,
     /// When the key stops working by itself; never when absent.

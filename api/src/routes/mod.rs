@@ -1,5 +1,6 @@
 //! The routes: command API, query API, admin and operations.
 
+pub mod activity;
 pub mod admin;
 pub mod availability;
 pub mod keys;
@@ -8,6 +9,7 @@ pub mod orders;
 pub mod payments;
 pub mod products;
 pub mod reservations;
+pub mod search;
 pub mod stock;
 pub mod warehouses;
 
@@ -34,6 +36,7 @@ pub struct AppState {
     pub commands: Arc<CommandService>,
     pub availability: Arc<Projector<Availability>>,
     pub open_holds: Arc<Projector<projections::open_holds::OpenHolds>>,
+    pub search: search::SearchState,
     /// Every projection that can be rebuilt, by name.
     pub projections: Arc<Vec<Arc<dyn projections::ProjectionHandle>>>,
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,

@@ -1,0 +1,164 @@
+//! `POST /v1/activity`: what shoppers did (viewed, carted, purchased, searched), and
+//! the background recorder that logs each search without slowing it down.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::{Extension, Json};
+use commands::CommandService;
+use domain::FieldError;
+use event_schemas::{ActivityEvent, ActivityKind, Metadata};
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+use utoipa::ToSchema;
+
+use super::{observed, AppState};
+use crate::auth::Principal;
+use crate::problem::{Body, Problem};
+
+/// Searches waiting to be recorded; past this they are dropped (and counted), so a
+/// slow disk never slows searching.
+const RECORDER_QUEUE: usize = 10_000;
+/// Searches recorded per group commit at most.
+const RECORDER_BATCH: usize = 1_000;
+
+/// Hands activity to a task that records it in batches.
+#[derive(Clone)]
+pub struct ActivityRecorder {
+    queue: mpsc::Sender<(ActivityEvent, String)>,
+}
+
+impl ActivityRecorder {
+    pub fn spawn(commands: Arc<CommandService>) -> Self {
+        let (queue, mut waiting) = mpsc::channel::<(ActivityEvent, String)>(RECORDER_QUEUE);
+        tokio::spawn(async move {
+            let mut batch = Vec::with_capacity(RECORDER_BATCH);
+            while waiting.recv_many(&mut batch, RECORDER_BATCH).await > 0 {
+                // One actor per call keeps the metadata right; searches of one batch
+                // by different callers go in groups.
+                batch.sort_by(|a, b| a.1.cmp(&b.1));
+                for group in batch.chunk_by(|a, b| a.1 == b.1) {
+                    let metadata = Metadata {
+                        actor: Some(group[0].1.clone()),
+                        ..Default::default()
+                    };
+                    let events = group.iter().map(|(event, _)| event.clone()).collect();
+                    if let Err(e) = commands.record_activity(events, &metadata).await {
+                        tracing::warn!(error = %e, "searches could not be recorded");
+                    }
+                }
+                batch.clear();
+            }
+        });
+        Self { queue }
+    }
+
+    /// Queue an event; never waits.
+    pub fn record_in_background(&self, event: ActivityEvent, actor: String) {
+        if self.queue.try_send((event, actor)).is_err() {
+            metrics::counter!("activity_dropped_total").increment(1);
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ActivityBody {
+    #[schema(example = "user-42")]
+    pub user_id: Option<String>,
+    /// viewed, carted, purchased or searched.
+    #[serde(rename = "type")]
+    #[schema(value_type = String, example = "viewed")]
+    pub kind: ActivityKind,
+    /// The product, for viewed, carted and purchased.
+    pub sku: Option<String>,
+    /// The query, for searched.
+    pub query: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ActivityRecorded {
+    pub user_id: String,
+    #[serde(rename = "type")]
+    #[schema(value_type = String)]
+    pub kind: ActivityKind,
+    pub position: i64,
+}
+
+fn validate(body: ActivityBody, principal: &Principal) -> Result<(String, ActivityEvent), Problem> {
+    let mut errors = Vec::new();
+    let mut error = |field: &str, message: &str| {
+        errors.push(FieldError {
+            field: field.into(),
+            message: message.into(),
+        })
+    };
+    // A buyer records their own activity; a shop's backend names the shopper.
+    let user_id = match principal {
+        Principal::Buyer { subject } => subject.clone(),
+        _ => body.user_id.clone().unwrap_or_default(),
+    };
+    if user_id.trim().is_empty() || user_id.len() > 200 {
+        error("user_id", "1 to 200 characters");
+    }
+    match body.kind {
+        ActivityKind::Searched => match &body.query {
+            Some(q) if !q.trim().is_empty() && q.chars().count() <= 200 => {}
+            _ => error("query", "a search names its query, 1 to 200 characters"),
+        },
+        _ => match &body.sku {
+            Some(sku) if !sku.trim().is_empty() && sku.len() <= 100 => {}
+            _ => error("sku", "viewed, carted and purchased name a sku, 1 to 100 characters"),
+        },
+    }
+    if !errors.is_empty() {
+        return Err(Problem::invalid(errors));
+    }
+    let (sku, query) = match body.kind {
+        ActivityKind::Searched => (None, body.query),
+        _ => (body.sku, None),
+    };
+    Ok((
+        user_id.clone(),
+        ActivityEvent::ActivityRecorded {
+            user_id,
+            kind: body.kind,
+            sku,
+            query,
+        },
+    ))
+}
+
+/// Record what a shopper did; search personalises with it.
+#[utoipa::path(post, path = "/v1/activity", tag = "commands",
+    security(("bearer" = ["activity:write"])),
+    request_body = ActivityBody,
+    responses(
+        (status = 201, body = ActivityRecorded),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn record(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    headers: HeaderMap,
+    Body(body): Body<ActivityBody>,
+) -> Result<(StatusCode, Json<ActivityRecorded>), Problem> {
+    let kind = body.kind;
+    let (user_id, event) = validate(body, &principal)?;
+    let metadata = state.metadata(&headers, &principal);
+    let position = observed(
+        "record_activity",
+        state.commands.record_activity(vec![event], &metadata),
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(ActivityRecorded {
+            user_id,
+            kind,
+            position,
+        }),
+    ))
+}

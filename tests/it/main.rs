@@ -20,5 +20,6 @@ mod orders;
 mod payments;
 mod products;
 mod reservations;
+mod search;
 mod shop;
 mod stock_flow;

@@ -1,0 +1,125 @@
+//! Search through the API: list products, find them (read your writes with
+//! `min_position`), filter, suggest, personalise, bad input, and `commerce rebuild
+//! search` while the server runs.
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::on_both_backends;
+use crate::support::{Backend, Env};
+
+on_both_backends!(products_are_searchable_over_http);
+
+fn product(sku: &str, title: &str, category: &str, amount: i64) -> Value {
+    json!({
+        "sku": sku,
+        "title": title,
+        "description": "Made by hand in a small studio",
+        "tags": ["gift"],
+        "category": category,
+        "materials": ["stoneware"],
+        "shop": {"shop_id": "shop-1", "name": "Clay Works", "location": {"lat": 52.37, "lon": 4.89}},
+        "price": {"amount": amount, "currency": "EUR"},
+        "language": "en"
+    })
+}
+
+fn skus(answer: &Value) -> Vec<String> {
+    answer["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["sku"].as_str().unwrap().to_string())
+        .collect()
+}
+
+async fn products_are_searchable_over_http(backend: Backend) {
+    let env = Env::new(backend).await;
+    let server = env.start().await;
+    server
+        .post("/v1/products", &product("MUG-1", "Stoneware mug", "home/kitchen/mugs", 1299))
+        .await
+        .expect(StatusCode::CREATED);
+    server
+        .post("/v1/products", &product("VASE-1", "Tall vase", "home/decor", 4500))
+        .await
+        .expect(StatusCode::CREATED);
+    let listed = server
+        .post("/v1/products", &product("MUG-2", "Espresso mug", "home/kitchen/mugs", 900))
+        .await
+        .expect(StatusCode::CREATED);
+    let at = listed["position"].as_i64().unwrap();
+
+    let found = server
+        .get(&format!("/v1/search?q=mug&sort=price_asc&min_position={at}"))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(skus(&found), ["MUG-2", "MUG-1"]);
+    assert!(found["position"].as_i64().unwrap() >= at);
+    assert_eq!(found["total"], 2);
+    assert_eq!(found["facets"]["category"][0]["value"], "home");
+    assert_eq!(found["facets"]["category"][0]["count"], 2);
+    assert!(found["hits"][0]["highlight"]["title"]
+        .as_str()
+        .unwrap()
+        .contains("<b>mug</b>"));
+
+    let typo = server.get("/v1/search?q=stonewere%20mugg").await.expect(StatusCode::OK);
+    assert_eq!(skus(&typo)[0], "MUG-1");
+    let filtered = server
+        .get("/v1/search?category=home/decor&price_min=4500&price_max=4500")
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(skus(&filtered), ["VASE-1"]);
+    let near = server
+        .get("/v1/search?lat=52.37&lon=4.89&radius_km=1&sort=distance")
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(near["total"], 3);
+    let none = server.get("/v1/search?q=vasse%20xylophone").await.expect(StatusCode::OK);
+    assert_eq!(none["total"], 1, "the relaxed query still finds the vase");
+
+    let recorded = server
+        .post("/v1/activity", &json!({"user_id": "ada", "type": "viewed", "sku": "VASE-1"}))
+        .await
+        .expect(StatusCode::CREATED);
+    let at = recorded["position"].as_i64().unwrap();
+    let browse = server
+        .get(&format!("/v1/search?user_id=ada&min_position={at}"))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(skus(&browse)[0], "VASE-1", "ada looked at decor");
+    assert_eq!(browse["total"], 3);
+
+    let suggested = server.get("/v1/search/suggest?prefix=esp").await.expect(StatusCode::OK);
+    assert_eq!(suggested["suggestions"][0]["text"], "Espresso mug");
+
+    for bad in [
+        "/v1/search?limit=0",
+        "/v1/search?limit=101",
+        "/v1/search?lat=91&lon=0",
+        "/v1/search?lat=10",
+        "/v1/search?sort=distance",
+        "/v1/search?radius_km=5",
+        "/v1/search?price_min=10&price_max=5",
+        "/v1/search/suggest?prefix=",
+    ] {
+        server.get(bad).await.problem(StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    for bad in ["/v1/search?sort=cheapest", "/v1/search?price_min=-1", "/v1/search?nope=1"] {
+        server.get(bad).await.problem(StatusCode::BAD_REQUEST);
+    }
+    server
+        .post("/v1/activity", &json!({"user_id": "ada", "type": "viewed"}))
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY);
+
+    // A rebuild through the running server answers like the live index.
+    let before = server.get("/v1/search?q=mug&sort=price_desc").await.expect(StatusCode::OK);
+    let rebuilt = env.rebuild("search").await;
+    let stderr = String::from_utf8_lossy(&rebuilt.stderr);
+    assert!(rebuilt.status.success(), "rebuild failed: {stderr}");
+    let after = server.get("/v1/search?q=mug&sort=price_desc").await.expect(StatusCode::OK);
+    assert_eq!(skus(&before), skus(&after));
+    assert_eq!(before["facets"], after["facets"]);
+}

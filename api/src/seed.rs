@@ -105,7 +105,10 @@ pub async fn write_catalog(
                     aggregate_type: event_schemas::stock::STOCK_AGGREGATE.into(),
                     aggregate_id: event_schemas::stock::stock_aggregate_id(&sku, SEED_WAREHOUSE),
                     expected_sequence: 0,
-                    events: vec![event(received.event_type(), serde_json::to_value(&received)?)],
+                    events: vec![event(
+                        received.event_type(),
+                        serde_json::to_value(&received)?,
+                    )],
                     receipts: Vec::new(),
                 });
             }
@@ -121,7 +124,10 @@ pub async fn write_catalog(
 }
 
 const CATEGORIES: &[(&str, &[&str])] = &[
-    ("home/kitchen", &["mugs", "plates", "bowls", "knives", "pans"]),
+    (
+        "home/kitchen",
+        &["mugs", "plates", "bowls", "knives", "pans"],
+    ),
     ("home/decor", &["vases", "candles", "frames", "rugs"]),
     ("home/garden", &["planters", "tools", "lights", "furniture"]),
     ("fashion/women", &["dresses", "scarves", "bags", "shoes"]),
@@ -131,19 +137,61 @@ const CATEGORIES: &[(&str, &[&str])] = &[
     ("art", &["prints", "paintings", "sculptures"]),
 ];
 const NOUNS: &[&str] = &[
-    "mug", "plate", "bowl", "vase", "lamp", "candle", "scarf", "bag", "ring", "necklace",
-    "print", "planter", "knife", "pan", "rug", "frame", "shirt", "wallet", "puzzle", "doll",
+    "mug", "plate", "bowl", "vase", "lamp", "candle", "scarf", "bag", "ring", "necklace", "print",
+    "planter", "knife", "pan", "rug", "frame", "shirt", "wallet", "puzzle", "doll",
 ];
 const ADJECTIVES: &[&str] = &[
-    "handmade", "vintage", "ceramic", "wooden", "rustic", "modern", "minimalist", "colorful",
-    "organic", "personalized", "small", "large", "blue", "green", "golden", "silver",
+    "handmade",
+    "vintage",
+    "ceramic",
+    "wooden",
+    "rustic",
+    "modern",
+    "minimalist",
+    "colorful",
+    "organic",
+    "personalized",
+    "small",
+    "large",
+    "blue",
+    "green",
+    "golden",
+    "silver",
 ];
 const MATERIALS: &[&str] = &[
-    "ceramic", "wood", "steel", "glass", "cotton", "linen", "leather", "silver", "gold", "wool",
-    "porcelain", "stoneware", "bamboo", "brass",
+    "ceramic",
+    "wood",
+    "steel",
+    "glass",
+    "cotton",
+    "linen",
+    "leather",
+    "silver",
+    "gold",
+    "wool",
+    "porcelain",
+    "stoneware",
+    "bamboo",
+    "brass",
 ];
-const GERMAN: &[&str] = &["Tasse", "Schale", "Kerze", "Teller", "handgemacht", "Holz", "blau"];
-const FRENCH: &[&str] = &["tasse", "bol", "bougie", "assiette", "fait main", "bois", "bleu"];
+const GERMAN: &[&str] = &[
+    "Tasse",
+    "Schale",
+    "Kerze",
+    "Teller",
+    "handgemacht",
+    "Holz",
+    "blau",
+];
+const FRENCH: &[&str] = &[
+    "tasse",
+    "bol",
+    "bougie",
+    "assiette",
+    "fait main",
+    "bois",
+    "bleu",
+];
 const CITIES: &[(&str, f64, f64)] = &[
     ("Berlin", 52.52, 13.405),
     ("Paris", 48.8566, 2.3522),
@@ -175,8 +223,8 @@ impl Generator {
             cumulative: Vec::new(),
         };
         let syllables = [
-            "ka", "lo", "mi", "ren", "to", "sa", "vi", "del", "mar", "no", "pe", "qua", "ri",
-            "su", "ten", "bar", "cor", "fin", "gal", "lin",
+            "ka", "lo", "mi", "ren", "to", "sa", "vi", "del", "mar", "no", "pe", "qua", "ri", "su",
+            "ten", "bar", "cor", "fin", "gal", "lin",
         ];
         let mut words: Vec<String> = NOUNS
             .iter()
@@ -229,7 +277,10 @@ impl Generator {
     }
 
     fn words(&mut self, n: usize) -> String {
-        (0..n).map(|_| self.word().to_string()).collect::<Vec<_>>().join(" ")
+        (0..n)
+            .map(|_| self.word().to_string())
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 
     /// A category path and its leaf.

@@ -5,6 +5,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use ::search::projection::SearchHandle;
+use ::search::SearchProjection;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Request};
 use axum::routing::{delete, get, post};
@@ -14,8 +16,6 @@ use projections::api_keys::ApiKeys;
 use projections::availability::Availability;
 use projections::open_holds::OpenHolds;
 use projections::{ProjectionHandle, Projector, ReadDb};
-use ::search::projection::SearchHandle;
-use ::search::SearchProjection;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -26,8 +26,8 @@ use crate::datadir::DataDirLock;
 use crate::problem::problems_for_bare_errors;
 use crate::routes::activity::ActivityRecorder;
 use crate::routes::{
-    activity, admin, availability, keys, ops, orders, payments, products, reservations, search, stock,
-    warehouses, AppState,
+    activity, admin, availability, keys, ops, orders, payments, products, reservations, search,
+    stock, warehouses, AppState,
 };
 use crate::telemetry;
 

@@ -6,8 +6,8 @@ use domain::{
     ApiKey, ApiKeyCommand, Order, Product, ProductCommand, RegisterWarehouse, Reservation, Stock,
     StockCommand, Warehouse, WarehouseRegistry,
 };
-use event_schemas::stock::stock_aggregate_id;
 use event_schemas::activity::ACTIVITY_AGGREGATE;
+use event_schemas::stock::stock_aggregate_id;
 use event_schemas::{ActivityEvent, Metadata};
 
 use crate::clock::AppClock;

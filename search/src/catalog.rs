@@ -35,6 +35,9 @@ fn weight(kind: ActivityKind) -> f32 {
     }
 }
 
+/// A category or shop and the share of a shopper's engagement it has.
+pub type Preference = (String, f32);
+
 /// What a shopper engaged with: summed action weights per category (and each of its
 /// ancestors) and per shop.
 #[derive(Debug, Clone, Default)]
@@ -150,7 +153,16 @@ impl Catalog {
                         if let Some(value) = changes.$field { d.$field = value; }
                     )*};
                 }
-                take!(title, description, tags, category, materials, shop, price, language);
+                take!(
+                    title,
+                    description,
+                    tags,
+                    category,
+                    materials,
+                    shop,
+                    price,
+                    language
+                );
                 remember(signals, record);
                 dirty.insert(sku);
             }
@@ -163,7 +175,12 @@ impl Catalog {
         }
     }
 
-    fn apply_stock(&mut self, event: StockEvent, signals: &mut Signals, dirty: &mut HashSet<String>) {
+    fn apply_stock(
+        &mut self,
+        event: StockEvent,
+        signals: &mut Signals,
+        dirty: &mut HashSet<String>,
+    ) {
         let (sku, warehouse_id) = event.stock_key();
         let (sku, warehouse_id) = (sku.to_string(), warehouse_id.to_string());
         let level = self
@@ -276,9 +293,10 @@ fn remember(signals: &mut Signals, record: &ProductRecord) {
             .or_default()
             .insert(record.sku.clone());
     }
-    signals
-        .shops
-        .insert(record.details.shop.shop_id.clone(), record.details.shop.name.clone());
+    signals.shops.insert(
+        record.details.shop.shop_id.clone(),
+        record.details.shop.name.clone(),
+    );
     signals.titles.insert(
         record.sku.clone(),
         (record.details.title.clone(), record.in_stock),
@@ -308,7 +326,7 @@ fn forget(signals: &mut Signals, record: &ProductRecord) {
 impl Profile {
     /// The categories and shops this shopper engaged with most, each with a share of
     /// their engagement between 0 and 1, strongest first, at most `limit` of each.
-    pub fn preferences(&self, limit: usize) -> (Vec<(String, f32)>, Vec<(String, f32)>) {
+    pub fn preferences(&self, limit: usize) -> (Vec<Preference>, Vec<Preference>) {
         let total = self.total.max(1.0);
         let top = |weights: &HashMap<String, f32>| {
             let mut top: Vec<(String, f32)> = weights

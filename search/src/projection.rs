@@ -175,7 +175,10 @@ impl Generation {
         if dirty.is_empty() {
             return Ok(());
         }
-        let writer = self.writer.as_ref().expect("the writer is back after a commit");
+        let writer = self
+            .writer
+            .as_ref()
+            .expect("the writer is back after a commit");
         for sku in dirty {
             if self.in_index.contains(&sku) {
                 writer.delete_term(Term::from_field_text(self.fields.sku, &sku));

@@ -7,11 +7,11 @@ use std::ops::Bound;
 
 use serde::{Deserialize, Serialize};
 use tantivy::collector::{Collector, FacetCollector, SegmentCollector};
-use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, Query,
-    RangeQuery, TermQuery,
-};
 use tantivy::query::doc_predicate_query::{DocPredicateQuery, FunctionPredicate};
+use tantivy::query::{
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, Query, RangeQuery,
+    TermQuery,
+};
 use tantivy::schema::{Field, IndexRecordOption, Term, Value};
 use tantivy::snippet::SnippetGenerator;
 use tantivy::{DocAddress, DocId, Score, Searcher, SegmentOrdinal, SegmentReader, TantivyDocument};
@@ -174,7 +174,12 @@ fn text_clauses(
     vocabulary: &HashMap<String, u32>,
 ) -> Vec<(Occur, Box<dyn Query>)> {
     let mut clauses = Vec::new();
-    let highlighted: Vec<Field> = fields.title.iter().chain(&fields.description).copied().collect();
+    let highlighted: Vec<Field> = fields
+        .title
+        .iter()
+        .chain(&fields.description)
+        .copied()
+        .collect();
     for word in words {
         let distance = fuzziness(word.chars().count());
         let mut alternatives: Vec<(Occur, Box<dyn Query>)> = Vec::new();
@@ -220,12 +225,22 @@ fn text_clauses(
         for near in neighbours(word, vocabulary, 8) {
             for &field in &highlighted {
                 for analyzed in analyze(searcher, field, near) {
-                    highlight_terms.entry(field).or_default().insert(analyzed, 0.5);
+                    highlight_terms
+                        .entry(field)
+                        .or_default()
+                        .insert(analyzed, 0.5);
                 }
             }
         }
-        let occur = if stop_word { Occur::Should } else { Occur::Must };
-        clauses.push((occur, Box::new(BooleanQuery::new(alternatives)) as Box<dyn Query>));
+        let occur = if stop_word {
+            Occur::Should
+        } else {
+            Occur::Must
+        };
+        clauses.push((
+            occur,
+            Box::new(BooleanQuery::new(alternatives)) as Box<dyn Query>,
+        ));
     }
     clauses
 }
@@ -238,7 +253,13 @@ pub fn build(view: &View, request: &SearchRequest, all_words: bool) -> Built {
     let words = schema::words(&request.q);
     let mut highlight_terms = HashMap::new();
     let signals = view.signals.read().expect("signals lock");
-    let mut clauses = text_clauses(searcher, fields, &words, &mut highlight_terms, &signals.vocabulary);
+    let mut clauses = text_clauses(
+        searcher,
+        fields,
+        &words,
+        &mut highlight_terms,
+        &signals.vocabulary,
+    );
     if !all_words {
         for clause in &mut clauses {
             clause.0 = Occur::Should;
@@ -250,7 +271,10 @@ pub fn build(view: &View, request: &SearchRequest, all_words: bool) -> Built {
     }
     if clauses.iter().all(|(occur, _)| *occur != Occur::Must) {
         // Browsing: everything matches, equally.
-        clauses.push((Occur::Must, Box::new(ConstScoreQuery::new(Box::new(AllQuery), 1.0))));
+        clauses.push((
+            Occur::Must,
+            Box::new(ConstScoreQuery::new(Box::new(AllQuery), 1.0)),
+        ));
     }
     if let Some(category) = &request.category {
         clauses.push(filter(term(fields.category, category)));
@@ -310,19 +334,29 @@ pub fn build(view: &View, request: &SearchRequest, all_words: bool) -> Built {
         clauses.push(filter(Box::new(DocPredicateQuery::from(within))));
     }
     if request.sort == Sort::Relevance {
-        if let Some(profile) = request.user_id.as_ref().and_then(|u| signals.profiles.get(u)) {
+        if let Some(profile) = request
+            .user_id
+            .as_ref()
+            .and_then(|u| signals.profiles.get(u))
+        {
             let (categories, shops) = profile.preferences(PERSONAL_TOP);
             // Optional clauses: they reorder what matches and never remove anything.
             for (category, share) in categories {
                 clauses.push((
                     Occur::Should,
-                    Box::new(ConstScoreQuery::new(term(fields.category, &category), PERSONAL_BOOST * share)),
+                    Box::new(ConstScoreQuery::new(
+                        term(fields.category, &category),
+                        PERSONAL_BOOST * share,
+                    )),
                 ));
             }
             for (shop, share) in shops {
                 clauses.push((
                     Occur::Should,
-                    Box::new(ConstScoreQuery::new(term(fields.shop_id, &shop), PERSONAL_BOOST * share)),
+                    Box::new(ConstScoreQuery::new(
+                        term(fields.shop_id, &shop),
+                        PERSONAL_BOOST * share,
+                    )),
                 ));
             }
         }
@@ -345,7 +379,9 @@ pub fn search(view: &View, request: &SearchRequest) -> tantivy::Result<SearchRes
     let (top, facet_counts) = fruit;
     let signals = view.signals.read().expect("signals lock");
     let suggestions = if top.total < FEW_HITS && !built.words.is_empty() {
-        did_you_mean(&built.words, &signals.vocabulary).into_iter().collect()
+        did_you_mean(&built.words, &signals.vocabulary)
+            .into_iter()
+            .collect()
     } else {
         Vec::new()
     };
@@ -613,7 +649,7 @@ impl Collector for TopCollector {
             }
             all.extend(fruit.hits);
         }
-        all.sort_by(|a, b| Ranked(a.0, a.1).cmp(&Ranked(b.0, b.1)));
+        all.sort_by_key(|&(key, address)| Ranked(key, address));
         all.truncate(self.keep);
         Ok(Collected {
             total,
@@ -643,7 +679,9 @@ impl SegmentCollector for TopSegment {
             Sort::PriceDesc => price as f64,
             Sort::Newest => self.listed.first(doc).unwrap_or(0) as f64,
             Sort::Distance => match (self.origin, self.lat.first(doc), self.lon.first(doc)) {
-                (Some((lat, lon)), Some(p_lat), Some(p_lon)) => -haversine_km(lat, lon, p_lat, p_lon),
+                (Some((lat, lon)), Some(p_lat), Some(p_lon)) => {
+                    -haversine_km(lat, lon, p_lat, p_lon)
+                }
                 _ => f64::NEG_INFINITY,
             },
         };

@@ -165,9 +165,7 @@ pub fn build() -> (Schema, Fields) {
     for (code, _) in LANGUAGES {
         let analyzer = format!("lang_{code}");
         title.push(builder.add_text_field(&format!("title_{code}"), text(&analyzer)));
-        description.push(
-            builder.add_text_field(&format!("description_{code}"), text(&analyzer)),
-        );
+        description.push(builder.add_text_field(&format!("description_{code}"), text(&analyzer)));
     }
     let title_plain = builder.add_text_field("title_plain", text(PLAIN));
     let description_plain = builder.add_text_field("description_plain", text(PLAIN));

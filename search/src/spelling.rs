@@ -49,7 +49,11 @@ pub fn edit_distance(a: &str, b: &str, max: usize) -> Option<usize> {
 }
 
 /// Vocabulary words within the word's fuzziness, closest and most used first.
-pub fn neighbours<'v>(word: &str, vocabulary: &'v HashMap<String, u32>, limit: usize) -> Vec<&'v str> {
+pub fn neighbours<'v>(
+    word: &str,
+    vocabulary: &'v HashMap<String, u32>,
+    limit: usize,
+) -> Vec<&'v str> {
     let max = fuzziness(word.chars().count()) as usize;
     if max == 0 {
         return Vec::new();

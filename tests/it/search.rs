@@ -37,21 +37,32 @@ async fn products_are_searchable_over_http(backend: Backend) {
     let env = Env::new(backend).await;
     let server = env.start().await;
     server
-        .post("/v1/products", &product("MUG-1", "Stoneware mug", "home/kitchen/mugs", 1299))
+        .post(
+            "/v1/products",
+            &product("MUG-1", "Stoneware mug", "home/kitchen/mugs", 1299),
+        )
         .await
         .expect(StatusCode::CREATED);
     server
-        .post("/v1/products", &product("VASE-1", "Tall vase", "home/decor", 4500))
+        .post(
+            "/v1/products",
+            &product("VASE-1", "Tall vase", "home/decor", 4500),
+        )
         .await
         .expect(StatusCode::CREATED);
     let listed = server
-        .post("/v1/products", &product("MUG-2", "Espresso mug", "home/kitchen/mugs", 900))
+        .post(
+            "/v1/products",
+            &product("MUG-2", "Espresso mug", "home/kitchen/mugs", 900),
+        )
         .await
         .expect(StatusCode::CREATED);
     let at = listed["position"].as_i64().unwrap();
 
     let found = server
-        .get(&format!("/v1/search?q=mug&sort=price_asc&min_position={at}"))
+        .get(&format!(
+            "/v1/search?q=mug&sort=price_asc&min_position={at}"
+        ))
         .await
         .expect(StatusCode::OK);
     assert_eq!(skus(&found), ["MUG-2", "MUG-1"]);
@@ -64,7 +75,10 @@ async fn products_are_searchable_over_http(backend: Backend) {
         .unwrap()
         .contains("<b>mug</b>"));
 
-    let typo = server.get("/v1/search?q=stonewere%20mugg").await.expect(StatusCode::OK);
+    let typo = server
+        .get("/v1/search?q=stonewere%20mugg")
+        .await
+        .expect(StatusCode::OK);
     assert_eq!(skus(&typo)[0], "MUG-1");
     let filtered = server
         .get("/v1/search?category=home/decor&price_min=4500&price_max=4500")
@@ -76,11 +90,17 @@ async fn products_are_searchable_over_http(backend: Backend) {
         .await
         .expect(StatusCode::OK);
     assert_eq!(near["total"], 3);
-    let none = server.get("/v1/search?q=vasse%20xylophone").await.expect(StatusCode::OK);
+    let none = server
+        .get("/v1/search?q=vasse%20xylophone")
+        .await
+        .expect(StatusCode::OK);
     assert_eq!(none["total"], 1, "the relaxed query still finds the vase");
 
     let recorded = server
-        .post("/v1/activity", &json!({"user_id": "ada", "type": "viewed", "sku": "VASE-1"}))
+        .post(
+            "/v1/activity",
+            &json!({"user_id": "ada", "type": "viewed", "sku": "VASE-1"}),
+        )
         .await
         .expect(StatusCode::CREATED);
     let at = recorded["position"].as_i64().unwrap();
@@ -91,7 +111,10 @@ async fn products_are_searchable_over_http(backend: Backend) {
     assert_eq!(skus(&browse)[0], "VASE-1", "ada looked at decor");
     assert_eq!(browse["total"], 3);
 
-    let suggested = server.get("/v1/search/suggest?prefix=esp").await.expect(StatusCode::OK);
+    let suggested = server
+        .get("/v1/search/suggest?prefix=esp")
+        .await
+        .expect(StatusCode::OK);
     assert_eq!(suggested["suggestions"][0]["text"], "Espresso mug");
 
     for bad in [
@@ -104,9 +127,16 @@ async fn products_are_searchable_over_http(backend: Backend) {
         "/v1/search?price_min=10&price_max=5",
         "/v1/search/suggest?prefix=",
     ] {
-        server.get(bad).await.problem(StatusCode::UNPROCESSABLE_ENTITY);
+        server
+            .get(bad)
+            .await
+            .problem(StatusCode::UNPROCESSABLE_ENTITY);
     }
-    for bad in ["/v1/search?sort=cheapest", "/v1/search?price_min=-1", "/v1/search?nope=1"] {
+    for bad in [
+        "/v1/search?sort=cheapest",
+        "/v1/search?price_min=-1",
+        "/v1/search?nope=1",
+    ] {
         server.get(bad).await.problem(StatusCode::BAD_REQUEST);
     }
     server
@@ -115,11 +145,17 @@ async fn products_are_searchable_over_http(backend: Backend) {
         .problem(StatusCode::UNPROCESSABLE_ENTITY);
 
     // A rebuild through the running server answers like the live index.
-    let before = server.get("/v1/search?q=mug&sort=price_desc").await.expect(StatusCode::OK);
+    let before = server
+        .get("/v1/search?q=mug&sort=price_desc")
+        .await
+        .expect(StatusCode::OK);
     let rebuilt = env.rebuild("search").await;
     let stderr = String::from_utf8_lossy(&rebuilt.stderr);
     assert!(rebuilt.status.success(), "rebuild failed: {stderr}");
-    let after = server.get("/v1/search?q=mug&sort=price_desc").await.expect(StatusCode::OK);
+    let after = server
+        .get("/v1/search?q=mug&sort=price_desc")
+        .await
+        .expect(StatusCode::OK);
     assert_eq!(skus(&before), skus(&after));
     assert_eq!(before["facets"], after["facets"]);
 }

@@ -55,7 +55,7 @@ pub async fn run(args: SearchArgs) -> anyhow::Result<()> {
     // Warm both paths (page cache, term dictionaries) before measuring.
     for request in mix.iter().take(50) {
         let _ = query::search(&view, request)?;
-        let _ = direct(&view, request)?;
+        direct(&view, request)?;
     }
     let mut ours = latency_histogram();
     let mut theirs = latency_histogram();
@@ -108,10 +108,7 @@ fn query_mix(count: usize) -> Vec<SearchRequest> {
         };
         let word = generator.word().to_string();
         let request = match i % 8 {
-            0 => SearchRequest {
-                q: word,
-                ..base
-            },
+            0 => SearchRequest { q: word, ..base },
             1 => SearchRequest {
                 q: format!("{word} {}", generator.word()),
                 ..base
@@ -122,7 +119,14 @@ fn query_mix(count: usize) -> Vec<SearchRequest> {
             },
             3 => SearchRequest {
                 q: word,
-                category: Some(generator.category().split('/').next().unwrap_or("home").into()),
+                category: Some(
+                    generator
+                        .category()
+                        .split('/')
+                        .next()
+                        .unwrap_or("home")
+                        .into(),
+                ),
                 price_min: Some(1_000),
                 price_max: Some(10_000),
                 in_stock: true,
@@ -197,7 +201,11 @@ fn direct(view: &View, request: &SearchRequest) -> tantivy::Result<()> {
             };
             let (hits, _, _) = view.searcher.search(
                 built.query.as_ref(),
-                &(top.order_by_fast_field::<u64>(search::schema::PRICE, order), facets, Count),
+                &(
+                    top.order_by_fast_field::<u64>(search::schema::PRICE, order),
+                    facets,
+                    Count,
+                ),
             )?;
             hits.into_iter().map(|(_, a)| a).collect()
         }
@@ -224,9 +232,17 @@ fn direct(view: &View, request: &SearchRequest) -> tantivy::Result<()> {
         if let Some(record) = doc.get_first(fields.record).and_then(|v| v.as_str()) {
             let record: serde_json::Value = serde_json::from_str(record).unwrap_or_default();
             let language = record["language"].as_str().unwrap_or("en");
-            let slot = LANGUAGES.iter().position(|(c, _)| *c == language).unwrap_or(0);
-            for (field, key) in [(fields.title[slot], "title"), (fields.description[slot], "description")] {
-                if let (Some(generator), Some(text)) = (generators.get(&field), record[key].as_str()) {
+            let slot = LANGUAGES
+                .iter()
+                .position(|(c, _)| *c == language)
+                .unwrap_or(0);
+            for (field, key) in [
+                (fields.title[slot], "title"),
+                (fields.description[slot], "description"),
+            ] {
+                if let (Some(generator), Some(text)) =
+                    (generators.get(&field), record[key].as_str())
+                {
                     let _ = generator.snippet(text).to_html();
                 }
             }

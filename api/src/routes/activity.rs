@@ -109,7 +109,10 @@ fn validate(body: ActivityBody, principal: &Principal) -> Result<(String, Activi
         },
         _ => match &body.sku {
             Some(sku) if !sku.trim().is_empty() && sku.len() <= 100 => {}
-            _ => error("sku", "viewed, carted and purchased name a sku, 1 to 100 characters"),
+            _ => error(
+                "sku",
+                "viewed, carted and purchased name a sku, 1 to 100 characters",
+            ),
         },
     }
     if !errors.is_empty() {

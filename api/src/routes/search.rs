@@ -206,7 +206,10 @@ async fn await_position(projection: &SearchProjection, wanted: Option<i64>) -> R
 }
 
 /// Run a search on the blocking pool (it is CPU work over the index).
-pub async fn run(projection: &SearchProjection, request: SearchRequest) -> Result<SearchResults, Problem> {
+pub async fn run(
+    projection: &SearchProjection,
+    request: SearchRequest,
+) -> Result<SearchResults, Problem> {
     let view = projection.view();
     tokio::task::spawn_blocking(move || search::search(&view, &request))
         .await
@@ -292,7 +295,10 @@ pub async fn suggestions(
     let limit = params.limit.unwrap_or(MAX_SUGGESTIONS);
     let mut errors = Vec::new();
     if params.prefix.trim().is_empty() || params.prefix.chars().count() > MAX_QUERY {
-        errors.push(field_error("prefix", format!("from 1 to {MAX_QUERY} characters")));
+        errors.push(field_error(
+            "prefix",
+            format!("from 1 to {MAX_QUERY} characters"),
+        ));
     }
     if !(1..=MAX_SUGGESTIONS).contains(&limit) {
         errors.push(field_error("limit", format!("from 1 to {MAX_SUGGESTIONS}")));
@@ -303,7 +309,11 @@ pub async fn suggestions(
     let view = state.search.projection.view();
     let suggestions = {
         let signals = view.signals.read().map_err(|_| {
-            Problem::new(StatusCode::SERVICE_UNAVAILABLE, "search_failed", "suggestions are unavailable")
+            Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "search_failed",
+                "suggestions are unavailable",
+            )
         })?;
         suggest(&signals, &params.prefix, limit)
     };

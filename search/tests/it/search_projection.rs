@@ -21,7 +21,10 @@ async fn a_title_match_ranks_above_a_description_match() {
 
     assert_eq!(skus(&results), ["title", "desc"]);
     assert_eq!(results.total, 2);
-    assert_eq!(results.hits[0].highlight.title.as_deref(), Some("Enamel <b>mug</b>"));
+    assert_eq!(
+        results.hits[0].highlight.title.as_deref(),
+        Some("Enamel <b>mug</b>")
+    );
 }
 
 #[tokio::test]
@@ -74,10 +77,44 @@ async fn filters_are_exact_at_their_bounds() {
         p.materials = materials.iter().map(|m| m.to_string()).collect();
         p
     };
-    log.list("a", priced("Mug A", 999, "home/kitchen/mugs", shop("s1", berlin), &["ceramic"])).await;
-    log.list("b", priced("Mug B", 1000, "home/kitchen", shop("s1", berlin), &["steel"])).await;
-    log.list("c", priced("Mug C", 2000, "home/garden", shop("s2", potsdam), &["steel", "glass"])).await;
-    log.list("d", priced("Mug D", 2001, "office", shop("s2", potsdam), &["Glass"])).await;
+    log.list(
+        "a",
+        priced(
+            "Mug A",
+            999,
+            "home/kitchen/mugs",
+            shop("s1", berlin),
+            &["ceramic"],
+        ),
+    )
+    .await;
+    log.list(
+        "b",
+        priced(
+            "Mug B",
+            1000,
+            "home/kitchen",
+            shop("s1", berlin),
+            &["steel"],
+        ),
+    )
+    .await;
+    log.list(
+        "c",
+        priced(
+            "Mug C",
+            2000,
+            "home/garden",
+            shop("s2", potsdam),
+            &["steel", "glass"],
+        ),
+    )
+    .await;
+    log.list(
+        "d",
+        priced("Mug D", 2001, "office", shop("s2", potsdam), &["Glass"]),
+    )
+    .await;
     log.stock(StockEvent::StockReceived {
         sku: "c".into(),
         warehouse_id: "w1".into(),
@@ -332,7 +369,15 @@ async fn suggestions_complete_prefixes_and_correct_typos() {
     let signals = view.signals.read().unwrap();
     let completions = suggest(&signals, "mu", 10);
     let texts: Vec<&str> = completions.iter().map(|s| s.text.as_str()).collect();
-    assert_eq!(texts, ["mug", "mustard", "Mustard yellow teapot", "Blue ceramic mug"]);
+    assert_eq!(
+        texts,
+        [
+            "mug",
+            "mustard",
+            "Mustard yellow teapot",
+            "Blue ceramic mug"
+        ]
+    );
     assert_eq!(completions[0].source, SuggestionSource::Query);
     assert_eq!(completions[0].times_searched, Some(2));
     let completions = suggest(&signals, "blue ce", 10);
@@ -374,8 +419,16 @@ async fn a_restart_resumes_from_the_checkpoint_in_the_index() {
     let reopened = log.open_search().await;
     let after = search_at(&reopened, log.last_position, request("teapot litre")).await;
     assert_eq!(skus(&after), ["p1"]);
-    assert_eq!(after.hits[0].product.details.title, before.hits[0].product.details.title);
-    assert_eq!(search_at(&reopened, log.last_position, request("kettle")).await.total, 1);
+    assert_eq!(
+        after.hits[0].product.details.title,
+        before.hits[0].product.details.title
+    );
+    assert_eq!(
+        search_at(&reopened, log.last_position, request("kettle"))
+            .await
+            .total,
+        1
+    );
 }
 
 #[tokio::test]

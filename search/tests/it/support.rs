@@ -83,8 +83,17 @@ impl Backend {
         projection
     }
 
-    async fn append(&mut self, aggregate_type: &str, id: &str, event_type: &str, payload: serde_json::Value) {
-        let sequence = self.sequences.entry(format!("{aggregate_type}/{id}")).or_default();
+    async fn append(
+        &mut self,
+        aggregate_type: &str,
+        id: &str,
+        event_type: &str,
+        payload: serde_json::Value,
+    ) {
+        let sequence = self
+            .sequences
+            .entry(format!("{aggregate_type}/{id}"))
+            .or_default();
         let batch = AppendBatch {
             aggregate_type: aggregate_type.into(),
             aggregate_id: id.into(),
@@ -110,8 +119,13 @@ impl Backend {
             sku: sku.into(),
             details,
         };
-        self.append("product", sku, event.event_type(), serde_json::to_value(&event).unwrap())
-            .await;
+        self.append(
+            "product",
+            sku,
+            event.event_type(),
+            serde_json::to_value(&event).unwrap(),
+        )
+        .await;
     }
 
     pub async fn update(&mut self, sku: &str, changes: ProductChanges) {
@@ -119,21 +133,36 @@ impl Backend {
             sku: sku.into(),
             changes,
         };
-        self.append("product", sku, event.event_type(), serde_json::to_value(&event).unwrap())
-            .await;
+        self.append(
+            "product",
+            sku,
+            event.event_type(),
+            serde_json::to_value(&event).unwrap(),
+        )
+        .await;
     }
 
     pub async fn delist(&mut self, sku: &str) {
         let event = ProductEvent::ProductDelisted { sku: sku.into() };
-        self.append("product", sku, event.event_type(), serde_json::to_value(&event).unwrap())
-            .await;
+        self.append(
+            "product",
+            sku,
+            event.event_type(),
+            serde_json::to_value(&event).unwrap(),
+        )
+        .await;
     }
 
     pub async fn stock(&mut self, event: StockEvent) {
         let (sku, warehouse) = event.stock_key();
         let id = format!("{sku}@{warehouse}");
-        self.append("stock", &id, event.event_type(), serde_json::to_value(&event).unwrap())
-            .await;
+        self.append(
+            "stock",
+            &id,
+            event.event_type(),
+            serde_json::to_value(&event).unwrap(),
+        )
+        .await;
     }
 
     pub async fn activity(&mut self, user_id: &str, kind: ActivityKind, sku: &str) {
@@ -144,8 +173,13 @@ impl Backend {
             query: None,
         };
         let id = uuid::Uuid::now_v7().to_string();
-        self.append("activity", &id, event.event_type(), serde_json::to_value(&event).unwrap())
-            .await;
+        self.append(
+            "activity",
+            &id,
+            event.event_type(),
+            serde_json::to_value(&event).unwrap(),
+        )
+        .await;
     }
 
     pub async fn searched(&mut self, query: &str, hits: u64) {
@@ -155,8 +189,13 @@ impl Backend {
             hits,
         };
         let id = uuid::Uuid::now_v7().to_string();
-        self.append("activity", &id, event.event_type(), serde_json::to_value(&event).unwrap())
-            .await;
+        self.append(
+            "activity",
+            &id,
+            event.event_type(),
+            serde_json::to_value(&event).unwrap(),
+        )
+        .await;
     }
 }
 

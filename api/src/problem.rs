@@ -95,6 +95,7 @@ impl From<DomainError> for Problem {
             ErrorKind::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
             ErrorKind::NotFound => StatusCode::NOT_FOUND,
             ErrorKind::Conflict => StatusCode::CONFLICT,
+            ErrorKind::Forbidden => StatusCode::FORBIDDEN,
         };
         let mut problem = Problem::new(status, error.code, error.detail);
         problem.errors = error

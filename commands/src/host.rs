@@ -334,7 +334,7 @@ impl<A: Hosted> Owner<A> {
                         next.apply(event);
                         events.push(encode(event, &job.metadata, context.now));
                     }
-                    let view = next.view();
+                    let view = next.view_for(&job.command);
                     if let (Some(keyed), false) = (&job.keyed, new.is_empty()) {
                         receipts.push(Receipt {
                             scope: keyed.scope.clone(),

@@ -4,11 +4,11 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use domain::{
-    ApiKey, ApiKeyCommand, DomainError, Order, OrderCommand, Product, ProductCommand,
+    ApiKey, ApiKeyCommand, DomainError, FlashSale, FlashSaleCommand, Order, OrderCommand, Product, ProductCommand,
     RegisterWarehouse, Reservation, ReservationCommand, Stock, StockCommand, Warehouse,
 };
 use event_schemas::{
-    ApiKeyEvent, OrderEvent, ProductEvent, ReservationEvent, StockEvent, WarehouseEvent,
+    ApiKeyEvent, FlashSaleEvent, OrderEvent, ProductEvent, ReservationEvent, StockEvent, WarehouseEvent,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -37,6 +37,11 @@ pub trait Hosted: Clone + Default + Serialize + DeserializeOwned + Send + Sync +
     ) -> Result<Vec<Self::Event>, DomainError>;
     fn apply(&mut self, event: &Self::Event);
     fn view(&self) -> Self::View;
+    /// The view answered to `command`; most aggregates answer the same to every one.
+    fn view_for(&self, command: &Self::Command) -> Self::View {
+        let _ = command;
+        self.view()
+    }
 }
 
 /// A stock's levels after a command, and when its next hold runs out.
@@ -185,5 +190,76 @@ impl Hosted for Order {
 
     fn view(&self) -> Order {
         self.clone()
+    }
+}
+
+/// A flash sale's figures, and for a purchase the buyer's hold.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct FlashSaleView {
+    pub sale_id: String,
+    pub sku: String,
+    pub warehouse_id: String,
+    pub status: domain::FlashSaleStatus,
+    pub units: u64,
+    pub sold: u64,
+    pub held: u64,
+    pub remaining: u64,
+    pub price: Option<event_schemas::Money>,
+    pub starts_at: Option<DateTime<Utc>>,
+    pub ends_at: Option<DateTime<Utc>>,
+    pub per_user_limit: u64,
+    pub payment_window_seconds: u64,
+    /// When the first buyer hold runs out.
+    pub earliest_expiry: Option<DateTime<Utc>>,
+    /// For a purchase: the buyer's open hold (order id, quantity, until when).
+    pub purchase: Option<(String, u64, DateTime<Utc>)>,
+}
+
+impl Hosted for FlashSale {
+    const TYPE: &'static str = event_schemas::flash_sale::FLASH_SALE_AGGREGATE;
+    type Command = FlashSaleCommand;
+    type Event = FlashSaleEvent;
+    type View = FlashSaleView;
+
+    fn decide(
+        &self,
+        command: &FlashSaleCommand,
+        _context: &DecideContext,
+    ) -> Result<Vec<FlashSaleEvent>, DomainError> {
+        FlashSale::decide(self, command)
+    }
+
+    fn apply(&mut self, event: &FlashSaleEvent) {
+        self.apply_event(event);
+    }
+
+    fn view(&self) -> FlashSaleView {
+        FlashSaleView {
+            sale_id: self.sale_id.clone(),
+            sku: self.sku.clone(),
+            warehouse_id: self.warehouse_id.clone(),
+            status: self.status,
+            units: self.units,
+            sold: self.sold,
+            held: self.held(),
+            remaining: self.remaining(),
+            price: self.price.clone(),
+            starts_at: self.starts_at,
+            ends_at: self.ends_at,
+            per_user_limit: self.per_user_limit,
+            payment_window_seconds: self.payment_window_seconds,
+            earliest_expiry: self.earliest_expiry(),
+            purchase: None,
+        }
+    }
+
+    fn view_for(&self, command: &FlashSaleCommand) -> FlashSaleView {
+        let mut view = self.view();
+        if let FlashSaleCommand::Purchase { user_id, now, .. } = command {
+            view.purchase = self
+                .open_hold_of(user_id, *now)
+                .map(|(order_id, hold)| (order_id.clone(), hold.quantity, hold.expires_at));
+        }
+        view
     }
 }

@@ -14,6 +14,7 @@
 pub mod clock;
 pub mod committer;
 pub mod expiry;
+pub mod flash_sales;
 pub mod host;
 pub mod hosted;
 pub mod orders;

@@ -134,12 +134,8 @@ impl CommandService {
         };
         // Refuse before touching stock when the order cannot be cancelled.
         if !order.decide(&cancel)?.is_empty() {
-            match self.release_reservation(order_id, reason, metadata).await {
-                Ok(_) => {}
-                // No reservation yet (the process has not got to it), or done with.
-                Err(CommandError::Refused(_)) => {}
-                Err(other) => return Err(other),
-            }
+            // No reservation yet (the process has not got to it), or done with: fine.
+            self.release_for_order(order_id, reason, metadata).await?;
         }
         self.order
             .execute(order_id, cancel, metadata.clone(), None)
@@ -284,10 +280,16 @@ impl CommandService {
         if order.status != domain::OrderStatus::Paid {
             return Ok(());
         }
-        let sold = match self.confirm_reservation(order_id, metadata).await {
-            Ok(answer) => Some(answer.reservation.lines),
-            Err(CommandError::Refused(_)) => self.hold_again_and_sell(&order, metadata).await?,
-            Err(other) => return Err(other),
+        let sold = if let Some(sale_id) = &order.flash_sale {
+            self.sell_flash_units(&order, sale_id, metadata).await?
+        } else {
+            match self.confirm_reservation(order_id, metadata).await {
+                Ok(answer) => Some(answer.reservation.lines),
+                Err(CommandError::Refused(_)) => {
+                    self.hold_again_and_sell(&order, metadata).await?
+                }
+                Err(other) => return Err(other),
+            }
         };
         match sold {
             Some(lines) => {
@@ -397,6 +399,14 @@ impl CommandService {
         reason: &str,
         metadata: &Metadata,
     ) -> Result<(), CommandError> {
+        // A flash-sale order's units go back to the sale, for the next buyer.
+        if let Ok((_, order)) = self.order(order_id).await {
+            if let Some(sale_id) = &order.flash_sale {
+                return self
+                    .return_flash_units(order_id, sale_id, reason, metadata)
+                    .await;
+            }
+        }
         match self.release_reservation(order_id, reason, metadata).await {
             Ok(_) | Err(CommandError::Refused(_)) => Ok(()),
             Err(other) => Err(other),
@@ -419,6 +429,11 @@ impl CommandService {
                     .await
             }
             OrderEvent::OrderStockReserved {
+                order_id,
+                payment_due,
+                ..
+            }
+            | OrderEvent::FlashSaleOrderPlaced {
                 order_id,
                 payment_due,
                 ..
@@ -499,13 +514,22 @@ async fn run_while_leased(
             break;
         };
         for (_, payload) in &records {
-            if let Ok(OrderEvent::OrderStockReserved {
-                order_id,
-                payment_due,
-                ..
-            }) = serde_json::from_str(payload)
-            {
-                due.insert((payment_due, order_id));
+            match serde_json::from_str(payload) {
+                Ok(
+                    OrderEvent::OrderStockReserved {
+                        order_id,
+                        payment_due,
+                        ..
+                    }
+                    | OrderEvent::FlashSaleOrderPlaced {
+                        order_id,
+                        payment_due,
+                        ..
+                    },
+                ) => {
+                    due.insert((payment_due, order_id));
+                }
+                _ => {}
             }
         }
         scanned = last;
@@ -614,6 +638,7 @@ fn order_id_of(event: &OrderEvent) -> &str {
     match event {
         OrderEvent::OrderPlaced { order_id, .. }
         | OrderEvent::OrderStockReserved { order_id, .. }
+        | OrderEvent::FlashSaleOrderPlaced { order_id, .. }
         | OrderEvent::OrderRejected { order_id, .. }
         | OrderEvent::OrderCancelled { order_id, .. }
         | OrderEvent::OrderPaid { order_id, .. }

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use domain::{
-    ApiKey, ApiKeyCommand, Order, Product, ProductCommand, RegisterWarehouse, Reservation, Stock,
+    ApiKey, ApiKeyCommand, FlashSale, Order, Product, ProductCommand, RegisterWarehouse, Reservation, Stock,
     StockCommand, Warehouse, WarehouseRegistry,
 };
 use event_schemas::activity::ACTIVITY_AGGREGATE;
@@ -28,6 +28,7 @@ pub struct CommandService {
     pub(crate) reservation: AggregateHost<Reservation>,
     product: AggregateHost<Product>,
     pub(crate) order: AggregateHost<Order>,
+    pub(crate) flash_sale: AggregateHost<FlashSale>,
     expiry: Arc<ExpiryIndex>,
     committer: GroupCommitter,
 }
@@ -49,7 +50,8 @@ impl CommandService {
             api_key: AggregateHost::new(context.clone()),
             reservation: AggregateHost::new(context.clone()),
             product: AggregateHost::new(context.clone()),
-            order: AggregateHost::new(context),
+            order: AggregateHost::new(context.clone()),
+            flash_sale: AggregateHost::new(context),
             store,
             clock,
             warehouses,

@@ -12,6 +12,8 @@ pub enum ErrorKind {
     NotFound,
     /// The command is valid but the current state refuses it (409).
     Conflict,
+    /// The caller may not do this, however valid (403), e.g. over a purchase limit.
+    Forbidden,
 }
 
 /// One field that failed validation.

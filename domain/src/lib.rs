@@ -40,6 +40,7 @@ macro_rules! aggregate_without_services {
 pub mod api_key;
 pub mod clock;
 pub mod error;
+pub mod flash_sale;
 pub mod limits;
 pub mod order;
 pub mod product;
@@ -55,6 +56,7 @@ pub use allocation::{
 pub use api_key::{ApiKey, ApiKeyCommand, SCOPES};
 pub use clock::Clock;
 pub use error::{DomainError, ErrorKind, FieldError};
+pub use flash_sale::{FlashSale, FlashSaleCommand, FlashSaleStatus, ScheduleFlashSale};
 pub use order::{Order, OrderCommand, OrderStatus};
 pub use product::{Product, ProductCommand};
 pub use reservation::{Reservation, ReservationCommand, ReservationStatus};

@@ -53,6 +53,15 @@ pub enum OrderCommand {
         ship_to: Destination,
         priority: bool,
     },
+    /// Units a flash sale holds for the buyer: the order is placed reserved.
+    PlaceForFlashSale {
+        order_id: String,
+        customer: String,
+        sale_id: String,
+        line: PricedLine,
+        warehouse_id: String,
+        payment_due: DateTime<Utc>,
+    },
     RecordReserved {
         lines: Vec<ReservationLine>,
         expires_at: DateTime<Utc>,
@@ -106,6 +115,9 @@ pub struct Order {
     pub paid: Option<(String, Money)>,
     /// Whether a payment's amount did not match (flagged for a human).
     pub amount_mismatch: bool,
+    /// The flash sale whose units the order buys, if it is a flash-sale order.
+    #[serde(default)]
+    pub flash_sale: Option<String>,
 }
 
 /// The total of priced lines, if they share one currency and do not overflow.
@@ -181,6 +193,33 @@ impl Order {
                     total,
                     ship_to: ship_to.clone(),
                     priority: *priority,
+                }])
+            }
+            OrderCommand::PlaceForFlashSale {
+                order_id,
+                customer,
+                sale_id,
+                line,
+                warehouse_id,
+                payment_due,
+            } => {
+                if self.status != OrderStatus::New {
+                    // The purchase was retried: the order is there already.
+                    return if self.flash_sale.as_ref() == Some(sale_id) {
+                        Ok(vec![])
+                    } else {
+                        conflict(format!("order '{order_id}' exists"))
+                    };
+                }
+                let total = total(std::slice::from_ref(line))?;
+                Ok(vec![OrderEvent::FlashSaleOrderPlaced {
+                    order_id: order_id.clone(),
+                    customer: customer.clone(),
+                    sale_id: sale_id.clone(),
+                    line: line.clone(),
+                    warehouse_id: warehouse_id.clone(),
+                    total,
+                    payment_due: *payment_due,
                 }])
             }
             OrderCommand::RecordReserved {
@@ -330,6 +369,30 @@ impl Order {
                 self.ship_to = Some(ship_to.clone());
                 self.priority = *priority;
                 self.status = OrderStatus::Placed;
+            }
+            OrderEvent::FlashSaleOrderPlaced {
+                order_id,
+                customer,
+                sale_id,
+                line,
+                warehouse_id,
+                total,
+                payment_due,
+            } => {
+                self.order_id = order_id.clone();
+                self.customer = Some(customer.clone());
+                self.lines = vec![line.clone()];
+                self.total = Some(total.clone());
+                self.reserved = vec![ReservationLine {
+                    sku: line.sku.clone(),
+                    quantity: line.quantity,
+                    warehouse_id: warehouse_id.clone(),
+                }];
+                self.expires_at = Some(*payment_due);
+                self.payment_due = Some(*payment_due);
+                self.explanation = Some(format!("held by flash sale '{sale_id}'"));
+                self.flash_sale = Some(sale_id.clone());
+                self.status = OrderStatus::Reserved;
             }
             OrderEvent::OrderStockReserved {
                 lines,

@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use crate::activity::{ActivityEvent, ACTIVITY_AGGREGATE};
 use crate::api_key::{ApiKeyEvent, API_KEY_AGGREGATE};
+use crate::flash_sale::{FlashSaleEvent, FLASH_SALE_AGGREGATE};
 use crate::order::{OrderEvent, ORDER_AGGREGATE};
 use crate::product::{ProductEvent, PRODUCT_AGGREGATE};
 use crate::reservation::{ReservationEvent, RESERVATION_AGGREGATE};
@@ -61,6 +62,7 @@ pub enum RecordedEvent {
     Product(ProductEvent),
     Order(OrderEvent),
     Activity(ActivityEvent),
+    FlashSale(FlashSaleEvent),
     /// An aggregate type this build does not know (written by a newer version).
     Other,
 }
@@ -93,6 +95,7 @@ impl RecordedEvent {
             PRODUCT_AGGREGATE => RecordedEvent::Product(serde_json::from_str(payload)?),
             ORDER_AGGREGATE => RecordedEvent::Order(serde_json::from_str(payload)?),
             ACTIVITY_AGGREGATE => RecordedEvent::Activity(serde_json::from_str(payload)?),
+            FLASH_SALE_AGGREGATE => RecordedEvent::FlashSale(serde_json::from_str(payload)?),
             _ => RecordedEvent::Other,
         })
     }
@@ -109,6 +112,7 @@ impl Envelope {
             PRODUCT_AGGREGATE => self.decode_as().map(RecordedEvent::Product),
             ORDER_AGGREGATE => self.decode_as().map(RecordedEvent::Order),
             ACTIVITY_AGGREGATE => self.decode_as().map(RecordedEvent::Activity),
+            FLASH_SALE_AGGREGATE => self.decode_as().map(RecordedEvent::FlashSale),
             _ => Ok(RecordedEvent::Other),
         }
     }

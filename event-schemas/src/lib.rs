@@ -10,6 +10,7 @@
 pub mod activity;
 pub mod api_key;
 pub mod envelope;
+pub mod flash_sale;
 pub mod order;
 pub mod product;
 pub mod reservation;
@@ -20,6 +21,7 @@ pub mod warehouse;
 
 pub use activity::{ActivityEvent, ActivityKind};
 pub use api_key::ApiKeyEvent;
+pub use flash_sale::FlashSaleEvent;
 pub use envelope::{DecodeError, Envelope, Metadata, RecordedEvent};
 pub use order::{Destination, OrderEvent, PricedLine};
 pub use product::{ProductChanges, ProductDetails, ProductEvent, Shop};
@@ -51,5 +53,6 @@ cqrs_domain_event!(
     ReservationEvent,
     ProductEvent,
     OrderEvent,
-    ActivityEvent
+    ActivityEvent,
+    FlashSaleEvent
 );

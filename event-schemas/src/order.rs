@@ -39,6 +39,17 @@ pub enum OrderEvent {
         ship_to: Destination,
         priority: bool,
     },
+    /// An order for units a flash sale holds for the buyer: placed and reserved at
+    /// once, at the sale price, payable until `payment_due`.
+    FlashSaleOrderPlaced {
+        order_id: String,
+        customer: String,
+        sale_id: String,
+        line: PricedLine,
+        warehouse_id: String,
+        total: Money,
+        payment_due: DateTime<Utc>,
+    },
     /// Stock is held for every line (under the order id) until `expires_at`.
     OrderStockReserved {
         order_id: String,
@@ -107,6 +118,7 @@ impl OrderEvent {
     pub fn event_type(&self) -> &'static str {
         match self {
             OrderEvent::OrderPlaced { .. } => "OrderPlaced",
+            OrderEvent::FlashSaleOrderPlaced { .. } => "FlashSaleOrderPlaced",
             OrderEvent::OrderStockReserved { .. } => "OrderStockReserved",
             OrderEvent::OrderRejected { .. } => "OrderRejected",
             OrderEvent::OrderCancelled { .. } => "OrderCancelled",

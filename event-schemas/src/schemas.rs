@@ -7,7 +7,7 @@
 use schemars::{schema_for, Schema};
 
 use crate::{
-    ActivityEvent, ApiKeyEvent, Envelope, OrderEvent, ProductEvent, ReservationEvent, StockEvent,
+    ActivityEvent, ApiKeyEvent, Envelope, FlashSaleEvent, OrderEvent, ProductEvent, ReservationEvent, StockEvent,
     WarehouseEvent,
 };
 
@@ -19,6 +19,7 @@ pub fn all() -> Vec<(&'static str, Schema)> {
         ("order_event.json", schema_for!(OrderEvent)),
         ("product_event.json", schema_for!(ProductEvent)),
         ("activity_event.json", schema_for!(ActivityEvent)),
+        ("flash_sale_event.json", schema_for!(FlashSaleEvent)),
         ("reservation_event.json", schema_for!(ReservationEvent)),
         ("stock_event.json", schema_for!(StockEvent)),
         ("warehouse_event.json", schema_for!(WarehouseEvent)),

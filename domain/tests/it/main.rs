@@ -12,6 +12,7 @@ mod support;
 
 mod allocation;
 mod api_key_rules;
+mod flash_sale_rules;
 mod product_rules;
 mod stock_properties;
 mod stock_rules;

@@ -1,0 +1,281 @@
+//! Flash sales on the write side: scheduling (the units held in stock under the sale
+//! id first), purchases (units held for the buyer in the sale, then an order at the
+//! sale price), and what the order process does with a flash-sale order's payment.
+
+use chrono::Duration;
+use domain::{
+    DomainError, ErrorKind, FlashSaleCommand, OrderCommand, ScheduleFlashSale, StockAction,
+    StockCommand,
+};
+use event_schemas::{Metadata, PricedLine};
+
+use crate::host::{CommandError, CommandOutcome, KeyedRequest};
+use crate::hosted::FlashSaleView;
+use crate::service::CommandService;
+
+/// How long after a sale's end its stock hold lasts: buyers holding units at the end
+/// may still pay within their window; what is left then goes back to stock by itself.
+const HOLD_GRACE: Duration = Duration::hours(1);
+
+/// A buyer's admitted purchase.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Purchase {
+    pub order_id: String,
+    pub quantity: u64,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+    pub position: i64,
+}
+
+impl CommandService {
+    /// Schedule a sale: hold its units in the warehouse's stock under the sale id, then
+    /// record the sale. Refused with what is available when the stock is short.
+    pub async fn schedule_flash_sale(
+        &self,
+        sale: ScheduleFlashSale,
+        metadata: &Metadata,
+    ) -> Result<(CommandOutcome, FlashSaleView), CommandError> {
+        // Refuse bad terms (and see a repeat) before touching stock.
+        let existing = match self.flash_sale_state(&sale.sale_id).await {
+            Ok((_, found)) => found,
+            Err(CommandError::Refused(r)) if r.kind == ErrorKind::NotFound => {
+                FlashSaleView::default()
+            }
+            Err(other) => return Err(other),
+        };
+        domain::FlashSale::default().decide(&FlashSaleCommand::Schedule(sale.clone()))?;
+        if existing.status == domain::FlashSaleStatus::New {
+            let hold = StockCommand {
+                sku: sale.sku.clone(),
+                warehouse_id: sale.warehouse_id.clone(),
+                action: StockAction::Hold {
+                    hold_id: sale.sale_id.clone(),
+                    quantity: sale.units,
+                    expires_at: Some(
+                        sale.ends_at
+                            + Duration::seconds(sale.payment_window_seconds as i64)
+                            + HOLD_GRACE,
+                    ),
+                },
+            };
+            match self.handle_stock(hold, metadata).await {
+                Ok(_) => {}
+                // Held already: an earlier attempt got this far.
+                Err(CommandError::Refused(r)) if r.code == "hold_exists" => {}
+                Err(other) => return Err(other),
+            }
+        }
+        let sale_id = sale.sale_id.clone();
+        let result = self
+            .flash_sale
+            .execute(
+                &sale_id,
+                FlashSaleCommand::Schedule(sale.clone()),
+                metadata.clone(),
+                None,
+            )
+            .await;
+        if let Err(CommandError::Refused(_)) = &result {
+            if existing.status == domain::FlashSaleStatus::New {
+                self.release_sale_stock(&sale.sku, &sale.warehouse_id, &sale_id, "flash_sale_refused", metadata)
+                    .await?;
+            }
+        }
+        result
+    }
+
+    /// A sale as it stands.
+    pub async fn flash_sale_state(
+        &self,
+        sale_id: &str,
+    ) -> Result<(CommandOutcome, FlashSaleView), CommandError> {
+        self.flash_sale
+            .execute(sale_id, FlashSaleCommand::Inspect, Metadata::default(), None)
+            .await
+    }
+
+    /// Hold units for a buyer and place their order at the sale price. A buyer who
+    /// already holds units gets that same order back.
+    pub async fn purchase_flash_sale(
+        &self,
+        sale_id: &str,
+        user_id: &str,
+        quantity: u64,
+        metadata: &Metadata,
+    ) -> Result<Purchase, CommandError> {
+        let now = self.clock().now();
+        let purchase = FlashSaleCommand::Purchase {
+            user_id: user_id.to_string(),
+            quantity,
+            now,
+        };
+        let (outcome, sale) = self
+            .flash_sale
+            .execute(sale_id, purchase, metadata.clone(), None)
+            .await?;
+        let (order_id, quantity, expires_at) = sale.purchase.clone().ok_or_else(|| {
+            DomainError::new(ErrorKind::Conflict, "all_held", "the hold ran out at once")
+        })?;
+        let price = sale.price.clone().unwrap_or(event_schemas::Money {
+            amount: 0,
+            currency: String::new(),
+        });
+        let place = OrderCommand::PlaceForFlashSale {
+            order_id: order_id.clone(),
+            customer: user_id.to_string(),
+            sale_id: sale_id.to_string(),
+            line: PricedLine {
+                sku: sale.sku.clone(),
+                quantity,
+                unit_price: price,
+            },
+            warehouse_id: sale.warehouse_id.clone(),
+            payment_due: expires_at,
+        };
+        let (placed, _) = self
+            .order
+            .execute(&order_id, place, metadata.clone(), None)
+            .await?;
+        Ok(Purchase {
+            order_id,
+            quantity,
+            expires_at,
+            position: placed.position.max(outcome.position),
+        })
+    }
+
+    /// Stop taking purchases. Units held by buyers stay theirs to pay for.
+    pub async fn cancel_flash_sale(
+        &self,
+        sale_id: &str,
+        metadata: &Metadata,
+    ) -> Result<(CommandOutcome, FlashSaleView), CommandError> {
+        let answer = self
+            .flash_sale
+            .execute(sale_id, FlashSaleCommand::Cancel, metadata.clone(), None)
+            .await?;
+        self.return_unsold(&answer.1, metadata).await?;
+        Ok(answer)
+    }
+
+    /// Close a sale whose window has passed and return buyer holds that ran out.
+    pub async fn tick_flash_sale(&self, sale_id: &str) -> Result<FlashSaleView, CommandError> {
+        let metadata = Metadata {
+            actor: Some("process:flash_sales".into()),
+            ..Default::default()
+        };
+        let tick = FlashSaleCommand::Tick {
+            now: self.clock().now(),
+        };
+        let (_, view) = self
+            .flash_sale
+            .execute(sale_id, tick, metadata.clone(), None)
+            .await?;
+        self.return_unsold(&view, &metadata).await?;
+        Ok(view)
+    }
+
+    /// An ended sale with no buyer holds left gives its stock hold back now (else
+    /// the hold runs out by itself once the last buyer's window has passed).
+    async fn return_unsold(
+        &self,
+        sale: &FlashSaleView,
+        metadata: &Metadata,
+    ) -> Result<(), CommandError> {
+        let over = matches!(
+            sale.status,
+            domain::FlashSaleStatus::Ended | domain::FlashSaleStatus::Cancelled
+        );
+        if over && sale.held == 0 {
+            self.release_sale_stock(&sale.sku, &sale.warehouse_id, &sale.sale_id, "flash_sale_ended", metadata)
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn release_sale_stock(
+        &self,
+        sku: &str,
+        warehouse_id: &str,
+        sale_id: &str,
+        reason: &str,
+        metadata: &Metadata,
+    ) -> Result<(), CommandError> {
+        let release = StockCommand {
+            sku: sku.to_string(),
+            warehouse_id: warehouse_id.to_string(),
+            action: StockAction::ReleaseHold {
+                hold_id: sale_id.to_string(),
+                reason: reason.to_string(),
+            },
+        };
+        match self.handle_stock(release, metadata).await {
+            // Released already, or ran out by itself.
+            Ok(_) | Err(CommandError::Refused(_)) => Ok(()),
+            Err(other) => Err(other),
+        }
+    }
+
+    /// A flash-sale order was paid: sell its units from the sale (and from the sale's
+    /// stock hold); `None` when they went to other buyers meanwhile (then refund).
+    pub(crate) async fn sell_flash_units(
+        &self,
+        order: &domain::Order,
+        sale_id: &str,
+        metadata: &Metadata,
+    ) -> Result<Option<Vec<event_schemas::ReservationLine>>, CommandError> {
+        let sell = FlashSaleCommand::Sell {
+            order_id: order.order_id.clone(),
+            now: self.clock().now(),
+        };
+        let sale = match self
+            .flash_sale
+            .execute(sale_id, sell, metadata.clone(), None)
+            .await
+        {
+            Ok((_, sale)) => sale,
+            Err(CommandError::Refused(_)) => return Ok(None),
+            Err(other) => return Err(other),
+        };
+        let _ = sale;
+        for line in &order.reserved {
+            let sold = StockCommand {
+                sku: line.sku.clone(),
+                warehouse_id: line.warehouse_id.clone(),
+                action: StockAction::Sell {
+                    quantity: line.quantity,
+                    hold_id: Some(sale_id.to_string()),
+                    order_id: Some(order.order_id.clone()),
+                },
+            };
+            // Keyed by the order, so the process re-reading its log sells once.
+            let once = KeyedRequest {
+                scope: "process:flash_sales".into(),
+                key: format!("sell:{}:{}", order.order_id, line.sku),
+                request_hash: "sell".into(),
+            };
+            match self.handle_stock_keyed(sold, metadata, Some(once)).await {
+                Ok(_) | Err(CommandError::AlreadyDone(_)) => {}
+                Err(other) => return Err(other),
+            }
+        }
+        Ok(Some(order.reserved.clone()))
+    }
+
+    /// A flash-sale order's units go back to the sale.
+    pub(crate) async fn return_flash_units(
+        &self,
+        order_id: &str,
+        sale_id: &str,
+        reason: &str,
+        metadata: &Metadata,
+    ) -> Result<(), CommandError> {
+        let back = FlashSaleCommand::Return {
+            order_id: order_id.to_string(),
+            reason: reason.to_string(),
+        };
+        self.flash_sale
+            .execute(sale_id, back, metadata.clone(), None)
+            .await
+            .map(|_| ())
+    }
+}

@@ -1,0 +1,487 @@
+//! The FlashSale aggregate: units of one SKU set aside in one warehouse (a Stock hold
+//! under the sale id, taken before the sale is scheduled), sold at the sale price
+//! inside a window, at most `per_user_limit` units per buyer.
+//!
+//! A buyer's units are held here while they pay; a failed or late payment returns them
+//! to the sale for the next buyer, never to general stock. A purchase retried by the
+//! same buyer finds their open hold and buys nothing more.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, Utc};
+use event_schemas::flash_sale::FLASH_SALE_AGGREGATE;
+use event_schemas::{FlashSaleEvent, Money};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{DomainError, ErrorKind};
+use crate::validate::Validator;
+
+/// Most units one sale may offer.
+pub const MAX_UNITS: u64 = 10_000_000;
+/// Longest payment window, in seconds (a day).
+pub const MAX_PAYMENT_WINDOW: u64 = 86_400;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FlashSaleStatus {
+    #[default]
+    New,
+    Scheduled,
+    Ended,
+    Cancelled,
+}
+
+/// Units held for one buyer's order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BuyerHold {
+    pub user_id: String,
+    pub quantity: u64,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScheduleFlashSale {
+    pub sale_id: String,
+    pub sku: String,
+    pub warehouse_id: String,
+    pub units: u64,
+    pub price: Money,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub per_user_limit: u64,
+    pub payment_window_seconds: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum FlashSaleCommand {
+    Schedule(ScheduleFlashSale),
+    /// Hold units for a buyer (or find the hold they already have).
+    Purchase {
+        user_id: String,
+        quantity: u64,
+        now: DateTime<Utc>,
+    },
+    /// The buyer paid: sell the order's units (holding them again first if they had
+    /// gone back to the sale and are still there).
+    Sell {
+        order_id: String,
+        now: DateTime<Utc>,
+    },
+    /// The order's units go back to the sale.
+    Return {
+        order_id: String,
+        reason: String,
+    },
+    /// Close the sale if its window has passed, and return buyer holds that ran out.
+    Tick {
+        now: DateTime<Utc>,
+    },
+    Cancel,
+    Inspect,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FlashSale {
+    pub sale_id: String,
+    pub sku: String,
+    pub warehouse_id: String,
+    pub units: u64,
+    pub price: Option<Money>,
+    pub starts_at: Option<DateTime<Utc>>,
+    pub ends_at: Option<DateTime<Utc>>,
+    pub per_user_limit: u64,
+    pub payment_window_seconds: u64,
+    pub status: FlashSaleStatus,
+    /// Open buyer holds by order id.
+    pub holds: BTreeMap<String, BuyerHold>,
+    pub sold: u64,
+    /// Units each buyer holds or bought.
+    pub bought: BTreeMap<String, u64>,
+    /// Orders each buyer has had, in order (their ids derive from the count).
+    pub orders: BTreeMap<String, Vec<String>>,
+    /// What each order of the sale bought: (buyer, quantity).
+    pub order_lines: BTreeMap<String, (String, u64)>,
+    /// Orders whose units are sold.
+    pub sold_orders: std::collections::BTreeSet<String>,
+}
+
+impl FlashSale {
+    pub fn held(&self) -> u64 {
+        self.holds.values().map(|h| h.quantity).sum()
+    }
+
+    /// Units neither sold nor held.
+    pub fn remaining(&self) -> u64 {
+        self.units.saturating_sub(self.sold + self.held())
+    }
+
+    /// The buyer's hold still open at `now`, if any: (order id, hold).
+    pub fn open_hold_of(&self, user_id: &str, now: DateTime<Utc>) -> Option<(&String, &BuyerHold)> {
+        self.holds
+            .iter()
+            .find(|(_, h)| h.user_id == user_id && h.expires_at > now)
+    }
+
+    /// When the first buyer hold runs out.
+    pub fn earliest_expiry(&self) -> Option<DateTime<Utc>> {
+        self.holds.values().map(|h| h.expires_at).min()
+    }
+
+    /// Whether purchases are taken at `now`.
+    pub fn open_at(&self, now: DateTime<Utc>) -> bool {
+        self.status == FlashSaleStatus::Scheduled
+            && self.starts_at.is_some_and(|s| now >= s)
+            && self.ends_at.is_some_and(|e| now < e)
+    }
+
+    fn unknown(&self) -> DomainError {
+        DomainError::new(ErrorKind::NotFound, "unknown_flash_sale", "there is no such flash sale")
+    }
+
+    /// Buyer holds that ran out by `now`, returned.
+    fn expired(&self, now: DateTime<Utc>) -> Vec<FlashSaleEvent> {
+        self.holds
+            .iter()
+            .filter(|(_, h)| h.expires_at <= now)
+            .map(|(order_id, h)| FlashSaleEvent::FlashSaleUnitsReturned {
+                sale_id: self.sale_id.clone(),
+                order_id: order_id.clone(),
+                quantity: h.quantity,
+                reason: "expired".into(),
+            })
+            .collect()
+    }
+
+    pub fn decide(&self, command: &FlashSaleCommand) -> Result<Vec<FlashSaleEvent>, DomainError> {
+        match command {
+            FlashSaleCommand::Schedule(s) => self.schedule(s),
+            FlashSaleCommand::Inspect => match self.status {
+                FlashSaleStatus::New => Err(self.unknown()),
+                _ => Ok(vec![]),
+            },
+            _ if self.status == FlashSaleStatus::New => Err(self.unknown()),
+            FlashSaleCommand::Purchase {
+                user_id,
+                quantity,
+                now,
+            } => self.purchase(user_id, *quantity, *now),
+            FlashSaleCommand::Sell { order_id, now } => self.sell(order_id, *now),
+            FlashSaleCommand::Return { order_id, reason } => Ok(self
+                .holds
+                .get(order_id)
+                .map(|h| FlashSaleEvent::FlashSaleUnitsReturned {
+                    sale_id: self.sale_id.clone(),
+                    order_id: order_id.clone(),
+                    quantity: h.quantity,
+                    reason: reason.clone(),
+                })
+                .into_iter()
+                .collect()),
+            FlashSaleCommand::Tick { now } => {
+                let mut events = self.expired(*now);
+                if self.status == FlashSaleStatus::Scheduled
+                    && self.ends_at.is_some_and(|e| *now >= e)
+                {
+                    events.push(self.ended("ended", &events));
+                }
+                Ok(events)
+            }
+            FlashSaleCommand::Cancel => match self.status {
+                FlashSaleStatus::Scheduled => Ok(vec![self.ended("cancelled", &[])]),
+                _ => Ok(vec![]),
+            },
+        }
+    }
+
+    /// The end, counting as unsold what `returned` gives back first.
+    fn ended(&self, reason: &str, returned: &[FlashSaleEvent]) -> FlashSaleEvent {
+        let returning: u64 = returned
+            .iter()
+            .map(|e| match e {
+                FlashSaleEvent::FlashSaleUnitsReturned { quantity, .. } => *quantity,
+                _ => 0,
+            })
+            .sum();
+        FlashSaleEvent::FlashSaleEnded {
+            sale_id: self.sale_id.clone(),
+            reason: reason.into(),
+            unsold: self.remaining() + returning,
+        }
+    }
+
+    fn schedule(&self, s: &ScheduleFlashSale) -> Result<Vec<FlashSaleEvent>, DomainError> {
+        let mut v = Validator::new();
+        v.id("sale_id", &s.sale_id);
+        v.id("sku", &s.sku);
+        v.id("warehouse_id", &s.warehouse_id);
+        v.check(
+            (1..=MAX_UNITS).contains(&s.units),
+            "units",
+            &format!("must be 1 to {MAX_UNITS}"),
+        );
+        v.check(s.price.amount >= 0, "price.amount", "must not be negative");
+        v.check(
+            s.price.currency.len() == 3 && s.price.currency.chars().all(|c| c.is_ascii_uppercase()),
+            "price.currency",
+            "must be a three-letter ISO 4217 code",
+        );
+        v.check(s.ends_at > s.starts_at, "ends_at", "must be after starts_at");
+        v.check(
+            (1..=s.units.max(1)).contains(&s.per_user_limit),
+            "per_user_limit",
+            "must be 1 to the sale's units",
+        );
+        v.check(
+            (1..=MAX_PAYMENT_WINDOW).contains(&s.payment_window_seconds),
+            "payment_window_seconds",
+            &format!("must be 1 to {MAX_PAYMENT_WINDOW}"),
+        );
+        v.finish()?;
+        if self.status != FlashSaleStatus::New {
+            let same = self.sku == s.sku
+                && self.warehouse_id == s.warehouse_id
+                && self.units == s.units
+                && self.price.as_ref() == Some(&s.price)
+                && self.starts_at == Some(s.starts_at)
+                && self.ends_at == Some(s.ends_at);
+            return if same {
+                Ok(vec![])
+            } else {
+                Err(DomainError::new(
+                    ErrorKind::Conflict,
+                    "flash_sale_exists",
+                    format!("flash sale '{}' exists with other terms", s.sale_id),
+                ))
+            };
+        }
+        Ok(vec![FlashSaleEvent::FlashSaleScheduled {
+            sale_id: s.sale_id.clone(),
+            sku: s.sku.clone(),
+            warehouse_id: s.warehouse_id.clone(),
+            units: s.units,
+            price: s.price.clone(),
+            starts_at: s.starts_at,
+            ends_at: s.ends_at,
+            per_user_limit: s.per_user_limit,
+            payment_window_seconds: s.payment_window_seconds,
+        }])
+    }
+
+    fn purchase(
+        &self,
+        user_id: &str,
+        quantity: u64,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<FlashSaleEvent>, DomainError> {
+        let mut v = Validator::new();
+        v.id("user_id", user_id);
+        v.check(quantity >= 1, "quantity", "must be at least 1");
+        v.finish()?;
+        // A retry of a purchase that holds units answers with that hold.
+        if self.open_hold_of(user_id, now).is_some() {
+            return Ok(vec![]);
+        }
+        if !self.open_at(now) {
+            let detail = match self.status {
+                FlashSaleStatus::Ended | FlashSaleStatus::Cancelled => "the sale is over".into(),
+                _ if self.starts_at.is_some_and(|s| now < s) => format!(
+                    "the sale starts at {}",
+                    self.starts_at.expect("checked").to_rfc3339()
+                ),
+                _ => "the sale is over".to_string(),
+            };
+            return Err(DomainError::new(ErrorKind::Invalid, "outside_sale_window", detail));
+        }
+        let bought = self.bought.get(user_id).copied().unwrap_or(0);
+        if bought + quantity > self.per_user_limit {
+            return Err(DomainError::new(
+                ErrorKind::Forbidden,
+                "purchase_limit",
+                format!(
+                    "at most {} per buyer; you hold or bought {bought}",
+                    self.per_user_limit
+                ),
+            )
+            .with_fact("per_user_limit", self.per_user_limit)
+            .with_fact("bought", bought));
+        }
+        let mut events = self.expired(now);
+        let returning: u64 = events
+            .iter()
+            .map(|e| match e {
+                FlashSaleEvent::FlashSaleUnitsReturned { quantity, .. } => *quantity,
+                _ => 0,
+            })
+            .sum();
+        let remaining = self.remaining() + returning;
+        if remaining < quantity {
+            return Err(self.none_left(quantity, remaining, now));
+        }
+        let order_number = self.orders.get(user_id).map(Vec::len).unwrap_or(0) + 1;
+        events.push(FlashSaleEvent::FlashSaleUnitsHeld {
+            sale_id: self.sale_id.clone(),
+            order_id: format!("{}.{}.{}", self.sale_id, user_id, order_number),
+            user_id: user_id.to_string(),
+            quantity,
+            expires_at: now + Duration::seconds(self.payment_window_seconds as i64),
+        });
+        Ok(events)
+    }
+
+    /// Sold out, every unit held by someone who may still not pay, or fewer left
+    /// than asked for.
+    fn none_left(&self, quantity: u64, remaining: u64, now: DateTime<Utc>) -> DomainError {
+        if self.sold >= self.units {
+            return DomainError::new(ErrorKind::Conflict, "sold_out", "every unit is sold")
+                .with_fact("sold", self.sold);
+        }
+        if remaining > 0 {
+            return DomainError::new(
+                ErrorKind::Conflict,
+                "insufficient_units",
+                format!("{quantity} wanted, {remaining} left"),
+            )
+            .with_fact("remaining", remaining);
+        }
+        let retry_after = self
+            .earliest_expiry()
+            .map(|at| (at - now).num_seconds().max(1))
+            .unwrap_or(1);
+        DomainError::new(
+            ErrorKind::Conflict,
+            "all_held",
+            "every unit is held by a buyer who may not pay; try again later",
+        )
+        .with_fact("held", self.held())
+        .with_fact("retry_after", retry_after)
+    }
+
+    fn sell(&self, order_id: &str, now: DateTime<Utc>) -> Result<Vec<FlashSaleEvent>, DomainError> {
+        if self.sold_orders.contains(order_id) {
+            return Ok(vec![]);
+        }
+        if let Some(hold) = self.holds.get(order_id) {
+            return Ok(vec![FlashSaleEvent::FlashSaleUnitsSold {
+                sale_id: self.sale_id.clone(),
+                order_id: order_id.to_string(),
+                quantity: hold.quantity,
+            }]);
+        }
+        let Some((user_id, quantity)) = self.order_lines.get(order_id).cloned() else {
+            return Err(DomainError::new(
+                ErrorKind::NotFound,
+                "unknown_flash_order",
+                format!("order '{order_id}' is not of this sale"),
+            ));
+        };
+        // Paid after its units went back: take them again if they are still there.
+        let mut events = self.expired(now);
+        let returning: u64 = events
+            .iter()
+            .map(|e| match e {
+                FlashSaleEvent::FlashSaleUnitsReturned { quantity, .. } => *quantity,
+                _ => 0,
+            })
+            .sum();
+        if self.remaining() + returning < quantity {
+            return Err(DomainError::new(
+                ErrorKind::Conflict,
+                "units_gone",
+                "the order's units went to other buyers",
+            ));
+        }
+        // The buyer may have bought again meanwhile: the limit still holds.
+        let bought = self.bought.get(&user_id).copied().unwrap_or(0);
+        if bought + quantity > self.per_user_limit {
+            return Err(DomainError::new(
+                ErrorKind::Conflict,
+                "units_gone",
+                "the buyer holds their limit in another order",
+            ));
+        }
+        events.push(FlashSaleEvent::FlashSaleUnitsHeld {
+            sale_id: self.sale_id.clone(),
+            order_id: order_id.to_string(),
+            user_id,
+            quantity,
+            expires_at: now,
+        });
+        events.push(FlashSaleEvent::FlashSaleUnitsSold {
+            sale_id: self.sale_id.clone(),
+            order_id: order_id.to_string(),
+            quantity,
+        });
+        Ok(events)
+    }
+
+    pub fn apply_event(&mut self, event: &FlashSaleEvent) {
+        match event {
+            FlashSaleEvent::FlashSaleScheduled {
+                sale_id,
+                sku,
+                warehouse_id,
+                units,
+                price,
+                starts_at,
+                ends_at,
+                per_user_limit,
+                payment_window_seconds,
+            } => {
+                self.sale_id = sale_id.clone();
+                self.sku = sku.clone();
+                self.warehouse_id = warehouse_id.clone();
+                self.units = *units;
+                self.price = Some(price.clone());
+                self.starts_at = Some(*starts_at);
+                self.ends_at = Some(*ends_at);
+                self.per_user_limit = *per_user_limit;
+                self.payment_window_seconds = *payment_window_seconds;
+                self.status = FlashSaleStatus::Scheduled;
+            }
+            FlashSaleEvent::FlashSaleUnitsHeld {
+                order_id,
+                user_id,
+                quantity,
+                expires_at,
+                ..
+            } => {
+                self.holds.insert(
+                    order_id.clone(),
+                    BuyerHold {
+                        user_id: user_id.clone(),
+                        quantity: *quantity,
+                        expires_at: *expires_at,
+                    },
+                );
+                *self.bought.entry(user_id.clone()).or_default() += quantity;
+                let orders = self.orders.entry(user_id.clone()).or_default();
+                if !orders.contains(order_id) {
+                    orders.push(order_id.clone());
+                }
+                self.order_lines
+                    .insert(order_id.clone(), (user_id.clone(), *quantity));
+            }
+            FlashSaleEvent::FlashSaleUnitsSold { order_id, quantity, .. } => {
+                self.holds.remove(order_id);
+                self.sold_orders.insert(order_id.clone());
+                self.sold += quantity;
+            }
+            FlashSaleEvent::FlashSaleUnitsReturned { order_id, quantity, .. } => {
+                if let Some(hold) = self.holds.remove(order_id) {
+                    if let Some(bought) = self.bought.get_mut(&hold.user_id) {
+                        *bought = bought.saturating_sub(*quantity);
+                    }
+                }
+            }
+            FlashSaleEvent::FlashSaleEnded { reason, .. } => {
+                self.status = if reason == "cancelled" {
+                    FlashSaleStatus::Cancelled
+                } else {
+                    FlashSaleStatus::Ended
+                };
+            }
+        }
+    }
+}
+
+aggregate_without_services!(FlashSale, FLASH_SALE_AGGREGATE, FlashSaleCommand, FlashSaleEvent);

@@ -144,6 +144,11 @@ pub fn requirement(method: &Method, route: Option<&str>) -> Requirement {
         // Shoppers search with their own token; a shop's backend with a read key.
         ("GET", r) if r.starts_with("/v1/search") => Requirement::Buyer("read"),
         ("POST", "/v1/activity") => Requirement::Buyer("activity:write"),
+        ("POST", "/v1/flash-sales") | ("POST", "/v1/flash-sales/{sale_id}/cancel") => {
+            Requirement::Scope("sales:write")
+        }
+        ("GET", "/v1/flash-sales/{sale_id}") => Requirement::Buyer("read"),
+        (_, r) if r.starts_with("/v1/flash-sales/") => Requirement::Buyer("orders:write"),
         (_, r) if r.starts_with("/v1/products") => Requirement::Scope("catalog:write"),
         _ => Requirement::Authenticated,
     }

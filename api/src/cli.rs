@@ -60,6 +60,15 @@ pub struct ServeArgs {
     pub clock: ClockKind,
     #[command(flatten)]
     pub auth: AuthArgs,
+    /// Flash-sale purchases admitted per second per sale (the rest queue).
+    #[arg(long, env = "COMMERCE_FLASH_ADMISSION_RATE", default_value_t = 1_000)]
+    pub flash_admission_rate: u32,
+    /// Flash-sale purchase requests one buyer may make a minute.
+    #[arg(long, env = "COMMERCE_FLASH_BUYER_LIMIT", default_value_t = 5)]
+    pub flash_buyer_limit: u32,
+    /// Flash-sale purchase requests one client address may make a minute.
+    #[arg(long, env = "COMMERCE_FLASH_ADDRESS_LIMIT", default_value_t = 600)]
+    pub flash_address_limit: u32,
 }
 
 /// Credentials.
@@ -146,6 +155,11 @@ pub async fn run() -> anyhow::Result<()> {
                 data_dir: args.storage.data_dir,
                 database_url: args.storage.database_url,
                 clock: args.clock,
+                admission: crate::flash::admission::AdmissionSettings {
+                    rate_per_sale: args.flash_admission_rate,
+                    per_buyer_per_minute: args.flash_buyer_limit,
+                    per_address_per_minute: args.flash_address_limit,
+                },
             };
             crate::server::serve(config, args.auth.settings()?).await
         }

@@ -17,6 +17,7 @@ pub mod auth;
 pub mod bench;
 pub mod cli;
 pub mod datadir;
+pub mod flash;
 pub mod idempotency;
 pub mod openapi;
 pub mod problem;

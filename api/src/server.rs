@@ -23,6 +23,8 @@ use tower_http::trace::TraceLayer;
 
 use crate::auth::{authorize, Auth, AuthSettings, Environment};
 use crate::datadir::DataDirLock;
+use crate::flash::admission::Admission;
+use crate::flash::{self, FlashState};
 use crate::problem::problems_for_bare_errors;
 use crate::routes::activity::ActivityRecorder;
 use crate::routes::{
@@ -49,6 +51,7 @@ pub struct ServerConfig {
     pub data_dir: PathBuf,
     pub database_url: Option<String>,
     pub clock: ClockKind,
+    pub admission: crate::flash::admission::AdmissionSettings,
 }
 
 /// The opened back end: log, command service, projections.
@@ -118,6 +121,7 @@ pub fn offline_config(storage: &crate::cli::StorageArgs) -> ServerConfig {
         data_dir: storage.data_dir.clone(),
         database_url: storage.database_url.clone(),
         clock: ClockKind::System,
+        admission: Default::default(),
     }
 }
 
@@ -145,6 +149,11 @@ pub fn router(state: AppState) -> Router {
             "/v1/products/{sku}",
             get(products::get).patch(products::update).delete(products::delist),
         )
+        .route("/v1/flash-sales", post(flash::schedule))
+        .route("/v1/flash-sales/{sale_id}", get(flash::get))
+        .route("/v1/flash-sales/{sale_id}/cancel", post(flash::cancel))
+        .route("/v1/flash-sales/{sale_id}/purchase", post(flash::purchase))
+        .route("/v1/flash-sales/{sale_id}/queue/{ticket}", get(flash::ticket))
         .route("/v1/search", get(search::search))
         .route("/v1/search/suggest", get(search::suggestions))
         .route("/v1/activity", post(activity::record))
@@ -235,6 +244,11 @@ pub async fn serve(config: ServerConfig, auth: AuthSettings) -> anyhow::Result<(
         commands: backend.commands.clone(),
         availability: backend.availability.clone(),
         open_holds: backend.open_holds.clone(),
+        flash: {
+            let flash = FlashState::new(Admission::new(config.admission));
+            flash.spawn_ticker(backend.commands.clone());
+            flash
+        },
         search: search::SearchState {
             projection: backend.search.clone(),
             recorder: ActivityRecorder::spawn(backend.commands.clone()),

@@ -76,8 +76,14 @@ impl CommandService {
             .await;
         if let Err(CommandError::Refused(_)) = &result {
             if existing.status == domain::FlashSaleStatus::New {
-                self.release_sale_stock(&sale.sku, &sale.warehouse_id, &sale_id, "flash_sale_refused", metadata)
-                    .await?;
+                self.release_sale_stock(
+                    &sale.sku,
+                    &sale.warehouse_id,
+                    &sale_id,
+                    "flash_sale_refused",
+                    metadata,
+                )
+                .await?;
             }
         }
         result
@@ -89,7 +95,12 @@ impl CommandService {
         sale_id: &str,
     ) -> Result<(CommandOutcome, FlashSaleView), CommandError> {
         self.flash_sale
-            .execute(sale_id, FlashSaleCommand::Inspect, Metadata::default(), None)
+            .execute(
+                sale_id,
+                FlashSaleCommand::Inspect,
+                Metadata::default(),
+                None,
+            )
             .await
     }
 
@@ -166,10 +177,13 @@ impl CommandService {
         let tick = FlashSaleCommand::Tick {
             now: self.clock().now(),
         };
-        let (_, view) = self
+        let (outcome, view) = self
             .flash_sale
             .execute(sale_id, tick, metadata.clone(), None)
             .await?;
+        if outcome.events > 0 {
+            self.flash_changes.send_modify(|n| *n += 1);
+        }
         self.return_unsold(&view, &metadata).await?;
         Ok(view)
     }
@@ -186,8 +200,14 @@ impl CommandService {
             domain::FlashSaleStatus::Ended | domain::FlashSaleStatus::Cancelled
         );
         if over && sale.held == 0 {
-            self.release_sale_stock(&sale.sku, &sale.warehouse_id, &sale.sale_id, "flash_sale_ended", metadata)
-                .await?;
+            self.release_sale_stock(
+                &sale.sku,
+                &sale.warehouse_id,
+                &sale.sale_id,
+                "flash_sale_ended",
+                metadata,
+            )
+            .await?;
         }
         Ok(())
     }
@@ -232,7 +252,10 @@ impl CommandService {
             .execute(sale_id, sell, metadata.clone(), None)
             .await
         {
-            Ok((_, sale)) => sale,
+            Ok((_, sale)) => {
+                self.flash_changes.send_modify(|n| *n += 1);
+                sale
+            }
             Err(CommandError::Refused(_)) => return Ok(None),
             Err(other) => return Err(other),
         };
@@ -275,7 +298,8 @@ impl CommandService {
         };
         self.flash_sale
             .execute(sale_id, back, metadata.clone(), None)
-            .await
-            .map(|_| ())
+            .await?;
+        self.flash_changes.send_modify(|n| *n += 1);
+        Ok(())
     }
 }

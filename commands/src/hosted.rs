@@ -4,11 +4,13 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use domain::{
-    ApiKey, ApiKeyCommand, DomainError, FlashSale, FlashSaleCommand, Order, OrderCommand, Product, ProductCommand,
-    RegisterWarehouse, Reservation, ReservationCommand, Stock, StockCommand, Warehouse,
+    ApiKey, ApiKeyCommand, DomainError, FlashSale, FlashSaleCommand, Order, OrderCommand, Product,
+    ProductCommand, RegisterWarehouse, Reservation, ReservationCommand, Stock, StockCommand,
+    Warehouse,
 };
 use event_schemas::{
-    ApiKeyEvent, FlashSaleEvent, OrderEvent, ProductEvent, ReservationEvent, StockEvent, WarehouseEvent,
+    ApiKeyEvent, FlashSaleEvent, OrderEvent, ProductEvent, ReservationEvent, StockEvent,
+    WarehouseEvent,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;

@@ -285,9 +285,7 @@ impl CommandService {
         } else {
             match self.confirm_reservation(order_id, metadata).await {
                 Ok(answer) => Some(answer.reservation.lines),
-                Err(CommandError::Refused(_)) => {
-                    self.hold_again_and_sell(&order, metadata).await?
-                }
+                Err(CommandError::Refused(_)) => self.hold_again_and_sell(&order, metadata).await?,
                 Err(other) => return Err(other),
             }
         };

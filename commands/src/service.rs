@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use domain::{
-    ApiKey, ApiKeyCommand, FlashSale, Order, Product, ProductCommand, RegisterWarehouse, Reservation, Stock,
-    StockCommand, Warehouse, WarehouseRegistry,
+    ApiKey, ApiKeyCommand, FlashSale, Order, Product, ProductCommand, RegisterWarehouse,
+    Reservation, Stock, StockCommand, Warehouse, WarehouseRegistry,
 };
 use event_schemas::activity::ACTIVITY_AGGREGATE;
 use event_schemas::stock::stock_aggregate_id;
@@ -31,6 +31,9 @@ pub struct CommandService {
     pub(crate) flash_sale: AggregateHost<FlashSale>,
     expiry: Arc<ExpiryIndex>,
     committer: GroupCommitter,
+    /// Bumped whenever units of a flash sale are sold or come back, so queues waiting
+    /// for a unit look again at once.
+    pub(crate) flash_changes: tokio::sync::watch::Sender<u64>,
 }
 
 impl CommandService {
@@ -57,7 +60,13 @@ impl CommandService {
             warehouses,
             expiry: Default::default(),
             committer,
+            flash_changes: tokio::sync::watch::channel(0).0,
         }
+    }
+
+    /// Wakes when units of some flash sale were sold or came back.
+    pub fn flash_changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.flash_changes.subscribe()
     }
 
     pub fn store(&self) -> &EventStore {

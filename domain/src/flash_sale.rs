@@ -135,7 +135,11 @@ impl FlashSale {
     }
 
     fn unknown(&self) -> DomainError {
-        DomainError::new(ErrorKind::NotFound, "unknown_flash_sale", "there is no such flash sale")
+        DomainError::new(
+            ErrorKind::NotFound,
+            "unknown_flash_sale",
+            "there is no such flash sale",
+        )
     }
 
     /// Buyer holds that ran out by `now`, returned.
@@ -225,7 +229,11 @@ impl FlashSale {
             "price.currency",
             "must be a three-letter ISO 4217 code",
         );
-        v.check(s.ends_at > s.starts_at, "ends_at", "must be after starts_at");
+        v.check(
+            s.ends_at > s.starts_at,
+            "ends_at",
+            "must be after starts_at",
+        );
         v.check(
             (1..=s.units.max(1)).contains(&s.per_user_limit),
             "per_user_limit",
@@ -290,7 +298,11 @@ impl FlashSale {
                 ),
                 _ => "the sale is over".to_string(),
             };
-            return Err(DomainError::new(ErrorKind::Invalid, "outside_sale_window", detail));
+            return Err(DomainError::new(
+                ErrorKind::Invalid,
+                "outside_sale_window",
+                detail,
+            ));
         }
         let bought = self.bought.get(user_id).copied().unwrap_or(0);
         if bought + quantity > self.per_user_limit {
@@ -461,12 +473,16 @@ impl FlashSale {
                 self.order_lines
                     .insert(order_id.clone(), (user_id.clone(), *quantity));
             }
-            FlashSaleEvent::FlashSaleUnitsSold { order_id, quantity, .. } => {
+            FlashSaleEvent::FlashSaleUnitsSold {
+                order_id, quantity, ..
+            } => {
                 self.holds.remove(order_id);
                 self.sold_orders.insert(order_id.clone());
                 self.sold += quantity;
             }
-            FlashSaleEvent::FlashSaleUnitsReturned { order_id, quantity, .. } => {
+            FlashSaleEvent::FlashSaleUnitsReturned {
+                order_id, quantity, ..
+            } => {
                 if let Some(hold) = self.holds.remove(order_id) {
                     if let Some(bought) = self.bought.get_mut(&hold.user_id) {
                         *bought = bought.saturating_sub(*quantity);
@@ -484,4 +500,9 @@ impl FlashSale {
     }
 }
 
-aggregate_without_services!(FlashSale, FLASH_SALE_AGGREGATE, FlashSaleCommand, FlashSaleEvent);
+aggregate_without_services!(
+    FlashSale,
+    FLASH_SALE_AGGREGATE,
+    FlashSaleCommand,
+    FlashSaleEvent
+);

@@ -21,8 +21,8 @@ pub mod warehouse;
 
 pub use activity::{ActivityEvent, ActivityKind};
 pub use api_key::ApiKeyEvent;
-pub use flash_sale::FlashSaleEvent;
 pub use envelope::{DecodeError, Envelope, Metadata, RecordedEvent};
+pub use flash_sale::FlashSaleEvent;
 pub use order::{Destination, OrderEvent, PricedLine};
 pub use product::{ProductChanges, ProductDetails, ProductEvent, Shop};
 pub use reservation::{LineShortage, ReservationEvent, ReservationLine};

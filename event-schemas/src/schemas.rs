@@ -7,8 +7,8 @@
 use schemars::{schema_for, Schema};
 
 use crate::{
-    ActivityEvent, ApiKeyEvent, Envelope, FlashSaleEvent, OrderEvent, ProductEvent, ReservationEvent, StockEvent,
-    WarehouseEvent,
+    ActivityEvent, ApiKeyEvent, Envelope, FlashSaleEvent, OrderEvent, ProductEvent,
+    ReservationEvent, StockEvent, WarehouseEvent,
 };
 
 /// Every schema this crate publishes, by file name.

@@ -13,6 +13,7 @@ mod support;
 mod auth;
 mod bad_input;
 mod crash;
+mod flash_sales;
 mod lifecycle;
 mod load;
 mod ops;

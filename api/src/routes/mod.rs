@@ -37,6 +37,7 @@ pub struct AppState {
     pub availability: Arc<Projector<Availability>>,
     pub open_holds: Arc<Projector<projections::open_holds::OpenHolds>>,
     pub search: search::SearchState,
+    pub flash: crate::flash::FlashState,
     /// Every projection that can be rebuilt, by name.
     pub projections: Arc<Vec<Arc<dyn projections::ProjectionHandle>>>,
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,

@@ -124,7 +124,7 @@ fn body(order: &Order, position: i64) -> OrderBody {
 
 /// Who the order is for: the buyer of a buyer token; the named customer when a
 /// `buyers:act` key (or development mode) places it for them.
-fn customer(
+pub(crate) fn customer(
     state: &AppState,
     principal: &Principal,
     named: Option<String>,

@@ -88,7 +88,10 @@ fn a_sale_is_scheduled_once_with_valid_terms() {
     let error = refusal(vec![], FlashSaleCommand::Schedule(bad));
     let fields: Vec<&str> = error.errors.iter().map(|e| e.field.as_str()).collect();
     assert_eq!(fields, ["units", "ends_at", "per_user_limit"]);
-    let error = refusal(vec![scheduled(100, 1)], FlashSaleCommand::Schedule(terms(50, 1)));
+    let error = refusal(
+        vec![scheduled(100, 1)],
+        FlashSaleCommand::Schedule(terms(50, 1)),
+    );
     assert_eq!(error.code, "flash_sale_exists");
 }
 
@@ -103,9 +106,18 @@ fn a_buyer_holds_units_inside_the_window_and_a_retry_buys_nothing_more() {
         .given(vec![scheduled(10, 1), held("ada", 1, 1, at)])
         .when(purchase("ada", 1, at + Duration::seconds(5)))
         .then_expect_events(vec![]);
-    let early = refusal(vec![scheduled(10, 1)], purchase("ada", 1, start() - Duration::seconds(1)));
-    assert_eq!((early.kind, early.code), (ErrorKind::Invalid, "outside_sale_window"));
-    let late = refusal(vec![scheduled(10, 1)], purchase("ada", 1, start() + Duration::hours(1)));
+    let early = refusal(
+        vec![scheduled(10, 1)],
+        purchase("ada", 1, start() - Duration::seconds(1)),
+    );
+    assert_eq!(
+        (early.kind, early.code),
+        (ErrorKind::Invalid, "outside_sale_window")
+    );
+    let late = refusal(
+        vec![scheduled(10, 1)],
+        purchase("ada", 1, start() + Duration::hours(1)),
+    );
     assert_eq!(late.code, "outside_sale_window");
 }
 
@@ -121,7 +133,10 @@ fn the_per_buyer_limit_counts_held_and_sold_units() {
         vec![scheduled(10, 2), held("ada", 1, 2, at), sold.clone()],
         purchase("ada", 1, at + Duration::seconds(10)),
     );
-    assert_eq!((error.kind, error.code), (ErrorKind::Forbidden, "purchase_limit"));
+    assert_eq!(
+        (error.kind, error.code),
+        (ErrorKind::Forbidden, "purchase_limit")
+    );
     let error = refusal(vec![scheduled(10, 2)], purchase("bob", 3, at));
     assert_eq!(error.code, "purchase_limit");
 }
@@ -173,7 +188,10 @@ fn a_sold_out_sale_says_so_and_a_paid_order_is_sold_once() {
             now: at,
         })
         .then_expect_events(vec![]);
-    let error = refusal(vec![scheduled(1, 1), held("ada", 1, 1, at), sold], purchase("bob", 1, at));
+    let error = refusal(
+        vec![scheduled(1, 1), held("ada", 1, 1, at), sold],
+        purchase("bob", 1, at),
+    );
     assert_eq!(error.code, "sold_out");
 }
 
@@ -188,7 +206,11 @@ fn a_late_payment_takes_its_units_again_only_if_they_are_still_there() {
     };
     let late = at + Duration::seconds(400);
     sales()
-        .given(vec![scheduled(1, 1), held("ada", 1, 1, at), returned.clone()])
+        .given(vec![
+            scheduled(1, 1),
+            held("ada", 1, 1, at),
+            returned.clone(),
+        ])
         .when(FlashSaleCommand::Sell {
             order_id: "drop-1.ada.1".into(),
             now: late,
@@ -208,7 +230,12 @@ fn a_late_payment_takes_its_units_again_only_if_they_are_still_there() {
             },
         ]);
     let error = refusal(
-        vec![scheduled(1, 1), held("ada", 1, 1, at), returned, held("bob", 1, 1, at + Duration::seconds(350))],
+        vec![
+            scheduled(1, 1),
+            held("ada", 1, 1, at),
+            returned,
+            held("bob", 1, 1, at + Duration::seconds(350)),
+        ],
         FlashSaleCommand::Sell {
             order_id: "drop-1.ada.1".into(),
             now: late,

@@ -1,0 +1,389 @@
+//! `/v1/flash-sales`: schedule a sale, buy from it (admitted, queued or refused), follow
+//! a queue ticket, read the sale's figures, cancel it.
+
+pub mod admission;
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use chrono::{DateTime, Utc};
+use commands::hosted::FlashSaleView;
+use commands::{CommandError, CommandService};
+use domain::{FlashSaleStatus, ScheduleFlashSale};
+use event_schemas::Money;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use self::admission::{Admission, Admitted, TicketView};
+use crate::auth::Principal;
+use crate::problem::{Body, PathParams, Problem};
+use crate::routes::orders::customer;
+use crate::routes::warehouses::MoneyBody;
+use crate::routes::{observed, observed_result, AppState};
+
+/// How often running sales are looked at (to close them when their window ends).
+const TICK: Duration = Duration::from_secs(1);
+
+/// The flash-sale side of the application state.
+#[derive(Clone)]
+pub struct FlashState {
+    pub admission: Arc<Admission>,
+    /// Sales that may still need closing.
+    pub running: Arc<Mutex<BTreeSet<String>>>,
+}
+
+impl FlashState {
+    pub fn new(admission: Arc<Admission>) -> Self {
+        Self {
+            admission,
+            running: Default::default(),
+        }
+    }
+
+    /// Close sales whose window has passed, every second, in the background; learns
+    /// of sales scheduled before this process started from the log.
+    pub fn spawn_ticker(&self, service: Arc<CommandService>) {
+        let running = self.running.clone();
+        tokio::spawn(async move {
+            if let Ok(records) = service
+                .store()
+                .read_type_after(event_schemas::flash_sale::FLASH_SALE_AGGREGATE, 0, i64::MAX)
+                .await
+            {
+                let mut running = running.lock().expect("running lock");
+                for (_, payload) in records {
+                    if let Ok(event_schemas::FlashSaleEvent::FlashSaleScheduled {
+                        sale_id, ..
+                    }) = serde_json::from_str(&payload)
+                    {
+                        running.insert(sale_id);
+                    }
+                }
+            }
+            loop {
+                tokio::time::sleep(TICK).await;
+                let sales: Vec<String> = running
+                    .lock()
+                    .expect("running lock")
+                    .iter()
+                    .cloned()
+                    .collect();
+                for sale_id in sales {
+                    match service.tick_flash_sale(&sale_id).await {
+                        Ok(view) if finished(&view) => {
+                            running.lock().expect("running lock").remove(&sale_id);
+                        }
+                        Ok(_) => {}
+                        Err(e) => {
+                            tracing::warn!(%sale_id, error = %e, "ticking a flash sale failed")
+                        }
+                    }
+                }
+            }
+        });
+    }
+}
+
+fn finished(view: &FlashSaleView) -> bool {
+    matches!(
+        view.status,
+        FlashSaleStatus::Ended | FlashSaleStatus::Cancelled
+    ) && view.held == 0
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleBody {
+    #[schema(example = "drop-1")]
+    pub sale_id: String,
+    pub sku: String,
+    pub warehouse_id: String,
+    pub units: u64,
+    pub price: MoneyBody,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    /// Default 1.
+    pub per_user_limit: Option<u64>,
+    /// Default 300.
+    pub payment_window_seconds: Option<u64>,
+}
+
+/// A sale's figures.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SaleAnswer {
+    pub sale_id: String,
+    pub sku: String,
+    pub warehouse_id: String,
+    /// scheduled, ended or cancelled; `open` says whether purchases are taken now.
+    #[schema(value_type = String)]
+    pub status: FlashSaleStatus,
+    pub open: bool,
+    pub units: u64,
+    pub held: u64,
+    pub sold: u64,
+    pub remaining: u64,
+    pub queue_length: usize,
+    /// Purchases admitted per second.
+    pub admission_rate: u32,
+    #[schema(value_type = Option<Object>)]
+    pub price: Option<Money>,
+    pub starts_at: Option<DateTime<Utc>>,
+    pub ends_at: Option<DateTime<Utc>>,
+    pub per_user_limit: u64,
+    pub payment_window_seconds: u64,
+    pub position: i64,
+}
+
+fn answer(state: &AppState, view: FlashSaleView, position: i64) -> SaleAnswer {
+    let now = state.commands.clock().now();
+    let queue_length = state.flash.admission.queue_length(&view.sale_id);
+    let labels = [("sale_id", view.sale_id.clone())];
+    metrics::gauge!("flash_sale_held_units", &labels).set(view.held as f64);
+    metrics::gauge!("flash_sale_sold_units", &labels).set(view.sold as f64);
+    metrics::gauge!("flash_sale_remaining_units", &labels).set(view.remaining as f64);
+    metrics::gauge!("flash_sale_queue_length", &labels).set(queue_length as f64);
+    SaleAnswer {
+        open: view.status == FlashSaleStatus::Scheduled
+            && view.starts_at.is_some_and(|s| now >= s)
+            && view.ends_at.is_some_and(|e| now < e),
+        sale_id: view.sale_id,
+        sku: view.sku,
+        warehouse_id: view.warehouse_id,
+        status: view.status,
+        units: view.units,
+        held: view.held,
+        sold: view.sold,
+        remaining: view.remaining,
+        queue_length,
+        admission_rate: state.flash.admission.settings().rate_per_sale,
+        price: view.price,
+        starts_at: view.starts_at,
+        ends_at: view.ends_at,
+        per_user_limit: view.per_user_limit,
+        payment_window_seconds: view.payment_window_seconds,
+        position,
+    }
+}
+
+/// Schedule a flash sale: its units are taken out of the warehouse's available stock
+/// (one hold under the sale id) so ordinary orders cannot eat them.
+#[utoipa::path(post, path = "/v1/flash-sales", tag = "commands",
+    security(("bearer" = ["sales:write"])),
+    request_body = ScheduleBody,
+    responses(
+        (status = 201, body = SaleAnswer),
+        (status = 200, description = "Scheduled before with the same terms", body = SaleAnswer),
+        (status = 409, description = "Not enough available stock (with `available`), or the sale exists with other terms", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn schedule(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    headers: HeaderMap,
+    Body(body): Body<ScheduleBody>,
+) -> Result<(StatusCode, Json<SaleAnswer>), Problem> {
+    let metadata = state.metadata(&headers, &principal);
+    let sale = ScheduleFlashSale {
+        sale_id: body.sale_id,
+        sku: body.sku,
+        warehouse_id: body.warehouse_id,
+        units: body.units,
+        price: Money {
+            amount: body.price.amount,
+            currency: body.price.currency,
+        },
+        starts_at: body.starts_at,
+        ends_at: body.ends_at,
+        per_user_limit: body.per_user_limit.unwrap_or(1),
+        payment_window_seconds: body.payment_window_seconds.unwrap_or(300),
+    };
+    let sale_id = sale.sale_id.clone();
+    let (outcome, view) = observed(
+        "schedule_flash_sale",
+        state.commands.schedule_flash_sale(sale, &metadata),
+    )
+    .await?;
+    state
+        .flash
+        .running
+        .lock()
+        .expect("running lock")
+        .insert(sale_id);
+    let status = if outcome.events > 0 {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(answer(&state, view, outcome.position))))
+}
+
+/// A sale's units (held, sold, remaining), queue length and admission rate.
+#[utoipa::path(get, path = "/v1/flash-sales/{sale_id}", tag = "queries",
+    security(("bearer" = ["read"])),
+    params(("sale_id" = String, Path)),
+    responses((status = 200, body = SaleAnswer), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn get(
+    State(state): State<AppState>,
+    PathParams(sale_id): PathParams<String>,
+) -> Result<Json<SaleAnswer>, Problem> {
+    // Looking also closes a sale whose window has passed and returns lapsed holds.
+    let view = state.commands.tick_flash_sale(&sale_id).await?;
+    let position = state.commands.store().last_committed();
+    Ok(Json(answer(&state, view, position)))
+}
+
+/// Stop the sale: no more purchases; units not held by buyers go back to stock once
+/// no buyer holds any.
+#[utoipa::path(post, path = "/v1/flash-sales/{sale_id}/cancel", tag = "commands",
+    security(("bearer" = ["sales:write"])),
+    params(("sale_id" = String, Path)),
+    responses((status = 200, body = SaleAnswer), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn cancel(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    headers: HeaderMap,
+    PathParams(sale_id): PathParams<String>,
+) -> Result<Json<SaleAnswer>, Problem> {
+    let metadata = state.metadata(&headers, &principal);
+    let (outcome, view) = observed(
+        "cancel_flash_sale",
+        state.commands.cancel_flash_sale(&sale_id, &metadata),
+    )
+    .await?;
+    Ok(Json(answer(&state, view, outcome.position)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PurchaseBody {
+    pub quantity: u64,
+    /// The buyer, when a `buyers:act` key (or development mode) buys for them.
+    pub user_id: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Reserved {
+    /// `reserved`.
+    pub status: &'static str,
+    pub order_id: String,
+    pub quantity: u64,
+    /// Pay (through the payment webhook) before this, or the units go to the next buyer.
+    pub expires_at: DateTime<Utc>,
+    pub position: i64,
+}
+
+/// Buy from a sale: 201 reserved (an order to pay), 202 queued (a ticket to poll),
+/// or a problem: 409 `all_held` / `sold_out`, 403 over the limit, 422 outside the
+/// window, 429 too many requests.
+#[utoipa::path(post, path = "/v1/flash-sales/{sale_id}/purchase", tag = "commands",
+    security(("bearer" = ["orders:write"])),
+    params(("sale_id" = String, Path)),
+    request_body = PurchaseBody,
+    responses(
+        (status = 201, body = Reserved),
+        (status = 202, description = "Queued: poll the ticket", body = Object),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn purchase(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    PathParams(sale_id): PathParams<String>,
+    Body(body): Body<PurchaseBody>,
+) -> Result<Response, Problem> {
+    let Some(user_id) = customer(&state, &principal, body.user_id)? else {
+        return Err(Problem::invalid(vec![domain::FieldError {
+            field: "user_id".into(),
+            message: "a purchase needs a buyer: a buyer token, or user_id with a buyers:act key"
+                .into(),
+        }]));
+    };
+    if !(1..=1_000).contains(&body.quantity) {
+        return Err(Problem::invalid(vec![domain::FieldError {
+            field: "quantity".into(),
+            message: "must be 1 to 1000".into(),
+        }]));
+    }
+    if let Err(wait) = state
+        .flash
+        .admission
+        .check_limits(&user_id, Some(client.ip()))
+    {
+        return Err(Problem::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "too many purchase requests; slow down",
+        )
+        .retry_after(wait));
+    }
+    match state
+        .flash
+        .admission
+        .admit(&sale_id, &user_id, body.quantity, &state.commands)
+    {
+        Admitted::Queued(ticket) => Ok((StatusCode::ACCEPTED, Json(ticket)).into_response()),
+        Admitted::Now => {
+            let metadata = state.metadata(&headers, &principal);
+            let bought = observed_result(
+                "purchase_flash_sale",
+                state
+                    .commands
+                    .purchase_flash_sale(&sale_id, &user_id, body.quantity, &metadata),
+            )
+            .await;
+            match bought {
+                Ok(purchase) => Ok((
+                    StatusCode::CREATED,
+                    Json(Reserved {
+                        status: "reserved",
+                        order_id: purchase.order_id,
+                        quantity: purchase.quantity,
+                        expires_at: purchase.expires_at,
+                        position: purchase.position,
+                    }),
+                )
+                    .into_response()),
+                Err(CommandError::Refused(refusal)) => {
+                    let retry = refusal.facts.get("retry_after").and_then(|v| v.as_u64());
+                    let problem = Problem::from(refusal);
+                    Err(match retry {
+                        Some(seconds) => problem.retry_after(seconds),
+                        None => problem,
+                    })
+                }
+                Err(other) => Err(other.into()),
+            }
+        }
+    }
+}
+
+/// Where a queue ticket stands: waiting (position, estimate), admitted (the order),
+/// all held, sold out, lapsed, or refused.
+#[utoipa::path(get, path = "/v1/flash-sales/{sale_id}/queue/{ticket}", tag = "queries",
+    security(("bearer" = ["orders:write"])),
+    params(("sale_id" = String, Path), ("ticket" = String, Path)),
+    responses((status = 200, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn ticket(
+    State(state): State<AppState>,
+    PathParams((sale_id, ticket)): PathParams<(String, String)>,
+) -> Result<Json<TicketView>, Problem> {
+    if !state.flash.admission.ticket_of(&ticket, &sale_id) {
+        return Err(Problem::not_found("there is no such ticket for this sale"));
+    }
+    state
+        .flash
+        .admission
+        .poll(&ticket)
+        .map(Json)
+        .ok_or_else(|| Problem::not_found("there is no such ticket"))
+}

@@ -1,0 +1,378 @@
+//! Flash sales through the API on PostgreSQL: a crowd of buyers for a few units, with
+//! some payments failing; queue tickets; limits; the sale's end.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use futures::stream::{self, StreamExt};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::support::{Api, Backend, Env};
+
+const BUYERS: usize = 2_000;
+const UNITS: u64 = 100;
+const STOCK: u64 = 150;
+
+async fn schedule(api: &Api, sale_id: &str, units: u64, limit: u64) -> Value {
+    let now = chrono::Utc::now();
+    api.post(
+        "/v1/flash-sales",
+        &json!({
+            "sale_id": sale_id, "sku": "MUG-1", "warehouse_id": "ams", "units": units,
+            "price": {"amount": 499, "currency": "EUR"},
+            "starts_at": now - chrono::Duration::minutes(1),
+            "ends_at": now + chrono::Duration::hours(1),
+            "per_user_limit": limit, "payment_window_seconds": 300
+        }),
+    )
+    .await
+    .expect(StatusCode::CREATED)
+}
+
+/// A problem's code: the last part of its type.
+fn code(problem: &Value) -> &str {
+    problem["type"]
+        .as_str()
+        .unwrap_or("")
+        .trim_start_matches("/problems/")
+}
+
+/// What one buyer ended with.
+#[derive(Debug, Clone, PartialEq)]
+enum Outcome {
+    Reserved(String),
+    AllHeld,
+    SoldOut,
+}
+
+/// One purchase attempt, following a queue ticket while it waits (and, with
+/// `through_all_held`, while every unit is held too).
+async fn attempt(api: &Api, sale_id: &str, buyer: &str, through_all_held: bool) -> Outcome {
+    let answer = api
+        .post(
+            &format!("/v1/flash-sales/{sale_id}/purchase"),
+            &json!({"quantity": 1, "user_id": buyer}),
+        )
+        .await;
+    let body = answer.json();
+    match answer.status {
+        StatusCode::CREATED => Outcome::Reserved(body["order_id"].as_str().unwrap().into()),
+        StatusCode::ACCEPTED => {
+            let ticket = body["ticket"].as_str().unwrap().to_string();
+            loop {
+                let state = api
+                    .get(&format!("/v1/flash-sales/{sale_id}/queue/{ticket}"))
+                    .await
+                    .expect(StatusCode::OK);
+                match state["status"].as_str().unwrap() {
+                    "admitted" => {
+                        return Outcome::Reserved(state["order_id"].as_str().unwrap().into())
+                    }
+                    "sold_out" => return Outcome::SoldOut,
+                    "all_held" if !through_all_held => return Outcome::AllHeld,
+                    "waiting" | "all_held" => tokio::task::yield_now().await,
+                    other => panic!("ticket ended {other}: {state}"),
+                }
+            }
+        }
+        StatusCode::CONFLICT => match code(&body) {
+            "all_held" => {
+                assert!(
+                    answer.header("retry-after").is_some(),
+                    "all_held says when to come back"
+                );
+                Outcome::AllHeld
+            }
+            "sold_out" => Outcome::SoldOut,
+            other => panic!("unexpected refusal {other}: {body}"),
+        },
+        other => panic!("unexpected answer {other}: {body}"),
+    }
+}
+
+async fn pay(api: &Api, order_id: &str, status: &str) {
+    api.post(
+        &format!("/v1/payments/sandbox/{order_id}"),
+        &json!({ "status": status }),
+    )
+    .await
+    .expect(StatusCode::OK);
+}
+
+async fn wait_order(api: &Api, order_id: &str, statuses: &str) -> Value {
+    api.get(&format!(
+        "/v1/orders/{order_id}?wait_for_status={statuses}&timeout_ms=20000"
+    ))
+    .await
+    .expect(StatusCode::OK)
+}
+
+#[tokio::test]
+async fn a_crowd_buys_every_unit_exactly_once_and_failed_payments_go_to_others() {
+    let env = Env::new(Backend::Postgres).await;
+    let server = env
+        .start_with(&[
+            "--flash-buyer-limit",
+            "100000",
+            "--flash-address-limit",
+            "1000000",
+        ])
+        .await;
+    let api: &Api = &server;
+    crate::shop::open_shop(api, STOCK, 1000).await;
+    schedule(api, "drop", UNITS, 1).await;
+
+    let buyers: Vec<String> = (0..BUYERS).map(|i| format!("buyer-{i:04}")).collect();
+    let mut waiting: Vec<String> = buyers.clone();
+    let mut confirmed: BTreeMap<String, String> = BTreeMap::new();
+    let mut failed: BTreeSet<String> = BTreeSet::new();
+    let api = Arc::new(api.clone());
+    // Rounds: everyone still hoping tries; holders pay (one in ten fails); until every
+    // unit is sold and the rest are told so.
+    for round in 0.. {
+        assert!(round < 50, "the sale never sold out");
+        let outcomes: Vec<(String, Outcome)> = stream::iter(waiting.clone())
+            .map(|buyer| {
+                let api = api.clone();
+                async move {
+                    let outcome = attempt(&api, "drop", &buyer, false).await;
+                    (buyer, outcome)
+                }
+            })
+            .buffer_unordered(64)
+            .collect()
+            .await;
+        let mut reserved = Vec::new();
+        waiting.clear();
+        for (buyer, outcome) in outcomes {
+            match outcome {
+                Outcome::Reserved(order_id) => reserved.push((buyer, order_id)),
+                Outcome::AllHeld => waiting.push(buyer),
+                Outcome::SoldOut => {}
+            }
+        }
+        let paid: Vec<(String, String, bool)> = stream::iter(reserved)
+            .map(|(buyer, order_id)| {
+                let api = api.clone();
+                let fails = buyer.ends_with('0') && !buyer.ends_with("00");
+                async move {
+                    pay(&api, &order_id, if fails { "failed" } else { "succeeded" }).await;
+                    let order = wait_order(&api, &order_id, "confirmed,payment_failed").await;
+                    let ok = order["status"] == "confirmed";
+                    assert_eq!(ok, !fails, "{order}");
+                    (buyer, order_id, ok)
+                }
+            })
+            .buffer_unordered(32)
+            .collect()
+            .await;
+        for (buyer, order_id, ok) in paid {
+            if ok {
+                assert!(
+                    confirmed.insert(buyer, order_id).is_none(),
+                    "a buyer bought twice"
+                );
+            } else {
+                failed.insert(buyer.clone());
+                // A failed buyer may try again like anyone else.
+                waiting.push(buyer);
+            }
+        }
+        if waiting.is_empty() {
+            break;
+        }
+        // Let the order process hand failed units back before the next round.
+        let sale = api.get("/v1/flash-sales/drop").await.expect(StatusCode::OK);
+        if sale["sold"] == UNITS {
+            let last = stream::iter(waiting.clone())
+                .map(|buyer| {
+                    let api = api.clone();
+                    async move { attempt(&api, "drop", &buyer, true).await }
+                })
+                .buffer_unordered(64)
+                .collect::<Vec<_>>()
+                .await;
+            assert!(
+                last.iter().all(|o| *o == Outcome::SoldOut),
+                "after the last unit, only sold_out"
+            );
+            break;
+        }
+    }
+
+    let sale = api.get("/v1/flash-sales/drop").await.expect(StatusCode::OK);
+    assert_eq!(sale["sold"], UNITS, "{sale}");
+    assert_eq!(sale["held"], 0);
+    assert_eq!(
+        confirmed.len() as u64,
+        UNITS,
+        "exactly the sale's units were sold"
+    );
+    assert!(!failed.is_empty(), "some payments failed");
+    // Each failed payment's unit went to someone else: every unit is sold although
+    // the first holders of some of them never paid.
+    let stock = api
+        .get(&format!(
+            "/v1/availability/MUG-1?min_position={}",
+            api.head().await
+        ))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(stock["on_hand"], STOCK - UNITS, "{stock}");
+    assert_eq!(
+        stock["available"],
+        STOCK - UNITS,
+        "the rest of the stock was never the sale's"
+    );
+}
+
+#[tokio::test]
+async fn limits_windows_and_the_end_of_a_sale() {
+    let env = Env::new(Backend::Postgres).await;
+    let server = env
+        .start_with(&["--clock", "manual", "--flash-buyer-limit", "3"])
+        .await;
+    let api: &Api = &server;
+    crate::shop::open_shop(api, 5, 1000).await;
+
+    // More units than the warehouse has: refused with what is available.
+    let now = chrono::Utc::now();
+    let too_many = api
+        .post(
+            "/v1/flash-sales",
+            &json!({
+                "sale_id": "big", "sku": "MUG-1", "warehouse_id": "ams", "units": 6,
+                "price": {"amount": 499, "currency": "EUR"},
+                "starts_at": now, "ends_at": now + chrono::Duration::hours(1)
+            }),
+        )
+        .await
+        .problem(StatusCode::CONFLICT);
+    assert_eq!(too_many["available"], 5, "{too_many}");
+
+    schedule(api, "small", 2, 1).await;
+    let stock = api
+        .get("/v1/availability/MUG-1")
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(
+        stock["available"], 3,
+        "the sale's units are set aside: {stock}"
+    );
+
+    let first = api
+        .post(
+            "/v1/flash-sales/small/purchase",
+            &json!({"quantity": 1, "user_id": "ada"}),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+    let again = api
+        .post(
+            "/v1/flash-sales/small/purchase",
+            &json!({"quantity": 1, "user_id": "ada"}),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+    assert_eq!(
+        first["order_id"], again["order_id"],
+        "a retry buys nothing more"
+    );
+    api.post(
+        "/v1/flash-sales/small/purchase",
+        &json!({"quantity": 2, "user_id": "bob"}),
+    )
+    .await
+    .problem(StatusCode::FORBIDDEN);
+    api.post(
+        "/v1/flash-sales/small/purchase",
+        &json!({"quantity": 1, "user_id": "bob"}),
+    )
+    .await
+    .expect(StatusCode::CREATED);
+    let held = api
+        .post(
+            "/v1/flash-sales/small/purchase",
+            &json!({"quantity": 1, "user_id": "cyd"}),
+        )
+        .await;
+    assert_eq!(held.status, StatusCode::CONFLICT);
+    assert_eq!(code(&held.json()), "all_held");
+    assert_eq!(held.header("retry-after"), Some("300"));
+    // Over the per-buyer request limit (3 a minute here).
+    api.post(
+        "/v1/flash-sales/small/purchase",
+        &json!({"quantity": 1, "user_id": "cyd"}),
+    )
+    .await;
+    api.post(
+        "/v1/flash-sales/small/purchase",
+        &json!({"quantity": 1, "user_id": "cyd"}),
+    )
+    .await;
+    let limited = api
+        .post(
+            "/v1/flash-sales/small/purchase",
+            &json!({"quantity": 1, "user_id": "cyd"}),
+        )
+        .await;
+    assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(limited.header("retry-after").is_some());
+
+    // Ada pays; Bob does not. Past Bob's window his unit goes back to the sale, not to
+    // general stock.
+    pay(api, first["order_id"].as_str().unwrap(), "succeeded").await;
+    wait_order(api, first["order_id"].as_str().unwrap(), "confirmed").await;
+    api.post("/v1/admin/clock/advance", &json!({"seconds": 301}))
+        .await
+        .expect(StatusCode::OK);
+    let sale = api
+        .get("/v1/flash-sales/small")
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(
+        (
+            sale["sold"].as_u64(),
+            sale["held"].as_u64(),
+            sale["remaining"].as_u64()
+        ),
+        (Some(1), Some(0), Some(1)),
+        "{sale}"
+    );
+    let stock = api
+        .get("/v1/availability/MUG-1")
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(stock["available"], 3, "{stock}");
+
+    // After the window nothing is sold, and what is left goes back to stock.
+    api.post("/v1/admin/clock/advance", &json!({"seconds": 3600}))
+        .await
+        .expect(StatusCode::OK);
+    let late = api
+        .post(
+            "/v1/flash-sales/small/purchase",
+            &json!({"quantity": 1, "user_id": "dan"}),
+        )
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(code(&late), "outside_sale_window");
+    let sale = api
+        .get("/v1/flash-sales/small")
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(sale["status"], "ended");
+    let stock = api
+        .get(&format!(
+            "/v1/availability/MUG-1?min_position={}",
+            api.head().await
+        ))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(
+        (stock["on_hand"].as_u64(), stock["available"].as_u64()),
+        (Some(4), Some(4)),
+        "{stock}"
+    );
+}

@@ -3,6 +3,7 @@
 
 pub mod append;
 pub mod checkout;
+pub mod flash_sale;
 pub mod replay;
 pub mod search;
 
@@ -25,6 +26,9 @@ pub enum BenchCommand {
     /// Index build speed and the search query mix, beside the same queries run
     /// directly on tantivy.
     Search(search::SearchArgs),
+    /// A flash sale driven to sell-out and beyond: held units/s, attempts/s, latency,
+    /// queue wait, and an oversell check.
+    FlashSale(flash_sale::FlashSaleArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -40,6 +44,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Replay(args) => replay::run(args).await,
         BenchCommand::Checkout(args) => checkout::run(args).await,
         BenchCommand::Search(args) => search::run(args).await,
+        BenchCommand::FlashSale(args) => flash_sale::run(args).await,
     }
 }
 

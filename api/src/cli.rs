@@ -69,6 +69,13 @@ pub struct ServeArgs {
     /// Flash-sale purchase requests one client address may make a minute.
     #[arg(long, env = "COMMERCE_FLASH_ADDRESS_LIMIT", default_value_t = 600)]
     pub flash_address_limit: u32,
+    /// Redis URL (redis://...): flash-sale limits, rates and queues shared by every
+    /// node and kept across restarts. Without it they live in this process.
+    #[arg(long, env = "REDIS_URL")]
+    pub redis_url: Option<String>,
+    /// Prefix of every Redis key this deployment writes.
+    #[arg(long, env = "COMMERCE_REDIS_PREFIX", default_value = "commerce")]
+    pub redis_prefix: String,
 }
 
 /// Credentials.
@@ -160,6 +167,8 @@ pub async fn run() -> anyhow::Result<()> {
                     per_buyer_per_minute: args.flash_buyer_limit,
                     per_address_per_minute: args.flash_address_limit,
                 },
+                redis_url: args.redis_url,
+                redis_prefix: args.redis_prefix,
             };
             crate::server::serve(config, args.auth.settings()?).await
         }

@@ -24,6 +24,7 @@ use tower_http::trace::TraceLayer;
 use crate::auth::{authorize, Auth, AuthSettings, Environment};
 use crate::datadir::DataDirLock;
 use crate::flash::admission::Admission;
+use crate::flash::shared::SharedAdmission;
 use crate::flash::{self, FlashState};
 use crate::problem::problems_for_bare_errors;
 use crate::routes::activity::ActivityRecorder;
@@ -52,6 +53,10 @@ pub struct ServerConfig {
     pub database_url: Option<String>,
     pub clock: ClockKind,
     pub admission: crate::flash::admission::AdmissionSettings,
+    /// Redis for admission shared between nodes; `None` keeps it in process.
+    pub redis_url: Option<String>,
+    /// Prefix of every Redis key, so deployments (and test runs) never meet.
+    pub redis_prefix: String,
 }
 
 /// The opened back end: log, command service, projections.
@@ -122,6 +127,8 @@ pub fn offline_config(storage: &crate::cli::StorageArgs) -> ServerConfig {
         database_url: storage.database_url.clone(),
         clock: ClockKind::System,
         admission: Default::default(),
+        redis_url: None,
+        redis_prefix: "commerce".into(),
     }
 }
 
@@ -245,7 +252,19 @@ pub async fn serve(config: ServerConfig, auth: AuthSettings) -> anyhow::Result<(
         availability: backend.availability.clone(),
         open_holds: backend.open_holds.clone(),
         flash: {
-            let flash = FlashState::new(Admission::new(config.admission));
+            let admission = match &config.redis_url {
+                Some(url) => Admission::Shared(
+                    SharedAdmission::connect(
+                        url,
+                        &config.redis_prefix,
+                        config.admission,
+                        backend.commands.clone(),
+                    )
+                    .await?,
+                ),
+                None => Admission::local(config.admission),
+            };
+            let flash = FlashState::new(admission);
             flash.spawn_ticker(backend.commands.clone());
             flash
         },

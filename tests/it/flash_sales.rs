@@ -376,3 +376,165 @@ async fn limits_windows_and_the_end_of_a_sale() {
         "{stock}"
     );
 }
+
+/// Server arguments for admission shared through Redis, under a prefix of this run.
+fn shared_admission(prefix: &str, rate: &str) -> Vec<String> {
+    let url = std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    [
+        "--redis-url",
+        &url,
+        "--redis-prefix",
+        prefix,
+        "--flash-admission-rate",
+        rate,
+        "--flash-buyer-limit",
+        "100000",
+        "--flash-address-limit",
+        "1000000",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+#[tokio::test]
+async fn two_nodes_share_one_sale_rate_through_redis() {
+    let env = Env::new(Backend::Postgres).await;
+    let prefix = format!("test-{}", uuid::Uuid::now_v7().simple());
+    let args = shared_admission(&prefix, "20");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let first = env.start_with(&args).await;
+    let second = env.sibling().start_with(&args).await;
+    crate::shop::open_shop(&first, 1_000, 1000).await;
+    schedule(&first, "shared", 1_000, 1).await;
+
+    // A fixed number of purchases, alternating between the nodes, as fast as they go.
+    const REQUESTS: usize = 200;
+    let nodes = [first.api.clone(), second.api.clone()];
+    let started = std::time::Instant::now();
+    let statuses: Vec<StatusCode> = stream::iter(0..REQUESTS)
+        .map(|i| {
+            let api = nodes[i % 2].clone();
+            async move {
+                api.post(
+                    "/v1/flash-sales/shared/purchase",
+                    &json!({"quantity": 1, "user_id": format!("b{i}")}),
+                )
+                .await
+                .status
+            }
+        })
+        .buffer_unordered(32)
+        .collect()
+        .await;
+    let elapsed = started.elapsed().as_secs_f64();
+    let admitted = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::CREATED)
+        .count();
+    let queued = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::ACCEPTED)
+        .count();
+    assert_eq!(
+        admitted + queued,
+        REQUESTS,
+        "every request admitted or queued: {statuses:?}"
+    );
+    // 20 a second shared by both nodes, a burst of one, and a token each node may
+    // hold unused: never twice the rate, as two separate limits would allow.
+    let allowed = (20.0 * elapsed).ceil() as usize + 3;
+    assert!(
+        admitted <= allowed,
+        "{admitted} admitted in {elapsed:.2} s, at most {allowed}"
+    );
+    assert!(queued > 0, "the rest queue");
+    // Queue positions are global: both nodes see one queue.
+    let sale = second
+        .get("/v1/flash-sales/shared")
+        .await
+        .expect(StatusCode::OK);
+    assert!(sale["queue_length"].as_u64().unwrap() > 0, "{sale}");
+}
+
+#[tokio::test]
+async fn a_restart_in_the_middle_of_a_sale_loses_no_ticket_and_no_hold() {
+    let env = Env::new(Backend::Postgres).await;
+    let prefix = format!("test-{}", uuid::Uuid::now_v7().simple());
+    let args = shared_admission(&prefix, "1");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let server = env.start_with(&args).await;
+    crate::shop::open_shop(&server, 10, 1000).await;
+    schedule(&server, "restart", 3, 1).await;
+
+    let mut orders = Vec::new();
+    let mut tickets = Vec::new();
+    for i in 0..8 {
+        let answer = server
+            .post(
+                "/v1/flash-sales/restart/purchase",
+                &json!({"quantity": 1, "user_id": format!("r{i}")}),
+            )
+            .await;
+        let body = answer.json();
+        match answer.status {
+            StatusCode::CREATED => orders.push(body["order_id"].as_str().unwrap().to_string()),
+            StatusCode::ACCEPTED => tickets.push(body["ticket"].as_str().unwrap().to_string()),
+            other => panic!("unexpected {other}: {body}"),
+        }
+    }
+    assert!(
+        !orders.is_empty() && !tickets.is_empty(),
+        "{orders:?} {tickets:?}"
+    );
+    let before = server
+        .get("/v1/flash-sales/restart")
+        .await
+        .expect(StatusCode::OK);
+    server.crash().await;
+
+    let server = env.start_with(&args).await;
+    // Holds are in the log: every reserved order is still reserved.
+    for order_id in &orders {
+        let order = server
+            .get(&format!("/v1/orders/{order_id}"))
+            .await
+            .expect(StatusCode::OK);
+        assert_eq!(order["status"], "reserved", "{order}");
+    }
+    // Tickets are in Redis: every one is still there, and the queue goes on from
+    // where it was until the units are all held.
+    let mut admitted = 0;
+    for ticket in &tickets {
+        let state = loop {
+            let state = server
+                .get(&format!("/v1/flash-sales/restart/queue/{ticket}"))
+                .await
+                .expect(StatusCode::OK);
+            if state["status"] != "waiting" {
+                break state;
+            }
+            tokio::task::yield_now().await;
+        };
+        match state["status"].as_str().unwrap() {
+            "admitted" => admitted += 1,
+            "all_held" => {}
+            other => panic!("ticket {ticket} ended {other}: {state}"),
+        }
+    }
+    let after = server
+        .get("/v1/flash-sales/restart")
+        .await
+        .expect(StatusCode::OK);
+    // Every hold is a reserved order or an admitted ticket; none was lost.
+    assert!(
+        after["held"].as_u64() >= before["held"].as_u64(),
+        "before {before}, after {after}"
+    );
+    assert_eq!(
+        after["held"].as_u64().unwrap(),
+        orders.len() as u64 + admitted,
+        "{after}"
+    );
+    assert_eq!(after["held"], 3, "every unit is held, none twice: {after}");
+}

@@ -68,7 +68,7 @@ enum Answer {
 enum Driver {
     Local {
         service: Arc<CommandService>,
-        admission: Option<Arc<Admission>>,
+        admission: Option<Admission>,
     },
     Http {
         client: reqwest::Client,
@@ -90,7 +90,9 @@ struct Tally {
 
 pub async fn run(args: FlashSaleArgs) -> anyhow::Result<()> {
     if args.units == 0 || args.buyers == 0 || args.concurrency == 0 || args.fail_payments > 100 {
-        bail!("--units, --buyers and --concurrency must be at least 1, --fail-payments at most 100");
+        bail!(
+            "--units, --buyers and --concurrency must be at least 1, --fail-payments at most 100"
+        );
     }
     let run_id = uuid::Uuid::now_v7().simple().to_string()[20..].to_string();
     let sale_id = format!("bench-{run_id}");
@@ -111,7 +113,7 @@ pub async fn run(args: FlashSaleArgs) -> anyhow::Result<()> {
                 }),
             );
             let admission = args.admission_rate.map(|rate| {
-                Admission::new(AdmissionSettings {
+                Admission::local(AdmissionSettings {
                     rate_per_sale: rate,
                     per_buyer_per_minute: u32::MAX,
                     per_address_per_minute: u32::MAX,
@@ -209,11 +211,7 @@ pub async fn run(args: FlashSaleArgs) -> anyhow::Result<()> {
         .count() as u64;
     let attempts = tally.attempts.load(Ordering::Relaxed);
     let held_before_sell_out = tally.reserved.load(Ordering::Relaxed).min(args.units);
-    let sell_out = tally
-        .sold_out_at
-        .lock()
-        .expect("lock")
-        .unwrap_or(elapsed);
+    let sell_out = tally.sold_out_at.lock().expect("lock").unwrap_or(elapsed);
     let held_per_s = ratio(held_before_sell_out as f64, sell_out.as_secs_f64());
     let attempts_per_s = ratio(attempts as f64, elapsed.as_secs_f64());
     let latency = tally.latency.lock().expect("hist").clone();
@@ -238,7 +236,10 @@ pub async fn run(args: FlashSaleArgs) -> anyhow::Result<()> {
         figures.set("attempts_per_s", round2(attempts_per_s));
         figures.set("p50_ms", round2(percentile_ms(&latency, 0.5)));
         figures.set("p99_ms", round2(percentile_ms(&latency, 0.99)));
-        figures.set("queue_wait_p99_ms", round2(percentile_ms(&queue_wait, 0.99)));
+        figures.set(
+            "queue_wait_p99_ms",
+            round2(percentile_ms(&queue_wait, 0.99)),
+        );
         figures.set("units", args.units);
         figures.set("sold", sold);
         figures.set("oversold", oversold);
@@ -338,13 +339,20 @@ impl Driver {
         match self {
             Driver::Local { service, admission } => {
                 if let Some(admission) = admission {
-                    if let Admitted::Queued(ticket) = admission.admit(sale_id, user, 1, service) {
+                    if let Admitted::Queued(ticket) =
+                        admission.admit(sale_id, user, 1, service).await?
+                    {
                         tally.queued.fetch_add(1, Ordering::Relaxed);
                         let waited = Instant::now();
                         loop {
-                            let state = admission.poll(&ticket.ticket).map(|t| t.state);
+                            let state = admission
+                                .poll(sale_id, &ticket.ticket)
+                                .await?
+                                .map(|t| t.state);
                             let answer = match state {
-                                Some(TicketState::Admitted { order_id, .. }) => Answer::Reserved(order_id),
+                                Some(TicketState::Admitted { order_id, .. }) => {
+                                    Answer::Reserved(order_id)
+                                }
                                 Some(TicketState::SoldOut) => Answer::SoldOut,
                                 Some(TicketState::AllHeld) => Answer::AllHeld,
                                 Some(TicketState::Waiting) => {
@@ -353,12 +361,18 @@ impl Driver {
                                 }
                                 other => Answer::Other(format!("{other:?}")),
                             };
-                            record(&mut tally.queue_wait.lock().expect("hist"), waited.elapsed());
+                            record(
+                                &mut tally.queue_wait.lock().expect("hist"),
+                                waited.elapsed(),
+                            );
                             return Ok(answer);
                         }
                     }
                 }
-                match service.purchase_flash_sale(sale_id, user, 1, &Metadata::default()).await {
+                match service
+                    .purchase_flash_sale(sale_id, user, 1, &Metadata::default())
+                    .await
+                {
                     Ok(purchase) => Ok(Answer::Reserved(purchase.order_id)),
                     Err(CommandError::Refused(r)) if r.code == "all_held" => Ok(Answer::AllHeld),
                     Err(CommandError::Refused(r)) if r.code == "sold_out" => Ok(Answer::SoldOut),
@@ -373,9 +387,15 @@ impl Driver {
                     .await?;
                 let status = answer.status().as_u16();
                 let body: Value = answer.json().await.unwrap_or_default();
-                let code = body["type"].as_str().unwrap_or("").trim_start_matches("/problems/").to_string();
+                let code = body["type"]
+                    .as_str()
+                    .unwrap_or("")
+                    .trim_start_matches("/problems/")
+                    .to_string();
                 match (status, code.as_str()) {
-                    (201, _) => Ok(Answer::Reserved(body["order_id"].as_str().unwrap_or("").into())),
+                    (201, _) => Ok(Answer::Reserved(
+                        body["order_id"].as_str().unwrap_or("").into(),
+                    )),
                     (202, _) => {
                         tally.queued.fetch_add(1, Ordering::Relaxed);
                         let ticket = body["ticket"].as_str().unwrap_or("").to_string();
@@ -388,7 +408,9 @@ impl Driver {
                                 .json()
                                 .await?;
                             let answer = match state["status"].as_str().unwrap_or("") {
-                                "admitted" => Answer::Reserved(state["order_id"].as_str().unwrap_or("").into()),
+                                "admitted" => Answer::Reserved(
+                                    state["order_id"].as_str().unwrap_or("").into(),
+                                ),
                                 "sold_out" => Answer::SoldOut,
                                 "all_held" => Answer::AllHeld,
                                 "waiting" => {
@@ -397,7 +419,10 @@ impl Driver {
                                 }
                                 _ => Answer::Other(state.to_string()),
                             };
-                            record(&mut tally.queue_wait.lock().expect("hist"), waited.elapsed());
+                            record(
+                                &mut tally.queue_wait.lock().expect("hist"),
+                                waited.elapsed(),
+                            );
                             return Ok(answer);
                         }
                     }
@@ -434,7 +459,11 @@ impl Driver {
                     .send()
                     .await?;
                 if !answer.status().is_success() {
-                    bail!("paying {order_id}: {} {}", answer.status(), answer.text().await?);
+                    bail!(
+                        "paying {order_id}: {} {}",
+                        answer.status(),
+                        answer.text().await?
+                    );
                 }
             }
         }

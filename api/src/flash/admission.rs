@@ -1,30 +1,32 @@
-//! Admission to a flash sale, in this process: per-buyer and per-address limits, a
-//! global rate per sale, and a first-come-first-served queue for those over it.
+//! Admission to a flash sale: per-buyer and per-address limits, a global rate per
+//! sale, and a first-come-first-served queue for those over it.
 //!
 //! A purchase is admitted at once while the sale's rate has tokens and nobody is
-//! waiting; otherwise it gets a ticket. One dispatcher per sale takes tickets from the
-//! head at the sale's rate and runs their purchases. Tickets not polled for
-//! [`TICKET_LAPSE`] are dropped when they reach the head. When the sale sells out,
-//! every waiting ticket is told at once.
+//! waiting; otherwise it gets a ticket. Dispatchers take tickets from the head at the
+//! sale's rate and run their purchases. Tickets not polled for [`TICKET_LAPSE`] are
+//! dropped when they reach the head. When the sale sells out, every waiting ticket is
+//! told at once.
+//!
+//! Two backends behind one face: [`LocalAdmission`] keeps everything in this process
+//! (the embedded default); [`SharedAdmission`] keeps limits, the rate and the queues in
+//! Redis, so every node shares them and tickets survive a restart.
 
-use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
-use std::num::NonZeroU32;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use commands::flash_sales::Purchase;
-use commands::{CommandError, CommandService};
+use commands::CommandService;
 use event_schemas::Metadata;
-use governor::clock::{Clock as _, DefaultClock};
-use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+
+use super::local::LocalAdmission;
+use super::shared::SharedAdmission;
 
 /// A ticket nobody asked about for this long is dropped.
 pub const TICKET_LAPSE: Duration = Duration::from_secs(30);
 /// How long the dispatcher waits before trying again while every unit is held.
-const ALL_HELD_RETRY: Duration = Duration::from_secs(1);
+pub(crate) const ALL_HELD_RETRY: Duration = Duration::from_secs(1);
 
 /// Limits, from the command line.
 #[derive(Debug, Clone, Copy)]
@@ -48,7 +50,7 @@ impl Default for AdmissionSettings {
 }
 
 /// Where a ticket stands.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum TicketState {
     Waiting,
@@ -69,24 +71,6 @@ pub enum TicketState {
     },
 }
 
-struct Ticket {
-    sale_id: String,
-    user_id: String,
-    quantity: u64,
-    last_poll: std::time::Instant,
-    state: TicketState,
-}
-
-/// One sale's queue.
-struct SaleQueue {
-    rate: Arc<DefaultDirectRateLimiter>,
-    rate_per_second: u32,
-    waiting: VecDeque<String>,
-    /// Whether the head is waiting for a held unit to come back.
-    all_held: bool,
-    dispatching: bool,
-}
-
 /// What a purchase request gets from admission.
 pub enum Admitted {
     /// Go ahead now.
@@ -105,285 +89,82 @@ pub struct TicketView {
     pub estimated_wait_seconds: Option<f64>,
 }
 
-pub struct Admission {
-    settings: AdmissionSettings,
-    buyers: DefaultKeyedRateLimiter<String>,
-    addresses: DefaultKeyedRateLimiter<IpAddr>,
-    queues: Mutex<HashMap<String, SaleQueue>>,
-    tickets: Mutex<HashMap<String, Ticket>>,
-    /// A buyer's ticket per sale, so a retry gets the same ticket.
-    tickets_by_buyer: Mutex<HashMap<(String, String), String>>,
+pub(crate) fn queue_metadata(user_id: &str) -> Metadata {
+    Metadata {
+        actor: Some(format!("queue:{user_id}")),
+        ..Default::default()
+    }
 }
 
-fn per_minute(n: u32) -> Quota {
-    Quota::per_minute(NonZeroU32::new(n.max(1)).expect("at least 1"))
+/// Admission through whichever backend this process runs with.
+#[derive(Clone)]
+pub enum Admission {
+    Local(Arc<LocalAdmission>),
+    Shared(Arc<SharedAdmission>),
 }
+
+/// The shared backend could not be reached.
+#[derive(Debug, thiserror::Error)]
+#[error("admission is unavailable: {0}")]
+pub struct AdmissionError(pub String);
 
 impl Admission {
-    pub fn new(settings: AdmissionSettings) -> Arc<Self> {
-        Arc::new(Self {
-            settings,
-            buyers: RateLimiter::keyed(per_minute(settings.per_buyer_per_minute)),
-            addresses: RateLimiter::keyed(per_minute(settings.per_address_per_minute)),
-            queues: Mutex::new(HashMap::new()),
-            tickets: Mutex::new(HashMap::new()),
-            tickets_by_buyer: Mutex::new(HashMap::new()),
-        })
+    pub fn local(settings: AdmissionSettings) -> Self {
+        Admission::Local(LocalAdmission::new(settings))
     }
 
     pub fn settings(&self) -> AdmissionSettings {
-        self.settings
-    }
-
-    /// The per-buyer and per-address limits: `Err(seconds to wait)` when over.
-    pub fn check_limits(&self, user_id: &str, address: Option<IpAddr>) -> Result<(), u64> {
-        let wait = |not_until: governor::NotUntil<_>| {
-            not_until
-                .wait_time_from(DefaultClock::default().now())
-                .as_secs()
-                .max(1)
-        };
-        if let Some(address) = address {
-            self.addresses.check_key(&address).map_err(wait)?;
+        match self {
+            Admission::Local(a) => a.settings(),
+            Admission::Shared(a) => a.settings(),
         }
-        self.buyers.check_key(&user_id.to_string()).map_err(wait)?;
-        Ok(())
     }
 
-    fn with_queue<T>(&self, sale_id: &str, f: impl FnOnce(&mut SaleQueue) -> T) -> T {
-        let mut queues = self.queues.lock().expect("queues lock");
-        let rate = self.settings.rate_per_sale.max(1);
-        let queue = queues
-            .entry(sale_id.to_string())
-            .or_insert_with(|| SaleQueue {
-                rate: Arc::new(RateLimiter::direct(
-                    Quota::per_second(NonZeroU32::new(rate).expect("at least 1"))
-                        // A short burst, so a second's worth never lands at once.
-                        .allow_burst(NonZeroU32::new((rate / 20).max(1)).expect("at least 1")),
-                )),
-                rate_per_second: rate,
-                waiting: VecDeque::new(),
-                all_held: false,
-                dispatching: false,
-            });
-        f(queue)
+    /// The per-buyer and per-address limits: `Ok(Err(seconds to wait))` when over.
+    pub async fn check_limits(
+        &self,
+        user_id: &str,
+        address: Option<IpAddr>,
+    ) -> Result<Result<(), u64>, AdmissionError> {
+        match self {
+            Admission::Local(a) => Ok(a.check_limits(user_id, address)),
+            Admission::Shared(a) => a.check_limits(user_id, address).await,
+        }
     }
 
     /// Admit now, or queue (the same ticket for a buyer who already waits).
-    pub fn admit(
-        self: &Arc<Self>,
+    pub async fn admit(
+        &self,
         sale_id: &str,
         user_id: &str,
         quantity: u64,
         service: &Arc<CommandService>,
-    ) -> Admitted {
-        let key = (sale_id.to_string(), user_id.to_string());
-        let existing = self
-            .tickets_by_buyer
-            .lock()
-            .expect("lock")
-            .get(&key)
-            .cloned();
-        if let Some(view) = existing.and_then(|ticket| self.poll(&ticket)) {
-            match view.state {
-                TicketState::Waiting | TicketState::AllHeld => return Admitted::Queued(view),
-                // Admitted from the queue: the purchase finds the buyer's hold again.
-                TicketState::Admitted { .. } => return Admitted::Now,
-                _ => {}
-            }
-        }
-        let now = self.with_queue(sale_id, |queue| {
-            queue.waiting.is_empty() && queue.rate.check().is_ok()
-        });
-        if now {
-            return Admitted::Now;
-        }
-        let id = uuid::Uuid::now_v7().simple().to_string();
-        self.tickets.lock().expect("tickets lock").insert(
-            id.clone(),
-            Ticket {
-                sale_id: sale_id.to_string(),
-                user_id: user_id.to_string(),
-                quantity,
-                last_poll: std::time::Instant::now(),
-                state: TicketState::Waiting,
-            },
-        );
-        self.tickets_by_buyer
-            .lock()
-            .expect("lock")
-            .insert(key, id.clone());
-        let start = self.with_queue(sale_id, |queue| {
-            queue.waiting.push_back(id.clone());
-            let start = !queue.dispatching;
-            queue.dispatching = true;
-            start
-        });
-        if start {
-            self.spawn_dispatcher(sale_id.to_string(), service.clone());
-        }
-        Admitted::Queued(self.poll(&id).expect("just queued"))
-    }
-
-    /// A ticket's state; polling keeps it from lapsing.
-    pub fn poll(&self, ticket: &str) -> Option<TicketView> {
-        let mut tickets = self.tickets.lock().expect("tickets lock");
-        let entry = tickets.get_mut(ticket)?;
-        entry.last_poll = std::time::Instant::now();
-        let state = entry.state.clone();
-        let sale_id = entry.sale_id.clone();
-        drop(tickets);
-        let (position, rate, all_held) = self.with_queue(&sale_id, |queue| {
-            (
-                queue.waiting.iter().position(|t| t == ticket),
-                queue.rate_per_second,
-                queue.all_held,
-            )
-        });
-        let state = match (state, all_held, position) {
-            (TicketState::Waiting, true, Some(_)) => TicketState::AllHeld,
-            (state, _, _) => state,
-        };
-        let waiting = matches!(state, TicketState::Waiting | TicketState::AllHeld);
-        Some(TicketView {
-            ticket: ticket.to_string(),
-            position_in_queue: position.filter(|_| waiting).map(|p| p + 1),
-            estimated_wait_seconds: position
-                .filter(|_| waiting)
-                .map(|p| ((p + 1) as f64 / rate as f64 * 100.0).ceil() / 100.0),
-            state,
-        })
-    }
-
-    /// Whether `ticket` exists and is of `sale_id`.
-    pub fn ticket_of(&self, ticket: &str, sale_id: &str) -> bool {
-        self.tickets
-            .lock()
-            .expect("tickets lock")
-            .get(ticket)
-            .is_some_and(|t| t.sale_id == sale_id)
-    }
-
-    pub fn queue_length(&self, sale_id: &str) -> usize {
-        self.with_queue(sale_id, |queue| queue.waiting.len())
-    }
-
-    fn set_state(&self, ticket: &str, state: TicketState) {
-        if let Some(t) = self.tickets.lock().expect("tickets lock").get_mut(ticket) {
-            t.state = state;
+    ) -> Result<Admitted, AdmissionError> {
+        match self {
+            Admission::Local(a) => Ok(a.admit(sale_id, user_id, quantity, service)),
+            Admission::Shared(a) => a.admit(sale_id, user_id, quantity, service).await,
         }
     }
 
-    /// Take tickets from the head at the sale's rate until the queue is empty.
-    fn spawn_dispatcher(self: &Arc<Self>, sale_id: String, service: Arc<CommandService>) {
-        let admission = self.clone();
-        let mut changes = service.flash_changes();
-        tokio::spawn(async move {
-            loop {
-                let next = admission.with_queue(&sale_id, |queue| {
-                    let head = queue.waiting.front().cloned();
-                    if head.is_none() {
-                        queue.dispatching = false;
-                    }
-                    head.map(|h| (h, queue.rate.clone()))
-                });
-                let Some((ticket, rate)) = next else {
-                    return;
-                };
-                let (user_id, quantity, lapsed) = {
-                    let tickets = admission.tickets.lock().expect("tickets lock");
-                    match tickets.get(&ticket) {
-                        Some(t) => (
-                            t.user_id.clone(),
-                            t.quantity,
-                            t.last_poll.elapsed() > TICKET_LAPSE,
-                        ),
-                        None => (String::new(), 0, true),
-                    }
-                };
-                if lapsed {
-                    admission.set_state(&ticket, TicketState::Lapsed);
-                    admission.pop_head(&sale_id, &ticket);
-                    continue;
-                }
-                rate.until_ready().await;
-                let outcome = service
-                    .purchase_flash_sale(&sale_id, &user_id, quantity, &queue_metadata(&user_id))
-                    .await;
-                match outcome {
-                    Ok(Purchase {
-                        order_id,
-                        quantity,
-                        expires_at,
-                        position,
-                    }) => {
-                        admission.set_state(
-                            &ticket,
-                            TicketState::Admitted {
-                                order_id,
-                                quantity,
-                                expires_at,
-                                position,
-                            },
-                        );
-                        admission.pop_head(&sale_id, &ticket);
-                    }
-                    Err(CommandError::Refused(refusal)) if refusal.code == "all_held" => {
-                        admission.with_queue(&sale_id, |queue| queue.all_held = true);
-                        // Look again when a unit is sold or comes back (or shortly, for
-                        // a hold that ran out with nobody telling).
-                        changes.borrow_and_update();
-                        let _ = tokio::time::timeout(ALL_HELD_RETRY, changes.changed()).await;
-                    }
-                    Err(CommandError::Refused(refusal)) if refusal.code == "sold_out" => {
-                        admission.sell_out(&sale_id);
-                    }
-                    Err(CommandError::Refused(refusal)) => {
-                        admission.set_state(
-                            &ticket,
-                            TicketState::Refused {
-                                code: refusal.code.to_string(),
-                                detail: refusal.detail,
-                            },
-                        );
-                        admission.pop_head(&sale_id, &ticket);
-                    }
-                    Err(other) => {
-                        tracing::warn!(%sale_id, error = %other, "a queued purchase failed; retrying");
-                        tokio::time::sleep(Duration::from_millis(100)).await;
-                    }
-                }
-            }
-        });
-    }
-
-    fn pop_head(&self, sale_id: &str, ticket: &str) {
-        self.with_queue(sale_id, |queue| {
-            queue.all_held = false;
-            if queue.waiting.front().is_some_and(|t| t == ticket) {
-                queue.waiting.pop_front();
-            }
-        });
-    }
-
-    /// Every waiting ticket learns at once that nothing is left.
-    fn sell_out(&self, sale_id: &str) {
-        let waiting: Vec<String> = self.with_queue(sale_id, |queue| {
-            queue.all_held = false;
-            queue.waiting.drain(..).collect()
-        });
-        let mut tickets = self.tickets.lock().expect("tickets lock");
-        for id in waiting {
-            if let Some(t) = tickets.get_mut(&id) {
-                t.state = TicketState::SoldOut;
-            }
+    /// A ticket of `sale_id`, if it exists; polling keeps it from lapsing.
+    pub async fn poll(
+        &self,
+        sale_id: &str,
+        ticket: &str,
+    ) -> Result<Option<TicketView>, AdmissionError> {
+        match self {
+            Admission::Local(a) => Ok(a
+                .ticket_of(ticket, sale_id)
+                .then(|| a.poll(ticket))
+                .flatten()),
+            Admission::Shared(a) => a.poll(sale_id, ticket).await,
         }
     }
-}
 
-fn queue_metadata(user_id: &str) -> Metadata {
-    Metadata {
-        actor: Some(format!("queue:{user_id}")),
-        ..Default::default()
+    pub async fn queue_length(&self, sale_id: &str) -> Result<usize, AdmissionError> {
+        match self {
+            Admission::Local(a) => Ok(a.queue_length(sale_id)),
+            Admission::Shared(a) => a.queue_length(sale_id).await,
+        }
     }
 }

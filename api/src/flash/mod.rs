@@ -2,6 +2,8 @@
 //! a queue ticket, read the sale's figures, cancel it.
 
 pub mod admission;
+pub mod local;
+pub mod shared;
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
@@ -33,13 +35,13 @@ const TICK: Duration = Duration::from_secs(1);
 /// The flash-sale side of the application state.
 #[derive(Clone)]
 pub struct FlashState {
-    pub admission: Arc<Admission>,
+    pub admission: Admission,
     /// Sales that may still need closing.
     pub running: Arc<Mutex<BTreeSet<String>>>,
 }
 
 impl FlashState {
-    pub fn new(admission: Arc<Admission>) -> Self {
+    pub fn new(admission: Admission) -> Self {
         Self {
             admission,
             running: Default::default(),
@@ -140,15 +142,24 @@ pub struct SaleAnswer {
     pub position: i64,
 }
 
-fn answer(state: &AppState, view: FlashSaleView, position: i64) -> SaleAnswer {
+async fn answer(
+    state: &AppState,
+    view: FlashSaleView,
+    position: i64,
+) -> Result<SaleAnswer, Problem> {
     let now = state.commands.clock().now();
-    let queue_length = state.flash.admission.queue_length(&view.sale_id);
+    let queue_length = state
+        .flash
+        .admission
+        .queue_length(&view.sale_id)
+        .await
+        .map_err(admission_problem)?;
     let labels = [("sale_id", view.sale_id.clone())];
     metrics::gauge!("flash_sale_held_units", &labels).set(view.held as f64);
     metrics::gauge!("flash_sale_sold_units", &labels).set(view.sold as f64);
     metrics::gauge!("flash_sale_remaining_units", &labels).set(view.remaining as f64);
     metrics::gauge!("flash_sale_queue_length", &labels).set(queue_length as f64);
-    SaleAnswer {
+    Ok(SaleAnswer {
         open: view.status == FlashSaleStatus::Scheduled
             && view.starts_at.is_some_and(|s| now >= s)
             && view.ends_at.is_some_and(|e| now < e),
@@ -168,7 +179,12 @@ fn answer(state: &AppState, view: FlashSaleView, position: i64) -> SaleAnswer {
         per_user_limit: view.per_user_limit,
         payment_window_seconds: view.payment_window_seconds,
         position,
-    }
+    })
+}
+
+fn admission_problem(e: admission::AdmissionError) -> Problem {
+    tracing::error!(error = %e, "flash-sale admission unavailable");
+    Problem::unavailable("admission_unavailable", e.to_string())
 }
 
 /// Schedule a flash sale: its units are taken out of the warehouse's available stock
@@ -220,7 +236,7 @@ pub async fn schedule(
     } else {
         StatusCode::OK
     };
-    Ok((status, Json(answer(&state, view, outcome.position))))
+    Ok((status, Json(answer(&state, view, outcome.position).await?)))
 }
 
 /// A sale's units (held, sold, remaining), queue length and admission rate.
@@ -235,7 +251,7 @@ pub async fn get(
     // Looking also closes a sale whose window has passed and returns lapsed holds.
     let view = state.commands.tick_flash_sale(&sale_id).await?;
     let position = state.commands.store().last_committed();
-    Ok(Json(answer(&state, view, position)))
+    Ok(Json(answer(&state, view, position).await?))
 }
 
 /// Stop the sale: no more purchases; units not held by buyers go back to stock once
@@ -256,7 +272,7 @@ pub async fn cancel(
         state.commands.cancel_flash_sale(&sale_id, &metadata),
     )
     .await?;
-    Ok(Json(answer(&state, view, outcome.position)))
+    Ok(Json(answer(&state, view, outcome.position).await?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -314,11 +330,13 @@ pub async fn purchase(
             message: "must be 1 to 1000".into(),
         }]));
     }
-    if let Err(wait) = state
+    let limits = state
         .flash
         .admission
         .check_limits(&user_id, Some(client.ip()))
-    {
+        .await
+        .map_err(admission_problem)?;
+    if let Err(wait) = limits {
         return Err(Problem::new(
             StatusCode::TOO_MANY_REQUESTS,
             "rate_limited",
@@ -326,11 +344,13 @@ pub async fn purchase(
         )
         .retry_after(wait));
     }
-    match state
+    let admitted = state
         .flash
         .admission
         .admit(&sale_id, &user_id, body.quantity, &state.commands)
-    {
+        .await
+        .map_err(admission_problem)?;
+    match admitted {
         Admitted::Queued(ticket) => Ok((StatusCode::ACCEPTED, Json(ticket)).into_response()),
         Admitted::Now => {
             let metadata = state.metadata(&headers, &principal);
@@ -377,13 +397,12 @@ pub async fn ticket(
     State(state): State<AppState>,
     PathParams((sale_id, ticket)): PathParams<(String, String)>,
 ) -> Result<Json<TicketView>, Problem> {
-    if !state.flash.admission.ticket_of(&ticket, &sale_id) {
-        return Err(Problem::not_found("there is no such ticket for this sale"));
-    }
     state
         .flash
         .admission
-        .poll(&ticket)
+        .poll(&sale_id, &ticket)
+        .await
+        .map_err(admission_problem)?
         .map(Json)
-        .ok_or_else(|| Problem::not_found("there is no such ticket"))
+        .ok_or_else(|| Problem::not_found("there is no such ticket for this sale"))
 }

@@ -1,0 +1,312 @@
+//! Admission kept in this process: governor limits, one FIFO queue per sale, a
+//! dispatcher per sale taking tickets at the sale's rate.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use commands::flash_sales::Purchase;
+use commands::{CommandError, CommandService};
+use governor::clock::{Clock as _, DefaultClock};
+use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+use super::admission::{
+    queue_metadata, AdmissionSettings, Admitted, TicketState, TicketView, ALL_HELD_RETRY,
+    TICKET_LAPSE,
+};
+
+struct Ticket {
+    sale_id: String,
+    user_id: String,
+    quantity: u64,
+    last_poll: std::time::Instant,
+    state: TicketState,
+}
+
+/// One sale's queue.
+struct SaleQueue {
+    rate: Arc<DefaultDirectRateLimiter>,
+    rate_per_second: u32,
+    waiting: VecDeque<String>,
+    /// Whether the head is waiting for a held unit to come back.
+    all_held: bool,
+    dispatching: bool,
+}
+
+pub struct LocalAdmission {
+    settings: AdmissionSettings,
+    buyers: DefaultKeyedRateLimiter<String>,
+    addresses: DefaultKeyedRateLimiter<IpAddr>,
+    queues: Mutex<HashMap<String, SaleQueue>>,
+    tickets: Mutex<HashMap<String, Ticket>>,
+    /// A buyer's ticket per sale, so a retry gets the same ticket.
+    tickets_by_buyer: Mutex<HashMap<(String, String), String>>,
+}
+
+fn per_minute(n: u32) -> Quota {
+    Quota::per_minute(NonZeroU32::new(n.max(1)).expect("at least 1"))
+}
+
+impl LocalAdmission {
+    pub fn new(settings: AdmissionSettings) -> Arc<Self> {
+        Arc::new(Self {
+            settings,
+            buyers: RateLimiter::keyed(per_minute(settings.per_buyer_per_minute)),
+            addresses: RateLimiter::keyed(per_minute(settings.per_address_per_minute)),
+            queues: Mutex::new(HashMap::new()),
+            tickets: Mutex::new(HashMap::new()),
+            tickets_by_buyer: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn settings(&self) -> AdmissionSettings {
+        self.settings
+    }
+
+    /// The per-buyer and per-address limits: `Err(seconds to wait)` when over.
+    pub fn check_limits(&self, user_id: &str, address: Option<IpAddr>) -> Result<(), u64> {
+        let wait = |not_until: governor::NotUntil<_>| {
+            not_until
+                .wait_time_from(DefaultClock::default().now())
+                .as_secs()
+                .max(1)
+        };
+        if let Some(address) = address {
+            self.addresses.check_key(&address).map_err(wait)?;
+        }
+        self.buyers.check_key(&user_id.to_string()).map_err(wait)?;
+        Ok(())
+    }
+
+    fn with_queue<T>(&self, sale_id: &str, f: impl FnOnce(&mut SaleQueue) -> T) -> T {
+        let mut queues = self.queues.lock().expect("queues lock");
+        let rate = self.settings.rate_per_sale.max(1);
+        let queue = queues
+            .entry(sale_id.to_string())
+            .or_insert_with(|| SaleQueue {
+                rate: Arc::new(RateLimiter::direct(
+                    Quota::per_second(NonZeroU32::new(rate).expect("at least 1"))
+                        // A short burst, so a second's worth never lands at once.
+                        .allow_burst(NonZeroU32::new((rate / 20).max(1)).expect("at least 1")),
+                )),
+                rate_per_second: rate,
+                waiting: VecDeque::new(),
+                all_held: false,
+                dispatching: false,
+            });
+        f(queue)
+    }
+
+    /// Admit now, or queue (the same ticket for a buyer who already waits).
+    pub fn admit(
+        self: &Arc<Self>,
+        sale_id: &str,
+        user_id: &str,
+        quantity: u64,
+        service: &Arc<CommandService>,
+    ) -> Admitted {
+        let key = (sale_id.to_string(), user_id.to_string());
+        let existing = self
+            .tickets_by_buyer
+            .lock()
+            .expect("lock")
+            .get(&key)
+            .cloned();
+        if let Some(view) = existing.and_then(|ticket| self.poll(&ticket)) {
+            match view.state {
+                TicketState::Waiting | TicketState::AllHeld => return Admitted::Queued(view),
+                // Admitted from the queue: the purchase finds the buyer's hold again.
+                TicketState::Admitted { .. } => return Admitted::Now,
+                _ => {}
+            }
+        }
+        let now = self.with_queue(sale_id, |queue| {
+            queue.waiting.is_empty() && queue.rate.check().is_ok()
+        });
+        if now {
+            return Admitted::Now;
+        }
+        let id = uuid::Uuid::now_v7().simple().to_string();
+        self.tickets.lock().expect("tickets lock").insert(
+            id.clone(),
+            Ticket {
+                sale_id: sale_id.to_string(),
+                user_id: user_id.to_string(),
+                quantity,
+                last_poll: std::time::Instant::now(),
+                state: TicketState::Waiting,
+            },
+        );
+        self.tickets_by_buyer
+            .lock()
+            .expect("lock")
+            .insert(key, id.clone());
+        let start = self.with_queue(sale_id, |queue| {
+            queue.waiting.push_back(id.clone());
+            let start = !queue.dispatching;
+            queue.dispatching = true;
+            start
+        });
+        if start {
+            self.spawn_dispatcher(sale_id.to_string(), service.clone());
+        }
+        Admitted::Queued(self.poll(&id).expect("just queued"))
+    }
+
+    /// A ticket's state; polling keeps it from lapsing.
+    pub fn poll(&self, ticket: &str) -> Option<TicketView> {
+        let mut tickets = self.tickets.lock().expect("tickets lock");
+        let entry = tickets.get_mut(ticket)?;
+        entry.last_poll = std::time::Instant::now();
+        let state = entry.state.clone();
+        let sale_id = entry.sale_id.clone();
+        drop(tickets);
+        let (position, rate, all_held) = self.with_queue(&sale_id, |queue| {
+            (
+                queue.waiting.iter().position(|t| t == ticket),
+                queue.rate_per_second,
+                queue.all_held,
+            )
+        });
+        let state = match (state, all_held, position) {
+            (TicketState::Waiting, true, Some(_)) => TicketState::AllHeld,
+            (state, _, _) => state,
+        };
+        let waiting = matches!(state, TicketState::Waiting | TicketState::AllHeld);
+        Some(TicketView {
+            ticket: ticket.to_string(),
+            position_in_queue: position.filter(|_| waiting).map(|p| p + 1),
+            estimated_wait_seconds: position
+                .filter(|_| waiting)
+                .map(|p| ((p + 1) as f64 / rate as f64 * 100.0).ceil() / 100.0),
+            state,
+        })
+    }
+
+    /// Whether `ticket` exists and is of `sale_id`.
+    pub fn ticket_of(&self, ticket: &str, sale_id: &str) -> bool {
+        self.tickets
+            .lock()
+            .expect("tickets lock")
+            .get(ticket)
+            .is_some_and(|t| t.sale_id == sale_id)
+    }
+
+    pub fn queue_length(&self, sale_id: &str) -> usize {
+        self.with_queue(sale_id, |queue| queue.waiting.len())
+    }
+
+    fn set_state(&self, ticket: &str, state: TicketState) {
+        if let Some(t) = self.tickets.lock().expect("tickets lock").get_mut(ticket) {
+            t.state = state;
+        }
+    }
+
+    /// Take tickets from the head at the sale's rate until the queue is empty.
+    fn spawn_dispatcher(self: &Arc<Self>, sale_id: String, service: Arc<CommandService>) {
+        let admission = self.clone();
+        let mut changes = service.flash_changes();
+        tokio::spawn(async move {
+            loop {
+                let next = admission.with_queue(&sale_id, |queue| {
+                    let head = queue.waiting.front().cloned();
+                    if head.is_none() {
+                        queue.dispatching = false;
+                    }
+                    head.map(|h| (h, queue.rate.clone()))
+                });
+                let Some((ticket, rate)) = next else {
+                    return;
+                };
+                let (user_id, quantity, lapsed) = {
+                    let tickets = admission.tickets.lock().expect("tickets lock");
+                    match tickets.get(&ticket) {
+                        Some(t) => (
+                            t.user_id.clone(),
+                            t.quantity,
+                            t.last_poll.elapsed() > TICKET_LAPSE,
+                        ),
+                        None => (String::new(), 0, true),
+                    }
+                };
+                if lapsed {
+                    admission.set_state(&ticket, TicketState::Lapsed);
+                    admission.pop_head(&sale_id, &ticket);
+                    continue;
+                }
+                rate.until_ready().await;
+                let outcome = service
+                    .purchase_flash_sale(&sale_id, &user_id, quantity, &queue_metadata(&user_id))
+                    .await;
+                match outcome {
+                    Ok(Purchase {
+                        order_id,
+                        quantity,
+                        expires_at,
+                        position,
+                    }) => {
+                        admission.set_state(
+                            &ticket,
+                            TicketState::Admitted {
+                                order_id,
+                                quantity,
+                                expires_at,
+                                position,
+                            },
+                        );
+                        admission.pop_head(&sale_id, &ticket);
+                    }
+                    Err(CommandError::Refused(refusal)) if refusal.code == "all_held" => {
+                        admission.with_queue(&sale_id, |queue| queue.all_held = true);
+                        // Look again when a unit is sold or comes back (or shortly, for
+                        // a hold that ran out with nobody telling).
+                        changes.borrow_and_update();
+                        let _ = tokio::time::timeout(ALL_HELD_RETRY, changes.changed()).await;
+                    }
+                    Err(CommandError::Refused(refusal)) if refusal.code == "sold_out" => {
+                        admission.sell_out(&sale_id);
+                    }
+                    Err(CommandError::Refused(refusal)) => {
+                        admission.set_state(
+                            &ticket,
+                            TicketState::Refused {
+                                code: refusal.code.to_string(),
+                                detail: refusal.detail,
+                            },
+                        );
+                        admission.pop_head(&sale_id, &ticket);
+                    }
+                    Err(other) => {
+                        tracing::warn!(%sale_id, error = %other, "a queued purchase failed; retrying");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                }
+            }
+        });
+    }
+
+    fn pop_head(&self, sale_id: &str, ticket: &str) {
+        self.with_queue(sale_id, |queue| {
+            queue.all_held = false;
+            if queue.waiting.front().is_some_and(|t| t == ticket) {
+                queue.waiting.pop_front();
+            }
+        });
+    }
+
+    /// Every waiting ticket learns at once that nothing is left.
+    fn sell_out(&self, sale_id: &str) {
+        let waiting: Vec<String> = self.with_queue(sale_id, |queue| {
+            queue.all_held = false;
+            queue.waiting.drain(..).collect()
+        });
+        let mut tickets = self.tickets.lock().expect("tickets lock");
+        for id in waiting {
+            if let Some(t) = tickets.get_mut(&id) {
+                t.state = TicketState::SoldOut;
+            }
+        }
+    }
+}

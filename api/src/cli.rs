@@ -76,6 +76,10 @@ pub struct ServeArgs {
     /// Prefix of every Redis key this deployment writes.
     #[arg(long, env = "COMMERCE_REDIS_PREFIX", default_value = "commerce")]
     pub redis_prefix: String,
+    /// Proof-of-work bits a flash-sale buyer must show in a `Flash-Challenge` header
+    /// (0, the default, asks for nothing).
+    #[arg(long, env = "COMMERCE_FLASH_CHALLENGE_BITS", default_value_t = 0)]
+    pub flash_challenge_bits: u32,
 }
 
 /// Credentials.
@@ -169,6 +173,7 @@ pub async fn run() -> anyhow::Result<()> {
                 },
                 redis_url: args.redis_url,
                 redis_prefix: args.redis_prefix,
+                flash_challenge_bits: args.flash_challenge_bits.min(32),
             };
             crate::server::serve(config, args.auth.settings()?).await
         }

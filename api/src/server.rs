@@ -57,6 +57,8 @@ pub struct ServerConfig {
     pub redis_url: Option<String>,
     /// Prefix of every Redis key, so deployments (and test runs) never meet.
     pub redis_prefix: String,
+    /// Proof-of-work bits a flash-sale buyer must show (0: no challenge).
+    pub flash_challenge_bits: u32,
 }
 
 /// The opened back end: log, command service, projections.
@@ -129,6 +131,7 @@ pub fn offline_config(storage: &crate::cli::StorageArgs) -> ServerConfig {
         admission: Default::default(),
         redis_url: None,
         redis_prefix: "commerce".into(),
+        flash_challenge_bits: 0,
     }
 }
 
@@ -264,7 +267,12 @@ pub async fn serve(config: ServerConfig, auth: AuthSettings) -> anyhow::Result<(
                 ),
                 None => Admission::local(config.admission),
             };
-            let flash = FlashState::new(admission);
+            let challenge: Arc<dyn crate::flash::challenge::EntryChallenge> =
+                match config.flash_challenge_bits {
+                    0 => Arc::new(crate::flash::challenge::Open),
+                    bits => Arc::new(crate::flash::challenge::ProofOfWork { bits }),
+                };
+            let flash = FlashState::new(admission, challenge);
             flash.spawn_ticker(backend.commands.clone());
             flash
         },

@@ -538,3 +538,45 @@ async fn a_restart_in_the_middle_of_a_sale_loses_no_ticket_and_no_hold() {
     );
     assert_eq!(after["held"], 3, "every unit is held, none twice: {after}");
 }
+
+#[tokio::test]
+async fn a_queue_entry_challenge_slows_buyers_without_changing_the_flow() {
+    let env = Env::new(Backend::Sqlite).await;
+    let server = env.start_with(&["--flash-challenge-bits", "8"]).await;
+    crate::shop::open_shop(&server, 5, 1000).await;
+    schedule(&server, "pow", 2, 1).await;
+    let unsolved = server
+        .post(
+            "/v1/flash-sales/pow/purchase",
+            &json!({"quantity": 1, "user_id": "ada"}),
+        )
+        .await
+        .problem(StatusCode::PRECONDITION_REQUIRED);
+    assert_eq!(unsolved["difficulty_bits"], 8);
+    assert_eq!(unsolved["input"], "pow:ada:");
+    let wrong = server
+        .send(
+            server
+                .client
+                .post(server.url("/v1/flash-sales/pow/purchase"))
+                .header("flash-challenge", "not-a-solution-probably")
+                .json(&json!({"quantity": 1, "user_id": "ada"})),
+        )
+        .await;
+    // One nonce in 256 solves 8 bits; this one is checked not to.
+    let pow = api::flash::challenge::ProofOfWork { bits: 8 };
+    if !pow.solves("pow", "ada", "not-a-solution-probably") {
+        wrong.problem(StatusCode::PRECONDITION_REQUIRED);
+    }
+    let nonce = pow.solve("pow", "ada");
+    server
+        .send(
+            server
+                .client
+                .post(server.url("/v1/flash-sales/pow/purchase"))
+                .header("flash-challenge", nonce)
+                .json(&json!({"quantity": 1, "user_id": "ada"})),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+}

@@ -2,6 +2,7 @@
 //! a queue ticket, read the sale's figures, cancel it.
 
 pub mod admission;
+pub mod challenge;
 pub mod local;
 pub mod shared;
 
@@ -36,14 +37,17 @@ const TICK: Duration = Duration::from_secs(1);
 #[derive(Clone)]
 pub struct FlashState {
     pub admission: Admission,
+    /// What a buyer must solve before a purchase is looked at.
+    pub challenge: Arc<dyn challenge::EntryChallenge>,
     /// Sales that may still need closing.
     pub running: Arc<Mutex<BTreeSet<String>>>,
 }
 
 impl FlashState {
-    pub fn new(admission: Admission) -> Self {
+    pub fn new(admission: Admission, challenge: Arc<dyn challenge::EntryChallenge>) -> Self {
         Self {
             admission,
+            challenge,
             running: Default::default(),
         }
     }
@@ -307,6 +311,7 @@ pub struct Reserved {
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "A queue-entry challenge must be solved first", body = Problem, content_type = "application/problem+json"),
         (status = 429, body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn purchase(
@@ -330,6 +335,7 @@ pub async fn purchase(
             message: "must be 1 to 1000".into(),
         }]));
     }
+    state.flash.challenge.check(&sale_id, &user_id, &headers)?;
     let limits = state
         .flash
         .admission

@@ -6,7 +6,7 @@
 //! to the sale for the next buyer, never to general stock. A purchase retried by the
 //! same buyer finds their open hold and buys nothing more.
 
-use std::collections::BTreeMap;
+use imbl::{OrdMap, OrdSet};
 
 use chrono::{DateTime, Duration, Utc};
 use event_schemas::flash_sale::FLASH_SALE_AGGREGATE;
@@ -92,22 +92,28 @@ pub struct FlashSale {
     pub per_user_limit: u64,
     pub payment_window_seconds: u64,
     pub status: FlashSaleStatus,
+    // Persistent maps: the host copies the state once per batch, and a sale's
+    // buyers run to hundreds of thousands, so a copy must cost nothing.
     /// Open buyer holds by order id.
-    pub holds: BTreeMap<String, BuyerHold>,
+    pub holds: OrdMap<String, BuyerHold>,
+    /// Units in `holds`.
+    pub held_units: u64,
+    /// Open holds by when they run out.
+    pub expiries: OrdSet<(DateTime<Utc>, String)>,
     pub sold: u64,
     /// Units each buyer holds or bought.
-    pub bought: BTreeMap<String, u64>,
-    /// Orders each buyer has had, in order (their ids derive from the count).
-    pub orders: BTreeMap<String, Vec<String>>,
+    pub bought: OrdMap<String, u64>,
+    /// How many orders each buyer has had (the next order's id derives from it).
+    pub orders: OrdMap<String, u64>,
     /// What each order of the sale bought: (buyer, quantity).
-    pub order_lines: BTreeMap<String, (String, u64)>,
+    pub order_lines: OrdMap<String, (String, u64)>,
     /// Orders whose units are sold.
-    pub sold_orders: std::collections::BTreeSet<String>,
+    pub sold_orders: OrdSet<String>,
 }
 
 impl FlashSale {
     pub fn held(&self) -> u64 {
-        self.holds.values().map(|h| h.quantity).sum()
+        self.held_units
     }
 
     /// Units neither sold nor held.
@@ -116,15 +122,18 @@ impl FlashSale {
     }
 
     /// The buyer's hold still open at `now`, if any: (order id, hold).
-    pub fn open_hold_of(&self, user_id: &str, now: DateTime<Utc>) -> Option<(&String, &BuyerHold)> {
-        self.holds
-            .iter()
-            .find(|(_, h)| h.user_id == user_id && h.expires_at > now)
+    /// A buyer holds units in one order at a time (a purchase with a hold open buys
+    /// nothing more), their latest.
+    pub fn open_hold_of(&self, user_id: &str, now: DateTime<Utc>) -> Option<(String, &BuyerHold)> {
+        let latest = self.orders.get(user_id)?;
+        let order_id = order_id(&self.sale_id, user_id, *latest);
+        let hold = self.holds.get(&order_id)?;
+        (hold.expires_at > now).then_some((order_id, hold))
     }
 
     /// When the first buyer hold runs out.
     pub fn earliest_expiry(&self) -> Option<DateTime<Utc>> {
-        self.holds.values().map(|h| h.expires_at).min()
+        self.expiries.get_min().map(|(at, _)| *at)
     }
 
     /// Whether purchases are taken at `now`.
@@ -144,14 +153,18 @@ impl FlashSale {
 
     /// Buyer holds that ran out by `now`, returned.
     fn expired(&self, now: DateTime<Utc>) -> Vec<FlashSaleEvent> {
-        self.holds
+        self.expiries
             .iter()
-            .filter(|(_, h)| h.expires_at <= now)
-            .map(|(order_id, h)| FlashSaleEvent::FlashSaleUnitsReturned {
-                sale_id: self.sale_id.clone(),
-                order_id: order_id.clone(),
-                quantity: h.quantity,
-                reason: "expired".into(),
+            .take_while(|(at, _)| *at <= now)
+            .filter_map(|(_, order_id)| {
+                self.holds
+                    .get(order_id)
+                    .map(|h| FlashSaleEvent::FlashSaleUnitsReturned {
+                        sale_id: self.sale_id.clone(),
+                        order_id: order_id.clone(),
+                        quantity: h.quantity,
+                        reason: "expired".into(),
+                    })
             })
             .collect()
     }
@@ -329,10 +342,10 @@ impl FlashSale {
         if remaining < quantity {
             return Err(self.none_left(quantity, remaining, now));
         }
-        let order_number = self.orders.get(user_id).map(Vec::len).unwrap_or(0) + 1;
+        let order_number = self.orders.get(user_id).copied().unwrap_or(0) + 1;
         events.push(FlashSaleEvent::FlashSaleUnitsHeld {
             sale_id: self.sale_id.clone(),
-            order_id: format!("{}.{}.{}", self.sale_id, user_id, order_number),
+            order_id: order_id(&self.sale_id, user_id, order_number),
             user_id: user_id.to_string(),
             quantity,
             expires_at: now + Duration::seconds(self.payment_window_seconds as i64),
@@ -457,7 +470,8 @@ impl FlashSale {
                 expires_at,
                 ..
             } => {
-                self.holds.insert(
+                self.expiries.insert((*expires_at, order_id.clone()));
+                let previous = self.holds.insert(
                     order_id.clone(),
                     BuyerHold {
                         user_id: user_id.clone(),
@@ -465,10 +479,14 @@ impl FlashSale {
                         expires_at: *expires_at,
                     },
                 );
+                if let Some(previous) = previous {
+                    self.held_units -= previous.quantity;
+                    self.expiries.remove(&(previous.expires_at, order_id.clone()));
+                }
+                self.held_units += quantity;
                 *self.bought.entry(user_id.clone()).or_default() += quantity;
-                let orders = self.orders.entry(user_id.clone()).or_default();
-                if !orders.contains(order_id) {
-                    orders.push(order_id.clone());
+                if !self.order_lines.contains_key(order_id) {
+                    *self.orders.entry(user_id.clone()).or_default() += 1;
                 }
                 self.order_lines
                     .insert(order_id.clone(), (user_id.clone(), *quantity));
@@ -476,14 +494,14 @@ impl FlashSale {
             FlashSaleEvent::FlashSaleUnitsSold {
                 order_id, quantity, ..
             } => {
-                self.holds.remove(order_id);
+                self.forget_hold(order_id);
                 self.sold_orders.insert(order_id.clone());
                 self.sold += quantity;
             }
             FlashSaleEvent::FlashSaleUnitsReturned {
                 order_id, quantity, ..
             } => {
-                if let Some(hold) = self.holds.remove(order_id) {
+                if let Some(hold) = self.forget_hold(order_id) {
                     if let Some(bought) = self.bought.get_mut(&hold.user_id) {
                         *bought = bought.saturating_sub(*quantity);
                     }
@@ -498,6 +516,21 @@ impl FlashSale {
             }
         }
     }
+}
+
+impl FlashSale {
+    /// Close an open hold, keeping the counters and the expiry index in step.
+    fn forget_hold(&mut self, order_id: &str) -> Option<BuyerHold> {
+        let hold = self.holds.remove(order_id)?;
+        self.held_units -= hold.quantity;
+        self.expiries.remove(&(hold.expires_at, order_id.to_string()));
+        Some(hold)
+    }
+}
+
+/// The id of a buyer's `n`th order of a sale.
+fn order_id(sale_id: &str, user_id: &str, n: u64) -> String {
+    format!("{sale_id}.{user_id}.{n}")
 }
 
 aggregate_without_services!(

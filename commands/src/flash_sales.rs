@@ -142,9 +142,10 @@ impl CommandService {
             warehouse_id: sale.warehouse_id.clone(),
             payment_due: expires_at,
         };
+        // A buyer's new order: nothing to load, unless this is a retry.
         let (placed, _) = self
             .order
-            .execute(&order_id, place, metadata.clone(), None)
+            .execute_new(&order_id, place, metadata.clone(), None)
             .await?;
         Ok(Purchase {
             order_id,

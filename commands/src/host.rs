@@ -119,6 +119,31 @@ impl<A: Hosted> AggregateHost<A> {
         metadata: Metadata,
         keyed: Option<KeyedRequest>,
     ) -> Answer<A> {
+        self.run(id, command, metadata, keyed, false).await
+    }
+
+    /// [`execute`](Self::execute) for an aggregate that is most likely new (a fresh
+    /// order id): an owner started for it skips loading, since there is nothing to
+    /// load. Should the log hold it after all, the append conflicts, the owner loads
+    /// it, and the command is decided again: never wrong, only slower.
+    pub async fn execute_new(
+        &self,
+        id: &str,
+        command: A::Command,
+        metadata: Metadata,
+        keyed: Option<KeyedRequest>,
+    ) -> Answer<A> {
+        self.run(id, command, metadata, keyed, true).await
+    }
+
+    async fn run(
+        &self,
+        id: &str,
+        command: A::Command,
+        metadata: Metadata,
+        keyed: Option<KeyedRequest>,
+        likely_new: bool,
+    ) -> Answer<A> {
         let (reply, answer) = oneshot::channel();
         let mut job = Job {
             command,
@@ -127,7 +152,7 @@ impl<A: Hosted> AggregateHost<A> {
             reply,
         };
         loop {
-            let sender = self.owner(id);
+            let sender = self.owner(id, likely_new);
             match sender.try_send(job) {
                 Ok(()) => break,
                 Err(mpsc::error::TrySendError::Full(_)) => {
@@ -149,7 +174,7 @@ impl<A: Hosted> AggregateHost<A> {
         self.owners.lock().expect("owner map poisoned").len()
     }
 
-    fn owner(&self, id: &str) -> mpsc::Sender<Job<A>> {
+    fn owner(&self, id: &str, likely_new: bool) -> mpsc::Sender<Job<A>> {
         let mut owners = self.owners.lock().expect("owner map poisoned");
         if let Some((_, sender)) = owners.get(id) {
             if !sender.is_closed() {
@@ -166,7 +191,7 @@ impl<A: Hosted> AggregateHost<A> {
             owners: self.owners.clone(),
             state: A::default(),
             sequence: 0,
-            stale: true,
+            stale: !likely_new,
         };
         tokio::spawn(owner.run(queue));
         sender

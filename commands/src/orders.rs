@@ -109,8 +109,9 @@ impl CommandService {
             ship_to,
             priority,
         };
+        // Order ids are fresh as a rule: skip loading (a repeat conflicts and loads).
         self.order
-            .execute(order_id, place, metadata.clone(), keyed)
+            .execute_new(order_id, place, metadata.clone(), keyed)
             .await
     }
 

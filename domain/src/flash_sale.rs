@@ -481,7 +481,8 @@ impl FlashSale {
                 );
                 if let Some(previous) = previous {
                     self.held_units -= previous.quantity;
-                    self.expiries.remove(&(previous.expires_at, order_id.clone()));
+                    self.expiries
+                        .remove(&(previous.expires_at, order_id.clone()));
                 }
                 self.held_units += quantity;
                 *self.bought.entry(user_id.clone()).or_default() += quantity;
@@ -523,7 +524,8 @@ impl FlashSale {
     fn forget_hold(&mut self, order_id: &str) -> Option<BuyerHold> {
         let hold = self.holds.remove(order_id)?;
         self.held_units -= hold.quantity;
-        self.expiries.remove(&(hold.expires_at, order_id.to_string()));
+        self.expiries
+            .remove(&(hold.expires_at, order_id.to_string()));
         Some(hold)
     }
 }

@@ -5,7 +5,7 @@
 //! attempts/s, admitted, queued, sold, oversold, purchase latency and queue wait.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -22,8 +22,9 @@ use crate::cli::StorageArgs;
 use crate::flash::admission::{Admission, AdmissionSettings, Admitted, TicketState};
 use crate::server::open_exclusive;
 
-/// Most times one buyer tries again while every unit is held.
-const RETRIES: u32 = 50;
+/// Most times one buyer tries again while every unit is held (payments run after the
+/// rush, so failed ones come back a while later).
+const RETRIES: u32 = 1_000;
 /// Pause before a buyer tries again while every unit is held.
 const RETRY_PAUSE: Duration = Duration::from_millis(20);
 /// How long the end of the run waits for payments to settle.
@@ -150,14 +151,29 @@ pub async fn run(args: FlashSaleArgs) -> anyhow::Result<()> {
     let line: Arc<Mutex<VecDeque<(u64, u32)>>> =
         Arc::new(Mutex::new((0..args.buyers).map(|b| (b, 0)).collect()));
     let started = Instant::now();
+    // Orders to pay. Payments start once every unit is held (or no buyer is left), so
+    // the rush measures holding alone; failed payments then return units for the
+    // buyers still trying.
+    let to_pay: Arc<Mutex<VecDeque<(String, u64)>>> = Arc::default();
+    let pay_now = Arc::new(AtomicBool::new(false));
+    let buying = Arc::new(AtomicU64::new(args.concurrency as u64));
     let workers: Vec<_> = (0..args.concurrency)
         .map(|_| {
-            let (driver, tally, line, sale_id) =
-                (driver.clone(), tally.clone(), line.clone(), sale_id.clone());
-            let (units, fail_payments) = (args.units, args.fail_payments);
+            let (driver, tally, line, sale_id, to_pay, pay_now, buying) = (
+                driver.clone(),
+                tally.clone(),
+                line.clone(),
+                sale_id.clone(),
+                to_pay.clone(),
+                pay_now.clone(),
+                buying.clone(),
+            );
+            let units = args.units;
             tokio::spawn(async move {
                 loop {
                     let Some((buyer, tries)) = line.lock().expect("line").pop_front() else {
+                        buying.fetch_sub(1, Ordering::Relaxed);
+                        pay_now.store(true, Ordering::Relaxed);
                         return Ok::<_, anyhow::Error>(());
                     };
                     let user = format!("b{buyer}");
@@ -170,6 +186,7 @@ pub async fn run(args: FlashSaleArgs) -> anyhow::Result<()> {
                             let n = tally.reserved.fetch_add(1, Ordering::Relaxed) + 1;
                             if n == units {
                                 *tally.sold_out_at.lock().expect("lock") = Some(started.elapsed());
+                                pay_now.store(true, Ordering::Relaxed);
                             }
                             tally
                                 .orders_by_buyer
@@ -178,11 +195,7 @@ pub async fn run(args: FlashSaleArgs) -> anyhow::Result<()> {
                                 .entry(user.clone())
                                 .or_default()
                                 .insert(order_id.clone());
-                            let fails = buyer * 7919 % 100 < fail_payments;
-                            if fails {
-                                tally.failed_payments.fetch_add(1, Ordering::Relaxed);
-                            }
-                            driver.pay(&order_id, !fails).await?;
+                            to_pay.lock().expect("to pay").push_back((order_id, buyer));
                         }
                         Answer::AllHeld if tries < RETRIES => {
                             tokio::time::sleep(RETRY_PAUSE).await;
@@ -195,8 +208,42 @@ pub async fn run(args: FlashSaleArgs) -> anyhow::Result<()> {
             })
         })
         .collect();
-    for worker in workers {
-        worker.await??;
+    let payers: Vec<_> = (0..(args.concurrency / 4).max(1))
+        .map(|_| {
+            let (driver, tally, to_pay, pay_now, buying) = (
+                driver.clone(),
+                tally.clone(),
+                to_pay.clone(),
+                pay_now.clone(),
+                buying.clone(),
+            );
+            let fail_payments = args.fail_payments;
+            tokio::spawn(async move {
+                loop {
+                    let next = if pay_now.load(Ordering::Relaxed) {
+                        to_pay.lock().expect("to pay").pop_front()
+                    } else {
+                        None
+                    };
+                    match next {
+                        Some((order_id, buyer)) => {
+                            let fails = buyer * 7919 % 100 < fail_payments;
+                            if fails {
+                                tally.failed_payments.fetch_add(1, Ordering::Relaxed);
+                            }
+                            driver.pay(&order_id, !fails).await?;
+                        }
+                        None if buying.load(Ordering::Relaxed) == 0 => {
+                            return Ok::<_, anyhow::Error>(())
+                        }
+                        None => tokio::time::sleep(Duration::from_millis(5)).await,
+                    }
+                }
+            })
+        })
+        .collect();
+    for task in workers.into_iter().chain(payers) {
+        task.await??;
     }
     let elapsed = started.elapsed();
     let sale = driver.settled(&sale_id).await?;

@@ -513,22 +513,20 @@ async fn run_while_leased(
             break;
         };
         for (_, payload) in &records {
-            match serde_json::from_str(payload) {
-                Ok(
-                    OrderEvent::OrderStockReserved {
-                        order_id,
-                        payment_due,
-                        ..
-                    }
-                    | OrderEvent::FlashSaleOrderPlaced {
-                        order_id,
-                        payment_due,
-                        ..
-                    },
-                ) => {
-                    due.insert((payment_due, order_id));
+            if let Ok(
+                OrderEvent::OrderStockReserved {
+                    order_id,
+                    payment_due,
+                    ..
                 }
-                _ => {}
+                | OrderEvent::FlashSaleOrderPlaced {
+                    order_id,
+                    payment_due,
+                    ..
+                },
+            ) = serde_json::from_str(payload)
+            {
+                due.insert((payment_due, order_id));
             }
         }
         scanned = last;

@@ -192,6 +192,7 @@ impl<A: Hosted> AggregateHost<A> {
             state: A::default(),
             sequence: 0,
             stale: !likely_new,
+            snapshotting: Default::default(),
         };
         tokio::spawn(owner.run(queue));
         sender
@@ -208,6 +209,8 @@ struct Owner<A: Hosted> {
     sequence: i64,
     /// The state may lag the log (never loaded, or an append's outcome is unknown).
     stale: bool,
+    /// A snapshot is being written.
+    snapshotting: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl<A: Hosted> Owner<A> {
@@ -456,20 +459,29 @@ impl<A: Hosted> Owner<A> {
     }
 
     /// Write a snapshot of the current state in the background.
+    /// Serialising a large state (a flash sale's buyers) takes a while, so it happens
+    /// off the owner's task, and a snapshot still being written makes the next wait.
     fn snapshot(&self) {
-        let Ok(payload) = serde_json::to_value(&self.state) else {
+        if self.snapshotting.swap(true, Ordering::AcqRel) {
             return;
-        };
-        let snapshot = Snapshot {
-            last_sequence: self.sequence,
-            payload,
-        };
+        }
+        let state = self.state.clone();
+        let last_sequence = self.sequence;
         let store = self.shared.store.clone();
         let id = self.id.clone();
+        let snapshotting = self.snapshotting.clone();
         tokio::spawn(async move {
-            if let Err(error) = store.save_snapshot(A::TYPE, &id, &snapshot).await {
-                tracing::warn!(aggregate = %id, %error, "snapshot not saved");
+            let payload = tokio::task::spawn_blocking(move || serde_json::to_value(&state)).await;
+            if let Ok(Ok(payload)) = payload {
+                let snapshot = Snapshot {
+                    last_sequence,
+                    payload,
+                };
+                if let Err(error) = store.save_snapshot(A::TYPE, &id, &snapshot).await {
+                    tracing::warn!(aggregate = %id, %error, "snapshot not saved");
+                }
             }
+            snapshotting.store(false, Ordering::Release);
         });
     }
 }

@@ -645,6 +645,7 @@ fn order_id_of(event: &OrderEvent) -> &str {
         | OrderEvent::OrderPaymentTimedOut { order_id }
         | OrderEvent::CustomerNotified { order_id, .. }
         | OrderEvent::PaymentAmountMismatch { order_id, .. }
-        | OrderEvent::RefundRequested { order_id, .. } => order_id,
+        | OrderEvent::RefundRequested { order_id, .. }
+        | OrderEvent::DuplicatePaymentRefunded { order_id, .. } => order_id,
     }
 }

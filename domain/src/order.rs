@@ -285,8 +285,14 @@ impl Order {
                         expected: total,
                         received: amount.clone(),
                     }]),
-                    (true, OrderStatus::Paid | OrderStatus::Confirmed) => {
-                        conflict("the order is paid already; refund this payment".into())
+                    // Paid twice (a buyer who clicked twice, two providers): the
+                    // second payment goes back; the order is unchanged.
+                    (true, OrderStatus::Paid | OrderStatus::Confirmed | OrderStatus::Refunded) => {
+                        Ok(vec![OrderEvent::DuplicatePaymentRefunded {
+                            order_id,
+                            payment_id: payment_id.clone(),
+                            amount: amount.clone(),
+                        }])
                     }
                     (true, _) => Ok(vec![OrderEvent::OrderPaid {
                         order_id,
@@ -431,6 +437,9 @@ impl Order {
                 self.amount_mismatch = true;
             }
             OrderEvent::RefundRequested { .. } => self.status = OrderStatus::Refunded,
+            OrderEvent::DuplicatePaymentRefunded { payment_id, .. } => {
+                self.payments.push(payment_id.clone());
+            }
         }
     }
 }

@@ -105,6 +105,13 @@ pub enum OrderEvent {
         expected: Money,
         received: Money,
     },
+    /// A second, different successful payment for an order already paid: that
+    /// payment is given back; the order stays as it is.
+    DuplicatePaymentRefunded {
+        order_id: String,
+        payment_id: String,
+        amount: Money,
+    },
     /// A payment came for stock that could no longer be held: give the money back.
     RefundRequested {
         order_id: String,
@@ -130,6 +137,7 @@ impl OrderEvent {
             OrderEvent::CustomerNotified { .. } => "CustomerNotified",
             OrderEvent::PaymentAmountMismatch { .. } => "PaymentAmountMismatch",
             OrderEvent::RefundRequested { .. } => "RefundRequested",
+            OrderEvent::DuplicatePaymentRefunded { .. } => "DuplicatePaymentRefunded",
         }
     }
 }

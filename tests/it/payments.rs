@@ -81,6 +81,14 @@ async fn paid_orders_ship_failed_ones_release(backend: Backend) {
         .await
         .expect(StatusCode::OK);
     assert_eq!(again["status"], "confirmed");
+    // A second, different successful payment is refunded; the order stays confirmed
+    // and nothing more is sold.
+    let twice = pay(&server, "o-paid", "succeeded").await;
+    assert_eq!(twice["answer"]["status"], "confirmed", "{twice}");
+    assert_eq!(
+        stock(&server, &twice["answer"]["position"]).await,
+        (3, 0, 3)
+    );
     let head = server.head().await;
     server
         .send(

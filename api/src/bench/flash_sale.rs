@@ -27,8 +27,9 @@ use crate::server::open_exclusive;
 const RETRIES: u32 = 1_000;
 /// Pause before a buyer tries again while every unit is held.
 const RETRY_PAUSE: Duration = Duration::from_millis(20);
-/// How long the end of the run waits for payments to settle.
+/// How long the end of the run waits for payments to settle, at least, and per unit.
 const SETTLE: Duration = Duration::from_secs(60);
+const SETTLE_PER_UNIT: Duration = Duration::from_millis(2);
 const PRICE: i64 = 999;
 
 #[derive(Debug, Args)]
@@ -246,7 +247,9 @@ pub async fn run(args: FlashSaleArgs) -> anyhow::Result<()> {
         task.await??;
     }
     let elapsed = started.elapsed();
-    let sale = driver.settled(&sale_id).await?;
+    let sale = driver
+        .settled(&sale_id, SETTLE + SETTLE_PER_UNIT * args.units as u32)
+        .await?;
     let sold = sale["sold"].as_u64().unwrap_or(0);
     let oversold = sold.saturating_sub(args.units);
     let duplicate_buyers = tally
@@ -518,8 +521,8 @@ impl Driver {
     }
 
     /// The sale once every payment is settled (nothing held any more).
-    async fn settled(&self, sale_id: &str) -> anyhow::Result<Value> {
-        let deadline = Instant::now() + SETTLE;
+    async fn settled(&self, sale_id: &str, patience: Duration) -> anyhow::Result<Value> {
+        let deadline = Instant::now() + patience;
         loop {
             let sale = match self {
                 Driver::Local { service, .. } => {

@@ -142,6 +142,7 @@ impl CommandService {
         reservation_id: &str,
         expires_at: DateTime<Utc>,
         metadata: &Metadata,
+        keyed: Option<crate::host::KeyedRequest>,
     ) -> Result<ReservationAnswer, CommandError> {
         let (_, reservation) = self
             .on_reservation(reservation_id, ReservationCommand::Inspect, metadata)
@@ -157,8 +158,11 @@ impl CommandService {
                 self.handle_stock(stock(line, action), metadata).await?;
             }
         }
+        // The key is recorded with the reservation's own event, so a retry (even one
+        // after the stock holds were moved) answers the first extension.
         let (outcome, reservation) = self
-            .on_reservation(reservation_id, extend, metadata)
+            .reservation
+            .execute(reservation_id, extend, metadata.clone(), keyed)
             .await?;
         Ok(answer(reservation, outcome, true))
     }

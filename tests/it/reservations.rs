@@ -421,8 +421,34 @@ async fn an_extended_reservation_outlives_its_first_end(backend: Backend) {
         .await
         .problem(StatusCode::UNPROCESSABLE_ENTITY);
 
+    // With an Idempotency-Key, a retry after time moved on answers the first
+    // extension instead of extending again.
+    let keyed = |ttl: u32| {
+        server
+            .client
+            .post(server.url("/v1/reservations/slow-pay/extend"))
+            .header("idempotency-key", "extend-once")
+            .json(&json!({"ttl_seconds": ttl}))
+    };
+    let first = server.send(keyed(2400)).await;
+    let first_body = first.expect(StatusCode::OK);
+    server
+        .post("/v1/admin/clock/advance", &json!({"seconds": 10}))
+        .await
+        .expect(StatusCode::OK);
+    let retry = server.send(keyed(2400)).await;
+    assert_eq!(retry.header("idempotent-replayed"), Some("true"));
+    assert_eq!(
+        retry.expect(StatusCode::OK)["expires_at"],
+        first_body["expires_at"]
+    );
+    server
+        .send(keyed(1200))
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY);
+
     let past_first = server
-        .post("/v1/admin/clock/advance", &json!({"seconds": 900}))
+        .post("/v1/admin/clock/advance", &json!({"seconds": 890}))
         .await
         .expect(StatusCode::OK);
     let cup = availability(&server, "CUP", past_first["position"].as_i64().unwrap()).await;
@@ -434,7 +460,7 @@ async fn an_extended_reservation_outlives_its_first_end(backend: Backend) {
     assert_eq!(state["status"], "held", "{state}");
 
     let past_second = server
-        .post("/v1/admin/clock/advance", &json!({"seconds": 1000}))
+        .post("/v1/admin/clock/advance", &json!({"seconds": 1600}))
         .await
         .expect(StatusCode::OK);
     let position = past_second["position"].as_i64().unwrap();

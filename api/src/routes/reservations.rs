@@ -319,7 +319,7 @@ pub async fn extend(
     headers: HeaderMap,
     PathParams(id): PathParams<String>,
     Body(request): Body<ExtendBody>,
-) -> Result<Json<ReservationBody>, Problem> {
+) -> Result<MaybeReplayed<Json<ReservationBody>>, Problem> {
     if request.ttl_seconds == 0 || request.ttl_seconds > MAX_TTL_SECONDS {
         return Err(Problem::invalid(vec![FieldError {
             field: "ttl_seconds".into(),
@@ -331,14 +331,32 @@ pub async fn extend(
     let now = state.commands.clock().now();
     let expires_at = now + chrono::Duration::seconds(request.ttl_seconds.into());
     let metadata = state.metadata(&headers, &principal);
-    let answer = observed(
+    let executed = idempotency::run(
+        &state,
+        &principal,
+        &headers,
         "extend_reservation",
-        state
-            .commands
-            .extend_reservation(&id, expires_at, &metadata),
+        &(&id, request.ttl_seconds),
+        |keyed| {
+            state
+                .commands
+                .extend_reservation(&id, expires_at, &metadata, keyed)
+        },
     )
     .await?;
-    Ok(Json(body(&answer, now)))
+    let (answer, replayed) = match executed {
+        Executed::Fresh(answer) => (answer, false),
+        Executed::Replayed(receipt) => {
+            let (_, reservation): (usize, Reservation) = stored_answer(&receipt)?;
+            let answer = ReservationAnswer {
+                reservation,
+                position: receipt.position,
+                changed: true,
+            };
+            (answer, true)
+        }
+    };
+    Ok(MaybeReplayed(Json(body(&answer, now)), replayed))
 }
 
 /// Let every hold go.

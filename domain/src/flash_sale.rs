@@ -212,13 +212,7 @@ impl FlashSale {
 
     /// The end, counting as unsold what `returned` gives back first.
     fn ended(&self, reason: &str, returned: &[FlashSaleEvent]) -> FlashSaleEvent {
-        let returning: u64 = returned
-            .iter()
-            .map(|e| match e {
-                FlashSaleEvent::FlashSaleUnitsReturned { quantity, .. } => *quantity,
-                _ => 0,
-            })
-            .sum();
+        let returning = returned_units(returned);
         FlashSaleEvent::FlashSaleEnded {
             sale_id: self.sale_id.clone(),
             reason: reason.into(),
@@ -331,13 +325,7 @@ impl FlashSale {
             .with_fact("bought", bought));
         }
         let mut events = self.expired(now);
-        let returning: u64 = events
-            .iter()
-            .map(|e| match e {
-                FlashSaleEvent::FlashSaleUnitsReturned { quantity, .. } => *quantity,
-                _ => 0,
-            })
-            .sum();
+        let returning = returned_units(&events);
         let remaining = self.remaining() + returning;
         if remaining < quantity {
             return Err(self.none_left(quantity, remaining, now));
@@ -401,13 +389,7 @@ impl FlashSale {
         };
         // Paid after its units went back: take them again if they are still there.
         let mut events = self.expired(now);
-        let returning: u64 = events
-            .iter()
-            .map(|e| match e {
-                FlashSaleEvent::FlashSaleUnitsReturned { quantity, .. } => *quantity,
-                _ => 0,
-            })
-            .sum();
+        let returning = returned_units(&events);
         if self.remaining() + returning < quantity {
             return Err(DomainError::new(
                 ErrorKind::Conflict,
@@ -528,6 +510,17 @@ impl FlashSale {
             .remove(&(hold.expires_at, order_id.to_string()));
         Some(hold)
     }
+}
+
+/// Units that `events` give back to the sale.
+fn returned_units(events: &[FlashSaleEvent]) -> u64 {
+    events
+        .iter()
+        .map(|e| match e {
+            FlashSaleEvent::FlashSaleUnitsReturned { quantity, .. } => *quantity,
+            _ => 0,
+        })
+        .sum()
 }
 
 /// The id of a buyer's `n`th order of a sale.

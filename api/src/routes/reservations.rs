@@ -229,15 +229,7 @@ pub async fn reserve(
     let replayed = matches!(executed, Executed::Replayed(_));
     let (answer, explanation) = match executed {
         Executed::Fresh(answer) => answer,
-        Executed::Replayed(receipt) => {
-            let (_, reservation): (usize, Reservation) = stored_answer(&receipt)?;
-            let answer = ReservationAnswer {
-                reservation,
-                position: receipt.position,
-                changed: true,
-            };
-            (answer, None)
-        }
+        Executed::Replayed(receipt) => (replayed_answer(&receipt)?, None),
     };
     let id = answer.reservation.reservation_id.clone();
     let reservation = &answer.reservation;
@@ -303,6 +295,16 @@ pub async fn confirm(
     Ok(Json(body(&answer, state.commands.clock().now())))
 }
 
+/// The answer a stored receipt of a reservation command holds.
+fn replayed_answer(receipt: &commands::StoredReceipt) -> Result<ReservationAnswer, Problem> {
+    let (_, reservation): (usize, Reservation) = stored_answer(receipt)?;
+    Ok(ReservationAnswer {
+        reservation,
+        position: receipt.position,
+        changed: true,
+    })
+}
+
 /// Hold longer, for instance while a payment is in flight.
 #[utoipa::path(post, path = "/v1/reservations/{id}/extend", tag = "commands",
     security(("bearer" = ["orders:write"])),
@@ -346,15 +348,7 @@ pub async fn extend(
     .await?;
     let (answer, replayed) = match executed {
         Executed::Fresh(answer) => (answer, false),
-        Executed::Replayed(receipt) => {
-            let (_, reservation): (usize, Reservation) = stored_answer(&receipt)?;
-            let answer = ReservationAnswer {
-                reservation,
-                position: receipt.position,
-                changed: true,
-            };
-            (answer, true)
-        }
+        Executed::Replayed(receipt) => (replayed_answer(&receipt)?, true),
     };
     Ok(MaybeReplayed(Json(body(&answer, now)), replayed))
 }

@@ -243,8 +243,12 @@ impl Catalog {
             }
             ActivityEvent::SearchPerformed { query, hits, .. } => {
                 let query = normalise_query(&query);
-                // A query that found nothing is no suggestion for anyone.
-                if !query.is_empty() && hits > 0 {
+                // A query that found nothing, or found things only through a typo,
+                // is no suggestion for anyone.
+                let spelt_right = query
+                    .split(' ')
+                    .all(|word| signals.vocabulary.contains_key(word));
+                if !query.is_empty() && hits > 0 && spelt_right {
                     *signals.queries.entry(query).or_default() += 1;
                 }
             }

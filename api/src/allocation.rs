@@ -26,6 +26,7 @@ pub async fn plan(
     lines: Vec<OrderLine>,
     priority: bool,
     min_position: Option<i64>,
+    max_shipments: usize,
 ) -> Result<Plan, DomainError> {
     let unavailable =
         |e: String| DomainError::new(ErrorKind::Conflict, "allocation_unavailable", e);
@@ -68,6 +69,7 @@ pub async fn plan(
     );
     let mut request = AllocationRequest::new(region, lines);
     request.priority = priority;
+    request.max_shipments = max_shipments;
     allocate(&request, &offers).map_err(DomainError::from)
 }
 
@@ -75,6 +77,8 @@ pub async fn plan(
 pub struct ReadSidePlanner {
     pub commands: Arc<CommandService>,
     pub availability: Arc<Projector<Availability>>,
+    /// Most warehouses one order may ship from.
+    pub max_shipments: usize,
 }
 
 impl Planner for ReadSidePlanner {
@@ -97,6 +101,7 @@ impl Planner for ReadSidePlanner {
                 lines,
                 priority,
                 Some(min_position),
+                self.max_shipments,
             )
             .await?;
             let mut reserved = Vec::new();

@@ -80,6 +80,14 @@ pub struct ServeArgs {
     /// (0, the default, asks for nothing).
     #[arg(long, env = "COMMERCE_FLASH_CHALLENGE_BITS", default_value_t = 0)]
     pub flash_challenge_bits: u32,
+    /// The longest a reservation may hold, in seconds (`ttl_seconds` above it is 422).
+    #[arg(long, env = "COMMERCE_RESERVATION_MAX_TTL", default_value_t = 86_400,
+          value_parser = clap::value_parser!(u32).range(60..=31_536_000))]
+    pub reservation_max_ttl: u32,
+    /// Most warehouses one order or reservation may be split over.
+    #[arg(long, env = "COMMERCE_MAX_SHIPMENTS", default_value_t = 3,
+          value_parser = clap::value_parser!(u8).range(1..=10))]
+    pub max_shipments: u8,
 }
 
 /// Credentials.
@@ -174,6 +182,10 @@ pub async fn run() -> anyhow::Result<()> {
                 redis_url: args.redis_url,
                 redis_prefix: args.redis_prefix,
                 flash_challenge_bits: args.flash_challenge_bits.min(32),
+                limits: crate::routes::Limits {
+                    max_ttl_seconds: args.reservation_max_ttl,
+                    max_shipments: args.max_shipments as usize,
+                },
             };
             crate::server::serve(config, args.auth.settings()?).await
         }

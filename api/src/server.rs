@@ -59,6 +59,7 @@ pub struct ServerConfig {
     pub redis_prefix: String,
     /// Proof-of-work bits a flash-sale buyer must show (0: no challenge).
     pub flash_challenge_bits: u32,
+    pub limits: crate::routes::Limits,
 }
 
 /// The opened back end: log, command service, projections.
@@ -132,6 +133,7 @@ pub fn offline_config(storage: &crate::cli::StorageArgs) -> ServerConfig {
         redis_url: None,
         redis_prefix: "commerce".into(),
         flash_challenge_bits: 0,
+        limits: Default::default(),
     }
 }
 
@@ -247,6 +249,7 @@ pub async fn serve(config: ServerConfig, auth: AuthSettings) -> anyhow::Result<(
         Arc::new(crate::allocation::ReadSidePlanner {
             commands: backend.commands.clone(),
             availability: backend.availability.clone(),
+            max_shipments: config.limits.max_shipments,
         }),
     );
 
@@ -276,6 +279,7 @@ pub async fn serve(config: ServerConfig, auth: AuthSettings) -> anyhow::Result<(
             flash.spawn_ticker(backend.commands.clone());
             flash
         },
+        limits: config.limits,
         search: search::SearchState {
             projection: backend.search.clone(),
             recorder: ActivityRecorder::spawn(backend.commands.clone()),

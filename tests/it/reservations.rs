@@ -480,3 +480,34 @@ async fn an_extended_reservation_outlives_its_first_end(backend: Backend) {
         .problem(StatusCode::CONFLICT);
     assert!(server.stop().await.success());
 }
+
+#[tokio::test]
+async fn the_longest_hold_and_the_most_shipments_are_configurable() {
+    let env = Env::new(Backend::Sqlite).await;
+    let server = env
+        .start_with(&["--reservation-max-ttl", "600", "--max-shipments", "1"])
+        .await;
+    register_warehouses(&server, &["wh-a", "wh-b"]).await;
+    receive(&server, "MUG", "wh-a", 1).await;
+    let at = receive(&server, "MUG", "wh-b", 1).await;
+    let too_long = server
+        .post(
+            "/v1/reservations",
+            &json!({"lines": [{"sku": "MUG", "quantity": 1, "warehouse_id": "wh-a"}], "ttl_seconds": 601}),
+        )
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        too_long["detail"].as_str().unwrap().contains("600"),
+        "{too_long}"
+    );
+    // Two units are there, but only split over two warehouses, and one is allowed.
+    let split = server
+        .post(
+            &format!("/v1/reservations?min_position={at}"),
+            &json!({"lines": [{"sku": "MUG", "quantity": 2}], "ship_to": {"region": "nl"}}),
+        )
+        .await;
+    assert_eq!(split.status, StatusCode::CONFLICT, "{}", split.text);
+    assert_eq!(split.json()["max_shipments"], 1, "{}", split.text);
+}

@@ -59,6 +59,7 @@ pub async fn run(args: CheckoutArgs) -> anyhow::Result<()> {
         Arc::new(crate::allocation::ReadSidePlanner {
             commands: backend.commands.clone(),
             availability: backend.availability.clone(),
+            max_shipments: domain::allocation::DEFAULT_MAX_SHIPMENTS,
         }),
     );
     let service = backend.commands.clone();

@@ -112,6 +112,7 @@ pub async fn run(args: FlashSaleArgs) -> anyhow::Result<()> {
                 Arc::new(crate::allocation::ReadSidePlanner {
                     commands: backend.commands.clone(),
                     availability: backend.availability.clone(),
+                    max_shipments: domain::allocation::DEFAULT_MAX_SHIPMENTS,
                 }),
             );
             let admission = args.admission_rate.map(|rate| {

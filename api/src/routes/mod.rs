@@ -38,6 +38,7 @@ pub struct AppState {
     pub open_holds: Arc<Projector<projections::open_holds::OpenHolds>>,
     pub search: search::SearchState,
     pub flash: crate::flash::FlashState,
+    pub limits: Limits,
     /// Every projection that can be rebuilt, by name.
     pub projections: Arc<Vec<Arc<dyn projections::ProjectionHandle>>>,
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
@@ -45,6 +46,24 @@ pub struct AppState {
     pub auth: Arc<crate::auth::Auth>,
     /// Idempotency keys of requests in flight in this process.
     pub in_flight: Arc<crate::idempotency::InFlight>,
+}
+
+/// Limits an operator may set.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// The longest a reservation may hold, in seconds.
+    pub max_ttl_seconds: u32,
+    /// Most warehouses one order or reservation may ship from.
+    pub max_shipments: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_ttl_seconds: reservations::MAX_TTL_SECONDS,
+            max_shipments: domain::allocation::DEFAULT_MAX_SHIPMENTS,
+        }
+    }
 }
 
 /// `?min_position=N`: answer only once the read model reflects position N.

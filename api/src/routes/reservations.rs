@@ -19,7 +19,7 @@ use crate::problem::{optional_json, Body, PathParams, Problem};
 
 /// How long a reservation holds when the request does not say.
 pub const DEFAULT_TTL_SECONDS: u32 = 15 * 60;
-/// The longest a reservation may hold.
+/// The longest a reservation may hold unless configured otherwise.
 pub const MAX_TTL_SECONDS: u32 = 24 * 60 * 60;
 
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
@@ -147,12 +147,15 @@ pub async fn reserve(
 ) -> Result<MaybeReplayed<(StatusCode, Json<ReservationBody>)>, Problem> {
     // What identifies the request for its Idempotency-Key: the request as sent.
     let fingerprint = serde_json::to_value(&request).unwrap_or_default();
-    let ttl = request.ttl_seconds.unwrap_or(DEFAULT_TTL_SECONDS);
+    let max_ttl = state.limits.max_ttl_seconds;
+    let ttl = request
+        .ttl_seconds
+        .unwrap_or(DEFAULT_TTL_SECONDS.min(max_ttl));
     let mut errors = Vec::new();
-    if ttl == 0 || ttl > MAX_TTL_SECONDS {
+    if ttl == 0 || ttl > max_ttl {
         errors.push(FieldError {
             field: "ttl_seconds".into(),
-            message: format!("must be from 1 to {MAX_TTL_SECONDS}"),
+            message: format!("must be from 1 to {max_ttl}"),
         });
     }
     let mut lines = Vec::with_capacity(request.lines.len());
@@ -205,6 +208,7 @@ pub async fn reserve(
                     to_allocate.clone(),
                     priority,
                     None,
+                    state.limits.max_shipments,
                 )
                 .await?;
                 for shipment in plan.shipments {
@@ -322,10 +326,11 @@ pub async fn extend(
     PathParams(id): PathParams<String>,
     Body(request): Body<ExtendBody>,
 ) -> Result<MaybeReplayed<Json<ReservationBody>>, Problem> {
-    if request.ttl_seconds == 0 || request.ttl_seconds > MAX_TTL_SECONDS {
+    let max_ttl = state.limits.max_ttl_seconds;
+    if request.ttl_seconds == 0 || request.ttl_seconds > max_ttl {
         return Err(Problem::invalid(vec![FieldError {
             field: "ttl_seconds".into(),
-            message: format!("must be from 1 to {MAX_TTL_SECONDS}"),
+            message: format!("must be from 1 to {max_ttl}"),
         }]));
     }
     let current = observed("inspect_reservation", state.commands.reservation(&id)).await?;

@@ -194,6 +194,42 @@ impl CommandService {
         Ok(last)
     }
 
+    /// Record one shopper action; with `keyed`, its idempotency key (answering `view`)
+    /// goes in the same append. Answers the event's position.
+    pub async fn record_activity_keyed(
+        &self,
+        event: ActivityEvent,
+        metadata: &Metadata,
+        keyed: Option<KeyedRequest>,
+        view: serde_json::Value,
+    ) -> Result<i64, CommandError> {
+        let receipts = keyed
+            .map(|keyed| crate::store::Receipt {
+                scope: keyed.scope,
+                key: keyed.key,
+                request_hash: keyed.request_hash,
+                answer: crate::host::receipt_answer(1, &view),
+                last_event: 0,
+            })
+            .into_iter()
+            .collect();
+        let batch = AppendBatch {
+            aggregate_type: ACTIVITY_AGGREGATE.to_string(),
+            aggregate_id: uuid::Uuid::now_v7().to_string(),
+            expected_sequence: 0,
+            events: vec![crate::host::encode(&event, metadata, self.clock.now())],
+            receipts,
+        };
+        // A fresh stream cannot conflict; a key taken meanwhile by another process
+        // can, and the caller then finds its receipt.
+        let positions = self
+            .committer
+            .commit(batch)
+            .await?
+            .map_err(|_| CommandError::Contended)?;
+        Ok(positions.last().copied().unwrap_or(0))
+    }
+
     /// Create or revoke an API key.
     pub async fn handle_api_key(
         &self,

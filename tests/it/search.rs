@@ -104,6 +104,21 @@ async fn products_are_searchable_over_http(backend: Backend) {
         .await
         .expect(StatusCode::CREATED);
     let at = recorded["position"].as_i64().unwrap();
+    // With an Idempotency-Key a retried report is recorded once.
+    let keyed = || {
+        server
+            .client
+            .post(server.url("/v1/activity"))
+            .header("idempotency-key", "view-42")
+            .json(&json!({"user_id": "bob", "type": "carted", "sku": "MUG-1"}))
+    };
+    let first = server.send(keyed()).await.expect(StatusCode::CREATED);
+    let again = server.send(keyed()).await;
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    assert_eq!(
+        again.expect(StatusCode::CREATED)["position"],
+        first["position"]
+    );
     let browse = server
         .get(&format!("/v1/search?user_id=ada&min_position={at}"))
         .await

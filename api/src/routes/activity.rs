@@ -13,8 +13,9 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use utoipa::ToSchema;
 
-use super::{observed, AppState};
+use super::AppState;
 use crate::auth::Principal;
+use crate::idempotency::{self, Executed, MaybeReplayed};
 use crate::problem::{Body, Problem};
 
 /// Searches waiting to be recorded; past this they are dropped (and counted), so a
@@ -147,21 +148,37 @@ pub async fn record(
     Extension(principal): Extension<Principal>,
     headers: HeaderMap,
     Body(body): Body<ActivityBody>,
-) -> Result<(StatusCode, Json<ActivityRecorded>), Problem> {
+) -> Result<MaybeReplayed<(StatusCode, Json<ActivityRecorded>)>, Problem> {
     let kind = body.kind;
     let (user_id, event) = validate(body, &principal)?;
     let metadata = state.metadata(&headers, &principal);
-    let position = observed(
+    let view = serde_json::json!({ "user_id": user_id, "type": kind });
+    let executed = idempotency::run(
+        &state,
+        &principal,
+        &headers,
         "record_activity",
-        state.commands.record_activity(vec![event], &metadata),
+        &event,
+        |keyed| {
+            state
+                .commands
+                .record_activity_keyed(event.clone(), &metadata, keyed, view.clone())
+        },
     )
     .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(ActivityRecorded {
-            user_id,
-            kind,
-            position,
-        }),
+    let (position, replayed) = match executed {
+        Executed::Fresh(position) => (position, false),
+        Executed::Replayed(receipt) => (receipt.position, true),
+    };
+    Ok(MaybeReplayed(
+        (
+            StatusCode::CREATED,
+            Json(ActivityRecorded {
+                user_id,
+                kind,
+                position,
+            }),
+        ),
+        replayed,
     ))
 }

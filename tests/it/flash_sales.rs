@@ -580,3 +580,67 @@ async fn a_queue_entry_challenge_slows_buyers_without_changing_the_flow() {
         .await
         .expect(StatusCode::CREATED);
 }
+
+#[tokio::test]
+async fn bad_flash_sale_requests_are_refused_and_write_nothing() {
+    let env = Env::new(Backend::Sqlite).await;
+    let server = env.start().await;
+    crate::shop::open_shop(&server, 5, 1000).await;
+    schedule(&server, "ok", 2, 1).await;
+    let head = server.head().await;
+    let now = chrono::Utc::now();
+    let bad_terms = json!({
+        "sale_id": "bad", "sku": "MUG-1", "warehouse_id": "ams", "units": 0,
+        "price": {"amount": -1, "currency": "euro"},
+        "starts_at": now, "ends_at": now - chrono::Duration::hours(1),
+        "per_user_limit": 0, "payment_window_seconds": 0
+    });
+    let problem = server
+        .post("/v1/flash-sales", &bad_terms)
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        problem["errors"].as_array().unwrap().len() >= 5,
+        "{problem}"
+    );
+    server
+        .post("/v1/flash-sales", &json!({"sale_id": "x"}))
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY);
+    server
+        .post(
+            "/v1/flash-sales/nope/purchase",
+            &json!({"quantity": 1, "user_id": "ada"}),
+        )
+        .await
+        .problem(StatusCode::NOT_FOUND);
+    for body in [
+        json!({"quantity": 0, "user_id": "ada"}),
+        json!({"quantity": 1}),
+    ] {
+        server
+            .post("/v1/flash-sales/ok/purchase", &body)
+            .await
+            .problem(StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    server
+        .post(
+            "/v1/flash-sales/ok/purchase",
+            &json!({"quantity": "one", "user_id": "ada"}),
+        )
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY);
+    server
+        .get("/v1/flash-sales/ok/queue/no-such-ticket")
+        .await
+        .problem(StatusCode::NOT_FOUND);
+    server
+        .get("/v1/flash-sales/nope")
+        .await
+        .problem(StatusCode::NOT_FOUND);
+    server
+        .post("/v1/flash-sales/nope/cancel", &json!({}))
+        .await
+        .problem(StatusCode::NOT_FOUND);
+    assert_eq!(server.head().await, head, "nothing was written");
+}

@@ -6,7 +6,7 @@ pub mod challenge;
 pub mod local;
 pub mod shared;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -41,6 +41,9 @@ pub struct FlashState {
     pub challenge: Arc<dyn challenge::EntryChallenge>,
     /// Sales that may still need closing.
     pub running: Arc<Mutex<BTreeSet<String>>>,
+    /// Sales known to exist, so purchases of made-up ids never reach admission (and
+    /// never leave queues behind).
+    known: Arc<Mutex<HashSet<String>>>,
 }
 
 impl FlashState {
@@ -49,7 +52,21 @@ impl FlashState {
             admission,
             challenge,
             running: Default::default(),
+            known: Default::default(),
         }
+    }
+
+    /// Whether the sale exists: from memory, or asked of the sale once.
+    async fn ensure_known(&self, sale_id: &str, service: &CommandService) -> Result<(), Problem> {
+        if self.known.lock().expect("known lock").contains(sale_id) {
+            return Ok(());
+        }
+        service.flash_sale_state(sale_id).await?;
+        self.known
+            .lock()
+            .expect("known lock")
+            .insert(sale_id.to_string());
+        Ok(())
     }
 
     /// Close sales whose window has passed, every second, in the background; learns
@@ -336,6 +353,7 @@ pub async fn purchase(
         }]));
     }
     state.flash.challenge.check(&sale_id, &user_id, &headers)?;
+    state.flash.ensure_known(&sale_id, &state.commands).await?;
     let limits = state
         .flash
         .admission

@@ -37,6 +37,8 @@ const IDLE_EVICTION: Duration = Duration::from_secs(60);
 const MAX_ATTEMPTS: usize = 32;
 /// A snapshot is taken each time a stream grows past another multiple of this.
 pub const SNAPSHOT_EVERY: i64 = 1_000;
+/// The shortest time between two snapshots of one aggregate.
+const SNAPSHOT_MIN_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// What an accepted command did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -193,6 +195,7 @@ impl<A: Hosted> AggregateHost<A> {
             sequence: 0,
             stale: !likely_new,
             snapshotting: Default::default(),
+            last_snapshot: None,
         };
         tokio::spawn(owner.run(queue));
         sender
@@ -211,6 +214,7 @@ struct Owner<A: Hosted> {
     stale: bool,
     /// A snapshot is being written.
     snapshotting: Arc<std::sync::atomic::AtomicBool>,
+    last_snapshot: Option<std::time::Instant>,
 }
 
 impl<A: Hosted> Owner<A> {
@@ -461,10 +465,19 @@ impl<A: Hosted> Owner<A> {
     /// Write a snapshot of the current state in the background.
     /// Serialising a large state (a flash sale's buyers) takes a while, so it happens
     /// off the owner's task, and a snapshot still being written makes the next wait.
-    fn snapshot(&self) {
+    fn snapshot(&mut self) {
+        // A hot aggregate with a large state (a flash sale's buyers) would spend its
+        // time serialising: at most one snapshot every few seconds each.
+        if self
+            .last_snapshot
+            .is_some_and(|at| at.elapsed() < SNAPSHOT_MIN_INTERVAL)
+        {
+            return;
+        }
         if self.snapshotting.swap(true, Ordering::AcqRel) {
             return;
         }
+        self.last_snapshot = Some(std::time::Instant::now());
         let state = self.state.clone();
         let last_sequence = self.sequence;
         let store = self.shared.store.clone();

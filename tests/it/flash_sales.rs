@@ -251,9 +251,12 @@ async fn limits_windows_and_the_end_of_a_sale() {
         .problem(StatusCode::CONFLICT);
     assert_eq!(too_many["available"], 5, "{too_many}");
 
-    schedule(api, "small", 2, 1).await;
+    let scheduled = schedule(api, "small", 2, 1).await;
     let stock = api
-        .get("/v1/availability/MUG-1")
+        .get(&format!(
+            "/v1/availability/MUG-1?min_position={}",
+            scheduled["position"]
+        ))
         .await
         .expect(StatusCode::OK);
     assert_eq!(
@@ -341,7 +344,10 @@ async fn limits_windows_and_the_end_of_a_sale() {
         "{sale}"
     );
     let stock = api
-        .get("/v1/availability/MUG-1")
+        .get(&format!(
+            "/v1/availability/MUG-1?min_position={}",
+            sale["position"]
+        ))
         .await
         .expect(StatusCode::OK);
     assert_eq!(stock["available"], 3, "{stock}");

@@ -7,6 +7,8 @@ use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use tokio::sync::Semaphore;
+
 use commands::flash_sales::Purchase;
 use commands::{CommandError, CommandService};
 use governor::clock::{Clock as _, DefaultClock};
@@ -16,6 +18,9 @@ use super::admission::{
     queue_metadata, AdmissionSettings, Admitted, TicketState, TicketView, ALL_HELD_RETRY,
     TICKET_LAPSE,
 };
+
+/// Queued purchases a sale's dispatcher runs at once.
+const DISPATCH_IN_FLIGHT: usize = 64;
 
 struct Ticket {
     sale_id: String,
@@ -209,16 +214,36 @@ impl LocalAdmission {
         let admission = self.clone();
         let mut changes = service.flash_changes();
         tokio::spawn(async move {
+            // Purchases run side by side, admitted in queue order at the sale's rate.
+            let in_flight = Arc::new(Semaphore::new(DISPATCH_IN_FLIGHT));
             loop {
+                if admission.with_queue(&sale_id, |queue| queue.all_held) {
+                    // Every unit is held: look again when one is sold or comes back
+                    // (or shortly, for a hold that ran out with nobody telling).
+                    changes.borrow_and_update();
+                    let _ = tokio::time::timeout(ALL_HELD_RETRY, changes.changed()).await;
+                }
+                let permit = in_flight
+                    .clone()
+                    .acquire_owned()
+                    .await
+                    .expect("the semaphore is never closed");
+                let idle = in_flight.available_permits() + 1 == DISPATCH_IN_FLIGHT;
                 let next = admission.with_queue(&sale_id, |queue| {
-                    let head = queue.waiting.front().cloned();
-                    if head.is_none() {
+                    let head = queue.waiting.pop_front();
+                    if head.is_none() && idle {
                         queue.dispatching = false;
                     }
                     head.map(|h| (h, queue.rate.clone()))
                 });
                 let Some((ticket, rate)) = next else {
-                    return;
+                    if idle {
+                        return;
+                    }
+                    // Purchases in flight may yet put a ticket back.
+                    drop(permit);
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                    continue;
                 };
                 let (user_id, quantity, lapsed) = {
                     let tickets = admission.tickets.lock().expect("tickets lock");
@@ -233,67 +258,83 @@ impl LocalAdmission {
                 };
                 if lapsed {
                     admission.set_state(&ticket, TicketState::Lapsed);
-                    admission.pop_head(&sale_id, &ticket);
                     continue;
                 }
                 rate.until_ready().await;
-                let outcome = service
-                    .purchase_flash_sale(&sale_id, &user_id, quantity, &queue_metadata(&user_id))
-                    .await;
-                match outcome {
-                    Ok(Purchase {
-                        order_id,
-                        quantity,
-                        expires_at,
-                        position,
-                    }) => {
-                        admission.set_state(
-                            &ticket,
-                            TicketState::Admitted {
-                                order_id,
-                                quantity,
-                                expires_at,
-                                position,
-                            },
-                        );
-                        admission.pop_head(&sale_id, &ticket);
-                    }
-                    Err(CommandError::Refused(refusal)) if refusal.code == "all_held" => {
-                        admission.with_queue(&sale_id, |queue| queue.all_held = true);
-                        // Look again when a unit is sold or comes back (or shortly, for
-                        // a hold that ran out with nobody telling).
-                        changes.borrow_and_update();
-                        let _ = tokio::time::timeout(ALL_HELD_RETRY, changes.changed()).await;
-                    }
-                    Err(CommandError::Refused(refusal)) if refusal.code == "sold_out" => {
-                        admission.sell_out(&sale_id);
-                    }
-                    Err(CommandError::Refused(refusal)) => {
-                        admission.set_state(
-                            &ticket,
-                            TicketState::Refused {
-                                code: refusal.code.to_string(),
-                                detail: refusal.detail,
-                            },
-                        );
-                        admission.pop_head(&sale_id, &ticket);
-                    }
-                    Err(other) => {
-                        tracing::warn!(%sale_id, error = %other, "a queued purchase failed; retrying");
-                        tokio::time::sleep(Duration::from_millis(100)).await;
-                    }
-                }
+                let (admission, service, sale_id) =
+                    (admission.clone(), service.clone(), sale_id.clone());
+                tokio::spawn(async move {
+                    let _permit = permit;
+                    let outcome = service
+                        .purchase_flash_sale(
+                            &sale_id,
+                            &user_id,
+                            quantity,
+                            &queue_metadata(&user_id),
+                        )
+                        .await;
+                    admission.settle(&sale_id, &ticket, outcome, &service);
+                });
             }
         });
     }
 
-    fn pop_head(&self, sale_id: &str, ticket: &str) {
-        self.with_queue(sale_id, |queue| {
-            queue.all_held = false;
-            if queue.waiting.front().is_some_and(|t| t == ticket) {
-                queue.waiting.pop_front();
+    /// Record what a queued purchase came to; a ticket that must wait goes back to
+    /// the head of the queue.
+    fn settle(
+        self: &Arc<Self>,
+        sale_id: &str,
+        ticket: &str,
+        outcome: Result<Purchase, CommandError>,
+        service: &Arc<CommandService>,
+    ) {
+        let put_back = |all_held: bool| {
+            let restart = self.with_queue(sale_id, |queue| {
+                queue.waiting.push_front(ticket.to_string());
+                queue.all_held |= all_held;
+                let restart = !queue.dispatching;
+                queue.dispatching = true;
+                restart
+            });
+            if restart {
+                self.spawn_dispatcher(sale_id.to_string(), service.clone());
             }
-        });
+        };
+        match outcome {
+            Ok(Purchase {
+                order_id,
+                quantity,
+                expires_at,
+                position,
+            }) => {
+                self.with_queue(sale_id, |queue| queue.all_held = false);
+                self.set_state(
+                    ticket,
+                    TicketState::Admitted {
+                        order_id,
+                        quantity,
+                        expires_at,
+                        position,
+                    },
+                );
+            }
+            Err(CommandError::Refused(refusal)) if refusal.code == "all_held" => put_back(true),
+            Err(CommandError::Refused(refusal)) if refusal.code == "sold_out" => {
+                self.set_state(ticket, TicketState::SoldOut);
+                self.sell_out(sale_id);
+            }
+            Err(CommandError::Refused(refusal)) => self.set_state(
+                ticket,
+                TicketState::Refused {
+                    code: refusal.code.to_string(),
+                    detail: refusal.detail,
+                },
+            ),
+            Err(other) => {
+                tracing::warn!(%sale_id, error = %other, "a queued purchase failed; retrying");
+                put_back(false);
+            }
+        }
     }
 
     /// Every waiting ticket learns at once that nothing is left.

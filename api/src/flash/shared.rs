@@ -8,6 +8,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -15,12 +16,15 @@ use commands::flash_sales::Purchase;
 use commands::{CommandError, CommandService};
 use redis::aio::ConnectionManager;
 use redis::Script;
+use tokio::sync::Semaphore;
 
 use super::admission::{
     queue_metadata, AdmissionError, AdmissionSettings, Admitted, TicketState, TicketView,
     ALL_HELD_RETRY, TICKET_LAPSE,
 };
 
+/// Queued purchases one node's dispatcher runs at once for a sale.
+const DISPATCH_IN_FLIGHT: usize = 64;
 /// How long a dispatcher may work on a ticket before another node puts it back.
 const PROCESSING_LEASE_MS: u64 = 10_000;
 
@@ -434,11 +438,47 @@ impl SharedAdmission {
         }
         let (admission, service, sale_id) = (self.clone(), service.clone(), sale_id.to_string());
         tokio::spawn(async move {
+            // Purchases run side by side, taken in queue order at the sale's rate.
+            let in_flight = Arc::new(Semaphore::new(DISPATCH_IN_FLIGHT));
+            let starved = Arc::new(AtomicBool::new(false));
+            let mut changes = service.flash_changes();
             loop {
-                match admission.dispatch_one(&sale_id, &service).await {
-                    Ok(true) => {}
-                    Ok(false) => tokio::time::sleep(Duration::from_millis(50)).await,
+                if starved.swap(false, Ordering::AcqRel) {
+                    // Every unit is held: look again when one is sold or comes back
+                    // (or shortly, for one that ran out with nobody telling).
+                    changes.borrow_and_update();
+                    let _ = tokio::time::timeout(ALL_HELD_RETRY, changes.changed()).await;
+                }
+                let permit = in_flight
+                    .clone()
+                    .acquire_owned()
+                    .await
+                    .expect("the semaphore is never closed");
+                match admission.take_next(&sale_id).await {
+                    Ok(Some(next)) => {
+                        let (admission, service, sale_id, starved) = (
+                            admission.clone(),
+                            service.clone(),
+                            sale_id.clone(),
+                            starved.clone(),
+                        );
+                        tokio::spawn(async move {
+                            let _permit = permit;
+                            match admission.serve(&sale_id, next, &service).await {
+                                Ok(true) => starved.store(true, Ordering::Release),
+                                Ok(false) => {}
+                                Err(e) => {
+                                    tracing::warn!(%sale_id, error = %e, "a queued purchase failed; its ticket goes back")
+                                }
+                            }
+                        });
+                    }
+                    Ok(None) => {
+                        drop(permit);
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
                     Err(e) => {
+                        drop(permit);
                         tracing::warn!(%sale_id, error = %e, "flash-sale dispatch failed; retrying");
                         tokio::time::sleep(Duration::from_secs(1)).await;
                     }
@@ -473,11 +513,12 @@ impl SharedAdmission {
     }
 
     /// Serve the head ticket; `false` when nobody waits.
-    async fn dispatch_one(
+    /// The head ticket still polled, once a token of the sale's rate is in hand;
+    /// `None` when nobody waits.
+    async fn take_next(
         &self,
         sale_id: &str,
-        service: &Arc<CommandService>,
-    ) -> Result<bool, AdmissionError> {
+    ) -> Result<Option<(String, String, u64)>, AdmissionError> {
         let queue = self.key(&format!("q:{sale_id}"));
         let processing = self.key(&format!("proc:{sale_id}"));
         let mut redis = self.redis.clone();
@@ -492,7 +533,7 @@ impl SharedAdmission {
             .map_err(unavailable)?;
         let waiting: usize = self.queue_length(sale_id).await?;
         if waiting == 0 {
-            return Ok(false);
+            return Ok(None);
         }
         self.token(sale_id).await?;
         let head: Option<(String, String, u64)> = self
@@ -505,11 +546,24 @@ impl SharedAdmission {
             .invoke_async(&mut redis)
             .await
             .map_err(unavailable)?;
-        let Some((ticket, user_id, quantity)) = head else {
+        if head.is_none() {
             // Someone else took it; the token is this node's to use next.
             self.add_local_tokens(sale_id, 1);
-            return Ok(false);
-        };
+        }
+        Ok(head)
+    }
+
+    /// Run a ticket's purchase and record the outcome; `true` when every unit was
+    /// held and the ticket went back to its place.
+    async fn serve(
+        &self,
+        sale_id: &str,
+        (ticket, user_id, quantity): (String, String, u64),
+        service: &Arc<CommandService>,
+    ) -> Result<bool, AdmissionError> {
+        let queue = self.key(&format!("q:{sale_id}"));
+        let processing = self.key(&format!("proc:{sale_id}"));
+        let mut redis = self.redis.clone();
         let outcome = service
             .purchase_flash_sale(sale_id, &user_id, quantity, &queue_metadata(&user_id))
             .await;
@@ -567,12 +621,6 @@ impl SharedAdmission {
                 .await
                 .map_err(unavailable)?;
         }
-        if put_back {
-            // Wait for a unit to come back (or a moment, for one that ran out).
-            let mut changes = service.flash_changes();
-            changes.borrow_and_update();
-            let _ = tokio::time::timeout(ALL_HELD_RETRY, changes.changed()).await;
-        }
-        Ok(true)
+        Ok(put_back)
     }
 }

@@ -30,6 +30,15 @@ async fn schedule(api: &Api, sale_id: &str, units: u64, limit: u64) -> Value {
     .expect(StatusCode::CREATED)
 }
 
+/// One purchase request.
+async fn buy(api: &Api, sale_id: &str, user_id: &str, quantity: u64) -> crate::support::Answer {
+    api.post(
+        &format!("/v1/flash-sales/{sale_id}/purchase"),
+        &json!({"quantity": quantity, "user_id": user_id}),
+    )
+    .await
+}
+
 /// A problem's code: the last part of its type.
 fn code(problem: &Value) -> &str {
     problem["type"]
@@ -264,62 +273,30 @@ async fn limits_windows_and_the_end_of_a_sale() {
         "the sale's units are set aside: {stock}"
     );
 
-    let first = api
-        .post(
-            "/v1/flash-sales/small/purchase",
-            &json!({"quantity": 1, "user_id": "ada"}),
-        )
+    let first = buy(api, "small", "ada", 1)
         .await
         .expect(StatusCode::CREATED);
-    let again = api
-        .post(
-            "/v1/flash-sales/small/purchase",
-            &json!({"quantity": 1, "user_id": "ada"}),
-        )
+    let again = buy(api, "small", "ada", 1)
         .await
         .expect(StatusCode::CREATED);
     assert_eq!(
         first["order_id"], again["order_id"],
         "a retry buys nothing more"
     );
-    api.post(
-        "/v1/flash-sales/small/purchase",
-        &json!({"quantity": 2, "user_id": "bob"}),
-    )
-    .await
-    .problem(StatusCode::FORBIDDEN);
-    api.post(
-        "/v1/flash-sales/small/purchase",
-        &json!({"quantity": 1, "user_id": "bob"}),
-    )
-    .await
-    .expect(StatusCode::CREATED);
-    let held = api
-        .post(
-            "/v1/flash-sales/small/purchase",
-            &json!({"quantity": 1, "user_id": "cyd"}),
-        )
-        .await;
+    buy(api, "small", "bob", 2)
+        .await
+        .problem(StatusCode::FORBIDDEN);
+    buy(api, "small", "bob", 1)
+        .await
+        .expect(StatusCode::CREATED);
+    let held = buy(api, "small", "cyd", 1).await;
     assert_eq!(held.status, StatusCode::CONFLICT);
     assert_eq!(code(&held.json()), "all_held");
     assert_eq!(held.header("retry-after"), Some("300"));
     // Over the per-buyer request limit (3 a minute here).
-    api.post(
-        "/v1/flash-sales/small/purchase",
-        &json!({"quantity": 1, "user_id": "cyd"}),
-    )
-    .await;
-    api.post(
-        "/v1/flash-sales/small/purchase",
-        &json!({"quantity": 1, "user_id": "cyd"}),
-    )
-    .await;
-    let limited = api
-        .post(
-            "/v1/flash-sales/small/purchase",
-            &json!({"quantity": 1, "user_id": "cyd"}),
-        )
-        .await;
+    buy(api, "small", "cyd", 1).await;
+    buy(api, "small", "cyd", 1).await;
+    let limited = buy(api, "small", "cyd", 1).await;
     assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
     assert!(limited.header("retry-after").is_some());
 
@@ -356,11 +333,7 @@ async fn limits_windows_and_the_end_of_a_sale() {
     api.post("/v1/admin/clock/advance", &json!({"seconds": 3600}))
         .await
         .expect(StatusCode::OK);
-    let late = api
-        .post(
-            "/v1/flash-sales/small/purchase",
-            &json!({"quantity": 1, "user_id": "dan"}),
-        )
+    let late = buy(api, "small", "dan", 1)
         .await
         .problem(StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(code(&late), "outside_sale_window");
@@ -551,11 +524,7 @@ async fn a_queue_entry_challenge_slows_buyers_without_changing_the_flow() {
     let server = env.start_with(&["--flash-challenge-bits", "8"]).await;
     crate::shop::open_shop(&server, 5, 1000).await;
     schedule(&server, "pow", 2, 1).await;
-    let unsolved = server
-        .post(
-            "/v1/flash-sales/pow/purchase",
-            &json!({"quantity": 1, "user_id": "ada"}),
-        )
+    let unsolved = buy(&server, "pow", "ada", 1)
         .await
         .problem(StatusCode::PRECONDITION_REQUIRED);
     assert_eq!(unsolved["difficulty_bits"], 8);
@@ -613,11 +582,7 @@ async fn bad_flash_sale_requests_are_refused_and_write_nothing() {
         .post("/v1/flash-sales", &json!({"sale_id": "x"}))
         .await
         .problem(StatusCode::UNPROCESSABLE_ENTITY);
-    server
-        .post(
-            "/v1/flash-sales/nope/purchase",
-            &json!({"quantity": 1, "user_id": "ada"}),
-        )
+    buy(&server, "nope", "ada", 1)
         .await
         .problem(StatusCode::NOT_FOUND);
     for body in [

@@ -53,30 +53,41 @@ impl CommandService {
             lines,
             expires_at,
         };
+        // Reservation ids are fresh as a rule: skip loading (a repeat conflicts and
+        // loads, then decides as for any repeat).
         let (outcome, reservation) = self
-            .on_reservation(reservation_id, request, metadata)
+            .reservation
+            .execute_new(reservation_id, request, metadata.clone(), None)
             .await?;
         if outcome.events == 0 && reservation.status != domain::ReservationStatus::Requested {
             // The same request again: answer with how it went.
             return Ok(answer(reservation, outcome, false));
         }
-        let mut taken = Vec::new();
-        let mut shortages = Vec::new();
-        for line in &reservation.lines {
+        // Every line is held at once: the lines are different stocks, each with its
+        // own owner, and their holds ride the same group commits.
+        let holds = reservation.lines.iter().map(|line| {
             let hold = StockAction::Hold {
                 hold_id: reservation_id.to_string(),
                 quantity: line.quantity,
                 expires_at: Some(reservation.expires_at.unwrap_or(expires_at)),
             };
-            match self.handle_stock(stock(line, hold), metadata).await {
+            self.handle_stock(stock(line, hold), metadata)
+        });
+        let outcomes = futures::future::join_all(holds).await;
+        let mut taken = Vec::new();
+        let mut shortages = Vec::new();
+        let mut failure = None;
+        for (line, outcome) in reservation.lines.iter().zip(outcomes) {
+            match outcome {
                 Ok(_) => taken.push(line.clone()),
                 Err(CommandError::Refused(refusal)) => shortages.push(shortage(line, &refusal)),
-                Err(other) => {
-                    self.release_lines(reservation_id, &taken, "reservation_failed", metadata)
-                        .await;
-                    return Err(other);
-                }
+                Err(other) => failure = Some(other),
             }
+        }
+        if let Some(failure) = failure {
+            self.release_lines(reservation_id, &taken, "reservation_failed", metadata)
+                .await;
+            return Err(failure);
         }
         let record = if shortages.is_empty() {
             ReservationCommand::RecordHeld

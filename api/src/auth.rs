@@ -86,6 +86,16 @@ impl Principal {
         }
     }
 
+    /// [`sees`](Self::sees) as an answer: a resource the caller may not see is, for
+    /// them, not there (`what` names it).
+    pub fn must_see(&self, owner: Option<&str>, what: &str) -> Result<(), Problem> {
+        if self.sees(owner) {
+            Ok(())
+        } else {
+            Err(Problem::not_found(format!("there is no such {what}")))
+        }
+    }
+
     fn may(&self, requirement: Requirement) -> bool {
         match (self, requirement) {
             (_, Requirement::Public) => true,

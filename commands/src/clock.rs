@@ -30,12 +30,13 @@ impl ManualClock {
         }
     }
 
-    /// Move time forward (never back) and wake whoever waits on the clock.
-    pub fn advance(&self, by: Duration) -> DateTime<Utc> {
+    /// Move time forward (never back) and wake whoever waits on the clock; `None`
+    /// (and time unchanged) past the end of representable time.
+    pub fn advance(&self, by: Duration) -> Option<DateTime<Utc>> {
         let mut now = self.now.write().expect("clock lock poisoned");
-        *now += by.max(Duration::zero());
+        *now = now.checked_add_signed(by.max(Duration::zero()))?;
         self.advanced.send_replace(*now);
-        *now
+        Some(*now)
     }
 
     pub fn subscribe(&self) -> watch::Receiver<DateTime<Utc>> {

@@ -126,10 +126,14 @@ impl CommandService {
         let (order_id, quantity, expires_at) = sale.purchase.clone().ok_or_else(|| {
             DomainError::new(ErrorKind::Conflict, "all_held", "the hold ran out at once")
         })?;
-        let price = sale.price.clone().unwrap_or(event_schemas::Money {
-            amount: 0,
-            currency: String::new(),
-        });
+        // A scheduled sale always has its price; an unscheduled one refused above.
+        let price = sale.price.clone().ok_or_else(|| {
+            DomainError::new(
+                ErrorKind::NotFound,
+                "unknown_flash_sale",
+                "there is no such flash sale",
+            )
+        })?;
         let place = OrderCommand::PlaceForFlashSale {
             order_id: order_id.clone(),
             customer: user_id.to_string(),
@@ -182,9 +186,7 @@ impl CommandService {
             .flash_sale
             .execute(sale_id, tick, metadata.clone(), None)
             .await?;
-        if outcome.events > 0 {
-            self.flash_changes.send_modify(|n| *n += 1);
-        }
+        self.flash_sale_changed(&outcome);
         self.return_unsold(&view, &metadata).await?;
         Ok(view)
     }
@@ -248,19 +250,15 @@ impl CommandService {
             order_id: order.order_id.clone(),
             now: self.clock().now(),
         };
-        let sale = match self
+        match self
             .flash_sale
             .execute(sale_id, sell, metadata.clone(), None)
             .await
         {
-            Ok((_, sale)) => {
-                self.flash_changes.send_modify(|n| *n += 1);
-                sale
-            }
+            Ok((outcome, _)) => self.flash_sale_changed(&outcome),
             Err(CommandError::Refused(_)) => return Ok(None),
             Err(other) => return Err(other),
         };
-        let _ = sale;
         for line in &order.reserved {
             let sold = StockCommand {
                 sku: line.sku.clone(),
@@ -297,10 +295,18 @@ impl CommandService {
             order_id: order_id.to_string(),
             reason: reason.to_string(),
         };
-        self.flash_sale
+        let (outcome, _) = self
+            .flash_sale
             .execute(sale_id, back, metadata.clone(), None)
             .await?;
-        self.flash_changes.send_modify(|n| *n += 1);
+        self.flash_sale_changed(&outcome);
         Ok(())
+    }
+
+    /// Wake the queues waiting for units, when a command sold or returned some.
+    fn flash_sale_changed(&self, outcome: &CommandOutcome) {
+        if outcome.events > 0 {
+            self.flash_changes.send_modify(|n| *n += 1);
+        }
     }
 }

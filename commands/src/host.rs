@@ -74,6 +74,25 @@ pub struct KeyedRequest {
     pub request_hash: String,
 }
 
+impl KeyedRequest {
+    /// The receipt recording this key with a command that added `events` events (the
+    /// last of them at index `last_event` of its batch) and answered `view`.
+    pub fn receipt<V: serde::Serialize>(
+        &self,
+        events: usize,
+        view: &V,
+        last_event: usize,
+    ) -> Receipt {
+        Receipt {
+            scope: self.scope.clone(),
+            key: self.key.clone(),
+            request_hash: self.request_hash.clone(),
+            answer: receipt_answer(events, view),
+            last_event,
+        }
+    }
+}
+
 type Answer<A> = Result<(CommandOutcome, <A as Hosted>::View), CommandError>;
 
 struct Job<A: Hosted> {
@@ -368,13 +387,7 @@ impl<A: Hosted> Owner<A> {
                     }
                     let view = next.view_for(&job.command);
                     if let (Some(keyed), false) = (&job.keyed, new.is_empty()) {
-                        receipts.push(Receipt {
-                            scope: keyed.scope.clone(),
-                            key: keyed.key.clone(),
-                            request_hash: keyed.request_hash.clone(),
-                            answer: receipt_answer(new.len(), &view),
-                            last_event: events.len() - 1,
-                        });
+                        receipts.push(keyed.receipt(new.len(), &view, events.len() - 1));
                     }
                     decided.push(Ok((new.len(), view)));
                 }

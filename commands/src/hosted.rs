@@ -84,116 +84,53 @@ impl Hosted for Stock {
     }
 }
 
-impl Hosted for Warehouse {
-    const TYPE: &'static str = event_schemas::warehouse::WAREHOUSE_AGGREGATE;
-    type Command = RegisterWarehouse;
-    type Event = WarehouseEvent;
-    type View = ();
+/// The `Hosted` impl of an aggregate whose pure rules the host calls as they are.
+macro_rules! hosted {
+    ($aggregate:ty, $type:expr, $command:ty, $event:ty, $view:ty,
+     decide: |$state:ident, $cmd:ident, $context:ident| $decide:expr,
+     view: |$viewed:ident| $make_view:expr) => {
+        impl Hosted for $aggregate {
+            const TYPE: &'static str = $type;
+            type Command = $command;
+            type Event = $event;
+            type View = $view;
 
-    fn decide(
-        &self,
-        command: &RegisterWarehouse,
-        _context: &DecideContext,
-    ) -> Result<Vec<WarehouseEvent>, DomainError> {
-        Warehouse::decide(self, command)
-    }
+            fn decide(
+                &self,
+                $cmd: &$command,
+                $context: &DecideContext,
+            ) -> Result<Vec<$event>, DomainError> {
+                let $state = self;
+                $decide
+            }
 
-    fn apply(&mut self, event: &WarehouseEvent) {
-        self.apply_event(event);
-    }
+            fn apply(&mut self, event: &$event) {
+                self.apply_event(event);
+            }
 
-    fn view(&self) {}
+            fn view(&self) -> $view {
+                let $viewed = self;
+                $make_view
+            }
+        }
+    };
 }
 
-impl Hosted for ApiKey {
-    const TYPE: &'static str = event_schemas::api_key::API_KEY_AGGREGATE;
-    type Command = ApiKeyCommand;
-    type Event = ApiKeyEvent;
-    type View = ();
-
-    fn decide(
-        &self,
-        command: &ApiKeyCommand,
-        context: &DecideContext,
-    ) -> Result<Vec<ApiKeyEvent>, DomainError> {
-        ApiKey::decide(self, command, context.now)
-    }
-
-    fn apply(&mut self, event: &ApiKeyEvent) {
-        self.apply_event(event);
-    }
-
-    fn view(&self) {}
-}
-
-impl Hosted for Reservation {
-    const TYPE: &'static str = event_schemas::reservation::RESERVATION_AGGREGATE;
-    type Command = ReservationCommand;
-    type Event = ReservationEvent;
-    type View = Reservation;
-
-    fn decide(
-        &self,
-        command: &ReservationCommand,
-        context: &DecideContext,
-    ) -> Result<Vec<ReservationEvent>, DomainError> {
-        Reservation::decide(self, command, context.now)
-    }
-
-    fn apply(&mut self, event: &ReservationEvent) {
-        self.apply_event(event);
-    }
-
-    fn view(&self) -> Reservation {
-        self.clone()
-    }
-}
-
-impl Hosted for Product {
-    const TYPE: &'static str = event_schemas::product::PRODUCT_AGGREGATE;
-    type Command = ProductCommand;
-    type Event = ProductEvent;
-    type View = Product;
-
-    fn decide(
-        &self,
-        command: &ProductCommand,
-        _context: &DecideContext,
-    ) -> Result<Vec<ProductEvent>, DomainError> {
-        Product::decide(self, command)
-    }
-
-    fn apply(&mut self, event: &ProductEvent) {
-        self.apply_event(event);
-    }
-
-    fn view(&self) -> Product {
-        self.clone()
-    }
-}
-
-impl Hosted for Order {
-    const TYPE: &'static str = event_schemas::order::ORDER_AGGREGATE;
-    type Command = OrderCommand;
-    type Event = OrderEvent;
-    type View = Order;
-
-    fn decide(
-        &self,
-        command: &OrderCommand,
-        _context: &DecideContext,
-    ) -> Result<Vec<OrderEvent>, DomainError> {
-        Order::decide(self, command)
-    }
-
-    fn apply(&mut self, event: &OrderEvent) {
-        self.apply_event(event);
-    }
-
-    fn view(&self) -> Order {
-        self.clone()
-    }
-}
+hosted!(Warehouse, event_schemas::warehouse::WAREHOUSE_AGGREGATE, RegisterWarehouse, WarehouseEvent, (),
+    decide: |state, command, _context| state.decide(command),
+    view: |_state| ());
+hosted!(ApiKey, event_schemas::api_key::API_KEY_AGGREGATE, ApiKeyCommand, ApiKeyEvent, (),
+    decide: |state, command, context| state.decide(command, context.now),
+    view: |_state| ());
+hosted!(Reservation, event_schemas::reservation::RESERVATION_AGGREGATE, ReservationCommand, ReservationEvent, Reservation,
+    decide: |state, command, context| state.decide(command, context.now),
+    view: |state| state.clone());
+hosted!(Product, event_schemas::product::PRODUCT_AGGREGATE, ProductCommand, ProductEvent, Product,
+    decide: |state, command, _context| state.decide(command),
+    view: |state| state.clone());
+hosted!(Order, event_schemas::order::ORDER_AGGREGATE, OrderCommand, OrderEvent, Order,
+    decide: |state, command, _context| state.decide(command),
+    view: |state| state.clone());
 
 /// A flash sale's figures, and for a purchase the buyer's hold.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]

@@ -136,7 +136,7 @@ impl CommandService {
         // Refuse before touching stock when the order cannot be cancelled.
         if !order.decide(&cancel)?.is_empty() {
             // No reservation yet (the process has not got to it), or done with: fine.
-            self.release_for_order(order_id, reason, metadata).await?;
+            self.release_for_order(&order, reason, metadata).await?;
         }
         self.order
             .execute(order_id, cancel, metadata.clone(), None)
@@ -241,7 +241,7 @@ impl CommandService {
             Ok((outcome, _)) => Ok(outcome.position),
             // Cancelled while its stock was being held: let the stock go again.
             Err(CommandError::Refused(_)) => {
-                self.release_for_order(order_id, "order_cancelled", &metadata)
+                self.release_for_order(&order, "order_cancelled", &metadata)
                     .await?;
                 Ok(after)
             }
@@ -303,23 +303,14 @@ impl CommandService {
                 let confirm = OrderCommand::Confirm {
                     shipments: shipments.into_iter().collect(),
                 };
-                self.order
-                    .execute(order_id, confirm, metadata.clone(), None)
-                    .await?;
+                self.on_order(order_id, confirm, metadata).await?;
             }
             None => {
                 let refund = OrderCommand::RequestRefund {
                     reason: "the stock could no longer be held when the payment came".into(),
                 };
-                self.order
-                    .execute(order_id, refund, metadata.clone(), None)
-                    .await?;
-                let notify = OrderCommand::Notify {
-                    message: "Your payment came after the items were released and they are no longer available; it will be refunded.".into(),
-                };
-                self.order
-                    .execute(order_id, notify, metadata.clone(), None)
-                    .await?;
+                self.on_order(order_id, refund, metadata).await?;
+                self.notify(order_id, "Your payment came after the items were released and they are no longer available; it will be refunded.", metadata).await?;
             }
         }
         Ok(())
@@ -358,14 +349,15 @@ impl CommandService {
         order_id: &str,
         metadata: &Metadata,
     ) -> Result<(), CommandError> {
-        self.release_for_order(order_id, "payment_failed", metadata)
+        let (_, order) = self.order(order_id).await?;
+        self.release_for_order(&order, "payment_failed", metadata)
             .await?;
-        let notify = OrderCommand::Notify {
-            message: "Your payment failed; the items are no longer held for you.".into(),
-        };
-        self.order
-            .execute(order_id, notify, metadata.clone(), None)
-            .await?;
+        self.notify(
+            order_id,
+            "Your payment failed; the items are no longer held for you.",
+            metadata,
+        )
+        .await?;
         Ok(())
     }
 
@@ -378,33 +370,58 @@ impl CommandService {
         if order.status != domain::OrderStatus::Reserved || !due {
             return Ok(());
         }
-        self.release_for_order(order_id, "payment_timed_out", metadata)
+        self.release_for_order(&order, "payment_timed_out", metadata)
             .await?;
-        self.order
-            .execute(order_id, OrderCommand::TimeOut, metadata.clone(), None)
+        self.on_order(order_id, OrderCommand::TimeOut, metadata)
             .await?;
-        let notify = OrderCommand::Notify {
-            message: "No payment came in time; the items are no longer held for you.".into(),
-        };
-        self.order
-            .execute(order_id, notify, metadata.clone(), None)
-            .await?;
+        self.notify(
+            order_id,
+            "No payment came in time; the items are no longer held for you.",
+            metadata,
+        )
+        .await?;
         Ok(())
     }
 
-    async fn release_for_order(
+    /// Run an order command for the process; its answer is not needed.
+    async fn on_order(
         &self,
         order_id: &str,
+        command: OrderCommand,
+        metadata: &Metadata,
+    ) -> Result<(), CommandError> {
+        self.order
+            .execute(order_id, command, metadata.clone(), None)
+            .await
+            .map(drop)
+    }
+
+    /// Record something the customer must be told.
+    async fn notify(
+        &self,
+        order_id: &str,
+        message: &str,
+        metadata: &Metadata,
+    ) -> Result<(), CommandError> {
+        let notify = OrderCommand::Notify {
+            message: message.to_string(),
+        };
+        self.on_order(order_id, notify, metadata).await
+    }
+
+    /// Let an order's stock go: a flash-sale order's units back to the sale (for the
+    /// next buyer), any other order's reservation back to stock.
+    async fn release_for_order(
+        &self,
+        order: &Order,
         reason: &str,
         metadata: &Metadata,
     ) -> Result<(), CommandError> {
-        // A flash-sale order's units go back to the sale, for the next buyer.
-        if let Ok((_, order)) = self.order(order_id).await {
-            if let Some(sale_id) = &order.flash_sale {
-                return self
-                    .return_flash_units(order_id, sale_id, reason, metadata)
-                    .await;
-            }
+        let order_id = order.order_id.as_str();
+        if let Some(sale_id) = &order.flash_sale {
+            return self
+                .return_flash_units(order_id, sale_id, reason, metadata)
+                .await;
         }
         match self.release_reservation(order_id, reason, metadata).await {
             Ok(_) | Err(CommandError::Refused(_)) => Ok(()),

@@ -175,15 +175,9 @@ impl CommandService {
         events: Vec<ActivityEvent>,
         metadata: &Metadata,
     ) -> Result<i64, CommandError> {
-        let now = self.clock.now();
         let commits = events.iter().map(|event| {
-            self.committer.commit(AppendBatch {
-                aggregate_type: ACTIVITY_AGGREGATE.to_string(),
-                aggregate_id: uuid::Uuid::now_v7().to_string(),
-                expected_sequence: 0,
-                events: vec![crate::host::encode(event, metadata, now)],
-                receipts: Vec::new(),
-            })
+            self.committer
+                .commit(self.activity_batch(event, metadata, Vec::new()))
         });
         let mut last = 0;
         for result in futures::future::join_all(commits).await {
@@ -203,31 +197,36 @@ impl CommandService {
         keyed: Option<KeyedRequest>,
         view: serde_json::Value,
     ) -> Result<i64, CommandError> {
-        let receipts = keyed
-            .map(|keyed| crate::store::Receipt {
-                scope: keyed.scope,
-                key: keyed.key,
-                request_hash: keyed.request_hash,
-                answer: crate::host::receipt_answer(1, &view),
-                last_event: 0,
-            })
-            .into_iter()
-            .collect();
-        let batch = AppendBatch {
+        let receipts = keyed.iter().map(|k| k.receipt(1, &view, 0)).collect();
+        let batch = self.activity_batch(&event, metadata, receipts);
+        match self.committer.commit(batch).await? {
+            Ok(positions) => Ok(positions.last().copied().unwrap_or(0)),
+            // A fresh stream cannot conflict: the key was taken meanwhile (by another
+            // process); answer as it was answered then.
+            Err(_) => match &keyed {
+                Some(keyed) => match self.store.find_receipt(&keyed.scope, &keyed.key).await? {
+                    Some(receipt) => Err(CommandError::AlreadyDone(receipt)),
+                    None => Err(CommandError::Contended),
+                },
+                None => Err(CommandError::Contended),
+            },
+        }
+    }
+
+    /// An activity event as its own one-event stream.
+    fn activity_batch(
+        &self,
+        event: &ActivityEvent,
+        metadata: &Metadata,
+        receipts: Vec<crate::store::Receipt>,
+    ) -> AppendBatch {
+        AppendBatch {
             aggregate_type: ACTIVITY_AGGREGATE.to_string(),
             aggregate_id: uuid::Uuid::now_v7().to_string(),
             expected_sequence: 0,
-            events: vec![crate::host::encode(&event, metadata, self.clock.now())],
+            events: vec![crate::host::encode(event, metadata, self.clock.now())],
             receipts,
-        };
-        // A fresh stream cannot conflict; a key taken meanwhile by another process
-        // can, and the caller then finds its receipt.
-        let positions = self
-            .committer
-            .commit(batch)
-            .await?
-            .map_err(|_| CommandError::Contended)?;
-        Ok(positions.last().copied().unwrap_or(0))
+        }
     }
 
     /// Create or revoke an API key.

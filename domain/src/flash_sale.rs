@@ -241,6 +241,14 @@ impl FlashSale {
             "ends_at",
             "must be after starts_at",
         );
+        // The sale's stock hold outlives its end by the payment window and a grace
+        // period: that time must exist.
+        v.check(
+            s.ends_at - s.starts_at <= Duration::days(366)
+                && s.ends_at.checked_add_signed(Duration::days(2)).is_some(),
+            "ends_at",
+            "a sale lasts at most a year, and ends in a representable time",
+        );
         v.check(
             (1..=s.units.max(1)).contains(&s.per_user_limit),
             "per_user_limit",
@@ -290,7 +298,7 @@ impl FlashSale {
     ) -> Result<Vec<FlashSaleEvent>, DomainError> {
         let mut v = Validator::new();
         v.id("user_id", user_id);
-        v.check(quantity >= 1, "quantity", "must be at least 1");
+        v.quantity("quantity", quantity);
         v.finish()?;
         // A retry of a purchase that holds units answers with that hold.
         if self.open_hold_of(user_id, now).is_some() {
@@ -312,7 +320,7 @@ impl FlashSale {
             ));
         }
         let bought = self.bought.get(user_id).copied().unwrap_or(0);
-        if bought + quantity > self.per_user_limit {
+        if bought.saturating_add(quantity) > self.per_user_limit {
             return Err(DomainError::new(
                 ErrorKind::Forbidden,
                 "purchase_limit",
@@ -399,7 +407,7 @@ impl FlashSale {
         }
         // The buyer may have bought again meanwhile: the limit still holds.
         let bought = self.bought.get(&user_id).copied().unwrap_or(0);
-        if bought + quantity > self.per_user_limit {
+        if bought.saturating_add(quantity) > self.per_user_limit {
             return Err(DomainError::new(
                 ErrorKind::Conflict,
                 "units_gone",

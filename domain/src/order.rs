@@ -153,6 +153,14 @@ pub fn total(lines: &[PricedLine]) -> Result<Money, DomainError> {
 }
 
 impl Order {
+    /// The order's total; nothing (zero, no currency) before it is placed.
+    pub fn total_or_zero(&self) -> Money {
+        self.total.clone().unwrap_or(Money {
+            amount: 0,
+            currency: String::new(),
+        })
+    }
+
     pub fn decide(&self, command: &OrderCommand) -> Result<Vec<OrderEvent>, DomainError> {
         let order_id = self.order_id.clone();
         let conflict =
@@ -177,6 +185,12 @@ impl Order {
                     v.quantity(&format!("lines[{i}].quantity"), line.quantity);
                 }
                 v.id("ship_to.region", &ship_to.region);
+                // A destination point is optional; when given, it is a real one.
+                v.geo(
+                    "ship_to.",
+                    ship_to.lat.unwrap_or(0.0),
+                    ship_to.lon.unwrap_or(0.0),
+                );
                 v.finish()?;
                 let total = total(lines)?;
                 if self.status != OrderStatus::New {
@@ -274,10 +288,7 @@ impl Order {
                         "the order's stock is not reserved yet; try again shortly".into(),
                     );
                 }
-                let total = self.total.clone().unwrap_or(Money {
-                    amount: 0,
-                    currency: String::new(),
-                });
+                let total = self.total_or_zero();
                 match (succeeded, self.status) {
                     (true, _) if *amount != total => Ok(vec![OrderEvent::PaymentAmountMismatch {
                         order_id,

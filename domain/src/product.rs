@@ -194,16 +194,7 @@ fn validate_details(v: &mut Validator, details: &ProductDetails) {
     } = &details.shop;
     v.id("shop.shop_id", shop_id);
     v.text("shop.name", name);
-    v.check(
-        (-90.0..=90.0).contains(lat),
-        "shop.location.lat",
-        "must be between -90 and 90",
-    );
-    v.check(
-        (-180.0..=180.0).contains(lon),
-        "shop.location.lon",
-        "must be between -180 and 180",
-    );
+    v.geo("shop.location.", *lat, *lon);
     money(v, "price", &details.price);
     v.check(
         LANGUAGES.contains(&details.language.as_str()),

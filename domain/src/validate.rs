@@ -51,6 +51,20 @@ impl Validator {
         }
     }
 
+    /// A latitude and a longitude in degrees (NaN is neither), under `prefix`.
+    pub fn geo(&mut self, prefix: &str, lat: f64, lon: f64) {
+        self.check(
+            (-90.0..=90.0).contains(&lat),
+            &format!("{prefix}lat"),
+            "must be between -90 and 90",
+        );
+        self.check(
+            (-180.0..=180.0).contains(&lon),
+            &format!("{prefix}lon"),
+            "must be between -180 and 180",
+        );
+    }
+
     pub fn check(&mut self, ok: bool, field: &str, message: &str) {
         if !ok {
             self.fail(field, message);

@@ -77,16 +77,7 @@ fn validate(command: &RegisterWarehouse) -> Result<(), DomainError> {
     v.text("name", &command.name);
     v.id("region", &command.region);
     let GeoPoint { lat, lon } = command.location;
-    v.check(
-        (-90.0..=90.0).contains(&lat),
-        "location.lat",
-        "must be between -90 and 90",
-    );
-    v.check(
-        (-180.0..=180.0).contains(&lon),
-        "location.lon",
-        "must be between -180 and 180",
-    );
+    v.geo("location.", lat, lon);
     v.check(
         command.ships_to.len() <= MAX_SHIPPING_RATES,
         "ships_to",

@@ -84,33 +84,32 @@ impl Catalog {
         self.products.get(sku)
     }
 
-    pub fn len(&self) -> usize {
-        self.products.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.products.is_empty()
-    }
-
     /// Fold a batch of events in position order; the SKUs whose document must be
-    /// written again (or removed) are added to `dirty`.
+    /// written again (or removed) are added to `dirty`. Every event is decoded before
+    /// anything changes, so a batch that fails leaves the catalog as it was; queries
+    /// wait for the signals only while the decoded events are folded.
     pub fn apply(
         &mut self,
         records: &[LogRecord],
         dirty: &mut HashSet<String>,
     ) -> Result<(), LogError> {
-        let signals = self.signals.clone();
-        let mut signals = signals.write().expect("signals lock");
+        let mut events = Vec::new();
         for record in records {
             match record.aggregate_type.as_str() {
                 event_schemas::product::PRODUCT_AGGREGATE
                 | event_schemas::stock::STOCK_AGGREGATE
-                | event_schemas::activity::ACTIVITY_AGGREGATE => {}
-                _ => continue,
+                | event_schemas::activity::ACTIVITY_AGGREGATE => {
+                    events.push((record.position, record.decode()?))
+                }
+                _ => {}
             }
-            match record.decode()? {
+        }
+        let signals = self.signals.clone();
+        let mut signals = signals.write().expect("signals lock");
+        for (position, event) in events {
+            match event {
                 RecordedEvent::Product(event) => {
-                    self.apply_product(event, record.position, &mut signals, dirty)
+                    self.apply_product(event, position, &mut signals, dirty)
                 }
                 RecordedEvent::Stock(event) => self.apply_stock(event, &mut signals, dirty),
                 RecordedEvent::Activity(event) => self.apply_activity(event, &mut signals),

@@ -134,6 +134,35 @@ impl Generation {
         ))
     }
 
+    /// Open the index in `dir` and fold the log into the catalog up to the index's
+    /// checkpoint (the index already holds that much).
+    async fn load(db: &ReadDb, number: u64, dir: PathBuf) -> Result<Self, SearchError> {
+        let (mut generation, checkpoint) =
+            tokio::task::spawn_blocking(move || Generation::open(number, dir))
+                .await
+                .map_err(|e| SearchError::Task(e.to_string()))??;
+        loop {
+            let records = log::read_records_after(db, generation.applied, BATCH).await?;
+            let Some(last) = records.last().map(|r| r.position) else {
+                break;
+            };
+            if records[0].position > checkpoint {
+                break;
+            }
+            let upto: Vec<LogRecord> = records
+                .into_iter()
+                .filter(|r| r.position <= checkpoint)
+                .collect();
+            generation.apply(&upto, checkpoint)?;
+            if last > checkpoint || upto.len() < BATCH as usize {
+                break;
+            }
+        }
+        generation.applied = generation.applied.max(checkpoint);
+        generation.committed = generation.applied;
+        Ok(generation)
+    }
+
     fn view(&self) -> View {
         View {
             searcher: self.reader.searcher(),
@@ -278,31 +307,7 @@ impl SearchProjection {
                 std::fs::remove_dir_all(entry.path())?;
             }
         }
-        let dir = generation_dir(&root, number);
-        let (mut generation, checkpoint) =
-            tokio::task::spawn_blocking(move || Generation::open(number, dir))
-                .await
-                .map_err(|e| SearchError::Task(e.to_string()))??;
-        // The index holds everything up to its checkpoint; the catalog must learn it.
-        loop {
-            let records = log::read_records_after(&db, generation.applied, BATCH).await?;
-            let Some(last) = records.last().map(|r| r.position) else {
-                break;
-            };
-            if records[0].position > checkpoint {
-                break;
-            }
-            let upto: Vec<LogRecord> = records
-                .into_iter()
-                .filter(|r| r.position <= checkpoint)
-                .collect();
-            generation.apply(&upto, checkpoint)?;
-            if last > checkpoint || upto.len() < BATCH as usize {
-                break;
-            }
-        }
-        generation.applied = generation.applied.max(checkpoint);
-        generation.committed = generation.applied;
+        let generation = Generation::load(&db, number, generation_dir(&root, number)).await?;
         write_active(&root, number)?;
         let view = generation.view();
         let position = view.position;
@@ -413,7 +418,7 @@ impl SearchProjection {
         let mut live = self.live.lock().await;
         let records = log::read_records_after(&self.db, live.applied, BATCH).await?;
         let full = records.len() as i64 == BATCH;
-        live.apply(&records, 0)?;
+        self.apply_or_reload(&mut live, &records).await?;
         if live.commit_due(*self.wanted.borrow()) {
             live.commit().await?;
         }
@@ -426,13 +431,42 @@ impl SearchProjection {
         ))
     }
 
+    /// Apply records to the live generation. Should writing documents fail half-way
+    /// (the catalog already moved on), the generation is loaded again from its last
+    /// commit, so catalog and index agree before the batch is tried again.
+    async fn apply_or_reload(
+        &self,
+        live: &mut Generation,
+        records: &[LogRecord],
+    ) -> Result<(), SearchError> {
+        if live.writer.is_none() {
+            self.reload(live).await?;
+        }
+        let applied = live.apply(records, 0);
+        if applied.is_err() {
+            self.reload(live).await?;
+        }
+        applied
+    }
+
+    async fn reload(&self, live: &mut Generation) -> Result<(), SearchError> {
+        // The writer holds the index's lock: let it go before opening again.
+        if let Some(writer) = live.writer.take() {
+            tokio::task::spawn_blocking(move || drop(writer))
+                .await
+                .map_err(|e| SearchError::Task(e.to_string()))?;
+        }
+        *live = Generation::load(&self.db, live.number, live.dir.clone()).await?;
+        Ok(())
+    }
+
     /// Apply everything committed so far and commit it (tests, tools, shutdown).
     pub async fn catch_up(&self) -> Result<i64, SearchError> {
         let mut live = self.live.lock().await;
         loop {
             let records = log::read_records_after(&self.db, live.applied, BATCH).await?;
             let done = (records.len() as i64) < BATCH;
-            live.apply(&records, 0)?;
+            self.apply_or_reload(&mut live, &records).await?;
             if done {
                 break;
             }

@@ -14,12 +14,13 @@ use tantivy::query::{
 };
 use tantivy::schema::{Field, IndexRecordOption, Term, Value};
 use tantivy::snippet::SnippetGenerator;
+use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{DocAddress, DocId, Score, Searcher, SegmentOrdinal, SegmentReader, TantivyDocument};
 
 use crate::catalog::{ProductRecord, Signals};
 use crate::geo::{bounding_box, haversine_km};
 use crate::projection::View;
-use crate::schema::{self, Fields, LANGUAGES, LAT, LISTED, LON, PRICE, TIE};
+use crate::schema::{self, Fields, LAT, LISTED, LON, PRICE, TIE};
 use crate::spelling::{did_you_mean, fuzziness, neighbours};
 
 /// Most hits one page may ask for.
@@ -140,16 +141,31 @@ pub struct Built {
 }
 
 /// Terms of `text` as `field`'s analyzer produces them.
-fn analyze(searcher: &Searcher, field: Field, text: &str) -> Vec<String> {
-    let Ok(mut analyzer) = searcher.index().tokenizer_for_field(field) else {
-        return Vec::new();
-    };
-    let mut stream = analyzer.token_stream(text);
-    let mut terms = Vec::new();
-    while let Some(token) = stream.next() {
-        terms.push(token.text.clone());
+/// The analyzers of the fields a query uses, taken from the index once per query.
+struct Analyzers<'s> {
+    searcher: &'s Searcher,
+    by_field: HashMap<Field, TextAnalyzer>,
+}
+
+impl<'s> Analyzers<'s> {
+    fn new(searcher: &'s Searcher) -> Self {
+        Self {
+            searcher,
+            by_field: HashMap::new(),
+        }
     }
-    terms
+
+    /// Terms of `text` as `field`'s analyzer produces them.
+    fn analyze(&mut self, field: Field, text: &str) -> Vec<String> {
+        if !self.by_field.contains_key(&field) {
+            match self.searcher.index().tokenizer_for_field(field) {
+                Ok(analyzer) => self.by_field.insert(field, analyzer),
+                Err(_) => return Vec::new(),
+            };
+        }
+        let analyzer = self.by_field.get_mut(&field).expect("inserted above");
+        schema::tokens(analyzer, text)
+    }
 }
 
 fn filter(query: Box<dyn Query>) -> (Occur, Box<dyn Query>) {
@@ -174,6 +190,7 @@ fn text_clauses(
     vocabulary: &HashMap<String, u32>,
 ) -> Vec<(Occur, Box<dyn Query>)> {
     let mut clauses = Vec::new();
+    let mut analyzers = Analyzers::new(searcher);
     let highlighted: Vec<Field> = fields
         .title
         .iter()
@@ -185,7 +202,7 @@ fn text_clauses(
         let mut alternatives: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         let mut stop_word = false;
         for text_field in fields.exact_fields() {
-            let terms = analyze(searcher, text_field.field, word);
+            let terms = analyzers.analyze(text_field.field, word);
             if terms.is_empty() {
                 stop_word = true;
             }
@@ -221,10 +238,16 @@ fn text_clauses(
         if alternatives.is_empty() {
             continue;
         }
-        // Typo matches are highlighted too: the known words near this one.
-        for near in neighbours(word, vocabulary, 8) {
+        // Typo matches are highlighted too: the known words near an unknown one (a
+        // known word is highlighted as itself, and the vocabulary scan is spared).
+        let near_words = if vocabulary.contains_key(word) {
+            Vec::new()
+        } else {
+            neighbours(word, vocabulary, 8)
+        };
+        for near in near_words {
             for &field in &highlighted {
-                for analyzed in analyze(searcher, field, near) {
+                for analyzed in analyzers.analyze(field, near) {
                     highlight_terms
                         .entry(field)
                         .or_default()
@@ -404,13 +427,7 @@ fn collect(
     query: &dyn Query,
 ) -> tantivy::Result<(Collected, tantivy::collector::FacetCounts)> {
     let mut facet_collector = FacetCollector::for_field("facets");
-    let category_root = match &request.category {
-        Some(category) => tantivy::schema::Facet::from_path(
-            std::iter::once("category").chain(category.split('/').filter(|p| !p.is_empty())),
-        ),
-        None => tantivy::schema::Facet::from("/category"),
-    };
-    facet_collector.add_facet(category_root);
+    facet_collector.add_facet(category_root(request));
     facet_collector.add_facet("/material");
     facet_collector.add_facet("/shop");
     let top = TopCollector {
@@ -442,14 +459,8 @@ fn facets(
             })
             .collect::<Vec<_>>()
     };
-    let category_root = match &request.category {
-        Some(category) => tantivy::schema::Facet::from_path(
-            std::iter::once("category").chain(category.split('/').filter(|p| !p.is_empty())),
-        ),
-        None => tantivy::schema::Facet::from("/category"),
-    };
     let parent = request.category.clone();
-    let mut category = values(category_root, &|_| None);
+    let mut category = values(category_root(request), &|_| None);
     if let Some(parent) = parent {
         // Name sub-categories by their full path, as the filter takes them.
         for value in &mut category {
@@ -463,6 +474,14 @@ fn facets(
             signals.shops.get(id).cloned()
         }),
         price: price_ranges(&top.price_counts),
+    }
+}
+
+/// The facet whose children the category counts are: the filter's, or the top.
+fn category_root(request: &SearchRequest) -> tantivy::schema::Facet {
+    match &request.category {
+        Some(category) => schema::category_facet(category),
+        None => tantivy::schema::Facet::from("/category"),
     }
 }
 
@@ -506,10 +525,7 @@ fn hits(
         else {
             continue;
         };
-        let slot = LANGUAGES
-            .iter()
-            .position(|(code, _)| *code == record.details.language)
-            .unwrap_or(0);
+        let slot = Fields::language_slot(&record.details.language);
         let snippet = |field: Field, text: &str| {
             generators
                 .get(&field)

@@ -138,7 +138,9 @@ impl Fields {
         ]
     }
 
-    fn language_slot(language: &str) -> usize {
+    /// Where a language's fields are in `title` and `description` (English for an
+    /// unknown one).
+    pub fn language_slot(language: &str) -> usize {
         LANGUAGES
             .iter()
             .position(|(code, _)| *code == language)
@@ -241,15 +243,29 @@ pub fn plain_analyzer() -> TextAnalyzer {
         .build()
 }
 
+/// The terms `analyzer` makes of `text`.
+pub fn tokens(analyzer: &mut TextAnalyzer, text: &str) -> Vec<String> {
+    let mut stream = analyzer.token_stream(text);
+    let mut terms = Vec::new();
+    while let Some(token) = stream.next() {
+        terms.push(token.text.clone());
+    }
+    terms
+}
+
+thread_local! {
+    /// One plain analyzer per thread: building one per call costs more than using it.
+    static PLAIN_ANALYZER: std::cell::RefCell<TextAnalyzer> = std::cell::RefCell::new(plain_analyzer());
+}
+
 /// The words of `text` as the plain analyzer sees them.
 pub fn words(text: &str) -> Vec<String> {
-    let mut analyzer = plain_analyzer();
-    let mut stream = analyzer.token_stream(text);
-    let mut words = Vec::new();
-    while let Some(token) = stream.next() {
-        words.push(token.text.clone());
-    }
-    words
+    PLAIN_ANALYZER.with(|analyzer| tokens(&mut analyzer.borrow_mut(), text))
+}
+
+/// The facet of a category path (`category/home/kitchen` for `home/kitchen`).
+pub fn category_facet(path: &str) -> Facet {
+    Facet::from_path(std::iter::once("category").chain(path.split('/').filter(|p| !p.is_empty())))
 }
 
 /// A category path and each of its ancestors: `home/kitchen/mugs` gives `home`,
@@ -276,11 +292,7 @@ pub fn document(fields: &Fields, record: &ProductRecord) -> TantivyDocument {
     for ancestor in category_ancestors(&details.category) {
         doc.add_text(fields.category, &ancestor);
     }
-    let category_parts = details.category.split('/').filter(|p| !p.is_empty());
-    doc.add_facet(
-        fields.facets,
-        Facet::from_path(std::iter::once("category").chain(category_parts)),
-    );
+    doc.add_facet(fields.facets, category_facet(&details.category));
     for material in &details.materials {
         doc.add_text(fields.materials_text, material);
         let material = material.to_lowercase();

@@ -82,14 +82,15 @@ pub fn suggest(signals: &Signals, prefix: &str, limit: usize) -> Vec<Suggestion>
             }
         }
     }
-    candidates.sort_by(|a, b| {
-        let starts = |title: &str| normalise_query(title).starts_with(&typed);
-        starts(b.1)
-            .cmp(&starts(a.1))
-            .then(b.2.cmp(&a.2))
-            .then(a.1.len().cmp(&b.1.len()))
-            .then(a.1.cmp(b.1))
-            .then(a.0.cmp(b.0))
+    // Titles that start with what was typed first, then in stock, then short.
+    candidates.sort_by_cached_key(|(sku, title, in_stock)| {
+        (
+            !normalise_query(title).starts_with(&typed),
+            !*in_stock,
+            title.len(),
+            (*title).clone(),
+            (*sku).clone(),
+        )
     });
     let mut titles_given = HashSet::new();
     for (sku, title, _) in candidates {

@@ -557,6 +557,17 @@ async fn every_route_answers_every_kind_of_caller_as_the_table_says() {
         .await
         .expect(StatusCode::CREATED);
     }
+    // The availability read model reflects the setup before the table reads it.
+    let setup = server.head().await;
+    call(
+        &server,
+        Method::GET,
+        &format!("/v1/availability/sku-1?min_position={setup}"),
+        None,
+        Some(&master),
+    )
+    .await
+    .expect(StatusCode::OK);
 
     let buyer = buyer_token(JWT_SECRET, "commerce", 3600);
     let expired_token = buyer_token(JWT_SECRET, "commerce", -3600);

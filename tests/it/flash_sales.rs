@@ -39,6 +39,9 @@ async fn buy(api: &Api, sale_id: &str, user_id: &str, quantity: u64) -> crate::s
     .await
 }
 
+/// Most times a test asks after one queue ticket (a bound against a hang, not a timing).
+const MAX_POLLS: usize = 200_000;
+
 /// A problem's code: the last part of its type.
 fn code(problem: &Value) -> &str {
     problem["type"]
@@ -69,7 +72,7 @@ async fn attempt(api: &Api, sale_id: &str, buyer: &str, through_all_held: bool) 
         StatusCode::CREATED => Outcome::Reserved(body["order_id"].as_str().unwrap().into()),
         StatusCode::ACCEPTED => {
             let ticket = body["ticket"].as_str().unwrap().to_string();
-            loop {
+            for _ in 0..MAX_POLLS {
                 let state = api
                     .get(&format!("/v1/flash-sales/{sale_id}/queue/{ticket}"))
                     .await
@@ -84,6 +87,7 @@ async fn attempt(api: &Api, sale_id: &str, buyer: &str, through_all_held: bool) 
                     other => panic!("ticket ended {other}: {state}"),
                 }
             }
+            panic!("ticket {ticket} never left the queue");
         }
         StatusCode::CONFLICT => match code(&body) {
             "all_held" => {
@@ -191,7 +195,8 @@ async fn a_crowd_buys_every_unit_exactly_once_and_failed_payments_go_to_others()
         if waiting.is_empty() {
             break;
         }
-        // Let the order process hand failed units back before the next round.
+        // Failed units go back to the sale as the order process gets to them; buyers
+        // who find every unit held try again next round.
         let sale = api.get("/v1/flash-sales/drop").await.expect(StatusCode::OK);
         if sale["sold"] == UNITS {
             let last = stream::iter(waiting.clone())
@@ -294,8 +299,10 @@ async fn limits_windows_and_the_end_of_a_sale() {
     assert_eq!(code(&held.json()), "all_held");
     assert_eq!(held.header("retry-after"), Some("300"));
     // Over the per-buyer request limit (3 a minute here).
-    buy(api, "small", "cyd", 1).await;
-    buy(api, "small", "cyd", 1).await;
+    for _ in 0..2 {
+        let again = buy(api, "small", "cyd", 1).await;
+        assert_eq!(code(&again.problem(StatusCode::CONFLICT)), "all_held");
+    }
     let limited = buy(api, "small", "cyd", 1).await;
     assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
     assert!(limited.header("retry-after").is_some());
@@ -303,7 +310,8 @@ async fn limits_windows_and_the_end_of_a_sale() {
     // Ada pays; Bob does not. Past Bob's window his unit goes back to the sale, not to
     // general stock.
     pay(api, first["order_id"].as_str().unwrap(), "succeeded").await;
-    wait_order(api, first["order_id"].as_str().unwrap(), "confirmed").await;
+    let confirmed = wait_order(api, first["order_id"].as_str().unwrap(), "confirmed").await;
+    assert_eq!(confirmed["status"], "confirmed", "{confirmed}");
     api.post("/v1/admin/clock/advance", &json!({"seconds": 301}))
         .await
         .expect(StatusCode::OK);
@@ -485,6 +493,7 @@ async fn a_restart_in_the_middle_of_a_sale_loses_no_ticket_and_no_hold() {
     // where it was until the units are all held.
     let mut admitted = 0;
     for ticket in &tickets {
+        let mut polls = 0;
         let state = loop {
             let state = server
                 .get(&format!("/v1/flash-sales/restart/queue/{ticket}"))
@@ -493,6 +502,8 @@ async fn a_restart_in_the_middle_of_a_sale_loses_no_ticket_and_no_hold() {
             if state["status"] != "waiting" {
                 break state;
             }
+            polls += 1;
+            assert!(polls < MAX_POLLS, "ticket {ticket} never left the queue");
             tokio::task::yield_now().await;
         };
         match state["status"].as_str().unwrap() {
@@ -538,11 +549,10 @@ async fn a_queue_entry_challenge_slows_buyers_without_changing_the_flow() {
                 .json(&json!({"quantity": 1, "user_id": "ada"})),
         )
         .await;
-    // One nonce in 256 solves 8 bits; this one is checked not to.
+    // One nonce in 256 solves 8 bits; this one does not.
     let pow = api::flash::challenge::ProofOfWork { bits: 8 };
-    if !pow.solves("pow", "ada", "not-a-solution-probably") {
-        wrong.problem(StatusCode::PRECONDITION_REQUIRED);
-    }
+    assert!(!pow.solves("pow", "ada", "not-a-solution-probably"));
+    wrong.problem(StatusCode::PRECONDITION_REQUIRED);
     let nonce = pow.solve("pow", "ada");
     server
         .send(

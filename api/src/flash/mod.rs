@@ -231,10 +231,7 @@ pub async fn schedule(
         sku: body.sku,
         warehouse_id: body.warehouse_id,
         units: body.units,
-        price: Money {
-            amount: body.price.amount,
-            currency: body.price.currency,
-        },
+        price: body.price.into(),
         starts_at: body.starts_at,
         ends_at: body.ends_at,
         per_user_limit: body.per_user_limit.unwrap_or(1),
@@ -353,7 +350,6 @@ pub async fn purchase(
         }]));
     }
     state.flash.challenge.check(&sale_id, &user_id, &headers)?;
-    state.flash.ensure_known(&sale_id, &state.commands).await?;
     let limits = state
         .flash
         .admission
@@ -368,6 +364,8 @@ pub async fn purchase(
         )
         .retry_after(wait));
     }
+    // After the limits, so made-up sale ids cost a flooding client its own budget.
+    state.flash.ensure_known(&sale_id, &state.commands).await?;
     let admitted = state
         .flash
         .admission

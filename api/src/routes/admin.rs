@@ -137,7 +137,13 @@ pub async fn advance_clock(
             message: "must be from 0 to 31536000".into(),
         }]));
     }
-    let now = clock.advance(chrono::Duration::seconds(body.seconds.into()));
+    let Some(now) = clock.advance(chrono::Duration::seconds(body.seconds.into())) else {
+        return Err(Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "clock_overflow",
+            "the manual clock cannot go that far",
+        ));
+    };
     // Holds taken by other processes reach the sweep through the open-holds read
     // model: bring it up to date first.
     let head = state.commands.store().last_committed();

@@ -100,12 +100,15 @@ impl AppState {
         self.availability
             .wait_for(wanted, MIN_POSITION_WAIT)
             .await
-            .map_err(|stale| {
-                Problem::unavailable("stale_read_model", stale.to_string())
-                    .with("position", self.availability.position())
-                    .with("min_position", wanted)
-            })
+            .map_err(|stale| stale_read(stale, self.availability.position(), wanted))
     }
+}
+
+/// The 503 of a read model that did not reach `min_position` in time.
+pub fn stale_read(stale: projections::WaitError, position: i64, wanted: i64) -> Problem {
+    Problem::unavailable("stale_read_model", stale.to_string())
+        .with("position", position)
+        .with("min_position", wanted)
 }
 
 /// Run a command, counting it by type and outcome.

@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::{Extension, Json};
 use chrono::{DateTime, Utc};
 use commands::orders::PlaceOrder;
-use domain::{FieldError, Order, OrderStatus};
+use domain::{Order, OrderStatus};
 use event_schemas::Destination;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -92,10 +92,7 @@ pub struct CancelBody {
 }
 
 fn body(order: &Order, position: i64) -> OrderBody {
-    let total = order.total.clone().unwrap_or(event_schemas::Money {
-        amount: 0,
-        currency: String::new(),
-    });
+    let total = order.total_or_zero();
     OrderBody {
         order_id: order.order_id.clone(),
         status: order.status.name().to_string(),
@@ -158,11 +155,7 @@ pub(crate) fn customer(
 
 /// A buyer sees only their own orders.
 fn visible(order: &Order, principal: &Principal) -> Result<(), Problem> {
-    if principal.sees(order.customer.as_deref()) {
-        Ok(())
-    } else {
-        Err(Problem::not_found("there is no such order"))
-    }
+    principal.must_see(order.customer.as_deref(), "order")
 }
 
 /// Place an order; its stock is reserved from the log right after (wait for it with
@@ -182,14 +175,6 @@ pub async fn place(
     Body(request): Body<PlaceOrderBody>,
 ) -> Result<MaybeReplayed<(StatusCode, Json<OrderBody>)>, Problem> {
     let customer = customer(&state, &principal, request.customer_id)?;
-    if let (Some(lat), Some(lon)) = (request.ship_to.lat, request.ship_to.lon) {
-        if !(-90.0..=90.0).contains(&lat) || !(-180.0..=180.0).contains(&lon) {
-            return Err(Problem::invalid(vec![FieldError {
-                field: "ship_to".into(),
-                message: "lat must be from -90 to 90 and lon from -180 to 180".into(),
-            }]));
-        }
-    }
     let order_id = request
         .order_id
         .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());

@@ -198,10 +198,7 @@ pub async fn sandbox(
         ));
     };
     let (_, order) = observed("read_order", state.commands.order(&order_id)).await?;
-    let total = order.total.clone().unwrap_or(event_schemas::Money {
-        amount: 0,
-        currency: String::new(),
-    });
+    let total = order.total_or_zero();
     let callback = PaymentCallback {
         order_id,
         payment_id: format!("sandbox-{}", uuid::Uuid::now_v7().simple()),

@@ -86,13 +86,6 @@ fn shop(body: ShopBody) -> Shop {
     }
 }
 
-fn money(body: MoneyBody) -> Money {
-    Money {
-        amount: body.amount,
-        currency: body.currency,
-    }
-}
-
 fn answer(product: &Product, position: i64) -> Result<ProductAnswer, Problem> {
     let details = product
         .details
@@ -113,10 +106,7 @@ fn answer(product: &Product, position: i64) -> Result<ProductAnswer, Problem> {
                 lon: details.shop.location.lon,
             },
         },
-        price: MoneyBody {
-            amount: details.price.amount,
-            currency: details.price.currency.clone(),
-        },
+        price: MoneyBody::from(&details.price),
         language: details.language.clone(),
         listed: !product.delisted,
         position,
@@ -148,7 +138,7 @@ pub async fn list(
             category: body.category,
             materials: body.materials,
             shop: shop(body.shop),
-            price: money(body.price),
+            price: body.price.into(),
             language: body.language,
         },
     };
@@ -208,7 +198,7 @@ pub async fn update(
         category: patch.category,
         materials: patch.materials,
         shop: patch.shop.map(shop),
-        price: patch.price.map(money),
+        price: patch.price.map(Money::from),
         language: patch.language,
     };
     let metadata = state.metadata(&headers, &principal);

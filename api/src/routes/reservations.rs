@@ -122,11 +122,7 @@ fn buyer_of(principal: &Principal) -> Option<String> {
 
 /// A buyer sees only their own reservations; others are not there for them.
 fn visible(reservation: &Reservation, principal: &Principal) -> Result<(), Problem> {
-    if principal.sees(reservation.buyer.as_deref()) {
-        Ok(())
-    } else {
-        Err(Problem::not_found("there is no such reservation"))
-    }
+    principal.must_see(reservation.buyer.as_deref(), "reservation")
 }
 
 /// Hold every line, or none (409 with what each short line had available).
@@ -157,6 +153,24 @@ pub async fn reserve(
             field: "ttl_seconds".into(),
             message: format!("must be from 1 to {max_ttl}"),
         });
+    }
+    // Checked before allocation, which queries stock per SKU.
+    if request.lines.is_empty() || request.lines.len() > domain::reservation::MAX_LINES {
+        errors.push(FieldError {
+            field: "lines".into(),
+            message: format!("must hold 1 to {} lines", domain::reservation::MAX_LINES),
+        });
+    }
+    if let Some(ship_to) = &request.ship_to {
+        let mut v = domain::validate::Validator::new();
+        v.geo(
+            "ship_to.",
+            ship_to.lat.unwrap_or(0.0),
+            ship_to.lon.unwrap_or(0.0),
+        );
+        if let Err(refusal) = v.finish() {
+            errors.extend(refusal.errors);
+        }
     }
     let mut lines = Vec::with_capacity(request.lines.len());
     let mut to_allocate = Vec::new();

@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::{Extension, Json};
 use domain::FieldError;
 use event_schemas::ActivityEvent;
@@ -197,12 +196,7 @@ async fn await_position(projection: &SearchProjection, wanted: Option<i64>) -> R
     projection
         .wait_for(wanted, MIN_POSITION_WAIT)
         .await
-        .map_err(|stale| {
-            Problem::unavailable("stale_read_model", stale.to_string())
-                .with("position", projection.position())
-                .with("min_position", wanted)
-                .retry_after(1)
-        })
+        .map_err(|stale| super::stale_read(stale, projection.position(), wanted))
 }
 
 /// Run a search on the blocking pool (it is CPU work over the index).
@@ -308,13 +302,10 @@ pub async fn suggestions(
     }
     let view = state.search.projection.view();
     let suggestions = {
-        let signals = view.signals.read().map_err(|_| {
-            Problem::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "search_failed",
-                "suggestions are unavailable",
-            )
-        })?;
+        let signals = view
+            .signals
+            .read()
+            .map_err(|_| Problem::unavailable("search_failed", "suggestions are unavailable"))?;
         suggest(&signals, &params.prefix, limit)
     };
     Ok(Json(SuggestAnswer {

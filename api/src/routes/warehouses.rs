@@ -66,10 +66,21 @@ pub struct WarehouseRegistered {
     pub created: bool,
 }
 
-fn money(body: MoneyBody) -> Money {
-    Money {
-        amount: body.amount,
-        currency: body.currency,
+impl From<MoneyBody> for Money {
+    fn from(body: MoneyBody) -> Self {
+        Money {
+            amount: body.amount,
+            currency: body.currency,
+        }
+    }
+}
+
+impl From<&Money> for MoneyBody {
+    fn from(money: &Money) -> Self {
+        MoneyBody {
+            amount: money.amount,
+            currency: money.currency.clone(),
+        }
     }
 }
 
@@ -88,8 +99,8 @@ impl From<RegisterWarehouseBody> for RegisterWarehouse {
                 .into_iter()
                 .map(|rate| ShippingRate {
                     region: rate.region,
-                    cost_per_item: money(rate.cost_per_item),
-                    cost_per_shipment: money(rate.cost_per_shipment),
+                    cost_per_item: rate.cost_per_item.into(),
+                    cost_per_shipment: rate.cost_per_shipment.into(),
                     days: rate.days,
                 })
                 .collect(),

@@ -211,6 +211,9 @@ impl JwtVerifier {
 pub struct Auth {
     pub environment: Environment,
     master_key_sha256: Option<[u8; 32]>,
+    /// Derives the secrets of keys created with an Idempotency-Key (so a retry can
+    /// show the same secret without it being stored anywhere): from the master key.
+    key_secret_root: [u8; 32],
     jwt: Option<JwtVerifier>,
     pub keys: Arc<ApiKeys>,
     clock: AppClock,
@@ -234,11 +237,27 @@ pub struct AuthSettings {
 }
 
 impl Auth {
+    /// HMAC-SHA256 of `message` under the root of derived key secrets.
+    pub fn derive_key_secret(&self, message: &[u8]) -> [u8; 32] {
+        use hmac::{Hmac, Mac};
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&self.key_secret_root)
+            .expect("HMAC takes any key length");
+        mac.update(message);
+        mac.finalize().into_bytes().into()
+    }
+
     pub fn new(
         settings: AuthSettings,
         keys: Arc<ApiKeys>,
         clock: AppClock,
     ) -> anyhow::Result<Self> {
+        let key_secret_root = sha256(
+            format!(
+                "commerce api key secrets\0{}",
+                settings.master_key.as_deref().unwrap_or("development")
+            )
+            .as_bytes(),
+        );
         let master_key_sha256 = match (&settings.environment, settings.master_key) {
             (_, Some(key)) if key.starts_with("ck_") => {
                 anyhow::bail!("the master key must not start with ck_, which marks API keys")
@@ -259,6 +278,7 @@ impl Auth {
         Ok(Self {
             environment: settings.environment,
             master_key_sha256,
+            key_secret_root,
             jwt: settings.jwt,
             keys,
             clock,

@@ -70,7 +70,7 @@ pub enum Executed<T> {
 }
 
 /// The request's `Idempotency-Key`, if it sent one.
-fn key(headers: &HeaderMap) -> Result<Option<String>, Problem> {
+pub fn key(headers: &HeaderMap) -> Result<Option<String>, Problem> {
     let Some(value) = headers.get("idempotency-key") else {
         return Ok(None);
     };

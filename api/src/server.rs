@@ -244,7 +244,7 @@ pub async fn serve(config: ServerConfig, auth: AuthSettings) -> anyhow::Result<(
     backend.open_holds.spawn_live(committed.clone());
     backend.search.spawn_live(committed);
     spawn_expiry(&backend);
-    commands::orders::spawn_order_process(
+    commands::order_process::spawn_order_process(
         backend.commands.clone(),
         Arc::new(crate::allocation::ReadSidePlanner {
             commands: backend.commands.clone(),

@@ -99,6 +99,8 @@ struct Job<A: Hosted> {
     command: A::Command,
     metadata: Metadata,
     keyed: Option<KeyedRequest>,
+    /// The answer must reflect the log at least up to here.
+    min_position: i64,
     reply: oneshot::Sender<Answer<A>>,
 }
 
@@ -140,7 +142,21 @@ impl<A: Hosted> AggregateHost<A> {
         metadata: Metadata,
         keyed: Option<KeyedRequest>,
     ) -> Answer<A> {
-        self.run(id, command, metadata, keyed, false).await
+        self.run(id, command, metadata, keyed, false, 0).await
+    }
+
+    /// [`execute`](Self::execute) for a command whose answer must reflect the log up
+    /// to `min_position` (an event read from the log): a copy that may not have it
+    /// yet reads the log first.
+    pub async fn execute_at(
+        &self,
+        id: &str,
+        command: A::Command,
+        metadata: Metadata,
+        min_position: i64,
+    ) -> Answer<A> {
+        self.run(id, command, metadata, None, false, min_position)
+            .await
     }
 
     /// [`execute`](Self::execute) for an aggregate that is most likely new (a fresh
@@ -154,7 +170,7 @@ impl<A: Hosted> AggregateHost<A> {
         metadata: Metadata,
         keyed: Option<KeyedRequest>,
     ) -> Answer<A> {
-        self.run(id, command, metadata, keyed, true).await
+        self.run(id, command, metadata, keyed, true, 0).await
     }
 
     async fn run(
@@ -164,12 +180,14 @@ impl<A: Hosted> AggregateHost<A> {
         metadata: Metadata,
         keyed: Option<KeyedRequest>,
         likely_new: bool,
+        min_position: i64,
     ) -> Answer<A> {
         let (reply, answer) = oneshot::channel();
         let mut job = Job {
             command,
             metadata,
             keyed,
+            min_position,
             reply,
         };
         loop {
@@ -212,6 +230,7 @@ impl<A: Hosted> AggregateHost<A> {
             owners: self.owners.clone(),
             state: A::default(),
             sequence: 0,
+            synced: None,
             stale: !likely_new,
             snapshotting: Default::default(),
             last_snapshot: None,
@@ -229,6 +248,9 @@ struct Owner<A: Hosted> {
     owners: OwnerMap<A>,
     state: A,
     sequence: i64,
+    /// The state holds every event of the aggregate up to this log position (`None`:
+    /// not known, so an answer that writes nothing reads the log first).
+    synced: Option<i64>,
     /// The state may lag the log (never loaded, or an append's outcome is unknown).
     stale: bool,
     /// A snapshot is being written.
@@ -266,6 +288,8 @@ impl<A: Hosted> Owner<A> {
 
     /// Leave the owner map, refuse new commands, and finish those already queued.
     async fn evict(&mut self, queue: &mut mpsc::Receiver<Job<A>>) {
+        // A new owner may write from now on: answers read the log again.
+        self.synced = None;
         {
             let mut owners = self.owners.lock().expect("owner map poisoned");
             if owners
@@ -394,7 +418,11 @@ impl<A: Hosted> Owner<A> {
                 Err(refusal) => decided.push(Err(refusal)),
             }
         }
-        if events.is_empty() && self.catch_up().await? {
+        let min_position = jobs.iter().map(|job| job.min_position).max().unwrap_or(0);
+        if events.is_empty()
+            && !self.shared.store.copy_is_current(self.synced, min_position)
+            && self.catch_up().await?
+        {
             // Nothing to write, so the answers rest on the state alone, and another
             // process had moved it on: decide again on the fresh state.
             return Ok(None);
@@ -416,6 +444,8 @@ impl<A: Hosted> Owner<A> {
             let before = self.sequence;
             self.state = next;
             self.sequence += count;
+            // The append followed our sequence, so nothing of ours lies before it.
+            self.synced = positions.last().copied();
             if before / SNAPSHOT_EVERY != self.sequence / SNAPSHOT_EVERY {
                 self.snapshot();
             }
@@ -452,6 +482,8 @@ impl<A: Hosted> Owner<A> {
     async fn catch_up(&mut self) -> Result<bool, StoreError> {
         let before = self.sequence;
         let store = &self.shared.store;
+        // Every commit up to the known head is visible to the reads below.
+        let mut synced = store.last_committed();
         if self.sequence == 0 {
             if let Some(snapshot) = store.load_snapshot(A::TYPE, &self.id).await? {
                 match serde_json::from_value::<A>(snapshot.payload) {
@@ -470,8 +502,10 @@ impl<A: Hosted> Owner<A> {
             })?;
             self.state.apply(&event);
             self.sequence = stored.sequence;
+            synced = synced.max(stored.position);
         }
         self.stale = false;
+        self.synced = Some(synced);
         Ok(self.sequence != before)
     }
 

@@ -10,6 +10,8 @@
 //! * [`hosted`] — the aggregates the host runs (Stock, Warehouse).
 //! * [`clock`] — the system clock and the manual clock of development mode.
 //! * [`expiry`] — releases stock holds whose time has run out.
+//! * [`orders`] — orders and what the order process does for each order event;
+//!   [`order_process`] follows the log and runs those steps side by side.
 
 pub mod clock;
 pub mod committer;
@@ -17,6 +19,7 @@ pub mod expiry;
 pub mod flash_sales;
 pub mod host;
 pub mod hosted;
+pub mod order_process;
 pub mod orders;
 pub mod reservations;
 pub mod service;

@@ -4,11 +4,8 @@
 //! The order process is a process manager (DESIGN §4): it reads `OrderPlaced` events
 //! after its own checkpoint, allocates and holds the stock (the reservation's id is
 //! the order's, so doing it again changes nothing), and records the outcome on the
-//! order. On PostgreSQL one process at a time runs it, under an advisory-lock lease;
-//! another takes over when it dies. It resumes from its checkpoint after a crash.
-
-use std::sync::Arc;
-use std::time::Duration;
+//! order. What it does for each event lives here; how it follows the log (lease,
+//! checkpoint, events side by side) is in [`crate::order_process`].
 
 use domain::{DomainError, ErrorKind, Order, OrderCommand, ReservationStatus};
 use event_schemas::{Destination, Metadata, OrderEvent, PricedLine, ReservationLine};
@@ -16,7 +13,6 @@ use futures::future::BoxFuture;
 
 use crate::host::{CommandError, CommandOutcome};
 use crate::service::CommandService;
-use crate::store::{Database, StoreError};
 
 /// The name of the order process's checkpoint and lease.
 pub const ORDER_PROCESS: &str = "order_process";
@@ -25,14 +21,6 @@ pub const ORDER_HOLD: chrono::Duration = chrono::Duration::minutes(15);
 /// How long a buyer has to pay: shorter than the hold, so a payment that comes at the
 /// last moment still finds the stock held.
 pub const PAYMENT_WINDOW: chrono::Duration = chrono::Duration::minutes(10);
-/// How often the process looks for orders whose payment did not come.
-const TIMEOUT_TICK: Duration = Duration::from_secs(1);
-/// Events the process reads at a time.
-const BATCH: i64 = 200;
-/// How long it waits for a wake-up before looking anyway.
-const IDLE_RECHECK: Duration = Duration::from_secs(5);
-/// Advisory lock key of the order process's lease ("orderpm").
-const LEASE_KEY: i64 = 0x6f72_6465_7270_6d00;
 
 /// An order as a buyer places it: SKUs and quantities, priced at placing.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -122,6 +110,23 @@ impl CommandService {
             .await
     }
 
+    /// The order as it stands, reflecting the log at least up to `position` (the
+    /// order process acts on events it read from the log).
+    async fn order_at(
+        &self,
+        order_id: &str,
+        position: i64,
+    ) -> Result<(CommandOutcome, Order), CommandError> {
+        self.order
+            .execute_at(
+                order_id,
+                OrderCommand::Inspect,
+                Metadata::default(),
+                position,
+            )
+            .await
+    }
+
     /// Cancel an order not yet paid: its stock goes back.
     pub async fn cancel_order(
         &self,
@@ -166,48 +171,65 @@ impl CommandService {
         };
         let metadata = process_metadata(position);
         // Cancelled before the process got to it: hold nothing.
-        let (_, order) = self.order(order_id).await?;
+        let (_, order) = self.order_at(order_id, position).await?;
         if order.status != domain::OrderStatus::Placed {
             return Ok(after);
         }
         let expires_at = self.clock().now() + ORDER_HOLD;
-        let (outcome, explanation) = match self.reservation(order_id).await {
-            // Done before (the process stopped before its checkpoint): same outcome.
-            Ok(existing) if existing.reservation.status != ReservationStatus::Requested => {
-                (existing.reservation, String::new())
-            }
-            // Begun before: finish it with the lines it recorded.
-            Ok(existing) => {
-                let lines = existing.reservation.lines.clone();
-                let answer = self
-                    .reserve(order_id, customer.clone(), lines, expires_at, &metadata)
-                    .await?;
-                (answer.reservation, String::new())
-            }
-            Err(CommandError::Refused(_)) => {
-                let wanted = lines.iter().map(|l| (l.sku.clone(), l.quantity)).collect();
-                match planner
-                    .plan(wanted, ship_to, *priority, after.max(position))
+        // Plan and hold straight away: on a first attempt (nearly always) there is
+        // no reservation to look for. A reservation left by an earlier attempt shows
+        // up as a refusal, and is then finished as it was begun.
+        let wanted = lines.iter().map(|l| (l.sku.clone(), l.quantity)).collect();
+        let planned = planner
+            .plan(wanted, ship_to, *priority, after.max(position))
+            .await;
+        let begun = match planned {
+            Ok((planned, explanation)) => {
+                match self
+                    .reserve(order_id, customer.clone(), planned, expires_at, &metadata)
                     .await
                 {
-                    Ok((planned, explanation)) => {
-                        let answer = self
-                            .reserve(order_id, customer.clone(), planned, expires_at, &metadata)
-                            .await?;
-                        (answer.reservation, explanation)
+                    Ok(answer) => Ok((answer.reservation, explanation)),
+                    Err(CommandError::Refused(refusal)) if refusal.code == "reservation_exists" => {
+                        Err(None)
                     }
-                    Err(refusal) => {
-                        let reject = OrderCommand::Reject {
-                            reason: refusal.code.to_string(),
-                            detail: refusal.detail.clone(),
-                        };
-                        let (outcome, _) =
-                            self.order.execute(order_id, reject, metadata, None).await?;
-                        return Ok(outcome.position);
-                    }
+                    Err(other) => return Err(other),
                 }
             }
-            Err(other) => return Err(other),
+            Err(refusal) => Err(Some(refusal)),
+        };
+        let (outcome, explanation) = match begun {
+            Ok(done) => done,
+            // The plan differs from an earlier attempt's, or the stock is short (perhaps
+            // held by that attempt): look for what an earlier attempt began.
+            Err(refusal) => match self.reservation(order_id).await {
+                Ok(existing) if existing.reservation.status != ReservationStatus::Requested => {
+                    (existing.reservation, String::new())
+                }
+                Ok(existing) => {
+                    let lines = existing.reservation.lines.clone();
+                    let answer = self
+                        .reserve(order_id, customer.clone(), lines, expires_at, &metadata)
+                        .await?;
+                    (answer.reservation, String::new())
+                }
+                Err(CommandError::Refused(_)) => {
+                    let refusal = refusal.unwrap_or_else(|| {
+                        DomainError::new(
+                            ErrorKind::Conflict,
+                            "reservation_exists",
+                            "a reservation under this order's id vanished",
+                        )
+                    });
+                    let reject = OrderCommand::Reject {
+                        reason: refusal.code.to_string(),
+                        detail: refusal.detail.clone(),
+                    };
+                    let (outcome, _) = self.order.execute(order_id, reject, metadata, None).await?;
+                    return Ok(outcome.position);
+                }
+                Err(other) => return Err(other),
+            },
         };
         let record = match outcome.status {
             ReservationStatus::Held | ReservationStatus::Confirmed => {
@@ -275,9 +297,10 @@ impl CommandService {
     async fn settle_payment(
         &self,
         order_id: &str,
+        position: i64,
         metadata: &Metadata,
     ) -> Result<(), CommandError> {
-        let (_, order) = self.order(order_id).await?;
+        let (_, order) = self.order_at(order_id, position).await?;
         if order.status != domain::OrderStatus::Paid {
             return Ok(());
         }
@@ -347,9 +370,10 @@ impl CommandService {
     async fn payment_failed(
         &self,
         order_id: &str,
+        position: i64,
         metadata: &Metadata,
     ) -> Result<(), CommandError> {
-        let (_, order) = self.order(order_id).await?;
+        let (_, order) = self.order_at(order_id, position).await?;
         self.release_for_order(&order, "payment_failed", metadata)
             .await?;
         self.notify(
@@ -361,9 +385,15 @@ impl CommandService {
         Ok(())
     }
 
-    /// No payment in time: let the stock go, mark the order, tell the customer.
-    async fn time_out(&self, order_id: &str, metadata: &Metadata) -> Result<(), CommandError> {
-        let (_, order) = self.order(order_id).await?;
+    /// No payment in time: let the stock go, mark the order, tell the customer. The
+    /// order is read as of `position` at least (what the process has read).
+    pub(crate) async fn time_out(
+        &self,
+        order_id: &str,
+        position: i64,
+        metadata: &Metadata,
+    ) -> Result<(), CommandError> {
+        let (_, order) = self.order_at(order_id, position).await?;
         let due = order
             .payment_due
             .is_some_and(|due| due <= self.clock().now());
@@ -430,7 +460,7 @@ impl CommandService {
     }
 
     /// Act on one order event as the order process.
-    async fn on_order_event(
+    pub(crate) async fn on_order_event(
         &self,
         event: &OrderEvent,
         planner: &dyn Planner,
@@ -458,11 +488,11 @@ impl CommandService {
                 Ok(after)
             }
             OrderEvent::OrderPaid { order_id, .. } => self
-                .settle_payment(order_id, &metadata)
+                .settle_payment(order_id, position, &metadata)
                 .await
                 .map(|()| after),
             OrderEvent::OrderPaymentFailed { order_id, .. } => self
-                .payment_failed(order_id, &metadata)
+                .payment_failed(order_id, position, &metadata)
                 .await
                 .map(|()| after),
             _ => Ok(after),
@@ -470,199 +500,10 @@ impl CommandService {
     }
 }
 
-fn process_metadata(position: i64) -> Metadata {
+pub(crate) fn process_metadata(position: i64) -> Metadata {
     Metadata {
         causation_id: Some(format!("position:{position}")),
         actor: Some(format!("process:{ORDER_PROCESS}")),
         ..Default::default()
-    }
-}
-
-/// Run the order process for as long as the process lives: take the lease, follow
-/// the log from the checkpoint, act on each placed order once.
-pub fn spawn_order_process(service: Arc<CommandService>, planner: Arc<dyn Planner>) {
-    tokio::spawn(async move {
-        loop {
-            match run_while_leased(&service, planner.as_ref()).await {
-                Ok(()) => {}
-                Err(error) => tracing::warn!(%error, "order process stopped; retrying"),
-            }
-            tokio::time::sleep(Duration::from_secs(1)).await;
-        }
-    });
-}
-
-/// Hold the lease (a session advisory lock on one connection, on PostgreSQL) and
-/// follow the log until something fails.
-async fn run_while_leased(
-    service: &CommandService,
-    planner: &dyn Planner,
-) -> Result<(), StoreError> {
-    let _lease = match service.store().database() {
-        Database::Postgres(pool) => {
-            let mut connection = pool.acquire().await?;
-            let held: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
-                .bind(LEASE_KEY)
-                .fetch_one(&mut *connection)
-                .await?;
-            if !held {
-                // Another process runs it; look again later.
-                tokio::time::sleep(Duration::from_secs(2)).await;
-                return Ok(());
-            }
-            Some(connection)
-        }
-        // SQLite has one process per database.
-        Database::Sqlite { .. } => None,
-    };
-    let mut committed = service.store().committed();
-    let mut position = service.store().process_checkpoint(ORDER_PROCESS).await?;
-    // Orders awaiting payment, by when it is due: everything reserved so far (stale
-    // entries are harmless: timing out an order that moved on does nothing).
-    let mut due = std::collections::BTreeSet::new();
-    let mut scanned = 0;
-    loop {
-        let records = service
-            .store()
-            .read_type_after(event_schemas::order::ORDER_AGGREGATE, scanned, 1_000)
-            .await?;
-        let Some(last) = records.last().map(|r| r.0) else {
-            break;
-        };
-        for (_, payload) in &records {
-            if let Ok(
-                OrderEvent::OrderStockReserved {
-                    order_id,
-                    payment_due,
-                    ..
-                }
-                | OrderEvent::FlashSaleOrderPlaced {
-                    order_id,
-                    payment_due,
-                    ..
-                },
-            ) = serde_json::from_str(payload)
-            {
-                due.insert((payment_due, order_id));
-            }
-        }
-        scanned = last;
-    }
-    loop {
-        let records = service
-            .store()
-            .read_type_after(event_schemas::order::ORDER_AGGREGATE, position, BATCH)
-            .await?;
-        let mut events = Vec::with_capacity(records.len());
-        for (at, payload) in &records {
-            let event: OrderEvent = serde_json::from_str(payload)
-                .map_err(|e| StoreError::Corrupt(format!("event at position {at}: {e}")))?;
-            events.push((*at, event));
-        }
-        // Independent orders are worked on side by side; orders that share a SKU (and
-        // every event of one order) stay in log order, so allocation sees what the
-        // orders before it took.
-        let groups = independent_groups(&events);
-        let work = groups.into_iter().map(|group| {
-            let events = &events;
-            async move {
-                let mut reserved = Vec::new();
-                let mut after = 0;
-                for index in group {
-                    let (at, event) = &events[index];
-                    after = service.on_order_event(event, planner, *at, &mut reserved, after).await.map_err(|error| {
-                        tracing::warn!(position = at, %error, "the order process could not act on an event");
-                        error
-                    })?;
-                }
-                Ok::<_, CommandError>(reserved)
-            }
-        });
-        for outcome in futures::future::join_all(work).await {
-            // Leave the checkpoint before this batch, and try it again: every step
-            // is idempotent.
-            let reserved = outcome.map_err(|error| StoreError::Commit(error.to_string()))?;
-            due.extend(reserved);
-        }
-        if let Some((last, _)) = events.last() {
-            position = *last;
-            service
-                .store()
-                .save_process_checkpoint(ORDER_PROCESS, position)
-                .await?;
-        }
-        let now = service.clock().now();
-        while due.first().is_some_and(|(at, _)| *at <= now) {
-            let (_, order_id) = due.pop_first().expect("checked non-empty");
-            if let Err(error) = service
-                .time_out(&order_id, &process_metadata(position))
-                .await
-            {
-                tracing::warn!(%order_id, %error, "timing out an order failed; will retry");
-                due.insert((now + chrono::Duration::seconds(1), order_id));
-                break;
-            }
-        }
-        if records.len() as i64 == BATCH {
-            continue;
-        }
-        let _ = tokio::time::timeout(TIMEOUT_TICK.min(IDLE_RECHECK), committed.changed()).await;
-    }
-}
-
-/// Split a batch of order events into groups that can be worked on at once: events of
-/// one order, and placed orders that share a SKU, land in the same group, in order.
-fn independent_groups(events: &[(i64, OrderEvent)]) -> Vec<Vec<usize>> {
-    let mut parent: Vec<usize> = (0..events.len()).collect();
-    fn root(parent: &mut [usize], mut i: usize) -> usize {
-        while parent[i] != i {
-            parent[i] = parent[parent[i]];
-            i = parent[i];
-        }
-        i
-    }
-    let mut first_by_key: std::collections::HashMap<String, usize> =
-        std::collections::HashMap::new();
-    for (index, (_, event)) in events.iter().enumerate() {
-        let mut keys = vec![format!("order:{}", order_id_of(event))];
-        if let OrderEvent::OrderPlaced { lines, .. } = event {
-            keys.extend(lines.iter().map(|l| format!("sku:{}", l.sku)));
-        }
-        for key in keys {
-            match first_by_key.get(&key) {
-                Some(&other) => {
-                    let (a, b) = (root(&mut parent, index), root(&mut parent, other));
-                    parent[a] = b;
-                }
-                None => {
-                    first_by_key.insert(key, index);
-                }
-            }
-        }
-    }
-    let mut groups: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
-    for index in 0..events.len() {
-        let group = root(&mut parent, index);
-        groups.entry(group).or_default().push(index);
-    }
-    groups.into_values().collect()
-}
-
-fn order_id_of(event: &OrderEvent) -> &str {
-    match event {
-        OrderEvent::OrderPlaced { order_id, .. }
-        | OrderEvent::OrderStockReserved { order_id, .. }
-        | OrderEvent::FlashSaleOrderPlaced { order_id, .. }
-        | OrderEvent::OrderRejected { order_id, .. }
-        | OrderEvent::OrderCancelled { order_id, .. }
-        | OrderEvent::OrderPaid { order_id, .. }
-        | OrderEvent::OrderConfirmed { order_id }
-        | OrderEvent::FulfillmentRequested { order_id, .. }
-        | OrderEvent::OrderPaymentFailed { order_id, .. }
-        | OrderEvent::OrderPaymentTimedOut { order_id }
-        | OrderEvent::CustomerNotified { order_id, .. }
-        | OrderEvent::PaymentAmountMismatch { order_id, .. }
-        | OrderEvent::RefundRequested { order_id, .. }
-        | OrderEvent::DuplicatePaymentRefunded { order_id, .. } => order_id,
     }
 }

@@ -234,6 +234,7 @@ impl CommandService {
         &self,
         command: ApiKeyCommand,
         metadata: &Metadata,
+        keyed: Option<KeyedRequest>,
     ) -> Result<CommandOutcome, CommandError> {
         let id = match &command {
             ApiKeyCommand::Create { key_id, .. } | ApiKeyCommand::Revoke { key_id } => {
@@ -242,7 +243,7 @@ impl CommandService {
         };
         let (outcome, ()) = self
             .api_key
-            .execute(&id, command, metadata.clone(), None)
+            .execute(&id, command, metadata.clone(), keyed)
             .await?;
         Ok(outcome)
     }

@@ -122,6 +122,26 @@ pub enum OrderEvent {
 }
 
 impl OrderEvent {
+    /// The order the event belongs to.
+    pub fn order_id(&self) -> &str {
+        match self {
+            OrderEvent::OrderPlaced { order_id, .. }
+            | OrderEvent::OrderStockReserved { order_id, .. }
+            | OrderEvent::FlashSaleOrderPlaced { order_id, .. }
+            | OrderEvent::OrderRejected { order_id, .. }
+            | OrderEvent::OrderCancelled { order_id, .. }
+            | OrderEvent::OrderPaid { order_id, .. }
+            | OrderEvent::OrderConfirmed { order_id }
+            | OrderEvent::FulfillmentRequested { order_id, .. }
+            | OrderEvent::OrderPaymentFailed { order_id, .. }
+            | OrderEvent::OrderPaymentTimedOut { order_id }
+            | OrderEvent::CustomerNotified { order_id, .. }
+            | OrderEvent::PaymentAmountMismatch { order_id, .. }
+            | OrderEvent::RefundRequested { order_id, .. }
+            | OrderEvent::DuplicatePaymentRefunded { order_id, .. } => order_id,
+        }
+    }
+
     pub fn event_type(&self) -> &'static str {
         match self {
             OrderEvent::OrderPlaced { .. } => "OrderPlaced",

@@ -1014,3 +1014,77 @@ async fn production_mode_needs_a_master_key_of_sixteen_bytes() {
     .await
     .expect(StatusCode::OK);
 }
+
+/// `POST /v1/keys` with an Idempotency-Key: a retry answers the same key, secret
+/// included, and creates nothing; the key reused for another body is refused; under
+/// another master key the secret cannot be derived again, and the retry says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_key_created_with_an_idempotency_key_is_created_once_and_shown_again() {
+    let env = Env::new(Backend::Sqlite).await;
+    let master = new_master_key();
+    let server = start_production(&env, &master, &[]).await;
+    let create = |api: &Api, master: &str, body: &Value| {
+        api.client
+            .post(api.url("/v1/keys"))
+            .header("authorization", format!("Bearer {master}"))
+            .header("idempotency-key", "make-reader-1")
+            .json(body)
+    };
+    let body = json!({"name": "reader", "scopes": ["read"]});
+    let first = server.send(create(&server, &master, &body)).await;
+    assert_eq!(first.header("idempotent-replayed"), None);
+    let first = first.expect(StatusCode::CREATED);
+    let retry = server.send(create(&server, &master, &body)).await;
+    assert_eq!(retry.header("idempotent-replayed"), Some("true"));
+    let retry = retry.expect(StatusCode::CREATED);
+    for field in ["id", "key", "name", "scopes", "position"] {
+        assert_eq!(first[field], retry[field], "{field}: {first} vs {retry}");
+    }
+    let secret = first["key"].as_str().expect("the secret");
+    assert!(secret.starts_with("ck_"), "{first}");
+    // The secret works, and exactly one key exists.
+    call(
+        &server,
+        Method::GET,
+        "/v1/availability/sku-1",
+        None,
+        Some(secret),
+    )
+    .await
+    .problem(StatusCode::NOT_FOUND);
+    let listed = call(&server, Method::GET, "/v1/keys", None, Some(&master))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(listed["keys"].as_array().map(Vec::len), Some(1), "{listed}");
+    // The same Idempotency-Key for another key is refused, and makes nothing.
+    let other = json!({"name": "writer", "scopes": ["stock:write"]});
+    server
+        .send(create(&server, &master, &other))
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY);
+    // Without the key, each request is a new key.
+    let plain = call(
+        &server,
+        Method::POST,
+        "/v1/keys",
+        Some(&body),
+        Some(&master),
+    )
+    .await
+    .expect(StatusCode::CREATED);
+    assert_ne!(plain["id"], first["id"], "{plain}");
+    assert!(server.stop().await.success());
+
+    // Another master key cannot derive the first key's secret: the retry says so.
+    let rotated = new_master_key();
+    let server = start_production(&env, &rotated, &[]).await;
+    server
+        .send(create(&server, &rotated, &body))
+        .await
+        .problem(StatusCode::CONFLICT);
+    let listed = call(&server, Method::GET, "/v1/keys", None, Some(&rotated))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(listed["keys"].as_array().map(Vec::len), Some(2), "{listed}");
+    assert!(server.stop().await.success());
+}

@@ -70,10 +70,11 @@ async fn orders_and_payments_survive_kill_9(backend: Backend) {
             Some(running) => running,
             None => env.start().await,
         };
+        let before = sent.lock().unwrap().len();
         let load = tokio::spawn(client(running.api.clone(), round, sent.clone()));
-        // Let some orders through, then kill the server wherever it is.
-        let target = rng.range(3, 9) as usize;
-        while sent.lock().unwrap().len() < target + round * 100 && !load.is_finished() {
+        // Let some orders of this round through, then kill the server wherever it is.
+        let target = before + rng.range(5, 25) as usize;
+        while sent.lock().unwrap().len() < target && !load.is_finished() {
             tokio::task::yield_now().await;
             tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         }

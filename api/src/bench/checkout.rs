@@ -54,7 +54,7 @@ pub async fn run(args: CheckoutArgs) -> anyhow::Result<()> {
     let committed = backend.commands.store().committed();
     backend.availability.catch_up().await?;
     backend.availability.spawn_live(committed.clone());
-    commands::orders::spawn_order_process(
+    commands::order_process::spawn_order_process(
         backend.commands.clone(),
         Arc::new(crate::allocation::ReadSidePlanner {
             commands: backend.commands.clone(),

@@ -107,7 +107,7 @@ pub async fn run(args: FlashSaleArgs) -> anyhow::Result<()> {
         None => {
             let (lock, backend) = open_exclusive(&args.storage, "bench flash-sale").await?;
             _lock = Some(lock);
-            commands::orders::spawn_order_process(
+            commands::order_process::spawn_order_process(
                 backend.commands.clone(),
                 Arc::new(crate::allocation::ReadSidePlanner {
                     commands: backend.commands.clone(),

@@ -11,10 +11,10 @@ use utoipa::ToSchema;
 
 use super::{observed, AppState};
 use crate::auth::{sha256, Principal};
-use crate::idempotency::hex;
+use crate::idempotency::{self, hex, Executed, MaybeReplayed};
 use crate::problem::{Body, PathParams, Problem};
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateKeyBody {
     #[schema(example = "shop backend")]
@@ -80,12 +80,15 @@ fn new_secret() -> Result<String, Problem> {
     Ok(format!("ck_{}", hex(&bytes)))
 }
 
-/// Create an API key (master key only).
+/// Create an API key (master key only). With an `Idempotency-Key`, a retry answers
+/// the same key, secret included: such a key's id comes from the idempotency key and
+/// its secret is derived from the id under the master key, so nothing stores it.
 #[utoipa::path(post, path = "/v1/keys", tag = "keys",
     request_body = CreateKeyBody,
     security(("bearer" = [])),
     responses(
-        (status = 201, body = CreatedKey),
+        (status = 201, description = "Created; with Idempotency-Key, a retry answers the same key again", body = CreatedKey),
+        (status = 409, description = "The key's secret cannot be derived again (the master key changed)", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not the master key", body = Problem, content_type = "application/problem+json"),
@@ -95,22 +98,52 @@ pub async fn create(
     Extension(principal): Extension<Principal>,
     headers: HeaderMap,
     Body(body): Body<CreateKeyBody>,
-) -> Result<(StatusCode, Json<CreatedKey>), Problem> {
-    let secret = new_secret()?;
-    let id = uuid::Uuid::now_v7().to_string();
-    let command = ApiKeyCommand::Create {
-        key_id: id.clone(),
-        name: body.name.clone(),
-        scopes: body.scopes,
-        key_sha256: hex(&sha256(secret.as_bytes())),
-        expires_at: body.expires_at,
-    };
+) -> Result<MaybeReplayed<(StatusCode, Json<CreatedKey>)>, Problem> {
     let metadata = state.metadata(&headers, &principal);
-    let outcome = observed(
+    let fresh_secret = new_secret()?;
+    // Filled in by the command below: the key's id and secret, fresh or derived.
+    let made = std::sync::Mutex::new(None);
+    let (state_ref, body_ref, made_ref, metadata_ref) = (&state, &body, &made, &metadata);
+    let executed = idempotency::run(
+        &state,
+        &principal,
+        &headers,
         "create_api_key",
-        state.commands.handle_api_key(command, &metadata),
+        &body,
+        move |keyed| async move {
+            let (id, secret) = match &keyed {
+                Some(keyed) => derived_key(state_ref, &keyed.scope, &keyed.key),
+                None => (uuid::Uuid::now_v7().to_string(), fresh_secret),
+            };
+            let command = ApiKeyCommand::Create {
+                key_id: id.clone(),
+                name: body_ref.name.clone(),
+                scopes: body_ref.scopes.clone(),
+                key_sha256: hex(&sha256(secret.as_bytes())),
+                expires_at: body_ref.expires_at,
+            };
+            *made_ref.lock().expect("not shared") = Some((id, secret));
+            state_ref
+                .commands
+                .handle_api_key(command, metadata_ref, keyed)
+                .await
+        },
     )
     .await?;
+    let (id, secret, position, replayed) = match executed {
+        Executed::Fresh(outcome) => {
+            let (id, secret) = made
+                .into_inner()
+                .expect("not shared")
+                .expect("set when run");
+            (id, secret, outcome.position, false)
+        }
+        Executed::Replayed(receipt) => {
+            let key = idempotency::key(&headers)?.expect("a replay comes with a key");
+            let (id, secret) = derived_key(&state, &principal.actor(), &key);
+            (id, secret, receipt.position, true)
+        }
+    };
     // Usable at once on this node; other nodes follow within a second.
     state.auth.keys.refresh().await.map_err(|e| {
         tracing::error!(error = %e, "refreshing keys failed");
@@ -125,17 +158,44 @@ pub async fn create(
             "the key was created but is not visible yet",
         )
     })?;
-    Ok((
-        StatusCode::CREATED,
-        Json(CreatedKey {
-            id,
-            key: secret,
-            name: key.name,
-            scopes: key.scopes,
-            expires_at: key.expires_at,
-            position: outcome.position,
-        }),
+    if key.sha256 != sha256(secret.as_bytes()) {
+        return Err(Problem::new(
+            StatusCode::CONFLICT,
+            "key_secret_unavailable",
+            "this key was created with another master key; its secret cannot be shown again",
+        ));
+    }
+    Ok(MaybeReplayed(
+        (
+            StatusCode::CREATED,
+            Json(CreatedKey {
+                id,
+                key: secret,
+                name: key.name,
+                scopes: key.scopes,
+                expires_at: key.expires_at,
+                position,
+            }),
+        ),
+        replayed,
     ))
+}
+
+/// The id and secret of a key created under an Idempotency-Key: the id a hash of the
+/// credential's scope and the key, the secret an HMAC of the id under the master key.
+fn derived_key(state: &AppState, scope: &str, idempotency_key: &str) -> (String, String) {
+    // The id does not depend on the master key, so a retry after it changed still
+    // finds the key (and says its secret cannot be shown).
+    let seed = sha256(format!("commerce api key id\0{scope}\0{idempotency_key}").as_bytes());
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&seed[..16]);
+    let id = uuid::Builder::from_custom_bytes(bytes)
+        .into_uuid()
+        .to_string();
+    let secret = state
+        .auth
+        .derive_key_secret(format!("secret\0{id}").as_bytes());
+    (id, format!("ck_{}", hex(&secret)))
 }
 
 /// List API keys, without their secrets (master key only).
@@ -174,7 +234,7 @@ pub async fn revoke(
     let command = ApiKeyCommand::Revoke { key_id: id.clone() };
     let outcome = observed(
         "revoke_api_key",
-        state.commands.handle_api_key(command, &metadata),
+        state.commands.handle_api_key(command, &metadata, None),
     )
     .await?;
     state.auth.keys.refresh().await.ok();

@@ -8,6 +8,8 @@ mod postgres;
 mod sqlite;
 
 use std::path::Path;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -180,6 +182,21 @@ impl Database {
 pub struct EventStore {
     db: Database,
     head: watch::Sender<i64>,
+    heard: Arc<Heard>,
+}
+
+/// What this process has heard of commits, to tell when an aggregate's copy in
+/// memory may lag the log without reading the log.
+#[derive(Debug)]
+pub(crate) struct Heard {
+    /// Tells this process's commit notifications from other processes'.
+    pub(crate) instance: u64,
+    /// The highest position committed by another process that this one heard of
+    /// (or, after a lost connection, the head then: anything may have happened).
+    pub(crate) foreign: AtomicI64,
+    /// Every commit up to here has been heard of: notifications arrive in commit
+    /// order, which is position order.
+    pub(crate) through: AtomicI64,
 }
 
 impl EventStore {
@@ -193,11 +210,18 @@ impl EventStore {
         let store = Self {
             db,
             head: watch::channel(0).0,
+            heard: Arc::new(Heard {
+                instance: rand_instance(),
+                foreign: AtomicI64::new(0),
+                through: AtomicI64::new(0),
+            }),
         };
         let head = store.head_position().await?;
         store.head.send_replace(head);
+        store.heard.through.store(head, Ordering::Release);
         if let Database::Postgres(pool) = &store.db {
-            postgres::spawn_commit_listener(pool.clone(), store.head.clone()).await?;
+            postgres::spawn_commit_listener(pool.clone(), store.head.clone(), store.heard.clone())
+                .await?;
         }
         Ok(store)
     }
@@ -229,7 +253,9 @@ impl EventStore {
             Database::Sqlite { writer, .. } => {
                 sqlite::append(writer, batches, before_commit).await?
             }
-            Database::Postgres(pool) => postgres::append(pool, batches, before_commit).await?,
+            Database::Postgres(pool) => {
+                postgres::append(pool, batches, before_commit, self.heard.instance).await?
+            }
         };
         let last = results
             .iter()
@@ -237,6 +263,10 @@ impl EventStore {
             .max();
         if let Some(last) = last {
             advance(&self.head, last);
+            if let Database::Sqlite { .. } = &self.db {
+                // One process per SQLite database: every commit is ours, heard at once.
+                self.heard.through.fetch_max(last, Ordering::AcqRel);
+            }
         }
         Ok(results)
     }
@@ -275,6 +305,28 @@ impl EventStore {
     pub fn last_committed(&self) -> i64 {
         *self.head.borrow()
     }
+
+    /// Whether a copy of an aggregate that holds every one of its events up to
+    /// position `synced` (`None`: never loaded) can answer for `min_position` without
+    /// reading the log: no other process committed anything since, that this process
+    /// heard of, and every commit up to `min_position` has been heard of. Commits of
+    /// this process reach the copy itself (one owner per aggregate), so with one
+    /// process this holds always; with several, the log is read whenever another
+    /// process wrote anything since.
+    pub fn copy_is_current(&self, synced: Option<i64>, min_position: i64) -> bool {
+        let Some(synced) = synced else {
+            return false;
+        };
+        self.heard.foreign.load(Ordering::Acquire) <= synced
+            && (min_position <= synced
+                || min_position <= self.heard.through.load(Ordering::Acquire))
+    }
+}
+
+/// A number telling this process's commit notifications from other processes'.
+fn rand_instance() -> u64 {
+    let id = Uuid::new_v4().as_u128();
+    (id as u64) ^ ((id >> 64) as u64)
 }
 
 /// Parse a payload column, naming where it came from when it does not parse.

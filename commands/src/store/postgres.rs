@@ -5,12 +5,14 @@
 //! that commits later with a smaller position.
 
 use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 use sqlx::postgres::{PgListener, PgPool};
 use sqlx::Row;
 use tokio::sync::watch;
 
-use super::{advance, parse_payload, AppendBatch, Conflict, StoreError, StoredEvent};
+use super::{advance, parse_payload, AppendBatch, Conflict, Heard, StoreError, StoredEvent};
 
 /// Advisory lock key serialising appends to the log ("commerce" in ASCII, as i64).
 const LOG_LOCK: i64 = 0x636f_6d6d_6572_6365;
@@ -72,6 +74,7 @@ pub(super) async fn append(
     pool: &PgPool,
     batches: &[AppendBatch],
     before_commit: impl std::future::Future<Output = ()>,
+    instance: u64,
 ) -> Result<Vec<Result<Vec<i64>, Conflict>>, StoreError> {
     let mut tx = pool.begin().await?;
     // Before the log's lock, so it does not lengthen the time appends wait for it.
@@ -215,7 +218,7 @@ pub(super) async fn append(
     if let Some(last) = last {
         sqlx::query("SELECT pg_notify($1, $2)")
             .bind(COMMIT_CHANNEL)
-            .bind(last.to_string())
+            .bind(format!("{last}:{instance:x}"))
             .execute(&mut *tx)
             .await?;
     }
@@ -381,6 +384,7 @@ pub(super) async fn load(
 pub(super) async fn spawn_commit_listener(
     pool: PgPool,
     head: watch::Sender<i64>,
+    heard: Arc<Heard>,
 ) -> Result<(), StoreError> {
     let mut listener = PgListener::connect_with(&pool).await?;
     listener.listen(COMMIT_CHANNEL).await?;
@@ -388,7 +392,19 @@ pub(super) async fn spawn_commit_listener(
         loop {
             match listener.try_recv().await {
                 Ok(Some(notification)) => {
-                    if let Ok(position) = notification.payload().parse::<i64>() {
+                    // "position:instance"; a bare position (an older writer) counts
+                    // as another process's.
+                    let (position, instance) = match notification.payload().split_once(':') {
+                        Some((position, instance)) => {
+                            (position, u64::from_str_radix(instance, 16).ok())
+                        }
+                        None => (notification.payload(), None),
+                    };
+                    if let Ok(position) = position.parse::<i64>() {
+                        if instance != Some(heard.instance) {
+                            heard.foreign.fetch_max(position, Ordering::AcqRel);
+                        }
+                        heard.through.fetch_max(position, Ordering::AcqRel);
                         advance(&head, position);
                     }
                 }
@@ -400,6 +416,8 @@ pub(super) async fn spawn_commit_listener(
                             .fetch_one(&pool)
                             .await
                     {
+                        heard.foreign.fetch_max(position, Ordering::AcqRel);
+                        heard.through.fetch_max(position, Ordering::AcqRel);
                         advance(&head, position);
                     }
                 }

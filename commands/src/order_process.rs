@@ -1,0 +1,375 @@
+//! The order process's runner: takes the lease, follows order events from its
+//! checkpoint, and works on each as soon as what it depends on is done.
+//!
+//! Events are not worked on batch by batch: each goes to its own task the moment it
+//! is read, and waits only for the events before it that it depends on — the earlier
+//! events of its order and, for a placed order, earlier placed orders sharing a SKU
+//! (so allocation sees what they took). The checkpoint is the position below the
+//! lowest event still in flight, so a crash repeats only unfinished (idempotent)
+//! work. An event that fails is tried again in place, with growing pauses, so the
+//! ones behind it keep their order.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use event_schemas::OrderEvent;
+use tokio::sync::{watch, Semaphore};
+use tokio::task::JoinSet;
+
+use crate::orders::{process_metadata, Planner, ORDER_PROCESS};
+use crate::service::CommandService;
+use crate::store::{Database, StoreError};
+
+/// Events in flight at once; the reader waits for room beyond that.
+const IN_FLIGHT: usize = 1_024;
+/// Events read at a time.
+const READ_BATCH: i64 = 256;
+/// How often the process looks for orders whose payment did not come, and at most
+/// how long it sleeps without a wake-up.
+const TICK: Duration = Duration::from_secs(1);
+/// The shortest time between two checkpoint writes (a crash repeats at most this much
+/// finished work, all of it idempotent).
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
+/// How often the lease's connection is checked.
+const LEASE_CHECK: Duration = Duration::from_secs(5);
+/// First and longest pause before an event that failed is tried again.
+const RETRY_FIRST: Duration = Duration::from_millis(50);
+const RETRY_MAX: Duration = Duration::from_secs(5);
+/// Advisory lock key of the order process's lease ("orderpm").
+const LEASE_KEY: i64 = 0x6f72_6465_7270_6d00;
+
+/// Run the order process for as long as the process lives: take the lease, follow
+/// the log from the checkpoint, act on each event once.
+pub fn spawn_order_process(service: Arc<CommandService>, planner: Arc<dyn Planner>) {
+    tokio::spawn(async move {
+        loop {
+            match run_while_leased(&service, &planner).await {
+                Ok(()) => {}
+                Err(error) => tracing::warn!(%error, "order process stopped; retrying"),
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    });
+}
+
+/// Hold the lease (a session advisory lock on one connection, on PostgreSQL) and
+/// follow the log until something fails.
+async fn run_while_leased(
+    service: &Arc<CommandService>,
+    planner: &Arc<dyn Planner>,
+) -> Result<(), StoreError> {
+    let mut lease = match service.store().database() {
+        Database::Postgres(pool) => {
+            let mut connection = pool.acquire().await?;
+            let held: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+                .bind(LEASE_KEY)
+                .fetch_one(&mut *connection)
+                .await?;
+            if !held {
+                // Another process runs it; look again later.
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                return Ok(());
+            }
+            Some(connection)
+        }
+        // SQLite has one process per database.
+        Database::Sqlite { .. } => None,
+    };
+    let checkpoint = service.store().process_checkpoint(ORDER_PROCESS).await?;
+    let mut runner = Runner {
+        service: service.clone(),
+        planner: planner.clone(),
+        due: Arc::new(Mutex::new(awaiting_payment(service).await?)),
+        in_flight: Default::default(),
+        room: Arc::new(Semaphore::new(IN_FLIGHT)),
+        tails: HashMap::new(),
+        tasks: JoinSet::new(),
+        read_until: checkpoint,
+    };
+    let mut saved = checkpoint;
+    let mut last_save = tokio::time::Instant::now();
+    let mut last_lease_check = tokio::time::Instant::now();
+    let mut committed = service.store().committed();
+    let outcome = loop {
+        if let Err(error) = runner.reap() {
+            break Err(error);
+        }
+        let read = match runner.read_and_dispatch().await {
+            Ok(read) => read,
+            Err(error) => break Err(error),
+        };
+        runner.time_out_due();
+        let (checkpoint, idle) = runner.checkpoint();
+        // At most every CHECKPOINT_EVERY while busy; at once when all is done.
+        if checkpoint > saved && (last_save.elapsed() >= CHECKPOINT_EVERY || idle) {
+            if let Err(error) = service
+                .store()
+                .save_process_checkpoint(ORDER_PROCESS, checkpoint)
+                .await
+            {
+                break Err(error);
+            }
+            saved = checkpoint;
+            last_save = tokio::time::Instant::now();
+        }
+        if let Some(connection) = lease.as_mut() {
+            if last_lease_check.elapsed() >= LEASE_CHECK {
+                if let Err(error) = sqlx::query("SELECT 1").execute(&mut **connection).await {
+                    break Err(error.into());
+                }
+                last_lease_check = tokio::time::Instant::now();
+            }
+        }
+        if read == READ_BATCH as usize {
+            continue;
+        }
+        // Wake on the next commit, when an event finishes (the checkpoint may move),
+        // or on the tick (payments falling due).
+        let finished = tokio::select! {
+            _ = committed.changed() => None,
+            Some(done) = runner.tasks.join_next_with_id() => Some(done),
+            _ = tokio::time::sleep(TICK) => None,
+        };
+        if let Some(Err(error)) = finished.map(Runner::finished) {
+            break Err(error);
+        }
+    };
+    // Whatever is in flight stops here; the next lease holder starts from the
+    // checkpoint, which never passed an unfinished event.
+    runner.tasks.abort_all();
+    outcome
+}
+
+/// Orders awaiting payment, by when it is due: every one reserved so far (stale
+/// entries are harmless: timing out an order that moved on does nothing).
+async fn awaiting_payment(
+    service: &CommandService,
+) -> Result<BTreeSet<(DateTime<Utc>, String)>, StoreError> {
+    let mut due = BTreeSet::new();
+    let mut scanned = 0;
+    loop {
+        let records = service
+            .store()
+            .read_type_after(event_schemas::order::ORDER_AGGREGATE, scanned, 1_000)
+            .await?;
+        let Some(last) = records.last().map(|r| r.0) else {
+            return Ok(due);
+        };
+        for (_, payload) in &records {
+            if let Ok(event) = serde_json::from_str::<OrderEvent>(payload) {
+                due.extend(payment_due(&event));
+            }
+        }
+        scanned = last;
+    }
+}
+
+/// When an order event puts the order on the clock for its payment.
+fn payment_due(event: &OrderEvent) -> Option<(DateTime<Utc>, String)> {
+    match event {
+        OrderEvent::OrderStockReserved {
+            order_id,
+            payment_due,
+            ..
+        }
+        | OrderEvent::FlashSaleOrderPlaced {
+            order_id,
+            payment_due,
+            ..
+        } => Some((*payment_due, order_id.clone())),
+        _ => None,
+    }
+}
+
+/// The end of one event's work, seen by the events behind it: the log position of
+/// its last action (`None` while it runs). A sender dropped unfinished means the task
+/// was stopped, and the whole runner with it.
+type Tail = watch::Receiver<Option<i64>>;
+
+struct Runner {
+    service: Arc<CommandService>,
+    planner: Arc<dyn Planner>,
+    due: Arc<Mutex<BTreeSet<(DateTime<Utc>, String)>>>,
+    /// Positions of events read and not yet finished.
+    in_flight: Arc<Mutex<BTreeSet<i64>>>,
+    room: Arc<Semaphore>,
+    /// Per key (`order:ID`, `sku:SKU`), the last event dispatched on it.
+    tails: HashMap<String, Tail>,
+    tasks: JoinSet<()>,
+    /// Every order event up to here has been dispatched.
+    read_until: i64,
+}
+
+impl Runner {
+    /// Read what follows and start a task for each event; how many were read.
+    async fn read_and_dispatch(&mut self) -> Result<usize, StoreError> {
+        let room = self.room.available_permits().min(READ_BATCH as usize);
+        if room == 0 {
+            return Ok(0);
+        }
+        let records = self
+            .service
+            .store()
+            .read_type_after(
+                event_schemas::order::ORDER_AGGREGATE,
+                self.read_until,
+                room as i64,
+            )
+            .await?;
+        for (position, payload) in &records {
+            let event: OrderEvent = serde_json::from_str(payload)
+                .map_err(|e| StoreError::Corrupt(format!("event at position {position}: {e}")))?;
+            self.dispatch(*position, event).await;
+            self.read_until = *position;
+        }
+        if self.tails.len() > 4 * IN_FLIGHT {
+            self.prune_tails();
+        }
+        Ok(records.len())
+    }
+
+    /// Start the task for one event, behind the events it depends on.
+    async fn dispatch(&mut self, position: i64, event: OrderEvent) {
+        let permit = self
+            .room
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("the semaphore is never closed");
+        self.in_flight
+            .lock()
+            .expect("in-flight set poisoned")
+            .insert(position);
+        let (done, tail) = watch::channel(None);
+        let mut before = Vec::new();
+        for key in keys(&event) {
+            if let Some(previous) = self.tails.insert(key, tail.clone()) {
+                before.push(previous);
+            }
+        }
+        let service = self.service.clone();
+        let planner = self.planner.clone();
+        let due = self.due.clone();
+        let in_flight = self.in_flight.clone();
+        self.tasks.spawn(async move {
+            let mut after = 0;
+            for mut previous in before {
+                if let Ok(value) = previous.wait_for(Option::is_some).await {
+                    after = after.max(value.unwrap_or(0));
+                }
+            }
+            let mut payments = Vec::new();
+            let mut pause = RETRY_FIRST;
+            let acted = loop {
+                payments.clear();
+                match service
+                    .on_order_event(&event, planner.as_ref(), position, &mut payments, after)
+                    .await
+                {
+                    Ok(acted) => break acted,
+                    Err(error) => {
+                        tracing::warn!(position, %error, "the order process could not act on an event; trying again");
+                        tokio::time::sleep(pause).await;
+                        pause = (pause * 2).min(RETRY_MAX);
+                    }
+                }
+            };
+            due.lock().expect("due set poisoned").extend(payments);
+            in_flight
+                .lock()
+                .expect("in-flight set poisoned")
+                .remove(&position);
+            let _ = done.send(Some(acted.max(after)));
+            drop(permit);
+        });
+    }
+
+    /// Time out the orders whose payment is due, each behind its order's events.
+    fn time_out_due(&mut self) {
+        let now = self.service.clock().now();
+        let expired: Vec<String> = {
+            let mut due = self.due.lock().expect("due set poisoned");
+            let mut expired = Vec::new();
+            while due.first().is_some_and(|(at, _)| *at <= now) {
+                expired.push(due.pop_first().expect("checked non-empty").1);
+            }
+            expired
+        };
+        for order_id in expired {
+            let (done, tail) = watch::channel(None);
+            let previous = self.tails.insert(format!("order:{order_id}"), tail);
+            let service = self.service.clone();
+            let due = self.due.clone();
+            let position = self.read_until;
+            let metadata = process_metadata(position);
+            self.tasks.spawn(async move {
+                if let Some(mut previous) = previous {
+                    let _ = previous.wait_for(Option::is_some).await;
+                }
+                if let Err(error) = service.time_out(&order_id, position, &metadata).await {
+                    tracing::warn!(%order_id, %error, "timing out an order failed; will retry");
+                    let again = service.clock().now() + chrono::Duration::seconds(1);
+                    due.lock()
+                        .expect("due set poisoned")
+                        .insert((again, order_id));
+                }
+                let _ = done.send(Some(0));
+            });
+        }
+    }
+
+    /// Collect the tasks that ended; a task that panicked stops the runner (its event
+    /// stays below the checkpoint and is worked on again after the restart).
+    fn reap(&mut self) -> Result<(), StoreError> {
+        while let Some(done) = self.tasks.try_join_next_with_id() {
+            Self::finished(done)?;
+        }
+        Ok(())
+    }
+
+    fn finished(
+        done: Result<(tokio::task::Id, ()), tokio::task::JoinError>,
+    ) -> Result<(), StoreError> {
+        match done {
+            Ok(_) => Ok(()),
+            Err(error) if error.is_cancelled() => Ok(()),
+            Err(error) => Err(StoreError::Commit(format!(
+                "an order process task failed: {error}"
+            ))),
+        }
+    }
+
+    /// The position below the lowest unfinished event, and whether none is.
+    fn checkpoint(&self) -> (i64, bool) {
+        let in_flight = self.in_flight.lock().expect("in-flight set poisoned");
+        match in_flight.first() {
+            Some(lowest) => (lowest - 1, false),
+            None => (self.read_until, true),
+        }
+    }
+
+    /// Forget finished events that nothing read later can need: one whose last
+    /// action is at or below the read position (every event read from now on lies
+    /// after it, so planning at the event's own position already sees that action).
+    fn prune_tails(&mut self) {
+        let read_until = self.read_until;
+        self.tails.retain(|_, tail| match *tail.borrow() {
+            Some(acted) => acted > read_until,
+            None => true,
+        });
+    }
+}
+
+/// What an event must wait for: earlier events of its order, and for a placed order,
+/// earlier placed orders of the same SKUs.
+fn keys(event: &OrderEvent) -> Vec<String> {
+    let mut keys = vec![format!("order:{}", event.order_id())];
+    if let OrderEvent::OrderPlaced { lines, .. } = event {
+        keys.extend(lines.iter().map(|line| format!("sku:{}", line.sku)));
+    }
+    keys.sort();
+    keys.dedup();
+    keys
+}

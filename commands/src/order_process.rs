@@ -144,9 +144,7 @@ async fn run_while_leased(
 
 /// Orders awaiting payment, by when it is due: every one reserved so far (stale
 /// entries are harmless: timing out an order that moved on does nothing).
-async fn awaiting_payment(
-    service: &CommandService,
-) -> Result<BTreeSet<(DateTime<Utc>, String)>, StoreError> {
+async fn awaiting_payment(service: &CommandService) -> Result<DueSet, StoreError> {
     let mut due = BTreeSet::new();
     let mut scanned = 0;
     loop {
@@ -183,6 +181,9 @@ fn payment_due(event: &OrderEvent) -> Option<(DateTime<Utc>, String)> {
     }
 }
 
+/// Orders awaiting payment, by when it is due.
+type DueSet = BTreeSet<(DateTime<Utc>, String)>;
+
 /// The end of one event's work, seen by the events behind it: the log position of
 /// its last action (`None` while it runs). A sender dropped unfinished means the task
 /// was stopped, and the whole runner with it.
@@ -191,7 +192,7 @@ type Tail = watch::Receiver<Option<i64>>;
 struct Runner {
     service: Arc<CommandService>,
     planner: Arc<dyn Planner>,
-    due: Arc<Mutex<BTreeSet<(DateTime<Utc>, String)>>>,
+    due: Arc<Mutex<DueSet>>,
     /// Positions of events read and not yet finished.
     in_flight: Arc<Mutex<BTreeSet<i64>>>,
     room: Arc<Semaphore>,

@@ -28,6 +28,17 @@ pub enum OrderStatus {
 }
 
 impl OrderStatus {
+    /// No later event changes this status.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            OrderStatus::Rejected
+                | OrderStatus::Cancelled
+                | OrderStatus::Confirmed
+                | OrderStatus::Refunded
+        )
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             OrderStatus::New => "new",

@@ -30,6 +30,16 @@ pub enum ReservationStatus {
     Expired,
 }
 
+impl ReservationStatus {
+    /// No later event changes this status.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            ReservationStatus::Failed | ReservationStatus::Confirmed | ReservationStatus::Released
+        )
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum ReservationCommand {
     Request {

@@ -108,19 +108,11 @@ async fn paid_orders_ship_failed_ones_release(backend: Backend) {
     pay(&server, "o-failed", "failed").await;
     let failed = wait(&server, "o-failed", "payment_failed").await;
     assert_eq!(failed["status"], "payment_failed");
-    // The release is the order process's next step: its reservation shows it (the
-    // process runs beside the request, so look a bounded number of times).
-    let mut released = Value::Null;
-    for _ in 0..200 {
-        released = server
-            .get("/v1/reservations/o-failed")
-            .await
-            .expect(StatusCode::OK);
-        if released["status"] == "released" {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    // The release is the order process's next step: wait for it on the reservation.
+    let released = server
+        .get("/v1/reservations/o-failed?wait_for_status=released&timeout_ms=20000")
+        .await
+        .expect(StatusCode::OK);
     assert_eq!(released["status"], "released", "{released}");
     assert_eq!(stock(&server, &released["position"]).await, (3, 0, 3));
 

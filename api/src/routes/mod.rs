@@ -4,6 +4,7 @@ pub mod activity;
 pub mod admin;
 pub mod availability;
 pub mod keys;
+pub mod long_poll;
 pub mod ops;
 pub mod orders;
 pub mod payments;

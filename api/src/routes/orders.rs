@@ -1,18 +1,17 @@
 //! `/v1/orders`: place an order (priced from the catalog); the order process reserves
 //! its stock from the log, and `GET` can wait for that outcome.
 
-use std::time::Duration;
-
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::{Extension, Json};
 use chrono::{DateTime, Utc};
 use commands::orders::PlaceOrder;
-use domain::{Order, OrderStatus};
+use domain::Order;
 use event_schemas::Destination;
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
+use super::long_poll::{self, Look, WaitParams};
 use super::warehouses::MoneyBody;
 use super::{observed, AppState};
 use crate::auth::{Environment, Principal};
@@ -20,7 +19,6 @@ use crate::idempotency::{self, stored_answer, Executed, MaybeReplayed};
 use crate::problem::{optional_json, Body, PathParams, Problem, QueryParams};
 
 /// The longest a `GET` may wait for an order's status.
-const MAX_WAIT: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -74,15 +72,6 @@ pub struct OrderBody {
     /// Why the stock went where it did, or why the order was rejected.
     pub explanation: Option<String>,
     pub position: i64,
-}
-
-#[derive(Debug, Default, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct WaitParams {
-    /// Answer once the order is in one of these statuses (comma-separated).
-    pub wait_for_status: Option<String>,
-    /// How long to wait, at most 30,000 ms; 5,000 when absent.
-    pub timeout_ms: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -246,30 +235,17 @@ pub async fn get(
     PathParams(id): PathParams<String>,
     QueryParams(wait): QueryParams<WaitParams>,
 ) -> Result<Json<OrderBody>, Problem> {
-    let wanted: Vec<String> = wait
-        .wait_for_status
-        .as_deref()
-        .map(|s| {
-            s.split(',')
-                .map(|w| w.trim().to_string())
-                .filter(|w| !w.is_empty())
-                .collect()
-        })
-        .unwrap_or_default();
-    let timeout = Duration::from_millis(wait.timeout_ms.unwrap_or(5_000)).min(MAX_WAIT);
-    let deadline = tokio::time::Instant::now() + timeout;
-    let mut committed = state.commands.store().committed();
-    loop {
+    let order = long_poll::until_status(&state, &wait, || async {
         let (outcome, order) = observed("read_order", state.commands.order(&id)).await?;
         visible(&order, &principal)?;
-        let done = wanted.is_empty() || wanted.iter().any(|w| w == order.status.name());
-        if done || tokio::time::Instant::now() >= deadline || order.status == OrderStatus::Cancelled
-        {
-            return Ok(Json(body(&order, outcome.position)));
-        }
-        // Woken by the next commit (the order process writes the outcome).
-        let _ = tokio::time::timeout_at(deadline, committed.changed()).await;
-    }
+        Ok(Look {
+            status: order.status.name(),
+            last: order.status.is_final(),
+            answer: body(&order, outcome.position),
+        })
+    })
+    .await?;
+    Ok(Json(order))
 }
 
 /// Cancel an order that is not paid: its stock goes back.

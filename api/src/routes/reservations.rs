@@ -12,10 +12,11 @@ use event_schemas::ReservationLine;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::long_poll::{self, Look, WaitParams};
 use super::{observed, AppState};
 use crate::auth::Principal;
 use crate::idempotency::{self, stored_answer, Executed, MaybeReplayed};
-use crate::problem::{optional_json, Body, PathParams, Problem};
+use crate::problem::{optional_json, Body, PathParams, Problem, QueryParams};
 
 /// How long a reservation holds when the request does not say.
 pub const DEFAULT_TTL_SECONDS: u32 = 15 * 60;
@@ -272,19 +273,32 @@ pub async fn reserve(
     Ok(MaybeReplayed((status, Json(answer_body)), replayed))
 }
 
-/// A reservation as it stands.
+/// A reservation as it stands; with `wait_for_status`, answers once it reaches one
+/// of them, a final status, or `timeout_ms` (the order process holds and releases an
+/// order's reservation after the request that caused it).
 #[utoipa::path(get, path = "/v1/reservations/{id}", tag = "queries",
     security(("bearer" = ["orders:write"])),
-    params(("id" = String, Path)),
+    params(("id" = String, Path), WaitParams),
     responses((status = 200, body = ReservationBody), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn get(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
     PathParams(id): PathParams<String>,
+    QueryParams(wait): QueryParams<WaitParams>,
 ) -> Result<Json<ReservationBody>, Problem> {
-    let answer = observed("inspect_reservation", state.commands.reservation(&id)).await?;
-    visible(&answer.reservation, &principal)?;
-    Ok(Json(body(&answer, state.commands.clock().now())))
+    let reservation = long_poll::until_status(&state, &wait, || async {
+        let answer = observed("inspect_reservation", state.commands.reservation(&id)).await?;
+        visible(&answer.reservation, &principal)?;
+        let now = state.commands.clock().now();
+        let status = answer.reservation.status_at(now);
+        Ok(Look {
+            status: status_name(status),
+            last: status.is_final(),
+            answer: body(&answer, now),
+        })
+    })
+    .await?;
+    Ok(Json(reservation))
 }
 
 /// Sell the held units.

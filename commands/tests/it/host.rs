@@ -3,11 +3,11 @@
 use std::sync::Arc;
 
 use commands::{AppClock, CommandError, CommandService, EventStore};
-use domain::{RegisterWarehouse, StockAction, StockCommand};
+use domain::{ProductCommand, RegisterWarehouse, StockAction, StockCommand};
 use event_schemas::{GeoPoint, Metadata, StockEvent};
 use projections::ReadDb;
 
-use crate::support::{Fresh, Kind};
+use crate::support::{wait_committed, Fresh, Kind};
 
 crate::contract! {
     concurrent_sales_on_one_sku_never_oversell => check_concurrent_sales_never_oversell,
@@ -339,4 +339,67 @@ async fn check_idempotency_key_once(store: &EventStore, _: &ReadDb) {
         .await
         .unwrap();
     assert_eq!(stored_units(store, "K").await, (10, 0));
+}
+
+/// A copy in memory answers reads without the log only while no other process wrote:
+/// once this process hears of another's commit, its reads show what was written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_read_shows_what_another_process_wrote_once_it_is_heard_of() {
+    use event_schemas::{Money, ProductChanges, ProductDetails, Shop};
+    let fresh = Fresh::new(Kind::Postgres).await;
+    fresh
+        .run(async {
+            let first = EventStore::open(fresh.connect().await).await.unwrap();
+            let second = EventStore::open(fresh.connect().await).await.unwrap();
+            let a = service_without_registration(&first);
+            let b = service_without_registration(&second);
+            let price = |amount| Money {
+                amount,
+                currency: "EUR".into(),
+            };
+            let details = ProductDetails {
+                title: "Mug".into(),
+                description: String::new(),
+                tags: vec![],
+                category: "kitchen".into(),
+                materials: vec![],
+                shop: Shop {
+                    shop_id: "shop-1".into(),
+                    name: "Shop".into(),
+                    location: GeoPoint { lat: 0.0, lon: 0.0 },
+                },
+                price: price(1000),
+                language: "en".into(),
+            };
+            let list = ProductCommand::List {
+                sku: "MUG-1".into(),
+                details,
+            };
+            a.handle_product(list, &Metadata::default(), None)
+                .await
+                .unwrap();
+            // The first process's copy is live and current.
+            let (_, product) = a.product("MUG-1").await.unwrap();
+            assert_eq!(product.details.unwrap().price, price(1000));
+
+            let mut heard_by_first = first.committed();
+            for amount in [1500, 2000] {
+                let update = ProductCommand::Update {
+                    sku: "MUG-1".into(),
+                    changes: ProductChanges {
+                        price: Some(price(amount)),
+                        ..Default::default()
+                    },
+                };
+                let (written, _) = b
+                    .handle_product(update, &Metadata::default(), None)
+                    .await
+                    .unwrap();
+                wait_committed(&mut heard_by_first, written.position).await;
+                let (read, product) = a.product("MUG-1").await.unwrap();
+                assert_eq!(product.details.unwrap().price, price(amount));
+                assert!(read.position >= written.position);
+            }
+        })
+        .await;
 }

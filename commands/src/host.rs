@@ -19,6 +19,7 @@ use event_schemas::{Metadata, CURRENT_EVENT_VERSION};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
+use crate::changes::ChangeFeed;
 use crate::clock::AppClock;
 use crate::committer::GroupCommitter;
 use crate::hosted::{DecideContext, Hosted};
@@ -121,6 +122,7 @@ pub struct HostContext {
 pub struct AggregateHost<A: Hosted> {
     shared: Arc<HostContext>,
     owners: OwnerMap<A>,
+    changes: Arc<ChangeFeed>,
     next_owner: AtomicU64,
 }
 
@@ -129,6 +131,7 @@ impl<A: Hosted> AggregateHost<A> {
         Self {
             shared: Arc::new(context),
             owners: Default::default(),
+            changes: Default::default(),
             next_owner: AtomicU64::new(0),
         }
     }
@@ -208,6 +211,11 @@ impl<A: Hosted> AggregateHost<A> {
         })
     }
 
+    /// Follow the commits this process makes to aggregate `id`.
+    pub fn changes(&self, id: &str) -> tokio::sync::watch::Receiver<i64> {
+        self.changes.watch(id)
+    }
+
     /// How many aggregates of this type are live in memory.
     pub fn live_count(&self) -> usize {
         self.owners.lock().expect("owner map poisoned").len()
@@ -228,6 +236,7 @@ impl<A: Hosted> AggregateHost<A> {
             generation,
             shared: self.shared.clone(),
             owners: self.owners.clone(),
+            changes: self.changes.clone(),
             state: A::default(),
             sequence: 0,
             synced: None,
@@ -246,6 +255,7 @@ struct Owner<A: Hosted> {
     generation: u64,
     shared: Arc<HostContext>,
     owners: OwnerMap<A>,
+    changes: Arc<ChangeFeed>,
     state: A,
     sequence: i64,
     /// The state holds every event of the aggregate up to this log position (`None`:
@@ -446,6 +456,9 @@ impl<A: Hosted> Owner<A> {
             self.sequence += count;
             // The append followed our sequence, so nothing of ours lies before it.
             self.synced = positions.last().copied();
+            if let Some(&last) = positions.last() {
+                self.changes.changed(&self.id, last);
+            }
             if before / SNAPSHOT_EVERY != self.sequence / SNAPSHOT_EVERY {
                 self.snapshot();
             }

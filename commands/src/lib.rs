@@ -7,12 +7,14 @@
 //! * [`host`] — one owner task per live aggregate: queue, decide a batch on one copy
 //!   of the state, commit, answer; reload and re-decide on a conflict.
 //! * [`committer`] — group commit: the batches of many owners in one transaction.
+//! * [`changes`] — wake-ups for waiters on one aggregate (long polls).
 //! * [`hosted`] — the aggregates the host runs (Stock, Warehouse).
 //! * [`clock`] — the system clock and the manual clock of development mode.
 //! * [`expiry`] — releases stock holds whose time has run out.
 //! * [`orders`] — orders and what the order process does for each order event;
 //!   [`order_process`] follows the log and runs those steps side by side.
 
+pub mod changes;
 pub mod clock;
 pub mod committer;
 pub mod expiry;

@@ -110,6 +110,11 @@ impl CommandService {
             .await
     }
 
+    /// Follow the commits this process makes to an order (wakes long polls).
+    pub fn order_changes(&self, order_id: &str) -> tokio::sync::watch::Receiver<i64> {
+        self.order.changes(order_id)
+    }
+
     /// The order as it stands, reflecting the log at least up to `position` (the
     /// order process acts on events it read from the log).
     async fn order_at(

@@ -230,20 +230,21 @@ async fn checkout(
     Ok(order.status == OrderStatus::Confirmed)
 }
 
-/// Wait until the order reaches one of `statuses`, woken by commits.
+/// Wait until the order reaches one of `statuses`, woken by its commits.
 async fn wait_for(
     service: &CommandService,
     order_id: &str,
     statuses: &[OrderStatus],
 ) -> anyhow::Result<domain::Order> {
-    let mut committed = service.store().committed();
+    // Woken by the order's own commits (one process: the order process runs here).
+    let mut changes = service.order_changes(order_id);
     let deadline = tokio::time::Instant::now() + STEP_TIMEOUT;
     loop {
         let (_, order) = service.order(order_id).await?;
         if statuses.contains(&order.status) {
             return Ok(order);
         }
-        if tokio::time::timeout_at(deadline, committed.changed())
+        if tokio::time::timeout_at(deadline, changes.changed())
             .await
             .is_err()
         {

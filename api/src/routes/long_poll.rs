@@ -1,12 +1,14 @@
 //! `?wait_for_status=a,b&timeout_ms=N` on a resource whose status a process decides
 //! later (orders, reservations): the answer comes once the status is one of those
 //! asked for, the status is final, or the time is up — woken by commits, never by
-//! polling.
+//! polling: by the resource's own commits in this process and any other process's
+//! where the resource reports them (orders), else by every commit.
 
 use std::future::Future;
 use std::time::Duration;
 
 use serde::Deserialize;
+use tokio::sync::watch;
 use utoipa::IntoParams;
 
 use super::AppState;
@@ -34,10 +36,20 @@ pub struct Look<T> {
     pub last: bool,
 }
 
+/// What wakes a waiter to look again.
+pub enum WakeOn {
+    /// Every commit (for a status that can change without a commit of its own).
+    AnyCommit,
+    /// This process's commits to the resource (subscribed before the first look),
+    /// and other processes' commits.
+    Changes(watch::Receiver<i64>),
+}
+
 /// Look at the resource until it is in a wanted status (or final, or the time is up).
 pub async fn until_status<T, F, Fut>(
     state: &AppState,
     wait: &WaitParams,
+    wake_on: WakeOn,
     mut look: F,
 ) -> Result<T, Problem>
 where
@@ -61,13 +73,29 @@ where
         .min(MAX_WAIT);
     let deadline = tokio::time::Instant::now() + timeout;
     // Subscribed before the first look, so no commit between look and wait is missed.
-    let mut committed = state.commands.store().committed();
+    let store = state.commands.store();
+    let (mut own, mut others) = match wake_on {
+        WakeOn::AnyCommit => (None, store.committed()),
+        WakeOn::Changes(own) => (Some(own), store.foreign_commits()),
+    };
     loop {
         let seen = look().await?;
         let done = wanted.is_empty() || wanted.contains(&seen.status) || seen.last;
         if done || tokio::time::Instant::now() >= deadline {
             return Ok(seen.answer);
         }
-        let _ = tokio::time::timeout_at(deadline, committed.changed()).await;
+        let own_change = async {
+            match own.as_mut() {
+                Some(own) => own.changed().await,
+                None => std::future::pending().await,
+            }
+        };
+        let _ = tokio::time::timeout_at(deadline, async {
+            tokio::select! {
+                _ = own_change => {}
+                _ = others.changed() => {}
+            }
+        })
+        .await;
     }
 }

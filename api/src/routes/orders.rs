@@ -11,7 +11,7 @@ use event_schemas::Destination;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::long_poll::{self, Look, WaitParams};
+use super::long_poll::{self, Look, WaitParams, WakeOn};
 use super::warehouses::MoneyBody;
 use super::{observed, AppState};
 use crate::auth::{Environment, Principal};
@@ -235,7 +235,8 @@ pub async fn get(
     PathParams(id): PathParams<String>,
     QueryParams(wait): QueryParams<WaitParams>,
 ) -> Result<Json<OrderBody>, Problem> {
-    let order = long_poll::until_status(&state, &wait, || async {
+    let changes = WakeOn::Changes(state.commands.order_changes(&id));
+    let order = long_poll::until_status(&state, &wait, changes, || async {
         let (outcome, order) = observed("read_order", state.commands.order(&id)).await?;
         visible(&order, &principal)?;
         Ok(Look {

@@ -12,7 +12,7 @@ use event_schemas::ReservationLine;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::long_poll::{self, Look, WaitParams};
+use super::long_poll::{self, Look, WaitParams, WakeOn};
 use super::{observed, AppState};
 use crate::auth::Principal;
 use crate::idempotency::{self, stored_answer, Executed, MaybeReplayed};
@@ -286,7 +286,9 @@ pub async fn get(
     PathParams(id): PathParams<String>,
     QueryParams(wait): QueryParams<WaitParams>,
 ) -> Result<Json<ReservationBody>, Problem> {
-    let reservation = long_poll::until_status(&state, &wait, || async {
+    // A reservation's "expired" comes with time, not with a commit of its own: look
+    // again on every commit (the expiry sweep's among them).
+    let reservation = long_poll::until_status(&state, &wait, WakeOn::AnyCommit, || async {
         let answer = observed("inspect_reservation", state.commands.reservation(&id)).await?;
         visible(&answer.reservation, &principal)?;
         let now = state.commands.clock().now();

@@ -124,6 +124,10 @@ impl Database {
                 let pool = PgPoolOptions::new()
                     .max_connections(16)
                     .acquire_timeout(Duration::from_secs(10))
+                    // No ping before each use: it doubles the round trips of every
+                    // statement. A connection that broke fails its statement instead,
+                    // is dropped, and the caller's retry gets another.
+                    .test_before_acquire(false)
                     .connect(url)
                     .await?;
                 Ok(Database::Postgres(pool))
@@ -193,7 +197,7 @@ pub(crate) struct Heard {
     pub(crate) instance: u64,
     /// The highest position committed by another process that this one heard of
     /// (or, after a lost connection, the head then: anything may have happened).
-    pub(crate) foreign: AtomicI64,
+    pub(crate) foreign: watch::Sender<i64>,
     /// Every commit up to here has been heard of: notifications arrive in commit
     /// order, which is position order.
     pub(crate) through: AtomicI64,
@@ -212,7 +216,7 @@ impl EventStore {
             head: watch::channel(0).0,
             heard: Arc::new(Heard {
                 instance: rand_instance(),
-                foreign: AtomicI64::new(0),
+                foreign: watch::channel(0).0,
                 through: AtomicI64::new(0),
             }),
         };
@@ -306,6 +310,12 @@ impl EventStore {
         *self.head.borrow()
     }
 
+    /// The highest position another process committed, as this process heard of
+    /// it: wakes whoever waits for a change that might come from elsewhere.
+    pub fn foreign_commits(&self) -> watch::Receiver<i64> {
+        self.heard.foreign.subscribe()
+    }
+
     /// Whether a copy of an aggregate that holds every one of its events up to
     /// position `synced` (`None`: never loaded) can answer for `min_position` without
     /// reading the log: no other process committed anything since, that this process
@@ -317,7 +327,7 @@ impl EventStore {
         let Some(synced) = synced else {
             return false;
         };
-        self.heard.foreign.load(Ordering::Acquire) <= synced
+        *self.heard.foreign.borrow() <= synced
             && (min_position <= synced
                 || min_position <= self.heard.through.load(Ordering::Acquire))
     }

@@ -402,7 +402,7 @@ pub(super) async fn spawn_commit_listener(
                     };
                     if let Ok(position) = position.parse::<i64>() {
                         if instance != Some(heard.instance) {
-                            heard.foreign.fetch_max(position, Ordering::AcqRel);
+                            advance(&heard.foreign, position);
                         }
                         heard.through.fetch_max(position, Ordering::AcqRel);
                         advance(&head, position);
@@ -416,7 +416,7 @@ pub(super) async fn spawn_commit_listener(
                             .fetch_one(&pool)
                             .await
                     {
-                        heard.foreign.fetch_max(position, Ordering::AcqRel);
+                        advance(&heard.foreign, position);
                         heard.through.fetch_max(position, Ordering::AcqRel);
                         advance(&head, position);
                     }

@@ -9,6 +9,8 @@
 //! work. An event that fails is tried again in place, with growing pauses, so the
 //! ones behind it keep their order.
 
+mod payment_clock;
+
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -20,7 +22,8 @@ use tokio::task::JoinSet;
 
 use crate::orders::{process_metadata, Planner, ORDER_PROCESS};
 use crate::service::CommandService;
-use crate::store::{Database, StoreError};
+use crate::store::{Database, EventStore, StoreError};
+use payment_clock::PaymentClock;
 
 /// Events in flight at once; the reader waits for room beyond that.
 const IN_FLIGHT: usize = 1_024;
@@ -37,6 +40,9 @@ const LEASE_CHECK: Duration = Duration::from_secs(5);
 /// First and longest pause before an event that failed is tried again.
 const RETRY_FIRST: Duration = Duration::from_millis(50);
 const RETRY_MAX: Duration = Duration::from_secs(5);
+/// The name under which the process keeps where a restart rescans for orders
+/// awaiting payment.
+const PAYMENTS_FROM: &str = "order_process.payments_from";
 /// Advisory lock key of the order process's lease ("orderpm").
 const LEASE_KEY: i64 = 0x6f72_6465_7270_6d00;
 
@@ -77,19 +83,24 @@ async fn run_while_leased(
         // SQLite has one process per database.
         Database::Sqlite { .. } => None,
     };
-    let checkpoint = service.store().process_checkpoint(ORDER_PROCESS).await?;
+    let store = service.store();
+    let checkpoint = store.process_checkpoint(ORDER_PROCESS).await?;
+    let payments_from = store.process_checkpoint(PAYMENTS_FROM).await?;
     let mut runner = Runner {
         service: service.clone(),
         planner: planner.clone(),
-        due: Arc::new(Mutex::new(awaiting_payment(service).await?)),
+        due: Arc::new(Mutex::new(awaiting_payment(store, payments_from).await?)),
         in_flight: Default::default(),
         room: Arc::new(Semaphore::new(IN_FLIGHT)),
         tails: HashMap::new(),
         tasks: JoinSet::new(),
         read_until: checkpoint,
     };
-    let mut saved = checkpoint;
-    let mut last_save = tokio::time::Instant::now();
+    let mut written = Written {
+        checkpoint,
+        payments_from,
+        at: tokio::time::Instant::now(),
+    };
     let mut last_lease_check = tokio::time::Instant::now();
     let mut committed = service.store().committed();
     let outcome = loop {
@@ -101,18 +112,8 @@ async fn run_while_leased(
             Err(error) => break Err(error),
         };
         runner.time_out_due();
-        let (checkpoint, idle) = runner.checkpoint();
-        // At most every CHECKPOINT_EVERY while busy; at once when all is done.
-        if checkpoint > saved && (last_save.elapsed() >= CHECKPOINT_EVERY || idle) {
-            if let Err(error) = service
-                .store()
-                .save_process_checkpoint(ORDER_PROCESS, checkpoint)
-                .await
-            {
-                break Err(error);
-            }
-            saved = checkpoint;
-            last_save = tokio::time::Instant::now();
+        if let Err(error) = written.update(store, &runner).await {
+            break Err(error);
         }
         if let Some(connection) = lease.as_mut() {
             if last_lease_check.elapsed() >= LEASE_CHECK {
@@ -142,25 +143,65 @@ async fn run_while_leased(
     outcome
 }
 
-/// Orders awaiting payment, by when it is due: every one reserved so far (stale
-/// entries are harmless: timing out an order that moved on does nothing).
-async fn awaiting_payment(service: &CommandService) -> Result<DueSet, StoreError> {
-    let mut due = BTreeSet::new();
-    let mut scanned = 0;
+/// Orders awaiting payment, by when it is due: every one put on the clock after
+/// `from` (stale entries are harmless: timing out an order that moved on does
+/// nothing).
+async fn awaiting_payment(store: &EventStore, from: i64) -> Result<PaymentClock, StoreError> {
+    let mut clock = PaymentClock::default();
+    let mut scanned = from;
     loop {
-        let records = service
-            .store()
+        let records = store
             .read_type_after(event_schemas::order::ORDER_AGGREGATE, scanned, 1_000)
             .await?;
         let Some(last) = records.last().map(|r| r.0) else {
-            return Ok(due);
+            return Ok(clock);
         };
-        for (_, payload) in &records {
+        for (position, payload) in &records {
             if let Ok(event) = serde_json::from_str::<OrderEvent>(payload) {
-                due.extend(payment_due(&event));
+                if let Some((due, order_id)) = payment_due(&event) {
+                    clock.insert(due, order_id, *position);
+                }
             }
         }
         scanned = last;
+    }
+}
+
+/// What the runner last wrote down, and when.
+struct Written {
+    checkpoint: i64,
+    payments_from: i64,
+    at: tokio::time::Instant,
+}
+
+impl Written {
+    /// Write down the checkpoint and where to rescan for payments if they moved: at
+    /// most every CHECKPOINT_EVERY while busy, at once when nothing is in flight.
+    async fn update(&mut self, store: &EventStore, runner: &Runner) -> Result<(), StoreError> {
+        let (checkpoint, idle) = runner.checkpoint();
+        let payments_from = runner
+            .due
+            .lock()
+            .expect("payment clock poisoned")
+            .rescan_from(checkpoint);
+        let moved = checkpoint != self.checkpoint || payments_from != self.payments_from;
+        if !moved || (self.at.elapsed() < CHECKPOINT_EVERY && !idle) {
+            return Ok(());
+        }
+        if payments_from != self.payments_from {
+            store
+                .save_process_checkpoint(PAYMENTS_FROM, payments_from)
+                .await?;
+            self.payments_from = payments_from;
+        }
+        if checkpoint != self.checkpoint {
+            store
+                .save_process_checkpoint(ORDER_PROCESS, checkpoint)
+                .await?;
+            self.checkpoint = checkpoint;
+        }
+        self.at = tokio::time::Instant::now();
+        Ok(())
     }
 }
 
@@ -181,9 +222,6 @@ fn payment_due(event: &OrderEvent) -> Option<(DateTime<Utc>, String)> {
     }
 }
 
-/// Orders awaiting payment, by when it is due.
-type DueSet = BTreeSet<(DateTime<Utc>, String)>;
-
 /// The end of one event's work, seen by the events behind it: the log position of
 /// its last action (`None` while it runs). A sender dropped unfinished means the task
 /// was stopped, and the whole runner with it.
@@ -192,7 +230,7 @@ type Tail = watch::Receiver<Option<i64>>;
 struct Runner {
     service: Arc<CommandService>,
     planner: Arc<dyn Planner>,
-    due: Arc<Mutex<DueSet>>,
+    due: Arc<Mutex<PaymentClock>>,
     /// Positions of events read and not yet finished.
     in_flight: Arc<Mutex<BTreeSet<i64>>>,
     room: Arc<Semaphore>,
@@ -277,7 +315,11 @@ impl Runner {
                     }
                 }
             };
-            due.lock().expect("due set poisoned").extend(payments);
+            let mut clock = due.lock().expect("payment clock poisoned");
+            for (at, order_id) in payments {
+                clock.insert(at, order_id, position);
+            }
+            drop(clock);
             in_flight
                 .lock()
                 .expect("in-flight set poisoned")
@@ -290,15 +332,12 @@ impl Runner {
     /// Time out the orders whose payment is due, each behind its order's events.
     fn time_out_due(&mut self) {
         let now = self.service.clock().now();
-        let expired: Vec<String> = {
-            let mut due = self.due.lock().expect("due set poisoned");
-            let mut expired = Vec::new();
-            while due.first().is_some_and(|(at, _)| *at <= now) {
-                expired.push(due.pop_first().expect("checked non-empty").1);
-            }
-            expired
-        };
-        for order_id in expired {
+        let expired = self
+            .due
+            .lock()
+            .expect("payment clock poisoned")
+            .take_due(now);
+        for (order_id, placed_at) in expired {
             let (done, tail) = watch::channel(None);
             let previous = self.tails.insert(format!("order:{order_id}"), tail);
             let service = self.service.clone();
@@ -309,13 +348,17 @@ impl Runner {
                 if let Some(mut previous) = previous {
                     let _ = previous.wait_for(Option::is_some).await;
                 }
-                if let Err(error) = service.time_out(&order_id, position, &metadata).await {
-                    tracing::warn!(%order_id, %error, "timing out an order failed; will retry");
-                    let again = service.clock().now() + chrono::Duration::seconds(1);
-                    due.lock()
-                        .expect("due set poisoned")
-                        .insert((again, order_id));
+                let outcome = service.time_out(&order_id, position, &metadata).await;
+                let mut clock = due.lock().expect("payment clock poisoned");
+                match outcome {
+                    Ok(()) => clock.done(placed_at),
+                    Err(error) => {
+                        tracing::warn!(%order_id, %error, "timing out an order failed; will retry");
+                        let again = service.clock().now() + chrono::Duration::seconds(1);
+                        clock.again(again, order_id, placed_at);
+                    }
                 }
+                drop(clock);
                 let _ = done.send(Some(0));
             });
         }

@@ -10,7 +10,8 @@ use crate::support::{Api, Backend, Env};
 
 on_both_backends!(
     paid_orders_ship_failed_ones_release,
-    late_payments_hold_again_or_refund
+    late_payments_hold_again_or_refund,
+    unpaid_orders_time_out_after_a_crash
 );
 
 async fn order(api: &Api, id: &str, quantity: u64) -> Value {
@@ -167,5 +168,29 @@ async fn late_payments_hold_again_or_refund(backend: Backend) {
     pay(&server, "o-gone", "succeeded").await;
     let refunded = wait(&server, "o-gone", "confirmed,refunded").await;
     assert_eq!(refunded["status"], "refunded", "{refunded}");
+    assert!(server.stop().await.success());
+}
+
+/// The orders awaiting payment are found again after a crash: the one left unpaid
+/// times out on the restarted server, the paid one stays confirmed.
+async fn unpaid_orders_time_out_after_a_crash(backend: Backend) {
+    let env = Env::new(backend).await;
+    let server = env.start_with(&["--clock", "manual"]).await;
+    crate::shop::open_shop(&server, 3, 1000).await;
+    assert_eq!(order(&server, "o-unpaid", 1).await["status"], "reserved");
+    assert_eq!(order(&server, "o-paid", 1).await["status"], "reserved");
+    pay(&server, "o-paid", "succeeded").await;
+    assert_eq!(wait(&server, "o-paid", "confirmed").await["status"], "confirmed");
+    server.crash().await;
+
+    let server = env.start_with(&["--clock", "manual"]).await;
+    server
+        .post("/v1/admin/clock/advance", &json!({"seconds": 11 * 60}))
+        .await
+        .expect(StatusCode::OK);
+    let timed_out = wait(&server, "o-unpaid", "timed_out").await;
+    assert_eq!(timed_out["status"], "timed_out", "{timed_out}");
+    assert_eq!(wait(&server, "o-paid", "confirmed").await["status"], "confirmed");
+    assert_eq!(stock(&server, &timed_out["position"]).await, (2, 0, 2));
     assert!(server.stop().await.success());
 }

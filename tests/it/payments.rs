@@ -180,7 +180,10 @@ async fn unpaid_orders_time_out_after_a_crash(backend: Backend) {
     assert_eq!(order(&server, "o-unpaid", 1).await["status"], "reserved");
     assert_eq!(order(&server, "o-paid", 1).await["status"], "reserved");
     pay(&server, "o-paid", "succeeded").await;
-    assert_eq!(wait(&server, "o-paid", "confirmed").await["status"], "confirmed");
+    assert_eq!(
+        wait(&server, "o-paid", "confirmed").await["status"],
+        "confirmed"
+    );
     server.crash().await;
 
     let server = env.start_with(&["--clock", "manual"]).await;
@@ -190,7 +193,10 @@ async fn unpaid_orders_time_out_after_a_crash(backend: Backend) {
         .expect(StatusCode::OK);
     let timed_out = wait(&server, "o-unpaid", "timed_out").await;
     assert_eq!(timed_out["status"], "timed_out", "{timed_out}");
-    assert_eq!(wait(&server, "o-paid", "confirmed").await["status"], "confirmed");
+    assert_eq!(
+        wait(&server, "o-paid", "confirmed").await["status"],
+        "confirmed"
+    );
     assert_eq!(stock(&server, &timed_out["position"]).await, (2, 0, 2));
     assert!(server.stop().await.success());
 }

@@ -1,6 +1,11 @@
 //! `commerce bench checkout`: the whole order flow at N concurrent buyers — place,
 //! wait for the order process to reserve, pay (a succeeded callback), wait for the
 //! confirmation — in this process, on this database.
+//!
+//! The baseline, measured after it in the same run with the same buyers: each buyer
+//! reserves and sells the unit itself (a reservation, its hold, the sale from the
+//! hold), with no order and no order process in between. The ratio shows what the
+//! order's own events and the process manager cost.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -9,7 +14,9 @@ use anyhow::bail;
 use clap::Args;
 use commands::CommandService;
 use domain::{OrderStatus, ProductCommand, RegisterWarehouse, StockAction, StockCommand};
-use event_schemas::{Destination, GeoPoint, Metadata, Money, ProductDetails, ShippingRate, Shop};
+use event_schemas::{
+    Destination, GeoPoint, Metadata, Money, ProductDetails, ReservationLine, ShippingRate, Shop,
+};
 use hdrhistogram::Histogram;
 
 use super::{latency_histogram, percentile_ms, ratio, record, round2, Figures, Output};
@@ -29,9 +36,12 @@ pub struct CheckoutArgs {
     /// SKUs the buyers spread over.
     #[arg(long, default_value_t = 100)]
     pub skus: usize,
-    /// Seconds to run.
+    /// Seconds to run (and as long again for the baseline).
     #[arg(long, default_value_t = 10)]
     pub duration: u64,
+    /// Skip the baseline.
+    #[arg(long)]
+    pub no_baseline: bool,
     #[command(flatten)]
     pub storage: StorageArgs,
     #[command(flatten)]
@@ -65,7 +75,7 @@ pub async fn run(args: CheckoutArgs) -> anyhow::Result<()> {
     let service = backend.commands.clone();
     let run_id = uuid::Uuid::now_v7().simple().to_string()[20..].to_string();
     let region = format!("r{run_id}");
-    let skus = setup(&service, &run_id, &region, args.skus).await?;
+    let (warehouse_id, skus) = setup(&service, &run_id, &region, args.skus).await?;
     eprintln!(
         "bench checkout: {} buyers, {} SKUs, {} s, {}",
         args.buyers,
@@ -155,22 +165,102 @@ pub async fn run(args: CheckoutArgs) -> anyhow::Result<()> {
         failed
     );
     println!("check: {oversold} oversold");
+    let mut figures = Figures::default();
+    figures.set("orders_per_s", round2(per_second));
+    figures.set("p50_ms", round2(percentile_ms(&whole, 0.5)));
+    figures.set("p99_ms", round2(percentile_ms(&whole, 0.99)));
+    figures.set("reserve_p50_ms", round2(percentile_ms(&reserve, 0.5)));
+    figures.set("reserve_p99_ms", round2(percentile_ms(&reserve, 0.99)));
+    figures.set("confirmed", confirmed);
+    figures.set("failed", failed);
+    figures.set("oversold", oversold);
+    println!("targets: at least 500 orders/s, placed→reserved p99 under 200 ms, 0 oversold");
+    let baseline = if args.no_baseline {
+        eprintln!("baseline skipped (--no-baseline)");
+        None
+    } else {
+        let (baseline_per_second, latency) =
+            direct_baseline(&service, &run_id, &warehouse_id, &skus, &args).await;
+        println!(
+            "baseline reserve+sell, no order: {:>8.0} checkouts/s   p50 {:.1} ms p99 {:.1} ms   (ours is {:.2}x)",
+            baseline_per_second,
+            percentile_ms(&latency, 0.5),
+            percentile_ms(&latency, 0.99),
+            ratio(per_second, baseline_per_second)
+        );
+        Some((baseline_per_second, latency))
+    };
     if args.output.json {
-        let mut figures = Figures::default();
-        figures.set("orders_per_s", round2(per_second));
-        figures.set("p50_ms", round2(percentile_ms(&whole, 0.5)));
-        figures.set("p99_ms", round2(percentile_ms(&whole, 0.99)));
-        figures.set("reserve_p50_ms", round2(percentile_ms(&reserve, 0.5)));
-        figures.set("reserve_p99_ms", round2(percentile_ms(&reserve, 0.99)));
-        figures.set("confirmed", confirmed);
-        figures.set("failed", failed);
-        figures.set("oversold", oversold);
+        if let Some((per_second, latency)) = &baseline {
+            figures.set("baseline_per_s", round2(*per_second));
+            figures.set("baseline_p99_ms", round2(percentile_ms(latency, 0.99)));
+        }
         figures.print_json();
     }
     if oversold > 0 {
         bail!("stock was oversold");
     }
     Ok(())
+}
+
+/// Each buyer reserves one unit and sells it from the hold, for the same duration:
+/// checkouts per second and their latency.
+async fn direct_baseline(
+    service: &Arc<CommandService>,
+    run_id: &str,
+    warehouse_id: &str,
+    skus: &[String],
+    args: &CheckoutArgs,
+) -> (f64, Histogram<u64>) {
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(args.duration);
+    let buyers: Vec<_> = (0..args.buyers)
+        .map(|buyer| {
+            let service = service.clone();
+            let skus = skus.to_vec();
+            let warehouse_id = warehouse_id.to_string();
+            let run_id = run_id.to_string();
+            tokio::spawn(async move {
+                let mut latency = latency_histogram();
+                let mut done = 0u64;
+                let mut k = 0;
+                while Instant::now() < deadline {
+                    let sku = &skus[(buyer * 7919 + k) % skus.len()];
+                    let id = format!("direct-{run_id}-{buyer}-{k}");
+                    k += 1;
+                    let t0 = Instant::now();
+                    let line = ReservationLine {
+                        sku: sku.clone(),
+                        warehouse_id: warehouse_id.clone(),
+                        quantity: 1,
+                    };
+                    let metadata = Metadata::default();
+                    let expires_at = service.clock().now() + chrono::Duration::minutes(15);
+                    let held = service
+                        .reserve(&id, None, vec![line], expires_at, &metadata)
+                        .await;
+                    let sold = match held {
+                        Ok(_) => service.confirm_reservation(&id, &metadata).await,
+                        Err(error) => Err(error),
+                    };
+                    if sold.is_ok() {
+                        record(&mut latency, t0.elapsed());
+                        done += 1;
+                    }
+                }
+                (done, latency)
+            })
+        })
+        .collect();
+    let mut done = 0;
+    let mut latency = latency_histogram();
+    for buyer in buyers {
+        if let Ok((count, histogram)) = buyer.await {
+            done += count;
+            latency.add(histogram).expect("same bounds");
+        }
+    }
+    (ratio(done as f64, started.elapsed().as_secs_f64()), latency)
 }
 
 /// One buyer's checkout of one unit. `true` when it ended confirmed.
@@ -260,7 +350,7 @@ async fn setup(
     run_id: &str,
     region: &str,
     skus: usize,
-) -> anyhow::Result<Vec<String>> {
+) -> anyhow::Result<(String, Vec<String>)> {
     let metadata = Metadata::default();
     let warehouse_id = format!("wh-{run_id}");
     let eur = |amount| Money {
@@ -321,5 +411,5 @@ async fn setup(
         service.handle_stock(receive, &metadata).await?;
         names.push(sku);
     }
-    Ok(names)
+    Ok((warehouse_id, names))
 }

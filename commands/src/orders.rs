@@ -464,6 +464,17 @@ impl CommandService {
         }
     }
 
+    /// Whether the order process does anything for this event besides putting the
+    /// order on the payment clock: events it does not act on are not worth a task.
+    pub(crate) fn acts_on(event: &OrderEvent) -> bool {
+        matches!(
+            event,
+            OrderEvent::OrderPlaced { .. }
+                | OrderEvent::OrderPaid { .. }
+                | OrderEvent::OrderPaymentFailed { .. }
+        )
+    }
+
     /// Act on one order event as the order process.
     pub(crate) async fn on_order_event(
         &self,

@@ -29,12 +29,10 @@ use payment_clock::PaymentClock;
 const IN_FLIGHT: usize = 1_024;
 /// Events read at a time.
 const READ_BATCH: i64 = 256;
-/// How often the process looks for orders whose payment did not come, and at most
-/// how long it sleeps without a wake-up.
-const TICK: Duration = Duration::from_secs(1);
 /// The shortest time between two checkpoint writes (a crash repeats at most this much
-/// finished work, all of it idempotent).
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
+/// finished work, all of it idempotent); also how often the process looks for orders
+/// whose payment did not come, and the longest it sleeps without a wake-up.
+const TICK: Duration = Duration::from_millis(200);
 /// How often the lease's connection is checked.
 const LEASE_CHECK: Duration = Duration::from_secs(5);
 /// First and longest pause before an event that failed is tried again.
@@ -95,6 +93,8 @@ async fn run_while_leased(
         tails: HashMap::new(),
         tasks: JoinSet::new(),
         read_until: checkpoint,
+        read_head: 0,
+        more: true,
     };
     let mut written = Written {
         checkpoint,
@@ -123,11 +123,11 @@ async fn run_while_leased(
                 last_lease_check = tokio::time::Instant::now();
             }
         }
-        if read == READ_BATCH as usize {
+        if read > 0 && runner.more {
             continue;
         }
-        // Wake on the next commit, when an event finishes (the checkpoint may move),
-        // or on the tick (payments falling due).
+        // Wake on the next commit, when an event finishes (room to read more, and the
+        // checkpoint may move), or on the tick (checkpoint, payments falling due).
         let finished = tokio::select! {
             _ = committed.changed() => None,
             Some(done) = runner.tasks.join_next_with_id() => Some(done),
@@ -175,17 +175,17 @@ struct Written {
 }
 
 impl Written {
-    /// Write down the checkpoint and where to rescan for payments if they moved: at
-    /// most every CHECKPOINT_EVERY while busy, at once when nothing is in flight.
+    /// Write down the checkpoint and where to rescan for payments if they moved, at
+    /// most once a TICK.
     async fn update(&mut self, store: &EventStore, runner: &Runner) -> Result<(), StoreError> {
-        let (checkpoint, idle) = runner.checkpoint();
+        let checkpoint = runner.checkpoint();
         let payments_from = runner
             .due
             .lock()
             .expect("payment clock poisoned")
             .rescan_from(checkpoint);
         let moved = checkpoint != self.checkpoint || payments_from != self.payments_from;
-        if !moved || (self.at.elapsed() < CHECKPOINT_EVERY && !idle) {
+        if !moved || self.at.elapsed() < TICK {
             return Ok(());
         }
         if payments_from != self.payments_from {
@@ -239,13 +239,23 @@ struct Runner {
     tasks: JoinSet<()>,
     /// Every order event up to here has been dispatched.
     read_until: i64,
+    /// The known head before the last read that got everything there was: nothing
+    /// new to read until the head moves past it.
+    read_head: i64,
+    /// The last read was cut short (by the batch size or the room in flight).
+    more: bool,
 }
 
 impl Runner {
     /// Read what follows and start a task for each event; how many were read.
     async fn read_and_dispatch(&mut self) -> Result<usize, StoreError> {
+        let head = self.service.store().last_committed();
+        if !self.more && head <= self.read_head {
+            return Ok(0);
+        }
         let room = self.room.available_permits().min(READ_BATCH as usize);
         if room == 0 {
+            self.more = true;
             return Ok(0);
         }
         let records = self
@@ -263,6 +273,11 @@ impl Runner {
             self.dispatch(*position, event).await;
             self.read_until = *position;
         }
+        // The read saw every commit up to `head` (known before it ran).
+        self.more = records.len() == room;
+        if !self.more {
+            self.read_head = head;
+        }
         if self.tails.len() > 4 * IN_FLIGHT {
             self.prune_tails();
         }
@@ -271,6 +286,14 @@ impl Runner {
 
     /// Start the task for one event, behind the events it depends on.
     async fn dispatch(&mut self, position: i64, event: OrderEvent) {
+        if !CommandService::acts_on(&event) {
+            // Nothing to do but note a payment falling due; nothing waits for it.
+            if let Some((due, order_id)) = payment_due(&event) {
+                let mut clock = self.due.lock().expect("payment clock poisoned");
+                clock.insert(due, order_id, position);
+            }
+            return;
+        }
         let permit = self
             .room
             .clone()
@@ -385,12 +408,12 @@ impl Runner {
         }
     }
 
-    /// The position below the lowest unfinished event, and whether none is.
-    fn checkpoint(&self) -> (i64, bool) {
+    /// The position below the lowest unfinished event.
+    fn checkpoint(&self) -> i64 {
         let in_flight = self.in_flight.lock().expect("in-flight set poisoned");
         match in_flight.first() {
-            Some(lowest) => (lowest - 1, false),
-            None => (self.read_until, true),
+            Some(lowest) => lowest - 1,
+            None => self.read_until,
         }
     }
 

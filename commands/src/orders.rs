@@ -475,13 +475,13 @@ impl CommandService {
         )
     }
 
-    /// Act on one order event as the order process.
+    /// Act on one order event as the order process (one that [`acts_on`](Self::acts_on)
+    /// says needs it); the log position of its last action, or `after`.
     pub(crate) async fn on_order_event(
         &self,
         event: &OrderEvent,
         planner: &dyn Planner,
         position: i64,
-        due: &mut Vec<(chrono::DateTime<chrono::Utc>, String)>,
         after: i64,
     ) -> Result<i64, CommandError> {
         let metadata = process_metadata(position);
@@ -489,19 +489,6 @@ impl CommandService {
             OrderEvent::OrderPlaced { .. } => {
                 self.reserve_for_order(event, planner, position, after)
                     .await
-            }
-            OrderEvent::OrderStockReserved {
-                order_id,
-                payment_due,
-                ..
-            }
-            | OrderEvent::FlashSaleOrderPlaced {
-                order_id,
-                payment_due,
-                ..
-            } => {
-                due.push((*payment_due, order_id.clone()));
-                Ok(after)
             }
             OrderEvent::OrderPaid { order_id, .. } => self
                 .settle_payment(order_id, position, &metadata)

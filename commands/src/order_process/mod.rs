@@ -313,7 +313,6 @@ impl Runner {
         }
         let service = self.service.clone();
         let planner = self.planner.clone();
-        let due = self.due.clone();
         let in_flight = self.in_flight.clone();
         self.tasks.spawn(async move {
             let mut after = 0;
@@ -322,12 +321,10 @@ impl Runner {
                     after = after.max(value.unwrap_or(0));
                 }
             }
-            let mut payments = Vec::new();
             let mut pause = RETRY_FIRST;
             let acted = loop {
-                payments.clear();
                 match service
-                    .on_order_event(&event, planner.as_ref(), position, &mut payments, after)
+                    .on_order_event(&event, planner.as_ref(), position, after)
                     .await
                 {
                     Ok(acted) => break acted,
@@ -338,11 +335,6 @@ impl Runner {
                     }
                 }
             };
-            let mut clock = due.lock().expect("payment clock poisoned");
-            for (at, order_id) in payments {
-                clock.insert(at, order_id, position);
-            }
-            drop(clock);
             in_flight
                 .lock()
                 .expect("in-flight set poisoned")

@@ -188,53 +188,42 @@ impl CommandService {
         let planned = planner
             .plan(wanted, ship_to, *priority, after.max(position))
             .await;
-        let begun = match planned {
+        let (outcome, explanation) = match planned {
             Ok((planned, explanation)) => {
                 match self
                     .reserve(order_id, customer.clone(), planned, expires_at, &metadata)
                     .await
                 {
-                    Ok(answer) => Ok((answer.reservation, explanation)),
+                    Ok(answer) => (answer.reservation, explanation),
+                    // An earlier attempt planned otherwise: finish what it began.
                     Err(CommandError::Refused(refusal)) if refusal.code == "reservation_exists" => {
-                        Err(None)
+                        let earlier = self
+                            .finish_earlier_attempt(order_id, customer, expires_at, &metadata)
+                            .await?;
+                        (earlier.ok_or(refusal)?, String::new())
                     }
                     Err(other) => return Err(other),
                 }
             }
-            Err(refusal) => Err(Some(refusal)),
-        };
-        let (outcome, explanation) = match begun {
-            Ok(done) => done,
-            // The plan differs from an earlier attempt's, or the stock is short (perhaps
-            // held by that attempt): look for what an earlier attempt began.
-            Err(refusal) => match self.reservation(order_id).await {
-                Ok(existing) if existing.reservation.status != ReservationStatus::Requested => {
-                    (existing.reservation, String::new())
+            // Short of stock, perhaps because an earlier attempt holds it: finish that
+            // attempt if there was one, else reject.
+            Err(refusal) => {
+                match self
+                    .finish_earlier_attempt(order_id, customer, expires_at, &metadata)
+                    .await?
+                {
+                    Some(earlier) => (earlier, String::new()),
+                    None => {
+                        let reject = OrderCommand::Reject {
+                            reason: refusal.code.to_string(),
+                            detail: refusal.detail.clone(),
+                        };
+                        let (outcome, _) =
+                            self.order.execute(order_id, reject, metadata, None).await?;
+                        return Ok(outcome.position);
+                    }
                 }
-                Ok(existing) => {
-                    let lines = existing.reservation.lines.clone();
-                    let answer = self
-                        .reserve(order_id, customer.clone(), lines, expires_at, &metadata)
-                        .await?;
-                    (answer.reservation, String::new())
-                }
-                Err(CommandError::Refused(_)) => {
-                    let refusal = refusal.unwrap_or_else(|| {
-                        DomainError::new(
-                            ErrorKind::Conflict,
-                            "reservation_exists",
-                            "a reservation under this order's id vanished",
-                        )
-                    });
-                    let reject = OrderCommand::Reject {
-                        reason: refusal.code.to_string(),
-                        detail: refusal.detail.clone(),
-                    };
-                    let (outcome, _) = self.order.execute(order_id, reject, metadata, None).await?;
-                    return Ok(outcome.position);
-                }
-                Err(other) => return Err(other),
-            },
+            }
         };
         let record = match outcome.status {
             ReservationStatus::Held | ReservationStatus::Confirmed => {
@@ -278,6 +267,30 @@ impl CommandService {
 }
 
 impl CommandService {
+    /// The reservation an earlier attempt for this order made, finished if it had
+    /// only been begun; `None` when there is none.
+    async fn finish_earlier_attempt(
+        &self,
+        order_id: &str,
+        customer: &Option<String>,
+        expires_at: chrono::DateTime<chrono::Utc>,
+        metadata: &Metadata,
+    ) -> Result<Option<domain::Reservation>, CommandError> {
+        let existing = match self.reservation(order_id).await {
+            Ok(existing) => existing.reservation,
+            Err(CommandError::Refused(_)) => return Ok(None),
+            Err(other) => return Err(other),
+        };
+        if existing.status != ReservationStatus::Requested {
+            return Ok(Some(existing));
+        }
+        let lines = existing.lines.clone();
+        let answer = self
+            .reserve(order_id, customer.clone(), lines, expires_at, metadata)
+            .await?;
+        Ok(Some(answer.reservation))
+    }
+
     /// Record what the payment provider says about an order's payment.
     pub async fn record_payment(
         &self,

@@ -100,49 +100,31 @@ pub async fn create(
     Body(body): Body<CreateKeyBody>,
 ) -> Result<MaybeReplayed<(StatusCode, Json<CreatedKey>)>, Problem> {
     let metadata = state.metadata(&headers, &principal);
-    let fresh_secret = new_secret()?;
-    // Filled in by the command below: the key's id and secret, fresh or derived.
-    let made = std::sync::Mutex::new(None);
-    let (state_ref, body_ref, made_ref, metadata_ref) = (&state, &body, &made, &metadata);
+    // With an Idempotency-Key the id and secret follow from it (a retry gets the
+    // same ones back); without, they are fresh.
+    let (id, secret) = match idempotency::key(&headers)? {
+        Some(key) => derived_key(&state, &principal.actor(), &key),
+        None => (uuid::Uuid::now_v7().to_string(), new_secret()?),
+    };
+    let command = ApiKeyCommand::Create {
+        key_id: id.clone(),
+        name: body.name.clone(),
+        scopes: body.scopes.clone(),
+        key_sha256: hex(&sha256(secret.as_bytes())),
+        expires_at: body.expires_at,
+    };
     let executed = idempotency::run(
         &state,
         &principal,
         &headers,
         "create_api_key",
         &body,
-        move |keyed| async move {
-            let (id, secret) = match &keyed {
-                Some(keyed) => derived_key(state_ref, &keyed.scope, &keyed.key),
-                None => (uuid::Uuid::now_v7().to_string(), fresh_secret),
-            };
-            let command = ApiKeyCommand::Create {
-                key_id: id.clone(),
-                name: body_ref.name.clone(),
-                scopes: body_ref.scopes.clone(),
-                key_sha256: hex(&sha256(secret.as_bytes())),
-                expires_at: body_ref.expires_at,
-            };
-            *made_ref.lock().expect("not shared") = Some((id, secret));
-            state_ref
-                .commands
-                .handle_api_key(command, metadata_ref, keyed)
-                .await
-        },
+        |keyed| state.commands.handle_api_key(command, &metadata, keyed),
     )
     .await?;
-    let (id, secret, position, replayed) = match executed {
-        Executed::Fresh(outcome) => {
-            let (id, secret) = made
-                .into_inner()
-                .expect("not shared")
-                .expect("set when run");
-            (id, secret, outcome.position, false)
-        }
-        Executed::Replayed(receipt) => {
-            let key = idempotency::key(&headers)?.expect("a replay comes with a key");
-            let (id, secret) = derived_key(&state, &principal.actor(), &key);
-            (id, secret, receipt.position, true)
-        }
+    let (position, replayed) = match executed {
+        Executed::Fresh(outcome) => (outcome.position, false),
+        Executed::Replayed(receipt) => (receipt.position, true),
     };
     // Usable at once on this node; other nodes follow within a second.
     state.auth.keys.refresh().await.map_err(|e| {

@@ -130,7 +130,7 @@ async fn run_while_leased(
         // checkpoint may move), or on the tick (checkpoint, payments falling due).
         let finished = tokio::select! {
             _ = committed.changed() => None,
-            Some(done) = runner.tasks.join_next_with_id() => Some(done),
+            Some(done) = runner.tasks.join_next() => Some(done),
             _ = tokio::time::sleep(TICK) => None,
         };
         if let Some(Err(error)) = finished.map(Runner::finished) {
@@ -382,15 +382,13 @@ impl Runner {
     /// Collect the tasks that ended; a task that panicked stops the runner (its event
     /// stays below the checkpoint and is worked on again after the restart).
     fn reap(&mut self) -> Result<(), StoreError> {
-        while let Some(done) = self.tasks.try_join_next_with_id() {
+        while let Some(done) = self.tasks.try_join_next() {
             Self::finished(done)?;
         }
         Ok(())
     }
 
-    fn finished(
-        done: Result<(tokio::task::Id, ()), tokio::task::JoinError>,
-    ) -> Result<(), StoreError> {
+    fn finished(done: Result<(), tokio::task::JoinError>) -> Result<(), StoreError> {
         match done {
             Ok(_) => Ok(()),
             Err(error) if error.is_cancelled() => Ok(()),

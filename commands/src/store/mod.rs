@@ -335,8 +335,7 @@ impl EventStore {
 
 /// A number telling this process's commit notifications from other processes'.
 fn rand_instance() -> u64 {
-    let id = Uuid::new_v4().as_u128();
-    (id as u64) ^ ((id >> 64) as u64)
+    Uuid::new_v4().as_u64_pair().0
 }
 
 /// Parse a payload column, naming where it came from when it does not parse.

@@ -73,7 +73,7 @@ impl Principal {
             Principal::Development => "development".into(),
             Principal::Master => "master".into(),
             Principal::Key { key_id, .. } => format!("key:{key_id}"),
-            Principal::Buyer { subject } => format!("buyer:{subject}"),
+            Principal::Buyer { subject } => domain::reservation::buyer_actor(subject),
         }
     }
 
@@ -218,6 +218,7 @@ pub struct Auth {
     pub keys: Arc<ApiKeys>,
     clock: AppClock,
     per_key: Option<DefaultKeyedRateLimiter<String>>,
+    per_buyer: Option<DefaultKeyedRateLimiter<String>>,
     failures: DefaultKeyedRateLimiter<IpAddr, StateInformationMiddleware>,
     blocked: Mutex<HashMap<IpAddr, Instant>>,
     /// Secret of the payment webhook's signatures; development mode has a sandbox one.
@@ -230,6 +231,8 @@ pub struct AuthSettings {
     pub jwt: Option<JwtVerifier>,
     /// Requests per second one API key may make (0: unlimited).
     pub key_rate_limit: u32,
+    /// Requests per second one buyer may make (0: unlimited).
+    pub buyer_rate_limit: u32,
     /// Failed authentications per minute one address may make before it is refused.
     pub failures_per_minute: u32,
     /// Secret the payment provider signs its webhooks with (HMAC-SHA256).
@@ -271,6 +274,8 @@ impl Auth {
         };
         let per_key = NonZeroU32::new(settings.key_rate_limit)
             .map(|rate| RateLimiter::keyed(Quota::per_second(rate)));
+        let per_buyer = NonZeroU32::new(settings.buyer_rate_limit)
+            .map(|rate| RateLimiter::keyed(Quota::per_second(rate)));
         let failures = RateLimiter::keyed(Quota::per_minute(
             NonZeroU32::new(settings.failures_per_minute.max(1)).expect("at least one"),
         ))
@@ -283,6 +288,7 @@ impl Auth {
             keys,
             clock,
             per_key,
+            per_buyer,
             failures,
             blocked: Default::default(),
             payment_webhook_secret: settings
@@ -368,12 +374,18 @@ impl Auth {
         over
     }
 
-    /// Seconds until the key may call again, if it is over its rate.
+    /// Seconds until the key or buyer may call again, if it is over its rate.
     fn over_rate(&self, principal: &Principal) -> Option<u64> {
-        let (Some(limiter), Principal::Key { key_id, .. }) = (&self.per_key, principal) else {
-            return None;
+        let (limiter, who) = match principal {
+            Principal::Key { key_id, .. } => (self.per_key.as_ref()?, key_id),
+            Principal::Buyer { subject } => (self.per_buyer.as_ref()?, subject),
+            _ => return None,
         };
-        limiter.check_key(key_id).err().map(|not_until| {
+        // Every buyer that ever called must not stay in the table.
+        if limiter.len() >= FORGET_ABOVE {
+            limiter.retain_recent();
+        }
+        limiter.check_key(who).err().map(|not_until| {
             not_until
                 .wait_time_from(DefaultClock::default().now())
                 .as_secs()
@@ -482,7 +494,7 @@ pub async fn authorize(
         return Problem::new(
             StatusCode::TOO_MANY_REQUESTS,
             "rate_limited",
-            "this key is over its request rate",
+            "this credential is over its request rate",
         )
         .retry_after(seconds)
         .into_response();

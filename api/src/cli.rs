@@ -88,6 +88,19 @@ pub struct ServeArgs {
     #[arg(long, env = "COMMERCE_MAX_SHIPMENTS", default_value_t = 3,
           value_parser = clap::value_parser!(u8).range(1..=10))]
     pub max_shipments: u8,
+    /// Most units one buyer may hold at once in reservations made with its token.
+    #[arg(long, env = "COMMERCE_BUYER_MAX_UNITS", default_value_t = 20,
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub buyer_max_units: u64,
+    /// The longest `ttl_seconds` a buyer may ask for.
+    #[arg(long, env = "COMMERCE_BUYER_MAX_TTL", default_value_t = 900,
+          value_parser = clap::value_parser!(i64).range(60..=86_400))]
+    pub buyer_max_ttl: i64,
+    /// The longest a buyer's reservation may hold from when it was made, extensions
+    /// included, in seconds.
+    #[arg(long, env = "COMMERCE_BUYER_MAX_LIFE", default_value_t = 3_600,
+          value_parser = clap::value_parser!(i64).range(60..=604_800))]
+    pub buyer_max_life: i64,
 }
 
 /// Credentials.
@@ -117,6 +130,9 @@ pub struct AuthArgs {
     /// Requests per second one API key may make (0: no limit).
     #[arg(long, env = "COMMERCE_KEY_RATE_LIMIT", default_value_t = 1000)]
     pub key_rate_limit: u32,
+    /// Requests per second one buyer (a token's subject) may make (0: no limit).
+    #[arg(long, env = "COMMERCE_BUYER_RATE_LIMIT", default_value_t = 10)]
+    pub buyer_rate_limit: u32,
     /// Failed authentications per minute one client address may make before it is
     /// refused for a minute.
     #[arg(long, env = "COMMERCE_AUTH_FAILURES_PER_MINUTE", default_value_t = 30)]
@@ -144,6 +160,7 @@ impl AuthArgs {
             master_key: self.master_key,
             jwt,
             key_rate_limit: self.key_rate_limit,
+            buyer_rate_limit: self.buyer_rate_limit,
             failures_per_minute: self.auth_failures_per_minute,
             payment_webhook_secret: self.payment_webhook_secret,
         })
@@ -185,6 +202,11 @@ pub async fn run() -> anyhow::Result<()> {
                 limits: crate::routes::Limits {
                     max_ttl_seconds: args.reservation_max_ttl,
                     max_shipments: args.max_shipments as usize,
+                    buyer: domain::BuyerLimits {
+                        max_units: args.buyer_max_units,
+                        max_ttl_seconds: args.buyer_max_ttl,
+                        max_life_seconds: args.buyer_max_life,
+                    },
                 },
             };
             crate::server::serve(config, args.auth.settings()?).await

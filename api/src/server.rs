@@ -174,6 +174,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/orders", post(orders::place))
         .route("/v1/orders/{id}", get(orders::get))
         .route("/v1/orders/{id}/cancel", post(orders::cancel))
+        .route("/v1/orders/{id}/reservation", get(orders::reservation))
         .route("/v1/reservations", post(reservations::reserve))
         .route("/v1/reservations/{id}", get(reservations::get))
         .route("/v1/reservations/{id}/confirm", post(reservations::confirm))
@@ -198,6 +199,11 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/admin/projections/{name}", get(admin::projection))
         .route("/v1/admin/projections/{name}/rebuild", post(admin::rebuild))
         .route("/v1/admin/clock/advance", post(admin::advance_clock))
+        .route("/v1/admin/processes/order/parked", get(admin::parked))
+        .route(
+            "/v1/admin/processes/order/parked/{position}/retry",
+            post(admin::retry_parked),
+        )
         .route("/health", get(ops::health))
         .route("/ready", get(ops::ready))
         .route("/metrics", get(ops::metrics))
@@ -244,14 +250,12 @@ pub async fn serve(config: ServerConfig, auth: AuthSettings) -> anyhow::Result<(
     backend.open_holds.spawn_live(committed.clone());
     backend.search.spawn_live(committed);
     spawn_expiry(&backend);
-    commands::order_process::spawn_order_process(
-        backend.commands.clone(),
-        Arc::new(crate::allocation::ReadSidePlanner {
-            commands: backend.commands.clone(),
-            availability: backend.availability.clone(),
-            max_shipments: config.limits.max_shipments,
-        }),
-    );
+    let planner: Arc<dyn commands::orders::Planner> = Arc::new(crate::allocation::ReadSidePlanner {
+        commands: backend.commands.clone(),
+        availability: backend.availability.clone(),
+        max_shipments: config.limits.max_shipments,
+    });
+    commands::order_process::spawn_order_process(backend.commands.clone(), planner.clone());
 
     let state = AppState {
         commands: backend.commands.clone(),
@@ -288,6 +292,7 @@ pub async fn serve(config: ServerConfig, auth: AuthSettings) -> anyhow::Result<(
         metrics,
         auth,
         in_flight: Default::default(),
+        planner,
     };
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     let address = listener.local_addr()?;

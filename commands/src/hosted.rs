@@ -4,12 +4,13 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use domain::{
-    ApiKey, ApiKeyCommand, DomainError, FlashSale, FlashSaleCommand, Order, OrderCommand, Product,
+    ApiKey, ApiKeyCommand, BuyerHolds, BuyerHoldsCommand, DomainError, ParkedEvents,
+    ParkedEventsCommand, FlashSale, FlashSaleCommand, Order, OrderCommand, Product,
     ProductCommand, RegisterWarehouse, Reservation, ReservationCommand, Stock, StockCommand,
     Warehouse,
 };
 use event_schemas::{
-    ApiKeyEvent, FlashSaleEvent, OrderEvent, ProductEvent, ReservationEvent, StockEvent,
+    ApiKeyEvent, BuyerHoldsEvent, FlashSaleEvent, ParkedEvent, OrderEvent, ProductEvent, ReservationEvent, StockEvent,
     WarehouseEvent,
 };
 use serde::de::DeserializeOwned;
@@ -129,6 +130,12 @@ hosted!(Product, event_schemas::product::PRODUCT_AGGREGATE, ProductCommand, Prod
     decide: |state, command, _context| state.decide(command),
     view: |state| state.clone());
 hosted!(Order, event_schemas::order::ORDER_AGGREGATE, OrderCommand, OrderEvent, Order,
+    decide: |state, command, _context| state.decide(command),
+    view: |state| state.clone());
+hosted!(BuyerHolds, event_schemas::buyer::BUYER_HOLDS_AGGREGATE, BuyerHoldsCommand, BuyerHoldsEvent, (),
+    decide: |state, command, _context| state.decide(command),
+    view: |_state| ());
+hosted!(ParkedEvents, event_schemas::parked::PARKED_EVENTS_AGGREGATE, ParkedEventsCommand, ParkedEvent, ParkedEvents,
     decide: |state, command, _context| state.decide(command),
     view: |state| state.clone());
 

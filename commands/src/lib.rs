@@ -11,9 +11,12 @@
 //! * [`hosted`] — the aggregates the host runs (Stock, Warehouse).
 //! * [`clock`] — the system clock and the manual clock of development mode.
 //! * [`expiry`] — releases stock holds whose time has run out.
+//! * [`reservations`] — stock held over several lines; [`buyers`] — the limits of
+//!   reservations buyers make themselves.
 //! * [`orders`] — orders and what the order process does for each order event;
 //!   [`order_process`] follows the log and runs those steps side by side.
 
+pub mod buyers;
 pub mod changes;
 pub mod clock;
 pub mod committer;

@@ -7,6 +7,7 @@
 //! order. What it does for each event lives here; how it follows the log (lease,
 //! checkpoint, events side by side) is in [`crate::order_process`].
 
+use domain::ids::{late_reservation_id, order_reservation_id};
 use domain::{DomainError, ErrorKind, Order, OrderCommand, ReservationStatus};
 use event_schemas::{Destination, Metadata, OrderEvent, PricedLine, ReservationLine};
 use futures::future::BoxFuture;
@@ -110,6 +111,14 @@ impl CommandService {
             .await
     }
 
+    /// The reservation the order process made for an order (none before it got to it).
+    pub async fn order_reservation(
+        &self,
+        order_id: &str,
+    ) -> Result<crate::reservations::ReservationAnswer, CommandError> {
+        self.reservation(&order_reservation_id(order_id)).await
+    }
+
     /// Follow the commits this process makes to an order (wakes long polls).
     pub fn order_changes(&self, order_id: &str) -> tokio::sync::watch::Receiver<i64> {
         self.order.changes(order_id)
@@ -190,8 +199,15 @@ impl CommandService {
             .await;
         let (outcome, explanation) = match planned {
             Ok((planned, explanation)) => {
+                let reservation_id = order_reservation_id(order_id);
                 match self
-                    .reserve(order_id, customer.clone(), planned, expires_at, &metadata)
+                    .reserve(
+                        &reservation_id,
+                        customer.clone(),
+                        planned,
+                        expires_at,
+                        &metadata,
+                    )
                     .await
                 {
                     Ok(answer) => (answer.reservation, explanation),
@@ -276,7 +292,8 @@ impl CommandService {
         expires_at: chrono::DateTime<chrono::Utc>,
         metadata: &Metadata,
     ) -> Result<Option<domain::Reservation>, CommandError> {
-        let existing = match self.reservation(order_id).await {
+        let reservation_id = order_reservation_id(order_id);
+        let existing = match self.reservation(&reservation_id).await {
             Ok(existing) => existing.reservation,
             Err(CommandError::Refused(_)) => return Ok(None),
             Err(other) => return Err(other),
@@ -286,7 +303,7 @@ impl CommandService {
         }
         let lines = existing.lines.clone();
         let answer = self
-            .reserve(order_id, customer.clone(), lines, expires_at, metadata)
+            .reserve(&reservation_id, customer.clone(), lines, expires_at, metadata)
             .await?;
         Ok(Some(answer.reservation))
     }
@@ -325,7 +342,10 @@ impl CommandService {
         let sold = if let Some(sale_id) = &order.flash_sale {
             self.sell_flash_units(&order, sale_id, metadata).await?
         } else {
-            match self.confirm_reservation(order_id, metadata).await {
+            match self
+                .confirm_reservation(&order_reservation_id(order_id), metadata)
+                .await
+            {
                 Ok(answer) => Some(answer.reservation.lines),
                 Err(CommandError::Refused(_)) => self.hold_again_and_sell(&order, metadata).await?,
                 Err(other) => return Err(other),
@@ -358,30 +378,49 @@ impl CommandService {
     }
 
     /// A late payment: hold the order's lines again under a second reservation and
-    /// sell them; `None` when the stock is not there any more.
+    /// sell them; `None` when the stock is not there any more. Lines an unfinished
+    /// confirm already sold from the first reservation are not held again.
     async fn hold_again_and_sell(
         &self,
         order: &Order,
         metadata: &Metadata,
     ) -> Result<Option<Vec<ReservationLine>>, CommandError> {
-        let late_id = format!("{}.late", order.order_id);
+        let sold_before = self
+            .lines_sold(&order_reservation_id(&order.order_id), &order.reserved)
+            .await?;
+        let rest: Vec<ReservationLine> = order
+            .reserved
+            .iter()
+            .filter(|line| !sold_before.contains(line))
+            .cloned()
+            .collect();
+        if rest.is_empty() {
+            return Ok(Some(sold_before));
+        }
+        let late_id = late_reservation_id(&order.order_id);
         let expires_at = self.clock().now() + ORDER_HOLD;
         let held = self
-            .reserve(
-                &late_id,
-                order.customer.clone(),
-                order.reserved.clone(),
-                expires_at,
-                metadata,
-            )
+            .reserve(&late_id, order.customer.clone(), rest, expires_at, metadata)
             .await?;
         if held.reservation.status != ReservationStatus::Held
             && held.reservation.status != ReservationStatus::Confirmed
         {
+            if !sold_before.is_empty() {
+                // Part of the order is sold and the rest is gone: a person decides
+                // (the units sold stay sold; the order is flagged by the process).
+                return Err(DomainError::new(
+                    ErrorKind::Conflict,
+                    "partly_sold",
+                    "some lines were sold before their holds ran out and the rest can no longer be held",
+                )
+                .into());
+            }
             return Ok(None);
         }
         let sold = self.confirm_reservation(&late_id, metadata).await?;
-        Ok(Some(sold.reservation.lines))
+        let mut lines = sold_before;
+        lines.extend(sold.reservation.lines);
+        Ok(Some(lines))
     }
 
     /// A failed payment: let the stock go and tell the customer.
@@ -471,7 +510,11 @@ impl CommandService {
                 .return_flash_units(order_id, sale_id, reason, metadata)
                 .await;
         }
-        match self.release_reservation(order_id, reason, metadata).await {
+        let reservation_id = order_reservation_id(order_id);
+        match self
+            .release_reservation(&reservation_id, reason, metadata)
+            .await
+        {
             Ok(_) | Err(CommandError::Refused(_)) => Ok(()),
             Err(other) => Err(other),
         }

@@ -50,6 +50,7 @@ impl CommandService {
         let request = ReservationCommand::Request {
             reservation_id: reservation_id.to_string(),
             buyer,
+            created_by: metadata.actor.clone(),
             lines,
             expires_at,
         };
@@ -124,17 +125,7 @@ impl CommandService {
             .await?;
         if reservation.status == domain::ReservationStatus::Held {
             for line in &reservation.lines {
-                let sale = StockAction::Sell {
-                    quantity: line.quantity,
-                    hold_id: Some(reservation_id.to_string()),
-                    order_id: Some(reservation_id.to_string()),
-                };
-                match self.handle_stock(stock(line, sale), metadata).await {
-                    Ok(_) => {}
-                    // Sold already by an earlier attempt that did not finish.
-                    Err(CommandError::Refused(refusal)) if refusal.code == "unknown_hold" => {}
-                    Err(other) => return Err(other),
-                }
+                self.sell_line_once(reservation_id, line, metadata).await?;
             }
         }
         let (outcome, reservation) = self
@@ -144,7 +135,64 @@ impl CommandService {
                 metadata,
             )
             .await?;
+        if outcome.events > 0 {
+            self.reservation_ended(&reservation, metadata).await;
+        }
         Ok(answer(reservation, outcome, true))
+    }
+
+    /// Sell one line of a reservation from its hold, exactly once: the sale is keyed
+    /// by reservation and line, so an attempt after a crash (or a second confirm)
+    /// recognises a sale already made, and a hold that is gone for any other reason
+    /// (released, run out) is a refusal, never taken for "sold".
+    async fn sell_line_once(
+        &self,
+        reservation_id: &str,
+        line: &ReservationLine,
+        metadata: &Metadata,
+    ) -> Result<(), CommandError> {
+        let sale = StockAction::Sell {
+            quantity: line.quantity,
+            hold_id: Some(reservation_id.to_string()),
+            order_id: Some(reservation_id.to_string()),
+        };
+        let once = line_sale_key(reservation_id, line);
+        match self
+            .handle_stock_keyed(stock(line, sale), metadata, Some(once.clone()))
+            .await
+        {
+            Ok(_) | Err(CommandError::AlreadyDone(_)) => Ok(()),
+            // A sale that emptied the hold leaves no hold to decide a repeat on: the
+            // receipt tells a line sold from a hold lost.
+            Err(CommandError::Refused(refusal)) => {
+                match self.store().find_receipt(&once.scope, &once.key).await? {
+                    Some(_) => Ok(()),
+                    None => Err(refusal.into()),
+                }
+            }
+            Err(other) => Err(other),
+        }
+    }
+
+    /// The lines of `reservation_id` already sold (by a confirm that did not finish).
+    pub(crate) async fn lines_sold(
+        &self,
+        reservation_id: &str,
+        lines: &[ReservationLine],
+    ) -> Result<Vec<ReservationLine>, CommandError> {
+        let mut sold = Vec::new();
+        for line in lines {
+            let once = line_sale_key(reservation_id, line);
+            if self
+                .store()
+                .find_receipt(&once.scope, &once.key)
+                .await?
+                .is_some()
+            {
+                sold.push(line.clone());
+            }
+        }
+        Ok(sold)
     }
 
     /// Move the end of every hold later, then record it.
@@ -199,6 +247,9 @@ impl CommandService {
         let (outcome, reservation) = self
             .on_reservation(reservation_id, release, metadata)
             .await?;
+        if outcome.events > 0 {
+            self.reservation_ended(&reservation, metadata).await;
+        }
         Ok(answer(reservation, outcome, true))
     }
 
@@ -249,6 +300,15 @@ impl CommandService {
                 }
             }
         }
+    }
+}
+
+/// The idempotency key of selling one reservation line.
+fn line_sale_key(reservation_id: &str, line: &ReservationLine) -> KeyedRequest {
+    KeyedRequest {
+        scope: "process:reservations".into(),
+        key: format!("sell:{reservation_id}:{}:{}", line.sku, line.warehouse_id),
+        request_hash: format!("sell:{}", line.quantity),
     }
 }
 

@@ -531,9 +531,9 @@ fn returned_units(events: &[FlashSaleEvent]) -> u64 {
         .sum()
 }
 
-/// The id of a buyer's `n`th order of a sale.
+/// The id of a buyer's `n`th order of a sale: derived, so no client can take it first.
 fn order_id(sale_id: &str, user_id: &str, n: u64) -> String {
-    format!("{sale_id}.{user_id}.{n}")
+    crate::ids::flash_order_id(sale_id, user_id, n)
 }
 
 aggregate_without_services!(

@@ -38,11 +38,14 @@ macro_rules! aggregate_without_services {
 }
 
 pub mod api_key;
+pub mod buyer_holds;
 pub mod clock;
 pub mod error;
 pub mod flash_sale;
+pub mod ids;
 pub mod limits;
 pub mod order;
+pub mod parked_events;
 pub mod product;
 pub mod reservation;
 pub mod stock;
@@ -54,10 +57,12 @@ pub use allocation::{
     Shortfall, WarehouseOffer,
 };
 pub use api_key::{ApiKey, ApiKeyCommand, SCOPES};
+pub use buyer_holds::{BuyerHolds, BuyerHoldsCommand, BuyerLimits};
 pub use clock::Clock;
 pub use error::{DomainError, ErrorKind, FieldError};
 pub use flash_sale::{FlashSale, FlashSaleCommand, FlashSaleStatus, ScheduleFlashSale};
 pub use order::{Order, OrderCommand, OrderStatus};
+pub use parked_events::{Parked, ParkedEvents, ParkedEventsCommand};
 pub use product::{Product, ProductCommand};
 pub use reservation::{Reservation, ReservationCommand, ReservationStatus};
 pub use stock::{Stock, StockAction, StockCommand, StockServices, WarehouseRegistry};

@@ -129,6 +129,9 @@ pub struct Order {
     /// The flash sale whose units the order buys, if it is a flash-sale order.
     #[serde(default)]
     pub flash_sale: Option<String>,
+    /// Why the payment is being refunded, once it is.
+    #[serde(default)]
+    pub refund_reason: Option<String>,
 }
 
 /// The total of priced lines, if they share one currency and do not overflow.
@@ -253,13 +256,16 @@ impl Order {
                 payment_due,
                 explanation,
             } => match self.status {
-                OrderStatus::Placed => Ok(vec![OrderEvent::OrderStockReserved {
+                OrderStatus::Placed => {
+                    self.check_reserved_lines(lines)?;
+                    Ok(vec![OrderEvent::OrderStockReserved {
                     order_id,
                     lines: lines.clone(),
                     expires_at: *expires_at,
                     payment_due: *payment_due,
                     explanation: explanation.clone(),
-                }]),
+                }])
+                }
                 OrderStatus::Reserved => Ok(vec![]),
                 other => conflict(format!("the order is {}", other.name())),
             },
@@ -301,6 +307,19 @@ impl Order {
                 }
                 let total = self.total_or_zero();
                 match (succeeded, self.status) {
+                    // Nothing will be sent for this order: the money goes back, whatever
+                    // the amount.
+                    (true, OrderStatus::Rejected | OrderStatus::Cancelled) => {
+                        Ok(vec![OrderEvent::RefundRequested {
+                            order_id,
+                            payment_id: payment_id.clone(),
+                            amount: amount.clone(),
+                            reason: format!(
+                                "the payment came for an order that was {}",
+                                self.status.name()
+                            ),
+                        }])
+                    }
                     (true, _) if *amount != total => Ok(vec![OrderEvent::PaymentAmountMismatch {
                         order_id,
                         payment_id: payment_id.clone(),
@@ -370,6 +389,30 @@ impl Order {
                 _ => Ok(vec![]),
             },
         }
+    }
+
+    /// The lines the order process says it reserved must be the lines the order was
+    /// placed with: each SKU in the quantity ordered, whatever warehouses it comes
+    /// from. Anything else is refused, so no reservation can slip other goods into
+    /// an order.
+    fn check_reserved_lines(&self, reserved: &[ReservationLine]) -> Result<(), DomainError> {
+        let mut wanted: std::collections::BTreeMap<&str, u64> = Default::default();
+        for line in &self.lines {
+            *wanted.entry(line.sku.as_str()).or_default() += line.quantity;
+        }
+        let mut got: std::collections::BTreeMap<&str, u64> = Default::default();
+        for line in reserved {
+            let units = got.entry(line.sku.as_str()).or_default();
+            *units = units.saturating_add(line.quantity);
+        }
+        if wanted == got {
+            return Ok(());
+        }
+        Err(DomainError::new(
+            ErrorKind::Conflict,
+            "reserved_lines_mismatch",
+            "the reserved lines are not the lines the order was placed with",
+        ))
     }
 
     fn unknown(&self) -> DomainError {
@@ -458,7 +501,15 @@ impl Order {
                 self.payments.push(payment_id.clone());
                 self.amount_mismatch = true;
             }
-            OrderEvent::RefundRequested { .. } => self.status = OrderStatus::Refunded,
+            OrderEvent::RefundRequested {
+                payment_id, reason, ..
+            } => {
+                if !self.payments.contains(payment_id) {
+                    self.payments.push(payment_id.clone());
+                }
+                self.refund_reason = Some(reason.clone());
+                self.status = OrderStatus::Refunded;
+            }
             OrderEvent::DuplicatePaymentRefunded { payment_id, .. } => {
                 self.payments.push(payment_id.clone());
             }

@@ -45,6 +45,8 @@ pub enum ReservationCommand {
     Request {
         reservation_id: String,
         buyer: Option<String>,
+        /// Who asks (the actor of the request); see `ReservationRequested`.
+        created_by: Option<String>,
         lines: Vec<ReservationLine>,
         expires_at: DateTime<Utc>,
     },
@@ -71,6 +73,8 @@ pub struct Reservation {
     pub reservation_id: String,
     pub status: ReservationStatus,
     pub buyer: Option<String>,
+    #[serde(default)]
+    pub created_by: Option<String>,
     pub lines: Vec<ReservationLine>,
     pub expires_at: Option<DateTime<Utc>>,
     pub shortages: Vec<LineShortage>,
@@ -93,7 +97,19 @@ pub fn merge_lines(lines: &[ReservationLine]) -> Vec<ReservationLine> {
     merged
 }
 
+/// The actor a buyer's own requests are recorded under (`created_by`).
+pub fn buyer_actor(subject: &str) -> String {
+    format!("buyer:{subject}")
+}
+
 impl Reservation {
+    /// The buyer whose limits count this reservation: one the buyer asked for with
+    /// its own token (an order's reservation is the order process's).
+    pub fn counted_buyer(&self) -> Option<&str> {
+        let buyer = self.buyer.as_deref()?;
+        (self.created_by.as_deref() == Some(buyer_actor(buyer).as_str())).then_some(buyer)
+    }
+
     /// The status as of `now`: a held reservation past its end counts as expired.
     pub fn status_at(&self, now: DateTime<Utc>) -> ReservationStatus {
         match (self.status, self.expires_at) {
@@ -117,11 +133,12 @@ impl Reservation {
             ReservationCommand::Request {
                 reservation_id,
                 buyer,
+                created_by,
                 lines,
                 expires_at,
             } => {
                 let mut v = Validator::new();
-                v.id("reservation_id", reservation_id);
+                v.reference("reservation_id", reservation_id);
                 v.check(
                     !lines.is_empty() && lines.len() <= MAX_LINES,
                     "lines",
@@ -145,7 +162,10 @@ impl Reservation {
                 v.finish()?;
                 if self.status != ReservationStatus::New {
                     // The same request again changes nothing; another one under this id is refused.
-                    return if self.lines == lines && self.buyer == *buyer {
+                    return if self.lines == lines
+                        && self.buyer == *buyer
+                        && self.created_by == *created_by
+                    {
                         Ok(vec![])
                     } else {
                         refuse(
@@ -157,6 +177,7 @@ impl Reservation {
                 Ok(vec![ReservationEvent::ReservationRequested {
                     reservation_id: reservation_id.clone(),
                     buyer: buyer.clone(),
+                    created_by: created_by.clone(),
                     lines,
                     expires_at: *expires_at,
                 }])
@@ -268,11 +289,13 @@ impl Reservation {
             ReservationEvent::ReservationRequested {
                 reservation_id,
                 buyer,
+                created_by,
                 lines,
                 expires_at,
             } => {
                 self.reservation_id = reservation_id.clone();
                 self.buyer = buyer.clone();
+                self.created_by = created_by.clone();
                 self.lines = lines.clone();
                 self.expires_at = Some(*expires_at);
                 self.status = ReservationStatus::Requested;

@@ -377,10 +377,10 @@ fn validate(command: &StockCommand) -> Result<(), DomainError> {
         } => {
             v.quantity("quantity", *quantity);
             if let Some(hold_id) = hold_id {
-                v.id("hold_id", hold_id);
+                v.reference("hold_id", hold_id);
             }
             if let Some(order_id) = order_id {
-                v.id("order_id", order_id);
+                v.reference("order_id", order_id);
             }
         }
         StockAction::Adjust {
@@ -397,14 +397,14 @@ fn validate(command: &StockCommand) -> Result<(), DomainError> {
         StockAction::Hold {
             hold_id, quantity, ..
         } => {
-            v.id("hold_id", hold_id);
+            v.reference("hold_id", hold_id);
             v.quantity("quantity", *quantity);
         }
         StockAction::ReleaseHold { hold_id, reason } => {
-            v.id("hold_id", hold_id);
+            v.reference("hold_id", hold_id);
             v.text("reason", reason);
         }
-        StockAction::ExtendHold { hold_id, .. } => v.id("hold_id", hold_id),
+        StockAction::ExtendHold { hold_id, .. } => v.reference("hold_id", hold_id),
         StockAction::ExpireHolds => {}
     }
     v.finish()

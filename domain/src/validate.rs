@@ -33,6 +33,18 @@ impl Validator {
         }
     }
 
+    /// An id a client chose or a process derived ([`crate::ids`]): holds, sales,
+    /// orders and reservations are named by either.
+    pub fn reference(&mut self, field: &str, value: &str) {
+        if crate::ids::is_derived(value) {
+            if !crate::ids::is_well_formed_derived(value) {
+                self.fail(field, "is not a well-formed process id");
+            }
+        } else {
+            self.id(field, value);
+        }
+    }
+
     /// Free text: 1–200 characters, not blank.
     pub fn text(&mut self, field: &str, value: &str) {
         let chars = value.chars().count();

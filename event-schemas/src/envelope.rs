@@ -8,6 +8,8 @@ use uuid::Uuid;
 
 use crate::activity::{ActivityEvent, ACTIVITY_AGGREGATE};
 use crate::api_key::{ApiKeyEvent, API_KEY_AGGREGATE};
+use crate::buyer::{BuyerHoldsEvent, BUYER_HOLDS_AGGREGATE};
+use crate::parked::{ParkedEvent, PARKED_EVENTS_AGGREGATE};
 use crate::flash_sale::{FlashSaleEvent, FLASH_SALE_AGGREGATE};
 use crate::order::{OrderEvent, ORDER_AGGREGATE};
 use crate::product::{ProductEvent, PRODUCT_AGGREGATE};
@@ -63,6 +65,8 @@ pub enum RecordedEvent {
     Order(OrderEvent),
     Activity(ActivityEvent),
     FlashSale(FlashSaleEvent),
+    BuyerHolds(BuyerHoldsEvent),
+    Parked(ParkedEvent),
     /// An aggregate type this build does not know (written by a newer version).
     Other,
 }
@@ -96,6 +100,8 @@ impl RecordedEvent {
             ORDER_AGGREGATE => RecordedEvent::Order(serde_json::from_str(payload)?),
             ACTIVITY_AGGREGATE => RecordedEvent::Activity(serde_json::from_str(payload)?),
             FLASH_SALE_AGGREGATE => RecordedEvent::FlashSale(serde_json::from_str(payload)?),
+            BUYER_HOLDS_AGGREGATE => RecordedEvent::BuyerHolds(serde_json::from_str(payload)?),
+            PARKED_EVENTS_AGGREGATE => RecordedEvent::Parked(serde_json::from_str(payload)?),
             _ => RecordedEvent::Other,
         })
     }
@@ -113,6 +119,8 @@ impl Envelope {
             ORDER_AGGREGATE => self.decode_as().map(RecordedEvent::Order),
             ACTIVITY_AGGREGATE => self.decode_as().map(RecordedEvent::Activity),
             FLASH_SALE_AGGREGATE => self.decode_as().map(RecordedEvent::FlashSale),
+            BUYER_HOLDS_AGGREGATE => self.decode_as().map(RecordedEvent::BuyerHolds),
+            PARKED_EVENTS_AGGREGATE => self.decode_as().map(RecordedEvent::Parked),
             _ => Ok(RecordedEvent::Other),
         }
     }

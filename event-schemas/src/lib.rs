@@ -9,9 +9,11 @@
 
 pub mod activity;
 pub mod api_key;
+pub mod buyer;
 pub mod envelope;
 pub mod flash_sale;
 pub mod order;
+pub mod parked;
 pub mod product;
 pub mod reservation;
 pub mod schemas;
@@ -21,9 +23,11 @@ pub mod warehouse;
 
 pub use activity::{ActivityEvent, ActivityKind};
 pub use api_key::ApiKeyEvent;
+pub use buyer::BuyerHoldsEvent;
 pub use envelope::{DecodeError, Envelope, Metadata, RecordedEvent};
 pub use flash_sale::FlashSaleEvent;
 pub use order::{Destination, OrderEvent, PricedLine};
+pub use parked::ParkedEvent;
 pub use product::{ProductChanges, ProductDetails, ProductEvent, Shop};
 pub use reservation::{LineShortage, ReservationEvent, ReservationLine};
 pub use stock::StockEvent;
@@ -54,5 +58,7 @@ cqrs_domain_event!(
     ProductEvent,
     OrderEvent,
     ActivityEvent,
-    FlashSaleEvent
+    FlashSaleEvent,
+    ParkedEvent,
+    BuyerHoldsEvent
 );

@@ -32,6 +32,10 @@ pub enum ReservationEvent {
         reservation_id: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         buyer: Option<String>,
+        /// Who asked for it (`key:ID`, `buyer:SUBJECT`, `process:NAME`, `master`):
+        /// only a key that created a reservation may confirm it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        created_by: Option<String>,
         lines: Vec<ReservationLine>,
         expires_at: DateTime<Utc>,
     },

@@ -7,7 +7,7 @@
 use schemars::{schema_for, Schema};
 
 use crate::{
-    ActivityEvent, ApiKeyEvent, Envelope, FlashSaleEvent, OrderEvent, ProductEvent,
+    ActivityEvent, ApiKeyEvent, BuyerHoldsEvent, Envelope, ParkedEvent, FlashSaleEvent, OrderEvent, ProductEvent,
     ReservationEvent, StockEvent, WarehouseEvent,
 };
 
@@ -15,6 +15,8 @@ use crate::{
 pub fn all() -> Vec<(&'static str, Schema)> {
     vec![
         ("api_key_event.json", schema_for!(ApiKeyEvent)),
+        ("buyer_holds_event.json", schema_for!(BuyerHoldsEvent)),
+        ("parked_event.json", schema_for!(ParkedEvent)),
         ("envelope.json", schema_for!(Envelope)),
         ("order_event.json", schema_for!(OrderEvent)),
         ("product_event.json", schema_for!(ProductEvent)),

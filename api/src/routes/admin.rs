@@ -159,3 +159,77 @@ pub async fn advance_clock(
         .map_err(Problem::from)?;
     Ok(Json(ClockAdvanced { now, position }))
 }
+
+/// One event the order process set aside.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ParkedBody {
+    /// The event's log position (what `retry` takes).
+    pub position: i64,
+    pub event_type: String,
+    pub order_id: String,
+    /// Why the process could not act on it.
+    pub reason: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ParkedList {
+    pub parked: Vec<ParkedBody>,
+}
+
+fn parked_body(parked: &domain::Parked) -> ParkedBody {
+    ParkedBody {
+        position: parked.position,
+        event_type: parked.event_type.clone(),
+        order_id: parked.aggregate_id.clone(),
+        reason: parked.reason.clone(),
+    }
+}
+
+/// The order events the order process parked (could not act on for a reason other
+/// than the infrastructure), oldest first. Admin only.
+#[utoipa::path(get, path = "/v1/admin/processes/order/parked", tag = "admin",
+    security(("bearer" = ["admin"])),
+    responses((status = 200, body = ParkedList)))]
+pub async fn parked(State(state): State<AppState>) -> Result<Json<ParkedList>, Problem> {
+    let parked = state
+        .commands
+        .parked_order_events()
+        .await
+        .map_err(Problem::from)?;
+    Ok(Json(ParkedList {
+        parked: parked.parked.values().map(parked_body).collect(),
+    }))
+}
+
+/// Act on a parked order event again (after fixing what made it fail): 200 and it
+/// is no longer parked, or 409 with the new reason (it stays parked). Admin only.
+#[utoipa::path(post, path = "/v1/admin/processes/order/parked/{position}/retry", tag = "admin",
+    security(("bearer" = ["admin"])),
+    params(("position" = i64, Path)),
+    responses(
+        (status = 200, body = ParkedList, description = "Done; what is still parked"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "It failed again", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn retry_parked(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    axum::Extension(principal): axum::Extension<crate::auth::Principal>,
+    PathParams(position): PathParams<i64>,
+) -> Result<Json<ParkedList>, Problem> {
+    let metadata = state.metadata(&headers, &principal);
+    let outcome = state
+        .commands
+        .retry_parked_order_event(position, state.planner.as_ref(), &metadata)
+        .await
+        .map_err(Problem::from)?;
+    if let Err(reason) = outcome {
+        return Err(Problem::new(
+            StatusCode::CONFLICT,
+            "still_failing",
+            format!("the event failed again: {reason}"),
+        )
+        .with("position", position));
+    }
+    parked(State(state)).await
+}

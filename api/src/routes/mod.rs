@@ -47,6 +47,8 @@ pub struct AppState {
     pub auth: Arc<crate::auth::Auth>,
     /// Idempotency keys of requests in flight in this process.
     pub in_flight: Arc<crate::idempotency::InFlight>,
+    /// The order process's planner (a parked event's retry plans with it too).
+    pub planner: Arc<dyn commands::orders::Planner>,
 }
 
 /// Limits an operator may set.
@@ -56,6 +58,8 @@ pub struct Limits {
     pub max_ttl_seconds: u32,
     /// Most warehouses one order or reservation may ship from.
     pub max_shipments: usize,
+    /// What a buyer's own reservations may hold.
+    pub buyer: domain::BuyerLimits,
 }
 
 impl Default for Limits {
@@ -63,6 +67,7 @@ impl Default for Limits {
         Self {
             max_ttl_seconds: reservations::MAX_TTL_SECONDS,
             max_shipments: domain::allocation::DEFAULT_MAX_SHIPMENTS,
+            buyer: domain::BuyerLimits::default(),
         }
     }
 }

@@ -71,6 +71,9 @@ pub struct OrderBody {
     pub expires_at: Option<DateTime<Utc>>,
     /// Why the stock went where it did, or why the order was rejected.
     pub explanation: Option<String>,
+    /// Why the payment is being refunded (status `refunded`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refund_reason: Option<String>,
     pub position: i64,
 }
 
@@ -104,6 +107,7 @@ fn body(order: &Order, position: i64) -> OrderBody {
             .rejection
             .clone()
             .or_else(|| order.explanation.clone()),
+        refund_reason: order.refund_reason.clone(),
         position,
     }
 }
@@ -247,6 +251,31 @@ pub async fn get(
     })
     .await?;
     Ok(Json(order))
+}
+
+/// The reservation the order process made for the order: which units are held for it
+/// and until when (404 until the process has got to it). Long-polls like
+/// `GET /v1/reservations/{id}`.
+#[utoipa::path(get, path = "/v1/orders/{id}/reservation", tag = "queries",
+    security(("bearer" = ["orders:write"])),
+    params(("id" = String, Path), WaitParams),
+    responses(
+        (status = 200, body = super::reservations::ReservationBody),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn reservation(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    PathParams(id): PathParams<String>,
+    QueryParams(wait): QueryParams<WaitParams>,
+) -> Result<Json<super::reservations::ReservationBody>, Problem> {
+    let (_, order) = observed("read_order", state.commands.order(&id)).await?;
+    visible(&order, &principal)?;
+    let answer = super::reservations::look_until_status(&state, &wait, || {
+        state.commands.order_reservation(&id)
+    })
+    .await?;
+    Ok(Json(answer))
 }
 
 /// Cancel an order that is not paid: its stock goes back.

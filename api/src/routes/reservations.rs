@@ -126,6 +126,40 @@ fn visible(reservation: &Reservation, principal: &Principal) -> Result<(), Probl
     principal.must_see(reservation.buyer.as_deref(), "reservation")
 }
 
+/// Reservations a process made (an order's, a late payment's) are the process's
+/// alone: through these routes they are not there for anyone. An order's is read at
+/// `GET /v1/orders/{id}/reservation`.
+fn client_owned(id: &str) -> Result<(), Problem> {
+    if domain::ids::is_derived(id) {
+        return Err(Problem::not_found("there is no such reservation"));
+    }
+    Ok(())
+}
+
+/// Who may sell a reservation's units without a payment: the shop's backend (a key
+/// with `orders:write`) for the reservations it made itself, and the operator. A
+/// buyer's units are sold by paying for an order, never by confirming.
+fn may_confirm(reservation: &Reservation, principal: &Principal) -> Result<(), Problem> {
+    match principal {
+        Principal::Development | Principal::Master => Ok(()),
+        Principal::Key { .. }
+            if reservation.created_by.as_deref() == Some(principal.actor().as_str()) =>
+        {
+            Ok(())
+        }
+        Principal::Key { .. } => Err(Problem::new(
+            StatusCode::FORBIDDEN,
+            "not_your_reservation",
+            "a key may confirm only the reservations it made",
+        )),
+        Principal::Buyer { .. } => Err(Problem::new(
+            StatusCode::FORBIDDEN,
+            "buyers_cannot_confirm",
+            "a buyer's units are sold when its order is paid; a reservation is confirmed by the shop's backend",
+        )),
+    }
+}
+
 /// Hold every line, or none (409 with what each short line had available).
 #[utoipa::path(post, path = "/v1/reservations", tag = "commands",
     security(("bearer" = ["orders:write"])),
@@ -145,15 +179,35 @@ pub async fn reserve(
     // What identifies the request for its Idempotency-Key: the request as sent.
     let fingerprint = serde_json::to_value(&request).unwrap_or_default();
     let max_ttl = state.limits.max_ttl_seconds;
-    let ttl = request
-        .ttl_seconds
-        .unwrap_or(DEFAULT_TTL_SECONDS.min(max_ttl));
+    let ttl = request.ttl_seconds.unwrap_or(
+        DEFAULT_TTL_SECONDS
+            .min(max_ttl)
+            .min(u32::try_from(state.limits.buyer.max_ttl_seconds).unwrap_or(u32::MAX)),
+    );
     let mut errors = Vec::new();
     if ttl == 0 || ttl > max_ttl {
         errors.push(FieldError {
             field: "ttl_seconds".into(),
             message: format!("must be from 1 to {max_ttl}"),
         });
+    }
+    // Ids with a ':' are the processes' own (an order's reservation).
+    if let Some(id) = &request.reservation_id {
+        let mut v = domain::validate::Validator::new();
+        v.id("reservation_id", id);
+        if let Err(refusal) = v.finish() {
+            errors.extend(refusal.errors);
+        }
+    }
+    let buyer = buyer_of(&principal);
+    if buyer.is_some() {
+        let max = state.limits.buyer.max_ttl_seconds;
+        if i64::from(ttl) > max {
+            errors.push(FieldError {
+                field: "ttl_seconds".into(),
+                message: format!("a buyer may hold for at most {max} seconds"),
+            });
+        }
     }
     // Checked before allocation, which queries stock per SKU.
     if request.lines.is_empty() || request.lines.len() > domain::reservation::MAX_LINES {
@@ -201,7 +255,6 @@ pub async fn reserve(
     let now = state.commands.clock().now();
     let expires_at = now + chrono::Duration::seconds(ttl.into());
     let metadata = state.metadata(&headers, &principal);
-    let buyer = buyer_of(&principal);
     let region = request.ship_to.as_ref().map(|s| s.region.clone());
     let priority = request.priority;
     // Allocation runs inside the keyed command, so a retry with the same key gets the
@@ -237,10 +290,28 @@ pub async fn reserve(
                 }
                 explanation = Some(plan.explanation);
             }
-            let answer = state
-                .commands
-                .reserve_keyed(&id, buyer.clone(), lines, expires_at, &metadata, keyed)
-                .await?;
+            let answer = match &buyer {
+                Some(buyer) => {
+                    state
+                        .commands
+                        .reserve_as_buyer(
+                            &id,
+                            buyer,
+                            lines,
+                            expires_at,
+                            state.limits.buyer,
+                            &metadata,
+                            keyed,
+                        )
+                        .await?
+                }
+                None => {
+                    state
+                        .commands
+                        .reserve_keyed(&id, None, lines, expires_at, &metadata, keyed)
+                        .await?
+                }
+            };
             Ok((answer, explanation))
         },
     )
@@ -286,11 +357,39 @@ pub async fn get(
     PathParams(id): PathParams<String>,
     QueryParams(wait): QueryParams<WaitParams>,
 ) -> Result<Json<ReservationBody>, Problem> {
+    client_owned(&id)?;
+    let reservation = look_until_status(&state, &wait, || async {
+        let answer = state.commands.reservation(&id).await?;
+        visible(&answer.reservation, &principal)
+            .map_err(|_| commands::CommandError::Refused(unknown_reservation()))?;
+        Ok(answer)
+    })
+    .await?;
+    Ok(Json(reservation))
+}
+
+fn unknown_reservation() -> domain::DomainError {
+    domain::DomainError::new(
+        domain::ErrorKind::NotFound,
+        "unknown_reservation",
+        "there is no such reservation",
+    )
+}
+
+/// Read a reservation with `read`, waiting as `wait` asks for one of its statuses.
+pub(crate) async fn look_until_status<F, Fut>(
+    state: &AppState,
+    wait: &WaitParams,
+    read: F,
+) -> Result<ReservationBody, Problem>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<ReservationAnswer, commands::CommandError>>,
+{
     // A reservation's "expired" comes with time, not with a commit of its own: look
     // again on every commit (the expiry sweep's among them).
-    let reservation = long_poll::until_status(&state, &wait, WakeOn::AnyCommit, || async {
-        let answer = observed("inspect_reservation", state.commands.reservation(&id)).await?;
-        visible(&answer.reservation, &principal)?;
+    long_poll::until_status(state, wait, WakeOn::AnyCommit, || async {
+        let answer = observed("inspect_reservation", read()).await?;
         let now = state.commands.clock().now();
         let status = answer.reservation.status_at(now);
         Ok(Look {
@@ -299,8 +398,7 @@ pub async fn get(
             answer: body(&answer, now),
         })
     })
-    .await?;
-    Ok(Json(reservation))
+    .await
 }
 
 /// Sell the held units.
@@ -318,8 +416,10 @@ pub async fn confirm(
     headers: HeaderMap,
     PathParams(id): PathParams<String>,
 ) -> Result<Json<ReservationBody>, Problem> {
+    client_owned(&id)?;
     let current = observed("inspect_reservation", state.commands.reservation(&id)).await?;
     visible(&current.reservation, &principal)?;
+    may_confirm(&current.reservation, &principal)?;
     let metadata = state.metadata(&headers, &principal);
     let answer = observed(
         "confirm_reservation",
@@ -363,10 +463,12 @@ pub async fn extend(
             message: format!("must be from 1 to {max_ttl}"),
         }]));
     }
+    client_owned(&id)?;
     let current = observed("inspect_reservation", state.commands.reservation(&id)).await?;
     visible(&current.reservation, &principal)?;
     let now = state.commands.clock().now();
     let expires_at = now + chrono::Duration::seconds(request.ttl_seconds.into());
+    let buyer = buyer_of(&principal);
     let metadata = state.metadata(&headers, &principal);
     let executed = idempotency::run(
         &state,
@@ -374,10 +476,28 @@ pub async fn extend(
         &headers,
         "extend_reservation",
         &(&id, request.ttl_seconds),
-        |keyed| {
-            state
-                .commands
-                .extend_reservation(&id, expires_at, &metadata, keyed)
+        |keyed| async {
+            match &buyer {
+                Some(buyer) => {
+                    state
+                        .commands
+                        .extend_as_buyer(
+                            &id,
+                            buyer,
+                            expires_at,
+                            state.limits.buyer,
+                            &metadata,
+                            keyed,
+                        )
+                        .await
+                }
+                None => {
+                    state
+                        .commands
+                        .extend_reservation(&id, expires_at, &metadata, keyed)
+                        .await
+                }
+            }
         },
     )
     .await?;
@@ -406,6 +526,7 @@ pub async fn release(
     raw: axum::body::Bytes,
 ) -> Result<Json<ReservationBody>, Problem> {
     let request: ReleaseBody = optional_json(&raw)?;
+    client_owned(&id)?;
     let current = observed("inspect_reservation", state.commands.reservation(&id)).await?;
     visible(&current.reservation, &principal)?;
     let metadata = state.metadata(&headers, &principal);

@@ -6,10 +6,15 @@
 //! events of its order and, for a placed order, earlier placed orders sharing a SKU
 //! (so allocation sees what they took). The checkpoint is the position below the
 //! lowest event still in flight, so a crash repeats only unfinished (idempotent)
-//! work. An event that fails is tried again in place, with growing pauses, so the
-//! ones behind it keep their order.
+//! work. An event that fails for the infrastructure (the database restarting) is
+//! tried again in place, with growing pauses, so the ones behind it keep their
+//! order; one that fails for any other reason is parked ([`parking`]) and the
+//! process moves on.
 
+mod parking;
 mod payment_clock;
+
+pub use parking::ToPark;
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
@@ -20,7 +25,8 @@ use event_schemas::OrderEvent;
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 
-use crate::orders::{process_metadata, Planner, ORDER_PROCESS};
+pub use crate::orders::{Planner, ORDER_PROCESS};
+use crate::orders::process_metadata;
 use crate::service::CommandService;
 use crate::store::{Database, EventStore, StoreError};
 use payment_clock::PaymentClock;
@@ -268,9 +274,20 @@ impl Runner {
             )
             .await?;
         for (position, payload) in &records {
-            let event: OrderEvent = serde_json::from_str(payload)
-                .map_err(|e| StoreError::Corrupt(format!("event at position {position}: {e}")))?;
-            self.dispatch(*position, event).await;
+            match serde_json::from_str::<OrderEvent>(payload) {
+                Ok(event) => self.dispatch(*position, event).await,
+                // Nothing can act on what does not parse: set it aside.
+                Err(error) => {
+                    self.service
+                        .park(ToPark {
+                            position: *position,
+                            event_type: "unreadable",
+                            aggregate_id: "",
+                            reason: format!("the event does not parse: {error}"),
+                        })
+                        .await
+                }
+            }
             self.read_until = *position;
         }
         // The read saw every commit up to `head` (known before it ran).
@@ -328,10 +345,22 @@ impl Runner {
                     .await
                 {
                     Ok(acted) => break acted,
-                    Err(error) => {
+                    Err(error) if error.is_transient() => {
                         tracing::warn!(position, %error, "the order process could not act on an event; trying again");
                         tokio::time::sleep(pause).await;
                         pause = (pause * 2).min(RETRY_MAX);
+                    }
+                    // A decision is final: trying again would decide the same.
+                    Err(error) => {
+                        service
+                            .park(ToPark {
+                                position,
+                                event_type: event.event_type(),
+                                aggregate_id: event.order_id(),
+                                reason: error.to_string(),
+                            })
+                            .await;
+                        break after;
                     }
                 }
             };
@@ -367,6 +396,11 @@ impl Runner {
                 let mut clock = due.lock().expect("payment clock poisoned");
                 match outcome {
                     Ok(()) => clock.done(placed_at),
+                    // A refusal is final; the order stays as it is for a person.
+                    Err(error) if !error.is_transient() => {
+                        tracing::error!(%order_id, %error, "timing out an order was refused");
+                        clock.done(placed_at)
+                    }
                     Err(error) => {
                         tracing::warn!(%order_id, %error, "timing out an order failed; will retry");
                         let again = service.clock().now() + chrono::Duration::seconds(1);

@@ -58,7 +58,7 @@ fn purchase(user: &str, quantity: u64, at: DateTime<Utc>) -> FlashSaleCommand {
 fn held(user: &str, n: usize, quantity: u64, at: DateTime<Utc>) -> FlashSaleEvent {
     FlashSaleEvent::FlashSaleUnitsHeld {
         sale_id: "drop-1".into(),
-        order_id: format!("drop-1.{user}.{n}"),
+        order_id: format!("flash:drop-1.{n}.{user}"),
         user_id: user.into(),
         quantity,
         expires_at: at + Duration::seconds(300),
@@ -126,7 +126,7 @@ fn the_per_buyer_limit_counts_held_and_sold_units() {
     let at = start() + Duration::minutes(1);
     let sold = FlashSaleEvent::FlashSaleUnitsSold {
         sale_id: "drop-1".into(),
-        order_id: "drop-1.ada.1".into(),
+        order_id: "flash:drop-1.1.ada".into(),
         quantity: 2,
     };
     let error = refusal(
@@ -158,7 +158,7 @@ fn when_every_unit_is_held_buyers_are_told_when_one_may_come_back() {
         .then_expect_events(vec![
             FlashSaleEvent::FlashSaleUnitsReturned {
                 sale_id: "drop-1".into(),
-                order_id: "drop-1.ada.1".into(),
+                order_id: "flash:drop-1.1.ada".into(),
                 quantity: 1,
                 reason: "expired".into(),
             },
@@ -171,20 +171,20 @@ fn a_sold_out_sale_says_so_and_a_paid_order_is_sold_once() {
     let at = start() + Duration::minutes(1);
     let sold = FlashSaleEvent::FlashSaleUnitsSold {
         sale_id: "drop-1".into(),
-        order_id: "drop-1.ada.1".into(),
+        order_id: "flash:drop-1.1.ada".into(),
         quantity: 1,
     };
     sales()
         .given(vec![scheduled(1, 1), held("ada", 1, 1, at)])
         .when(FlashSaleCommand::Sell {
-            order_id: "drop-1.ada.1".into(),
+            order_id: "flash:drop-1.1.ada".into(),
             now: at,
         })
         .then_expect_events(vec![sold.clone()]);
     sales()
         .given(vec![scheduled(1, 1), held("ada", 1, 1, at), sold.clone()])
         .when(FlashSaleCommand::Sell {
-            order_id: "drop-1.ada.1".into(),
+            order_id: "flash:drop-1.1.ada".into(),
             now: at,
         })
         .then_expect_events(vec![]);
@@ -200,7 +200,7 @@ fn a_late_payment_takes_its_units_again_only_if_they_are_still_there() {
     let at = start() + Duration::minutes(1);
     let returned = FlashSaleEvent::FlashSaleUnitsReturned {
         sale_id: "drop-1".into(),
-        order_id: "drop-1.ada.1".into(),
+        order_id: "flash:drop-1.1.ada".into(),
         quantity: 1,
         reason: "payment_timed_out".into(),
     };
@@ -212,20 +212,20 @@ fn a_late_payment_takes_its_units_again_only_if_they_are_still_there() {
             returned.clone(),
         ])
         .when(FlashSaleCommand::Sell {
-            order_id: "drop-1.ada.1".into(),
+            order_id: "flash:drop-1.1.ada".into(),
             now: late,
         })
         .then_expect_events(vec![
             FlashSaleEvent::FlashSaleUnitsHeld {
                 sale_id: "drop-1".into(),
-                order_id: "drop-1.ada.1".into(),
+                order_id: "flash:drop-1.1.ada".into(),
                 user_id: "ada".into(),
                 quantity: 1,
                 expires_at: late,
             },
             FlashSaleEvent::FlashSaleUnitsSold {
                 sale_id: "drop-1".into(),
-                order_id: "drop-1.ada.1".into(),
+                order_id: "flash:drop-1.1.ada".into(),
                 quantity: 1,
             },
         ]);
@@ -237,7 +237,7 @@ fn a_late_payment_takes_its_units_again_only_if_they_are_still_there() {
             held("bob", 1, 1, at + Duration::seconds(350)),
         ],
         FlashSaleCommand::Sell {
-            order_id: "drop-1.ada.1".into(),
+            order_id: "flash:drop-1.1.ada".into(),
             now: late,
         },
     );
@@ -255,7 +255,7 @@ fn the_sale_ends_after_its_window_with_what_is_unsold() {
         .then_expect_events(vec![
             FlashSaleEvent::FlashSaleUnitsReturned {
                 sale_id: "drop-1".into(),
-                order_id: "drop-1.ada.1".into(),
+                order_id: "flash:drop-1.1.ada".into(),
                 quantity: 1,
                 reason: "expired".into(),
             },
@@ -280,8 +280,8 @@ proptest! {
             let user = format!("u{buyer}");
             let command = match action {
                 0 | 1 => purchase(&user, quantity, now),
-                2 => FlashSaleCommand::Sell { order_id: format!("drop-1.{user}.1"), now },
-                _ => FlashSaleCommand::Return { order_id: format!("drop-1.{user}.1"), reason: "payment_failed".into() },
+                2 => FlashSaleCommand::Sell { order_id: format!("flash:drop-1.1.{user}"), now },
+                _ => FlashSaleCommand::Return { order_id: format!("flash:drop-1.1.{user}"), reason: "payment_failed".into() },
             };
             if let Ok(events) = sale.decide(&command) {
                 for event in &events {

@@ -1,0 +1,75 @@
+//! Ids that processes derive from others, kept apart from the ids clients choose.
+//!
+//! A client id is 1–64 of `[A-Za-z0-9._-]` (see [`Validator::id`](crate::validate::Validator::id)).
+//! A derived id is `{prefix}:{body}`: the `:` is a character no client id can hold,
+//! so no buyer or API key can create, read, confirm, extend or release what a process
+//! owns by choosing its id first. Every derivation fits [`MAX_DERIVED_ID_LEN`].
+
+use crate::limits::MAX_ID_LEN;
+
+/// Longest derived id: the longest prefix, the `:`, and a body of at most two client
+/// ids and a number joined by `.`.
+pub const MAX_DERIVED_ID_LEN: usize = 16 + 1 + 2 * MAX_ID_LEN + 2 + 20;
+
+/// The reservation the order process makes for an order.
+pub fn order_reservation_id(order_id: &str) -> String {
+    format!("order:{order_id}")
+}
+
+/// The second reservation a payment that came after the first one ran out takes.
+pub fn late_reservation_id(order_id: &str) -> String {
+    format!("order-late:{order_id}")
+}
+
+/// The order of a buyer's `n`th purchase in a flash sale.
+pub fn flash_order_id(sale_id: &str, user_id: &str, n: u64) -> String {
+    format!("flash:{sale_id}.{n}.{user_id}")
+}
+
+/// Whether a process derived this id (no client can have chosen it).
+pub fn is_derived(id: &str) -> bool {
+    id.contains(':')
+}
+
+/// Whether `value` is a well-formed derived id: a lower-case prefix of at most 16
+/// characters, `:`, and a body of client-id characters, within the length limit.
+pub fn is_well_formed_derived(value: &str) -> bool {
+    let Some((prefix, body)) = value.split_once(':') else {
+        return false;
+    };
+    value.len() <= MAX_DERIVED_ID_LEN
+        && !prefix.is_empty()
+        && prefix.len() <= 16
+        && prefix.bytes().all(|b| b.is_ascii_lowercase() || b == b'-')
+        && !body.is_empty()
+        && body
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn derivations_of_the_longest_ids_stay_within_the_limit() {
+        let longest = "x".repeat(MAX_ID_LEN);
+        for id in [
+            order_reservation_id(&longest),
+            late_reservation_id(&longest),
+            flash_order_id(&longest, &longest, u64::MAX),
+        ] {
+            assert!(is_well_formed_derived(&id), "{id}");
+            assert!(is_derived(&id));
+        }
+    }
+
+    #[test]
+    fn client_ids_are_never_derived_ones() {
+        assert!(!is_derived("order-7"));
+        assert!(!is_well_formed_derived("order-7"));
+        assert!(!is_well_formed_derived("Order:7"));
+        assert!(!is_well_formed_derived("order:"));
+        assert!(!is_well_formed_derived("order:a:b"));
+    }
+}

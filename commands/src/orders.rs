@@ -385,6 +385,16 @@ impl CommandService {
         order: &Order,
         metadata: &Metadata,
     ) -> Result<Option<Vec<ReservationLine>>, CommandError> {
+        if order.reserved.is_empty() {
+            // Paid without ever being reserved: the log is not as the process wrote
+            // it. Nothing is sold on a guess.
+            return Err(DomainError::new(
+                ErrorKind::Conflict,
+                "nothing_reserved",
+                format!("order '{}' was paid but never reserved", order.order_id),
+            )
+            .into());
+        }
         let sold_before = self
             .lines_sold(&order_reservation_id(&order.order_id), &order.reserved)
             .await?;

@@ -10,6 +10,7 @@
 
 mod support;
 
+mod abuse;
 mod auth;
 mod bad_input;
 mod crash;

@@ -85,6 +85,11 @@ impl Env {
         self.data_dir.path()
     }
 
+    /// The test's own PostgreSQL database, when it runs on PostgreSQL.
+    pub fn database_url(&self) -> Option<&str> {
+        self.db.as_deref().map(|db| db.url.as_str())
+    }
+
     /// `--data-dir DIR [--database-url URL]`
     pub fn storage_args(&self) -> Vec<OsString> {
         let mut args: Vec<OsString> = vec!["--data-dir".into(), self.data_dir().into()];
@@ -111,6 +116,11 @@ impl Env {
             .env_remove("COMMERCE_JWT_PUBLIC_KEY")
             .env_remove("COMMERCE_JWT_AUDIENCE")
             .env_remove("COMMERCE_KEY_RATE_LIMIT")
+            .env_remove("COMMERCE_BUYER_RATE_LIMIT")
+            .env_remove("COMMERCE_BUYER_MAX_UNITS")
+            .env_remove("COMMERCE_BUYER_MAX_TTL")
+            .env_remove("COMMERCE_BUYER_MAX_LIFE")
+            .env_remove("COMMERCE_PAYMENT_WEBHOOK_SECRET")
             .env_remove("COMMERCE_AUTH_FAILURES_PER_MINUTE")
             .env_remove("COMMERCE_API_KEY")
             .env("RUST_LOG", "info,sqlx=warn")

@@ -5,6 +5,8 @@
 //! - `stock_rules`: one given/when/then per rule of the Stock aggregate, through the
 //!   cqrs-es test framework.
 //! - `warehouse_rules`: the same for the Warehouse aggregate.
+//! - `order_rules`, `buyer_holds_rules`: the same for Order, BuyerHolds and
+//!   ParkedEvents.
 //! - `stock_properties`: random command sequences on one stock, checked against a
 //!   reference model and the stock's invariants after every step.
 
@@ -12,7 +14,9 @@ mod support;
 
 mod allocation;
 mod api_key_rules;
+mod buyer_holds_rules;
 mod flash_sale_rules;
+mod order_rules;
 mod product_rules;
 mod stock_properties;
 mod stock_rules;

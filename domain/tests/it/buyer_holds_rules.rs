@@ -1,0 +1,130 @@
+//! BuyerHolds: a buyer's own reservations stay within its limits, counted where the
+//! limit is decided; ParkedEvents: what a process sets aside until it is resolved.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use cqrs_es::test::TestFramework;
+use domain::{BuyerHolds, BuyerHoldsCommand, BuyerLimits, ParkedEvents, ParkedEventsCommand};
+use event_schemas::{BuyerHoldsEvent, ParkedEvent};
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap()
+}
+
+fn minutes(n: i64) -> DateTime<Utc> {
+    t0() + Duration::minutes(n)
+}
+
+fn take(id: &str, units: u64, now: DateTime<Utc>, until: DateTime<Utc>) -> BuyerHoldsCommand {
+    BuyerHoldsCommand::Take {
+        buyer: "ada".into(),
+        reservation_id: id.into(),
+        units,
+        expires_at: until,
+        limits: BuyerLimits::default(),
+        now,
+    }
+}
+
+fn taken(id: &str, units: u64, at: DateTime<Utc>, until: DateTime<Utc>) -> BuyerHoldsEvent {
+    BuyerHoldsEvent::BuyerUnitsTaken {
+        buyer: "ada".into(),
+        reservation_id: id.into(),
+        units,
+        expires_at: until,
+        at,
+    }
+}
+
+fn extend(id: &str, now: DateTime<Utc>, until: DateTime<Utc>) -> BuyerHoldsCommand {
+    BuyerHoldsCommand::Extend {
+        reservation_id: id.into(),
+        expires_at: until,
+        limits: BuyerLimits::default(),
+        now,
+    }
+}
+
+fn holds() -> TestFramework<BuyerHolds> {
+    TestFramework::with(())
+}
+
+#[test]
+fn units_within_the_limit_are_counted() {
+    holds()
+        .given(vec![taken("r-1", 15, t0(), minutes(15))])
+        .when(take("r-2", 5, t0(), minutes(15)))
+        .then_expect_events(vec![taken("r-2", 5, t0(), minutes(15))]);
+}
+
+#[test]
+fn units_past_the_limit_are_refused() {
+    holds()
+        .given(vec![taken("r-1", 15, t0(), minutes(15))])
+        .when(take("r-2", 6, t0(), minutes(15)))
+        .then_expect_error_message("a buyer may hold at most 20 units at once; 15 are held now");
+}
+
+#[test]
+fn units_of_reservations_that_ran_out_or_ended_no_longer_count() {
+    holds()
+        .given(vec![
+            taken("r-1", 15, t0(), minutes(5)),
+            taken("r-2", 5, t0(), minutes(15)),
+            BuyerHoldsEvent::BuyerUnitsReturned {
+                buyer: "ada".into(),
+                reservation_id: "r-2".into(),
+            },
+        ])
+        .when(take("r-3", 20, minutes(6), minutes(20)))
+        .then_expect_events(vec![taken("r-3", 20, minutes(6), minutes(20))]);
+}
+
+#[test]
+fn a_hold_longer_than_a_buyer_may_ask_is_refused() {
+    holds()
+        .given(vec![])
+        .when(take("r-1", 1, t0(), minutes(16)))
+        .then_expect_error_message("ttl_seconds: a buyer may hold for at most 900 seconds");
+}
+
+#[test]
+fn an_extension_within_the_longest_life_is_counted() {
+    holds()
+        .given(vec![taken("r-1", 1, t0(), minutes(15))])
+        .when(extend("r-1", minutes(40), minutes(55)))
+        .then_expect_events(vec![BuyerHoldsEvent::BuyerUnitsExtended {
+            buyer: "ada".into(),
+            reservation_id: "r-1".into(),
+            expires_at: minutes(55),
+        }]);
+}
+
+#[test]
+fn an_extension_past_the_longest_life_is_refused() {
+    holds()
+        .given(vec![taken("r-1", 1, t0(), minutes(15))])
+        .when(extend("r-1", minutes(50), minutes(61)))
+        .then_expect_error_message("a buyer's reservation may hold for at most 60 minutes in all");
+}
+
+#[test]
+fn a_parked_event_stays_listed_until_resolved() {
+    let parked = ParkedEvent::ProcessEventParked {
+        process: "order_process".into(),
+        position: 42,
+        event_type: "OrderPaid".into(),
+        aggregate_id: "ghost".into(),
+        reason: "there is no such order".into(),
+    };
+    TestFramework::<ParkedEvents>::with(())
+        .given(vec![parked.clone()])
+        .when(ParkedEventsCommand::Resolve { position: 42 })
+        .then_expect_events(vec![ParkedEvent::ParkedEventResolved {
+            process: "order_process".into(),
+            position: 42,
+        }]);
+    TestFramework::<ParkedEvents>::with(())
+        .given(vec![parked])
+        .when(ParkedEventsCommand::Resolve { position: 41 })
+        .then_expect_error_message("no event at position 41 is parked");
+}

@@ -1,0 +1,513 @@
+//! The attacker's view: a production server on PostgreSQL with signed webhooks, and
+//! nothing but a valid buyer token (or an ordinary API key). Each test plays one
+//! attack and proves it gets nothing it did not pay for.
+
+use hmac::{Hmac, Mac};
+use jsonwebtoken::{encode, EncodingKey, Header};
+use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::support::{Api, Backend, Env, Server};
+
+const MASTER: &str = "abuse-master-key-0123456789abcdef";
+const JWT_SECRET: &str = "abuse-tests-sign-buyer-tokens-with-this-secret";
+const WEBHOOK_SECRET: &str = "abuse-tests-webhook-secret";
+/// Units of each product in stock, and their prices in cents.
+const STOCK: u64 = 100;
+const MUG_PRICE: i64 = 500;
+const TV_PRICE: i64 = 100_000;
+
+/// A production server with buyer tokens, a webhook secret and the manual clock.
+async fn start(env: &Env, extra: &[&str]) -> Server {
+    let mut args = vec![
+        "--env",
+        "production",
+        "--master-key",
+        MASTER,
+        "--jwt-secret",
+        JWT_SECRET,
+        "--payment-webhook-secret",
+        WEBHOOK_SECRET,
+        "--clock",
+        "manual",
+    ];
+    args.extend_from_slice(extra);
+    env.start_with(&args).await
+}
+
+/// The API as the holder of `bearer` sees it.
+fn as_holder(server: &Api, bearer: &str) -> Api {
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        AUTHORIZATION,
+        HeaderValue::from_str(&format!("Bearer {bearer}")).unwrap(),
+    );
+    Api {
+        base: server.base.clone(),
+        client: reqwest::Client::builder()
+            .default_headers(headers)
+            .build()
+            .unwrap(),
+    }
+}
+
+/// A valid buyer token for `subject`.
+fn buyer(server: &Api, subject: &str) -> Api {
+    let claims = json!({
+        "sub": subject,
+        "aud": "commerce",
+        "exp": chrono::Utc::now().timestamp() + 3600,
+    });
+    let token = encode(
+        &Header::default(),
+        &claims,
+        &EncodingKey::from_secret(JWT_SECRET.as_bytes()),
+    )
+    .unwrap();
+    as_holder(server, &token)
+}
+
+/// An API key with `scopes`, made by the master key.
+async fn key(master: &Api, name: &str, scopes: &[&str]) -> Api {
+    let created = master
+        .post("/v1/keys", &json!({"name": name, "scopes": scopes}))
+        .await
+        .expect(StatusCode::CREATED);
+    as_holder(master, created["key"].as_str().unwrap())
+}
+
+/// Warehouse `ams` (ships to `nl`) with MUG-1 (cheap) and TV-1 (dear) in stock.
+async fn open_shop(master: &Api) {
+    crate::shop::open_shop(master, STOCK, MUG_PRICE).await;
+    master
+        .post("/v1/stock/TV-1/ams/receipts", &json!({ "quantity": STOCK }))
+        .await
+        .expect(StatusCode::OK);
+    let tv = json!({
+        "sku": "TV-1", "title": "Television", "category": "home/tv",
+        "shop": {"shop_id": "s1", "name": "Shop", "location": {"lat": 52.0, "lon": 4.0}},
+        "price": {"amount": TV_PRICE, "currency": "EUR"}, "language": "en"
+    });
+    master
+        .post("/v1/products", &tv)
+        .await
+        .expect(StatusCode::CREATED);
+}
+
+/// The payment provider's signed callback for `order_id`.
+async fn webhook(api: &Api, order_id: &str, payment_id: &str, amount: i64) -> Value {
+    let body = serde_json::to_vec(&json!({
+        "order_id": order_id, "payment_id": payment_id, "status": "succeeded",
+        "amount": {"amount": amount, "currency": "EUR"},
+    }))
+    .unwrap();
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(WEBHOOK_SECRET.as_bytes()).unwrap();
+    mac.update(&body);
+    let signature: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let answer = api
+        .send(
+            api.client
+                .post(api.url("/v1/payments/webhook"))
+                .header("content-type", "application/json")
+                .header("payment-signature", format!("sha256={signature}"))
+                .body(body),
+        )
+        .await;
+    answer.json()
+}
+
+async fn place(api: &Api, order_id: &str, sku: &str, quantity: u64) -> Value {
+    let body = json!({"order_id": order_id, "lines": [{"sku": sku, "quantity": quantity}],
+                      "ship_to": {"region": "nl"}});
+    api.post("/v1/orders", &body)
+        .await
+        .expect(StatusCode::CREATED)
+}
+
+async fn wait_order(api: &Api, order_id: &str, statuses: &str) -> Value {
+    api.get(&format!(
+        "/v1/orders/{order_id}?wait_for_status={statuses}&timeout_ms=20000"
+    ))
+    .await
+    .expect(StatusCode::OK)
+}
+
+/// (on hand, held) of `sku` in `ams`, as of `position` at least.
+async fn stock(api: &Api, sku: &str, position: i64) -> (i64, i64) {
+    let view = api
+        .get(&format!("/v1/availability/{sku}?min_position={position}"))
+        .await
+        .expect(StatusCode::OK);
+    (
+        view["on_hand"].as_i64().unwrap(),
+        view["held"].as_i64().unwrap(),
+    )
+}
+
+fn reserve_body(id: &str, sku: &str, quantity: u64) -> Value {
+    json!({"reservation_id": id, "lines": [{"sku": sku, "quantity": quantity, "warehouse_id": "ams"}]})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_buyer_cannot_slip_its_own_reservation_into_an_order() {
+    let env = Env::new(Backend::Postgres).await;
+    let server = start(&env, &["--buyer-rate-limit", "0"]).await;
+    let master = as_holder(&server, MASTER);
+    open_shop(&master).await;
+    let mallory = buyer(&server, "mallory");
+
+    // Reserve 20 dear units under the id the order will have, then order one cheap one.
+    mallory
+        .post("/v1/reservations", &reserve_body("X", "TV-1", 20))
+        .await
+        .expect(StatusCode::CREATED);
+    place(&mallory, "X", "MUG-1", 1).await;
+    let reserved = wait_order(&mallory, "X", "reserved,rejected").await;
+    assert_eq!(reserved["status"], "reserved", "{reserved}");
+    assert_eq!(reserved["reserved"], json!([{"sku": "MUG-1", "warehouse_id": "ams", "quantity": 1}]));
+    webhook(&server, "X", "pay-x", MUG_PRICE).await;
+    let confirmed = wait_order(&mallory, "X", "confirmed,refunded").await;
+    assert_eq!(confirmed["status"], "confirmed", "{confirmed}");
+    let position = confirmed["position"].as_i64().unwrap();
+    assert_eq!(stock(&master, "TV-1", position).await, (STOCK as i64, 20), "no TV was sold");
+    assert_eq!(stock(&master, "MUG-1", position).await, (STOCK as i64 - 1, 0), "one mug was");
+
+    // The order's reservation belongs to the process: nobody reaches it through the
+    // reservation routes, and nobody can take its id first.
+    let ops = key(&master, "backend", &["orders:write"]).await;
+    for caller in [&mallory, &ops] {
+        caller.get("/v1/reservations/order:X").await.problem(StatusCode::NOT_FOUND);
+        for (action, body) in [
+            ("confirm", json!({})),
+            ("release", json!({})),
+            ("extend", json!({"ttl_seconds": 60})),
+        ] {
+            caller
+                .post(&format!("/v1/reservations/order:X/{action}"), &body)
+                .await
+                .problem(StatusCode::NOT_FOUND);
+        }
+        caller
+            .post("/v1/reservations", &reserve_body("order:Y", "MUG-1", 1))
+            .await
+            .problem(StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    // The buyer reads its order's reservation where it belongs.
+    let own = mallory
+        .get("/v1/orders/X/reservation")
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(own["status"], "confirmed", "{own}");
+    assert_eq!(own["reservation_id"], "order:X");
+    // Another buyer sees neither the order nor its reservation.
+    let eve = buyer(&server, "eve");
+    eve.get("/v1/orders/X/reservation").await.problem(StatusCode::NOT_FOUND);
+
+    // The longest order id still has a late reservation to fall back on.
+    let long_id = "L".repeat(64);
+    place(&mallory, &long_id, "MUG-1", 1).await;
+    let reserved = wait_order(&mallory, &long_id, "reserved,rejected").await;
+    assert_eq!(reserved["status"], "reserved", "{reserved}");
+    master
+        .post("/v1/admin/clock/advance", &json!({"seconds": 16 * 60}))
+        .await
+        .expect(StatusCode::OK);
+    wait_order(&mallory, &long_id, "timed_out").await;
+    webhook(&server, &long_id, "pay-long", MUG_PRICE).await;
+    let late = wait_order(&mallory, &long_id, "confirmed,refunded").await;
+    assert_eq!(late["status"], "confirmed", "held again and sold: {late}");
+    let parked = master
+        .get("/v1/admin/processes/order/parked")
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(parked["parked"], json!([]), "{parked}");
+    assert!(server.stop().await.success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn only_the_key_that_reserved_confirms_and_buyers_never_do() {
+    let env = Env::new(Backend::Postgres).await;
+    let server = start(&env, &["--buyer-rate-limit", "0"]).await;
+    let master = as_holder(&server, MASTER);
+    open_shop(&master).await;
+    let mallory = buyer(&server, "mallory");
+    mallory
+        .post("/v1/reservations", &reserve_body("mine", "TV-1", 2))
+        .await
+        .expect(StatusCode::CREATED);
+    let refused = mallory
+        .post("/v1/reservations/mine/confirm", &json!({}))
+        .await
+        .problem(StatusCode::FORBIDDEN);
+    assert_eq!(refused["type"], "/problems/buyers_cannot_confirm", "{refused}");
+
+    let shop = key(&master, "shop-backend", &["orders:write"]).await;
+    let other = key(&master, "other-backend", &["orders:write"]).await;
+    shop.post("/v1/reservations", &reserve_body("cart-1", "TV-1", 1))
+        .await
+        .expect(StatusCode::CREATED);
+    for (caller, reservation) in [(&other, "cart-1"), (&shop, "mine")] {
+        let refused = caller
+            .post(&format!("/v1/reservations/{reservation}/confirm"), &json!({}))
+            .await
+            .problem(StatusCode::FORBIDDEN);
+        assert_eq!(refused["type"], "/problems/not_your_reservation", "{refused}");
+    }
+    let sold = shop
+        .post("/v1/reservations/cart-1/confirm", &json!({}))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(sold["status"], "confirmed");
+    let position = sold["position"].as_i64().unwrap();
+    assert_eq!(
+        stock(&master, "TV-1", position).await,
+        (STOCK as i64 - 1, 2),
+        "one sold by the key; the buyer's two stay held, unsold"
+    );
+    assert!(server.stop().await.success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_buyer_holds_no_more_than_its_limits_allow() {
+    let env = Env::new(Backend::Postgres).await;
+    let server = start(&env, &["--buyer-rate-limit", "0"]).await;
+    let master = as_holder(&server, MASTER);
+    open_shop(&master).await;
+    let mallory = buyer(&server, "mallory");
+
+    // Ten reservations of three units at once: the limit of 20 lets six through.
+    let attempts: Vec<_> = (0..10)
+        .map(|i| {
+            let api = mallory.clone();
+            tokio::spawn(async move {
+                api.post("/v1/reservations", &reserve_body(&format!("grab-{i}"), "TV-1", 3))
+                    .await
+            })
+        })
+        .collect();
+    let mut held = 0;
+    let mut last = 0;
+    for attempt in attempts {
+        let answer = attempt.await.unwrap();
+        if answer.status == StatusCode::CREATED {
+            held += 1;
+            last = last.max(answer.json()["position"].as_i64().unwrap());
+        } else {
+            let problem = answer.problem(StatusCode::CONFLICT);
+            assert_eq!(problem["type"], "/problems/buyer_hold_limit", "{problem}");
+        }
+    }
+    assert_eq!(held, 6, "6 × 3 = 18 units fit under 20; a seventh would not");
+    assert_eq!(stock(&master, "TV-1", last).await, (STOCK as i64, 18));
+    // Another buyer is not held back by mallory's limit.
+    buyer(&server, "alice")
+        .post("/v1/reservations", &reserve_body("alice-1", "TV-1", 20))
+        .await
+        .expect(StatusCode::CREATED);
+
+    // A release gives the units back to the buyer's allowance.
+    mallory
+        .post("/v1/reservations/grab-0/release", &json!({}))
+        .await
+        .expect(StatusCode::OK);
+    mallory
+        .post("/v1/reservations", &reserve_body("after-release", "TV-1", 3))
+        .await
+        .expect(StatusCode::CREATED);
+
+    // No hold longer than 15 minutes, and no life longer than an hour through extensions.
+    let too_long = mallory
+        .post(
+            "/v1/reservations",
+            &json!({"reservation_id": "long", "ttl_seconds": 3600,
+                    "lines": [{"sku": "MUG-1", "quantity": 1, "warehouse_id": "ams"}]}),
+        )
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(too_long["errors"][0]["field"], "ttl_seconds", "{too_long}");
+    mallory
+        .post("/v1/reservations/grab-1/extend", &json!({"ttl_seconds": 3600}))
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY);
+    for _ in 0..3 {
+        master
+            .post("/v1/admin/clock/advance", &json!({"seconds": 14 * 60}))
+            .await
+            .expect(StatusCode::OK);
+        mallory
+            .post("/v1/reservations/grab-1/extend", &json!({"ttl_seconds": 900}))
+            .await
+            .expect(StatusCode::OK);
+    }
+    // 42 minutes in, a 15-minute extension would end at 57: allowed; at 56 + 15 not.
+    master
+        .post("/v1/admin/clock/advance", &json!({"seconds": 14 * 60}))
+        .await
+        .expect(StatusCode::OK);
+    let too_old = mallory
+        .post("/v1/reservations/grab-1/extend", &json!({"ttl_seconds": 900}))
+        .await
+        .problem(StatusCode::CONFLICT);
+    assert_eq!(too_old["type"], "/problems/reservation_too_old", "{too_old}");
+    assert!(server.stop().await.success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_buyer_over_its_rate_slows_only_itself() {
+    let env = Env::new(Backend::Postgres).await;
+    let server = start(&env, &["--buyer-rate-limit", "5"]).await;
+    let master = as_holder(&server, MASTER);
+    open_shop(&master).await;
+    let mallory = buyer(&server, "mallory");
+    let mut limited = 0;
+    for _ in 0..20 {
+        let answer = mallory.get("/v1/orders/none").await;
+        if answer.status == StatusCode::TOO_MANY_REQUESTS {
+            limited += 1;
+        }
+    }
+    assert!(limited > 0, "twenty requests at once pass a rate of five a second");
+    buyer(&server, "alice")
+        .get("/v1/orders/none")
+        .await
+        .problem(StatusCode::NOT_FOUND);
+    assert!(server.stop().await.success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn payments_for_orders_that_will_not_ship_are_refunded() {
+    let env = Env::new(Backend::Postgres).await;
+    let server = start(&env, &["--buyer-rate-limit", "0"]).await;
+    let master = as_holder(&server, MASTER);
+    open_shop(&master).await;
+    let mallory = buyer(&server, "mallory");
+
+    // Rejected: more than there is.
+    place(&mallory, "too-many", "MUG-1", STOCK + 1).await;
+    let rejected = wait_order(&mallory, "too-many", "reserved,rejected").await;
+    assert_eq!(rejected["status"], "rejected", "{rejected}");
+    webhook(&server, "too-many", "pay-1", MUG_PRICE * (STOCK as i64 + 1)).await;
+    let refunded = wait_order(&mallory, "too-many", "refunded").await;
+    assert_eq!(refunded["status"], "refunded", "{refunded}");
+    assert!(refunded["refund_reason"].as_str().unwrap().contains("rejected"));
+
+    // Cancelled after its stock was held, then paid: the stock goes back, nothing ships.
+    place(&mallory, "cancel-late", "MUG-1", 3).await;
+    wait_order(&mallory, "cancel-late", "reserved").await;
+    mallory
+        .post("/v1/orders/cancel-late/cancel", &json!({}))
+        .await
+        .expect(StatusCode::OK);
+    webhook(&server, "cancel-late", "pay-2", MUG_PRICE * 3).await;
+    let refunded = wait_order(&mallory, "cancel-late", "refunded,confirmed").await;
+    assert_eq!(refunded["status"], "refunded", "{refunded}");
+
+    // Cancelled as soon as placed (before or after the process holds its stock).
+    place(&mallory, "cancel-early", "MUG-1", 2).await;
+    mallory
+        .post("/v1/orders/cancel-early/cancel", &json!({}))
+        .await
+        .expect(StatusCode::OK);
+    webhook(&server, "cancel-early", "pay-3", MUG_PRICE * 2).await;
+    let refunded = wait_order(&mallory, "cancel-early", "refunded,confirmed").await;
+    assert_eq!(refunded["status"], "refunded", "{refunded}");
+
+    // A paid order behind them all still ships: nothing was left retrying.
+    place(&mallory, "honest", "MUG-1", 1).await;
+    wait_order(&mallory, "honest", "reserved").await;
+    webhook(&server, "honest", "pay-4", MUG_PRICE).await;
+    let confirmed = wait_order(&mallory, "honest", "confirmed").await;
+    let position = confirmed["position"].as_i64().unwrap();
+    let cancelled_reservation = mallory
+        .get("/v1/orders/cancel-late/reservation")
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(cancelled_reservation["status"], "released", "{cancelled_reservation}");
+    assert_eq!(
+        stock(&master, "MUG-1", position).await.0,
+        STOCK as i64 - 1,
+        "only the honest order's unit left the shelf"
+    );
+    assert!(server.stop().await.success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_poison_event_is_parked_and_delays_nobody() {
+    use sqlx::Connection;
+    let env = Env::new(Backend::Postgres).await;
+    let server = start(&env, &["--buyer-rate-limit", "0"]).await;
+    let master = as_holder(&server, MASTER);
+    open_shop(&master).await;
+    let mallory = buyer(&server, "mallory");
+    place(&mallory, "before", "MUG-1", 1).await;
+    wait_order(&mallory, "before", "reserved").await;
+
+    // An event the process cannot act on lands in the log (a payment for an order
+    // that was never placed, as a buggy writer or a bad migration would leave it).
+    let mut db = sqlx::PgConnection::connect(env.database_url().unwrap())
+        .await
+        .unwrap();
+    let poison: i64 = sqlx::query_scalar(
+        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
+         VALUES ('order', 'ghost', 1, 'OrderPaid', '1.0', $1, '{}') RETURNING position",
+    )
+    .bind(json!({"OrderPaid": {"order_id": "ghost", "payment_id": "p", "amount": {"amount": 1, "currency": "EUR"}}}))
+    .fetch_one(&mut db)
+    .await
+    .unwrap();
+
+    // Orders after it go through.
+    webhook(&server, "before", "pay-before", MUG_PRICE).await;
+    place(&mallory, "after", "MUG-1", 1).await;
+    wait_order(&mallory, "after", "reserved").await;
+    webhook(&server, "after", "pay-after", MUG_PRICE).await;
+    wait_order(&mallory, "before", "confirmed").await;
+    wait_order(&mallory, "after", "confirmed").await;
+
+    let parked = master
+        .get("/v1/admin/processes/order/parked")
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(
+        parked["parked"].as_array().unwrap().len(),
+        1,
+        "{parked}\n{}",
+        server.logs()
+    );
+    assert_eq!(parked["parked"][0]["position"], poison);
+    assert_eq!(parked["parked"][0]["order_id"], "ghost");
+    // A retry fails the same way and it stays parked; buyers cannot see any of it.
+    let again = master
+        .post(&format!("/v1/admin/processes/order/parked/{poison}/retry"), &json!({}))
+        .await
+        .problem(StatusCode::CONFLICT);
+    assert_eq!(again["type"], "/problems/still_failing", "{again}");
+    mallory
+        .get("/v1/admin/processes/order/parked")
+        .await
+        .problem(StatusCode::FORBIDDEN);
+    // The checkpoint moves past the parked event: poll the process's own record
+    // (written at most every 200 ms) in a bounded loop.
+    let mut checkpoint = 0;
+    for _ in 0..200 {
+        checkpoint = sqlx::query_scalar::<_, i64>(
+            "SELECT position FROM process_checkpoints WHERE name = 'order_process'",
+        )
+        .fetch_optional(&mut db)
+        .await
+        .unwrap()
+        .unwrap_or(0);
+        if checkpoint >= poison {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(checkpoint >= poison, "checkpoint {checkpoint} is past {poison}");
+    assert!(server.stop().await.success());
+}

@@ -111,7 +111,7 @@ async fn paid_orders_ship_failed_ones_release(backend: Backend) {
     assert_eq!(failed["status"], "payment_failed");
     // The release is the order process's next step: wait for it on the reservation.
     let released = server
-        .get("/v1/reservations/o-failed?wait_for_status=released&timeout_ms=20000")
+        .get("/v1/orders/o-failed/reservation?wait_for_status=released&timeout_ms=20000")
         .await
         .expect(StatusCode::OK);
     assert_eq!(released["status"], "released", "{released}");

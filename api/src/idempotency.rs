@@ -84,6 +84,29 @@ pub fn key(headers: &HeaderMap) -> Result<Option<String>, Problem> {
     }
 }
 
+/// The id the server gives a resource the client did not name: derived from the
+/// caller and its `Idempotency-Key` when it sent one (so a keyed retry names the same
+/// resource, and the request's fingerprint can leave generated ids out), else a
+/// fresh UUIDv7.
+pub fn generated_id(
+    principal: &crate::auth::Principal,
+    headers: &HeaderMap,
+    name: &str,
+) -> Result<String, Problem> {
+    Ok(match key(headers)? {
+        Some(key) => {
+            let mut hasher = Sha256::new();
+            for part in [name, &principal.actor(), &key] {
+                hasher.update(part.as_bytes());
+                hasher.update([0]);
+            }
+            // 128 bits, as many as a UUID carries.
+            format!("k-{}", &hex(&hasher.finalize())[..32])
+        }
+        None => uuid::Uuid::now_v7().to_string(),
+    })
+}
+
 /// Run `command` (named `name` for metrics) under the request's idempotency key.
 /// `request` is what identifies the request: the same key with a different one is
 /// refused.

@@ -19,6 +19,7 @@ pub mod cli;
 pub mod datadir;
 pub mod flash;
 pub mod idempotency;
+pub mod limits;
 pub mod openapi;
 pub mod problem;
 pub mod rebuild;

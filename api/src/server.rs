@@ -155,7 +155,18 @@ pub fn client_with_key(api_key: Option<&str>) -> anyhow::Result<reqwest::Client>
 pub fn router(state: AppState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     let auth = state.auth.clone();
-    Router::new()
+    let load = state.load.clone();
+    let mut routes = Router::new();
+    // What only development and tests may reach: the sandbox payment provider (in
+    // development mode) and moving the clock (on the manual clock, which only starts
+    // on a loopback address).
+    if state.auth.environment == Environment::Development {
+        routes = routes.route("/v1/payments/sandbox/{order_id}", post(payments::sandbox));
+    }
+    if matches!(state.commands.clock(), AppClock::Manual(_)) {
+        routes = routes.route("/v1/admin/clock/advance", post(admin::advance_clock));
+    }
+    routes
         .route("/v1/products", post(products::list))
         .route(
             "/v1/products/{sku}",
@@ -170,7 +181,6 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/search/suggest", get(search::suggestions))
         .route("/v1/activity", post(activity::record))
         .route("/v1/payments/webhook", post(payments::webhook))
-        .route("/v1/payments/sandbox/{order_id}", post(payments::sandbox))
         .route("/v1/orders", post(orders::place))
         .route("/v1/orders/{id}", get(orders::get))
         .route("/v1/orders/{id}/cancel", post(orders::cancel))
@@ -198,7 +208,6 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/admin/projections/{name}", get(admin::projection))
         .route("/v1/admin/projections/{name}/rebuild", post(admin::rebuild))
-        .route("/v1/admin/clock/advance", post(admin::advance_clock))
         .route("/v1/admin/processes/order/parked", get(admin::parked))
         .route(
             "/v1/admin/processes/order/parked/{position}/retry",
@@ -209,7 +218,9 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(ops::metrics))
         .route("/openapi.json", get(ops::openapi))
         .with_state(state)
-        // Innermost, so it runs after routing and knows the matched route.
+        // After authentication: long polls are counted per caller.
+        .layer(axum::middleware::from_fn_with_state(load, crate::limits::guard))
+        // Inside routing, so it knows the matched route.
         .layer(axum::middleware::from_fn_with_state(auth, authorize))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
@@ -231,6 +242,7 @@ pub fn router(state: AppState) -> Router {
 
 /// Serve until Ctrl-C or SIGTERM.
 pub async fn serve(config: ServerConfig, auth: AuthSettings) -> anyhow::Result<()> {
+    refuse_unsafe_start(&config, &auth)?;
     let lock = DataDirLock::acquire(&config.data_dir)?;
     let backend = open_backend(&config).await?;
     let environment = auth.environment;
@@ -292,6 +304,7 @@ pub async fn serve(config: ServerConfig, auth: AuthSettings) -> anyhow::Result<(
         metrics,
         auth,
         in_flight: Default::default(),
+        load: crate::limits::LoadGuard::new(Default::default()),
         planner,
     };
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
@@ -320,6 +333,34 @@ pub async fn serve(config: ServerConfig, auth: AuthSettings) -> anyhow::Result<(
     .with_graceful_shutdown(shutdown_signal())
     .await?;
     drop(lock);
+    Ok(())
+}
+
+/// Development mode and the manual clock are for one machine: a development server
+/// answers anyone without a credential, and a manual clock lets holds never run out.
+/// Neither may start where others can reach it, and a master key (a production
+/// secret) is a sign of a production set-up started in the wrong mode.
+fn refuse_unsafe_start(config: &ServerConfig, auth: &AuthSettings) -> anyhow::Result<()> {
+    let loopback = config.listen.ip().is_loopback();
+    if auth.environment == Environment::Development {
+        if !loopback {
+            anyhow::bail!(
+                "--env development listens only on a loopback address (it checks no credentials), not on {}; use --env production",
+                config.listen
+            );
+        }
+        if auth.master_key.is_some() {
+            anyhow::bail!(
+                "a master key is configured but --env is development, which ignores it; use --env production"
+            );
+        }
+    }
+    if config.clock == ClockKind::Manual && !loopback {
+        anyhow::bail!(
+            "--clock manual is for development and tests and listens only on a loopback address, not on {}",
+            config.listen
+        );
+    }
     Ok(())
 }
 

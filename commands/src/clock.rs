@@ -68,4 +68,19 @@ impl AppClock {
     pub fn now(&self) -> DateTime<Utc> {
         self.as_clock().now()
     }
+
+    /// Return once this clock reads `at` or later: a timer on the system clock, the
+    /// next advances on the manual one.
+    pub async fn reached(&self, at: DateTime<Utc>) {
+        match self {
+            AppClock::System => {
+                let wait = (at - Utc::now()).to_std().unwrap_or_default();
+                tokio::time::sleep(wait).await;
+            }
+            AppClock::Manual(clock) => {
+                let mut advanced = clock.subscribe();
+                let _ = advanced.wait_for(|now| *now >= at).await;
+            }
+        }
+    }
 }

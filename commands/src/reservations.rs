@@ -253,6 +253,11 @@ impl CommandService {
         Ok(answer(reservation, outcome, true))
     }
 
+    /// Follow the commits this process makes to a reservation (wakes long polls).
+    pub fn reservation_changes(&self, reservation_id: &str) -> tokio::sync::watch::Receiver<i64> {
+        self.reservation.changes(reservation_id)
+    }
+
     /// The reservation as it stands.
     pub async fn reservation(
         &self,

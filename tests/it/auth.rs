@@ -987,6 +987,35 @@ async fn production_mode_needs_a_master_key_of_sixteen_bytes() {
             ],
             "at least 16 bytes",
         ),
+        // Development mode and the manual clock never reach beyond this machine.
+        (
+            vec!["serve", "--listen", "0.0.0.0:0"],
+            "listens only on a loopback address",
+        ),
+        (
+            vec![
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--master-key",
+                "a-production-master-key",
+            ],
+            "use --env production",
+        ),
+        (
+            vec![
+                "serve",
+                "--env",
+                "production",
+                "--listen",
+                "0.0.0.0:0",
+                "--master-key",
+                "a-production-master-key",
+                "--clock",
+                "manual",
+            ],
+            "--clock manual is for development and tests",
+        ),
     ];
     for (args, message) in refusals {
         let output = env.run_cli(&args).await;

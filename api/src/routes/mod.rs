@@ -47,6 +47,8 @@ pub struct AppState {
     pub auth: Arc<crate::auth::Auth>,
     /// Idempotency keys of requests in flight in this process.
     pub in_flight: Arc<crate::idempotency::InFlight>,
+    /// Timeouts and caps on requests in flight and long polls.
+    pub load: Arc<crate::limits::LoadGuard>,
     /// The order process's planner (a parked event's retry plans with it too).
     pub planner: Arc<dyn commands::orders::Planner>,
 }

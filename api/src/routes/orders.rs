@@ -11,16 +11,15 @@ use event_schemas::Destination;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::long_poll::{self, Look, WaitParams, WakeOn};
+use super::long_poll::{self, Look, Statuses, WaitParams};
 use super::warehouses::MoneyBody;
 use super::{observed, AppState};
 use crate::auth::{Environment, Principal};
 use crate::idempotency::{self, stored_answer, Executed, MaybeReplayed};
 use crate::problem::{optional_json, Body, PathParams, Problem, QueryParams};
 
-/// The longest a `GET` may wait for an order's status.
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrderLineBody {
     #[schema(example = "MUG-1")]
@@ -29,7 +28,7 @@ pub struct OrderLineBody {
     pub quantity: u64,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DestinationBody {
     #[schema(example = "nl")]
@@ -38,7 +37,7 @@ pub struct DestinationBody {
     pub lon: Option<f64>,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlaceOrderBody {
     /// Your id for the order; placing it again with the same lines changes nothing.
@@ -167,10 +166,21 @@ pub async fn place(
     headers: HeaderMap,
     Body(request): Body<PlaceOrderBody>,
 ) -> Result<MaybeReplayed<(StatusCode, Json<OrderBody>)>, Problem> {
+    // Checked before any product is looked up for a price.
+    if request.lines.is_empty() || request.lines.len() > domain::reservation::MAX_LINES {
+        return Err(Problem::invalid(vec![domain::FieldError {
+            field: "lines".into(),
+            message: format!("must hold 1 to {} lines", domain::reservation::MAX_LINES),
+        }]));
+    }
+    // What identifies the request for its Idempotency-Key: the request as sent, not
+    // the id the server generates for it.
+    let fingerprint = serde_json::to_value(&request).unwrap_or_default();
     let customer = customer(&state, &principal, request.customer_id)?;
-    let order_id = request
-        .order_id
-        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    let order_id = match request.order_id {
+        Some(id) => id,
+        None => idempotency::generated_id(&principal, &headers, "order")?,
+    };
     let lines: Vec<(String, u64)> = request
         .lines
         .into_iter()
@@ -194,7 +204,7 @@ pub async fn place(
         &principal,
         &headers,
         "place_order",
-        &placing,
+        &fingerprint,
         |keyed| {
             state
                 .commands
@@ -239,13 +249,14 @@ pub async fn get(
     PathParams(id): PathParams<String>,
     QueryParams(wait): QueryParams<WaitParams>,
 ) -> Result<Json<OrderBody>, Problem> {
-    let changes = WakeOn::Changes(state.commands.order_changes(&id));
-    let order = long_poll::until_status(&state, &wait, changes, || async {
+    let changes = state.commands.order_changes(&id);
+    let order = long_poll::until_status(&state, &wait, &STATUSES, changes, || async {
         let (outcome, order) = observed("read_order", state.commands.order(&id)).await?;
         visible(&order, &principal)?;
         Ok(Look {
             status: order.status.name(),
             last: order.status.is_final(),
+            changes_at: None,
             answer: body(&order, outcome.position),
         })
     })
@@ -271,12 +282,26 @@ pub async fn reservation(
 ) -> Result<Json<super::reservations::ReservationBody>, Problem> {
     let (_, order) = observed("read_order", state.commands.order(&id)).await?;
     visible(&order, &principal)?;
-    let answer = super::reservations::look_until_status(&state, &wait, || {
+    let reservation_id = domain::ids::order_reservation_id(&id);
+    let answer = super::reservations::look_until_status(&state, &wait, &reservation_id, || {
         state.commands.order_reservation(&id)
     })
     .await?;
     Ok(Json(answer))
 }
+
+/// Every status an order can be in.
+const STATUSES: Statuses = Statuses(&[
+    "placed",
+    "reserved",
+    "rejected",
+    "cancelled",
+    "paid",
+    "confirmed",
+    "payment_failed",
+    "timed_out",
+    "refunded",
+]);
 
 /// Cancel an order that is not paid: its stock goes back.
 #[utoipa::path(post, path = "/v1/orders/{id}/cancel", tag = "commands",

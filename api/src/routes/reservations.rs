@@ -12,7 +12,7 @@ use event_schemas::ReservationLine;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::long_poll::{self, Look, WaitParams, WakeOn};
+use super::long_poll::{self, Look, Statuses, WaitParams};
 use super::{observed, AppState};
 use crate::auth::Principal;
 use crate::idempotency::{self, stored_answer, Executed, MaybeReplayed};
@@ -248,10 +248,10 @@ pub async fn reserve(
     if !errors.is_empty() {
         return Err(Problem::invalid(errors));
     }
-    let id = request
-        .reservation_id
-        .clone()
-        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    let id = match request.reservation_id.clone() {
+        Some(id) => id,
+        None => idempotency::generated_id(&principal, &headers, "reservation")?,
+    };
     let now = state.commands.clock().now();
     let expires_at = now + chrono::Duration::seconds(ttl.into());
     let metadata = state.metadata(&headers, &principal);
@@ -358,7 +358,7 @@ pub async fn get(
     QueryParams(wait): QueryParams<WaitParams>,
 ) -> Result<Json<ReservationBody>, Problem> {
     client_owned(&id)?;
-    let reservation = look_until_status(&state, &wait, || async {
+    let reservation = look_until_status(&state, &wait, &id, || async {
         let answer = state.commands.reservation(&id).await?;
         visible(&answer.reservation, &principal)
             .map_err(|_| commands::CommandError::Refused(unknown_reservation()))?;
@@ -376,25 +376,43 @@ fn unknown_reservation() -> domain::DomainError {
     )
 }
 
-/// Read a reservation with `read`, waiting as `wait` asks for one of its statuses.
+/// Every status a reservation can be in.
+const STATUSES: Statuses = Statuses(&[
+    "requested",
+    "held",
+    "failed",
+    "confirmed",
+    "released",
+    "expired",
+]);
+
+/// Read reservation `id` with `read`, waiting as `wait` asks for one of its statuses.
 pub(crate) async fn look_until_status<F, Fut>(
     state: &AppState,
     wait: &WaitParams,
+    id: &str,
     read: F,
 ) -> Result<ReservationBody, Problem>
 where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = Result<ReservationAnswer, commands::CommandError>>,
 {
-    // A reservation's "expired" comes with time, not with a commit of its own: look
-    // again on every commit (the expiry sweep's among them).
-    long_poll::until_status(state, wait, WakeOn::AnyCommit, || async {
+    let changes = state.commands.reservation_changes(id);
+    long_poll::until_status(state, wait, &STATUSES, changes, || async {
         let answer = observed("inspect_reservation", read()).await?;
         let now = state.commands.clock().now();
         let status = answer.reservation.status_at(now);
+        // A held reservation turns expired at its end without a commit of its own.
+        let changes_at = matches!(
+            status,
+            ReservationStatus::Held | ReservationStatus::Requested
+        )
+        .then_some(answer.reservation.expires_at)
+        .flatten();
         Ok(Look {
             status: status_name(status),
             last: status.is_final(),
+            changes_at,
             answer: body(&answer, now),
         })
     })

@@ -223,6 +223,8 @@ pub struct Auth {
     blocked: Mutex<HashMap<IpAddr, Instant>>,
     /// Secret of the payment webhook's signatures; development mode has a sandbox one.
     pub payment_webhook_secret: Option<Vec<u8>>,
+    /// Proxies whose `X-Forwarded-For` names the client.
+    trusted_proxies: crate::client_address::TrustedProxies,
 }
 
 pub struct AuthSettings {
@@ -237,6 +239,8 @@ pub struct AuthSettings {
     pub failures_per_minute: u32,
     /// Secret the payment provider signs its webhooks with (HMAC-SHA256).
     pub payment_webhook_secret: Option<String>,
+    /// Proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: crate::client_address::TrustedProxies,
 }
 
 impl Auth {
@@ -291,6 +295,7 @@ impl Auth {
             per_buyer,
             failures,
             blocked: Default::default(),
+            trusted_proxies: settings.trusted_proxies,
             payment_webhook_secret: settings
                 .payment_webhook_secret
                 .map(String::into_bytes)
@@ -434,11 +439,14 @@ pub async fn authorize(
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_string());
     let required = requirement(request.method(), route.as_deref());
-    let address = request
+    let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip())
         .unwrap_or(IpAddr::from([127, 0, 0, 1]));
+    let client = auth.trusted_proxies.client(peer, request.headers());
+    request.extensions_mut().insert(client);
+    let address = client.0;
     let bearer = request
         .headers()
         .get(header::AUTHORIZATION)
@@ -461,13 +469,12 @@ pub async fn authorize(
             );
         }
         (Environment::Production, Some(bearer)) => {
-            if auth.is_blocked(address) {
-                return too_many_failures();
-            }
+            // A valid credential is never refused by the failed-attempt block: an
+            // attacker sharing an address (a proxy, a NAT) must not lock others out.
             match auth.authenticate(&bearer) {
                 Ok(principal) => principal,
                 Err(reason) => {
-                    if auth.failed(address, reason) {
+                    if auth.is_blocked(address) || auth.failed(address, reason) {
                         return too_many_failures();
                     }
                     return unauthorized(

@@ -141,6 +141,11 @@ pub struct AuthArgs {
     /// mode uses the sandbox provider's when absent.
     #[arg(long, env = "COMMERCE_PAYMENT_WEBHOOK_SECRET", hide_env_values = true)]
     pub payment_webhook_secret: Option<String>,
+    /// Proxies in front of the server (comma-separated addresses or CIDR networks):
+    /// for requests from them, the client is the right-most address in
+    /// `X-Forwarded-For` that is not one of them. Without it, the peer is the client.
+    #[arg(long, env = "COMMERCE_TRUSTED_PROXIES", default_value = "")]
+    pub trusted_proxies: crate::client_address::TrustedProxies,
 }
 
 impl AuthArgs {
@@ -163,6 +168,7 @@ impl AuthArgs {
             buyer_rate_limit: self.buyer_rate_limit,
             failures_per_minute: self.auth_failures_per_minute,
             payment_webhook_secret: self.payment_webhook_secret,
+            trusted_proxies: self.trusted_proxies,
         })
     }
 }

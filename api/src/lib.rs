@@ -16,6 +16,7 @@ pub mod allocation;
 pub mod auth;
 pub mod bench;
 pub mod cli;
+pub mod client_address;
 pub mod datadir;
 pub mod flash;
 pub mod idempotency;

@@ -77,9 +77,19 @@ impl LoadGuard {
 
     /// A place for one more long poll of `caller`, or `None` when it holds its share
     /// or the server holds as many as it takes.
-    fn long_poll_slot(self: &Arc<Self>, caller: String) -> Option<LongPollSlot> {
+    fn long_poll_slot(self: &Arc<Self>, caller: Option<String>) -> Option<LongPollSlot> {
         let permit = self.long_polls.clone().try_acquire_owned().ok()?;
-        let mut by_caller = self.long_polls_by_caller.lock().expect("long poll map poisoned");
+        let Some(caller) = caller else {
+            return Some(LongPollSlot {
+                guard: self.clone(),
+                caller: None,
+                _permit: permit,
+            });
+        };
+        let mut by_caller = self
+            .long_polls_by_caller
+            .lock()
+            .expect("long poll map poisoned");
         let open = by_caller.entry(caller.clone()).or_default();
         if *open >= self.settings.long_polls_per_caller {
             return None;
@@ -87,7 +97,7 @@ impl LoadGuard {
         *open += 1;
         Some(LongPollSlot {
             guard: self.clone(),
-            caller,
+            caller: Some(caller),
             _permit: permit,
         })
     }
@@ -104,22 +114,25 @@ impl LoadGuard {
 /// One open long poll; its caller's count goes down when it ends.
 struct LongPollSlot {
     guard: Arc<LoadGuard>,
-    caller: String,
+    caller: Option<String>,
     _permit: OwnedSemaphorePermit,
 }
 
 impl Drop for LongPollSlot {
     fn drop(&mut self) {
+        let Some(caller) = &self.caller else {
+            return;
+        };
         let mut by_caller = self
             .guard
             .long_polls_by_caller
             .lock()
             .expect("long poll map poisoned");
-        if let Some(open) = by_caller.get_mut(&self.caller) {
+        if let Some(open) = by_caller.get_mut(caller) {
             *open -= 1;
             // No entry outlives its caller's last long poll.
             if *open == 0 {
-                by_caller.remove(&self.caller);
+                by_caller.remove(caller);
             }
         }
     }
@@ -131,11 +144,12 @@ pub async fn guard(State(guard): State<Arc<LoadGuard>>, request: Request, next: 
         return refusal.into_response();
     }
     if is_long_poll(&request) {
-        let caller = request
-            .extensions()
-            .get::<Principal>()
-            .map(Principal::actor)
-            .unwrap_or_default();
+        // Development mode has one caller for everyone (on this machine only): there
+        // the overall cap is the one that counts.
+        let caller = match request.extensions().get::<Principal>() {
+            Some(Principal::Development) | None => None,
+            Some(principal) => Some(principal.actor()),
+        };
         let Some(_slot) = guard.long_poll_slot(caller) else {
             metrics::counter!("requests_refused_total", "reason" => "long_polls").increment(1);
             return Problem::new(
@@ -154,9 +168,12 @@ pub async fn guard(State(guard): State<Arc<LoadGuard>>, request: Request, next: 
     }
     let Ok(_permit) = guard.in_flight.clone().try_acquire_owned() else {
         metrics::counter!("requests_refused_total", "reason" => "in_flight").increment(1);
-        return Problem::unavailable("overloaded", "the server is at its limit of requests in flight; try again shortly")
-            .retry_after(1)
-            .into_response();
+        return Problem::unavailable(
+            "overloaded",
+            "the server is at its limit of requests in flight; try again shortly",
+        )
+        .retry_after(1)
+        .into_response();
     };
     match tokio::time::timeout(guard.settings.request_timeout, next.run(request)).await {
         Ok(response) => response,

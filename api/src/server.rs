@@ -262,11 +262,12 @@ pub async fn serve(config: ServerConfig, auth: AuthSettings) -> anyhow::Result<(
     backend.open_holds.spawn_live(committed.clone());
     backend.search.spawn_live(committed);
     spawn_expiry(&backend);
-    let planner: Arc<dyn commands::orders::Planner> = Arc::new(crate::allocation::ReadSidePlanner {
-        commands: backend.commands.clone(),
-        availability: backend.availability.clone(),
-        max_shipments: config.limits.max_shipments,
-    });
+    let planner: Arc<dyn commands::orders::Planner> =
+        Arc::new(crate::allocation::ReadSidePlanner {
+            commands: backend.commands.clone(),
+            availability: backend.availability.clone(),
+            max_shipments: config.limits.max_shipments,
+        });
     commands::order_process::spawn_order_process(backend.commands.clone(), planner.clone());
 
     let state = AppState {
@@ -284,7 +285,7 @@ pub async fn serve(config: ServerConfig, auth: AuthSettings) -> anyhow::Result<(
                     )
                     .await?,
                 ),
-                None => Admission::local(config.admission),
+                None => Admission::local(config.admission, backend.commands.clock().clone()),
             };
             let challenge: Arc<dyn crate::flash::challenge::EntryChallenge> =
                 match config.flash_challenge_bits {

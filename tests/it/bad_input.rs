@@ -525,10 +525,10 @@ fn cases() -> Vec<Case> {
         )
         .typed("/problems/exceeds_hold"),
         post(
-            "a clock advance on the system clock",
+            "a clock advance on the system clock (the route exists only on the manual clock)",
             "/v1/admin/clock/advance",
             r#"{"seconds": 1}"#,
-            CONFLICT,
+            NOT_FOUND,
         ),
     ]
 }

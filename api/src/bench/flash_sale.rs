@@ -116,11 +116,14 @@ pub async fn run(args: FlashSaleArgs) -> anyhow::Result<()> {
                 }),
             );
             let admission = args.admission_rate.map(|rate| {
-                Admission::local(AdmissionSettings {
-                    rate_per_sale: rate,
-                    per_buyer_per_minute: u32::MAX,
-                    per_address_per_minute: u32::MAX,
-                })
+                Admission::local(
+                    AdmissionSettings {
+                        rate_per_sale: rate,
+                        per_buyer_per_minute: u32::MAX,
+                        per_address_per_minute: u32::MAX,
+                    },
+                    backend.commands.clock().clone(),
+                )
             });
             Driver::Local {
                 service: backend.commands.clone(),

@@ -25,6 +25,12 @@ use super::shared::SharedAdmission;
 
 /// A ticket nobody asked about for this long is dropped.
 pub const TICKET_LAPSE: Duration = Duration::from_secs(30);
+/// A ticket nobody asked about for this long is forgotten altogether (its buyer may
+/// queue again): hostile traffic leaves nothing behind for longer.
+pub const TICKET_RETENTION: Duration = Duration::from_secs(10 * 60);
+/// Keyed limiters are trimmed of entries that would allow a full burst again once
+/// they hold this many keys.
+pub const TRIM_LIMITERS_ABOVE: usize = 10_000;
 /// How long the dispatcher waits before trying again while every unit is held.
 pub(crate) const ALL_HELD_RETRY: Duration = Duration::from_secs(1);
 
@@ -109,8 +115,8 @@ pub enum Admission {
 pub struct AdmissionError(pub String);
 
 impl Admission {
-    pub fn local(settings: AdmissionSettings) -> Self {
-        Admission::Local(LocalAdmission::new(settings))
+    pub fn local(settings: AdmissionSettings, clock: commands::AppClock) -> Self {
+        Admission::Local(LocalAdmission::new(settings, clock))
     }
 
     pub fn settings(&self) -> AdmissionSettings {

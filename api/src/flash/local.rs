@@ -1,5 +1,10 @@
 //! Admission kept in this process: governor limits, one FIFO queue per sale, a
 //! dispatcher per sale taking tickets at the sale's rate.
+//!
+//! Nothing grows without bound under hostile traffic: tickets lapse and are then
+//! forgotten ([`TICKET_RETENTION`], by the server's clock), the keyed limiters are
+//! trimmed, and a ticket's place in line comes from sequence numbers, never from a
+//! scan of the queue.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
@@ -14,9 +19,12 @@ use commands::{CommandError, CommandService};
 use governor::clock::{Clock as _, DefaultClock};
 use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
 
+use chrono::{DateTime, Utc};
+use commands::AppClock;
+
 use super::admission::{
     queue_metadata, AdmissionSettings, Admitted, TicketState, TicketView, ALL_HELD_RETRY,
-    TICKET_LAPSE,
+    TICKET_LAPSE, TICKET_RETENTION, TRIM_LIMITERS_ABOVE,
 };
 
 /// Queued purchases a sale's dispatcher runs at once.
@@ -26,15 +34,28 @@ struct Ticket {
     sale_id: String,
     user_id: String,
     quantity: u64,
-    last_poll: std::time::Instant,
+    /// Its number in its sale's queue.
+    seq: u64,
+    last_poll: DateTime<Utc>,
     state: TicketState,
+}
+
+impl Ticket {
+    fn unpolled_for(&self, now: DateTime<Utc>) -> Duration {
+        (now - self.last_poll).to_std().unwrap_or_default()
+    }
 }
 
 /// One sale's queue.
 struct SaleQueue {
     rate: Arc<DefaultDirectRateLimiter>,
     rate_per_second: u32,
-    waiting: VecDeque<String>,
+    waiting: VecDeque<(u64, String)>,
+    /// The number the next ticket in line gets.
+    next_seq: u64,
+    /// The number of the ticket last taken from the head: a waiting ticket's place
+    /// in line is its number past this one.
+    served_seq: u64,
     /// Whether the head is waiting for a held unit to come back.
     all_held: bool,
     dispatching: bool,
@@ -48,6 +69,9 @@ pub struct LocalAdmission {
     tickets: Mutex<HashMap<String, Ticket>>,
     /// A buyer's ticket per sale, so a retry gets the same ticket.
     tickets_by_buyer: Mutex<HashMap<(String, String), String>>,
+    /// How many tickets there were after the last sweep of forgotten ones.
+    swept_at: Mutex<usize>,
+    clock: AppClock,
 }
 
 fn per_minute(n: u32) -> Quota {
@@ -55,7 +79,7 @@ fn per_minute(n: u32) -> Quota {
 }
 
 impl LocalAdmission {
-    pub fn new(settings: AdmissionSettings) -> Arc<Self> {
+    pub fn new(settings: AdmissionSettings, clock: AppClock) -> Arc<Self> {
         Arc::new(Self {
             settings,
             buyers: RateLimiter::keyed(per_minute(settings.per_buyer_per_minute)),
@@ -63,7 +87,37 @@ impl LocalAdmission {
             queues: Mutex::new(HashMap::new()),
             tickets: Mutex::new(HashMap::new()),
             tickets_by_buyer: Mutex::new(HashMap::new()),
+            swept_at: Mutex::new(0),
+            clock,
         })
+    }
+
+    /// Sizes of what admission keeps per buyer, address and ticket (for metrics and
+    /// the tests that prove they stay bounded).
+    pub fn sizes(&self) -> AdmissionSizes {
+        AdmissionSizes {
+            tickets: self.tickets.lock().expect("tickets lock").len(),
+            buyer_tickets: self.tickets_by_buyer.lock().expect("lock").len(),
+            buyer_limiter: self.buyers.len(),
+            address_limiter: self.addresses.len(),
+        }
+    }
+
+    /// Forget tickets nobody asked about for [`TICKET_RETENTION`], when the map has
+    /// doubled since the last time (so the cost is spread over the tickets made).
+    fn forget_old_tickets(&self) {
+        let mut tickets = self.tickets.lock().expect("tickets lock");
+        let mut swept_at = self.swept_at.lock().expect("sweep lock");
+        if tickets.len() < 2 * (*swept_at).max(512) {
+            return;
+        }
+        let now = self.clock.now();
+        tickets.retain(|_, ticket| ticket.unpolled_for(now) < TICKET_RETENTION);
+        self.tickets_by_buyer
+            .lock()
+            .expect("lock")
+            .retain(|_, id| tickets.contains_key(id));
+        *swept_at = tickets.len();
     }
 
     pub fn settings(&self) -> AdmissionSettings {
@@ -78,6 +132,13 @@ impl LocalAdmission {
                 .as_secs()
                 .max(1)
         };
+        // Every address and buyer that ever tried must not stay in the tables.
+        if self.addresses.len() >= TRIM_LIMITERS_ABOVE {
+            self.addresses.retain_recent();
+        }
+        if self.buyers.len() >= TRIM_LIMITERS_ABOVE {
+            self.buyers.retain_recent();
+        }
         if let Some(address) = address {
             self.addresses.check_key(&address).map_err(wait)?;
         }
@@ -98,6 +159,8 @@ impl LocalAdmission {
                 )),
                 rate_per_second: rate,
                 waiting: VecDeque::new(),
+                next_seq: 1,
+                served_seq: 0,
                 all_held: false,
                 dispatching: false,
             });
@@ -133,27 +196,35 @@ impl LocalAdmission {
         if now {
             return Admitted::Now;
         }
+        self.forget_old_tickets();
         let id = uuid::Uuid::now_v7().simple().to_string();
-        self.tickets.lock().expect("tickets lock").insert(
+        // The ticket is recorded before a dispatcher can take it from the queue (the
+        // tickets lock is held across both; nothing takes them the other way round).
+        let mut tickets = self.tickets.lock().expect("tickets lock");
+        let (seq, start) = self.with_queue(sale_id, |queue| {
+            let seq = queue.next_seq;
+            queue.next_seq += 1;
+            queue.waiting.push_back((seq, id.clone()));
+            let start = !queue.dispatching;
+            queue.dispatching = true;
+            (seq, start)
+        });
+        tickets.insert(
             id.clone(),
             Ticket {
                 sale_id: sale_id.to_string(),
                 user_id: user_id.to_string(),
                 quantity,
-                last_poll: std::time::Instant::now(),
+                seq,
+                last_poll: self.clock.now(),
                 state: TicketState::Waiting,
             },
         );
+        drop(tickets);
         self.tickets_by_buyer
             .lock()
             .expect("lock")
             .insert(key, id.clone());
-        let start = self.with_queue(sale_id, |queue| {
-            queue.waiting.push_back(id.clone());
-            let start = !queue.dispatching;
-            queue.dispatching = true;
-            start
-        });
         if start {
             self.spawn_dispatcher(sale_id.to_string(), service.clone());
         }
@@ -164,13 +235,15 @@ impl LocalAdmission {
     pub fn poll(&self, ticket: &str) -> Option<TicketView> {
         let mut tickets = self.tickets.lock().expect("tickets lock");
         let entry = tickets.get_mut(ticket)?;
-        entry.last_poll = std::time::Instant::now();
+        entry.last_poll = self.clock.now();
         let state = entry.state.clone();
         let sale_id = entry.sale_id.clone();
+        let seq = entry.seq;
         drop(tickets);
         let (position, rate, all_held) = self.with_queue(&sale_id, |queue| {
             (
-                queue.waiting.iter().position(|t| t == ticket),
+                // Tickets ahead that lapsed still count until taken off the head.
+                (seq > queue.served_seq).then(|| (seq - queue.served_seq - 1) as usize),
                 queue.rate_per_second,
                 queue.all_held,
             )
@@ -234,7 +307,10 @@ impl LocalAdmission {
                     if head.is_none() && idle {
                         queue.dispatching = false;
                     }
-                    head.map(|h| (h, queue.rate.clone()))
+                    head.map(|(seq, h)| {
+                        queue.served_seq = queue.served_seq.max(seq);
+                        (h, queue.rate.clone())
+                    })
                 });
                 let Some((ticket, rate)) = next else {
                     if idle {
@@ -246,12 +322,13 @@ impl LocalAdmission {
                     continue;
                 };
                 let (user_id, quantity, lapsed) = {
+                    let now = admission.clock.now();
                     let tickets = admission.tickets.lock().expect("tickets lock");
                     match tickets.get(&ticket) {
                         Some(t) => (
                             t.user_id.clone(),
                             t.quantity,
-                            t.last_poll.elapsed() > TICKET_LAPSE,
+                            t.unpolled_for(now) > TICKET_LAPSE,
                         ),
                         None => (String::new(), 0, true),
                     }
@@ -288,9 +365,17 @@ impl LocalAdmission {
         outcome: Result<Purchase, CommandError>,
         service: &Arc<CommandService>,
     ) {
+        let seq = self
+            .tickets
+            .lock()
+            .expect("tickets lock")
+            .get(ticket)
+            .map_or(0, |t| t.seq);
         let put_back = |all_held: bool| {
             let restart = self.with_queue(sale_id, |queue| {
-                queue.waiting.push_front(ticket.to_string());
+                queue.waiting.push_front((seq, ticket.to_string()));
+                // Back at the head: it is first in line again.
+                queue.served_seq = queue.served_seq.min(seq.saturating_sub(1));
                 queue.all_held |= all_held;
                 let restart = !queue.dispatching;
                 queue.dispatching = true;
@@ -341,7 +426,8 @@ impl LocalAdmission {
     fn sell_out(&self, sale_id: &str) {
         let waiting: Vec<String> = self.with_queue(sale_id, |queue| {
             queue.all_held = false;
-            queue.waiting.drain(..).collect()
+            queue.served_seq = queue.next_seq;
+            queue.waiting.drain(..).map(|(_, id)| id).collect()
         });
         let mut tickets = self.tickets.lock().expect("tickets lock");
         for id in waiting {
@@ -350,4 +436,13 @@ impl LocalAdmission {
             }
         }
     }
+}
+
+/// What admission keeps, by kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct AdmissionSizes {
+    pub tickets: usize,
+    pub buyer_tickets: usize,
+    pub buyer_limiter: usize,
+    pub address_limiter: usize,
 }

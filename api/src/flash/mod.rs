@@ -7,11 +7,10 @@ pub mod local;
 pub mod shared;
 
 use std::collections::{BTreeSet, HashSet};
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
@@ -331,7 +330,7 @@ pub struct Reserved {
 pub async fn purchase(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    Extension(client): Extension<crate::client_address::ClientAddress>,
     headers: HeaderMap,
     PathParams(sale_id): PathParams<String>,
     Body(body): Body<PurchaseBody>,
@@ -353,7 +352,7 @@ pub async fn purchase(
     let limits = state
         .flash
         .admission
-        .check_limits(&user_id, Some(client.ip()))
+        .check_limits(&user_id, Some(client.0))
         .await
         .map_err(admission_problem)?;
     if let Err(wait) = limits {

@@ -20,7 +20,7 @@ use tokio::sync::Semaphore;
 
 use super::admission::{
     queue_metadata, AdmissionError, AdmissionSettings, Admitted, TicketState, TicketView,
-    ALL_HELD_RETRY, TICKET_LAPSE,
+    ALL_HELD_RETRY, TICKET_LAPSE, TICKET_RETENTION,
 };
 
 /// Queued purchases one node's dispatcher runs at once for a sale.
@@ -73,8 +73,10 @@ return {granted, 0}
 /// Admit at once (nobody waits and this node holds a token, or leases some), or queue.
 /// KEYS: queue, rate, seq, ticket hash, ticket poll key, buyer's ticket, sales.
 /// ARGV: has local token (0/1), interval µs, tolerance µs, block, ticket id, sale,
-/// user, quantity, lapse ms. Returns {1, leased extra} to admit, {0, position}
-/// when queued.
+/// user, quantity, lapse ms, retention ms. Returns {1, leased extra} to admit,
+/// {0, number in line} when queued. The ticket and the buyer's pointer to it expire
+/// after the retention unless polled; the sequence a day after the sale's last
+/// ticket.
 const ADMIT: &str = r#"
 if redis.call('ZCARD', KEYS[1]) == 0 then
   if ARGV[1] == '1' then return {1, 0} end
@@ -96,23 +98,33 @@ local seq = redis.call('INCR', KEYS[3])
 redis.call('ZADD', KEYS[1], seq, ARGV[5])
 redis.call('HSET', KEYS[4], 'sale', ARGV[6], 'user', ARGV[7], 'quantity', ARGV[8], 'seq', seq,
   'state', '{"status":"waiting"}')
+redis.call('PEXPIRE', KEYS[4], ARGV[10])
+redis.call('PEXPIRE', KEYS[3], 86400000)
 redis.call('SET', KEYS[5], '1', 'PX', ARGV[9])
-redis.call('SET', KEYS[6], ARGV[5])
+redis.call('SET', KEYS[6], ARGV[5], 'PX', ARGV[10])
 redis.call('SADD', KEYS[7], ARGV[6])
-return {0, redis.call('ZRANK', KEYS[1], ARGV[5]) + 1}
+return {0, seq}
 "#;
 
 /// Keep a ticket alive and read it. KEYS: ticket hash, poll key, queue, all-held flag.
-/// ARGV: ticket id, lapse ms. Returns {state, position or -1, all held 0/1, sale} or
-/// nil.
+/// ARGV: ticket id, lapse ms, retention ms, prefix. Returns {state, place in line (0
+/// first) or -1, all held 0/1, sale} or nil. The place comes from sequence numbers
+/// (the ticket's against the head's), not from ranking the queue.
 const POLL: &str = r#"
 if redis.call('EXISTS', KEYS[1]) == 0 then return nil end
 redis.call('SET', KEYS[2], '1', 'PX', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+local sale = redis.call('HGET', KEYS[1], 'sale')
+redis.call('PEXPIRE', ARGV[4] .. ':tb:' .. sale .. ':' .. redis.call('HGET', KEYS[1], 'user'), ARGV[3])
 local state = redis.call('HGET', KEYS[1], 'state')
-local rank = redis.call('ZRANK', KEYS[3], ARGV[1])
-if not rank then rank = -1 end
+local place = -1
+local mine = redis.call('ZSCORE', KEYS[3], ARGV[1])
+if mine then
+  local head = redis.call('ZRANGE', KEYS[3], 0, 0, 'WITHSCORES')
+  place = tonumber(mine) - tonumber(head[2])
+end
 local held = redis.call('EXISTS', KEYS[4])
-return {state, rank, held, redis.call('HGET', KEYS[1], 'sale')}
+return {state, place, held, sale}
 "#;
 
 /// Take the head ticket that is still polled (lapsed ones are marked and dropped),
@@ -357,6 +369,7 @@ impl SharedAdmission {
             .arg(user_id)
             .arg(quantity)
             .arg(TICKET_LAPSE.as_millis() as u64)
+            .arg(TICKET_RETENTION.as_millis() as u64)
             .invoke_async(&mut redis)
             .await
             .map_err(unavailable)?;
@@ -390,6 +403,8 @@ impl SharedAdmission {
             .key(self.key(&format!("allheld:{sale_id}")))
             .arg(ticket)
             .arg(TICKET_LAPSE.as_millis() as u64)
+            .arg(TICKET_RETENTION.as_millis() as u64)
+            .arg(&self.prefix)
             .invoke_async(&mut self.redis.clone())
             .await
             .map_err(unavailable)?;

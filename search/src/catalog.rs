@@ -13,6 +13,7 @@ use projections::log::{LogError, LogRecord};
 use serde::{Deserialize, Serialize};
 
 use crate::schema::{category_ancestors, words};
+use crate::spelling::Vocabulary;
 
 /// A product as search sees it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -51,8 +52,9 @@ pub struct Profile {
 /// applied batch takes once.
 #[derive(Debug, Default)]
 pub struct Signals {
-    /// Every word of listed products, with how many products use it.
-    pub vocabulary: HashMap<String, u32>,
+    /// Every word of listed products, with how many products use it, and the index
+    /// of their spellings.
+    pub vocabulary: Vocabulary,
     /// Words of titles to the products whose title has them (autocomplete).
     pub title_words: BTreeMap<String, HashSet<String>>,
     /// Titles of listed products, and whether they are in stock.
@@ -87,7 +89,8 @@ impl Catalog {
     /// Fold a batch of events in position order; the SKUs whose document must be
     /// written again (or removed) are added to `dirty`. Every event is decoded before
     /// anything changes, so a batch that fails leaves the catalog as it was; queries
-    /// wait for the signals only while the decoded events are folded.
+    /// wait for the signals only while the decoded events are folded (and the spelling
+    /// index is brought up to date, once for the batch).
     pub fn apply(
         &mut self,
         records: &[LogRecord],
@@ -116,6 +119,7 @@ impl Catalog {
                 _ => {}
             }
         }
+        signals.vocabulary.refresh();
         Ok(())
     }
 
@@ -246,7 +250,7 @@ impl Catalog {
                 // is no suggestion for anyone.
                 let spelt_right = query
                     .split(' ')
-                    .all(|word| signals.vocabulary.contains_key(word));
+                    .all(|word| signals.vocabulary.contains(word));
                 if !query.is_empty() && hits > 0 && spelt_right {
                     *signals.queries.entry(query).or_default() += 1;
                 }
@@ -287,7 +291,7 @@ fn product_words(details: &ProductDetails) -> HashSet<String> {
 
 fn remember(signals: &mut Signals, record: &ProductRecord) {
     for word in product_words(&record.details) {
-        *signals.vocabulary.entry(word).or_default() += 1;
+        signals.vocabulary.add(word);
     }
     for word in words(&record.details.title) {
         signals
@@ -308,12 +312,7 @@ fn remember(signals: &mut Signals, record: &ProductRecord) {
 
 fn forget(signals: &mut Signals, record: &ProductRecord) {
     for word in product_words(&record.details) {
-        if let Some(count) = signals.vocabulary.get_mut(&word) {
-            *count -= 1;
-            if *count == 0 {
-                signals.vocabulary.remove(&word);
-            }
-        }
+        signals.vocabulary.remove(&word);
     }
     for word in words(&record.details.title) {
         if let Some(skus) = signals.title_words.get_mut(&word) {

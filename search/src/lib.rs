@@ -8,7 +8,8 @@
 //!   with bounded freshness, manual reloads, rebuild into a fresh generation.
 //! * [`query`] — a search request into one pass over the index: boosted exact and
 //!   fuzzy text, filters, sorts, facets, highlights, personalisation.
-//! * [`suggest`] and [`spelling`] — autocomplete and did-you-mean.
+//! * [`suggest`] and [`spelling`] — autocomplete, and the vocabulary with its spelling
+//!   index for did-you-mean and typo highlights.
 //!
 //! Each server process has its own index; it reads the shared log like any other
 //! projection and never imports the write side.
@@ -23,3 +24,4 @@ pub mod suggest;
 
 pub use projection::{SearchError, SearchProjection, View};
 pub use query::{search, Geo, SearchRequest, SearchResults, Sort};
+pub use schema::{too_many_words, MAX_QUERY_WORDS};

@@ -20,8 +20,8 @@ use tantivy::{DocAddress, DocId, Score, Searcher, SegmentOrdinal, SegmentReader,
 use crate::catalog::{ProductRecord, Signals};
 use crate::geo::{bounding_box, haversine_km};
 use crate::projection::View;
-use crate::schema::{self, Fields, LAT, LISTED, LON, PRICE, TIE};
-use crate::spelling::{did_you_mean, fuzziness, neighbours};
+use crate::schema::{self, Fields, LAT, LISTED, LON, MAX_QUERY_WORDS, PRICE, TIE};
+use crate::spelling::{did_you_mean, fuzziness, neighbours, Vocabulary};
 
 /// Most hits one page may ask for.
 pub const MAX_LIMIT: usize = 100;
@@ -187,7 +187,7 @@ fn text_clauses(
     fields: &Fields,
     words: &[String],
     highlight_terms: &mut HashMap<Field, BTreeMap<String, Score>>,
-    vocabulary: &HashMap<String, u32>,
+    vocabulary: &Vocabulary,
 ) -> Vec<(Occur, Box<dyn Query>)> {
     let mut clauses = Vec::new();
     let mut analyzers = Analyzers::new(searcher);
@@ -239,8 +239,8 @@ fn text_clauses(
             continue;
         }
         // Typo matches are highlighted too: the known words near an unknown one (a
-        // known word is highlighted as itself, and the vocabulary scan is spared).
-        let near_words = if vocabulary.contains_key(word) {
+        // known word is highlighted as itself, and the lookup is spared).
+        let near_words = if vocabulary.contains(word) {
             Vec::new()
         } else {
             neighbours(word, vocabulary, 8)
@@ -391,8 +391,15 @@ pub fn build(view: &View, request: &SearchRequest, all_words: bool) -> Built {
     }
 }
 
-/// Run a request against a view.
+/// Run a request against a view. A query of more than [`MAX_QUERY_WORDS`] words is
+/// refused before any work (callers answering people check it first, with
+/// [`schema::too_many_words`]).
 pub fn search(view: &View, request: &SearchRequest) -> tantivy::Result<SearchResults> {
+    if schema::too_many_words(&request.q) {
+        return Err(tantivy::TantivyError::InvalidArgument(format!(
+            "a query has at most {MAX_QUERY_WORDS} words"
+        )));
+    }
     let mut built = build(view, request, true);
     let mut fruit = collect(view, request, built.query.as_ref())?;
     if fruit.0.total == 0 && built.words.len() > 1 {

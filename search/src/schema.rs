@@ -263,6 +263,16 @@ pub fn words(text: &str) -> Vec<String> {
     PLAIN_ANALYZER.with(|analyzer| tokens(&mut analyzer.borrow_mut(), text))
 }
 
+/// Most words a query (or a typed prefix) may have, counted as [`words`] counts them:
+/// each word costs exact and fuzzy clauses over every text field and a spelling
+/// lookup, so the count bounds what one request can cost.
+pub const MAX_QUERY_WORDS: usize = 10;
+
+/// Whether `text` has more words than a query may.
+pub fn too_many_words(text: &str) -> bool {
+    words(text).len() > MAX_QUERY_WORDS
+}
+
 /// The facet of a category path (`category/home/kitchen` for `home/kitchen`).
 pub fn category_facet(path: &str) -> Facet {
     Facet::from_path(std::iter::once("category").chain(path.split('/').filter(|p| !p.is_empty())))

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::{normalise_query, Signals};
-use crate::schema::words;
+use crate::schema::{words, MAX_QUERY_WORDS};
 
 /// Most completions one answer gives.
 pub const MAX_SUGGESTIONS: usize = 10;
@@ -33,13 +33,16 @@ pub struct Suggestion {
 
 /// Completions of `prefix`: popular queries that start with it (most searched
 /// first), then titles that have every typed word, the last one as a prefix (titles
-/// that start with the prefix, in stock, and short first).
+/// that start with the prefix, in stock, and short first). None for a prefix of more
+/// than [`MAX_QUERY_WORDS`] words: each typed word is checked against every candidate.
 pub fn suggest(signals: &Signals, prefix: &str, limit: usize) -> Vec<Suggestion> {
     let limit = limit.min(MAX_SUGGESTIONS);
-    let typed = normalise_query(prefix);
-    if typed.is_empty() || limit == 0 {
+    let typed_words = words(prefix);
+    if typed_words.is_empty() || typed_words.len() > MAX_QUERY_WORDS || limit == 0 {
         return Vec::new();
     }
+    // As normalise_query has it, without splitting the prefix again.
+    let typed = typed_words.join(" ");
     let mut queries: Vec<(&String, &u64)> = signals
         .queries
         .range(typed.clone()..)
@@ -56,7 +59,6 @@ pub fn suggest(signals: &Signals, prefix: &str, limit: usize) -> Vec<Suggestion>
             sku: None,
         })
         .collect();
-    let typed_words = words(prefix);
     let Some((last, earlier)) = typed_words.split_last() else {
         return out;
     };

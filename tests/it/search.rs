@@ -1,12 +1,15 @@
 //! Search through the API: list products, find them (read your writes with
-//! `min_position`), filter, suggest, personalise, bad input, and `commerce rebuild
-//! search` while the server runs.
+//! `min_position`), filter, suggest, personalise, bad input (a query's words are
+//! bounded), and `commerce rebuild search` while the server runs; in production, who
+//! may personalise with whose profile.
 
+use jsonwebtoken::{encode, EncodingKey, Header};
+use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::on_both_backends;
-use crate::support::{Backend, Env};
+use crate::support::{Api, Backend, Env};
 
 on_both_backends!(products_are_searchable_over_http);
 
@@ -147,6 +150,46 @@ async fn products_are_searchable_over_http(backend: Backend) {
             .await
             .problem(StatusCode::UNPROCESSABLE_ENTITY);
     }
+    // Ten words are searched; an eleventh is refused before any search is made.
+    let ten = ["tall", "vase"].repeat(5).join("%20");
+    let found = server
+        .get(&format!("/v1/search?q={ten}"))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(skus(&found), ["VASE-1"]);
+    for (path, field) in [
+        (format!("/v1/search?q={ten}%20tall"), "q"),
+        // Words as search counts them: punctuation separates them too.
+        (format!("/v1/search?q={ten},tall"), "q"),
+        (format!("/v1/search/suggest?prefix={ten}%20ta"), "prefix"),
+    ] {
+        let refused = server
+            .get(&path)
+            .await
+            .problem(StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(refused["errors"][0]["field"], field, "{refused}");
+        assert!(
+            refused["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("at most 10 words"),
+            "{refused}"
+        );
+    }
+    let suggested = server
+        .get(&format!("/v1/search/suggest?prefix={ten}"))
+        .await
+        .expect(StatusCode::OK);
+    // (The ten-word search may be a popular query by now: the title is among them.)
+    let titles: Vec<&Value> = suggested["suggestions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["source"] == "title")
+        .map(|s| &s["text"])
+        .collect();
+    assert_eq!(titles, [&json!("Tall vase")], "{suggested}");
+
     for bad in [
         "/v1/search?sort=cheapest",
         "/v1/search?price_min=-1",
@@ -173,4 +216,135 @@ async fn products_are_searchable_over_http(backend: Backend) {
         .expect(StatusCode::OK);
     assert_eq!(skus(&before), skus(&after));
     assert_eq!(before["facets"], after["facets"]);
+}
+
+const MASTER: &str = "search-tests-master-key-0123456789";
+const JWT_SECRET: &str = "search-tests-sign-buyer-tokens-with-this";
+
+/// The API as the holder of `bearer` sees it.
+fn as_holder(server: &Api, bearer: &str) -> Api {
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        AUTHORIZATION,
+        HeaderValue::from_str(&format!("Bearer {bearer}")).unwrap(),
+    );
+    Api {
+        base: server.base.clone(),
+        client: reqwest::Client::builder()
+            .default_headers(headers)
+            .build()
+            .unwrap(),
+    }
+}
+
+/// The API as buyer `subject` sees it, with a valid token.
+fn buyer(server: &Api, subject: &str) -> Api {
+    let claims = json!({
+        "sub": subject,
+        "aud": "commerce",
+        "exp": chrono::Utc::now().timestamp() + 3600,
+    });
+    let token = encode(
+        &Header::default(),
+        &claims,
+        &EncodingKey::from_secret(JWT_SECRET.as_bytes()),
+    )
+    .unwrap();
+    as_holder(server, &token)
+}
+
+/// The API as the holder of a new key with `scopes` sees it.
+async fn key(master: &Api, name: &str, scopes: &[&str]) -> Api {
+    let created = master
+        .post("/v1/keys", &json!({"name": name, "scopes": scopes}))
+        .await
+        .expect(StatusCode::CREATED);
+    as_holder(master, created["key"].as_str().unwrap())
+}
+
+/// A profile tells what its shopper looked at: a search is personalised with one only
+/// for that buyer's own token, a `buyers:act` key or the master key. Two lamps match
+/// `lamp` alike; ada looked at the office one, bob at the garden one, so the order of
+/// the hits shows whose profile was used.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn only_the_shopper_or_who_acts_for_them_personalises_a_search() {
+    let env = Env::new(Backend::Sqlite).await;
+    let server = env
+        .start_with(&[
+            "--env",
+            "production",
+            "--master-key",
+            MASTER,
+            "--jwt-secret",
+            JWT_SECRET,
+            "--buyer-rate-limit",
+            "0",
+        ])
+        .await;
+    let master = as_holder(&server, MASTER);
+    let mut garden = product("LAMP-GARDEN", "Lamp for the garden", "home/garden", 2000);
+    garden["shop"]["shop_id"] = json!("shop-garden");
+    let mut office = product(
+        "LAMP-OFFICE",
+        "Lamp for the office",
+        "office/lighting",
+        2000,
+    );
+    office["shop"]["shop_id"] = json!("shop-office");
+    for lamp in [&garden, &office] {
+        master
+            .post("/v1/products", lamp)
+            .await
+            .expect(StatusCode::CREATED);
+    }
+    let (ada, bob) = (buyer(&server, "ada"), buyer(&server, "bob"));
+    let mut at = 0;
+    for (shopper, sku) in [(&ada, "LAMP-OFFICE"), (&bob, "LAMP-GARDEN")] {
+        // The token names the shopper; the body names nobody.
+        let recorded = shopper
+            .post("/v1/activity", &json!({"type": "purchased", "sku": sku}))
+            .await
+            .expect(StatusCode::CREATED);
+        at = at.max(recorded["position"].as_i64().unwrap());
+    }
+    let lamps = |api: &Api, user: Option<&str>| {
+        let mut path = format!("/v1/search?q=lamp&min_position={at}");
+        if let Some(user) = user {
+            path.push_str(&format!("&user_id={user}"));
+        }
+        let api = api.clone();
+        async move { api.get(&path).await }
+    };
+    let ada_first = ["LAMP-OFFICE", "LAMP-GARDEN"];
+    let bob_first = ["LAMP-GARDEN", "LAMP-OFFICE"];
+
+    // A buyer is personalised as themselves, named or not, and may name nobody else.
+    for user in [None, Some("ada")] {
+        let found = lamps(&ada, user).await.expect(StatusCode::OK);
+        assert_eq!(skus(&found), ada_first, "ada as {user:?}");
+    }
+    let found = lamps(&bob, None).await.expect(StatusCode::OK);
+    assert_eq!(skus(&found), bob_first);
+    let refused = lamps(&ada, Some("bob"))
+        .await
+        .problem(StatusCode::FORBIDDEN);
+    assert_eq!(refused["type"], "/problems/not_your_profile", "{refused}");
+
+    // A key that acts for buyers (and the master key) may name any shopper.
+    let acting = key(&master, "shop-backend", &["read", "buyers:act"]).await;
+    for api in [&acting, &master] {
+        let found = lamps(api, Some("bob")).await.expect(StatusCode::OK);
+        assert_eq!(skus(&found), bob_first);
+        let found = lamps(api, Some("ada")).await.expect(StatusCode::OK);
+        assert_eq!(skus(&found), ada_first);
+    }
+
+    // A key that only reads searches for nobody in particular.
+    let reader = key(&master, "reader", &["read"]).await;
+    let refused = lamps(&reader, Some("ada"))
+        .await
+        .problem(StatusCode::FORBIDDEN);
+    assert_eq!(refused["type"], "/problems/not_your_profile", "{refused}");
+    let found = lamps(&reader, None).await.expect(StatusCode::OK);
+    assert_eq!(found["total"], 2);
 }

@@ -4,12 +4,15 @@
 use std::sync::Arc;
 
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::{Extension, Json};
 use domain::FieldError;
 use event_schemas::ActivityEvent;
 use search::query::{Facets, Hit, MAX_LIMIT};
 use search::suggest::{suggest, Suggestion, MAX_SUGGESTIONS};
-use search::{Geo, SearchProjection, SearchRequest, SearchResults, Sort};
+use search::{
+    too_many_words, Geo, SearchProjection, SearchRequest, SearchResults, Sort, MAX_QUERY_WORDS,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -36,7 +39,7 @@ pub struct SearchState {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct SearchParams {
-    /// Words to find; empty browses everything.
+    /// Words to find, at most 10 (and 200 characters); empty browses everything.
     pub q: Option<String>,
     /// A category path; includes its sub-categories.
     pub category: Option<String>,
@@ -59,7 +62,9 @@ pub struct SearchParams {
     /// 1 to 100, default 20.
     pub limit: Option<usize>,
     pub offset: Option<usize>,
-    /// Personalise for this shopper (a buyer's own token decides it for them).
+    /// Personalise for this shopper: needs a key with `buyers:act` (or the master key);
+    /// a buyer's token may name only its own buyer, and is personalised as that buyer
+    /// without it. Anyone else naming a shopper is refused (403 `not_your_profile`).
     pub user_id: Option<String>,
     /// Wait (up to 2 s) until the searcher reflects this log position.
     pub min_position: Option<i64>,
@@ -90,7 +95,33 @@ fn field_error(field: &str, message: String) -> FieldError {
     }
 }
 
+/// Whose profile personalises a search. A profile tells what its shopper looked at
+/// and bought, so only that buyer's own token, a key that acts for buyers
+/// (`buyers:act`), the master key or development mode may name one. A buyer's token
+/// that names nobody is personalised as its buyer, as their orders are theirs.
+fn profile_owner(principal: &Principal, named: Option<String>) -> Result<Option<String>, Problem> {
+    let refuse = |detail: &str| Problem::new(StatusCode::FORBIDDEN, "not_your_profile", detail);
+    match principal {
+        Principal::Buyer { subject } => match named {
+            Some(other) if other != *subject => Err(refuse(
+                "a buyer's token may personalise only for that buyer",
+            )),
+            _ => Ok(Some(subject.clone())),
+        },
+        Principal::Key { scopes, .. }
+            if named.is_some() && !scopes.iter().any(|s| s == "buyers:act") =>
+        {
+            Err(refuse(
+                "personalising for a shopper needs the 'buyers:act' scope",
+            ))
+        }
+        Principal::Key { .. } | Principal::Master | Principal::Development => Ok(named),
+    }
+}
+
 fn validate(params: SearchParams, principal: &Principal) -> Result<SearchRequest, Problem> {
+    // Who may read the profile is settled before what is asked of it.
+    let user_id = profile_owner(principal, params.user_id.filter(|u| !u.is_empty()))?;
     let mut errors = Vec::new();
     let mut error = |field: &str, message: String| {
         errors.push(field_error(field, message));
@@ -98,6 +129,8 @@ fn validate(params: SearchParams, principal: &Principal) -> Result<SearchRequest
     let q = params.q.unwrap_or_default();
     if q.chars().count() > MAX_QUERY {
         error("q", format!("at most {MAX_QUERY} characters"));
+    } else if too_many_words(&q) {
+        error("q", format!("at most {MAX_QUERY_WORDS} words"));
     }
     let limit = params.limit.unwrap_or(20);
     if !(1..=MAX_LIMIT).contains(&limit) {
@@ -161,11 +194,6 @@ fn validate(params: SearchParams, principal: &Principal) -> Result<SearchRequest
     if materials.len() > 20 {
         error("materials", "at most 20 materials".into());
     }
-    // A buyer is personalised as themselves whatever the query says.
-    let user_id = match principal {
-        Principal::Buyer { subject } => Some(subject.clone()),
-        _ => params.user_id.filter(|u| !u.is_empty()),
-    };
     if user_id.as_ref().is_some_and(|u| u.len() > 200) {
         error("user_id", "at most 200 characters".into());
     }
@@ -213,13 +241,20 @@ pub async fn run(
 
 /// Full-text product search with filters, facets, sorts, highlights and
 /// personalisation.
+///
+/// `q` has at most 10 words (422 otherwise, before any search). `user_id`
+/// personalises for a shopper's profile and is honoured for that buyer's own token, a
+/// key with `buyers:act`, the master key or development mode; anyone else naming a
+/// shopper gets 403 `not_your_profile`. A buyer's token without `user_id` is
+/// personalised as its own buyer, as a buyer's orders are placed as themselves.
 #[utoipa::path(get, path = "/v1/search", tag = "queries",
     security(("bearer" = ["read"])),
     params(SearchParams),
     responses(
         (status = 200, body = SearchAnswer),
         (status = 400, description = "A parameter does not parse", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A parameter is out of range", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`user_id` names a shopper this caller may not personalise for", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A parameter is out of range, or `q` has more than 10 words", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Not yet at min_position", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn search(
@@ -259,7 +294,7 @@ pub async fn search(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct SuggestParams {
-    /// What the shopper has typed so far.
+    /// What the shopper has typed so far: at most 10 words (and 200 characters).
     pub prefix: String,
     /// 1 to 10, default 10.
     pub limit: Option<usize>,
@@ -273,14 +308,15 @@ pub struct SuggestAnswer {
     pub position: i64,
 }
 
-/// Autocomplete from popular queries and product titles.
+/// Autocomplete from popular queries and product titles; a prefix of more than 10
+/// words is answered 422.
 #[utoipa::path(get, path = "/v1/search/suggest", tag = "queries",
     security(("bearer" = ["read"])),
     params(SuggestParams),
     responses(
         (status = 200, body = SuggestAnswer),
         (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`prefix` is empty, too long or has more than 10 words", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn suggestions(
     State(state): State<AppState>,
@@ -292,6 +328,11 @@ pub async fn suggestions(
         errors.push(field_error(
             "prefix",
             format!("from 1 to {MAX_QUERY} characters"),
+        ));
+    } else if too_many_words(&params.prefix) {
+        errors.push(field_error(
+            "prefix",
+            format!("at most {MAX_QUERY_WORDS} words"),
         ));
     }
     if !(1..=MAX_SUGGESTIONS).contains(&limit) {

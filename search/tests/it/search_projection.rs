@@ -386,6 +386,75 @@ async fn suggestions_complete_prefixes_and_correct_typos() {
 }
 
 #[tokio::test]
+async fn a_query_of_more_than_ten_words_is_refused_before_any_search() {
+    let mut log = Backend::sqlite().await;
+    let search = log.open_search().await;
+    log.list("m1", product("Blue ceramic mug")).await;
+    assert_eq!(search::MAX_QUERY_WORDS, 10);
+
+    // Words as queries split them: punctuation separates, repeats and stop words count.
+    let ten = "blue ceramic mug, blue-ceramic-mug the the the mug";
+    let eleven = format!("{ten} blue");
+    assert_eq!(search::schema::words(ten).len(), 10);
+    assert!(!search::too_many_words(ten));
+    assert!(search::too_many_words(&eleven));
+
+    let results = search_at(&search, log.last_position, request(ten)).await;
+    assert_eq!(skus(&results), ["m1"]);
+    let refused = search::search(&search.view(), &request(&eleven));
+    match refused {
+        Err(tantivy::TantivyError::InvalidArgument(message)) => {
+            assert!(message.contains("at most 10 words"), "{message}")
+        }
+        other => panic!("eleven words answered {other:?}"),
+    }
+
+    // Autocomplete takes as many words, and no more.
+    let view = search.view();
+    let signals = view.signals.read().unwrap();
+    let typed = |words: usize| format!("{} mu", vec!["blue"; words - 1].join(" "));
+    let completions = suggest(&signals, &typed(10), 10);
+    assert_eq!(completions.len(), 1);
+    assert_eq!(completions[0].sku.as_deref(), Some("m1"));
+    assert!(suggest(&signals, &typed(11), 10).is_empty());
+}
+
+#[tokio::test]
+async fn did_you_mean_follows_the_vocabulary_as_products_change() {
+    let mut log = Backend::sqlite().await;
+    let search = log.open_search().await;
+    log.list("k1", product("Walnut kettle")).await;
+    // Enough words that the spelling index is not rebuilt for every change.
+    for i in 0..40 {
+        log.list(&format!("f{i}"), product(&format!("Filler{i} item")))
+            .await;
+    }
+    let results = search_at(&search, log.last_position, request("walnat")).await;
+    assert_eq!(results.suggestions, ["walnut"]);
+
+    log.update(
+        "k1",
+        ProductChanges {
+            title: Some("Brass kettle".into()),
+            ..Default::default()
+        },
+    )
+    .await;
+    let results = search_at(&search, log.last_position, request("walnat")).await;
+    assert_eq!(results.total, 0);
+    assert!(results.suggestions.is_empty(), "{:?}", results.suggestions);
+    let results = search_at(&search, log.last_position, request("brasss kettle")).await;
+    assert_eq!(results.suggestions, ["brass kettle"]);
+
+    log.list("k2", product("Walnut bowl")).await;
+    let results = search_at(&search, log.last_position, request("walnat bowl")).await;
+    assert_eq!(results.suggestions, ["walnut bowl"]);
+    log.delist("k2").await;
+    let results = search_at(&search, log.last_position, request("walnat")).await;
+    assert!(results.suggestions.is_empty(), "{:?}", results.suggestions);
+}
+
+#[tokio::test]
 async fn a_waiting_query_brings_the_commit_forward() {
     let mut log = Backend::sqlite().await;
     let search = log.open_search().await;

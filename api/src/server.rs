@@ -250,11 +250,12 @@ pub async fn serve(config: ServerConfig, auth: AuthSettings) -> anyhow::Result<(
     backend.open_holds.spawn_live(committed.clone());
     backend.search.spawn_live(committed);
     spawn_expiry(&backend);
-    let planner: Arc<dyn commands::orders::Planner> = Arc::new(crate::allocation::ReadSidePlanner {
-        commands: backend.commands.clone(),
-        availability: backend.availability.clone(),
-        max_shipments: config.limits.max_shipments,
-    });
+    let planner: Arc<dyn commands::orders::Planner> =
+        Arc::new(crate::allocation::ReadSidePlanner {
+            commands: backend.commands.clone(),
+            availability: backend.availability.clone(),
+            max_shipments: config.limits.max_shipments,
+        });
     commands::order_process::spawn_order_process(backend.commands.clone(), planner.clone());
 
     let state = AppState {

@@ -4,14 +4,13 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use domain::{
-    ApiKey, ApiKeyCommand, BuyerHolds, BuyerHoldsCommand, DomainError, ParkedEvents,
-    ParkedEventsCommand, FlashSale, FlashSaleCommand, Order, OrderCommand, Product,
-    ProductCommand, RegisterWarehouse, Reservation, ReservationCommand, Stock, StockCommand,
-    Warehouse,
+    ApiKey, ApiKeyCommand, BuyerHolds, BuyerHoldsCommand, DomainError, FlashSale, FlashSaleCommand,
+    Order, OrderCommand, ParkedEvents, ParkedEventsCommand, Product, ProductCommand,
+    RegisterWarehouse, Reservation, ReservationCommand, Stock, StockCommand, Warehouse,
 };
 use event_schemas::{
-    ApiKeyEvent, BuyerHoldsEvent, FlashSaleEvent, ParkedEvent, OrderEvent, ProductEvent, ReservationEvent, StockEvent,
-    WarehouseEvent,
+    ApiKeyEvent, BuyerHoldsEvent, FlashSaleEvent, OrderEvent, ParkedEvent, ProductEvent,
+    ReservationEvent, StockEvent, WarehouseEvent,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;

@@ -303,7 +303,13 @@ impl CommandService {
         }
         let lines = existing.lines.clone();
         let answer = self
-            .reserve(&reservation_id, customer.clone(), lines, expires_at, metadata)
+            .reserve(
+                &reservation_id,
+                customer.clone(),
+                lines,
+                expires_at,
+                metadata,
+            )
             .await?;
         Ok(Some(answer.reservation))
     }

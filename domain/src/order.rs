@@ -259,12 +259,12 @@ impl Order {
                 OrderStatus::Placed => {
                     self.check_reserved_lines(lines)?;
                     Ok(vec![OrderEvent::OrderStockReserved {
-                    order_id,
-                    lines: lines.clone(),
-                    expires_at: *expires_at,
-                    payment_due: *payment_due,
-                    explanation: explanation.clone(),
-                }])
+                        order_id,
+                        lines: lines.clone(),
+                        expires_at: *expires_at,
+                        payment_due: *payment_due,
+                        explanation: explanation.clone(),
+                    }])
                 }
                 OrderStatus::Reserved => Ok(vec![]),
                 other => conflict(format!("the order is {}", other.name())),

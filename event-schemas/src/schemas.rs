@@ -7,8 +7,8 @@
 use schemars::{schema_for, Schema};
 
 use crate::{
-    ActivityEvent, ApiKeyEvent, BuyerHoldsEvent, Envelope, ParkedEvent, FlashSaleEvent, OrderEvent, ProductEvent,
-    ReservationEvent, StockEvent, WarehouseEvent,
+    ActivityEvent, ApiKeyEvent, BuyerHoldsEvent, Envelope, FlashSaleEvent, OrderEvent, ParkedEvent,
+    ProductEvent, ReservationEvent, StockEvent, WarehouseEvent,
 };
 
 /// Every schema this crate publishes, by file name.

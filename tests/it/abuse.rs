@@ -2,7 +2,7 @@
 //! nothing but a valid buyer token (or an ordinary API key). Each test plays one
 //! attack and proves it gets nothing it did not pay for.
 
-use hmac::{Hmac, Mac};
+use api::routes::payments::{sign, SIGNATURE_HEADER};
 use jsonwebtoken::{encode, EncodingKey, Header};
 use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION};
 use reqwest::StatusCode;
@@ -95,30 +95,43 @@ async fn open_shop(master: &Api) {
         .expect(StatusCode::CREATED);
 }
 
-/// The payment provider's signed callback for `order_id`.
+/// The server's (manual) clock in unix seconds, read by advancing it by nothing.
+async fn server_now(api: &Api) -> i64 {
+    let clock = as_holder(api, MASTER)
+        .post("/v1/admin/clock/advance", &json!({"seconds": 0}))
+        .await
+        .expect(StatusCode::OK);
+    clock["now"]
+        .as_str()
+        .and_then(|now| now.parse::<chrono::DateTime<chrono::Utc>>().ok())
+        .unwrap_or_else(|| panic!("a time in {clock}"))
+        .timestamp()
+}
+
+/// The payment provider's signed callback for `order_id`, signed at the server's
+/// time (its clock is manual, so the system's may be far behind it).
 async fn webhook(api: &Api, order_id: &str, payment_id: &str, amount: i64) -> Value {
     let body = serde_json::to_vec(&json!({
         "order_id": order_id, "payment_id": payment_id, "status": "succeeded",
         "amount": {"amount": amount, "currency": "EUR"},
     }))
     .unwrap();
-    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(WEBHOOK_SECRET.as_bytes()).unwrap();
-    mac.update(&body);
-    let signature: String = mac
-        .finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let signature = sign(WEBHOOK_SECRET.as_bytes(), server_now(api).await, &body);
     let answer = api
         .send(
             api.client
                 .post(api.url("/v1/payments/webhook"))
                 .header("content-type", "application/json")
-                .header("payment-signature", format!("sha256={signature}"))
+                .header(SIGNATURE_HEADER, signature)
                 .body(body),
         )
         .await;
+    assert_ne!(
+        answer.status,
+        StatusCode::UNAUTHORIZED,
+        "the signature is refused: {}",
+        answer.text
+    );
     answer.json()
 }
 
@@ -170,19 +183,33 @@ async fn a_buyer_cannot_slip_its_own_reservation_into_an_order() {
     place(&mallory, "X", "MUG-1", 1).await;
     let reserved = wait_order(&mallory, "X", "reserved,rejected").await;
     assert_eq!(reserved["status"], "reserved", "{reserved}");
-    assert_eq!(reserved["reserved"], json!([{"sku": "MUG-1", "warehouse_id": "ams", "quantity": 1}]));
+    assert_eq!(
+        reserved["reserved"],
+        json!([{"sku": "MUG-1", "warehouse_id": "ams", "quantity": 1}])
+    );
     webhook(&server, "X", "pay-x", MUG_PRICE).await;
     let confirmed = wait_order(&mallory, "X", "confirmed,refunded").await;
     assert_eq!(confirmed["status"], "confirmed", "{confirmed}");
     let position = confirmed["position"].as_i64().unwrap();
-    assert_eq!(stock(&master, "TV-1", position).await, (STOCK as i64, 20), "no TV was sold");
-    assert_eq!(stock(&master, "MUG-1", position).await, (STOCK as i64 - 1, 0), "one mug was");
+    assert_eq!(
+        stock(&master, "TV-1", position).await,
+        (STOCK as i64, 20),
+        "no TV was sold"
+    );
+    assert_eq!(
+        stock(&master, "MUG-1", position).await,
+        (STOCK as i64 - 1, 0),
+        "one mug was"
+    );
 
     // The order's reservation belongs to the process: nobody reaches it through the
     // reservation routes, and nobody can take its id first.
     let ops = key(&master, "backend", &["orders:write"]).await;
     for caller in [&mallory, &ops] {
-        caller.get("/v1/reservations/order:X").await.problem(StatusCode::NOT_FOUND);
+        caller
+            .get("/v1/reservations/order:X")
+            .await
+            .problem(StatusCode::NOT_FOUND);
         for (action, body) in [
             ("confirm", json!({})),
             ("release", json!({})),
@@ -207,7 +234,9 @@ async fn a_buyer_cannot_slip_its_own_reservation_into_an_order() {
     assert_eq!(own["reservation_id"], "order:X");
     // Another buyer sees neither the order nor its reservation.
     let eve = buyer(&server, "eve");
-    eve.get("/v1/orders/X/reservation").await.problem(StatusCode::NOT_FOUND);
+    eve.get("/v1/orders/X/reservation")
+        .await
+        .problem(StatusCode::NOT_FOUND);
 
     // The longest order id still has a late reservation to fall back on.
     let long_id = "L".repeat(64);
@@ -245,7 +274,10 @@ async fn only_the_key_that_reserved_confirms_and_buyers_never_do() {
         .post("/v1/reservations/mine/confirm", &json!({}))
         .await
         .problem(StatusCode::FORBIDDEN);
-    assert_eq!(refused["type"], "/problems/buyers_cannot_confirm", "{refused}");
+    assert_eq!(
+        refused["type"], "/problems/buyers_cannot_confirm",
+        "{refused}"
+    );
 
     let shop = key(&master, "shop-backend", &["orders:write"]).await;
     let other = key(&master, "other-backend", &["orders:write"]).await;
@@ -254,10 +286,16 @@ async fn only_the_key_that_reserved_confirms_and_buyers_never_do() {
         .expect(StatusCode::CREATED);
     for (caller, reservation) in [(&other, "cart-1"), (&shop, "mine")] {
         let refused = caller
-            .post(&format!("/v1/reservations/{reservation}/confirm"), &json!({}))
+            .post(
+                &format!("/v1/reservations/{reservation}/confirm"),
+                &json!({}),
+            )
             .await
             .problem(StatusCode::FORBIDDEN);
-        assert_eq!(refused["type"], "/problems/not_your_reservation", "{refused}");
+        assert_eq!(
+            refused["type"], "/problems/not_your_reservation",
+            "{refused}"
+        );
     }
     let sold = shop
         .post("/v1/reservations/cart-1/confirm", &json!({}))
@@ -286,24 +324,33 @@ async fn a_buyer_holds_no_more_than_its_limits_allow() {
         .map(|i| {
             let api = mallory.clone();
             tokio::spawn(async move {
-                api.post("/v1/reservations", &reserve_body(&format!("grab-{i}"), "TV-1", 3))
-                    .await
+                let id = format!("grab-{i}");
+                let answer = api
+                    .post("/v1/reservations", &reserve_body(&id, "TV-1", 3))
+                    .await;
+                (id, answer)
             })
         })
         .collect();
-    let mut held = 0;
+    // Which six get through is a race: later steps use the ones that did.
+    let mut grabbed = Vec::new();
     let mut last = 0;
     for attempt in attempts {
-        let answer = attempt.await.unwrap();
+        let (id, answer) = attempt.await.unwrap();
         if answer.status == StatusCode::CREATED {
-            held += 1;
+            grabbed.push(id);
             last = last.max(answer.json()["position"].as_i64().unwrap());
         } else {
             let problem = answer.problem(StatusCode::CONFLICT);
             assert_eq!(problem["type"], "/problems/buyer_hold_limit", "{problem}");
         }
     }
-    assert_eq!(held, 6, "6 × 3 = 18 units fit under 20; a seventh would not");
+    assert_eq!(
+        grabbed.len(),
+        6,
+        "6 × 3 = 18 units fit under 20; a seventh would not"
+    );
+    let (released, extended) = (&grabbed[0], &grabbed[1]);
     assert_eq!(stock(&master, "TV-1", last).await, (STOCK as i64, 18));
     // Another buyer is not held back by mallory's limit.
     buyer(&server, "alice")
@@ -313,11 +360,14 @@ async fn a_buyer_holds_no_more_than_its_limits_allow() {
 
     // A release gives the units back to the buyer's allowance.
     mallory
-        .post("/v1/reservations/grab-0/release", &json!({}))
+        .post(&format!("/v1/reservations/{released}/release"), &json!({}))
         .await
         .expect(StatusCode::OK);
     mallory
-        .post("/v1/reservations", &reserve_body("after-release", "TV-1", 3))
+        .post(
+            "/v1/reservations",
+            &reserve_body("after-release", "TV-1", 3),
+        )
         .await
         .expect(StatusCode::CREATED);
 
@@ -332,7 +382,10 @@ async fn a_buyer_holds_no_more_than_its_limits_allow() {
         .problem(StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(too_long["errors"][0]["field"], "ttl_seconds", "{too_long}");
     mallory
-        .post("/v1/reservations/grab-1/extend", &json!({"ttl_seconds": 3600}))
+        .post(
+            &format!("/v1/reservations/{extended}/extend"),
+            &json!({"ttl_seconds": 3600}),
+        )
         .await
         .problem(StatusCode::UNPROCESSABLE_ENTITY);
     for _ in 0..3 {
@@ -341,7 +394,10 @@ async fn a_buyer_holds_no_more_than_its_limits_allow() {
             .await
             .expect(StatusCode::OK);
         mallory
-            .post("/v1/reservations/grab-1/extend", &json!({"ttl_seconds": 900}))
+            .post(
+                &format!("/v1/reservations/{extended}/extend"),
+                &json!({"ttl_seconds": 900}),
+            )
             .await
             .expect(StatusCode::OK);
     }
@@ -351,10 +407,16 @@ async fn a_buyer_holds_no_more_than_its_limits_allow() {
         .await
         .expect(StatusCode::OK);
     let too_old = mallory
-        .post("/v1/reservations/grab-1/extend", &json!({"ttl_seconds": 900}))
+        .post(
+            &format!("/v1/reservations/{extended}/extend"),
+            &json!({"ttl_seconds": 900}),
+        )
         .await
         .problem(StatusCode::CONFLICT);
-    assert_eq!(too_old["type"], "/problems/reservation_too_old", "{too_old}");
+    assert_eq!(
+        too_old["type"], "/problems/reservation_too_old",
+        "{too_old}"
+    );
     assert!(server.stop().await.success());
 }
 
@@ -372,7 +434,10 @@ async fn one_buyer_over_its_rate_slows_only_itself() {
             limited += 1;
         }
     }
-    assert!(limited > 0, "twenty requests at once pass a rate of five a second");
+    assert!(
+        limited > 0,
+        "twenty requests at once pass a rate of five a second"
+    );
     buyer(&server, "alice")
         .get("/v1/orders/none")
         .await
@@ -395,7 +460,10 @@ async fn payments_for_orders_that_will_not_ship_are_refunded() {
     webhook(&server, "too-many", "pay-1", MUG_PRICE * (STOCK as i64 + 1)).await;
     let refunded = wait_order(&mallory, "too-many", "refunded").await;
     assert_eq!(refunded["status"], "refunded", "{refunded}");
-    assert!(refunded["refund_reason"].as_str().unwrap().contains("rejected"));
+    assert!(refunded["refund_reason"]
+        .as_str()
+        .unwrap()
+        .contains("rejected"));
 
     // Cancelled after its stock was held, then paid: the stock goes back, nothing ships.
     place(&mallory, "cancel-late", "MUG-1", 3).await;
@@ -428,7 +496,10 @@ async fn payments_for_orders_that_will_not_ship_are_refunded() {
         .get("/v1/orders/cancel-late/reservation")
         .await
         .expect(StatusCode::OK);
-    assert_eq!(cancelled_reservation["status"], "released", "{cancelled_reservation}");
+    assert_eq!(
+        cancelled_reservation["status"], "released",
+        "{cancelled_reservation}"
+    );
     assert_eq!(
         stock(&master, "MUG-1", position).await.0,
         STOCK as i64 - 1,
@@ -484,7 +555,10 @@ async fn a_poison_event_is_parked_and_delays_nobody() {
     assert_eq!(parked["parked"][0]["order_id"], "ghost");
     // A retry fails the same way and it stays parked; buyers cannot see any of it.
     let again = master
-        .post(&format!("/v1/admin/processes/order/parked/{poison}/retry"), &json!({}))
+        .post(
+            &format!("/v1/admin/processes/order/parked/{poison}/retry"),
+            &json!({}),
+        )
         .await
         .problem(StatusCode::CONFLICT);
     assert_eq!(again["type"], "/problems/still_failing", "{again}");
@@ -508,6 +582,9 @@ async fn a_poison_event_is_parked_and_delays_nobody() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    assert!(checkpoint >= poison, "checkpoint {checkpoint} is past {poison}");
+    assert!(
+        checkpoint >= poison,
+        "checkpoint {checkpoint} is past {poison}"
+    );
     assert!(server.stop().await.success());
 }

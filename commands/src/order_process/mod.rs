@@ -25,8 +25,8 @@ use event_schemas::OrderEvent;
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 
-pub use crate::orders::{Planner, ORDER_PROCESS};
 use crate::orders::process_metadata;
+pub use crate::orders::{Planner, ORDER_PROCESS};
 use crate::service::CommandService;
 use crate::store::{Database, EventStore, StoreError};
 use payment_clock::PaymentClock;

@@ -46,8 +46,7 @@ impl CommandService {
             reason = %parked.reason,
             "the order process parked an event"
         );
-        metrics::counter!("process_events_parked_total", "process" => ORDER_PROCESS)
-            .increment(1);
+        metrics::counter!("process_events_parked_total", "process" => ORDER_PROCESS).increment(1);
         let command = ParkedEventsCommand::Park {
             process: ORDER_PROCESS.to_string(),
             position: parked.position,
@@ -110,11 +109,7 @@ impl CommandService {
         };
         let records = self
             .store()
-            .read_type_after(
-                event_schemas::order::ORDER_AGGREGATE,
-                position - 1,
-                1,
-            )
+            .read_type_after(event_schemas::order::ORDER_AGGREGATE, position - 1, 1)
             .await?;
         let outcome = match records.first() {
             Some((at, payload)) if *at == position => {

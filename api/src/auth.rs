@@ -38,6 +38,9 @@ use crate::problem::Problem;
 pub const SANDBOX_WEBHOOK_SECRET: &str = "sandbox-webhook-secret";
 /// Shortest master key accepted, in bytes.
 pub const MIN_MASTER_KEY_LEN: usize = 16;
+/// Shortest HS256 buyer-token secret accepted, in bytes (the size of the SHA-256
+/// output, as RFC 7518 §3.2 asks).
+pub const MIN_JWT_SECRET_LEN: usize = 32;
 /// Addresses remembered before the ones no longer limited are forgotten.
 const FORGET_ABOVE: usize = 10_000;
 /// How long an address that failed too often is refused outright.
@@ -176,9 +179,19 @@ struct BuyerClaims {
 }
 
 impl JwtVerifier {
-    /// HS256 with a shared secret.
-    pub fn hs256(secret: &[u8], audience: &str) -> Self {
-        Self::new(DecodingKey::from_secret(secret), Algorithm::HS256, audience)
+    /// HS256 with a shared secret of at least [`MIN_JWT_SECRET_LEN`] bytes.
+    pub fn hs256(secret: &[u8], audience: &str) -> anyhow::Result<Self> {
+        if secret.len() < MIN_JWT_SECRET_LEN {
+            anyhow::bail!(
+                "the HS256 buyer-token secret (--jwt-secret or COMMERCE_JWT_SECRET) must be at least {MIN_JWT_SECRET_LEN} bytes, and this one is {}; use a random one, e.g. `head -c 32 /dev/urandom | base64`",
+                secret.len()
+            );
+        }
+        Ok(Self::new(
+            DecodingKey::from_secret(secret),
+            Algorithm::HS256,
+            audience,
+        ))
     }
 
     /// RS256 or ES256, from a PEM public key.
@@ -198,6 +211,20 @@ impl JwtVerifier {
         validation.set_required_spec_claims(&["exp", "aud", "sub"]);
         validation.leeway = 0;
         Self { key, validation }
+    }
+
+    /// Tokens must also carry `iss` equal to `issuer` (without this, `iss` is not
+    /// checked).
+    pub fn with_issuer(mut self, issuer: &str) -> anyhow::Result<Self> {
+        if issuer.trim().is_empty() {
+            anyhow::bail!(
+                "the buyer-token issuer (--jwt-issuer or COMMERCE_JWT_ISSUER) must not be empty"
+            );
+        }
+        self.validation.set_issuer(&[issuer]);
+        self.validation
+            .set_required_spec_claims(&["exp", "aud", "sub", "iss"]);
+        Ok(self)
     }
 
     fn verify(&self, token: &str) -> Result<String, String> {
@@ -225,6 +252,9 @@ pub struct Auth {
     pub payment_webhook_secret: Option<Vec<u8>>,
     /// Proxies whose `X-Forwarded-For` names the client.
     trusted_proxies: crate::client_address::TrustedProxies,
+    /// Whether the webhook still takes the legacy `sha256=<hex>` signature (no
+    /// timestamp, so replayable forever): for one release, behind a flag.
+    pub accept_legacy_webhook_signatures: bool,
 }
 
 pub struct AuthSettings {
@@ -241,6 +271,8 @@ pub struct AuthSettings {
     pub payment_webhook_secret: Option<String>,
     /// Proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: crate::client_address::TrustedProxies,
+    /// Also accept the legacy `Payment-Signature: sha256=<hex>` form.
+    pub accept_legacy_webhook_signatures: bool,
 }
 
 impl Auth {
@@ -284,6 +316,12 @@ impl Auth {
             NonZeroU32::new(settings.failures_per_minute.max(1)).expect("at least one"),
         ))
         .with_middleware::<StateInformationMiddleware>();
+        if settings.accept_legacy_webhook_signatures {
+            tracing::warn!(
+                "the payment webhook accepts legacy `Payment-Signature: sha256=<hex>` signatures, which carry no time and can be replayed; \
+                 drop --accept-legacy-webhook-signatures once the provider signs t=<unix seconds>,v1=<hex>"
+            );
+        }
         Ok(Self {
             environment: settings.environment,
             master_key_sha256,
@@ -303,6 +341,7 @@ impl Auth {
                     (settings.environment == Environment::Development)
                         .then(|| SANDBOX_WEBHOOK_SECRET.as_bytes().to_vec())
                 }),
+            accept_legacy_webhook_signatures: settings.accept_legacy_webhook_signatures,
         })
     }
 
@@ -516,18 +555,24 @@ mod tests {
     use jsonwebtoken::{encode, EncodingKey, Header};
     use serde::Serialize;
 
+    const SECRET: &[u8] = b"the-shop-signs-buyer-tokens-with-this";
+    const OTHER_SECRET: &[u8] = b"another-shop-signs-its-tokens-with-this";
+
     #[derive(Serialize)]
     struct Claims<'a> {
         sub: &'a str,
         aud: &'a str,
         exp: i64,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        iss: Option<&'a str>,
     }
 
-    fn token(secret: &[u8], aud: &str, exp_in: i64) -> String {
+    fn token_from(secret: &[u8], aud: &str, exp_in: i64, iss: Option<&str>) -> String {
         let claims = Claims {
             sub: "buyer-1",
             aud,
             exp: chrono::Utc::now().timestamp() + exp_in,
+            iss,
         };
         encode(
             &Header::new(Algorithm::HS256),
@@ -537,28 +582,82 @@ mod tests {
         .unwrap()
     }
 
+    fn token(secret: &[u8], aud: &str, exp_in: i64) -> String {
+        token_from(secret, aud, exp_in, None)
+    }
+
     #[test]
     fn a_buyer_token_names_its_subject_when_signature_audience_and_expiry_hold() {
-        let jwt = JwtVerifier::hs256(b"shop-secret", "commerce");
+        let jwt = JwtVerifier::hs256(SECRET, "commerce").unwrap();
         assert_eq!(
-            jwt.verify(&token(b"shop-secret", "commerce", 3600)),
+            jwt.verify(&token(SECRET, "commerce", 3600)),
             Ok("buyer-1".into())
         );
         assert!(
-            jwt.verify(&token(b"shop-secret", "commerce", -10)).is_err(),
+            jwt.verify(&token(SECRET, "commerce", -10)).is_err(),
             "expired"
         );
         assert!(
-            jwt.verify(&token(b"shop-secret", "elsewhere", 3600))
-                .is_err(),
+            jwt.verify(&token(SECRET, "elsewhere", 3600)).is_err(),
             "wrong audience"
         );
         assert!(
-            jwt.verify(&token(b"other-secret", "commerce", 3600))
-                .is_err(),
+            jwt.verify(&token(OTHER_SECRET, "commerce", 3600)).is_err(),
             "wrong signature"
         );
         assert!(jwt.verify("not.a.token").is_err());
+        // Without an issuer configured, whatever `iss` a token carries is not checked.
+        assert_eq!(
+            jwt.verify(&token_from(SECRET, "commerce", 3600, Some("anyone"))),
+            Ok("buyer-1".into())
+        );
+    }
+
+    #[test]
+    fn hs256_secrets_shorter_than_32_bytes_are_refused() {
+        let error = JwtVerifier::hs256(&[b'x'; 31], "commerce")
+            .err()
+            .expect("31 bytes are refused")
+            .to_string();
+        assert!(error.contains("at least 32 bytes"), "{error}");
+        assert!(error.contains("--jwt-secret"), "{error}");
+        assert!(JwtVerifier::hs256(b"", "commerce").is_err());
+        assert!(JwtVerifier::hs256(&[b'x'; 32], "commerce").is_ok());
+    }
+
+    #[test]
+    fn with_an_issuer_tokens_must_carry_it() {
+        let jwt = JwtVerifier::hs256(SECRET, "commerce")
+            .unwrap()
+            .with_issuer("https://shop.example")
+            .unwrap();
+        assert_eq!(
+            jwt.verify(&token_from(
+                SECRET,
+                "commerce",
+                3600,
+                Some("https://shop.example")
+            )),
+            Ok("buyer-1".into())
+        );
+        assert!(
+            jwt.verify(&token(SECRET, "commerce", 3600)).is_err(),
+            "no iss"
+        );
+        assert!(
+            jwt.verify(&token_from(
+                SECRET,
+                "commerce",
+                3600,
+                Some("https://evil.example")
+            ))
+            .is_err(),
+            "wrong iss"
+        );
+        assert!(JwtVerifier::hs256(SECRET, "commerce")
+            .unwrap()
+            .with_issuer(" ")
+            .is_err());
     }
 
     #[test]

@@ -118,7 +118,7 @@ pub struct AuthArgs {
     /// The master key (at least 16 bytes): manages API keys, may do anything.
     #[arg(long, env = "COMMERCE_MASTER_KEY", hide_env_values = true)]
     pub master_key: Option<String>,
-    /// Secret for buyer tokens signed with HS256.
+    /// Secret for buyer tokens signed with HS256 (at least 32 bytes).
     #[arg(long, env = "COMMERCE_JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<String>,
     /// PEM public key for buyer tokens signed with RS256 or ES256.
@@ -127,6 +127,9 @@ pub struct AuthArgs {
     /// The `aud` buyer tokens must carry.
     #[arg(long, env = "COMMERCE_JWT_AUDIENCE", default_value = "commerce")]
     pub jwt_audience: String,
+    /// The `iss` buyer tokens must carry; without it `iss` is not checked.
+    #[arg(long, env = "COMMERCE_JWT_ISSUER")]
+    pub jwt_issuer: Option<String>,
     /// Requests per second one API key may make (0: no limit).
     #[arg(long, env = "COMMERCE_KEY_RATE_LIMIT", default_value_t = 1000)]
     pub key_rate_limit: u32,
@@ -146,12 +149,21 @@ pub struct AuthArgs {
     /// `X-Forwarded-For` that is not one of them. Without it, the peer is the client.
     #[arg(long, env = "COMMERCE_TRUSTED_PROXIES", default_value = "")]
     pub trusted_proxies: crate::client_address::TrustedProxies,
+    /// Also accept the legacy `Payment-Signature: sha256=<hex>` webhook signature
+    /// (no timestamp, so replayable): for one release, while providers move to
+    /// `t=<unix seconds>,v1=<hex>`.
+    #[arg(
+        long,
+        env = "COMMERCE_ACCEPT_LEGACY_WEBHOOK_SIGNATURES",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub accept_legacy_webhook_signatures: bool,
 }
 
 impl AuthArgs {
     fn settings(self) -> anyhow::Result<AuthSettings> {
         let jwt = match (&self.jwt_secret, &self.jwt_public_key) {
-            (Some(secret), _) => Some(JwtVerifier::hs256(secret.as_bytes(), &self.jwt_audience)),
+            (Some(secret), _) => Some(JwtVerifier::hs256(secret.as_bytes(), &self.jwt_audience)?),
             (None, Some(path)) => {
                 let pem = std::fs::read(path).map_err(|e| {
                     anyhow::anyhow!("cannot read the JWT public key {}: {e}", path.display())
@@ -159,6 +171,13 @@ impl AuthArgs {
                 Some(JwtVerifier::from_public_pem(&pem, &self.jwt_audience)?)
             }
             (None, None) => None,
+        };
+        let jwt = match (jwt, &self.jwt_issuer) {
+            (Some(jwt), Some(issuer)) => Some(jwt.with_issuer(issuer)?),
+            (None, Some(_)) => anyhow::bail!(
+                "--jwt-issuer (COMMERCE_JWT_ISSUER) checks buyer tokens, but none are accepted: add --jwt-secret or --jwt-public-key"
+            ),
+            (jwt, None) => jwt,
         };
         Ok(AuthSettings {
             environment: self.environment,
@@ -169,6 +188,7 @@ impl AuthArgs {
             failures_per_minute: self.auth_failures_per_minute,
             payment_webhook_secret: self.payment_webhook_secret,
             trusted_proxies: self.trusted_proxies,
+            accept_legacy_webhook_signatures: self.accept_legacy_webhook_signatures,
         })
     }
 }

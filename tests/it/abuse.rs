@@ -2,7 +2,7 @@
 //! nothing but a valid buyer token (or an ordinary API key). Each test plays one
 //! attack and proves it gets nothing it did not pay for.
 
-use hmac::{Hmac, Mac};
+use api::routes::payments::{sign, SIGNATURE_HEADER};
 use jsonwebtoken::{encode, EncodingKey, Header};
 use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION};
 use reqwest::StatusCode;
@@ -95,30 +95,43 @@ async fn open_shop(master: &Api) {
         .expect(StatusCode::CREATED);
 }
 
-/// The payment provider's signed callback for `order_id`.
+/// The server's (manual) clock in unix seconds, read by advancing it by nothing.
+async fn server_now(api: &Api) -> i64 {
+    let clock = as_holder(api, MASTER)
+        .post("/v1/admin/clock/advance", &json!({"seconds": 0}))
+        .await
+        .expect(StatusCode::OK);
+    clock["now"]
+        .as_str()
+        .and_then(|now| now.parse::<chrono::DateTime<chrono::Utc>>().ok())
+        .unwrap_or_else(|| panic!("a time in {clock}"))
+        .timestamp()
+}
+
+/// The payment provider's signed callback for `order_id`, signed at the server's
+/// time (its clock is manual, so the system's may be far behind it).
 async fn webhook(api: &Api, order_id: &str, payment_id: &str, amount: i64) -> Value {
     let body = serde_json::to_vec(&json!({
         "order_id": order_id, "payment_id": payment_id, "status": "succeeded",
         "amount": {"amount": amount, "currency": "EUR"},
     }))
     .unwrap();
-    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(WEBHOOK_SECRET.as_bytes()).unwrap();
-    mac.update(&body);
-    let signature: String = mac
-        .finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let signature = sign(WEBHOOK_SECRET.as_bytes(), server_now(api).await, &body);
     let answer = api
         .send(
             api.client
                 .post(api.url("/v1/payments/webhook"))
                 .header("content-type", "application/json")
-                .header("payment-signature", format!("sha256={signature}"))
+                .header(SIGNATURE_HEADER, signature)
                 .body(body),
         )
         .await;
+    assert_ne!(
+        answer.status,
+        StatusCode::UNAUTHORIZED,
+        "the signature is refused: {}",
+        answer.text
+    );
     answer.json()
 }
 
@@ -311,20 +324,21 @@ async fn a_buyer_holds_no_more_than_its_limits_allow() {
         .map(|i| {
             let api = mallory.clone();
             tokio::spawn(async move {
-                api.post(
-                    "/v1/reservations",
-                    &reserve_body(&format!("grab-{i}"), "TV-1", 3),
-                )
-                .await
+                let id = format!("grab-{i}");
+                let answer = api
+                    .post("/v1/reservations", &reserve_body(&id, "TV-1", 3))
+                    .await;
+                (id, answer)
             })
         })
         .collect();
-    let mut held = 0;
+    // Which six get through is a race: later steps use the ones that did.
+    let mut grabbed = Vec::new();
     let mut last = 0;
     for attempt in attempts {
-        let answer = attempt.await.unwrap();
+        let (id, answer) = attempt.await.unwrap();
         if answer.status == StatusCode::CREATED {
-            held += 1;
+            grabbed.push(id);
             last = last.max(answer.json()["position"].as_i64().unwrap());
         } else {
             let problem = answer.problem(StatusCode::CONFLICT);
@@ -332,9 +346,11 @@ async fn a_buyer_holds_no_more_than_its_limits_allow() {
         }
     }
     assert_eq!(
-        held, 6,
+        grabbed.len(),
+        6,
         "6 × 3 = 18 units fit under 20; a seventh would not"
     );
+    let (released, extended) = (&grabbed[0], &grabbed[1]);
     assert_eq!(stock(&master, "TV-1", last).await, (STOCK as i64, 18));
     // Another buyer is not held back by mallory's limit.
     buyer(&server, "alice")
@@ -344,7 +360,7 @@ async fn a_buyer_holds_no_more_than_its_limits_allow() {
 
     // A release gives the units back to the buyer's allowance.
     mallory
-        .post("/v1/reservations/grab-0/release", &json!({}))
+        .post(&format!("/v1/reservations/{released}/release"), &json!({}))
         .await
         .expect(StatusCode::OK);
     mallory
@@ -367,7 +383,7 @@ async fn a_buyer_holds_no_more_than_its_limits_allow() {
     assert_eq!(too_long["errors"][0]["field"], "ttl_seconds", "{too_long}");
     mallory
         .post(
-            "/v1/reservations/grab-1/extend",
+            &format!("/v1/reservations/{extended}/extend"),
             &json!({"ttl_seconds": 3600}),
         )
         .await
@@ -379,7 +395,7 @@ async fn a_buyer_holds_no_more_than_its_limits_allow() {
             .expect(StatusCode::OK);
         mallory
             .post(
-                "/v1/reservations/grab-1/extend",
+                &format!("/v1/reservations/{extended}/extend"),
                 &json!({"ttl_seconds": 900}),
             )
             .await
@@ -392,7 +408,7 @@ async fn a_buyer_holds_no_more_than_its_limits_allow() {
         .expect(StatusCode::OK);
     let too_old = mallory
         .post(
-            "/v1/reservations/grab-1/extend",
+            &format!("/v1/reservations/{extended}/extend"),
             &json!({"ttl_seconds": 900}),
         )
         .await

@@ -100,11 +100,19 @@ async fn create_key(
 /// A buyer token for `buyer-1`, HS256-signed with `secret`, for `audience`,
 /// expiring `expires_in` seconds from now (negative: already expired).
 fn buyer_token(secret: &str, audience: &str, expires_in: i64) -> String {
-    let claims = json!({
+    buyer_token_from(secret, audience, expires_in, None)
+}
+
+/// [`buyer_token`] with `iss` set to `issuer` when given.
+fn buyer_token_from(secret: &str, audience: &str, expires_in: i64, issuer: Option<&str>) -> String {
+    let mut claims = json!({
         "sub": "buyer-1",
         "aud": audience,
         "exp": Utc::now().timestamp() + expires_in,
     });
+    if let Some(issuer) = issuer {
+        claims["iss"] = json!(issuer);
+    }
     encode(
         &Header::default(),
         &claims,
@@ -1126,4 +1134,167 @@ async fn a_key_created_with_an_idempotency_key_is_created_once_and_shown_again()
         .expect(StatusCode::OK);
     assert_eq!(listed["keys"].as_array().map(Vec::len), Some(2), "{listed}");
     assert!(server.stop().await.success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn hs256_secrets_shorter_than_32_bytes_are_refused_at_start() {
+    let env = Env::new(Backend::Sqlite).await;
+    let master = new_master_key();
+    let short = "thirty-one-bytes-are-too-short!";
+    assert_eq!(short.len(), 31);
+    let serve = |jwt: Option<&str>| {
+        let mut args = vec![
+            "serve",
+            "--env",
+            "production",
+            "--listen",
+            "127.0.0.1:0",
+            "--master-key",
+            master.as_str(),
+        ];
+        if let Some(secret) = jwt {
+            args.extend(["--jwt-secret", secret]);
+        }
+        env.command(&args)
+    };
+    let run = |mut command: tokio::process::Command| async move {
+        command
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        tokio::time::timeout(Duration::from_secs(120), command.output())
+            .await
+            .expect("a refused start ends")
+            .expect("commerce runs")
+    };
+    let refused = |output: std::process::Output, how: &str| {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{how}: started: {stderr}");
+        for words in ["--jwt-secret", "at least 32 bytes", "this one is 31"] {
+            assert!(
+                stderr.contains(words),
+                "{how}: does not say '{words}':\n{stderr}"
+            );
+        }
+    };
+    refused(run(serve(Some(short))).await, "--jwt-secret");
+    let mut from_env = serve(None);
+    from_env.env("COMMERCE_JWT_SECRET", short);
+    refused(run(from_env).await, "COMMERCE_JWT_SECRET");
+    refused(
+        run(env.command(&["serve", "--listen", "127.0.0.1:0", "--jwt-secret", short])).await,
+        "development mode",
+    );
+
+    // Thirty-two bytes will do, and its tokens work.
+    let secret = "thirty-two-bytes-are-just-right!";
+    assert_eq!(secret.len(), 32);
+    let server = env
+        .start_with(&[
+            "--env",
+            "production",
+            "--master-key",
+            master.as_str(),
+            "--jwt-secret",
+            secret,
+        ])
+        .await;
+    let token = buyer_token(secret, "commerce", 3600);
+    call(&server, Method::GET, "/openapi.json", None, Some(&token))
+        .await
+        .expect(StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn with_an_issuer_buyer_tokens_must_carry_it() {
+    let env = Env::new(Backend::Sqlite).await;
+    let master = new_master_key();
+    let issuer = "https://login.shop.example";
+    let no_issuer = buyer_token(JWT_SECRET, "commerce", 3600);
+    let wrong_issuer = buyer_token_from(
+        JWT_SECRET,
+        "commerce",
+        3600,
+        Some("https://login.elsewhere.example"),
+    );
+    let right_issuer = buyer_token_from(JWT_SECRET, "commerce", 3600, Some(issuer));
+
+    // Without --jwt-issuer, `iss` is not looked at.
+    let server = start_production(&env, &master, &[]).await;
+    for token in [&no_issuer, &wrong_issuer, &right_issuer] {
+        call(&server, Method::GET, "/openapi.json", None, Some(token))
+            .await
+            .expect(StatusCode::OK);
+    }
+    assert!(server.stop().await.success());
+
+    let server = start_production(&env, &master, &["--jwt-issuer", issuer]).await;
+    for (token, what) in [(&no_issuer, "no iss"), (&wrong_issuer, "another iss")] {
+        let answer = call(&server, Method::GET, "/openapi.json", None, Some(token)).await;
+        assert_unauthenticated(&answer, what);
+    }
+    call(
+        &server,
+        Method::GET,
+        "/openapi.json",
+        None,
+        Some(&right_issuer),
+    )
+    .await
+    .expect(StatusCode::OK);
+    // A buyer route works too, as the buyer the token names.
+    for (path, body) in [
+        ("/v1/warehouses", warehouse("wh-1")),
+        ("/v1/stock/sku-1/wh-1/receipts", json!({"quantity": 10})),
+    ] {
+        let answer = call(&server, Method::POST, path, Some(&body), Some(&master)).await;
+        assert!(answer.status.is_success(), "{path}: {answer:?}");
+    }
+    let reserve = |id: &str| json!({"reservation_id": id, "lines": [{"sku": "sku-1", "quantity": 1, "warehouse_id": "wh-1"}]});
+    let refused = call(
+        &server,
+        Method::POST,
+        "/v1/reservations",
+        Some(&reserve("cart-no-iss")),
+        Some(&no_issuer),
+    )
+    .await;
+    assert_unauthenticated(&refused, "a reservation with a token without iss");
+    let held = call(
+        &server,
+        Method::POST,
+        "/v1/reservations",
+        Some(&reserve("cart-1")),
+        Some(&right_issuer),
+    )
+    .await
+    .expect(StatusCode::CREATED);
+    assert_eq!(held["reservation_id"], "cart-1", "{held}");
+    call(
+        &server,
+        Method::GET,
+        "/v1/reservations/cart-1",
+        None,
+        Some(&right_issuer),
+    )
+    .await
+    .expect(StatusCode::OK);
+    assert!(server.stop().await.success());
+
+    // An issuer with nothing to check it on is a mistake, said at start.
+    let output = env
+        .run_cli(&[
+            "serve",
+            "--env",
+            "production",
+            "--listen",
+            "127.0.0.1:0",
+            "--master-key",
+            master.as_str(),
+            "--jwt-issuer",
+            issuer,
+        ])
+        .await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "started: {stderr}");
+    assert!(stderr.contains("--jwt-issuer"), "{stderr}");
 }

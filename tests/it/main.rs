@@ -25,3 +25,4 @@ mod reservations;
 mod search;
 mod shop;
 mod stock_flow;
+mod webhooks;

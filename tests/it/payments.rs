@@ -2,6 +2,7 @@
 //! order process does with a payment — sell and ship, release on failure or timeout,
 //! hold again or refund when the payment comes late.
 
+use api::routes::payments::{sign, SIGNATURE_HEADER};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -68,7 +69,12 @@ async fn paid_orders_ship_failed_ones_release(backend: Backend) {
     );
 
     // The provider repeats its callback: nothing changes. A wrong signature is refused
-    // and writes nothing.
+    // and writes nothing. The sandbox signs as providers do: t=<its clock>,v1=<hex>.
+    let signature = paid["signature"].as_str().unwrap();
+    assert!(
+        signature.starts_with("t=") && signature.contains(",v1="),
+        "{signature}"
+    );
     let raw = paid["body"].as_str().unwrap().as_bytes().to_vec();
     let again = server
         .send(
@@ -76,7 +82,7 @@ async fn paid_orders_ship_failed_ones_release(backend: Backend) {
                 .client
                 .post(server.url("/v1/payments/webhook"))
                 .header("content-type", "application/json")
-                .header("payment-signature", paid["signature"].as_str().unwrap())
+                .header(SIGNATURE_HEADER, signature)
                 .body(raw.clone()),
         )
         .await
@@ -97,7 +103,14 @@ async fn paid_orders_ship_failed_ones_release(backend: Backend) {
                 .client
                 .post(server.url("/v1/payments/webhook"))
                 .header("content-type", "application/json")
-                .header("payment-signature", "sha256=00ff")
+                .header(
+                    SIGNATURE_HEADER,
+                    sign(
+                        b"not-the-webhook-secret",
+                        chrono::Utc::now().timestamp(),
+                        &raw,
+                    ),
+                )
                 .body(raw),
         )
         .await

@@ -5,6 +5,7 @@
 
 mod support;
 
+mod confirmations;
 mod gaps;
 mod host;
 mod processes;

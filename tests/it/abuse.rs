@@ -10,16 +10,16 @@ use serde_json::{json, Value};
 
 use crate::support::{Api, Backend, Env, Server};
 
-const MASTER: &str = "abuse-master-key-0123456789abcdef";
+pub(crate) const MASTER: &str = "abuse-master-key-0123456789abcdef";
 const JWT_SECRET: &str = "abuse-tests-sign-buyer-tokens-with-this-secret";
-const WEBHOOK_SECRET: &str = "abuse-tests-webhook-secret";
+pub(crate) const WEBHOOK_SECRET: &str = "abuse-tests-webhook-secret";
 /// Units of each product in stock, and their prices in cents.
 const STOCK: u64 = 100;
 const MUG_PRICE: i64 = 500;
 const TV_PRICE: i64 = 100_000;
 
 /// A production server with buyer tokens, a webhook secret and the manual clock.
-async fn start(env: &Env, extra: &[&str]) -> Server {
+pub(crate) async fn start(env: &Env, extra: &[&str]) -> Server {
     let mut args = vec![
         "--env",
         "production",
@@ -37,7 +37,7 @@ async fn start(env: &Env, extra: &[&str]) -> Server {
 }
 
 /// The API as the holder of `bearer` sees it.
-fn as_holder(server: &Api, bearer: &str) -> Api {
+pub(crate) fn as_holder(server: &Api, bearer: &str) -> Api {
     let mut headers = HeaderMap::new();
     headers.insert(
         AUTHORIZATION,
@@ -53,7 +53,7 @@ fn as_holder(server: &Api, bearer: &str) -> Api {
 }
 
 /// A valid buyer token for `subject`.
-fn buyer(server: &Api, subject: &str) -> Api {
+pub(crate) fn buyer(server: &Api, subject: &str) -> Api {
     let claims = json!({
         "sub": subject,
         "aud": "commerce",
@@ -69,7 +69,7 @@ fn buyer(server: &Api, subject: &str) -> Api {
 }
 
 /// An API key with `scopes`, made by the master key.
-async fn key(master: &Api, name: &str, scopes: &[&str]) -> Api {
+pub(crate) async fn key(master: &Api, name: &str, scopes: &[&str]) -> Api {
     let created = master
         .post("/v1/keys", &json!({"name": name, "scopes": scopes}))
         .await
@@ -96,7 +96,7 @@ async fn open_shop(master: &Api) {
 }
 
 /// The server's (manual) clock in unix seconds, read by advancing it by nothing.
-async fn server_now(api: &Api) -> i64 {
+pub(crate) async fn server_now(api: &Api) -> i64 {
     let clock = as_holder(api, MASTER)
         .post("/v1/admin/clock/advance", &json!({"seconds": 0}))
         .await
@@ -110,7 +110,7 @@ async fn server_now(api: &Api) -> i64 {
 
 /// The payment provider's signed callback for `order_id`, signed at the server's
 /// time (its clock is manual, so the system's may be far behind it).
-async fn webhook(api: &Api, order_id: &str, payment_id: &str, amount: i64) -> Value {
+pub(crate) async fn webhook(api: &Api, order_id: &str, payment_id: &str, amount: i64) -> Value {
     let body = serde_json::to_vec(&json!({
         "order_id": order_id, "payment_id": payment_id, "status": "succeeded",
         "amount": {"amount": amount, "currency": "EUR"},
@@ -135,7 +135,7 @@ async fn webhook(api: &Api, order_id: &str, payment_id: &str, amount: i64) -> Va
     answer.json()
 }
 
-async fn place(api: &Api, order_id: &str, sku: &str, quantity: u64) -> Value {
+pub(crate) async fn place(api: &Api, order_id: &str, sku: &str, quantity: u64) -> Value {
     let body = json!({"order_id": order_id, "lines": [{"sku": sku, "quantity": quantity}],
                       "ship_to": {"region": "nl"}});
     api.post("/v1/orders", &body)
@@ -143,7 +143,7 @@ async fn place(api: &Api, order_id: &str, sku: &str, quantity: u64) -> Value {
         .expect(StatusCode::CREATED)
 }
 
-async fn wait_order(api: &Api, order_id: &str, statuses: &str) -> Value {
+pub(crate) async fn wait_order(api: &Api, order_id: &str, statuses: &str) -> Value {
     api.get(&format!(
         "/v1/orders/{order_id}?wait_for_status={statuses}&timeout_ms=20000"
     ))
@@ -152,7 +152,7 @@ async fn wait_order(api: &Api, order_id: &str, statuses: &str) -> Value {
 }
 
 /// (on hand, held) of `sku` in `ams`, as of `position` at least.
-async fn stock(api: &Api, sku: &str, position: i64) -> (i64, i64) {
+pub(crate) async fn stock(api: &Api, sku: &str, position: i64) -> (i64, i64) {
     let view = api
         .get(&format!("/v1/availability/{sku}?min_position={position}"))
         .await
@@ -163,7 +163,7 @@ async fn stock(api: &Api, sku: &str, position: i64) -> (i64, i64) {
     )
 }
 
-fn reserve_body(id: &str, sku: &str, quantity: u64) -> Value {
+pub(crate) fn reserve_body(id: &str, sku: &str, quantity: u64) -> Value {
     json!({"reservation_id": id, "lines": [{"sku": sku, "quantity": quantity, "warehouse_id": "ams"}]})
 }
 

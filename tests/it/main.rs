@@ -11,6 +11,7 @@
 mod support;
 
 mod abuse;
+mod abuse_properties;
 mod auth;
 mod bad_input;
 mod crash;

@@ -25,7 +25,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the command, query and admin APIs.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Rebuild a projection from the event log: asks the server holding the data
     /// directory, or rebuilds in this process when none does.
     Rebuild(RebuildArgs),

@@ -588,3 +588,111 @@ async fn a_poison_event_is_parked_and_delays_nobody() {
     );
     assert!(server.stop().await.success());
 }
+
+/// `flash_admission_entries{kind="..."}` from the metrics.
+async fn admission_entries(master: &Api, kind: &str) -> f64 {
+    let answer = master.get("/metrics").await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    let prefix = format!("flash_admission_entries{{kind=\"{kind}\"}} ");
+    answer
+        .text
+        .lines()
+        .find_map(|line| line.strip_prefix(&prefix))
+        .and_then(|value| value.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {prefix} in the metrics"))
+}
+
+/// `count` purchases, each from its own address behind the trusted proxy and for its
+/// own buyer; every one is let in or queued (no address or buyer is over a limit).
+async fn hostile_purchases(backend: &Api, sale_id: &str, first: usize, count: usize) {
+    use futures::StreamExt;
+    let answers: Vec<StatusCode> = futures::stream::iter(first..first + count)
+        .map(|i| {
+            let api = backend.clone();
+            let sale_id = sale_id.to_string();
+            async move {
+                let address = format!("10.{}.{}.{}", i >> 16 & 255, i >> 8 & 255, i & 255);
+                let request = api
+                    .client
+                    .post(api.url(&format!("/v1/flash-sales/{sale_id}/purchase")))
+                    .header("x-forwarded-for", format!("203.0.113.7, {address}"))
+                    .json(&json!({"quantity": 1, "user_id": format!("crowd-{i}")}));
+                api.send(request).await.status
+            }
+        })
+        .buffer_unordered(64)
+        .collect()
+        .await;
+    for status in [
+        StatusCode::TOO_MANY_REQUESTS,
+        StatusCode::INTERNAL_SERVER_ERROR,
+    ] {
+        let seen = answers.iter().filter(|s| **s == status).count();
+        assert_eq!(seen, 0, "{seen} purchases were answered {status}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn hostile_flash_traffic_leaves_nothing_behind_once_it_expires() {
+    let env = Env::new(Backend::Postgres).await;
+    let server = start(
+        &env,
+        &[
+            "--trusted-proxies",
+            "127.0.0.1/32,::1",
+            "--key-rate-limit",
+            "0",
+            "--flash-admission-rate",
+            "1",
+            "--flash-buyer-limit",
+            "600000",
+        ],
+    )
+    .await;
+    let master = as_holder(&server, MASTER);
+    open_shop(&master).await;
+    let now = chrono::DateTime::from_timestamp(server_now(&server).await, 0).unwrap();
+    master
+        .post(
+            "/v1/flash-sales",
+            &json!({
+                "sale_id": "rush", "sku": "MUG-1", "warehouse_id": "ams", "units": 10,
+                "price": {"amount": 99, "currency": "EUR"},
+                "starts_at": now - chrono::Duration::minutes(1),
+                "ends_at": now + chrono::Duration::hours(2),
+                "per_user_limit": 1, "payment_window_seconds": 300
+            }),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+    // The shop's backend forwards its buyers' purchases through the proxy.
+    let backend = key(&master, "storefront", &["orders:write", "buyers:act"]).await;
+
+    hostile_purchases(&backend, "rush", 0, 10_000).await;
+    let tickets = admission_entries(&master, "tickets").await;
+    assert!(tickets > 9_000.0, "the crowd is queued: {tickets} tickets");
+    // Nobody polls: their tickets lapse and, past their retention, are forgotten as
+    // the next crowd arrives.
+    master
+        .post("/v1/admin/clock/advance", &json!({"seconds": 11 * 60}))
+        .await
+        .expect(StatusCode::OK);
+    hostile_purchases(&backend, "rush", 10_000, 10_000).await;
+
+    for kind in ["tickets", "buyer_tickets"] {
+        let entries = admission_entries(&master, kind).await;
+        assert!(
+            entries <= 10_500.0,
+            "{kind}: {entries} entries after 20,000 purchases, half of them expired"
+        );
+    }
+    // Keyed limiters are trimmed to what still limits (a few hundred ms per address).
+    for kind in ["address_limiter", "buyer_limiter"] {
+        let entries = admission_entries(&master, kind).await;
+        assert!(
+            entries <= 12_000.0,
+            "{kind}: {entries} entries after 20,000 distinct callers"
+        );
+    }
+    assert!(server.stop().await.success());
+}

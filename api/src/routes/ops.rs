@@ -50,6 +50,18 @@ pub async fn ready(State(state): State<AppState>) -> Result<Json<Readiness>, Pro
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let lag = (state.commands.store().last_committed() - state.availability.position()).max(0);
     metrics::gauge!("projection_lag_events", "projection" => "availability").set(lag as f64);
+    // What hostile traffic could grow, so an operator sees it stay bounded.
+    if let crate::flash::admission::Admission::Local(admission) = &state.flash.admission {
+        let sizes = admission.sizes();
+        for (kind, size) in [
+            ("tickets", sizes.tickets),
+            ("buyer_tickets", sizes.buyer_tickets),
+            ("buyer_limiter", sizes.buyer_limiter),
+            ("address_limiter", sizes.address_limiter),
+        ] {
+            metrics::gauge!("flash_admission_entries", "kind" => kind).set(size as f64);
+        }
+    }
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics.render(),

@@ -3,11 +3,10 @@
 //! attack and proves it gets nothing it did not pay for.
 
 use api::routes::payments::{sign, SIGNATURE_HEADER};
-use jsonwebtoken::{encode, EncodingKey, Header};
-use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
+use crate::credentials::{self, advance, as_holder, key};
 use crate::support::{Api, Backend, Env, Server};
 
 pub(crate) const MASTER: &str = "abuse-master-key-0123456789abcdef";
@@ -36,45 +35,27 @@ pub(crate) async fn start(env: &Env, extra: &[&str]) -> Server {
     env.start_with(&args).await
 }
 
-/// The API as the holder of `bearer` sees it.
-pub(crate) fn as_holder(server: &Api, bearer: &str) -> Api {
-    let mut headers = HeaderMap::new();
-    headers.insert(
-        AUTHORIZATION,
-        HeaderValue::from_str(&format!("Bearer {bearer}")).unwrap(),
-    );
-    Api {
-        base: server.base.clone(),
-        client: reqwest::Client::builder()
-            .default_headers(headers)
-            .build()
-            .unwrap(),
+/// A production server on its own PostgreSQL database with the shop open, and the
+/// attacker: a buyer with a valid token.
+struct Attack {
+    env: Env,
+    server: Server,
+    master: Api,
+    mallory: Api,
+}
+
+async fn attack(extra: &[&str]) -> Attack {
+    let env = Env::new(Backend::Postgres).await;
+    let server = start(&env, extra).await;
+    let master = as_holder(&server, MASTER);
+    open_shop(&master).await;
+    let mallory = buyer(&server, "mallory");
+    Attack {
+        env,
+        server,
+        master,
+        mallory,
     }
-}
-
-/// A valid buyer token for `subject`.
-pub(crate) fn buyer(server: &Api, subject: &str) -> Api {
-    let claims = json!({
-        "sub": subject,
-        "aud": "commerce",
-        "exp": chrono::Utc::now().timestamp() + 3600,
-    });
-    let token = encode(
-        &Header::default(),
-        &claims,
-        &EncodingKey::from_secret(JWT_SECRET.as_bytes()),
-    )
-    .unwrap();
-    as_holder(server, &token)
-}
-
-/// An API key with `scopes`, made by the master key.
-pub(crate) async fn key(master: &Api, name: &str, scopes: &[&str]) -> Api {
-    let created = master
-        .post("/v1/keys", &json!({"name": name, "scopes": scopes}))
-        .await
-        .expect(StatusCode::CREATED);
-    as_holder(master, created["key"].as_str().unwrap())
 }
 
 /// Warehouse `ams` (ships to `nl`) with MUG-1 (cheap) and TV-1 (dear) in stock.
@@ -84,28 +65,17 @@ async fn open_shop(master: &Api) {
         .post("/v1/stock/TV-1/ams/receipts", &json!({ "quantity": STOCK }))
         .await
         .expect(StatusCode::OK);
-    let tv = json!({
-        "sku": "TV-1", "title": "Television", "category": "home/tv",
-        "shop": {"shop_id": "s1", "name": "Shop", "location": {"lat": 52.0, "lon": 4.0}},
-        "price": {"amount": TV_PRICE, "currency": "EUR"}, "language": "en"
-    });
-    master
-        .post("/v1/products", &tv)
-        .await
-        .expect(StatusCode::CREATED);
+    crate::shop::list_product(master, "TV-1", "Television", TV_PRICE).await;
 }
 
 /// The server's (manual) clock in unix seconds, read by advancing it by nothing.
 pub(crate) async fn server_now(api: &Api) -> i64 {
-    let clock = as_holder(api, MASTER)
-        .post("/v1/admin/clock/advance", &json!({"seconds": 0}))
-        .await
-        .expect(StatusCode::OK);
-    clock["now"]
-        .as_str()
-        .and_then(|now| now.parse::<chrono::DateTime<chrono::Utc>>().ok())
-        .unwrap_or_else(|| panic!("a time in {clock}"))
-        .timestamp()
+    advance(&as_holder(api, MASTER), 0).await
+}
+
+/// A buyer with a valid token of this server's.
+pub(crate) fn buyer(server: &Api, subject: &str) -> Api {
+    credentials::buyer(server, JWT_SECRET, subject)
 }
 
 /// The payment provider's signed callback for `order_id`, signed at the server's
@@ -169,11 +139,12 @@ pub(crate) fn reserve_body(id: &str, sku: &str, quantity: u64) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_buyer_cannot_slip_its_own_reservation_into_an_order() {
-    let env = Env::new(Backend::Postgres).await;
-    let server = start(&env, &["--buyer-rate-limit", "0"]).await;
-    let master = as_holder(&server, MASTER);
-    open_shop(&master).await;
-    let mallory = buyer(&server, "mallory");
+    let Attack {
+        env: _env,
+        server,
+        master,
+        mallory,
+    } = attack(&["--buyer-rate-limit", "0"]).await;
 
     // Reserve 20 dear units under the id the order will have, then order one cheap one.
     mallory
@@ -261,11 +232,12 @@ async fn a_buyer_cannot_slip_its_own_reservation_into_an_order() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn only_the_key_that_reserved_confirms_and_buyers_never_do() {
-    let env = Env::new(Backend::Postgres).await;
-    let server = start(&env, &["--buyer-rate-limit", "0"]).await;
-    let master = as_holder(&server, MASTER);
-    open_shop(&master).await;
-    let mallory = buyer(&server, "mallory");
+    let Attack {
+        env: _env,
+        server,
+        master,
+        mallory,
+    } = attack(&["--buyer-rate-limit", "0"]).await;
     mallory
         .post("/v1/reservations", &reserve_body("mine", "TV-1", 2))
         .await
@@ -313,11 +285,12 @@ async fn only_the_key_that_reserved_confirms_and_buyers_never_do() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_buyer_holds_no_more_than_its_limits_allow() {
-    let env = Env::new(Backend::Postgres).await;
-    let server = start(&env, &["--buyer-rate-limit", "0"]).await;
-    let master = as_holder(&server, MASTER);
-    open_shop(&master).await;
-    let mallory = buyer(&server, "mallory");
+    let Attack {
+        env: _env,
+        server,
+        master,
+        mallory,
+    } = attack(&["--buyer-rate-limit", "0"]).await;
 
     // Ten reservations of three units at once: the limit of 20 lets six through.
     let attempts: Vec<_> = (0..10)
@@ -422,11 +395,12 @@ async fn a_buyer_holds_no_more_than_its_limits_allow() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn one_buyer_over_its_rate_slows_only_itself() {
-    let env = Env::new(Backend::Postgres).await;
-    let server = start(&env, &["--buyer-rate-limit", "5"]).await;
-    let master = as_holder(&server, MASTER);
-    open_shop(&master).await;
-    let mallory = buyer(&server, "mallory");
+    let Attack {
+        env: _env,
+        server,
+        master: _master,
+        mallory,
+    } = attack(&["--buyer-rate-limit", "5"]).await;
     let mut limited = 0;
     for _ in 0..20 {
         let answer = mallory.get("/v1/orders/none").await;
@@ -447,11 +421,12 @@ async fn one_buyer_over_its_rate_slows_only_itself() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn payments_for_orders_that_will_not_ship_are_refunded() {
-    let env = Env::new(Backend::Postgres).await;
-    let server = start(&env, &["--buyer-rate-limit", "0"]).await;
-    let master = as_holder(&server, MASTER);
-    open_shop(&master).await;
-    let mallory = buyer(&server, "mallory");
+    let Attack {
+        env: _env,
+        server,
+        master,
+        mallory,
+    } = attack(&["--buyer-rate-limit", "0"]).await;
 
     // Rejected: more than there is.
     place(&mallory, "too-many", "MUG-1", STOCK + 1).await;
@@ -511,11 +486,12 @@ async fn payments_for_orders_that_will_not_ship_are_refunded() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_poison_event_is_parked_and_delays_nobody() {
     use sqlx::Connection;
-    let env = Env::new(Backend::Postgres).await;
-    let server = start(&env, &["--buyer-rate-limit", "0"]).await;
-    let master = as_holder(&server, MASTER);
-    open_shop(&master).await;
-    let mallory = buyer(&server, "mallory");
+    let Attack {
+        env,
+        server,
+        master,
+        mallory,
+    } = attack(&["--buyer-rate-limit", "0"]).await;
     place(&mallory, "before", "MUG-1", 1).await;
     wait_order(&mallory, "before", "reserved").await;
 

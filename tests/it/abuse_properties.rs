@@ -15,7 +15,8 @@ use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::abuse::{as_holder, buyer, key, server_now, start, wait_order, webhook, MASTER};
+use crate::abuse::{buyer, server_now, start, wait_order, webhook, MASTER};
+use crate::credentials::{as_holder, key};
 use crate::support::{Answer, Api, Backend, Env};
 
 /// Units of each case's SKU, and its price in cents.
@@ -135,15 +136,7 @@ async fn run_case(shop: &Shop, case: usize, ops: Vec<Op>) -> Exercised {
         )
         .await
         .expect(StatusCode::OK);
-    let product = json!({
-        "sku": sku, "title": "Thing", "category": "home/things",
-        "shop": {"shop_id": "s1", "name": "Shop", "location": {"lat": 52.0, "lon": 4.0}},
-        "price": {"amount": PRICE, "currency": "EUR"}, "language": "en"
-    });
-    shop.master
-        .post("/v1/products", &product)
-        .await
-        .expect(StatusCode::CREATED);
+    crate::shop::list_product(&shop.master, &sku, "Thing", PRICE).await;
     let mut ledger = Ledger::default();
     for (step, op) in ops.into_iter().enumerate() {
         let what = format!("case {case} step {step} {op:?}");

@@ -15,6 +15,7 @@ mod abuse_properties;
 mod auth;
 mod bad_input;
 mod crash;
+mod credentials;
 mod flash_sales;
 mod lifecycle;
 mod load;

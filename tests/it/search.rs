@@ -3,11 +3,10 @@
 //! bounded), and `commerce rebuild search` while the server runs; in production, who
 //! may personalise with whose profile.
 
-use jsonwebtoken::{encode, EncodingKey, Header};
-use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
+use crate::credentials::{as_holder, key};
 use crate::on_both_backends;
 use crate::support::{Api, Backend, Env};
 
@@ -221,45 +220,8 @@ async fn products_are_searchable_over_http(backend: Backend) {
 const MASTER: &str = "search-tests-master-key-0123456789";
 const JWT_SECRET: &str = "search-tests-sign-buyer-tokens-with-this";
 
-/// The API as the holder of `bearer` sees it.
-fn as_holder(server: &Api, bearer: &str) -> Api {
-    let mut headers = HeaderMap::new();
-    headers.insert(
-        AUTHORIZATION,
-        HeaderValue::from_str(&format!("Bearer {bearer}")).unwrap(),
-    );
-    Api {
-        base: server.base.clone(),
-        client: reqwest::Client::builder()
-            .default_headers(headers)
-            .build()
-            .unwrap(),
-    }
-}
-
-/// The API as buyer `subject` sees it, with a valid token.
 fn buyer(server: &Api, subject: &str) -> Api {
-    let claims = json!({
-        "sub": subject,
-        "aud": "commerce",
-        "exp": chrono::Utc::now().timestamp() + 3600,
-    });
-    let token = encode(
-        &Header::default(),
-        &claims,
-        &EncodingKey::from_secret(JWT_SECRET.as_bytes()),
-    )
-    .unwrap();
-    as_holder(server, &token)
-}
-
-/// The API as the holder of a new key with `scopes` sees it.
-async fn key(master: &Api, name: &str, scopes: &[&str]) -> Api {
-    let created = master
-        .post("/v1/keys", &json!({"name": name, "scopes": scopes}))
-        .await
-        .expect(StatusCode::CREATED);
-    as_holder(master, created["key"].as_str().unwrap())
+    crate::credentials::buyer(server, JWT_SECRET, subject)
 }
 
 /// A profile tells what its shopper looked at: a search is personalised with one only

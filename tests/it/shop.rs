@@ -23,8 +23,13 @@ pub async fn open_shop(api: &Api, units: u64, price: i64) {
     )
     .await
     .expect(StatusCode::OK);
+    list_product(api, "MUG-1", "Mug", price).await;
+}
+
+/// List `sku` as `title` at `price` cents in shop `s1`.
+pub async fn list_product(api: &Api, sku: &str, title: &str, price: i64) {
     let product = json!({
-        "sku": "MUG-1", "title": "Mug", "category": "home/mugs",
+        "sku": sku, "title": title, "category": "home/things",
         "shop": {"shop_id": "s1", "name": "Shop", "location": {"lat": 52.0, "lon": 4.0}},
         "price": {"amount": price, "currency": "EUR"}, "language": "en"
     });

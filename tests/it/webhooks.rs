@@ -8,6 +8,7 @@ use api::routes::payments::{sign, sign_legacy, SIGNATURE_HEADER};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
+use crate::credentials::advance;
 use crate::on_both_backends;
 use crate::support::{Answer, Api, Backend, Env, Server};
 
@@ -31,19 +32,6 @@ async fn start(env: &Env, extra: &[&str]) -> Server {
 /// The server's clock in unix seconds, read by advancing it by nothing.
 async fn server_now(api: &Api) -> i64 {
     advance(api, 0).await
-}
-
-/// Move the server's clock; its time after.
-async fn advance(api: &Api, seconds: i64) -> i64 {
-    let clock = api
-        .post("/v1/admin/clock/advance", &json!({ "seconds": seconds }))
-        .await
-        .expect(StatusCode::OK);
-    clock["now"]
-        .as_str()
-        .and_then(|now| now.parse::<chrono::DateTime<chrono::Utc>>().ok())
-        .unwrap_or_else(|| panic!("a time in {clock}"))
-        .timestamp()
 }
 
 /// Place a one-mug order and wait for its stock to be held; its total.

@@ -5,34 +5,20 @@
 
 use std::sync::Arc;
 
-use commands::{AppClock, CommandError, CommandService, EventStore};
-use domain::{RegisterWarehouse, StockAction, StockCommand};
-use event_schemas::{GeoPoint, Metadata, ReservationLine};
+use commands::{CommandError, CommandService, EventStore};
+use domain::{StockAction, StockCommand};
+use event_schemas::{Metadata, ReservationLine};
 use projections::ReadDb;
+
+use crate::host::WAREHOUSE;
 
 crate::contract! {
     a_hold_lost_before_the_sale_is_a_failure_not_a_sale => check_lost_hold_is_a_failure,
     a_confirm_after_a_partial_sale_sells_each_line_once => check_partial_sale_is_not_repeated,
 }
 
-const WAREHOUSE: &str = "wh-1";
-
 async fn shop(store: &EventStore) -> Arc<CommandService> {
-    let service = Arc::new(CommandService::new(store.clone(), AppClock::System));
-    let warehouse = RegisterWarehouse {
-        warehouse_id: WAREHOUSE.into(),
-        name: "Test".into(),
-        region: "nl".into(),
-        location: GeoPoint {
-            lat: 52.0,
-            lon: 4.0,
-        },
-        ships_to: vec![],
-    };
-    service
-        .register_warehouse(warehouse, &Metadata::default())
-        .await
-        .unwrap();
+    let service = crate::host::service(store).await;
     for sku in ["A", "B"] {
         stock(&service, sku, StockAction::Receive { quantity: 5 })
             .await

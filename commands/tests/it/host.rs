@@ -17,9 +17,10 @@ crate::contract! {
     an_idempotency_key_is_recorded_with_its_events_once => check_idempotency_key_once,
 }
 
-const WAREHOUSE: &str = "wh-1";
+pub(crate) const WAREHOUSE: &str = "wh-1";
 
-async fn service(store: &EventStore) -> Arc<CommandService> {
+/// A command service on `store` with warehouse [`WAREHOUSE`] registered.
+pub(crate) async fn service(store: &EventStore) -> Arc<CommandService> {
     let service = Arc::new(CommandService::new(store.clone(), AppClock::System));
     service
         .register_warehouse(

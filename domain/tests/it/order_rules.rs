@@ -36,6 +36,13 @@ fn placed() -> OrderEvent {
     }
 }
 
+fn cancelled() -> OrderEvent {
+    OrderEvent::OrderCancelled {
+        order_id: "o-1".into(),
+        reason: "changed my mind".into(),
+    }
+}
+
 fn line(sku: &str, warehouse: &str, quantity: u64) -> ReservationLine {
     ReservationLine {
         sku: sku.into(),
@@ -118,13 +125,7 @@ fn a_payment_for_a_rejected_order_is_refunded() {
 #[test]
 fn a_payment_for_a_cancelled_order_is_refunded_whatever_its_amount() {
     orders()
-        .given(vec![
-            placed(),
-            OrderEvent::OrderCancelled {
-                order_id: "o-1".into(),
-                reason: "changed my mind".into(),
-            },
-        ])
+        .given(vec![placed(), cancelled()])
         .when(pay("p-1", 7))
         .then_expect_events(vec![OrderEvent::RefundRequested {
             order_id: "o-1".into(),
@@ -139,10 +140,7 @@ fn the_same_payment_again_after_its_refund_changes_nothing() {
     orders()
         .given(vec![
             placed(),
-            OrderEvent::OrderCancelled {
-                order_id: "o-1".into(),
-                reason: "changed my mind".into(),
-            },
+            cancelled(),
             OrderEvent::RefundRequested {
                 order_id: "o-1".into(),
                 payment_id: "p-1".into(),
@@ -157,13 +155,7 @@ fn the_same_payment_again_after_its_refund_changes_nothing() {
 #[test]
 fn a_cancelled_order_is_never_paid_so_never_confirmed() {
     orders()
-        .given(vec![
-            placed(),
-            OrderEvent::OrderCancelled {
-                order_id: "o-1".into(),
-                reason: "changed my mind".into(),
-            },
-        ])
+        .given(vec![placed(), cancelled()])
         .when(OrderCommand::Confirm { shipments: vec![] })
         .then_expect_error_message("the order is cancelled");
 }

@@ -672,3 +672,63 @@ async fn hostile_flash_traffic_leaves_nothing_behind_once_it_expires() {
     }
     assert!(server.stop().await.success());
 }
+
+/// A keyed retry of an order sent without an id names the same order (its id comes
+/// from the key, and the fingerprint leaves it out); a POST that does not honour a key
+/// says so instead of ignoring it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn idempotency_keys_are_honoured_or_refused_never_ignored() {
+    let Attack {
+        env: _env,
+        server,
+        master: _master,
+        mallory,
+    } = attack(&["--buyer-rate-limit", "0"]).await;
+    let keyed = |key: &str| {
+        mallory
+            .client
+            .post(mallory.url("/v1/orders"))
+            .header("idempotency-key", key)
+            .json(&json!({"lines": [{"sku": "MUG-1", "quantity": 1}], "ship_to": {"region": "nl"}}))
+    };
+    let first = mallory
+        .send(keyed("checkout-1"))
+        .await
+        .expect(StatusCode::CREATED);
+    let again = mallory.send(keyed("checkout-1")).await;
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    assert_eq!(
+        again.json()["order_id"],
+        first["order_id"],
+        "{}",
+        again.text
+    );
+    let other = mallory
+        .send(keyed("checkout-2"))
+        .await
+        .expect(StatusCode::CREATED);
+    assert_ne!(other["order_id"], first["order_id"]);
+
+    let order_id = first["order_id"].as_str().unwrap();
+    let refused = mallory
+        .send(
+            mallory
+                .client
+                .post(mallory.url(&format!("/v1/orders/{order_id}/cancel")))
+                .header("idempotency-key", "cancel-1")
+                .json(&json!({})),
+        )
+        .await
+        .problem(StatusCode::BAD_REQUEST);
+    assert_eq!(
+        refused["type"], "/problems/idempotency_key_not_taken",
+        "{refused}"
+    );
+    // Nothing was cancelled by the refused request.
+    let order = mallory
+        .get(&format!("/v1/orders/{order_id}"))
+        .await
+        .expect(StatusCode::OK);
+    assert_ne!(order["status"], "cancelled", "{order}");
+    assert!(server.stop().await.success());
+}

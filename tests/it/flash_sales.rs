@@ -625,3 +625,57 @@ async fn bad_flash_sale_requests_are_refused_and_write_nothing() {
         .problem(StatusCode::NOT_FOUND);
     assert_eq!(server.head().await, head, "nothing was written");
 }
+
+/// What a hostile crowd leaves in Redis goes away by itself: a queued ticket, the
+/// buyer's pointer to it and the sale's sequence all carry TTLs, and a ticket's place
+/// in line comes from its sequence number.
+#[tokio::test]
+async fn queued_tickets_in_redis_expire_by_themselves() {
+    let env = Env::new(Backend::Postgres).await;
+    let prefix = format!("test-{}", uuid::Uuid::now_v7().simple());
+    let args = shared_admission(&prefix, "1");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let server = env.start_with(&args).await;
+    crate::shop::open_shop(&server, 10, 1000).await;
+    schedule(&server, "ttl", 5, 1).await;
+    let mut tickets = Vec::new();
+    for i in 0..3 {
+        let answer = buy(&server, "ttl", &format!("t{i}"), 1).await;
+        if answer.status == StatusCode::ACCEPTED {
+            let body = answer.json();
+            tickets.push((
+                format!("t{i}"),
+                body["ticket"].as_str().unwrap().to_string(),
+                body["position_in_queue"].as_u64(),
+            ));
+        }
+    }
+    assert!(
+        !tickets.is_empty(),
+        "a rate of one a second queues the rest"
+    );
+    let places: Vec<Option<u64>> = tickets.iter().map(|t| t.2).collect();
+    let expected: Vec<Option<u64>> = (1..=tickets.len() as u64).map(Some).collect();
+    assert_eq!(places, expected, "places in line, first come first");
+
+    let url = std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let mut redis = redis::Client::open(url)
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let (user, ticket, _) = &tickets[0];
+    for key in [
+        format!("{prefix}:t:{ticket}"),
+        format!("{prefix}:tb:ttl:{user}"),
+        format!("{prefix}:seq:ttl"),
+    ] {
+        let ttl: i64 = redis::cmd("PTTL")
+            .arg(&key)
+            .query_async(&mut redis)
+            .await
+            .unwrap();
+        assert!(ttl > 0, "{key} has no TTL ({ttl})");
+    }
+    assert!(server.stop().await.success());
+}

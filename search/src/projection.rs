@@ -249,13 +249,12 @@ impl Generation {
         Ok(())
     }
 
-    /// Whether a commit is due: changes waited long enough, or someone waits for them.
-    fn commit_due(&self, wanted: i64) -> bool {
+    /// Whether a commit is due: changes waited `interval`, or someone waits for them.
+    fn commit_due(&self, wanted: i64, interval: Duration) -> bool {
         match self.pending_since {
             None => false,
             Some(since) => {
-                since.elapsed() >= COMMIT_INTERVAL
-                    || (wanted > self.committed && wanted <= self.applied)
+                since.elapsed() >= interval || (wanted > self.committed && wanted <= self.applied)
             }
         }
     }
@@ -273,6 +272,8 @@ pub struct SearchProjection {
     wanted: watch::Sender<i64>,
     rebuild: watch::Sender<RebuildStatus>,
     rebuilding: Mutex<bool>,
+    /// How long applied changes wait for a commit when nobody asks for them.
+    commit_interval: Duration,
     follower: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
@@ -298,6 +299,16 @@ impl SearchProjection {
     /// Open the active generation under `root` (creating it if new), fold the log up
     /// to its checkpoint into memory, and remove generations a crashed rebuild left.
     pub async fn open(db: ReadDb, root: PathBuf) -> Result<Arc<Self>, SearchError> {
+        Self::open_with_commit_interval(db, root, COMMIT_INTERVAL).await
+    }
+
+    /// [`open`](Self::open) with another commit interval (tests use a long one to show
+    /// that a waiting query, not the interval, brought a commit about).
+    pub async fn open_with_commit_interval(
+        db: ReadDb,
+        root: PathBuf,
+        commit_interval: Duration,
+    ) -> Result<Arc<Self>, SearchError> {
         std::fs::create_dir_all(&root)?;
         let number = read_active(&root);
         for entry in std::fs::read_dir(&root)? {
@@ -324,6 +335,7 @@ impl SearchProjection {
             })
             .0,
             rebuilding: Mutex::new(false),
+            commit_interval,
             follower: Mutex::new(None),
         }))
     }
@@ -419,7 +431,7 @@ impl SearchProjection {
         let records = log::read_records_after(&self.db, live.applied, BATCH).await?;
         let full = records.len() as i64 == BATCH;
         self.apply_or_reload(&mut live, &records).await?;
-        if live.commit_due(*self.wanted.borrow()) {
+        if live.commit_due(*self.wanted.borrow(), self.commit_interval) {
             live.commit().await?;
         }
         self.publish(&live);
@@ -427,7 +439,7 @@ impl SearchProjection {
             return Ok(Step::More);
         }
         Ok(Step::CaughtUp(
-            live.pending_since.map(|since| since + COMMIT_INTERVAL),
+            live.pending_since.map(|since| since + self.commit_interval),
         ))
     }
 

@@ -305,8 +305,16 @@ async fn buyers_racing_for_ten_units_over_three_warehouses(backend: Backend) {
         (Some(10), Some(10), Some(0)),
         "{stock}"
     );
-    for warehouse in stock["warehouses"].as_array().unwrap() {
-        assert!(warehouse["available"].as_i64().unwrap() >= 0);
+    // Per warehouse too, every unit is held: none is left available anywhere.
+    let warehouses = stock["warehouses"].as_array().unwrap();
+    let on_hand: i64 = warehouses
+        .iter()
+        .map(|w| w["on_hand"].as_i64().unwrap())
+        .sum();
+    assert_eq!(on_hand, 10, "{stock}");
+    for warehouse in warehouses {
+        assert_eq!(warehouse["available"], 0, "{stock}");
+        assert_eq!(warehouse["held"], warehouse["on_hand"], "{stock}");
     }
 
     for id in &reserved[..3] {

@@ -103,28 +103,17 @@ impl Env {
     /// A `commerce` command with a clean environment (no stray DATABASE_URL etc.).
     pub fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(BIN);
+        // A clean environment: nothing the developer's shell or CI sets for the server
+        // (the database, Redis, any COMMERCE_* setting) reaches it.
+        for (name, _) in std::env::vars_os() {
+            let name = name.to_string_lossy();
+            if name.starts_with("COMMERCE_") || name == "DATABASE_URL" || name == "REDIS_URL" {
+                command.env_remove(name.as_ref());
+            }
+        }
         command
             .args(args)
             .args(self.storage_args())
-            .env_remove("DATABASE_URL")
-            .env_remove("COMMERCE_DATA_DIR")
-            .env_remove("COMMERCE_LISTEN")
-            .env_remove("COMMERCE_CLOCK")
-            .env_remove("COMMERCE_ENV")
-            .env_remove("COMMERCE_MASTER_KEY")
-            .env_remove("COMMERCE_JWT_SECRET")
-            .env_remove("COMMERCE_JWT_PUBLIC_KEY")
-            .env_remove("COMMERCE_JWT_AUDIENCE")
-            .env_remove("COMMERCE_JWT_ISSUER")
-            .env_remove("COMMERCE_KEY_RATE_LIMIT")
-            .env_remove("COMMERCE_BUYER_RATE_LIMIT")
-            .env_remove("COMMERCE_BUYER_MAX_UNITS")
-            .env_remove("COMMERCE_BUYER_MAX_TTL")
-            .env_remove("COMMERCE_BUYER_MAX_LIFE")
-            .env_remove("COMMERCE_PAYMENT_WEBHOOK_SECRET")
-            .env_remove("COMMERCE_ACCEPT_LEGACY_WEBHOOK_SIGNATURES")
-            .env_remove("COMMERCE_AUTH_FAILURES_PER_MINUTE")
-            .env_remove("COMMERCE_API_KEY")
             .env("RUST_LOG", "info,sqlx=warn")
             .stdin(Stdio::null())
             .kill_on_drop(true);

@@ -75,6 +75,23 @@ impl Backend {
         }
     }
 
+    /// The search projection over this log, committing at the given interval when
+    /// nobody waits.
+    pub async fn open_search_committing_every(
+        &self,
+        interval: std::time::Duration,
+    ) -> Arc<SearchProjection> {
+        let projection = SearchProjection::open_with_commit_interval(
+            self.read.clone(),
+            self.dir.path().join("search"),
+            interval,
+        )
+        .await
+        .unwrap();
+        projection.spawn_live(self.store.committed());
+        projection
+    }
+
     pub async fn open_search(&self) -> Arc<SearchProjection> {
         let projection = SearchProjection::open(self.read.clone(), self.dir.path().join("search"))
             .await

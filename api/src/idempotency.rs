@@ -14,7 +14,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::problem::Problem;
-use crate::routes::{observed_result, AppState};
+use crate::routes::{metered_result, AppState};
 
 /// Longest idempotency key accepted.
 const MAX_KEY_LEN: usize = 255;
@@ -123,7 +123,7 @@ where
     Fut: Future<Output = Result<T, CommandError>>,
 {
     let Some(key) = key(headers)? else {
-        return observed_result(name, command(None))
+        return metered_result(name, command(None))
             .await
             .map(Executed::Fresh)
             .map_err(Problem::from);
@@ -142,7 +142,7 @@ where
     {
         return replay(&keyed, receipt);
     }
-    match observed_result(name, command(Some(keyed.clone()))).await {
+    match metered_result(name, command(Some(keyed.clone()))).await {
         Ok(answer) => Ok(Executed::Fresh(answer)),
         Err(CommandError::AlreadyDone(receipt)) => replay(&keyed, receipt),
         Err(other) => Err(other.into()),

@@ -4,8 +4,8 @@ use utoipa::OpenApi;
 
 use crate::problem::{FieldErrorBody, Problem};
 use crate::routes::{
-    activity, admin, availability, keys, ops, orders, payments, products, reservations, search,
-    stock, warehouses,
+    activity, admin, availability, keys, ops, orders, payments, product_search, products,
+    reservations, stock, warehouses,
 };
 
 #[derive(OpenApi)]
@@ -49,8 +49,8 @@ use crate::routes::{
         keys::create,
         keys::list,
         keys::revoke,
-        search::search,
-        search::suggestions,
+        product_search::search,
+        product_search::suggestions,
         activity::record,
         crate::flash::schedule,
         crate::flash::get,

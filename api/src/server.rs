@@ -5,8 +5,6 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use ::search::projection::SearchHandle;
-use ::search::SearchProjection;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Request};
 use axum::routing::{delete, get, post};
@@ -16,6 +14,8 @@ use projections::api_keys::ApiKeys;
 use projections::availability::Availability;
 use projections::open_holds::OpenHolds;
 use projections::{ProjectionHandle, Projector, ReadDb};
+use search::projection::SearchHandle;
+use search::SearchProjection;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -29,8 +29,8 @@ use crate::flash::{self, FlashState};
 use crate::problem::problems_for_bare_errors;
 use crate::routes::activity::ActivityRecorder;
 use crate::routes::{
-    activity, admin, availability, keys, ops, orders, payments, products, reservations, search,
-    stock, warehouses, AppState,
+    activity, admin, availability, keys, ops, orders, payments, product_search, products,
+    reservations, stock, warehouses, AppState,
 };
 use crate::telemetry;
 
@@ -177,8 +177,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/flash-sales/{sale_id}/cancel", post(flash::cancel))
         .route("/v1/flash-sales/{sale_id}/purchase", post(flash::purchase))
         .route("/v1/flash-sales/{sale_id}/queue/{ticket}", get(flash::ticket))
-        .route("/v1/search", get(search::search))
-        .route("/v1/search/suggest", get(search::suggestions))
+        .route("/v1/search", get(product_search::search))
+        .route("/v1/search/suggest", get(product_search::suggestions))
         .route("/v1/activity", post(activity::record))
         .route("/v1/payments/webhook", post(payments::webhook))
         .route("/v1/orders", post(orders::place))
@@ -297,7 +297,7 @@ pub async fn serve(config: ServerConfig, auth: AuthSettings) -> anyhow::Result<(
             flash
         },
         limits: config.limits,
-        search: search::SearchState {
+        search: product_search::SearchState {
             projection: backend.search.clone(),
             recorder: ActivityRecorder::spawn(backend.commands.clone()),
         },

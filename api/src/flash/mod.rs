@@ -27,7 +27,7 @@ use crate::auth::Principal;
 use crate::problem::{Body, PathParams, Problem};
 use crate::routes::orders::customer;
 use crate::routes::warehouses::MoneyBody;
-use crate::routes::{observed, observed_result, AppState};
+use crate::routes::{metered, metered_result, AppState};
 
 /// How often running sales are looked at (to close them when their window ends).
 const TICK: Duration = Duration::from_secs(1);
@@ -237,7 +237,7 @@ pub async fn schedule(
         payment_window_seconds: body.payment_window_seconds.unwrap_or(300),
     };
     let sale_id = sale.sale_id.clone();
-    let (outcome, view) = observed(
+    let (outcome, view) = metered(
         "schedule_flash_sale",
         state.commands.schedule_flash_sale(sale, &metadata),
     )
@@ -284,7 +284,7 @@ pub async fn cancel(
     PathParams(sale_id): PathParams<String>,
 ) -> Result<Json<SaleAnswer>, Problem> {
     let metadata = state.metadata(&headers, &principal);
-    let (outcome, view) = observed(
+    let (outcome, view) = metered(
         "cancel_flash_sale",
         state.commands.cancel_flash_sale(&sale_id, &metadata),
     )
@@ -375,7 +375,7 @@ pub async fn purchase(
         Admitted::Queued(ticket) => Ok((StatusCode::ACCEPTED, Json(ticket)).into_response()),
         Admitted::Now => {
             let metadata = state.metadata(&headers, &principal);
-            let bought = observed_result(
+            let bought = metered_result(
                 "purchase_flash_sale",
                 state
                     .commands

@@ -9,7 +9,7 @@ use projections::api_keys::KeyRecord;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{observed, AppState};
+use super::{metered, AppState};
 use crate::auth::{sha256, Principal};
 use crate::idempotency::{self, hex, Executed, MaybeReplayed};
 use crate::problem::{Body, PathParams, Problem};
@@ -214,7 +214,7 @@ pub async fn revoke(
     }
     let metadata = state.metadata(&headers, &principal);
     let command = ApiKeyCommand::Revoke { key_id: id.clone() };
-    let outcome = observed(
+    let outcome = metered(
         "revoke_api_key",
         state.commands.handle_api_key(command, &metadata, None),
     )

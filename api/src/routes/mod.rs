@@ -8,9 +8,9 @@ pub mod long_poll;
 pub mod ops;
 pub mod orders;
 pub mod payments;
+pub mod product_search;
 pub mod products;
 pub mod reservations;
-pub mod search;
 pub mod stock;
 pub mod warehouses;
 
@@ -37,7 +37,7 @@ pub struct AppState {
     pub commands: Arc<CommandService>,
     pub availability: Arc<Projector<Availability>>,
     pub open_holds: Arc<Projector<projections::open_holds::OpenHolds>>,
-    pub search: search::SearchState,
+    pub search: product_search::SearchState,
     pub flash: crate::flash::FlashState,
     pub limits: Limits,
     /// Every projection that can be rebuilt, by name.
@@ -120,15 +120,15 @@ pub fn stale_read(stale: projections::WaitError, position: i64, wanted: i64) -> 
 }
 
 /// Run a command, counting it by type and outcome.
-pub async fn observed<T>(
+pub async fn metered<T>(
     name: &'static str,
     command: impl std::future::Future<Output = Result<T, CommandError>>,
 ) -> Result<T, Problem> {
-    observed_result(name, command).await.map_err(Problem::from)
+    metered_result(name, command).await.map_err(Problem::from)
 }
 
-/// [`observed`], keeping the command's own error.
-pub async fn observed_result<T>(
+/// [`metered`], keeping the command's own error.
+pub async fn metered_result<T>(
     name: &'static str,
     command: impl std::future::Future<Output = Result<T, CommandError>>,
 ) -> Result<T, CommandError> {

@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 
 use super::long_poll::{self, Look, Statuses, WaitParams};
 use super::warehouses::MoneyBody;
-use super::{observed, AppState};
+use super::{metered, AppState};
 use crate::auth::{Environment, Principal};
 use crate::idempotency::{self, stored_answer, Executed, MaybeReplayed};
 use crate::problem::{optional_json, Body, PathParams, Problem, QueryParams};
@@ -250,7 +250,7 @@ pub async fn get(
 ) -> Result<Json<OrderBody>, Problem> {
     let changes = state.commands.order_changes(&id);
     let order = long_poll::until_status(&state, &wait, &STATUSES, changes, || async {
-        let (outcome, order) = observed("read_order", state.commands.order(&id)).await?;
+        let (outcome, order) = metered("read_order", state.commands.order(&id)).await?;
         visible(&order, &principal)?;
         Ok(Look {
             status: order.status.name(),
@@ -279,7 +279,7 @@ pub async fn reservation(
     PathParams(id): PathParams<String>,
     QueryParams(wait): QueryParams<WaitParams>,
 ) -> Result<Json<super::reservations::ReservationBody>, Problem> {
-    let (_, order) = observed("read_order", state.commands.order(&id)).await?;
+    let (_, order) = metered("read_order", state.commands.order(&id)).await?;
     visible(&order, &principal)?;
     let reservation_id = domain::ids::order_reservation_id(&id);
     let answer = super::reservations::look_until_status(&state, &wait, &reservation_id, || {
@@ -320,13 +320,13 @@ pub async fn cancel(
     raw: axum::body::Bytes,
 ) -> Result<Json<OrderBody>, Problem> {
     let request: CancelBody = optional_json(&raw)?;
-    let (_, order) = observed("read_order", state.commands.order(&id)).await?;
+    let (_, order) = metered("read_order", state.commands.order(&id)).await?;
     visible(&order, &principal)?;
     let metadata = state.metadata(&headers, &principal);
     let reason = request
         .reason
         .unwrap_or_else(|| "cancelled by the customer".into());
-    let (outcome, order) = observed(
+    let (outcome, order) = metered(
         "cancel_order",
         state.commands.cancel_order(&id, &reason, &metadata),
     )

@@ -13,7 +13,7 @@ use sha2::Sha256;
 use utoipa::ToSchema;
 
 use super::warehouses::MoneyBody;
-use super::{observed, AppState};
+use super::{metered, AppState};
 use crate::auth::{Environment, Principal};
 use crate::idempotency::hex;
 use crate::problem::{Body, PathParams, Problem};
@@ -210,7 +210,7 @@ async fn handle(
         currency: callback.amount.currency,
     };
     let metadata = state.metadata(headers, principal);
-    let (outcome, order) = observed(
+    let (outcome, order) = metered(
         "record_payment",
         state.commands.record_payment(
             &callback.order_id,
@@ -322,7 +322,7 @@ pub async fn sandbox(
             "the sandbox payment provider exists only in development mode",
         ));
     };
-    let (_, order) = observed("read_order", state.commands.order(&order_id)).await?;
+    let (_, order) = metered("read_order", state.commands.order(&order_id)).await?;
     let total = order.total_or_zero();
     let callback = PaymentCallback {
         order_id,

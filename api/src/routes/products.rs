@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::warehouses::{LocationBody, MoneyBody};
-use super::{observed, AppState};
+use super::{metered, AppState};
 use crate::auth::Principal;
 use crate::idempotency::{self, stored_answer, Executed, MaybeReplayed};
 use crate::problem::{Body, PathParams, Problem};
@@ -203,7 +203,7 @@ pub async fn update(
     };
     let metadata = state.metadata(&headers, &principal);
     let command = ProductCommand::Update { sku, changes };
-    let (outcome, product) = observed(
+    let (outcome, product) = metered(
         "update_product",
         state.commands.handle_product(command, &metadata, None),
     )
@@ -224,7 +224,7 @@ pub async fn delist(
 ) -> Result<Json<ProductAnswer>, Problem> {
     let metadata = state.metadata(&headers, &principal);
     let command = ProductCommand::Delist { sku };
-    let (outcome, product) = observed(
+    let (outcome, product) = metered(
         "delist_product",
         state.commands.handle_product(command, &metadata, None),
     )
@@ -241,6 +241,6 @@ pub async fn get(
     State(state): State<AppState>,
     PathParams(sku): PathParams<String>,
 ) -> Result<Json<ProductAnswer>, Problem> {
-    let (outcome, product) = observed("read_product", state.commands.product(&sku)).await?;
+    let (outcome, product) = metered("read_product", state.commands.product(&sku)).await?;
     Ok(Json(answer(&product, outcome.position)?))
 }

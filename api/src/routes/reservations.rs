@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::long_poll::{self, Look, Statuses, WaitParams};
-use super::{observed, AppState};
+use super::{metered, AppState};
 use crate::auth::Principal;
 use crate::idempotency::{self, stored_answer, Executed, MaybeReplayed};
 use crate::problem::{optional_json, Body, PathParams, Problem, QueryParams};
@@ -399,7 +399,7 @@ where
 {
     let changes = state.commands.reservation_changes(id);
     long_poll::until_status(state, wait, &STATUSES, changes, || async {
-        let answer = observed("inspect_reservation", read()).await?;
+        let answer = metered("inspect_reservation", read()).await?;
         let now = state.commands.clock().now();
         let status = answer.reservation.status_at(now);
         // A held reservation turns expired at its end without a commit of its own.
@@ -435,11 +435,11 @@ pub async fn confirm(
     PathParams(id): PathParams<String>,
 ) -> Result<Json<ReservationBody>, Problem> {
     client_owned(&id)?;
-    let current = observed("inspect_reservation", state.commands.reservation(&id)).await?;
+    let current = metered("inspect_reservation", state.commands.reservation(&id)).await?;
     visible(&current.reservation, &principal)?;
     may_confirm(&current.reservation, &principal)?;
     let metadata = state.metadata(&headers, &principal);
-    let answer = observed(
+    let answer = metered(
         "confirm_reservation",
         state.commands.confirm_reservation(&id, &metadata),
     )
@@ -482,7 +482,7 @@ pub async fn extend(
         }]));
     }
     client_owned(&id)?;
-    let current = observed("inspect_reservation", state.commands.reservation(&id)).await?;
+    let current = metered("inspect_reservation", state.commands.reservation(&id)).await?;
     visible(&current.reservation, &principal)?;
     let now = state.commands.clock().now();
     let expires_at = now + chrono::Duration::seconds(request.ttl_seconds.into());
@@ -545,11 +545,11 @@ pub async fn release(
 ) -> Result<Json<ReservationBody>, Problem> {
     let request: ReleaseBody = optional_json(&raw)?;
     client_owned(&id)?;
-    let current = observed("inspect_reservation", state.commands.reservation(&id)).await?;
+    let current = metered("inspect_reservation", state.commands.reservation(&id)).await?;
     visible(&current.reservation, &principal)?;
     let metadata = state.metadata(&headers, &principal);
     let reason = request.reason.unwrap_or_else(|| "released".into());
-    let answer = observed(
+    let answer = metered(
         "release_reservation",
         state.commands.release_reservation(&id, &reason, &metadata),
     )

@@ -381,7 +381,7 @@ impl Runner {
             .lock()
             .expect("payment clock poisoned")
             .take_due(now);
-        for (order_id, placed_at) in expired {
+        for (order_id, clocked_at) in expired {
             let (done, tail) = watch::channel(None);
             let previous = self.tails.insert(format!("order:{order_id}"), tail);
             let service = self.service.clone();
@@ -395,16 +395,16 @@ impl Runner {
                 let outcome = service.time_out(&order_id, position, &metadata).await;
                 let mut clock = due.lock().expect("payment clock poisoned");
                 match outcome {
-                    Ok(()) => clock.done(placed_at),
+                    Ok(()) => clock.done(clocked_at),
                     // A refusal is final; the order stays as it is for a person.
                     Err(error) if !error.is_transient() => {
                         tracing::error!(%order_id, %error, "timing out an order was refused");
-                        clock.done(placed_at)
+                        clock.done(clocked_at)
                     }
                     Err(error) => {
                         tracing::warn!(%order_id, %error, "timing out an order failed; will retry");
                         let again = service.clock().now() + chrono::Duration::seconds(1);
-                        clock.again(again, order_id, placed_at);
+                        clock.again(again, order_id, clocked_at);
                     }
                 }
                 drop(clock);

@@ -197,10 +197,10 @@ pub(crate) struct Heard {
     pub(crate) instance: u64,
     /// The highest position committed by another process that this one heard of
     /// (or, after a lost connection, the head then: anything may have happened).
-    pub(crate) foreign: watch::Sender<i64>,
+    pub(crate) others_head: watch::Sender<i64>,
     /// Every commit up to here has been heard of: notifications arrive in commit
     /// order, which is position order.
-    pub(crate) through: AtomicI64,
+    pub(crate) all_heard_through: AtomicI64,
 }
 
 impl EventStore {
@@ -216,13 +216,13 @@ impl EventStore {
             head: watch::channel(0).0,
             heard: Arc::new(Heard {
                 instance: rand_instance(),
-                foreign: watch::channel(0).0,
-                through: AtomicI64::new(0),
+                others_head: watch::channel(0).0,
+                all_heard_through: AtomicI64::new(0),
             }),
         };
         let head = store.head_position().await?;
         store.head.send_replace(head);
-        store.heard.through.store(head, Ordering::Release);
+        store.heard.all_heard_through.store(head, Ordering::Release);
         if let Database::Postgres(pool) = &store.db {
             postgres::spawn_commit_listener(pool.clone(), store.head.clone(), store.heard.clone())
                 .await?;
@@ -269,7 +269,9 @@ impl EventStore {
             advance(&self.head, last);
             if let Database::Sqlite { .. } = &self.db {
                 // One process per SQLite database: every commit is ours, heard at once.
-                self.heard.through.fetch_max(last, Ordering::AcqRel);
+                self.heard
+                    .all_heard_through
+                    .fetch_max(last, Ordering::AcqRel);
             }
         }
         Ok(results)
@@ -313,7 +315,7 @@ impl EventStore {
     /// The highest position another process committed, as this process heard of
     /// it: wakes whoever waits for a change that might come from elsewhere.
     pub fn foreign_commits(&self) -> watch::Receiver<i64> {
-        self.heard.foreign.subscribe()
+        self.heard.others_head.subscribe()
     }
 
     /// Whether a copy of an aggregate that holds every one of its events up to
@@ -327,9 +329,9 @@ impl EventStore {
         let Some(synced) = synced else {
             return false;
         };
-        *self.heard.foreign.borrow() <= synced
+        *self.heard.others_head.borrow() <= synced
             && (min_position <= synced
-                || min_position <= self.heard.through.load(Ordering::Acquire))
+                || min_position <= self.heard.all_heard_through.load(Ordering::Acquire))
     }
 }
 

@@ -402,9 +402,11 @@ pub(super) async fn spawn_commit_listener(
                     };
                     if let Ok(position) = position.parse::<i64>() {
                         if instance != Some(heard.instance) {
-                            advance(&heard.foreign, position);
+                            advance(&heard.others_head, position);
                         }
-                        heard.through.fetch_max(position, Ordering::AcqRel);
+                        heard
+                            .all_heard_through
+                            .fetch_max(position, Ordering::AcqRel);
                         advance(&head, position);
                     }
                 }
@@ -416,8 +418,10 @@ pub(super) async fn spawn_commit_listener(
                             .fetch_one(&pool)
                             .await
                     {
-                        advance(&heard.foreign, position);
-                        heard.through.fetch_max(position, Ordering::AcqRel);
+                        advance(&heard.others_head, position);
+                        heard
+                            .all_heard_through
+                            .fetch_max(position, Ordering::AcqRel);
                         advance(&head, position);
                     }
                 }

@@ -8,5 +8,5 @@ mod support;
 mod confirmations;
 mod gaps;
 mod host;
-mod processes;
+mod multi_process;
 mod store_contract;

@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
-use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use commands::AppClock;
@@ -126,45 +126,6 @@ pub enum Requirement {
     /// A route that acts for a buyer: the buyer's own token, or a key with the scope.
     Buyer(&'static str),
     Master,
-}
-
-/// What each route asks for, by method and route pattern. Unknown routes ask for a
-/// credential, so an anonymous caller cannot tell which routes exist.
-pub fn requirement(method: &Method, route: Option<&str>) -> Requirement {
-    let Some(route) = route else {
-        return Requirement::Authenticated;
-    };
-    // HEAD is answered by the GET handler, so it asks what GET asks.
-    let method = if method == Method::HEAD {
-        "GET"
-    } else {
-        method.as_str()
-    };
-    match (method, route) {
-        (_, "/health" | "/ready" | "/v1/payments/webhook") => Requirement::Public,
-        (_, r) if r.starts_with("/v1/payments/sandbox") => Requirement::Scope("admin"),
-        (_, "/openapi.json") => Requirement::Authenticated,
-        (_, "/metrics") => Requirement::Scope("admin"),
-        (_, r) if r.starts_with("/v1/keys") => Requirement::Master,
-        (_, r) if r.starts_with("/v1/admin/") => Requirement::Scope("admin"),
-        ("POST", "/v1/warehouses") => Requirement::Scope("stock:write"),
-        ("POST", r) if r.starts_with("/v1/stock/") => Requirement::Scope("stock:write"),
-        ("GET", r) if r.starts_with("/v1/availability/") => Requirement::Scope("read"),
-        (_, r) if r.starts_with("/v1/reservations") || r.starts_with("/v1/orders") => {
-            Requirement::Buyer("orders:write")
-        }
-        ("GET", r) if r.starts_with("/v1/products") => Requirement::Scope("read"),
-        // Shoppers search with their own token; a shop's backend with a read key.
-        ("GET", r) if r.starts_with("/v1/search") => Requirement::Buyer("read"),
-        ("POST", "/v1/activity") => Requirement::Buyer("activity:write"),
-        ("POST", "/v1/flash-sales") | ("POST", "/v1/flash-sales/{sale_id}/cancel") => {
-            Requirement::Scope("sales:write")
-        }
-        ("GET", "/v1/flash-sales/{sale_id}") => Requirement::Buyer("read"),
-        (_, r) if r.starts_with("/v1/flash-sales/") => Requirement::Buyer("orders:write"),
-        (_, r) if r.starts_with("/v1/products") => Requirement::Scope("catalog:write"),
-        _ => Requirement::Authenticated,
-    }
 }
 
 /// How buyer tokens are checked.
@@ -469,7 +430,7 @@ fn too_many_failures() -> Response {
 /// The middleware in front of every route: authenticate, check the route's
 /// requirement, and hand the handlers the [`Principal`].
 pub async fn authorize(
-    State(auth): State<Arc<Auth>>,
+    State((auth, requirements)): State<(Arc<Auth>, Arc<crate::routes::table::Requirements>)>,
     mut request: Request,
     next: Next,
 ) -> Response {
@@ -477,7 +438,7 @@ pub async fn authorize(
         .extensions()
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_string());
-    let required = requirement(request.method(), route.as_deref());
+    let required = requirements.of_request(request.method(), route.as_deref());
     let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
@@ -658,44 +619,6 @@ mod tests {
             .unwrap()
             .with_issuer(" ")
             .is_err());
-    }
-
-    #[test]
-    fn routes_ask_for_the_scope_of_their_area() {
-        let post = Method::POST;
-        let get = Method::GET;
-        assert_eq!(requirement(&get, Some("/health")), Requirement::Public);
-        assert_eq!(requirement(&get, Some("/ready")), Requirement::Public);
-        assert_eq!(
-            requirement(&post, Some("/v1/warehouses")),
-            Requirement::Scope("stock:write")
-        );
-        assert_eq!(
-            requirement(&post, Some("/v1/stock/{sku}/{warehouse_id}/sales")),
-            Requirement::Scope("stock:write")
-        );
-        assert_eq!(
-            requirement(&get, Some("/v1/availability/{sku}")),
-            Requirement::Scope("read")
-        );
-        assert_eq!(
-            requirement(&Method::HEAD, Some("/v1/availability/{sku}")),
-            Requirement::Scope("read")
-        );
-        assert_eq!(
-            requirement(&post, Some("/v1/admin/projections/{name}/rebuild")),
-            Requirement::Scope("admin")
-        );
-        assert_eq!(
-            requirement(&get, Some("/metrics")),
-            Requirement::Scope("admin")
-        );
-        assert_eq!(requirement(&post, Some("/v1/keys")), Requirement::Master);
-        assert_eq!(
-            requirement(&get, Some("/openapi.json")),
-            Requirement::Authenticated
-        );
-        assert_eq!(requirement(&get, None), Requirement::Authenticated);
     }
 
     #[test]

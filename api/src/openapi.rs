@@ -31,6 +31,7 @@ use crate::routes::{
         ops::health,
         ops::ready,
         ops::metrics,
+        ops::openapi,
         payments::webhook,
         payments::sandbox,
         orders::place,
@@ -93,6 +94,78 @@ impl utoipa::Modify for BearerAuth {
     }
 }
 
+/// The document, each operation's security taken from the route table (where every
+/// route's requirement is declared, once).
 pub fn document() -> utoipa::openapi::OpenApi {
-    ApiDoc::openapi()
+    let mut document = ApiDoc::openapi();
+    for route in crate::routes::table::routes() {
+        let operation = document
+            .paths
+            .paths
+            .get_mut(route.path)
+            .and_then(|item| operation_mut(item, &route.method));
+        if let Some(operation) = operation {
+            operation.security = Some(security(route.requirement));
+        }
+    }
+    document
+}
+
+fn operation_mut<'a>(
+    item: &'a mut utoipa::openapi::PathItem,
+    method: &axum::http::Method,
+) -> Option<&'a mut utoipa::openapi::path::Operation> {
+    use axum::http::Method;
+    match *method {
+        Method::GET => item.get.as_mut(),
+        Method::POST => item.post.as_mut(),
+        Method::PATCH => item.patch.as_mut(),
+        Method::DELETE => item.delete.as_mut(),
+        Method::PUT => item.put.as_mut(),
+        _ => None,
+    }
+}
+
+/// A requirement as OpenAPI security: the bearer scheme with the scope asked for
+/// (`master` for the master key), or none for public routes.
+fn security(
+    requirement: crate::auth::Requirement,
+) -> Vec<utoipa::openapi::security::SecurityRequirement> {
+    use crate::auth::Requirement;
+    use utoipa::openapi::security::SecurityRequirement;
+    let scopes: Vec<&str> = match requirement {
+        Requirement::Public => return vec![],
+        Requirement::Authenticated => vec![],
+        Requirement::Scope(scope) | Requirement::Buyer(scope) => vec![scope],
+        Requirement::Master => vec!["master"],
+    };
+    vec![SecurityRequirement::new("bearer", scopes)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_route_is_documented_with_the_security_of_the_table() {
+        let document = document();
+        for route in crate::routes::table::routes() {
+            let mut item = document
+                .paths
+                .paths
+                .get(route.path)
+                .cloned()
+                .unwrap_or_else(|| panic!("{} is not in the document", route.path));
+            let operation = operation_mut(&mut item, &route.method)
+                .unwrap_or_else(|| panic!("{} {} is not documented", route.method, route.path));
+            // Compared as JSON: the security types have no Debug.
+            assert_eq!(
+                serde_json::to_value(&operation.security).unwrap(),
+                serde_json::to_value(Some(security(route.requirement))).unwrap(),
+                "{} {}",
+                route.method,
+                route.path
+            );
+        }
+    }
 }

@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Request};
-use axum::routing::{delete, get, post};
 use axum::Router;
 use commands::{AppClock, CommandService, Database, EventStore, ManualClock};
 use projections::api_keys::ApiKeys;
@@ -25,13 +24,11 @@ use crate::auth::{authorize, Auth, AuthSettings, Environment};
 use crate::datadir::DataDirLock;
 use crate::flash::admission::Admission;
 use crate::flash::shared::SharedAdmission;
-use crate::flash::{self, FlashState};
+use crate::flash::FlashState;
 use crate::problem::problems_for_bare_errors;
 use crate::routes::activity::ActivityRecorder;
-use crate::routes::{
-    activity, admin, availability, keys, ops, orders, payments, product_search, products,
-    reservations, stock, warehouses, AppState,
-};
+use crate::routes::table::{self, Only, Requirements};
+use crate::routes::{product_search, AppState};
 use crate::telemetry;
 
 /// Largest request body accepted.
@@ -151,77 +148,32 @@ pub fn client_with_key(api_key: Option<&str>) -> anyhow::Result<reqwest::Client>
         .build()?)
 }
 
-/// The HTTP application over a back end.
+/// The HTTP application over a back end: every route of the table
+/// ([`crate::routes::table`]) that exists in this configuration.
 pub fn router(state: AppState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
-    let auth = state.auth.clone();
+    let routes = table::routes();
+    let gate = (state.auth.clone(), Arc::new(Requirements::of(&routes)));
     let load = state.load.clone();
-    let mut routes = Router::new();
-    // What only development and tests may reach: the sandbox payment provider (in
-    // development mode) and moving the clock (on the manual clock, which only starts
-    // on a loopback address).
-    if state.auth.environment == Environment::Development {
-        routes = routes.route("/v1/payments/sandbox/{order_id}", post(payments::sandbox));
+    let development = state.auth.environment == Environment::Development;
+    let manual_clock = matches!(state.commands.clock(), AppClock::Manual(_));
+    let mut router = Router::new();
+    for route in routes {
+        let exists = match route.only {
+            Only::Always => true,
+            Only::InDevelopment => development,
+            Only::OnTheManualClock => manual_clock,
+        };
+        if exists {
+            router = router.route(route.path, route.handler);
+        }
     }
-    if matches!(state.commands.clock(), AppClock::Manual(_)) {
-        routes = routes.route("/v1/admin/clock/advance", post(admin::advance_clock));
-    }
-    routes
-        .route("/v1/products", post(products::list))
-        .route(
-            "/v1/products/{sku}",
-            get(products::get).patch(products::update).delete(products::delist),
-        )
-        .route("/v1/flash-sales", post(flash::schedule))
-        .route("/v1/flash-sales/{sale_id}", get(flash::get))
-        .route("/v1/flash-sales/{sale_id}/cancel", post(flash::cancel))
-        .route("/v1/flash-sales/{sale_id}/purchase", post(flash::purchase))
-        .route("/v1/flash-sales/{sale_id}/queue/{ticket}", get(flash::ticket))
-        .route("/v1/search", get(product_search::search))
-        .route("/v1/search/suggest", get(product_search::suggestions))
-        .route("/v1/activity", post(activity::record))
-        .route("/v1/payments/webhook", post(payments::webhook))
-        .route("/v1/orders", post(orders::place))
-        .route("/v1/orders/{id}", get(orders::get))
-        .route("/v1/orders/{id}/cancel", post(orders::cancel))
-        .route("/v1/orders/{id}/reservation", get(orders::reservation))
-        .route("/v1/reservations", post(reservations::reserve))
-        .route("/v1/reservations/{id}", get(reservations::get))
-        .route("/v1/reservations/{id}/confirm", post(reservations::confirm))
-        .route("/v1/reservations/{id}/release", post(reservations::release))
-        .route("/v1/reservations/{id}/extend", post(reservations::extend))
-        .route("/v1/keys", post(keys::create).get(keys::list))
-        .route("/v1/keys/{id}", delete(keys::revoke))
-        .route("/v1/warehouses", post(warehouses::register))
-        .route("/v1/stock/{sku}/{warehouse_id}/receipts", post(stock::receive))
-        .route("/v1/stock/{sku}/{warehouse_id}/sales", post(stock::sell))
-        .route("/v1/stock/{sku}/{warehouse_id}/adjustments", post(stock::adjust))
-        .route("/v1/stock/{sku}/{warehouse_id}/holds", post(stock::hold))
-        .route(
-            "/v1/stock/{sku}/{warehouse_id}/holds/{hold_id}/release",
-            post(stock::release),
-        )
-        .route("/v1/availability/{sku}", get(availability::by_sku))
-        .route(
-            "/v1/availability/{sku}/{warehouse_id}",
-            get(availability::by_sku_and_warehouse),
-        )
-        .route("/v1/admin/projections/{name}", get(admin::projection))
-        .route("/v1/admin/projections/{name}/rebuild", post(admin::rebuild))
-        .route("/v1/admin/processes/order/parked", get(admin::parked))
-        .route(
-            "/v1/admin/processes/order/parked/{position}/retry",
-            post(admin::retry_parked),
-        )
-        .route("/health", get(ops::health))
-        .route("/ready", get(ops::ready))
-        .route("/metrics", get(ops::metrics))
-        .route("/openapi.json", get(ops::openapi))
+    router
         .with_state(state)
         // After authentication: long polls are counted per caller.
         .layer(axum::middleware::from_fn_with_state(load, crate::limits::guard))
         // Inside routing, so it knows the matched route.
-        .layer(axum::middleware::from_fn_with_state(auth, authorize))
+        .layer(axum::middleware::from_fn_with_state(gate, authorize))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(axum::middleware::from_fn(problems_for_bare_errors))

@@ -210,7 +210,6 @@ fn admission_problem(e: admission::AdmissionError) -> Problem {
 /// Schedule a flash sale: its units are taken out of the warehouse's available stock
 /// (one hold under the sale id) so ordinary orders cannot eat them.
 #[utoipa::path(post, path = "/v1/flash-sales", tag = "commands",
-    security(("bearer" = ["sales:write"])),
     request_body = ScheduleBody,
     responses(
         (status = 201, body = SaleAnswer),
@@ -258,7 +257,6 @@ pub async fn schedule(
 
 /// A sale's units (held, sold, remaining), queue length and admission rate.
 #[utoipa::path(get, path = "/v1/flash-sales/{sale_id}", tag = "queries",
-    security(("bearer" = ["read"])),
     params(("sale_id" = String, Path)),
     responses((status = 200, body = SaleAnswer), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn get(
@@ -274,7 +272,6 @@ pub async fn get(
 /// Stop the sale: no more purchases; units not held by buyers go back to stock once
 /// no buyer holds any.
 #[utoipa::path(post, path = "/v1/flash-sales/{sale_id}/cancel", tag = "commands",
-    security(("bearer" = ["sales:write"])),
     params(("sale_id" = String, Path)),
     responses((status = 200, body = SaleAnswer), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn cancel(
@@ -315,7 +312,6 @@ pub struct Reserved {
 /// or a problem: 409 `all_held` / `sold_out`, 403 over the limit, 422 outside the
 /// window, 429 too many requests.
 #[utoipa::path(post, path = "/v1/flash-sales/{sale_id}/purchase", tag = "commands",
-    security(("bearer" = ["orders:write"])),
     params(("sale_id" = String, Path)),
     request_body = PurchaseBody,
     responses(
@@ -411,7 +407,6 @@ pub async fn purchase(
 /// Where a queue ticket stands: waiting (position, estimate), admitted (the order),
 /// all held, sold out, lapsed, or refused.
 #[utoipa::path(get, path = "/v1/flash-sales/{sale_id}/queue/{ticket}", tag = "queries",
-    security(("bearer" = ["orders:write"])),
     params(("sale_id" = String, Path), ("ticket" = String, Path)),
     responses((status = 200, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn ticket(

@@ -136,7 +136,6 @@ fn validate(body: ActivityBody, principal: &Principal) -> Result<(String, Activi
 
 /// Record what a shopper did; search personalises with it.
 #[utoipa::path(post, path = "/v1/activity", tag = "commands",
-    security(("bearer" = ["activity:write"])),
     request_body = ActivityBody,
     responses(
         (status = 201, body = ActivityRecorded),

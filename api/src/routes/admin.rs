@@ -57,7 +57,6 @@ fn projection_state(state: &AppState, projection: &dyn ProjectionHandle) -> Proj
 
 /// Where a projection stands, and its last or current rebuild.
 #[utoipa::path(get, path = "/v1/admin/projections/{name}", tag = "admin",
-    security(("bearer" = ["admin"])),
     params(("name" = String, Path)),
     responses((status = 200, body = ProjectionState), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn projection(
@@ -71,7 +70,6 @@ pub async fn projection(
 /// Rebuild a projection from the log into a fresh copy, swapped in when caught up.
 /// Queries keep being answered from the old copy meanwhile.
 #[utoipa::path(post, path = "/v1/admin/projections/{name}/rebuild", tag = "admin",
-    security(("bearer" = ["admin"])),
     params(("name" = String, Path)),
     responses(
         (status = 202, description = "Rebuild started", body = ProjectionState),
@@ -113,7 +111,6 @@ pub struct ClockAdvanced {
 
 /// Move the manual clock forward (only with `--clock manual`) and release what ran out.
 #[utoipa::path(post, path = "/v1/admin/clock/advance", tag = "admin",
-    security(("bearer" = ["admin"])),
     request_body = AdvanceClock,
     responses(
         (status = 200, body = ClockAdvanced),
@@ -188,7 +185,6 @@ fn parked_body(parked: &domain::Parked) -> ParkedBody {
 /// The order events the order process parked (could not act on for a reason other
 /// than the infrastructure), oldest first. Admin only.
 #[utoipa::path(get, path = "/v1/admin/processes/order/parked", tag = "admin",
-    security(("bearer" = ["admin"])),
     responses((status = 200, body = ParkedList)))]
 pub async fn parked(State(state): State<AppState>) -> Result<Json<ParkedList>, Problem> {
     let parked = state
@@ -204,7 +200,6 @@ pub async fn parked(State(state): State<AppState>) -> Result<Json<ParkedList>, P
 /// Act on a parked order event again (after fixing what made it fail): 200 and it
 /// is no longer parked, or 409 with the new reason (it stays parked). Admin only.
 #[utoipa::path(post, path = "/v1/admin/processes/order/parked/{position}/retry", tag = "admin",
-    security(("bearer" = ["admin"])),
     params(("position" = i64, Path)),
     responses(
         (status = 200, body = ParkedList, description = "Done; what is still parked"),

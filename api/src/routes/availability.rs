@@ -68,7 +68,6 @@ async fn read(
 
 /// Stock of a SKU in every warehouse, with totals.
 #[utoipa::path(get, path = "/v1/availability/{sku}", tag = "queries",
-    security(("bearer" = ["read"])),
     params(("sku" = String, Path), Consistency),
     responses(
         (status = 200, body = SkuAvailability),
@@ -93,7 +92,6 @@ pub async fn by_sku(
 
 /// Stock of a SKU in one warehouse.
 #[utoipa::path(get, path = "/v1/availability/{sku}/{warehouse_id}", tag = "queries",
-    security(("bearer" = ["read"])),
     params(("sku" = String, Path), ("warehouse_id" = String, Path), Consistency),
     responses(
         (status = 200, body = WarehouseSkuAvailability),

@@ -85,7 +85,6 @@ fn new_secret() -> Result<String, Problem> {
 /// its secret is derived from the id under the master key, so nothing stores it.
 #[utoipa::path(post, path = "/v1/keys", tag = "keys",
     request_body = CreateKeyBody,
-    security(("bearer" = [])),
     responses(
         (status = 201, description = "Created; with Idempotency-Key, a retry answers the same key again", body = CreatedKey),
         (status = 409, description = "The key's secret cannot be derived again (the master key changed)", body = Problem, content_type = "application/problem+json"),
@@ -181,7 +180,7 @@ fn derived_key(state: &AppState, scope: &str, idempotency_key: &str) -> (String,
 }
 
 /// List API keys, without their secrets (master key only).
-#[utoipa::path(get, path = "/v1/keys", tag = "keys", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/keys", tag = "keys",
     responses((status = 200, body = KeyList), (status = 403, body = Problem, content_type = "application/problem+json")))]
 pub async fn list(State(state): State<AppState>) -> Json<KeyList> {
     let now = state.commands.clock().now();
@@ -197,7 +196,7 @@ pub async fn list(State(state): State<AppState>) -> Json<KeyList> {
 }
 
 /// Revoke an API key: it stops working on every node within a second.
-#[utoipa::path(delete, path = "/v1/keys/{id}", tag = "keys", security(("bearer" = [])),
+#[utoipa::path(delete, path = "/v1/keys/{id}", tag = "keys",
     params(("id" = String, Path)),
     responses(
         (status = 200, body = RevokedKey),

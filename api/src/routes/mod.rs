@@ -12,6 +12,7 @@ pub mod product_search;
 pub mod products;
 pub mod reservations;
 pub mod stock;
+pub mod table;
 pub mod warehouses;
 
 use std::sync::Arc;

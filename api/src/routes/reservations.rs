@@ -162,7 +162,6 @@ fn may_confirm(reservation: &Reservation, principal: &Principal) -> Result<(), P
 
 /// Hold every line, or none (409 with what each short line had available).
 #[utoipa::path(post, path = "/v1/reservations", tag = "commands",
-    security(("bearer" = ["orders:write"])),
     request_body = ReserveBody,
     responses(
         (status = 201, body = ReservationBody),
@@ -348,7 +347,6 @@ pub async fn reserve(
 /// of them, a final status, or `timeout_ms` (the order process holds and releases an
 /// order's reservation after the request that caused it).
 #[utoipa::path(get, path = "/v1/reservations/{id}", tag = "queries",
-    security(("bearer" = ["orders:write"])),
     params(("id" = String, Path), WaitParams),
     responses((status = 200, body = ReservationBody), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn get(
@@ -421,7 +419,6 @@ where
 
 /// Sell the held units.
 #[utoipa::path(post, path = "/v1/reservations/{id}/confirm", tag = "commands",
-    security(("bearer" = ["orders:write"])),
     params(("id" = String, Path)),
     responses(
         (status = 200, body = ReservationBody),
@@ -459,7 +456,6 @@ fn replayed_answer(receipt: &commands::StoredReceipt) -> Result<ReservationAnswe
 
 /// Hold longer, for instance while a payment is in flight.
 #[utoipa::path(post, path = "/v1/reservations/{id}/extend", tag = "commands",
-    security(("bearer" = ["orders:write"])),
     params(("id" = String, Path)),
     request_body = ExtendBody,
     responses(
@@ -528,7 +524,6 @@ pub async fn extend(
 
 /// Let every hold go.
 #[utoipa::path(post, path = "/v1/reservations/{id}/release", tag = "commands",
-    security(("bearer" = ["orders:write"])),
     params(("id" = String, Path)),
     request_body(content = ReleaseBody, description = "Optional"),
     responses(

@@ -118,7 +118,6 @@ async fn run(
 
 /// Record units received into a warehouse.
 #[utoipa::path(post, path = "/v1/stock/{sku}/{warehouse_id}/receipts", tag = "commands",
-    security(("bearer" = ["stock:write"])),
     params(("sku" = String, Path), ("warehouse_id" = String, Path)),
     request_body = ReceiptBody,
     responses(
@@ -141,7 +140,6 @@ pub async fn receive(
 
 /// Record a sale, from free stock or from a named hold.
 #[utoipa::path(post, path = "/v1/stock/{sku}/{warehouse_id}/sales", tag = "commands",
-    security(("bearer" = ["stock:write"])),
     params(("sku" = String, Path), ("warehouse_id" = String, Path)),
     request_body = SaleBody,
     responses(
@@ -167,7 +165,6 @@ pub async fn sell(
 
 /// Record a count: the quantity on hand becomes `new_quantity`.
 #[utoipa::path(post, path = "/v1/stock/{sku}/{warehouse_id}/adjustments", tag = "commands",
-    security(("bearer" = ["stock:write"])),
     params(("sku" = String, Path), ("warehouse_id" = String, Path)),
     request_body = AdjustmentBody,
     responses(
@@ -191,7 +188,6 @@ pub async fn adjust(
 
 /// Hold units under a hold id (holding the same hold again changes nothing).
 #[utoipa::path(post, path = "/v1/stock/{sku}/{warehouse_id}/holds", tag = "commands",
-    security(("bearer" = ["stock:write"])),
     params(("sku" = String, Path), ("warehouse_id" = String, Path)),
     request_body = HoldBody,
     responses(
@@ -224,7 +220,6 @@ pub async fn hold(
 
 /// Let a hold go; its units become available again.
 #[utoipa::path(post, path = "/v1/stock/{sku}/{warehouse_id}/holds/{hold_id}/release", tag = "commands",
-    security(("bearer" = ["stock:write"])),
     params(("sku" = String, Path), ("warehouse_id" = String, Path), ("hold_id" = String, Path)),
     request_body(content = ReleaseBody, description = "Optional"),
     responses(

@@ -110,7 +110,6 @@ impl From<RegisterWarehouseBody> for RegisterWarehouse {
 
 /// Register a warehouse (repeating the same registration is harmless).
 #[utoipa::path(post, path = "/v1/warehouses", tag = "commands",
-    security(("bearer" = ["stock:write"])),
     request_body = RegisterWarehouseBody,
     responses(
         (status = 201, description = "Registered", body = WarehouseRegistered),

@@ -1,0 +1,319 @@
+//! Every route, declared once: its method and path, who may call it, and its handler.
+//! The router is built from this table, the authorization middleware reads its
+//! requirements from it, and the OpenAPI document takes each operation's security
+//! from it — so they cannot drift, and a route that declares no requirement cannot be
+//! registered at all.
+
+use std::collections::HashMap;
+
+use axum::handler::Handler;
+use axum::http::Method;
+use axum::routing::{self, MethodRouter};
+
+use super::{
+    activity, admin, availability, keys, ops, orders, payments, product_search, products,
+    reservations, stock, warehouses, AppState,
+};
+use crate::auth::Requirement::{self, Authenticated, Buyer, Master, Public, Scope};
+use crate::flash;
+
+/// One route.
+pub struct Route {
+    pub method: Method,
+    pub path: &'static str,
+    pub requirement: Requirement,
+    pub handler: MethodRouter<AppState>,
+    /// Only where the operator may reach it: the development sandbox, the manual clock.
+    pub only: Only,
+}
+
+/// Where a route exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Only {
+    Always,
+    InDevelopment,
+    OnTheManualClock,
+}
+
+macro_rules! constructor {
+    ($name:ident, $method:ident, $route:path) => {
+        pub fn $name<H, T>(path: &'static str, requirement: Requirement, handler: H) -> Self
+        where
+            H: Handler<T, AppState>,
+            T: 'static,
+        {
+            Route {
+                method: Method::$method,
+                path,
+                requirement,
+                handler: $route(handler),
+                only: Only::Always,
+            }
+        }
+    };
+}
+
+impl Route {
+    constructor!(get, GET, routing::get);
+    constructor!(post, POST, routing::post);
+    constructor!(patch, PATCH, routing::patch);
+    constructor!(delete, DELETE, routing::delete);
+
+    fn only(mut self, only: Only) -> Self {
+        self.only = only;
+        self
+    }
+}
+
+/// Every route of the API.
+pub fn routes() -> Vec<Route> {
+    vec![
+        // Operations.
+        Route::get("/health", Public, ops::health),
+        Route::get("/ready", Public, ops::ready),
+        Route::get("/metrics", Scope("admin"), ops::metrics),
+        Route::get("/openapi.json", Authenticated, ops::openapi),
+        // Keys: the master key only.
+        Route::post("/v1/keys", Master, keys::create),
+        Route::get("/v1/keys", Master, keys::list),
+        Route::delete("/v1/keys/{id}", Master, keys::revoke),
+        // Warehouses and stock.
+        Route::post("/v1/warehouses", Scope("stock:write"), warehouses::register),
+        Route::post(
+            "/v1/stock/{sku}/{warehouse_id}/receipts",
+            Scope("stock:write"),
+            stock::receive,
+        ),
+        Route::post(
+            "/v1/stock/{sku}/{warehouse_id}/sales",
+            Scope("stock:write"),
+            stock::sell,
+        ),
+        Route::post(
+            "/v1/stock/{sku}/{warehouse_id}/adjustments",
+            Scope("stock:write"),
+            stock::adjust,
+        ),
+        Route::post(
+            "/v1/stock/{sku}/{warehouse_id}/holds",
+            Scope("stock:write"),
+            stock::hold,
+        ),
+        Route::post(
+            "/v1/stock/{sku}/{warehouse_id}/holds/{hold_id}/release",
+            Scope("stock:write"),
+            stock::release,
+        ),
+        Route::get(
+            "/v1/availability/{sku}",
+            Scope("read"),
+            availability::by_sku,
+        ),
+        Route::get(
+            "/v1/availability/{sku}/{warehouse_id}",
+            Scope("read"),
+            availability::by_sku_and_warehouse,
+        ),
+        // The catalog and search: shoppers search with their own token.
+        Route::post("/v1/products", Scope("catalog:write"), products::list),
+        Route::get("/v1/products/{sku}", Scope("read"), products::get),
+        Route::patch(
+            "/v1/products/{sku}",
+            Scope("catalog:write"),
+            products::update,
+        ),
+        Route::delete(
+            "/v1/products/{sku}",
+            Scope("catalog:write"),
+            products::delist,
+        ),
+        Route::get("/v1/search", Buyer("read"), product_search::search),
+        Route::get(
+            "/v1/search/suggest",
+            Buyer("read"),
+            product_search::suggestions,
+        ),
+        Route::post("/v1/activity", Buyer("activity:write"), activity::record),
+        // Reservations and orders: a buyer for itself, or the shop's backend.
+        Route::post(
+            "/v1/reservations",
+            Buyer("orders:write"),
+            reservations::reserve,
+        ),
+        Route::get(
+            "/v1/reservations/{id}",
+            Buyer("orders:write"),
+            reservations::get,
+        ),
+        Route::post(
+            "/v1/reservations/{id}/confirm",
+            Buyer("orders:write"),
+            reservations::confirm,
+        ),
+        Route::post(
+            "/v1/reservations/{id}/release",
+            Buyer("orders:write"),
+            reservations::release,
+        ),
+        Route::post(
+            "/v1/reservations/{id}/extend",
+            Buyer("orders:write"),
+            reservations::extend,
+        ),
+        Route::post("/v1/orders", Buyer("orders:write"), orders::place),
+        Route::get("/v1/orders/{id}", Buyer("orders:write"), orders::get),
+        Route::post(
+            "/v1/orders/{id}/cancel",
+            Buyer("orders:write"),
+            orders::cancel,
+        ),
+        Route::get(
+            "/v1/orders/{id}/reservation",
+            Buyer("orders:write"),
+            orders::reservation,
+        ),
+        // Payments: the provider's signature is its credential.
+        Route::post("/v1/payments/webhook", Public, payments::webhook),
+        Route::post(
+            "/v1/payments/sandbox/{order_id}",
+            Scope("admin"),
+            payments::sandbox,
+        )
+        .only(Only::InDevelopment),
+        // Flash sales.
+        Route::post("/v1/flash-sales", Scope("sales:write"), flash::schedule),
+        Route::get("/v1/flash-sales/{sale_id}", Buyer("read"), flash::get),
+        Route::post(
+            "/v1/flash-sales/{sale_id}/cancel",
+            Scope("sales:write"),
+            flash::cancel,
+        ),
+        Route::post(
+            "/v1/flash-sales/{sale_id}/purchase",
+            Buyer("orders:write"),
+            flash::purchase,
+        ),
+        Route::get(
+            "/v1/flash-sales/{sale_id}/queue/{ticket}",
+            Buyer("orders:write"),
+            flash::ticket,
+        ),
+        // Administration.
+        Route::get(
+            "/v1/admin/projections/{name}",
+            Scope("admin"),
+            admin::projection,
+        ),
+        Route::post(
+            "/v1/admin/projections/{name}/rebuild",
+            Scope("admin"),
+            admin::rebuild,
+        ),
+        Route::post(
+            "/v1/admin/clock/advance",
+            Scope("admin"),
+            admin::advance_clock,
+        )
+        .only(Only::OnTheManualClock),
+        Route::get(
+            "/v1/admin/processes/order/parked",
+            Scope("admin"),
+            admin::parked,
+        ),
+        Route::post(
+            "/v1/admin/processes/order/parked/{position}/retry",
+            Scope("admin"),
+            admin::retry_parked,
+        ),
+    ]
+}
+
+/// What each registered route asks of its caller, by method and path pattern.
+#[derive(Debug, Default)]
+pub struct Requirements {
+    by_route: HashMap<(Method, &'static str), Requirement>,
+    paths: std::collections::HashSet<&'static str>,
+}
+
+impl Requirements {
+    pub fn of(routes: &[Route]) -> Self {
+        Requirements {
+            by_route: routes
+                .iter()
+                .map(|route| ((route.method.clone(), route.path), route.requirement))
+                .collect(),
+            paths: routes.iter().map(|route| route.path).collect(),
+        }
+    }
+
+    /// What a request to `route` (its matched pattern) asks for. An unknown route,
+    /// or a method the path does not take (405), asks for a credential, so an
+    /// anonymous caller cannot tell which routes exist; a matched path that declared
+    /// nothing at all (impossible when the router is built from the table) asks for
+    /// the master key.
+    pub fn of_request(&self, method: &Method, route: Option<&str>) -> Requirement {
+        let Some(route) = route else {
+            return Requirement::Authenticated;
+        };
+        // HEAD is answered by the GET handler, so it asks what GET asks.
+        let method = if method == Method::HEAD {
+            &Method::GET
+        } else {
+            method
+        };
+        match self.by_route.get(&(method.clone(), route)) {
+            Some(requirement) => *requirement,
+            None if self.paths.contains(route) => Requirement::Authenticated,
+            None => Requirement::Master,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn requirement(method: Method, route: &str) -> Requirement {
+        Requirements::of(&routes()).of_request(&method, Some(route))
+    }
+
+    #[test]
+    fn each_route_asks_what_the_table_says() {
+        assert_eq!(requirement(Method::GET, "/health"), Public);
+        assert_eq!(
+            requirement(Method::POST, "/v1/warehouses"),
+            Scope("stock:write")
+        );
+        assert_eq!(
+            requirement(Method::HEAD, "/v1/availability/{sku}"),
+            Scope("read")
+        );
+        assert_eq!(requirement(Method::POST, "/v1/keys"), Master);
+        assert_eq!(requirement(Method::GET, "/openapi.json"), Authenticated);
+        assert_eq!(
+            Requirements::of(&routes()).of_request(&Method::GET, None),
+            Authenticated
+        );
+    }
+
+    #[test]
+    fn a_method_a_path_does_not_take_asks_for_a_credential_and_an_undeclared_path_for_the_master_key(
+    ) {
+        assert_eq!(requirement(Method::PUT, "/v1/orders/{id}"), Authenticated);
+        assert_eq!(requirement(Method::GET, "/v1/undeclared"), Master);
+    }
+
+    #[test]
+    fn every_route_is_declared_once() {
+        let routes = routes();
+        let mut seen = std::collections::HashSet::new();
+        for route in &routes {
+            assert!(
+                seen.insert((route.method.clone(), route.path)),
+                "{} {} is declared twice",
+                route.method,
+                route.path
+            );
+        }
+    }
+}

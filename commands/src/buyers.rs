@@ -1,4 +1,5 @@
-//! Reservations a buyer makes with its own token: counted against the buyer's limits
+//! What a buyer holds with its own token — its reservations, and the stock the order
+//! process holds for the orders it places — counted against the buyer's limits
 //! ([`domain::buyer_holds`]) where the count is kept, before any stock is held.
 
 use chrono::{DateTime, Utc};
@@ -91,9 +92,48 @@ impl CommandService {
             .await
     }
 
-    /// A reservation ended: when a buyer asked for it, its units stop counting.
+    /// Count the units of an order a buyer places with its own token, before it is
+    /// placed: the order process will hold them for the payment window. Refused
+    /// (`buyer_hold_limit`) when the buyer holds too much already.
+    pub async fn count_order_for_buyer(
+        &self,
+        buyer: &str,
+        order_id: &str,
+        units: u64,
+        limits: BuyerLimits,
+        metadata: &Metadata,
+    ) -> Result<(), CommandError> {
+        let now = self.clock().now();
+        let hold = crate::orders::ORDER_HOLD;
+        // The process's hold is as long as it is, whatever a buyer may ask for itself.
+        let limits = BuyerLimits {
+            max_ttl_seconds: limits.max_ttl_seconds.max(hold.num_seconds()),
+            ..limits
+        };
+        let take = BuyerHoldsCommand::Take {
+            buyer: buyer.to_string(),
+            reservation_id: domain::ids::order_reservation_id(order_id),
+            units,
+            expires_at: now + hold,
+            limits,
+            now,
+        };
+        self.buyer_holds
+            .execute(buyer, take, metadata.clone(), None)
+            .await
+            .map(drop)
+    }
+
+    /// An order a buyer placed will hold nothing (refused, rejected, cancelled before
+    /// its stock was held): its units stop counting.
+    pub async fn uncount_order(&self, buyer: &str, order_id: &str, metadata: &Metadata) {
+        let reservation_id = domain::ids::order_reservation_id(order_id);
+        self.uncount(buyer, &reservation_id, metadata).await;
+    }
+
+    /// A reservation ended: its buyer's count, if it was counted, lets its units go.
     pub(crate) async fn reservation_ended(&self, reservation: &Reservation, metadata: &Metadata) {
-        if let Some(buyer) = reservation.counted_buyer() {
+        if let Some(buyer) = &reservation.buyer {
             self.uncount(buyer, &reservation.reservation_id, metadata)
                 .await;
         }

@@ -156,6 +156,9 @@ impl CommandService {
         if !order.decide(&cancel)?.is_empty() {
             // No reservation yet (the process has not got to it), or done with: fine.
             self.release_for_order(&order, reason, metadata).await?;
+            if let (Some(buyer), None) = (&order.customer, &order.flash_sale) {
+                self.uncount_order(buyer, order_id, metadata).await;
+            }
         }
         self.order
             .execute(order_id, cancel, metadata.clone(), None)
@@ -234,8 +237,13 @@ impl CommandService {
                             reason: refusal.code.to_string(),
                             detail: refusal.detail.clone(),
                         };
-                        let (outcome, _) =
-                            self.order.execute(order_id, reject, metadata, None).await?;
+                        let (outcome, _) = self
+                            .order
+                            .execute(order_id, reject, metadata.clone(), None)
+                            .await?;
+                        if let Some(buyer) = customer {
+                            self.uncount_order(buyer, order_id, &metadata).await;
+                        }
                         return Ok(outcome.position);
                     }
                 }

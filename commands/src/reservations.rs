@@ -107,6 +107,9 @@ impl CommandService {
                 .await;
         }
         let (outcome, reservation) = recorded?;
+        if reservation.status == domain::ReservationStatus::Failed {
+            self.reservation_ended(&reservation, metadata).await;
+        }
         Ok(answer(reservation, outcome, true))
     }
 

@@ -104,17 +104,10 @@ impl BuyerHolds {
                 limits,
                 now,
             } => {
-                if let Some(existing) = self.holds.get(reservation_id) {
-                    // The same reservation asked again (a retry): counted already.
-                    return if existing.units == *units && existing.expires_at == *expires_at {
-                        Ok(vec![])
-                    } else {
-                        Err(DomainError::new(
-                            ErrorKind::Conflict,
-                            "reservation_exists",
-                            format!("reservation '{reservation_id}' exists with other terms"),
-                        ))
-                    };
+                if self.holds.contains_key(reservation_id) {
+                    // Asked again (a retry, or a collision the reservation itself
+                    // refuses): counted once, as first asked.
+                    return Ok(vec![]);
                 }
                 if *expires_at - *now > limits.max_ttl() {
                     return Err(too_long("ttl_seconds", limits.max_ttl()));

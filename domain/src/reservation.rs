@@ -103,13 +103,6 @@ pub fn buyer_actor(subject: &str) -> String {
 }
 
 impl Reservation {
-    /// The buyer whose limits count this reservation: one the buyer asked for with
-    /// its own token (an order's reservation is the order process's).
-    pub fn counted_buyer(&self) -> Option<&str> {
-        let buyer = self.buyer.as_deref()?;
-        (self.created_by.as_deref() == Some(buyer_actor(buyer).as_str())).then_some(buyer)
-    }
-
     /// The status as of `now`: a held reservation past its end counts as expired.
     pub fn status_at(&self, now: DateTime<Utc>) -> ReservationStatus {
         match (self.status, self.expires_at) {

@@ -144,7 +144,7 @@ async fn a_buyer_cannot_slip_its_own_reservation_into_an_order() {
         server,
         master,
         mallory,
-    } = attack(&["--buyer-rate-limit", "0"]).await;
+    } = attack(&["--buyer-rate-limit", "0", "--buyer-max-units", "100"]).await;
 
     // Reserve 20 dear units under the id the order will have, then order one cheap one.
     mallory
@@ -426,7 +426,7 @@ async fn payments_for_orders_that_will_not_ship_are_refunded() {
         server,
         master,
         mallory,
-    } = attack(&["--buyer-rate-limit", "0"]).await;
+    } = attack(&["--buyer-rate-limit", "0", "--buyer-max-units", "1000"]).await;
 
     // Rejected: more than there is.
     place(&mallory, "too-many", "MUG-1", STOCK + 1).await;
@@ -730,5 +730,52 @@ async fn idempotency_keys_are_honoured_or_refused_never_ignored() {
         .await
         .expect(StatusCode::OK);
     assert_ne!(order["status"], "cancelled", "{order}");
+    assert!(server.stop().await.success());
+}
+
+/// A buyer's unpaid orders hold stock for the payment window: they count against the
+/// same limit as its reservations, and give their units back when they end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_buyer_cannot_hoard_stock_with_unpaid_orders() {
+    let Attack {
+        env: _env,
+        server,
+        master,
+        mallory,
+    } = attack(&["--buyer-rate-limit", "0"]).await;
+    for n in 0..3 {
+        place(&mallory, &format!("hoard-{n}"), "MUG-1", 5).await;
+        let order = wait_order(&mallory, &format!("hoard-{n}"), "reserved,rejected").await;
+        assert_eq!(order["status"], "reserved", "{order}");
+    }
+    // 15 units held by orders: six more pass the limit of 20, by order or reservation.
+    let body = json!({"order_id": "hoard-3", "lines": [{"sku": "MUG-1", "quantity": 6}],
+                      "ship_to": {"region": "nl"}});
+    let refused = mallory
+        .post("/v1/orders", &body)
+        .await
+        .problem(StatusCode::CONFLICT);
+    assert_eq!(refused["type"], "/problems/buyer_hold_limit", "{refused}");
+    mallory
+        .get("/v1/orders/hoard-3")
+        .await
+        .problem(StatusCode::NOT_FOUND);
+    let refused = mallory
+        .post("/v1/reservations", &reserve_body("hoard-r", "MUG-1", 6))
+        .await
+        .problem(StatusCode::CONFLICT);
+    assert_eq!(refused["type"], "/problems/buyer_hold_limit", "{refused}");
+    // A cancelled order gives its five back; the shop's backend is not limited.
+    mallory
+        .post("/v1/orders/hoard-0/cancel", &json!({}))
+        .await
+        .expect(StatusCode::OK);
+    mallory
+        .post("/v1/reservations", &reserve_body("hoard-r", "MUG-1", 5))
+        .await
+        .expect(StatusCode::CREATED);
+    place(&master, "bulk", "MUG-1", 50).await;
+    let bulk = wait_order(&master, "bulk", "reserved,rejected").await;
+    assert_eq!(bulk["status"], "reserved", "{bulk}");
     assert!(server.stop().await.success());
 }

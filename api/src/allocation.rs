@@ -28,8 +28,13 @@ pub async fn plan(
     min_position: Option<i64>,
     max_shipments: usize,
 ) -> Result<Plan, DomainError> {
-    let unavailable =
-        |e: String| DomainError::new(ErrorKind::Conflict, "allocation_unavailable", e);
+    let unavailable = |e: String| {
+        DomainError::new(
+            ErrorKind::Conflict,
+            domain::Refusal::AllocationUnavailable,
+            e,
+        )
+    };
     // Plan on a picture at least as new as asked (by default, everything committed).
     let wanted = min_position.unwrap_or_else(|| commands.store().last_committed());
     let _ = availability.wait_for(wanted, MIN_POSITION_WAIT).await;

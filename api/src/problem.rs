@@ -97,7 +97,7 @@ impl From<DomainError> for Problem {
             ErrorKind::Conflict => StatusCode::CONFLICT,
             ErrorKind::Forbidden => StatusCode::FORBIDDEN,
         };
-        let mut problem = Problem::new(status, error.code, error.detail);
+        let mut problem = Problem::new(status, error.code.code(), error.detail);
         problem.errors = error
             .errors
             .into_iter()

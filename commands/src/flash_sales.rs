@@ -60,7 +60,7 @@ impl CommandService {
             match self.handle_stock(hold, metadata).await {
                 Ok(_) => {}
                 // Held already: an earlier attempt got this far.
-                Err(CommandError::Refused(r)) if r.code == "hold_exists" => {}
+                Err(CommandError::Refused(r)) if r.code == domain::Refusal::HoldExists => {}
                 Err(other) => return Err(other),
             }
         }
@@ -124,13 +124,17 @@ impl CommandService {
             .execute(sale_id, purchase, metadata.clone(), None)
             .await?;
         let (order_id, quantity, expires_at) = sale.purchase.clone().ok_or_else(|| {
-            DomainError::new(ErrorKind::Conflict, "all_held", "the hold ran out at once")
+            DomainError::new(
+                ErrorKind::Conflict,
+                domain::Refusal::AllHeld,
+                "the hold ran out at once",
+            )
         })?;
         // A scheduled sale always has its price; an unscheduled one refused above.
         let price = sale.price.clone().ok_or_else(|| {
             DomainError::new(
                 ErrorKind::NotFound,
-                "unknown_flash_sale",
+                domain::Refusal::UnknownFlashSale,
                 "there is no such flash sale",
             )
         })?;

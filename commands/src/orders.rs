@@ -71,7 +71,7 @@ impl CommandService {
                 Err(CommandError::Refused(refusal)) if refusal.kind == ErrorKind::NotFound => {
                     return Err(DomainError::new(
                         ErrorKind::Invalid,
-                        "unknown_product",
+                        domain::Refusal::UnknownProduct,
                         format!("no product '{sku}' is listed"),
                     )
                     .into())
@@ -81,7 +81,7 @@ impl CommandService {
             let unit_price = product.details.map(|d| d.price).ok_or_else(|| {
                 DomainError::new(
                     ErrorKind::Invalid,
-                    "unknown_product",
+                    domain::Refusal::UnknownProduct,
                     format!("no product '{sku}' is listed"),
                 )
             })?;
@@ -215,7 +215,9 @@ impl CommandService {
                 {
                     Ok(answer) => (answer.reservation, explanation),
                     // An earlier attempt planned otherwise: finish what it began.
-                    Err(CommandError::Refused(refusal)) if refusal.code == "reservation_exists" => {
+                    Err(CommandError::Refused(refusal))
+                        if refusal.code == domain::Refusal::ReservationExists =>
+                    {
                         let earlier = self
                             .finish_earlier_attempt(order_id, customer, expires_at, &metadata)
                             .await?;
@@ -234,7 +236,7 @@ impl CommandService {
                     Some(earlier) => (earlier, String::new()),
                     None => {
                         let reject = OrderCommand::Reject {
-                            reason: refusal.code.to_string(),
+                            reason: refusal.code.code().to_string(),
                             detail: refusal.detail.clone(),
                         };
                         let (outcome, _) = self
@@ -404,7 +406,7 @@ impl CommandService {
             // it. Nothing is sold on a guess.
             return Err(DomainError::new(
                 ErrorKind::Conflict,
-                "nothing_reserved",
+                domain::Refusal::NothingReserved,
                 format!("order '{}' was paid but never reserved", order.order_id),
             )
             .into());
@@ -434,7 +436,7 @@ impl CommandService {
                 // (the units sold stay sold; the order is flagged by the process).
                 return Err(DomainError::new(
                     ErrorKind::Conflict,
-                    "partly_sold",
+                    domain::Refusal::PartlySold,
                     "some lines were sold before their holds ran out and the rest can no longer be held",
                 )
                 .into());

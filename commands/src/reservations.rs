@@ -338,7 +338,7 @@ fn shortage(line: &ReservationLine, refusal: &DomainError) -> LineShortage {
             .get("available")
             .and_then(|v| v.as_u64())
             .unwrap_or(0),
-        reason: refusal.code.to_string(),
+        reason: refusal.code.code().to_string(),
     }
 }
 

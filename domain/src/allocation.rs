@@ -201,14 +201,22 @@ impl From<AllocationError> for DomainError {
         match error {
             AllocationError::Shortage { short, explanation } => {
                 let short = serde_json::to_value(short).unwrap_or_default();
-                DomainError::new(ErrorKind::Conflict, "insufficient_stock", explanation)
-                    .with_fact("short", short)
+                DomainError::new(
+                    ErrorKind::Conflict,
+                    crate::Refusal::InsufficientStock,
+                    explanation,
+                )
+                .with_fact("short", short)
             }
             AllocationError::TooManyShipments {
                 max_shipments,
                 explanation,
-            } => DomainError::new(ErrorKind::Conflict, "too_many_shipments", explanation)
-                .with_fact("max_shipments", max_shipments),
+            } => DomainError::new(
+                ErrorKind::Conflict,
+                crate::Refusal::TooManyShipments,
+                explanation,
+            )
+            .with_fact("max_shipments", max_shipments),
             AllocationError::Invalid { errors, .. } => DomainError::invalid(errors),
         }
     }

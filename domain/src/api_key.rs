@@ -83,7 +83,7 @@ impl ApiKey {
                 if self.created {
                     return Err(DomainError::new(
                         ErrorKind::Conflict,
-                        "key_exists",
+                        crate::Refusal::KeyExists,
                         format!("key '{key_id}' already exists"),
                     ));
                 }
@@ -102,7 +102,7 @@ impl ApiKey {
                 if !self.created {
                     return Err(DomainError::new(
                         ErrorKind::NotFound,
-                        "unknown_key",
+                        crate::Refusal::UnknownKey,
                         format!("there is no key '{key_id}'"),
                     ));
                 }

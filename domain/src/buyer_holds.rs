@@ -116,7 +116,7 @@ impl BuyerHolds {
                 if held.saturating_add(*units) > limits.max_units {
                     return Err(DomainError::new(
                         ErrorKind::Conflict,
-                        "buyer_hold_limit",
+                        crate::Refusal::BuyerHoldLimit,
                         format!(
                             "a buyer may hold at most {} units at once; {held} are held now",
                             limits.max_units
@@ -142,7 +142,7 @@ impl BuyerHolds {
                 let Some(existing) = self.holds.get(reservation_id) else {
                     return Err(DomainError::new(
                         ErrorKind::NotFound,
-                        "unknown_reservation",
+                        crate::Refusal::UnknownReservation,
                         "there is no such reservation",
                     ));
                 };
@@ -152,7 +152,7 @@ impl BuyerHolds {
                 if *expires_at - existing.taken_at > limits.max_life() {
                     return Err(DomainError::new(
                         ErrorKind::Conflict,
-                        "reservation_too_old",
+                        crate::Refusal::ReservationTooOld,
                         format!(
                             "a buyer's reservation may hold for at most {} minutes in all",
                             limits.max_life().num_minutes()

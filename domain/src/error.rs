@@ -29,8 +29,8 @@ pub struct FieldError {
 #[error("{detail}")]
 pub struct DomainError {
     pub kind: ErrorKind,
-    /// A stable machine-readable code, e.g. `insufficient_stock`.
-    pub code: &'static str,
+    /// Why, as a type; `code.code()` is the stable machine-readable code.
+    pub code: crate::Refusal,
     pub detail: String,
     /// Per-field problems of an invalid command.
     pub errors: Vec<FieldError>,
@@ -39,7 +39,7 @@ pub struct DomainError {
 }
 
 impl DomainError {
-    pub fn new(kind: ErrorKind, code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn new(kind: ErrorKind, code: crate::Refusal, detail: impl Into<String>) -> Self {
         Self {
             kind,
             code,
@@ -57,7 +57,7 @@ impl DomainError {
             .join("; ");
         Self {
             errors,
-            ..Self::new(ErrorKind::Invalid, "invalid_command", detail)
+            ..Self::new(ErrorKind::Invalid, crate::Refusal::InvalidCommand, detail)
         }
     }
 

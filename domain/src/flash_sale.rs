@@ -146,7 +146,7 @@ impl FlashSale {
     fn unknown(&self) -> DomainError {
         DomainError::new(
             ErrorKind::NotFound,
-            "unknown_flash_sale",
+            crate::Refusal::UnknownFlashSale,
             "there is no such flash sale",
         )
     }
@@ -272,7 +272,7 @@ impl FlashSale {
             } else {
                 Err(DomainError::new(
                     ErrorKind::Conflict,
-                    "flash_sale_exists",
+                    crate::Refusal::FlashSaleExists,
                     format!("flash sale '{}' exists with other terms", s.sale_id),
                 ))
             };
@@ -315,7 +315,7 @@ impl FlashSale {
             };
             return Err(DomainError::new(
                 ErrorKind::Invalid,
-                "outside_sale_window",
+                crate::Refusal::OutsideSaleWindow,
                 detail,
             ));
         }
@@ -323,7 +323,7 @@ impl FlashSale {
         if bought.saturating_add(quantity) > self.per_user_limit {
             return Err(DomainError::new(
                 ErrorKind::Forbidden,
-                "purchase_limit",
+                crate::Refusal::PurchaseLimit,
                 format!(
                     "at most {} per buyer; you hold or bought {bought}",
                     self.per_user_limit
@@ -353,13 +353,17 @@ impl FlashSale {
     /// than asked for.
     fn none_left(&self, quantity: u64, remaining: u64, now: DateTime<Utc>) -> DomainError {
         if self.sold >= self.units {
-            return DomainError::new(ErrorKind::Conflict, "sold_out", "every unit is sold")
-                .with_fact("sold", self.sold);
+            return DomainError::new(
+                ErrorKind::Conflict,
+                crate::Refusal::SoldOut,
+                "every unit is sold",
+            )
+            .with_fact("sold", self.sold);
         }
         if remaining > 0 {
             return DomainError::new(
                 ErrorKind::Conflict,
-                "insufficient_units",
+                crate::Refusal::InsufficientUnits,
                 format!("{quantity} wanted, {remaining} left"),
             )
             .with_fact("remaining", remaining);
@@ -370,7 +374,7 @@ impl FlashSale {
             .unwrap_or(1);
         DomainError::new(
             ErrorKind::Conflict,
-            "all_held",
+            crate::Refusal::AllHeld,
             "every unit is held by a buyer who may not pay; try again later",
         )
         .with_fact("held", self.held())
@@ -391,7 +395,7 @@ impl FlashSale {
         let Some((user_id, quantity)) = self.order_lines.get(order_id).cloned() else {
             return Err(DomainError::new(
                 ErrorKind::NotFound,
-                "unknown_flash_order",
+                crate::Refusal::UnknownFlashOrder,
                 format!("order '{order_id}' is not of this sale"),
             ));
         };
@@ -401,7 +405,7 @@ impl FlashSale {
         if self.remaining() + returning < quantity {
             return Err(DomainError::new(
                 ErrorKind::Conflict,
-                "units_gone",
+                crate::Refusal::UnitsGone,
                 "the order's units went to other buyers",
             ));
         }
@@ -410,7 +414,7 @@ impl FlashSale {
         if bought.saturating_add(quantity) > self.per_user_limit {
             return Err(DomainError::new(
                 ErrorKind::Conflict,
-                "units_gone",
+                crate::Refusal::UnitsGone,
                 "the buyer holds their limit in another order",
             ));
         }

@@ -47,6 +47,7 @@ pub mod limits;
 pub mod order;
 pub mod parked_events;
 pub mod product;
+pub mod refusal;
 pub mod reservation;
 pub mod stock;
 pub mod validate;
@@ -64,6 +65,7 @@ pub use flash_sale::{FlashSale, FlashSaleCommand, FlashSaleStatus, ScheduleFlash
 pub use order::{Order, OrderCommand, OrderStatus};
 pub use parked_events::{Parked, ParkedEvents, ParkedEventsCommand};
 pub use product::{Product, ProductCommand};
+pub use refusal::Refusal;
 pub use reservation::{Reservation, ReservationCommand, ReservationStatus};
 pub use stock::{Stock, StockAction, StockCommand, StockServices, WarehouseRegistry};
 pub use warehouse::{RegisterWarehouse, Warehouse, WarehouseServices};

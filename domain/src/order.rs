@@ -145,7 +145,7 @@ pub fn total(lines: &[PricedLine]) -> Result<Money, DomainError> {
         if line.unit_price.currency != currency {
             return Err(DomainError::new(
                 ErrorKind::Invalid,
-                "mixed_currencies",
+                crate::Refusal::MixedCurrencies,
                 format!(
                     "the order mixes {currency} and {}",
                     line.unit_price.currency
@@ -158,7 +158,7 @@ pub fn total(lines: &[PricedLine]) -> Result<Money, DomainError> {
             .ok_or_else(|| {
                 DomainError::new(
                     ErrorKind::Invalid,
-                    "total_too_large",
+                    crate::Refusal::TotalTooLarge,
                     "the order total is too large",
                 )
             })?;
@@ -177,8 +177,13 @@ impl Order {
 
     pub fn decide(&self, command: &OrderCommand) -> Result<Vec<OrderEvent>, DomainError> {
         let order_id = self.order_id.clone();
-        let conflict =
-            |detail: String| Err(DomainError::new(ErrorKind::Conflict, "order_state", detail));
+        let conflict = |detail: String| {
+            Err(DomainError::new(
+                ErrorKind::Conflict,
+                crate::Refusal::OrderState,
+                detail,
+            ))
+        };
         match command {
             OrderCommand::Place {
                 order_id,
@@ -410,7 +415,7 @@ impl Order {
         }
         Err(DomainError::new(
             ErrorKind::Conflict,
-            "reserved_lines_mismatch",
+            crate::Refusal::ReservedLinesMismatch,
             "the reserved lines are not the lines the order was placed with",
         ))
     }
@@ -418,7 +423,7 @@ impl Order {
     fn unknown(&self) -> DomainError {
         DomainError::new(
             ErrorKind::NotFound,
-            "unknown_order",
+            crate::Refusal::UnknownOrder,
             "there is no such order",
         )
     }

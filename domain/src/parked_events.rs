@@ -73,7 +73,7 @@ impl ParkedEvents {
                 if !self.parked.contains_key(position) {
                     return Err(DomainError::new(
                         ErrorKind::NotFound,
-                        "not_parked",
+                        crate::Refusal::NotParked,
                         format!("no event at position {position} is parked"),
                     ));
                 }

@@ -49,7 +49,7 @@ impl Product {
                     Some(current) if !self.delisted && current == details => Ok(vec![]),
                     Some(_) if !self.delisted => Err(DomainError::new(
                         ErrorKind::Conflict,
-                        "product_exists",
+                        crate::Refusal::ProductExists,
                         format!(
                             "product '{sku}' is listed with other details; PATCH it to change them"
                         ),
@@ -115,7 +115,7 @@ impl Product {
 fn unknown(sku: &str) -> DomainError {
     DomainError::new(
         ErrorKind::NotFound,
-        "unknown_product",
+        crate::Refusal::UnknownProduct,
         format!("no product '{sku}' is listed"),
     )
 }

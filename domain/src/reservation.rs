@@ -119,7 +119,7 @@ impl Reservation {
         now: DateTime<Utc>,
     ) -> Result<Vec<ReservationEvent>, DomainError> {
         let id = self.reservation_id.clone();
-        let refuse = |code: &'static str, detail: String| {
+        let refuse = |code: crate::Refusal, detail: String| {
             Err(DomainError::new(ErrorKind::Conflict, code, detail))
         };
         match command {
@@ -162,7 +162,7 @@ impl Reservation {
                         Ok(vec![])
                     } else {
                         refuse(
-                            "reservation_exists",
+                            crate::Refusal::ReservationExists,
                             format!("reservation '{reservation_id}' exists with other lines"),
                         )
                     };
@@ -182,7 +182,7 @@ impl Reservation {
                 }]),
                 ReservationStatus::Held => Ok(vec![]),
                 other => refuse(
-                    "reservation_not_requested",
+                    crate::Refusal::ReservationNotRequested,
                     format!("reservation is {other:?}"),
                 ),
             },
@@ -193,7 +193,7 @@ impl Reservation {
                 }]),
                 ReservationStatus::Failed => Ok(vec![]),
                 other => refuse(
-                    "reservation_not_requested",
+                    crate::Refusal::ReservationNotRequested,
                     format!("reservation is {other:?}"),
                 ),
             },
@@ -201,11 +201,11 @@ impl Reservation {
                 ReservationStatus::Held | ReservationStatus::Confirmed => Ok(vec![]),
                 ReservationStatus::New => Err(self.unknown()),
                 ReservationStatus::Expired => refuse(
-                    "reservation_expired",
+                    crate::Refusal::ReservationExpired,
                     "the reservation's holds ran out".into(),
                 ),
                 other => refuse(
-                    "reservation_not_held",
+                    crate::Refusal::ReservationNotHeld,
                     format!("the reservation is {}", status_name(other)),
                 ),
             },
@@ -229,11 +229,11 @@ impl Reservation {
                 },
                 ReservationStatus::New => Err(self.unknown()),
                 ReservationStatus::Expired => refuse(
-                    "reservation_expired",
+                    crate::Refusal::ReservationExpired,
                     "the reservation's holds ran out".into(),
                 ),
                 other => refuse(
-                    "reservation_not_held",
+                    crate::Refusal::ReservationNotHeld,
                     format!("the reservation is {}", status_name(other)),
                 ),
             },
@@ -244,7 +244,7 @@ impl Reservation {
                 ReservationStatus::Confirmed => Ok(vec![]),
                 ReservationStatus::New => Err(self.unknown()),
                 other => refuse(
-                    "reservation_not_held",
+                    crate::Refusal::ReservationNotHeld,
                     format!("the reservation is {}", status_name(other)),
                 ),
             },
@@ -258,7 +258,7 @@ impl Reservation {
                 ReservationStatus::Released | ReservationStatus::Failed => Ok(vec![]),
                 ReservationStatus::New => Err(self.unknown()),
                 other => refuse(
-                    "reservation_not_held",
+                    crate::Refusal::ReservationNotHeld,
                     format!("the reservation is {}", status_name(other)),
                 ),
             },
@@ -272,7 +272,7 @@ impl Reservation {
     fn unknown(&self) -> DomainError {
         DomainError::new(
             ErrorKind::NotFound,
-            "unknown_reservation",
+            crate::Refusal::UnknownReservation,
             "there is no such reservation",
         )
     }

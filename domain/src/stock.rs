@@ -140,7 +140,7 @@ impl Stock {
         if !warehouses.is_registered(&command.warehouse_id) {
             return Err(DomainError::new(
                 ErrorKind::NotFound,
-                "unknown_warehouse",
+                crate::Refusal::UnknownWarehouse,
                 format!("warehouse '{}' is not registered", command.warehouse_id),
             ));
         }
@@ -174,7 +174,7 @@ impl Stock {
                 if hold.expired(now) {
                     return Err(DomainError::new(
                         ErrorKind::Conflict,
-                        "hold_expired",
+                        crate::Refusal::HoldExpired,
                         format!("hold '{hold_id}' already ran out"),
                     ));
                 }
@@ -190,7 +190,7 @@ impl Stock {
                     }
                     None => Err(DomainError::new(
                         ErrorKind::Conflict,
-                        "hold_never_expires",
+                        crate::Refusal::HoldNeverExpires,
                         format!("hold '{hold_id}' has no end to extend"),
                     )),
                 }
@@ -204,7 +204,7 @@ impl Stock {
                 if hold.expired(now) {
                     return Err(DomainError::new(
                         ErrorKind::Conflict,
-                        "hold_expired",
+                        crate::Refusal::HoldExpired,
                         format!("hold '{hold_id}' expired and can no longer be sold from"),
                     ));
                 }
@@ -213,7 +213,7 @@ impl Stock {
                 if *quantity > hold.quantity {
                     return Err(DomainError::new(
                         ErrorKind::Conflict,
-                        "exceeds_hold",
+                        crate::Refusal::ExceedsHold,
                         format!("hold '{hold_id}' holds {} units", hold.quantity),
                     )
                     .with_fact("held", hold.quantity));
@@ -243,7 +243,7 @@ impl Stock {
                     } else {
                         Err(DomainError::new(
                             ErrorKind::Conflict,
-                            "hold_exists",
+                            crate::Refusal::HoldExists,
                             format!("hold '{hold_id}' already holds other terms"),
                         )
                         .with_fact("held", existing.quantity))
@@ -317,7 +317,7 @@ impl Stock {
         self.holds.get(hold_id).ok_or_else(|| {
             DomainError::new(
                 ErrorKind::NotFound,
-                "unknown_hold",
+                crate::Refusal::UnknownHold,
                 format!("there is no open hold '{hold_id}' on this stock"),
             )
         })
@@ -338,7 +338,7 @@ impl Stock {
         if on_hand < held {
             return Err(DomainError::new(
                 ErrorKind::Conflict,
-                "stock_short",
+                crate::Refusal::StockShort,
                 format!(
                     "{on_hand} units are on hand but {held} are held; nothing new is held or sold until the shortfall is cleared"
                 ),
@@ -355,7 +355,7 @@ impl Stock {
         if quantity > available {
             return Err(DomainError::new(
                 ErrorKind::Conflict,
-                "insufficient_stock",
+                crate::Refusal::InsufficientStock,
                 format!("asked for {quantity} units but {available} are available"),
             )
             .with_fact("available", available));

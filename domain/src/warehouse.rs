@@ -34,7 +34,7 @@ impl Warehouse {
             Some(existing) if existing == command => Ok(vec![]),
             Some(_) => Err(DomainError::new(
                 ErrorKind::Conflict,
-                "warehouse_exists",
+                crate::Refusal::WarehouseExists,
                 format!(
                     "warehouse '{}' is already registered with other details",
                     command.warehouse_id

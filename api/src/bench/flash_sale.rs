@@ -428,8 +428,12 @@ impl Driver {
                     .await
                 {
                     Ok(purchase) => Ok(Answer::Reserved(purchase.order_id)),
-                    Err(CommandError::Refused(r)) if r.code == "all_held" => Ok(Answer::AllHeld),
-                    Err(CommandError::Refused(r)) if r.code == "sold_out" => Ok(Answer::SoldOut),
+                    Err(CommandError::Refused(r)) if r.code == domain::Refusal::AllHeld => {
+                        Ok(Answer::AllHeld)
+                    }
+                    Err(CommandError::Refused(r)) if r.code == domain::Refusal::SoldOut => {
+                        Ok(Answer::SoldOut)
+                    }
                     Err(other) => Ok(Answer::Other(other.to_string())),
                 }
             }

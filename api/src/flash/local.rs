@@ -403,15 +403,17 @@ impl LocalAdmission {
                     },
                 );
             }
-            Err(CommandError::Refused(refusal)) if refusal.code == "all_held" => put_back(true),
-            Err(CommandError::Refused(refusal)) if refusal.code == "sold_out" => {
+            Err(CommandError::Refused(refusal)) if refusal.code == domain::Refusal::AllHeld => {
+                put_back(true)
+            }
+            Err(CommandError::Refused(refusal)) if refusal.code == domain::Refusal::SoldOut => {
                 self.set_state(ticket, TicketState::SoldOut);
                 self.sell_out(sale_id);
             }
             Err(CommandError::Refused(refusal)) => self.set_state(
                 ticket,
                 TicketState::Refused {
-                    code: refusal.code.to_string(),
+                    code: refusal.code.code().to_string(),
                     detail: refusal.detail,
                 },
             ),

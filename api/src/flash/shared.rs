@@ -597,11 +597,15 @@ impl SharedAdmission {
                 },
                 false,
             ),
-            Err(CommandError::Refused(r)) if r.code == "all_held" => (TicketState::AllHeld, true),
-            Err(CommandError::Refused(r)) if r.code == "sold_out" => (TicketState::SoldOut, false),
+            Err(CommandError::Refused(r)) if r.code == domain::Refusal::AllHeld => {
+                (TicketState::AllHeld, true)
+            }
+            Err(CommandError::Refused(r)) if r.code == domain::Refusal::SoldOut => {
+                (TicketState::SoldOut, false)
+            }
             Err(CommandError::Refused(r)) => (
                 TicketState::Refused {
-                    code: r.code.to_string(),
+                    code: r.code.code().to_string(),
                     detail: r.detail,
                 },
                 false,

@@ -369,7 +369,7 @@ pub async fn get(
 fn unknown_reservation() -> domain::DomainError {
     domain::DomainError::new(
         domain::ErrorKind::NotFound,
-        "unknown_reservation",
+        domain::Refusal::UnknownReservation,
         "there is no such reservation",
     )
 }

@@ -102,7 +102,7 @@ impl CommandService {
         let Some(entry) = parked.parked.get(&position) else {
             return Err(domain::DomainError::new(
                 domain::ErrorKind::NotFound,
-                "not_parked",
+                domain::Refusal::NotParked,
                 format!("no event at position {position} is parked"),
             )
             .into());

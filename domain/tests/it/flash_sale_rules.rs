@@ -112,7 +112,7 @@ fn a_buyer_holds_units_inside_the_window_and_a_retry_buys_nothing_more() {
     );
     assert_eq!(
         (early.kind, early.code),
-        (ErrorKind::Invalid, "outside_sale_window")
+        (ErrorKind::Invalid, domain::Refusal::OutsideSaleWindow)
     );
     let late = refusal(
         vec![scheduled(10, 1)],
@@ -135,7 +135,7 @@ fn the_per_buyer_limit_counts_held_and_sold_units() {
     );
     assert_eq!(
         (error.kind, error.code),
-        (ErrorKind::Forbidden, "purchase_limit")
+        (ErrorKind::Forbidden, domain::Refusal::PurchaseLimit)
     );
     let error = refusal(vec![scheduled(10, 2)], purchase("bob", 3, at));
     assert_eq!(error.code, "purchase_limit");

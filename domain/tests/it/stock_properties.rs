@@ -413,7 +413,7 @@ fn run(steps: Vec<Step>) -> Result<(), TestCaseError> {
                 prop_assert_eq!(&handled, &before, "a refusal changed the aggregate");
                 prop_assert_eq!(
                     expected,
-                    Err(err.code),
+                    Err(err.code.code()),
                     "the model expected otherwise for {:?}",
                     action
                 );

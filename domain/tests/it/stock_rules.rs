@@ -11,7 +11,7 @@ use crate::support::*;
 fn insufficient(asked: u64, available: u64) -> DomainError {
     DomainError::new(
         ErrorKind::Conflict,
-        "insufficient_stock",
+        domain::Refusal::InsufficientStock,
         format!("asked for {asked} units but {available} are available"),
     )
     .with_fact("available", available)
@@ -20,7 +20,7 @@ fn insufficient(asked: u64, available: u64) -> DomainError {
 fn stock_short(on_hand: u64, held: u64) -> DomainError {
     DomainError::new(
         ErrorKind::Conflict,
-        "stock_short",
+        domain::Refusal::StockShort,
         format!(
             "{on_hand} units are on hand but {held} are held; nothing new is held or sold until the shortfall is cleared"
         ),
@@ -33,7 +33,7 @@ fn stock_short(on_hand: u64, held: u64) -> DomainError {
 fn exceeds_hold(hold_id: &str, held: u64) -> DomainError {
     DomainError::new(
         ErrorKind::Conflict,
-        "exceeds_hold",
+        domain::Refusal::ExceedsHold,
         format!("hold '{hold_id}' holds {held} units"),
     )
     .with_fact("held", held)
@@ -42,7 +42,7 @@ fn exceeds_hold(hold_id: &str, held: u64) -> DomainError {
 fn unknown_hold(hold_id: &str) -> DomainError {
     DomainError::new(
         ErrorKind::NotFound,
-        "unknown_hold",
+        domain::Refusal::UnknownHold,
         format!("there is no open hold '{hold_id}' on this stock"),
     )
 }
@@ -50,7 +50,7 @@ fn unknown_hold(hold_id: &str) -> DomainError {
 fn hold_expired(hold_id: &str) -> DomainError {
     DomainError::new(
         ErrorKind::Conflict,
-        "hold_expired",
+        domain::Refusal::HoldExpired,
         format!("hold '{hold_id}' expired and can no longer be sold from"),
     )
 }
@@ -58,7 +58,7 @@ fn hold_expired(hold_id: &str) -> DomainError {
 fn hold_exists(hold_id: &str, held: u64) -> DomainError {
     DomainError::new(
         ErrorKind::Conflict,
-        "hold_exists",
+        domain::Refusal::HoldExists,
         format!("hold '{hold_id}' already holds other terms"),
     )
     .with_fact("held", held)
@@ -67,7 +67,7 @@ fn hold_exists(hold_id: &str, held: u64) -> DomainError {
 fn unknown_warehouse(warehouse_id: &str) -> DomainError {
     DomainError::new(
         ErrorKind::NotFound,
-        "unknown_warehouse",
+        domain::Refusal::UnknownWarehouse,
         format!("warehouse '{warehouse_id}' is not registered"),
     )
 }

@@ -119,7 +119,7 @@ fn registering_again_with_other_details_is_refused() {
             .when(other)
             .then_expect_error(DomainError::new(
                 ErrorKind::Conflict,
-                "warehouse_exists",
+                domain::Refusal::WarehouseExists,
                 "warehouse 'wh-berlin' is already registered with other details",
             ));
     }

@@ -240,8 +240,8 @@ struct Runner {
     /// Positions of events read and not yet finished.
     in_flight: Arc<Mutex<BTreeSet<i64>>>,
     room: Arc<Semaphore>,
-    /// Per key (`order:ID`, `sku:SKU`), the last event dispatched on it.
-    tails: HashMap<String, Tail>,
+    /// Per thing events wait on, the last event dispatched on it.
+    tails: HashMap<DependsOn, Tail>,
     tasks: JoinSet<()>,
     /// Every order event up to here has been dispatched.
     read_until: i64,
@@ -383,7 +383,7 @@ impl Runner {
             .take_due(now);
         for (order_id, clocked_at) in expired {
             let (done, tail) = watch::channel(None);
-            let previous = self.tails.insert(format!("order:{order_id}"), tail);
+            let previous = self.tails.insert(DependsOn::Order(order_id.clone()), tail);
             let service = self.service.clone();
             let due = self.due.clone();
             let position = self.read_until;
@@ -453,12 +453,20 @@ impl Runner {
     }
 }
 
+/// What an event waits on: the earlier events of one order, or the earlier placed
+/// orders of one SKU.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum DependsOn {
+    Order(String),
+    Sku(String),
+}
+
 /// What an event must wait for: earlier events of its order, and for a placed order,
 /// earlier placed orders of the same SKUs.
-fn keys(event: &OrderEvent) -> Vec<String> {
-    let mut keys = vec![format!("order:{}", event.order_id())];
+fn keys(event: &OrderEvent) -> Vec<DependsOn> {
+    let mut keys = vec![DependsOn::Order(event.order_id().to_string())];
     if let OrderEvent::OrderPlaced { lines, .. } = event {
-        keys.extend(lines.iter().map(|line| format!("sku:{}", line.sku)));
+        keys.extend(lines.iter().map(|line| DependsOn::Sku(line.sku.clone())));
     }
     keys.sort();
     keys.dedup();

@@ -94,14 +94,11 @@ impl CommandService {
         &self,
         sale_id: &str,
     ) -> Result<(CommandOutcome, FlashSaleView), CommandError> {
-        self.flash_sale
-            .execute(
-                sale_id,
-                FlashSaleCommand::Inspect,
-                Metadata::default(),
-                None,
-            )
-            .await
+        let (outcome, view) = self.flash_sale.read(sale_id).await?;
+        if view.status == domain::FlashSaleStatus::New {
+            return Err(domain::flash_sale::unknown_sale().into());
+        }
+        Ok((outcome, view))
     }
 
     /// Hold units for a buyer and place their order at the sale price. A buyer who

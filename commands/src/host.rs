@@ -97,7 +97,8 @@ impl KeyedRequest {
 type Answer<A> = Result<(CommandOutcome, <A as Hosted>::View), CommandError>;
 
 struct Job<A: Hosted> {
-    command: A::Command,
+    /// `None` reads the state: nothing is decided, the view is answered.
+    command: Option<A::Command>,
     metadata: Metadata,
     keyed: Option<KeyedRequest>,
     /// The answer must reflect the log at least up to here.
@@ -145,7 +146,20 @@ impl<A: Hosted> AggregateHost<A> {
         metadata: Metadata,
         keyed: Option<KeyedRequest>,
     ) -> Answer<A> {
-        self.run(id, command, metadata, keyed, false, 0).await
+        self.run(id, Some(command), metadata, keyed, false, 0).await
+    }
+
+    /// The aggregate's view as it stands (the state of a new aggregate when it has no
+    /// events): a read, not a command.
+    pub async fn read(&self, id: &str) -> Answer<A> {
+        self.run(id, None, Metadata::default(), None, false, 0)
+            .await
+    }
+
+    /// [`read`](Self::read), reflecting the log at least up to `min_position`.
+    pub async fn read_at(&self, id: &str, min_position: i64) -> Answer<A> {
+        self.run(id, None, Metadata::default(), None, false, min_position)
+            .await
     }
 
     /// [`execute`](Self::execute) for a command whose answer must reflect the log up
@@ -158,7 +172,7 @@ impl<A: Hosted> AggregateHost<A> {
         metadata: Metadata,
         min_position: i64,
     ) -> Answer<A> {
-        self.run(id, command, metadata, None, false, min_position)
+        self.run(id, Some(command), metadata, None, false, min_position)
             .await
     }
 
@@ -173,13 +187,13 @@ impl<A: Hosted> AggregateHost<A> {
         metadata: Metadata,
         keyed: Option<KeyedRequest>,
     ) -> Answer<A> {
-        self.run(id, command, metadata, keyed, true, 0).await
+        self.run(id, Some(command), metadata, keyed, true, 0).await
     }
 
     async fn run(
         &self,
         id: &str,
-        command: A::Command,
+        command: Option<A::Command>,
         metadata: Metadata,
         keyed: Option<KeyedRequest>,
         likely_new: bool,
@@ -413,13 +427,20 @@ impl<A: Hosted> Owner<A> {
         // Per job: the refusal, or how many events it added and the view after it.
         let mut decided = Vec::with_capacity(jobs.len());
         for job in jobs {
-            match next.decide(&job.command, &context) {
+            let outcome = match &job.command {
+                Some(command) => next.decide(command, &context),
+                None => Ok(Vec::new()),
+            };
+            match outcome {
                 Ok(new) => {
                     for event in &new {
                         next.apply(event);
                         events.push(encode(event, &job.metadata, context.now));
                     }
-                    let view = next.view_for(&job.command);
+                    let view = match &job.command {
+                        Some(command) => next.view_for(command),
+                        None => next.view(),
+                    };
                     if let (Some(keyed), false) = (&job.keyed, new.is_empty()) {
                         receipts.push(keyed.receipt(new.len(), &view, events.len() - 1));
                     }

@@ -106,9 +106,9 @@ impl CommandService {
 
     /// The order as it stands.
     pub async fn order(&self, order_id: &str) -> Result<(CommandOutcome, Order), CommandError> {
-        self.order
-            .execute(order_id, OrderCommand::Inspect, Metadata::default(), None)
-            .await
+        let (outcome, order) = self.order.read(order_id).await?;
+        order.must_exist()?;
+        Ok((outcome, order))
     }
 
     /// The reservation the order process made for an order (none before it got to it).
@@ -131,14 +131,9 @@ impl CommandService {
         order_id: &str,
         position: i64,
     ) -> Result<(CommandOutcome, Order), CommandError> {
-        self.order
-            .execute_at(
-                order_id,
-                OrderCommand::Inspect,
-                Metadata::default(),
-                position,
-            )
-            .await
+        let (outcome, order) = self.order.read_at(order_id, position).await?;
+        order.must_exist()?;
+        Ok((outcome, order))
     }
 
     /// Cancel an order not yet paid: its stock goes back.

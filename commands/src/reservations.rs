@@ -206,9 +206,7 @@ impl CommandService {
         metadata: &Metadata,
         keyed: Option<crate::host::KeyedRequest>,
     ) -> Result<ReservationAnswer, CommandError> {
-        let (_, reservation) = self
-            .on_reservation(reservation_id, ReservationCommand::Inspect, metadata)
-            .await?;
+        let reservation = self.reservation(reservation_id).await?.reservation;
         let extend = ReservationCommand::Extend { expires_at };
         // Refuse before touching stock when the reservation cannot be extended.
         if !reservation.decide(&extend, self.clock().now())?.is_empty() {
@@ -236,9 +234,7 @@ impl CommandService {
         reason: &str,
         metadata: &Metadata,
     ) -> Result<ReservationAnswer, CommandError> {
-        let (_, reservation) = self
-            .on_reservation(reservation_id, ReservationCommand::Inspect, metadata)
-            .await?;
+        let reservation = self.reservation(reservation_id).await?.reservation;
         let release = ReservationCommand::Release {
             reason: reason.to_string(),
         };
@@ -266,13 +262,8 @@ impl CommandService {
         &self,
         reservation_id: &str,
     ) -> Result<ReservationAnswer, CommandError> {
-        let (outcome, reservation) = self
-            .on_reservation(
-                reservation_id,
-                ReservationCommand::Inspect,
-                &Metadata::default(),
-            )
-            .await?;
+        let (outcome, reservation) = self.reservation.read(reservation_id).await?;
+        reservation.must_exist()?;
         Ok(answer(reservation, outcome, false))
     }
 

@@ -161,14 +161,9 @@ impl CommandService {
 
     /// A product as the catalog holds it (listed, delisted, or never seen).
     pub async fn product(&self, sku: &str) -> Result<(CommandOutcome, Product), CommandError> {
-        // An update with no changes decides nothing and answers with the state.
-        let look = ProductCommand::Update {
-            sku: sku.to_string(),
-            changes: Default::default(),
-        };
-        self.product
-            .execute(sku, look, Metadata::default(), None)
-            .await
+        let (outcome, product) = self.product.read(sku).await?;
+        product.listed(sku)?;
+        Ok((outcome, product))
     }
 
     /// Record shopper activity: each event its own one-event stream, so recording

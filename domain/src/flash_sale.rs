@@ -77,7 +77,6 @@ pub enum FlashSaleCommand {
         now: DateTime<Utc>,
     },
     Cancel,
-    Inspect,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -144,11 +143,7 @@ impl FlashSale {
     }
 
     fn unknown(&self) -> DomainError {
-        DomainError::new(
-            ErrorKind::NotFound,
-            crate::Refusal::UnknownFlashSale,
-            "there is no such flash sale",
-        )
+        unknown_sale()
     }
 
     /// Buyer holds that ran out by `now`, returned.
@@ -172,10 +167,6 @@ impl FlashSale {
     pub fn decide(&self, command: &FlashSaleCommand) -> Result<Vec<FlashSaleEvent>, DomainError> {
         match command {
             FlashSaleCommand::Schedule(s) => self.schedule(s),
-            FlashSaleCommand::Inspect => match self.status {
-                FlashSaleStatus::New => Err(self.unknown()),
-                _ => Ok(vec![]),
-            },
             _ if self.status == FlashSaleStatus::New => Err(self.unknown()),
             FlashSaleCommand::Purchase {
                 user_id,
@@ -533,6 +524,15 @@ fn returned_units(events: &[FlashSaleEvent]) -> u64 {
             _ => 0,
         })
         .sum()
+}
+
+/// What a read or command of a sale that was never scheduled answers.
+pub fn unknown_sale() -> DomainError {
+    DomainError::new(
+        ErrorKind::NotFound,
+        crate::Refusal::UnknownFlashSale,
+        "there is no such flash sale",
+    )
 }
 
 /// The id of a buyer's `n`th order of a sale: derived, so no client can take it first.

@@ -103,7 +103,6 @@ pub enum OrderCommand {
     Cancel {
         reason: String,
     },
-    Inspect,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -389,10 +388,6 @@ impl Order {
                 (_, OrderStatus::Refunded) => Ok(vec![]),
                 _ => conflict("nothing was paid to refund".into()),
             },
-            OrderCommand::Inspect => match self.status {
-                OrderStatus::New => Err(self.unknown()),
-                _ => Ok(vec![]),
-            },
         }
     }
 
@@ -418,6 +413,14 @@ impl Order {
             crate::Refusal::ReservedLinesMismatch,
             "the reserved lines are not the lines the order was placed with",
         ))
+    }
+
+    /// The order, if it was ever placed; else the refusal a read of it answers.
+    pub fn must_exist(&self) -> Result<(), DomainError> {
+        match self.status {
+            OrderStatus::New => Err(self.unknown()),
+            _ => Ok(()),
+        }
     }
 
     fn unknown(&self) -> DomainError {

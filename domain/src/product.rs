@@ -88,7 +88,8 @@ impl Product {
         }
     }
 
-    fn listed(&self, sku: &str) -> Result<&ProductDetails, DomainError> {
+    /// The details of a product that is listed now; else the refusal a read answers.
+    pub fn listed(&self, sku: &str) -> Result<&ProductDetails, DomainError> {
         match &self.details {
             Some(details) if !self.delisted => Ok(details),
             _ => Err(unknown(sku)),

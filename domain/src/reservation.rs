@@ -64,8 +64,6 @@ pub enum ReservationCommand {
     Release {
         reason: String,
     },
-    /// Read the state; changes nothing.
-    Inspect,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -262,10 +260,14 @@ impl Reservation {
                     format!("the reservation is {}", status_name(other)),
                 ),
             },
-            ReservationCommand::Inspect => match self.status {
-                ReservationStatus::New => Err(self.unknown()),
-                _ => Ok(vec![]),
-            },
+        }
+    }
+
+    /// The reservation, if it was ever requested; else the refusal a read answers.
+    pub fn must_exist(&self) -> Result<(), DomainError> {
+        match self.status {
+            ReservationStatus::New => Err(self.unknown()),
+            _ => Ok(()),
         }
     }
 

@@ -384,6 +384,22 @@ fn shared_admission(prefix: &str, rate: &str) -> Vec<String> {
     .collect()
 }
 
+/// One server admitting one purchase a second through Redis, under a prefix of its
+/// own, with sale `sale_id` of `units` MUG-1s scheduled; the prefix.
+async fn one_node_on_redis(
+    env: &Env,
+    sale_id: &str,
+    units: u64,
+) -> (crate::support::Server, String) {
+    let prefix = format!("test-{}", uuid::Uuid::now_v7().simple());
+    let args = shared_admission(&prefix, "1");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let server = env.start_with(&args).await;
+    crate::shop::open_shop(&server, 10, 1000).await;
+    schedule(&server, sale_id, units, 1).await;
+    (server, prefix)
+}
+
 #[tokio::test]
 async fn two_nodes_share_one_sale_rate_through_redis() {
     let env = Env::new(Backend::Postgres).await;
@@ -447,12 +463,7 @@ async fn two_nodes_share_one_sale_rate_through_redis() {
 #[tokio::test]
 async fn a_restart_in_the_middle_of_a_sale_loses_no_ticket_and_no_hold() {
     let env = Env::new(Backend::Postgres).await;
-    let prefix = format!("test-{}", uuid::Uuid::now_v7().simple());
-    let args = shared_admission(&prefix, "1");
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let server = env.start_with(&args).await;
-    crate::shop::open_shop(&server, 10, 1000).await;
-    schedule(&server, "restart", 3, 1).await;
+    let (server, prefix) = one_node_on_redis(&env, "restart", 3).await;
 
     let mut orders = Vec::new();
     let mut tickets = Vec::new();
@@ -480,6 +491,8 @@ async fn a_restart_in_the_middle_of_a_sale_loses_no_ticket_and_no_hold() {
         .expect(StatusCode::OK);
     server.crash().await;
 
+    let args = shared_admission(&prefix, "1");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let server = env.start_with(&args).await;
     // Holds are in the log: every reserved order is still reserved.
     for order_id in &orders {
@@ -632,12 +645,7 @@ async fn bad_flash_sale_requests_are_refused_and_write_nothing() {
 #[tokio::test]
 async fn queued_tickets_in_redis_expire_by_themselves() {
     let env = Env::new(Backend::Postgres).await;
-    let prefix = format!("test-{}", uuid::Uuid::now_v7().simple());
-    let args = shared_admission(&prefix, "1");
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let server = env.start_with(&args).await;
-    crate::shop::open_shop(&server, 10, 1000).await;
-    schedule(&server, "ttl", 5, 1).await;
+    let (server, prefix) = one_node_on_redis(&env, "ttl", 5).await;
     let mut tickets = Vec::new();
     for i in 0..3 {
         let answer = buy(&server, "ttl", &format!("t{i}"), 1).await;

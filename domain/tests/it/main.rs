@@ -5,8 +5,8 @@
 //! - `stock_rules`: one given/when/then per rule of the Stock aggregate, through the
 //!   cqrs-es test framework.
 //! - `warehouse_rules`: the same for the Warehouse aggregate.
-//! - `order_rules`, `buyer_holds_rules`: the same for Order, BuyerHolds and
-//!   ParkedEvents.
+//! - `order_rules`, `reservation_rules`, `buyer_holds_rules`: the same for Order,
+//!   Reservation, BuyerHolds and ParkedEvents.
 //! - `stock_properties`: random command sequences on one stock, checked against a
 //!   reference model and the stock's invariants after every step.
 
@@ -18,6 +18,7 @@ mod buyer_holds_rules;
 mod flash_sale_rules;
 mod order_rules;
 mod product_rules;
+mod reservation_rules;
 mod stock_properties;
 mod stock_rules;
 mod warehouse_rules;

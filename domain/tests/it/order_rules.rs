@@ -159,3 +159,266 @@ fn a_cancelled_order_is_never_paid_so_never_confirmed() {
         .when(OrderCommand::Confirm { shipments: vec![] })
         .then_expect_error_message("the order is cancelled");
 }
+
+fn place() -> OrderCommand {
+    let OrderEvent::OrderPlaced {
+        order_id,
+        customer,
+        lines,
+        ship_to,
+        priority,
+        ..
+    } = placed()
+    else {
+        unreachable!("placed() is an OrderPlaced")
+    };
+    OrderCommand::Place {
+        order_id,
+        customer,
+        lines,
+        ship_to,
+        priority,
+    }
+}
+
+fn reserved() -> OrderEvent {
+    let at = Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap();
+    OrderEvent::OrderStockReserved {
+        order_id: "o-1".into(),
+        lines: vec![line("MUG", "ams", 2)],
+        expires_at: at,
+        payment_due: at,
+        explanation: String::new(),
+    }
+}
+
+fn paid(payment_id: &str) -> OrderEvent {
+    OrderEvent::OrderPaid {
+        order_id: "o-1".into(),
+        payment_id: payment_id.into(),
+        amount: eur(1000),
+    }
+}
+
+#[test]
+fn an_order_is_placed_with_its_total_once_and_not_twice_with_other_lines() {
+    orders()
+        .given_no_previous_events()
+        .when(place())
+        .then_expect_events(vec![placed()]);
+    orders()
+        .given(vec![placed()])
+        .when(place())
+        .then_expect_events(vec![]);
+    let OrderCommand::Place {
+        order_id,
+        customer,
+        ship_to,
+        priority,
+        ..
+    } = place()
+    else {
+        unreachable!()
+    };
+    orders()
+        .given(vec![placed()])
+        .when(OrderCommand::Place {
+            order_id,
+            customer,
+            lines: vec![PricedLine {
+                sku: "TV".into(),
+                quantity: 1,
+                unit_price: eur(5),
+            }],
+            ship_to,
+            priority,
+        })
+        .then_expect_error_message("order 'o-1' exists with other lines");
+}
+
+#[test]
+fn an_order_mixing_currencies_is_refused() {
+    let OrderCommand::Place {
+        order_id,
+        customer,
+        ship_to,
+        priority,
+        ..
+    } = place()
+    else {
+        unreachable!()
+    };
+    let dollars = Money {
+        amount: 5,
+        currency: "USD".into(),
+    };
+    orders()
+        .given_no_previous_events()
+        .when(OrderCommand::Place {
+            order_id,
+            customer,
+            lines: vec![
+                PricedLine {
+                    sku: "MUG".into(),
+                    quantity: 1,
+                    unit_price: eur(5),
+                },
+                PricedLine {
+                    sku: "CUP".into(),
+                    quantity: 1,
+                    unit_price: dollars,
+                },
+            ],
+            ship_to,
+            priority,
+        })
+        .then_expect_error_message("the order mixes EUR and USD");
+}
+
+#[test]
+fn a_placed_order_may_be_rejected_or_cancelled_but_a_paid_one_not_cancelled() {
+    orders()
+        .given(vec![placed()])
+        .when(OrderCommand::Reject {
+            reason: "insufficient_stock".into(),
+            detail: "none left".into(),
+        })
+        .then_expect_events(vec![OrderEvent::OrderRejected {
+            order_id: "o-1".into(),
+            reason: "insufficient_stock".into(),
+            detail: "none left".into(),
+        }]);
+    orders()
+        .given(vec![placed(), reserved()])
+        .when(OrderCommand::Cancel {
+            reason: "changed my mind".into(),
+        })
+        .then_expect_events(vec![cancelled()]);
+    orders()
+        .given(vec![placed(), reserved(), paid("p-1")])
+        .when(OrderCommand::Cancel {
+            reason: "changed my mind".into(),
+        })
+        .then_expect_error_message("the order is paid");
+}
+
+#[test]
+fn a_payment_before_the_stock_is_held_is_to_be_retried() {
+    orders()
+        .given(vec![placed()])
+        .when(pay("p-1", 1000))
+        .then_expect_error_message("the order's stock is not reserved yet; try again shortly");
+}
+
+#[test]
+fn a_payment_of_the_total_pays_and_the_same_payment_again_changes_nothing() {
+    orders()
+        .given(vec![placed(), reserved()])
+        .when(pay("p-1", 1000))
+        .then_expect_events(vec![paid("p-1")]);
+    orders()
+        .given(vec![placed(), reserved(), paid("p-1")])
+        .when(pay("p-1", 1000))
+        .then_expect_events(vec![]);
+}
+
+#[test]
+fn a_payment_of_another_amount_is_flagged_not_taken() {
+    orders()
+        .given(vec![placed(), reserved()])
+        .when(pay("p-1", 999))
+        .then_expect_events(vec![OrderEvent::PaymentAmountMismatch {
+            order_id: "o-1".into(),
+            payment_id: "p-1".into(),
+            expected: eur(1000),
+            received: eur(999),
+        }]);
+}
+
+#[test]
+fn a_second_payment_of_a_paid_order_goes_back() {
+    orders()
+        .given(vec![placed(), reserved(), paid("p-1")])
+        .when(pay("p-2", 1000))
+        .then_expect_events(vec![OrderEvent::DuplicatePaymentRefunded {
+            order_id: "o-1".into(),
+            payment_id: "p-2".into(),
+            amount: eur(1000),
+        }]);
+}
+
+#[test]
+fn a_failed_payment_of_a_reserved_order_is_recorded() {
+    orders()
+        .given(vec![placed(), reserved()])
+        .when(OrderCommand::RecordPayment {
+            payment_id: "p-1".into(),
+            succeeded: false,
+            amount: eur(1000),
+        })
+        .then_expect_events(vec![OrderEvent::OrderPaymentFailed {
+            order_id: "o-1".into(),
+            payment_id: "p-1".into(),
+        }]);
+}
+
+#[test]
+fn only_a_paid_order_is_confirmed_with_a_shipment_per_warehouse() {
+    let shipment = ("ams".to_string(), vec![line("MUG", "ams", 2)]);
+    orders()
+        .given(vec![placed(), reserved(), paid("p-1")])
+        .when(OrderCommand::Confirm {
+            shipments: vec![shipment.clone()],
+        })
+        .then_expect_events(vec![
+            OrderEvent::OrderConfirmed {
+                order_id: "o-1".into(),
+            },
+            OrderEvent::FulfillmentRequested {
+                order_id: "o-1".into(),
+                warehouse_id: "ams".into(),
+                lines: shipment.1.clone(),
+            },
+        ]);
+    orders()
+        .given(vec![placed(), reserved()])
+        .when(OrderCommand::Confirm {
+            shipments: vec![shipment],
+        })
+        .then_expect_error_message("the order is reserved");
+}
+
+#[test]
+fn only_a_reserved_order_times_out() {
+    orders()
+        .given(vec![placed(), reserved()])
+        .when(OrderCommand::TimeOut)
+        .then_expect_events(vec![OrderEvent::OrderPaymentTimedOut {
+            order_id: "o-1".into(),
+        }]);
+    orders()
+        .given(vec![placed(), reserved(), paid("p-1")])
+        .when(OrderCommand::TimeOut)
+        .then_expect_events(vec![]);
+}
+
+#[test]
+fn a_refund_needs_a_payment() {
+    orders()
+        .given(vec![placed(), reserved(), paid("p-1")])
+        .when(OrderCommand::RequestRefund {
+            reason: "late".into(),
+        })
+        .then_expect_events(vec![OrderEvent::RefundRequested {
+            order_id: "o-1".into(),
+            payment_id: "p-1".into(),
+            amount: eur(1000),
+            reason: "late".into(),
+        }]);
+    orders()
+        .given(vec![placed(), reserved()])
+        .when(OrderCommand::RequestRefund {
+            reason: "late".into(),
+        })
+        .then_expect_error_message("nothing was paid to refund");
+}

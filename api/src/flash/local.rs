@@ -36,6 +36,8 @@ struct Ticket {
     quantity: u64,
     /// Its number in its sale's queue.
     seq: u64,
+    /// Waiting in the queue (not taken by the dispatcher, or put back).
+    queued: bool,
     last_poll: DateTime<Utc>,
     state: TicketState,
 }
@@ -51,11 +53,9 @@ struct SaleQueue {
     rate: Arc<DefaultDirectRateLimiter>,
     rate_per_second: u32,
     waiting: VecDeque<(u64, String)>,
-    /// The number the next ticket in line gets.
+    /// The number the next ticket in line gets: a waiting ticket's place in line is
+    /// its number past the head's.
     next_seq: u64,
-    /// The number of the ticket last taken from the head: a waiting ticket's place
-    /// in line is its number past this one.
-    served_seq: u64,
     /// Whether the head is waiting for a held unit to come back.
     all_held: bool,
     dispatching: bool,
@@ -160,7 +160,6 @@ impl LocalAdmission {
                 rate_per_second: rate,
                 waiting: VecDeque::new(),
                 next_seq: 1,
-                served_seq: 0,
                 all_held: false,
                 dispatching: false,
             });
@@ -216,6 +215,7 @@ impl LocalAdmission {
                 user_id: user_id.to_string(),
                 quantity,
                 seq,
+                queued: true,
                 last_poll: self.clock.now(),
                 state: TicketState::Waiting,
             },
@@ -238,12 +238,13 @@ impl LocalAdmission {
         entry.last_poll = self.clock.now();
         let state = entry.state.clone();
         let sale_id = entry.sale_id.clone();
-        let seq = entry.seq;
+        let (seq, queued) = (entry.seq, entry.queued);
         drop(tickets);
         let (position, rate, all_held) = self.with_queue(&sale_id, |queue| {
+            let head = queue.waiting.front().map_or(seq, |(head, _)| *head);
             (
                 // Tickets ahead that lapsed still count until taken off the head.
-                (seq > queue.served_seq).then(|| (seq - queue.served_seq - 1) as usize),
+                queued.then(|| seq.saturating_sub(head) as usize),
                 queue.rate_per_second,
                 queue.all_held,
             )
@@ -307,10 +308,7 @@ impl LocalAdmission {
                     if head.is_none() && idle {
                         queue.dispatching = false;
                     }
-                    head.map(|(seq, h)| {
-                        queue.served_seq = queue.served_seq.max(seq);
-                        (h, queue.rate.clone())
-                    })
+                    head.map(|(_, h)| (h, queue.rate.clone()))
                 });
                 let Some((ticket, rate)) = next else {
                     if idle {
@@ -323,13 +321,16 @@ impl LocalAdmission {
                 };
                 let (user_id, quantity, lapsed) = {
                     let now = admission.clock.now();
-                    let tickets = admission.tickets.lock().expect("tickets lock");
-                    match tickets.get(&ticket) {
-                        Some(t) => (
-                            t.user_id.clone(),
-                            t.quantity,
-                            t.unpolled_for(now) > TICKET_LAPSE,
-                        ),
+                    let mut tickets = admission.tickets.lock().expect("tickets lock");
+                    match tickets.get_mut(&ticket) {
+                        Some(t) => {
+                            t.queued = false;
+                            (
+                                t.user_id.clone(),
+                                t.quantity,
+                                t.unpolled_for(now) > TICKET_LAPSE,
+                            )
+                        }
                         None => (String::new(), 0, true),
                     }
                 };
@@ -365,17 +366,17 @@ impl LocalAdmission {
         outcome: Result<Purchase, CommandError>,
         service: &Arc<CommandService>,
     ) {
-        let seq = self
-            .tickets
-            .lock()
-            .expect("tickets lock")
-            .get(ticket)
-            .map_or(0, |t| t.seq);
         let put_back = |all_held: bool| {
+            // Back at the head: it is first in line again.
+            let seq = match self.tickets.lock().expect("tickets lock").get_mut(ticket) {
+                Some(t) => {
+                    t.queued = true;
+                    t.seq
+                }
+                None => 0,
+            };
             let restart = self.with_queue(sale_id, |queue| {
                 queue.waiting.push_front((seq, ticket.to_string()));
-                // Back at the head: it is first in line again.
-                queue.served_seq = queue.served_seq.min(seq.saturating_sub(1));
                 queue.all_held |= all_held;
                 let restart = !queue.dispatching;
                 queue.dispatching = true;
@@ -428,13 +429,13 @@ impl LocalAdmission {
     fn sell_out(&self, sale_id: &str) {
         let waiting: Vec<String> = self.with_queue(sale_id, |queue| {
             queue.all_held = false;
-            queue.served_seq = queue.next_seq;
             queue.waiting.drain(..).map(|(_, id)| id).collect()
         });
         let mut tickets = self.tickets.lock().expect("tickets lock");
         for id in waiting {
             if let Some(t) = tickets.get_mut(&id) {
                 t.state = TicketState::SoldOut;
+                t.queued = false;
             }
         }
     }

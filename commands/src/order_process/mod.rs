@@ -13,6 +13,7 @@
 
 mod parking;
 mod payment_clock;
+mod steps;
 
 pub use parking::ToPark;
 
@@ -25,11 +26,11 @@ use event_schemas::OrderEvent;
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 
-use crate::orders::process_metadata;
 pub use crate::orders::{Planner, ORDER_PROCESS};
 use crate::service::CommandService;
 use crate::store::{Database, EventStore, StoreError};
 use payment_clock::PaymentClock;
+use steps::process_metadata;
 
 /// Events in flight at once; the reader waits for room beyond that.
 const IN_FLIGHT: usize = 1_024;

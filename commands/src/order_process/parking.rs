@@ -8,9 +8,9 @@ use std::time::Duration;
 use domain::{ParkedEvents, ParkedEventsCommand};
 use event_schemas::{Metadata, OrderEvent};
 
+use super::steps::process_metadata;
 use super::{Planner, ORDER_PROCESS};
 use crate::host::CommandError;
-use crate::orders::process_metadata;
 use crate::service::CommandService;
 use crate::store::StoreError;
 

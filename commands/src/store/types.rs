@@ -1,0 +1,75 @@
+//! What goes into the log and comes out of it: events to append, batches, receipts
+//! of idempotency keys, stored events, and what can go wrong.
+
+use super::*;
+
+/// One event about to be appended.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub event_id: Uuid,
+    pub event_type: String,
+    pub event_version: String,
+    pub payload: serde_json::Value,
+    pub metadata: Metadata,
+    pub occurred_at: DateTime<Utc>,
+}
+
+/// The events of one aggregate, to follow `expected_sequence` (0 for a new stream).
+#[derive(Debug, Clone, Default)]
+pub struct AppendBatch {
+    pub aggregate_type: String,
+    pub aggregate_id: String,
+    pub expected_sequence: i64,
+    pub events: Vec<NewEvent>,
+    /// Commands of this batch that carry an idempotency key: recorded in the same
+    /// transaction as the events, so a key is taken exactly when its events land.
+    pub receipts: Vec<Receipt>,
+}
+
+/// The record that a keyed command was carried out, and what it answered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Receipt {
+    /// Whose key it is (the credential), so keys of different clients never meet.
+    pub scope: String,
+    pub key: String,
+    /// Fingerprint of the request, to tell a retry from a different request.
+    pub request_hash: String,
+    /// The command's answer, less its position.
+    pub answer: serde_json::Value,
+    /// Index in the batch's events of the command's last event, whose position is
+    /// the command's position.
+    pub last_event: usize,
+}
+
+/// A receipt as stored, with the position its command's answer carried.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredReceipt {
+    pub request_hash: String,
+    pub answer: serde_json::Value,
+    pub position: i64,
+}
+
+/// Another writer got to this aggregate first: nothing of the batch was kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the aggregate was changed concurrently")]
+pub struct Conflict;
+
+/// One event of an aggregate's stream, as loaded.
+#[derive(Debug, Clone)]
+pub struct StoredEvent {
+    pub sequence: i64,
+    pub position: i64,
+    pub payload: serde_json::Value,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("stored data is unreadable: {0}")]
+    Corrupt(String),
+    #[error("cannot open the database: {0}")]
+    Open(String),
+    #[error("the append failed: {0}")]
+    Commit(String),
+}

@@ -101,14 +101,6 @@ impl LoadGuard {
             _permit: permit,
         })
     }
-
-    /// Callers holding long polls open now (for tests and metrics).
-    pub fn long_poll_callers(&self) -> usize {
-        self.long_polls_by_caller
-            .lock()
-            .expect("long poll map poisoned")
-            .len()
-    }
 }
 
 /// One open long poll; its caller's count goes down when it ends.

@@ -25,6 +25,15 @@ impl CommandService {
         metadata: &Metadata,
         keyed: Option<KeyedRequest>,
     ) -> Result<ReservationAnswer, CommandError> {
+        // Counted only once the request is known to be valid: bad input writes nothing.
+        let request = ReservationCommand::Request {
+            reservation_id: reservation_id.to_string(),
+            buyer: Some(buyer.to_string()),
+            created_by: metadata.actor.clone(),
+            lines: lines.clone(),
+            expires_at,
+        };
+        Reservation::default().decide(&request, self.clock().now())?;
         let units = lines
             .iter()
             .fold(0u64, |sum, line| sum.saturating_add(line.quantity));
@@ -95,7 +104,7 @@ impl CommandService {
     /// Count the units of an order a buyer places with its own token, before it is
     /// placed: the order process will hold them for the payment window. Refused
     /// (`buyer_hold_limit`) when the buyer holds too much already.
-    pub async fn count_order_for_buyer(
+    pub(crate) async fn count_order_for_buyer(
         &self,
         buyer: &str,
         order_id: &str,
@@ -126,7 +135,7 @@ impl CommandService {
 
     /// An order a buyer placed will hold nothing (refused, rejected, cancelled before
     /// its stock was held): its units stop counting.
-    pub async fn uncount_order(&self, buyer: &str, order_id: &str, metadata: &Metadata) {
+    pub(crate) async fn uncount_order(&self, buyer: &str, order_id: &str, metadata: &Metadata) {
         let reservation_id = domain::ids::order_reservation_id(order_id);
         self.uncount(buyer, &reservation_id, metadata).await;
     }

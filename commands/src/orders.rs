@@ -32,6 +32,9 @@ pub struct PlaceOrder {
     pub lines: Vec<(String, u64)>,
     pub ship_to: Destination,
     pub priority: bool,
+    /// Set when the buyer places it with its own token: the stock the order process
+    /// will hold for it counts against these limits of the customer's.
+    pub buyer_limits: Option<domain::BuyerLimits>,
 }
 
 /// Where to take an order's lines from: the allocation policy over what the read
@@ -63,12 +66,13 @@ impl CommandService {
             lines,
             ship_to,
             priority,
+            buyer_limits,
         } = order;
         let order_id = order_id.as_str();
         let mut priced = Vec::with_capacity(lines.len());
         for (sku, quantity) in lines {
-            let product = match self.product(&sku).await {
-                Ok((_, product)) => product,
+            let unit_price = match self.product(&sku).await {
+                Ok((_, product)) => product.listed(&sku)?.price.clone(),
                 Err(CommandError::Refused(refusal)) if refusal.kind == ErrorKind::NotFound => {
                     return Err(DomainError::new(
                         ErrorKind::Invalid,
@@ -79,13 +83,6 @@ impl CommandService {
                 }
                 Err(other) => return Err(other),
             };
-            let unit_price = product.details.map(|d| d.price).ok_or_else(|| {
-                DomainError::new(
-                    ErrorKind::Invalid,
-                    domain::Refusal::UnknownProduct,
-                    format!("no product '{sku}' is listed"),
-                )
-            })?;
             priced.push(PricedLine {
                 sku,
                 quantity,
@@ -99,10 +96,36 @@ impl CommandService {
             ship_to,
             priority,
         };
+        // Counted only once the order is known to be valid: bad input writes nothing.
+        let counted = match (&buyer_limits, &place) {
+            (
+                Some(limits),
+                OrderCommand::Place {
+                    customer: Some(buyer),
+                    lines,
+                    ..
+                },
+            ) => {
+                Order::default().decide(&place)?;
+                let units = lines
+                    .iter()
+                    .fold(0u64, |sum, line| sum.saturating_add(line.quantity));
+                self.count_order_for_buyer(buyer, order_id, units, *limits, metadata)
+                    .await?;
+                Some(buyer.clone())
+            }
+            _ => None,
+        };
         // Order ids are fresh as a rule: skip loading (a repeat conflicts and loads).
-        self.order
+        let placed = self
+            .order
             .execute_new(order_id, place, metadata.clone(), keyed)
-            .await
+            .await;
+        if let (Err(CommandError::Refused(_)), Some(buyer)) = (&placed, &counted) {
+            // Not placed (its id is another order's): the units it counted go back.
+            self.uncount_order(buyer, order_id, metadata).await;
+        }
+        placed
     }
 
     /// The order as it stands.

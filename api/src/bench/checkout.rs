@@ -286,6 +286,7 @@ async fn checkout(
                 lines: vec![(sku.to_string(), 1)],
                 ship_to: destination,
                 priority: false,
+                buyer_limits: None,
             },
             &metadata,
             None,

@@ -196,30 +196,10 @@ pub async fn place(
         lines,
         ship_to,
         priority: request.priority,
+        // A buyer's own order holds stock for the payment window: it counts against
+        // the buyer's limits, as its reservations do.
+        buyer_limits: matches!(principal, Principal::Buyer { .. }).then_some(state.limits.buyer),
     };
-    // A buyer's own order holds stock for the payment window: it counts against the
-    // buyer's limits, as its reservations do, before it is placed.
-    let counted_buyer = match &principal {
-        Principal::Buyer { subject } => Some(subject.clone()),
-        _ => None,
-    };
-    if let Some(buyer) = &counted_buyer {
-        let units = placing
-            .lines
-            .iter()
-            .fold(0u64, |sum, (_, quantity)| sum.saturating_add(*quantity));
-        metered(
-            "count_buyer_units",
-            state.commands.count_order_for_buyer(
-                buyer,
-                &placing.order_id,
-                units,
-                state.limits.buyer,
-                &metadata,
-            ),
-        )
-        .await?;
-    }
     let executed = idempotency::run(
         &state,
         &principal,
@@ -232,21 +212,7 @@ pub async fn place(
                 .place_order(placing.clone(), &metadata, keyed)
         },
     )
-    .await;
-    let executed = match (executed, &counted_buyer) {
-        (Err(problem), Some(buyer)) => {
-            // Not placed, or placed by an earlier try: an earlier try's count stays
-            // (the order is there), a refusal's goes.
-            if state.commands.order(&placing.order_id).await.is_err() {
-                state
-                    .commands
-                    .uncount_order(buyer, &placing.order_id, &metadata)
-                    .await;
-            }
-            return Err(problem);
-        }
-        (executed, _) => executed?,
-    };
+    .await?;
     let replayed = matches!(executed, Executed::Replayed(_));
     let (outcome, order) = match executed {
         Executed::Fresh(answer) => answer,

@@ -15,7 +15,7 @@ mod parking;
 mod payment_clock;
 mod steps;
 
-pub use parking::ToPark;
+use parking::ToPark;
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};

@@ -160,6 +160,27 @@ fn a_cancelled_order_is_never_paid_so_never_confirmed() {
         .then_expect_error_message("the order is cancelled");
 }
 
+/// Placing order o-1 with other lines than [`placed`]'s.
+fn place_with(lines: Vec<PricedLine>) -> OrderCommand {
+    let OrderCommand::Place {
+        order_id,
+        customer,
+        ship_to,
+        priority,
+        ..
+    } = place()
+    else {
+        unreachable!("place() is a Place")
+    };
+    OrderCommand::Place {
+        order_id,
+        customer,
+        lines,
+        ship_to,
+        priority,
+    }
+}
+
 fn place() -> OrderCommand {
     let OrderEvent::OrderPlaced {
         order_id,
@@ -210,68 +231,36 @@ fn an_order_is_placed_with_its_total_once_and_not_twice_with_other_lines() {
         .given(vec![placed()])
         .when(place())
         .then_expect_events(vec![]);
-    let OrderCommand::Place {
-        order_id,
-        customer,
-        ship_to,
-        priority,
-        ..
-    } = place()
-    else {
-        unreachable!()
-    };
     orders()
         .given(vec![placed()])
-        .when(OrderCommand::Place {
-            order_id,
-            customer,
-            lines: vec![PricedLine {
-                sku: "TV".into(),
-                quantity: 1,
-                unit_price: eur(5),
-            }],
-            ship_to,
-            priority,
-        })
+        .when(place_with(vec![PricedLine {
+            sku: "TV".into(),
+            quantity: 1,
+            unit_price: eur(5),
+        }]))
         .then_expect_error_message("order 'o-1' exists with other lines");
 }
 
 #[test]
 fn an_order_mixing_currencies_is_refused() {
-    let OrderCommand::Place {
-        order_id,
-        customer,
-        ship_to,
-        priority,
-        ..
-    } = place()
-    else {
-        unreachable!()
-    };
     let dollars = Money {
         amount: 5,
         currency: "USD".into(),
     };
     orders()
         .given_no_previous_events()
-        .when(OrderCommand::Place {
-            order_id,
-            customer,
-            lines: vec![
-                PricedLine {
-                    sku: "MUG".into(),
-                    quantity: 1,
-                    unit_price: eur(5),
-                },
-                PricedLine {
-                    sku: "CUP".into(),
-                    quantity: 1,
-                    unit_price: dollars,
-                },
-            ],
-            ship_to,
-            priority,
-        })
+        .when(place_with(vec![
+            PricedLine {
+                sku: "MUG".into(),
+                quantity: 1,
+                unit_price: eur(5),
+            },
+            PricedLine {
+                sku: "CUP".into(),
+                quantity: 1,
+                unit_price: dollars,
+            },
+        ]))
         .then_expect_error_message("the order mixes EUR and USD");
 }
 

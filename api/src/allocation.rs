@@ -53,17 +53,8 @@ pub async fn plan(
                 .insert(sku.clone(), w.available.max(0) as u64);
         }
     }
-    // Costs of different currencies cannot be added: plan in the currency of the
-    // first warehouse shipping there (warehouses quoting another are left out).
-    let currency = warehouses
-        .iter()
-        .flat_map(|w| &w.ships_to)
-        .find(|rate| rate.region == region)
-        .map(|rate| rate.cost_per_item.currency.clone())
-        .unwrap_or_default();
     let offers = offers_for_region(
         region,
-        &currency,
         warehouses.iter().map(|w| {
             (
                 w.warehouse_id.as_str(),

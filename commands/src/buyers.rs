@@ -43,7 +43,6 @@ impl CommandService {
             units,
             expires_at,
             limits,
-            now: self.clock().now(),
         };
         let (counted, ()) = self
             .buyer_holds
@@ -92,7 +91,6 @@ impl CommandService {
             reservation_id: reservation_id.to_string(),
             expires_at,
             limits,
-            now: self.clock().now(),
         };
         self.buyer_holds
             .execute(buyer, extend, metadata.clone(), None)
@@ -113,7 +111,7 @@ impl CommandService {
         metadata: &Metadata,
     ) -> Result<(), CommandError> {
         let now = self.clock().now();
-        let hold = crate::orders::ORDER_HOLD;
+        let hold = domain::order_process::ORDER_HOLD;
         // The process's hold is as long as it is, whatever a buyer may ask for itself.
         let limits = BuyerLimits {
             max_ttl_seconds: limits.max_ttl_seconds.max(hold.num_seconds()),
@@ -125,7 +123,6 @@ impl CommandService {
             units,
             expires_at: now + hold,
             limits,
-            now,
         };
         self.buyer_holds
             .execute(buyer, take, metadata.clone(), None)

@@ -10,8 +10,8 @@ use domain::{
 use event_schemas::{Metadata, PricedLine};
 
 use crate::host::{CommandError, CommandOutcome, KeyedRequest};
-use crate::hosted::FlashSaleView;
 use crate::service::CommandService;
+use domain::FlashSaleView;
 
 /// How long after a sale's end its stock hold lasts: buyers holding units at the end
 /// may still pay within their window; what is left then goes back to stock by itself.
@@ -42,7 +42,10 @@ impl CommandService {
             }
             Err(other) => return Err(other),
         };
-        domain::FlashSale::default().decide(&FlashSaleCommand::Schedule(sale.clone()))?;
+        domain::FlashSale::default().decide(
+            &FlashSaleCommand::Schedule(sale.clone()),
+            self.clock().now(),
+        )?;
         if existing.status == domain::FlashSaleStatus::New {
             let hold = StockCommand {
                 sku: sale.sku.clone(),
@@ -110,11 +113,9 @@ impl CommandService {
         quantity: u64,
         metadata: &Metadata,
     ) -> Result<Purchase, CommandError> {
-        let now = self.clock().now();
         let purchase = FlashSaleCommand::Purchase {
             user_id: user_id.to_string(),
             quantity,
-            now,
         };
         let (outcome, sale) = self
             .flash_sale
@@ -180,9 +181,7 @@ impl CommandService {
             actor: Some("process:flash_sales".into()),
             ..Default::default()
         };
-        let tick = FlashSaleCommand::Tick {
-            now: self.clock().now(),
-        };
+        let tick = FlashSaleCommand::Tick;
         let (outcome, view) = self
             .flash_sale
             .execute(sale_id, tick, metadata.clone(), None)
@@ -249,7 +248,6 @@ impl CommandService {
     ) -> Result<Option<Vec<event_schemas::ReservationLine>>, CommandError> {
         let sell = FlashSaleCommand::Sell {
             order_id: order.order_id.clone(),
-            now: self.clock().now(),
         };
         match self
             .flash_sale

@@ -14,7 +14,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use domain::DomainError;
+use cqrs_es::event_sink::EventSink;
+use domain::{DomainError, Hosted, Services};
 use event_schemas::{Metadata, CURRENT_EVENT_VERSION};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
@@ -22,7 +23,6 @@ use uuid::Uuid;
 use crate::changes::ChangeFeed;
 use crate::clock::AppClock;
 use crate::committer::GroupCommitter;
-use crate::hosted::{DecideContext, Hosted};
 use crate::store::{
     AppendBatch, EventStore, NewEvent, Receipt, Snapshot, StoreError, StoredReceipt,
 };
@@ -36,8 +36,6 @@ const MAX_COMMANDS_PER_BATCH: usize = 1_024;
 const IDLE_EVICTION: Duration = Duration::from_secs(60);
 /// Decide-commit rounds a batch gets before giving up on a contended aggregate.
 const MAX_ATTEMPTS: usize = 32;
-/// A snapshot is taken each time a stream grows past another multiple of this.
-pub const SNAPSHOT_EVERY: i64 = 1_000;
 /// The shortest time between two snapshots of one aggregate.
 const SNAPSHOT_MIN_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
 
@@ -417,10 +415,10 @@ impl<A: Hosted> Owner<A> {
         &mut self,
         jobs: &[Job<A>],
     ) -> Result<Option<Vec<Answer<A>>>, StoreError> {
-        let context = DecideContext {
-            now: self.shared.clock.now(),
-            warehouses: self.shared.warehouses.clone(),
-        };
+        // One instant for the whole batch: every command of it is decided at, and
+        // its events stamped with, the same time.
+        let now = self.shared.clock.now();
+        let services = Services::at(now, self.shared.warehouses.clone());
         let mut next = self.state.clone();
         let mut events = Vec::new();
         let mut receipts = Vec::new();
@@ -428,17 +426,16 @@ impl<A: Hosted> Owner<A> {
         let mut decided = Vec::with_capacity(jobs.len());
         for job in jobs {
             let outcome = match &job.command {
-                Some(command) => next.decide(command, &context),
+                Some(command) => decide(&mut next, command, &services).await,
                 None => Ok(Vec::new()),
             };
             match outcome {
                 Ok(new) => {
                     for event in &new {
-                        next.apply(event);
-                        events.push(encode(event, &job.metadata, context.now));
+                        events.push(encode(event, &job.metadata, now));
                     }
                     let view = match &job.command {
-                        Some(command) => next.view_for(command),
+                        Some(command) => next.view_for(command, now),
                         None => next.view(),
                     };
                     if let (Some(keyed), false) = (&job.keyed, new.is_empty()) {
@@ -480,7 +477,7 @@ impl<A: Hosted> Owner<A> {
             if let Some(&last) = positions.last() {
                 self.changes.changed(&self.id, last);
             }
-            if before / SNAPSHOT_EVERY != self.sequence / SNAPSHOT_EVERY {
+            if before / A::SNAPSHOT_EVERY != self.sequence / A::SNAPSHOT_EVERY {
                 self.snapshot();
             }
             positions
@@ -534,7 +531,7 @@ impl<A: Hosted> Owner<A> {
             let event: A::Event = serde_json::from_value(stored.payload).map_err(|e| {
                 StoreError::Corrupt(format!("event at position {}: {e}", stored.position))
             })?;
-            self.state.apply(&event);
+            self.state.apply(event);
             self.sequence = stored.sequence;
             synced = synced.max(stored.position);
         }
@@ -578,6 +575,18 @@ impl<A: Hosted> Owner<A> {
             snapshotting.store(false, Ordering::Release);
         });
     }
+}
+
+/// Decide `command` on `state` through its cqrs-es `handle`: the events it recorded,
+/// already applied to `state`, or its refusal (which leaves `state` as it was).
+async fn decide<A: Hosted>(
+    state: &mut A,
+    command: &A::Command,
+    services: &Services,
+) -> Result<Vec<A::Event>, DomainError> {
+    let sink = EventSink::default();
+    state.handle(command.clone(), services, &sink).await?;
+    Ok(sink.collect().await)
 }
 
 /// What a receipt keeps of a command's answer: how many events it recorded and the

@@ -4,11 +4,11 @@
 //!   layout plus commit-ordered `position`, `event_id`, `occurred_at`), with our own
 //!   multi-aggregate `append` and commit wake-ups.
 //! * [`service`] — the entry point for every command.
-//! * [`host`] — one owner task per live aggregate: queue, decide a batch on one copy
-//!   of the state, commit, answer; reload and re-decide on a conflict.
+//! * [`host`] — one owner task per live aggregate (any [`domain::Hosted`] cqrs-es
+//!   aggregate): queue, decide a batch on one copy of the state, commit, answer;
+//!   reload and re-decide on a conflict.
 //! * [`committer`] — group commit: the batches of many owners in one transaction.
 //! * [`changes`] — wake-ups for waiters on one aggregate (long polls).
-//! * [`hosted`] — the aggregates the host runs (Stock, Warehouse).
 //! * [`clock`] — the system clock and the manual clock of development mode.
 //! * [`expiry`] — releases stock holds whose time has run out.
 //! * [`reservations`] — stock held over several lines; [`buyers`] — the limits of
@@ -23,7 +23,6 @@ pub mod committer;
 pub mod expiry;
 pub mod flash_sales;
 pub mod host;
-pub mod hosted;
 pub mod order_process;
 pub mod orders;
 pub mod reservations;
@@ -32,8 +31,8 @@ pub mod store;
 pub mod warehouses;
 
 pub use clock::{AppClock, ManualClock, SystemClock};
+pub use domain::StockLevels;
 pub use host::{CommandError, CommandOutcome, KeyedRequest};
-pub use hosted::StockLevels;
 pub use service::CommandService;
 pub use store::{
     AppendBatch, Conflict, Database, EventStore, NewEvent, Receipt, StoreError, StoredEvent,

@@ -18,11 +18,6 @@ use crate::service::CommandService;
 
 /// The name of the order process's checkpoint and lease.
 pub const ORDER_PROCESS: &str = "order_process";
-/// How long an order's stock is held for payment.
-pub const ORDER_HOLD: chrono::Duration = chrono::Duration::minutes(15);
-/// How long a buyer has to pay: shorter than the hold, so a payment that comes at the
-/// last moment still finds the stock held.
-pub const PAYMENT_WINDOW: chrono::Duration = chrono::Duration::minutes(10);
 
 /// An order as a buyer places it: SKUs and quantities, priced at placing.
 #[derive(Debug, Clone, serde::Serialize)]

@@ -14,9 +14,10 @@ use crate::clock::AppClock;
 use crate::committer::GroupCommitter;
 use crate::expiry::ExpiryIndex;
 use crate::host::{AggregateHost, CommandError, CommandOutcome, HostContext, KeyedRequest};
-use crate::hosted::{Hosted, StockLevels};
 use crate::store::{AppendBatch, EventStore, StoreError};
 use crate::warehouses::KnownWarehouses;
+use cqrs_es::Aggregate;
+use domain::StockLevels;
 
 pub struct CommandService {
     store: EventStore,

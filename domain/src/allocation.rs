@@ -94,16 +94,25 @@ impl WarehouseOffer {
     }
 }
 
-/// The offers of the warehouses that ship to `region` in `currency`, from
-/// `(warehouse_id, ships_to, available per SKU)`; the others are left out.
-pub fn offers_for_region<'a, I>(region: &str, currency: &str, warehouses: I) -> Vec<WarehouseOffer>
+/// The offers of the warehouses that ship to `region`, from `(warehouse_id, ships_to,
+/// available per SKU)`; the others are left out. Costs of different currencies cannot
+/// be added, so the plan is made in the currency of the first warehouse shipping
+/// there, and warehouses quoting another are left out too.
+pub fn offers_for_region<'a, I>(region: &str, warehouses: I) -> Vec<WarehouseOffer>
 where
     I: IntoIterator<Item = (&'a str, &'a [ShippingRate], BTreeMap<String, u64>)>,
 {
+    let warehouses: Vec<_> = warehouses.into_iter().collect();
+    let currency = warehouses
+        .iter()
+        .flat_map(|(_, ships_to, _)| ships_to.iter())
+        .find(|rate| rate.region == region)
+        .map(|rate| rate.cost_per_item.currency.clone())
+        .unwrap_or_default();
     warehouses
         .into_iter()
         .filter_map(|(warehouse_id, ships_to, available)| {
-            WarehouseOffer::from_rates(warehouse_id, ships_to, region, currency, available)
+            WarehouseOffer::from_rates(warehouse_id, ships_to, region, &currency, available)
         })
         .collect()
 }

@@ -4,7 +4,6 @@
 //! aggregate records the hash, the scopes and the expiry, and its revocation.
 
 use chrono::{DateTime, Utc};
-use cqrs_es::{event_sink::EventSink, Aggregate};
 use event_schemas::api_key::API_KEY_AGGREGATE;
 use event_schemas::ApiKeyEvent;
 use serde::{Deserialize, Serialize};
@@ -124,29 +123,11 @@ impl ApiKey {
     }
 }
 
-/// Keys need the time (for expiry) and nothing else.
-pub type ApiKeyServices = std::sync::Arc<dyn crate::Clock>;
+crate::aggregate::aggregate!(ApiKey, API_KEY_AGGREGATE, ApiKeyCommand, ApiKeyEvent,
+    decide: |key, command, services| key.decide(command, services.now()));
 
-impl Aggregate for ApiKey {
-    const TYPE: &'static str = API_KEY_AGGREGATE;
-    type Command = ApiKeyCommand;
-    type Event = ApiKeyEvent;
-    type Error = DomainError;
-    type Services = ApiKeyServices;
+impl crate::Hosted for ApiKey {
+    type View = ();
 
-    async fn handle(
-        &mut self,
-        command: Self::Command,
-        clock: &Self::Services,
-        sink: &EventSink<Self>,
-    ) -> Result<(), Self::Error> {
-        for event in self.decide(&command, clock.now())? {
-            sink.write(event, self).await;
-        }
-        Ok(())
-    }
-
-    fn apply(&mut self, event: Self::Event) {
-        self.apply_event(&event);
-    }
+    fn view(&self) {}
 }

@@ -57,14 +57,12 @@ pub enum BuyerHoldsCommand {
         units: u64,
         expires_at: DateTime<Utc>,
         limits: BuyerLimits,
-        now: DateTime<Utc>,
     },
     /// Let a reservation count until a later end, within the longest life.
     Extend {
         reservation_id: String,
         expires_at: DateTime<Utc>,
         limits: BuyerLimits,
-        now: DateTime<Utc>,
     },
     /// The reservation ended: its units no longer count.
     Return { reservation_id: String },
@@ -94,7 +92,11 @@ impl BuyerHolds {
             .sum()
     }
 
-    pub fn decide(&self, command: &BuyerHoldsCommand) -> Result<Vec<BuyerHoldsEvent>, DomainError> {
+    pub fn decide(
+        &self,
+        command: &BuyerHoldsCommand,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<BuyerHoldsEvent>, DomainError> {
         match command {
             BuyerHoldsCommand::Take {
                 buyer,
@@ -102,17 +104,16 @@ impl BuyerHolds {
                 units,
                 expires_at,
                 limits,
-                now,
             } => {
                 if self.holds.contains_key(reservation_id) {
                     // Asked again (a retry, or a collision the reservation itself
                     // refuses): counted once, as first asked.
                     return Ok(vec![]);
                 }
-                if *expires_at - *now > limits.max_ttl() {
+                if *expires_at - now > limits.max_ttl() {
                     return Err(too_long("ttl_seconds", limits.max_ttl()));
                 }
-                let held = self.units_at(*now);
+                let held = self.units_at(now);
                 if held.saturating_add(*units) > limits.max_units {
                     return Err(DomainError::new(
                         ErrorKind::Conflict,
@@ -130,14 +131,13 @@ impl BuyerHolds {
                     reservation_id: reservation_id.clone(),
                     units: *units,
                     expires_at: *expires_at,
-                    at: *now,
+                    at: now,
                 }])
             }
             BuyerHoldsCommand::Extend {
                 reservation_id,
                 expires_at,
                 limits,
-                now,
             } => {
                 let Some(existing) = self.holds.get(reservation_id) else {
                     return Err(DomainError::new(
@@ -146,7 +146,7 @@ impl BuyerHolds {
                         "there is no such reservation",
                     ));
                 };
-                if *expires_at - *now > limits.max_ttl() {
+                if *expires_at - now > limits.max_ttl() {
                     return Err(too_long("ttl_seconds", limits.max_ttl()));
                 }
                 if *expires_at - existing.taken_at > limits.max_life() {
@@ -228,9 +228,11 @@ fn too_long(field: &str, max: Duration) -> DomainError {
     v.finish().expect_err("one failure was added")
 }
 
-aggregate_without_services!(
-    BuyerHolds,
-    BUYER_HOLDS_AGGREGATE,
-    BuyerHoldsCommand,
-    BuyerHoldsEvent
-);
+crate::aggregate::aggregate!(BuyerHolds, BUYER_HOLDS_AGGREGATE, BuyerHoldsCommand, BuyerHoldsEvent,
+    decide: |holds, command, services| holds.decide(command, services.now()));
+
+impl crate::Hosted for BuyerHolds {
+    type View = ();
+
+    fn view(&self) {}
+}

@@ -59,13 +59,11 @@ pub enum FlashSaleCommand {
     Purchase {
         user_id: String,
         quantity: u64,
-        now: DateTime<Utc>,
     },
     /// The buyer paid: sell the order's units (holding them again first if they had
     /// gone back to the sale and are still there).
     Sell {
         order_id: String,
-        now: DateTime<Utc>,
     },
     /// The order's units go back to the sale.
     Return {
@@ -73,9 +71,7 @@ pub enum FlashSaleCommand {
         reason: String,
     },
     /// Close the sale if its window has passed, and return buyer holds that ran out.
-    Tick {
-        now: DateTime<Utc>,
-    },
+    Tick,
     Cancel,
 }
 
@@ -164,16 +160,18 @@ impl FlashSale {
             .collect()
     }
 
-    pub fn decide(&self, command: &FlashSaleCommand) -> Result<Vec<FlashSaleEvent>, DomainError> {
+    pub fn decide(
+        &self,
+        command: &FlashSaleCommand,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<FlashSaleEvent>, DomainError> {
         match command {
             FlashSaleCommand::Schedule(s) => self.schedule(s),
             _ if self.status == FlashSaleStatus::New => Err(self.unknown()),
-            FlashSaleCommand::Purchase {
-                user_id,
-                quantity,
-                now,
-            } => self.purchase(user_id, *quantity, *now),
-            FlashSaleCommand::Sell { order_id, now } => self.sell(order_id, *now),
+            FlashSaleCommand::Purchase { user_id, quantity } => {
+                self.purchase(user_id, *quantity, now)
+            }
+            FlashSaleCommand::Sell { order_id } => self.sell(order_id, now),
             FlashSaleCommand::Return { order_id, reason } => Ok(self
                 .holds
                 .get(order_id)
@@ -185,10 +183,10 @@ impl FlashSale {
                 })
                 .into_iter()
                 .collect()),
-            FlashSaleCommand::Tick { now } => {
-                let mut events = self.expired(*now);
+            FlashSaleCommand::Tick => {
+                let mut events = self.expired(now);
                 if self.status == FlashSaleStatus::Scheduled
-                    && self.ends_at.is_some_and(|e| *now >= e)
+                    && self.ends_at.is_some_and(|e| now >= e)
                 {
                     events.push(self.ended("ended", &events));
                 }
@@ -540,9 +538,61 @@ fn order_id(sale_id: &str, user_id: &str, n: u64) -> String {
     crate::ids::flash_order_id(sale_id, user_id, n)
 }
 
-aggregate_without_services!(
-    FlashSale,
-    FLASH_SALE_AGGREGATE,
-    FlashSaleCommand,
-    FlashSaleEvent
-);
+crate::aggregate::aggregate!(FlashSale, FLASH_SALE_AGGREGATE, FlashSaleCommand, FlashSaleEvent,
+    decide: |sale, command, services| sale.decide(command, services.now()));
+
+/// A flash sale's figures, and for a purchase the buyer's hold.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct FlashSaleView {
+    pub sale_id: String,
+    pub sku: String,
+    pub warehouse_id: String,
+    pub status: FlashSaleStatus,
+    pub units: u64,
+    pub sold: u64,
+    pub held: u64,
+    pub remaining: u64,
+    pub price: Option<Money>,
+    pub starts_at: Option<DateTime<Utc>>,
+    pub ends_at: Option<DateTime<Utc>>,
+    pub per_user_limit: u64,
+    pub payment_window_seconds: u64,
+    /// When the first buyer hold runs out.
+    pub earliest_expiry: Option<DateTime<Utc>>,
+    /// For a purchase: the buyer's open hold (order id, quantity, until when).
+    pub purchase: Option<(String, u64, DateTime<Utc>)>,
+}
+
+impl crate::Hosted for FlashSale {
+    type View = FlashSaleView;
+
+    fn view(&self) -> FlashSaleView {
+        FlashSaleView {
+            sale_id: self.sale_id.clone(),
+            sku: self.sku.clone(),
+            warehouse_id: self.warehouse_id.clone(),
+            status: self.status,
+            units: self.units,
+            sold: self.sold,
+            held: self.held(),
+            remaining: self.remaining(),
+            price: self.price.clone(),
+            starts_at: self.starts_at,
+            ends_at: self.ends_at,
+            per_user_limit: self.per_user_limit,
+            payment_window_seconds: self.payment_window_seconds,
+            earliest_expiry: self.earliest_expiry(),
+            purchase: None,
+        }
+    }
+
+    fn view_for(&self, command: &FlashSaleCommand, now: DateTime<Utc>) -> FlashSaleView {
+        let mut view = self.view();
+        if let FlashSaleCommand::Purchase { user_id, .. } = command {
+            view.purchase = self
+                .open_hold_of(user_id, now)
+                .map(|(order_id, hold)| (order_id.clone(), hold.quantity, hold.expires_at));
+        }
+        view
+    }
+}

@@ -525,4 +525,13 @@ impl Order {
     }
 }
 
-aggregate_without_services!(Order, ORDER_AGGREGATE, OrderCommand, OrderEvent);
+crate::aggregate::aggregate!(Order, ORDER_AGGREGATE, OrderCommand, OrderEvent,
+    decide: |order, command, _services| order.decide(command));
+
+impl crate::Hosted for Order {
+    type View = Order;
+
+    fn view(&self) -> Order {
+        self.clone()
+    }
+}

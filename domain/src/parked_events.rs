@@ -113,9 +113,13 @@ impl ParkedEvents {
     }
 }
 
-aggregate_without_services!(
-    ParkedEvents,
-    PARKED_EVENTS_AGGREGATE,
-    ParkedEventsCommand,
-    ParkedEvent
-);
+crate::aggregate::aggregate!(ParkedEvents, PARKED_EVENTS_AGGREGATE, ParkedEventsCommand, ParkedEvent,
+    decide: |parked, command, _services| parked.decide(command));
+
+impl crate::Hosted for ParkedEvents {
+    type View = ParkedEvents;
+
+    fn view(&self) -> ParkedEvents {
+        self.clone()
+    }
+}

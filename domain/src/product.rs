@@ -219,4 +219,13 @@ fn labels(v: &mut Validator, field: &str, values: &[String]) {
     }
 }
 
-aggregate_without_services!(Product, PRODUCT_AGGREGATE, ProductCommand, ProductEvent);
+crate::aggregate::aggregate!(Product, PRODUCT_AGGREGATE, ProductCommand, ProductEvent,
+    decide: |product, command, _services| product.decide(command));
+
+impl crate::Hosted for Product {
+    type View = Product;
+
+    fn view(&self) -> Product {
+        self.clone()
+    }
+}

@@ -4,7 +4,6 @@
 //! the outcome here.
 
 use chrono::{DateTime, Utc};
-use cqrs_es::{event_sink::EventSink, Aggregate};
 use event_schemas::reservation::RESERVATION_AGGREGATE;
 use event_schemas::{LineShortage, ReservationEvent, ReservationLine};
 use serde::{Deserialize, Serialize};
@@ -328,26 +327,13 @@ pub fn status_name(status: ReservationStatus) -> &'static str {
     }
 }
 
-impl Aggregate for Reservation {
-    const TYPE: &'static str = RESERVATION_AGGREGATE;
-    type Command = ReservationCommand;
-    type Event = ReservationEvent;
-    type Error = DomainError;
-    type Services = std::sync::Arc<dyn crate::Clock>;
+crate::aggregate::aggregate!(Reservation, RESERVATION_AGGREGATE, ReservationCommand, ReservationEvent,
+    decide: |reservation, command, services| reservation.decide(command, services.now()));
 
-    async fn handle(
-        &mut self,
-        command: Self::Command,
-        clock: &Self::Services,
-        sink: &EventSink<Self>,
-    ) -> Result<(), Self::Error> {
-        for event in self.decide(&command, clock.now())? {
-            sink.write(event, self).await;
-        }
-        Ok(())
-    }
+impl crate::Hosted for Reservation {
+    type View = Reservation;
 
-    fn apply(&mut self, event: Self::Event) {
-        self.apply_event(&event);
+    fn view(&self) -> Reservation {
+        self.clone()
     }
 }

@@ -10,13 +10,10 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use cqrs_es::{event_sink::EventSink, Aggregate};
 use event_schemas::stock::STOCK_AGGREGATE;
 use event_schemas::StockEvent;
 use serde::{Deserialize, Serialize};
-use std::sync::Arc;
 
-use crate::clock::Clock;
 use crate::error::{DomainError, ErrorKind};
 use crate::limits::MAX_COUNTED_QUANTITY;
 use crate::validate::Validator;
@@ -484,34 +481,28 @@ impl Emitter<'_> {
     }
 }
 
-/// What the Stock aggregate asks of the world: the time and the known warehouses.
-#[derive(Clone)]
-pub struct StockServices {
-    pub clock: Arc<dyn Clock>,
-    pub warehouses: Arc<dyn WarehouseRegistry>,
+crate::aggregate::aggregate!(Stock, STOCK_AGGREGATE, StockCommand, StockEvent,
+    decide: |stock, command, services| stock.decide(command, services.now(), services.warehouses.as_ref()));
+
+/// A stock's levels after a command, and when its next hold runs out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StockLevels {
+    pub on_hand: u64,
+    pub held: u64,
+    pub available: u64,
+    #[serde(skip_serializing, default)]
+    pub next_expiry: Option<DateTime<Utc>>,
 }
 
-impl Aggregate for Stock {
-    const TYPE: &'static str = STOCK_AGGREGATE;
-    type Command = StockCommand;
-    type Event = StockEvent;
-    type Error = DomainError;
-    type Services = StockServices;
+impl crate::Hosted for Stock {
+    type View = StockLevels;
 
-    async fn handle(
-        &mut self,
-        command: Self::Command,
-        services: &Self::Services,
-        sink: &EventSink<Self>,
-    ) -> Result<(), Self::Error> {
-        let events = self.decide(&command, services.clock.now(), services.warehouses.as_ref())?;
-        for event in events {
-            sink.write(event, self).await;
+    fn view(&self) -> StockLevels {
+        StockLevels {
+            on_hand: self.on_hand,
+            held: self.held(),
+            available: self.available(),
+            next_expiry: self.next_expiry(),
         }
-        Ok(())
-    }
-
-    fn apply(&mut self, event: Self::Event) {
-        self.apply_event(&event);
     }
 }

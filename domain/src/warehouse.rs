@@ -24,9 +24,6 @@ pub struct Warehouse {
     pub registered: Option<RegisterWarehouse>,
 }
 
-/// Warehouses need no services; the unit type keeps the cqrs-es signature.
-pub type WarehouseServices = ();
-
 impl Warehouse {
     pub fn decide(&self, command: &RegisterWarehouse) -> Result<Vec<WarehouseEvent>, DomainError> {
         validate(command)?;
@@ -125,9 +122,11 @@ pub fn money(v: &mut Validator, field: &str, value: &Money) {
     );
 }
 
-aggregate_without_services!(
-    Warehouse,
-    WAREHOUSE_AGGREGATE,
-    RegisterWarehouse,
-    WarehouseEvent
-);
+crate::aggregate::aggregate!(Warehouse, WAREHOUSE_AGGREGATE, RegisterWarehouse, WarehouseEvent,
+    decide: |warehouse, command, _services| warehouse.decide(command));
+
+impl crate::Hosted for Warehouse {
+    type View = ();
+
+    fn view(&self) {}
+}

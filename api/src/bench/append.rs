@@ -16,7 +16,7 @@ use anyhow::bail;
 use clap::Args;
 use commands::{CommandError, CommandService, Database, SystemClock};
 use cqrs_es::{AggregateError, CqrsFramework};
-use domain::{RegisterWarehouse, Stock, StockAction, StockCommand, StockServices};
+use domain::{RegisterWarehouse, Services, Stock, StockAction, StockCommand};
 use event_schemas::{GeoPoint, Metadata, StockEvent};
 use hdrhistogram::Histogram;
 use serde_json::json;
@@ -441,10 +441,10 @@ async fn cqrs_execute_baseline(
     duration: Duration,
 ) -> anyhow::Result<f64> {
     let workload = Arc::new(Workload::new(run_id, skus, writers, "C"));
-    let services = StockServices {
-        clock: Arc::new(SystemClock),
-        warehouses: Arc::new(HashSet::from([workload.warehouse.clone()])),
-    };
+    let services = Services::new(
+        Arc::new(SystemClock),
+        Arc::new(HashSet::from([workload.warehouse.clone()])),
+    );
     eprintln!(
         "baseline: cqrs-es execute, same writers and commands, {} s",
         duration.as_secs()

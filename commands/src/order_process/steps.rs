@@ -4,11 +4,12 @@
 //! events side by side, parking) is in the module above.
 
 use domain::ids::{late_reservation_id, order_reservation_id};
-use domain::{DomainError, ErrorKind, Order, OrderCommand, ReservationStatus};
+use domain::order_process::{self as policy, OrderStep};
+use domain::{Order, OrderCommand, ReservationStatus};
 use event_schemas::{Metadata, OrderEvent, ReservationLine};
 
 use crate::host::CommandError;
-use crate::orders::{Planner, ORDER_HOLD, ORDER_PROCESS, PAYMENT_WINDOW};
+use crate::orders::{Planner, ORDER_PROCESS};
 use crate::service::CommandService;
 
 impl CommandService {
@@ -36,10 +37,10 @@ impl CommandService {
         let metadata = process_metadata(position);
         // Cancelled before the process got to it: hold nothing.
         let (_, order) = self.order_at(order_id, position).await?;
-        if order.status != domain::OrderStatus::Placed {
+        if !policy::still_wanted(OrderStep::Reserve, &order) {
             return Ok(after);
         }
-        let expires_at = self.clock().now() + ORDER_HOLD;
+        let expires_at = policy::hold_until(self.clock().now());
         // Plan and hold straight away: on a first attempt (nearly always) there is
         // no reservation to look for. A reservation left by an earlier attempt shows
         // up as a refusal, and is then finished as it was begun.
@@ -82,13 +83,9 @@ impl CommandService {
                 {
                     Some(earlier) => (earlier, String::new()),
                     None => {
-                        let reject = OrderCommand::Reject {
-                            reason: refusal.code.code().to_string(),
-                            detail: refusal.detail.clone(),
-                        };
                         let (outcome, _) = self
                             .order
-                            .execute(order_id, reject, metadata.clone(), None)
+                            .execute(order_id, policy::reject(&refusal), metadata.clone(), None)
                             .await?;
                         if let Some(buyer) = customer {
                             self.uncount_order(buyer, order_id, &metadata).await;
@@ -98,30 +95,7 @@ impl CommandService {
                 }
             }
         };
-        let record = match outcome.status {
-            ReservationStatus::Held | ReservationStatus::Confirmed => {
-                OrderCommand::RecordReserved {
-                    lines: outcome.lines.clone(),
-                    expires_at: outcome.expires_at.unwrap_or(expires_at),
-                    payment_due: self.clock().now() + PAYMENT_WINDOW,
-                    explanation,
-                }
-            }
-            _ => OrderCommand::Reject {
-                reason: "insufficient_stock".into(),
-                detail: outcome
-                    .shortages
-                    .iter()
-                    .map(|s| {
-                        format!(
-                            "{} in {}: {} wanted, {} available",
-                            s.sku, s.warehouse_id, s.wanted, s.available
-                        )
-                    })
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            },
-        };
+        let record = policy::record_reservation(&outcome, explanation, self.clock().now());
         match self
             .order
             .execute(order_id, record, metadata.clone(), None)
@@ -178,7 +152,7 @@ impl CommandService {
         metadata: &Metadata,
     ) -> Result<(), CommandError> {
         let (_, order) = self.order_at(order_id, position).await?;
-        if order.status != domain::OrderStatus::Paid {
+        if !policy::still_wanted(OrderStep::Settle, &order) {
             return Ok(());
         }
         let sold = if let Some(sale_id) = &order.flash_sale {
@@ -193,28 +167,8 @@ impl CommandService {
                 Err(other) => return Err(other),
             }
         };
-        match sold {
-            Some(lines) => {
-                let mut shipments: std::collections::BTreeMap<String, Vec<ReservationLine>> =
-                    Default::default();
-                for line in lines {
-                    shipments
-                        .entry(line.warehouse_id.clone())
-                        .or_default()
-                        .push(line);
-                }
-                let confirm = OrderCommand::Confirm {
-                    shipments: shipments.into_iter().collect(),
-                };
-                self.on_order(order_id, confirm, metadata).await?;
-            }
-            None => {
-                let refund = OrderCommand::RequestRefund {
-                    reason: "the stock could no longer be held when the payment came".into(),
-                };
-                self.on_order(order_id, refund, metadata).await?;
-                self.notify(order_id, "Your payment came after the items were released and they are no longer available; it will be refunded.", metadata).await?;
-            }
+        for command in policy::settlement(sold) {
+            self.on_order(order_id, command, metadata).await?;
         }
         Ok(())
     }
@@ -227,46 +181,22 @@ impl CommandService {
         order: &Order,
         metadata: &Metadata,
     ) -> Result<Option<Vec<ReservationLine>>, CommandError> {
-        if order.reserved.is_empty() {
-            // Paid without ever being reserved: the log is not as the process wrote
-            // it. Nothing is sold on a guess.
-            return Err(DomainError::new(
-                ErrorKind::Conflict,
-                domain::Refusal::NothingReserved,
-                format!("order '{}' was paid but never reserved", order.order_id),
-            )
-            .into());
-        }
         let sold_before = self
             .lines_sold(&order_reservation_id(&order.order_id), &order.reserved)
             .await?;
-        let rest: Vec<ReservationLine> = order
-            .reserved
-            .iter()
-            .filter(|line| !sold_before.contains(line))
-            .cloned()
-            .collect();
+        let rest = policy::lines_to_hold_again(order, &sold_before)?;
         if rest.is_empty() {
             return Ok(Some(sold_before));
         }
         let late_id = late_reservation_id(&order.order_id);
-        let expires_at = self.clock().now() + ORDER_HOLD;
+        let expires_at = policy::hold_until(self.clock().now());
         let held = self
             .reserve(&late_id, order.customer.clone(), rest, expires_at, metadata)
             .await?;
         if held.reservation.status != ReservationStatus::Held
             && held.reservation.status != ReservationStatus::Confirmed
         {
-            if !sold_before.is_empty() {
-                // Part of the order is sold and the rest is gone: a person decides
-                // (the units sold stay sold; the order is flagged by the process).
-                return Err(DomainError::new(
-                    ErrorKind::Conflict,
-                    domain::Refusal::PartlySold,
-                    "some lines were sold before their holds ran out and the rest can no longer be held",
-                )
-                .into());
-            }
+            policy::hold_again_failed(&sold_before)?;
             return Ok(None);
         }
         let sold = self.confirm_reservation(&late_id, metadata).await?;
@@ -285,12 +215,9 @@ impl CommandService {
         let (_, order) = self.order_at(order_id, position).await?;
         self.release_for_order(&order, "payment_failed", metadata)
             .await?;
-        self.notify(
-            order_id,
-            "Your payment failed; the items are no longer held for you.",
-            metadata,
-        )
-        .await?;
+        for command in policy::payment_failed() {
+            self.on_order(order_id, command, metadata).await?;
+        }
         Ok(())
     }
 
@@ -303,22 +230,14 @@ impl CommandService {
         metadata: &Metadata,
     ) -> Result<(), CommandError> {
         let (_, order) = self.order_at(order_id, position).await?;
-        let due = order
-            .payment_due
-            .is_some_and(|due| due <= self.clock().now());
-        if order.status != domain::OrderStatus::Reserved || !due {
+        if !policy::payment_overdue(&order, self.clock().now()) {
             return Ok(());
         }
         self.release_for_order(&order, "payment_timed_out", metadata)
             .await?;
-        self.on_order(order_id, OrderCommand::TimeOut, metadata)
-            .await?;
-        self.notify(
-            order_id,
-            "No payment came in time; the items are no longer held for you.",
-            metadata,
-        )
-        .await?;
+        for command in policy::time_out() {
+            self.on_order(order_id, command, metadata).await?;
+        }
         Ok(())
     }
 
@@ -333,19 +252,6 @@ impl CommandService {
             .execute(order_id, command, metadata.clone(), None)
             .await
             .map(drop)
-    }
-
-    /// Record something the customer must be told.
-    async fn notify(
-        &self,
-        order_id: &str,
-        message: &str,
-        metadata: &Metadata,
-    ) -> Result<(), CommandError> {
-        let notify = OrderCommand::Notify {
-            message: message.to_string(),
-        };
-        self.on_order(order_id, notify, metadata).await
     }
 
     /// Let an order's stock go: a flash-sale order's units back to the sale (for the
@@ -375,12 +281,7 @@ impl CommandService {
     /// Whether the order process does anything for this event besides putting the
     /// order on the payment clock: events it does not act on are not worth a task.
     pub(crate) fn acts_on(event: &OrderEvent) -> bool {
-        matches!(
-            event,
-            OrderEvent::OrderPlaced { .. }
-                | OrderEvent::OrderPaid { .. }
-                | OrderEvent::OrderPaymentFailed { .. }
-        )
+        policy::step_for(event) != OrderStep::Nothing
     }
 
     /// Act on one order event as the order process (one that [`acts_on`](Self::acts_on)
@@ -393,20 +294,21 @@ impl CommandService {
         after: i64,
     ) -> Result<i64, CommandError> {
         let metadata = process_metadata(position);
-        match event {
-            OrderEvent::OrderPlaced { .. } => {
+        let order_id = event.order_id();
+        match policy::step_for(event) {
+            OrderStep::Reserve => {
                 self.reserve_for_order(event, planner, position, after)
                     .await
             }
-            OrderEvent::OrderPaid { order_id, .. } => self
+            OrderStep::Settle => self
                 .settle_payment(order_id, position, &metadata)
                 .await
                 .map(|()| after),
-            OrderEvent::OrderPaymentFailed { order_id, .. } => self
+            OrderStep::ReleaseUnpaid => self
                 .payment_failed(order_id, position, &metadata)
                 .await
                 .map(|()| after),
-            _ => Ok(after),
+            OrderStep::Nothing => Ok(after),
         }
     }
 }

@@ -213,7 +213,7 @@ async fn check_refusal_leaves_neighbours_alone(store: &EventStore, _: &ReadDb) {
 
 async fn check_snapshot_reload(store: &EventStore, _: &ReadDb) {
     let service = service(store).await;
-    let total = commands::host::SNAPSHOT_EVERY as u64 + 20;
+    let total = <domain::Stock as domain::Hosted>::SNAPSHOT_EVERY as u64 + 20;
     for _ in 0..total {
         service
             .handle_stock(
@@ -234,7 +234,10 @@ async fn check_snapshot_reload(store: &EventStore, _: &ReadDb) {
         }
         tokio::task::yield_now().await;
     };
-    assert_eq!(snapshot.last_sequence, commands::host::SNAPSHOT_EVERY);
+    assert_eq!(
+        snapshot.last_sequence,
+        <domain::Stock as domain::Hosted>::SNAPSHOT_EVERY
+    );
     // A fresh host (another process, or after eviction) starts from the snapshot
     // and the events after it, and ends where the log is.
     let fresh = service_without_registration(store);

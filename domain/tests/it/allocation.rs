@@ -537,14 +537,14 @@ fn offers_come_from_the_rates_for_the_destination_region() {
     let stock = || BTreeMap::from([("A".to_string(), 4)]);
     let offers = offers_for_region(
         "nl",
-        "EUR",
         [
             ("ams-1", ams.as_slice(), stock()),
             ("ber-2", ber.as_slice(), stock()),
             ("nyc-3", usd.as_slice(), stock()),
         ],
     );
-    // Only Amsterdam ships to nl in euros, at its nl rate
+    // Only Amsterdam ships to nl in euros (the first warehouse's currency there), at
+    // its nl rate
     assert_eq!(offers, [offer("ams-1", (150, 499, 1), &[("A", 4)])]);
 }
 

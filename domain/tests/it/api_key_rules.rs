@@ -1,18 +1,14 @@
 //! ApiKey: created once with known scopes, revoked once.
 
-use std::sync::Arc;
-
 use chrono::{TimeZone, Utc};
 use cqrs_es::test::TestFramework;
-use domain::clock::FixedClock;
-use domain::{ApiKey, ApiKeyCommand, ErrorKind};
+use domain::{ApiKey, ApiKeyCommand, ErrorKind, Services};
 use event_schemas::ApiKeyEvent;
 
 fn keys() -> TestFramework<ApiKey> {
-    let clock: Arc<dyn domain::Clock> = Arc::new(FixedClock(
+    TestFramework::with(Services::fixed_at(
         Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
-    ));
-    TestFramework::with(clock)
+    ))
 }
 
 fn create(scopes: &[&str]) -> ApiKeyCommand {

@@ -3,7 +3,9 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use cqrs_es::test::TestFramework;
-use domain::{BuyerHolds, BuyerHoldsCommand, BuyerLimits, ParkedEvents, ParkedEventsCommand};
+use domain::{
+    BuyerHolds, BuyerHoldsCommand, BuyerLimits, ParkedEvents, ParkedEventsCommand, Services,
+};
 use event_schemas::{BuyerHoldsEvent, ParkedEvent};
 
 fn t0() -> DateTime<Utc> {
@@ -14,14 +16,13 @@ fn minutes(n: i64) -> DateTime<Utc> {
     t0() + Duration::minutes(n)
 }
 
-fn take(id: &str, units: u64, now: DateTime<Utc>, until: DateTime<Utc>) -> BuyerHoldsCommand {
+fn take(id: &str, units: u64, until: DateTime<Utc>) -> BuyerHoldsCommand {
     BuyerHoldsCommand::Take {
         buyer: "ada".into(),
         reservation_id: id.into(),
         units,
         expires_at: until,
         limits: BuyerLimits::default(),
-        now,
     }
 }
 
@@ -35,38 +36,38 @@ fn taken(id: &str, units: u64, at: DateTime<Utc>, until: DateTime<Utc>) -> Buyer
     }
 }
 
-fn extend(id: &str, now: DateTime<Utc>, until: DateTime<Utc>) -> BuyerHoldsCommand {
+fn extend(id: &str, until: DateTime<Utc>) -> BuyerHoldsCommand {
     BuyerHoldsCommand::Extend {
         reservation_id: id.into(),
         expires_at: until,
         limits: BuyerLimits::default(),
-        now,
     }
 }
 
-fn holds() -> TestFramework<BuyerHolds> {
-    TestFramework::with(())
+/// The framework with the clock at `now`.
+fn holds_at(now: DateTime<Utc>) -> TestFramework<BuyerHolds> {
+    TestFramework::with(Services::fixed_at(now))
 }
 
 #[test]
 fn units_within_the_limit_are_counted() {
-    holds()
+    holds_at(t0())
         .given(vec![taken("r-1", 15, t0(), minutes(15))])
-        .when(take("r-2", 5, t0(), minutes(15)))
+        .when(take("r-2", 5, minutes(15)))
         .then_expect_events(vec![taken("r-2", 5, t0(), minutes(15))]);
 }
 
 #[test]
 fn units_past_the_limit_are_refused() {
-    holds()
+    holds_at(t0())
         .given(vec![taken("r-1", 15, t0(), minutes(15))])
-        .when(take("r-2", 6, t0(), minutes(15)))
+        .when(take("r-2", 6, minutes(15)))
         .then_expect_error_message("a buyer may hold at most 20 units at once; 15 are held now");
 }
 
 #[test]
 fn units_of_reservations_that_ran_out_or_ended_no_longer_count() {
-    holds()
+    holds_at(minutes(6))
         .given(vec![
             taken("r-1", 15, t0(), minutes(5)),
             taken("r-2", 5, t0(), minutes(15)),
@@ -75,23 +76,23 @@ fn units_of_reservations_that_ran_out_or_ended_no_longer_count() {
                 reservation_id: "r-2".into(),
             },
         ])
-        .when(take("r-3", 20, minutes(6), minutes(20)))
+        .when(take("r-3", 20, minutes(20)))
         .then_expect_events(vec![taken("r-3", 20, minutes(6), minutes(20))]);
 }
 
 #[test]
 fn a_hold_longer_than_a_buyer_may_ask_is_refused() {
-    holds()
+    holds_at(t0())
         .given(vec![])
-        .when(take("r-1", 1, t0(), minutes(16)))
+        .when(take("r-1", 1, minutes(16)))
         .then_expect_error_message("ttl_seconds: a buyer may hold for at most 900 seconds");
 }
 
 #[test]
 fn an_extension_within_the_longest_life_is_counted() {
-    holds()
+    holds_at(minutes(40))
         .given(vec![taken("r-1", 1, t0(), minutes(15))])
-        .when(extend("r-1", minutes(40), minutes(55)))
+        .when(extend("r-1", minutes(55)))
         .then_expect_events(vec![BuyerHoldsEvent::BuyerUnitsExtended {
             buyer: "ada".into(),
             reservation_id: "r-1".into(),
@@ -101,9 +102,9 @@ fn an_extension_within_the_longest_life_is_counted() {
 
 #[test]
 fn an_extension_past_the_longest_life_is_refused() {
-    holds()
+    holds_at(minutes(50))
         .given(vec![taken("r-1", 1, t0(), minutes(15))])
-        .when(extend("r-1", minutes(50), minutes(61)))
+        .when(extend("r-1", minutes(61)))
         .then_expect_error_message("a buyer's reservation may hold for at most 60 minutes in all");
 }
 
@@ -116,14 +117,14 @@ fn a_parked_event_stays_listed_until_resolved() {
         aggregate_id: "ghost".into(),
         reason: "there is no such order".into(),
     };
-    TestFramework::<ParkedEvents>::with(())
+    TestFramework::<ParkedEvents>::with(Services::fixed_at(chrono::DateTime::UNIX_EPOCH))
         .given(vec![parked.clone()])
         .when(ParkedEventsCommand::Resolve { position: 42 })
         .then_expect_events(vec![ParkedEvent::ParkedEventResolved {
             process: "order_process".into(),
             position: 42,
         }]);
-    TestFramework::<ParkedEvents>::with(())
+    TestFramework::<ParkedEvents>::with(Services::fixed_at(chrono::DateTime::UNIX_EPOCH))
         .given(vec![parked])
         .when(ParkedEventsCommand::Resolve { position: 41 })
         .then_expect_error_message("no event at position 41 is parked");

@@ -3,12 +3,13 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use cqrs_es::test::TestFramework;
-use domain::{ErrorKind, FlashSale, FlashSaleCommand, ScheduleFlashSale};
+use domain::{ErrorKind, FlashSale, FlashSaleCommand, ScheduleFlashSale, Services};
 use event_schemas::{FlashSaleEvent, Money};
 use proptest::prelude::*;
 
-fn sales() -> TestFramework<FlashSale> {
-    TestFramework::with(())
+/// The framework with the clock at `now`.
+fn sales_at(now: DateTime<Utc>) -> TestFramework<FlashSale> {
+    TestFramework::with(Services::fixed_at(now))
 }
 
 fn start() -> DateTime<Utc> {
@@ -47,11 +48,10 @@ fn scheduled(units: u64, per_user_limit: u64) -> FlashSaleEvent {
     }
 }
 
-fn purchase(user: &str, quantity: u64, at: DateTime<Utc>) -> FlashSaleCommand {
+fn purchase(user: &str, quantity: u64) -> FlashSaleCommand {
     FlashSaleCommand::Purchase {
         user_id: user.into(),
         quantity,
-        now: at,
     }
 }
 
@@ -65,32 +65,38 @@ fn held(user: &str, n: usize, quantity: u64, at: DateTime<Utc>) -> FlashSaleEven
     }
 }
 
-fn refusal(given: Vec<FlashSaleEvent>, command: FlashSaleCommand) -> domain::DomainError {
+/// Why `command` is refused at `now` after `given`.
+fn refusal(
+    given: Vec<FlashSaleEvent>,
+    command: FlashSaleCommand,
+    now: DateTime<Utc>,
+) -> domain::DomainError {
     let mut sale = FlashSale::default();
     for event in &given {
         sale.apply_event(event);
     }
-    sale.decide(&command).expect_err("refused")
+    sale.decide(&command, now).expect_err("refused")
 }
 
 #[test]
 fn a_sale_is_scheduled_once_with_valid_terms() {
-    sales()
+    sales_at(start())
         .given_no_previous_events()
         .when(FlashSaleCommand::Schedule(terms(100, 1)))
         .then_expect_events(vec![scheduled(100, 1)]);
-    sales()
+    sales_at(start())
         .given(vec![scheduled(100, 1)])
         .when(FlashSaleCommand::Schedule(terms(100, 1)))
         .then_expect_events(vec![]);
     let mut bad = terms(0, 0);
     bad.ends_at = bad.starts_at;
-    let error = refusal(vec![], FlashSaleCommand::Schedule(bad));
+    let error = refusal(vec![], FlashSaleCommand::Schedule(bad), start());
     let fields: Vec<&str> = error.errors.iter().map(|e| e.field.as_str()).collect();
     assert_eq!(fields, ["units", "ends_at", "per_user_limit"]);
     let error = refusal(
         vec![scheduled(100, 1)],
         FlashSaleCommand::Schedule(terms(50, 1)),
+        start(),
     );
     assert_eq!(error.code, "flash_sale_exists");
 }
@@ -98,17 +104,18 @@ fn a_sale_is_scheduled_once_with_valid_terms() {
 #[test]
 fn a_buyer_holds_units_inside_the_window_and_a_retry_buys_nothing_more() {
     let at = start() + Duration::minutes(1);
-    sales()
+    sales_at(at)
         .given(vec![scheduled(10, 1)])
-        .when(purchase("ada", 1, at))
+        .when(purchase("ada", 1))
         .then_expect_events(vec![held("ada", 1, 1, at)]);
-    sales()
+    sales_at(at + Duration::seconds(5))
         .given(vec![scheduled(10, 1), held("ada", 1, 1, at)])
-        .when(purchase("ada", 1, at + Duration::seconds(5)))
+        .when(purchase("ada", 1))
         .then_expect_events(vec![]);
     let early = refusal(
         vec![scheduled(10, 1)],
-        purchase("ada", 1, start() - Duration::seconds(1)),
+        purchase("ada", 1),
+        start() - Duration::seconds(1),
     );
     assert_eq!(
         (early.kind, early.code),
@@ -116,7 +123,8 @@ fn a_buyer_holds_units_inside_the_window_and_a_retry_buys_nothing_more() {
     );
     let late = refusal(
         vec![scheduled(10, 1)],
-        purchase("ada", 1, start() + Duration::hours(1)),
+        purchase("ada", 1),
+        start() + Duration::hours(1),
     );
     assert_eq!(late.code, "outside_sale_window");
 }
@@ -131,13 +139,14 @@ fn the_per_buyer_limit_counts_held_and_sold_units() {
     };
     let error = refusal(
         vec![scheduled(10, 2), held("ada", 1, 2, at), sold.clone()],
-        purchase("ada", 1, at + Duration::seconds(10)),
+        purchase("ada", 1),
+        at + Duration::seconds(10),
     );
     assert_eq!(
         (error.kind, error.code),
         (ErrorKind::Forbidden, domain::Refusal::PurchaseLimit)
     );
-    let error = refusal(vec![scheduled(10, 2)], purchase("bob", 3, at));
+    let error = refusal(vec![scheduled(10, 2)], purchase("bob", 3), at);
     assert_eq!(error.code, "purchase_limit");
 }
 
@@ -146,15 +155,16 @@ fn when_every_unit_is_held_buyers_are_told_when_one_may_come_back() {
     let at = start() + Duration::minutes(1);
     let error = refusal(
         vec![scheduled(1, 1), held("ada", 1, 1, at)],
-        purchase("bob", 1, at + Duration::seconds(100)),
+        purchase("bob", 1),
+        at + Duration::seconds(100),
     );
     assert_eq!(error.code, "all_held");
     assert_eq!(error.facts["retry_after"], 200);
     // Once ada's window has passed, her unit goes to bob.
     let later = at + Duration::seconds(300);
-    sales()
+    sales_at(later)
         .given(vec![scheduled(1, 1), held("ada", 1, 1, at)])
-        .when(purchase("bob", 1, later))
+        .when(purchase("bob", 1))
         .then_expect_events(vec![
             FlashSaleEvent::FlashSaleUnitsReturned {
                 sale_id: "drop-1".into(),
@@ -174,23 +184,22 @@ fn a_sold_out_sale_says_so_and_a_paid_order_is_sold_once() {
         order_id: "flash:drop-1.1.ada".into(),
         quantity: 1,
     };
-    sales()
+    sales_at(at)
         .given(vec![scheduled(1, 1), held("ada", 1, 1, at)])
         .when(FlashSaleCommand::Sell {
             order_id: "flash:drop-1.1.ada".into(),
-            now: at,
         })
         .then_expect_events(vec![sold.clone()]);
-    sales()
+    sales_at(at)
         .given(vec![scheduled(1, 1), held("ada", 1, 1, at), sold.clone()])
         .when(FlashSaleCommand::Sell {
             order_id: "flash:drop-1.1.ada".into(),
-            now: at,
         })
         .then_expect_events(vec![]);
     let error = refusal(
         vec![scheduled(1, 1), held("ada", 1, 1, at), sold],
-        purchase("bob", 1, at),
+        purchase("bob", 1),
+        at,
     );
     assert_eq!(error.code, "sold_out");
 }
@@ -205,7 +214,7 @@ fn a_late_payment_takes_its_units_again_only_if_they_are_still_there() {
         reason: "payment_timed_out".into(),
     };
     let late = at + Duration::seconds(400);
-    sales()
+    sales_at(late)
         .given(vec![
             scheduled(1, 1),
             held("ada", 1, 1, at),
@@ -213,7 +222,6 @@ fn a_late_payment_takes_its_units_again_only_if_they_are_still_there() {
         ])
         .when(FlashSaleCommand::Sell {
             order_id: "flash:drop-1.1.ada".into(),
-            now: late,
         })
         .then_expect_events(vec![
             FlashSaleEvent::FlashSaleUnitsHeld {
@@ -238,8 +246,8 @@ fn a_late_payment_takes_its_units_again_only_if_they_are_still_there() {
         ],
         FlashSaleCommand::Sell {
             order_id: "flash:drop-1.1.ada".into(),
-            now: late,
         },
+        late,
     );
     assert_eq!(error.code, "units_gone");
 }
@@ -247,11 +255,9 @@ fn a_late_payment_takes_its_units_again_only_if_they_are_still_there() {
 #[test]
 fn the_sale_ends_after_its_window_with_what_is_unsold() {
     let at = start() + Duration::minutes(1);
-    sales()
+    sales_at(start() + Duration::hours(1))
         .given(vec![scheduled(5, 1), held("ada", 1, 1, at)])
-        .when(FlashSaleCommand::Tick {
-            now: start() + Duration::hours(1),
-        })
+        .when(FlashSaleCommand::Tick)
         .then_expect_events(vec![
             FlashSaleEvent::FlashSaleUnitsReturned {
                 sale_id: "drop-1".into(),
@@ -279,11 +285,11 @@ proptest! {
             now += Duration::seconds(advance);
             let user = format!("u{buyer}");
             let command = match action {
-                0 | 1 => purchase(&user, quantity, now),
-                2 => FlashSaleCommand::Sell { order_id: format!("flash:drop-1.1.{user}"), now },
+                0 | 1 => purchase(&user, quantity),
+                2 => FlashSaleCommand::Sell { order_id: format!("flash:drop-1.1.{user}") },
                 _ => FlashSaleCommand::Return { order_id: format!("flash:drop-1.1.{user}"), reason: "payment_failed".into() },
             };
-            if let Ok(events) = sale.decide(&command) {
+            if let Ok(events) = sale.decide(&command, now) {
                 for event in &events {
                     sale.apply_event(event);
                 }

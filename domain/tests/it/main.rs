@@ -5,6 +5,8 @@
 //! - `stock_rules`: one given/when/then per rule of the Stock aggregate, through the
 //!   cqrs-es test framework.
 //! - `warehouse_rules`: the same for the Warehouse aggregate.
+//! - `order_process_rules`: the order process's policy (event + order + time → step
+//!   and order commands).
 //! - `order_rules`, `reservation_rules`, `buyer_holds_rules`: the same for Order,
 //!   Reservation, BuyerHolds and ParkedEvents.
 //! - `stock_properties`: random command sequences on one stock, checked against a
@@ -16,6 +18,7 @@ mod allocation;
 mod api_key_rules;
 mod buyer_holds_rules;
 mod flash_sale_rules;
+mod order_process_rules;
 mod order_rules;
 mod product_rules;
 mod reservation_rules;

@@ -3,11 +3,11 @@
 
 use chrono::{TimeZone, Utc};
 use cqrs_es::test::TestFramework;
-use domain::{Order, OrderCommand};
+use domain::{Order, OrderCommand, Services};
 use event_schemas::{Destination, Money, OrderEvent, PricedLine, ReservationLine};
 
 fn orders() -> TestFramework<Order> {
-    TestFramework::with(())
+    TestFramework::with(Services::fixed_at(chrono::DateTime::UNIX_EPOCH))
 }
 
 fn eur(amount: i64) -> Money {

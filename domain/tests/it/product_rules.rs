@@ -1,11 +1,11 @@
 //! Product: listed once with valid details, updated field by field, delisted.
 
 use cqrs_es::test::TestFramework;
-use domain::{ErrorKind, Product, ProductCommand};
+use domain::{ErrorKind, Product, ProductCommand, Services};
 use event_schemas::{GeoPoint, Money, ProductChanges, ProductDetails, ProductEvent, Shop};
 
 fn products() -> TestFramework<Product> {
-    TestFramework::with(())
+    TestFramework::with(Services::fixed_at(chrono::DateTime::UNIX_EPOCH))
 }
 
 fn details() -> ProductDetails {

@@ -1,12 +1,9 @@
 //! Reservation: one given/when/then per rule, through the cqrs-es test framework with
 //! the clock standing where each rule needs it.
 
-use std::sync::Arc;
-
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use cqrs_es::test::TestFramework;
-use domain::clock::FixedClock;
-use domain::{Reservation, ReservationCommand};
+use domain::{Reservation, ReservationCommand, Services};
 use event_schemas::{LineShortage, ReservationEvent, ReservationLine};
 
 fn t0() -> DateTime<Utc> {
@@ -19,7 +16,7 @@ fn minutes(n: i64) -> DateTime<Utc> {
 
 /// The framework with the clock at `now`.
 fn at(now: DateTime<Utc>) -> TestFramework<Reservation> {
-    TestFramework::with(Arc::new(FixedClock(now)) as Arc<dyn domain::Clock>)
+    TestFramework::with(Services::fixed_at(now))
 }
 
 fn line(sku: &str, quantity: u64) -> ReservationLine {

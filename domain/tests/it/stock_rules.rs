@@ -997,13 +997,11 @@ fn action_names_are_stable() {
 }
 
 /// Services whose registry knows one given warehouse.
-fn services_knowing(warehouse_id: &str) -> domain::StockServices {
-    domain::StockServices {
-        clock: std::sync::Arc::new(domain::clock::FixedClock(t0())),
-        warehouses: std::sync::Arc::new(std::collections::HashSet::from(
-            [warehouse_id.to_string()],
-        )),
-    }
+fn services_knowing(warehouse_id: &str) -> domain::Services {
+    domain::Services::at(
+        t0(),
+        std::sync::Arc::new(std::collections::HashSet::from([warehouse_id.to_string()])),
+    )
 }
 
 // Extend.

@@ -6,8 +6,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use cqrs_es::test::{AggregateResultValidator, TestFramework};
-use domain::clock::FixedClock;
-use domain::{DomainError, ErrorKind, FieldError, Stock, StockAction, StockCommand, StockServices};
+use domain::{DomainError, ErrorKind, FieldError, Services, Stock, StockAction, StockCommand};
 use event_schemas::StockEvent;
 
 pub const SKU: &str = "sku-1";
@@ -28,11 +27,8 @@ pub fn registry() -> HashSet<String> {
     HashSet::from([WH.to_string()])
 }
 
-pub fn services_at(now: DateTime<Utc>) -> StockServices {
-    StockServices {
-        clock: Arc::new(FixedClock(now)),
-        warehouses: Arc::new(registry()),
-    }
+pub fn services_at(now: DateTime<Utc>) -> Services {
+    Services::at(now, Arc::new(registry()))
 }
 
 /// The cqrs-es test framework for a stock, with the clock standing at `now`.

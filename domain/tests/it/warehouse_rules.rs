@@ -1,13 +1,13 @@
 //! The rules of the Warehouse aggregate, through the cqrs-es test framework.
 
 use cqrs_es::test::TestFramework;
-use domain::{DomainError, ErrorKind, RegisterWarehouse, Warehouse};
+use domain::{DomainError, ErrorKind, RegisterWarehouse, Services, Warehouse};
 use event_schemas::{GeoPoint, Money, ShippingRate, WarehouseEvent};
 
 use crate::support::{field, invalid, refusal, ID_CHARS, ID_LENGTH, TEXT};
 
 fn warehouses() -> TestFramework<Warehouse> {
-    TestFramework::with(())
+    TestFramework::with(Services::fixed_at(chrono::DateTime::UNIX_EPOCH))
 }
 
 fn usd(amount: i64) -> Money {

@@ -1,9 +1,7 @@
-//! The HTTP face and the command line of `commerce`.
+//! The HTTP face of `commerce`: routes, extractors, authentication, problem+json and
+//! OpenAPI. What it serves is composed in `app`.
 //!
-//! * [`cli`] — `commerce serve | rebuild | bench` (clap).
-//! * [`bench`] — `commerce bench append | replay`, each beside a baseline.
-//! * [`server`] — wires the event log, the command service and the projections into
-//!   one process guarded by its data directory's lock, and serves HTTP.
+//! * [`router`] — the axum application over the route table, with its layers.
 //! * [`routes`] — the command API (POSTs), the query API (GETs), admin and ops routes.
 //! * [`problem`] — RFC 9457 problem+json answers for every refusal and bad input.
 //! * [`openapi`] — the OpenAPI 3.1 document generated from the routes.
@@ -14,19 +12,12 @@
 
 pub mod allocation;
 pub mod auth;
-pub mod bench;
-pub mod cli;
 pub mod client_address;
-pub mod datadir;
 pub mod flash;
 pub mod idempotency;
 pub mod limits;
 pub mod openapi;
 pub mod problem;
-pub mod rebuild;
+pub mod router;
 pub mod routes;
-pub mod seed;
-pub mod server;
 pub mod telemetry;
-
-pub use cli::run;

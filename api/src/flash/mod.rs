@@ -1,10 +1,7 @@
 //! `/v1/flash-sales`: schedule a sale, buy from it (admitted, queued or refused), follow
 //! a queue ticket, read the sale's figures, cancel it.
 
-pub mod admission;
 pub mod challenge;
-pub mod local;
-pub mod shared;
 
 use std::collections::{BTreeSet, HashSet};
 use std::sync::{Arc, Mutex};
@@ -22,12 +19,12 @@ use event_schemas::Money;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use self::admission::{Admission, Admitted, TicketView};
 use crate::auth::Principal;
 use crate::problem::{Body, PathParams, Problem};
 use crate::routes::orders::customer;
 use crate::routes::warehouses::MoneyBody;
 use crate::routes::{metered, metered_result, AppState};
+use admission::{Admission, Admitted, TicketView};
 
 /// How often running sales are looked at (to close them when their window ends).
 const TICK: Duration = Duration::from_secs(1);

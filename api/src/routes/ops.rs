@@ -51,7 +51,7 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let lag = (state.commands.store().last_committed() - state.availability.position()).max(0);
     metrics::gauge!("projection_lag_events", "projection" => "availability").set(lag as f64);
     // What hostile traffic could grow, so an operator sees it stay bounded.
-    if let crate::flash::admission::Admission::Local(admission) = &state.flash.admission {
+    if let admission::Admission::Local(admission) = &state.flash.admission {
         let sizes = admission.sizes();
         for (kind, size) in [
             ("tickets", sizes.tickets),

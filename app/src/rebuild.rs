@@ -7,10 +7,10 @@ use anyhow::{bail, Context};
 
 use projections::RebuildState;
 
-use crate::cli::StorageArgs;
+use crate::config::StorageArgs;
 use crate::datadir::{read_server_info, DataDirError, DataDirLock};
-use crate::routes::admin::ProjectionState;
 use crate::server::{client_with_key, offline_config, open_backend};
+use api::routes::admin::ProjectionState;
 
 /// How often progress is redrawn.
 const PROGRESS_EVERY: Duration = Duration::from_millis(250);

@@ -22,8 +22,8 @@ use hdrhistogram::Histogram;
 use serde_json::json;
 
 use super::{latency_histogram, percentile_ms, ratio, record, round2, Figures, Output};
-use crate::cli::StorageArgs;
-use crate::server::{client_with_key, open_exclusive};
+use app::config::StorageArgs;
+use app::server::{client_with_key, open_exclusive};
 
 /// Connections the raw-insert baseline writes over.
 const RAW_INSERT_CONNECTIONS: u32 = 64;

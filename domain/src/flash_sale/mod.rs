@@ -16,6 +16,11 @@ use serde::{Deserialize, Serialize};
 use crate::error::{DomainError, ErrorKind};
 use crate::validate::Validator;
 
+mod apply;
+mod view;
+
+pub use view::FlashSaleView;
+
 /// Most units one sale may offer.
 pub const MAX_UNITS: u64 = 10_000_000;
 /// Longest payment window, in seconds (a day).
@@ -421,96 +426,6 @@ impl FlashSale {
         });
         Ok(events)
     }
-
-    pub fn apply_event(&mut self, event: &FlashSaleEvent) {
-        match event {
-            FlashSaleEvent::FlashSaleScheduled {
-                sale_id,
-                sku,
-                warehouse_id,
-                units,
-                price,
-                starts_at,
-                ends_at,
-                per_user_limit,
-                payment_window_seconds,
-            } => {
-                self.sale_id = sale_id.clone();
-                self.sku = sku.clone();
-                self.warehouse_id = warehouse_id.clone();
-                self.units = *units;
-                self.price = Some(price.clone());
-                self.starts_at = Some(*starts_at);
-                self.ends_at = Some(*ends_at);
-                self.per_user_limit = *per_user_limit;
-                self.payment_window_seconds = *payment_window_seconds;
-                self.status = FlashSaleStatus::Scheduled;
-            }
-            FlashSaleEvent::FlashSaleUnitsHeld {
-                order_id,
-                user_id,
-                quantity,
-                expires_at,
-                ..
-            } => {
-                self.expiries.insert((*expires_at, order_id.clone()));
-                let previous = self.holds.insert(
-                    order_id.clone(),
-                    BuyerHold {
-                        user_id: user_id.clone(),
-                        quantity: *quantity,
-                        expires_at: *expires_at,
-                    },
-                );
-                if let Some(previous) = previous {
-                    self.held_units -= previous.quantity;
-                    self.expiries
-                        .remove(&(previous.expires_at, order_id.clone()));
-                }
-                self.held_units += quantity;
-                *self.bought.entry(user_id.clone()).or_default() += quantity;
-                if !self.order_lines.contains_key(order_id) {
-                    *self.orders.entry(user_id.clone()).or_default() += 1;
-                }
-                self.order_lines
-                    .insert(order_id.clone(), (user_id.clone(), *quantity));
-            }
-            FlashSaleEvent::FlashSaleUnitsSold {
-                order_id, quantity, ..
-            } => {
-                self.forget_hold(order_id);
-                self.sold_orders.insert(order_id.clone());
-                self.sold += quantity;
-            }
-            FlashSaleEvent::FlashSaleUnitsReturned {
-                order_id, quantity, ..
-            } => {
-                if let Some(hold) = self.forget_hold(order_id) {
-                    if let Some(bought) = self.bought.get_mut(&hold.user_id) {
-                        *bought = bought.saturating_sub(*quantity);
-                    }
-                }
-            }
-            FlashSaleEvent::FlashSaleEnded { reason, .. } => {
-                self.status = if reason == "cancelled" {
-                    FlashSaleStatus::Cancelled
-                } else {
-                    FlashSaleStatus::Ended
-                };
-            }
-        }
-    }
-}
-
-impl FlashSale {
-    /// Close an open hold, keeping the counters and the expiry index in step.
-    fn forget_hold(&mut self, order_id: &str) -> Option<BuyerHold> {
-        let hold = self.holds.remove(order_id)?;
-        self.held_units -= hold.quantity;
-        self.expiries
-            .remove(&(hold.expires_at, order_id.to_string()));
-        Some(hold)
-    }
 }
 
 /// Units that `events` give back to the sale.
@@ -536,63 +451,4 @@ pub fn unknown_sale() -> DomainError {
 /// The id of a buyer's `n`th order of a sale: derived, so no client can take it first.
 fn order_id(sale_id: &str, user_id: &str, n: u64) -> String {
     crate::ids::flash_order_id(sale_id, user_id, n)
-}
-
-crate::aggregate::aggregate!(FlashSale, FLASH_SALE_AGGREGATE, FlashSaleCommand, FlashSaleEvent,
-    decide: |sale, command, services| sale.decide(command, services.now()));
-
-/// A flash sale's figures, and for a purchase the buyer's hold.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct FlashSaleView {
-    pub sale_id: String,
-    pub sku: String,
-    pub warehouse_id: String,
-    pub status: FlashSaleStatus,
-    pub units: u64,
-    pub sold: u64,
-    pub held: u64,
-    pub remaining: u64,
-    pub price: Option<Money>,
-    pub starts_at: Option<DateTime<Utc>>,
-    pub ends_at: Option<DateTime<Utc>>,
-    pub per_user_limit: u64,
-    pub payment_window_seconds: u64,
-    /// When the first buyer hold runs out.
-    pub earliest_expiry: Option<DateTime<Utc>>,
-    /// For a purchase: the buyer's open hold (order id, quantity, until when).
-    pub purchase: Option<(String, u64, DateTime<Utc>)>,
-}
-
-impl crate::Hosted for FlashSale {
-    type View = FlashSaleView;
-
-    fn view(&self) -> FlashSaleView {
-        FlashSaleView {
-            sale_id: self.sale_id.clone(),
-            sku: self.sku.clone(),
-            warehouse_id: self.warehouse_id.clone(),
-            status: self.status,
-            units: self.units,
-            sold: self.sold,
-            held: self.held(),
-            remaining: self.remaining(),
-            price: self.price.clone(),
-            starts_at: self.starts_at,
-            ends_at: self.ends_at,
-            per_user_limit: self.per_user_limit,
-            payment_window_seconds: self.payment_window_seconds,
-            earliest_expiry: self.earliest_expiry(),
-            purchase: None,
-        }
-    }
-
-    fn view_for(&self, command: &FlashSaleCommand, now: DateTime<Utc>) -> FlashSaleView {
-        let mut view = self.view();
-        if let FlashSaleCommand::Purchase { user_id, .. } = command {
-            view.purchase = self
-                .open_hold_of(user_id, now)
-                .map(|(order_id, hold)| (order_id.clone(), hold.quantity, hold.expires_at));
-        }
-        view
-    }
 }

@@ -18,6 +18,10 @@ use crate::error::{DomainError, ErrorKind};
 use crate::limits::MAX_COUNTED_QUANTITY;
 use crate::validate::Validator;
 
+mod emitter;
+
+use emitter::Emitter;
+
 /// Reason recorded when a hold runs past its `expires_at`.
 pub const EXPIRED: &str = "expired";
 
@@ -405,80 +409,6 @@ fn validate(command: &StockCommand) -> Result<(), DomainError> {
         StockAction::ExpireHolds => {}
     }
     v.finish()
-}
-
-/// Builds the events of one stock, so each names its SKU and warehouse once.
-struct Emitter<'a> {
-    sku: &'a str,
-    warehouse_id: &'a str,
-}
-
-impl Emitter<'_> {
-    fn received(&self, quantity: u64) -> StockEvent {
-        StockEvent::StockReceived {
-            sku: self.sku.into(),
-            warehouse_id: self.warehouse_id.into(),
-            quantity,
-        }
-    }
-    fn sold(
-        &self,
-        quantity: u64,
-        hold_id: Option<&String>,
-        order_id: &Option<String>,
-    ) -> StockEvent {
-        StockEvent::StockSold {
-            sku: self.sku.into(),
-            warehouse_id: self.warehouse_id.into(),
-            quantity,
-            hold_id: hold_id.cloned(),
-            order_id: order_id.clone(),
-        }
-    }
-    fn adjusted(&self, previous_quantity: u64, new_quantity: u64, reason: &str) -> StockEvent {
-        StockEvent::StockAdjusted {
-            sku: self.sku.into(),
-            warehouse_id: self.warehouse_id.into(),
-            previous_quantity,
-            new_quantity,
-            reason: reason.into(),
-        }
-    }
-    fn shortfall(&self, on_hand: u64, held: u64) -> StockEvent {
-        StockEvent::StockShortfallDetected {
-            sku: self.sku.into(),
-            warehouse_id: self.warehouse_id.into(),
-            on_hand,
-            held,
-            shortfall: held - on_hand,
-        }
-    }
-    fn held(&self, hold_id: &str, quantity: u64, expires_at: Option<DateTime<Utc>>) -> StockEvent {
-        StockEvent::StockHeld {
-            sku: self.sku.into(),
-            warehouse_id: self.warehouse_id.into(),
-            hold_id: hold_id.into(),
-            quantity,
-            expires_at,
-        }
-    }
-    fn extended(&self, hold_id: &str, expires_at: DateTime<Utc>) -> StockEvent {
-        StockEvent::StockHoldExtended {
-            sku: self.sku.into(),
-            warehouse_id: self.warehouse_id.into(),
-            hold_id: hold_id.into(),
-            expires_at,
-        }
-    }
-    fn released(&self, hold_id: &str, quantity: u64, reason: &str) -> StockEvent {
-        StockEvent::StockHoldReleased {
-            sku: self.sku.into(),
-            warehouse_id: self.warehouse_id.into(),
-            hold_id: hold_id.into(),
-            quantity,
-            reason: reason.into(),
-        }
-    }
 }
 
 crate::aggregate::aggregate!(Stock, STOCK_AGGREGATE, StockCommand, StockEvent,

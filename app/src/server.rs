@@ -5,9 +5,14 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderName, Request};
-use axum::Router;
+use admission::Admission;
+use admission::SharedAdmission;
+use api::auth::{Auth, AuthSettings, Environment};
+use api::flash::FlashState;
+use api::router::router;
+use api::routes::activity::ActivityRecorder;
+use api::routes::{product_search, AppState};
+use api::telemetry;
 use commands::{AppClock, CommandService, Database, EventStore, ManualClock};
 use projections::api_keys::ApiKeys;
 use projections::availability::Availability;
@@ -15,24 +20,8 @@ use projections::open_holds::OpenHolds;
 use projections::{ProjectionHandle, Projector, ReadDb};
 use search::projection::SearchHandle;
 use search::SearchProjection;
-use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::TraceLayer;
 
-use crate::auth::{authorize, Auth, AuthSettings, Environment};
 use crate::datadir::DataDirLock;
-use crate::flash::admission::Admission;
-use crate::flash::shared::SharedAdmission;
-use crate::flash::FlashState;
-use crate::problem::problems_for_bare_errors;
-use crate::routes::activity::ActivityRecorder;
-use crate::routes::table::{self, Only, Requirements};
-use crate::routes::{product_search, AppState};
-use crate::telemetry;
-
-/// Largest request body accepted.
-pub const BODY_LIMIT: usize = 1024 * 1024;
 
 /// Which clock commands read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -49,14 +38,14 @@ pub struct ServerConfig {
     pub data_dir: PathBuf,
     pub database_url: Option<String>,
     pub clock: ClockKind,
-    pub admission: crate::flash::admission::AdmissionSettings,
+    pub admission: admission::AdmissionSettings,
     /// Redis for admission shared between nodes; `None` keeps it in process.
     pub redis_url: Option<String>,
     /// Prefix of every Redis key, so deployments (and test runs) never meet.
     pub redis_prefix: String,
     /// Proof-of-work bits a flash-sale buyer must show (0: no challenge).
     pub flash_challenge_bits: u32,
-    pub limits: crate::routes::Limits,
+    pub limits: api::routes::Limits,
 }
 
 /// The opened back end: log, command service, projections.
@@ -109,7 +98,7 @@ pub async fn open_backend(config: &ServerConfig) -> anyhow::Result<Backend> {
 /// Take the data directory's lock and open the back end in this process, for the
 /// tools that must not share it with a server (`rebuild` offline, `bench`).
 pub async fn open_exclusive(
-    storage: &crate::cli::StorageArgs,
+    storage: &crate::config::StorageArgs,
     tool: &str,
 ) -> anyhow::Result<(DataDirLock, Backend)> {
     let lock = DataDirLock::acquire(&storage.data_dir).map_err(|e| {
@@ -120,7 +109,7 @@ pub async fn open_exclusive(
 }
 
 /// The configuration of a tool that opens the back end without serving.
-pub fn offline_config(storage: &crate::cli::StorageArgs) -> ServerConfig {
+pub fn offline_config(storage: &crate::config::StorageArgs) -> ServerConfig {
     ServerConfig {
         listen: "127.0.0.1:0".parse().expect("a valid address"),
         data_dir: storage.data_dir.clone(),
@@ -148,50 +137,6 @@ pub fn client_with_key(api_key: Option<&str>) -> anyhow::Result<reqwest::Client>
         .build()?)
 }
 
-/// The HTTP application over a back end: every route of the table
-/// ([`crate::routes::table`]) that exists in this configuration.
-pub fn router(state: AppState) -> Router {
-    let request_id = HeaderName::from_static("x-request-id");
-    let routes = table::routes();
-    let gate = (state.auth.clone(), Arc::new(Requirements::of(&routes)));
-    let load = state.load.clone();
-    let development = state.auth.environment == Environment::Development;
-    let manual_clock = matches!(state.commands.clock(), AppClock::Manual(_));
-    let mut router = Router::new();
-    for route in routes {
-        let exists = match route.only {
-            Only::Always => true,
-            Only::InDevelopment => development,
-            Only::OnTheManualClock => manual_clock,
-        };
-        if exists {
-            router = router.route(route.path, route.handler);
-        }
-    }
-    router
-        .with_state(state)
-        // After authentication: long polls are counted per caller.
-        .layer(axum::middleware::from_fn_with_state(load, crate::limits::guard))
-        // Inside routing, so it knows the matched route.
-        .layer(axum::middleware::from_fn_with_state(gate, authorize))
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
-        .layer(axum::middleware::from_fn(problems_for_bare_errors))
-        .layer(CatchPanicLayer::new())
-        .layer(
-            TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
-                let id = request
-                    .headers()
-                    .get("x-request-id")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("-");
-                tracing::info_span!("http", method = %request.method(), path = %request.uri().path(), request_id = %id)
-            }),
-        )
-        .layer(PropagateRequestIdLayer::new(request_id.clone()))
-        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
-}
-
 /// Serve until Ctrl-C or SIGTERM.
 pub async fn serve(config: ServerConfig, auth: AuthSettings) -> anyhow::Result<()> {
     refuse_unsafe_start(&config, &auth)?;
@@ -214,12 +159,11 @@ pub async fn serve(config: ServerConfig, auth: AuthSettings) -> anyhow::Result<(
     backend.open_holds.spawn_live(committed.clone());
     backend.search.spawn_live(committed);
     spawn_expiry(&backend);
-    let planner: Arc<dyn commands::orders::Planner> =
-        Arc::new(crate::allocation::ReadSidePlanner {
-            commands: backend.commands.clone(),
-            availability: backend.availability.clone(),
-            max_shipments: config.limits.max_shipments,
-        });
+    let planner: Arc<dyn commands::orders::Planner> = Arc::new(api::allocation::ReadSidePlanner {
+        commands: backend.commands.clone(),
+        availability: backend.availability.clone(),
+        max_shipments: config.limits.max_shipments,
+    });
     commands::order_process::spawn_order_process(backend.commands.clone(), planner.clone());
 
     let state = AppState {
@@ -239,10 +183,10 @@ pub async fn serve(config: ServerConfig, auth: AuthSettings) -> anyhow::Result<(
                 ),
                 None => Admission::local(config.admission, backend.commands.clock().clone()),
             };
-            let challenge: Arc<dyn crate::flash::challenge::EntryChallenge> =
+            let challenge: Arc<dyn api::flash::challenge::EntryChallenge> =
                 match config.flash_challenge_bits {
-                    0 => Arc::new(crate::flash::challenge::Open),
-                    bits => Arc::new(crate::flash::challenge::ProofOfWork { bits }),
+                    0 => Arc::new(api::flash::challenge::Open),
+                    bits => Arc::new(api::flash::challenge::ProofOfWork { bits }),
                 };
             let flash = FlashState::new(admission, challenge);
             flash.spawn_ticker(backend.commands.clone());
@@ -257,7 +201,7 @@ pub async fn serve(config: ServerConfig, auth: AuthSettings) -> anyhow::Result<(
         metrics,
         auth,
         in_flight: Default::default(),
-        load: crate::limits::LoadGuard::new(Default::default()),
+        load: api::limits::LoadGuard::new(Default::default()),
         planner,
     };
     let listener = tokio::net::TcpListener::bind(config.listen).await?;

@@ -20,8 +20,8 @@ use event_schemas::{
 use hdrhistogram::Histogram;
 
 use super::{latency_histogram, percentile_ms, ratio, record, round2, Figures, Output};
-use crate::cli::StorageArgs;
-use crate::server::open_exclusive;
+use app::config::StorageArgs;
+use app::server::open_exclusive;
 
 /// Units received per SKU before the run (the most one receipt may bring).
 const STOCK_PER_SKU: u64 = 1_000_000;
@@ -66,7 +66,7 @@ pub async fn run(args: CheckoutArgs) -> anyhow::Result<()> {
     backend.availability.spawn_live(committed.clone());
     commands::order_process::spawn_order_process(
         backend.commands.clone(),
-        Arc::new(crate::allocation::ReadSidePlanner {
+        Arc::new(api::allocation::ReadSidePlanner {
             commands: backend.commands.clone(),
             availability: backend.availability.clone(),
             max_shipments: domain::allocation::DEFAULT_MAX_SHIPMENTS,

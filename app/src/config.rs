@@ -1,41 +1,14 @@
-//! `commerce` on the command line.
+//! What `commerce` is started with: where the data lives, how the server serves
+//! (listen address, clock, auth, admission, limits), and what a rebuild needs; parsed
+//! by clap in the binary.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::Args;
 
-use crate::auth::{AuthSettings, Environment, JwtVerifier};
 use crate::server::{ClockKind, ServerConfig};
-
-#[derive(Debug, Parser)]
-#[command(
-    name = "commerce",
-    version,
-    about = "Event-sourced inventory and order core"
-)]
-pub struct Cli {
-    #[command(subcommand)]
-    pub command: Command,
-    /// Log as JSON lines instead of text.
-    #[arg(long, global = true)]
-    pub log_json: bool,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// Serve the command, query and admin APIs.
-    Serve(Box<ServeArgs>),
-    /// Rebuild a projection from the event log: asks the server holding the data
-    /// directory, or rebuilds in this process when none does.
-    Rebuild(RebuildArgs),
-    /// Write a synthetic catalog into the event log (needs the data directory to
-    /// itself: run it before `serve`).
-    Seed(crate::seed::SeedArgs),
-    /// Measure this deployment, each figure beside a baseline from the same run.
-    #[command(subcommand)]
-    Bench(crate::bench::BenchCommand),
-}
+use api::auth::{AuthSettings, Environment, JwtVerifier};
 
 /// Where the data lives.
 #[derive(Debug, Clone, Args)]
@@ -148,7 +121,7 @@ pub struct AuthArgs {
     /// for requests from them, the client is the right-most address in
     /// `X-Forwarded-For` that is not one of them. Without it, the peer is the client.
     #[arg(long, env = "COMMERCE_TRUSTED_PROXIES", default_value = "")]
-    pub trusted_proxies: crate::client_address::TrustedProxies,
+    pub trusted_proxies: api::client_address::TrustedProxies,
     /// Also accept the legacy `Payment-Signature: sha256=<hex>` webhook signature
     /// (no timestamp, so replayable): for one release, while providers move to
     /// `t=<unix seconds>,v1=<hex>`.
@@ -161,7 +134,7 @@ pub struct AuthArgs {
 }
 
 impl AuthArgs {
-    fn settings(self) -> anyhow::Result<AuthSettings> {
+    pub fn settings(self) -> anyhow::Result<AuthSettings> {
         let jwt = match (&self.jwt_secret, &self.jwt_public_key) {
             (Some(secret), _) => Some(JwtVerifier::hs256(secret.as_bytes(), &self.jwt_audience)?),
             (None, Some(path)) => {
@@ -196,7 +169,7 @@ impl AuthArgs {
 #[derive(Debug, Args)]
 pub struct RebuildArgs {
     /// The projection to rebuild.
-    #[arg(value_parser = clap::builder::PossibleValuesParser::new(crate::routes::admin::PROJECTIONS))]
+    #[arg(value_parser = clap::builder::PossibleValuesParser::new(api::routes::admin::PROJECTIONS))]
     pub projection: String,
     #[command(flatten)]
     pub storage: StorageArgs,
@@ -206,41 +179,31 @@ pub struct RebuildArgs {
     pub api_key: Option<String>,
 }
 
-/// Parse the command line and run it.
-pub async fn run() -> anyhow::Result<()> {
-    let cli = Cli::parse();
-    crate::telemetry::init_logging(cli.log_json);
-    match cli.command {
-        Command::Serve(args) => {
-            let config = ServerConfig {
-                listen: args.listen,
-                data_dir: args.storage.data_dir,
-                database_url: args.storage.database_url,
-                clock: args.clock,
-                admission: crate::flash::admission::AdmissionSettings {
-                    rate_per_sale: args.flash_admission_rate,
-                    per_buyer_per_minute: args.flash_buyer_limit,
-                    per_address_per_minute: args.flash_address_limit,
+impl ServeArgs {
+    /// The server's configuration from these arguments.
+    pub fn server_config(&self) -> ServerConfig {
+        ServerConfig {
+            listen: self.listen,
+            data_dir: self.storage.data_dir.clone(),
+            database_url: self.storage.database_url.clone(),
+            clock: self.clock,
+            admission: admission::AdmissionSettings {
+                rate_per_sale: self.flash_admission_rate,
+                per_buyer_per_minute: self.flash_buyer_limit,
+                per_address_per_minute: self.flash_address_limit,
+            },
+            redis_url: self.redis_url.clone(),
+            redis_prefix: self.redis_prefix.clone(),
+            flash_challenge_bits: self.flash_challenge_bits.min(32),
+            limits: api::routes::Limits {
+                max_ttl_seconds: self.reservation_max_ttl,
+                max_shipments: self.max_shipments as usize,
+                buyer: domain::BuyerLimits {
+                    max_units: self.buyer_max_units,
+                    max_ttl_seconds: self.buyer_max_ttl,
+                    max_life_seconds: self.buyer_max_life,
                 },
-                redis_url: args.redis_url,
-                redis_prefix: args.redis_prefix,
-                flash_challenge_bits: args.flash_challenge_bits.min(32),
-                limits: crate::routes::Limits {
-                    max_ttl_seconds: args.reservation_max_ttl,
-                    max_shipments: args.max_shipments as usize,
-                    buyer: domain::BuyerLimits {
-                        max_units: args.buyer_max_units,
-                        max_ttl_seconds: args.buyer_max_ttl,
-                        max_life_seconds: args.buyer_max_life,
-                    },
-                },
-            };
-            crate::server::serve(config, args.auth.settings()?).await
+            },
         }
-        Command::Rebuild(args) => {
-            crate::rebuild::run(&args.projection, &args.storage, args.api_key.as_deref()).await
-        }
-        Command::Seed(args) => crate::seed::run(args).await,
-        Command::Bench(command) => crate::bench::run(command).await,
     }
 }

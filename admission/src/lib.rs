@@ -1,4 +1,4 @@
-//! Admission to a flash sale: per-buyer and per-address limits, a global rate per
+//! Admission to a flash sale (the `admission` crate): per-buyer and per-address limits, a global rate per
 //! sale, and a first-come-first-served queue for those over it.
 //!
 //! A purchase is admitted at once while the sale's rate has tokens and nobody is
@@ -9,7 +9,9 @@
 //!
 //! Two backends behind one face: [`LocalAdmission`] keeps everything in this process
 //! (the embedded default); [`SharedAdmission`] keeps limits, the rate and the queues in
-//! Redis, so every node shares them and tickets survive a restart.
+//! Redis, so every node shares them and tickets survive a restart. What a queued
+//! purchase's outcome means for its ticket is decided once, in [`settle`], for both.
+//! The HTTP routes and the entry challenge are `api`'s.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -20,8 +22,13 @@ use commands::CommandService;
 use event_schemas::Metadata;
 use serde::{Deserialize, Serialize};
 
-use super::local::LocalAdmission;
-use super::shared::SharedAdmission;
+pub mod local;
+mod scripts;
+pub mod settle;
+pub mod shared;
+
+pub use local::{AdmissionSizes, LocalAdmission};
+pub use shared::SharedAdmission;
 
 /// A ticket nobody asked about for this long is dropped.
 pub const TICKET_LAPSE: Duration = Duration::from_secs(30);

@@ -1,11 +1,13 @@
 //! `commerce bench ...`: throughput and latency of this deployment, each printed beside
-//! a baseline measured in the same run on the same database.
+//! a baseline measured in the same run on the same database; and [`seed`], the
+//! synthetic catalog they (and demos) run on.
 
 pub mod append;
 pub mod checkout;
 pub mod flash_sale;
 pub mod replay;
 pub mod search;
+pub mod seed;
 
 use std::time::Duration;
 

@@ -15,9 +15,9 @@ use tantivy::snippet::SnippetGenerator;
 use tantivy::TantivyDocument;
 
 use super::{latency_histogram, percentile_ms, ratio, record, round2, Figures, Output};
-use crate::cli::StorageArgs;
 use crate::seed::{write_catalog, Generator};
-use crate::server::open_exclusive;
+use app::config::StorageArgs;
+use app::server::open_exclusive;
 
 #[derive(Debug, Args)]
 pub struct SearchArgs {

@@ -12,8 +12,8 @@ use commands::{AppendBatch, Database, EventStore, NewEvent};
 use event_schemas::{Metadata, StockEvent, CURRENT_EVENT_VERSION};
 
 use super::{ratio, round2, Figures, Output};
-use crate::cli::StorageArgs;
-use crate::server::open_exclusive;
+use app::config::StorageArgs;
+use app::server::open_exclusive;
 
 /// Events appended per seeding transaction.
 const SEED_BATCH: usize = 10_000;

@@ -22,7 +22,8 @@ use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLim
 use chrono::{DateTime, Utc};
 use commands::AppClock;
 
-use super::admission::{
+use crate::settle::{settle, Settled};
+use crate::{
     queue_metadata, AdmissionSettings, Admitted, TicketState, TicketView, ALL_HELD_RETRY,
     TICKET_LAPSE, TICKET_RETENTION, TRIM_LIMITERS_ABOVE,
 };
@@ -386,40 +387,19 @@ impl LocalAdmission {
                 self.spawn_dispatcher(sale_id.to_string(), service.clone());
             }
         };
-        match outcome {
-            Ok(Purchase {
-                order_id,
-                quantity,
-                expires_at,
-                position,
-            }) => {
+        match settle(outcome) {
+            Settled::Admitted(state) => {
                 self.with_queue(sale_id, |queue| queue.all_held = false);
-                self.set_state(
-                    ticket,
-                    TicketState::Admitted {
-                        order_id,
-                        quantity,
-                        expires_at,
-                        position,
-                    },
-                );
+                self.set_state(ticket, state);
             }
-            Err(CommandError::Refused(refusal)) if refusal.code == domain::Refusal::AllHeld => {
-                put_back(true)
-            }
-            Err(CommandError::Refused(refusal)) if refusal.code == domain::Refusal::SoldOut => {
+            Settled::AllHeld => put_back(true),
+            Settled::SoldOut => {
                 self.set_state(ticket, TicketState::SoldOut);
                 self.sell_out(sale_id);
             }
-            Err(CommandError::Refused(refusal)) => self.set_state(
-                ticket,
-                TicketState::Refused {
-                    code: refusal.code.code().to_string(),
-                    detail: refusal.detail,
-                },
-            ),
-            Err(other) => {
-                tracing::warn!(%sale_id, error = %other, "a queued purchase failed; retrying");
+            Settled::Refused(state) => self.set_state(ticket, state),
+            Settled::Failed(error) => {
+                tracing::warn!(%sale_id, %error, "a queued purchase failed; retrying");
                 put_back(false);
             }
         }

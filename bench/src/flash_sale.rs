@@ -18,9 +18,9 @@ use hdrhistogram::Histogram;
 use serde_json::{json, Value};
 
 use super::{latency_histogram, percentile_ms, ratio, record, round2, Figures, Output};
-use crate::cli::StorageArgs;
-use crate::flash::admission::{Admission, AdmissionSettings, Admitted, TicketState};
-use crate::server::open_exclusive;
+use admission::{Admission, AdmissionSettings, Admitted, TicketState};
+use app::config::StorageArgs;
+use app::server::open_exclusive;
 
 /// Most times one buyer tries again while every unit is held (payments run after the
 /// rush, so failed ones come back a while later).
@@ -101,7 +101,7 @@ pub async fn run(args: FlashSaleArgs) -> anyhow::Result<()> {
     let mut _lock = None;
     let driver = match &args.http {
         Some(base) => Driver::Http {
-            client: crate::server::client_with_key(args.api_key.as_deref())?,
+            client: app::server::client_with_key(args.api_key.as_deref())?,
             base: base.trim_end_matches('/').to_string(),
         },
         None => {
@@ -109,7 +109,7 @@ pub async fn run(args: FlashSaleArgs) -> anyhow::Result<()> {
             _lock = Some(lock);
             commands::order_process::spawn_order_process(
                 backend.commands.clone(),
-                Arc::new(crate::allocation::ReadSidePlanner {
+                Arc::new(api::allocation::ReadSidePlanner {
                     commands: backend.commands.clone(),
                     availability: backend.availability.clone(),
                     max_shipments: domain::allocation::DEFAULT_MAX_SHIPMENTS,

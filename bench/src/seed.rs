@@ -12,8 +12,8 @@ use event_schemas::{
 };
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::cli::StorageArgs;
-use crate::server::open_exclusive;
+use app::config::StorageArgs;
+use app::server::open_exclusive;
 
 /// Products per append transaction.
 const BATCH: usize = 5_000;

@@ -1,0 +1,66 @@
+//! The HTTP application over a back end: every route of the table that exists in
+//! this configuration, behind authentication, load limits, body limits, problem+json
+//! for bare errors, panic catching, tracing and request ids.
+
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, Request};
+use axum::Router;
+use commands::AppClock;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+use crate::auth::{authorize, Environment};
+use crate::problem::problems_for_bare_errors;
+use crate::routes::table::{self, Only, Requirements};
+use crate::routes::AppState;
+
+/// Largest request body accepted.
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
+/// The HTTP application over a back end: every route of the table
+/// ([`crate::routes::table`]) that exists in this configuration.
+pub fn router(state: AppState) -> Router {
+    let request_id = HeaderName::from_static("x-request-id");
+    let routes = table::routes();
+    let gate = (state.auth.clone(), Arc::new(Requirements::of(&routes)));
+    let load = state.load.clone();
+    let development = state.auth.environment == Environment::Development;
+    let manual_clock = matches!(state.commands.clock(), AppClock::Manual(_));
+    let mut router = Router::new();
+    for route in routes {
+        let exists = match route.only {
+            Only::Always => true,
+            Only::InDevelopment => development,
+            Only::OnTheManualClock => manual_clock,
+        };
+        if exists {
+            router = router.route(route.path, route.handler);
+        }
+    }
+    router
+        .with_state(state)
+        // After authentication: long polls are counted per caller.
+        .layer(axum::middleware::from_fn_with_state(load, crate::limits::guard))
+        // Inside routing, so it knows the matched route.
+        .layer(axum::middleware::from_fn_with_state(gate, authorize))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(axum::middleware::from_fn(problems_for_bare_errors))
+        .layer(CatchPanicLayer::new())
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+                let id = request
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-");
+                tracing::info_span!("http", method = %request.method(), path = %request.uri().path(), request_id = %id)
+            }),
+        )
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+}

@@ -1,0 +1,15 @@
+//! The composition root of `commerce`: what a process is started with and what it
+//! starts.
+//!
+//! * [`config`] — the settings of `serve` and `rebuild` (clap arguments), and the
+//!   [`server::ServerConfig`] they make.
+//! * [`server`] — opens the event log, the command service and the projections (the
+//!   back end) under the data directory's lock, starts the background processes
+//!   (order process, expiry, flash-sale ticker, projections) and serves `api`'s router.
+//! * [`rebuild`] — `commerce rebuild`: asks the running server, or rebuilds here.
+//! * [`datadir`] — the data directory's lock and the address file of its server.
+
+pub mod config;
+pub mod datadir;
+pub mod rebuild;
+pub mod server;

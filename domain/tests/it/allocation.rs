@@ -2,7 +2,6 @@
 //! small cases checked against a brute force over every assignment of units.
 
 use std::collections::BTreeMap;
-use std::time::Instant;
 
 use domain::allocation::{allocate, offers_for_region, DEFAULT_MAX_SHIPMENTS};
 use domain::{
@@ -560,14 +559,8 @@ fn many_warehouses_are_searched_within_bounds() {
     offers.push(offer("big-a", (10, 1_000, 2), &[("A", 5)]));
     offers.push(offer("big-bc", (10, 1_000, 2), &[("B", 5), ("C", 5)]));
     // When an order needs more than any single one has
-    let started = Instant::now();
     let plan = plan(&order(&[("A", 3), ("B", 3), ("C", 1)]), &offers);
-    // Then the search stays quick, finds the plan, and says it was narrowed
-    assert!(
-        started.elapsed().as_secs() < 5,
-        "took {:?}",
-        started.elapsed()
-    );
+    // Then the search stays within its bound, finds the plan, and says it was narrowed
     assert_eq!(
         shipped(&plan),
         [

@@ -18,9 +18,9 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use projections::log::{self, LogError, LogRecord};
+use event_log::{Database, EventSource, LogError, LogRecord};
 use projections::runtime::ProjectionError;
-use projections::{ReadDb, RebuildState, RebuildStatus, WaitError};
+use projections::{RebuildState, RebuildStatus, WaitError};
 use tantivy::directory::MmapDirectory;
 use tantivy::schema::Term;
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Searcher};
@@ -136,13 +136,13 @@ impl Generation {
 
     /// Open the index in `dir` and fold the log into the catalog up to the index's
     /// checkpoint (the index already holds that much).
-    async fn load(db: &ReadDb, number: u64, dir: PathBuf) -> Result<Self, SearchError> {
+    async fn load(db: &Database, number: u64, dir: PathBuf) -> Result<Self, SearchError> {
         let (mut generation, checkpoint) =
             tokio::task::spawn_blocking(move || Generation::open(number, dir))
                 .await
                 .map_err(|e| SearchError::Task(e.to_string()))??;
         loop {
-            let records = log::read_records_after(db, generation.applied, BATCH).await?;
+            let records = db.read_after(generation.applied, BATCH).await?;
             let Some(last) = records.last().map(|r| r.position) else {
                 break;
             };
@@ -262,7 +262,7 @@ impl Generation {
 
 /// The search projection of one process.
 pub struct SearchProjection {
-    db: ReadDb,
+    db: Database,
     root: PathBuf,
     live: tokio::sync::Mutex<Generation>,
     view: RwLock<View>,
@@ -298,14 +298,14 @@ fn write_active(root: &Path, number: u64) -> std::io::Result<()> {
 impl SearchProjection {
     /// Open the active generation under `root` (creating it if new), fold the log up
     /// to its checkpoint into memory, and remove generations a crashed rebuild left.
-    pub async fn open(db: ReadDb, root: PathBuf) -> Result<Arc<Self>, SearchError> {
+    pub async fn open(db: Database, root: PathBuf) -> Result<Arc<Self>, SearchError> {
         Self::open_with_commit_interval(db, root, COMMIT_INTERVAL).await
     }
 
     /// [`open`](Self::open) with another commit interval (tests use a long one to show
     /// that a waiting query, not the interval, brought a commit about).
     pub async fn open_with_commit_interval(
-        db: ReadDb,
+        db: Database,
         root: PathBuf,
         commit_interval: Duration,
     ) -> Result<Arc<Self>, SearchError> {
@@ -428,7 +428,7 @@ impl SearchProjection {
     /// Apply until caught up (or one batch), and commit when due.
     async fn step(&self) -> Result<Step, SearchError> {
         let mut live = self.live.lock().await;
-        let records = log::read_records_after(&self.db, live.applied, BATCH).await?;
+        let records = self.db.read_after(live.applied, BATCH).await?;
         let full = records.len() as i64 == BATCH;
         self.apply_or_reload(&mut live, &records).await?;
         if live.commit_due(*self.wanted.borrow(), self.commit_interval) {
@@ -476,7 +476,7 @@ impl SearchProjection {
     pub async fn catch_up(&self) -> Result<i64, SearchError> {
         let mut live = self.live.lock().await;
         loop {
-            let records = log::read_records_after(&self.db, live.applied, BATCH).await?;
+            let records = self.db.read_after(live.applied, BATCH).await?;
             let done = (records.len() as i64) < BATCH;
             self.apply_or_reload(&mut live, &records).await?;
             if done {
@@ -557,7 +557,7 @@ impl SearchProjection {
         if dir.exists() {
             std::fs::remove_dir_all(&dir)?;
         }
-        let target = log::head(&self.db).await?;
+        let target = self.db.head().await?;
         self.rebuild.send_modify(|s| {
             s.generation = number as i64;
             s.target = target;
@@ -594,7 +594,7 @@ impl SearchProjection {
         // Swap under the live lock, after the last events that arrived meanwhile.
         let mut live = self.live.lock().await;
         loop {
-            let records = log::read_records_after(&self.db, fresh.applied, BATCH).await?;
+            let records = self.db.read_after(fresh.applied, BATCH).await?;
             let done = (records.len() as i64) < BATCH;
             fresh.apply(&records, 0)?;
             if done {
@@ -619,8 +619,8 @@ impl SearchProjection {
     }
 }
 
-async fn read_batch(db: ReadDb, after: i64) -> Result<Vec<LogRecord>, LogError> {
-    log::read_records_after(&db, after, BATCH).await
+async fn read_batch(db: Database, after: i64) -> Result<Vec<LogRecord>, LogError> {
+    db.read_after(after, BATCH).await
 }
 
 enum Step {

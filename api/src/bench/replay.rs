@@ -9,7 +9,6 @@ use std::time::Instant;
 use anyhow::Context;
 use clap::Args;
 use commands::{AppendBatch, Database, EventStore, NewEvent};
-use event_log::EventSource;
 use event_schemas::{Metadata, StockEvent, CURRENT_EVENT_VERSION};
 
 use super::{ratio, round2, Figures, Output};
@@ -163,16 +162,19 @@ fn encode(event: &StockEvent) -> NewEvent {
 
 /// Read every event in position order and parse its payload. Returns rows and seconds.
 async fn read_and_parse(db: &Database) -> anyhow::Result<(u64, f64)> {
+    const QUERY: &str = "SELECT position, CAST(payload AS TEXT) FROM events WHERE position > $1 ORDER BY position LIMIT $2";
     let started = Instant::now();
     let mut after = 0i64;
     let mut rows = 0u64;
     loop {
-        let batch = db.read_after(after, READ_BATCH).await?;
-        let Some(last) = batch.last().map(|r| r.position) else {
+        let batch: Vec<(i64, String)> = event_log::on_reader!(db, pool => {
+            sqlx::query_as(QUERY).bind(after).bind(READ_BATCH).fetch_all(pool).await?
+        });
+        let Some(last) = batch.last().map(|r| r.0) else {
             break;
         };
-        for record in &batch {
-            let _: serde_json::Value = serde_json::from_str(&record.payload)?;
+        for (_, payload) in &batch {
+            let _: serde_json::Value = serde_json::from_str(payload)?;
         }
         rows += batch.len() as u64;
         after = last;

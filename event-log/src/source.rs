@@ -2,8 +2,9 @@
 //! order. [`EventSource`] is what readers depend on; the database implements it
 //! here, and a reader fed from a bus (NATS JetStream) could implement it too. Waiting
 //! for new positions is a `watch` of the last committed one
-//! ([`EventStore::committed`](crate::EventStore::committed)), which such a reader
-//! would feed from its subscription.
+//! ([`EventSource::commits`]; the [`EventStore`] feeds it from its own appends and
+//! other processes' notifications), which such a reader would feed from its
+//! subscription.
 //!
 //! Every payload decodes through `event_schemas`' upcasters
 //! ([`LogRecord::decode`], [`LogRecord::decode_as`]), never straight with serde.
@@ -12,6 +13,7 @@ use chrono::{DateTime, Utc};
 use event_schemas::{Envelope, Metadata, RecordedEvent};
 use serde::de::DeserializeOwned;
 use sqlx::Row;
+use tokio::sync::watch;
 use uuid::Uuid;
 
 use crate::{Database, EventStore};
@@ -80,6 +82,13 @@ pub trait EventSource: Send + Sync {
 
     /// The position of the last committed event (0 for an empty log).
     async fn head(&self) -> Result<i64, LogError>;
+
+    /// The last committed position as this source hears of it, to wait on for new
+    /// events; `None` when the source cannot tell (the bare database: its commits
+    /// are heard by the [`EventStore`] that opened it).
+    fn commits(&self) -> Option<watch::Receiver<i64>> {
+        None
+    }
 }
 
 #[async_trait::async_trait]
@@ -142,6 +151,10 @@ impl EventSource for EventStore {
 
     async fn head(&self) -> Result<i64, LogError> {
         self.database().head().await
+    }
+
+    fn commits(&self) -> Option<watch::Receiver<i64>> {
+        Some(self.committed())
     }
 }
 

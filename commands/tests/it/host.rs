@@ -68,7 +68,7 @@ async fn stored_units(store: &EventStore, sku: &str) -> (u64, u64) {
         .await
         .unwrap()
     {
-        match serde_json::from_value::<StockEvent>(stored.payload).unwrap() {
+        match stored.decode::<StockEvent>("stock").unwrap() {
             StockEvent::StockReceived { quantity, .. } => totals.0 += quantity,
             StockEvent::StockSold { quantity, .. } => totals.1 += quantity,
             _ => {}

@@ -455,6 +455,16 @@ pub async fn check_log_is_commit_order_with_envelopes_intact(store: &EventStore,
     let head = store.head_position().await.unwrap();
     assert_eq!(head, expected.last().unwrap().position);
     assert_eq!(read.head().await.unwrap(), head);
+    assert_eq!(EventSource::head(store).await.unwrap(), head);
+    // The store is the source that hears of commits; the bare database is not.
+    assert_eq!(store.commits().map(|c| *c.borrow()), Some(head));
+    assert!(read.commits().is_none());
+    // The lean records follow the same order as the envelopes.
+    let records = read.read_after(0, 100).await.unwrap();
+    assert_eq!(
+        records.iter().map(|r| r.position).collect::<Vec<_>>(),
+        expected.iter().map(|e| e.position).collect::<Vec<_>>()
+    );
     assert!(read
         .read_envelopes_after(head, 100)
         .await

@@ -1,6 +1,6 @@
 //! `Idempotency-Key`: a retried POST gets the first answer again instead of running
 //! twice. Keys are scoped per credential; the key is recorded in the same transaction
-//! as the command's events (see `commands::store::Receipt`), so it is taken exactly
+//! as the command's events (see `event_log::Receipt`), so it is taken exactly
 //! when the command took effect. The same key with another request is refused (422);
 //! while a request with a key is in flight here, another with the same key gets 409.
 

@@ -17,7 +17,7 @@ use commands::{AppClock, CommandService, Database, EventStore, ManualClock};
 use projections::api_keys::ApiKeys;
 use projections::availability::Availability;
 use projections::open_holds::OpenHolds;
-use projections::{ProjectionHandle, Projector, ReadDb};
+use projections::{ProjectionHandle, Projector};
 use search::projection::SearchHandle;
 use search::SearchProjection;
 
@@ -77,10 +77,8 @@ pub async fn open_backend(config: &ServerConfig) -> anyhow::Result<Backend> {
         ClockKind::Manual => AppClock::Manual(Arc::new(ManualClock::new(chrono::Utc::now()))),
     };
     let commands = Arc::new(CommandService::new(store, clock));
-    let read_db = match db {
-        Database::Sqlite { writer, reader } => ReadDb::Sqlite { writer, reader },
-        Database::Postgres(pool) => ReadDb::Postgres(pool),
-    };
+    // The read models share the log's connections.
+    let read_db = db;
     let availability = Projector::open(read_db.clone(), Availability).await?;
     let open_holds = Projector::open(read_db.clone(), OpenHolds).await?;
     let api_keys = ApiKeys::open(read_db.clone()).await?;

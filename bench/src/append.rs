@@ -385,7 +385,7 @@ async fn verify_in_store(
     for sku in &workload.skus {
         let id = event_schemas::stock::stock_aggregate_id(sku, &workload.warehouse);
         for stored in service.store().load("stock", &id, 0).await? {
-            match serde_json::from_value::<StockEvent>(stored.payload)? {
+            match stored.decode::<StockEvent>("stock")? {
                 StockEvent::StockReceived { .. } => receipts += 1,
                 StockEvent::StockSold { .. } => sales += 1,
                 _ => {}

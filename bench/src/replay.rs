@@ -167,7 +167,7 @@ async fn read_and_parse(db: &Database) -> anyhow::Result<(u64, f64)> {
     let mut after = 0i64;
     let mut rows = 0u64;
     loop {
-        let batch: Vec<(i64, String)> = commands::on_read_pool!(db, pool => {
+        let batch: Vec<(i64, String)> = event_log::on_reader!(db, pool => {
             sqlx::query_as(QUERY).bind(after).bind(READ_BATCH).fetch_all(pool).await?
         });
         let Some(last) = batch.last().map(|r| r.0) else {

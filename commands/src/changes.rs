@@ -4,7 +4,7 @@
 //!
 //! Owners report each commit of their aggregate; only aggregates somebody watches
 //! cost anything. Changes written by other processes are not seen here: waiters also
-//! wake on [`EventStore::foreign_commits`](crate::store::EventStore::foreign_commits).
+//! wake on [`EventStore::foreign_commits`](event_log::EventStore::foreign_commits).
 
 use std::collections::HashMap;
 use std::sync::Mutex;

@@ -4,9 +4,8 @@
 
 use std::sync::Arc;
 
+use event_log::{AppendBatch, Conflict, EventStore, StoreError};
 use tokio::sync::{mpsc, oneshot, Semaphore};
-
-use crate::store::{AppendBatch, Conflict, EventStore, StoreError};
 
 /// Most events one append transaction carries; more wait for the next.
 const MAX_EVENTS_PER_COMMIT: usize = 10_000;

@@ -16,16 +16,14 @@ use std::time::Duration;
 
 use cqrs_es::event_sink::EventSink;
 use domain::{DomainError, Hosted, Services};
-use event_schemas::{Metadata, CURRENT_EVENT_VERSION};
+use event_log::{AppendBatch, EventStore, NewEvent, Receipt, Snapshot, StoreError, StoredReceipt};
+use event_schemas::Metadata;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use crate::changes::ChangeFeed;
 use crate::clock::AppClock;
 use crate::committer::GroupCommitter;
-use crate::store::{
-    AppendBatch, EventStore, NewEvent, Receipt, Snapshot, StoreError, StoredReceipt,
-};
 use crate::warehouses::KnownWarehouses;
 
 /// Commands waiting for one aggregate before new ones are refused as overloaded.
@@ -528,9 +526,7 @@ impl<A: Hosted> Owner<A> {
             }
         }
         for stored in store.load(A::TYPE, &self.id, self.sequence).await? {
-            let event: A::Event = serde_json::from_value(stored.payload).map_err(|e| {
-                StoreError::Corrupt(format!("event at position {}: {e}", stored.position))
-            })?;
+            let event: A::Event = stored.decode(A::TYPE)?;
             self.state.apply(event);
             self.sequence = stored.sequence;
             synced = synced.max(stored.position);
@@ -603,7 +599,7 @@ pub(crate) fn encode<E: cqrs_es::DomainEvent>(
     NewEvent {
         event_id: Uuid::now_v7(),
         event_type: event.event_type(),
-        event_version: CURRENT_EVENT_VERSION.to_string(),
+        event_version: event.event_version(),
         payload: serde_json::to_value(event).expect("events serialise"),
         metadata: metadata.clone(),
         occurred_at: now,

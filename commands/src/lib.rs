@@ -1,8 +1,6 @@
-//! The write side: the event log and everything that appends to it.
+//! The write side: everything that appends to the event log (the log itself, its
+//! tables, append path and reads, is the `event-log` crate's).
 //!
-//! * [`store`] — the event log on SQLite or PostgreSQL (postgres-es / sqlite-es table
-//!   layout plus commit-ordered `position`, `event_id`, `occurred_at`), with our own
-//!   multi-aggregate `append` and commit wake-ups.
 //! * [`service`] — the entry point for every command.
 //! * [`host`] — one owner task per live aggregate (any [`domain::Hosted`] cqrs-es
 //!   aggregate): queue, decide a batch on one copy of the state, commit, answer;
@@ -27,14 +25,13 @@ pub mod order_process;
 pub mod orders;
 pub mod reservations;
 pub mod service;
-pub mod store;
 pub mod warehouses;
 
 pub use clock::{AppClock, ManualClock, SystemClock};
 pub use domain::StockLevels;
-pub use host::{CommandError, CommandOutcome, KeyedRequest};
-pub use service::CommandService;
-pub use store::{
+pub use event_log::{
     AppendBatch, Conflict, Database, EventStore, NewEvent, Receipt, StoreError, StoredEvent,
     StoredReceipt,
 };
+pub use host::{CommandError, CommandOutcome, KeyedRequest};
+pub use service::CommandService;

@@ -6,6 +6,7 @@ use domain::{
     ApiKey, ApiKeyCommand, FlashSale, Order, Product, ProductCommand, RegisterWarehouse,
     Reservation, Stock, StockCommand, Warehouse, WarehouseRegistry,
 };
+use event_log::{AppendBatch, EventStore, StoreError};
 use event_schemas::activity::ACTIVITY_AGGREGATE;
 use event_schemas::stock::stock_aggregate_id;
 use event_schemas::{ActivityEvent, Metadata};
@@ -14,7 +15,6 @@ use crate::clock::AppClock;
 use crate::committer::GroupCommitter;
 use crate::expiry::ExpiryIndex;
 use crate::host::{AggregateHost, CommandError, CommandOutcome, HostContext, KeyedRequest};
-use crate::store::{AppendBatch, EventStore, StoreError};
 use crate::warehouses::KnownWarehouses;
 use cqrs_es::Aggregate;
 use domain::StockLevels;
@@ -218,7 +218,7 @@ impl CommandService {
         &self,
         event: &ActivityEvent,
         metadata: &Metadata,
-        receipts: Vec<crate::store::Receipt>,
+        receipts: Vec<event_log::Receipt>,
     ) -> AppendBatch {
         AppendBatch {
             aggregate_type: ACTIVITY_AGGREGATE.to_string(),

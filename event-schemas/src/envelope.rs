@@ -6,6 +6,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::upcast::{decode_str, decode_value};
+
 use crate::activity::{ActivityEvent, ACTIVITY_AGGREGATE};
 use crate::api_key::{ApiKeyEvent, API_KEY_AGGREGATE};
 use crate::buyer::{BuyerHoldsEvent, BUYER_HOLDS_AGGREGATE};
@@ -82,26 +84,25 @@ pub enum DecodeError {
 }
 
 impl RecordedEvent {
-    /// Parse a stored payload of `aggregate_type` written at `event_version`. Every
-    /// event type is at version 1.0 today, so there is nothing to upcast yet; when a
-    /// type changes, its upcaster rewrites the payload here before parsing.
+    /// Parse a stored payload of `aggregate_type` written at `event_version`,
+    /// upcasting it first when the version is an old one (see [`crate::upcast`]).
     pub fn parse(
         aggregate_type: &str,
         event_version: &str,
         payload: &str,
     ) -> Result<Self, serde_json::Error> {
-        let _ = event_version;
+        let (a, v, p) = (aggregate_type, event_version, payload);
         Ok(match aggregate_type {
-            STOCK_AGGREGATE => RecordedEvent::Stock(serde_json::from_str(payload)?),
-            WAREHOUSE_AGGREGATE => RecordedEvent::Warehouse(serde_json::from_str(payload)?),
-            API_KEY_AGGREGATE => RecordedEvent::ApiKey(serde_json::from_str(payload)?),
-            RESERVATION_AGGREGATE => RecordedEvent::Reservation(serde_json::from_str(payload)?),
-            PRODUCT_AGGREGATE => RecordedEvent::Product(serde_json::from_str(payload)?),
-            ORDER_AGGREGATE => RecordedEvent::Order(serde_json::from_str(payload)?),
-            ACTIVITY_AGGREGATE => RecordedEvent::Activity(serde_json::from_str(payload)?),
-            FLASH_SALE_AGGREGATE => RecordedEvent::FlashSale(serde_json::from_str(payload)?),
-            BUYER_HOLDS_AGGREGATE => RecordedEvent::BuyerHolds(serde_json::from_str(payload)?),
-            PARKED_EVENTS_AGGREGATE => RecordedEvent::Parked(serde_json::from_str(payload)?),
+            STOCK_AGGREGATE => RecordedEvent::Stock(decode_str(a, v, p)?),
+            WAREHOUSE_AGGREGATE => RecordedEvent::Warehouse(decode_str(a, v, p)?),
+            API_KEY_AGGREGATE => RecordedEvent::ApiKey(decode_str(a, v, p)?),
+            RESERVATION_AGGREGATE => RecordedEvent::Reservation(decode_str(a, v, p)?),
+            PRODUCT_AGGREGATE => RecordedEvent::Product(decode_str(a, v, p)?),
+            ORDER_AGGREGATE => RecordedEvent::Order(decode_str(a, v, p)?),
+            ACTIVITY_AGGREGATE => RecordedEvent::Activity(decode_str(a, v, p)?),
+            FLASH_SALE_AGGREGATE => RecordedEvent::FlashSale(decode_str(a, v, p)?),
+            BUYER_HOLDS_AGGREGATE => RecordedEvent::BuyerHolds(decode_str(a, v, p)?),
+            PARKED_EVENTS_AGGREGATE => RecordedEvent::Parked(decode_str(a, v, p)?),
             _ => RecordedEvent::Other,
         })
     }
@@ -126,11 +127,12 @@ impl Envelope {
     }
 
     fn decode_as<T: DeserializeOwned>(&self) -> Result<T, DecodeError> {
-        // No upcasters yet: see `RecordedEvent::parse`.
-        T::deserialize(&self.payload).map_err(|source| DecodeError::Payload {
-            position: self.position,
-            event_type: self.event_type.clone(),
-            source,
+        decode_value(&self.aggregate_type, &self.event_version, &self.payload).map_err(|source| {
+            DecodeError::Payload {
+                position: self.position,
+                event_type: self.event_type.clone(),
+                source,
+            }
         })
     }
 }

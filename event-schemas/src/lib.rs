@@ -18,6 +18,7 @@ pub mod product;
 pub mod reservation;
 pub mod schemas;
 pub mod stock;
+pub mod upcast;
 pub mod values;
 pub mod warehouse;
 
@@ -31,10 +32,14 @@ pub use parked::ParkedEvent;
 pub use product::{ProductChanges, ProductDetails, ProductEvent, Shop};
 pub use reservation::{LineShortage, ReservationEvent, ReservationLine};
 pub use stock::StockEvent;
+pub use upcast::{decode_str, decode_value, upcast};
 pub use values::{GeoPoint, Money, ShippingRate};
 pub use warehouse::WarehouseEvent;
 
-/// The version every event type of this crate is written with today.
+/// The version event types are written with today, unless their own module says
+/// otherwise (`WarehouseRegistered` is at
+/// [`warehouse::WAREHOUSE_REGISTERED_VERSION`]). Writers take an event's version from
+/// `cqrs_es::DomainEvent::event_version`, which knows both.
 pub const CURRENT_EVENT_VERSION: &str = "1.0";
 
 /// The cqrs-es view of our events, so cqrs-es can store, load and test them.
@@ -50,9 +55,18 @@ macro_rules! cqrs_domain_event {
         }
     )*};
 }
+
+impl cqrs_es::DomainEvent for WarehouseEvent {
+    fn event_type(&self) -> String {
+        WarehouseEvent::event_type(self).to_string()
+    }
+    fn event_version(&self) -> String {
+        WarehouseEvent::event_version(self).to_string()
+    }
+}
+
 cqrs_domain_event!(
     StockEvent,
-    WarehouseEvent,
     ApiKeyEvent,
     ReservationEvent,
     ProductEvent,

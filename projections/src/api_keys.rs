@@ -8,13 +8,11 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use event_log::{Database, EventSource, LogError};
 use event_schemas::api_key::API_KEY_AGGREGATE;
 use event_schemas::ApiKeyEvent;
 use serde::Serialize;
 use tokio::sync::watch;
-
-use crate::db::ReadDb;
-use crate::log::LogError;
 
 /// The longest a process goes without looking for key changes.
 const REFRESH_AT_LEAST_EVERY: Duration = Duration::from_secs(1);
@@ -43,14 +41,14 @@ struct Keys {
 }
 
 pub struct ApiKeys {
-    db: ReadDb,
+    db: Database,
     keys: RwLock<Keys>,
     refreshing: tokio::sync::Mutex<()>,
 }
 
 impl ApiKeys {
     /// Load every key from the log.
-    pub async fn open(db: ReadDb) -> Result<Arc<Self>, LogError> {
+    pub async fn open(db: Database) -> Result<Arc<Self>, LogError> {
         let keys = Arc::new(Self {
             db,
             keys: Default::default(),
@@ -64,22 +62,17 @@ impl ApiKeys {
     pub async fn refresh(&self) -> Result<(), LogError> {
         let _one_at_a_time = self.refreshing.lock().await;
         let after = self.keys.read().expect("key table poisoned").position;
-        const QUERY: &str = "SELECT position, CAST(payload AS TEXT) FROM events
-             WHERE aggregate_type = $1 AND position > $2 ORDER BY position";
-        let rows: Vec<(i64, String)> = crate::on_reader!(&self.db, pool => {
-            sqlx::query_as(QUERY).bind(API_KEY_AGGREGATE).bind(after).fetch_all(pool).await?
-        });
-        if rows.is_empty() {
+        let records = self
+            .db
+            .read_type_after(API_KEY_AGGREGATE, after, i64::MAX)
+            .await?;
+        if records.is_empty() {
             return Ok(());
         }
         let mut keys = self.keys.write().expect("key table poisoned");
-        for (position, payload) in rows {
-            let event: ApiKeyEvent =
-                serde_json::from_str(&payload).map_err(|e| LogError::Corrupt {
-                    position,
-                    reason: e.to_string(),
-                })?;
-            keys.apply(position, event);
+        for record in records {
+            let event: ApiKeyEvent = record.decode_as()?;
+            keys.apply(record.position, event);
         }
         Ok(())
     }

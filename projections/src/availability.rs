@@ -9,11 +9,9 @@ use std::collections::HashMap;
 use event_schemas::stock::STOCK_AGGREGATE;
 use event_schemas::{RecordedEvent, StockEvent};
 
-use crate::log::LogRecord;
+use event_log::{on_reader, Database, LogRecord, WriteTx};
 use serde::Serialize;
 
-use crate::db::{ReadDb, WriteTx};
-use crate::on_reader;
 use crate::runtime::{ProjectionError, SqlModel};
 
 pub struct Availability;
@@ -178,7 +176,7 @@ impl SqlModel for Availability {
 /// position they reflect, read in one statement so the two agree. `None` when the
 /// SKU (or that warehouse's stock of it) is unknown.
 pub async fn query(
-    db: &ReadDb,
+    db: &Database,
     sku: &str,
     warehouse_id: Option<&str>,
 ) -> Result<(Option<AvailabilityView>, i64), sqlx::Error> {

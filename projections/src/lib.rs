@@ -1,22 +1,23 @@
 //! The read side: projections built from the global event log, and their queries.
 //!
-//! * [`log`] — reads committed events in position order (commit order).
 //! * [`runtime`] — runs a projection: catch-up in batches, checkpoint stored in the
 //!   same transaction as the data, woken on commit, rebuild into a fresh generation
 //!   beside the live one and swap it in once caught up.
 //! * [`availability`] — stock on hand, held and available per SKU and warehouse.
+//! * [`open_holds`] — stock holds still open, for the expiry sweep.
+//! * [`api_keys`] — the API key table, in memory; [`warehouses`] — the warehouses'
+//!   shipping rates.
 //!
-//! This crate never imports the write side: it reads the `events` table and is told
-//! of commits through a `watch` of the last committed position.
+//! This crate never imports the write side: it reads the log through `event-log`'s
+//! read API ([`event_log::EventSource`]), writes its read models in
+//! [`event_log::WriteTx`]s on the same [`event_log::Database`], and is told of
+//! commits through a `watch` of the last committed position.
 
 pub mod api_keys;
 pub mod availability;
-pub mod db;
-pub mod log;
 pub mod open_holds;
 pub mod runtime;
 pub mod warehouses;
 
 pub use availability::{Availability, AvailabilityView, WarehouseAvailability};
-pub use db::ReadDb;
 pub use runtime::{ProjectionHandle, Projector, RebuildState, RebuildStatus, WaitError};

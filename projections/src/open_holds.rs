@@ -7,10 +7,8 @@ use chrono::{DateTime, TimeZone, Utc};
 use event_schemas::stock::STOCK_AGGREGATE;
 use event_schemas::{RecordedEvent, StockEvent};
 
-use crate::db::{ReadDb, WriteTx};
-use crate::log::LogRecord;
 use crate::runtime::{ProjectionError, SqlModel};
-use crate::{on_reader, on_tx};
+use event_log::{on_reader, on_tx, Database, LogRecord, WriteTx};
 
 pub struct OpenHolds;
 
@@ -224,7 +222,7 @@ async fn delete(
 
 /// Per stock with timed holds, when its next hold runs out (active generation).
 pub async fn next_expiries(
-    db: &ReadDb,
+    db: &Database,
 ) -> Result<Vec<(String, String, DateTime<Utc>)>, sqlx::Error> {
     let rows: Vec<(String, String, i64)> = on_reader!(db, pool => {
         sqlx::query_as(

@@ -6,10 +6,10 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 
+use event_log::{LogError, LogRecord};
 use event_schemas::{
     ActivityEvent, ActivityKind, ProductDetails, ProductEvent, RecordedEvent, StockEvent,
 };
-use projections::log::{LogError, LogRecord};
 use serde::{Deserialize, Serialize};
 
 use crate::schema::{category_ancestors, words};

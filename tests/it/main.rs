@@ -27,4 +27,5 @@ mod reservations;
 mod search;
 mod shop;
 mod stock_flow;
+mod upcasting;
 mod webhooks;

@@ -76,10 +76,10 @@ impl FlashState {
                 .await
             {
                 let mut running = running.lock().expect("running lock");
-                for (_, payload) in records {
+                for record in records {
                     if let Ok(event_schemas::FlashSaleEvent::FlashSaleScheduled {
                         sale_id, ..
-                    }) = serde_json::from_str(&payload)
+                    }) = record.parse_as()
                     {
                         running.insert(sale_id);
                     }

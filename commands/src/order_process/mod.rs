@@ -22,13 +22,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use event_log::{Database, EventStore, StoreError};
 use event_schemas::OrderEvent;
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 
 pub use crate::orders::{Planner, ORDER_PROCESS};
 use crate::service::CommandService;
-use crate::store::{Database, EventStore, StoreError};
 use payment_clock::PaymentClock;
 use steps::process_metadata;
 
@@ -160,13 +160,13 @@ async fn awaiting_payment(store: &EventStore, from: i64) -> Result<PaymentClock,
         let records = store
             .read_type_after(event_schemas::order::ORDER_AGGREGATE, scanned, 1_000)
             .await?;
-        let Some(last) = records.last().map(|r| r.0) else {
+        let Some(last) = records.last().map(|r| r.position) else {
             return Ok(clock);
         };
-        for (position, payload) in &records {
-            if let Ok(event) = serde_json::from_str::<OrderEvent>(payload) {
+        for record in &records {
+            if let Ok(event) = record.parse_as::<OrderEvent>() {
                 if let Some((due, order_id)) = payment_due(&event) {
-                    clock.insert(due, order_id, *position);
+                    clock.insert(due, order_id, record.position);
                 }
             }
         }
@@ -274,14 +274,15 @@ impl Runner {
                 room as i64,
             )
             .await?;
-        for (position, payload) in &records {
-            match serde_json::from_str::<OrderEvent>(payload) {
-                Ok(event) => self.dispatch(*position, event).await,
+        for record in &records {
+            let position = record.position;
+            match record.parse_as::<OrderEvent>() {
+                Ok(event) => self.dispatch(position, event).await,
                 // Nothing can act on what does not parse: set it aside.
                 Err(error) => {
                     self.service
                         .park(ToPark {
-                            position: *position,
+                            position,
                             event_type: "unreadable",
                             aggregate_id: "",
                             reason: format!("the event does not parse: {error}"),
@@ -289,7 +290,7 @@ impl Runner {
                         .await
                 }
             }
-            self.read_until = *position;
+            self.read_until = position;
         }
         // The read saw every commit up to `head` (known before it ran).
         self.more = records.len() == room;

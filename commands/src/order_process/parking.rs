@@ -6,13 +6,13 @@
 use std::time::Duration;
 
 use domain::{ParkedEvents, ParkedEventsCommand};
+use event_log::StoreError;
 use event_schemas::{Metadata, OrderEvent};
 
 use super::steps::process_metadata;
 use super::{Planner, ORDER_PROCESS};
 use crate::host::CommandError;
 use crate::service::CommandService;
-use crate::store::StoreError;
 
 impl CommandError {
     /// Whether trying again later may succeed: the infrastructure (the database, a
@@ -112,16 +112,14 @@ impl CommandService {
             .read_type_after(event_schemas::order::ORDER_AGGREGATE, position - 1, 1)
             .await?;
         let outcome = match records.first() {
-            Some((at, payload)) if *at == position => {
-                match serde_json::from_str::<OrderEvent>(payload) {
-                    Ok(event) => self
-                        .on_order_event(&event, planner, position, 0)
-                        .await
-                        .map(drop)
-                        .map_err(|error| error.to_string()),
-                    Err(error) => Err(format!("the event does not parse: {error}")),
-                }
-            }
+            Some(record) if record.position == position => match record.parse_as::<OrderEvent>() {
+                Ok(event) => self
+                    .on_order_event(&event, planner, position, 0)
+                    .await
+                    .map(drop)
+                    .map_err(|error| error.to_string()),
+                Err(error) => Err(format!("the event does not parse: {error}")),
+            },
             _ => Err("the event is not in the log".to_string()),
         };
         match &outcome {

@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use commands::{CommandError, CommandService, EventStore};
 use domain::{StockAction, StockCommand};
+use event_log::Database;
 use event_schemas::{Metadata, ReservationLine};
-use projections::ReadDb;
 
 use crate::host::WAREHOUSE;
 
@@ -80,7 +80,7 @@ async fn reserve(service: &CommandService, id: &str, lines: Vec<ReservationLine>
     assert_eq!(answer.reservation.status, domain::ReservationStatus::Held);
 }
 
-async fn check_lost_hold_is_a_failure(store: &EventStore, _: &ReadDb) {
+async fn check_lost_hold_is_a_failure(store: &EventStore, _: &Database) {
     let service = shop(store).await;
     reserve(&service, "r-1", vec![line("A", 2)]).await;
     lose_hold(&service, "A", "r-1").await;
@@ -98,7 +98,7 @@ async fn check_lost_hold_is_a_failure(store: &EventStore, _: &ReadDb) {
     assert_eq!(reservation.status, domain::ReservationStatus::Held);
 }
 
-async fn check_partial_sale_is_not_repeated(store: &EventStore, _: &ReadDb) {
+async fn check_partial_sale_is_not_repeated(store: &EventStore, _: &Database) {
     let service = shop(store).await;
     reserve(&service, "r-2", vec![line("A", 2), line("B", 3)]).await;
     // B's hold goes before the confirm gets to it: A is sold, B is not.

@@ -6,9 +6,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
 use commands::{Conflict, EventStore, NewEvent};
+use event_log::Database;
 use event_schemas::Envelope;
-use projections::log::read_after;
-use projections::ReadDb;
 use tokio::sync::watch;
 use uuid::Uuid;
 
@@ -142,7 +141,7 @@ async fn writer(store: EventStore, writer: u64) -> WriterStats {
 
 /// Follow the log from the start until `done` names a position and it is reached.
 async fn reader(
-    read: ReadDb,
+    read: Database,
     mut committed: watch::Receiver<i64>,
     mut done: watch::Receiver<Option<i64>>,
 ) -> (Vec<Envelope>, u64) {
@@ -153,7 +152,10 @@ async fn reader(
         // Mark the wake-up as seen before reading, so a commit after the read wakes us.
         committed.borrow_and_update();
         let target = *done.borrow_and_update();
-        let page = read_after(&read, last, PAGE).await.expect("read the log");
+        let page = read
+            .read_envelopes_after(last, PAGE)
+            .await
+            .expect("read the log");
         reads += 1;
         let full = page.len() as i64 == PAGE;
         for envelope in page {
@@ -185,7 +187,7 @@ async fn reader(
 
 /// Contract 5: Concurrent writers, some slow; a reader following `read_after` never skips or
 /// repeats, and per aggregate the sequences are 1..n.
-pub async fn check_reader_never_skips_or_repeats(store: &EventStore, read: &ReadDb) {
+pub async fn check_reader_never_skips_or_repeats(store: &EventStore, read: &Database) {
     let (done_tx, done_rx) = watch::channel(None);
     let follower = tokio::spawn(reader(read.clone(), store.committed(), done_rx));
     let writers: Vec<_> = (0..WRITERS)

@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use commands::{AppClock, CommandError, CommandService, EventStore};
 use domain::{ProductCommand, RegisterWarehouse, StockAction, StockCommand};
+use event_log::Database;
 use event_schemas::{GeoPoint, Metadata, StockEvent};
-use projections::ReadDb;
 
 use crate::support::{wait_committed, Fresh, Kind};
 
@@ -68,7 +68,7 @@ async fn stored_units(store: &EventStore, sku: &str) -> (u64, u64) {
         .await
         .unwrap()
     {
-        match serde_json::from_value::<StockEvent>(stored.payload).unwrap() {
+        match stored.decode::<StockEvent>("stock").unwrap() {
             StockEvent::StockReceived { quantity, .. } => totals.0 += quantity,
             StockEvent::StockSold { quantity, .. } => totals.1 += quantity,
             _ => {}
@@ -77,7 +77,7 @@ async fn stored_units(store: &EventStore, sku: &str) -> (u64, u64) {
     totals
 }
 
-async fn check_concurrent_sales_never_oversell(store: &EventStore, _: &ReadDb) {
+async fn check_concurrent_sales_never_oversell(store: &EventStore, _: &Database) {
     let service = service(store).await;
     let receive = command("HOT", StockAction::Receive { quantity: 100 });
     service
@@ -112,7 +112,7 @@ async fn check_concurrent_sales_never_oversell(store: &EventStore, _: &ReadDb) {
     assert_eq!(stored_units(store, "HOT").await, (100, 100));
 }
 
-async fn check_concurrent_mixed_commands_lose_nothing(store: &EventStore, _: &ReadDb) {
+async fn check_concurrent_mixed_commands_lose_nothing(store: &EventStore, _: &Database) {
     let service = service(store).await;
     // 64 callers × 25 commands over 4 SKUs: every accepted command is in the log once.
     let tasks: Vec<_> = (0..64u64)
@@ -172,7 +172,7 @@ async fn check_concurrent_mixed_commands_lose_nothing(store: &EventStore, _: &Re
     }
 }
 
-async fn check_refusal_leaves_neighbours_alone(store: &EventStore, _: &ReadDb) {
+async fn check_refusal_leaves_neighbours_alone(store: &EventStore, _: &Database) {
     let service = service(store).await;
     service
         .handle_stock(
@@ -211,7 +211,7 @@ async fn check_refusal_leaves_neighbours_alone(store: &EventStore, _: &ReadDb) {
     assert_eq!(stored_units(store, "B").await, (10, 10));
 }
 
-async fn check_snapshot_reload(store: &EventStore, _: &ReadDb) {
+async fn check_snapshot_reload(store: &EventStore, _: &Database) {
     let service = service(store).await;
     let total = <domain::Stock as domain::Hosted>::SNAPSHOT_EVERY as u64 + 20;
     for _ in 0..total {
@@ -307,7 +307,7 @@ fn keyed(key: &str, hash: &str) -> Option<commands::KeyedRequest> {
     })
 }
 
-async fn check_idempotency_key_once(store: &EventStore, _: &ReadDb) {
+async fn check_idempotency_key_once(store: &EventStore, _: &Database) {
     let first = service(store).await;
     let receive = command("K", StockAction::Receive { quantity: 5 });
     let (outcome, _) = first

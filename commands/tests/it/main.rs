@@ -10,3 +10,4 @@ mod gaps;
 mod host;
 mod multi_process;
 mod store_contract;
+mod upcasting;

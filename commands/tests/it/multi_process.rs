@@ -3,9 +3,8 @@
 
 use commands::{Conflict, EventStore};
 use futures::future::join_all;
-use projections::log::read_after;
 
-use crate::support::{batch, events, read_db, wait_committed, Fresh, Kind};
+use crate::support::{batch, events, wait_committed, Fresh, Kind};
 
 /// How many stores start at once in the migration tests.
 const STARTING: usize = 6;
@@ -19,7 +18,7 @@ async fn postgres_other_process_sees_commits() {
     fresh
         .run(async {
             let first_db = fresh.connect().await;
-            let read = read_db(&first_db);
+            let read = first_db.clone();
             let first = EventStore::open(first_db).await.unwrap();
             let second = EventStore::open(fresh.connect().await).await.unwrap();
             assert_eq!(second.last_committed(), 0);
@@ -59,7 +58,7 @@ async fn postgres_other_process_sees_commits() {
             let held = first
                 .append_holding(&[batch("y", 0, events("y", 1, 1))], async {
                     assert_eq!(second.last_committed(), before);
-                    let visible = read_after(&read, before, 10).await.unwrap();
+                    let visible = read.read_envelopes_after(before, 10).await.unwrap();
                     assert!(
                         visible.is_empty(),
                         "uncommitted events visible: {visible:?}"

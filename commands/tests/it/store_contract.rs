@@ -3,9 +3,8 @@
 use std::collections::{BTreeMap, HashSet};
 
 use commands::{AppendBatch, Conflict, EventStore, NewEvent};
+use event_log::{Database, EventSource};
 use event_schemas::{Envelope, Metadata};
-use projections::log::read_after;
-use projections::ReadDb;
 
 use crate::support::{batch, event, event_with, events, wait_committed};
 
@@ -20,8 +19,8 @@ crate::contract! {
 }
 
 /// Every event of the log, in position order.
-pub async fn read_all(read: &ReadDb) -> Vec<Envelope> {
-    read_after(read, 0, i64::from(i32::MAX))
+pub async fn read_all(read: &Database) -> Vec<Envelope> {
+    read.read_envelopes_after(0, i64::from(i32::MAX))
         .await
         .expect("read the log")
 }
@@ -35,7 +34,7 @@ fn assert_strictly_increasing(positions: &[i64]) {
 
 /// Contract 1: A new stream: positions increase, the stream loads back intact, and the head,
 /// `last_committed` and the `committed()` watch all move to the last position.
-pub async fn check_append_to_new_stream(store: &EventStore, read: &ReadDb) {
+pub async fn check_append_to_new_stream(store: &EventStore, read: &Database) {
     assert_eq!(store.head_position().await.unwrap(), 0);
     assert_eq!(store.last_committed(), 0);
     let mut committed = store.committed();
@@ -106,7 +105,7 @@ pub async fn check_append_to_new_stream(store: &EventStore, read: &ReadDb) {
 }
 
 /// Contract 2: A stale `expected_sequence` is a conflict and writes nothing.
-pub async fn check_stale_expected_sequence_conflicts(store: &EventStore, read: &ReadDb) {
+pub async fn check_stale_expected_sequence_conflicts(store: &EventStore, read: &Database) {
     let original = events("stock-1", 1, 2);
     let positions = store
         .append(&[batch("stock-1", 0, original.clone())])
@@ -178,7 +177,7 @@ pub async fn check_stale_expected_sequence_conflicts(store: &EventStore, read: &
 
 /// Contract 3: Several aggregates in one append: the conflicting one leaves no rows, the
 /// others commit.
-pub async fn check_conflicting_aggregate_leaves_no_rows(store: &EventStore, read: &ReadDb) {
+pub async fn check_conflicting_aggregate_leaves_no_rows(store: &EventStore, read: &Database) {
     let a_original = events("a", 1, 2);
     let d_original = events("d", 1, 3);
     let setup = store
@@ -278,7 +277,7 @@ pub async fn check_conflicting_aggregate_leaves_no_rows(store: &EventStore, read
 
 /// Several batches of one aggregate in one append are taken in order, each against
 /// the stream as the batches before it left it.
-pub async fn check_batches_of_one_aggregate_in_one_append(store: &EventStore, read: &ReadDb) {
+pub async fn check_batches_of_one_aggregate_in_one_append(store: &EventStore, read: &Database) {
     // The second follows the first.
     let results = store
         .append(&[
@@ -376,7 +375,7 @@ async fn append_all(store: &EventStore, batches: &[AppendBatch]) -> Vec<Envelope
 
 /// Contract 4: The log in position order holds every committed event once, with its envelope
 /// as written, and positions follow commit order.
-pub async fn check_log_is_commit_order_with_envelopes_intact(store: &EventStore, read: &ReadDb) {
+pub async fn check_log_is_commit_order_with_envelopes_intact(store: &EventStore, read: &Database) {
     let partial = Metadata {
         correlation_id: Some("corr-partial".into()),
         causation_id: None,
@@ -439,7 +438,7 @@ pub async fn check_log_is_commit_order_with_envelopes_intact(store: &EventStore,
     let mut paged = Vec::new();
     let mut after = 0;
     loop {
-        let page = read_after(read, after, 2).await.unwrap();
+        let page = read.read_envelopes_after(after, 2).await.unwrap();
         if page.is_empty() {
             break;
         }
@@ -451,12 +450,26 @@ pub async fn check_log_is_commit_order_with_envelopes_intact(store: &EventStore,
 
     // read_after is exclusive of its position.
     let third = expected[2].position;
-    let rest = read_after(read, third, 100).await.unwrap();
+    let rest = read.read_envelopes_after(third, 100).await.unwrap();
     assert_eq!(rest, expected[3..]);
     let head = store.head_position().await.unwrap();
     assert_eq!(head, expected.last().unwrap().position);
-    assert_eq!(projections::log::head(read).await.unwrap(), head);
-    assert!(read_after(read, head, 100).await.unwrap().is_empty());
+    assert_eq!(read.head().await.unwrap(), head);
+    assert_eq!(EventSource::head(store).await.unwrap(), head);
+    // The store is the source that hears of commits; the bare database is not.
+    assert_eq!(store.commits().map(|c| *c.borrow()), Some(head));
+    assert!(read.commits().is_none());
+    // The lean records follow the same order as the envelopes.
+    let records = read.read_after(0, 100).await.unwrap();
+    assert_eq!(
+        records.iter().map(|r| r.position).collect::<Vec<_>>(),
+        expected.iter().map(|e| e.position).collect::<Vec<_>>()
+    );
+    assert!(read
+        .read_envelopes_after(head, 100)
+        .await
+        .unwrap()
+        .is_empty());
 
     // Per aggregate, the log agrees with load.
     let mut by_aggregate: BTreeMap<&str, Vec<&Envelope>> = BTreeMap::new();
@@ -478,7 +491,7 @@ pub async fn check_log_is_commit_order_with_envelopes_intact(store: &EventStore,
 }
 
 /// Contract 7: Appending nothing is a no-op: no rows, no head movement, no wake-up.
-pub async fn check_empty_appends_are_no_ops(store: &EventStore, read: &ReadDb) {
+pub async fn check_empty_appends_are_no_ops(store: &EventStore, read: &Database) {
     let mut committed = store.committed();
     committed.borrow_and_update();
 
@@ -534,7 +547,7 @@ pub async fn check_empty_appends_are_no_ops(store: &EventStore, read: &ReadDb) {
 
 /// A store opened again on the same database (a restart) starts from the head and
 /// continues the streams; opening re-runs the migrations harmlessly.
-pub async fn check_reopening_learns_the_head(store: &EventStore, read: &ReadDb) {
+pub async fn check_reopening_learns_the_head(store: &EventStore, read: &Database) {
     let first = store
         .append(&[batch("h", 0, events("h", 1, 2))])
         .await

@@ -4,8 +4,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use event_log::Database;
 use projections::availability::{self, Availability};
-use projections::{Projector, ReadDb};
+use projections::Projector;
 
 use crate::support::{mixed_events, Backend, Expected, Writer};
 
@@ -18,7 +19,7 @@ crate::on_both_backends!(
 );
 
 /// Every row the projection shows for the expected keys, as (on_hand, held).
-async fn shown(read: &ReadDb, expected: &Expected) -> (Expected, i64) {
+async fn shown(read: &Database, expected: &Expected) -> (Expected, i64) {
     let mut rows = Expected::new();
     let mut position = i64::MAX;
     let skus: std::collections::BTreeSet<&String> = expected.keys().map(|(sku, _)| sku).collect();

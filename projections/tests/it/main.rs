@@ -3,3 +3,4 @@
 mod availability_projection;
 mod open_holds_projection;
 mod support;
+mod warehouses_upcast;

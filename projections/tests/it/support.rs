@@ -2,68 +2,11 @@
 
 use std::collections::BTreeMap;
 
-use commands::{AppendBatch, Database, EventStore, NewEvent};
+use event_log::{AppendBatch, EventStore, NewEvent};
 use event_schemas::{Metadata, StockEvent};
-use projections::ReadDb;
 
-pub struct Backend {
-    pub store: EventStore,
-    pub read: ReadDb,
-    _dir: tempfile::TempDir,
-    pg_database: Option<String>,
-}
-
-pub fn admin_url() -> String {
-    std::env::var("TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
-
-impl Backend {
-    pub async fn sqlite() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Database::connect(None, dir.path()).await.unwrap();
-        Self::open(db, dir, None).await
-    }
-
-    pub async fn postgres() -> Self {
-        let name = format!("commerce_proj_{}", uuid::Uuid::now_v7().simple());
-        let admin = sqlx::PgPool::connect(&admin_url()).await.unwrap();
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&admin)
-            .await
-            .unwrap();
-        admin.close().await;
-        let url = format!("{}/{name}", admin_url().rsplit_once('/').unwrap().0);
-        let dir = tempfile::tempdir().unwrap();
-        let db = Database::connect(Some(&url), dir.path()).await.unwrap();
-        Self::open(db, dir, Some(name)).await
-    }
-
-    async fn open(db: Database, dir: tempfile::TempDir, pg_database: Option<String>) -> Self {
-        let store = EventStore::open(db.clone()).await.unwrap();
-        let read = match db {
-            Database::Sqlite { writer, reader } => ReadDb::Sqlite { writer, reader },
-            Database::Postgres(pool) => ReadDb::Postgres(pool),
-        };
-        Self {
-            store,
-            read,
-            _dir: dir,
-            pg_database,
-        }
-    }
-
-    pub async fn drop_database(self) {
-        if let (Some(name), ReadDb::Postgres(pool)) = (&self.pg_database, &self.read) {
-            pool.close().await;
-            if let Ok(admin) = sqlx::PgPool::connect(&admin_url()).await {
-                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .execute(&admin)
-                    .await;
-            }
-        }
-    }
-}
+/// A fresh database with its log open: `testkit`'s.
+pub use testkit::TestLog as Backend;
 
 /// Expected rows per (sku, warehouse): (on_hand, held).
 pub type Expected = BTreeMap<(String, String), (i64, i64)>;
@@ -194,7 +137,7 @@ pub fn mixed_events(round: u64, skus: u64) -> Vec<StockEvent> {
 }
 
 /// One test per check and backend: `sqlite::name` and `postgres::name` call
-/// `name(&Backend)` on a fresh database.
+/// `name(&Backend)` (or `name(&mut Backend)`) on a fresh database.
 #[macro_export]
 macro_rules! on_both_backends {
     ($($check:ident),* $(,)?) => {
@@ -202,8 +145,8 @@ macro_rules! on_both_backends {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn $check() {
-                    let backend = $crate::support::Backend::sqlite().await;
-                    super::$check(&backend).await;
+                    let mut backend = $crate::support::Backend::sqlite().await;
+                    super::$check(&mut backend).await;
                     backend.drop_database().await;
                 }
             )*
@@ -212,8 +155,8 @@ macro_rules! on_both_backends {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn $check() {
-                    let backend = $crate::support::Backend::postgres().await;
-                    super::$check(&backend).await;
+                    let mut backend = $crate::support::Backend::postgres().await;
+                    super::$check(&mut backend).await;
                     backend.drop_database().await;
                 }
             )*

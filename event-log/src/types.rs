@@ -1,7 +1,10 @@
 //! What goes into the log and comes out of it: events to append, batches, receipts
 //! of idempotency keys, stored events, and what can go wrong.
 
-use super::*;
+use chrono::{DateTime, Utc};
+use event_schemas::Metadata;
+use serde::de::DeserializeOwned;
+use uuid::Uuid;
 
 /// One event about to be appended.
 #[derive(Debug, Clone)]
@@ -59,7 +62,19 @@ pub struct Conflict;
 pub struct StoredEvent {
     pub sequence: i64,
     pub position: i64,
+    /// The version the payload was written at: [`decode`](Self::decode) upcasts
+    /// older ones.
+    pub event_version: String,
     pub payload: serde_json::Value,
+}
+
+impl StoredEvent {
+    /// The typed event of an aggregate of `aggregate_type`, upcast from the version it
+    /// was written at (through `event_schemas`' upcasters, as every reader does).
+    pub fn decode<E: DeserializeOwned>(&self, aggregate_type: &str) -> Result<E, StoreError> {
+        event_schemas::decode_value(aggregate_type, &self.event_version, &self.payload)
+            .map_err(|e| StoreError::Corrupt(format!("event at position {}: {e}", self.position)))
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -72,4 +87,13 @@ pub enum StoreError {
     Open(String),
     #[error("the append failed: {0}")]
     Commit(String),
+}
+
+impl From<crate::LogError> for StoreError {
+    fn from(error: crate::LogError) -> Self {
+        match error {
+            crate::LogError::Database(e) => StoreError::Database(e),
+            corrupt @ crate::LogError::Corrupt { .. } => StoreError::Corrupt(corrupt.to_string()),
+        }
+    }
 }

@@ -1,81 +1,22 @@
-//! The event log on PostgreSQL.
-//!
-//! Appends take `pg_advisory_xact_lock(LOG_LOCK)` first, so identity values are
-//! handed out in commit order and a reader following `position` never skips an event
-//! that commits later with a smaller position.
+//! The append on PostgreSQL: under `pg_advisory_xact_lock(LOG_LOCK)`, one
+//! `INSERT ... SELECT unnest(...) ON CONFLICT DO NOTHING RETURNING` for every batch,
+//! short batches taken back in the same transaction, and the receipts of their keys.
 
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
-use std::sync::Arc;
 
-use sqlx::postgres::{PgListener, PgPool};
+use sqlx::postgres::PgPool;
 use sqlx::Row;
-use tokio::sync::watch;
 
-use super::{advance, parse_payload, AppendBatch, Conflict, Heard, StoreError, StoredEvent};
-
-/// Advisory lock key serialising appends to the log ("commerce" in ASCII, as i64).
-const LOG_LOCK: i64 = 0x636f_6d6d_6572_6365;
-/// Advisory lock key serialising migrations of several starting processes.
-const MIGRATION_LOCK: i64 = LOG_LOCK + 1;
-/// The channel on which every append announces its last position.
-pub const COMMIT_CHANNEL: &str = "commerce_events";
-
-const MIGRATIONS: &[&str] = &[
-    // The postgres-es layout, unchanged, so postgres-es can load these streams.
-    "CREATE TABLE IF NOT EXISTS events (
-        aggregate_type text NOT NULL,
-        aggregate_id text NOT NULL,
-        sequence bigint CHECK (sequence >= 0) NOT NULL,
-        event_type text NOT NULL,
-        event_version text NOT NULL,
-        payload json NOT NULL,
-        metadata json NOT NULL,
-        PRIMARY KEY (aggregate_type, aggregate_id, sequence))",
-    "ALTER TABLE events ADD COLUMN IF NOT EXISTS position bigint GENERATED ALWAYS AS IDENTITY",
-    "ALTER TABLE events ADD COLUMN IF NOT EXISTS event_id uuid NOT NULL DEFAULT gen_random_uuid()",
-    "ALTER TABLE events ADD COLUMN IF NOT EXISTS occurred_at timestamptz NOT NULL DEFAULT now()",
-    "CREATE UNIQUE INDEX IF NOT EXISTS events_position ON events (position)",
-    "CREATE TABLE IF NOT EXISTS snapshots (
-        aggregate_type text NOT NULL,
-        aggregate_id text NOT NULL,
-        last_sequence bigint CHECK (last_sequence >= 0) NOT NULL,
-        current_snapshot bigint CHECK (current_snapshot >= 0) NOT NULL,
-        payload json NOT NULL,
-        timestamp timestamp with time zone DEFAULT (CURRENT_TIMESTAMP),
-        PRIMARY KEY (aggregate_type, aggregate_id, last_sequence))",
-    "CREATE TABLE IF NOT EXISTS processed_commands (
-        scope text NOT NULL,
-        key text NOT NULL,
-        request_hash text NOT NULL,
-        answer json NOT NULL,
-        position bigint NOT NULL,
-        recorded_at timestamptz NOT NULL DEFAULT now(),
-        PRIMARY KEY (scope, key))",
-    "CREATE TABLE IF NOT EXISTS process_checkpoints (
-        name text PRIMARY KEY,
-        position bigint NOT NULL)",
-];
-
-pub(super) async fn migrate(pool: &PgPool) -> Result<(), StoreError> {
-    let mut tx = pool.begin().await?;
-    sqlx::query("SELECT pg_advisory_xact_lock($1)")
-        .bind(MIGRATION_LOCK)
-        .execute(&mut *tx)
-        .await?;
-    for statement in MIGRATIONS {
-        sqlx::query(statement).execute(&mut *tx).await?;
-    }
-    tx.commit().await?;
-    Ok(())
-}
+use super::{COMMIT_CHANNEL, LOG_LOCK};
+use crate::backend::{AppendResults, BeforeCommit};
+use crate::types::{AppendBatch, Conflict, StoreError};
 
 pub(super) async fn append(
     pool: &PgPool,
     batches: &[AppendBatch],
-    before_commit: impl std::future::Future<Output = ()>,
+    before_commit: BeforeCommit<'_>,
     instance: u64,
-) -> Result<Vec<Result<Vec<i64>, Conflict>>, StoreError> {
+) -> Result<AppendResults, StoreError> {
     let mut tx = pool.begin().await?;
     // Before the log's lock, so it does not lengthen the time appends wait for it.
     let lacking = lacking_predecessor(&mut tx, batches).await?;
@@ -348,89 +289,5 @@ async fn record_receipts(
         .bind(&undo_keys)
         .execute(&mut **tx)
         .await?;
-    Ok(())
-}
-
-pub(super) async fn load(
-    pool: &PgPool,
-    aggregate_type: &str,
-    aggregate_id: &str,
-    after_sequence: i64,
-) -> Result<Vec<StoredEvent>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT sequence, position, payload::text FROM events
-         WHERE aggregate_type = $1 AND aggregate_id = $2 AND sequence > $3
-         ORDER BY sequence",
-    )
-    .bind(aggregate_type)
-    .bind(aggregate_id)
-    .bind(after_sequence)
-    .fetch_all(pool)
-    .await?;
-    rows.into_iter()
-        .map(|row| {
-            let position: i64 = row.get(1);
-            Ok(StoredEvent {
-                sequence: row.get(0),
-                position,
-                payload: parse_payload(row.get(2), position)?,
-            })
-        })
-        .collect()
-}
-
-/// Follow the commits of every process through LISTEN/NOTIFY. When the connection
-/// drops, it reconnects and re-reads the head, so no wake-up is lost for good.
-pub(super) async fn spawn_commit_listener(
-    pool: PgPool,
-    head: watch::Sender<i64>,
-    heard: Arc<Heard>,
-) -> Result<(), StoreError> {
-    let mut listener = PgListener::connect_with(&pool).await?;
-    listener.listen(COMMIT_CHANNEL).await?;
-    tokio::spawn(async move {
-        loop {
-            match listener.try_recv().await {
-                Ok(Some(notification)) => {
-                    // "position:instance"; a bare position (an older writer) counts
-                    // as another process's.
-                    let (position, instance) = match notification.payload().split_once(':') {
-                        Some((position, instance)) => {
-                            (position, u64::from_str_radix(instance, 16).ok())
-                        }
-                        None => (notification.payload(), None),
-                    };
-                    if let Ok(position) = position.parse::<i64>() {
-                        if instance != Some(heard.instance) {
-                            advance(&heard.others_head, position);
-                        }
-                        heard
-                            .all_heard_through
-                            .fetch_max(position, Ordering::AcqRel);
-                        advance(&head, position);
-                    }
-                }
-                // The connection was lost and is re-established on the next call;
-                // notifications sent meanwhile are gone, so re-read the head.
-                Ok(None) => {
-                    if let Ok(Some(position)) =
-                        sqlx::query_scalar::<_, Option<i64>>("SELECT MAX(position) FROM events")
-                            .fetch_one(&pool)
-                            .await
-                    {
-                        advance(&heard.others_head, position);
-                        heard
-                            .all_heard_through
-                            .fetch_max(position, Ordering::AcqRel);
-                        advance(&head, position);
-                    }
-                }
-                Err(error) => {
-                    tracing::warn!(%error, "commit listener failed; retrying");
-                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-                }
-            }
-        }
-    });
     Ok(())
 }

@@ -18,9 +18,9 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use projections::log::{self, LogError, LogRecord};
+use event_log::{Database, EventSource, LogError, LogRecord};
 use projections::runtime::ProjectionError;
-use projections::{ReadDb, RebuildState, RebuildStatus, WaitError};
+use projections::{RebuildState, RebuildStatus, WaitError};
 use tantivy::directory::MmapDirectory;
 use tantivy::schema::Term;
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Searcher};
@@ -28,6 +28,9 @@ use tokio::sync::watch;
 
 use crate::catalog::{Catalog, Signals};
 use crate::schema::{self, Fields};
+
+mod generation;
+use generation::Generation;
 
 /// Name of the projection (admin routes, `commerce rebuild search`).
 pub const NAME: &str = "search";
@@ -81,188 +84,9 @@ pub struct View {
     pub signals: Arc<RwLock<Signals>>,
 }
 
-/// One generation of the index and the catalog folded to the same position.
-struct Generation {
-    number: u64,
-    dir: PathBuf,
-    writer: Option<IndexWriter>,
-    reader: IndexReader,
-    fields: Fields,
-    catalog: Catalog,
-    /// SKUs that have a document in this generation (committed or not).
-    in_index: HashSet<String>,
-    /// Last position folded into the catalog and the writer.
-    applied: i64,
-    /// Position of the last commit.
-    committed: i64,
-    /// When the oldest uncommitted document change was made.
-    pending_since: Option<Instant>,
-}
-
-impl Generation {
-    /// Open (or create) the index in `dir`; returns it with the checkpoint of its last
-    /// commit.
-    fn open(number: u64, dir: PathBuf) -> Result<(Self, i64), SearchError> {
-        std::fs::create_dir_all(&dir)?;
-        let (schema, fields) = schema::build();
-        let index = Index::open_or_create(MmapDirectory::open(&dir)?, schema)?;
-        schema::register_analyzers(&index);
-        let checkpoint = index
-            .load_metas()?
-            .payload
-            .and_then(|p| p.parse::<i64>().ok())
-            .unwrap_or(0);
-        let writer = index.writer(WRITER_MEMORY)?;
-        let reader = index
-            .reader_builder()
-            .reload_policy(ReloadPolicy::Manual)
-            .try_into()?;
-        Ok((
-            Self {
-                number,
-                dir,
-                writer: Some(writer),
-                reader,
-                fields,
-                catalog: Catalog::default(),
-                in_index: HashSet::new(),
-                applied: 0,
-                committed: 0,
-                pending_since: None,
-            },
-            checkpoint,
-        ))
-    }
-
-    /// Open the index in `dir` and fold the log into the catalog up to the index's
-    /// checkpoint (the index already holds that much).
-    async fn load(db: &ReadDb, number: u64, dir: PathBuf) -> Result<Self, SearchError> {
-        let (mut generation, checkpoint) =
-            tokio::task::spawn_blocking(move || Generation::open(number, dir))
-                .await
-                .map_err(|e| SearchError::Task(e.to_string()))??;
-        loop {
-            let records = log::read_records_after(db, generation.applied, BATCH).await?;
-            let Some(last) = records.last().map(|r| r.position) else {
-                break;
-            };
-            if records[0].position > checkpoint {
-                break;
-            }
-            let upto: Vec<LogRecord> = records
-                .into_iter()
-                .filter(|r| r.position <= checkpoint)
-                .collect();
-            generation.apply(&upto, checkpoint)?;
-            if last > checkpoint || upto.len() < BATCH as usize {
-                break;
-            }
-        }
-        generation.applied = generation.applied.max(checkpoint);
-        generation.committed = generation.applied;
-        Ok(generation)
-    }
-
-    fn view(&self) -> View {
-        View {
-            searcher: self.reader.searcher(),
-            position: self.committed,
-            fields: self.fields.clone(),
-            signals: self.catalog.signals.clone(),
-        }
-    }
-
-    /// Fold records into the catalog; write the documents they changed unless the
-    /// index already holds them (`index_from`: positions up to it are in the index).
-    fn apply(&mut self, records: &[LogRecord], index_from: i64) -> Result<(), SearchError> {
-        let Some(last) = records.last().map(|r| r.position) else {
-            return Ok(());
-        };
-        let mut dirty = HashSet::new();
-        self.catalog.apply(records, &mut dirty)?;
-        if last <= index_from {
-            // The index has all of this already: only learn which SKUs it holds.
-            for sku in dirty {
-                if self.catalog.product(&sku).is_some() {
-                    self.in_index.insert(sku);
-                } else {
-                    self.in_index.remove(&sku);
-                }
-            }
-        } else {
-            self.write_documents(dirty)?;
-        }
-        self.applied = last;
-        if self.pending_since.is_none() && self.applied > self.committed {
-            // Nothing to commit: the searcher already shows everything up to here.
-            self.committed = self.applied;
-        }
-        Ok(())
-    }
-
-    fn write_documents(&mut self, dirty: HashSet<String>) -> Result<(), SearchError> {
-        if dirty.is_empty() {
-            return Ok(());
-        }
-        let writer = self
-            .writer
-            .as_ref()
-            .expect("the writer is back after a commit");
-        for sku in dirty {
-            if self.in_index.contains(&sku) {
-                writer.delete_term(Term::from_field_text(self.fields.sku, &sku));
-            }
-            match self.catalog.product(&sku) {
-                Some(record) => {
-                    writer.add_document(schema::document(&self.fields, record))?;
-                    self.in_index.insert(sku);
-                }
-                None => {
-                    self.in_index.remove(&sku);
-                }
-            }
-        }
-        self.pending_since.get_or_insert_with(Instant::now);
-        Ok(())
-    }
-
-    /// Commit what was applied, with its position as the payload, and reload.
-    async fn commit(&mut self) -> Result<(), SearchError> {
-        let mut writer = self.writer.take().expect("one commit at a time");
-        let reader = self.reader.clone();
-        let position = self.applied;
-        let (writer, result) = tokio::task::spawn_blocking(move || {
-            let result = (|| {
-                let mut prepared = writer.prepare_commit()?;
-                prepared.set_payload(&position.to_string());
-                prepared.commit()?;
-                reader.reload()
-            })();
-            (writer, result)
-        })
-        .await
-        .map_err(|e| SearchError::Task(e.to_string()))?;
-        self.writer = Some(writer);
-        result?;
-        self.committed = position;
-        self.pending_since = None;
-        Ok(())
-    }
-
-    /// Whether a commit is due: changes waited `interval`, or someone waits for them.
-    fn commit_due(&self, wanted: i64, interval: Duration) -> bool {
-        match self.pending_since {
-            None => false,
-            Some(since) => {
-                since.elapsed() >= interval || (wanted > self.committed && wanted <= self.applied)
-            }
-        }
-    }
-}
-
 /// The search projection of one process.
 pub struct SearchProjection {
-    db: ReadDb,
+    db: Database,
     root: PathBuf,
     live: tokio::sync::Mutex<Generation>,
     view: RwLock<View>,
@@ -298,14 +122,14 @@ fn write_active(root: &Path, number: u64) -> std::io::Result<()> {
 impl SearchProjection {
     /// Open the active generation under `root` (creating it if new), fold the log up
     /// to its checkpoint into memory, and remove generations a crashed rebuild left.
-    pub async fn open(db: ReadDb, root: PathBuf) -> Result<Arc<Self>, SearchError> {
+    pub async fn open(db: Database, root: PathBuf) -> Result<Arc<Self>, SearchError> {
         Self::open_with_commit_interval(db, root, COMMIT_INTERVAL).await
     }
 
     /// [`open`](Self::open) with another commit interval (tests use a long one to show
     /// that a waiting query, not the interval, brought a commit about).
     pub async fn open_with_commit_interval(
-        db: ReadDb,
+        db: Database,
         root: PathBuf,
         commit_interval: Duration,
     ) -> Result<Arc<Self>, SearchError> {
@@ -428,7 +252,7 @@ impl SearchProjection {
     /// Apply until caught up (or one batch), and commit when due.
     async fn step(&self) -> Result<Step, SearchError> {
         let mut live = self.live.lock().await;
-        let records = log::read_records_after(&self.db, live.applied, BATCH).await?;
+        let records = self.db.read_after(live.applied, BATCH).await?;
         let full = records.len() as i64 == BATCH;
         self.apply_or_reload(&mut live, &records).await?;
         if live.commit_due(*self.wanted.borrow(), self.commit_interval) {
@@ -476,7 +300,7 @@ impl SearchProjection {
     pub async fn catch_up(&self) -> Result<i64, SearchError> {
         let mut live = self.live.lock().await;
         loop {
-            let records = log::read_records_after(&self.db, live.applied, BATCH).await?;
+            let records = self.db.read_after(live.applied, BATCH).await?;
             let done = (records.len() as i64) < BATCH;
             self.apply_or_reload(&mut live, &records).await?;
             if done {
@@ -557,7 +381,7 @@ impl SearchProjection {
         if dir.exists() {
             std::fs::remove_dir_all(&dir)?;
         }
-        let target = log::head(&self.db).await?;
+        let target = self.db.head().await?;
         self.rebuild.send_modify(|s| {
             s.generation = number as i64;
             s.target = target;
@@ -594,7 +418,7 @@ impl SearchProjection {
         // Swap under the live lock, after the last events that arrived meanwhile.
         let mut live = self.live.lock().await;
         loop {
-            let records = log::read_records_after(&self.db, fresh.applied, BATCH).await?;
+            let records = self.db.read_after(fresh.applied, BATCH).await?;
             let done = (records.len() as i64) < BATCH;
             fresh.apply(&records, 0)?;
             if done {
@@ -619,8 +443,8 @@ impl SearchProjection {
     }
 }
 
-async fn read_batch(db: ReadDb, after: i64) -> Result<Vec<LogRecord>, LogError> {
-    log::read_records_after(&db, after, BATCH).await
+async fn read_batch(db: Database, after: i64) -> Result<Vec<LogRecord>, LogError> {
+    db.read_after(after, BATCH).await
 }
 
 enum Step {

@@ -1,20 +1,11 @@
-//! Connections the read side works with.
+//! Write transactions of the read models (the SQL projections), on the log's
+//! database: on SQLite through the one writer connection the log's appends use too.
 
-use sqlx::postgres::{PgPool, Postgres};
-use sqlx::sqlite::{Sqlite, SqlitePool};
+use sqlx::postgres::Postgres;
+use sqlx::sqlite::Sqlite;
 use sqlx::Transaction;
 
-/// The database holding the log and the SQL read models.
-#[derive(Debug, Clone)]
-pub enum ReadDb {
-    /// `writer` is the one connection allowed to write (shared with the log's
-    /// appends); `reader` serves queries.
-    Sqlite {
-        writer: SqlitePool,
-        reader: SqlitePool,
-    },
-    Postgres(PgPool),
-}
+use crate::Database;
 
 /// A write transaction on either backend.
 pub enum WriteTx {
@@ -22,15 +13,15 @@ pub enum WriteTx {
     Postgres(Transaction<'static, Postgres>),
 }
 
-impl ReadDb {
+impl Database {
     /// Begin a write transaction. On SQLite it is IMMEDIATE: it takes the write lock
     /// up front, so a read followed by a write never fails on a stale snapshot.
     pub async fn begin_write(&self) -> Result<WriteTx, sqlx::Error> {
         Ok(match self {
-            ReadDb::Sqlite { writer, .. } => {
+            Database::Sqlite { writer, .. } => {
                 WriteTx::Sqlite(writer.begin_with("BEGIN IMMEDIATE").await?)
             }
-            ReadDb::Postgres(pool) => {
+            Database::Postgres(pool) => {
                 let mut tx = pool.begin().await?;
                 // Read models are derived from the log and their checkpoint commits
                 // with them: a commit lost in a crash is simply re-applied, so they
@@ -59,27 +50,4 @@ impl WriteTx {
             WriteTx::Postgres(tx) => sqlx::query(sql).execute(&mut **tx).await.map(drop),
         }
     }
-}
-
-/// Run `$body` with `$t` bound to the transaction of whichever backend `$tx` holds.
-/// Both backends take `$1`-style parameters, so most SQL is written once.
-#[macro_export]
-macro_rules! on_tx {
-    ($tx:expr, $t:ident => $body:expr) => {
-        match $tx {
-            $crate::db::WriteTx::Sqlite($t) => $body,
-            $crate::db::WriteTx::Postgres($t) => $body,
-        }
-    };
-}
-
-/// Run `$body` with `$p` bound to the pool that serves queries.
-#[macro_export]
-macro_rules! on_reader {
-    ($db:expr, $p:ident => $body:expr) => {
-        match $db {
-            $crate::db::ReadDb::Sqlite { reader: $p, .. } => $body,
-            $crate::db::ReadDb::Postgres($p) => $body,
-        }
-    };
 }

@@ -1,8 +1,21 @@
 //! The connections to the database that holds the log, on SQLite or PostgreSQL.
 
-use super::*;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
 
-/// Connections to the database that holds the log, shared with the read side.
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+use crate::backend::LogBackend;
+use crate::postgres::PostgresLog;
+use crate::sqlite::SqliteLog;
+use crate::types::StoreError;
+
+/// Connections to the database that holds the log and the SQL read models: the one
+/// handle the write side (through [`crate::EventStore`]) and the read side share.
 #[derive(Debug, Clone)]
 pub enum Database {
     /// `writer` has exactly one connection: SQLite has one writer, so commit order
@@ -75,6 +88,17 @@ impl Database {
         match self {
             Database::Sqlite { .. } => "sqlite",
             Database::Postgres(_) => "postgres",
+        }
+    }
+
+    /// The log's operations on this backend (sharing these pools).
+    pub(crate) fn log_backend(&self) -> Arc<dyn LogBackend> {
+        match self {
+            Database::Sqlite { writer, reader } => Arc::new(SqliteLog {
+                writer: writer.clone(),
+                reader: reader.clone(),
+            }),
+            Database::Postgres(pool) => Arc::new(PostgresLog { pool: pool.clone() }),
         }
     }
 }

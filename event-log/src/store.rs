@@ -1,51 +1,21 @@
-//! The event log: append batches of many aggregates in one transaction, load one
+//! [`EventStore`]: append batches of many aggregates in one transaction, load one
 //! aggregate's events, and wake readers on every commit.
-//!
-//! Both backends keep the postgres-es / sqlite-es `events` and `snapshots` layout,
-//! with our `position` (commit order), `event_id` and `occurred_at` besides.
 
-mod postgres;
-mod sqlite;
-
-use std::path::Path;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
-use chrono::{DateTime, Utc};
-use event_schemas::Metadata;
-use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
 use tokio::sync::watch;
 use uuid::Uuid;
 
-/// Run `$body` with `$pool` bound to the pool that serves reads, on either backend.
-/// Both take `$1`-style parameters, so the SQL is written once.
-#[macro_export]
-macro_rules! on_read_pool {
-    ($db:expr, $pool:ident => $body:expr) => {
-        match $db {
-            $crate::store::Database::Sqlite { reader: $pool, .. } => $body,
-            $crate::store::Database::Postgres($pool) => $body,
-        }
-    };
-}
-
-mod database;
-mod reads;
-mod snapshots;
-mod types;
-
-pub use database::Database;
-pub use snapshots::Snapshot;
-pub use types::{AppendBatch, Conflict, NewEvent, Receipt, StoreError, StoredEvent, StoredReceipt};
+use crate::backend::LogBackend;
+use crate::types::{AppendBatch, Conflict, StoreError, StoredEvent};
+use crate::Database;
 
 /// The event log. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct EventStore {
     db: Database,
+    backend: Arc<dyn LogBackend>,
     head: watch::Sender<i64>,
     heard: Arc<Heard>,
 }
@@ -68,12 +38,11 @@ impl EventStore {
     /// Open the log: apply migrations, learn the head position, and (on PostgreSQL)
     /// listen for commits of other processes.
     pub async fn open(db: Database) -> Result<Self, StoreError> {
-        match &db {
-            Database::Sqlite { writer, .. } => sqlite::migrate(writer).await?,
-            Database::Postgres(pool) => postgres::migrate(pool).await?,
-        }
+        let backend = db.log_backend();
+        backend.migrate().await?;
         let store = Self {
             db,
+            backend,
             head: watch::channel(0).0,
             heard: Arc::new(Heard {
                 instance: rand_instance(),
@@ -84,15 +53,19 @@ impl EventStore {
         let head = store.head_position().await?;
         store.head.send_replace(head);
         store.heard.all_heard_through.store(head, Ordering::Release);
-        if let Database::Postgres(pool) = &store.db {
-            postgres::spawn_commit_listener(pool.clone(), store.head.clone(), store.heard.clone())
-                .await?;
-        }
+        store
+            .backend
+            .follow_commits(store.head.clone(), store.heard.clone())
+            .await?;
         Ok(store)
     }
 
     pub fn database(&self) -> &Database {
         &self.db
+    }
+
+    pub(crate) fn backend(&self) -> &dyn LogBackend {
+        &*self.backend
     }
 
     /// Append the batches of many aggregates in one transaction. Per batch, in order:
@@ -109,26 +82,22 @@ impl EventStore {
     pub async fn append_holding(
         &self,
         batches: &[AppendBatch],
-        before_commit: impl std::future::Future<Output = ()>,
+        before_commit: impl std::future::Future<Output = ()> + Send,
     ) -> Result<Vec<Result<Vec<i64>, Conflict>>, StoreError> {
         if batches.iter().all(|b| b.events.is_empty()) {
             return Ok(batches.iter().map(|_| Ok(Vec::new())).collect());
         }
-        let results = match &self.db {
-            Database::Sqlite { writer, .. } => {
-                sqlite::append(writer, batches, before_commit).await?
-            }
-            Database::Postgres(pool) => {
-                postgres::append(pool, batches, before_commit, self.heard.instance).await?
-            }
-        };
+        let results = self
+            .backend
+            .append(batches, Box::pin(before_commit), self.heard.instance)
+            .await?;
         let last = results
             .iter()
             .filter_map(|r| r.as_ref().ok().and_then(|p| p.last().copied()))
             .max();
         if let Some(last) = last {
             advance(&self.head, last);
-            if let Database::Sqlite { .. } = &self.db {
+            if self.backend.commits_are_all_ours() {
                 // One process per SQLite database: every commit is ours, heard at once.
                 self.heard
                     .all_heard_through
@@ -145,22 +114,30 @@ impl EventStore {
         aggregate_id: &str,
         after_sequence: i64,
     ) -> Result<Vec<StoredEvent>, StoreError> {
-        match &self.db {
-            Database::Sqlite { reader, .. } => {
-                sqlite::load(reader, aggregate_type, aggregate_id, after_sequence).await
-            }
-            Database::Postgres(pool) => {
-                postgres::load(pool, aggregate_type, aggregate_id, after_sequence).await
-            }
-        }
+        const QUERY: &str =
+            "SELECT sequence, position, event_version, CAST(payload AS TEXT) FROM events
+             WHERE aggregate_type = $1 AND aggregate_id = $2 AND sequence > $3
+             ORDER BY sequence";
+        let rows: Vec<(i64, i64, String, String)> = crate::on_reader!(&self.db, pool => {
+            sqlx::query_as(QUERY)
+                .bind(aggregate_type).bind(aggregate_id).bind(after_sequence)
+                .fetch_all(pool).await?
+        });
+        rows.into_iter()
+            .map(|(sequence, position, event_version, payload)| {
+                Ok(StoredEvent {
+                    sequence,
+                    position,
+                    payload: parse_payload(&payload, position)?,
+                    event_version,
+                })
+            })
+            .collect()
     }
 
     /// The position of the last committed event (0 for an empty log).
     pub async fn head_position(&self) -> Result<i64, StoreError> {
-        let head: Option<i64> = on_read_pool!(&self.db, pool => {
-            sqlx::query_scalar("SELECT MAX(position) FROM events").fetch_one(pool).await?
-        });
-        Ok(head.unwrap_or(0))
+        Ok(crate::source::head(&self.db).await?)
     }
 
     /// The last committed position this process knows of, updated on every commit.
@@ -202,13 +179,13 @@ fn rand_instance() -> u64 {
 }
 
 /// Parse a payload column, naming where it came from when it does not parse.
-fn parse_payload(text: &str, position: i64) -> Result<serde_json::Value, StoreError> {
+pub(crate) fn parse_payload(text: &str, position: i64) -> Result<serde_json::Value, StoreError> {
     serde_json::from_str(text)
         .map_err(|e| StoreError::Corrupt(format!("payload at position {position}: {e}")))
 }
 
 /// Move the known head forward (never back), waking readers only when it moved.
-fn advance(head: &watch::Sender<i64>, position: i64) {
+pub(crate) fn advance(head: &watch::Sender<i64>, position: i64) {
     head.send_if_modified(|current| {
         let advanced = position > *current;
         *current = (*current).max(position);

@@ -1,11 +1,25 @@
 //! The event log on SQLite: one writer connection, so rowid order is commit order.
 
-use std::future::Future;
+use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
+use event_schemas::Envelope;
 use sqlx::sqlite::SqlitePool;
 use sqlx::Row;
+use tokio::sync::watch;
+use uuid::Uuid;
 
-use super::{parse_payload, AppendBatch, Conflict, StoreError, StoredEvent};
+use crate::backend::{AppendResults, BeforeCommit, LogBackend};
+use crate::source::{envelope, LogError};
+use crate::store::Heard;
+use crate::types::{AppendBatch, Conflict, Receipt, StoreError};
+
+/// The log on SQLite. `writer` is the database's one writing connection.
+#[derive(Debug)]
+pub(crate) struct SqliteLog {
+    pub(crate) writer: SqlitePool,
+    pub(crate) reader: SqlitePool,
+}
 
 const MIGRATIONS: &[&str] = &[
     // The sqlite-es layout, with `position` as the rowid (AUTOINCREMENT: never
@@ -44,7 +58,103 @@ const MIGRATIONS: &[&str] = &[
         position INTEGER NOT NULL)",
 ];
 
-pub(super) async fn migrate(writer: &SqlitePool) -> Result<(), StoreError> {
+#[async_trait::async_trait]
+impl LogBackend for SqliteLog {
+    async fn migrate(&self) -> Result<(), StoreError> {
+        migrate(&self.writer).await
+    }
+
+    async fn append(
+        &self,
+        batches: &[AppendBatch],
+        before_commit: BeforeCommit<'_>,
+        _instance: u64,
+    ) -> Result<AppendResults, StoreError> {
+        append(&self.writer, batches, before_commit).await
+    }
+
+    fn commits_are_all_ours(&self) -> bool {
+        true
+    }
+
+    async fn follow_commits(
+        &self,
+        _head: watch::Sender<i64>,
+        _heard: Arc<Heard>,
+    ) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    async fn save_snapshot(
+        &self,
+        aggregate_type: &str,
+        aggregate_id: &str,
+        last_sequence: i64,
+        payload: &str,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        sqlx::query(
+            "INSERT INTO snapshots (aggregate_type, aggregate_id, last_sequence, current_snapshot, payload)
+             VALUES ($1, $2, $3, $3, $4) ON CONFLICT DO NOTHING",
+        )
+        .bind(aggregate_type)
+        .bind(aggregate_id)
+        .bind(last_sequence)
+        .bind(payload)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(crate::snapshots::PRUNE)
+            .bind(aggregate_type)
+            .bind(aggregate_id)
+            .bind(last_sequence)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn save_process_checkpoint(&self, name: &str, position: i64) -> Result<(), StoreError> {
+        sqlx::query(crate::reads::UPSERT_CHECKPOINT)
+            .bind(name)
+            .bind(position)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    async fn read_envelopes_after(
+        &self,
+        position: i64,
+        limit: i64,
+    ) -> Result<Vec<Envelope>, LogError> {
+        let rows = sqlx::query(
+            "SELECT position, event_id, aggregate_type, aggregate_id, sequence, event_type,
+                    event_version, occurred_at, metadata, payload
+             FROM events WHERE position > ? ORDER BY position LIMIT ?",
+        )
+        .bind(position)
+        .bind(limit)
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let position: i64 = row.get(0);
+                let corrupt = |reason: String| LogError::Corrupt { position, reason };
+                let event_id: &str = row.get(1);
+                let occurred_at: &str = row.get(7);
+                envelope(
+                    row,
+                    Uuid::parse_str(event_id).map_err(|e| corrupt(e.to_string()))?,
+                    DateTime::parse_from_rfc3339(occurred_at)
+                        .map_err(|e| corrupt(e.to_string()))?
+                        .with_timezone(&Utc),
+                )
+            })
+            .collect()
+    }
+}
+
+async fn migrate(writer: &SqlitePool) -> Result<(), StoreError> {
     let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
     for statement in MIGRATIONS {
         sqlx::query(statement).execute(&mut *tx).await?;
@@ -53,11 +163,11 @@ pub(super) async fn migrate(writer: &SqlitePool) -> Result<(), StoreError> {
     Ok(())
 }
 
-pub(super) async fn append(
+async fn append(
     writer: &SqlitePool,
     batches: &[AppendBatch],
-    before_commit: impl Future<Output = ()>,
-) -> Result<Vec<Result<Vec<i64>, Conflict>>, StoreError> {
+    before_commit: BeforeCommit<'_>,
+) -> Result<AppendResults, StoreError> {
     let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
     let mut results = Vec::with_capacity(batches.len());
     for batch in batches {
@@ -118,7 +228,7 @@ pub(super) async fn append(
 /// Whether any of these idempotency keys is already recorded (by another process).
 async fn receipts_taken(
     tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
-    receipts: &[super::Receipt],
+    receipts: &[Receipt],
 ) -> Result<bool, StoreError> {
     for receipt in receipts {
         let taken: Option<i64> =
@@ -132,33 +242,4 @@ async fn receipts_taken(
         }
     }
     Ok(false)
-}
-
-pub(super) async fn load(
-    reader: &SqlitePool,
-    aggregate_type: &str,
-    aggregate_id: &str,
-    after_sequence: i64,
-) -> Result<Vec<StoredEvent>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT sequence, position, payload FROM events
-         WHERE aggregate_type = ? AND aggregate_id = ? AND sequence > ?
-         ORDER BY sequence",
-    )
-    .bind(aggregate_type)
-    .bind(aggregate_id)
-    .bind(after_sequence)
-    .fetch_all(reader)
-    .await?;
-    rows.into_iter()
-        .map(|row| {
-            let position: i64 = row.get(1);
-            let payload: &str = row.get(2);
-            Ok(StoredEvent {
-                sequence: row.get(0),
-                position,
-                payload: parse_payload(payload, position)?,
-            })
-        })
-        .collect()
 }

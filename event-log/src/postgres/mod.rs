@@ -1,0 +1,167 @@
+//! The event log on PostgreSQL.
+//!
+//! Appends take `pg_advisory_xact_lock(LOG_LOCK)` first, so identity values are
+//! handed out in commit order and a reader following `position` never skips an event
+//! that commits later with a smaller position.
+
+mod append;
+mod listener;
+
+use std::sync::Arc;
+
+use event_schemas::Envelope;
+use sqlx::postgres::PgPool;
+use sqlx::Row;
+use tokio::sync::watch;
+
+use crate::backend::{AppendResults, BeforeCommit, LogBackend};
+use crate::source::{envelope, LogError};
+use crate::store::Heard;
+use crate::types::{AppendBatch, StoreError};
+
+/// The log on PostgreSQL.
+#[derive(Debug)]
+pub(crate) struct PostgresLog {
+    pub(crate) pool: PgPool,
+}
+
+/// Advisory lock key serialising appends to the log ("commerce" in ASCII, as i64).
+const LOG_LOCK: i64 = 0x636f_6d6d_6572_6365;
+/// Advisory lock key serialising migrations of several starting processes.
+const MIGRATION_LOCK: i64 = LOG_LOCK + 1;
+/// The channel on which every append announces its last position.
+pub const COMMIT_CHANNEL: &str = "commerce_events";
+
+const MIGRATIONS: &[&str] = &[
+    // The postgres-es layout, unchanged, so postgres-es can load these streams.
+    "CREATE TABLE IF NOT EXISTS events (
+        aggregate_type text NOT NULL,
+        aggregate_id text NOT NULL,
+        sequence bigint CHECK (sequence >= 0) NOT NULL,
+        event_type text NOT NULL,
+        event_version text NOT NULL,
+        payload json NOT NULL,
+        metadata json NOT NULL,
+        PRIMARY KEY (aggregate_type, aggregate_id, sequence))",
+    "ALTER TABLE events ADD COLUMN IF NOT EXISTS position bigint GENERATED ALWAYS AS IDENTITY",
+    "ALTER TABLE events ADD COLUMN IF NOT EXISTS event_id uuid NOT NULL DEFAULT gen_random_uuid()",
+    "ALTER TABLE events ADD COLUMN IF NOT EXISTS occurred_at timestamptz NOT NULL DEFAULT now()",
+    "CREATE UNIQUE INDEX IF NOT EXISTS events_position ON events (position)",
+    "CREATE TABLE IF NOT EXISTS snapshots (
+        aggregate_type text NOT NULL,
+        aggregate_id text NOT NULL,
+        last_sequence bigint CHECK (last_sequence >= 0) NOT NULL,
+        current_snapshot bigint CHECK (current_snapshot >= 0) NOT NULL,
+        payload json NOT NULL,
+        timestamp timestamp with time zone DEFAULT (CURRENT_TIMESTAMP),
+        PRIMARY KEY (aggregate_type, aggregate_id, last_sequence))",
+    "CREATE TABLE IF NOT EXISTS processed_commands (
+        scope text NOT NULL,
+        key text NOT NULL,
+        request_hash text NOT NULL,
+        answer json NOT NULL,
+        position bigint NOT NULL,
+        recorded_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (scope, key))",
+    "CREATE TABLE IF NOT EXISTS process_checkpoints (
+        name text PRIMARY KEY,
+        position bigint NOT NULL)",
+];
+
+async fn migrate(pool: &PgPool) -> Result<(), StoreError> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(MIGRATION_LOCK)
+        .execute(&mut *tx)
+        .await?;
+    for statement in MIGRATIONS {
+        sqlx::query(statement).execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+#[async_trait::async_trait]
+impl LogBackend for PostgresLog {
+    async fn migrate(&self) -> Result<(), StoreError> {
+        migrate(&self.pool).await
+    }
+
+    async fn append(
+        &self,
+        batches: &[AppendBatch],
+        before_commit: BeforeCommit<'_>,
+        instance: u64,
+    ) -> Result<AppendResults, StoreError> {
+        append::append(&self.pool, batches, before_commit, instance).await
+    }
+
+    fn commits_are_all_ours(&self) -> bool {
+        false
+    }
+
+    async fn follow_commits(
+        &self,
+        head: watch::Sender<i64>,
+        heard: Arc<Heard>,
+    ) -> Result<(), StoreError> {
+        listener::spawn_commit_listener(self.pool.clone(), head, heard).await
+    }
+
+    async fn save_snapshot(
+        &self,
+        aggregate_type: &str,
+        aggregate_id: &str,
+        last_sequence: i64,
+        payload: &str,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        // The payload column is `json`: the text needs the cast.
+        sqlx::query(
+            "INSERT INTO snapshots (aggregate_type, aggregate_id, last_sequence, current_snapshot, payload)
+             VALUES ($1, $2, $3, $3, $4::json) ON CONFLICT DO NOTHING",
+        )
+        .bind(aggregate_type)
+        .bind(aggregate_id)
+        .bind(last_sequence)
+        .bind(payload)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(crate::snapshots::PRUNE)
+            .bind(aggregate_type)
+            .bind(aggregate_id)
+            .bind(last_sequence)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn save_process_checkpoint(&self, name: &str, position: i64) -> Result<(), StoreError> {
+        sqlx::query(crate::reads::UPSERT_CHECKPOINT)
+            .bind(name)
+            .bind(position)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn read_envelopes_after(
+        &self,
+        position: i64,
+        limit: i64,
+    ) -> Result<Vec<Envelope>, LogError> {
+        let rows = sqlx::query(
+            "SELECT position, event_id, aggregate_type, aggregate_id, sequence, event_type,
+                    event_version, occurred_at, metadata::text, payload::text
+             FROM events WHERE position > $1 ORDER BY position LIMIT $2",
+        )
+        .bind(position)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| envelope(row, row.get(1), row.get(7)))
+            .collect()
+    }
+}

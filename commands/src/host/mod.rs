@@ -1,0 +1,285 @@
+//! The aggregate host: one owner task per live aggregate.
+//!
+//! The owner keeps the aggregate's state in memory and drains the commands queued
+//! for it. For each drained batch it clones the state once, decides every command in
+//! order on that copy (a refused command leaves no trace and gets its own answer),
+//! hands the events to the group committer, and only when they are committed makes
+//! the copy its state and answers. A conflict means another process wrote first: the
+//! owner catches up from the log and decides the batch again, so callers notice
+//! nothing but latency. Queues are bounded: a full one answers "overloaded" at once.
+//! Owners idle for a while are evicted; snapshots make reloading a long stream cheap.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use cqrs_es::event_sink::EventSink;
+use domain::{DomainError, Hosted, Services};
+use event_log::{AppendBatch, EventStore, NewEvent, Receipt, Snapshot, StoreError, StoredReceipt};
+use event_schemas::Metadata;
+use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
+
+use crate::changes::ChangeFeed;
+use crate::clock::AppClock;
+use crate::committer::GroupCommitter;
+use crate::warehouses::KnownWarehouses;
+
+mod owner;
+
+use owner::Owner;
+
+/// Commands waiting for one aggregate before new ones are refused as overloaded.
+const QUEUE_PER_AGGREGATE: usize = 4_096;
+/// Most commands one owner decides into one batch.
+const MAX_COMMANDS_PER_BATCH: usize = 1_024;
+/// An owner with nothing to do for this long is evicted.
+const IDLE_EVICTION: Duration = Duration::from_secs(60);
+/// Decide-commit rounds a batch gets before giving up on a contended aggregate.
+const MAX_ATTEMPTS: usize = 32;
+/// The shortest time between two snapshots of one aggregate.
+const SNAPSHOT_MIN_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// What an accepted command did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandOutcome {
+    /// Position of the command's last event; for a command that changed nothing, a
+    /// log position at which its answer was already true.
+    pub position: i64,
+    /// How many events it recorded (0 when it repeated what was already true).
+    pub events: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    #[error(transparent)]
+    Refused(#[from] DomainError),
+    #[error("too many commands are waiting for this aggregate; try again shortly")]
+    Overloaded,
+    #[error("the aggregate kept changing under this command; try again")]
+    Contended,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A command with this idempotency key was already carried out (perhaps by
+    /// another process): here is what it answered.
+    #[error("a command with this idempotency key was already carried out")]
+    AlreadyDone(StoredReceipt),
+}
+
+/// An idempotency key a command comes with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyedRequest {
+    pub scope: String,
+    pub key: String,
+    pub request_hash: String,
+}
+
+impl KeyedRequest {
+    /// The receipt recording this key with a command that added `events` events (the
+    /// last of them at index `last_event` of its batch) and answered `view`.
+    pub fn receipt<V: serde::Serialize>(
+        &self,
+        events: usize,
+        view: &V,
+        last_event: usize,
+    ) -> Receipt {
+        Receipt {
+            scope: self.scope.clone(),
+            key: self.key.clone(),
+            request_hash: self.request_hash.clone(),
+            answer: receipt_answer(events, view),
+            last_event,
+        }
+    }
+}
+
+type Answer<A> = Result<(CommandOutcome, <A as Hosted>::View), CommandError>;
+
+struct Job<A: Hosted> {
+    /// `None` reads the state: nothing is decided, the view is answered.
+    command: Option<A::Command>,
+    metadata: Metadata,
+    keyed: Option<KeyedRequest>,
+    /// The answer must reflect the log at least up to here.
+    min_position: i64,
+    reply: oneshot::Sender<Answer<A>>,
+}
+
+/// The live owners by aggregate id, each with the generation that tells a new owner
+/// from an evicted one of the same aggregate.
+type OwnerMap<A> = Arc<Mutex<HashMap<String, (u64, mpsc::Sender<Job<A>>)>>>;
+
+/// What every owner of every aggregate type works with.
+#[derive(Clone)]
+pub struct HostContext {
+    pub store: EventStore,
+    pub committer: GroupCommitter,
+    pub clock: AppClock,
+    pub warehouses: Arc<KnownWarehouses>,
+}
+
+/// Hosts every live aggregate of type `A` in this process.
+pub struct AggregateHost<A: Hosted> {
+    shared: Arc<HostContext>,
+    owners: OwnerMap<A>,
+    changes: Arc<ChangeFeed>,
+    next_owner: AtomicU64,
+}
+
+impl<A: Hosted> AggregateHost<A> {
+    pub fn new(context: HostContext) -> Self {
+        Self {
+            shared: Arc::new(context),
+            owners: Default::default(),
+            changes: Default::default(),
+            next_owner: AtomicU64::new(0),
+        }
+    }
+
+    /// Run one command on aggregate `id` and wait for its answer. With `keyed`, the
+    /// command's idempotency key is recorded with its events, atomically.
+    pub async fn execute(
+        &self,
+        id: &str,
+        command: A::Command,
+        metadata: Metadata,
+        keyed: Option<KeyedRequest>,
+    ) -> Answer<A> {
+        self.run(id, Some(command), metadata, keyed, false, 0).await
+    }
+
+    /// The aggregate's view as it stands (the state of a new aggregate when it has no
+    /// events): a read, not a command.
+    pub async fn read(&self, id: &str) -> Answer<A> {
+        self.run(id, None, Metadata::default(), None, false, 0)
+            .await
+    }
+
+    /// [`read`](Self::read), reflecting the log at least up to `min_position`.
+    pub async fn read_at(&self, id: &str, min_position: i64) -> Answer<A> {
+        self.run(id, None, Metadata::default(), None, false, min_position)
+            .await
+    }
+
+    /// [`execute`](Self::execute) for a command whose answer must reflect the log up
+    /// to `min_position` (an event read from the log): a copy that may not have it
+    /// yet reads the log first.
+    pub async fn execute_at(
+        &self,
+        id: &str,
+        command: A::Command,
+        metadata: Metadata,
+        min_position: i64,
+    ) -> Answer<A> {
+        self.run(id, Some(command), metadata, None, false, min_position)
+            .await
+    }
+
+    /// [`execute`](Self::execute) for an aggregate that is most likely new (a fresh
+    /// order id): an owner started for it skips loading, since there is nothing to
+    /// load. Should the log hold it after all, the append conflicts, the owner loads
+    /// it, and the command is decided again: never wrong, only slower.
+    pub async fn execute_new(
+        &self,
+        id: &str,
+        command: A::Command,
+        metadata: Metadata,
+        keyed: Option<KeyedRequest>,
+    ) -> Answer<A> {
+        self.run(id, Some(command), metadata, keyed, true, 0).await
+    }
+
+    async fn run(
+        &self,
+        id: &str,
+        command: Option<A::Command>,
+        metadata: Metadata,
+        keyed: Option<KeyedRequest>,
+        likely_new: bool,
+        min_position: i64,
+    ) -> Answer<A> {
+        let (reply, answer) = oneshot::channel();
+        let mut job = Job {
+            command,
+            metadata,
+            keyed,
+            min_position,
+            reply,
+        };
+        loop {
+            let sender = self.owner(id, likely_new);
+            match sender.try_send(job) {
+                Ok(()) => break,
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    metrics::counter!("commands_overloaded_total", "aggregate" => A::TYPE)
+                        .increment(1);
+                    return Err(CommandError::Overloaded);
+                }
+                // The owner was evicted between lookup and send: start a new one.
+                Err(mpsc::error::TrySendError::Closed(returned)) => job = returned,
+            }
+        }
+        answer.await.unwrap_or_else(|_| {
+            Err(StoreError::Commit("the aggregate's owner stopped".into()).into())
+        })
+    }
+
+    /// Follow the commits this process makes to aggregate `id`.
+    pub fn changes(&self, id: &str) -> tokio::sync::watch::Receiver<i64> {
+        self.changes.watch(id)
+    }
+
+    /// How many aggregates of this type are live in memory.
+    pub fn live_count(&self) -> usize {
+        self.owners.lock().expect("owner map poisoned").len()
+    }
+
+    fn owner(&self, id: &str, likely_new: bool) -> mpsc::Sender<Job<A>> {
+        let mut owners = self.owners.lock().expect("owner map poisoned");
+        if let Some((_, sender)) = owners.get(id) {
+            if !sender.is_closed() {
+                return sender.clone();
+            }
+        }
+        let (sender, queue) = mpsc::channel(QUEUE_PER_AGGREGATE);
+        let generation = self.next_owner.fetch_add(1, Ordering::Relaxed);
+        owners.insert(id.to_string(), (generation, sender.clone()));
+        let owner = Owner::<A> {
+            id: id.to_string(),
+            generation,
+            shared: self.shared.clone(),
+            owners: self.owners.clone(),
+            changes: self.changes.clone(),
+            state: A::default(),
+            sequence: 0,
+            synced: None,
+            stale: !likely_new,
+            snapshotting: Default::default(),
+            last_snapshot: None,
+        };
+        tokio::spawn(owner.run(queue));
+        sender
+    }
+}
+
+/// What a receipt keeps of a command's answer: how many events it recorded and the
+/// view of the state after it. The position is kept beside it.
+pub fn receipt_answer<V: serde::Serialize>(events: usize, view: &V) -> serde_json::Value {
+    serde_json::json!({ "events": events, "view": view })
+}
+
+pub(crate) fn encode<E: cqrs_es::DomainEvent>(
+    event: &E,
+    metadata: &Metadata,
+    now: chrono::DateTime<chrono::Utc>,
+) -> NewEvent {
+    NewEvent {
+        event_id: Uuid::now_v7(),
+        event_type: event.event_type(),
+        event_version: event.event_version(),
+        payload: serde_json::to_value(event).expect("events serialise"),
+        metadata: metadata.clone(),
+        occurred_at: now,
+    }
+}

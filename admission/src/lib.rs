@@ -102,6 +102,25 @@ pub struct TicketView {
     pub estimated_wait_seconds: Option<f64>,
 }
 
+/// Every unit of the sale is held: wait until one is sold or comes back (`changes`
+/// moves), or for [`ALL_HELD_RETRY`] at most, for a hold that ran out with nobody
+/// telling.
+pub(crate) async fn wait_for_a_unit(changes: &mut tokio::sync::watch::Receiver<u64>) {
+    changes.borrow_and_update();
+    let _ = tokio::time::timeout(ALL_HELD_RETRY, changes.changed()).await;
+}
+
+/// A place among the purchases a dispatcher runs at once.
+pub(crate) async fn dispatch_slot(
+    in_flight: &Arc<tokio::sync::Semaphore>,
+) -> tokio::sync::OwnedSemaphorePermit {
+    in_flight
+        .clone()
+        .acquire_owned()
+        .await
+        .expect("the semaphore is never closed")
+}
+
 pub(crate) fn queue_metadata(user_id: &str) -> Metadata {
     Metadata {
         actor: Some(format!("queue:{user_id}")),

@@ -24,8 +24,8 @@ use commands::AppClock;
 
 use crate::settle::{settle, Settled};
 use crate::{
-    queue_metadata, AdmissionSettings, Admitted, TicketState, TicketView, ALL_HELD_RETRY,
-    TICKET_LAPSE, TICKET_RETENTION, TRIM_LIMITERS_ABOVE,
+    queue_metadata, AdmissionSettings, Admitted, TicketState, TicketView, TICKET_LAPSE,
+    TICKET_RETENTION, TRIM_LIMITERS_ABOVE,
 };
 
 /// Queued purchases a sale's dispatcher runs at once.
@@ -293,16 +293,9 @@ impl LocalAdmission {
             let in_flight = Arc::new(Semaphore::new(DISPATCH_IN_FLIGHT));
             loop {
                 if admission.with_queue(&sale_id, |queue| queue.all_held) {
-                    // Every unit is held: look again when one is sold or comes back
-                    // (or shortly, for a hold that ran out with nobody telling).
-                    changes.borrow_and_update();
-                    let _ = tokio::time::timeout(ALL_HELD_RETRY, changes.changed()).await;
+                    crate::wait_for_a_unit(&mut changes).await;
                 }
-                let permit = in_flight
-                    .clone()
-                    .acquire_owned()
-                    .await
-                    .expect("the semaphore is never closed");
+                let permit = crate::dispatch_slot(&in_flight).await;
                 let idle = in_flight.available_permits() + 1 == DISPATCH_IN_FLIGHT;
                 let next = admission.with_queue(&sale_id, |queue| {
                     let head = queue.waiting.pop_front();

@@ -282,16 +282,9 @@ impl SharedAdmission {
             let mut changes = service.flash_changes();
             loop {
                 if starved.swap(false, Ordering::AcqRel) {
-                    // Every unit is held: look again when one is sold or comes back
-                    // (or shortly, for one that ran out with nobody telling).
-                    changes.borrow_and_update();
-                    let _ = tokio::time::timeout(ALL_HELD_RETRY, changes.changed()).await;
+                    crate::wait_for_a_unit(&mut changes).await;
                 }
-                let permit = in_flight
-                    .clone()
-                    .acquire_owned()
-                    .await
-                    .expect("the semaphore is never closed");
+                let permit = crate::dispatch_slot(&in_flight).await;
                 match admission.take_next(&sale_id).await {
                     Ok(Some(next)) => {
                         let (admission, service, sale_id, starved) = (

@@ -129,16 +129,11 @@ impl Reservation {
             } => {
                 let mut v = Validator::new();
                 v.reference("reservation_id", reservation_id);
-                v.check(
-                    !lines.is_empty() && lines.len() <= MAX_LINES,
-                    "lines",
-                    &format!("must hold 1 to {MAX_LINES} lines"),
+                v.lines(
+                    lines
+                        .iter()
+                        .map(|l| (l.sku.as_str(), Some(l.warehouse_id.as_str()), l.quantity)),
                 );
-                for (i, line) in lines.iter().enumerate() {
-                    v.id(&format!("lines[{i}].sku"), &line.sku);
-                    v.id(&format!("lines[{i}].warehouse_id"), &line.warehouse_id);
-                    v.quantity(&format!("lines[{i}].quantity"), line.quantity);
-                }
                 v.check(*expires_at > now, "expires_at", "must lie in the future");
                 v.finish()?;
                 let lines = merge_lines(lines);
@@ -196,15 +191,7 @@ impl Reservation {
             },
             ReservationCommand::CheckConfirmable => match self.status_at(now) {
                 ReservationStatus::Held | ReservationStatus::Confirmed => Ok(vec![]),
-                ReservationStatus::New => Err(self.unknown()),
-                ReservationStatus::Expired => refuse(
-                    crate::Refusal::ReservationExpired,
-                    "the reservation's holds ran out".into(),
-                ),
-                other => refuse(
-                    crate::Refusal::ReservationNotHeld,
-                    format!("the reservation is {}", status_name(other)),
-                ),
+                other => Err(self.not_held(other)),
             },
             ReservationCommand::Extend { expires_at } => match self.status_at(now) {
                 ReservationStatus::Held => match self.expires_at {
@@ -224,15 +211,7 @@ impl Reservation {
                         v.finish().map(|()| vec![])
                     }
                 },
-                ReservationStatus::New => Err(self.unknown()),
-                ReservationStatus::Expired => refuse(
-                    crate::Refusal::ReservationExpired,
-                    "the reservation's holds ran out".into(),
-                ),
-                other => refuse(
-                    crate::Refusal::ReservationNotHeld,
-                    format!("the reservation is {}", status_name(other)),
-                ),
+                other => Err(self.not_held(other)),
             },
             ReservationCommand::RecordConfirmed => match self.status {
                 ReservationStatus::Held => Ok(vec![ReservationEvent::ReservationConfirmed {
@@ -276,6 +255,23 @@ impl Reservation {
             crate::Refusal::UnknownReservation,
             "there is no such reservation",
         )
+    }
+
+    /// Why a reservation in `status` (not held) cannot be confirmed or extended.
+    fn not_held(&self, status: ReservationStatus) -> DomainError {
+        match status {
+            ReservationStatus::New => self.unknown(),
+            ReservationStatus::Expired => DomainError::new(
+                ErrorKind::Conflict,
+                crate::Refusal::ReservationExpired,
+                "the reservation's holds ran out",
+            ),
+            other => DomainError::new(
+                ErrorKind::Conflict,
+                crate::Refusal::ReservationNotHeld,
+                format!("the reservation is {}", status_name(other)),
+            ),
+        }
     }
 
     pub fn apply_event(&mut self, event: &ReservationEvent) {

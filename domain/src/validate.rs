@@ -63,6 +63,27 @@ impl Validator {
         }
     }
 
+    /// The lines of an order or a reservation: 1 to [`MAX_LINES`](crate::reservation::MAX_LINES),
+    /// each naming a SKU, for a reservation its warehouse, and a quantity.
+    pub fn lines<'a>(
+        &mut self,
+        lines: impl ExactSizeIterator<Item = (&'a str, Option<&'a str>, u64)>,
+    ) {
+        let max = crate::reservation::MAX_LINES;
+        self.check(
+            (1..=max).contains(&lines.len()),
+            "lines",
+            &format!("must hold 1 to {max} lines"),
+        );
+        for (i, (sku, warehouse_id, quantity)) in lines.enumerate() {
+            self.id(&format!("lines[{i}].sku"), sku);
+            if let Some(warehouse_id) = warehouse_id {
+                self.id(&format!("lines[{i}].warehouse_id"), warehouse_id);
+            }
+            self.quantity(&format!("lines[{i}].quantity"), quantity);
+        }
+    }
+
     /// A latitude and a longitude in degrees (NaN is neither), under `prefix`.
     pub fn geo(&mut self, prefix: &str, lat: f64, lon: f64) {
         self.check(

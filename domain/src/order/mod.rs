@@ -7,7 +7,6 @@ use event_schemas::{Destination, Money, OrderEvent, PricedLine, ReservationLine}
 use serde::{Deserialize, Serialize};
 
 use crate::error::{DomainError, ErrorKind};
-use crate::reservation::MAX_LINES;
 use crate::validate::Validator;
 
 mod apply;
@@ -195,15 +194,7 @@ impl Order {
             } => {
                 let mut v = Validator::new();
                 v.id("order_id", order_id);
-                v.check(
-                    !lines.is_empty() && lines.len() <= MAX_LINES,
-                    "lines",
-                    &format!("must hold 1 to {MAX_LINES} lines"),
-                );
-                for (i, line) in lines.iter().enumerate() {
-                    v.id(&format!("lines[{i}].sku"), &line.sku);
-                    v.quantity(&format!("lines[{i}].quantity"), line.quantity);
-                }
+                v.lines(lines.iter().map(|l| (l.sku.as_str(), None, l.quantity)));
                 v.id("ship_to.region", &ship_to.region);
                 // A destination point is optional; when given, it is a real one.
                 v.geo(

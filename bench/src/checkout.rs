@@ -64,14 +64,7 @@ pub async fn run(args: CheckoutArgs) -> anyhow::Result<()> {
     let committed = backend.commands.store().committed();
     backend.availability.catch_up().await?;
     backend.availability.spawn_live(committed.clone());
-    commands::order_process::spawn_order_process(
-        backend.commands.clone(),
-        Arc::new(api::allocation::ReadSidePlanner {
-            commands: backend.commands.clone(),
-            availability: backend.availability.clone(),
-            max_shipments: domain::allocation::DEFAULT_MAX_SHIPMENTS,
-        }),
-    );
+    crate::spawn_order_process(&backend);
     let service = backend.commands.clone();
     let run_id = uuid::Uuid::now_v7().simple().to_string()[20..].to_string();
     let region = format!("r{run_id}");

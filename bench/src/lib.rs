@@ -50,6 +50,18 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
     }
 }
 
+/// Start the order process on `backend`, planning over its availability projection.
+pub fn spawn_order_process(backend: &app::server::Backend) {
+    commands::order_process::spawn_order_process(
+        backend.commands.clone(),
+        std::sync::Arc::new(api::allocation::ReadSidePlanner {
+            commands: backend.commands.clone(),
+            availability: backend.availability.clone(),
+            max_shipments: domain::allocation::DEFAULT_MAX_SHIPMENTS,
+        }),
+    );
+}
+
 /// A latency histogram in microseconds, 1 µs to 60 s.
 pub fn latency_histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 60_000_000, 3).expect("valid histogram bounds")

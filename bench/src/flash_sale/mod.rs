@@ -109,14 +109,7 @@ pub async fn run(args: FlashSaleArgs) -> anyhow::Result<()> {
         None => {
             let (lock, backend) = open_exclusive(&args.storage, "bench flash-sale").await?;
             _lock = Some(lock);
-            commands::order_process::spawn_order_process(
-                backend.commands.clone(),
-                Arc::new(api::allocation::ReadSidePlanner {
-                    commands: backend.commands.clone(),
-                    availability: backend.availability.clone(),
-                    max_shipments: domain::allocation::DEFAULT_MAX_SHIPMENTS,
-                }),
-            );
+            crate::spawn_order_process(&backend);
             let admission = args.admission_rate.map(|rate| {
                 Admission::local(
                     AdmissionSettings {

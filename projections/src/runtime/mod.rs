@@ -116,6 +116,20 @@ pub struct RebuildStatus {
     pub error: Option<String>,
 }
 
+impl RebuildStatus {
+    /// Record how a rebuild ended: done, or failed with its error.
+    pub fn finish<E: std::fmt::Display>(&mut self, result: &Result<(), E>) {
+        self.finished_at = Some(Utc::now());
+        match result {
+            Ok(()) => self.state = RebuildState::Done,
+            Err(error) => {
+                self.state = RebuildState::Failed;
+                self.error = Some(error.to_string());
+            }
+        }
+    }
+}
+
 /// Runs one SQL model: live catch-up, waits for positions, rebuilds.
 pub struct Projector<M> {
     db: Database,

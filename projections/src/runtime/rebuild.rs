@@ -62,16 +62,7 @@ impl<M: SqlModel> Projector<M> {
     async fn run_rebuild(&self) -> Result<RebuildStatus, ProjectionError> {
         let result = self.fill_and_swap().await;
         *self.rebuilding.lock().expect("rebuild flag poisoned") = false;
-        self.rebuild.send_modify(|s| {
-            s.finished_at = Some(Utc::now());
-            match &result {
-                Ok(()) => s.state = RebuildState::Done,
-                Err(error) => {
-                    s.state = RebuildState::Failed;
-                    s.error = Some(error.to_string());
-                }
-            }
-        });
+        self.rebuild.send_modify(|s| s.finish(&result));
         if let Err(error) = &result {
             tracing::error!(projection = M::NAME, %error, "rebuild failed");
         }

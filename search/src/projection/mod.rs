@@ -361,16 +361,7 @@ impl SearchProjection {
     async fn run_rebuild(&self) -> Result<RebuildStatus, ProjectionError> {
         let result = self.fill_and_swap().await;
         *self.rebuilding.lock().expect("rebuild flag") = false;
-        self.rebuild.send_modify(|s| {
-            s.finished_at = Some(Utc::now());
-            match &result {
-                Ok(()) => s.state = RebuildState::Done,
-                Err(e) => {
-                    s.state = RebuildState::Failed;
-                    s.error = Some(e.to_string());
-                }
-            }
-        });
+        self.rebuild.send_modify(|s| s.finish(&result));
         result.map_err(ProjectionError::from)?;
         Ok(self.rebuild_status())
     }

@@ -7,11 +7,31 @@
 //! Should the process die half-way, the holds it took still run out by themselves.
 
 use chrono::{DateTime, Utc};
-use domain::{DomainError, Reservation, ReservationCommand, StockAction, StockCommand};
-use event_schemas::{LineShortage, Metadata, ReservationLine};
+use domain::{
+    BuyerLimits, DomainError, Reservation, ReservationCommand, StockAction, StockCommand,
+};
+use event_schemas::{Destination, LineShortage, Metadata, ReservationLine};
 
 use crate::host::{CommandError, CommandOutcome, KeyedRequest};
+use crate::orders::Planner;
 use crate::service::CommandService;
+
+/// A reservation as a client asks for it: lines placed in a warehouse, and lines the
+/// planner places for the destination; for the shop, or for a buyer within its
+/// limits.
+#[derive(Debug, Clone)]
+pub struct ReserveRequest {
+    pub reservation_id: String,
+    /// The buyer reserving for itself, and its limits; `None` for the shop.
+    pub buyer: Option<(String, BuyerLimits)>,
+    pub placed: Vec<ReservationLine>,
+    /// SKUs and quantities with no warehouse named: placed by the planner.
+    pub to_place: Vec<(String, u64)>,
+    /// Where the lines to place go (needed when there are any).
+    pub ship_to: Option<Destination>,
+    pub priority: bool,
+    pub expires_at: DateTime<Utc>,
+}
 
 /// A reservation after a command, and the position its answer reflects.
 #[derive(Debug, Clone)]
@@ -23,6 +43,52 @@ pub struct ReservationAnswer {
 }
 
 impl CommandService {
+    /// Place the lines that name no warehouse (on a picture of the stock with
+    /// everything committed so far), then hold every line, or none; the answer and the
+    /// planner's explanation, if it placed anything.
+    pub async fn reserve_request(
+        &self,
+        request: ReserveRequest,
+        planner: &dyn Planner,
+        metadata: &Metadata,
+        keyed: Option<KeyedRequest>,
+    ) -> Result<(ReservationAnswer, Option<String>), CommandError> {
+        let mut lines = request.placed;
+        let mut explanation = None;
+        if let (Some(ship_to), false) = (&request.ship_to, request.to_place.is_empty()) {
+            let (placed, why) = planner
+                .plan(
+                    request.to_place,
+                    ship_to,
+                    request.priority,
+                    self.store().last_committed(),
+                )
+                .await?;
+            lines.extend(placed);
+            explanation = Some(why);
+        }
+        let id = &request.reservation_id;
+        let answer = match request.buyer {
+            Some((buyer, limits)) => {
+                self.reserve_as_buyer(
+                    id,
+                    &buyer,
+                    lines,
+                    request.expires_at,
+                    limits,
+                    metadata,
+                    keyed,
+                )
+                .await?
+            }
+            None => {
+                self.reserve_keyed(id, None, lines, request.expires_at, metadata, keyed)
+                    .await?
+            }
+        };
+        Ok((answer, explanation))
+    }
+
     /// Hold every line until `expires_at`, or none.
     pub async fn reserve(
         &self,

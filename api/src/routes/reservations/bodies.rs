@@ -47,6 +47,89 @@ pub struct ExtendBody {
     pub ttl_seconds: u32,
 }
 
+impl ReserveBody {
+    /// The request the command service runs, or every field that is wrong at once
+    /// (checked before anything is planned or written). An empty `reservation_id` is
+    /// left for the caller to generate.
+    pub fn into_request(
+        self,
+        limits: &Limits,
+        buyer: Option<(String, domain::BuyerLimits)>,
+        now: DateTime<Utc>,
+    ) -> Result<ReserveRequest, Problem> {
+        let max_ttl = limits.max_ttl_seconds;
+        let ttl = self.ttl_seconds.unwrap_or(
+            DEFAULT_TTL_SECONDS
+                .min(max_ttl)
+                .min(u32::try_from(limits.buyer.max_ttl_seconds).unwrap_or(u32::MAX)),
+        );
+        let mut v = Validator::new();
+        v.check(
+            ttl != 0 && ttl <= max_ttl,
+            "ttl_seconds",
+            &format!("must be from 1 to {max_ttl}"),
+        );
+        // Ids with a ':' are the processes' own (an order's reservation).
+        if let Some(id) = &self.reservation_id {
+            v.id("reservation_id", id);
+        }
+        if let Some((_, buyer_limits)) = &buyer {
+            let max = buyer_limits.max_ttl_seconds;
+            v.check(
+                i64::from(ttl) <= max,
+                "ttl_seconds",
+                &format!("a buyer may hold for at most {max} seconds"),
+            );
+        }
+        // Checked before planning, which queries stock per SKU.
+        let max_lines = domain::reservation::MAX_LINES;
+        v.check(
+            (1..=max_lines).contains(&self.lines.len()),
+            "lines",
+            &format!("must hold 1 to {max_lines} lines"),
+        );
+        if let Some(ship_to) = &self.ship_to {
+            v.geo(
+                "ship_to.",
+                ship_to.lat.unwrap_or(0.0),
+                ship_to.lon.unwrap_or(0.0),
+            );
+        }
+        let mut placed = Vec::with_capacity(self.lines.len());
+        let mut to_place = Vec::new();
+        for line in self.lines {
+            match line.warehouse_id {
+                Some(warehouse_id) => placed.push(ReservationLine {
+                    sku: line.sku,
+                    warehouse_id,
+                    quantity: line.quantity,
+                }),
+                None => to_place.push((line.sku, line.quantity)),
+            }
+        }
+        v.check(
+            to_place.is_empty() || self.ship_to.is_some(),
+            "ship_to",
+            "is needed to allocate lines without a warehouse_id",
+        );
+        v.finish()
+            .map_err(|refusal| Problem::invalid(refusal.errors))?;
+        Ok(ReserveRequest {
+            reservation_id: self.reservation_id.unwrap_or_default(),
+            buyer,
+            placed,
+            to_place,
+            ship_to: self.ship_to.map(|s| Destination {
+                region: s.region,
+                lat: s.lat,
+                lon: s.lon,
+            }),
+            priority: self.priority,
+            expires_at: now + chrono::Duration::seconds(ttl.into()),
+        })
+    }
+}
+
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReleaseBody {

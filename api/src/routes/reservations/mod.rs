@@ -5,15 +5,16 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::{Extension, Json};
 use chrono::{DateTime, Utc};
-use commands::reservations::ReservationAnswer;
+use commands::reservations::{ReservationAnswer, ReserveRequest};
 use domain::reservation::status_name;
-use domain::{FieldError, OrderLine, Reservation, ReservationStatus};
-use event_schemas::ReservationLine;
+use domain::validate::Validator;
+use domain::{FieldError, Reservation, ReservationStatus};
+use event_schemas::{Destination, ReservationLine};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::long_poll::{self, Look, Statuses, WaitParams};
-use super::{metered, AppState};
+use super::{metered, AppState, Limits};
 use crate::auth::Principal;
 use crate::idempotency::{self, stored_answer, Executed, MaybeReplayed};
 use crate::problem::{optional_json, Body, PathParams, Problem, QueryParams};
@@ -90,87 +91,15 @@ pub async fn reserve(
 ) -> Result<MaybeReplayed<(StatusCode, Json<ReservationBody>)>, Problem> {
     // What identifies the request for its Idempotency-Key: the request as sent.
     let fingerprint = serde_json::to_value(&request).unwrap_or_default();
-    let max_ttl = state.limits.max_ttl_seconds;
-    let ttl = request.ttl_seconds.unwrap_or(
-        DEFAULT_TTL_SECONDS
-            .min(max_ttl)
-            .min(u32::try_from(state.limits.buyer.max_ttl_seconds).unwrap_or(u32::MAX)),
-    );
-    let mut errors = Vec::new();
-    if ttl == 0 || ttl > max_ttl {
-        errors.push(FieldError {
-            field: "ttl_seconds".into(),
-            message: format!("must be from 1 to {max_ttl}"),
-        });
-    }
-    // Ids with a ':' are the processes' own (an order's reservation).
-    if let Some(id) = &request.reservation_id {
-        let mut v = domain::validate::Validator::new();
-        v.id("reservation_id", id);
-        if let Err(refusal) = v.finish() {
-            errors.extend(refusal.errors);
-        }
-    }
-    let buyer = buyer_of(&principal);
-    if buyer.is_some() {
-        let max = state.limits.buyer.max_ttl_seconds;
-        if i64::from(ttl) > max {
-            errors.push(FieldError {
-                field: "ttl_seconds".into(),
-                message: format!("a buyer may hold for at most {max} seconds"),
-            });
-        }
-    }
-    // Checked before allocation, which queries stock per SKU.
-    if request.lines.is_empty() || request.lines.len() > domain::reservation::MAX_LINES {
-        errors.push(FieldError {
-            field: "lines".into(),
-            message: format!("must hold 1 to {} lines", domain::reservation::MAX_LINES),
-        });
-    }
-    if let Some(ship_to) = &request.ship_to {
-        let mut v = domain::validate::Validator::new();
-        v.geo(
-            "ship_to.",
-            ship_to.lat.unwrap_or(0.0),
-            ship_to.lon.unwrap_or(0.0),
-        );
-        if let Err(refusal) = v.finish() {
-            errors.extend(refusal.errors);
-        }
-    }
-    let mut lines = Vec::with_capacity(request.lines.len());
-    let mut to_allocate = Vec::new();
-    for line in request.lines {
-        match line.warehouse_id {
-            Some(warehouse_id) => lines.push(ReservationLine {
-                sku: line.sku,
-                warehouse_id,
-                quantity: line.quantity,
-            }),
-            None => to_allocate.push(OrderLine::new(line.sku, line.quantity)),
-        }
-    }
-    if !to_allocate.is_empty() && request.ship_to.is_none() {
-        errors.push(FieldError {
-            field: "ship_to".into(),
-            message: "is needed to allocate lines without a warehouse_id".into(),
-        });
-    }
-    if !errors.is_empty() {
-        return Err(Problem::invalid(errors));
-    }
-    let id = match request.reservation_id.clone() {
-        Some(id) => id,
-        None => idempotency::generated_id(&principal, &headers, "reservation")?,
-    };
+    let buyer = buyer_of(&principal).map(|buyer| (buyer, state.limits.buyer));
     let now = state.commands.clock().now();
-    let expires_at = now + chrono::Duration::seconds(ttl.into());
+    let mut reserve = request.into_request(&state.limits, buyer, now)?;
+    if reserve.reservation_id.is_empty() {
+        reserve.reservation_id = idempotency::generated_id(&principal, &headers, "reservation")?;
+    }
     let metadata = state.metadata(&headers, &principal);
-    let region = request.ship_to.as_ref().map(|s| s.region.clone());
-    let priority = request.priority;
-    // Allocation runs inside the keyed command, so a retry with the same key gets the
-    // first answer even when the stock has moved since.
+    // Placing the lines runs inside the keyed command, so a retry with the same key
+    // gets the first answer even when the stock has moved since.
     let executed = idempotency::run(
         &state,
         &principal,
@@ -178,53 +107,11 @@ pub async fn reserve(
         "reserve",
         &fingerprint,
         |keyed| async {
-            let mut lines = lines.clone();
-            let mut explanation = None;
-            if let (Some(region), false) = (&region, to_allocate.is_empty()) {
-                let plan = crate::allocation::plan(
-                    &state.commands,
-                    &state.availability,
-                    region,
-                    to_allocate.clone(),
-                    priority,
-                    None,
-                    state.limits.max_shipments,
-                )
-                .await?;
-                for shipment in plan.shipments {
-                    for line in shipment.lines {
-                        lines.push(ReservationLine {
-                            sku: line.sku,
-                            warehouse_id: shipment.warehouse_id.clone(),
-                            quantity: line.quantity,
-                        });
-                    }
-                }
-                explanation = Some(plan.explanation);
-            }
-            let answer = match &buyer {
-                Some(buyer) => {
-                    state
-                        .commands
-                        .reserve_as_buyer(
-                            &id,
-                            buyer,
-                            lines,
-                            expires_at,
-                            state.limits.buyer,
-                            &metadata,
-                            keyed,
-                        )
-                        .await?
-                }
-                None => {
-                    state
-                        .commands
-                        .reserve_keyed(&id, None, lines, expires_at, &metadata, keyed)
-                        .await?
-                }
-            };
-            Ok((answer, explanation))
+            let planner = state.planner.as_ref();
+            state
+                .commands
+                .reserve_request(reserve.clone(), planner, &metadata, keyed)
+                .await
         },
     )
     .await?;

@@ -50,3 +50,75 @@ pub fn settle(outcome: Result<Purchase, CommandError>) -> Settled {
         Err(other) => Settled::Failed(other),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+    use domain::{DomainError, ErrorKind, Refusal};
+
+    use super::*;
+
+    fn refused(code: Refusal) -> Result<Purchase, CommandError> {
+        Err(CommandError::Refused(DomainError::new(
+            ErrorKind::Conflict,
+            code,
+            "refused",
+        )))
+    }
+
+    #[test]
+    fn a_purchase_that_holds_units_admits_its_ticket() {
+        let expires_at = Utc.with_ymd_and_hms(2026, 12, 1, 12, 5, 0).unwrap();
+        let outcome = Ok(Purchase {
+            order_id: "flash:drop.1.ada".into(),
+            quantity: 1,
+            expires_at,
+            position: 7,
+        });
+        let Settled::Admitted(state) = settle(outcome) else {
+            panic!("admitted");
+        };
+        assert_eq!(
+            state,
+            TicketState::Admitted {
+                order_id: "flash:drop.1.ada".into(),
+                quantity: 1,
+                expires_at,
+                position: 7,
+            }
+        );
+    }
+
+    #[test]
+    fn every_unit_held_puts_the_ticket_back_and_sold_out_tells_everyone() {
+        assert!(matches!(
+            settle(refused(Refusal::AllHeld)),
+            Settled::AllHeld
+        ));
+        assert!(matches!(
+            settle(refused(Refusal::SoldOut)),
+            Settled::SoldOut
+        ));
+    }
+
+    #[test]
+    fn any_other_refusal_is_the_buyers_final_answer() {
+        let Settled::Refused(TicketState::Refused { code, detail }) =
+            settle(refused(Refusal::PurchaseLimit))
+        else {
+            panic!("refused");
+        };
+        assert_eq!(
+            (code.as_str(), detail.as_str()),
+            ("purchase_limit", "refused")
+        );
+    }
+
+    #[test]
+    fn a_failure_not_of_the_buyers_making_is_tried_again() {
+        assert!(matches!(
+            settle(Err(CommandError::Overloaded)),
+            Settled::Failed(CommandError::Overloaded)
+        ));
+    }
+}

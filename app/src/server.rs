@@ -221,15 +221,35 @@ pub async fn serve(config: ServerConfig, auth: AuthSettings) -> anyhow::Result<(
     );
     // Tests and scripts read this line to learn the port when started on port 0.
     println!("listening on http://{address}");
-    axum::serve(
+    let stopping = Arc::new(tokio::sync::Notify::new());
+    let signalled = stopping.clone();
+    let server = axum::serve(
         listener,
         router(state).into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal())
-    .await?;
+    .with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        signalled.notify_one();
+    });
+    // Requests in flight get a grace period to finish; a connection that stays busy
+    // past it (a slow client, a stuck request) does not keep the process alive.
+    let grace = async {
+        stopping.notified().await;
+        tokio::time::sleep(SHUTDOWN_GRACE).await;
+    };
+    tokio::select! {
+        served = server => served?,
+        () = grace => tracing::warn!(
+            grace = ?SHUTDOWN_GRACE,
+            "connections were still open after the grace period; closing them"
+        ),
+    }
     drop(lock);
     Ok(())
 }
+
+/// How long requests in flight may take to finish once a shutdown is asked for.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Development mode and the manual clock are for one machine: a development server
 /// answers anyone without a credential, and a manual clock lets holds never run out.

@@ -203,6 +203,20 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for PathPar
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        // No id holds a control character; one must not reach the store (PostgreSQL
+        // refuses a NUL in text, which would read as the store being down).
+        if let Ok(raw) = axum::extract::RawPathParams::from_request_parts(parts, state).await {
+            if let Some((name, _)) = raw
+                .iter()
+                .find(|(_, value)| value.chars().any(char::is_control))
+            {
+                return Err(Problem::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_path",
+                    format!("path parameter '{name}' holds a control character"),
+                ));
+            }
+        }
         match axum::extract::Path::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Path(value)) => Ok(PathParams(value)),
             Err(rejection) => Err(path_rejection(rejection)),

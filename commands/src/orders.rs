@@ -64,6 +64,13 @@ impl CommandService {
             buyer_limits,
         } = order;
         let order_id = order_id.as_str();
+        // The SKUs are looked up before the order decides: only ids that can exist
+        // reach the store.
+        let mut v = domain::validate::Validator::new();
+        for (i, (sku, _)) in lines.iter().enumerate() {
+            v.id(&format!("lines[{i}].sku"), sku);
+        }
+        v.finish()?;
         let mut priced = Vec::with_capacity(lines.len());
         for (sku, quantity) in lines {
             let unit_price = match self.product(&sku).await {

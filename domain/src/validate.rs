@@ -50,6 +50,14 @@ impl Validator {
         let chars = value.chars().count();
         if value.trim().is_empty() || chars > MAX_TEXT_LEN {
             self.fail(field, format!("must be 1 to {MAX_TEXT_LEN} characters"));
+        } else if value
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+        {
+            self.fail(
+                field,
+                "must not hold control characters other than line breaks and tabs",
+            );
         }
     }
 
@@ -110,5 +118,31 @@ impl Validator {
         } else {
             Err(DomainError::invalid(self.errors))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields(check: impl FnOnce(&mut Validator)) -> Vec<String> {
+        let mut v = Validator::new();
+        check(&mut v);
+        v.finish()
+            .err()
+            .map(|e| e.errors.into_iter().map(|f| f.field).collect())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn text_keeps_line_breaks_and_tabs_but_no_other_control_character() {
+        assert!(fields(|v| v.text("description", "Holds tea\n\tand coffee\r\n")).is_empty());
+        assert_eq!(fields(|v| v.text("title", "Mug\u{0}")), ["title"]);
+        assert_eq!(fields(|v| v.text("title", "Mug\u{1b}[31m")), ["title"]);
+    }
+
+    #[test]
+    fn ids_hold_no_control_character() {
+        assert_eq!(fields(|v| v.id("sku", "MUG\u{0}")), ["sku"]);
     }
 }

@@ -361,6 +361,28 @@ fn cases() -> Vec<Case> {
             NOT_FOUND,
         )
         .typed("/problems/unknown_hold"),
+        // A NUL must never reach the store: PostgreSQL refuses it in text, which would
+        // read as the store being down (503) instead of bad input.
+        post(
+            "a SKU holding a NUL in an order",
+            "/v1/orders",
+            r#"{"order_id": "o-nul", "lines": [{"sku": "MUG\u0000", "quantity": 1}], "ship_to": {"region": "nl"}}"#,
+            INVALID,
+        )
+        .field("lines[0].sku"),
+        post(
+            "a flash sale id holding a NUL in the path",
+            "/v1/flash-sales/drop%00/purchase",
+            r#"{"quantity": 1, "user_id": "ada"}"#,
+            BAD_REQUEST,
+        )
+        .typed("/problems/invalid_path"),
+        get(
+            "a SKU holding a NUL in the path",
+            "/v1/availability/good%00",
+            BAD_REQUEST,
+        )
+        .typed("/problems/invalid_path"),
         get("an unknown route", "/v1/nowhere", NOT_FOUND),
         post(
             "an unknown stock route",

@@ -9,7 +9,7 @@ use commands::{CommandError, StoreError};
 use domain::{DomainError, ErrorKind, FieldError};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
 use utoipa::ToSchema;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -193,7 +193,39 @@ fn json_rejection(rejection: JsonRejection) -> Problem {
         _ if status == StatusCode::PAYLOAD_TOO_LARGE => "body_too_large",
         _ => "unreadable_body",
     };
-    Problem::new(status, code, rejection.body_text())
+    let problem = Problem::new(status, code, rejection.body_text());
+    match &rejection {
+        // Which field was of the wrong type, as a range error would say it.
+        JsonRejection::JsonDataError(error) => match wrong_field(error) {
+            Some(field) => problem.with("errors", json!([field])),
+            None => problem,
+        },
+        _ => problem,
+    }
+}
+
+/// The field a body that does not fit its type names, and what is wrong with it.
+fn wrong_field(error: &(dyn std::error::Error + 'static)) -> Option<Value> {
+    let mut source = Some(error);
+    while let Some(error) = source {
+        if let Some(error) = error.downcast_ref::<serde_path_to_error::Error<serde_json::Error>>() {
+            let message = error.inner().to_string();
+            let path = error.path().to_string();
+            // A missing field is reported at the object holding it: name the field.
+            let missing = message
+                .strip_prefix("missing field `")
+                .and_then(|rest| rest.split('`').next());
+            let field = match (path.as_str(), missing) {
+                (".", Some(name)) => name.to_string(),
+                (parent, Some(name)) => format!("{parent}.{name}"),
+                (".", None) => String::new(),
+                (path, None) => path.to_string(),
+            };
+            return Some(json!({ "field": field, "message": message }));
+        }
+        source = error.source();
+    }
+    None
 }
 
 /// Path parameters, with a problem for ones that do not parse.

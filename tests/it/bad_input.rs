@@ -361,6 +361,18 @@ fn cases() -> Vec<Case> {
             NOT_FOUND,
         )
         .typed("/problems/unknown_hold"),
+        // A value of the wrong type names its field, as a range error does.
+        post(
+            "a quantity as a string",
+            &receipts,
+            r#"{"quantity": "5"}"#,
+            INVALID,
+        )
+        .typed("/problems/invalid_body")
+        .field("quantity"),
+        post("a quantity missing", &receipts, "{}", INVALID)
+            .typed("/problems/invalid_body")
+            .field("quantity"),
         // A NUL must never reach the store: PostgreSQL refuses it in text, which would
         // read as the store being down (503) instead of bad input.
         post(

@@ -56,7 +56,9 @@ async fn close(db: Database) {
             writer.close().await;
             reader.close().await;
         }
-        Database::Postgres(pool) => pool.close().await,
+        // Not `close()`: it waits for every connection to come back, and the store's
+        // LISTEN task keeps one for as long as it runs. Dropping is enough here.
+        Database::Postgres(pool) => drop(pool),
     }
 }
 

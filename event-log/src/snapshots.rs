@@ -21,6 +21,9 @@ impl EventStore {
         aggregate_type: &str,
         aggregate_id: &str,
     ) -> Result<Option<Snapshot>, StoreError> {
+        if !crate::store::can_exist(aggregate_id) {
+            return Ok(None);
+        }
         const QUERY: &str = "SELECT last_sequence, CAST(payload AS TEXT) FROM snapshots
              WHERE aggregate_type = $1 AND aggregate_id = $2
              ORDER BY last_sequence DESC LIMIT 1";

@@ -114,6 +114,9 @@ impl EventStore {
         aggregate_id: &str,
         after_sequence: i64,
     ) -> Result<Vec<StoredEvent>, StoreError> {
+        if !can_exist(aggregate_id) {
+            return Ok(Vec::new());
+        }
         const QUERY: &str =
             "SELECT sequence, position, event_version, CAST(payload AS TEXT) FROM events
              WHERE aggregate_type = $1 AND aggregate_id = $2 AND sequence > $3
@@ -191,4 +194,11 @@ pub(crate) fn advance(head: &watch::Sender<i64>, position: i64) {
         *current = (*current).max(position);
         advanced
     });
+}
+
+/// Whether a stream named `aggregate_id` can exist. Every id is validated before its
+/// first event is appended, and none holds a NUL, which PostgreSQL refuses in text:
+/// asking for one would read as the store failing rather than as "no such stream".
+pub(crate) fn can_exist(aggregate_id: &str) -> bool {
+    !aggregate_id.contains('\0')
 }

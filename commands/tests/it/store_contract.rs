@@ -16,6 +16,7 @@ crate::contract! {
     log_is_commit_order_with_envelopes_intact => check_log_is_commit_order_with_envelopes_intact,
     empty_appends_are_no_ops => check_empty_appends_are_no_ops,
     reopening_learns_the_head => check_reopening_learns_the_head,
+    a_stream_id_with_a_nul_has_no_events => check_a_stream_id_with_a_nul_has_no_events,
 }
 
 /// Every event of the log, in position order.
@@ -575,4 +576,16 @@ pub async fn check_reopening_learns_the_head(store: &EventStore, read: &Database
         vec![Err(Conflict)]
     );
     assert_eq!(read_all(read).await.len(), 3);
+}
+
+/// No appended id holds a NUL (ids are validated first): asking for such a stream
+/// answers "no events", not a store failure (PostgreSQL refuses a NUL in text).
+pub async fn check_a_stream_id_with_a_nul_has_no_events(store: &EventStore, _read: &Database) {
+    let kind = batch("cart-1", 0, events("cart-1", 1, 1)).aggregate_type;
+    assert!(store.load(&kind, "cart\0-1", 0).await.unwrap().is_empty());
+    assert!(store
+        .load_snapshot(&kind, "cart\0-1")
+        .await
+        .unwrap()
+        .is_none());
 }

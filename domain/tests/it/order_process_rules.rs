@@ -4,9 +4,9 @@
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use domain::order_process::{self as policy, OrderStep};
 use domain::{DomainError, ErrorKind, Order, OrderCommand, Refusal, Reservation};
-use event_schemas::{
-    Destination, LineShortage, Money, OrderEvent, PricedLine, ReservationEvent, ReservationLine,
-};
+use event_schemas::{LineShortage, OrderEvent, ReservationEvent, ReservationLine};
+
+use crate::support::{eur, line, placed};
 
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap()
@@ -14,40 +14,6 @@ fn t0() -> DateTime<Utc> {
 
 fn minutes(n: i64) -> DateTime<Utc> {
     t0() + Duration::minutes(n)
-}
-
-fn eur(amount: i64) -> Money {
-    Money {
-        amount,
-        currency: "EUR".into(),
-    }
-}
-
-fn line(sku: &str, warehouse: &str, quantity: u64) -> ReservationLine {
-    ReservationLine {
-        sku: sku.into(),
-        warehouse_id: warehouse.into(),
-        quantity,
-    }
-}
-
-fn placed() -> OrderEvent {
-    OrderEvent::OrderPlaced {
-        order_id: "o-1".into(),
-        customer: Some("ada".into()),
-        lines: vec![PricedLine {
-            sku: "MUG".into(),
-            quantity: 2,
-            unit_price: eur(500),
-        }],
-        total: eur(1000),
-        ship_to: Destination {
-            region: "nl".into(),
-            lat: None,
-            lon: None,
-        },
-        priority: false,
-    }
 }
 
 fn reserved(lines: Vec<ReservationLine>) -> OrderEvent {

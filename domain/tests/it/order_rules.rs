@@ -2,52 +2,20 @@
 //! given/when/then each through the cqrs-es test framework.
 
 use chrono::{TimeZone, Utc};
+
+use crate::support::{eur, line, placed};
 use cqrs_es::test::TestFramework;
 use domain::{Order, OrderCommand, Services};
-use event_schemas::{Destination, Money, OrderEvent, PricedLine, ReservationLine};
+use event_schemas::{Money, OrderEvent, PricedLine, ReservationLine};
 
 fn orders() -> TestFramework<Order> {
     TestFramework::with(Services::fixed_at(chrono::DateTime::UNIX_EPOCH))
-}
-
-fn eur(amount: i64) -> Money {
-    Money {
-        amount,
-        currency: "EUR".into(),
-    }
-}
-
-fn placed() -> OrderEvent {
-    OrderEvent::OrderPlaced {
-        order_id: "o-1".into(),
-        customer: Some("ada".into()),
-        lines: vec![PricedLine {
-            sku: "MUG".into(),
-            quantity: 2,
-            unit_price: eur(500),
-        }],
-        total: eur(1000),
-        ship_to: Destination {
-            region: "nl".into(),
-            lat: None,
-            lon: None,
-        },
-        priority: false,
-    }
 }
 
 fn cancelled() -> OrderEvent {
     OrderEvent::OrderCancelled {
         order_id: "o-1".into(),
         reason: "changed my mind".into(),
-    }
-}
-
-fn line(sku: &str, warehouse: &str, quantity: u64) -> ReservationLine {
-    ReservationLine {
-        sku: sku.into(),
-        warehouse_id: warehouse.into(),
-        quantity,
     }
 }
 

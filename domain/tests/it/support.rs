@@ -7,7 +7,7 @@ use std::sync::Arc;
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use cqrs_es::test::{AggregateResultValidator, TestFramework};
 use domain::{DomainError, ErrorKind, FieldError, Services, Stock, StockAction, StockCommand};
-use event_schemas::StockEvent;
+use event_schemas::{Destination, Money, OrderEvent, PricedLine, ReservationLine, StockEvent};
 
 pub const SKU: &str = "sku-1";
 pub const WH: &str = "wh-1";
@@ -221,5 +221,41 @@ pub fn assert_refusal(
             Some(value),
             "fact '{name}' of {err:?}"
         );
+    }
+}
+
+// Orders: one of two mugs to the Netherlands, and its lines.
+
+pub fn eur(amount: i64) -> Money {
+    Money {
+        amount,
+        currency: "EUR".into(),
+    }
+}
+
+pub fn placed() -> OrderEvent {
+    OrderEvent::OrderPlaced {
+        order_id: "o-1".into(),
+        customer: Some("ada".into()),
+        lines: vec![PricedLine {
+            sku: "MUG".into(),
+            quantity: 2,
+            unit_price: eur(500),
+        }],
+        total: eur(1000),
+        ship_to: Destination {
+            region: "nl".into(),
+            lat: None,
+            lon: None,
+        },
+        priority: false,
+    }
+}
+
+pub fn line(sku: &str, warehouse: &str, quantity: u64) -> ReservationLine {
+    ReservationLine {
+        sku: sku.into(),
+        warehouse_id: warehouse.into(),
+        quantity,
     }
 }

@@ -53,7 +53,7 @@ pub async fn plan(
                 .insert(sku.clone(), w.available.max(0) as u64);
         }
     }
-    let offers = offers_for_region(
+    let (currency, offers) = offers_for_region(
         region,
         warehouses.iter().map(|w| {
             (
@@ -63,7 +63,7 @@ pub async fn plan(
             )
         }),
     );
-    let mut request = AllocationRequest::new(region, lines);
+    let mut request = AllocationRequest::new(region, currency, lines);
     request.priority = priority;
     request.max_shipments = max_shipments;
     allocate(&request, &offers).map_err(DomainError::from)

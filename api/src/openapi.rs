@@ -4,7 +4,7 @@ use utoipa::OpenApi;
 
 use crate::problem::{FieldErrorBody, Problem};
 use crate::routes::{
-    activity, admin, availability, keys, ops, orders, payments, product_search, products,
+    activity, admin, availability, keys, listings, ops, orders, payments, product_search, products,
     reservations, stock, warehouses,
 };
 
@@ -16,6 +16,11 @@ use crate::routes::{
     ),
     paths(
         warehouses::register,
+        listings::list_warehouses,
+        listings::list_products,
+        listings::list_orders,
+        listings::list_reservations,
+        listings::list_flash_sales,
         stock::receive,
         stock::sell,
         stock::adjust,

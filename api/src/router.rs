@@ -15,6 +15,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::auth::{authorize, Environment};
 use crate::problem::problems_for_bare_errors;
+use crate::routes::consistency::{refuse_min_position, WithoutReadModel};
 use crate::routes::table::{self, Only, Requirements};
 use crate::routes::AppState;
 
@@ -27,6 +28,7 @@ pub fn router(state: AppState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     let routes = table::routes();
     let gate = (state.auth.clone(), Arc::new(Requirements::of(&routes)));
+    let without_read_model = Arc::new(WithoutReadModel::of(&routes));
     let load = state.load.clone();
     let development = state.auth.environment == Environment::Development;
     let manual_clock = matches!(state.commands.clock(), AppClock::Manual(_));
@@ -45,6 +47,11 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
         // After authentication: long polls are counted per caller.
         .layer(axum::middleware::from_fn_with_state(load, crate::limits::guard))
+        // After authentication, so an anonymous caller learns nothing of a route.
+        .layer(axum::middleware::from_fn_with_state(
+            without_read_model,
+            refuse_min_position,
+        ))
         // Inside routing, so it knows the matched route.
         .layer(axum::middleware::from_fn_with_state(gate, authorize))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

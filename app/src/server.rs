@@ -17,6 +17,7 @@ use commands::{AppClock, CommandService, Database, EventStore, ManualClock};
 use projections::api_keys::ApiKeys;
 use projections::availability::Availability;
 use projections::open_holds::OpenHolds;
+use projections::listings::Listings;
 use projections::{ProjectionHandle, Projector};
 use search::projection::SearchHandle;
 use search::SearchProjection;
@@ -53,6 +54,7 @@ pub struct Backend {
     pub commands: Arc<CommandService>,
     pub availability: Arc<Projector<Availability>>,
     pub open_holds: Arc<Projector<OpenHolds>>,
+    pub listings: Arc<Projector<Listings>>,
     pub api_keys: Arc<ApiKeys>,
     pub search: Arc<SearchProjection>,
 }
@@ -63,6 +65,7 @@ impl Backend {
         vec![
             Arc::new(self.availability.clone()),
             Arc::new(self.open_holds.clone()),
+            Arc::new(self.listings.clone()),
             Arc::new(SearchHandle(self.search.clone())),
         ]
     }
@@ -81,6 +84,7 @@ pub async fn open_backend(config: &ServerConfig) -> anyhow::Result<Backend> {
     let read_db = db;
     let availability = Projector::open(read_db.clone(), Availability).await?;
     let open_holds = Projector::open(read_db.clone(), OpenHolds).await?;
+    let listings = Projector::open(read_db.clone(), Listings).await?;
     let api_keys = ApiKeys::open(read_db.clone()).await?;
     // Each process keeps its own index, in its own data directory.
     let search = SearchProjection::open(read_db, config.data_dir.join("search")).await?;
@@ -88,6 +92,7 @@ pub async fn open_backend(config: &ServerConfig) -> anyhow::Result<Backend> {
         commands,
         availability,
         open_holds,
+        listings,
         api_keys,
         search,
     })
@@ -155,6 +160,8 @@ pub async fn serve(config: ServerConfig, auth: AuthSettings) -> anyhow::Result<(
     backend.availability.spawn_live(committed.clone());
     backend.open_holds.catch_up().await?;
     backend.open_holds.spawn_live(committed.clone());
+    backend.listings.catch_up().await?;
+    backend.listings.spawn_live(committed.clone());
     backend.search.spawn_live(committed);
     spawn_expiry(&backend);
     let planner: Arc<dyn commands::orders::Planner> = Arc::new(api::allocation::ReadSidePlanner {
@@ -168,6 +175,7 @@ pub async fn serve(config: ServerConfig, auth: AuthSettings) -> anyhow::Result<(
         commands: backend.commands.clone(),
         availability: backend.availability.clone(),
         open_holds: backend.open_holds.clone(),
+        listings: backend.listings.clone(),
         flash: {
             let admission = match &config.redis_url {
                 Some(url) => Admission::Shared(

@@ -63,6 +63,18 @@ pub enum ReservationEvent {
 }
 
 impl ReservationEvent {
+    /// The reservation the event belongs to.
+    pub fn reservation_id(&self) -> &str {
+        match self {
+            ReservationEvent::ReservationRequested { reservation_id, .. }
+            | ReservationEvent::ReservationHeld { reservation_id, .. }
+            | ReservationEvent::ReservationFailed { reservation_id, .. }
+            | ReservationEvent::ReservationExtended { reservation_id, .. }
+            | ReservationEvent::ReservationConfirmed { reservation_id }
+            | ReservationEvent::ReservationReleased { reservation_id, .. } => reservation_id,
+        }
+    }
+
     pub fn event_type(&self) -> &'static str {
         match self {
             ReservationEvent::ReservationRequested { .. } => "ReservationRequested",

@@ -7,6 +7,8 @@
 //! * [`open_holds`] — stock holds still open, for the expiry sweep.
 //! * [`api_keys`] — the API key table, in memory; [`warehouses`] — the warehouses'
 //!   shipping rates.
+//! * [`listings`] — what was created (warehouses, products, orders, reservations,
+//!   flash sales), for the list endpoints.
 //!
 //! This crate never imports the write side: it reads the log through `event-log`'s
 //! read API ([`event_log::EventSource`]), writes its read models in
@@ -15,6 +17,7 @@
 
 pub mod api_keys;
 pub mod availability;
+pub mod listings;
 pub mod open_holds;
 pub mod runtime;
 pub mod warehouses;

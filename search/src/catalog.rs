@@ -23,7 +23,9 @@ pub struct ProductRecord {
     pub details: ProductDetails,
     pub in_stock: bool,
     /// Log position of the listing: newer listings sort first under `newest`.
-    pub listed_at: i64,
+    /// (Named `listed_at` in indexes built before; read under either name.)
+    #[serde(alias = "listed_at")]
+    pub listed_position: i64,
 }
 
 /// How much one action says about a shopper's taste.
@@ -139,7 +141,7 @@ impl Catalog {
                     in_stock: self.in_stock(&sku),
                     sku: sku.clone(),
                     details,
-                    listed_at: position,
+                    listed_position: position,
                 };
                 remember(signals, &record);
                 self.products.insert(sku.clone(), record);

@@ -320,7 +320,7 @@ pub fn document(fields: &Fields, record: &ProductRecord) -> TantivyDocument {
     doc.add_text(fields.currency, &details.price.currency);
     doc.add_f64(fields.lat, details.shop.location.lat);
     doc.add_f64(fields.lon, details.shop.location.lon);
-    doc.add_i64(fields.listed, record.listed_at);
+    doc.add_i64(fields.listed, record.listed_position);
     doc.add_u64(fields.tie, tie_breaker(&record.sku));
     doc.add_text(
         fields.record,

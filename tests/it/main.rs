@@ -18,6 +18,7 @@ mod crash;
 mod credentials;
 mod flash_sales;
 mod lifecycle;
+mod lists;
 mod load;
 mod ops;
 mod orders;

@@ -20,10 +20,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::Principal;
-use crate::problem::{Body, PathParams, Problem};
+use crate::problem::{Body, PathParams, Problem, QueryParams};
 use crate::routes::orders::customer;
 use crate::routes::warehouses::MoneyBody;
-use crate::routes::{metered, metered_result, AppState};
+use crate::routes::{metered, metered_result, AppState, Consistency};
 use admission::{Admission, Admitted, TicketView};
 
 /// How often running sales are looked at (to close them when their window ends).
@@ -139,9 +139,9 @@ pub struct SaleAnswer {
     pub sale_id: String,
     pub sku: String,
     pub warehouse_id: String,
-    /// scheduled, ended or cancelled; `open` says whether purchases are taken now.
-    #[schema(value_type = String)]
-    pub status: FlashSaleStatus,
+    /// scheduled (before its window), open (purchases taken now), ended or cancelled.
+    pub status: String,
+    /// Whether purchases are taken now (status `open`).
     pub open: bool,
     pub units: u64,
     pub held: u64,
@@ -176,14 +176,24 @@ async fn answer(
     metrics::gauge!("flash_sale_sold_units", &labels).set(view.sold as f64);
     metrics::gauge!("flash_sale_remaining_units", &labels).set(view.remaining as f64);
     metrics::gauge!("flash_sale_queue_length", &labels).set(queue_length as f64);
+    // The status the sale list shows too: the events and the clock together.
+    let ended = match view.status {
+        FlashSaleStatus::Cancelled => Some("cancelled"),
+        FlashSaleStatus::Ended => Some("ended"),
+        FlashSaleStatus::New | FlashSaleStatus::Scheduled => None,
+    };
+    let status = projections::listings::flash_sales::status_at(
+        ended,
+        view.starts_at.unwrap_or_default(),
+        view.ends_at.unwrap_or_default(),
+        now,
+    );
     Ok(SaleAnswer {
-        open: view.status == FlashSaleStatus::Scheduled
-            && view.starts_at.is_some_and(|s| now >= s)
-            && view.ends_at.is_some_and(|e| now < e),
+        open: status == "open",
+        status: status.to_string(),
         sale_id: view.sale_id,
         sku: view.sku,
         warehouse_id: view.warehouse_id,
-        status: view.status,
         units: view.units,
         held: view.held,
         sold: view.sold,
@@ -254,12 +264,14 @@ pub async fn schedule(
 
 /// A sale's units (held, sold, remaining), queue length and admission rate.
 #[utoipa::path(get, path = "/v1/flash-sales/{sale_id}", tag = "queries",
-    params(("sale_id" = String, Path)),
+    params(("sale_id" = String, Path), Consistency),
     responses((status = 200, body = SaleAnswer), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn get(
     State(state): State<AppState>,
     PathParams(sale_id): PathParams<String>,
+    QueryParams(consistency): QueryParams<Consistency>,
 ) -> Result<Json<SaleAnswer>, Problem> {
+    state.await_committed(consistency.min_position).await?;
     // Looking also closes a sale whose window has passed and returns lapsed holds.
     let view = state.commands.tick_flash_sale(&sale_id).await?;
     let position = state.commands.store().last_committed();

@@ -16,7 +16,7 @@ use super::AppState;
 use crate::problem::{Body, PathParams, Problem};
 
 /// The projections that can be rebuilt.
-pub const PROJECTIONS: &[&str] = &["availability", "open_holds", "search"];
+pub const PROJECTIONS: &[&str] = &["availability", "open_holds", "listings", "search"];
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ProjectionState {

@@ -23,12 +23,16 @@ const MAX_WAIT: Duration = Duration::from_secs(30);
 const DEFAULT_WAIT: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct WaitParams {
     /// Answer once the resource is in one of these statuses (comma-separated).
     pub wait_for_status: Option<String>,
     /// How long to wait, at most 30,000 ms; 5,000 when absent.
     pub timeout_ms: Option<u64>,
+    /// Answer only once the log has reached this position (at most 2 s), so a write
+    /// acknowledged elsewhere is seen.
+    pub min_position: Option<i64>,
 }
 
 /// What one look at the resource found: the answer, its status, whether that status
@@ -58,6 +62,7 @@ where
     Fut: Future<Output = Result<Look<T>, Problem>>,
 {
     let wanted = wanted(wait, statuses)?;
+    state.await_committed(wait.min_position).await?;
     let timeout = wait
         .timeout_ms
         .map(Duration::from_millis)

@@ -3,7 +3,9 @@
 pub mod activity;
 pub mod admin;
 pub mod availability;
+pub mod consistency;
 pub mod keys;
+pub mod listings;
 pub mod long_poll;
 pub mod ops;
 pub mod orders;
@@ -24,6 +26,7 @@ use event_schemas::Metadata;
 use projections::availability::Availability;
 use projections::Projector;
 use serde::Deserialize;
+use tokio::sync::watch;
 use utoipa::IntoParams;
 
 use crate::problem::Problem;
@@ -38,6 +41,7 @@ pub struct AppState {
     pub commands: Arc<CommandService>,
     pub availability: Arc<Projector<Availability>>,
     pub open_holds: Arc<Projector<projections::open_holds::OpenHolds>>,
+    pub listings: Arc<Projector<projections::listings::Listings>>,
     pub search: product_search::SearchState,
     pub flash: crate::flash::FlashState,
     pub limits: Limits,
@@ -77,6 +81,7 @@ impl Default for Limits {
 
 /// `?min_position=N`: answer only once the read model reflects position N.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct Consistency {
     /// Wait (up to 2 s) until the answer reflects at least this log position.
@@ -99,6 +104,51 @@ impl AppState {
             actor: Some(principal.actor()),
             idempotency_key: header("idempotency-key"),
         }
+    }
+
+    /// Wait until the log this process reads has reached `min_position` (a commit of
+    /// this process or, as heard, of another), or answer 503. For answers read from
+    /// the aggregates themselves, which reflect every commit once it is heard of.
+    pub async fn await_committed(&self, min_position: Option<i64>) -> Result<(), Problem> {
+        let Some(wanted) = min_position else {
+            return Ok(());
+        };
+        let store = self.commands.store();
+        let mut own = store.committed();
+        let mut foreign = store.foreign_commits();
+        let reached = |own: &watch::Receiver<i64>, foreign: &watch::Receiver<i64>| {
+            (*own.borrow()).max(*foreign.borrow())
+        };
+        let deadline = tokio::time::Instant::now() + MIN_POSITION_WAIT;
+        while reached(&own, &foreign) < wanted {
+            let changed = tokio::time::timeout_at(deadline, async {
+                tokio::select! {
+                    result = own.changed() => result,
+                    result = foreign.changed() => result,
+                }
+            })
+            .await;
+            if !matches!(changed, Ok(Ok(()))) {
+                let current = reached(&own, &foreign);
+                return Err(stale_read(
+                    projections::WaitError::Stale { current, wanted },
+                    current,
+                    wanted,
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Wait until the listings reflect `min_position`, or answer 503.
+    pub async fn await_listings(&self, min_position: Option<i64>) -> Result<(), Problem> {
+        let Some(wanted) = min_position else {
+            return Ok(());
+        };
+        self.listings
+            .wait_for(wanted, MIN_POSITION_WAIT)
+            .await
+            .map_err(|stale| stale_read(stale, self.listings.position(), wanted))
     }
 
     /// Wait until availability reflects `min_position`, or answer 503.

@@ -297,6 +297,8 @@ pub struct SuggestParams {
     pub prefix: String,
     /// 1 to 10, default 10.
     pub limit: Option<usize>,
+    /// Wait (up to 2 s) until the suggestions reflect this log position.
+    pub min_position: Option<i64>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -339,6 +341,7 @@ pub async fn suggestions(
     if !errors.is_empty() {
         return Err(Problem::invalid(errors));
     }
+    await_position(&state.search.projection, params.min_position).await?;
     let view = state.search.projection.view();
     let suggestions = {
         let signals = view

@@ -9,10 +9,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::warehouses::{LocationBody, MoneyBody};
-use super::{metered, AppState};
+use super::{metered, AppState, Consistency};
 use crate::auth::Principal;
 use crate::idempotency::{self, stored_answer, Executed, MaybeReplayed};
-use crate::problem::{Body, PathParams, Problem};
+use crate::problem::{Body, PathParams, Problem, QueryParams};
 
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -231,12 +231,14 @@ pub async fn delist(
 
 /// A listed product.
 #[utoipa::path(get, path = "/v1/products/{sku}", tag = "queries",
-    params(("sku" = String, Path)),
+    params(("sku" = String, Path), Consistency),
     responses((status = 200, body = ProductAnswer), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn get(
     State(state): State<AppState>,
     PathParams(sku): PathParams<String>,
+    QueryParams(consistency): QueryParams<Consistency>,
 ) -> Result<Json<ProductAnswer>, Problem> {
+    state.await_committed(consistency.min_position).await?;
     let (outcome, product) = metered("read_product", state.commands.product(&sku)).await?;
     Ok(Json(answer(&product, outcome.position)?))
 }

@@ -11,7 +11,7 @@ use axum::http::Method;
 use axum::routing::{self, MethodRouter};
 
 use super::{
-    activity, admin, availability, keys, ops, orders, payments, product_search, products,
+    activity, admin, availability, keys, listings, ops, orders, payments, product_search, products,
     reservations, stock, warehouses, AppState,
 };
 use crate::auth::Requirement::{self, Authenticated, Buyer, Master, Public, Scope};
@@ -25,6 +25,10 @@ pub struct Route {
     pub handler: MethodRouter<AppState>,
     /// Only where the operator may reach it: the development sandbox, the manual clock.
     pub only: Only,
+    /// Whether the answer is read from the log (a projection or an aggregate), so
+    /// that `min_position` means something; a GET that reads nothing of the log
+    /// refuses it with 400 `no_read_model` ([`crate::routes::consistency`]).
+    pub reads_log: bool,
 }
 
 /// Where a route exists.
@@ -48,6 +52,7 @@ macro_rules! constructor {
                 requirement,
                 handler: $route(handler),
                 only: Only::Always,
+                reads_log: true,
             }
         }
     };
@@ -63,22 +68,29 @@ impl Route {
         self.only = only;
         self
     }
+
+    /// The answer reads nothing of the log (health, metrics, keys, admission state).
+    fn without_read_model(mut self) -> Self {
+        self.reads_log = false;
+        self
+    }
 }
 
 /// Every route of the API.
 pub fn routes() -> Vec<Route> {
     vec![
         // Operations.
-        Route::get("/health", Public, ops::health),
-        Route::get("/ready", Public, ops::ready),
-        Route::get("/metrics", Scope("admin"), ops::metrics),
-        Route::get("/openapi.json", Authenticated, ops::openapi),
+        Route::get("/health", Public, ops::health).without_read_model(),
+        Route::get("/ready", Public, ops::ready).without_read_model(),
+        Route::get("/metrics", Scope("admin"), ops::metrics).without_read_model(),
+        Route::get("/openapi.json", Authenticated, ops::openapi).without_read_model(),
         // Keys: the master key only.
         Route::post("/v1/keys", Master, keys::create),
-        Route::get("/v1/keys", Master, keys::list),
+        Route::get("/v1/keys", Master, keys::list).without_read_model(),
         Route::delete("/v1/keys/{id}", Master, keys::revoke),
         // Warehouses and stock.
         Route::post("/v1/warehouses", Scope("stock:write"), warehouses::register),
+        Route::get("/v1/warehouses", Scope("read"), listings::list_warehouses),
         Route::post(
             "/v1/stock/{sku}/{warehouse_id}/receipts",
             Scope("stock:write"),
@@ -116,6 +128,7 @@ pub fn routes() -> Vec<Route> {
         ),
         // The catalog and search: shoppers search with their own token.
         Route::post("/v1/products", Scope("catalog:write"), products::list),
+        Route::get("/v1/products", Scope("read"), listings::list_products),
         Route::get("/v1/products/{sku}", Scope("read"), products::get),
         Route::patch(
             "/v1/products/{sku}",
@@ -141,6 +154,11 @@ pub fn routes() -> Vec<Route> {
             reservations::reserve,
         ),
         Route::get(
+            "/v1/reservations",
+            Buyer("orders:write"),
+            listings::list_reservations,
+        ),
+        Route::get(
             "/v1/reservations/{id}",
             Buyer("orders:write"),
             reservations::get,
@@ -161,6 +179,7 @@ pub fn routes() -> Vec<Route> {
             reservations::extend,
         ),
         Route::post("/v1/orders", Buyer("orders:write"), orders::place),
+        Route::get("/v1/orders", Buyer("orders:write"), listings::list_orders),
         Route::get("/v1/orders/{id}", Buyer("orders:write"), orders::get),
         Route::post(
             "/v1/orders/{id}/cancel",
@@ -182,6 +201,7 @@ pub fn routes() -> Vec<Route> {
         .only(Only::InDevelopment),
         // Flash sales.
         Route::post("/v1/flash-sales", Scope("sales:write"), flash::schedule),
+        Route::get("/v1/flash-sales", Buyer("read"), listings::list_flash_sales),
         Route::get("/v1/flash-sales/{sale_id}", Buyer("read"), flash::get),
         Route::post(
             "/v1/flash-sales/{sale_id}/cancel",
@@ -197,13 +217,15 @@ pub fn routes() -> Vec<Route> {
             "/v1/flash-sales/{sale_id}/queue/{ticket}",
             Buyer("orders:write"),
             flash::ticket,
-        ),
+        )
+        .without_read_model(),
         // Administration.
         Route::get(
             "/v1/admin/projections/{name}",
             Scope("admin"),
             admin::projection,
-        ),
+        )
+        .without_read_model(),
         Route::post(
             "/v1/admin/projections/{name}/rebuild",
             Scope("admin"),
@@ -219,7 +241,8 @@ pub fn routes() -> Vec<Route> {
             "/v1/admin/processes/order/parked",
             Scope("admin"),
             admin::parked,
-        ),
+        )
+        .without_read_model(),
         Route::post(
             "/v1/admin/processes/order/parked/{position}/retry",
             Scope("admin"),

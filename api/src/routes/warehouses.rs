@@ -84,6 +84,17 @@ impl From<&Money> for MoneyBody {
     }
 }
 
+impl From<ShippingRate> for ShippingRateBody {
+    fn from(rate: ShippingRate) -> Self {
+        ShippingRateBody {
+            region: rate.region,
+            cost_per_item: MoneyBody::from(&rate.cost_per_item),
+            cost_per_shipment: MoneyBody::from(&rate.cost_per_shipment),
+            days: rate.days,
+        }
+    }
+}
+
 impl From<RegisterWarehouseBody> for RegisterWarehouse {
     fn from(body: RegisterWarehouseBody) -> Self {
         RegisterWarehouse {

@@ -7,10 +7,11 @@ pub(super) fn single_explanation(
     best: &Evaluated,
     single_count: usize,
     region: &str,
+    currency: &str,
     priority: bool,
 ) -> String {
     let id = search.ids(best).join("");
-    let figures = figures(best, priority);
+    let figures = figures(best, currency, priority);
     if single_count == 1 {
         format!(
             "Single shipment from {id} ({figures}); it is the only warehouse shipping to \
@@ -30,6 +31,7 @@ pub(super) fn split_explanation(
     search: &Search,
     best: &Evaluated,
     region: &str,
+    currency: &str,
     priority: bool,
     max_shipments: usize,
     narrowed: Option<(usize, usize)>,
@@ -39,7 +41,7 @@ pub(super) fn split_explanation(
         "No warehouse shipping to {region} has the whole order; split over {} ({}), the \
          {which} plan with {}.",
         list(&search.ids(best)),
-        figures(best, priority),
+        figures(best, currency, priority),
         at_most_shipments(max_shipments),
     );
     if let Some((searched, of)) = narrowed {
@@ -84,8 +86,10 @@ pub(super) fn shortage_explanation(short: &[Shortfall], region: &str) -> String 
     }
 }
 
-pub(super) fn figures(evaluated: &Evaluated, priority: bool) -> String {
-    let cost = format!("cost {}", grouped(evaluated.cost));
+/// "shipping EUR 5.45, 1 day": what the plan's shipments cost (the order's total
+/// does not include it) and how long they take.
+pub(super) fn figures(evaluated: &Evaluated, currency: &str, priority: bool) -> String {
+    let cost = format!("shipping {}", money(evaluated.cost, currency));
     let days = match evaluated.days {
         1 => "1 day".to_string(),
         n => format!("{n} days"),
@@ -94,6 +98,32 @@ pub(super) fn figures(evaluated: &Evaluated, priority: bool) -> String {
         format!("{days}, {cost}")
     } else {
         format!("{cost}, {days}")
+    }
+}
+
+/// An amount in minor units as a person reads it: "EUR 1,234.50", "JPY 500".
+pub(super) fn money(minor_units: i128, currency: &str) -> String {
+    // ISO 4217 minor units: most currencies have two; these have none or three.
+    let decimals = match currency {
+        "BIF" | "CLP" | "DJF" | "GNF" | "ISK" | "JPY" | "KMF" | "KRW" | "PYG" | "RWF" | "UGX"
+        | "UYI" | "VND" | "VUV" | "XAF" | "XOF" | "XPF" => 0,
+        "BHD" | "IQD" | "JOD" | "KWD" | "LYD" | "OMR" | "TND" => 3,
+        _ => 2,
+    };
+    let scale = 10i128.pow(decimals);
+    let sign = if minor_units < 0 { "-" } else { "" };
+    let whole = grouped((minor_units / scale).abs());
+    let amount = match decimals {
+        0 => whole,
+        _ => format!(
+            "{whole}.{:0width$}",
+            (minor_units % scale).abs(),
+            width = decimals as usize
+        ),
+    };
+    match currency {
+        "" => format!("{sign}{amount}"),
+        _ => format!("{currency} {sign}{amount}"),
     }
 }
 
@@ -127,4 +157,18 @@ pub(super) fn grouped(value: i128) -> String {
         out.push(digit);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::money;
+
+    #[test]
+    fn money_reads_in_the_currency_s_own_minor_units() {
+        assert_eq!(money(545, "EUR"), "EUR 5.45");
+        assert_eq!(money(123_456_7, "EUR"), "EUR 12,345.67");
+        assert_eq!(money(500, "JPY"), "JPY 500");
+        assert_eq!(money(1_005, "KWD"), "KWD 1.005");
+        assert_eq!(money(-5, "EUR"), "EUR -0.05");
+    }
 }

@@ -103,8 +103,8 @@ impl WarehouseOffer {
 /// The offers of the warehouses that ship to `region`, from `(warehouse_id, ships_to,
 /// available per SKU)`; the others are left out. Costs of different currencies cannot
 /// be added, so the plan is made in the currency of the first warehouse shipping
-/// there, and warehouses quoting another are left out too.
-pub fn offers_for_region<'a, I>(region: &str, warehouses: I) -> Vec<WarehouseOffer>
+/// there (answered with the offers), and warehouses quoting another are left out too.
+pub fn offers_for_region<'a, I>(region: &str, warehouses: I) -> (String, Vec<WarehouseOffer>)
 where
     I: IntoIterator<Item = (&'a str, &'a [ShippingRate], BTreeMap<String, u64>)>,
 {
@@ -115,12 +115,13 @@ where
         .find(|rate| rate.region == region)
         .map(|rate| rate.cost_per_item.currency.clone())
         .unwrap_or_default();
-    warehouses
+    let offers = warehouses
         .into_iter()
         .filter_map(|(warehouse_id, ships_to, available)| {
             WarehouseOffer::from_rates(warehouse_id, ships_to, region, &currency, available)
         })
-        .collect()
+        .collect();
+    (currency, offers)
 }
 
 /// An order to allocate: its lines (none naming a warehouse), the destination region
@@ -129,6 +130,8 @@ where
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AllocationRequest {
     pub region: String,
+    /// The currency the offers' costs are in (for the explanation).
+    pub currency: String,
     pub lines: Vec<OrderLine>,
     pub priority: bool,
     pub max_shipments: usize,
@@ -137,9 +140,10 @@ pub struct AllocationRequest {
 impl AllocationRequest {
     /// A normal (not priority) order that may be split over
     /// [`DEFAULT_MAX_SHIPMENTS`] warehouses.
-    pub fn new(region: impl Into<String>, lines: Vec<OrderLine>) -> Self {
+    pub fn new(region: impl Into<String>, currency: impl Into<String>, lines: Vec<OrderLine>) -> Self {
         Self {
             region: region.into(),
+            currency: currency.into(),
             lines,
             priority: false,
             max_shipments: DEFAULT_MAX_SHIPMENTS,
@@ -312,7 +316,7 @@ pub fn allocate(
     let single_count = singles.len();
     if let Some(best) = singles.into_iter().min_by(|a, b| search.compare(a, b)) {
         let explanation =
-            single_explanation(&search, &best, single_count, region, request.priority);
+            single_explanation(&search, &best, single_count, region, &request.currency, request.priority);
         return search.plan(best, explanation);
     }
 
@@ -341,6 +345,7 @@ pub fn allocate(
                 &search,
                 &best,
                 region,
+                &request.currency,
                 request.priority,
                 request.max_shipments,
                 narrowed,

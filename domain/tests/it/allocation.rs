@@ -33,7 +33,7 @@ fn line(sku: &str, quantity: u64) -> OrderLine {
 }
 
 fn order(lines: &[(&str, u64)]) -> AllocationRequest {
-    AllocationRequest::new("nl", lines.iter().map(|(s, q)| line(s, *q)).collect())
+    AllocationRequest::new("nl", "EUR", lines.iter().map(|(s, q)| line(s, *q)).collect())
 }
 
 fn priority(lines: &[(&str, u64)]) -> AllocationRequest {
@@ -164,7 +164,7 @@ fn one_warehouse_with_everything_ships_it_all() {
     assert_eq!(plan.days, 1);
     assert_eq!(
         plan.explanation,
-        "Single shipment from ams-1 (cost 800, 1 day); it is the only warehouse shipping to nl \
+        "Single shipment from ams-1 (shipping EUR 8.00, 1 day); it is the only warehouse shipping to nl \
          that has the whole order."
     );
 }
@@ -204,7 +204,7 @@ fn the_cheapest_single_warehouse_wins_for_a_normal_order() {
     assert_eq!((plan.total_cost, plan.days), (130, 5));
     assert_eq!(
         plan.explanation,
-        "Single shipment from slow (cost 130, 5 days), the cheapest of 3 warehouses shipping to \
+        "Single shipment from slow (shipping EUR 1.30, 5 days), the cheapest of 3 warehouses shipping to \
          nl that have the whole order; one shipment is preferred to splitting."
     );
 }
@@ -224,7 +224,7 @@ fn a_priority_order_takes_the_fastest_then_the_cheapest() {
     assert_eq!((plan.total_cost, plan.days), (770, 1));
     assert!(plan
         .explanation
-        .starts_with("Single shipment from fast-cheap (1 day, cost 770), the fastest of 3"));
+        .starts_with("Single shipment from fast-cheap (1 day, shipping EUR 7.70), the fastest of 3"));
 }
 
 #[test]
@@ -258,7 +258,7 @@ fn without_a_single_warehouse_the_order_is_split_at_the_lowest_cost() {
     assert_eq!((plan.total_cost, plan.days), (700 + 1_300, 3));
     assert!(plan
         .explanation
-        .contains("(3 days, cost 2,000), the fastest plan"));
+        .contains("(3 days, shipping EUR 20.00), the fastest plan"));
 }
 
 fn plan_of(request: AllocationRequest, offers: &[WarehouseOffer]) -> Plan {
@@ -534,7 +534,7 @@ fn offers_come_from_the_rates_for_the_destination_region() {
     let ber = vec![rate("de", "EUR", 1, 2, 3)];
     let usd = vec![rate("nl", "USD", 1, 1, 1)];
     let stock = || BTreeMap::from([("A".to_string(), 4)]);
-    let offers = offers_for_region(
+    let (currency, offers) = offers_for_region(
         "nl",
         [
             ("ams-1", ams.as_slice(), stock()),
@@ -545,6 +545,7 @@ fn offers_come_from_the_rates_for_the_destination_region() {
     // Only Amsterdam ships to nl in euros (the first warehouse's currency there), at
     // its nl rate
     assert_eq!(offers, [offer("ams-1", (150, 499, 1), &[("A", 4)])]);
+    assert_eq!(currency, "EUR");
 }
 
 #[test]
@@ -666,6 +667,7 @@ fn small_case() -> impl Strategy<Value = (AllocationRequest, Vec<WarehouseOffer>
     )
         .prop_map(|(lines, priority, max_shipments)| AllocationRequest {
             region: "nl".into(),
+            currency: "EUR".into(),
             lines,
             priority,
             max_shipments,

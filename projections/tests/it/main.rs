@@ -1,6 +1,7 @@
 //! The read side against real logs on SQLite and PostgreSQL.
 
 mod availability_projection;
+mod listings_statuses;
 mod open_holds_projection;
 mod support;
 mod warehouses_upcast;

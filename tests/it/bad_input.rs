@@ -422,7 +422,7 @@ fn cases() -> Vec<Case> {
         // Wrong methods.
         get(
             "GET on a command route",
-            "/v1/warehouses",
+            "/v1/stock/MUG-1/wh-1/receipts",
             StatusCode::METHOD_NOT_ALLOWED,
         ),
         case(

@@ -1,5 +1,5 @@
 # commerce: the two commands a newcomer needs are `make run` and `make test`.
-.PHONY: run test services fmt lint schemas
+.PHONY: run test tour services fmt lint schemas
 
 CARGO ?= cargo
 
@@ -14,6 +14,11 @@ test: services
 	else \
 		$(CARGO) test --workspace --no-fail-fast; \
 	fi
+	bash scripts/tour.sh
+
+## Run the README's tour against a fresh server and compare every answer it shows.
+tour:
+	bash scripts/tour.sh
 
 ## Check that PostgreSQL, NATS and Redis run on 127.0.0.1; start or install them.
 services:

@@ -12,7 +12,8 @@ the server's address. Lines that start the server or write its data directory
 starts the server before the blocks run.
 
 The matching rules (what the README's answers mean):
-* Each `curl` line starts a command. The command's expected answer is the text after
+* Each line that starts with `curl` starts a command (a curl inside `$(...)` only
+  feeds a later command). The command's expected answer is the text after
   `# →` (on its own lines or at the end of its last line), continued on the following
   lines that start with `#` and at least two spaces.
 * A leading three-digit number is the HTTP status the answer must have; without one,
@@ -96,8 +97,11 @@ def run_block(body, base, log):
     script = "\n".join(line for line in body if runnable(line))
     script = script.replace("localhost:8080", base.removeprefix("http://"))
     # Each curl call appends its answer and status to the log, and still prints.
+    # A curl inside `$(...)` (a subshell) only feeds the next command, and is not
+    # one of the commands whose answers the README shows.
     prelude = f"""set -u
 curl() {{
+    if [ "$BASH_SUBSHELL" -gt 0 ]; then command curl "$@"; return; fi
     command curl "$@" -w '\\n{STATUS_MARK}%{{http_code}}\\n' | tee -a '{log}'
 }}
 """

@@ -16,7 +16,42 @@ fn main() {
     let result = runtime.block_on(cli::run());
     runtime.shutdown_timeout(EXIT_GRACE);
     if let Err(error) = result {
-        eprintln!("commerce: {error:#}");
+        eprintln!("commerce: {}", describe(&error));
         std::process::exit(1);
+    }
+}
+
+/// The error and its causes, each said once: many errors repeat their source's
+/// message in their own ("database error: error returned from database: ..."), so a
+/// cause whose words are already there is left out.
+fn describe(error: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in error.chain() {
+        let message = cause.to_string();
+        if text.contains(&message) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&message);
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cause_already_said_is_not_said_again() {
+        let root = std::io::Error::other("database \"x\" does not exist");
+        let error = anyhow::Error::new(root)
+            .context("error returned from database: database \"x\" does not exist")
+            .context("opening the log");
+        assert_eq!(
+            describe(&error),
+            "opening the log: error returned from database: database \"x\" does not exist"
+        );
     }
 }

@@ -1,8 +1,8 @@
 //! `commerce rebuild NAME`: through the running server, or in this process.
 
-use std::io::Write;
 use std::time::Duration;
 
+use indicatif::{ProgressBar, ProgressStyle};
 use anyhow::{bail, Context};
 
 use projections::RebuildState;
@@ -55,6 +55,7 @@ async fn through_server(
     }
     let started: ProjectionState = started.json().await?;
     let generation = started.rebuild.generation;
+    let bar = progress_bar();
     loop {
         tokio::time::sleep(PROGRESS_EVERY).await;
         let state: ProjectionState = client
@@ -66,18 +67,20 @@ async fn through_server(
             .await?;
         let r = &state.rebuild;
         if r.generation >= generation {
-            draw(r.position, r.target, r.events_applied);
+            draw(&bar, r.position, r.target, r.events_applied);
         }
         match r.state {
             RebuildState::Done => {
+                finish(&bar);
                 eprintln!(
-                    "\nrebuilt {projection}: {} events, now at position {}",
+                    "rebuilt {projection}: {} events, now at position {}",
                     r.events_applied, state.position
                 );
                 return Ok(());
             }
             RebuildState::Failed => {
-                bail!("\nrebuild failed: {}", r.error.clone().unwrap_or_default())
+                finish(&bar);
+                bail!("rebuild failed: {}", r.error.clone().unwrap_or_default())
             }
             _ => {}
         }
@@ -93,32 +96,49 @@ async fn in_process(name: &str, storage: &StorageArgs) -> anyhow::Result<()> {
         .find(|p| p.name() == name)
         .ok_or_else(|| anyhow::anyhow!("no projection '{name}'"))?;
     let mut progress = projector.subscribe_rebuild();
+    let bar = progress_bar();
+    let drawn = bar.clone();
     let follower = tokio::spawn(async move {
         while progress.changed().await.is_ok() {
             let s = progress.borrow().clone();
-            draw(s.position, s.target, s.events_applied);
+            draw(&drawn, s.position, s.target, s.events_applied);
         }
     });
     eprintln!(
         "no server holds {}; rebuilding in this process",
         storage.data_dir.display()
     );
-    let status = projector.rebuild_now().await?;
+    let status = projector.rebuild_now().await;
     follower.abort();
+    finish(&bar);
+    let status = status?;
     eprintln!(
-        "\nrebuilt {name}: {} events, now at position {}",
+        "rebuilt {name}: {} events, now at position {}",
         status.events_applied,
         projector.position()
     );
     Ok(())
 }
 
-fn draw(position: i64, target: i64, applied: u64) {
-    let percent = if target > 0 {
-        (position.min(target) as f64 / target as f64) * 100.0
-    } else {
-        100.0
-    };
-    eprint!("\r  {percent:5.1}%  position {position}/{target}  {applied} events applied");
-    let _ = std::io::stderr().flush();
+/// The rebuild's progress bar (hidden when standard error is not a terminal), shown
+/// under the log lines.
+fn progress_bar() -> ProgressBar {
+    let bar = ProgressBar::new(0).with_style(
+        ProgressStyle::with_template("  {percent:>3}%  position {pos}/{len}  {msg}")
+            .expect("a valid template"),
+    );
+    api::telemetry::show_progress(Some(bar.clone()));
+    bar
+}
+
+fn draw(bar: &ProgressBar, position: i64, target: i64, applied: u64) {
+    bar.set_length(target.max(0) as u64);
+    bar.set_position(position.min(target).max(0) as u64);
+    bar.set_message(format!("{applied} events applied"));
+}
+
+/// Take the bar away before the final words.
+fn finish(bar: &ProgressBar) {
+    bar.finish_and_clear();
+    api::telemetry::show_progress(None);
 }

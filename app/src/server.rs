@@ -5,6 +5,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use anyhow::Context;
+
 use admission::Admission;
 use admission::SharedAdmission;
 use api::auth::{Auth, AuthSettings, Environment};
@@ -210,7 +212,9 @@ pub async fn serve(config: ServerConfig, auth: AuthSettings) -> anyhow::Result<(
         load: api::limits::LoadGuard::new(Default::default()),
         planner,
     };
-    let listener = tokio::net::TcpListener::bind(config.listen).await?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
     let address = listener.local_addr()?;
     lock.write_server_info(address)?;
     match environment {

@@ -19,7 +19,7 @@ use event_schemas::{
 };
 use hdrhistogram::Histogram;
 
-use super::{latency_histogram, percentile_ms, ratio, record, round2, Figures, Output};
+use super::{latency_histogram, percentile_ms, ratio, record, round2, target, Figures, Output};
 use app::config::StorageArgs;
 use app::server::open_exclusive;
 
@@ -167,7 +167,18 @@ pub async fn run(args: CheckoutArgs) -> anyhow::Result<()> {
     figures.set("confirmed", confirmed);
     figures.set("failed", failed);
     figures.set("oversold", oversold);
-    println!("targets: at least 500 orders/s, placed→reserved p99 under 200 ms, 0 oversold");
+    let reserve_p99 = percentile_ms(&reserve, 0.99);
+    println!(
+        "targets: {}; {}; {}",
+        target("at least 500 orders/s", per_second >= 500.0, format!("{per_second:.0}")),
+        target(
+            "placed→reserved p99 under 200 ms",
+            reserve_p99 < 200.0,
+            format!("{reserve_p99:.1} ms")
+        ),
+        target("0 oversold", oversold == 0, oversold),
+    );
+    figures.set("targets_met", per_second >= 500.0 && reserve_p99 < 200.0 && oversold == 0);
     let baseline = if args.no_baseline {
         eprintln!("baseline skipped (--no-baseline)");
         None

@@ -100,6 +100,13 @@ pub fn ratio(a: f64, b: f64) -> f64 {
 }
 
 /// Round to two decimals for printing and JSON.
+/// A target with whether this run met it, as the benches print it:
+/// "at least 500 orders/s: met (699)".
+pub fn target(what: &str, met: bool, figure: impl std::fmt::Display) -> String {
+    let verdict = if met { "met" } else { "NOT MET" };
+    format!("{what}: {verdict} ({figure})")
+}
+
 pub fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }

@@ -395,6 +395,29 @@ fn cases() -> Vec<Case> {
             BAD_REQUEST,
         )
         .typed("/problems/invalid_path"),
+        post(
+            "a shopper id holding a NUL in an activity",
+            "/v1/activity",
+            r#"{"user_id": "ada\u0000", "type": "viewed", "sku": "MUG-1"}"#,
+            INVALID,
+        )
+        .field("user_id"),
+        get(
+            "a search query holding a NUL",
+            "/v1/search?q=mug%00",
+            INVALID,
+        ),
+        get(
+            "a suggest prefix holding a control character",
+            "/v1/search/suggest?prefix=mu%07",
+            INVALID,
+        ),
+        get(
+            "min_position on a route with no read model",
+            "/ready?min_position=5",
+            BAD_REQUEST,
+        )
+        .typed("/problems/no_read_model"),
         get("an unknown route", "/v1/nowhere", NOT_FOUND),
         post(
             "an unknown stock route",

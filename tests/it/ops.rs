@@ -36,6 +36,8 @@ async fn operations_routes_answer(backend: Backend) {
         .problem(StatusCode::CONFLICT);
     let ready = server.get("/ready").await.expect(StatusCode::OK);
     assert_eq!(ready["head"], received["position"], "{ready}");
+    // A read of an aggregate is counted as a read, not as a command.
+    server.get("/v1/orders/nobody").await.problem(StatusCode::NOT_FOUND);
 
     let metrics = server.get("/metrics").await;
     assert_eq!(metrics.status, StatusCode::OK);
@@ -63,6 +65,24 @@ async fn operations_routes_answer(backend: Backend) {
     };
     assert!(counted("receive_stock", "accepted"), "{}", metrics.text);
     assert!(counted("sell_stock", "refused"), "{}", metrics.text);
+    assert!(
+        metrics
+            .text
+            .lines()
+            .any(|line| line.starts_with("reads_total") && line.contains("read=\"order\"")),
+        "{}",
+        metrics.text
+    );
+    assert!(!metrics.text.contains("command=\"read_order\""), "{}", metrics.text);
+    // Every metric shown says what it is.
+    for line in metrics.text.lines().filter(|l| l.starts_with("# TYPE ")) {
+        let name = line.split_whitespace().nth(2).unwrap();
+        assert!(
+            metrics.text.contains(&format!("# HELP {name} ")),
+            "{name} has no HELP line:\n{}",
+            metrics.text
+        );
+    }
 
     let openapi = server.get("/openapi.json").await;
     assert!(openapi.content_type().starts_with("application/json"));

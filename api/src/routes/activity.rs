@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::{Extension, Json};
 use commands::CommandService;
-use domain::FieldError;
+use domain::validate::Validator;
 use event_schemas::{ActivityEvent, ActivityKind, Metadata};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
@@ -88,37 +88,24 @@ pub struct ActivityRecorded {
 }
 
 fn validate(body: ActivityBody, principal: &Principal) -> Result<(String, ActivityEvent), Problem> {
-    let mut errors = Vec::new();
-    let mut error = |field: &str, message: &str| {
-        errors.push(FieldError {
-            field: field.into(),
-            message: message.into(),
-        })
-    };
+    let mut errors = Validator::new();
     // A buyer records their own activity; a shop's backend names the shopper.
     let user_id = match principal {
         Principal::Buyer { subject } => subject.clone(),
         _ => body.user_id.clone().unwrap_or_default(),
     };
-    if user_id.trim().is_empty() || user_id.len() > 200 {
-        error("user_id", "1 to 200 characters");
-    }
+    errors.text("user_id", &user_id);
     match body.kind {
         ActivityKind::Searched => match &body.query {
-            Some(q) if !q.trim().is_empty() && q.chars().count() <= 200 => {}
-            _ => error("query", "a search names its query, 1 to 200 characters"),
+            Some(q) => errors.text("query", q),
+            None => errors.fail("query", "a search names its query, 1 to 200 characters"),
         },
         _ => match &body.sku {
-            Some(sku) if !sku.trim().is_empty() && sku.len() <= 100 => {}
-            _ => error(
-                "sku",
-                "viewed, carted and purchased name a sku, 1 to 100 characters",
-            ),
+            Some(sku) => errors.id("sku", sku),
+            None => errors.fail("sku", "viewed, carted and purchased name a sku"),
         },
     }
-    if !errors.is_empty() {
-        return Err(Problem::invalid(errors));
-    }
+    errors.finish().map_err(Problem::from)?;
     let (sku, query) = match body.kind {
         ActivityKind::Searched => (None, body.query),
         _ => (body.sku, None),

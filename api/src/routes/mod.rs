@@ -170,6 +170,23 @@ pub fn stale_read(stale: projections::WaitError, position: i64, wanted: i64) -> 
         .with("min_position", wanted)
 }
 
+/// Read an aggregate (an order, a reservation, a product), counting the read apart
+/// from the commands: `reads_total` and `read_duration_seconds` by what was read.
+pub async fn metered_read<T>(
+    name: &'static str,
+    read: impl std::future::Future<Output = Result<T, CommandError>>,
+) -> Result<T, Problem> {
+    let started = Instant::now();
+    let result = read.await;
+    let outcome = match &result {
+        Ok(_) => "found",
+        Err(CommandError::Refused(_)) => "refused",
+        Err(_) => "failed",
+    };
+    crate::telemetry::observe_read(name, outcome, started.elapsed());
+    result.map_err(Problem::from)
+}
+
 /// Run a command, counting it by type and outcome.
 pub async fn metered<T>(
     name: &'static str,

@@ -1,6 +1,7 @@
 //! `/v1/orders`: place an order (priced from the catalog); the order process reserves
 //! its stock from the log, and `GET` can wait for that outcome.
 
+use crate::routes::metered_read;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::{Extension, Json};
@@ -251,7 +252,7 @@ pub async fn get(
 ) -> Result<Json<OrderBody>, Problem> {
     let changes = state.commands.order_changes(&id);
     let order = long_poll::until_status(&state, &wait, &STATUSES, changes, || async {
-        let (outcome, order) = metered("read_order", state.commands.order(&id)).await?;
+        let (outcome, order) = metered_read("order", state.commands.order(&id)).await?;
         visible(&order, &principal)?;
         Ok(Look {
             status: order.status.name(),
@@ -279,7 +280,7 @@ pub async fn reservation(
     PathParams(id): PathParams<String>,
     QueryParams(wait): QueryParams<WaitParams>,
 ) -> Result<Json<super::reservations::ReservationBody>, Problem> {
-    let (_, order) = metered("read_order", state.commands.order(&id)).await?;
+    let (_, order) = metered_read("order", state.commands.order(&id)).await?;
     visible(&order, &principal)?;
     let reservation_id = domain::ids::order_reservation_id(&id);
     let answer = super::reservations::look_until_status(&state, &wait, &reservation_id, || {
@@ -319,7 +320,7 @@ pub async fn cancel(
     raw: axum::body::Bytes,
 ) -> Result<Json<OrderBody>, Problem> {
     let request: CancelBody = optional_json(&raw)?;
-    let (_, order) = metered("read_order", state.commands.order(&id)).await?;
+    let (_, order) = metered_read("order", state.commands.order(&id)).await?;
     visible(&order, &principal)?;
     let metadata = state.metadata(&headers, &principal);
     let reason = request

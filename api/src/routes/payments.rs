@@ -3,6 +3,7 @@
 //! captured callback cannot be replayed once its time has passed) and, in development
 //! mode, a sandbox provider that sends signed callbacks for the tour and the tests.
 
+use crate::routes::metered_read;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::{Extension, Json};
@@ -322,7 +323,7 @@ pub async fn sandbox(
             "the sandbox payment provider exists only in development mode",
         ));
     };
-    let (_, order) = metered("read_order", state.commands.order(&order_id)).await?;
+    let (_, order) = metered_read("order", state.commands.order(&order_id)).await?;
     let total = order.total_or_zero();
     let callback = PaymentCallback {
         order_id,

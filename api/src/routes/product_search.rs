@@ -127,6 +127,18 @@ fn validate(params: SearchParams, principal: &Principal) -> Result<SearchRequest
         errors.push(field_error(field, message));
     };
     let q = params.q.unwrap_or_default();
+    // Text reaches the log (SearchPerformed) and the index: no control characters.
+    for (field, value) in [
+        ("q", Some(q.as_str())),
+        ("category", params.category.as_deref()),
+        ("shop_id", params.shop_id.as_deref()),
+        ("materials", params.materials.as_deref()),
+        ("user_id", user_id.as_deref()),
+    ] {
+        if value.is_some_and(|v| v.chars().any(char::is_control)) {
+            error(field, "must not hold control characters".into());
+        }
+    }
     if q.chars().count() > MAX_QUERY {
         error("q", format!("at most {MAX_QUERY} characters"));
     } else if too_many_words(&q) {
@@ -324,7 +336,12 @@ pub async fn suggestions(
 ) -> Result<Json<SuggestAnswer>, Problem> {
     let limit = params.limit.unwrap_or(MAX_SUGGESTIONS);
     let mut errors = Vec::new();
-    if params.prefix.trim().is_empty() || params.prefix.chars().count() > MAX_QUERY {
+    if params.prefix.chars().any(char::is_control) {
+        errors.push(field_error(
+            "prefix",
+            "must not hold control characters".into(),
+        ));
+    } else if params.prefix.trim().is_empty() || params.prefix.chars().count() > MAX_QUERY {
         errors.push(field_error(
             "prefix",
             format!("from 1 to {MAX_QUERY} characters"),

@@ -1,5 +1,6 @@
 //! `/v1/products`: the catalog. List, update (partially), delist, read.
 
+use crate::routes::metered_read;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::{Extension, Json};
@@ -239,6 +240,6 @@ pub async fn get(
     QueryParams(consistency): QueryParams<Consistency>,
 ) -> Result<Json<ProductAnswer>, Problem> {
     state.await_committed(consistency.min_position).await?;
-    let (outcome, product) = metered("read_product", state.commands.product(&sku)).await?;
+    let (outcome, product) = metered_read("product", state.commands.product(&sku)).await?;
     Ok(Json(answer(&product, outcome.position)?))
 }

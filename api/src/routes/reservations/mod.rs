@@ -1,6 +1,7 @@
 //! `/v1/reservations`: hold several lines for a buyer, all or nothing, then confirm
 //! (sell) or release them. Holds run out at the reservation's end by themselves.
 
+use crate::routes::metered_read;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::{Extension, Json};
@@ -197,7 +198,7 @@ where
 {
     let changes = state.commands.reservation_changes(id);
     long_poll::until_status(state, wait, &STATUSES, changes, || async {
-        let answer = metered("inspect_reservation", read()).await?;
+        let answer = metered_read("reservation", read()).await?;
         let now = state.commands.clock().now();
         let status = answer.reservation.status_at(now);
         // A held reservation turns expired at its end without a commit of its own.
@@ -232,7 +233,7 @@ pub async fn confirm(
     PathParams(id): PathParams<String>,
 ) -> Result<Json<ReservationBody>, Problem> {
     client_owned(&id)?;
-    let current = metered("inspect_reservation", state.commands.reservation(&id)).await?;
+    let current = metered_read("reservation", state.commands.reservation(&id)).await?;
     visible(&current.reservation, &principal)?;
     may_confirm(&current.reservation, &principal)?;
     let metadata = state.metadata(&headers, &principal);
@@ -278,7 +279,7 @@ pub async fn extend(
         }]));
     }
     client_owned(&id)?;
-    let current = metered("inspect_reservation", state.commands.reservation(&id)).await?;
+    let current = metered_read("reservation", state.commands.reservation(&id)).await?;
     visible(&current.reservation, &principal)?;
     let now = state.commands.clock().now();
     let expires_at = now + chrono::Duration::seconds(request.ttl_seconds.into());
@@ -340,7 +341,7 @@ pub async fn release(
 ) -> Result<Json<ReservationBody>, Problem> {
     let request: ReleaseBody = optional_json(&raw)?;
     client_owned(&id)?;
-    let current = metered("inspect_reservation", state.commands.reservation(&id)).await?;
+    let current = metered_read("reservation", state.commands.reservation(&id)).await?;
     visible(&current.reservation, &principal)?;
     let metadata = state.metadata(&headers, &principal);
     let reason = request.reason.unwrap_or_else(|| "released".into());

@@ -79,21 +79,65 @@ pub fn metrics() -> PrometheusHandle {
 fn describe_metrics() {
     use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
     describe_counter!("commands_total", "Commands handled, by command and outcome (accepted, refused, contended, overloaded, replayed, failed)");
-    describe_histogram!("command_duration_seconds", Unit::Seconds, "Time from a command's arrival to its answer, by command");
-    describe_counter!("reads_total", "Reads of an aggregate (order, reservation, product), by what was read and outcome");
-    describe_histogram!("read_duration_seconds", Unit::Seconds, "Time to read an aggregate, by what was read");
-    describe_gauge!("projection_lag_events", "Events committed to the log that a projection has not applied yet");
-    describe_counter!("process_events_parked_total", "Events the order process could not act on and parked for a retry");
-    describe_gauge!("flash_admission_entries", "Entries the in-process flash-sale admission keeps (tickets, limiters)");
-    describe_counter!("requests_refused_total", "Requests refused before their handler, by reason (rate limits, caps, timeouts)");
-    describe_gauge!("flash_sale_held_units", "Units of a flash sale held for buyers who have not paid yet");
+    describe_histogram!(
+        "command_duration_seconds",
+        Unit::Seconds,
+        "Time from a command's arrival to its answer, by command"
+    );
+    describe_counter!(
+        "reads_total",
+        "Reads of an aggregate (order, reservation, product), by what was read and outcome"
+    );
+    describe_histogram!(
+        "read_duration_seconds",
+        Unit::Seconds,
+        "Time to read an aggregate, by what was read"
+    );
+    describe_gauge!(
+        "projection_lag_events",
+        "Events committed to the log that a projection has not applied yet"
+    );
+    describe_counter!(
+        "process_events_parked_total",
+        "Events the order process could not act on and parked for a retry"
+    );
+    describe_gauge!(
+        "flash_admission_entries",
+        "Entries the in-process flash-sale admission keeps (tickets, limiters)"
+    );
+    describe_counter!(
+        "requests_refused_total",
+        "Requests refused before their handler, by reason (rate limits, caps, timeouts)"
+    );
+    describe_gauge!(
+        "flash_sale_held_units",
+        "Units of a flash sale held for buyers who have not paid yet"
+    );
     describe_gauge!("flash_sale_sold_units", "Units of a flash sale sold");
-    describe_gauge!("flash_sale_remaining_units", "Units of a flash sale neither held nor sold");
-    describe_gauge!("flash_sale_queue_length", "Buyers waiting in a flash sale's queue");
-    describe_counter!("auth_failures_total", "Requests refused for their credential or signature, by reason");
-    describe_counter!("activity_dropped_total", "Shopper activity dropped because its recorder's queue was full");
-    describe_counter!("commands_overloaded_total", "Commands refused at once because their aggregate's queue was full");
-    describe_histogram!("group_commit_batches", "Aggregate batches written per group-commit transaction");
+    describe_gauge!(
+        "flash_sale_remaining_units",
+        "Units of a flash sale neither held nor sold"
+    );
+    describe_gauge!(
+        "flash_sale_queue_length",
+        "Buyers waiting in a flash sale's queue"
+    );
+    describe_counter!(
+        "auth_failures_total",
+        "Requests refused for their credential or signature, by reason"
+    );
+    describe_counter!(
+        "activity_dropped_total",
+        "Shopper activity dropped because its recorder's queue was full"
+    );
+    describe_counter!(
+        "commands_overloaded_total",
+        "Commands refused at once because their aggregate's queue was full"
+    );
+    describe_histogram!(
+        "group_commit_batches",
+        "Aggregate batches written per group-commit transaction"
+    );
 }
 
 /// Count a read of an aggregate by what was read and outcome, and its time.

@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressStyle};
 use anyhow::{bail, Context};
+use indicatif::{ProgressBar, ProgressStyle};
 
 use projections::RebuildState;
 

@@ -170,7 +170,11 @@ pub async fn run(args: CheckoutArgs) -> anyhow::Result<()> {
     let reserve_p99 = percentile_ms(&reserve, 0.99);
     println!(
         "targets: {}; {}; {}",
-        target("at least 500 orders/s", per_second >= 500.0, format!("{per_second:.0}")),
+        target(
+            "at least 500 orders/s",
+            per_second >= 500.0,
+            format!("{per_second:.0}")
+        ),
         target(
             "placed→reserved p99 under 200 ms",
             reserve_p99 < 200.0,
@@ -178,7 +182,10 @@ pub async fn run(args: CheckoutArgs) -> anyhow::Result<()> {
         ),
         target("0 oversold", oversold == 0, oversold),
     );
-    figures.set("targets_met", per_second >= 500.0 && reserve_p99 < 200.0 && oversold == 0);
+    figures.set(
+        "targets_met",
+        per_second >= 500.0 && reserve_p99 < 200.0 && oversold == 0,
+    );
     let baseline = if args.no_baseline {
         eprintln!("baseline skipped (--no-baseline)");
         None

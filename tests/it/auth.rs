@@ -368,8 +368,18 @@ fn routes(revoked_key_id: &str) -> Vec<Route> {
             Scope("read"),
             &[200],
         ),
-        Route::new(Method::GET, |_| "/v1/warehouses".into(), Scope("read"), &[200]),
-        Route::new(Method::GET, |_| "/v1/products".into(), Scope("read"), &[200]),
+        Route::new(
+            Method::GET,
+            |_| "/v1/warehouses".into(),
+            Scope("read"),
+            &[200],
+        ),
+        Route::new(
+            Method::GET,
+            |_| "/v1/products".into(),
+            Scope("read"),
+            &[200],
+        ),
         Route::new(
             Method::GET,
             |_| "/v1/availability/sku-1/wh-1".into(),

@@ -97,7 +97,10 @@ async fn every_kind_is_listed_page_by_page_and_filtered(backend: Backend) {
             .expect(StatusCode::CREATED);
     }
     server
-        .post("/v1/reservations/r-1/release", &json!({"reason": "changed my mind"}))
+        .post(
+            "/v1/reservations/r-1/release",
+            &json!({"reason": "changed my mind"}),
+        )
         .await
         .expect(StatusCode::OK);
     let now = chrono::Utc::now();
@@ -120,16 +123,25 @@ async fn every_kind_is_listed_page_by_page_and_filtered(backend: Backend) {
     // When each list is read a page at a time, then every item comes, once, in order.
     let warehouses = all_pages(&server, "/v1/warehouses", 1, head).await;
     assert_eq!(ids(&warehouses, "warehouse_id"), ["ams", "rtm"]);
-    assert_eq!(warehouses[0]["ships_to"][0]["region"], "nl", "{warehouses:?}");
+    assert_eq!(
+        warehouses[0]["ships_to"][0]["region"], "nl",
+        "{warehouses:?}"
+    );
     let products = all_pages(&server, "/v1/products", 2, head).await;
     assert_eq!(
         ids(&products, "sku"),
         ["CUP-1", "CUP-2", "MUG-1", "PLATE-1", "VASE-1"],
         "delisted GONE-1 is left out"
     );
-    assert_eq!(products[0]["price"], json!({"amount": 500, "currency": "EUR"}));
+    assert_eq!(
+        products[0]["price"],
+        json!({"amount": 500, "currency": "EUR"})
+    );
     let orders = all_pages(&server, "/v1/orders", 2, head).await;
-    assert_eq!(ids(&orders, "order_id"), ["o-4", "o-3", "o-2", "o-1", "o-0"]);
+    assert_eq!(
+        ids(&orders, "order_id"),
+        ["o-4", "o-3", "o-2", "o-1", "o-0"]
+    );
     let reservations = all_pages(&server, "/v1/reservations", 2, head).await;
     assert_eq!(ids(&reservations, "reservation_id"), ["r-2", "r-1", "r-0"]);
     assert_eq!(reservations[1]["status"], "released", "{reservations:?}");
@@ -145,7 +157,10 @@ async fn every_kind_is_listed_page_by_page_and_filtered(backend: Backend) {
         .get("/v1/flash-sales/drop-later")
         .await
         .expect(StatusCode::OK);
-    assert_eq!((sale["status"].as_str(), sale["open"].as_bool()), (Some("scheduled"), Some(false)));
+    assert_eq!(
+        (sale["status"].as_str(), sale["open"].as_bool()),
+        (Some("scheduled"), Some(false))
+    );
 
     // Filters narrow the list.
     let kitchen = all_pages(&server, "/v1/products?category=home/kitchen", 10, head).await;
@@ -166,7 +181,10 @@ async fn every_kind_is_listed_page_by_page_and_filtered(backend: Backend) {
         .expect(StatusCode::OK);
     let after_reserving = reserved["position"].as_i64().unwrap();
     let statuses = all_pages(&server, "/v1/orders?status=placed", 10, after_reserving).await;
-    assert!(!ids(&statuses, "order_id").contains(&"o-4".to_string()), "{statuses:?}");
+    assert!(
+        !ids(&statuses, "order_id").contains(&"o-4".to_string()),
+        "{statuses:?}"
+    );
 
     // Bad cursors and limits are refused, and say why.
     for bad in ["zz", "703a", "6b3a"] {
@@ -174,7 +192,13 @@ async fn every_kind_is_listed_page_by_page_and_filtered(backend: Backend) {
             .get(&format!("/v1/orders?after={bad}"))
             .await
             .problem(StatusCode::BAD_REQUEST);
-        assert!(problem["type"].as_str().unwrap().ends_with("invalid_cursor"), "{problem}");
+        assert!(
+            problem["type"]
+                .as_str()
+                .unwrap()
+                .ends_with("invalid_cursor"),
+            "{problem}"
+        );
     }
     for bad in ["limit=0", "limit=101", "status=lost"] {
         let problem = server
@@ -206,7 +230,10 @@ async fn every_kind_is_listed_page_by_page_and_filtered(backend: Backend) {
         .get("/health?min_position=1")
         .await
         .problem(StatusCode::BAD_REQUEST);
-    assert!(problem["type"].as_str().unwrap().ends_with("no_read_model"), "{problem}");
+    assert!(
+        problem["type"].as_str().unwrap().ends_with("no_read_model"),
+        "{problem}"
+    );
 
     // A rebuild of the listings gives the same lists.
     let before: Vec<Vec<Value>> = vec![
@@ -235,7 +262,14 @@ async fn a_buyer_lists_only_its_own_orders() {
     const JWT_SECRET: &str = "lists-test-jwt-secret-of-32-bytes-or-more";
     let env = Env::new(Backend::Sqlite).await;
     let server = env
-        .start_with(&["--env", "production", "--master-key", MASTER, "--jwt-secret", JWT_SECRET])
+        .start_with(&[
+            "--env",
+            "production",
+            "--master-key",
+            MASTER,
+            "--jwt-secret",
+            JWT_SECRET,
+        ])
         .await;
     let master = as_holder(&server, MASTER);
     open_shop(&master, 10, 1299).await;
@@ -258,9 +292,15 @@ async fn a_buyer_lists_only_its_own_orders() {
         .get("/v1/orders?customer_id=bob")
         .await
         .problem(StatusCode::FORBIDDEN);
-    assert!(problem["detail"].as_str().unwrap().contains("own"), "{problem}");
+    assert!(
+        problem["detail"].as_str().unwrap().contains("own"),
+        "{problem}"
+    );
     assert_eq!(
-        ids(&all_pages(&bob, "/v1/reservations", 10, head).await, "reservation_id"),
+        ids(
+            &all_pages(&bob, "/v1/reservations", 10, head).await,
+            "reservation_id"
+        ),
         Vec::<String>::new()
     );
     // The shop's backend sees everyone's.

@@ -37,7 +37,10 @@ async fn operations_routes_answer(backend: Backend) {
     let ready = server.get("/ready").await.expect(StatusCode::OK);
     assert_eq!(ready["head"], received["position"], "{ready}");
     // A read of an aggregate is counted as a read, not as a command.
-    server.get("/v1/orders/nobody").await.problem(StatusCode::NOT_FOUND);
+    server
+        .get("/v1/orders/nobody")
+        .await
+        .problem(StatusCode::NOT_FOUND);
 
     let metrics = server.get("/metrics").await;
     assert_eq!(metrics.status, StatusCode::OK);
@@ -73,7 +76,11 @@ async fn operations_routes_answer(backend: Backend) {
         "{}",
         metrics.text
     );
-    assert!(!metrics.text.contains("command=\"read_order\""), "{}", metrics.text);
+    assert!(
+        !metrics.text.contains("command=\"read_order\""),
+        "{}",
+        metrics.text
+    );
     // Every metric shown says what it is.
     for line in metrics.text.lines().filter(|l| l.starts_with("# TYPE ")) {
         let name = line.split_whitespace().nth(2).unwrap();

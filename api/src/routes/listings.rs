@@ -51,7 +51,12 @@ fn page_query(
 }
 
 /// A filter naming one of `allowed`.
-fn one_of(errors: &mut Validator, field: &str, value: Option<String>, allowed: &[&str]) -> Option<String> {
+fn one_of(
+    errors: &mut Validator,
+    field: &str,
+    value: Option<String>,
+    allowed: &[&str],
+) -> Option<String> {
     let value = value?;
     if !allowed.contains(&value.as_str()) {
         errors.fail(field, format!("must be one of {}", allowed.join(", ")));

@@ -166,7 +166,7 @@ mod tests {
     #[test]
     fn money_reads_in_the_currency_s_own_minor_units() {
         assert_eq!(money(545, "EUR"), "EUR 5.45");
-        assert_eq!(money(123_456_7, "EUR"), "EUR 12,345.67");
+        assert_eq!(money(1_234_567, "EUR"), "EUR 12,345.67");
         assert_eq!(money(500, "JPY"), "JPY 500");
         assert_eq!(money(1_005, "KWD"), "KWD 1.005");
         assert_eq!(money(-5, "EUR"), "EUR -0.05");

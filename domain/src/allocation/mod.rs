@@ -140,7 +140,11 @@ pub struct AllocationRequest {
 impl AllocationRequest {
     /// A normal (not priority) order that may be split over
     /// [`DEFAULT_MAX_SHIPMENTS`] warehouses.
-    pub fn new(region: impl Into<String>, currency: impl Into<String>, lines: Vec<OrderLine>) -> Self {
+    pub fn new(
+        region: impl Into<String>,
+        currency: impl Into<String>,
+        lines: Vec<OrderLine>,
+    ) -> Self {
         Self {
             region: region.into(),
             currency: currency.into(),
@@ -315,8 +319,14 @@ pub fn allocate(
         .collect();
     let single_count = singles.len();
     if let Some(best) = singles.into_iter().min_by(|a, b| search.compare(a, b)) {
-        let explanation =
-            single_explanation(&search, &best, single_count, region, &request.currency, request.priority);
+        let explanation = single_explanation(
+            &search,
+            &best,
+            single_count,
+            region,
+            &request.currency,
+            request.priority,
+        );
         return search.plan(best, explanation);
     }
 

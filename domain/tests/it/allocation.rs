@@ -33,7 +33,11 @@ fn line(sku: &str, quantity: u64) -> OrderLine {
 }
 
 fn order(lines: &[(&str, u64)]) -> AllocationRequest {
-    AllocationRequest::new("nl", "EUR", lines.iter().map(|(s, q)| line(s, *q)).collect())
+    AllocationRequest::new(
+        "nl",
+        "EUR",
+        lines.iter().map(|(s, q)| line(s, *q)).collect(),
+    )
 }
 
 fn priority(lines: &[(&str, u64)]) -> AllocationRequest {
@@ -222,9 +226,9 @@ fn a_priority_order_takes_the_fastest_then_the_cheapest() {
     // Then the cheaper of the fastest ships it
     assert_eq!(shipped(&plan), [("fast-cheap", vec![("A", 3)])]);
     assert_eq!((plan.total_cost, plan.days), (770, 1));
-    assert!(plan
-        .explanation
-        .starts_with("Single shipment from fast-cheap (1 day, shipping EUR 7.70), the fastest of 3"));
+    assert!(plan.explanation.starts_with(
+        "Single shipment from fast-cheap (1 day, shipping EUR 7.70), the fastest of 3"
+    ));
 }
 
 #[test]

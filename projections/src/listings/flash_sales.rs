@@ -165,7 +165,18 @@ pub async fn list(
     let items = rows
         .into_iter()
         .map(
-            |(sale_id, sku, warehouse_id, units, price_amount, currency, starts, ends, ended, at)| {
+            |(
+                sale_id,
+                sku,
+                warehouse_id,
+                units,
+                price_amount,
+                currency,
+                starts,
+                ends,
+                ended,
+                at,
+            )| {
                 let (starts_at, ends_at) = (time(starts), time(ends));
                 FlashSaleSummary {
                     status: status_at(ended.as_deref(), starts_at, ends_at, now),
@@ -205,6 +216,9 @@ mod tests {
         assert_eq!(status_at(None, starts, ends, at(10)), "open");
         assert_eq!(status_at(None, starts, ends, at(12)), "ended");
         assert_eq!(status_at(Some("sold_out"), starts, ends, at(11)), "ended");
-        assert_eq!(status_at(Some("cancelled"), starts, ends, at(9)), "cancelled");
+        assert_eq!(
+            status_at(Some("cancelled"), starts, ends, at(9)),
+            "cancelled"
+        );
     }
 }

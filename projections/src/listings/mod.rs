@@ -139,7 +139,11 @@ impl SqlModel for Listings {
         Ok(())
     }
 
-    async fn drop_generation(&self, tx: &mut WriteTx, generation: i64) -> Result<(), ProjectionError> {
+    async fn drop_generation(
+        &self,
+        tx: &mut WriteTx,
+        generation: i64,
+    ) -> Result<(), ProjectionError> {
         for table in tables() {
             let sql = format!("DELETE FROM {} WHERE generation = $1", table.name);
             on_tx!(&mut *tx, t => {

@@ -110,7 +110,15 @@ pub struct OrderFilter {
     pub customer: Option<String>,
 }
 
-type Row = (String, Option<String>, String, i64, String, Option<String>, i64);
+type Row = (
+    String,
+    Option<String>,
+    String,
+    i64,
+    String,
+    Option<String>,
+    i64,
+);
 
 pub async fn list(
     db: &Database,
@@ -142,7 +150,15 @@ pub async fn list(
     let items = rows
         .into_iter()
         .map(
-            |(order_id, customer_id, status, total_amount, currency, flash_sale_id, placed_position)| {
+            |(
+                order_id,
+                customer_id,
+                status,
+                total_amount,
+                currency,
+                flash_sale_id,
+                placed_position,
+            )| {
                 OrderSummary {
                     order_id,
                     customer_id,

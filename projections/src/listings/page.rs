@@ -70,7 +70,7 @@ impl After {
 }
 
 fn decode_hex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 || text.len() > 1_024 {
+    if !text.len().is_multiple_of(2) || text.len() > 1_024 {
         return None;
     }
     (0..text.len())
@@ -91,7 +91,12 @@ pub struct Page<T> {
 impl<T> Page<T> {
     /// A page from rows fetched with `limit + 1`: the extra row only says that
     /// another page follows; `key` gives an item's sort key.
-    pub fn from_rows(mut items: Vec<T>, limit: usize, position: i64, key: impl Fn(&T) -> After) -> Self {
+    pub fn from_rows(
+        mut items: Vec<T>,
+        limit: usize,
+        position: i64,
+        key: impl Fn(&T) -> After,
+    ) -> Self {
         let more = items.len() > limit;
         items.truncate(limit);
         let next = if more {
@@ -122,7 +127,17 @@ mod tests {
 
     #[test]
     fn anything_else_is_refused() {
-        for bad in ["", "zz", "7", "703a", "703a2d31", "6b3a", "x:1", "703a31\u{0}", "é"] {
+        for bad in [
+            "",
+            "zz",
+            "7",
+            "703a",
+            "703a2d31",
+            "6b3a",
+            "x:1",
+            "703a31\u{0}",
+            "é",
+        ] {
             assert_eq!(After::parse(Some(bad)), Err(BadCursor), "{bad:?}");
         }
     }

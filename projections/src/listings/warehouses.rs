@@ -45,7 +45,7 @@ pub fn fold(event: &WarehouseEvent, position: i64, rows: &mut Pending) {
         ships_to,
     } = event;
     let details = Details {
-        location: location.clone(),
+        location: *location,
         shipping_rates: ships_to.clone(),
     };
     rows.text(id, "name", name);

@@ -61,8 +61,11 @@ pub struct ReservedLineBody {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OrderBody {
     pub order_id: String,
-    /// placed, reserved, rejected or cancelled.
+    /// placed, reserved, rejected, cancelled, paid, confirmed, payment_failed,
+    /// timed_out or refunded.
     pub status: String,
+    /// The lines at their prices; shipping is not included (the explanation says
+    /// what the chosen shipments cost).
     pub total: MoneyBody,
     pub customer_id: Option<String>,
     /// Where the stock is held, once reserved.

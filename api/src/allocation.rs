@@ -13,15 +13,14 @@ use domain::{
 };
 use event_schemas::{Destination, ReservationLine};
 use futures::future::BoxFuture;
-use projections::availability::{self, Availability};
-use projections::Projector;
+use projections::availability::LiveAvailability;
 
 use crate::routes::MIN_POSITION_WAIT;
 
 /// Where to take `lines` from, over the warehouses shipping to `region`.
 pub async fn plan(
     commands: &CommandService,
-    availability: &Projector<Availability>,
+    availability: &LiveAvailability,
     region: &str,
     lines: Vec<OrderLine>,
     priority: bool,
@@ -43,9 +42,7 @@ pub async fn plan(
         .map_err(|e| unavailable(e.to_string()))?;
     let mut stock: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
     for sku in lines.iter().map(|l| &l.sku).collect::<BTreeSet<_>>() {
-        let (view, _) = availability::query(availability.db(), sku, None)
-            .await
-            .map_err(|e| unavailable(e.to_string()))?;
+        let (view, _) = availability.query(sku, None);
         for w in view.map(|v| v.warehouses).unwrap_or_default() {
             stock
                 .entry(w.warehouse_id)
@@ -72,7 +69,8 @@ pub async fn plan(
 /// The order process's planner.
 pub struct ReadSidePlanner {
     pub commands: Arc<CommandService>,
-    pub availability: Arc<Projector<Availability>>,
+    /// Stock levels, from memory.
+    pub availability: Arc<LiveAvailability>,
     /// Most warehouses one order may ship from.
     pub max_shipments: usize,
 }

@@ -17,7 +17,7 @@ use api::routes::{product_search, AppState};
 use api::telemetry;
 use commands::{AppClock, CommandService, Database, EventStore, ManualClock};
 use projections::api_keys::ApiKeys;
-use projections::availability::Availability;
+use projections::availability::{Availability, LiveAvailability};
 use projections::listings::Listings;
 use projections::open_holds::OpenHolds;
 use projections::{ProjectionHandle, Projector};
@@ -160,6 +160,8 @@ pub async fn serve(config: ServerConfig, auth: AuthSettings) -> anyhow::Result<(
     let committed = backend.commands.store().committed();
     backend.availability.catch_up().await?;
     backend.availability.spawn_live(committed.clone());
+    let live_availability = LiveAvailability::load(&backend.availability).await?;
+    live_availability.spawn_follow(committed.clone());
     backend.open_holds.catch_up().await?;
     backend.open_holds.spawn_live(committed.clone());
     backend.listings.catch_up().await?;
@@ -168,7 +170,7 @@ pub async fn serve(config: ServerConfig, auth: AuthSettings) -> anyhow::Result<(
     spawn_expiry(&backend);
     let planner: Arc<dyn commands::orders::Planner> = Arc::new(api::allocation::ReadSidePlanner {
         commands: backend.commands.clone(),
-        availability: backend.availability.clone(),
+        availability: live_availability.clone(),
         max_shipments: config.limits.max_shipments,
     });
     commands::order_process::spawn_order_process(backend.commands.clone(), planner.clone());
@@ -176,6 +178,7 @@ pub async fn serve(config: ServerConfig, auth: AuthSettings) -> anyhow::Result<(
     let state = AppState {
         commands: backend.commands.clone(),
         availability: backend.availability.clone(),
+        live_availability,
         open_holds: backend.open_holds.clone(),
         listings: backend.listings.clone(),
         flash: {

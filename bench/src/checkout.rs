@@ -64,7 +64,7 @@ pub async fn run(args: CheckoutArgs) -> anyhow::Result<()> {
     let committed = backend.commands.store().committed();
     backend.availability.catch_up().await?;
     backend.availability.spawn_live(committed.clone());
-    crate::spawn_order_process(&backend);
+    crate::spawn_order_process(&backend).await?;
     let service = backend.commands.clone();
     let run_id = uuid::Uuid::now_v7().simple().to_string()[20..].to_string();
     let region = format!("r{run_id}");

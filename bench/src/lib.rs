@@ -50,16 +50,21 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
     }
 }
 
-/// Start the order process on `backend`, planning over its availability projection.
-pub fn spawn_order_process(backend: &app::server::Backend) {
+/// Start the order process on `backend`, planning over availability in memory
+/// (loaded here and following the log).
+pub async fn spawn_order_process(backend: &app::server::Backend) -> anyhow::Result<()> {
+    let availability =
+        projections::availability::LiveAvailability::load(&backend.availability).await?;
+    availability.spawn_follow(backend.commands.store().committed());
     commands::order_process::spawn_order_process(
         backend.commands.clone(),
         std::sync::Arc::new(api::allocation::ReadSidePlanner {
             commands: backend.commands.clone(),
-            availability: backend.availability.clone(),
+            availability,
             max_shipments: domain::allocation::DEFAULT_MAX_SHIPMENTS,
         }),
     );
+    Ok(())
 }
 
 /// A latency histogram in microseconds, 1 µs to 60 s.

@@ -2,7 +2,7 @@
 
 use axum::extract::State;
 use axum::Json;
-use projections::availability::{self, AvailabilityView, WarehouseAvailability};
+use projections::availability::{AvailabilityView, WarehouseAvailability};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -56,7 +56,7 @@ async fn read(
     consistency: &Consistency,
 ) -> Result<AvailabilityView, Problem> {
     state.await_availability(consistency).await?;
-    let (view, position) = availability::query(state.availability.db(), sku, warehouse_id).await?;
+    let (view, position) = state.live_availability.query(sku, warehouse_id);
     view.ok_or_else(|| {
         let what = match warehouse_id {
             Some(w) => format!("no stock of '{sku}' has been recorded in warehouse '{w}'"),

@@ -39,7 +39,10 @@ pub const MIN_POSITION_WAIT: Duration = Duration::from_secs(2);
 #[derive(Clone)]
 pub struct AppState {
     pub commands: Arc<CommandService>,
+    /// The availability read model's SQL copy (rebuilds, its checkpoint).
     pub availability: Arc<Projector<Availability>>,
+    /// Availability in this process's memory: what the availability routes answer.
+    pub live_availability: Arc<projections::availability::LiveAvailability>,
     pub open_holds: Arc<Projector<projections::open_holds::OpenHolds>>,
     pub listings: Arc<Projector<projections::listings::Listings>>,
     pub search: product_search::SearchState,
@@ -156,10 +159,10 @@ impl AppState {
         let Some(wanted) = consistency.min_position else {
             return Ok(());
         };
-        self.availability
+        self.live_availability
             .wait_for(wanted, MIN_POSITION_WAIT)
             .await
-            .map_err(|stale| stale_read(stale, self.availability.position(), wanted))
+            .map_err(|stale| stale_read(stale, self.live_availability.position(), wanted))
     }
 }
 

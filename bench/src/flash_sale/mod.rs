@@ -109,7 +109,7 @@ pub async fn run(args: FlashSaleArgs) -> anyhow::Result<()> {
         None => {
             let (lock, backend) = open_exclusive(&args.storage, "bench flash-sale").await?;
             _lock = Some(lock);
-            crate::spawn_order_process(&backend);
+            crate::spawn_order_process(&backend).await?;
             let admission = args.admission_rate.map(|rate| {
                 Admission::local(
                     AdmissionSettings {

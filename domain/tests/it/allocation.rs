@@ -249,8 +249,8 @@ fn without_a_single_warehouse_the_order_is_split_at_the_lowest_cost() {
     assert_eq!((plan.total_cost, plan.days), (700 + 700, 4));
     assert_eq!(
         plan.explanation,
-        "No warehouse shipping to nl has the whole order; split over ams-1 and cph-3 (cost \
-         1,400, 4 days), the cheapest plan with at most 3 shipments."
+        "No warehouse shipping to nl has the whole order; split over ams-1 and cph-3 \
+         (shipping EUR 14.00, 4 days), the cheapest plan with at most 3 shipments."
     );
 
     // And a priority order takes the faster pair at a higher cost

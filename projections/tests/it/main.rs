@@ -2,6 +2,7 @@
 
 mod availability_projection;
 mod listings_statuses;
+mod live_availability;
 mod open_holds_projection;
 mod support;
 mod warehouses_upcast;

@@ -1,4 +1,6 @@
-//! Availability: stock on hand, held and available per SKU and warehouse.
+//! Availability: stock on hand, held and available per SKU and warehouse, kept in
+//! SQL (the durable copy: rebuilds, other processes) and in each process's memory
+//! ([`live`], which the API answers from).
 //!
 //! Each batch of events is folded in memory into one change per (SKU, warehouse) —
 //! a count that sets on hand, plus deltas — and written with one upsert per row, so a
@@ -13,6 +15,9 @@ use event_log::{on_reader, Database, LogRecord, WriteTx};
 use serde::Serialize;
 
 use crate::runtime::{ProjectionError, SqlModel};
+
+pub mod live;
+pub use live::LiveAvailability;
 
 pub struct Availability;
 
@@ -38,7 +43,7 @@ pub struct AvailabilityView {
 
 /// The change a batch makes to one row.
 #[derive(Debug, Default, Clone, Copy)]
-struct Change {
+pub(crate) struct Change {
     /// A count in the batch set on hand to this (before `on_hand_delta`).
     set_on_hand: Option<i64>,
     on_hand_delta: i64,
@@ -77,7 +82,9 @@ const UPSERT_MANY: &str = "WITH u AS (
      FROM u
      WHERE NOT EXISTS (SELECT 1 FROM updated d WHERE d.sku = u.sku AND d.warehouse_id = u.warehouse_id)";
 
-fn fold(events: &[LogRecord]) -> Result<HashMap<(String, String), Change>, ProjectionError> {
+pub(crate) fn fold(
+    events: &[LogRecord],
+) -> Result<HashMap<(String, String), Change>, ProjectionError> {
     let mut changes: HashMap<(String, String), Change> = HashMap::new();
     for record in events {
         if record.aggregate_type != STOCK_AGGREGATE {
@@ -210,21 +217,22 @@ pub async fn query(
             })
         })
         .collect();
-    if warehouses.is_empty() {
-        return Ok((None, position));
-    }
-    let on_hand = warehouses.iter().map(|w| w.on_hand).sum();
-    let held = warehouses.iter().map(|w| w.held).sum();
-    let available = warehouses.iter().map(|w| w.available).sum();
-    Ok((
+    Ok((AvailabilityView::of(sku, warehouses, position), position))
+}
+
+impl AvailabilityView {
+    /// A SKU's view from its warehouses' rows (`None` without any).
+    pub fn of(sku: &str, warehouses: Vec<WarehouseAvailability>, position: i64) -> Option<Self> {
+        if warehouses.is_empty() {
+            return None;
+        }
         Some(AvailabilityView {
             sku: sku.to_string(),
-            on_hand,
-            held,
-            available,
+            on_hand: warehouses.iter().map(|w| w.on_hand).sum(),
+            held: warehouses.iter().map(|w| w.held).sum(),
+            available: warehouses.iter().map(|w| w.available).sum(),
             warehouses,
             position,
-        }),
-        position,
-    ))
+        })
+    }
 }

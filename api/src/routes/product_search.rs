@@ -263,6 +263,9 @@ pub async fn search(
 ) -> Result<Json<SearchAnswer>, Problem> {
     let min_position = params.min_position;
     let request = validate(params, &principal)?;
+    if let Some(wanted) = min_position {
+        state.known_position(wanted).await?;
+    }
     await_position(&state.search.projection, min_position).await?;
     let (limit, offset) = (request.limit, request.offset);
     let query = request.q.clone();

@@ -1,9 +1,11 @@
 //! The OpenAPI 3.1 document, generated from the route annotations, completed from the
-//! route table: each operation's security, the problem answers every route of its
-//! kind can give ([`answers`]) and examples where a body has none ([`examples`]).
+//! route table: each operation's security, the rules of path parameters
+//! ([`parameters`]), the problem answers every route of its kind can give
+//! ([`answers`]) and examples where a body has none ([`examples`]).
 
 mod answers;
 mod examples;
+mod parameters;
 
 use serde_json::Value;
 use utoipa::OpenApi;
@@ -121,6 +123,7 @@ pub fn document() -> Value {
         }
     }
     let mut document = serde_json::to_value(&document).expect("the document is JSON");
+    parameters::add(&mut document);
     answers::add(&mut document, &routes);
     examples::add(&mut document);
     name_operations(&mut document);

@@ -1,5 +1,5 @@
 # commerce: the two commands a newcomer needs are `make run` and `make test`.
-.PHONY: run test tour services fmt lint schemas
+.PHONY: run test tour contract services fmt lint schemas
 
 CARGO ?= cargo
 
@@ -7,7 +7,8 @@ CARGO ?= cargo
 run:
 	$(CARGO) run -- serve
 
-## Start (or install) PostgreSQL, NATS and Redis, then run every test.
+## Start (or install) PostgreSQL, NATS and Redis, run every test, then the API
+## contract test.
 test: services
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
 		$(CARGO) nextest run --workspace --no-fail-fast; \
@@ -15,10 +16,16 @@ test: services
 		$(CARGO) test --workspace --no-fail-fast; \
 	fi
 	bash scripts/tour.sh
+	$(MAKE) contract
 
 ## Run the README's tour against a fresh server and compare every answer it shows.
 tour:
 	bash scripts/tour.sh
+
+## The OpenAPI document is valid, and a production server answers generated requests
+## as it says (schemathesis, fixed seed; tools pinned in target/contract-venv).
+contract:
+	CARGO=$(CARGO) bash scripts/contract.sh
 
 ## Check that PostgreSQL, NATS and Redis run on 127.0.0.1; start or install them.
 services:

@@ -1,5 +1,13 @@
-//! The OpenAPI 3.1 document, generated from the route annotations.
+//! The OpenAPI 3.1 document, generated from the route annotations, completed from the
+//! route table: each operation's security, the rules of path parameters
+//! ([`parameters`]), the problem answers every route of its kind can give
+//! ([`answers`]) and examples where a body has none ([`examples`]).
 
+mod answers;
+mod examples;
+mod parameters;
+
+use serde_json::Value;
 use utoipa::OpenApi;
 
 use crate::problem::{FieldErrorBody, Problem};
@@ -37,6 +45,10 @@ use crate::routes::{
         ops::ready,
         ops::metrics,
         ops::openapi,
+        crate::routes::docs::page,
+        crate::routes::docs::stylesheet,
+        crate::routes::docs::bundle,
+        crate::routes::docs::initializer,
         payments::webhook,
         payments::sandbox,
         orders::place,
@@ -99,11 +111,13 @@ impl utoipa::Modify for BearerAuth {
     }
 }
 
-/// The document, each operation's security taken from the route table (where every
-/// route's requirement is declared, once).
-pub fn document() -> utoipa::openapi::OpenApi {
+/// The document: each operation's security and common answers taken from the route
+/// table (where every route's requirement is declared, once), and an example for
+/// every body.
+pub fn document() -> Value {
     let mut document = ApiDoc::openapi();
-    for route in crate::routes::table::routes() {
+    let routes = crate::routes::table::routes();
+    for route in &routes {
         let operation = document
             .paths
             .paths
@@ -113,7 +127,68 @@ pub fn document() -> utoipa::openapi::OpenApi {
             operation.security = Some(security(route.requirement));
         }
     }
+    let mut document = serde_json::to_value(&document).expect("the document is JSON");
+    parameters::add(&mut document);
+    answers::add(&mut document, &routes);
+    examples::add(&mut document);
+    name_operations(&mut document);
     document
+}
+
+/// The document as a server serves it: only the routes that exist on it (the
+/// development sandbox and the manual clock are described only where they are).
+pub fn served(development: bool, manual_clock: bool) -> Value {
+    let mut document = document();
+    for route in crate::routes::table::routes() {
+        if route.only.holds(development, manual_clock) {
+            continue;
+        }
+        let Some(item) = document["paths"]
+            .get_mut(route.path)
+            .and_then(Value::as_object_mut)
+        else {
+            continue;
+        };
+        item.remove(&route.method.as_str().to_ascii_lowercase());
+        if !item.keys().any(|key| {
+            matches!(
+                key.as_str(),
+                "get" | "put" | "post" | "delete" | "options" | "head" | "patch" | "trace"
+            )
+        }) {
+            document["paths"]
+                .as_object_mut()
+                .expect("paths is an object")
+                .remove(route.path);
+        }
+    }
+    document
+}
+
+/// Operation ids named for their resource as well as their handler (`orders_get`,
+/// `reservations_get`): utoipa takes the handler's name alone, and OpenAPI wants each
+/// id once.
+fn name_operations(document: &mut Value) {
+    let Some(paths) = document.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for (path, item) in paths.iter_mut() {
+        let Some(resource) = path.strip_prefix("/v1/").and_then(|p| p.split('/').next()) else {
+            continue;
+        };
+        let resource = resource.replace('-', "_");
+        for operation in item
+            .as_object_mut()
+            .into_iter()
+            .flat_map(|i| i.values_mut())
+        {
+            if let Some(id) = operation.get("operationId").and_then(Value::as_str) {
+                if !id.starts_with(&format!("{resource}_")) {
+                    operation["operationId"] = Value::String(format!("{resource}_{id}"));
+                }
+            }
+        }
+    }
 }
 
 fn operation_mut<'a>(
@@ -148,29 +223,4 @@ fn security(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_route_is_documented_with_the_security_of_the_table() {
-        let document = document();
-        for route in crate::routes::table::routes() {
-            let mut item = document
-                .paths
-                .paths
-                .get(route.path)
-                .cloned()
-                .unwrap_or_else(|| panic!("{} is not in the document", route.path));
-            let operation = operation_mut(&mut item, &route.method)
-                .unwrap_or_else(|| panic!("{} {} is not documented", route.method, route.path));
-            // Compared as JSON: the security types have no Debug.
-            assert_eq!(
-                serde_json::to_value(&operation.security).unwrap(),
-                serde_json::to_value(Some(security(route.requirement))).unwrap(),
-                "{} {}",
-                route.method,
-                route.path
-            );
-        }
-    }
-}
+mod tests;

@@ -16,7 +16,7 @@ use tower_http::trace::TraceLayer;
 use crate::auth::{authorize, Environment};
 use crate::problem::problems_for_bare_errors;
 use crate::routes::consistency::{refuse_min_position, WithoutReadModel};
-use crate::routes::table::{self, Only, Requirements};
+use crate::routes::table::{self, Requirements};
 use crate::routes::AppState;
 
 /// Largest request body accepted.
@@ -34,12 +34,7 @@ pub fn router(state: AppState) -> Router {
     let manual_clock = matches!(state.commands.clock(), AppClock::Manual(_));
     let mut router = Router::new();
     for route in routes {
-        let exists = match route.only {
-            Only::Always => true,
-            Only::InDevelopment => development,
-            Only::OnTheManualClock => manual_clock,
-        };
-        if exists {
+        if route.only.holds(development, manual_clock) {
             router = router.route(route.path, route.handler);
         }
     }

@@ -414,12 +414,6 @@ fn routes(revoked_key_id: &str) -> Vec<Route> {
         )
         .with_body(|_| json!({"seconds": 0})),
         Route::new(Method::GET, |_| "/metrics".into(), Scope("admin"), &[200]),
-        Route::new(
-            Method::GET,
-            |_| "/openapi.json".into(),
-            AnyCredential,
-            &[200],
-        ),
         Route::new(Method::POST, |_| "/v1/keys".into(), Master, &[201])
             .with_body(|tag| json!({"name": format!("made by {tag}"), "scopes": ["read"]})),
         Route::new(Method::GET, |_| "/v1/keys".into(), Master, &[200]),
@@ -464,12 +458,12 @@ async fn every_route_answers_every_kind_of_caller_as_the_table_says() {
     )
     .await;
 
-    // Liveness and readiness are public, and a credential there is not looked at.
+    // Liveness, readiness, the API's description and its reference page are public,
+    // and a credential there is not looked at.
     for bearer in [None, Some("nonsense")] {
-        for path in ["/health", "/ready"] {
-            call(&server, Method::GET, path, None, bearer)
-                .await
-                .expect(StatusCode::OK);
+        for path in ["/health", "/ready", "/openapi.json", "/docs"] {
+            let answer = call(&server, Method::GET, path, None, bearer).await;
+            assert_eq!(answer.status, StatusCode::OK, "{path}: {}", answer.text);
         }
     }
 
@@ -485,7 +479,7 @@ async fn every_route_answers_every_kind_of_caller_as_the_table_says() {
     call(
         &server,
         Method::GET,
-        "/openapi.json",
+        "/v1/search",
         None,
         Some(&revoked_key.secret),
     )
@@ -524,7 +518,7 @@ async fn every_route_answers_every_kind_of_caller_as_the_table_says() {
     call(
         &server,
         Method::GET,
-        "/openapi.json",
+        "/v1/search",
         None,
         Some(&expired_key.secret),
     )
@@ -1066,7 +1060,7 @@ async fn production_mode_needs_a_master_key_of_sixteen_bytes() {
     call(
         &server,
         Method::GET,
-        "/openapi.json",
+        "/v1/search",
         None,
         Some("sixteen-bytes!!!"),
     )
@@ -1211,7 +1205,7 @@ async fn hs256_secrets_shorter_than_32_bytes_are_refused_at_start() {
         ])
         .await;
     let token = buyer_token(secret, "commerce", 3600);
-    call(&server, Method::GET, "/openapi.json", None, Some(&token))
+    call(&server, Method::GET, "/v1/search", None, Some(&token))
         .await
         .expect(StatusCode::OK);
 }
@@ -1233,7 +1227,7 @@ async fn with_an_issuer_buyer_tokens_must_carry_it() {
     // Without --jwt-issuer, `iss` is not looked at.
     let server = start_production(&env, &master, &[]).await;
     for token in [&no_issuer, &wrong_issuer, &right_issuer] {
-        call(&server, Method::GET, "/openapi.json", None, Some(token))
+        call(&server, Method::GET, "/v1/search", None, Some(token))
             .await
             .expect(StatusCode::OK);
     }
@@ -1241,13 +1235,13 @@ async fn with_an_issuer_buyer_tokens_must_carry_it() {
 
     let server = start_production(&env, &master, &["--jwt-issuer", issuer]).await;
     for (token, what) in [(&no_issuer, "no iss"), (&wrong_issuer, "another iss")] {
-        let answer = call(&server, Method::GET, "/openapi.json", None, Some(token)).await;
+        let answer = call(&server, Method::GET, "/v1/search", None, Some(token)).await;
         assert_unauthenticated(&answer, what);
     }
     call(
         &server,
         Method::GET,
-        "/openapi.json",
+        "/v1/search",
         None,
         Some(&right_issuer),
     )

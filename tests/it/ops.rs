@@ -108,6 +108,37 @@ async fn operations_routes_answer(backend: Backend) {
     ] {
         assert!(paths.contains_key(path), "OpenAPI lacks {path}");
     }
+    // This server runs in development on the system clock: the sandbox is described,
+    // the manual clock's route is not.
+    assert!(paths.contains_key("/v1/payments/sandbox/{order_id}"));
+    assert!(!paths.contains_key("/v1/admin/clock/advance"));
+
+    // The API reference: a page and its vendored files, from this server only.
+    let page = server.get("/docs").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.content_type().starts_with("text/html"), "{page:?}");
+    assert!(
+        page.text.contains("/docs/swagger-ui-bundle.js"),
+        "{}",
+        page.text
+    );
+    assert!(!page.text.contains("https://"), "{}", page.text);
+    for (path, content_type) in [
+        ("/docs/swagger-ui.css", "text/css"),
+        ("/docs/swagger-ui-bundle.js", "text/javascript"),
+        ("/docs/swagger-initializer.js", "text/javascript"),
+    ] {
+        let asset = server.get(path).await;
+        assert_eq!(asset.status, StatusCode::OK, "{path}");
+        assert!(asset.content_type().starts_with(content_type), "{path}");
+        assert!(asset.header("cache-control").is_some(), "{path}");
+    }
+    let initializer = server.get("/docs/swagger-initializer.js").await;
+    assert!(
+        initializer.text.contains("\"/openapi.json\""),
+        "{}",
+        initializer.text
+    );
 
     let availability = format!("/v1/availability/m-1?min_position={}", received["position"]);
     // The request id a client sends comes back, on success and on a problem alike;

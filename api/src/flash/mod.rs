@@ -119,17 +119,27 @@ fn finished(view: &FlashSaleView) -> bool {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScheduleBody {
-    #[schema(example = "drop-1")]
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[A-Za-z0-9._-]+$",
+        example = "drop-1"
+    )]
     pub sale_id: String,
+    #[schema(min_length = 1, max_length = 64, pattern = r"^[A-Za-z0-9._-]+$")]
     pub sku: String,
+    #[schema(min_length = 1, max_length = 64, pattern = r"^[A-Za-z0-9._-]+$")]
     pub warehouse_id: String,
+    #[schema(minimum = 1, maximum = 10_000_000)]
     pub units: u64,
     pub price: MoneyBody,
     pub starts_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,
     /// Default 1.
+    #[schema(minimum = 1, maximum = 10_000_000)]
     pub per_user_limit: Option<u64>,
     /// Default 300.
+    #[schema(minimum = 1, maximum = 86_400)]
     pub payment_window_seconds: Option<u64>,
 }
 
@@ -301,8 +311,10 @@ pub async fn cancel(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PurchaseBody {
+    #[schema(minimum = 1, maximum = 1_000_000)]
     pub quantity: u64,
     /// The buyer, when a `buyers:act` key (or development mode) buys for them.
+    #[schema(min_length = 1, max_length = 64, pattern = r"^[A-Za-z0-9._-]+$")]
     pub user_id: Option<String>,
 }
 
@@ -326,6 +338,7 @@ pub struct Reserved {
     responses(
         (status = 201, body = Reserved),
         (status = 202, description = "Queued: poll the ticket", body = Object),
+        (status = 404, description = "No such sale", body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),

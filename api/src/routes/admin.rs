@@ -99,6 +99,7 @@ pub async fn rebuild(
 #[serde(deny_unknown_fields)]
 pub struct AdvanceClock {
     /// Seconds to move the manual clock forward, 0 to 31,536,000 (a year).
+    #[schema(minimum = 0, maximum = 31_536_000)]
     pub seconds: u32,
 }
 

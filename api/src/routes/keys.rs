@@ -17,10 +17,10 @@ use crate::problem::{Body, PathParams, Problem};
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateKeyBody {
-    #[schema(example = "shop backend")]
+    #[schema(min_length = 1, max_length = 200, example = "shop backend")]
     pub name: String,
     /// Any of catalog:write, stock:write, orders:write, sales:write, read, admin, buyers:act, activity:write.
-    #[schema(example = json!(["stock:write", "read"]))]
+    #[schema(min_items = 1, example = json!(["stock:write", "read"]))]
     pub scopes: Vec<String>,
     /// When the key stops working by itself; never when absent.
     pub expires_at: Option<DateTime<Utc>>,

@@ -25,10 +25,14 @@ const DEFAULT_WAIT: Duration = Duration::from_secs(5);
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct WaitParams {
     /// Answer once the resource is in one of these statuses (comma-separated).
+    #[param(example = "confirmed,released")]
     pub wait_for_status: Option<String>,
-    /// How long to wait, at most 30,000 ms; 5,000 when absent.
+    /// How long to wait, at most 30,000 ms (a longer wait is cut to that); 5,000 when
+    /// absent.
+    #[param(minimum = 0, maximum = 30_000, example = 5_000)]
     pub timeout_ms: Option<u64>,
     /// Answer only once the log has reached this position (at most 2 s), so a write
     /// acknowledged elsewhere is seen.

@@ -4,6 +4,7 @@ pub mod activity;
 pub mod admin;
 pub mod availability;
 pub mod consistency;
+pub mod docs;
 pub mod keys;
 pub mod listings;
 pub mod long_poll;
@@ -86,8 +87,10 @@ impl Default for Limits {
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct Consistency {
     /// Wait (up to 2 s) until the answer reflects at least this log position.
+    #[param(minimum = 0, example = 42)]
     pub min_position: Option<i64>,
 }
 
@@ -116,6 +119,7 @@ impl AppState {
         let Some(wanted) = min_position else {
             return Ok(());
         };
+        self.known_position(wanted).await?;
         let store = self.commands.store();
         let mut own = store.committed();
         let mut foreign = store.foreign_commits();
@@ -148,6 +152,7 @@ impl AppState {
         let Some(wanted) = min_position else {
             return Ok(());
         };
+        self.known_position(wanted).await?;
         self.listings
             .wait_for(wanted, MIN_POSITION_WAIT)
             .await
@@ -159,10 +164,32 @@ impl AppState {
         let Some(wanted) = consistency.min_position else {
             return Ok(());
         };
+        self.known_position(wanted).await?;
         self.live_availability
             .wait_for(wanted, MIN_POSITION_WAIT)
             .await
             .map_err(|stale| stale_read(stale, self.live_availability.position(), wanted))
+    }
+}
+
+impl AppState {
+    /// A `min_position` past the log's head was never answered to anyone: it is the
+    /// caller's mistake (422), not a read model that is behind (503). The head is
+    /// read from the store, so another process's commits count.
+    pub async fn known_position(&self, wanted: i64) -> Result<(), Problem> {
+        let store = self.commands.store();
+        if wanted <= store.last_committed() {
+            return Ok(());
+        }
+        let head = store.head_position().await.map_err(Problem::from)?;
+        if wanted <= head {
+            return Ok(());
+        }
+        Err(Problem::invalid(vec![domain::FieldError {
+            field: "min_position".into(),
+            message: format!("is past the log's head ({head}): pass a position a command answered"),
+        }])
+        .with("head", head))
     }
 }
 

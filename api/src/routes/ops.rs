@@ -46,7 +46,8 @@ pub async fn ready(State(state): State<AppState>) -> Result<Json<Readiness>, Pro
 }
 
 /// Prometheus metrics: commands by type and outcome, command latency, projection lag.
-#[utoipa::path(get, path = "/metrics", tag = "ops", responses((status = 200, content_type = "text/plain")))]
+#[utoipa::path(get, path = "/metrics", tag = "ops", responses((status = 200, content_type = "text/plain",
+    body = String, example = json!("commands_total{command=\"receive\",outcome=\"accepted\"} 1\n"))))]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let lag = (state.commands.store().last_committed() - state.availability.position()).max(0);
     metrics::gauge!("projection_lag_events", "projection" => "availability").set(lag as f64);
@@ -70,7 +71,21 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
 
 /// The OpenAPI 3.1 document of this API.
 #[utoipa::path(get, path = "/openapi.json", tag = "ops",
-    responses((status = 200, description = "This document", content_type = "application/json")))]
-pub async fn openapi() -> impl IntoResponse {
-    Json(crate::openapi::document())
+    responses((status = 200, description = "This document", content_type = "application/json",
+        body = Object, example = json!({"openapi": "3.1.0", "info": {"title": "commerce"}, "paths": {}}))))]
+pub async fn openapi(State(state): State<AppState>) -> impl IntoResponse {
+    // The document depends only on the code, the mode and the clock: made once for
+    // each (tests run servers of several kinds in one process), served as the same bytes.
+    static DOCUMENTS: [std::sync::OnceLock<Vec<u8>>; 4] = [const { std::sync::OnceLock::new() }; 4];
+    let development = state.auth.environment == crate::auth::Environment::Development;
+    let manual_clock = matches!(state.commands.clock(), commands::AppClock::Manual(_));
+    let kind = usize::from(development) * 2 + usize::from(manual_clock);
+    let bytes = DOCUMENTS[kind].get_or_init(|| {
+        serde_json::to_vec(&crate::openapi::served(development, manual_clock))
+            .expect("the document is JSON")
+    });
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        bytes.as_slice(),
+    )
 }

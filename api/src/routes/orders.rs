@@ -22,18 +22,30 @@ use crate::problem::{optional_json, Body, PathParams, Problem, QueryParams};
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrderLineBody {
-    #[schema(example = "MUG-1")]
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[A-Za-z0-9._-]+$",
+        example = "MUG-1"
+    )]
     pub sku: String,
-    #[schema(example = 1)]
+    #[schema(minimum = 1, maximum = 1_000_000, example = 1)]
     pub quantity: u64,
 }
 
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DestinationBody {
-    #[schema(example = "nl")]
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[A-Za-z0-9._-]+$",
+        example = "nl"
+    )]
     pub region: String,
+    #[schema(minimum = -90, maximum = 90)]
     pub lat: Option<f64>,
+    #[schema(minimum = -180, maximum = 180)]
     pub lon: Option<f64>,
 }
 
@@ -41,13 +53,16 @@ pub struct DestinationBody {
 #[serde(deny_unknown_fields)]
 pub struct PlaceOrderBody {
     /// Your id for the order; placing it again with the same lines changes nothing.
+    #[schema(min_length = 1, max_length = 64, pattern = r"^[A-Za-z0-9._-]+$")]
     pub order_id: Option<String>,
+    #[schema(min_items = 1, max_items = 100)]
     pub lines: Vec<OrderLineBody>,
     pub ship_to: DestinationBody,
     #[serde(default)]
     pub priority: bool,
     /// The buyer, when a shop's backend (a key with `buyers:act`) places the order for
     /// them; a buyer's own token names the buyer itself.
+    #[schema(min_length = 1, max_length = 64, pattern = r"^[A-Za-z0-9._-]+$")]
     pub customer_id: Option<String>,
 }
 
@@ -82,6 +97,7 @@ pub struct OrderBody {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CancelBody {
+    #[schema(min_length = 1, max_length = 200)]
     pub reason: Option<String>,
 }
 
@@ -160,6 +176,7 @@ fn visible(order: &Order, principal: &Principal) -> Result<(), Problem> {
     responses(
         (status = 201, body = OrderBody),
         (status = 200, description = "The same order again", body = OrderBody),
+        (status = 409, description = "The order id is taken by an order with other details", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid, or a product is not listed", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn place(

@@ -229,10 +229,12 @@ fn validate(params: SearchParams, principal: &Principal) -> Result<SearchRequest
 }
 
 /// Wait for `min_position`, if asked, or answer 503.
-async fn await_position(projection: &SearchProjection, wanted: Option<i64>) -> Result<(), Problem> {
+async fn await_position(state: &AppState, wanted: Option<i64>) -> Result<(), Problem> {
     let Some(wanted) = wanted else {
         return Ok(());
     };
+    state.known_position(wanted).await?;
+    let projection = &state.search.projection;
     projection
         .wait_for(wanted, MIN_POSITION_WAIT)
         .await
@@ -275,7 +277,7 @@ pub async fn search(
 ) -> Result<Json<SearchAnswer>, Problem> {
     let min_position = params.min_position;
     let request = validate(params, &principal)?;
-    await_position(&state.search.projection, min_position).await?;
+    await_position(&state, min_position).await?;
     let (limit, offset) = (request.limit, request.offset);
     let query = request.q.clone();
     let user_id = request.user_id.clone();
@@ -358,7 +360,7 @@ pub async fn suggestions(
     if !errors.is_empty() {
         return Err(Problem::invalid(errors));
     }
-    await_position(&state.search.projection, params.min_position).await?;
+    await_position(&state, params.min_position).await?;
     let view = state.search.projection.view();
     let suggestions = {
         let signals = view

@@ -18,9 +18,14 @@ use crate::problem::{Body, PathParams, Problem, QueryParams};
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ShopBody {
-    #[schema(example = "shop-1")]
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[A-Za-z0-9._-]+$",
+        example = "shop-1"
+    )]
     pub shop_id: String,
-    #[schema(example = "Clay & Co")]
+    #[schema(min_length = 1, max_length = 200, example = "Clay & Co")]
     pub name: String,
     pub location: LocationBody,
 }
@@ -28,22 +33,35 @@ pub struct ShopBody {
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProductBody {
-    #[schema(example = "MUG-1")]
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[A-Za-z0-9._-]+$",
+        example = "MUG-1"
+    )]
     pub sku: String,
-    #[schema(example = "Stoneware mug")]
+    #[schema(min_length = 1, max_length = 200, example = "Stoneware mug")]
     pub title: String,
     #[serde(default)]
+    #[schema(max_length = 5_000)]
     pub description: String,
     #[serde(default)]
+    #[schema(max_items = 50)]
     pub tags: Vec<String>,
-    #[schema(example = "home/kitchen/mugs")]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[a-z0-9-]+(/[a-z0-9-]+){0,7}$",
+        example = "home/kitchen/mugs"
+    )]
     pub category: String,
     #[serde(default)]
+    #[schema(max_items = 50)]
     pub materials: Vec<String>,
     pub shop: ShopBody,
     pub price: MoneyBody,
     /// en, de or fr.
-    #[schema(example = "en")]
+    #[schema(pattern = "^(en|de|fr)$", example = "en")]
     pub language: String,
 }
 
@@ -51,13 +69,23 @@ pub struct ProductBody {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProductPatch {
+    #[schema(min_length = 1, max_length = 200)]
     pub title: Option<String>,
+    #[schema(max_length = 5_000)]
     pub description: Option<String>,
+    #[schema(max_items = 50)]
     pub tags: Option<Vec<String>>,
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[a-z0-9-]+(/[a-z0-9-]+){0,7}$"
+    )]
     pub category: Option<String>,
+    #[schema(max_items = 50)]
     pub materials: Option<Vec<String>>,
     pub shop: Option<ShopBody>,
     pub price: Option<MoneyBody>,
+    #[schema(pattern = "^(en|de|fr)$")]
     pub language: Option<String>,
 }
 

@@ -19,7 +19,7 @@ use crate::problem::{optional_json, Body, PathParams, Problem};
 #[serde(deny_unknown_fields)]
 pub struct ReceiptBody {
     /// Units received, 1 to 1,000,000.
-    #[schema(example = 25)]
+    #[schema(minimum = 1, maximum = 1_000_000, example = 25)]
     pub quantity: u64,
 }
 
@@ -27,9 +27,10 @@ pub struct ReceiptBody {
 #[serde(deny_unknown_fields)]
 pub struct SaleBody {
     /// Units sold, 1 to 1,000,000.
-    #[schema(example = 2)]
+    #[schema(minimum = 1, maximum = 1_000_000, example = 2)]
     pub quantity: u64,
     /// Sell from this hold rather than from free stock.
+    #[schema(min_length = 1, max_length = 64, pattern = r"^[A-Za-z0-9._-]+$")]
     pub hold_id: Option<String>,
     pub order_id: Option<String>,
 }
@@ -38,18 +39,23 @@ pub struct SaleBody {
 #[serde(deny_unknown_fields)]
 pub struct AdjustmentBody {
     /// The counted quantity on hand, 0 to 1,000,000,000.
-    #[schema(example = 23)]
+    #[schema(minimum = 0, maximum = 1_000_000_000, example = 23)]
     pub new_quantity: u64,
-    #[schema(example = "cycle count")]
+    #[schema(min_length = 1, max_length = 200, example = "cycle count")]
     pub reason: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HoldBody {
-    #[schema(example = "cart-7f3a")]
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[A-Za-z0-9._-]+$",
+        example = "cart-7f3a"
+    )]
     pub hold_id: String,
-    #[schema(example = 1)]
+    #[schema(minimum = 1, maximum = 1_000_000, example = 1)]
     pub quantity: u64,
     /// When the hold lapses by itself (RFC 3339); never when absent.
     pub expires_at: Option<DateTime<Utc>>,
@@ -59,6 +65,7 @@ pub struct HoldBody {
 #[serde(deny_unknown_fields)]
 pub struct ReleaseBody {
     /// Why the hold is let go; `released` when absent.
+    #[schema(min_length = 1, max_length = 200)]
     pub reason: Option<String>,
 }
 
@@ -193,6 +200,7 @@ pub async fn adjust(
     responses(
         (status = 201, description = "Held", body = StockCommandAnswer),
         (status = 200, description = "Already held on these terms", body = StockCommandAnswer),
+        (status = 404, description = "Unknown warehouse", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not enough available, or the hold id holds other terms", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     ))]

@@ -11,10 +11,10 @@ use axum::http::Method;
 use axum::routing::{self, MethodRouter};
 
 use super::{
-    activity, admin, availability, keys, listings, ops, orders, payments, product_search, products,
+    activity, admin, availability, docs, keys, listings, ops, orders, payments, product_search, products,
     reservations, stock, warehouses, AppState,
 };
-use crate::auth::Requirement::{self, Authenticated, Buyer, Master, Public, Scope};
+use crate::auth::Requirement::{self, Buyer, Master, Public, Scope};
 use crate::flash;
 
 /// One route.
@@ -37,6 +37,18 @@ pub enum Only {
     Always,
     InDevelopment,
     OnTheManualClock,
+}
+
+impl Only {
+    /// Whether a route declared so exists on a server in development mode or not,
+    /// on the manual clock or not.
+    pub fn holds(self, development: bool, manual_clock: bool) -> bool {
+        match self {
+            Only::Always => true,
+            Only::InDevelopment => development,
+            Only::OnTheManualClock => manual_clock,
+        }
+    }
 }
 
 macro_rules! constructor {
@@ -83,7 +95,13 @@ pub fn routes() -> Vec<Route> {
         Route::get("/health", Public, ops::health).without_read_model(),
         Route::get("/ready", Public, ops::ready).without_read_model(),
         Route::get("/metrics", Scope("admin"), ops::metrics).without_read_model(),
-        Route::get("/openapi.json", Authenticated, ops::openapi).without_read_model(),
+        // The API's description and its reference page: public, as they describe the
+        // API and hold none of its data (a browser loading /docs sends no key).
+        Route::get("/openapi.json", Public, ops::openapi).without_read_model(),
+        Route::get("/docs", Public, docs::page).without_read_model(),
+        Route::get("/docs/swagger-ui.css", Public, docs::stylesheet).without_read_model(),
+        Route::get("/docs/swagger-ui-bundle.js", Public, docs::bundle).without_read_model(),
+        Route::get("/docs/swagger-initializer.js", Public, docs::initializer).without_read_model(),
         // Keys: the master key only.
         Route::post("/v1/keys", Master, keys::create),
         Route::get("/v1/keys", Master, keys::list).without_read_model(),
@@ -295,6 +313,7 @@ impl Requirements {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::auth::Requirement::Authenticated;
 
     fn requirement(method: Method, route: &str) -> Requirement {
         Requirements::of(&routes()).of_request(&method, Some(route))
@@ -312,7 +331,8 @@ mod tests {
             Scope("read")
         );
         assert_eq!(requirement(Method::POST, "/v1/keys"), Master);
-        assert_eq!(requirement(Method::GET, "/openapi.json"), Authenticated);
+        assert_eq!(requirement(Method::GET, "/openapi.json"), Public);
+        assert_eq!(requirement(Method::GET, "/docs"), Public);
         assert_eq!(
             Requirements::of(&routes()).of_request(&Method::GET, None),
             Authenticated

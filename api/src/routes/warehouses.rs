@@ -17,43 +17,64 @@ use crate::problem::{Body, Problem};
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MoneyBody {
-    #[schema(example = 1299)]
+    #[schema(minimum = 0, maximum = 999_999_999_999.0, example = 1299)]
     pub amount: i64,
-    #[schema(example = "EUR")]
+    #[schema(
+        min_length = 3,
+        max_length = 3,
+        pattern = r"^[A-Z]{3}$",
+        example = "EUR"
+    )]
     pub currency: String,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LocationBody {
-    #[schema(example = 52.37)]
+    #[schema(minimum = -90, maximum = 90, example = 52.37)]
     pub lat: f64,
-    #[schema(example = 4.89)]
+    #[schema(minimum = -180, maximum = 180, example = 4.89)]
     pub lon: f64,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ShippingRateBody {
-    #[schema(example = "nl")]
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[A-Za-z0-9._-]+$",
+        example = "nl"
+    )]
     pub region: String,
     pub cost_per_item: MoneyBody,
     pub cost_per_shipment: MoneyBody,
-    #[schema(example = 1)]
+    #[schema(minimum = 0, maximum = 365, example = 1)]
     pub days: u32,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterWarehouseBody {
-    #[schema(example = "ams-1")]
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[A-Za-z0-9._-]+$",
+        example = "ams-1"
+    )]
     pub warehouse_id: String,
-    #[schema(example = "Amsterdam West")]
+    #[schema(min_length = 1, max_length = 200, example = "Amsterdam West")]
     pub name: String,
-    #[schema(example = "nl")]
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[A-Za-z0-9._-]+$",
+        example = "nl"
+    )]
     pub region: String,
     pub location: LocationBody,
     #[serde(default)]
+    #[schema(max_items = 200)]
     pub ships_to: Vec<ShippingRateBody>,
 }
 

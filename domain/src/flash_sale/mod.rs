@@ -224,12 +224,8 @@ impl FlashSale {
             "units",
             &format!("must be 1 to {MAX_UNITS}"),
         );
-        v.check(s.price.amount >= 0, "price.amount", "must not be negative");
-        v.check(
-            s.price.currency.len() == 3 && s.price.currency.chars().all(|c| c.is_ascii_uppercase()),
-            "price.currency",
-            "must be a three-letter ISO 4217 code",
-        );
+        // The same money rule as every other price (below 10^12 minor units).
+        crate::warehouse::money(&mut v, "price", &s.price);
         v.check(
             s.ends_at > s.starts_at,
             "ends_at",

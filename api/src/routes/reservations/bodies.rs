@@ -5,12 +5,22 @@ use super::*;
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LineBody {
-    #[schema(example = "MUG-1")]
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[A-Za-z0-9._-]+$",
+        example = "MUG-1"
+    )]
     pub sku: String,
-    #[schema(example = 2)]
+    #[schema(minimum = 1, maximum = 1_000_000, example = 2)]
     pub quantity: u64,
     /// Where to hold it; when absent, allocated (needs `ship_to`).
-    #[schema(example = "ams-1")]
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[A-Za-z0-9._-]+$",
+        example = "ams-1"
+    )]
     pub warehouse_id: Option<String>,
 }
 
@@ -19,9 +29,12 @@ pub struct LineBody {
 pub struct ReserveBody {
     /// Your id for the reservation; repeating a request with it changes nothing.
     /// Generated when absent.
+    #[schema(min_length = 1, max_length = 64, pattern = r"^[A-Za-z0-9._-]+$")]
     pub reservation_id: Option<String>,
+    #[schema(min_items = 1, max_items = 100)]
     pub lines: Vec<LineBody>,
     /// How long to hold, 1 s to 24 h; 15 minutes when absent.
+    #[schema(minimum = 1, maximum = 86_400)]
     pub ttl_seconds: Option<u32>,
     /// Where the order goes: needed for lines without a warehouse, which are then
     /// allocated over the warehouses shipping to `region`.
@@ -34,9 +47,16 @@ pub struct ReserveBody {
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ShipTo {
-    #[schema(example = "nl")]
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[A-Za-z0-9._-]+$",
+        example = "nl"
+    )]
     pub region: String,
+    #[schema(minimum = -90, maximum = 90)]
     pub lat: Option<f64>,
+    #[schema(minimum = -180, maximum = 180)]
     pub lon: Option<f64>,
 }
 
@@ -44,6 +64,7 @@ pub struct ShipTo {
 #[serde(deny_unknown_fields)]
 pub struct ExtendBody {
     /// The holds end this many seconds from now (up to 24 h); must be later than now.
+    #[schema(minimum = 1, maximum = 86_400)]
     pub ttl_seconds: u32,
 }
 
@@ -133,6 +154,7 @@ impl ReserveBody {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReleaseBody {
+    #[schema(min_length = 1, max_length = 200)]
     pub reason: Option<String>,
 }
 

@@ -261,6 +261,7 @@ fn replayed_answer(receipt: &commands::StoredReceipt) -> Result<ReservationAnswe
     request_body = ExtendBody,
     responses(
         (status = 200, body = ReservationBody),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not held, or its holds ran out", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     ))]

@@ -1,5 +1,5 @@
 # commerce: the two commands a newcomer needs are `make run` and `make test`.
-.PHONY: run test tour contract services fmt lint schemas
+.PHONY: run test tour contract bench services fmt lint schemas
 
 CARGO ?= cargo
 
@@ -26,6 +26,12 @@ tour:
 ## as it says (schemathesis, fixed seed; tools pinned in target/contract-venv).
 contract:
 	CARGO=$(CARGO) bash scripts/contract.sh
+
+## Every benchmark at a short, fixed size on fresh databases: one table of figures,
+## same-run baselines, ratios and targets, also written to target/bench/ (not in CI).
+bench: services
+	$(CARGO) build --release --bin commerce
+	python3 scripts/bench.py $${CARGO_TARGET_DIR:-target}/release/commerce
 
 ## Check that PostgreSQL, NATS and Redis run on 127.0.0.1; start or install them.
 services:

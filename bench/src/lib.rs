@@ -5,6 +5,7 @@
 pub mod append;
 pub mod checkout;
 pub mod flash_sale;
+pub mod reads;
 pub mod replay;
 pub mod search;
 pub mod seed;
@@ -31,6 +32,9 @@ pub enum BenchCommand {
     /// A flash sale driven to sell-out and beyond: held units/s, attempts/s, latency,
     /// queue wait, and an oversell check.
     FlashSale(flash_sale::FlashSaleArgs),
+    /// The query routes over HTTP (products, availability, search), each beside
+    /// `/health` driven the same way in the same run.
+    Reads(reads::ReadsArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -47,6 +51,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Checkout(args) => checkout::run(args).await,
         BenchCommand::Search(args) => search::run(args).await,
         BenchCommand::FlashSale(args) => flash_sale::run(args).await,
+        BenchCommand::Reads(args) => reads::run(args).await,
     }
 }
 

@@ -41,7 +41,7 @@ pub async fn ready(State(state): State<AppState>) -> Result<Json<Readiness>, Pro
         status: "ready",
         database: store.database().backend_name(),
         head,
-        availability_position: state.availability.position(),
+        availability_position: state.live_availability.position(),
     }))
 }
 

@@ -11,8 +11,8 @@ use axum::http::Method;
 use axum::routing::{self, MethodRouter};
 
 use super::{
-    activity, admin, availability, docs, keys, listings, ops, orders, payments, product_search, products,
-    reservations, stock, warehouses, AppState,
+    activity, admin, availability, docs, keys, listings, ops, orders, payments, product_search,
+    products, reservations, stock, warehouses, AppState,
 };
 use crate::auth::Requirement::{self, Buyer, Master, Public, Scope};
 use crate::flash;

@@ -166,10 +166,10 @@ impl LiveAvailability {
                 .read_type_after(STOCK_AGGREGATE, from, BATCH)
                 .await?;
             let full = records.len() as i64 == BATCH;
-            let reached = match records.last() {
-                Some(last) if full => last.position,
-                _ => head.max(from),
-            };
+            // The read may also see events committed after the head was read: the
+            // copy then reflects those too (and must not read them again).
+            let last = records.last().map_or(from, |last| last.position);
+            let reached = if full { last } else { head.max(last) };
             let changes = fold(&records)?;
             {
                 let mut rows = self.rows.write().unwrap_or_else(|e| e.into_inner());

@@ -12,6 +12,7 @@ use crate::support::{mixed_events, Backend, Expected, Writer};
 crate::on_both_backends!(
     memory_answers_as_the_sql_model_from_any_starting_point,
     min_position_waits_for_the_memory_copy,
+    catching_up_while_others_commit_applies_each_event_once,
 );
 
 /// What the memory copy shows for the expected keys, as (on_hand, held).
@@ -90,4 +91,33 @@ async fn min_position_waits_for_the_memory_copy(backend: &Backend) {
             wanted: beyond
         })
     );
+}
+
+async fn catching_up_while_others_commit_applies_each_event_once(backend: &Backend) {
+    // Given a copy that catches up over and over while a writer commits
+    let projector = Projector::open(backend.read.clone(), Availability)
+        .await
+        .unwrap();
+    let live = std::sync::Arc::new(LiveAvailability::load(&projector).await.unwrap());
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let follower = {
+        let (live, done) = (live.clone(), done.clone());
+        tokio::spawn(async move {
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                live.catch_up().await.unwrap();
+            }
+        })
+    };
+    let mut writer = Writer::default();
+    for round in 0..40 {
+        writer.write(&backend.store, mixed_events(round, 4)).await;
+    }
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    follower.await.unwrap();
+    // When it catches up once more
+    live.catch_up().await.unwrap();
+    // Then every event counts once: a read that saw events committed after the head
+    // it read first must not read them again
+    assert_eq!(live.position(), writer.last_position);
+    assert_eq!(shown(&live, &writer.expected), writer.expected);
 }

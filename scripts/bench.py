@@ -104,7 +104,7 @@ def rows(f):
     for key, label in [("v1_availability_sku", "/v1/availability/{sku}"),
                        ("v1_availability_sku_warehouse_id", "/v1/availability/{sku}/{wh}"),
                        ("v1_products_sku", "/v1/products/{sku}"),
-                       ("v1_search_q_", "/v1/search?q=")]:
+                       ("v1_search_q", "/v1/search?q=")]:
         per_s, p99 = d[f"{key}_per_s"], d[f"{key}_p99_ms"]
         r = ratio(per_s, health)
         availability = key.startswith("v1_availability")

@@ -145,10 +145,12 @@ pub async fn run(args: ReadsArgs) -> anyhow::Result<()> {
                 String::new()
             }
         );
+        // "/v1/availability/{sku}" → "v1_availability_sku".
         let key = name
-            .trim_start_matches('/')
-            .replace(['/', '{', '}', '?', '='], "_")
-            .replace("__", "_");
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .filter(|part| !part.is_empty())
+            .collect::<Vec<_>>()
+            .join("_");
         figures.set(&format!("{key}_per_s"), round2(measured.per_second));
         figures.set(&format!("{key}_p99_ms"), round2(p99));
         figures.set(&format!("{key}_errors"), measured.errors);

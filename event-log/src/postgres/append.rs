@@ -1,6 +1,8 @@
-//! The append on PostgreSQL: under `pg_advisory_xact_lock(LOG_LOCK)`, one
-//! `INSERT ... SELECT unnest(...) ON CONFLICT DO NOTHING RETURNING` for every batch,
-//! short batches taken back in the same transaction, and the receipts of their keys.
+//! The append on PostgreSQL: one call of `commerce_append` (the log's advisory lock,
+//! one `INSERT ... SELECT unnest(...) ON CONFLICT DO NOTHING RETURNING` for every
+//! batch, the commit announcement), short batches taken back in the same
+//! transaction, the receipts of their keys, and the commit: two round trips under
+//! the lock when nothing conflicts and no key is recorded.
 
 use std::collections::HashMap;
 
@@ -47,21 +49,14 @@ pub(super) async fn append(
         }
     }
 
-    sqlx::query("SELECT pg_advisory_xact_lock($1)")
-        .bind(LOG_LOCK)
-        .execute(&mut *tx)
-        .await?;
+    // The lock, the insert and the announcement in one round trip (commerce_append).
     let inserted = sqlx::query(
-        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version,
-                             payload, metadata, event_id, occurred_at)
-         SELECT t, i, s, et, ev, p::json, m::json, eid, oa
-         FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[],
-                     $6::text[], $7::text[], $8::uuid[], $9::timestamptz[])
-              WITH ORDINALITY AS u(t, i, s, et, ev, p, m, eid, oa, ord)
-         ORDER BY ord
-         ON CONFLICT DO NOTHING
-         RETURNING aggregate_type, aggregate_id, sequence, position",
+        "SELECT landed_type, landed_id, landed_sequence, landed_position
+         FROM commerce_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     )
+    .bind(LOG_LOCK)
+    .bind(COMMIT_CHANNEL)
+    .bind(format!("{instance:x}"))
     .bind(&types)
     .bind(&ids)
     .bind(&sequences)
@@ -152,16 +147,20 @@ pub(super) async fn append(
             .await?;
     }
     record_receipts(&mut tx, batches, &mut results).await?;
-    let last = results
-        .iter()
-        .filter_map(|r| r.as_ref().ok().and_then(|p| p.last().copied()))
-        .max();
-    if let Some(last) = last {
-        sqlx::query("SELECT pg_notify($1, $2)")
-            .bind(COMMIT_CHANNEL)
-            .bind(format!("{last}:{instance:x}"))
-            .execute(&mut *tx)
-            .await?;
+    // commerce_append announced the commit when every row landed; after a conflict
+    // it is announced here, with the last position that stayed.
+    if any_conflict {
+        let last = results
+            .iter()
+            .filter_map(|r| r.as_ref().ok().and_then(|p| p.last().copied()))
+            .max();
+        if let Some(last) = last {
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(COMMIT_CHANNEL)
+                .bind(format!("{last}:{instance:x}"))
+                .execute(&mut *tx)
+                .await?;
+        }
     }
     before_commit.await;
     tx.commit().await?;

@@ -66,6 +66,45 @@ const MIGRATIONS: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS process_checkpoints (
         name text PRIMARY KEY,
         position bigint NOT NULL)",
+    // The append's part under the log's lock, in one round trip: take the lock,
+    // insert every row (identity values in row order, so in commit order), announce
+    // the last position. The lock is then held only until the commit that follows,
+    // never across a client round trip in between. Rows already taken by another
+    // writer are skipped (ON CONFLICT DO NOTHING); the caller then takes back the
+    // rest of such a batch and announces the position itself.
+    "CREATE OR REPLACE FUNCTION commerce_append(
+        lock_key bigint, channel text, instance text,
+        t text[], i text[], s bigint[], et text[], ev text[], p text[], m text[],
+        eid uuid[], oa timestamptz[])
+     RETURNS TABLE (landed_type text, landed_id text, landed_sequence bigint, landed_position bigint)
+     LANGUAGE plpgsql AS $$
+     DECLARE
+        types text[]; ids text[]; sequences bigint[]; positions bigint[];
+     BEGIN
+        PERFORM pg_advisory_xact_lock(lock_key);
+        WITH inserted AS (
+            INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version,
+                                payload, metadata, event_id, occurred_at)
+            SELECT u.t, u.i, u.s, u.et, u.ev, u.p::json, u.m::json, u.eid, u.oa
+            FROM unnest(t, i, s, et, ev, p, m, eid, oa)
+                 WITH ORDINALITY AS u(t, i, s, et, ev, p, m, eid, oa, ord)
+            ORDER BY u.ord
+            ON CONFLICT DO NOTHING
+            RETURNING events.aggregate_type, events.aggregate_id, events.sequence, events.position)
+        SELECT array_agg(x.aggregate_type), array_agg(x.aggregate_id), array_agg(x.sequence),
+               array_agg(x.position)
+        INTO types, ids, sequences, positions
+        FROM inserted x;
+        -- Announced here only when every row landed; otherwise the caller takes
+        -- back the short batches and announces what is left.
+        IF cardinality(positions) = cardinality(t) THEN
+            PERFORM pg_notify(channel,
+                (SELECT max(q) FROM unnest(positions) q)::text || ':' || instance);
+        END IF;
+        IF positions IS NOT NULL THEN
+            RETURN QUERY SELECT * FROM unnest(types, ids, sequences, positions);
+        END IF;
+     END $$",
 ];
 
 async fn migrate(pool: &PgPool) -> Result<(), StoreError> {

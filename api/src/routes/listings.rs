@@ -217,18 +217,6 @@ pub async fn list_products(
 
 // ---- orders
 
-const ORDER_STATUSES: &[&str] = &[
-    "placed",
-    "reserved",
-    "rejected",
-    "cancelled",
-    "paid",
-    "confirmed",
-    "payment_failed",
-    "timed_out",
-    "refunded",
-];
-
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
@@ -292,7 +280,12 @@ pub async fn list_orders(
 ) -> Result<Json<ListPage<OrderItem>>, Problem> {
     let mut errors = Validator::new();
     let query = page_query(params.limit, params.after.as_deref(), &mut errors)?;
-    let status = one_of(&mut errors, "status", params.status, ORDER_STATUSES);
+    let status = one_of(
+        &mut errors,
+        "status",
+        params.status,
+        super::orders::STATUSES.0,
+    );
     let customer = id(&mut errors, "customer_id", params.customer_id);
     finish(errors)?;
     let filter = orders::OrderFilter {

@@ -311,7 +311,7 @@ pub async fn reservation(
 }
 
 /// Every status an order can be in.
-const STATUSES: Statuses = Statuses(&[
+pub(crate) const STATUSES: Statuses = Statuses(&[
     "placed",
     "reserved",
     "rejected",

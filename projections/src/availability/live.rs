@@ -18,7 +18,7 @@ use event_schemas::stock::STOCK_AGGREGATE;
 use tokio::sync::watch;
 
 use super::{fold, Availability, AvailabilityView, Change, WarehouseAvailability};
-use crate::runtime::{ProjectionError, Projector, SqlModel, WaitError};
+use crate::runtime::{wait_for_position, ProjectionError, Projector, SqlModel, WaitError};
 
 /// Stock events read per batch.
 const BATCH: i64 = 10_000;
@@ -99,16 +99,7 @@ impl LiveAvailability {
 
     /// Wait (at most `timeout`) until the copy has reached `min_position`.
     pub async fn wait_for(&self, min_position: i64, timeout: Duration) -> Result<(), WaitError> {
-        let mut position = self.position.subscribe();
-        let reached =
-            tokio::time::timeout(timeout, position.wait_for(|p| *p >= min_position)).await;
-        match reached {
-            Ok(Ok(_)) => Ok(()),
-            _ => Err(WaitError::Stale {
-                current: self.position(),
-                wanted: min_position,
-            }),
-        }
+        wait_for_position(&self.position, min_position, timeout).await
     }
 
     /// A SKU's stock (in one warehouse, or all), and the position it reflects;

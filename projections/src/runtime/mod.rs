@@ -84,6 +84,24 @@ pub enum ProjectionError {
     Task(String),
 }
 
+/// Wait (at most `timeout`) until the position `published` holds reaches
+/// `min_position`: how every read model answers `min_position`.
+pub async fn wait_for_position(
+    published: &watch::Sender<i64>,
+    min_position: i64,
+    timeout: Duration,
+) -> Result<(), WaitError> {
+    let mut position = published.subscribe();
+    let reached = tokio::time::timeout(timeout, position.wait_for(|p| *p >= min_position)).await;
+    match reached {
+        Ok(Ok(_)) => Ok(()),
+        _ => Err(WaitError::Stale {
+            current: *published.borrow(),
+            wanted: min_position,
+        }),
+    }
+}
+
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum WaitError {
     #[error("the projection is at position {current}, not yet at {wanted}")]
@@ -192,15 +210,7 @@ impl<M: SqlModel> Projector<M> {
 
     /// Wait (at most `timeout`) until the projection has reached `min_position`.
     pub async fn wait_for(&self, min_position: i64, timeout: Duration) -> Result<(), WaitError> {
-        let mut live = self.live.subscribe();
-        let reached = tokio::time::timeout(timeout, live.wait_for(|p| *p >= min_position)).await;
-        match reached {
-            Ok(Ok(_)) => Ok(()),
-            _ => Err(WaitError::Stale {
-                current: self.position(),
-                wanted: min_position,
-            }),
-        }
+        wait_for_position(&self.live, min_position, timeout).await
     }
 
     /// Follow the log for as long as the process runs, woken by `committed`.

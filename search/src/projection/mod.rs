@@ -180,16 +180,7 @@ impl SearchProjection {
             return Ok(());
         }
         self.wanted.send_modify(|w| *w = (*w).max(min_position));
-        let mut position = self.position.subscribe();
-        let reached =
-            tokio::time::timeout(timeout, position.wait_for(|p| *p >= min_position)).await;
-        match reached {
-            Ok(Ok(_)) => Ok(()),
-            _ => Err(WaitError::Stale {
-                current: self.position(),
-                wanted: min_position,
-            }),
-        }
+        projections::runtime::wait_for_position(&self.position, min_position, timeout).await
     }
 
     fn publish(&self, generation: &Generation) {

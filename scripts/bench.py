@@ -89,11 +89,12 @@ def rows(f):
                 c.get("baseline_per_s", 0), r, ">= 500/s, reserve p99 < 200 ms",
                 c["orders_per_s"] >= 500 and c["reserve_p99_ms"] < 200))
     s = f["flash_sale"]
-    r = ratio(s["held_per_s"], h["commands_per_s"])
+    hot = s.get("baseline_hot_sku_per_s", h["commands_per_s"])
+    r = ratio(s["held_per_s"], hot)
     out.append(("flash-sale (in process)", "held/s", s["held_per_s"],
-                "append --skus 1", h["commands_per_s"], r,
+                "hot-SKU commands/s", hot, r,
                 ">= 0.4x (>= 10k/s where the baseline >= 30k)",
-                r >= 0.4 and (h["commands_per_s"] < 30_000 or s["held_per_s"] >= 10_000)
+                r >= 0.4 and (hot < 30_000 or s["held_per_s"] >= 10_000)
                 and s["oversold"] == 0))
     q = f["search"]
     r = ratio(q["p99_ms"], q["direct_p99_ms"])

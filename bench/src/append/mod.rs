@@ -330,6 +330,31 @@ pub async fn run(args: AppendArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Commands per second on one hot SKU through the command path, `writers` at once for
+/// `duration`: the same-run baseline other benches (the flash sale) read against.
+pub async fn hot_sku_rate(
+    service: &Arc<CommandService>,
+    writers: usize,
+    duration: Duration,
+) -> anyhow::Result<f64> {
+    let run_id = uuid::Uuid::now_v7().simple().to_string()[20..].to_string();
+    let workload = Arc::new(Workload::new(&run_id, 1, writers, "HOT"));
+    register(service, &workload.warehouse).await?;
+    let service = service.clone();
+    let tally = drive(writers, duration, move |w, k| {
+        let service = service.clone();
+        let command = workload.next(w, k);
+        async move {
+            let result = service
+                .handle_stock(command.clone(), &Metadata::default())
+                .await;
+            classify(&command, result, |(outcome, _)| outcome.events)
+        }
+    })
+    .await;
+    Ok(tally.per_second())
+}
+
 async fn register(service: &CommandService, warehouse_id: &str) -> anyhow::Result<()> {
     service
         .register_warehouse(bench_warehouse(warehouse_id), &Metadata::default())

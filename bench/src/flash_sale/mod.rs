@@ -17,7 +17,7 @@ use event_schemas::{GeoPoint, Metadata, Money};
 use hdrhistogram::Histogram;
 use serde_json::{json, Value};
 
-use super::{latency_histogram, percentile_ms, ratio, record, round2, Figures, Output};
+use super::{latency_histogram, percentile_ms, ratio, record, round2, target, Figures, Output};
 use admission::{Admission, AdmissionSettings, Admitted, TicketState};
 use app::config::StorageArgs;
 use app::server::open_exclusive;
@@ -26,6 +26,8 @@ mod driver;
 
 /// Most times one buyer tries again while every unit is held (payments run after the
 /// rush, so failed ones come back a while later).
+/// How long the hot-SKU baseline runs before the sale.
+const HOT_SKU_BASELINE: Duration = Duration::from_secs(3);
 const RETRIES: u32 = 1_000;
 /// Pause before a buyer tries again while every unit is held.
 const RETRY_PAUSE: Duration = Duration::from_millis(20);
@@ -101,6 +103,7 @@ pub async fn run(args: FlashSaleArgs) -> anyhow::Result<()> {
     let run_id = uuid::Uuid::now_v7().simple().to_string()[20..].to_string();
     let sale_id = format!("bench-{run_id}");
     let mut _lock = None;
+    let mut hot_sku_baseline = None;
     let driver = match &args.http {
         Some(base) => Driver::Http {
             client: app::server::client_with_key(args.api_key.as_deref())?,
@@ -110,6 +113,13 @@ pub async fn run(args: FlashSaleArgs) -> anyhow::Result<()> {
             let (lock, backend) = open_exclusive(&args.storage, "bench flash-sale").await?;
             _lock = Some(lock);
             crate::spawn_order_process(&backend).await?;
+            // The same-run baseline: one hot SKU through the command path, at the
+            // sale's concurrency (a sale is one hot aggregate too).
+            let rate =
+                crate::append::hot_sku_rate(&backend.commands, args.concurrency, HOT_SKU_BASELINE)
+                    .await?;
+            eprintln!("baseline: {rate:.0} hot-SKU commands/s (bench append --skus 1, same run)");
+            hot_sku_baseline = Some(rate);
             let admission = args.admission_rate.map(|rate| {
                 Admission::local(
                     AdmissionSettings {
@@ -279,8 +289,31 @@ pub async fn run(args: FlashSaleArgs) -> anyhow::Result<()> {
         tally.failed_payments.load(Ordering::Relaxed),
         args.units
     );
+    if let Some(baseline) = hot_sku_baseline {
+        let share = ratio(held_per_s, baseline);
+        println!(
+            "baseline: {baseline:>8.0} hot-SKU commands/s (same run); held/s is {share:.2}x of it"
+        );
+        println!(
+            "targets: {}; {}; {}",
+            target(
+                "held/s at least 0.4x the hot-SKU rate",
+                share >= 0.4,
+                format!("{share:.2}x")
+            ),
+            target(
+                "at least 10,000 held/s where that rate is 30,000 or more",
+                baseline < 30_000.0 || held_per_s >= 10_000.0,
+                format!("{held_per_s:.0}")
+            ),
+            target("0 oversold", oversold == 0, oversold),
+        );
+    }
     if args.output.json {
         let mut figures = Figures::default();
+        if let Some(baseline) = hot_sku_baseline {
+            figures.set("baseline_hot_sku_per_s", round2(baseline));
+        }
         figures.set("held_per_s", round2(held_per_s));
         figures.set("attempts_per_s", round2(attempts_per_s));
         figures.set("p50_ms", round2(percentile_ms(&latency, 0.5)));

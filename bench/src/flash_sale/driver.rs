@@ -4,6 +4,51 @@
 use super::*;
 
 impl Driver {
+    /// Over HTTP, the same-run baseline: a trivial authenticated POST (a shopper's
+    /// view, recorded in the background) at `concurrency` for `duration`, as
+    /// (requests/s, latency). `None` in process.
+    pub(super) async fn trivial_post_rate(
+        &self,
+        concurrency: usize,
+        duration: Duration,
+    ) -> anyhow::Result<Option<(f64, Histogram<u64>)>> {
+        let Driver::Http { client, base } = self else {
+            return Ok(None);
+        };
+        let started = Instant::now();
+        let deadline = started + duration;
+        let loops: Vec<_> = (0..concurrency)
+            .map(|n| {
+                let (client, url) = (client.clone(), format!("{base}/v1/activity"));
+                tokio::spawn(async move {
+                    let mut latency = latency_histogram();
+                    let mut done = 0u64;
+                    while Instant::now() < deadline {
+                        let body = json!({"user_id": format!("baseline-{n}"), "type": "viewed", "sku": "BASELINE-1"});
+                        let sent = Instant::now();
+                        let answer = client.post(&url).json(&body).send().await?;
+                        if !answer.status().is_success() {
+                            bail!("the baseline POST answered {}", answer.status());
+                        }
+                        record(&mut latency, sent.elapsed());
+                        done += 1;
+                    }
+                    Ok::<_, anyhow::Error>((done, latency))
+                })
+            })
+            .collect();
+        let (mut done, mut latency) = (0u64, latency_histogram());
+        for handle in loops {
+            let (n, h) = handle.await??;
+            done += n;
+            latency.add(h).expect("same bounds");
+        }
+        Ok(Some((
+            ratio(done as f64, started.elapsed().as_secs_f64()),
+            latency,
+        )))
+    }
+
     pub(super) async fn setup(
         &self,
         run_id: &str,

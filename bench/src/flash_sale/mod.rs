@@ -26,7 +26,8 @@ mod driver;
 
 /// Most times one buyer tries again while every unit is held (payments run after the
 /// rush, so failed ones come back a while later).
-/// How long the hot-SKU baseline runs before the sale.
+/// How long the same-run baseline (hot SKU in process, a trivial POST over HTTP)
+/// runs before the sale.
 const HOT_SKU_BASELINE: Duration = Duration::from_secs(3);
 const RETRIES: u32 = 1_000;
 /// Pause before a buyer tries again while every unit is held.
@@ -137,6 +138,15 @@ pub async fn run(args: FlashSaleArgs) -> anyhow::Result<()> {
         }
     };
     let driver = Arc::new(driver);
+    let http_baseline = driver
+        .trivial_post_rate(args.concurrency, HOT_SKU_BASELINE)
+        .await?;
+    if let Some((rate, latency)) = &http_baseline {
+        eprintln!(
+            "baseline: {rate:.0} trivial POSTs/s, p99 {:.2} ms (POST /v1/activity, same run)",
+            percentile_ms(latency, 0.99)
+        );
+    }
     driver.setup(&run_id, &sale_id, args.units).await?;
     eprintln!(
         "bench flash-sale: {} units, {} buyers, concurrency {}, {}",
@@ -309,8 +319,41 @@ pub async fn run(args: FlashSaleArgs) -> anyhow::Result<()> {
             target("0 oversold", oversold == 0, oversold),
         );
     }
+    if let Some((rate, base_latency)) = &http_baseline {
+        let share = ratio(attempts_per_s, *rate);
+        let (p99, base_p99) = (
+            percentile_ms(&latency, 0.99),
+            percentile_ms(base_latency, 0.99),
+        );
+        let p99_ratio = ratio(p99, base_p99);
+        println!(
+            "baseline: {rate:>8.0} trivial POSTs/s p99 {base_p99:.2} ms (same run); attempts/s is {share:.2}x of it, p99 {p99_ratio:.2}x"
+        );
+        println!(
+            "targets: {}; {}; {}",
+            target(
+                "attempts/s at least 0.15x the trivial POST",
+                share >= 0.15,
+                format!("{share:.2}x")
+            ),
+            target(
+                "p99 at most 5x the trivial POST's",
+                p99_ratio <= 5.0,
+                format!("{p99_ratio:.2}x")
+            ),
+            target(
+                "5,000 attempts/s and p99 under 50 ms where the baseline reaches 35,000/s",
+                *rate < 35_000.0 || (attempts_per_s >= 5_000.0 && p99 < 50.0),
+                format!("{attempts_per_s:.0}/s, {p99:.1} ms")
+            ),
+        );
+    }
     if args.output.json {
         let mut figures = Figures::default();
+        if let Some((rate, latency)) = &http_baseline {
+            figures.set("baseline_post_per_s", round2(*rate));
+            figures.set("baseline_post_p99_ms", round2(percentile_ms(latency, 0.99)));
+        }
         if let Some(baseline) = hot_sku_baseline {
             figures.set("baseline_hot_sku_per_s", round2(baseline));
         }

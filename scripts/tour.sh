@@ -34,6 +34,19 @@ for _ in $(seq 1 600); do
 done
 [ -n "$ADDRESS" ] || { echo "tour: the server did not start"; cat "$SERVER_LOG"; exit 1; }
 
+# The search index is built from the seeded log in the background after the start;
+# a person typing the tour is slower than that, a script is not: wait for it.
+caught_up() {
+    local head at
+    head=$(curl -s "http://$ADDRESS/ready" | grep -o '"head":[0-9]*' | cut -d: -f2 || true)
+    at=$(curl -s "http://$ADDRESS/v1/admin/projections/search" | grep -o '"position":[0-9]*' | head -n1 | cut -d: -f2 || true)
+    [ -n "$head" ] && [ -n "$at" ] && [ "$at" -ge "$head" ]
+}
+for _ in $(seq 1 600); do
+    caught_up && break
+    sleep 0.1
+done
+
 if ! python3 scripts/tour.py README.md "http://$ADDRESS"; then
     echo "--- server log ---"
     tail -n 50 "$SERVER_LOG"

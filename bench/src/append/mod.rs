@@ -214,21 +214,7 @@ pub async fn run(args: AppendArgs) -> anyhow::Result<()> {
                 args.duration,
                 service.store().database().backend_name()
             );
-            let ours = {
-                let service = service.clone();
-                let workload = workload.clone();
-                drive(args.writers, duration, move |w, k| {
-                    let service = service.clone();
-                    let command = workload.next(w, k);
-                    async move {
-                        let result = service
-                            .handle_stock(command.clone(), &Metadata::default())
-                            .await;
-                        classify(&command, result, |(outcome, _)| outcome.events)
-                    }
-                })
-                .await
-            };
+            let ours = drive_in_process(&service, workload.clone(), args.writers, duration).await;
             let (lost, duplicated) = verify_in_store(&service, &workload, &ours).await?;
             let db = service.store().database().clone();
             (
@@ -340,8 +326,19 @@ pub async fn hot_sku_rate(
     let run_id = uuid::Uuid::now_v7().simple().to_string()[20..].to_string();
     let workload = Arc::new(Workload::new(&run_id, 1, writers, "HOT"));
     register(service, &workload.warehouse).await?;
+    let tally = drive_in_process(service, workload, writers, duration).await;
+    Ok(tally.per_second())
+}
+
+/// `writers` sending `workload`'s commands through this process's command path.
+async fn drive_in_process(
+    service: &Arc<CommandService>,
+    workload: Arc<Workload>,
+    writers: usize,
+    duration: Duration,
+) -> Tally {
     let service = service.clone();
-    let tally = drive(writers, duration, move |w, k| {
+    drive(writers, duration, move |w, k| {
         let service = service.clone();
         let command = workload.next(w, k);
         async move {
@@ -351,8 +348,7 @@ pub async fn hot_sku_rate(
             classify(&command, result, |(outcome, _)| outcome.events)
         }
     })
-    .await;
-    Ok(tally.per_second())
+    .await
 }
 
 async fn register(service: &CommandService, warehouse_id: &str) -> anyhow::Result<()> {

@@ -19,9 +19,9 @@ const QUEUE: usize = 65_536;
 /// the whole append failed.
 pub type CommitResult = Result<Result<Vec<i64>, Conflict>, StoreError>;
 
-struct Request {
-    batch: AppendBatch,
-    reply: oneshot::Sender<CommitResult>,
+pub(crate) struct Request {
+    pub(crate) batch: AppendBatch,
+    pub(crate) reply: oneshot::Sender<CommitResult>,
 }
 
 /// Handle to the process's one group-commit task.
@@ -40,14 +40,32 @@ impl GroupCommitter {
 
     /// Append one aggregate's batch in the next group commit.
     pub async fn commit(&self, batch: AppendBatch) -> CommitResult {
+        self.submit(batch)
+            .await?
+            .await
+            .map_err(|_| StoreError::Commit("the committer dropped the batch".into()))?
+    }
+
+    /// Queue one aggregate's batch for the next group commit; its result comes on
+    /// the receiver, so the caller may go on meanwhile.
+    pub async fn submit(
+        &self,
+        batch: AppendBatch,
+    ) -> Result<oneshot::Receiver<CommitResult>, StoreError> {
         let (reply, answer) = oneshot::channel();
         self.requests
             .send(Request { batch, reply })
             .await
             .map_err(|_| StoreError::Commit("the committer has stopped".into()))?;
-        answer
-            .await
-            .map_err(|_| StoreError::Commit("the committer dropped the batch".into()))?
+        Ok(answer)
+    }
+
+    /// A committer whose batches the caller receives and answers itself (tests that
+    /// decide which commits fail).
+    #[cfg(test)]
+    pub(crate) fn manual() -> (Self, mpsc::Receiver<Request>) {
+        let (requests, queue) = mpsc::channel(QUEUE);
+        (Self { requests }, queue)
     }
 }
 

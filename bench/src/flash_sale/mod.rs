@@ -52,6 +52,11 @@ pub struct FlashSaleArgs {
     /// Percent of payments that fail.
     #[arg(long, default_value_t = 0)]
     pub fail_payments: u64,
+    /// Pay each order as soon as it is placed, while the rush goes on (by default
+    /// payments wait until every unit is held, so the rush measures holding alone):
+    /// shows what settling costs purchases.
+    #[arg(long)]
+    pub pay_during: bool,
     /// Drive a running server (development mode, or set COMMERCE_API_KEY to a key with
     /// sales:write, stock:write, buyers:act, orders:write and admin).
     #[arg(long)]
@@ -172,10 +177,10 @@ pub async fn run(args: FlashSaleArgs) -> anyhow::Result<()> {
         Arc::new(Mutex::new((0..args.buyers).map(|b| (b, 0)).collect()));
     let started = Instant::now();
     // Orders to pay. Payments start once every unit is held (or no buyer is left), so
-    // the rush measures holding alone; failed payments then return units for the
-    // buyers still trying.
+    // the rush measures holding alone, unless --pay-during; failed payments then
+    // return units for the buyers still trying.
     let to_pay: Arc<Mutex<VecDeque<(String, u64)>>> = Arc::default();
-    let pay_now = Arc::new(AtomicBool::new(false));
+    let pay_now = Arc::new(AtomicBool::new(args.pay_during));
     let buying = Arc::new(AtomicU64::new(args.concurrency as u64));
     let workers: Vec<_> = (0..args.concurrency)
         .map(|_| {
@@ -269,6 +274,7 @@ pub async fn run(args: FlashSaleArgs) -> anyhow::Result<()> {
     let sale = driver
         .settled(&sale_id, SETTLE + SETTLE_PER_UNIT * args.units as u32)
         .await?;
+    let settled_after = started.elapsed();
     let sold = sale["sold"].as_u64().unwrap_or(0);
     let oversold = sold.saturating_sub(args.units);
     let duplicate_buyers = tally
@@ -298,6 +304,15 @@ pub async fn run(args: FlashSaleArgs) -> anyhow::Result<()> {
         percentile_ms(&queue_wait, 0.99),
         tally.failed_payments.load(Ordering::Relaxed),
         args.units
+    );
+    println!(
+        "            whole sale (rush and every payment settled): {:.2} s{}",
+        settled_after.as_secs_f64(),
+        if args.pay_during {
+            ", paid during the rush"
+        } else {
+            ""
+        }
     );
     if let Some(baseline) = hot_sku_baseline {
         let share = ratio(held_per_s, baseline);
@@ -365,6 +380,7 @@ pub async fn run(args: FlashSaleArgs) -> anyhow::Result<()> {
             "queue_wait_p99_ms",
             round2(percentile_ms(&queue_wait, 0.99)),
         );
+        figures.set("whole_sale_s", round2(settled_after.as_secs_f64()));
         figures.set("units", args.units);
         figures.set("sold", sold);
         figures.set("oversold", oversold);

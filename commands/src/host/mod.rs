@@ -4,10 +4,12 @@
 //! for it. For each drained batch it clones the state once, decides every command in
 //! order on that copy (a refused command leaves no trace and gets its own answer),
 //! hands the events to the group committer, and only when they are committed makes
-//! the copy its state and answers. A conflict means another process wrote first: the
-//! owner catches up from the log and decides the batch again, so callers notice
-//! nothing but latency. Queues are bounded: a full one answers "overloaded" at once.
-//! Owners idle for a while are evicted; snapshots make reloading a long stream cheap.
+//! the copy its state and answers. While one batch commits, the next is decided on
+//! the state the first will leave (see `owner`). A conflict means another process
+//! wrote first: the owner catches up from the log and decides the batch again, so
+//! callers notice nothing but latency. Queues are bounded: a full one answers
+//! "overloaded" at once. Owners idle for a while are evicted; snapshots make
+//! reloading a long stream cheap.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -26,7 +28,10 @@ use crate::clock::AppClock;
 use crate::committer::GroupCommitter;
 use crate::warehouses::KnownWarehouses;
 
+mod batch;
 mod owner;
+#[cfg(test)]
+mod pipeline_tests;
 
 use owner::Owner;
 

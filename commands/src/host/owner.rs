@@ -1,7 +1,14 @@
-//! The owner of one live aggregate: its loop (drain the queue, decide a batch on one
-//! copy, commit, answer), catching up from the log, and snapshots.
+//! The owner of one live aggregate: its loop, catching up from the log, snapshots.
+//!
+//! The owner pipelines: while batch N commits, it drains the queue and decides batch
+//! N+1 on the state N will leave. When N commits, that state becomes its state and
+//! N+1 goes to the committer at once; when N fails, N+1's decisions are dropped and
+//! it is decided again on the state as committed. A refusal in N+1 that holds on
+//! the committed state too is answered at once: it is true whatever N's fate.
 
+use super::batch::Decided;
 use super::*;
+use crate::committer::CommitResult;
 
 /// The one task that owns a live aggregate.
 pub(super) struct Owner<A: Hosted> {
@@ -10,6 +17,7 @@ pub(super) struct Owner<A: Hosted> {
     pub(super) shared: Arc<HostContext>,
     pub(super) owners: OwnerMap<A>,
     pub(super) changes: Arc<ChangeFeed>,
+    /// The state as committed.
     pub(super) state: A,
     pub(super) sequence: i64,
     /// The state holds every event of the aggregate up to this log position (`None`:
@@ -22,31 +30,98 @@ pub(super) struct Owner<A: Hosted> {
     pub(super) last_snapshot: Option<std::time::Instant>,
 }
 
+/// A decided batch whose events are with the committer.
+pub(super) struct InFlight<A: Hosted> {
+    jobs: Vec<Job<A>>,
+    decided: Decided<A>,
+    /// Decide-commit rounds these jobs have had.
+    attempt: usize,
+    result: oneshot::Receiver<CommitResult>,
+}
+
+/// What became of a batch in flight.
+enum Landed<A: Hosted> {
+    /// Committed: the state moved on and every job is answered.
+    Committed,
+    /// Nothing is known to be written, and every job got the failure.
+    Failed,
+    /// Another process wrote first: these jobs (those it did not carry out already)
+    /// are to be decided again, after `attempt` rounds.
+    Conflict(Vec<Job<A>>, usize),
+}
+
+/// What starting a decided batch came to.
+enum Launch<A: Hosted> {
+    InFlight(InFlight<A>),
+    /// Every job is answered (nothing to write, or the committer is gone).
+    Answered,
+    /// The log had moved on under a batch that writes nothing: decide it again.
+    Again(Vec<Job<A>>),
+}
+
+/// What woke an owner with a batch in flight.
+enum Wake<A: Hosted> {
+    Landed(Result<CommitResult, oneshot::error::RecvError>),
+    Queued(Option<Job<A>>),
+}
+
 impl<A: Hosted> Owner<A> {
     pub(super) async fn run(mut self, mut queue: mpsc::Receiver<Job<A>>) {
+        let mut flight: Option<InFlight<A>> = None;
         loop {
-            let first = match tokio::time::timeout(IDLE_EVICTION, queue.recv()).await {
-                Ok(Some(job)) => job,
-                Ok(None) => return,
-                Err(_idle) => {
+            let Some(mut current) = flight.take() else {
+                let first = match tokio::time::timeout(IDLE_EVICTION, queue.recv()).await {
+                    Ok(Some(job)) => job,
+                    Ok(None) => return,
+                    Err(_idle) => {
+                        self.evict(&mut queue).await;
+                        return;
+                    }
+                };
+                let jobs = drain(first, &mut queue);
+                flight = self.launch(jobs, 1).await;
+                // An aggregate with no events (a lookup of an unknown id) is not worth
+                // keeping in memory: lookups of made-up ids must not pile up owners.
+                if flight.is_none() && self.sequence == 0 && !self.stale {
                     self.evict(&mut queue).await;
                     return;
                 }
+                continue;
             };
-            let mut jobs = vec![first];
-            while jobs.len() < MAX_COMMANDS_PER_BATCH {
-                match queue.try_recv() {
-                    Ok(job) => jobs.push(job),
-                    Err(_) => break,
+            let wake = tokio::select! {
+                biased;
+                result = &mut current.result => Wake::Landed(result),
+                job = queue.recv() => Wake::Queued(job),
+            };
+            flight = match wake {
+                Wake::Landed(result) => self.land_and_retry(current, result).await,
+                Wake::Queued(Some(first)) => {
+                    let jobs = drain(first, &mut queue);
+                    let (jobs, ahead) = self.decide_ahead(&current.decided.next, jobs).await;
+                    let result = (&mut current.result).await;
+                    match self.land(current, result).await {
+                        Landed::Committed => match self.launch_decided(jobs, ahead, 1).await {
+                            Launch::InFlight(next) => Some(next),
+                            Launch::Answered => None,
+                            Launch::Again(jobs) => self.launch(jobs, 2).await,
+                        },
+                        Landed::Failed => self.launch(jobs, 1).await,
+                        Landed::Conflict(mut retry, attempt) => {
+                            retry.extend(jobs);
+                            self.launch(retry, attempt + 1).await
+                        }
+                    }
                 }
-            }
-            self.process(jobs).await;
-            // An aggregate with no events (a lookup of an unknown id) is not worth
-            // keeping in memory: lookups of made-up ids must not pile up owners.
-            if self.sequence == 0 && !self.stale {
-                self.evict(&mut queue).await;
-                return;
-            }
+                // Every handle is gone: finish what is in flight and stop.
+                Wake::Queued(None) => {
+                    let mut flight = Some(current);
+                    while let Some(mut current) = flight {
+                        let result = (&mut current.result).await;
+                        flight = self.land_and_retry(current, result).await;
+                    }
+                    return;
+                }
+            };
         }
     }
 
@@ -68,54 +143,191 @@ impl<A: Hosted> Owner<A> {
         while let Some(job) = queue.recv().await {
             rest.push(job);
         }
-        if !rest.is_empty() {
-            self.process(rest).await;
+        let mut flight = self.launch(rest, 1).await;
+        while let Some(mut current) = flight {
+            let result = (&mut current.result).await;
+            flight = self.land_and_retry(current, result).await;
         }
     }
 
-    async fn process(&mut self, mut jobs: Vec<Job<A>>) {
-        let mut failure = None;
-        for _ in 0..MAX_ATTEMPTS {
+    /// Decide `jobs` on the state as committed (caught up first if it may lag) and
+    /// start them: in flight if they write, answered if not.
+    async fn launch(&mut self, mut jobs: Vec<Job<A>>, mut attempt: usize) -> Option<InFlight<A>> {
+        loop {
+            if jobs.is_empty() {
+                return None;
+            }
+            if attempt > MAX_ATTEMPTS {
+                answer_all(jobs, || CommandError::Contended);
+                return None;
+            }
             if self.stale {
-                if let Err(error) = self.catch_up().await.map(drop) {
-                    failure = Some(error);
-                    break;
+                if let Err(error) = self.catch_up().await {
+                    fail_all(jobs, &error);
+                    return None;
                 }
             }
-            match self.decide_and_commit(&jobs).await {
-                Ok(Some(answers)) => {
-                    for (job, answer) in jobs.into_iter().zip(answers) {
-                        let _ = job.reply.send(answer);
-                    }
-                    return;
-                }
-                // Another process wrote first: catch up and decide again, without
-                // the keyed commands it turns out to have carried out already.
-                Ok(None) => {
-                    self.stale = true;
-                    match self.answer_done(jobs).await {
-                        Ok(rest) => jobs = rest,
-                        Err((rest, error)) => {
-                            jobs = rest;
-                            failure = Some(error);
-                            break;
-                        }
-                    }
-                }
-                Err(error) => {
-                    // The append's outcome is unknown: reload before the next batch.
-                    self.stale = true;
-                    failure = Some(error);
-                    break;
+            let decided = Decided::decide(
+                &self.state,
+                &jobs,
+                self.shared.clock.now(),
+                self.shared.warehouses.clone(),
+            )
+            .await;
+            match self.launch_decided(jobs, decided, attempt).await {
+                Launch::InFlight(flight) => return Some(flight),
+                Launch::Answered => return None,
+                Launch::Again(rest) => {
+                    jobs = rest;
+                    attempt += 1;
                 }
             }
         }
-        for job in jobs {
-            let error = match &failure {
-                Some(error) => CommandError::Store(StoreError::Commit(error.to_string())),
-                None => CommandError::Contended,
-            };
-            let _ = job.reply.send(Err(error));
+    }
+
+    /// Start a batch decided on the state as committed: hand its events to the
+    /// committer, or answer it at once when it writes nothing.
+    async fn launch_decided(
+        &mut self,
+        jobs: Vec<Job<A>>,
+        decided: Decided<A>,
+        attempt: usize,
+    ) -> Launch<A> {
+        if jobs.is_empty() {
+            return Launch::Answered;
+        }
+        if decided.event_count() == 0 {
+            // Nothing to write, so the answers rest on the state alone: if another
+            // process may have moved it on, read the log and decide again.
+            let min_position = jobs.iter().map(|job| job.min_position).max().unwrap_or(0);
+            if !self.shared.store.copy_is_current(self.synced, min_position) {
+                match self.catch_up().await {
+                    Err(error) => {
+                        fail_all(jobs, &error);
+                        return Launch::Answered;
+                    }
+                    Ok(true) => {
+                        return match self.answer_done(jobs).await {
+                            Ok(rest) => Launch::Again(rest),
+                            Err((rest, error)) => {
+                                fail_all(rest, &error);
+                                Launch::Answered
+                            }
+                        }
+                    }
+                    Ok(false) => {}
+                }
+            }
+            let answers = decided.answers(&[], self.shared.store.last_committed());
+            reply_all(jobs, answers);
+            return Launch::Answered;
+        }
+        let batch = decided.to_append(&jobs, &self.id, self.sequence);
+        match self.shared.committer.submit(batch).await {
+            Ok(result) => Launch::InFlight(InFlight {
+                jobs,
+                decided,
+                attempt,
+                result,
+            }),
+            Err(error) => {
+                fail_all(jobs, &error);
+                Launch::Answered
+            }
+        }
+    }
+
+    /// Decide `jobs` on `leaves`, the state the batch in flight will leave,
+    /// answering now the refusals that hold on the committed state too (what they
+    /// read is true whether or not the batch in flight commits).
+    async fn decide_ahead(&self, leaves: &A, jobs: Vec<Job<A>>) -> (Vec<Job<A>>, Decided<A>) {
+        let now = self.shared.clock.now();
+        let warehouses = self.shared.warehouses.clone();
+        let ahead = Decided::decide(leaves, &jobs, now, warehouses.clone()).await;
+        let store = &self.shared.store;
+        let may_answer: Vec<bool> = jobs
+            .iter()
+            .zip(&ahead.decisions)
+            .map(|(job, decision)| {
+                decision.is_err()
+                    && !self.stale
+                    && store.copy_is_current(self.synced, job.min_position)
+            })
+            .collect();
+        if !may_answer.contains(&true) {
+            return (jobs, ahead);
+        }
+        let committed = Decided::decide(&self.state, &jobs, now, warehouses).await;
+        let answer_now: Vec<bool> = may_answer
+            .iter()
+            .zip(ahead.decisions.iter().zip(&committed.decisions))
+            .map(|(may, pair)| *may && matches!(pair, (Err(a), Err(c)) if a == c))
+            .collect();
+        ahead.answer_refusals(jobs, &answer_now)
+    }
+
+    /// [`land`](Self::land) a batch, and start its jobs again after a conflict.
+    async fn land_and_retry(
+        &mut self,
+        flight: InFlight<A>,
+        result: Result<CommitResult, oneshot::error::RecvError>,
+    ) -> Option<InFlight<A>> {
+        match self.land(flight, result).await {
+            Landed::Committed | Landed::Failed => None,
+            Landed::Conflict(jobs, attempt) => self.launch(jobs, attempt + 1).await,
+        }
+    }
+
+    /// Take in what the committer answered a batch: adopt its state and answer its
+    /// jobs when it committed.
+    async fn land(
+        &mut self,
+        flight: InFlight<A>,
+        result: Result<CommitResult, oneshot::error::RecvError>,
+    ) -> Landed<A> {
+        let InFlight {
+            jobs,
+            mut decided,
+            attempt,
+            ..
+        } = flight;
+        let result = result
+            .unwrap_or_else(|_| Err(StoreError::Commit("the committer dropped the batch".into())));
+        match result {
+            Ok(Ok(positions)) => {
+                let before = self.sequence;
+                self.state = std::mem::take(&mut decided.next);
+                self.sequence += positions.len() as i64;
+                // The append followed our sequence, so nothing of ours lies before it.
+                self.synced = positions.last().copied();
+                if let Some(&last) = positions.last() {
+                    self.changes.changed(&self.id, last);
+                }
+                if before / A::SNAPSHOT_EVERY != self.sequence / A::SNAPSHOT_EVERY {
+                    self.snapshot();
+                }
+                let answers = decided.answers(&positions, self.shared.store.last_committed());
+                reply_all(jobs, answers);
+                Landed::Committed
+            }
+            // Another process wrote first: catch up and decide again, without the
+            // keyed commands it turns out to have carried out already.
+            Ok(Err(_conflict)) => {
+                self.stale = true;
+                match self.answer_done(jobs).await {
+                    Ok(rest) => Landed::Conflict(rest, attempt),
+                    Err((rest, error)) => {
+                        fail_all(rest, &error);
+                        Landed::Failed
+                    }
+                }
+            }
+            Err(error) => {
+                // The append's outcome is unknown: reload before the next batch.
+                self.stale = true;
+                fail_all(jobs, &error);
+                Landed::Failed
+            }
         }
     }
 
@@ -149,105 +361,6 @@ impl<A: Hosted> Owner<A> {
             }
         }
         Ok(rest)
-    }
-
-    /// Decide every job on one copy of the state and commit the events. `None` on a
-    /// conflict (nothing was kept).
-    async fn decide_and_commit(
-        &mut self,
-        jobs: &[Job<A>],
-    ) -> Result<Option<Vec<Answer<A>>>, StoreError> {
-        // One instant for the whole batch: every command of it is decided at, and
-        // its events stamped with, the same time.
-        let now = self.shared.clock.now();
-        let services = Services::at(now, self.shared.warehouses.clone());
-        let mut next = self.state.clone();
-        let mut events = Vec::new();
-        let mut receipts = Vec::new();
-        // Per job: the refusal, or how many events it added and the view after it.
-        let mut decided = Vec::with_capacity(jobs.len());
-        for job in jobs {
-            let outcome = match &job.command {
-                Some(command) => decide(&mut next, command, &services).await,
-                None => Ok(Vec::new()),
-            };
-            match outcome {
-                Ok(new) => {
-                    for event in &new {
-                        events.push(encode(event, &job.metadata, now));
-                    }
-                    let view = match &job.command {
-                        Some(command) => next.view_for(command, now),
-                        None => next.view(),
-                    };
-                    if let (Some(keyed), false) = (&job.keyed, new.is_empty()) {
-                        receipts.push(keyed.receipt(new.len(), &view, events.len() - 1));
-                    }
-                    decided.push(Ok((new.len(), view)));
-                }
-                Err(refusal) => decided.push(Err(refusal)),
-            }
-        }
-        let min_position = jobs.iter().map(|job| job.min_position).max().unwrap_or(0);
-        if events.is_empty()
-            && !self.shared.store.copy_is_current(self.synced, min_position)
-            && self.catch_up().await?
-        {
-            // Nothing to write, so the answers rest on the state alone, and another
-            // process had moved it on: decide again on the fresh state.
-            return Ok(None);
-        }
-        let positions = if events.is_empty() {
-            Vec::new()
-        } else {
-            let count = events.len() as i64;
-            let batch = AppendBatch {
-                aggregate_type: A::TYPE.to_string(),
-                aggregate_id: self.id.clone(),
-                expected_sequence: self.sequence,
-                events,
-                receipts,
-            };
-            let Ok(positions) = self.shared.committer.commit(batch).await? else {
-                return Ok(None);
-            };
-            let before = self.sequence;
-            self.state = next;
-            self.sequence += count;
-            // The append followed our sequence, so nothing of ours lies before it.
-            self.synced = positions.last().copied();
-            if let Some(&last) = positions.last() {
-                self.changes.changed(&self.id, last);
-            }
-            if before / A::SNAPSHOT_EVERY != self.sequence / A::SNAPSHOT_EVERY {
-                self.snapshot();
-            }
-            positions
-        };
-        // A command that recorded nothing is answered with the position its answer
-        // was already true at: the latest this process knows.
-        let mut answered_until = self.shared.store.last_committed();
-        let mut used = 0;
-        let answers = decided
-            .into_iter()
-            .map(|decision| {
-                let (count, view) = decision?;
-                used += count;
-                if count > 0 {
-                    answered_until = positions[used - 1];
-                }
-                let outcome = CommandOutcome {
-                    position: if count > 0 {
-                        positions[used - 1]
-                    } else {
-                        answered_until
-                    },
-                    events: count,
-                };
-                Ok((outcome, view))
-            })
-            .collect();
-        Ok(Some(answers))
     }
 
     /// Load what the log holds beyond our state, starting from a snapshot if there
@@ -317,14 +430,34 @@ impl<A: Hosted> Owner<A> {
     }
 }
 
-/// Decide `command` on `state` through its cqrs-es `handle`: the events it recorded,
-/// already applied to `state`, or its refusal (which leaves `state` as it was).
-pub(super) async fn decide<A: Hosted>(
-    state: &mut A,
-    command: &A::Command,
-    services: &Services,
-) -> Result<Vec<A::Event>, DomainError> {
-    let sink = EventSink::default();
-    state.handle(command.clone(), services, &sink).await?;
-    Ok(sink.collect().await)
+/// `first` and whatever else is queued behind it, up to a batch's size.
+fn drain<A: Hosted>(first: Job<A>, queue: &mut mpsc::Receiver<Job<A>>) -> Vec<Job<A>> {
+    let mut jobs = vec![first];
+    while jobs.len() < MAX_COMMANDS_PER_BATCH {
+        match queue.try_recv() {
+            Ok(job) => jobs.push(job),
+            Err(_) => break,
+        }
+    }
+    jobs
+}
+
+fn reply_all<A: Hosted>(jobs: Vec<Job<A>>, answers: Vec<Answer<A>>) {
+    for (job, answer) in jobs.into_iter().zip(answers) {
+        let _ = job.reply.send(answer);
+    }
+}
+
+fn answer_all<A: Hosted>(jobs: Vec<Job<A>>, error: impl Fn() -> CommandError) {
+    for job in jobs {
+        let _ = job.reply.send(Err(error()));
+    }
+}
+
+/// Answer every job with the store's failure.
+fn fail_all<A: Hosted>(jobs: Vec<Job<A>>, error: &StoreError) {
+    let message = error.to_string();
+    answer_all(jobs, || {
+        CommandError::Store(StoreError::Commit(message.clone()))
+    });
 }

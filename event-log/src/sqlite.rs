@@ -37,6 +37,8 @@ const MIGRATIONS: &[&str] = &[
         event_id TEXT NOT NULL DEFAULT (lower(hex(randomblob(16)))),
         occurred_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
         UNIQUE (aggregate_type, aggregate_id, sequence))",
+    // Readers of one aggregate type read "after position P, of type T".
+    "CREATE INDEX IF NOT EXISTS events_type_position ON events (aggregate_type, position)",
     "CREATE TABLE IF NOT EXISTS snapshots (
         aggregate_type TEXT NOT NULL,
         aggregate_id TEXT NOT NULL,

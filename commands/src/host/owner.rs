@@ -25,8 +25,8 @@ pub(super) struct Owner<A: Hosted> {
     pub(super) synced: Option<i64>,
     /// The state may lag the log (never loaded, or an append's outcome is unknown).
     pub(super) stale: bool,
-    /// A snapshot is being written.
-    pub(super) snapshotting: Arc<std::sync::atomic::AtomicBool>,
+    /// Whether a snapshot is being written, and what the last one cost.
+    pub(super) snapshotting: Arc<SnapshotPacing>,
     pub(super) last_snapshot: Option<std::time::Instant>,
 }
 
@@ -398,14 +398,13 @@ impl<A: Hosted> Owner<A> {
     /// off the owner's task, and a snapshot still being written makes the next wait.
     fn snapshot(&mut self) {
         // A hot aggregate with a large state (a flash sale's buyers) would spend its
-        // time serialising: at most one snapshot every few seconds each.
-        if self
-            .last_snapshot
-            .is_some_and(|at| at.elapsed() < SNAPSHOT_MIN_INTERVAL)
-        {
+        // time (and the database's, compressing it) on snapshots: at most one every
+        // few seconds, and never more than a twentieth of the time.
+        let pause = self.snapshotting.pause();
+        if self.last_snapshot.is_some_and(|at| at.elapsed() < pause) {
             return;
         }
-        if self.snapshotting.swap(true, Ordering::AcqRel) {
+        if self.snapshotting.writing.swap(true, Ordering::AcqRel) {
             return;
         }
         self.last_snapshot = Some(std::time::Instant::now());
@@ -413,8 +412,9 @@ impl<A: Hosted> Owner<A> {
         let last_sequence = self.sequence;
         let store = self.shared.store.clone();
         let id = self.id.clone();
-        let snapshotting = self.snapshotting.clone();
+        let pacing = self.snapshotting.clone();
         tokio::spawn(async move {
+            let started = std::time::Instant::now();
             let payload = tokio::task::spawn_blocking(move || serde_json::to_value(&state)).await;
             if let Ok(Ok(payload)) = payload {
                 let snapshot = Snapshot {
@@ -425,8 +425,34 @@ impl<A: Hosted> Owner<A> {
                     tracing::warn!(aggregate = %id, %error, "snapshot not saved");
                 }
             }
-            snapshotting.store(false, Ordering::Release);
+            pacing.written(started.elapsed());
         });
+    }
+}
+
+/// Paces one aggregate's snapshots by what they cost.
+#[derive(Debug, Default)]
+pub(super) struct SnapshotPacing {
+    /// A snapshot is being written.
+    writing: std::sync::atomic::AtomicBool,
+    /// How long the last one took to serialise and save, in microseconds.
+    last_cost_micros: AtomicU64,
+}
+
+impl SnapshotPacing {
+    /// A snapshot costs at most this share of the time.
+    const COST_SHARE: u32 = 20;
+
+    /// The least time from one snapshot's start to the next.
+    fn pause(&self) -> Duration {
+        let cost = Duration::from_micros(self.last_cost_micros.load(Ordering::Relaxed));
+        SNAPSHOT_MIN_INTERVAL.max(cost * Self::COST_SHARE)
+    }
+
+    fn written(&self, cost: Duration) {
+        self.last_cost_micros
+            .store(cost.as_micros() as u64, Ordering::Relaxed);
+        self.writing.store(false, Ordering::Release);
     }
 }
 

@@ -47,6 +47,10 @@ const MIGRATIONS: &[&str] = &[
     "ALTER TABLE events ADD COLUMN IF NOT EXISTS event_id uuid NOT NULL DEFAULT gen_random_uuid()",
     "ALTER TABLE events ADD COLUMN IF NOT EXISTS occurred_at timestamptz NOT NULL DEFAULT now()",
     "CREATE UNIQUE INDEX IF NOT EXISTS events_position ON events (position)",
+    // Readers of one aggregate type (the order process, live availability, the API
+    // key table) read "after position P, of type T": without this they scan every
+    // event of the type each time, which grows with the log.
+    "CREATE INDEX IF NOT EXISTS events_type_position ON events (aggregate_type, position)",
     "CREATE TABLE IF NOT EXISTS snapshots (
         aggregate_type text NOT NULL,
         aggregate_id text NOT NULL,

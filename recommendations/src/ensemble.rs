@@ -1,0 +1,329 @@
+//! The list: candidates from every source, each source's scores normalised, a
+//! weighted blend, diversity (MMR on content similarity plus caps per category and
+//! shop in the first ten), filters (bought, dismissed, delisted, out of stock), and a
+//! sentence saying why each item is there.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+
+use crate::catalog::Item;
+use crate::model::Model;
+use crate::sources::collaborative::top;
+use crate::sources::trending::levels;
+
+/// Neighbours taken per seed item from each similarity source.
+const NEIGHBOURS: usize = 50;
+/// Seed items (the shopper's heaviest) a list starts from.
+const SEEDS: usize = 20;
+/// Trending candidates, and how far down the ranking the category filter looks.
+const TRENDING: usize = 200;
+const TRENDING_SCAN: usize = 20_000;
+/// The list's first places, where the caps per category and per shop apply.
+const TOP: usize = 10;
+/// A dismissal lowers the score of its category's items by this factor.
+const DISMISSED_CATEGORY: f64 = 0.5;
+
+/// What a list is asked for.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Request {
+    /// `None`: an anonymous visitor.
+    pub user_id: Option<String>,
+    pub limit: usize,
+    /// Only items under this category path.
+    pub category: Option<String>,
+    /// The product being looked at: its neighbours count most.
+    pub context_sku: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Source {
+    Collaborative,
+    Content,
+    Trending,
+}
+
+/// One recommended item.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recommendation {
+    pub sku: String,
+    /// The blended score, before diversity re-ranks.
+    pub score: f64,
+    /// Each source's share of the score (its normalised score times its weight).
+    pub contributions: Vec<(Source, f64)>,
+    /// Why it is here, naming the item or category behind it.
+    pub because: String,
+}
+
+/// A candidate's score from one source and the seed item that gave most of it.
+#[derive(Debug, Clone, Default)]
+struct Evidence {
+    score: f64,
+    best: f64,
+    seed: Option<String>,
+}
+
+impl Evidence {
+    fn add(&mut self, score: f64, seed: &str) {
+        self.score += score;
+        if score > self.best {
+            self.best = score;
+            self.seed = Some(seed.to_string());
+        }
+    }
+}
+
+pub(crate) fn recommend(
+    model: &Model,
+    request: &Request,
+    now: DateTime<Utc>,
+) -> Vec<Recommendation> {
+    let config = &model.config;
+    let limit = request.limit.clamp(1, config.max_limit);
+    let history = request
+        .user_id
+        .as_deref()
+        .and_then(|u| model.histories.get(u));
+    let mut seeds = history.map(|h| h.seeds()).unwrap_or_default();
+    let distinct = seeds.len();
+    seeds.truncate(SEEDS);
+    if let Some(context) = &request.context_sku {
+        seeds.retain(|(sku, _)| sku != context);
+        seeds.insert(0, (context.clone(), config.purchase_weight));
+    }
+
+    let mut collaborative: HashMap<String, Evidence> = HashMap::new();
+    let mut content: HashMap<String, Evidence> = HashMap::new();
+    for (seed, weight) in &seeds {
+        for (sku, similarity) in model.co.neighbours(seed, NEIGHBOURS, config.shrinkage) {
+            collaborative
+                .entry(sku)
+                .or_default()
+                .add(weight * similarity, seed);
+        }
+        for (sku, similarity) in model.content.neighbours(seed, NEIGHBOURS) {
+            content
+                .entry(sku)
+                .or_default()
+                .add(weight * similarity, seed);
+        }
+    }
+    let in_scope = |sku: &str| {
+        model
+            .catalog
+            .get(sku)
+            .is_some_and(|item| showable_to(item, request, history))
+    };
+    let trending: HashMap<String, f64> = model
+        .trending
+        .top(TRENDING, TRENDING_SCAN, now, in_scope)
+        .into_iter()
+        .collect();
+
+    // Shoppers with little history lean on what their few items are like.
+    let (mut collaborative_share, mut content_share) =
+        (config.collaborative_share, config.content_share);
+    if (1..=3).contains(&distinct) {
+        collaborative_share *= 1.5;
+        content_share *= 1.5;
+    }
+    let collaborative_max = max_score(collaborative.values().map(|e| e.score));
+    let content_max = max_score(content.values().map(|e| e.score));
+    let trending_max = max_score(trending.values().copied());
+
+    let mut candidates: Vec<String> = collaborative
+        .keys()
+        .chain(content.keys())
+        .chain(trending.keys())
+        .filter(|sku| in_scope(sku))
+        .cloned()
+        .collect();
+    candidates.sort();
+    candidates.dedup();
+
+    let penalised = |item: &Item| {
+        let dismissed = history.map_or(0, |h| {
+            h.dismissed
+                .iter()
+                .filter_map(|sku| model.catalog.get(sku))
+                .filter(|other| other.category == item.category)
+                .count()
+        });
+        DISMISSED_CATEGORY.powi(dismissed as i32)
+    };
+    let mut scored: Vec<Recommendation> = candidates
+        .into_iter()
+        .map(|sku| {
+            let collaborative_part = collaborative
+                .get(&sku)
+                .map_or(0.0, |e| e.score / collaborative_max * collaborative_share);
+            let content_part = content
+                .get(&sku)
+                .map_or(0.0, |e| e.score / content_max * content_share);
+            let trending_part = trending
+                .get(&sku)
+                .map_or(0.0, |s| s / trending_max * config.trending_share);
+            let item = model
+                .catalog
+                .get(&sku)
+                .expect("candidates are in the catalog");
+            let score = (collaborative_part + content_part + trending_part) * penalised(item);
+            let contributions = vec![
+                (Source::Collaborative, collaborative_part),
+                (Source::Content, content_part),
+                (Source::Trending, trending_part),
+            ];
+            let because = explain(
+                model,
+                request,
+                history,
+                item,
+                &contributions,
+                &collaborative,
+                &content,
+            );
+            Recommendation {
+                sku,
+                score,
+                contributions,
+                because,
+            }
+        })
+        .filter(|r| r.score > 0.0)
+        .collect();
+    scored.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.sku.cmp(&b.sku)));
+    diversify(model, scored, limit)
+}
+
+/// Whether `item` may be in this list: listed and in stock, not dismissed, not the
+/// product being looked at, under the asked category, and not one the shopper
+/// bought or touched lately (a bought item the shop marks re-buyable comes back).
+fn showable_to(item: &Item, request: &Request, history: Option<&crate::history::History>) -> bool {
+    item.showable()
+        && request.context_sku.as_deref() != Some(item.sku.as_str())
+        && request
+            .category
+            .as_deref()
+            .is_none_or(|category| levels(&item.category).iter().any(|level| level == category))
+        && history.is_none_or(|h| {
+            let rebuy = item.rebuyable && h.bought.contains(&item.sku);
+            let known = h.bought.contains(&item.sku) || h.recent.iter().any(|i| i.sku == item.sku);
+            !h.dismissed.contains(&item.sku) && (rebuy || !known)
+        })
+}
+
+fn max_score(scores: impl Iterator<Item = f64>) -> f64 {
+    scores.fold(0.0, f64::max).max(f64::MIN_POSITIVE)
+}
+
+/// The sentence for the source that gave the most.
+fn explain(
+    model: &Model,
+    request: &Request,
+    history: Option<&crate::history::History>,
+    item: &Item,
+    contributions: &[(Source, f64)],
+    collaborative: &HashMap<String, Evidence>,
+    content: &HashMap<String, Evidence>,
+) -> String {
+    let (source, _) =
+        contributions
+            .iter()
+            .copied()
+            .fold((Source::Trending, f64::MIN), |best, c| {
+                if c.1 > best.1 {
+                    c
+                } else {
+                    best
+                }
+            });
+    fn seed_and_title<'a>(
+        model: &'a Model,
+        evidence: Option<&'a Evidence>,
+    ) -> Option<(&'a str, &'a str)> {
+        let seed = evidence?.seed.as_deref()?;
+        Some((
+            seed,
+            model.catalog.get(seed).map_or(seed, |i| i.title.as_str()),
+        ))
+    }
+    let title_of = |evidence| seed_and_title(model, evidence);
+    let is_context = |seed: &str| request.context_sku.as_deref() == Some(seed);
+    match source {
+        Source::Collaborative => match title_of(collaborative.get(&item.sku)) {
+            Some((seed, title)) if history.is_some_and(|h| h.bought.contains(seed)) => {
+                format!("bought together with {title}")
+            }
+            Some((seed, title)) if is_context(seed) => format!("often chosen with {title}"),
+            Some((_, title)) => format!("often viewed with {title}"),
+            None => trending_in(item),
+        },
+        Source::Content => match title_of(content.get(&item.sku)) {
+            Some((seed, title)) if is_context(seed) => format!("similar to {title}"),
+            Some((_, title)) => format!("similar to {title} you viewed"),
+            None => trending_in(item),
+        },
+        Source::Trending => trending_in(item),
+    }
+}
+
+/// "trending in home/kitchen": the category at most two levels deep.
+fn trending_in(item: &Item) -> String {
+    let levels = levels(&item.category);
+    match levels.get(1).or(levels.first()) {
+        Some(category) => format!("trending in {category}"),
+        None => "trending".to_string(),
+    }
+}
+
+/// Re-rank by MMR (relevance against likeness to what is already chosen) and keep
+/// at most the configured number per category and per shop among the first ten.
+fn diversify(model: &Model, mut pool: Vec<Recommendation>, limit: usize) -> Vec<Recommendation> {
+    let config = &model.config;
+    let lambda = config.diversity_lambda;
+    // MMR only needs the head of the pool: the rest could never be chosen.
+    pool.truncate(limit * 5);
+    let best = pool.first().map_or(1.0, |r| r.score.max(f64::MIN_POSITIVE));
+    let mut chosen: Vec<Recommendation> = Vec::with_capacity(limit);
+    let mut per_category: HashMap<String, usize> = HashMap::new();
+    let mut per_shop: HashMap<String, usize> = HashMap::new();
+    while chosen.len() < limit && !pool.is_empty() {
+        let in_top = chosen.len() < TOP;
+        let mut scored: Vec<(String, f64)> = pool
+            .iter()
+            .filter(|r| {
+                let item = model.catalog.get(&r.sku).expect("in the catalog");
+                !in_top
+                    || (per_category.get(&item.category).copied().unwrap_or(0)
+                        < config.per_category_in_top
+                        && per_shop.get(&item.shop_id).copied().unwrap_or(0)
+                            < config.per_shop_in_top)
+            })
+            .map(|r| {
+                let likeness = chosen
+                    .iter()
+                    .map(|c| model.content.similarity(&r.sku, &c.sku))
+                    .fold(0.0, f64::max);
+                (
+                    r.sku.clone(),
+                    lambda * r.score / best - (1.0 - lambda) * likeness,
+                )
+            })
+            .collect();
+        if scored.is_empty() {
+            // Every candidate left breaks a cap: the caps give way rather than the list.
+            scored = pool.iter().map(|r| (r.sku.clone(), r.score)).collect();
+        }
+        top(&mut scored, 1);
+        let pick = pool
+            .iter()
+            .position(|r| r.sku == scored[0].0)
+            .expect("picked from the pool");
+        let picked = pool.remove(pick);
+        let item = model.catalog.get(&picked.sku).expect("in the catalog");
+        *per_category.entry(item.category.clone()).or_default() += 1;
+        *per_shop.entry(item.shop_id.clone()).or_default() += 1;
+        chosen.push(picked);
+    }
+    chosen
+}

@@ -1,0 +1,56 @@
+//! Each shopper's recent interactions (weighted by kind), what they bought and what
+//! they dismissed.
+
+use std::collections::{HashSet, VecDeque};
+
+use chrono::{DateTime, Utc};
+
+/// A kind of feedback that says a shopper is interested in an item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Feedback {
+    Viewed,
+    Carted,
+    Purchased,
+    /// Clicked in a recommended list.
+    Clicked,
+}
+
+/// One interaction kept in a shopper's history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Interaction {
+    pub sku: String,
+    pub weight: f64,
+    pub at: DateTime<Utc>,
+}
+
+/// What one shopper did lately.
+#[derive(Debug, Default, Clone)]
+pub struct History {
+    /// Newest last, at most the configured number.
+    pub recent: VecDeque<Interaction>,
+    pub bought: HashSet<String>,
+    pub dismissed: HashSet<String>,
+}
+
+impl History {
+    /// Record an interaction, letting the oldest fall out beyond `keep`.
+    pub fn record(&mut self, interaction: Interaction, keep: usize) {
+        self.recent.push_back(interaction);
+        while self.recent.len() > keep {
+            self.recent.pop_front();
+        }
+    }
+
+    /// The items of the history with their summed weights, heaviest first.
+    pub fn seeds(&self) -> Vec<(String, f64)> {
+        let mut by_item: Vec<(String, f64)> = Vec::new();
+        for interaction in &self.recent {
+            match by_item.iter_mut().find(|(sku, _)| *sku == interaction.sku) {
+                Some((_, weight)) => *weight += interaction.weight,
+                None => by_item.push((interaction.sku.clone(), interaction.weight)),
+            }
+        }
+        by_item.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        by_item
+    }
+}

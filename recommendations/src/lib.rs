@@ -1,0 +1,28 @@
+//! Recommendations: the read model that turns the log's catalog, stock, activity and
+//! order events into personalised lists of products, and the scoring behind them.
+//!
+//! This crate owns the in-memory [`Model`] (what the sources need, kept up to date
+//! one [`Input`] at a time), the candidate sources (item-to-item collaborative
+//! neighbours, TF-IDF content similarity, decayed trending), and the ensemble that
+//! blends them, diversifies the list, filters what must not be shown and says why
+//! each item is there. It does no I/O: the projection that feeds it from the log,
+//! its snapshots and the HTTP route live beside the other read models.
+//!
+//! * [`config`] — feedback weights, source weights, half-life, list shape.
+//! * [`catalog`] — what is known of each item (listed, in stock, its words).
+//! * [`history`] — each shopper's recent interactions, purchases, dismissals.
+//! * [`sources`] — collaborative, content and trending scores.
+//! * [`ensemble`] — normalise, blend, diversify, filter, explain.
+
+pub mod catalog;
+pub mod config;
+pub mod ensemble;
+pub mod history;
+mod model;
+pub mod sources;
+#[cfg(test)]
+mod tests;
+
+pub use config::Config;
+pub use ensemble::{Recommendation, Request, Source};
+pub use model::{Input, Model};

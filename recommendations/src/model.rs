@@ -1,0 +1,148 @@
+//! The model the projection keeps in memory: the catalog, every shopper's history,
+//! and each source's counts, updated one input at a time.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+
+use crate::catalog::{Catalog, Item};
+use crate::config::Config;
+use crate::ensemble::{self, Recommendation, Request};
+use crate::history::{Feedback, History, Interaction};
+use crate::sources::collaborative::CoInteractions;
+use crate::sources::content::ContentIndex;
+use crate::sources::trending::Trending;
+
+/// What the log tells the model, already read from its events.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Input {
+    /// Listed, or its details changed: the item as it now stands.
+    Listed(Item),
+    Delisted {
+        sku: String,
+    },
+    /// Whether any warehouse has it.
+    Stock {
+        sku: String,
+        in_stock: bool,
+    },
+    Interaction {
+        user_id: String,
+        sku: String,
+        feedback: Feedback,
+    },
+    /// The shopper does not want to see it again.
+    Dismissed {
+        user_id: String,
+        sku: String,
+    },
+}
+
+/// Everything the recommendations are computed from.
+#[derive(Debug, Clone)]
+pub struct Model {
+    pub(crate) config: Config,
+    pub(crate) catalog: Catalog,
+    pub(crate) histories: HashMap<String, History>,
+    pub(crate) co: CoInteractions,
+    pub(crate) content: ContentIndex,
+    pub(crate) trending: Trending,
+}
+
+impl Model {
+    /// An empty model; `origin` is any instant near the log's first events.
+    pub fn new(config: Config, origin: DateTime<Utc>) -> Self {
+        let trending = Trending::new(config.trending_half_life, origin);
+        Self {
+            config,
+            catalog: Catalog::default(),
+            histories: HashMap::new(),
+            co: CoInteractions::default(),
+            content: ContentIndex::default(),
+            trending,
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    pub fn history(&self, user_id: &str) -> Option<&History> {
+        self.histories.get(user_id)
+    }
+
+    /// Take in one input that happened at `at`.
+    pub fn apply(&mut self, input: Input, at: DateTime<Utc>) {
+        match input {
+            Input::Listed(mut item) => {
+                // A listing update keeps what the stock said.
+                if let Some(known) = self.catalog.get(&item.sku) {
+                    item.in_stock = known.in_stock;
+                    item.listed_at = known.listed_at;
+                }
+                self.content.set(&item.sku, item.terms());
+                self.catalog.insert(item);
+            }
+            Input::Delisted { sku } => {
+                if let Some(item) = self.catalog.get_mut(&sku) {
+                    item.listed = false;
+                }
+                self.content.remove(&sku);
+            }
+            Input::Stock { sku, in_stock } => {
+                if let Some(item) = self.catalog.get_mut(&sku) {
+                    item.in_stock = in_stock;
+                }
+            }
+            Input::Interaction {
+                user_id,
+                sku,
+                feedback,
+            } => self.interaction(user_id, sku, feedback, at),
+            Input::Dismissed { user_id, sku } => {
+                self.histories
+                    .entry(user_id)
+                    .or_default()
+                    .dismissed
+                    .insert(sku);
+            }
+        }
+    }
+
+    fn interaction(&mut self, user_id: String, sku: String, feedback: Feedback, at: DateTime<Utc>) {
+        let weight = self.config.weight(feedback);
+        let keep = self.config.history_per_user;
+        let history = self.histories.entry(user_id).or_default();
+        let before: Vec<String> = history.seeds().into_iter().map(|(s, _)| s).collect();
+        if !before.contains(&sku) {
+            let before: Vec<&str> = before.iter().map(String::as_str).collect();
+            self.co.add(&sku, &before);
+        }
+        history.record(
+            Interaction {
+                sku: sku.clone(),
+                weight,
+                at,
+            },
+            keep,
+        );
+        if feedback == Feedback::Purchased {
+            history.bought.insert(sku.clone());
+        }
+        let category = self
+            .catalog
+            .get(&sku)
+            .map(|item| item.category.clone())
+            .unwrap_or_default();
+        self.trending.add(&sku, &category, weight, at);
+    }
+
+    /// The list for `request` at `now`.
+    pub fn recommend(&self, request: &Request, now: DateTime<Utc>) -> Vec<Recommendation> {
+        ensemble::recommend(self, request, now)
+    }
+}

@@ -1,0 +1,132 @@
+//! Item-to-item neighbours from co-interaction, kept up to date as events arrive.
+//!
+//! Two items are near when the same shoppers interact with both. Each shopper's
+//! contribution is divided by the log of how many items they touched (a heavy user
+//! says less about any one pair: IDF of users), the cosine is taken over those
+//! weights, and it is shrunk toward zero for pairs few shoppers share.
+
+use std::collections::HashMap;
+
+/// Co-interaction counts of every pair of items seen together.
+#[derive(Debug, Default, Clone)]
+pub struct CoInteractions {
+    /// Per item: the weighted count of shoppers who touched it.
+    occurrences: HashMap<String, f64>,
+    /// Per item, per other item: the weighted and the plain count of shoppers who
+    /// touched both.
+    pairs: HashMap<String, HashMap<String, Pair>>,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Pair {
+    weighted: f64,
+    shoppers: u32,
+}
+
+impl CoInteractions {
+    /// A shopper who had already touched `before` touched `item` for the first time.
+    pub fn add(&mut self, item: &str, before: &[&str]) {
+        let idf = 1.0 / (std::f64::consts::E + before.len() as f64).ln();
+        *self.occurrences.entry(item.to_string()).or_default() += idf;
+        for other in before.iter().filter(|other| **other != item) {
+            for (a, b) in [(item, *other), (*other, item)] {
+                let pair = self
+                    .pairs
+                    .entry(a.to_string())
+                    .or_default()
+                    .entry(b.to_string())
+                    .or_default();
+                pair.weighted += idf;
+                pair.shoppers += 1;
+            }
+        }
+    }
+
+    /// Shrunk cosine of two items (0 when never seen together).
+    pub fn similarity(&self, a: &str, b: &str, shrinkage: f64) -> f64 {
+        let Some(pair) = self.pairs.get(a).and_then(|p| p.get(b)) else {
+            return 0.0;
+        };
+        self.score(a, b, *pair, shrinkage)
+    }
+
+    fn score(&self, a: &str, b: &str, pair: Pair, shrinkage: f64) -> f64 {
+        let na = self.occurrences.get(a).copied().unwrap_or(0.0);
+        let nb = self.occurrences.get(b).copied().unwrap_or(0.0);
+        if na <= 0.0 || nb <= 0.0 {
+            return 0.0;
+        }
+        let cosine = pair.weighted / (na * nb).sqrt();
+        let shared = f64::from(pair.shoppers);
+        cosine * shared / (shared + shrinkage)
+    }
+
+    /// The `k` nearest items to `item`, nearest first.
+    pub fn neighbours(&self, item: &str, k: usize, shrinkage: f64) -> Vec<(String, f64)> {
+        let Some(pairs) = self.pairs.get(item) else {
+            return Vec::new();
+        };
+        let mut near: Vec<(String, f64)> = pairs
+            .iter()
+            .map(|(other, pair)| (other.clone(), self.score(item, other, *pair, shrinkage)))
+            .filter(|(_, s)| *s > 0.0)
+            .collect();
+        top(&mut near, k);
+        near
+    }
+}
+
+/// Keep the `k` highest scores, highest first (ties by name, so answers are stable).
+pub(crate) fn top(scored: &mut Vec<(String, f64)>, k: usize) {
+    let order =
+        |a: &(String, f64), b: &(String, f64)| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0));
+    if scored.len() > k {
+        scored.select_nth_unstable_by(k, order);
+        scored.truncate(k);
+    }
+    scored.sort_by(order);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn items_shared_by_many_shoppers_are_nearer_than_a_pair_seen_once() {
+        // Given three shoppers who each took a mug and a saucer, and one who took a
+        // mug and a lamp
+        let mut co = CoInteractions::default();
+        for _ in 0..3 {
+            co.add("mug", &[]);
+            co.add("saucer", &["mug"]);
+        }
+        co.add("mug", &[]);
+        co.add("lamp", &["mug"]);
+        // When the mug's neighbours are asked for
+        let near = co.neighbours("mug", 10, 5.0);
+        // Then the saucer comes first and the lamp after it
+        assert_eq!(
+            near.iter().map(|(s, _)| s.as_str()).collect::<Vec<_>>(),
+            ["saucer", "lamp"]
+        );
+        assert!(near[0].1 > 2.0 * near[1].1);
+        assert_eq!(co.similarity("saucer", "mug", 5.0), near[0].1);
+    }
+
+    #[test]
+    fn a_heavy_shopper_counts_less_than_a_focused_one() {
+        // Given one shopper who touched two items and one who touched fifty
+        let mut focused = CoInteractions::default();
+        focused.add("a", &[]);
+        focused.add("b", &["a"]);
+        let mut heavy = CoInteractions::default();
+        let many: Vec<String> = (0..48).map(|i| format!("x{i}")).collect();
+        let mut before: Vec<&str> = many.iter().map(String::as_str).collect();
+        heavy.add("a", &before);
+        before.push("a");
+        heavy.add("b", &before);
+        // Then the pair weighs less when the heavy shopper made it
+        let pair_weight = |co: &CoInteractions| co.pairs["a"]["b"].weighted;
+        assert!(pair_weight(&heavy) < pair_weight(&focused) / 3.0);
+    }
+}

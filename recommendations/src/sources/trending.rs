@@ -1,0 +1,180 @@
+//! Trending: exponentially decayed interaction counts per item and per category.
+//!
+//! Counts are kept as logarithms scaled to a fixed origin, `ln(w) + t·ln2/half_life`,
+//! so decay never has to be applied to stored values: every item decays at the same
+//! rate, the ranking does not change with time, and the value at `now` is one
+//! subtraction away.
+
+use std::cmp::Ordering;
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::{DateTime, Duration, Utc};
+
+/// Decayed counts of items and categories, and the items ranked by theirs.
+#[derive(Debug, Clone)]
+pub struct Trending {
+    origin: DateTime<Utc>,
+    rate: f64,
+    items: HashMap<String, f64>,
+    ranking: BTreeSet<(Score, String)>,
+    categories: HashMap<String, f64>,
+}
+
+/// A log-count in the ranking (totally ordered).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Score(f64);
+
+impl Eq for Score {}
+
+impl PartialOrd for Score {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Score {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.0.total_cmp(&other.0)
+    }
+}
+
+impl Trending {
+    pub fn new(half_life: Duration, origin: DateTime<Utc>) -> Self {
+        let seconds = half_life.num_milliseconds().max(1) as f64 / 1000.0;
+        Self {
+            origin,
+            rate: std::f64::consts::LN_2 / seconds,
+            items: HashMap::new(),
+            ranking: BTreeSet::new(),
+            categories: HashMap::new(),
+        }
+    }
+
+    fn scaled(&self, weight: f64, at: DateTime<Utc>) -> f64 {
+        weight.ln() + self.elapsed(at) * self.rate
+    }
+
+    fn elapsed(&self, at: DateTime<Utc>) -> f64 {
+        (at - self.origin).num_milliseconds() as f64 / 1000.0
+    }
+
+    /// Count `weight` for `sku` (and every level of its `category`) at `at`.
+    pub fn add(&mut self, sku: &str, category: &str, weight: f64, at: DateTime<Utc>) {
+        if weight <= 0.0 {
+            return;
+        }
+        let added = self.scaled(weight, at);
+        let old = self.items.get(sku).copied();
+        let new = old.map_or(added, |old| log_add(old, added));
+        if let Some(old) = old {
+            self.ranking.remove(&(Score(old), sku.to_string()));
+        }
+        self.items.insert(sku.to_string(), new);
+        self.ranking.insert((Score(new), sku.to_string()));
+        for level in levels(category) {
+            let entry = self.categories.entry(level).or_insert(f64::NEG_INFINITY);
+            *entry = log_add(*entry, added);
+        }
+    }
+
+    /// The decayed count of `sku` at `now`.
+    pub fn item(&self, sku: &str, now: DateTime<Utc>) -> f64 {
+        self.items
+            .get(sku)
+            .map_or(0.0, |log| (log - self.elapsed(now) * self.rate).exp())
+    }
+
+    /// The decayed count of a category (every item under it) at `now`.
+    pub fn category(&self, category: &str, now: DateTime<Utc>) -> f64 {
+        self.categories
+            .get(category)
+            .map_or(0.0, |log| (log - self.elapsed(now) * self.rate).exp())
+    }
+
+    /// The `k` most trending items that `keep` accepts, with their counts at `now`,
+    /// looking at no more than `scan` items.
+    pub fn top(
+        &self,
+        k: usize,
+        scan: usize,
+        now: DateTime<Utc>,
+        keep: impl Fn(&str) -> bool,
+    ) -> Vec<(String, f64)> {
+        let decay = self.elapsed(now) * self.rate;
+        self.ranking
+            .iter()
+            .rev()
+            .take(scan)
+            .filter(|(_, sku)| keep(sku))
+            .take(k)
+            .map(|(score, sku)| (sku.clone(), (score.0 - decay).exp()))
+            .collect()
+    }
+}
+
+/// `ln(e^a + e^b)` without overflow.
+fn log_add(a: f64, b: f64) -> f64 {
+    let (high, low) = if a > b { (a, b) } else { (b, a) };
+    if low == f64::NEG_INFINITY {
+        return high;
+    }
+    high + (low - high).exp().ln_1p()
+}
+
+/// `home`, `home/kitchen`, `home/kitchen/mugs` for `home/kitchen/mugs`.
+pub(crate) fn levels(category: &str) -> Vec<String> {
+    let mut levels = Vec::new();
+    let mut path = String::new();
+    for part in category.split('/').filter(|p| !p.is_empty()) {
+        if !path.is_empty() {
+            path.push('/');
+        }
+        path.push_str(part);
+        levels.push(path.clone());
+    }
+    levels
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(hours: i64) -> DateTime<Utc> {
+        DateTime::UNIX_EPOCH + Duration::hours(hours)
+    }
+
+    #[test]
+    fn counts_halve_every_half_life_and_recent_interest_outranks_old() {
+        // Given a half-life of a day, four purchases of a mug at hour 0 and two of a
+        // lamp at hour 48
+        let mut trending = Trending::new(Duration::hours(24), at(0));
+        for _ in 0..4 {
+            trending.add("mug", "home/kitchen", 5.0, at(0));
+        }
+        trending.add("lamp", "home/light", 5.0, at(48));
+        trending.add("lamp", "home/light", 5.0, at(48));
+        // Then at hour 48 the mug counts a quarter of its 20, the lamp all of its 10
+        assert!((trending.item("mug", at(48)) - 5.0).abs() < 1e-9);
+        assert!((trending.item("lamp", at(48)) - 10.0).abs() < 1e-9);
+        let top = trending.top(5, 100, at(48), |_| true);
+        assert_eq!(top[0].0, "lamp");
+        assert_eq!(top[1].0, "mug");
+        // And the category counts every item under it
+        assert!((trending.category("home", at(48)) - 15.0).abs() < 1e-9);
+        assert!((trending.category("home/kitchen", at(72)) - 2.5).abs() < 1e-9);
+    }
+
+    #[test]
+    fn top_keeps_only_what_the_filter_accepts() {
+        let mut trending = Trending::new(Duration::hours(1), at(0));
+        trending.add("a", "x", 3.0, at(0));
+        trending.add("b", "y", 2.0, at(0));
+        trending.add("c", "x", 1.0, at(0));
+        let in_x: Vec<String> = trending
+            .top(5, 100, at(0), |sku| sku != "b")
+            .into_iter()
+            .map(|(sku, _)| sku)
+            .collect();
+        assert_eq!(in_x, ["a", "c"]);
+    }
+}

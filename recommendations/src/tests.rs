@@ -1,0 +1,225 @@
+//! The list as a shopper sees it: given what the log said, when a list is asked
+//! for, then what is on it and why.
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::catalog::Item;
+use crate::history::Feedback;
+use crate::{Config, Input, Model, Request, Source};
+
+fn at(minutes: i64) -> DateTime<Utc> {
+    DateTime::UNIX_EPOCH + Duration::days(20_000) + Duration::minutes(minutes)
+}
+
+fn item(sku: &str, title: &str, category: &str, shop: &str) -> Item {
+    Item {
+        sku: sku.into(),
+        title: title.into(),
+        category: category.into(),
+        shop_id: shop.into(),
+        tags: vec![],
+        materials: vec![],
+        listed: true,
+        in_stock: true,
+        rebuyable: false,
+        listed_at: at(0),
+    }
+}
+
+/// A small shop: mugs and saucers in stoneware, aprons in linen, lamps, coffee.
+fn shop() -> Model {
+    let mut model = Model::new(Config::default(), at(0));
+    let mut items = vec![
+        item("MUG", "Stoneware mug", "home/kitchen/mugs", "s1"),
+        item("SAUCER", "Stoneware saucer", "home/kitchen/plates", "s1"),
+        item("BOWL", "Stoneware bowl", "home/kitchen/bowls", "s2"),
+        item("APRON", "Linen apron", "home/textiles/aprons", "s3"),
+        item("TOWEL", "Linen tea towel", "home/textiles/towels", "s3"),
+        item("LAMP", "Brass desk lamp", "home/light/lamps", "s4"),
+        item("COFFEE", "Coffee beans 1 kg", "food/coffee", "s5"),
+    ];
+    for item in &mut items {
+        if item.title.contains("Stoneware") {
+            item.materials = vec!["stoneware".into()];
+        }
+        if item.title.contains("Linen") {
+            item.materials = vec!["linen".into()];
+        }
+    }
+    items
+        .iter_mut()
+        .find(|i| i.sku == "COFFEE")
+        .unwrap()
+        .rebuyable = true;
+    for item in items {
+        model.apply(Input::Listed(item), at(0));
+    }
+    model
+}
+
+fn act(model: &mut Model, user: &str, sku: &str, feedback: Feedback, minute: i64) {
+    model.apply(
+        Input::Interaction {
+            user_id: user.into(),
+            sku: sku.into(),
+            feedback,
+        },
+        at(minute),
+    );
+}
+
+fn ask(
+    model: &Model,
+    user: Option<&str>,
+    context: Option<&str>,
+    minute: i64,
+) -> Vec<crate::Recommendation> {
+    model.recommend(
+        &Request {
+            user_id: user.map(String::from),
+            limit: 10,
+            category: None,
+            context_sku: context.map(String::from),
+        },
+        at(minute),
+    )
+}
+
+fn skus(list: &[crate::Recommendation]) -> Vec<&str> {
+    list.iter().map(|r| r.sku.as_str()).collect()
+}
+
+#[test]
+fn a_shopper_with_no_history_gets_what_is_trending_and_in_stock() {
+    // Given lamps and coffee bought by others, and the lamp now out of stock
+    let mut model = shop();
+    for (n, user) in ["a", "b", "c"].into_iter().enumerate() {
+        act(&mut model, user, "LAMP", Feedback::Purchased, n as i64);
+    }
+    act(&mut model, "d", "COFFEE", Feedback::Viewed, 5);
+    model.apply(
+        Input::Stock {
+            sku: "LAMP".into(),
+            in_stock: false,
+        },
+        at(6),
+    );
+    // When a new visitor asks
+    let list = ask(&model, Some("new"), None, 10);
+    // Then the coffee is there, from trending, and the lamp is not
+    assert_eq!(skus(&list), ["COFFEE"]);
+    assert_eq!(list[0].because, "trending in food/coffee");
+    assert!(list[0].contributions.contains(&(Source::Trending, 0.3)));
+}
+
+#[test]
+fn items_bought_together_are_recommended_with_the_item_named() {
+    // Given shoppers who bought a mug and then a saucer
+    let mut model = shop();
+    for (n, user) in ["a", "b", "c", "d"].into_iter().enumerate() {
+        act(&mut model, user, "MUG", Feedback::Purchased, n as i64);
+        act(&mut model, user, "SAUCER", Feedback::Purchased, n as i64);
+    }
+    // When a shopper who bought a mug asks
+    act(&mut model, "ada", "MUG", Feedback::Purchased, 10);
+    let list = ask(&model, Some("ada"), None, 11);
+    // Then the saucer leads, bought together with the mug, and the mug itself is
+    // not offered again
+    assert_eq!(list[0].sku, "SAUCER");
+    assert_eq!(list[0].because, "bought together with Stoneware mug");
+    assert!(!skus(&list).contains(&"MUG"));
+}
+
+#[test]
+fn a_viewed_item_brings_similar_ones_and_a_new_listing_is_recommendable_at_once() {
+    // Given a shopper who viewed the linen apron
+    let mut model = shop();
+    act(&mut model, "bo", "APRON", Feedback::Viewed, 1);
+    // When a linen napkin is listed a minute later
+    let mut napkin = item("NAPKIN", "Linen napkin", "home/textiles/napkins", "s6");
+    napkin.materials = vec!["linen".into()];
+    model.apply(Input::Listed(napkin), at(2));
+    let list = ask(&model, Some("bo"), None, 3);
+    // Then the linen things come first, each saying which viewed item it is like
+    let mut first_two = skus(&list)[..2].to_vec();
+    first_two.sort();
+    assert_eq!(first_two, ["NAPKIN", "TOWEL"]);
+    assert_eq!(list[0].because, "similar to Linen apron you viewed");
+    // And what the shopper just viewed is not offered back
+    assert!(!skus(&list).contains(&"APRON"));
+}
+
+#[test]
+fn a_dismissed_item_is_never_shown_again_and_its_category_drops() {
+    let mut model = shop();
+    act(&mut model, "cy", "MUG", Feedback::Viewed, 1);
+    let before = ask(&model, Some("cy"), None, 2);
+    assert!(skus(&before).contains(&"SAUCER"));
+    // When the shopper dismisses the saucer
+    model.apply(
+        Input::Dismissed {
+            user_id: "cy".into(),
+            sku: "SAUCER".into(),
+        },
+        at(3),
+    );
+    let after = ask(&model, Some("cy"), None, 4);
+    // Then it is gone on the very next request
+    assert!(!skus(&after).contains(&"SAUCER"));
+}
+
+#[test]
+fn a_rebuyable_item_comes_back_after_a_purchase_and_others_do_not() {
+    let mut model = shop();
+    act(&mut model, "x", "COFFEE", Feedback::Purchased, 1);
+    act(&mut model, "x", "LAMP", Feedback::Purchased, 2);
+    act(&mut model, "y", "COFFEE", Feedback::Purchased, 3);
+    act(&mut model, "y", "LAMP", Feedback::Purchased, 4);
+    let list = ask(&model, Some("x"), None, 5);
+    assert!(skus(&list).contains(&"COFFEE"));
+    assert!(!skus(&list).contains(&"LAMP"));
+}
+
+#[test]
+fn the_first_ten_hold_at_most_three_of_one_category() {
+    // Given twelve mugs of one category, all trending
+    let mut model = Model::new(Config::default(), at(0));
+    for n in 0..12 {
+        model.apply(
+            Input::Listed(item(
+                &format!("M{n:02}"),
+                "Mug",
+                "home/kitchen/mugs",
+                &format!("s{n}"),
+            )),
+            at(0),
+        );
+        act(&mut model, "z", &format!("M{n:02}"), Feedback::Purchased, n);
+    }
+    model.apply(
+        Input::Listed(item("LAMP", "Lamp", "home/light", "s99")),
+        at(0),
+    );
+    act(&mut model, "w", "LAMP", Feedback::Viewed, 20);
+    // When a new visitor asks for ten
+    let list = ask(&model, None, None, 30);
+    // Then three mugs take places before the lamp, and the caps give way only when
+    // nothing else is left
+    let first_four = &skus(&list)[..4];
+    assert_eq!(first_four.iter().filter(|s| s.starts_with('M')).count(), 3);
+    assert!(first_four.contains(&"LAMP"));
+    assert_eq!(list.len(), 10);
+}
+
+#[test]
+fn the_product_looked_at_brings_its_neighbours_and_is_not_itself_listed() {
+    // Given the shop and a visitor on the mug's page
+    let model = shop();
+    let list = ask(&model, None, Some("MUG"), 1);
+    // Then the other stoneware things lead, like the mug, and the mug is not listed
+    let mut first_two = skus(&list)[..2].to_vec();
+    first_two.sort();
+    assert_eq!(first_two, ["BOWL", "SAUCER"]);
+    assert_eq!(list[0].because, "similar to Stoneware mug");
+    assert!(!skus(&list).contains(&"MUG"));
+}

@@ -35,6 +35,8 @@ pub struct LogRecord {
     pub aggregate_type: String,
     pub event_version: String,
     pub payload: String,
+    /// When the command that recorded it was decided.
+    pub occurred_at: DateTime<Utc>,
 }
 
 impl LogRecord {
@@ -94,9 +96,10 @@ pub trait EventSource: Send + Sync {
 #[async_trait::async_trait]
 impl EventSource for Database {
     async fn read_after(&self, position: i64, limit: i64) -> Result<Vec<LogRecord>, LogError> {
-        const QUERY: &str = "SELECT position, aggregate_type, event_version, CAST(payload AS TEXT)
+        const QUERY: &str =
+            "SELECT position, aggregate_type, event_version, CAST(payload AS TEXT), occurred_at
              FROM events WHERE position > $1 ORDER BY position LIMIT $2";
-        let rows: Vec<(i64, String, String, String)> = crate::on_reader!(self, pool => {
+        let rows: Vec<RecordRow> = crate::on_reader!(self, pool => {
             sqlx::query_as(QUERY).bind(position).bind(limit).fetch_all(pool).await?
         });
         Ok(rows.into_iter().map(record).collect())
@@ -108,18 +111,20 @@ impl EventSource for Database {
         position: i64,
         limit: i64,
     ) -> Result<Vec<LogRecord>, LogError> {
-        const QUERY: &str = "SELECT position, aggregate_type, event_version, CAST(payload AS TEXT)
+        const QUERY: &str =
+            "SELECT position, aggregate_type, event_version, CAST(payload AS TEXT), occurred_at
              FROM events WHERE position > $1 AND aggregate_type = $2 ORDER BY position LIMIT $3";
-        let rows: Vec<(i64, String, String, String)> = crate::on_reader!(self, pool => {
+        let rows: Vec<RecordRow> = crate::on_reader!(self, pool => {
             sqlx::query_as(QUERY).bind(position).bind(aggregate_type).bind(limit).fetch_all(pool).await?
         });
         Ok(rows.into_iter().map(record).collect())
     }
 
     async fn read_type(&self, aggregate_type: &str) -> Result<Vec<LogRecord>, LogError> {
-        const QUERY: &str = "SELECT position, aggregate_type, event_version, CAST(payload AS TEXT)
+        const QUERY: &str =
+            "SELECT position, aggregate_type, event_version, CAST(payload AS TEXT), occurred_at
              FROM events WHERE aggregate_type = $1 ORDER BY aggregate_id, sequence";
-        let rows: Vec<(i64, String, String, String)> = crate::on_reader!(self, pool => {
+        let rows: Vec<RecordRow> = crate::on_reader!(self, pool => {
             sqlx::query_as(QUERY).bind(aggregate_type).fetch_all(pool).await?
         });
         Ok(rows.into_iter().map(record).collect())
@@ -172,14 +177,16 @@ impl Database {
     }
 }
 
-fn record(
-    (position, aggregate_type, event_version, payload): (i64, String, String, String),
-) -> LogRecord {
+/// A record's columns as read.
+type RecordRow = (i64, String, String, String, DateTime<Utc>);
+
+fn record((position, aggregate_type, event_version, payload, occurred_at): RecordRow) -> LogRecord {
     LogRecord {
         position,
         aggregate_type,
         event_version,
         payload,
+        occurred_at,
     }
 }
 

@@ -5,18 +5,21 @@
 //! one [`Input`] at a time), the candidate sources (item-to-item collaborative
 //! neighbours, TF-IDF content similarity, decayed trending), and the ensemble that
 //! blends them, diversifies the list, filters what must not be shown and says why
-//! each item is there. It does no I/O: the projection that feeds it from the log,
-//! its snapshots and the HTTP route live beside the other read models.
+//! each item is there. The model does no I/O; [`follower`] keeps one in memory per
+//! process from the log.
 //!
 //! * [`config`] — feedback weights, source weights, half-life, list shape.
 //! * [`catalog`] — what is known of each item (listed, in stock, its words).
 //! * [`history`] — each shopper's recent interactions, purchases, dismissals.
 //! * [`sources`] — collaborative, content and trending scores.
 //! * [`ensemble`] — normalise, blend, diversify, filter, explain.
+//! * [`follower`] — the model following the log (products, stock, activity, paid
+//!   orders), with `min_position`.
 
 pub mod catalog;
 pub mod config;
 pub mod ensemble;
+pub mod follower;
 pub mod history;
 mod model;
 pub mod sources;
@@ -25,4 +28,5 @@ mod tests;
 
 pub use config::Config;
 pub use ensemble::{Recommendation, Request, Source};
+pub use follower::LiveRecommendations;
 pub use model::{Input, Model};

@@ -187,6 +187,5 @@ impl LiveAvailability {
 
 /// A batch's change to one row, as the SQL model applies it.
 fn apply(levels: &mut Levels, change: Change) {
-    levels.on_hand = change.set_on_hand.unwrap_or(levels.on_hand) + change.on_hand_delta;
-    levels.held += change.held_delta;
+    (levels.on_hand, levels.held) = change.applied_to((levels.on_hand, levels.held));
 }

@@ -43,7 +43,7 @@ pub struct AvailabilityView {
 
 /// The change a batch makes to one row.
 #[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct Change {
+pub struct Change {
     /// A count in the batch set on hand to this (before `on_hand_delta`).
     set_on_hand: Option<i64>,
     on_hand_delta: i64,
@@ -82,9 +82,19 @@ const UPSERT_MANY: &str = "WITH u AS (
      FROM u
      WHERE NOT EXISTS (SELECT 1 FROM updated d WHERE d.sku = u.sku AND d.warehouse_id = u.warehouse_id)";
 
-pub(crate) fn fold(
-    events: &[LogRecord],
-) -> Result<HashMap<(String, String), Change>, ProjectionError> {
+impl Change {
+    /// On hand and held after this change to `(on_hand, held)`.
+    pub fn applied_to(&self, (on_hand, held): (i64, i64)) -> (i64, i64) {
+        (
+            self.set_on_hand.unwrap_or(on_hand) + self.on_hand_delta,
+            held + self.held_delta,
+        )
+    }
+}
+
+/// What a batch of records changes in each (SKU, warehouse)'s stock: the one
+/// reading of stock events, for the SQL model and every copy kept in memory.
+pub fn fold(events: &[LogRecord]) -> Result<HashMap<(String, String), Change>, ProjectionError> {
     let mut changes: HashMap<(String, String), Change> = HashMap::new();
     for record in events {
         if record.aggregate_type != STOCK_AGGREGATE {

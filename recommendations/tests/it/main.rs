@@ -1,0 +1,3 @@
+//! The recommendations following a real log (SQLite, through the append path).
+
+mod follower;

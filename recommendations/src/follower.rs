@@ -4,28 +4,20 @@
 //! the copy has reached that position.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use event_log::{Database, EventSource, LogRecord};
+use event_log::{Database, LogRecord};
 use event_schemas::{ActivityEvent, ActivityKind, OrderEvent, ProductEvent, RecordedEvent};
 use projections::availability::fold;
-use projections::runtime::{wait_for_position, ProjectionError};
-use projections::WaitError;
-use tokio::sync::watch;
+use projections::runtime::{InMemory, LiveCopy, ProjectionError};
 
 use crate::catalog::Item;
 use crate::history::Feedback;
 use crate::{Config, Input, Model, Recommendation, Request};
 
-/// Events read per batch.
-const BATCH: i64 = 10_000;
-/// How long the follower waits for a wake-up before looking anyway.
-const IDLE_RECHECK: Duration = Duration::from_secs(5);
-
 /// The model, and what following the log needs beside it.
-struct Followed {
+pub struct Followed {
     model: Model,
     /// On hand and held per SKU, per warehouse.
     stock: HashMap<String, HashMap<String, (i64, i64)>>,
@@ -33,96 +25,43 @@ struct Followed {
     open_orders: HashMap<String, (String, Vec<String>)>,
 }
 
-/// The recommendation model of this process, as of `position`.
-pub struct LiveRecommendations {
-    db: Database,
-    followed: RwLock<Followed>,
-    position: watch::Sender<i64>,
-    catching_up: tokio::sync::Mutex<()>,
+impl InMemory for Followed {
+    const WHAT: &'static str = "recommendations";
+    const AGGREGATE_TYPE: Option<&'static str> = None;
+
+    fn apply(&mut self, records: &[LogRecord]) -> Result<(), ProjectionError> {
+        let stock = fold(records)?;
+        for record in records {
+            self.take(record)?;
+        }
+        if let Some(last) = records.last() {
+            self.take_stock(stock, last.occurred_at);
+        }
+        Ok(())
+    }
 }
 
-impl LiveRecommendations {
-    /// An empty model at position 0; [`catch_up`](Self::catch_up) or
-    /// [`spawn_follow`](Self::spawn_follow) brings it to the log's head.
-    pub fn new(db: Database, config: Config) -> Arc<Self> {
-        Arc::new(Self {
-            db,
-            followed: RwLock::new(Followed {
-                model: Model::new(config, DateTime::UNIX_EPOCH),
-                stock: HashMap::new(),
-                open_orders: HashMap::new(),
-            }),
-            position: watch::channel(0).0,
-            catching_up: tokio::sync::Mutex::new(()),
-        })
-    }
+/// The recommendation model of this process, following the log, as of its position.
+pub type LiveRecommendations = LiveCopy<Followed>;
 
-    /// The position the answers reflect.
-    pub fn position(&self) -> i64 {
-        *self.position.borrow()
-    }
+/// An empty model at position 0, to follow the whole log (`catch_up` or
+/// `spawn_follow` bring it to the head).
+pub fn live(db: Database, config: Config) -> Arc<LiveRecommendations> {
+    let followed = Followed {
+        model: Model::new(config, DateTime::UNIX_EPOCH),
+        stock: HashMap::new(),
+        open_orders: HashMap::new(),
+    };
+    LiveCopy::new(db, followed, 0)
+}
 
-    /// Wait (at most `timeout`) until the copy has reached `min_position`.
-    pub async fn wait_for(&self, min_position: i64, timeout: Duration) -> Result<(), WaitError> {
-        wait_for_position(&self.position, min_position, timeout).await
-    }
-
-    /// The list for `request` at `now`, and the position it reflects.
-    pub fn recommend(&self, request: &Request, now: DateTime<Utc>) -> (Vec<Recommendation>, i64) {
-        let followed = self.followed.read().unwrap_or_else(|e| e.into_inner());
-        let position = self.position();
-        (followed.model.recommend(request, now), position)
-    }
-
-    /// Follow the log for as long as the process runs, woken by `committed`.
-    pub fn spawn_follow(self: &Arc<Self>, mut committed: watch::Receiver<i64>) {
-        let live = self.clone();
-        tokio::spawn(async move {
-            loop {
-                if let Err(error) = live.catch_up().await {
-                    tracing::error!(%error, "recommendations failed to follow the log; retrying");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                    continue;
-                }
-                if *committed.borrow_and_update() > live.position() {
-                    continue;
-                }
-                let _ = tokio::time::timeout(IDLE_RECHECK, committed.changed()).await;
-            }
-        });
-    }
-
-    /// Apply every event committed so far.
-    pub async fn catch_up(&self) -> Result<(), ProjectionError> {
-        let _one_at_a_time = self.catching_up.lock().await;
-        loop {
-            let from = self.position();
-            // The head first: every event up to it is visible to the read after it.
-            let head = self.db.head().await?;
-            let records = self.db.read_after(from, BATCH).await?;
-            let full = records.len() as i64 == BATCH;
-            let last = records.last().map_or(from, |last| last.position);
-            let reached = if full { last } else { head.max(last) };
-            let stock = fold(&records)?;
-            {
-                let mut followed = self.followed.write().unwrap_or_else(|e| e.into_inner());
-                for record in &records {
-                    followed.take(record)?;
-                }
-                if let Some(last) = records.last() {
-                    followed.take_stock(stock, last.occurred_at);
-                }
-                self.position.send_if_modified(|position| {
-                    let advanced = reached > *position;
-                    *position = (*position).max(reached);
-                    advanced
-                });
-            }
-            if !full {
-                return Ok(());
-            }
-        }
-    }
+/// The list for `request` at `now`, and the position it reflects.
+pub fn recommend(
+    live: &LiveRecommendations,
+    request: &Request,
+    now: DateTime<Utc>,
+) -> (Vec<Recommendation>, i64) {
+    live.read(|followed| followed.model.recommend(request, now))
 }
 
 impl Followed {

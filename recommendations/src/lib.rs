@@ -28,5 +28,5 @@ mod tests;
 
 pub use config::Config;
 pub use ensemble::{Recommendation, Request, Source};
-pub use follower::LiveRecommendations;
+pub use follower::{live, recommend, LiveRecommendations};
 pub use model::{Input, Model};

@@ -17,7 +17,10 @@ use tokio::sync::watch;
 
 use event_log::{on_reader, on_tx, Database, EventSource, LogError, LogRecord, WriteTx};
 
+mod live_copy;
 mod rebuild;
+
+pub use live_copy::{InMemory, LiveCopy};
 
 /// Events read per batch while following the log live.
 const LIVE_BATCH: i64 = 1_000;

@@ -68,7 +68,7 @@ fn ask(live: &LiveRecommendations, user: &str) -> Vec<String> {
         limit: 10,
         ..Request::default()
     };
-    live.recommend(&request, Utc::now())
+    recommendations::recommend(live, &request, Utc::now())
         .0
         .into_iter()
         .map(|r| r.sku)
@@ -121,7 +121,7 @@ async fn paid_orders_count_as_purchases_and_only_stocked_items_are_listed() {
     let last = log.append_event(ORDER_AGGREGATE, "o-1", &paid).await;
 
     // When the follower catches up
-    let live = LiveRecommendations::new(log.read.clone(), Config::default());
+    let live = recommendations::live(log.read.clone(), Config::default());
     live.catch_up().await.unwrap();
     live.wait_for(last, Duration::from_secs(5)).await.unwrap();
 

@@ -1,0 +1,132 @@
+//! A read model kept in memory in each process, following the log by itself: how
+//! availability and recommendations are served without a database round trip.
+//!
+//! The copy reads the log after its position (one aggregate type, or all), applies
+//! each round of records under its write lock and then publishes the position it
+//! reached, so a reader that takes the read lock sees a model that reflects at least
+//! the position it reads there. It does not depend on which process writes the SQL
+//! rows of the same model: every process's copy sees every commit. `min_position`
+//! waits until the copy has reached that position.
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use event_log::{Database, EventSource, LogRecord};
+use tokio::sync::watch;
+
+use super::{wait_for_position, ProjectionError, WaitError};
+
+/// Records read per round.
+const BATCH: i64 = 10_000;
+/// How long the follower waits for a wake-up before looking anyway.
+const IDLE_RECHECK: Duration = Duration::from_secs(5);
+
+/// What a copy in memory keeps and how it takes in the log.
+pub trait InMemory: Send + Sync + 'static {
+    /// What it is, for the log line when following fails.
+    const WHAT: &'static str;
+    /// The aggregate type it reads (`None`: every event).
+    const AGGREGATE_TYPE: Option<&'static str>;
+
+    /// Take in one round of records, in log order.
+    fn apply(&mut self, records: &[LogRecord]) -> Result<(), ProjectionError>;
+}
+
+/// A model `M` kept in memory, as of `position`.
+pub struct LiveCopy<M: InMemory> {
+    db: Database,
+    model: RwLock<M>,
+    /// The position the model reflects; waited on for `min_position`.
+    position: watch::Sender<i64>,
+    /// Whether a catch-up is running (one at a time: they would race on `position`).
+    catching_up: tokio::sync::Mutex<()>,
+}
+
+impl<M: InMemory> LiveCopy<M> {
+    /// `model` as of `position`, to follow the log in `db` from there.
+    pub fn new(db: Database, model: M, position: i64) -> Arc<Self> {
+        Arc::new(Self {
+            db,
+            model: RwLock::new(model),
+            position: watch::channel(position).0,
+            catching_up: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    /// The database it follows.
+    pub fn db(&self) -> &Database {
+        &self.db
+    }
+
+    /// The position the answers reflect.
+    pub fn position(&self) -> i64 {
+        *self.position.borrow()
+    }
+
+    /// Wait (at most `timeout`) until the copy has reached `min_position`.
+    pub async fn wait_for(&self, min_position: i64, timeout: Duration) -> Result<(), WaitError> {
+        wait_for_position(&self.position, min_position, timeout).await
+    }
+
+    /// Read the model: `read`'s answer and a position the model reflects at least.
+    pub fn read<R>(&self, read: impl FnOnce(&M) -> R) -> (R, i64) {
+        let model = self.model.read().unwrap_or_else(|e| e.into_inner());
+        // Writers publish a position only under the write lock, after applying it.
+        let position = self.position();
+        (read(&model), position)
+    }
+
+    /// Apply every event committed so far.
+    pub async fn catch_up(&self) -> Result<(), ProjectionError> {
+        let _one_at_a_time = self.catching_up.lock().await;
+        loop {
+            let from = self.position();
+            // The head first: commits are numbered in commit order, so every event up
+            // to it is visible to the read that follows, and the copy may claim the
+            // head even when its last events were not of its type.
+            let head = self.db.head().await?;
+            let records = match M::AGGREGATE_TYPE {
+                Some(aggregate_type) => {
+                    self.db.read_type_after(aggregate_type, from, BATCH).await?
+                }
+                None => self.db.read_after(from, BATCH).await?,
+            };
+            let full = records.len() as i64 == BATCH;
+            // The read may also see events committed after the head was read: the
+            // copy then reflects those too (and must not read them again).
+            let last = records.last().map_or(from, |last| last.position);
+            let reached = if full { last } else { head.max(last) };
+            {
+                let mut model = self.model.write().unwrap_or_else(|e| e.into_inner());
+                model.apply(&records)?;
+                self.position.send_if_modified(|position| {
+                    let advanced = reached > *position;
+                    *position = (*position).max(reached);
+                    advanced
+                });
+            }
+            if !full {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Follow the log for as long as the process runs: after each commit
+    /// `committed` announces (and every few seconds anyway), retrying after a failure.
+    pub fn spawn_follow(self: &Arc<Self>, mut committed: watch::Receiver<i64>) {
+        let live = self.clone();
+        tokio::spawn(async move {
+            loop {
+                if let Err(error) = live.catch_up().await {
+                    tracing::error!(%error, "{} failed to follow the log; retrying", M::WHAT);
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+                if *committed.borrow_and_update() > live.position() {
+                    continue;
+                }
+                let _ = tokio::time::timeout(IDLE_RECHECK, committed.changed()).await;
+            }
+        });
+    }
+}

@@ -81,18 +81,6 @@ impl Catalog {
     pub fn insert(&mut self, item: Item) {
         self.items.insert(item.sku.clone(), item);
     }
-
-    pub fn iter(&self) -> impl Iterator<Item = &Item> {
-        self.items.values()
-    }
-
-    pub fn len(&self) -> usize {
-        self.items.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
-    }
 }
 
 #[cfg(test)]

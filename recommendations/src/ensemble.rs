@@ -9,7 +9,6 @@ use chrono::{DateTime, Utc};
 
 use crate::catalog::Item;
 use crate::model::Model;
-use crate::sources::collaborative::top;
 use crate::sources::trending::levels;
 
 /// Neighbours taken per seed item from each similarity source.
@@ -141,15 +140,20 @@ pub(crate) fn recommend(
     candidates.sort();
     candidates.dedup();
 
+    // Dismissals per category, counted once for the whole list.
+    let mut dismissed_in: HashMap<&str, i32> = HashMap::new();
+    for sku in history.into_iter().flat_map(|h| &h.dismissed) {
+        if let Some(item) = model.catalog.get(sku) {
+            *dismissed_in.entry(item.category.as_str()).or_default() += 1;
+        }
+    }
     let penalised = |item: &Item| {
-        let dismissed = history.map_or(0, |h| {
-            h.dismissed
-                .iter()
-                .filter_map(|sku| model.catalog.get(sku))
-                .filter(|other| other.category == item.category)
-                .count()
-        });
-        DISMISSED_CATEGORY.powi(dismissed as i32)
+        DISMISSED_CATEGORY.powi(
+            dismissed_in
+                .get(item.category.as_str())
+                .copied()
+                .unwrap_or(0),
+        )
     };
     let mut scored: Vec<Recommendation> = candidates
         .into_iter()
@@ -173,26 +177,34 @@ pub(crate) fn recommend(
                 (Source::Content, content_part),
                 (Source::Trending, trending_part),
             ];
-            let because = explain(
-                model,
-                request,
-                history,
-                item,
-                &contributions,
-                &collaborative,
-                &content,
-            );
             Recommendation {
                 sku,
                 score,
                 contributions,
-                because,
+                because: String::new(),
             }
         })
         .filter(|r| r.score > 0.0)
         .collect();
     scored.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.sku.cmp(&b.sku)));
-    diversify(model, scored, limit)
+    let mut chosen = diversify(model, scored, limit);
+    // Only what is shown is explained.
+    for recommendation in &mut chosen {
+        let item = model
+            .catalog
+            .get(&recommendation.sku)
+            .expect("in the catalog");
+        recommendation.because = explain(
+            model,
+            request,
+            history,
+            item,
+            &recommendation.contributions,
+            &collaborative,
+            &content,
+        );
+    }
+    chosen
 }
 
 /// Whether `item` may be in this list: listed and in stock, not dismissed, not the
@@ -281,45 +293,47 @@ fn trending_in(item: &Item) -> String {
 fn diversify(model: &Model, mut pool: Vec<Recommendation>, limit: usize) -> Vec<Recommendation> {
     let config = &model.config;
     let lambda = config.diversity_lambda;
-    // MMR only needs the head of the pool: the rest could never be chosen.
+    // MMR only needs the head of the pool (sorted by score): the rest could never be
+    // chosen.
     pool.truncate(limit * 5);
     let best = pool.first().map_or(1.0, |r| r.score.max(f64::MIN_POSITIVE));
+    // Each candidate's likeness to the nearest item chosen so far, kept up to date
+    // one pick at a time.
+    let mut pool: Vec<(Recommendation, f64)> = pool.into_iter().map(|r| (r, 0.0)).collect();
     let mut chosen: Vec<Recommendation> = Vec::with_capacity(limit);
     let mut per_category: HashMap<String, usize> = HashMap::new();
     let mut per_shop: HashMap<String, usize> = HashMap::new();
     while chosen.len() < limit && !pool.is_empty() {
         let in_top = chosen.len() < TOP;
-        let mut scored: Vec<(String, f64)> = pool
-            .iter()
-            .filter(|r| {
-                let item = model.catalog.get(&r.sku).expect("in the catalog");
-                !in_top
-                    || (per_category.get(&item.category).copied().unwrap_or(0)
-                        < config.per_category_in_top
-                        && per_shop.get(&item.shop_id).copied().unwrap_or(0)
-                            < config.per_shop_in_top)
-            })
-            .map(|r| {
-                let likeness = chosen
-                    .iter()
-                    .map(|c| model.content.similarity(&r.sku, &c.sku))
-                    .fold(0.0, f64::max);
-                (
-                    r.sku.clone(),
-                    lambda * r.score / best - (1.0 - lambda) * likeness,
-                )
-            })
-            .collect();
-        if scored.is_empty() {
-            // Every candidate left breaks a cap: the caps give way rather than the list.
-            scored = pool.iter().map(|r| (r.sku.clone(), r.score)).collect();
-        }
-        top(&mut scored, 1);
+        let within_caps = |r: &Recommendation| {
+            let item = model.catalog.get(&r.sku).expect("in the catalog");
+            !in_top
+                || (per_category.get(&item.category).copied().unwrap_or(0)
+                    < config.per_category_in_top
+                    && per_shop.get(&item.shop_id).copied().unwrap_or(0) < config.per_shop_in_top)
+        };
+        let mmr = |(r, likeness): &(Recommendation, f64)| {
+            lambda * r.score / best - (1.0 - lambda) * likeness
+        };
+        // The best by MMR within the caps (ties to the earlier, higher-scored one);
+        // when every candidate left breaks a cap, the caps give way rather than the
+        // list, and the highest score is taken.
         let pick = pool
             .iter()
-            .position(|r| r.sku == scored[0].0)
-            .expect("picked from the pool");
-        let picked = pool.remove(pick);
+            .enumerate()
+            .filter(|(_, candidate)| within_caps(&candidate.0))
+            .fold(None, |best: Option<(usize, f64)>, (i, candidate)| {
+                let value = mmr(candidate);
+                match best {
+                    Some((_, top)) if top >= value => best,
+                    _ => Some((i, value)),
+                }
+            })
+            .map_or(0, |(i, _)| i);
+        let (picked, _) = pool.remove(pick);
+        for (candidate, likeness) in &mut pool {
+            *likeness = likeness.max(model.content.similarity(&candidate.sku, &picked.sku));
+        }
         let item = model.catalog.get(&picked.sku).expect("in the catalog");
         *per_category.entry(item.category.clone()).or_default() += 1;
         *per_shop.entry(item.shop_id.clone()).or_default() += 1;

@@ -8,6 +8,9 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use event_log::{Database, LogRecord};
+use event_schemas::activity::ACTIVITY_AGGREGATE;
+use event_schemas::order::ORDER_AGGREGATE;
+use event_schemas::product::PRODUCT_AGGREGATE;
 use event_schemas::{ActivityEvent, ActivityKind, OrderEvent, ProductEvent, RecordedEvent};
 use projections::availability::fold;
 use projections::runtime::{InMemory, LiveCopy, ProjectionError};
@@ -67,6 +70,12 @@ pub fn recommend(
 impl Followed {
     /// Take in one record (stock events are taken per batch, by `take_stock`).
     fn take(&mut self, record: &LogRecord) -> Result<(), ProjectionError> {
+        // Only these aggregates say anything here: the rest are not even parsed.
+        if ![PRODUCT_AGGREGATE, ACTIVITY_AGGREGATE, ORDER_AGGREGATE]
+            .contains(&record.aggregate_type.as_str())
+        {
+            return Ok(());
+        }
         let at = record.occurred_at;
         match record.decode()? {
             RecordedEvent::Product(event) => self.product(event, at),

@@ -41,6 +41,17 @@ impl History {
         }
     }
 
+    /// The distinct items of the history, oldest first.
+    pub fn items(&self) -> Vec<&str> {
+        let mut items: Vec<&str> = Vec::with_capacity(self.recent.len());
+        for interaction in &self.recent {
+            if !items.contains(&interaction.sku.as_str()) {
+                items.push(&interaction.sku);
+            }
+        }
+        items
+    }
+
     /// The items of the history with their summed weights, heaviest first.
     pub fn seeds(&self) -> Vec<(String, f64)> {
         let mut by_item: Vec<(String, f64)> = Vec::new();

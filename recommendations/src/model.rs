@@ -63,16 +63,8 @@ impl Model {
         }
     }
 
-    pub fn config(&self) -> &Config {
-        &self.config
-    }
-
     pub fn catalog(&self) -> &Catalog {
         &self.catalog
-    }
-
-    pub fn history(&self, user_id: &str) -> Option<&History> {
-        self.histories.get(user_id)
     }
 
     /// Take in one input that happened at `at`.
@@ -117,9 +109,8 @@ impl Model {
         let weight = self.config.weight(feedback);
         let keep = self.config.history_per_user;
         let history = self.histories.entry(user_id).or_default();
-        let before: Vec<String> = history.seeds().into_iter().map(|(s, _)| s).collect();
-        if !before.contains(&sku) {
-            let before: Vec<&str> = before.iter().map(String::as_str).collect();
+        let before = history.items();
+        if !before.contains(&sku.as_str()) {
             self.co.add(&sku, &before);
         }
         history.record(

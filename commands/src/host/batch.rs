@@ -69,9 +69,9 @@ impl<A: Hosted> Decided<A> {
         } = self;
         let mut kept_jobs = Vec::with_capacity(jobs.len());
         let mut kept = Vec::with_capacity(jobs.len());
-        for ((job, decision), now_) in jobs.into_iter().zip(decisions).zip(answer_now) {
+        for ((job, decision), answer) in jobs.into_iter().zip(decisions).zip(answer_now) {
             match decision {
-                Err(refusal) if *now_ => {
+                Err(refusal) if *answer => {
                     let _ = job.reply.send(Err(CommandError::Refused(refusal)));
                 }
                 decision => {

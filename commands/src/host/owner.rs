@@ -79,7 +79,7 @@ impl<A: Hosted> Owner<A> {
                     }
                 };
                 let jobs = drain(first, &mut queue);
-                flight = self.launch(jobs, 1).await;
+                flight = self.launch(jobs, None, 1).await;
                 // An aggregate with no events (a lookup of an unknown id) is not worth
                 // keeping in memory: lookups of made-up ids must not pile up owners.
                 if flight.is_none() && self.sequence == 0 && !self.stale {
@@ -100,25 +100,17 @@ impl<A: Hosted> Owner<A> {
                     let (jobs, ahead) = self.decide_ahead(&current.decided.next, jobs).await;
                     let result = (&mut current.result).await;
                     match self.land(current, result).await {
-                        Landed::Committed => match self.launch_decided(jobs, ahead, 1).await {
-                            Launch::InFlight(next) => Some(next),
-                            Launch::Answered => None,
-                            Launch::Again(jobs) => self.launch(jobs, 2).await,
-                        },
-                        Landed::Failed => self.launch(jobs, 1).await,
+                        Landed::Committed => self.launch(jobs, Some(ahead), 1).await,
+                        Landed::Failed => self.launch(jobs, None, 1).await,
                         Landed::Conflict(mut retry, attempt) => {
                             retry.extend(jobs);
-                            self.launch(retry, attempt + 1).await
+                            self.launch(retry, None, attempt + 1).await
                         }
                     }
                 }
                 // Every handle is gone: finish what is in flight and stop.
                 Wake::Queued(None) => {
-                    let mut flight = Some(current);
-                    while let Some(mut current) = flight {
-                        let result = (&mut current.result).await;
-                        flight = self.land_and_retry(current, result).await;
-                    }
+                    self.finish(Some(current)).await;
                     return;
                 }
             };
@@ -143,16 +135,27 @@ impl<A: Hosted> Owner<A> {
         while let Some(job) = queue.recv().await {
             rest.push(job);
         }
-        let mut flight = self.launch(rest, 1).await;
+        let flight = self.launch(rest, None, 1).await;
+        self.finish(flight).await;
+    }
+
+    /// Wait for the batch in flight, and its retries, one after another.
+    async fn finish(&mut self, mut flight: Option<InFlight<A>>) {
         while let Some(mut current) = flight {
             let result = (&mut current.result).await;
             flight = self.land_and_retry(current, result).await;
         }
     }
 
-    /// Decide `jobs` on the state as committed (caught up first if it may lag) and
-    /// start them: in flight if they write, answered if not.
-    async fn launch(&mut self, mut jobs: Vec<Job<A>>, mut attempt: usize) -> Option<InFlight<A>> {
+    /// Start `jobs`: in flight if they write, answered if not. They are decided on
+    /// the state as committed (caught up first if it may lag), unless `decided`
+    /// already holds their decisions on it (a batch decided ahead).
+    async fn launch(
+        &mut self,
+        mut jobs: Vec<Job<A>>,
+        mut decided: Option<Decided<A>>,
+        mut attempt: usize,
+    ) -> Option<InFlight<A>> {
         loop {
             if jobs.is_empty() {
                 return None;
@@ -161,19 +164,20 @@ impl<A: Hosted> Owner<A> {
                 answer_all(jobs, || CommandError::Contended);
                 return None;
             }
-            if self.stale {
-                if let Err(error) = self.catch_up().await {
-                    fail_all(jobs, &error);
-                    return None;
+            let decided = match decided.take() {
+                Some(decided) => decided,
+                None => {
+                    if self.stale {
+                        if let Err(error) = self.catch_up().await {
+                            fail_all(jobs, &error);
+                            return None;
+                        }
+                    }
+                    let now = self.shared.clock.now();
+                    let warehouses = self.shared.warehouses.clone();
+                    Decided::decide(&self.state, &jobs, now, warehouses).await
                 }
-            }
-            let decided = Decided::decide(
-                &self.state,
-                &jobs,
-                self.shared.clock.now(),
-                self.shared.warehouses.clone(),
-            )
-            .await;
+            };
             match self.launch_decided(jobs, decided, attempt).await {
                 Launch::InFlight(flight) => return Some(flight),
                 Launch::Answered => return None,
@@ -249,12 +253,10 @@ impl<A: Hosted> Owner<A> {
             .iter()
             .zip(&ahead.decisions)
             .map(|(job, decision)| {
-                decision.is_err()
-                    && !self.stale
-                    && store.copy_is_current(self.synced, job.min_position)
+                decision.is_err() && store.copy_is_current(self.synced, job.min_position)
             })
             .collect();
-        if !may_answer.contains(&true) {
+        if self.stale || !may_answer.contains(&true) {
             return (jobs, ahead);
         }
         let committed = Decided::decide(&self.state, &jobs, now, warehouses).await;
@@ -274,7 +276,7 @@ impl<A: Hosted> Owner<A> {
     ) -> Option<InFlight<A>> {
         match self.land(flight, result).await {
             Landed::Committed | Landed::Failed => None,
-            Landed::Conflict(jobs, attempt) => self.launch(jobs, attempt + 1).await,
+            Landed::Conflict(jobs, attempt) => self.launch(jobs, None, attempt + 1).await,
         }
     }
 

@@ -13,7 +13,7 @@ use utoipa::OpenApi;
 use crate::problem::{FieldErrorBody, Problem};
 use crate::routes::{
     activity, admin, availability, keys, listings, ops, orders, payments, product_search, products,
-    reservations, stock, warehouses,
+    recommendations, reservations, stock, warehouses,
 };
 
 #[derive(OpenApi)]
@@ -70,6 +70,8 @@ use crate::routes::{
         product_search::search,
         product_search::suggestions,
         activity::record,
+        recommendations::for_user,
+        recommendations::similar,
         crate::flash::schedule,
         crate::flash::get,
         crate::flash::cancel,

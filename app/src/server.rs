@@ -21,6 +21,8 @@ use projections::availability::{Availability, LiveAvailability};
 use projections::listings::Listings;
 use projections::open_holds::OpenHolds;
 use projections::{ProjectionHandle, Projector};
+use recommendations::snapshot::{self, RecommendationsHandle};
+use recommendations::LiveRecommendations;
 use search::projection::SearchHandle;
 use search::SearchProjection;
 
@@ -59,6 +61,10 @@ pub struct Backend {
     pub listings: Arc<Projector<Listings>>,
     pub api_keys: Arc<ApiKeys>,
     pub search: Arc<SearchProjection>,
+    /// The recommendation model, in memory, loaded from its snapshot.
+    pub recommendations: Arc<LiveRecommendations>,
+    /// Where the recommendation model's snapshot is kept.
+    pub recommendations_dir: std::path::PathBuf,
 }
 
 impl Backend {
@@ -69,6 +75,10 @@ impl Backend {
             Arc::new(self.open_holds.clone()),
             Arc::new(self.listings.clone()),
             Arc::new(SearchHandle(self.search.clone())),
+            Arc::new(RecommendationsHandle {
+                live: self.recommendations.clone(),
+                dir: self.recommendations_dir.clone(),
+            }),
         ]
     }
 }
@@ -89,7 +99,13 @@ pub async fn open_backend(config: &ServerConfig) -> anyhow::Result<Backend> {
     let listings = Projector::open(read_db.clone(), Listings).await?;
     let api_keys = ApiKeys::open(read_db.clone()).await?;
     // Each process keeps its own index, in its own data directory.
-    let search = SearchProjection::open(read_db, config.data_dir.join("search")).await?;
+    let search = SearchProjection::open(read_db.clone(), config.data_dir.join("search")).await?;
+    let recommendations_dir = config.data_dir.join("recommendations");
+    let recommendations = snapshot::load(
+        read_db,
+        recommendations::Config::default(),
+        &recommendations_dir,
+    );
     Ok(Backend {
         commands,
         availability,
@@ -97,6 +113,8 @@ pub async fn open_backend(config: &ServerConfig) -> anyhow::Result<Backend> {
         listings,
         api_keys,
         search,
+        recommendations,
+        recommendations_dir,
     })
 }
 
@@ -166,7 +184,13 @@ pub async fn serve(config: ServerConfig, auth: AuthSettings) -> anyhow::Result<(
     backend.open_holds.spawn_live(committed.clone());
     backend.listings.catch_up().await?;
     backend.listings.spawn_live(committed.clone());
-    backend.search.spawn_live(committed);
+    backend.search.spawn_live(committed.clone());
+    backend.recommendations.catch_up().await?;
+    backend.recommendations.spawn_follow(committed);
+    snapshot::spawn_saver(
+        backend.recommendations.clone(),
+        backend.recommendations_dir.clone(),
+    );
     spawn_expiry(&backend);
     let planner: Arc<dyn commands::orders::Planner> = Arc::new(api::allocation::ReadSidePlanner {
         commands: backend.commands.clone(),
@@ -208,6 +232,7 @@ pub async fn serve(config: ServerConfig, auth: AuthSettings) -> anyhow::Result<(
             projection: backend.search.clone(),
             recorder: ActivityRecorder::spawn(backend.commands.clone()),
         },
+        recommendations: backend.recommendations.clone(),
         projections: Arc::new(backend.projections()),
         metrics,
         auth,
@@ -258,6 +283,11 @@ pub async fn serve(config: ServerConfig, auth: AuthSettings) -> anyhow::Result<(
             grace = ?SHUTDOWN_GRACE,
             "connections were still open after the grace period; closing them"
         ),
+    }
+    // The next start reads only the log after this.
+    if let Err(error) = snapshot::save(&backend.recommendations, &backend.recommendations_dir).await
+    {
+        tracing::warn!(%error, "the recommendations snapshot was not saved");
     }
     drop(lock);
     Ok(())

@@ -1,5 +1,5 @@
 //! Events of shopper activity: what buyers viewed, carted, bought and searched for.
-//! Search personalises with them and recommendations will learn from them.
+//! Search personalises with them and recommendations learn from them.
 //!
 //! Each event is its own one-event stream (a fresh UUIDv7 id), so recording activity
 //! never contends on a per-user aggregate.
@@ -18,6 +18,10 @@ pub enum ActivityKind {
     Carted,
     Purchased,
     Searched,
+    /// Hid a recommended item: not to be shown to them again.
+    Dismissed,
+    /// Opened an item from a list of recommendations.
+    Clicked,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -30,6 +34,10 @@ pub enum ActivityEvent {
         sku: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         query: Option<String>,
+        /// For a click on a recommended item: the version of the model that made the
+        /// list, so click-through can be measured per model.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        model_version: Option<String>,
     },
     /// A search the query API answered (recorded in the background).
     SearchPerformed {

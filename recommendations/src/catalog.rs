@@ -1,12 +1,13 @@
 //! What the model knows of each item: whether it may be shown, and the words its
 //! content similarity is computed from.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 
 /// One product as the recommendations see it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Item {
     pub sku: String,
     pub title: String,
@@ -63,10 +64,11 @@ fn words(text: &str) -> impl Iterator<Item = String> + '_ {
         .map(str::to_lowercase)
 }
 
-/// Every item the log has listed, by SKU.
-#[derive(Debug, Default, Clone)]
+/// Every item the log has listed, by SKU and by when it was listed.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct Catalog {
     items: HashMap<String, Item>,
+    by_listing: BTreeSet<(DateTime<Utc>, String)>,
 }
 
 impl Catalog {
@@ -79,7 +81,27 @@ impl Catalog {
     }
 
     pub fn insert(&mut self, item: Item) {
+        if let Some(old) = self.items.get(&item.sku) {
+            self.by_listing.remove(&(old.listed_at, old.sku.clone()));
+        }
+        self.by_listing.insert((item.listed_at, item.sku.clone()));
         self.items.insert(item.sku.clone(), item);
+    }
+
+    /// Every item, the most recently listed first.
+    pub fn newest_first(&self) -> impl Iterator<Item = &Item> {
+        self.by_listing
+            .iter()
+            .rev()
+            .filter_map(|(_, sku)| self.items.get(sku))
+    }
+
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
     }
 }
 

@@ -4,6 +4,9 @@ use chrono::Duration;
 
 use crate::history::Feedback;
 
+/// Most items one list may hold, whatever the configuration says.
+pub const MAX_LIMIT: usize = 50;
+
 /// Every knob of the model and the list.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -18,6 +21,11 @@ pub struct Config {
     pub trending_share: f64,
     /// Trending counts halve in this time.
     pub trending_half_life: Duration,
+    /// A new item's boost halves in this time; after four halvings it is no longer
+    /// new.
+    pub new_item_half_life: Duration,
+    /// One place in this many goes to a new item, so new items get seen.
+    pub new_item_every: usize,
     /// Interactions kept per shopper (the oldest fall out).
     pub history_per_user: usize,
     /// Shrinkage of item-to-item cosine: pairs seen together by few shoppers count
@@ -28,8 +36,6 @@ pub struct Config {
     /// Most items of one category, and of one shop, in the first ten.
     pub per_category_in_top: usize,
     pub per_shop_in_top: usize,
-    /// Most items one list may ask for.
-    pub max_limit: usize,
 }
 
 impl Default for Config {
@@ -43,12 +49,13 @@ impl Default for Config {
             content_share: 0.3,
             trending_share: 0.3,
             trending_half_life: Duration::hours(24),
+            new_item_half_life: Duration::days(3),
+            new_item_every: 10,
             history_per_user: 50,
             shrinkage: 5.0,
             diversity_lambda: 0.7,
             per_category_in_top: 3,
             per_shop_in_top: 3,
-            max_limit: 50,
         }
     }
 }

@@ -22,6 +22,10 @@ const TRENDING_SCAN: usize = 20_000;
 const TOP: usize = 10;
 /// A dismissal lowers the score of its category's items by this factor.
 const DISMISSED_CATEGORY: f64 = 0.5;
+/// How far down the newest listings a list looks for new items to show.
+const NEWEST_SCAN: usize = 2_000;
+/// A new item's boost below which it is no longer new (four halvings).
+const NEW_BOOST_FLOOR: f64 = 1.0 / 16.0;
 
 /// What a list is asked for.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -33,6 +37,22 @@ pub struct Request {
     pub category: Option<String>,
     /// The product being looked at: its neighbours count most.
     pub context_sku: Option<String>,
+    /// Only items like the context or the shopper's own (content and collaborative),
+    /// not what is trending: a product page's "similar items".
+    pub similar_only: bool,
+}
+
+impl Request {
+    /// Items like `sku`, for its product page.
+    pub fn similar_to(sku: &str, limit: usize) -> Self {
+        Request {
+            user_id: None,
+            limit,
+            category: None,
+            context_sku: Some(sku.to_string()),
+            similar_only: true,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -40,12 +60,16 @@ pub enum Source {
     Collaborative,
     Content,
     Trending,
+    /// Recently listed: a boost that decays with the item's age.
+    New,
 }
 
 /// One recommended item.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Recommendation {
     pub sku: String,
+    pub title: String,
+    pub category: String,
     /// The blended score, before diversity re-ranks.
     pub score: f64,
     /// Each source's share of the score (its normalised score times its weight).
@@ -78,7 +102,7 @@ pub(crate) fn recommend(
     now: DateTime<Utc>,
 ) -> Vec<Recommendation> {
     let config = &model.config;
-    let limit = request.limit.clamp(1, config.max_limit);
+    let limit = request.limit.clamp(1, crate::MAX_LIMIT);
     let history = request
         .user_id
         .as_deref()
@@ -113,11 +137,15 @@ pub(crate) fn recommend(
             .get(sku)
             .is_some_and(|item| showable_to(item, request, history))
     };
-    let trending: HashMap<String, f64> = model
-        .trending
-        .top(TRENDING, TRENDING_SCAN, now, in_scope)
-        .into_iter()
-        .collect();
+    let trending: HashMap<String, f64> = if request.similar_only {
+        HashMap::new()
+    } else {
+        model
+            .trending
+            .top(TRENDING, TRENDING_SCAN, now, in_scope)
+            .into_iter()
+            .collect()
+    };
 
     // Shoppers with little history lean on what their few items are like.
     let (mut collaborative_share, mut content_share) =
@@ -179,6 +207,8 @@ pub(crate) fn recommend(
             ];
             Recommendation {
                 sku,
+                title: String::new(),
+                category: String::new(),
                 score,
                 contributions,
                 because: String::new(),
@@ -188,12 +218,14 @@ pub(crate) fn recommend(
         .collect();
     scored.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.sku.cmp(&b.sku)));
     let mut chosen = diversify(model, scored, limit);
-    // Only what is shown is explained.
+    // Only what is shown is described and explained.
     for recommendation in &mut chosen {
         let item = model
             .catalog
             .get(&recommendation.sku)
             .expect("in the catalog");
+        recommendation.title.clone_from(&item.title);
+        recommendation.category.clone_from(&item.category);
         recommendation.because = explain(
             model,
             request,
@@ -204,7 +236,80 @@ pub(crate) fn recommend(
             &content,
         );
     }
+    if !request.similar_only {
+        make_room_for_new_items(model, request, history, &mut chosen, limit, now);
+    }
     chosen
+}
+
+/// One place in every `new_item_every` (the last of each block) goes to the newest
+/// item not yet in the list, while there are items young enough to count as new; a
+/// list shorter than asked is filled with the newest items, so every shopper gets a
+/// list while anything is in stock.
+fn make_room_for_new_items(
+    model: &Model,
+    request: &Request,
+    history: Option<&crate::history::History>,
+    chosen: &mut Vec<Recommendation>,
+    limit: usize,
+    now: DateTime<Utc>,
+) {
+    let config = &model.config;
+    let half_life = config.new_item_half_life.num_seconds().max(1) as f64;
+    let boost = |item: &Item| {
+        let age = (now - item.listed_at).num_seconds().max(0) as f64;
+        0.5f64.powf(age / half_life)
+    };
+    let mut newest = model
+        .catalog
+        .newest_first()
+        .take(NEWEST_SCAN)
+        .filter(|item| showable_to(item, request, history));
+    let mut next_new = |chosen: &[Recommendation]| {
+        newest
+            .by_ref()
+            .find(|item| chosen.iter().all(|r| r.sku != item.sku))
+            .map(|item| new_item(item, boost(item)))
+    };
+    let every = config.new_item_every.max(1);
+    let mut block = 0;
+    while block < limit && block <= chosen.len() {
+        let end = (block + every).min(chosen.len());
+        let has_new = chosen[block..end].iter().any(|r| {
+            r.contributions
+                .iter()
+                .any(|(source, boost)| *source == Source::New && *boost >= NEW_BOOST_FLOOR)
+        });
+        if !has_new {
+            let Some(new) = next_new(chosen).filter(|new| new.score >= NEW_BOOST_FLOOR) else {
+                break;
+            };
+            let slot = (block + every - 1).min(chosen.len());
+            chosen.insert(slot, new);
+            chosen.truncate(limit);
+        }
+        block += every;
+    }
+    while chosen.len() < limit {
+        let Some(new) = next_new(chosen) else { break };
+        chosen.push(new);
+    }
+}
+
+/// A new item as a recommendation, with its boost as its score.
+fn new_item(item: &Item, boost: f64) -> Recommendation {
+    let category = levels(&item.category);
+    Recommendation {
+        sku: item.sku.clone(),
+        title: item.title.clone(),
+        category: item.category.clone(),
+        score: boost,
+        contributions: vec![(Source::New, boost)],
+        because: match category.get(1).or(category.first()) {
+            Some(category) => format!("new in {category}"),
+            None => "new".to_string(),
+        },
+    }
 }
 
 /// Whether `item` may be in this list: listed and in stock, not dismissed, not the
@@ -275,7 +380,7 @@ fn explain(
             Some((_, title)) => format!("similar to {title} you viewed"),
             None => trending_in(item),
         },
-        Source::Trending => trending_in(item),
+        Source::Trending | Source::New => trending_in(item),
     }
 }
 

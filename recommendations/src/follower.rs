@@ -14,12 +14,14 @@ use event_schemas::product::PRODUCT_AGGREGATE;
 use event_schemas::{ActivityEvent, ActivityKind, OrderEvent, ProductEvent, RecordedEvent};
 use projections::availability::fold;
 use projections::runtime::{InMemory, LiveCopy, ProjectionError};
+use serde::{Deserialize, Serialize};
 
 use crate::catalog::Item;
 use crate::history::Feedback;
 use crate::{Config, Input, Model, Recommendation, Request};
 
 /// The model, and what following the log needs beside it.
+#[derive(Clone, Serialize, Deserialize)]
 pub struct Followed {
     model: Model,
     /// On hand and held per SKU, per warehouse.
@@ -42,6 +44,10 @@ impl InMemory for Followed {
         }
         Ok(())
     }
+
+    fn fresh(&self) -> Self {
+        Followed::new(self.model.config.clone())
+    }
 }
 
 /// The recommendation model of this process, following the log, as of its position.
@@ -50,12 +56,13 @@ pub type LiveRecommendations = LiveCopy<Followed>;
 /// An empty model at position 0, to follow the whole log (`catch_up` or
 /// `spawn_follow` bring it to the head).
 pub fn live(db: Database, config: Config) -> Arc<LiveRecommendations> {
-    let followed = Followed {
-        model: Model::new(config, DateTime::UNIX_EPOCH),
-        stock: HashMap::new(),
-        open_orders: HashMap::new(),
-    };
-    LiveCopy::new(db, followed, 0)
+    LiveCopy::new(db, Followed::new(config), 0)
+}
+
+/// The version of the model at `position`: the model is a function of the log up to
+/// there, so two nodes at one position answer alike.
+pub fn model_version(position: i64) -> String {
+    format!("p{position}")
 }
 
 /// The list for `request` at `now`, and the position it reflects.
@@ -68,6 +75,25 @@ pub fn recommend(
 }
 
 impl Followed {
+    /// Nothing followed yet.
+    pub fn new(config: Config) -> Self {
+        Followed {
+            model: Model::new(config, DateTime::UNIX_EPOCH),
+            stock: HashMap::new(),
+            open_orders: HashMap::new(),
+        }
+    }
+
+    /// Take the configuration of this process (a snapshot does not carry one).
+    pub(crate) fn configure(&mut self, config: Config) {
+        self.model.config = config;
+    }
+
+    /// The model as it stands.
+    pub fn model(&self) -> &Model {
+        &self.model
+    }
+
     /// Take in one record (stock events are taken per batch, by `take_stock`).
     fn take(&mut self, record: &LogRecord) -> Result<(), ProjectionError> {
         // Only these aggregates say anything here: the rest are not even parsed.
@@ -89,6 +115,11 @@ impl Followed {
                     ActivityKind::Viewed => Feedback::Viewed,
                     ActivityKind::Carted => Feedback::Carted,
                     ActivityKind::Purchased => Feedback::Purchased,
+                    ActivityKind::Clicked => Feedback::Clicked,
+                    ActivityKind::Dismissed => {
+                        self.model.apply(Input::Dismissed { user_id, sku }, at);
+                        return Ok(());
+                    }
                     ActivityKind::Searched => return Ok(()),
                 };
                 self.model.apply(

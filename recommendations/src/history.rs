@@ -4,6 +4,7 @@
 use std::collections::{HashSet, VecDeque};
 
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 
 /// A kind of feedback that says a shopper is interested in an item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -16,7 +17,7 @@ pub enum Feedback {
 }
 
 /// One interaction kept in a shopper's history.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Interaction {
     pub sku: String,
     pub weight: f64,
@@ -24,7 +25,7 @@ pub struct Interaction {
 }
 
 /// What one shopper did lately.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct History {
     /// Newest last, at most the configured number.
     pub recent: VecDeque<Interaction>,

@@ -15,6 +15,8 @@
 //! * [`ensemble`] — normalise, blend, diversify, filter, explain.
 //! * [`follower`] — the model following the log (products, stock, activity, paid
 //!   orders), with `min_position`.
+//! * [`snapshot`] — the model saved with its position in the data directory, and
+//!   rebuilt from the log beside the live one.
 
 pub mod catalog;
 pub mod config;
@@ -22,11 +24,12 @@ pub mod ensemble;
 pub mod follower;
 pub mod history;
 mod model;
+pub mod snapshot;
 pub mod sources;
 #[cfg(test)]
 mod tests;
 
-pub use config::Config;
+pub use config::{Config, MAX_LIMIT};
 pub use ensemble::{Recommendation, Request, Source};
-pub use follower::{live, recommend, LiveRecommendations};
+pub use follower::{live, model_version, recommend, LiveRecommendations};
 pub use model::{Input, Model};

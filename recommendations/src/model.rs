@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Catalog, Item};
 use crate::config::Config;
@@ -39,8 +40,10 @@ pub enum Input {
 }
 
 /// Everything the recommendations are computed from.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Model {
+    /// Not in a snapshot: the configuration of the process that loads it applies.
+    #[serde(skip)]
     pub(crate) config: Config,
     pub(crate) catalog: Catalog,
     pub(crate) histories: HashMap<String, History>,
@@ -61,6 +64,10 @@ impl Model {
             content: ContentIndex::default(),
             trending,
         }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
     }
 
     pub fn catalog(&self) -> &Catalog {

@@ -80,6 +80,7 @@ fn ask(
             limit: 10,
             category: None,
             context_sku: context.map(String::from),
+            similar_only: false,
         },
         at(minute),
     )
@@ -106,10 +107,62 @@ fn a_shopper_with_no_history_gets_what_is_trending_and_in_stock() {
     );
     // When a new visitor asks
     let list = ask(&model, Some("new"), None, 10);
-    // Then the coffee is there, from trending, and the lamp is not
-    assert_eq!(skus(&list), ["COFFEE"]);
+    // Then the coffee leads, from trending; the lamp is not there; and the rest of
+    // the list is the newest listings, each said to be new
+    assert_eq!(list[0].sku, "COFFEE");
     assert_eq!(list[0].because, "trending in food/coffee");
     assert!(list[0].contributions.contains(&(Source::Trending, 0.3)));
+    let mut rest: Vec<&str> = skus(&list)[1..].to_vec();
+    rest.sort();
+    assert_eq!(rest, ["APRON", "BOWL", "MUG", "SAUCER", "TOWEL"]);
+    assert!(list[1..].iter().all(|r| r.because.starts_with("new in ")));
+}
+
+#[test]
+fn one_place_in_ten_goes_to_a_new_item_while_it_is_new() {
+    // Given twelve items long on sale, all trending, and a vase listed today
+    let mut model = Model::new(Config::default(), at(0));
+    for n in 0..12 {
+        let sku = format!("OLD-{n:02}");
+        let category = format!("home/c{n}");
+        model.apply(
+            Input::Listed(item(&sku, "Old thing", &category, &format!("s{n}"))),
+            at(0),
+        );
+        act(&mut model, &format!("u{n}"), &sku, Feedback::Purchased, 1);
+    }
+    let day = 24 * 60;
+    model.apply(
+        Input::Listed(Item {
+            listed_at: at(30 * day),
+            ..item("VASE", "Tall vase", "home/decor", "s99")
+        }),
+        at(30 * day),
+    );
+    // When a visitor asks for twelve the same day
+    let list = ask_for(&model, 12, 30 * day + 60);
+    // Then the tenth place is the vase, said to be new, and the rest is trending
+    assert_eq!(list.len(), 12);
+    assert_eq!(list[9].sku, "VASE");
+    assert_eq!(list[9].because, "new in home/decor");
+    assert!(list
+        .iter()
+        .filter(|r| r.sku != "VASE")
+        .all(|r| r.sku.starts_with("OLD-")));
+    // And a month later the vase is no longer new: no place is kept for it
+    let list = ask_for(&model, 12, 60 * day);
+    assert!(!skus(&list)[..10].contains(&"VASE"), "{:?}", skus(&list));
+}
+
+fn ask_for(model: &Model, limit: usize, minute: i64) -> Vec<crate::Recommendation> {
+    model.recommend(
+        &Request {
+            user_id: Some("visitor".into()),
+            limit,
+            ..Request::default()
+        },
+        at(minute),
+    )
 }
 
 #[test]

@@ -34,7 +34,9 @@ fn weight(kind: ActivityKind) -> f32 {
         ActivityKind::Viewed => 1.0,
         ActivityKind::Carted => 3.0,
         ActivityKind::Purchased => 5.0,
-        ActivityKind::Searched => 0.0,
+        ActivityKind::Clicked => 1.0,
+        // A search says nothing of a product; a dismissal says the opposite of taste.
+        ActivityKind::Searched | ActivityKind::Dismissed => 0.0,
     }
 }
 

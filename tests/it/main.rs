@@ -24,6 +24,7 @@ mod ops;
 mod orders;
 mod payments;
 mod products;
+mod recommendations;
 mod reservations;
 mod search;
 mod shop;

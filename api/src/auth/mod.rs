@@ -336,6 +336,34 @@ impl Auth {
     }
 }
 
+/// Whose profile (history) a request may read: for personalised search and
+/// recommendations. A profile tells what its shopper looked at
+/// and bought, so only that buyer's own token, a key that acts for buyers
+/// (`buyers:act`), the master key or development mode may name one. A buyer's token
+/// that names nobody is personalised as its buyer, as their orders are theirs.
+pub fn profile_owner(
+    principal: &Principal,
+    named: Option<String>,
+) -> Result<Option<String>, Problem> {
+    let refuse = |detail: &str| Problem::new(StatusCode::FORBIDDEN, "not_your_profile", detail);
+    match principal {
+        Principal::Buyer { subject } => match named {
+            Some(other) if other != *subject => Err(refuse(
+                "a buyer's token may personalise only for that buyer",
+            )),
+            _ => Ok(Some(subject.clone())),
+        },
+        Principal::Key { scopes, .. }
+            if named.is_some() && !scopes.iter().any(|s| s == "buyers:act") =>
+        {
+            Err(refuse(
+                "personalising for a shopper needs the 'buyers:act' scope",
+            ))
+        }
+        Principal::Key { .. } | Principal::Master | Principal::Development => Ok(named),
+    }
+}
+
 pub fn sha256(bytes: &[u8]) -> [u8; 32] {
     Sha256::digest(bytes).into()
 }

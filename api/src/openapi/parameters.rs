@@ -11,6 +11,9 @@ const CLIENT_ID: &str = "^[A-Za-z0-9._-]+$";
 /// An order or reservation id: a client's, or one a process derived (`order:<id>`).
 const REFERENCE: &str = "^([a-z-]{1,16}:)?[A-Za-z0-9._-]+$";
 
+/// Free text (a shopper's id): not blank, no control characters.
+const TEXT: &str = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$";
+
 fn rule(name: &str) -> Option<Value> {
     Some(match name {
         "sku" | "warehouse_id" | "hold_id" | "sale_id" => {
@@ -18,6 +21,9 @@ fn rule(name: &str) -> Option<Value> {
         }
         "id" | "order_id" => {
             json!({"type": "string", "minLength": 1, "maxLength": MAX_DERIVED_ID_LEN, "pattern": REFERENCE, "example": "order-1001"})
+        }
+        "user_id" => {
+            json!({"type": "string", "minLength": 1, "maxLength": domain::limits::MAX_TEXT_LEN, "pattern": TEXT, "example": "user-42"})
         }
         "name" => json!({"type": "string", "enum": crate::routes::admin::PROJECTIONS}),
         _ => return None,

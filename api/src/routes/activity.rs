@@ -1,4 +1,5 @@
-//! `POST /v1/activity`: what shoppers did (viewed, carted, purchased, searched), and
+//! `POST /v1/activity`: what shoppers did (viewed, carted, purchased, searched,
+//! dismissed or clicked a recommendation), and
 //! the background recorder that logs each search without slowing it down.
 
 use std::sync::Arc;
@@ -68,14 +69,18 @@ impl ActivityRecorder {
 pub struct ActivityBody {
     #[schema(example = "user-42")]
     pub user_id: Option<String>,
-    /// viewed, carted, purchased or searched.
+    /// viewed, carted, purchased, searched, dismissed (hide a recommended item) or
+    /// clicked (opened from a list of recommendations).
     #[serde(rename = "type")]
     #[schema(value_type = String, example = "viewed")]
     pub kind: ActivityKind,
-    /// The product, for viewed, carted and purchased.
+    /// The product, for every type but searched.
     pub sku: Option<String>,
     /// The query, for searched.
     pub query: Option<String>,
+    /// For clicked: the `model_version` of the list the item was clicked in.
+    #[schema(example = "p1024")]
+    pub model_version: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -102,8 +107,13 @@ fn validate(body: ActivityBody, principal: &Principal) -> Result<(String, Activi
         },
         _ => match &body.sku {
             Some(sku) => errors.id("sku", sku),
-            None => errors.fail("sku", "viewed, carted and purchased name a sku"),
+            None => errors.fail("sku", "every type but searched names a sku"),
         },
+    }
+    match (&body.model_version, body.kind) {
+        (Some(version), ActivityKind::Clicked) => errors.id("model_version", version),
+        (Some(_), _) => errors.fail("model_version", "only a click names a model_version"),
+        (None, _) => {}
     }
     errors.finish().map_err(Problem::from)?;
     let (sku, query) = match body.kind {
@@ -117,6 +127,7 @@ fn validate(body: ActivityBody, principal: &Principal) -> Result<(String, Activi
             kind: body.kind,
             sku,
             query,
+            model_version: body.model_version,
         },
     ))
 }

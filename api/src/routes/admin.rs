@@ -16,7 +16,13 @@ use super::AppState;
 use crate::problem::{Body, PathParams, Problem};
 
 /// The projections that can be rebuilt.
-pub const PROJECTIONS: &[&str] = &["availability", "open_holds", "listings", "search"];
+pub const PROJECTIONS: &[&str] = &[
+    "availability",
+    "open_holds",
+    "listings",
+    "search",
+    "recommendations",
+];
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ProjectionState {

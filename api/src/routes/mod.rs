@@ -13,6 +13,7 @@ pub mod orders;
 pub mod payments;
 pub mod product_search;
 pub mod products;
+pub mod recommendations;
 pub mod reservations;
 pub mod stock;
 pub mod table;
@@ -47,6 +48,8 @@ pub struct AppState {
     pub open_holds: Arc<Projector<projections::open_holds::OpenHolds>>,
     pub listings: Arc<Projector<projections::listings::Listings>>,
     pub search: product_search::SearchState,
+    /// The recommendation model in this process's memory.
+    pub recommendations: Arc<::recommendations::LiveRecommendations>,
     pub flash: crate::flash::FlashState,
     pub limits: Limits,
     /// Every projection that can be rebuilt, by name.

@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::{Extension, Json};
 use domain::FieldError;
 use event_schemas::ActivityEvent;
@@ -18,7 +17,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::activity::ActivityRecorder;
 use super::{AppState, MIN_POSITION_WAIT};
-use crate::auth::Principal;
+use crate::auth::{profile_owner, Principal};
 use crate::problem::{Problem, QueryParams};
 
 /// Longest query text accepted, in characters.
@@ -92,30 +91,6 @@ fn field_error(field: &str, message: String) -> FieldError {
     FieldError {
         field: field.into(),
         message,
-    }
-}
-
-/// Whose profile personalises a search. A profile tells what its shopper looked at
-/// and bought, so only that buyer's own token, a key that acts for buyers
-/// (`buyers:act`), the master key or development mode may name one. A buyer's token
-/// that names nobody is personalised as its buyer, as their orders are theirs.
-fn profile_owner(principal: &Principal, named: Option<String>) -> Result<Option<String>, Problem> {
-    let refuse = |detail: &str| Problem::new(StatusCode::FORBIDDEN, "not_your_profile", detail);
-    match principal {
-        Principal::Buyer { subject } => match named {
-            Some(other) if other != *subject => Err(refuse(
-                "a buyer's token may personalise only for that buyer",
-            )),
-            _ => Ok(Some(subject.clone())),
-        },
-        Principal::Key { scopes, .. }
-            if named.is_some() && !scopes.iter().any(|s| s == "buyers:act") =>
-        {
-            Err(refuse(
-                "personalising for a shopper needs the 'buyers:act' scope",
-            ))
-        }
-        Principal::Key { .. } | Principal::Master | Principal::Development => Ok(named),
     }
 }
 

@@ -12,7 +12,7 @@ use axum::routing::{self, MethodRouter};
 
 use super::{
     activity, admin, availability, docs, keys, listings, ops, orders, payments, product_search,
-    products, reservations, stock, warehouses, AppState,
+    products, recommendations, reservations, stock, warehouses, AppState,
 };
 use crate::auth::Requirement::{self, Buyer, Master, Public, Scope};
 use crate::flash;
@@ -165,6 +165,18 @@ pub fn routes() -> Vec<Route> {
             product_search::suggestions,
         ),
         Route::post("/v1/activity", Buyer("activity:write"), activity::record),
+        // Recommendations: a buyer reads its own list, a `buyers:act` key anyone's
+        // (checked by the handler, as the path names the shopper).
+        Route::get(
+            "/v1/recommendations/{user_id}",
+            Buyer("read"),
+            recommendations::for_user,
+        ),
+        Route::get(
+            "/v1/products/{sku}/similar",
+            Scope("read"),
+            recommendations::similar,
+        ),
         // Reservations and orders: a buyer for itself, or the shop's backend.
         Route::post(
             "/v1/reservations",

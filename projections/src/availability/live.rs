@@ -45,6 +45,10 @@ impl InMemory for StockRows {
         }
         Ok(())
     }
+
+    fn fresh(&self) -> Self {
+        Self::default()
+    }
 }
 
 /// Every SKU's stock per warehouse, in memory, as of its position.

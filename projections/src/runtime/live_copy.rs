@@ -7,14 +7,20 @@
 //! the position it reads there. It does not depend on which process writes the SQL
 //! rows of the same model: every process's copy sees every commit. `min_position`
 //! waits until the copy has reached that position.
+//!
+//! A rebuild fills a fresh model from the start of the log beside the live one (which
+//! keeps serving and following), then pauses the follower, brings the fresh one to
+//! the head and swaps it in under the write lock: readers see the old model or the
+//! new one, never a gap, and the position never goes back.
 
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
+use chrono::Utc;
 use event_log::{Database, EventSource, LogRecord};
 use tokio::sync::watch;
 
-use super::{wait_for_position, ProjectionError, WaitError};
+use super::{wait_for_position, ProjectionError, RebuildState, RebuildStatus, WaitError};
 
 /// Records read per round.
 const BATCH: i64 = 10_000;
@@ -30,6 +36,20 @@ pub trait InMemory: Send + Sync + 'static {
 
     /// Take in one round of records, in log order.
     fn apply(&mut self, records: &[LogRecord]) -> Result<(), ProjectionError>;
+
+    /// An empty model like this one (same settings), to rebuild from the start.
+    fn fresh(&self) -> Self
+    where
+        Self: Sized;
+}
+
+/// One round read from the log: the records after a position, and the position the
+/// model reaches by applying them.
+struct Round {
+    records: Vec<LogRecord>,
+    reached: i64,
+    /// The batch was full: there may be more right after.
+    full: bool,
 }
 
 /// A model `M` kept in memory, as of `position`.
@@ -40,6 +60,9 @@ pub struct LiveCopy<M: InMemory> {
     position: watch::Sender<i64>,
     /// Whether a catch-up is running (one at a time: they would race on `position`).
     catching_up: tokio::sync::Mutex<()>,
+    /// The last rebuild, and whether one is running.
+    rebuild: watch::Sender<RebuildStatus>,
+    rebuilding: Mutex<bool>,
 }
 
 impl<M: InMemory> LiveCopy<M> {
@@ -50,6 +73,8 @@ impl<M: InMemory> LiveCopy<M> {
             model: RwLock::new(model),
             position: watch::channel(position).0,
             catching_up: tokio::sync::Mutex::new(()),
+            rebuild: watch::channel(RebuildStatus::default()).0,
+            rebuilding: Mutex::new(false),
         })
     }
 
@@ -76,39 +101,140 @@ impl<M: InMemory> LiveCopy<M> {
         (read(&model), position)
     }
 
+    /// The records after `from`, and the position applying them reaches.
+    async fn round(&self, from: i64) -> Result<Round, ProjectionError> {
+        // The head first: commits are numbered in commit order, so every event up to
+        // it is visible to the read that follows, and the copy may claim the head
+        // even when its last events were not of its type.
+        let head = self.db.head().await?;
+        let records = match M::AGGREGATE_TYPE {
+            Some(aggregate_type) => self.db.read_type_after(aggregate_type, from, BATCH).await?,
+            None => self.db.read_after(from, BATCH).await?,
+        };
+        let full = records.len() as i64 == BATCH;
+        // The read may also see events committed after the head was read: the copy
+        // then reflects those too (and must not read them again).
+        let last = records.last().map_or(from, |last| last.position);
+        let reached = if full { last } else { head.max(last) };
+        Ok(Round {
+            records,
+            reached,
+            full,
+        })
+    }
+
     /// Apply every event committed so far.
     pub async fn catch_up(&self) -> Result<(), ProjectionError> {
         let _one_at_a_time = self.catching_up.lock().await;
         loop {
-            let from = self.position();
-            // The head first: commits are numbered in commit order, so every event up
-            // to it is visible to the read that follows, and the copy may claim the
-            // head even when its last events were not of its type.
-            let head = self.db.head().await?;
-            let records = match M::AGGREGATE_TYPE {
-                Some(aggregate_type) => {
-                    self.db.read_type_after(aggregate_type, from, BATCH).await?
-                }
-                None => self.db.read_after(from, BATCH).await?,
-            };
-            let full = records.len() as i64 == BATCH;
-            // The read may also see events committed after the head was read: the
-            // copy then reflects those too (and must not read them again).
-            let last = records.last().map_or(from, |last| last.position);
-            let reached = if full { last } else { head.max(last) };
+            let round = self.round(self.position()).await?;
             {
                 let mut model = self.model.write().unwrap_or_else(|e| e.into_inner());
-                model.apply(&records)?;
-                self.position.send_if_modified(|position| {
-                    let advanced = reached > *position;
-                    *position = (*position).max(reached);
-                    advanced
-                });
+                model.apply(&round.records)?;
+                self.publish(round.reached);
             }
-            if !full {
+            if !round.full {
                 return Ok(());
             }
         }
+    }
+
+    /// Publish a position the model has reached (never going back).
+    fn publish(&self, reached: i64) {
+        self.position.send_if_modified(|position| {
+            let advanced = reached > *position;
+            *position = (*position).max(reached);
+            advanced
+        });
+    }
+
+    /// Where the last rebuild stands.
+    pub fn rebuild_status(&self) -> RebuildStatus {
+        self.rebuild.borrow().clone()
+    }
+
+    pub fn subscribe_rebuild(&self) -> watch::Receiver<RebuildStatus> {
+        self.rebuild.subscribe()
+    }
+
+    /// Rebuild from the start of the log beside the live model, then swap the fresh
+    /// one in (see the module's notes). One rebuild at a time.
+    pub async fn rebuild(&self) -> Result<RebuildStatus, ProjectionError> {
+        self.claim_rebuild()?;
+        self.run_rebuild().await
+    }
+
+    /// Start a rebuild in the background (refused while one runs).
+    pub fn start_rebuild(self: &Arc<Self>) -> Result<RebuildStatus, ProjectionError> {
+        self.claim_rebuild()?;
+        let live = self.clone();
+        tokio::spawn(async move {
+            if let Err(error) = live.run_rebuild().await {
+                tracing::error!(%error, "{} failed to rebuild", M::WHAT);
+            }
+        });
+        Ok(self.rebuild_status())
+    }
+
+    fn claim_rebuild(&self) -> Result<(), ProjectionError> {
+        let mut rebuilding = self.rebuilding.lock().unwrap_or_else(|e| e.into_inner());
+        if *rebuilding {
+            return Err(ProjectionError::RebuildRunning);
+        }
+        *rebuilding = true;
+        self.rebuild.send_modify(|s| {
+            s.state = RebuildState::Running;
+            s.generation += 1;
+            s.target = 0;
+            s.position = 0;
+            s.events_applied = 0;
+            s.started_at = Some(Utc::now());
+            s.finished_at = None;
+            s.error = None;
+        });
+        Ok(())
+    }
+
+    async fn run_rebuild(&self) -> Result<RebuildStatus, ProjectionError> {
+        let result = self.fill_and_swap().await;
+        *self.rebuilding.lock().unwrap_or_else(|e| e.into_inner()) = false;
+        self.rebuild.send_modify(|s| s.finish(&result));
+        result.map(|()| self.rebuild_status())
+    }
+
+    async fn fill_and_swap(&self) -> Result<(), ProjectionError> {
+        let target = self.db.head().await?;
+        self.rebuild.send_modify(|s| s.target = target);
+        let (mut fresh, _) = self.read(M::fresh);
+        let mut position = 0;
+        // The bulk, while the live model keeps following.
+        loop {
+            let round = self.round(position).await?;
+            fresh.apply(&round.records)?;
+            position = round.reached;
+            let applied = round.records.len() as u64;
+            self.rebuild.send_modify(|s| {
+                s.position = position;
+                s.events_applied += applied;
+            });
+            if !round.full && position >= target {
+                break;
+            }
+        }
+        // The last few events with the follower paused, then the swap.
+        let _follower_paused = self.catching_up.lock().await;
+        loop {
+            let round = self.round(position).await?;
+            fresh.apply(&round.records)?;
+            position = round.reached;
+            if !round.full {
+                break;
+            }
+        }
+        let mut model = self.model.write().unwrap_or_else(|e| e.into_inner());
+        *model = fresh;
+        self.publish(position);
+        Ok(())
     }
 
     /// Follow the log for as long as the process runs: after each commit

@@ -7,8 +7,10 @@
 
 use std::collections::HashMap;
 
+use serde::{Deserialize, Serialize};
+
 /// Co-interaction counts of every pair of items seen together.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct CoInteractions {
     /// Per item: the weighted count of shoppers who touched it.
     occurrences: HashMap<String, f64>,
@@ -17,7 +19,7 @@ pub struct CoInteractions {
     pairs: HashMap<String, HashMap<String, Pair>>,
 }
 
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone, Copy, Serialize, Deserialize)]
 struct Pair {
     weighted: f64,
     shoppers: u32,

@@ -3,13 +3,15 @@
 
 use std::collections::{HashMap, HashSet};
 
+use serde::{Deserialize, Serialize};
+
 use super::collaborative::top;
 
 /// Most items one similarity query looks at (rare terms are looked at first).
 const CANDIDATES: usize = 2_000;
 
 /// Each item's terms and, per term, the items that have it.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct ContentIndex {
     terms: HashMap<String, Vec<String>>,
     postings: HashMap<String, HashSet<String>>,

@@ -9,9 +9,10 @@ use std::cmp::Ordering;
 use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
 
 /// Decayed counts of items and categories, and the items ranked by theirs.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Trending {
     origin: DateTime<Utc>,
     rate: f64,
@@ -21,7 +22,7 @@ pub struct Trending {
 }
 
 /// A log-count in the ranking (totally ordered).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 struct Score(f64);
 
 impl Eq for Score {}

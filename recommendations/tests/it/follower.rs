@@ -15,14 +15,14 @@ use testkit::TestLog;
 
 const ACTIVITY: &str = event_schemas::activity::ACTIVITY_AGGREGATE;
 
-fn money() -> Money {
+pub(crate) fn money() -> Money {
     Money {
         amount: 1200,
         currency: "EUR".into(),
     }
 }
 
-fn listed(sku: &str, title: &str, category: &str, material: &str) -> ProductEvent {
+pub(crate) fn listed(sku: &str, title: &str, category: &str, material: &str) -> ProductEvent {
     ProductEvent::ProductListed {
         sku: sku.into(),
         details: ProductDetails {
@@ -45,7 +45,7 @@ fn listed(sku: &str, title: &str, category: &str, material: &str) -> ProductEven
     }
 }
 
-fn received(sku: &str) -> StockEvent {
+pub(crate) fn received(sku: &str) -> StockEvent {
     StockEvent::StockReceived {
         sku: sku.into(),
         warehouse_id: "ams-1".into(),
@@ -53,16 +53,17 @@ fn received(sku: &str) -> StockEvent {
     }
 }
 
-fn viewed(user: &str, sku: &str) -> ActivityEvent {
+pub(crate) fn viewed(user: &str, sku: &str) -> ActivityEvent {
     ActivityEvent::ActivityRecorded {
         user_id: user.into(),
         kind: ActivityKind::Viewed,
         sku: Some(sku.into()),
         query: None,
+        model_version: None,
     }
 }
 
-fn ask(live: &LiveRecommendations, user: &str) -> Vec<String> {
+pub(crate) fn ask(live: &LiveRecommendations, user: &str) -> Vec<String> {
     let request = Request {
         user_id: Some(user.into()),
         limit: 10,

@@ -1,3 +1,4 @@
 //! The recommendations following a real log (SQLite, through the append path).
 
 mod follower;
+mod snapshot;

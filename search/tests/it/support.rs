@@ -95,6 +95,7 @@ impl Backend {
             kind,
             sku: Some(sku.into()),
             query: None,
+            model_version: None,
         };
         let id = uuid::Uuid::now_v7().to_string();
         self.0.append_event("activity", &id, &event).await;

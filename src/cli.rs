@@ -31,6 +31,10 @@ pub enum Command {
     /// itself: run it before `serve`).
     #[cfg(feature = "bench")]
     Seed(bench::seed::SeedArgs),
+    /// Evaluate models offline on data files.
+    #[cfg(feature = "bench")]
+    #[command(subcommand)]
+    Eval(bench::eval::EvalCommand),
     /// Measure this deployment, each figure beside a baseline from the same run.
     #[cfg(feature = "bench")]
     #[command(subcommand)]
@@ -50,6 +54,8 @@ pub async fn run() -> anyhow::Result<()> {
         }
         #[cfg(feature = "bench")]
         Command::Seed(args) => bench::seed::run(args).await,
+        #[cfg(feature = "bench")]
+        Command::Eval(command) => bench::eval::run(command),
         #[cfg(feature = "bench")]
         Command::Bench(command) => bench::run(command).await,
     }

@@ -4,6 +4,7 @@
 
 pub mod append;
 pub mod checkout;
+pub mod eval;
 pub mod flash_sale;
 pub mod reads;
 pub mod replay;

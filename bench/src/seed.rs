@@ -1,10 +1,13 @@
 //! `commerce seed --products N`: a synthetic catalog a person recognises, written
 //! straight into the event log (ProductListed, and StockReceived for most products).
+//! `commerce seed --interactions N` writes synthetic shoppers' interactions with such
+//! a catalog as files instead ([`interactions`]).
 //! The tables of what is sold, by which shops, in which words live in the
 //! submodules; [`Generator`] turns them into products.
 
 mod categories;
 mod generator;
+pub mod interactions;
 mod shops;
 #[cfg(test)]
 mod tests;
@@ -36,11 +39,30 @@ pub struct SeedArgs {
     /// Seed of the generator: the same seed writes the same catalog (new SKUs).
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// Instead of a catalog in the log: this many synthetic interactions (and their
+    /// items) as atomic files in `--out`, for `commerce eval recs`.
+    #[arg(long)]
+    pub interactions: Option<usize>,
+    /// Where `--interactions` writes `synthetic.inter` and `synthetic.item`.
+    #[arg(long, default_value = "synthetic")]
+    pub out: std::path::PathBuf,
     #[command(flatten)]
     pub storage: StorageArgs,
 }
 
 pub async fn run(args: SeedArgs) -> anyhow::Result<()> {
+    if let Some(count) = args.interactions {
+        let (items, interactions) = interactions::generate(count, args.seed);
+        let (inter, item) = interactions::write(&args.out, &items, &interactions)?;
+        println!(
+            "wrote {} interactions to {} and {} items to {}",
+            interactions.len(),
+            inter.display(),
+            items.len(),
+            item.display()
+        );
+        return Ok(());
+    }
     let (_lock, backend) = open_exclusive(&args.storage, "seed").await?;
     let started = std::time::Instant::now();
     let written = write_catalog(backend.commands.store(), args.products, args.seed, true).await?;

@@ -15,6 +15,8 @@
 //! * [`ensemble`] — normalise, blend, diversify, filter, explain.
 //! * [`follower`] — the model following the log (products, stock, activity, paid
 //!   orders), with `min_position`.
+//! * [`offline`] — evaluation on interaction files: leave-last-out, the
+//!   yardsticks (popularity, ItemKNN, ALS), HR/NDCG/coverage/diversity/novelty.
 //! * [`snapshot`] — the model saved with its position in the data directory, and
 //!   rebuilt from the log beside the live one.
 
@@ -24,6 +26,7 @@ pub mod ensemble;
 pub mod follower;
 pub mod history;
 mod model;
+pub mod offline;
 pub mod snapshot;
 pub mod sources;
 #[cfg(test)]

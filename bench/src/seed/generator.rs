@@ -62,7 +62,7 @@ fn mix(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-fn cumulative_zipf(n: usize, exponent: f64) -> Vec<f64> {
+pub(super) fn cumulative_zipf(n: usize, exponent: f64) -> Vec<f64> {
     let mut total = 0.0;
     (1..=n)
         .map(|rank| {
@@ -132,11 +132,11 @@ impl Generator {
         self.next() % n.max(1)
     }
 
-    fn chance(&mut self, percent: u64) -> bool {
+    pub(super) fn chance(&mut self, percent: u64) -> bool {
         self.below(100) < percent
     }
 
-    fn unit(&mut self) -> f64 {
+    pub(super) fn unit(&mut self) -> f64 {
         (self.next() >> 11) as f64 / (1u64 << 53) as f64
     }
 
@@ -145,7 +145,7 @@ impl Generator {
     }
 
     /// An index drawn by cumulative weights.
-    fn weighted(&mut self, cumulative: &[f64]) -> usize {
+    pub(super) fn weighted(&mut self, cumulative: &[f64]) -> usize {
         let target = self.unit() * cumulative.last().copied().unwrap_or(0.0);
         cumulative
             .partition_point(|c| *c < target)

@@ -129,3 +129,64 @@ pub fn table(report: &Report) -> String {
     ));
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use recommendations::offline::als::AlsParams;
+    use recommendations::offline::evaluate::evaluate;
+
+    use crate::seed::interactions::generate;
+
+    /// The small evaluation `make test` runs: the synthetic shoppers have tastes for
+    /// collaborative filtering to find, the product's ensemble finds more than
+    /// popularity does, and diversity diversifies. (The targets against ItemKNN are
+    /// read from `commerce eval recs` on larger sets, in the note.)
+    #[test]
+    fn on_synthetic_shoppers_the_ensemble_beats_popularity_and_diversity_diversifies() {
+        let (items, interactions) = generate(5_000, 42);
+        assert_eq!(interactions.len(), 5_000);
+        assert_eq!(
+            generate(5_000, 42).1,
+            interactions,
+            "the same seed, the same data"
+        );
+
+        let report = evaluate(interactions, &items, AlsParams::default());
+        assert!(report.test_users >= 150, "{report:?}");
+        let figures = |name: &str| report.model(name).cloned().unwrap();
+        for (name, f) in &report.models {
+            for value in [
+                f.hr_at_10,
+                f.ndcg_at_10,
+                f.coverage_at_10,
+                f.intra_list_diversity,
+            ] {
+                assert!((0.0..=1.0).contains(&value), "{name}: {f:?}");
+            }
+            assert!(f.ndcg_at_10 <= f.hr_at_10, "{name}: {f:?}");
+        }
+        let popularity = figures("popularity");
+        let ensemble = figures("ensemble");
+        let plain = figures("ensemble_without_diversity");
+        assert!(
+            figures("item_knn").ndcg_at_10 > 2.0 * popularity.ndcg_at_10,
+            "{report:?}"
+        );
+        assert!(
+            figures("als").ndcg_at_10 > 2.0 * popularity.ndcg_at_10,
+            "{report:?}"
+        );
+        assert!(
+            ensemble.ndcg_at_10 >= 2.0 * popularity.ndcg_at_10,
+            "{report:?}"
+        );
+        assert!(
+            ensemble.intra_list_diversity >= 1.1 * plain.intra_list_diversity,
+            "{report:?}"
+        );
+        assert!(
+            ensemble.coverage_at_10 > 10.0 * popularity.coverage_at_10,
+            "{report:?}"
+        );
+    }
+}

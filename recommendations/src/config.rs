@@ -19,6 +19,8 @@ pub struct Config {
     pub collaborative_share: f64,
     pub content_share: f64,
     pub trending_share: f64,
+    /// Part of the collaborative share the latent-factor model takes once trained.
+    pub latent_part: f64,
     /// Trending counts halve in this time.
     pub trending_half_life: Duration,
     /// A new item's boost halves in this time; after four halvings it is no longer
@@ -48,6 +50,7 @@ impl Default for Config {
             collaborative_share: 0.4,
             content_share: 0.3,
             trending_share: 0.3,
+            latent_part: 0.5,
             trending_half_life: Duration::hours(24),
             new_item_half_life: Duration::days(3),
             new_item_every: 10,

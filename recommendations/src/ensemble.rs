@@ -62,6 +62,9 @@ pub enum Source {
     Trending,
     /// Recently listed: a boost that decays with the item's age.
     New,
+    /// The latent-factor model (ALS), when one is trained: part of the collaborative
+    /// share.
+    Latent,
 }
 
 /// One recommended item.
@@ -154,10 +157,6 @@ pub(crate) fn recommend(
         collaborative_share *= 1.5;
         content_share *= 1.5;
     }
-    let collaborative_max = max_score(collaborative.values().map(|e| e.score));
-    let content_max = max_score(content.values().map(|e| e.score));
-    let trending_max = max_score(trending.values().copied());
-
     let mut candidates: Vec<String> = collaborative
         .keys()
         .chain(content.keys())
@@ -167,6 +166,35 @@ pub(crate) fn recommend(
         .collect();
     candidates.sort();
     candidates.dedup();
+
+    // The latent model scores the candidates only, for a shopper folded in from the
+    // same seeds; it takes its part of the collaborative share.
+    let latent: HashMap<String, f64> = match (
+        &model.latent,
+        history.is_some() || request.context_sku.is_some(),
+    ) {
+        (Some(factors), true) => match factors.fold_in(&seeds) {
+            Some(shopper) => candidates
+                .iter()
+                .filter_map(|sku| {
+                    let score = factors.score(&shopper, sku)?;
+                    (score > 0.0).then(|| (sku.clone(), score))
+                })
+                .collect(),
+            None => HashMap::new(),
+        },
+        _ => HashMap::new(),
+    };
+    let latent_share = if model.latent.is_some() {
+        collaborative_share * config.latent_part
+    } else {
+        0.0
+    };
+    collaborative_share -= latent_share;
+    let latent_max = max_score(latent.values().copied());
+    let collaborative_max = max_score(collaborative.values().map(|e| e.score));
+    let content_max = max_score(content.values().map(|e| e.score));
+    let trending_max = max_score(trending.values().copied());
 
     // Dismissals per category, counted once for the whole list.
     let mut dismissed_in: HashMap<&str, i32> = HashMap::new();
@@ -195,16 +223,23 @@ pub(crate) fn recommend(
             let trending_part = trending
                 .get(&sku)
                 .map_or(0.0, |s| s / trending_max * config.trending_share);
+            let latent_part = latent
+                .get(&sku)
+                .map_or(0.0, |s| s / latent_max * latent_share);
             let item = model
                 .catalog
                 .get(&sku)
                 .expect("candidates are in the catalog");
-            let score = (collaborative_part + content_part + trending_part) * penalised(item);
-            let contributions = vec![
+            let score =
+                (collaborative_part + content_part + trending_part + latent_part) * penalised(item);
+            let mut contributions = vec![
                 (Source::Collaborative, collaborative_part),
                 (Source::Content, content_part),
                 (Source::Trending, trending_part),
             ];
+            if model.latent.is_some() {
+                contributions.push((Source::Latent, latent_part));
+            }
             Recommendation {
                 sku,
                 title: String::new(),
@@ -380,6 +415,24 @@ fn explain(
             Some((_, title)) => format!("similar to {title} you viewed"),
             None => trending_in(item),
         },
+        Source::Latent => {
+            // The shopper's item most like it in factor space.
+            let seeds = history.map(|h| h.seeds()).unwrap_or_default();
+            let latent = model.latent.as_deref();
+            let nearest = request
+                .context_sku
+                .iter()
+                .chain(seeds.iter().map(|(sku, _)| sku))
+                .map(|seed| (seed, latent.map_or(0.0, |l| l.likeness(seed, &item.sku))))
+                .max_by(|a, b| a.1.total_cmp(&b.1));
+            match nearest {
+                Some((seed, _)) => {
+                    let title = model.catalog.get(seed).map_or(seed.as_str(), |i| &i.title);
+                    format!("liked by shoppers who liked {title}")
+                }
+                None => trending_in(item),
+            }
+        }
         Source::Trending | Source::New => trending_in(item),
     }
 }

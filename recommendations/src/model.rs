@@ -2,6 +2,7 @@
 //! and each source's counts, updated one input at a time.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -12,6 +13,7 @@ use crate::ensemble::{self, Recommendation, Request};
 use crate::history::{Feedback, History, Interaction};
 use crate::sources::collaborative::CoInteractions;
 use crate::sources::content::ContentIndex;
+use crate::sources::latent::{AlsParams, Latent};
 use crate::sources::trending::Trending;
 
 /// What the log tells the model, already read from its events.
@@ -50,6 +52,9 @@ pub struct Model {
     pub(crate) co: CoInteractions,
     pub(crate) content: ContentIndex,
     pub(crate) trending: Trending,
+    /// The latent-factor model last trained, if any: immutable, swapped whole.
+    #[serde(skip)]
+    pub(crate) latent: Option<Arc<Latent>>,
 }
 
 impl Model {
@@ -63,7 +68,27 @@ impl Model {
             co: CoInteractions::default(),
             content: ContentIndex::default(),
             trending,
+            latent: None,
         }
+    }
+
+    /// Train the latent-factor model on every shopper's recent interactions (the
+    /// caller runs this where it may take a while, and swaps the result in).
+    pub fn train_latent(&self, params: AlsParams) -> Latent {
+        Latent::train(
+            self.histories.iter().flat_map(|(user, history)| {
+                history
+                    .recent
+                    .iter()
+                    .map(move |i| (user.as_str(), i.sku.as_str(), i.weight))
+            }),
+            params,
+        )
+    }
+
+    /// Use `latent` (or none) from now on.
+    pub fn set_latent(&mut self, latent: Option<Arc<Latent>>) {
+        self.latent = latent;
     }
 
     pub fn config(&self) -> &Config {

@@ -88,6 +88,7 @@ fn source_name(source: Source) -> &'static str {
         Source::Content => "content",
         Source::Trending => "trending",
         Source::New => "new",
+        Source::Latent => "latent",
     }
 }
 

@@ -1,103 +1,35 @@
-//! Implicit-feedback ALS (Hu, Koren, Volinsky 2008): every shopper × item pair is a
-//! preference (1 where they interacted, else 0) with a confidence of `1 + alpha ·
-//! rating`; shopper and item factors are solved for in turn, each a small ridge
-//! regression made cheap by sharing `Yᵀ·Y` across rows. Seeded: the same data and
-//! parameters give the same factors.
+//! ALS alone, as a yardstick: each shopper folded in from their training items and
+//! every item of the catalogue scored (offline only; the product scores candidates).
 
 use std::collections::{HashMap, HashSet};
 
+pub use crate::sources::latent::AlsParams;
+use crate::sources::latent::Latent;
+
 use super::{Interaction, Ranker};
 
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct AlsParams {
-    pub factors: usize,
-    pub iterations: usize,
-    pub regularization: f64,
-    pub alpha: f64,
-    pub seed: u64,
-}
-
-impl Default for AlsParams {
-    fn default() -> Self {
-        Self {
-            factors: 32,
-            iterations: 10,
-            regularization: 0.1,
-            alpha: 10.0,
-            seed: 7,
-        }
-    }
-}
-
-/// Trained factors, and the ids they belong to.
 pub struct Als {
-    factors: usize,
-    users: HashMap<String, usize>,
-    items: Vec<String>,
-    user_factors: Vec<f64>,
-    item_factors: Vec<f64>,
+    latent: Latent,
+    histories: HashMap<String, Vec<(String, f64)>>,
 }
-
-/// One shopper's (or item's) interactions: the other side's index and confidence − 1.
-type Rows = Vec<Vec<(usize, f64)>>;
 
 impl Als {
     pub fn train(train: &[Interaction], params: AlsParams) -> Self {
-        let mut users: HashMap<String, usize> = HashMap::new();
-        let mut item_index: HashMap<String, usize> = HashMap::new();
-        let mut items: Vec<String> = Vec::new();
-        let mut strength: HashMap<(usize, usize), f64> = HashMap::new();
+        let latent = Latent::train(
+            train
+                .iter()
+                .map(|i| (i.user.as_str(), i.item.as_str(), i.rating)),
+            params,
+        );
+        let mut histories: HashMap<String, Vec<(String, f64)>> = HashMap::new();
         for i in train {
-            let next = users.len();
-            let u = *users.entry(i.user.clone()).or_insert(next);
-            let v = *item_index.entry(i.item.clone()).or_insert_with(|| {
-                items.push(i.item.clone());
-                items.len() - 1
-            });
-            *strength.entry((u, v)).or_default() += i.rating.max(0.0);
+            let items = histories.entry(i.user.clone()).or_default();
+            match items.iter_mut().find(|(item, _)| *item == i.item) {
+                Some((_, weight)) => *weight += i.rating,
+                None => items.push((i.item.clone(), i.rating)),
+            }
         }
-        let mut by_user: Rows = vec![Vec::new(); users.len()];
-        let mut by_item: Rows = vec![Vec::new(); items.len()];
-        let mut pairs: Vec<_> = strength.into_iter().collect();
-        pairs.sort_by(|a, b| a.0.cmp(&b.0));
-        for ((u, v), rating) in pairs {
-            let extra = params.alpha * rating;
-            by_user[u].push((v, extra));
-            by_item[v].push((u, extra));
-        }
-        let f = params.factors;
-        let mut user_factors = seeded(users.len() * f, params.seed, f);
-        let mut item_factors = seeded(items.len() * f, params.seed ^ 0x5eed, f);
-        for _ in 0..params.iterations {
-            solve_side(
-                &mut user_factors,
-                &item_factors,
-                &by_user,
-                f,
-                params.regularization,
-            );
-            solve_side(
-                &mut item_factors,
-                &user_factors,
-                &by_item,
-                f,
-                params.regularization,
-            );
-        }
-        Self {
-            factors: f,
-            users,
-            items,
-            user_factors,
-            item_factors,
-        }
-    }
-
-    fn score(&self, user: usize, item: usize) -> f64 {
-        let f = self.factors;
-        let u = &self.user_factors[user * f..(user + 1) * f];
-        let v = &self.item_factors[item * f..(item + 1) * f];
-        u.iter().zip(v).map(|(a, b)| a * b).sum()
+        Self { latent, histories }
     }
 }
 
@@ -106,104 +38,19 @@ impl Ranker for Als {
         "als"
     }
     fn top(&self, user: &str, seen: &HashSet<&str>, k: usize) -> Vec<String> {
-        let Some(&u) = self.users.get(user) else {
+        let Some(vector) = self
+            .histories
+            .get(user)
+            .and_then(|items| self.latent.fold_in(items))
+        else {
             return Vec::new();
         };
         let scores = self
-            .items
-            .iter()
-            .enumerate()
-            .filter(|(_, item)| !seen.contains(item.as_str()))
-            .map(|(v, item)| (item.as_str(), self.score(u, v)))
+            .latent
+            .items()
+            .filter(|item| !seen.contains(item))
+            .filter_map(|item| Some((item, self.latent.score(&vector, item)?)))
             .collect();
         super::baselines::top_of(scores, k)
-    }
-}
-
-/// Small deterministic starting values (SplitMix64), scaled by 1/√factors.
-fn seeded(len: usize, seed: u64, factors: usize) -> Vec<f64> {
-    let scale = 0.1 / (factors as f64).sqrt();
-    (0..len as u64)
-        .map(|n| {
-            let mut z = seed.wrapping_add((n + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15));
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            z ^= z >> 31;
-            ((z >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * scale
-        })
-        .collect()
-}
-
-/// Solve every row of `solved` given the fixed `other` side:
-/// `(OᵀO + Σ (c−1)·o·oᵀ + λI) x = Σ c·o`.
-fn solve_side(solved: &mut [f64], other: &[f64], rows: &Rows, f: usize, lambda: f64) {
-    let gram = gram(other, f);
-    let mut a = vec![0.0; f * f];
-    let mut b = vec![0.0; f];
-    for (row, interactions) in rows.iter().enumerate() {
-        a.copy_from_slice(&gram);
-        for d in 0..f {
-            a[d * f + d] += lambda;
-        }
-        b.iter_mut().for_each(|x| *x = 0.0);
-        for &(index, extra) in interactions {
-            let o = &other[index * f..(index + 1) * f];
-            for i in 0..f {
-                let oi = o[i] * extra;
-                for j in 0..f {
-                    a[i * f + j] += oi * o[j];
-                }
-                b[i] += (1.0 + extra) * o[i];
-            }
-        }
-        cholesky_solve(&mut a, &mut b, f);
-        solved[row * f..(row + 1) * f].copy_from_slice(&b);
-    }
-}
-
-/// `OᵀO` of the rows of `m` (each `f` wide).
-fn gram(m: &[f64], f: usize) -> Vec<f64> {
-    let mut g = vec![0.0; f * f];
-    for row in m.chunks_exact(f) {
-        for i in 0..f {
-            for j in 0..f {
-                g[i * f + j] += row[i] * row[j];
-            }
-        }
-    }
-    g
-}
-
-/// Solve `a x = b` in place (`a` symmetric positive definite, overwritten by its
-/// Cholesky factor; `b` becomes `x`).
-fn cholesky_solve(a: &mut [f64], b: &mut [f64], f: usize) {
-    for j in 0..f {
-        let mut d = a[j * f + j];
-        for k in 0..j {
-            d -= a[j * f + k] * a[j * f + k];
-        }
-        let d = d.max(1e-12).sqrt();
-        a[j * f + j] = d;
-        for i in j + 1..f {
-            let mut s = a[i * f + j];
-            for k in 0..j {
-                s -= a[i * f + k] * a[j * f + k];
-            }
-            a[i * f + j] = s / d;
-        }
-    }
-    for i in 0..f {
-        let mut s = b[i];
-        for k in 0..i {
-            s -= a[i * f + k] * b[k];
-        }
-        b[i] = s / a[i * f + i];
-    }
-    for i in (0..f).rev() {
-        let mut s = b[i];
-        for k in i + 1..f {
-            s -= a[k * f + i] * b[k];
-        }
-        b[i] = s / a[i * f + i];
     }
 }

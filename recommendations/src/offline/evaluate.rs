@@ -42,6 +42,8 @@ pub fn evaluate(interactions: Vec<Interaction>, items: &[ItemInfo], als: AlsPara
     let split = leave_last_out(interactions);
     let train = &split.train;
     let model = product_model(train, items, Config::default());
+    // The product's ensemble with its latent model trained on the same histories.
+    let latent_model = std::sync::Arc::new(model.train_latent(als));
 
     let mut catalogue: HashSet<&str> = items.iter().map(|i| i.item.as_str()).collect();
     catalogue.extend(train.iter().map(|i| i.item.as_str()));
@@ -64,13 +66,17 @@ pub fn evaluate(interactions: Vec<Interaction>, items: &[ItemInfo], als: AlsPara
     };
 
     let now = train.iter().map(|i| i.timestamp).fold(0.0, f64::max);
-    let variant = |name: &str, config: Config| ModelRanker {
-        name: name.to_string(),
-        model: Model {
+    let variant = |name: &str, config: Config, latent: bool| {
+        let mut model = Model {
             config,
             ..model.clone()
-        },
-        now: at(now),
+        };
+        model.set_latent(latent.then(|| latent_model.clone()));
+        ModelRanker {
+            name: name.to_string(),
+            model,
+            now: at(now),
+        }
     };
     let shares = |collaborative, content, trending| Config {
         collaborative_share: collaborative,
@@ -88,11 +94,12 @@ pub fn evaluate(interactions: Vec<Interaction>, items: &[ItemInfo], als: AlsPara
         Box::new(Popularity::train(train)),
         Box::new(ItemKnn::train(train)),
         Box::new(Als::train(train, als)),
-        Box::new(variant("collaborative", shares(1.0, 0.0, 0.0))),
-        Box::new(variant("content", shares(0.0, 1.0, 0.0))),
-        Box::new(variant("trending", shares(0.0, 0.0, 1.0))),
-        Box::new(variant("ensemble_without_diversity", no_diversity)),
-        Box::new(variant("ensemble", Config::default())),
+        Box::new(variant("collaborative", shares(1.0, 0.0, 0.0), false)),
+        Box::new(variant("content", shares(0.0, 1.0, 0.0), false)),
+        Box::new(variant("trending", shares(0.0, 0.0, 1.0), false)),
+        Box::new(variant("ensemble_without_latent", Config::default(), false)),
+        Box::new(variant("ensemble_without_diversity", no_diversity, true)),
+        Box::new(variant("ensemble", Config::default(), true)),
     ];
     let empty = HashSet::new();
     let models = rankers

@@ -2,4 +2,5 @@
 
 pub mod collaborative;
 pub mod content;
+pub mod latent;
 pub mod trending;

@@ -1,0 +1,241 @@
+//! The latent-factor source: implicit-feedback ALS (Hu, Koren, Volinsky 2008). Every
+//! shopper × item pair is a preference (1 where they interacted, else 0) with a
+//! confidence of `1 + alpha · weight`; shopper and item factors are solved for in
+//! turn, each row a small ridge regression made cheap by sharing `Yᵀ·Y`. Only the
+//! item factors are kept: a shopper's vector is folded in at request time from their
+//! recent interactions (the same regression), so what they just did counts at once,
+//! and only the list's candidates are scored, never the whole catalogue. Seeded: the
+//! same data and parameters give the same factors.
+
+use std::collections::HashMap;
+
+/// How ALS is trained.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AlsParams {
+    pub factors: usize,
+    pub iterations: usize,
+    pub regularization: f64,
+    pub alpha: f64,
+    pub seed: u64,
+}
+
+impl Default for AlsParams {
+    fn default() -> Self {
+        Self {
+            factors: 32,
+            iterations: 10,
+            regularization: 0.1,
+            alpha: 10.0,
+            seed: 7,
+        }
+    }
+}
+
+/// Trained item factors and what folding a shopper in needs.
+#[derive(Debug, Clone)]
+pub struct Latent {
+    params: AlsParams,
+    index: HashMap<String, usize>,
+    item_factors: Vec<f64>,
+    /// `Yᵀ·Y` of the item factors.
+    gram: Vec<f64>,
+}
+
+/// One row's interactions: the other side's index and `alpha · weight`.
+type Rows = Vec<Vec<(usize, f64)>>;
+
+impl Latent {
+    /// Train on (shopper, item, weight) triples (a pair's weights add up).
+    pub fn train<'a>(
+        interactions: impl IntoIterator<Item = (&'a str, &'a str, f64)>,
+        params: AlsParams,
+    ) -> Self {
+        let mut users: HashMap<&str, usize> = HashMap::new();
+        let mut index: HashMap<String, usize> = HashMap::new();
+        let mut strength: HashMap<(usize, usize), f64> = HashMap::new();
+        for (user, item, weight) in interactions {
+            let next = users.len();
+            let u = *users.entry(user).or_insert(next);
+            let next = index.len();
+            let v = *index.entry(item.to_string()).or_insert(next);
+            *strength.entry((u, v)).or_default() += weight.max(0.0);
+        }
+        let mut by_user: Rows = vec![Vec::new(); users.len()];
+        let mut by_item: Rows = vec![Vec::new(); index.len()];
+        let mut pairs: Vec<_> = strength.into_iter().collect();
+        pairs.sort_by_key(|pair| pair.0);
+        for ((u, v), weight) in pairs {
+            let extra = params.alpha * weight;
+            by_user[u].push((v, extra));
+            by_item[v].push((u, extra));
+        }
+        let f = params.factors;
+        let mut user_factors = seeded(users.len() * f, params.seed, f);
+        let mut item_factors = seeded(index.len() * f, params.seed ^ 0x5eed, f);
+        for _ in 0..params.iterations {
+            solve_side(
+                &mut user_factors,
+                &item_factors,
+                &by_user,
+                f,
+                params.regularization,
+            );
+            solve_side(
+                &mut item_factors,
+                &user_factors,
+                &by_item,
+                f,
+                params.regularization,
+            );
+        }
+        let gram = gram(&item_factors, f);
+        Self {
+            params,
+            index,
+            item_factors,
+            gram,
+        }
+    }
+
+    fn factors_of(&self, sku: &str) -> Option<&[f64]> {
+        let f = self.params.factors;
+        self.index
+            .get(sku)
+            .map(|&v| &self.item_factors[v * f..(v + 1) * f])
+    }
+
+    /// A shopper's vector from their items and weights (None when none is known).
+    pub fn fold_in(&self, items: &[(String, f64)]) -> Option<Vec<f64>> {
+        let f = self.params.factors;
+        let mut a = self.gram.clone();
+        for d in 0..f {
+            a[d * f + d] += self.params.regularization;
+        }
+        let mut b = vec![0.0; f];
+        let mut any = false;
+        for (sku, weight) in items {
+            let Some(y) = self.factors_of(sku) else {
+                continue;
+            };
+            any = true;
+            let extra = self.params.alpha * weight.max(0.0);
+            for i in 0..f {
+                for j in 0..f {
+                    a[i * f + j] += extra * y[i] * y[j];
+                }
+                b[i] += (1.0 + extra) * y[i];
+            }
+        }
+        any.then(|| {
+            cholesky_solve(&mut a, &mut b, f);
+            b
+        })
+    }
+
+    /// The predicted preference of a shopper (folded in) for `sku`.
+    pub fn score(&self, user: &[f64], sku: &str) -> Option<f64> {
+        self.factors_of(sku)
+            .map(|y| user.iter().zip(y).map(|(a, b)| a * b).sum())
+    }
+
+    /// How alike two items are in factor space (their factors' dot product).
+    pub fn likeness(&self, a: &str, b: &str) -> f64 {
+        match (self.factors_of(a), self.factors_of(b)) {
+            (Some(x), Some(y)) => x.iter().zip(y).map(|(p, q)| p * q).sum(),
+            _ => 0.0,
+        }
+    }
+
+    /// Every item with factors.
+    pub fn items(&self) -> impl Iterator<Item = &str> {
+        self.index.keys().map(String::as_str)
+    }
+}
+
+/// Small deterministic starting values (SplitMix64), scaled by 1/√factors.
+fn seeded(len: usize, seed: u64, factors: usize) -> Vec<f64> {
+    let scale = 0.1 / (factors as f64).sqrt();
+    (0..len as u64)
+        .map(|n| {
+            let mut z = seed.wrapping_add((n + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^= z >> 31;
+            ((z >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * scale
+        })
+        .collect()
+}
+
+/// Solve every row of `solved` given the fixed `other` side:
+/// `(OᵀO + Σ (c−1)·o·oᵀ + λI) x = Σ c·o`.
+fn solve_side(solved: &mut [f64], other: &[f64], rows: &Rows, f: usize, lambda: f64) {
+    let gram = gram(other, f);
+    let mut a = vec![0.0; f * f];
+    let mut b = vec![0.0; f];
+    for (row, interactions) in rows.iter().enumerate() {
+        a.copy_from_slice(&gram);
+        for d in 0..f {
+            a[d * f + d] += lambda;
+        }
+        b.iter_mut().for_each(|x| *x = 0.0);
+        for &(index, extra) in interactions {
+            let o = &other[index * f..(index + 1) * f];
+            for i in 0..f {
+                let oi = o[i] * extra;
+                for j in 0..f {
+                    a[i * f + j] += oi * o[j];
+                }
+                b[i] += (1.0 + extra) * o[i];
+            }
+        }
+        cholesky_solve(&mut a, &mut b, f);
+        solved[row * f..(row + 1) * f].copy_from_slice(&b);
+    }
+}
+
+/// `OᵀO` of the rows of `m` (each `f` wide).
+fn gram(m: &[f64], f: usize) -> Vec<f64> {
+    let mut g = vec![0.0; f * f];
+    for row in m.chunks_exact(f) {
+        for i in 0..f {
+            for j in 0..f {
+                g[i * f + j] += row[i] * row[j];
+            }
+        }
+    }
+    g
+}
+
+/// Solve `a x = b` in place (`a` symmetric positive definite, overwritten by its
+/// Cholesky factor; `b` becomes `x`).
+fn cholesky_solve(a: &mut [f64], b: &mut [f64], f: usize) {
+    for j in 0..f {
+        let mut d = a[j * f + j];
+        for k in 0..j {
+            d -= a[j * f + k] * a[j * f + k];
+        }
+        let d = d.max(1e-12).sqrt();
+        a[j * f + j] = d;
+        for i in j + 1..f {
+            let mut s = a[i * f + j];
+            for k in 0..j {
+                s -= a[i * f + k] * a[j * f + k];
+            }
+            a[i * f + j] = s / d;
+        }
+    }
+    for i in 0..f {
+        let mut s = b[i];
+        for k in 0..i {
+            s -= a[i * f + k] * b[k];
+        }
+        b[i] = s / a[i * f + i];
+    }
+    for i in (0..f).rev() {
+        let mut s = b[i];
+        for k in i + 1..f {
+            s -= a[k * f + i] * b[k];
+        }
+        b[i] = s / a[i * f + i];
+    }
+}

@@ -7,7 +7,27 @@ use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION};
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::support::Api;
+use crate::support::{Api, Env, Server};
+
+/// A server of `env` in production mode with this master key and buyer-token
+/// secret, and any `extra` arguments.
+pub async fn start_in_production(
+    env: &Env,
+    master: &str,
+    jwt_secret: &str,
+    extra: &[&str],
+) -> Server {
+    let mut args = vec![
+        "--env",
+        "production",
+        "--master-key",
+        master,
+        "--jwt-secret",
+        jwt_secret,
+    ];
+    args.extend_from_slice(extra);
+    env.start_with(&args).await
+}
 
 /// The API as the holder of `bearer` sees it.
 pub fn as_holder(server: &Api, bearer: &str) -> Api {

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::credentials::{as_holder, buyer};
+use crate::credentials::{as_holder, buyer, start_in_production};
 use crate::on_both_backends;
 use crate::shop::{list_product, open_shop};
 use crate::support::{Api, Backend, Env};
@@ -261,16 +261,7 @@ async fn a_buyer_lists_only_its_own_orders() {
     const MASTER: &str = "lists-test-master-key-0123456789ab";
     const JWT_SECRET: &str = "lists-test-jwt-secret-of-32-bytes-or-more";
     let env = Env::new(Backend::Sqlite).await;
-    let server = env
-        .start_with(&[
-            "--env",
-            "production",
-            "--master-key",
-            MASTER,
-            "--jwt-secret",
-            JWT_SECRET,
-        ])
-        .await;
+    let server = start_in_production(&env, MASTER, JWT_SECRET, &[]).await;
     let master = as_holder(&server, MASTER);
     open_shop(&master, 10, 1299).await;
     let ada = buyer(&server, JWT_SECRET, "ada");

@@ -6,7 +6,7 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::credentials::{as_holder, key};
+use crate::credentials::{as_holder, key, start_in_production};
 use crate::on_both_backends;
 use crate::support::{register_warehouses, Api, Backend, Env};
 
@@ -225,18 +225,7 @@ async fn a_list_follows_what_the_shopper_does(backend: Backend) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn only_the_shopper_or_who_acts_for_them_reads_a_list() {
     let env = Env::new(Backend::Sqlite).await;
-    let server = env
-        .start_with(&[
-            "--env",
-            "production",
-            "--master-key",
-            MASTER,
-            "--jwt-secret",
-            JWT_SECRET,
-            "--buyer-rate-limit",
-            "0",
-        ])
-        .await;
+    let server = start_in_production(&env, MASTER, JWT_SECRET, &["--buyer-rate-limit", "0"]).await;
     let master = as_holder(&server, MASTER);
     catalog(&master).await;
     let ada = crate::credentials::buyer(&server, JWT_SECRET, "ada");

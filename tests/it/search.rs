@@ -6,7 +6,7 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::credentials::{as_holder, key};
+use crate::credentials::{as_holder, key, start_in_production};
 use crate::on_both_backends;
 use crate::support::{Api, Backend, Env};
 
@@ -231,18 +231,7 @@ fn buyer(server: &Api, subject: &str) -> Api {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn only_the_shopper_or_who_acts_for_them_personalises_a_search() {
     let env = Env::new(Backend::Sqlite).await;
-    let server = env
-        .start_with(&[
-            "--env",
-            "production",
-            "--master-key",
-            MASTER,
-            "--jwt-secret",
-            JWT_SECRET,
-            "--buyer-rate-limit",
-            "0",
-        ])
-        .await;
+    let server = start_in_production(&env, MASTER, JWT_SECRET, &["--buyer-rate-limit", "0"]).await;
     let master = as_holder(&server, MASTER);
     let mut garden = product("LAMP-GARDEN", "Lamp for the garden", "home/garden", 2000);
     garden["shop"]["shop_id"] = json!("shop-garden");

@@ -22,7 +22,8 @@ use projections::listings::Listings;
 use projections::open_holds::OpenHolds;
 use projections::{ProjectionHandle, Projector};
 use recommendations::snapshot::{self, RecommendationsHandle};
-use recommendations::LiveRecommendations;
+use recommendations::sources::latent::AlsParams;
+use recommendations::{LiveRecommendations, Recommender};
 use search::projection::SearchHandle;
 use search::SearchProjection;
 
@@ -191,6 +192,8 @@ pub async fn serve(config: ServerConfig, auth: AuthSettings) -> anyhow::Result<(
         backend.recommendations.clone(),
         backend.recommendations_dir.clone(),
     );
+    let recommender = Recommender::new(backend.recommendations.clone(), AlsParams::default());
+    recommender.spawn_schedule(RETRAIN_EVERY);
     spawn_expiry(&backend);
     let planner: Arc<dyn commands::orders::Planner> = Arc::new(api::allocation::ReadSidePlanner {
         commands: backend.commands.clone(),
@@ -232,7 +235,7 @@ pub async fn serve(config: ServerConfig, auth: AuthSettings) -> anyhow::Result<(
             projection: backend.search.clone(),
             recorder: ActivityRecorder::spawn(backend.commands.clone()),
         },
-        recommendations: backend.recommendations.clone(),
+        recommendations: recommender,
         projections: Arc::new(backend.projections()),
         metrics,
         auth,
@@ -292,6 +295,9 @@ pub async fn serve(config: ServerConfig, auth: AuthSettings) -> anyhow::Result<(
     drop(lock);
     Ok(())
 }
+
+/// How often the recommendations' latent model is retrained while the log moves.
+const RETRAIN_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// How long requests in flight may take to finish once a shutdown is asked for.
 const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 
 use crate::catalog::Item;
 use crate::model::Model;
+use crate::sources::latent::Latent;
 use crate::sources::trending::levels;
 
 /// Neighbours taken per seed item from each similarity source.
@@ -101,6 +102,7 @@ impl Evidence {
 
 pub(crate) fn recommend(
     model: &Model,
+    latent: Option<&Latent>,
     request: &Request,
     now: DateTime<Utc>,
 ) -> Vec<Recommendation> {
@@ -169,29 +171,28 @@ pub(crate) fn recommend(
 
     // The latent model scores the candidates only, for a shopper folded in from the
     // same seeds; it takes its part of the collaborative share.
-    let latent: HashMap<String, f64> = match (
-        &model.latent,
-        history.is_some() || request.context_sku.is_some(),
-    ) {
-        (Some(factors), true) => match factors.fold_in(&seeds) {
-            Some(shopper) => candidates
-                .iter()
-                .filter_map(|sku| {
-                    let score = factors.score(&shopper, sku)?;
-                    (score > 0.0).then(|| (sku.clone(), score))
-                })
-                .collect(),
-            None => HashMap::new(),
-        },
-        _ => HashMap::new(),
-    };
-    let latent_share = if model.latent.is_some() {
+    let latent_scores: HashMap<String, f64> =
+        match (latent, history.is_some() || request.context_sku.is_some()) {
+            (Some(factors), true) => match factors.fold_in(&seeds) {
+                Some(shopper) => candidates
+                    .iter()
+                    .filter_map(|sku| {
+                        let score = factors.score(&shopper, sku)?;
+                        (score > 0.0).then(|| (sku.clone(), score))
+                    })
+                    .collect(),
+                None => HashMap::new(),
+            },
+            _ => HashMap::new(),
+        };
+    // A model that knows none of the shopper's items takes nothing from the others.
+    let latent_share = if !latent_scores.is_empty() {
         collaborative_share * config.latent_part
     } else {
         0.0
     };
     collaborative_share -= latent_share;
-    let latent_max = max_score(latent.values().copied());
+    let latent_max = max_score(latent_scores.values().copied());
     let collaborative_max = max_score(collaborative.values().map(|e| e.score));
     let content_max = max_score(content.values().map(|e| e.score));
     let trending_max = max_score(trending.values().copied());
@@ -223,7 +224,7 @@ pub(crate) fn recommend(
             let trending_part = trending
                 .get(&sku)
                 .map_or(0.0, |s| s / trending_max * config.trending_share);
-            let latent_part = latent
+            let latent_part = latent_scores
                 .get(&sku)
                 .map_or(0.0, |s| s / latent_max * latent_share);
             let item = model
@@ -237,7 +238,7 @@ pub(crate) fn recommend(
                 (Source::Content, content_part),
                 (Source::Trending, trending_part),
             ];
-            if model.latent.is_some() {
+            if latent.is_some() {
                 contributions.push((Source::Latent, latent_part));
             }
             Recommendation {
@@ -261,14 +262,18 @@ pub(crate) fn recommend(
             .expect("in the catalog");
         recommendation.title.clone_from(&item.title);
         recommendation.category.clone_from(&item.category);
+        let behind = Behind {
+            collaborative: &collaborative,
+            content: &content,
+            latent,
+        };
         recommendation.because = explain(
             model,
             request,
             history,
             item,
             &recommendation.contributions,
-            &collaborative,
-            &content,
+            &behind,
         );
     }
     if !request.similar_only {
@@ -369,15 +374,26 @@ fn max_score(scores: impl Iterator<Item = f64>) -> f64 {
 }
 
 /// The sentence for the source that gave the most.
+/// What the sources found behind a list's items, to explain them by.
+struct Behind<'a> {
+    collaborative: &'a HashMap<String, Evidence>,
+    content: &'a HashMap<String, Evidence>,
+    latent: Option<&'a Latent>,
+}
+
 fn explain(
     model: &Model,
     request: &Request,
     history: Option<&crate::history::History>,
     item: &Item,
     contributions: &[(Source, f64)],
-    collaborative: &HashMap<String, Evidence>,
-    content: &HashMap<String, Evidence>,
+    behind: &Behind,
 ) -> String {
+    let Behind {
+        collaborative,
+        content,
+        latent,
+    } = *behind;
     let (source, _) =
         contributions
             .iter()
@@ -418,7 +434,6 @@ fn explain(
         Source::Latent => {
             // The shopper's item most like it in factor space.
             let seeds = history.map(|h| h.seeds()).unwrap_or_default();
-            let latent = model.latent.as_deref();
             let nearest = request
                 .context_sku
                 .iter()

@@ -17,6 +17,8 @@
 //!   orders), with `min_position`.
 //! * [`offline`] — evaluation on interaction files: leave-last-out, the
 //!   yardsticks (popularity, ItemKNN, ALS), HR/NDCG/coverage/diversity/novelty.
+//! * [`training`] — the latent model trained in the background and swapped in
+//!   whole; what a process serves lists from.
 //! * [`snapshot`] — the model saved with its position in the data directory, and
 //!   rebuilt from the log beside the live one.
 
@@ -31,8 +33,10 @@ pub mod snapshot;
 pub mod sources;
 #[cfg(test)]
 mod tests;
+pub mod training;
 
 pub use config::{Config, MAX_LIMIT};
 pub use ensemble::{Recommendation, Request, Source};
 pub use follower::{live, model_version, recommend, LiveRecommendations};
 pub use model::{Input, Model};
+pub use training::{List, Recommender, TrainingStatus};

@@ -2,7 +2,6 @@
 //! and each source's counts, updated one input at a time.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -13,7 +12,7 @@ use crate::ensemble::{self, Recommendation, Request};
 use crate::history::{Feedback, History, Interaction};
 use crate::sources::collaborative::CoInteractions;
 use crate::sources::content::ContentIndex;
-use crate::sources::latent::{AlsParams, Latent};
+use crate::sources::latent::Latent;
 use crate::sources::trending::Trending;
 
 /// What the log tells the model, already read from its events.
@@ -52,9 +51,6 @@ pub struct Model {
     pub(crate) co: CoInteractions,
     pub(crate) content: ContentIndex,
     pub(crate) trending: Trending,
-    /// The latent-factor model last trained, if any: immutable, swapped whole.
-    #[serde(skip)]
-    pub(crate) latent: Option<Arc<Latent>>,
 }
 
 impl Model {
@@ -68,27 +64,26 @@ impl Model {
             co: CoInteractions::default(),
             content: ContentIndex::default(),
             trending,
-            latent: None,
         }
     }
 
-    /// Train the latent-factor model on every shopper's recent interactions (the
-    /// caller runs this where it may take a while, and swaps the result in).
-    pub fn train_latent(&self, params: AlsParams) -> Latent {
-        Latent::train(
-            self.histories.iter().flat_map(|(user, history)| {
+    /// Every shopper's recent interactions as (shopper, item, weight), in a fixed
+    /// order: what the latent model is trained on (copied, so training runs without
+    /// holding the model).
+    pub fn training_data(&self) -> Vec<(String, String, f64)> {
+        let mut data: Vec<(String, String, f64)> = self
+            .histories
+            .iter()
+            .flat_map(|(user, history)| {
                 history
                     .recent
                     .iter()
-                    .map(move |i| (user.as_str(), i.sku.as_str(), i.weight))
-            }),
-            params,
-        )
-    }
-
-    /// Use `latent` (or none) from now on.
-    pub fn set_latent(&mut self, latent: Option<Arc<Latent>>) {
-        self.latent = latent;
+                    .map(move |i| (user.clone(), i.sku.clone(), i.weight))
+            })
+            .collect();
+        // Seeded training gives the same factors for the same data in the same order.
+        data.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+        data
     }
 
     pub fn config(&self) -> &Config {
@@ -166,6 +161,16 @@ impl Model {
 
     /// The list for `request` at `now`.
     pub fn recommend(&self, request: &Request, now: DateTime<Utc>) -> Vec<Recommendation> {
-        ensemble::recommend(self, request, now)
+        ensemble::recommend(self, None, request, now)
+    }
+
+    /// The list for `request` at `now`, with a trained latent-factor model.
+    pub fn recommend_with(
+        &self,
+        latent: Option<&Latent>,
+        request: &Request,
+        now: DateTime<Utc>,
+    ) -> Vec<Recommendation> {
+        ensemble::recommend(self, latent, request, now)
     }
 }

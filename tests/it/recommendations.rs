@@ -196,6 +196,40 @@ async fn a_list_follows_what_the_shopper_does(backend: Backend) {
     );
     assert!(!like_mug.contains(&"LAMP-1".to_string()), "{similar}");
 
+    // The latent model: retrained on demand, named by every list, rolled back to the
+    // one before.
+    let first = server
+        .post("/v1/admin/recommendations/retrain", &json!({}))
+        .await
+        .expect(StatusCode::OK);
+    let trained = server
+        .post("/v1/admin/recommendations/retrain", &json!({}))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(trained["previous_version"], first["version"], "{trained}");
+    let version = trained["version"].as_str().unwrap().to_string();
+    assert_eq!(version, format!("als{}", trained["position"]), "{trained}");
+    assert!(trained["interactions"].as_u64().unwrap() >= 2, "{trained}");
+    let list = server
+        .get("/v1/recommendations/ada")
+        .await
+        .expect(StatusCode::OK);
+    assert!(
+        list["model_version"].as_str().unwrap().ends_with(&format!(".{version}")),
+        "{list}"
+    );
+    let rolled_back = server
+        .post("/v1/admin/recommendations/rollback", &json!({}))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(rolled_back["previous_version"], version.as_str(), "{rolled_back}");
+    assert_eq!(rolled_back["version"], first["version"], "{rolled_back}");
+    let state = server
+        .get("/v1/admin/recommendations")
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(state["version"], rolled_back["version"], "{state}");
+
     // Bad input writes nothing and says what is wrong.
     for (path, field) in [
         ("/v1/recommendations/ada?limit=51", "limit"),

@@ -49,7 +49,7 @@ pub struct AppState {
     pub listings: Arc<Projector<projections::listings::Listings>>,
     pub search: product_search::SearchState,
     /// The recommendation model in this process's memory.
-    pub recommendations: Arc<::recommendations::LiveRecommendations>,
+    pub recommendations: Arc<::recommendations::Recommender>,
     pub flash: crate::flash::FlashState,
     pub limits: Limits,
     /// Every projection that can be rebuilt, by name.

@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 
+use ::recommendations::training::TrainingError;
 use ::recommendations::{Recommendation, Request, Source};
 use axum::extract::State;
 use axum::{Extension, Json};
@@ -124,22 +125,20 @@ async fn await_model(state: &AppState, wanted: Option<i64>) -> Result<(), Proble
         return Ok(());
     };
     state.known_position(wanted).await?;
-    let live = &state.recommendations;
+    let live = &state.recommendations.live;
     live.wait_for(wanted, MIN_POSITION_WAIT)
         .await
         .map_err(|stale| super::stale_read(stale, live.position(), wanted))
 }
 
 fn list(state: &AppState, request: &Request) -> RecommendationList {
-    let (items, position) = ::recommendations::recommend(
-        &state.recommendations,
-        request,
-        state.commands.clock().now(),
-    );
+    let list = state
+        .recommendations
+        .recommend(request, state.commands.clock().now());
     RecommendationList {
-        items: items.into_iter().map(item).collect(),
-        model_version: ::recommendations::model_version(position),
-        position,
+        items: list.items.into_iter().map(item).collect(),
+        model_version: list.model_version,
+        position: list.position,
     }
 }
 
@@ -208,9 +207,110 @@ pub async fn similar(
     await_model(&state, params.min_position).await?;
     let (known, _) = state
         .recommendations
+        .live
         .read(|followed| followed.model().catalog().get(&sku).is_some());
     if !known {
         return Err(Problem::not_found(format!("no product '{sku}' is listed")));
     }
     Ok(Json(list(&state, &Request::similar_to(&sku, limit))))
+}
+
+/// The recommendations' latent model: which is in use, which a rollback brings back,
+/// and the last training.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ModelState {
+    /// A training is running now.
+    pub training: bool,
+    /// The latent model in use (`als<position>`), if one is trained.
+    #[schema(example = "als1024")]
+    pub version: Option<String>,
+    /// The model a rollback brings back.
+    pub previous_version: Option<String>,
+    pub trained_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// How long the last training took, in seconds.
+    pub seconds: Option<f64>,
+    /// Interactions the last training learnt from.
+    pub interactions: Option<usize>,
+    /// Why the last training failed, if it did.
+    pub error: Option<String>,
+    /// The log position the recommendation model reflects.
+    pub position: i64,
+}
+
+/// How long a retrain request waits for the training before answering 202.
+const RETRAIN_WAIT: std::time::Duration = std::time::Duration::from_secs(20);
+
+fn model_state(state: &AppState, status: ::recommendations::TrainingStatus) -> ModelState {
+    ModelState {
+        training: status.training,
+        version: status.version,
+        previous_version: status.previous_version,
+        trained_at: status.trained_at,
+        seconds: status.seconds,
+        interactions: status.interactions,
+        error: status.error,
+        position: state.recommendations.live.position(),
+    }
+}
+
+fn refusal(error: TrainingError) -> Problem {
+    match error {
+        TrainingError::Running => Problem::new(
+            axum::http::StatusCode::CONFLICT,
+            "training_running",
+            "a training is already running",
+        ),
+        TrainingError::NothingToRollBackTo => Problem::new(
+            axum::http::StatusCode::CONFLICT,
+            "nothing_to_roll_back_to",
+            "there is no previous model to roll back to",
+        ),
+        TrainingError::Failed(reason) => Problem::unavailable("training_failed", reason),
+    }
+}
+
+/// The latent model in use, the previous one, and the last training.
+#[utoipa::path(get, path = "/v1/admin/recommendations", tag = "admin",
+    responses((status = 200, body = ModelState)))]
+pub async fn model(State(state): State<AppState>) -> Json<ModelState> {
+    Json(model_state(&state, state.recommendations.status()))
+}
+
+/// Train the latent model on the shoppers' recent interactions now (in the
+/// background, on one thread) and swap it in; requests in flight finish on the old
+/// one. Answers 200 once trained, or 202 if it takes longer than 20 s.
+#[utoipa::path(post, path = "/v1/admin/recommendations/retrain", tag = "admin",
+    responses(
+        (status = 200, description = "Trained and in use", body = ModelState),
+        (status = 202, description = "Still training", body = ModelState),
+        (status = 409, description = "A training is already running", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn retrain(
+    State(state): State<AppState>,
+) -> Result<(axum::http::StatusCode, Json<ModelState>), Problem> {
+    let recommender = state.recommendations.clone();
+    let training = tokio::spawn(async move { recommender.train().await });
+    match tokio::time::timeout(RETRAIN_WAIT, training).await {
+        Ok(Ok(Ok(status))) => Ok((
+            axum::http::StatusCode::OK,
+            Json(model_state(&state, status)),
+        )),
+        Ok(Ok(Err(error))) => Err(refusal(error)),
+        Ok(Err(joined)) => Err(Problem::unavailable("training_failed", joined.to_string())),
+        Err(_) => Ok((
+            axum::http::StatusCode::ACCEPTED,
+            Json(model_state(&state, state.recommendations.status())),
+        )),
+    }
+}
+
+/// Bring the previous latent model back (the current one becomes the previous).
+#[utoipa::path(post, path = "/v1/admin/recommendations/rollback", tag = "admin",
+    responses(
+        (status = 200, body = ModelState),
+        (status = 409, description = "No previous model", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn rollback(State(state): State<AppState>) -> Result<Json<ModelState>, Problem> {
+    let status = state.recommendations.rollback().map_err(refusal)?;
+    Ok(Json(model_state(&state, status)))
 }

@@ -268,6 +268,22 @@ pub fn routes() -> Vec<Route> {
         )
         .only(Only::OnTheManualClock),
         Route::get(
+            "/v1/admin/recommendations",
+            Scope("admin"),
+            recommendations::model,
+        )
+        .without_read_model(),
+        Route::post(
+            "/v1/admin/recommendations/retrain",
+            Scope("admin"),
+            recommendations::retrain,
+        ),
+        Route::post(
+            "/v1/admin/recommendations/rollback",
+            Scope("admin"),
+            recommendations::rollback,
+        ),
+        Route::get(
             "/v1/admin/processes/order/parked",
             Scope("admin"),
             admin::parked,

@@ -13,6 +13,7 @@ use super::split::leave_last_out;
 use super::{Interaction, ItemInfo, Ranker};
 use crate::catalog::Item;
 use crate::history::Feedback;
+use crate::sources::latent::Latent;
 use crate::{Config, Input, Model, Request};
 
 /// The length of every list.
@@ -43,7 +44,11 @@ pub fn evaluate(interactions: Vec<Interaction>, items: &[ItemInfo], als: AlsPara
     let train = &split.train;
     let model = product_model(train, items, Config::default());
     // The product's ensemble with its latent model trained on the same histories.
-    let latent_model = std::sync::Arc::new(model.train_latent(als));
+    let data = model.training_data();
+    let latent_model = std::sync::Arc::new(Latent::train(
+        data.iter().map(|(u, i, w)| (u.as_str(), i.as_str(), *w)),
+        als,
+    ));
 
     let mut catalogue: HashSet<&str> = items.iter().map(|i| i.item.as_str()).collect();
     catalogue.extend(train.iter().map(|i| i.item.as_str()));
@@ -66,17 +71,14 @@ pub fn evaluate(interactions: Vec<Interaction>, items: &[ItemInfo], als: AlsPara
     };
 
     let now = train.iter().map(|i| i.timestamp).fold(0.0, f64::max);
-    let variant = |name: &str, config: Config, latent: bool| {
-        let mut model = Model {
+    let variant = |name: &str, config: Config, latent: bool| ModelRanker {
+        name: name.to_string(),
+        model: Model {
             config,
             ..model.clone()
-        };
-        model.set_latent(latent.then(|| latent_model.clone()));
-        ModelRanker {
-            name: name.to_string(),
-            model,
-            now: at(now),
-        }
+        },
+        latent: latent.then(|| latent_model.clone()),
+        now: at(now),
     };
     let shares = |collaborative, content, trending| Config {
         collaborative_share: collaborative,
@@ -179,6 +181,7 @@ fn product_model(train: &[Interaction], items: &[ItemInfo], config: Config) -> M
 struct ModelRanker {
     name: String,
     model: Model,
+    latent: Option<std::sync::Arc<Latent>>,
     now: DateTime<Utc>,
 }
 
@@ -195,7 +198,7 @@ impl Ranker for ModelRanker {
             ..Request::default()
         };
         self.model
-            .recommend(&request, self.now)
+            .recommend_with(self.latent.as_deref(), &request, self.now)
             .into_iter()
             .map(|r| r.sku)
             .filter(|sku| !seen.contains(sku.as_str()))

@@ -34,6 +34,8 @@ impl Default for AlsParams {
 /// Trained item factors and what folding a shopper in needs.
 #[derive(Debug, Clone)]
 pub struct Latent {
+    /// The log position the training data reflected (0 offline).
+    pub trained_to: i64,
     params: AlsParams,
     index: HashMap<String, usize>,
     item_factors: Vec<f64>,
@@ -90,11 +92,18 @@ impl Latent {
         }
         let gram = gram(&item_factors, f);
         Self {
+            trained_to: 0,
             params,
             index,
             item_factors,
             gram,
         }
+    }
+
+    /// Its name in a list's `model_version`: seeded training to one position gives
+    /// the same factors on every node.
+    pub fn version(&self) -> String {
+        format!("als{}", self.trained_to)
     }
 
     fn factors_of(&self, sku: &str) -> Option<&[f64]> {

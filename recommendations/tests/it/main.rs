@@ -2,3 +2,4 @@
 
 mod follower;
 mod snapshot;
+mod training;

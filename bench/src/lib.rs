@@ -7,6 +7,7 @@ pub mod checkout;
 pub mod eval;
 pub mod flash_sale;
 pub mod reads;
+pub mod recs;
 pub mod replay;
 pub mod search;
 pub mod seed;
@@ -36,6 +37,9 @@ pub enum BenchCommand {
     /// The query routes over HTTP (products, availability, search), each beside
     /// `/health` driven the same way in the same run.
     Reads(reads::ReadsArgs),
+    /// Recommendations at size: replay, training, list latency in process and over
+    /// HTTP (beside baselines), latency while training, freshness after a dismissal.
+    Recs(recs::RecsArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -53,6 +57,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Search(args) => search::run(args).await,
         BenchCommand::FlashSale(args) => flash_sale::run(args).await,
         BenchCommand::Reads(args) => reads::run(args).await,
+        BenchCommand::Recs(args) => recs::run(args).await,
     }
 }
 

@@ -46,11 +46,11 @@ pub struct ReadsArgs {
 }
 
 /// One route's figures.
-struct Measured {
-    requests: u64,
-    errors: u64,
-    per_second: f64,
-    latency: Histogram<u64>,
+pub(crate) struct Measured {
+    pub(crate) requests: u64,
+    pub(crate) errors: u64,
+    pub(crate) per_second: f64,
+    pub(crate) latency: Histogram<u64>,
 }
 
 pub async fn run(args: ReadsArgs) -> anyhow::Result<()> {
@@ -187,7 +187,7 @@ pub async fn run(args: ReadsArgs) -> anyhow::Result<()> {
 }
 
 /// `connections` closed loops on one route for `seconds`.
-async fn drive(
+pub(crate) async fn drive(
     client: &reqwest::Client,
     base: &str,
     path: Arc<Box<dyn Fn(usize) -> String + Send + Sync>>,
@@ -276,7 +276,9 @@ async fn skus_in_stock(client: &reqwest::Client, base: &str) -> anyhow::Result<V
 }
 
 /// This binary's `serve` on the data directory, on a free port; its URL.
-async fn start_server(storage: &StorageArgs) -> anyhow::Result<(tokio::process::Child, String)> {
+pub(crate) async fn start_server(
+    storage: &StorageArgs,
+) -> anyhow::Result<(tokio::process::Child, String)> {
     let mut command = tokio::process::Command::new(std::env::current_exe()?);
     command
         .arg("serve")

@@ -75,6 +75,25 @@ pub async fn run(args: SeedArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// An event as the seed writes it (actor `seed`).
+pub fn seed_event(
+    event_type: &str,
+    payload: serde_json::Value,
+    occurred_at: chrono::DateTime<chrono::Utc>,
+) -> NewEvent {
+    NewEvent {
+        event_id: uuid::Uuid::now_v7(),
+        event_type: event_type.into(),
+        event_version: CURRENT_EVENT_VERSION.into(),
+        payload,
+        metadata: Metadata {
+            actor: Some("seed".into()),
+            ..Default::default()
+        },
+        occurred_at,
+    }
+}
+
 /// Write `count` products (and their stock) into the log; returns how many.
 pub async fn write_catalog(
     store: &EventStore,
@@ -95,17 +114,7 @@ pub async fn write_catalog(
         ProgressBar::hidden()
     };
     let now = chrono::Utc::now();
-    let event = |event_type: &str, payload: serde_json::Value| NewEvent {
-        event_id: uuid::Uuid::now_v7(),
-        event_type: event_type.into(),
-        event_version: CURRENT_EVENT_VERSION.into(),
-        payload,
-        metadata: Metadata {
-            actor: Some("seed".into()),
-            ..Default::default()
-        },
-        occurred_at: now,
-    };
+    let event = |event_type: &str, payload: serde_json::Value| seed_event(event_type, payload, now);
     let mut written = 0;
     while written < count {
         let size = BATCH.min(count - written);

@@ -215,14 +215,21 @@ async fn a_list_follows_what_the_shopper_does(backend: Backend) {
         .await
         .expect(StatusCode::OK);
     assert!(
-        list["model_version"].as_str().unwrap().ends_with(&format!(".{version}")),
+        list["model_version"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!(".{version}")),
         "{list}"
     );
     let rolled_back = server
         .post("/v1/admin/recommendations/rollback", &json!({}))
         .await
         .expect(StatusCode::OK);
-    assert_eq!(rolled_back["previous_version"], version.as_str(), "{rolled_back}");
+    assert_eq!(
+        rolled_back["previous_version"],
+        version.as_str(),
+        "{rolled_back}"
+    );
     assert_eq!(rolled_back["version"], first["version"], "{rolled_back}");
     let state = server
         .get("/v1/admin/recommendations")

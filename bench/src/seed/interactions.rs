@@ -46,8 +46,17 @@ const INTERACTIONS_PER_ITEM: usize = 20;
 
 /// The synthetic items and interactions for `count` interactions, from `seed`.
 pub fn generate(count: usize, seed: u64) -> (Vec<ItemInfo>, Vec<Interaction>) {
+    generate_sized(count, (count / INTERACTIONS_PER_ITEM).max(200), seed)
+}
+
+/// As [`generate`], over `item_count` items.
+pub fn generate_sized(
+    count: usize,
+    item_count: usize,
+    seed: u64,
+) -> (Vec<ItemInfo>, Vec<Interaction>) {
     let mut g = Generator::new(seed);
-    let item_count = (count / INTERACTIONS_PER_ITEM).max(200);
+    let item_count = item_count.max(1);
     let shopper_count = (count / INTERACTIONS_PER_SHOPPER).max(20);
     let items: Vec<ItemInfo> = (0..item_count)
         .map(|n| {

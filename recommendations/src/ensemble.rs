@@ -16,6 +16,9 @@ use crate::sources::trending::levels;
 const NEIGHBOURS: usize = 50;
 /// Seed items (the shopper's heaviest) a list starts from.
 const SEEDS: usize = 20;
+/// Of those, the ones content neighbours are looked up for (content is the weaker
+/// signal for a shopper with history, and each lookup scores hundreds of items).
+const CONTENT_SEEDS: usize = 5;
 /// Trending candidates, and how far down the ranking the category filter looks.
 const TRENDING: usize = 200;
 const TRENDING_SCAN: usize = 20_000;
@@ -122,12 +125,15 @@ pub(crate) fn recommend(
 
     let mut collaborative: HashMap<String, Evidence> = HashMap::new();
     let mut content: HashMap<String, Evidence> = HashMap::new();
-    for (seed, weight) in &seeds {
+    for (n, (seed, weight)) in seeds.iter().enumerate() {
         for (sku, similarity) in model.co.neighbours(seed, NEIGHBOURS, config.shrinkage) {
             collaborative
                 .entry(sku)
                 .or_default()
                 .add(weight * similarity, seed);
+        }
+        if n >= CONTENT_SEEDS {
+            continue;
         }
         for (sku, similarity) in model.content.neighbours(seed, NEIGHBOURS) {
             content
@@ -136,11 +142,12 @@ pub(crate) fn recommend(
                 .add(weight * similarity, seed);
         }
     }
+    let shopper = history.map(Shopper::of);
     let in_scope = |sku: &str| {
         model
             .catalog
             .get(sku)
-            .is_some_and(|item| showable_to(item, request, history))
+            .is_some_and(|item| showable_to(item, request, shopper.as_ref()))
     };
     let trending: HashMap<String, f64> = if request.similar_only {
         HashMap::new()
@@ -277,7 +284,7 @@ pub(crate) fn recommend(
         );
     }
     if !request.similar_only {
-        make_room_for_new_items(model, request, history, &mut chosen, limit, now);
+        make_room_for_new_items(model, request, shopper.as_ref(), &mut chosen, limit, now);
     }
     chosen
 }
@@ -289,7 +296,7 @@ pub(crate) fn recommend(
 fn make_room_for_new_items(
     model: &Model,
     request: &Request,
-    history: Option<&crate::history::History>,
+    shopper: Option<&Shopper>,
     chosen: &mut Vec<Recommendation>,
     limit: usize,
     now: DateTime<Utc>,
@@ -304,7 +311,7 @@ fn make_room_for_new_items(
         .catalog
         .newest_first()
         .take(NEWEST_SCAN)
-        .filter(|item| showable_to(item, request, history));
+        .filter(|item| showable_to(item, request, shopper));
     let mut next_new = |chosen: &[Recommendation]| {
         newest
             .by_ref()
@@ -355,18 +362,34 @@ fn new_item(item: &Item, boost: f64) -> Recommendation {
 /// Whether `item` may be in this list: listed and in stock, not dismissed, not the
 /// product being looked at, under the asked category, and not one the shopper
 /// bought or touched lately (a bought item the shop marks re-buyable comes back).
-fn showable_to(item: &Item, request: &Request, history: Option<&crate::history::History>) -> bool {
+fn showable_to(item: &Item, request: &Request, shopper: Option<&Shopper>) -> bool {
     item.showable()
         && request.context_sku.as_deref() != Some(item.sku.as_str())
         && request
             .category
             .as_deref()
             .is_none_or(|category| levels(&item.category).iter().any(|level| level == category))
-        && history.is_none_or(|h| {
+        && shopper.is_none_or(|s| {
+            let h = s.history;
             let rebuy = item.rebuyable && h.bought.contains(&item.sku);
-            let known = h.bought.contains(&item.sku) || h.recent.iter().any(|i| i.sku == item.sku);
+            let known = h.bought.contains(&item.sku) || s.recent.contains(item.sku.as_str());
             !h.dismissed.contains(&item.sku) && (rebuy || !known)
         })
+}
+
+/// A shopper's history, with their recent items as a set (looked up per candidate).
+struct Shopper<'a> {
+    history: &'a crate::history::History,
+    recent: std::collections::HashSet<&'a str>,
+}
+
+impl<'a> Shopper<'a> {
+    fn of(history: &'a crate::history::History) -> Self {
+        Shopper {
+            history,
+            recent: history.recent.iter().map(|i| i.sku.as_str()).collect(),
+        }
+    }
 }
 
 fn max_score(scores: impl Iterator<Item = f64>) -> f64 {

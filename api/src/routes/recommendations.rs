@@ -131,15 +131,19 @@ async fn await_model(state: &AppState, wanted: Option<i64>) -> Result<(), Proble
         .map_err(|stale| super::stale_read(stale, live.position(), wanted))
 }
 
-fn list(state: &AppState, request: &Request) -> RecommendationList {
-    let list = state
-        .recommendations
-        .recommend(request, state.commands.clock().now());
-    RecommendationList {
+/// Make the list on the blocking pool: it is CPU work, and the async workers keep
+/// answering other requests meanwhile.
+async fn list(state: &AppState, request: Request) -> Result<RecommendationList, Problem> {
+    let recommender = state.recommendations.clone();
+    let now = state.commands.clock().now();
+    let list = tokio::task::spawn_blocking(move || recommender.recommend(&request, now))
+        .await
+        .map_err(|e| Problem::unavailable("recommendations_failed", e.to_string()))?;
+    Ok(RecommendationList {
         items: list.items.into_iter().map(item).collect(),
         model_version: list.model_version,
         position: list.position,
-    }
+    })
 }
 
 /// A shopper's recommendations: collaborative, content and trending candidates
@@ -184,7 +188,7 @@ pub async fn for_user(
         context_sku: params.context_sku,
         similar_only: false,
     };
-    Ok(Json(list(&state, &request)))
+    Ok(Json(list(&state, request).await?))
 }
 
 /// Products like this one, by what they are (category, tags, materials, title) and
@@ -212,7 +216,7 @@ pub async fn similar(
     if !known {
         return Err(Problem::not_found(format!("no product '{sku}' is listed")));
     }
-    Ok(Json(list(&state, &Request::similar_to(&sku, limit))))
+    Ok(Json(list(&state, Request::similar_to(&sku, limit)).await?))
 }
 
 /// The recommendations' latent model: which is in use, which a rollback brings back,

@@ -1,106 +1,134 @@
 //! Content similarity: TF-IDF over each item's category path, tags, materials and
 //! title words. A new item has neighbours as soon as it is listed.
+//!
+//! Terms are numbered as they are first seen and each item keeps its term numbers
+//! sorted, so a similarity is a merge of two short integer lists (no string is
+//! compared or hashed on the hot path).
 
 use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::collaborative::top;
-
-/// Most items one similarity query looks at (rare terms are looked at first).
-const CANDIDATES: usize = 2_000;
+/// Most items one similarity query looks at (rare terms are looked at first, so
+/// these are the items sharing the most telling terms).
+const CANDIDATES: usize = 500;
 
 /// Each item's terms and, per term, the items that have it.
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct ContentIndex {
-    terms: HashMap<String, Vec<String>>,
-    postings: HashMap<String, HashSet<String>>,
+    /// A term's text to its number.
+    term_ids: HashMap<String, u32>,
+    /// Per term number: the items that have it.
+    postings: Vec<HashSet<String>>,
+    /// Per item: its term numbers, sorted.
+    items: HashMap<String, Vec<u32>>,
 }
 
 impl ContentIndex {
     /// Index `sku` with `terms` (replacing what it had).
     pub fn set(&mut self, sku: &str, terms: Vec<String>) {
         self.remove(sku);
-        for term in &terms {
-            self.postings
-                .entry(term.clone())
-                .or_default()
-                .insert(sku.to_string());
+        let mut ids: Vec<u32> = terms
+            .into_iter()
+            .map(|term| {
+                let next = self.term_ids.len() as u32;
+                let id = *self.term_ids.entry(term).or_insert(next);
+                if id as usize == self.postings.len() {
+                    self.postings.push(HashSet::new());
+                }
+                id
+            })
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        for &id in &ids {
+            self.postings[id as usize].insert(sku.to_string());
         }
-        self.terms.insert(sku.to_string(), terms);
+        self.items.insert(sku.to_string(), ids);
     }
 
     pub fn remove(&mut self, sku: &str) {
-        for term in self.terms.remove(sku).unwrap_or_default() {
-            if let Some(items) = self.postings.get_mut(&term) {
-                items.remove(sku);
-                if items.is_empty() {
-                    self.postings.remove(&term);
-                }
-            }
+        for id in self.items.remove(sku).unwrap_or_default() {
+            self.postings[id as usize].remove(sku);
         }
     }
 
-    fn idf(&self, term: &str) -> f64 {
-        let df = self.postings.get(term).map_or(0, HashSet::len).max(1) as f64;
-        (1.0 + self.terms.len() as f64 / df).ln()
+    fn idf(&self, id: u32) -> f64 {
+        let df = self.postings[id as usize].len().max(1) as f64;
+        (1.0 + self.items.len() as f64 / df).ln()
     }
 
-    fn norm(&self, sku: &str) -> f64 {
-        self.terms
-            .get(sku)
-            .map(|terms| {
-                terms
-                    .iter()
-                    .map(|t| self.idf(t).powi(2))
-                    .sum::<f64>()
-                    .sqrt()
-            })
-            .unwrap_or(0.0)
+    /// Each term's weight (idf squared) and the norm, of one item's terms.
+    fn weights(&self, ids: &[u32]) -> (Vec<f64>, f64) {
+        let weights: Vec<f64> = ids.iter().map(|&id| self.idf(id).powi(2)).collect();
+        let norm = weights.iter().sum::<f64>().sqrt();
+        (weights, norm)
     }
 
     /// Cosine of two items' TF-IDF vectors.
     pub fn similarity(&self, a: &str, b: &str) -> f64 {
-        let (Some(ta), Some(tb)) = (self.terms.get(a), self.terms.get(b)) else {
+        let (Some(ta), Some(tb)) = (self.items.get(a), self.items.get(b)) else {
             return 0.0;
         };
-        let shared: f64 = ta
-            .iter()
-            .filter(|t| tb.binary_search(t).is_ok())
-            .map(|t| self.idf(t).powi(2))
-            .sum();
-        let norms = self.norm(a) * self.norm(b);
-        if norms > 0.0 {
-            shared / norms
-        } else {
-            0.0
-        }
+        let (wa, na) = self.weights(ta);
+        let (_, nb) = self.weights(tb);
+        cosine(ta, &wa, na, tb, nb)
     }
 
     /// The `k` items most like `sku`, most alike first.
     pub fn neighbours(&self, sku: &str, k: usize) -> Vec<(String, f64)> {
-        let Some(terms) = self.terms.get(sku) else {
+        let Some(ids) = self.items.get(sku) else {
             return Vec::new();
         };
         // Rare terms first: they say most, and their posting lists are short.
-        let mut by_rarity: Vec<&String> = terms.iter().collect();
-        by_rarity.sort_by_key(|t| self.postings.get(*t).map_or(0, HashSet::len));
+        let mut by_rarity: Vec<u32> = ids.clone();
+        by_rarity.sort_by_key(|&id| self.postings[id as usize].len());
         let mut candidates: HashSet<&String> = HashSet::new();
-        for term in by_rarity {
-            if candidates.len() >= CANDIDATES {
-                break;
+        'terms: for id in by_rarity {
+            for other in &self.postings[id as usize] {
+                if candidates.len() >= CANDIDATES {
+                    break 'terms;
+                }
+                candidates.insert(other);
             }
-            candidates.extend(self.postings.get(term).into_iter().flatten());
         }
-        let mut near: Vec<(String, f64)> = candidates
+        let (weights, norm) = self.weights(ids);
+        let mut near: Vec<(&String, f64)> = candidates
             .into_iter()
             .filter(|other| other.as_str() != sku)
-            .map(|other| (other.clone(), self.similarity(sku, other)))
-            .filter(|(_, s)| *s > 0.0)
+            .filter_map(|other| {
+                let theirs = self.items.get(other.as_str())?;
+                let (_, their_norm) = self.weights(theirs);
+                let similarity = cosine(ids, &weights, norm, theirs, their_norm);
+                (similarity > 0.0).then_some((other, similarity))
+            })
             .collect();
-        top(&mut near, k);
-        near
+        near.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+        near.truncate(k);
+        near.into_iter().map(|(sku, s)| (sku.clone(), s)).collect()
     }
+}
+
+/// The cosine of `a` (its sorted term numbers, their weights, its norm) and `b`
+/// (terms and norm): the weights of the shared terms over the norms.
+fn cosine(a: &[u32], weights: &[f64], norm_a: f64, b: &[u32], norm_b: f64) -> f64 {
+    let norms = norm_a * norm_b;
+    if norms <= 0.0 {
+        return 0.0;
+    }
+    let (mut i, mut j, mut shared) = (0, 0, 0.0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                shared += weights[i];
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    shared / norms
 }
 
 #[cfg(test)]

@@ -74,6 +74,15 @@ pub struct ServeArgs {
     #[arg(long, env = "COMMERCE_BUYER_MAX_LIFE", default_value_t = 3_600,
           value_parser = clap::value_parser!(i64).range(60..=604_800))]
     pub buyer_max_life: i64,
+    /// Recommendation knobs as comma-separated name=value pairs: feedback weights
+    /// (view_weight, cart_weight, purchase_weight, click_weight), source shares
+    /// (collaborative_share, content_share, trending_share, latent_part),
+    /// trending_half_life_hours, new_item_half_life_hours, new_item_every,
+    /// history_per_user, shrinkage, diversity_lambda, per_category_in_top,
+    /// per_shop_in_top.
+    #[arg(long, env = "COMMERCE_RECOMMENDATIONS", default_value = "",
+          value_parser = recommendations::Config::with_overrides)]
+    pub recommendations: recommendations::Config,
 }
 
 /// Credentials.
@@ -195,6 +204,7 @@ impl ServeArgs {
             redis_url: self.redis_url.clone(),
             redis_prefix: self.redis_prefix.clone(),
             flash_challenge_bits: self.flash_challenge_bits.min(32),
+            recommendations: self.recommendations.clone(),
             limits: api::routes::Limits {
                 max_ttl_seconds: self.reservation_max_ttl,
                 max_shipments: self.max_shipments as usize,

@@ -52,6 +52,8 @@ pub struct ServerConfig {
     /// Proof-of-work bits a flash-sale buyer must show (0: no challenge).
     pub flash_challenge_bits: u32,
     pub limits: api::routes::Limits,
+    /// The recommendations' weights, shares and list shape.
+    pub recommendations: recommendations::Config,
 }
 
 /// The opened back end: log, command service, projections.
@@ -104,7 +106,7 @@ pub async fn open_backend(config: &ServerConfig) -> anyhow::Result<Backend> {
     let recommendations_dir = config.data_dir.join("recommendations");
     let recommendations = snapshot::load(
         read_db,
-        recommendations::Config::default(),
+        config.recommendations.clone(),
         &recommendations_dir,
     );
     Ok(Backend {
@@ -144,6 +146,7 @@ pub fn offline_config(storage: &crate::config::StorageArgs) -> ServerConfig {
         redis_prefix: "commerce".into(),
         flash_challenge_bits: 0,
         limits: Default::default(),
+        recommendations: Default::default(),
     }
 }
 

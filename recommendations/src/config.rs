@@ -74,3 +74,78 @@ impl Config {
         }
     }
 }
+
+impl Config {
+    /// The defaults with `overrides` applied: comma-separated `name=value` pairs
+    /// naming any knob (`view_weight=2,trending_share=0.2,trending_half_life_hours=12`).
+    pub fn with_overrides(overrides: &str) -> Result<Self, String> {
+        let mut config = Config::default();
+        for pair in overrides
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+        {
+            let (name, value) = pair
+                .split_once('=')
+                .ok_or_else(|| format!("'{pair}' is not name=value"))?;
+            let number: f64 = value
+                .trim()
+                .parse()
+                .ok()
+                .filter(|v: &f64| v.is_finite() && *v >= 0.0)
+                .ok_or_else(|| format!("{name}: '{value}' is not a number of at least 0"))?;
+            let hours = |h: f64| Duration::seconds((h * 3600.0) as i64);
+            let count = |n: f64| (n as usize).max(1);
+            match name.trim() {
+                "view_weight" => config.view_weight = number,
+                "cart_weight" => config.cart_weight = number,
+                "purchase_weight" => config.purchase_weight = number,
+                "click_weight" => config.click_weight = number,
+                "collaborative_share" => config.collaborative_share = number,
+                "content_share" => config.content_share = number,
+                "trending_share" => config.trending_share = number,
+                "latent_part" if number <= 1.0 => config.latent_part = number,
+                "trending_half_life_hours" if number > 0.0 => {
+                    config.trending_half_life = hours(number)
+                }
+                "new_item_half_life_hours" if number > 0.0 => {
+                    config.new_item_half_life = hours(number)
+                }
+                "new_item_every" => config.new_item_every = count(number),
+                "history_per_user" => config.history_per_user = count(number),
+                "shrinkage" => config.shrinkage = number,
+                "diversity_lambda" if number <= 1.0 => config.diversity_lambda = number,
+                "per_category_in_top" => config.per_category_in_top = count(number),
+                "per_shop_in_top" => config.per_shop_in_top = count(number),
+                other => return Err(format!("{other}={value}: no such knob, or out of range")),
+            }
+        }
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overrides_set_the_knobs_they_name_and_refuse_the_rest() {
+        let config =
+            Config::with_overrides("view_weight=2, trending_share=0.1,trending_half_life_hours=12")
+                .unwrap();
+        assert_eq!(config.view_weight, 2.0);
+        assert_eq!(config.trending_share, 0.1);
+        assert_eq!(config.trending_half_life, Duration::hours(12));
+        assert_eq!(config.cart_weight, Config::default().cart_weight);
+        assert_eq!(Config::with_overrides("").unwrap(), Config::default());
+        for bad in [
+            "colour=2",
+            "view_weight",
+            "view_weight=-1",
+            "diversity_lambda=2",
+            "view_weight=x",
+        ] {
+            assert!(Config::with_overrides(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -4,12 +4,20 @@
 //! contribution is divided by the log of how many items they touched (a heavy user
 //! says less about any one pair: IDF of users), the cosine is taken over those
 //! weights, and it is shrunk toward zero for pairs few shoppers share.
+//!
+//! Each item keeps its strongest partners only: when it has twice
+//! [`MOST_PARTNERS`], the weakest half is dropped (amortised, a few comparisons per
+//! pair added), so memory grows with the catalogue, not with shoppers × items.
 
 use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-/// Co-interaction counts of every pair of items seen together.
+/// Partners an item keeps after pruning (it may hold up to twice as many between
+/// prunings).
+pub const MOST_PARTNERS: usize = 200;
+
+/// Co-interaction counts of the pairs of items seen together (the strongest per item).
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct CoInteractions {
     /// Per item: the weighted count of shoppers who touched it.
@@ -32,14 +40,13 @@ impl CoInteractions {
         *self.occurrences.entry(item.to_string()).or_default() += idf;
         for other in before.iter().filter(|other| **other != item) {
             for (a, b) in [(item, *other), (*other, item)] {
-                let pair = self
-                    .pairs
-                    .entry(a.to_string())
-                    .or_default()
-                    .entry(b.to_string())
-                    .or_default();
+                let partners = self.pairs.entry(a.to_string()).or_default();
+                let pair = partners.entry(b.to_string()).or_default();
                 pair.weighted += idf;
                 pair.shoppers += 1;
+                if partners.len() > 2 * MOST_PARTNERS {
+                    prune(partners);
+                }
             }
         }
     }
@@ -76,6 +83,21 @@ impl CoInteractions {
         top(&mut near, k);
         near
     }
+}
+
+/// Keep an item's [`MOST_PARTNERS`] strongest partners (most shoppers, then most
+/// weight, then by name, so every copy prunes alike).
+fn prune(partners: &mut HashMap<String, Pair>) {
+    let mut ranked: Vec<(String, Pair)> = partners.drain().collect();
+    let order = |a: &(String, Pair), b: &(String, Pair)| {
+        b.1.shoppers
+            .cmp(&a.1.shoppers)
+            .then_with(|| b.1.weighted.total_cmp(&a.1.weighted))
+            .then_with(|| a.0.cmp(&b.0))
+    };
+    ranked.select_nth_unstable_by(MOST_PARTNERS, order);
+    ranked.truncate(MOST_PARTNERS);
+    partners.extend(ranked);
 }
 
 /// Keep the `k` highest scores, highest first (ties by name, so answers are stable).
@@ -130,5 +152,23 @@ mod tests {
         // Then the pair weighs less when the heavy shopper made it
         let pair_weight = |co: &CoInteractions| co.pairs["a"]["b"].weighted;
         assert!(pair_weight(&heavy) < pair_weight(&focused) / 3.0);
+    }
+
+    #[test]
+    fn an_item_keeps_its_strongest_partners_only() {
+        // Given a hub seen once with many items, and three times with a saucer
+        let mut co = CoInteractions::default();
+        let others: Vec<String> = (0..2 * MOST_PARTNERS).map(|i| format!("o{i}")).collect();
+        for _ in 0..3 {
+            co.add("saucer", &[]);
+            co.add("hub", &["saucer"]);
+        }
+        for other in &others {
+            co.add(other, &["hub"]);
+        }
+        // Then it holds no more than twice the bound, and the saucer is still there
+        assert!(co.pairs["hub"].len() <= 2 * MOST_PARTNERS);
+        assert!(co.pairs["hub"].len() >= MOST_PARTNERS);
+        assert_eq!(co.neighbours("hub", 1, 5.0)[0].0, "saucer");
     }
 }

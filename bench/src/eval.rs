@@ -31,6 +31,9 @@ pub struct RecsArgs {
     /// Print one JSON line instead of the table.
     #[arg(long)]
     pub json: bool,
+    /// The product's knobs, as `serve --recommendations` takes them.
+    #[arg(long, default_value = "", value_parser = recommendations::Config::with_overrides)]
+    pub recommendations: recommendations::Config,
 }
 
 pub fn run(command: EvalCommand) -> anyhow::Result<()> {
@@ -55,7 +58,12 @@ fn recs(args: RecsArgs) -> anyhow::Result<()> {
         None => Vec::new(),
     };
     let started = std::time::Instant::now();
-    let report = evaluate(interactions, &items, AlsParams::default());
+    let report = evaluate(
+        interactions,
+        &items,
+        AlsParams::default(),
+        &args.recommendations,
+    );
     if args.json {
         println!("{}", json(&report));
     } else {
@@ -151,7 +159,12 @@ mod tests {
             "the same seed, the same data"
         );
 
-        let report = evaluate(interactions, &items, AlsParams::default());
+        let report = evaluate(
+            interactions,
+            &items,
+            AlsParams::default(),
+            &recommendations::Config::default(),
+        );
         assert!(report.test_users >= 150, "{report:?}");
         let figures = |name: &str| report.model(name).cloned().unwrap();
         for (name, f) in &report.models {

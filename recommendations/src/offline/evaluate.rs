@@ -37,12 +37,18 @@ impl Report {
 }
 
 /// Evaluate every model on the leave-last-out split of `interactions`; `items`
-/// gives content (without it the content source has nothing to go on).
-pub fn evaluate(interactions: Vec<Interaction>, items: &[ItemInfo], als: AlsParams) -> Report {
+/// gives content (without it the content source has nothing to go on); `config` is
+/// the product's model's (each source alone and the variants start from it).
+pub fn evaluate(
+    interactions: Vec<Interaction>,
+    items: &[ItemInfo],
+    als: AlsParams,
+    config: &Config,
+) -> Report {
     let total = interactions.len();
     let split = leave_last_out(interactions);
     let train = &split.train;
-    let model = product_model(train, items, Config::default());
+    let model = product_model(train, items, config.clone());
     // The product's ensemble with its latent model trained on the same histories.
     let data = model.training_data();
     let latent_model = std::sync::Arc::new(Latent::train(
@@ -84,13 +90,13 @@ pub fn evaluate(interactions: Vec<Interaction>, items: &[ItemInfo], als: AlsPara
         collaborative_share: collaborative,
         content_share: content,
         trending_share: trending,
-        ..Config::default()
+        ..config.clone()
     };
     let no_diversity = Config {
         diversity_lambda: 1.0,
         per_category_in_top: K,
         per_shop_in_top: K,
-        ..Config::default()
+        ..config.clone()
     };
     let rankers: Vec<Box<dyn Ranker>> = vec![
         Box::new(Popularity::train(train)),
@@ -99,9 +105,9 @@ pub fn evaluate(interactions: Vec<Interaction>, items: &[ItemInfo], als: AlsPara
         Box::new(variant("collaborative", shares(1.0, 0.0, 0.0), false)),
         Box::new(variant("content", shares(0.0, 1.0, 0.0), false)),
         Box::new(variant("trending", shares(0.0, 0.0, 1.0), false)),
-        Box::new(variant("ensemble_without_latent", Config::default(), false)),
+        Box::new(variant("ensemble_without_latent", config.clone(), false)),
         Box::new(variant("ensemble_without_diversity", no_diversity, true)),
-        Box::new(variant("ensemble", Config::default(), true)),
+        Box::new(variant("ensemble", config.clone(), true)),
     ];
     let empty = HashSet::new();
     let models = rankers

@@ -34,18 +34,9 @@ fn new_master_key() -> String {
 /// `commerce serve --env production` with a master key, a buyer-token secret and
 /// the manual clock, plus `extra`.
 async fn start_production(env: &Env, master: &str, extra: &[&str]) -> Server {
-    let mut args = vec![
-        "--env",
-        "production",
-        "--master-key",
-        master,
-        "--jwt-secret",
-        JWT_SECRET,
-        "--clock",
-        "manual",
-    ];
+    let mut args = vec!["--clock", "manual"];
     args.extend_from_slice(extra);
-    env.start_with(&args).await
+    crate::credentials::start_in_production(env, master, JWT_SECRET, &args).await
 }
 
 /// One request, with `Authorization: Bearer <bearer>` when given.

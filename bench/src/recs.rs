@@ -83,8 +83,28 @@ pub async fn run(args: RecsArgs) -> anyhow::Result<()> {
 
         in_process(&recommender, &users, &args, &mut figures).await;
         freshness(&backend.commands, &recommender, &users, &args, &mut figures).await?;
+        let started = Instant::now();
         let saved = snapshot::save(&live, &backend.recommendations_dir).await?;
-        println!("saved the model at position {saved}");
+        let saving = started.elapsed().as_secs_f64();
+        let started = Instant::now();
+        let loaded = snapshot::load(
+            live.db().clone(),
+            recommendations::Config::default(),
+            &backend.recommendations_dir,
+        );
+        let loading = started.elapsed().as_secs_f64();
+        if loaded.position() != saved {
+            bail!(
+                "the saved model loaded at position {}, not {saved}",
+                loaded.position()
+            );
+        }
+        drop(loaded);
+        println!(
+            "saved the model at position {saved} in {saving:.1} s; loaded it in {loading:.1} s (replay: {replay:.1} s)"
+        );
+        figures.set("snapshot_save_s", round2(saving));
+        figures.set("snapshot_load_s", round2(loading));
         users
     };
     over_http(&args, &users, &mut figures).await?;

@@ -61,6 +61,11 @@ impl CoInteractions {
 
     fn score(&self, a: &str, b: &str, pair: Pair, shrinkage: f64) -> f64 {
         let na = self.occurrences.get(a).copied().unwrap_or(0.0);
+        self.shrunk_cosine(na, b, pair, shrinkage)
+    }
+
+    /// The shrunk cosine of a pair, given the first item's weighted count.
+    fn shrunk_cosine(&self, na: f64, b: &str, pair: Pair, shrinkage: f64) -> f64 {
         let nb = self.occurrences.get(b).copied().unwrap_or(0.0);
         if na <= 0.0 || nb <= 0.0 {
             return 0.0;
@@ -75,13 +80,23 @@ impl CoInteractions {
         let Some(pairs) = self.pairs.get(item) else {
             return Vec::new();
         };
-        let mut near: Vec<(String, f64)> = pairs
+        // The item's own count once; only the k kept are copied out.
+        let own = self.occurrences.get(item).copied().unwrap_or(0.0);
+        let mut near: Vec<(&String, f64)> = pairs
             .iter()
-            .map(|(other, pair)| (other.clone(), self.score(item, other, *pair, shrinkage)))
+            .map(|(other, pair)| (other, self.shrunk_cosine(own, other, *pair, shrinkage)))
             .filter(|(_, s)| *s > 0.0)
             .collect();
-        top(&mut near, k);
-        near
+        let order =
+            |a: &(&String, f64), b: &(&String, f64)| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(b.0));
+        if near.len() > k {
+            near.select_nth_unstable_by(k, order);
+            near.truncate(k);
+        }
+        near.sort_by(order);
+        near.into_iter()
+            .map(|(other, s)| (other.clone(), s))
+            .collect()
     }
 }
 
@@ -98,17 +113,6 @@ fn prune(partners: &mut HashMap<String, Pair>) {
     ranked.select_nth_unstable_by(MOST_PARTNERS, order);
     ranked.truncate(MOST_PARTNERS);
     partners.extend(ranked);
-}
-
-/// Keep the `k` highest scores, highest first (ties by name, so answers are stable).
-pub(crate) fn top(scored: &mut Vec<(String, f64)>, k: usize) {
-    let order =
-        |a: &(String, f64), b: &(String, f64)| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0));
-    if scored.len() > k {
-        scored.select_nth_unstable_by(k, order);
-        scored.truncate(k);
-    }
-    scored.sort_by(order);
 }
 
 #[cfg(test)]

@@ -23,7 +23,7 @@ import uuid
 
 SERVER = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432")
 
-# (name, arguments) of each run, at sizes that take well under a minute each.
+# (name, arguments) of each run, at sizes that take about a minute or less each.
 RUNS = [
     ("append_1000", ["append", "--writers", "256", "--skus", "1000", "--duration", "5"]),
     ("append_hot", ["append", "--writers", "256", "--skus", "1", "--duration", "5"]),
@@ -33,6 +33,8 @@ RUNS = [
                     "--concurrency", "512", "--admission-rate", "1000000"]),
     ("search", ["search", "--products", "20000", "--queries", "1000"]),
     ("reads", ["reads", "--products", "5000", "--duration", "3"]),
+    ("recs", ["recs", "--items", "20000", "--interactions", "200000",
+              "--requests", "2000", "--samples", "50", "--duration", "3"]),
 ]
 
 
@@ -112,6 +114,21 @@ def rows(f):
         out.append((f"reads {label}", "req/s", per_s, "/health", health, r,
                     ">= 0.5x, p99 <= 2x" if availability else "(no target)",
                     (r >= 0.5 and ratio(p99, health_p99) <= 2) if availability else None))
+    m = f["recs"]
+    out.append(("recs (in process)", "p99 ms", m["in_process_p99_ms"], "model read p99",
+                m["baseline_p99_ms"], ratio(m["in_process_p99_ms"], m["baseline_p99_ms"]),
+                "p99 < 1 ms", m["in_process_p99_ms"] < 1))
+    r = ratio(m["http_p99_ms"], m["http_health_p99_ms"])
+    out.append(("recs /v1/recommendations", "p99 ms", m["http_p99_ms"], "/health p99",
+                m["http_health_p99_ms"], r, "p99 < 5 ms or <= 3x", m["http_p99_ms"] < 5 or r <= 3))
+    r = ratio(m["training_p99_ms"], m["in_process_p99_ms"])
+    out.append(("recs while training", "p99 ms", m["training_p99_ms"], "p99 otherwise",
+                m["in_process_p99_ms"], r, "<= 2x", r <= 2))
+    out.append(("recs freshness", "p99 ms", m["freshness_p99_ms"], "(none)", 0.0, 0.0,
+                "< 100 ms, no dismissed item shown",
+                m["freshness_p99_ms"] < 100 and m["dismissed_shown_again"] == 0))
+    out.append(("recs retrain", "s", m["retrain_s"], "replay s", m["replay_s"],
+                ratio(m["retrain_s"], m["replay_s"]), "< 60 s at 1M interactions", None))
     return out
 
 

@@ -108,7 +108,8 @@ pub async fn open_backend(config: &ServerConfig) -> anyhow::Result<Backend> {
         read_db,
         config.recommendations.clone(),
         &recommendations_dir,
-    );
+    )
+    .await;
     Ok(Backend {
         commands,
         availability,

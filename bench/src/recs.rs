@@ -14,12 +14,13 @@ use chrono::Utc;
 use clap::Args;
 use commands::{AppendBatch, EventStore};
 use event_schemas::{ActivityEvent, ActivityKind, Metadata, ProductEvent, StockEvent};
+use recommendations::offline::ItemInfo;
 use recommendations::sources::latent::AlsParams;
 use recommendations::{snapshot, Recommender, Request};
 
 use super::{latency_histogram, percentile_ms, ratio, record, round2, target, Figures, Output};
 use crate::seed::interactions::generate_sized;
-use crate::seed::{seed_event, SEED_WAREHOUSE};
+use crate::seed::{seed_batch, SEED_WAREHOUSE};
 use app::config::StorageArgs;
 use app::server::open_exclusive;
 
@@ -91,7 +92,8 @@ pub async fn run(args: RecsArgs) -> anyhow::Result<()> {
             live.db().clone(),
             recommendations::Config::default(),
             &backend.recommendations_dir,
-        );
+        )
+        .await;
         let loading = started.elapsed().as_secs_f64();
         if loaded.position() != saved {
             bail!(
@@ -119,14 +121,6 @@ async fn seed(store: &EventStore, args: &RecsArgs) -> anyhow::Result<Vec<String>
     let (items, interactions) = generate_sized(args.interactions, args.items, 17);
     let now = Utc::now();
     let mut batches: Vec<AppendBatch> = Vec::new();
-    let batch =
-        |aggregate_type: &str, aggregate_id: String, event_type: &str, payload| AppendBatch {
-            aggregate_type: aggregate_type.into(),
-            aggregate_id,
-            expected_sequence: 0,
-            events: vec![seed_event(event_type, payload, now)],
-            receipts: Vec::new(),
-        };
     let flush = |batches: &mut Vec<AppendBatch>| {
         let batches = std::mem::take(batches);
         async move {
@@ -137,46 +131,7 @@ async fn seed(store: &EventStore, args: &RecsArgs) -> anyhow::Result<Vec<String>
         }
     };
     for item in &items {
-        let listed = ProductEvent::ProductListed {
-            sku: item.item.clone(),
-            details: event_schemas::ProductDetails {
-                title: item.title.clone(),
-                description: String::new(),
-                tags: item.tags.clone(),
-                category: item.category.clone(),
-                materials: item.materials.clone(),
-                shop: event_schemas::Shop {
-                    shop_id: item.shop.clone(),
-                    name: item.shop.clone(),
-                    location: event_schemas::GeoPoint {
-                        lat: 52.0,
-                        lon: 4.0,
-                    },
-                },
-                price: event_schemas::Money {
-                    amount: 1990,
-                    currency: "EUR".into(),
-                },
-                language: "en".into(),
-            },
-        };
-        batches.push(batch(
-            event_schemas::product::PRODUCT_AGGREGATE,
-            item.item.clone(),
-            listed.event_type(),
-            serde_json::to_value(&listed)?,
-        ));
-        let received = StockEvent::StockReceived {
-            sku: item.item.clone(),
-            warehouse_id: SEED_WAREHOUSE.into(),
-            quantity: 1_000,
-        };
-        batches.push(batch(
-            event_schemas::stock::STOCK_AGGREGATE,
-            event_schemas::stock::stock_aggregate_id(&item.item, SEED_WAREHOUSE),
-            received.event_type(),
-            serde_json::to_value(&received)?,
-        ));
+        batches.extend(stocked_listing(item, 1_000, now)?);
         if batches.len() >= BATCH {
             flush(&mut batches).await?;
         }
@@ -198,11 +153,12 @@ async fn seed(store: &EventStore, args: &RecsArgs) -> anyhow::Result<Vec<String>
             query: None,
             model_version: None,
         };
-        batches.push(batch(
+        batches.push(seed_batch(
             event_schemas::activity::ACTIVITY_AGGREGATE,
             uuid::Uuid::now_v7().to_string(),
             recorded.event_type(),
             serde_json::to_value(&recorded)?,
+            now,
         ));
         if batches.len() >= BATCH {
             flush(&mut batches).await?;
@@ -210,6 +166,58 @@ async fn seed(store: &EventStore, args: &RecsArgs) -> anyhow::Result<Vec<String>
     }
     flush(&mut batches).await?;
     Ok(users)
+}
+
+/// An item listed and received in the seed warehouse: its two appends.
+fn stocked_listing(
+    item: &ItemInfo,
+    quantity: u64,
+    now: chrono::DateTime<Utc>,
+) -> anyhow::Result<[AppendBatch; 2]> {
+    let listed = ProductEvent::ProductListed {
+        sku: item.item.clone(),
+        details: event_schemas::ProductDetails {
+            title: item.title.clone(),
+            description: String::new(),
+            tags: item.tags.clone(),
+            category: item.category.clone(),
+            materials: item.materials.clone(),
+            shop: event_schemas::Shop {
+                shop_id: item.shop.clone(),
+                name: item.shop.clone(),
+                location: event_schemas::GeoPoint {
+                    lat: 52.0,
+                    lon: 4.0,
+                },
+            },
+            price: event_schemas::Money {
+                amount: 1990,
+                currency: "EUR".into(),
+            },
+            language: "en".into(),
+        },
+    };
+    let received = StockEvent::StockReceived {
+        sku: item.item.clone(),
+        warehouse_id: SEED_WAREHOUSE.into(),
+        quantity,
+    };
+    Ok([
+        seed_batch(
+            event_schemas::product::PRODUCT_AGGREGATE,
+            item.item.clone(),
+            listed.event_type(),
+            serde_json::to_value(&listed)?,
+            now,
+        ),
+        seed_batch(
+            event_schemas::stock::STOCK_AGGREGATE,
+            event_schemas::stock::stock_aggregate_id(&item.item, SEED_WAREHOUSE),
+            received.event_type(),
+            serde_json::to_value(&received)?,
+            now,
+        ),
+    ])
 }
 
 fn request(user: &str) -> Request {
@@ -327,58 +335,15 @@ async fn freshness(
     let mut listings = latency_histogram();
     for n in 0..args.samples.min(20) {
         let sku = format!("fresh-{n}-{}", uuid::Uuid::now_v7().simple());
-        let listed = ProductEvent::ProductListed {
-            sku: sku.clone(),
-            details: event_schemas::ProductDetails {
-                title: "Fresh stoneware mug".into(),
-                description: String::new(),
-                tags: vec!["mug".into()],
-                category: "home/kitchen/mugs".into(),
-                materials: vec!["stoneware".into()],
-                shop: event_schemas::Shop {
-                    shop_id: "shop-fresh".into(),
-                    name: "Fresh".into(),
-                    location: event_schemas::GeoPoint {
-                        lat: 52.0,
-                        lon: 4.0,
-                    },
-                },
-                price: event_schemas::Money {
-                    amount: 1990,
-                    currency: "EUR".into(),
-                },
-                language: "en".into(),
-            },
+        let item = ItemInfo {
+            item: sku.clone(),
+            title: "Fresh stoneware mug".into(),
+            category: "home/kitchen/mugs".into(),
+            shop: "shop-fresh".into(),
+            tags: vec!["mug".into()],
+            materials: vec!["stoneware".into()],
         };
-        let received = StockEvent::StockReceived {
-            sku: sku.clone(),
-            warehouse_id: SEED_WAREHOUSE.into(),
-            quantity: 10,
-        };
-        let now = Utc::now();
-        let batches = [
-            (
-                event_schemas::product::PRODUCT_AGGREGATE,
-                sku.clone(),
-                listed.event_type(),
-                serde_json::to_value(&listed)?,
-            ),
-            (
-                event_schemas::stock::STOCK_AGGREGATE,
-                event_schemas::stock::stock_aggregate_id(&sku, SEED_WAREHOUSE),
-                received.event_type(),
-                serde_json::to_value(&received)?,
-            ),
-        ]
-        .map(
-            |(aggregate_type, aggregate_id, event_type, payload)| AppendBatch {
-                aggregate_type: aggregate_type.into(),
-                aggregate_id,
-                expected_sequence: 0,
-                events: vec![seed_event(event_type, payload, now)],
-                receipts: Vec::new(),
-            },
-        );
+        let batches = stocked_listing(&item, 10, Utc::now())?;
         for result in commands.store().append(&batches).await? {
             result.map_err(|_| anyhow::anyhow!("the new listing's stream already existed"))?;
         }

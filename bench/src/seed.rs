@@ -76,7 +76,7 @@ pub async fn run(args: SeedArgs) -> anyhow::Result<()> {
 }
 
 /// An event as the seed writes it (actor `seed`).
-pub fn seed_event(
+fn seed_event(
     event_type: &str,
     payload: serde_json::Value,
     occurred_at: chrono::DateTime<chrono::Utc>,
@@ -91,6 +91,23 @@ pub fn seed_event(
             ..Default::default()
         },
         occurred_at,
+    }
+}
+
+/// A new stream of one seeded event.
+pub fn seed_batch(
+    aggregate_type: &str,
+    aggregate_id: String,
+    event_type: &str,
+    payload: serde_json::Value,
+    now: chrono::DateTime<chrono::Utc>,
+) -> AppendBatch {
+    AppendBatch {
+        aggregate_type: aggregate_type.into(),
+        aggregate_id,
+        expected_sequence: 0,
+        events: vec![seed_event(event_type, payload, now)],
+        receipts: Vec::new(),
     }
 }
 
@@ -114,7 +131,6 @@ pub async fn write_catalog(
         ProgressBar::hidden()
     };
     let now = chrono::Utc::now();
-    let event = |event_type: &str, payload: serde_json::Value| seed_event(event_type, payload, now);
     let mut written = 0;
     while written < count {
         let size = BATCH.min(count - written);
@@ -125,29 +141,26 @@ pub async fn write_catalog(
                 sku: sku.clone(),
                 details: generator.product(),
             };
-            batches.push(AppendBatch {
-                aggregate_type: event_schemas::product::PRODUCT_AGGREGATE.into(),
-                aggregate_id: sku.clone(),
-                expected_sequence: 0,
-                events: vec![event(listed.event_type(), serde_json::to_value(&listed)?)],
-                receipts: Vec::new(),
-            });
+            batches.push(seed_batch(
+                event_schemas::product::PRODUCT_AGGREGATE,
+                sku.clone(),
+                listed.event_type(),
+                serde_json::to_value(&listed)?,
+                now,
+            ));
             if generator.below(100) < IN_STOCK_PERCENT {
                 let received = StockEvent::StockReceived {
                     sku: sku.clone(),
                     warehouse_id: SEED_WAREHOUSE.into(),
                     quantity: 1 + generator.below(50),
                 };
-                batches.push(AppendBatch {
-                    aggregate_type: event_schemas::stock::STOCK_AGGREGATE.into(),
-                    aggregate_id: event_schemas::stock::stock_aggregate_id(&sku, SEED_WAREHOUSE),
-                    expected_sequence: 0,
-                    events: vec![event(
-                        received.event_type(),
-                        serde_json::to_value(&received)?,
-                    )],
-                    receipts: Vec::new(),
-                });
+                batches.push(seed_batch(
+                    event_schemas::stock::STOCK_AGGREGATE,
+                    event_schemas::stock::stock_aggregate_id(&sku, SEED_WAREHOUSE),
+                    received.event_type(),
+                    serde_json::to_value(&received)?,
+                    now,
+                ));
             }
         }
         for result in store.append(&batches).await? {

@@ -95,14 +95,6 @@ impl Catalog {
             .rev()
             .filter_map(|(_, sku)| self.items.get(sku))
     }
-
-    pub fn len(&self) -> usize {
-        self.items.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
-    }
 }
 
 #[cfg(test)]

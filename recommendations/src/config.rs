@@ -96,6 +96,9 @@ impl Config {
                 .ok_or_else(|| format!("{name}: '{value}' is not a number of at least 0"))?;
             let hours = |h: f64| Duration::seconds((h * 3600.0) as i64);
             let count = |n: f64| (n as usize).max(1);
+            // Half-lives up to a century and counts up to 100,000: anything larger
+            // is a typo, and would overflow the arithmetic it feeds.
+            let (hours_ok, count_ok) = (number > 0.0 && number <= 876_000.0, number <= 100_000.0);
             match name.trim() {
                 "view_weight" => config.view_weight = number,
                 "cart_weight" => config.cart_weight = number,
@@ -105,18 +108,14 @@ impl Config {
                 "content_share" => config.content_share = number,
                 "trending_share" => config.trending_share = number,
                 "latent_part" if number <= 1.0 => config.latent_part = number,
-                "trending_half_life_hours" if number > 0.0 => {
-                    config.trending_half_life = hours(number)
-                }
-                "new_item_half_life_hours" if number > 0.0 => {
-                    config.new_item_half_life = hours(number)
-                }
-                "new_item_every" => config.new_item_every = count(number),
-                "history_per_user" => config.history_per_user = count(number),
+                "trending_half_life_hours" if hours_ok => config.trending_half_life = hours(number),
+                "new_item_half_life_hours" if hours_ok => config.new_item_half_life = hours(number),
+                "new_item_every" if count_ok => config.new_item_every = count(number),
+                "history_per_user" if count_ok => config.history_per_user = count(number),
                 "shrinkage" => config.shrinkage = number,
                 "diversity_lambda" if number <= 1.0 => config.diversity_lambda = number,
-                "per_category_in_top" => config.per_category_in_top = count(number),
-                "per_shop_in_top" => config.per_shop_in_top = count(number),
+                "per_category_in_top" if count_ok => config.per_category_in_top = count(number),
+                "per_shop_in_top" if count_ok => config.per_shop_in_top = count(number),
                 other => return Err(format!("{other}={value}: no such knob, or out of range")),
             }
         }
@@ -144,6 +143,8 @@ mod tests {
             "view_weight=-1",
             "diversity_lambda=2",
             "view_weight=x",
+            "trending_half_life_hours=1e300",
+            "new_item_every=1e30",
         ] {
             assert!(Config::with_overrides(bad).is_err(), "{bad}");
         }

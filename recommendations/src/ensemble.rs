@@ -178,20 +178,19 @@ pub(crate) fn recommend(
 
     // The latent model scores the candidates only, for a shopper folded in from the
     // same seeds; it takes its part of the collaborative share.
-    let latent_scores: HashMap<String, f64> =
-        match (latent, history.is_some() || request.context_sku.is_some()) {
-            (Some(factors), true) => match factors.fold_in(&seeds) {
-                Some(shopper) => candidates
-                    .iter()
-                    .filter_map(|sku| {
-                        let score = factors.score(&shopper, sku)?;
-                        (score > 0.0).then(|| (sku.clone(), score))
-                    })
-                    .collect(),
-                None => HashMap::new(),
-            },
-            _ => HashMap::new(),
-        };
+    // (No seeds, or none the model knows: no vector, no scores.)
+    let latent_scores: HashMap<String, f64> = latent
+        .and_then(|factors| Some((factors, factors.fold_in(&seeds)?)))
+        .map(|(factors, shopper)| {
+            candidates
+                .iter()
+                .filter_map(|sku| {
+                    let score = factors.score(&shopper, sku)?;
+                    (score > 0.0).then(|| (sku.clone(), score))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     // A model that knows none of the shopper's items takes nothing from the others.
     let latent_share = if !latent_scores.is_empty() {
         collaborative_share * config.latent_part
@@ -262,6 +261,12 @@ pub(crate) fn recommend(
     scored.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.sku.cmp(&b.sku)));
     let mut chosen = diversify(model, scored, limit);
     // Only what is shown is described and explained.
+    let behind = Behind {
+        collaborative: &collaborative,
+        content: &content,
+        latent,
+        seeds: &seeds,
+    };
     for recommendation in &mut chosen {
         let item = model
             .catalog
@@ -269,11 +274,6 @@ pub(crate) fn recommend(
             .expect("in the catalog");
         recommendation.title.clone_from(&item.title);
         recommendation.category.clone_from(&item.category);
-        let behind = Behind {
-            collaborative: &collaborative,
-            content: &content,
-            latent,
-        };
         recommendation.because = explain(
             model,
             request,
@@ -345,17 +345,13 @@ fn make_room_for_new_items(
 
 /// A new item as a recommendation, with its boost as its score.
 fn new_item(item: &Item, boost: f64) -> Recommendation {
-    let category = levels(&item.category);
     Recommendation {
         sku: item.sku.clone(),
         title: item.title.clone(),
         category: item.category.clone(),
         score: boost,
         contributions: vec![(Source::New, boost)],
-        because: match category.get(1).or(category.first()) {
-            Some(category) => format!("new in {category}"),
-            None => "new".to_string(),
-        },
+        because: in_category("new", item),
     }
 }
 
@@ -396,14 +392,16 @@ fn max_score(scores: impl Iterator<Item = f64>) -> f64 {
     scores.fold(0.0, f64::max).max(f64::MIN_POSITIVE)
 }
 
-/// The sentence for the source that gave the most.
 /// What the sources found behind a list's items, to explain them by.
 struct Behind<'a> {
     collaborative: &'a HashMap<String, Evidence>,
     content: &'a HashMap<String, Evidence>,
     latent: Option<&'a Latent>,
+    /// The items the list started from (`context_sku` first, when given).
+    seeds: &'a [(String, f64)],
 }
 
+/// The sentence for the source that gave the most.
 fn explain(
     model: &Model,
     request: &Request,
@@ -416,6 +414,7 @@ fn explain(
         collaborative,
         content,
         latent,
+        seeds,
     } = *behind;
     let (source, _) =
         contributions
@@ -455,13 +454,10 @@ fn explain(
             None => trending_in(item),
         },
         Source::Latent => {
-            // The shopper's item most like it in factor space.
-            let seeds = history.map(|h| h.seeds()).unwrap_or_default();
-            let nearest = request
-                .context_sku
+            // The seed most like it in factor space.
+            let nearest = seeds
                 .iter()
-                .chain(seeds.iter().map(|(sku, _)| sku))
-                .map(|seed| (seed, latent.map_or(0.0, |l| l.likeness(seed, &item.sku))))
+                .map(|(seed, _)| (seed, latent.map_or(0.0, |l| l.likeness(seed, &item.sku))))
                 .max_by(|a, b| a.1.total_cmp(&b.1));
             match nearest {
                 Some((seed, _)) => {
@@ -477,10 +473,15 @@ fn explain(
 
 /// "trending in home/kitchen": the category at most two levels deep.
 fn trending_in(item: &Item) -> String {
+    in_category("trending", item)
+}
+
+/// "`what` in home/kitchen": the item's category at most two levels deep.
+fn in_category(what: &str, item: &Item) -> String {
     let levels = levels(&item.category);
     match levels.get(1).or(levels.first()) {
-        Some(category) => format!("trending in {category}"),
-        None => "trending".to_string(),
+        Some(category) => format!("{what} in {category}"),
+        None => what.to_string(),
     }
 }
 

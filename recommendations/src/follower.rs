@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalog::Item;
 use crate::history::Feedback;
-use crate::{Config, Input, Model, Recommendation, Request};
+use crate::{Config, Input, Model};
 
 /// The model, and what following the log needs beside it.
 #[derive(Clone, Serialize, Deserialize)]
@@ -63,15 +63,6 @@ pub fn live(db: Database, config: Config) -> Arc<LiveRecommendations> {
 /// there, so two nodes at one position answer alike.
 pub fn model_version(position: i64) -> String {
     format!("p{position}")
-}
-
-/// The list for `request` at `now`, and the position it reflects.
-pub fn recommend(
-    live: &LiveRecommendations,
-    request: &Request,
-    now: DateTime<Utc>,
-) -> (Vec<Recommendation>, i64) {
-    live.read(|followed| followed.model.recommend(request, now))
 }
 
 impl Followed {

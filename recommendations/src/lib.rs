@@ -37,6 +37,6 @@ pub mod training;
 
 pub use config::{Config, MAX_LIMIT};
 pub use ensemble::{Recommendation, Request, Source};
-pub use follower::{live, model_version, recommend, LiveRecommendations};
+pub use follower::{live, model_version, LiveRecommendations};
 pub use model::{Input, Model};
 pub use training::{List, Recommender, TrainingStatus};

@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use event_log::Database;
+use event_log::{Database, EventSource};
 use projections::runtime::{LiveCopy, ProjectionError, ProjectionHandle, RebuildStatus};
 use serde::{Deserialize, Serialize};
 
@@ -32,9 +32,11 @@ fn fingerprint(config: &Config) -> String {
     format!("{config:?}")
 }
 
-/// The model from the snapshot in `dir`, if there is one made with `config`, else
-/// an empty one; either follows the log from its position.
-pub fn load(db: Database, config: Config, dir: &Path) -> Arc<LiveRecommendations> {
+/// The model from the snapshot in `dir`, if there is one made with `config` and the
+/// log reaches its position (a data directory used with another, fresher database
+/// does not), else an empty one; either follows the log from its position.
+pub async fn load(db: Database, config: Config, dir: &Path) -> Arc<LiveRecommendations> {
+    let head = db.head().await.unwrap_or(0);
     let loaded = std::fs::read(dir.join(FILE))
         .ok()
         .and_then(|bytes| match serde_json::from_slice::<Snapshot>(&bytes) {
@@ -44,7 +46,18 @@ pub fn load(db: Database, config: Config, dir: &Path) -> Arc<LiveRecommendations
                 None
             }
         })
-        .filter(|s| s.format == FORMAT && s.config == fingerprint(&config));
+        .filter(|s| s.format == FORMAT && s.config == fingerprint(&config))
+        .filter(|s| {
+            let reached = s.position <= head;
+            if !reached {
+                tracing::warn!(
+                    snapshot = s.position,
+                    head,
+                    "the recommendations snapshot is past the log's head; rebuilding from the log"
+                );
+            }
+            reached
+        });
     match loaded {
         Some(mut snapshot) => {
             snapshot.followed.configure(config);

@@ -23,9 +23,9 @@ use crate::{Recommendation, Request};
 pub struct TrainingStatus {
     /// A training is running now.
     pub training: bool,
-    /// The latent model in use (`als<position>`), if any.
+    /// The latent model in use (`als<position>`), if any (read from it).
     pub version: Option<String>,
-    /// The one a rollback would bring back.
+    /// The one a rollback would bring back (read from it).
     pub previous_version: Option<String>,
     pub trained_at: Option<DateTime<Utc>>,
     /// How long the last training took.
@@ -94,11 +94,21 @@ impl Recommender {
         }
     }
 
+    /// The last training, and the models in use now (read from them, not stored).
     pub fn status(&self) -> TrainingStatus {
-        self.status
+        let mut status = self
+            .status
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .clone()
+            .clone();
+        status.version = self.latent.load().as_ref().map(|l| l.version());
+        status.previous_version = self
+            .previous
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .map(|l| l.version());
+        status
     }
 
     fn claim(&self) -> Result<(), TrainingError> {
@@ -143,26 +153,30 @@ impl Recommender {
         })
         .await
         .map_err(|e| TrainingError::Failed(e.to_string()));
-        let mut status = self.status.lock().unwrap_or_else(|e| e.into_inner());
-        status.training = false;
-        match trained {
+        let result = match trained {
             Ok(latent) => {
                 let old = self.latent.swap(Some(Arc::new(latent)));
                 if old.is_some() {
                     *self.previous.lock().unwrap_or_else(|e| e.into_inner()) = old;
                 }
-                status.trained_at = Some(Utc::now());
-                status.seconds = Some(started.elapsed().as_secs_f64());
-                status.interactions = Some(count);
-                status.error = None;
-                self.describe(&mut status);
-                Ok(status.clone())
+                Ok(())
             }
-            Err(error) => {
-                status.error = Some(error.to_string());
-                Err(error)
+            Err(error) => Err(error),
+        };
+        {
+            let mut status = self.status.lock().unwrap_or_else(|e| e.into_inner());
+            status.training = false;
+            match &result {
+                Ok(()) => {
+                    status.trained_at = Some(Utc::now());
+                    status.seconds = Some(started.elapsed().as_secs_f64());
+                    status.interactions = Some(count);
+                    status.error = None;
+                }
+                Err(error) => status.error = Some(error.to_string()),
             }
         }
+        result.map(|()| self.status())
     }
 
     /// Bring the previous model back (the current one becomes the previous).
@@ -173,19 +187,7 @@ impl Recommender {
         };
         *previous = self.latent.swap(Some(earlier));
         drop(previous);
-        let mut status = self.status.lock().unwrap_or_else(|e| e.into_inner());
-        self.describe(&mut status);
-        Ok(status.clone())
-    }
-
-    fn describe(&self, status: &mut TrainingStatus) {
-        status.version = self.latent.load().as_ref().map(|l| l.version());
-        status.previous_version = self
-            .previous
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .as_ref()
-            .map(|l| l.version());
+        Ok(self.status())
     }
 
     /// Train once the model has caught up, then every `every` while the log moves

@@ -13,14 +13,13 @@
 //! the head and swaps it in under the write lock: readers see the old model or the
 //! new one, never a gap, and the position never goes back.
 
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use chrono::Utc;
 use event_log::{Database, EventSource, LogRecord};
 use tokio::sync::watch;
 
-use super::{wait_for_position, ProjectionError, RebuildState, RebuildStatus, WaitError};
+use super::{wait_for_position, ProjectionError, RebuildStatus, Rebuilds, WaitError};
 
 /// Records read per round.
 const BATCH: i64 = 10_000;
@@ -60,9 +59,7 @@ pub struct LiveCopy<M: InMemory> {
     position: watch::Sender<i64>,
     /// Whether a catch-up is running (one at a time: they would race on `position`).
     catching_up: tokio::sync::Mutex<()>,
-    /// The last rebuild, and whether one is running.
-    rebuild: watch::Sender<RebuildStatus>,
-    rebuilding: Mutex<bool>,
+    rebuilds: Rebuilds,
 }
 
 impl<M: InMemory> LiveCopy<M> {
@@ -73,8 +70,7 @@ impl<M: InMemory> LiveCopy<M> {
             model: RwLock::new(model),
             position: watch::channel(position).0,
             catching_up: tokio::sync::Mutex::new(()),
-            rebuild: watch::channel(RebuildStatus::default()).0,
-            rebuilding: Mutex::new(false),
+            rebuilds: Rebuilds::default(),
         })
     }
 
@@ -150,23 +146,23 @@ impl<M: InMemory> LiveCopy<M> {
 
     /// Where the last rebuild stands.
     pub fn rebuild_status(&self) -> RebuildStatus {
-        self.rebuild.borrow().clone()
+        self.rebuilds.status()
     }
 
     pub fn subscribe_rebuild(&self) -> watch::Receiver<RebuildStatus> {
-        self.rebuild.subscribe()
+        self.rebuilds.subscribe()
     }
 
     /// Rebuild from the start of the log beside the live model, then swap the fresh
     /// one in (see the module's notes). One rebuild at a time.
     pub async fn rebuild(&self) -> Result<RebuildStatus, ProjectionError> {
-        self.claim_rebuild()?;
+        self.rebuilds.claim()?;
         self.run_rebuild().await
     }
 
     /// Start a rebuild in the background (refused while one runs).
     pub fn start_rebuild(self: &Arc<Self>) -> Result<RebuildStatus, ProjectionError> {
-        self.claim_rebuild()?;
+        self.rebuilds.claim()?;
         let live = self.clone();
         tokio::spawn(async move {
             if let Err(error) = live.run_rebuild().await {
@@ -176,35 +172,18 @@ impl<M: InMemory> LiveCopy<M> {
         Ok(self.rebuild_status())
     }
 
-    fn claim_rebuild(&self) -> Result<(), ProjectionError> {
-        let mut rebuilding = self.rebuilding.lock().unwrap_or_else(|e| e.into_inner());
-        if *rebuilding {
-            return Err(ProjectionError::RebuildRunning);
-        }
-        *rebuilding = true;
-        self.rebuild.send_modify(|s| {
-            s.state = RebuildState::Running;
-            s.generation += 1;
-            s.target = 0;
-            s.position = 0;
-            s.events_applied = 0;
-            s.started_at = Some(Utc::now());
-            s.finished_at = None;
-            s.error = None;
-        });
-        Ok(())
-    }
-
     async fn run_rebuild(&self) -> Result<RebuildStatus, ProjectionError> {
         let result = self.fill_and_swap().await;
-        *self.rebuilding.lock().unwrap_or_else(|e| e.into_inner()) = false;
-        self.rebuild.send_modify(|s| s.finish(&result));
+        self.rebuilds.finish(&result);
         result.map(|()| self.rebuild_status())
     }
 
     async fn fill_and_swap(&self) -> Result<(), ProjectionError> {
         let target = self.db.head().await?;
-        self.rebuild.send_modify(|s| s.target = target);
+        self.rebuilds.update(|s| {
+            s.generation += 1;
+            s.target = target;
+        });
         let (mut fresh, _) = self.read(M::fresh);
         let mut position = 0;
         // The bulk, while the live model keeps following.
@@ -213,7 +192,7 @@ impl<M: InMemory> LiveCopy<M> {
             fresh.apply(&round.records)?;
             position = round.reached;
             let applied = round.records.len() as u64;
-            self.rebuild.send_modify(|s| {
+            self.rebuilds.update(|s| {
                 s.position = position;
                 s.events_applied += applied;
             });

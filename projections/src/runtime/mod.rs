@@ -8,7 +8,7 @@
 //! keep reading the old generation until that moment.
 
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -151,14 +151,77 @@ impl RebuildStatus {
     }
 }
 
+/// One projection's rebuilds: at most one at a time, and where the last one stands.
+/// The status itself says whether one runs, so no flag beside it has to be kept in
+/// step (every kind of projection, SQL, in-memory or search index, claims through it).
+#[derive(Debug)]
+pub struct Rebuilds(watch::Sender<RebuildStatus>);
+
+impl Default for Rebuilds {
+    fn default() -> Self {
+        Rebuilds::at_generation(0)
+    }
+}
+
+impl Rebuilds {
+    /// No rebuild yet; the copy in use is `generation`.
+    pub fn at_generation(generation: i64) -> Self {
+        Rebuilds(
+            watch::channel(RebuildStatus {
+                generation,
+                ..Default::default()
+            })
+            .0,
+        )
+    }
+
+    /// Mark a rebuild running, its progress reset; refused while one runs.
+    pub fn claim(&self) -> Result<(), ProjectionError> {
+        let claimed = self.0.send_if_modified(|status| {
+            if status.state == RebuildState::Running {
+                return false;
+            }
+            *status = RebuildStatus {
+                state: RebuildState::Running,
+                generation: status.generation,
+                started_at: Some(Utc::now()),
+                ..Default::default()
+            };
+            true
+        });
+        if claimed {
+            Ok(())
+        } else {
+            Err(ProjectionError::RebuildRunning)
+        }
+    }
+
+    /// Record progress.
+    pub fn update(&self, change: impl FnOnce(&mut RebuildStatus)) {
+        self.0.send_modify(change);
+    }
+
+    /// Record how the claimed rebuild ended, which lets the next one be claimed.
+    pub fn finish<E: std::fmt::Display>(&self, result: &Result<(), E>) {
+        self.0.send_modify(|status| status.finish(result));
+    }
+
+    pub fn status(&self) -> RebuildStatus {
+        self.0.borrow().clone()
+    }
+
+    pub fn subscribe(&self) -> watch::Receiver<RebuildStatus> {
+        self.0.subscribe()
+    }
+}
+
 /// Runs one SQL model: live catch-up, waits for positions, rebuilds.
 pub struct Projector<M> {
     db: Database,
     model: M,
     /// The active generation's position as this process last saw it.
     live: watch::Sender<i64>,
-    rebuild: watch::Sender<RebuildStatus>,
-    rebuilding: Mutex<bool>,
+    rebuilds: Rebuilds,
 }
 
 enum Step {
@@ -186,12 +249,7 @@ impl<M: SqlModel> Projector<M> {
             db,
             model,
             live: watch::channel(0).0,
-            rebuild: watch::channel(RebuildStatus {
-                state: RebuildState::Idle,
-                ..Default::default()
-            })
-            .0,
-            rebuilding: Mutex::new(false),
+            rebuilds: Rebuilds::default(),
         });
         let (_, position) = projector.active().await?;
         projector.live.send_replace(position);

@@ -12,25 +12,18 @@ use super::*;
 
 impl<M: SqlModel> Projector<M> {
     pub fn rebuild_status(&self) -> RebuildStatus {
-        self.rebuild.borrow().clone()
+        self.rebuilds.status()
     }
 
     pub fn subscribe_rebuild(&self) -> watch::Receiver<RebuildStatus> {
-        self.rebuild.subscribe()
+        self.rebuilds.subscribe()
     }
 
     /// Start a rebuild in the background; its progress is in [`rebuild_status`](Self::rebuild_status).
     pub fn start_rebuild(self: &Arc<Self>) -> Result<RebuildStatus, ProjectionError> {
-        self.claim_rebuild()?;
-        let projector = self.clone();
-        self.rebuild.send_modify(|s| {
-            *s = RebuildStatus {
-                state: RebuildState::Running,
-                started_at: Some(Utc::now()),
-                ..Default::default()
-            }
-        });
+        self.rebuilds.claim()?;
         let status = self.rebuild_status();
+        let projector = self.clone();
         tokio::spawn(async move {
             let _ = projector.run_rebuild().await;
         });
@@ -39,30 +32,13 @@ impl<M: SqlModel> Projector<M> {
 
     /// Rebuild now, in this task; returns the final status.
     pub async fn rebuild(&self) -> Result<RebuildStatus, ProjectionError> {
-        self.claim_rebuild()?;
-        self.rebuild.send_modify(|s| {
-            *s = RebuildStatus {
-                state: RebuildState::Running,
-                started_at: Some(Utc::now()),
-                ..Default::default()
-            }
-        });
+        self.rebuilds.claim()?;
         self.run_rebuild().await
-    }
-
-    fn claim_rebuild(&self) -> Result<(), ProjectionError> {
-        let mut rebuilding = self.rebuilding.lock().expect("rebuild flag poisoned");
-        if *rebuilding {
-            return Err(ProjectionError::RebuildRunning);
-        }
-        *rebuilding = true;
-        Ok(())
     }
 
     async fn run_rebuild(&self) -> Result<RebuildStatus, ProjectionError> {
         let result = self.fill_and_swap().await;
-        *self.rebuilding.lock().expect("rebuild flag poisoned") = false;
-        self.rebuild.send_modify(|s| s.finish(&result));
+        self.rebuilds.finish(&result);
         if let Err(error) = &result {
             tracing::error!(projection = M::NAME, %error, "rebuild failed");
         }
@@ -72,7 +48,7 @@ impl<M: SqlModel> Projector<M> {
     async fn fill_and_swap(&self) -> Result<(), ProjectionError> {
         let generation = self.new_generation().await?;
         let target = self.db.head().await?;
-        self.rebuild.send_modify(|s| {
+        self.rebuilds.update(|s| {
             s.generation = generation;
             s.target = target;
         });
@@ -90,7 +66,7 @@ impl<M: SqlModel> Projector<M> {
             match self.apply_batch(generation, records).await? {
                 Step::Applied(count) => {
                     position = last;
-                    self.rebuild.send_modify(|s| {
+                    self.rebuilds.update(|s| {
                         s.position = position;
                         s.events_applied += count as u64;
                     });

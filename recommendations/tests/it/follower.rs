@@ -69,7 +69,7 @@ pub(crate) fn ask(live: &LiveRecommendations, user: &str) -> Vec<String> {
         limit: 10,
         ..Request::default()
     };
-    recommendations::recommend(live, &request, Utc::now())
+    live.read(|followed| followed.model().recommend(&request, Utc::now()))
         .0
         .into_iter()
         .map(|r| r.sku)

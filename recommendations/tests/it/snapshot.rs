@@ -57,7 +57,7 @@ async fn a_saved_model_loads_at_its_position_and_follows_on_from_there() {
     // When it is saved and loaded again
     let saved = snapshot::save(&live, dir.path()).await.unwrap();
     assert!(saved >= last);
-    let loaded = snapshot::load(log.read.clone(), Config::default(), dir.path());
+    let loaded = snapshot::load(log.read.clone(), Config::default(), dir.path()).await;
 
     // Then it stands where it was and answers alike, before reading any log
     assert_eq!(loaded.position(), saved);
@@ -78,8 +78,13 @@ async fn a_saved_model_loads_at_its_position_and_follows_on_from_there() {
         view_weight: 2.0,
         ..Config::default()
     };
-    let fresh = snapshot::load(log.read.clone(), other, dir.path());
+    let fresh = snapshot::load(log.read.clone(), other, dir.path()).await;
     assert_eq!(fresh.position(), 0);
+    // Nor is one past the head of the log it is opened on (another database)
+    let empty = TestLog::sqlite().await;
+    let elsewhere = snapshot::load(empty.read.clone(), Config::default(), dir.path()).await;
+    assert_eq!(elsewhere.position(), 0);
+    empty.drop_database().await;
     log.drop_database().await;
 }
 
@@ -106,7 +111,7 @@ async fn a_rebuild_replaces_the_model_with_one_read_from_the_start() {
     assert!(live.position() >= last);
     let after: Vec<_> = ["ada", "bo", "cy"].map(|u| ask(&live, u)).into();
     assert_eq!(after, before);
-    let loaded = snapshot::load(log.read.clone(), Config::default(), dir.path());
+    let loaded = snapshot::load(log.read.clone(), Config::default(), dir.path()).await;
     assert_eq!(loaded.position(), live.position());
     // And a second rebuild may follow the first
     handle.rebuild_now().await.unwrap();

@@ -17,10 +17,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
 use event_log::{Database, EventSource, LogError, LogRecord};
 use projections::runtime::ProjectionError;
-use projections::{RebuildState, RebuildStatus, WaitError};
+use projections::runtime::Rebuilds;
+use projections::{RebuildStatus, WaitError};
 use tantivy::directory::MmapDirectory;
 use tantivy::schema::Term;
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Searcher};
@@ -94,8 +94,7 @@ pub struct SearchProjection {
     position: watch::Sender<i64>,
     /// Highest position a waiting query asked for.
     wanted: watch::Sender<i64>,
-    rebuild: watch::Sender<RebuildStatus>,
-    rebuilding: Mutex<bool>,
+    rebuilds: Rebuilds,
     /// How long applied changes wait for a commit when nobody asks for them.
     commit_interval: Duration,
     follower: Mutex<Option<tokio::task::JoinHandle<()>>>,
@@ -153,12 +152,7 @@ impl SearchProjection {
             view: RwLock::new(view),
             position: watch::channel(position).0,
             wanted: watch::channel(0).0,
-            rebuild: watch::channel(RebuildStatus {
-                generation: number as i64,
-                ..Default::default()
-            })
-            .0,
-            rebuilding: Mutex::new(false),
+            rebuilds: Rebuilds::at_generation(number as i64),
             commit_interval,
             follower: Mutex::new(None),
         }))
@@ -306,32 +300,16 @@ impl SearchProjection {
     }
 
     pub fn rebuild_status(&self) -> RebuildStatus {
-        self.rebuild.borrow().clone()
+        self.rebuilds.status()
     }
 
     pub fn subscribe_rebuild(&self) -> watch::Receiver<RebuildStatus> {
-        self.rebuild.subscribe()
-    }
-
-    fn claim_rebuild(&self) -> Result<(), ProjectionError> {
-        let mut running = self.rebuilding.lock().expect("rebuild flag");
-        if *running {
-            return Err(ProjectionError::RebuildRunning);
-        }
-        *running = true;
-        Ok(())
+        self.rebuilds.subscribe()
     }
 
     /// Start a rebuild in the background.
     pub fn start_rebuild(self: &Arc<Self>) -> Result<RebuildStatus, ProjectionError> {
-        self.claim_rebuild()?;
-        self.rebuild.send_modify(|s| {
-            s.state = RebuildState::Running;
-            s.started_at = Some(Utc::now());
-            s.finished_at = None;
-            s.error = None;
-            s.events_applied = 0;
-        });
+        self.rebuilds.claim()?;
         let projection = self.clone();
         tokio::spawn(async move {
             let _ = projection.run_rebuild().await;
@@ -341,18 +319,13 @@ impl SearchProjection {
 
     /// Rebuild now and return the final status.
     pub async fn rebuild(&self) -> Result<RebuildStatus, ProjectionError> {
-        self.claim_rebuild()?;
-        self.rebuild.send_modify(|s| {
-            s.state = RebuildState::Running;
-            s.started_at = Some(Utc::now());
-        });
+        self.rebuilds.claim()?;
         self.run_rebuild().await
     }
 
     async fn run_rebuild(&self) -> Result<RebuildStatus, ProjectionError> {
         let result = self.fill_and_swap().await;
-        *self.rebuilding.lock().expect("rebuild flag") = false;
-        self.rebuild.send_modify(|s| s.finish(&result));
+        self.rebuilds.finish(&result);
         result.map_err(ProjectionError::from)?;
         Ok(self.rebuild_status())
     }
@@ -364,7 +337,7 @@ impl SearchProjection {
             std::fs::remove_dir_all(&dir)?;
         }
         let target = self.db.head().await?;
-        self.rebuild.send_modify(|s| {
+        self.rebuilds.update(|s| {
             s.generation = number as i64;
             s.target = target;
             s.position = 0;
@@ -388,7 +361,7 @@ impl SearchProjection {
                 last_commit = Instant::now();
             }
             let position = fresh.applied;
-            self.rebuild.send_modify(|s| {
+            self.rebuilds.update(|s| {
                 s.position = position;
                 s.events_applied += count;
             });
@@ -413,7 +386,7 @@ impl SearchProjection {
         self.publish(&live);
         let position = live.committed;
         drop(live);
-        self.rebuild.send_modify(|s| s.position = position);
+        self.rebuilds.update(|s| s.position = position);
         let old_dir = old.dir.clone();
         tokio::task::spawn_blocking(move || {
             drop(old);

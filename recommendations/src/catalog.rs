@@ -1,9 +1,10 @@
 //! What the model knows of each item: whether it may be shown, and the words its
 //! content similarity is computed from.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
+use rustc_hash::FxBuildHasher;
 use serde::{Deserialize, Serialize};
 
 /// One product as the recommendations see it.
@@ -64,36 +65,121 @@ fn words(text: &str) -> impl Iterator<Item = String> + '_ {
         .map(str::to_lowercase)
 }
 
-/// Every item the log has listed, by SKU and by when it was listed.
+/// An item's number in the model: every SKU the log names (listed, or only
+/// interacted with) is numbered once, in the order the log first names it, so the
+/// sources count and look up small integers, not strings, and every copy of the
+/// model that followed the same log numbers alike.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ItemId(u32);
+
+impl ItemId {
+    /// Its place in the vectors kept by item.
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// Maps and sets keyed by item number, with a hasher made for small integers (the
+/// keys are the model's own numbers, never text a caller chose).
+pub type IdMap<V> = HashMap<ItemId, V, FxBuildHasher>;
+pub type IdSet = HashSet<ItemId, FxBuildHasher>;
+
+/// Every SKU the log has named, and every item it has listed, by number and by when
+/// it was listed.
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
+#[serde(from = "StoredCatalog")]
 pub struct Catalog {
-    items: HashMap<String, Item>,
-    by_listing: BTreeSet<(DateTime<Utc>, String)>,
+    /// Per number: the SKU.
+    skus: Vec<String>,
+    /// Per SKU: its number (not saved: rebuilt from `skus`).
+    #[serde(skip_serializing)]
+    ids: HashMap<String, ItemId>,
+    /// Per number: the item, once listed.
+    items: Vec<Option<Item>>,
+    by_listing: BTreeSet<(DateTime<Utc>, ItemId)>,
+}
+
+/// The catalog as saved: without the map from SKU to number.
+#[derive(Deserialize)]
+struct StoredCatalog {
+    skus: Vec<String>,
+    items: Vec<Option<Item>>,
+    by_listing: BTreeSet<(DateTime<Utc>, ItemId)>,
+}
+
+impl From<StoredCatalog> for Catalog {
+    fn from(stored: StoredCatalog) -> Self {
+        let ids = (0u32..)
+            .zip(&stored.skus)
+            .map(|(n, sku)| (sku.clone(), ItemId(n)))
+            .collect();
+        Catalog {
+            skus: stored.skus,
+            ids,
+            items: stored.items,
+            by_listing: stored.by_listing,
+        }
+    }
 }
 
 impl Catalog {
-    pub fn get(&self, sku: &str) -> Option<&Item> {
-        self.items.get(sku)
+    /// The number of a SKU the log has named.
+    pub fn id(&self, sku: &str) -> Option<ItemId> {
+        self.ids.get(sku).copied()
     }
 
-    pub fn get_mut(&mut self, sku: &str) -> Option<&mut Item> {
-        self.items.get_mut(sku)
-    }
-
-    pub fn insert(&mut self, item: Item) {
-        if let Some(old) = self.items.get(&item.sku) {
-            self.by_listing.remove(&(old.listed_at, old.sku.clone()));
+    /// The number of `sku`, numbering it if it is new.
+    pub fn intern(&mut self, sku: &str) -> ItemId {
+        if let Some(id) = self.id(sku) {
+            return id;
         }
-        self.by_listing.insert((item.listed_at, item.sku.clone()));
-        self.items.insert(item.sku.clone(), item);
+        let id = ItemId(u32::try_from(self.skus.len()).expect("fewer than 2^32 SKUs"));
+        self.skus.push(sku.to_string());
+        self.items.push(None);
+        self.ids.insert(sku.to_string(), id);
+        id
+    }
+
+    /// The SKU of a number.
+    pub fn sku(&self, id: ItemId) -> &str {
+        &self.skus[id.index()]
+    }
+
+    /// How many SKUs are numbered (every [`ItemId`] is below it).
+    pub fn numbered(&self) -> usize {
+        self.skus.len()
+    }
+
+    pub fn get(&self, sku: &str) -> Option<&Item> {
+        self.item(self.id(sku)?)
+    }
+
+    pub fn item(&self, id: ItemId) -> Option<&Item> {
+        self.items.get(id.index())?.as_ref()
+    }
+
+    pub fn item_mut(&mut self, id: ItemId) -> Option<&mut Item> {
+        self.items.get_mut(id.index())?.as_mut()
+    }
+
+    /// Add or replace an item; answers its number.
+    pub fn insert(&mut self, item: Item) -> ItemId {
+        let id = self.intern(&item.sku);
+        if let Some(old) = self.item(id) {
+            self.by_listing.remove(&(old.listed_at, id));
+        }
+        self.by_listing.insert((item.listed_at, id));
+        self.items[id.index()] = Some(item);
+        id
     }
 
     /// Every item, the most recently listed first.
-    pub fn newest_first(&self) -> impl Iterator<Item = &Item> {
+    pub fn newest_first(&self) -> impl Iterator<Item = (ItemId, &Item)> {
         self.by_listing
             .iter()
             .rev()
-            .filter_map(|(_, sku)| self.items.get(sku))
+            .filter_map(|&(_, id)| Some((id, self.item(id)?)))
     }
 }
 

@@ -7,10 +7,12 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
-use crate::catalog::Item;
+use crate::catalog::{IdMap, IdSet, Item, ItemId};
+use crate::history::History;
 use crate::model::Model;
+use crate::sources::content::ContentScorer;
 use crate::sources::latent::Latent;
-use crate::sources::trending::levels;
+use crate::sources::trending::{is_under, levels};
 
 /// Neighbours taken per seed item from each similarity source.
 const NEIGHBOURS: usize = 50;
@@ -86,20 +88,108 @@ pub struct Recommendation {
 }
 
 /// A candidate's score from one source and the seed item that gave most of it.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Copy, Default)]
 struct Evidence {
     score: f64,
     best: f64,
-    seed: Option<String>,
+    seed: Option<ItemId>,
 }
 
 impl Evidence {
-    fn add(&mut self, score: f64, seed: &str) {
+    fn add(&mut self, score: f64, seed: ItemId) {
         self.score += score;
         if score > self.best {
             self.best = score;
-            self.seed = Some(seed.to_string());
+            self.seed = Some(seed);
         }
+    }
+}
+
+/// Each source's share of a candidate's score (a new item has its boost only).
+#[derive(Debug, Clone, Copy, Default)]
+struct Parts {
+    collaborative: f64,
+    content: f64,
+    trending: f64,
+    /// Only when a latent model is in use.
+    latent: Option<f64>,
+    /// Only for an item placed for being new.
+    new: Option<f64>,
+}
+
+impl Parts {
+    fn new_item(boost: f64) -> Self {
+        Parts {
+            new: Some(boost),
+            ..Parts::default()
+        }
+    }
+
+    fn contributions(&self) -> Vec<(Source, f64)> {
+        if let Some(boost) = self.new {
+            return vec![(Source::New, boost)];
+        }
+        let mut contributions = vec![
+            (Source::Collaborative, self.collaborative),
+            (Source::Content, self.content),
+            (Source::Trending, self.trending),
+        ];
+        contributions.extend(self.latent.map(|part| (Source::Latent, part)));
+        contributions
+    }
+
+    /// The source that gave the most (the first of equals).
+    fn strongest(&self) -> Source {
+        self.contributions()
+            .into_iter()
+            .fold((Source::Trending, f64::MIN), |best, c| {
+                if c.1 > best.1 {
+                    c
+                } else {
+                    best
+                }
+            })
+            .0
+    }
+}
+
+/// An item on its way into the list: known by number until it is shown.
+#[derive(Debug, Clone, Copy)]
+struct Candidate {
+    id: ItemId,
+    /// The blended score, before diversity re-ranks.
+    score: f64,
+    parts: Parts,
+}
+
+/// Who the list is for and what it may not show, worked out once per list.
+struct Audience<'a> {
+    request: &'a Request,
+    /// The product being looked at, when the catalog knows it.
+    context: Option<ItemId>,
+    history: Option<&'a History>,
+    /// The shopper's recent items, looked up per candidate.
+    recent: IdSet,
+}
+
+impl Audience<'_> {
+    /// Whether `item` may be in this list: listed and in stock, not dismissed, not
+    /// the product being looked at, under the asked category, and not one the
+    /// shopper bought or touched lately (a bought item the shop marks re-buyable
+    /// comes back).
+    fn may_see(&self, id: ItemId, item: &Item) -> bool {
+        item.showable()
+            && self.context != Some(id)
+            && self
+                .request
+                .category
+                .as_deref()
+                .is_none_or(|category| is_under(&item.category, category))
+            && self.history.is_none_or(|h| {
+                let bought = h.bought.contains(&id);
+                let known = bought || self.recent.contains(&id);
+                !h.dismissed.contains(&id) && ((item.rebuyable && bought) || !known)
+            })
     }
 }
 
@@ -110,47 +200,52 @@ pub(crate) fn recommend(
     now: DateTime<Utc>,
 ) -> Vec<Recommendation> {
     let config = &model.config;
+    let catalog = &model.catalog;
     let limit = request.limit.clamp(1, crate::MAX_LIMIT);
     let history = request
         .user_id
         .as_deref()
         .and_then(|u| model.histories.get(u));
-    let mut seeds = history.map(|h| h.seeds()).unwrap_or_default();
+    let context = request.context_sku.as_deref().and_then(|sku| catalog.id(sku));
+    let mut seeds = history.map(History::seeds).unwrap_or_default();
     let distinct = seeds.len();
     seeds.truncate(SEEDS);
-    if let Some(context) = &request.context_sku {
-        seeds.retain(|(sku, _)| sku != context);
-        seeds.insert(0, (context.clone(), config.purchase_weight));
+    if let Some(context) = context {
+        seeds.retain(|(item, _)| *item != context);
+        seeds.insert(0, (context, config.purchase_weight));
     }
+    let audience = Audience {
+        request,
+        context,
+        history,
+        recent: history
+            .map(|h| h.recent.iter().map(|i| i.item).collect())
+            .unwrap_or_default(),
+    };
 
-    let mut collaborative: HashMap<String, Evidence> = HashMap::new();
-    let mut content: HashMap<String, Evidence> = HashMap::new();
-    for (n, (seed, weight)) in seeds.iter().enumerate() {
-        for (sku, similarity) in model.co.neighbours(seed, NEIGHBOURS, config.shrinkage) {
+    let mut likeness = model.content.scorer();
+    let mut collaborative: IdMap<Evidence> = IdMap::default();
+    let mut content: IdMap<Evidence> = IdMap::default();
+    for (n, &(seed, weight)) in seeds.iter().enumerate() {
+        for (item, similarity) in model.co.neighbours(seed, NEIGHBOURS, config.shrinkage) {
             collaborative
-                .entry(sku)
+                .entry(item)
                 .or_default()
                 .add(weight * similarity, seed);
         }
         if n >= CONTENT_SEEDS {
             continue;
         }
-        for (sku, similarity) in model.content.neighbours(seed, NEIGHBOURS) {
+        for (item, similarity) in likeness.neighbours(seed, NEIGHBOURS) {
             content
-                .entry(sku)
+                .entry(item)
                 .or_default()
                 .add(weight * similarity, seed);
         }
     }
-    let shopper = history.map(Shopper::of);
-    let in_scope = |sku: &str| {
-        model
-            .catalog
-            .get(sku)
-            .is_some_and(|item| showable_to(item, request, shopper.as_ref()))
-    };
-    let trending: HashMap<String, f64> = if request.similar_only {
-        HashMap::new()
+    let in_scope = |id: ItemId| catalog.item(id).is_some_and(|item| audience.may_see(id, item));
+    let trending: IdMap<f64> = if request.similar_only {
+        IdMap::default()
     } else {
         model
             .trending
@@ -166,27 +261,27 @@ pub(crate) fn recommend(
         collaborative_share *= 1.5;
         content_share *= 1.5;
     }
-    let mut candidates: Vec<String> = collaborative
+    let mut candidates: Vec<ItemId> = collaborative
         .keys()
         .chain(content.keys())
         .chain(trending.keys())
-        .filter(|sku| in_scope(sku))
-        .cloned()
+        .copied()
+        .filter(|&id| in_scope(id))
         .collect();
-    candidates.sort();
+    candidates.sort_unstable();
     candidates.dedup();
 
     // The latent model scores the candidates only, for a shopper folded in from the
     // same seeds; it takes its part of the collaborative share.
     // (No seeds, or none the model knows: no vector, no scores.)
-    let latent_scores: HashMap<String, f64> = latent
+    let latent_scores: IdMap<f64> = latent
         .and_then(|factors| Some((factors, factors.fold_in(&seeds)?)))
         .map(|(factors, shopper)| {
             candidates
                 .iter()
-                .filter_map(|sku| {
-                    let score = factors.score(&shopper, sku)?;
-                    (score > 0.0).then(|| (sku.clone(), score))
+                .filter_map(|id| {
+                    let score = factors.score(&shopper, id)?;
+                    (score > 0.0).then_some((*id, score))
                 })
                 .collect()
         })
@@ -205,61 +300,51 @@ pub(crate) fn recommend(
 
     // Dismissals per category, counted once for the whole list.
     let mut dismissed_in: HashMap<&str, i32> = HashMap::new();
-    for sku in history.into_iter().flat_map(|h| &h.dismissed) {
-        if let Some(item) = model.catalog.get(sku) {
+    for &id in history.into_iter().flat_map(|h| &h.dismissed) {
+        if let Some(item) = catalog.item(id) {
             *dismissed_in.entry(item.category.as_str()).or_default() += 1;
         }
     }
-    let penalised = |item: &Item| {
-        DISMISSED_CATEGORY.powi(
-            dismissed_in
-                .get(item.category.as_str())
-                .copied()
-                .unwrap_or(0),
-        )
+    let penalised = |item: &Item| match dismissed_in.get(item.category.as_str()) {
+        Some(&dismissals) => DISMISSED_CATEGORY.powi(dismissals),
+        None => 1.0,
     };
-    let mut scored: Vec<Recommendation> = candidates
+    let mut scored: Vec<Candidate> = candidates
         .into_iter()
-        .map(|sku| {
-            let collaborative_part = collaborative
-                .get(&sku)
-                .map_or(0.0, |e| e.score / collaborative_max * collaborative_share);
-            let content_part = content
-                .get(&sku)
-                .map_or(0.0, |e| e.score / content_max * content_share);
-            let trending_part = trending
-                .get(&sku)
-                .map_or(0.0, |s| s / trending_max * config.trending_share);
-            let latent_part = latent_scores
-                .get(&sku)
-                .map_or(0.0, |s| s / latent_max * latent_share);
-            let item = model
-                .catalog
-                .get(&sku)
-                .expect("candidates are in the catalog");
-            let score =
-                (collaborative_part + content_part + trending_part + latent_part) * penalised(item);
-            let mut contributions = vec![
-                (Source::Collaborative, collaborative_part),
-                (Source::Content, content_part),
-                (Source::Trending, trending_part),
-            ];
-            if latent.is_some() {
-                contributions.push((Source::Latent, latent_part));
-            }
-            Recommendation {
-                sku,
-                title: String::new(),
-                category: String::new(),
-                score,
-                contributions,
-                because: String::new(),
+        .map(|id| {
+            let parts = Parts {
+                collaborative: collaborative
+                    .get(&id)
+                    .map_or(0.0, |e| e.score / collaborative_max * collaborative_share),
+                content: content
+                    .get(&id)
+                    .map_or(0.0, |e| e.score / content_max * content_share),
+                trending: trending
+                    .get(&id)
+                    .map_or(0.0, |s| s / trending_max * config.trending_share),
+                latent: latent.map(|_| {
+                    latent_scores
+                        .get(&id)
+                        .map_or(0.0, |s| s / latent_max * latent_share)
+                }),
+                new: None,
+            };
+            let item = catalog.item(id).expect("candidates are in the catalog");
+            let blended =
+                parts.collaborative + parts.content + parts.trending + parts.latent.unwrap_or(0.0);
+            Candidate {
+                id,
+                score: blended * penalised(item),
+                parts,
             }
         })
-        .filter(|r| r.score > 0.0)
+        .filter(|c| c.score > 0.0)
         .collect();
-    scored.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.sku.cmp(&b.sku)));
-    let mut chosen = diversify(model, scored, limit);
+    scored.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.id.cmp(&b.id)));
+    let mut chosen = diversify(model, &mut likeness, scored, limit);
+    if !request.similar_only {
+        make_room_for_new_items(model, &audience, &mut chosen, limit, now);
+    }
     // Only what is shown is described and explained.
     let behind = Behind {
         collaborative: &collaborative,
@@ -267,26 +352,20 @@ pub(crate) fn recommend(
         latent,
         seeds: &seeds,
     };
-    for recommendation in &mut chosen {
-        let item = model
-            .catalog
-            .get(&recommendation.sku)
-            .expect("in the catalog");
-        recommendation.title.clone_from(&item.title);
-        recommendation.category.clone_from(&item.category);
-        recommendation.because = explain(
-            model,
-            request,
-            history,
-            item,
-            &recommendation.contributions,
-            &behind,
-        );
-    }
-    if !request.similar_only {
-        make_room_for_new_items(model, request, shopper.as_ref(), &mut chosen, limit, now);
-    }
     chosen
+        .into_iter()
+        .map(|candidate| {
+            let item = catalog.item(candidate.id).expect("in the catalog");
+            Recommendation {
+                sku: item.sku.clone(),
+                title: item.title.clone(),
+                category: item.category.clone(),
+                score: candidate.score,
+                contributions: candidate.parts.contributions(),
+                because: explain(model, &audience, &candidate, item, &behind),
+            }
+        })
+        .collect()
 }
 
 /// One place in every `new_item_every` (the last of each block) goes to the newest
@@ -295,9 +374,8 @@ pub(crate) fn recommend(
 /// list while anything is in stock.
 fn make_room_for_new_items(
     model: &Model,
-    request: &Request,
-    shopper: Option<&Shopper>,
-    chosen: &mut Vec<Recommendation>,
+    audience: &Audience,
+    chosen: &mut Vec<Candidate>,
     limit: usize,
     now: DateTime<Utc>,
 ) {
@@ -311,22 +389,27 @@ fn make_room_for_new_items(
         .catalog
         .newest_first()
         .take(NEWEST_SCAN)
-        .filter(|item| showable_to(item, request, shopper));
-    let mut next_new = |chosen: &[Recommendation]| {
+        .filter(|(id, item)| audience.may_see(*id, item));
+    let mut next_new = |chosen: &[Candidate]| {
         newest
             .by_ref()
-            .find(|item| chosen.iter().all(|r| r.sku != item.sku))
-            .map(|item| new_item(item, boost(item)))
+            .find(|(id, _)| chosen.iter().all(|c| c.id != *id))
+            .map(|(id, item)| {
+                let boost = boost(item);
+                Candidate {
+                    id,
+                    score: boost,
+                    parts: Parts::new_item(boost),
+                }
+            })
     };
     let every = config.new_item_every.max(1);
     let mut block = 0;
     while block < limit && block <= chosen.len() {
         let end = (block + every).min(chosen.len());
-        let has_new = chosen[block..end].iter().any(|r| {
-            r.contributions
-                .iter()
-                .any(|(source, boost)| *source == Source::New && *boost >= NEW_BOOST_FLOOR)
-        });
+        let has_new = chosen[block..end]
+            .iter()
+            .any(|c| c.parts.new.is_some_and(|boost| boost >= NEW_BOOST_FLOOR));
         if !has_new {
             let Some(new) = next_new(chosen).filter(|new| new.score >= NEW_BOOST_FLOOR) else {
                 break;
@@ -343,131 +426,68 @@ fn make_room_for_new_items(
     }
 }
 
-/// A new item as a recommendation, with its boost as its score.
-fn new_item(item: &Item, boost: f64) -> Recommendation {
-    Recommendation {
-        sku: item.sku.clone(),
-        title: item.title.clone(),
-        category: item.category.clone(),
-        score: boost,
-        contributions: vec![(Source::New, boost)],
-        because: in_category("new", item),
-    }
-}
-
-/// Whether `item` may be in this list: listed and in stock, not dismissed, not the
-/// product being looked at, under the asked category, and not one the shopper
-/// bought or touched lately (a bought item the shop marks re-buyable comes back).
-fn showable_to(item: &Item, request: &Request, shopper: Option<&Shopper>) -> bool {
-    item.showable()
-        && request.context_sku.as_deref() != Some(item.sku.as_str())
-        && request
-            .category
-            .as_deref()
-            .is_none_or(|category| levels(&item.category).iter().any(|level| level == category))
-        && shopper.is_none_or(|s| {
-            let h = s.history;
-            let rebuy = item.rebuyable && h.bought.contains(&item.sku);
-            let known = h.bought.contains(&item.sku) || s.recent.contains(item.sku.as_str());
-            !h.dismissed.contains(&item.sku) && (rebuy || !known)
-        })
-}
-
-/// A shopper's history, with their recent items as a set (looked up per candidate).
-struct Shopper<'a> {
-    history: &'a crate::history::History,
-    recent: std::collections::HashSet<&'a str>,
-}
-
-impl<'a> Shopper<'a> {
-    fn of(history: &'a crate::history::History) -> Self {
-        Shopper {
-            history,
-            recent: history.recent.iter().map(|i| i.sku.as_str()).collect(),
-        }
-    }
-}
-
 fn max_score(scores: impl Iterator<Item = f64>) -> f64 {
     scores.fold(0.0, f64::max).max(f64::MIN_POSITIVE)
 }
 
 /// What the sources found behind a list's items, to explain them by.
 struct Behind<'a> {
-    collaborative: &'a HashMap<String, Evidence>,
-    content: &'a HashMap<String, Evidence>,
+    collaborative: &'a IdMap<Evidence>,
+    content: &'a IdMap<Evidence>,
     latent: Option<&'a Latent>,
     /// The items the list started from (`context_sku` first, when given).
-    seeds: &'a [(String, f64)],
+    seeds: &'a [(ItemId, f64)],
 }
 
 /// The sentence for the source that gave the most.
 fn explain(
     model: &Model,
-    request: &Request,
-    history: Option<&crate::history::History>,
+    audience: &Audience,
+    candidate: &Candidate,
     item: &Item,
-    contributions: &[(Source, f64)],
     behind: &Behind,
 ) -> String {
-    let Behind {
-        collaborative,
-        content,
-        latent,
-        seeds,
-    } = *behind;
-    let (source, _) =
-        contributions
-            .iter()
-            .copied()
-            .fold((Source::Trending, f64::MIN), |best, c| {
-                if c.1 > best.1 {
-                    c
-                } else {
-                    best
-                }
-            });
-    fn seed_and_title<'a>(
-        model: &'a Model,
-        evidence: Option<&'a Evidence>,
-    ) -> Option<(&'a str, &'a str)> {
-        let seed = evidence?.seed.as_deref()?;
-        Some((
-            seed,
-            model.catalog.get(seed).map_or(seed, |i| i.title.as_str()),
-        ))
-    }
-    let title_of = |evidence| seed_and_title(model, evidence);
-    let is_context = |seed: &str| request.context_sku.as_deref() == Some(seed);
-    match source {
-        Source::Collaborative => match title_of(collaborative.get(&item.sku)) {
-            Some((seed, title)) if history.is_some_and(|h| h.bought.contains(seed)) => {
-                format!("bought together with {title}")
+    let title = |seed: ItemId| {
+        model
+            .catalog
+            .item(seed)
+            .map_or(model.catalog.sku(seed), |i| i.title.as_str())
+    };
+    let seed_of = |evidence: &IdMap<Evidence>| evidence.get(&candidate.id).and_then(|e| e.seed);
+    let is_context = |seed: ItemId| audience.context == Some(seed);
+    match candidate.parts.strongest() {
+        Source::Collaborative => match seed_of(behind.collaborative) {
+            Some(seed) if audience.history.is_some_and(|h| h.bought.contains(&seed)) => {
+                format!("bought together with {}", title(seed))
             }
-            Some((seed, title)) if is_context(seed) => format!("often chosen with {title}"),
-            Some((_, title)) => format!("often viewed with {title}"),
+            Some(seed) if is_context(seed) => format!("often chosen with {}", title(seed)),
+            Some(seed) => format!("often viewed with {}", title(seed)),
             None => trending_in(item),
         },
-        Source::Content => match title_of(content.get(&item.sku)) {
-            Some((seed, title)) if is_context(seed) => format!("similar to {title}"),
-            Some((_, title)) => format!("similar to {title} you viewed"),
+        Source::Content => match seed_of(behind.content) {
+            Some(seed) if is_context(seed) => format!("similar to {}", title(seed)),
+            Some(seed) => format!("similar to {} you viewed", title(seed)),
             None => trending_in(item),
         },
         Source::Latent => {
             // The seed most like it in factor space.
-            let nearest = seeds
+            let nearest = behind
+                .seeds
                 .iter()
-                .map(|(seed, _)| (seed, latent.map_or(0.0, |l| l.likeness(seed, &item.sku))))
+                .map(|&(seed, _)| {
+                    let likeness = behind
+                        .latent
+                        .map_or(0.0, |l| l.likeness(&seed, &candidate.id));
+                    (seed, likeness)
+                })
                 .max_by(|a, b| a.1.total_cmp(&b.1));
             match nearest {
-                Some((seed, _)) => {
-                    let title = model.catalog.get(seed).map_or(seed.as_str(), |i| &i.title);
-                    format!("liked by shoppers who liked {title}")
-                }
+                Some((seed, _)) => format!("liked by shoppers who liked {}", title(seed)),
                 None => trending_in(item),
             }
         }
-        Source::Trending | Source::New => trending_in(item),
+        Source::New => in_category("new", item),
+        Source::Trending => trending_in(item),
     }
 }
 
@@ -487,53 +507,58 @@ fn in_category(what: &str, item: &Item) -> String {
 
 /// Re-rank by MMR (relevance against likeness to what is already chosen) and keep
 /// at most the configured number per category and per shop among the first ten.
-fn diversify(model: &Model, mut pool: Vec<Recommendation>, limit: usize) -> Vec<Recommendation> {
+fn diversify(
+    model: &Model,
+    likeness_of: &mut ContentScorer,
+    mut pool: Vec<Candidate>,
+    limit: usize,
+) -> Vec<Candidate> {
     let config = &model.config;
     let lambda = config.diversity_lambda;
     // MMR only needs the head of the pool (sorted by score): the rest could never be
     // chosen.
     pool.truncate(limit * 5);
-    let best = pool.first().map_or(1.0, |r| r.score.max(f64::MIN_POSITIVE));
-    // Each candidate's likeness to the nearest item chosen so far, kept up to date
-    // one pick at a time.
-    let mut pool: Vec<(Recommendation, f64)> = pool.into_iter().map(|r| (r, 0.0)).collect();
-    let mut chosen: Vec<Recommendation> = Vec::with_capacity(limit);
-    let mut per_category: HashMap<String, usize> = HashMap::new();
-    let mut per_shop: HashMap<String, usize> = HashMap::new();
+    let best = pool.first().map_or(1.0, |c| c.score.max(f64::MIN_POSITIVE));
+    // Each candidate's item and its likeness to the nearest item chosen so far, kept
+    // up to date one pick at a time.
+    let mut pool: Vec<(Candidate, &Item, f64)> = pool
+        .into_iter()
+        .map(|c| (c, model.catalog.item(c.id).expect("in the catalog"), 0.0))
+        .collect();
+    let mut chosen: Vec<Candidate> = Vec::with_capacity(limit);
+    let mut per_category: HashMap<&str, usize> = HashMap::new();
+    let mut per_shop: HashMap<&str, usize> = HashMap::new();
     while chosen.len() < limit && !pool.is_empty() {
         let in_top = chosen.len() < TOP;
-        let within_caps = |r: &Recommendation| {
-            let item = model.catalog.get(&r.sku).expect("in the catalog");
+        let within_caps = |item: &Item| {
             !in_top
-                || (per_category.get(&item.category).copied().unwrap_or(0)
+                || (per_category.get(item.category.as_str()).copied().unwrap_or(0)
                     < config.per_category_in_top
-                    && per_shop.get(&item.shop_id).copied().unwrap_or(0) < config.per_shop_in_top)
+                    && per_shop.get(item.shop_id.as_str()).copied().unwrap_or(0)
+                        < config.per_shop_in_top)
         };
-        let mmr = |(r, likeness): &(Recommendation, f64)| {
-            lambda * r.score / best - (1.0 - lambda) * likeness
-        };
+        let mmr = |c: &Candidate, likeness: f64| lambda * c.score / best - (1.0 - lambda) * likeness;
         // The best by MMR within the caps (ties to the earlier, higher-scored one);
         // when every candidate left breaks a cap, the caps give way rather than the
         // list, and the highest score is taken.
         let pick = pool
             .iter()
             .enumerate()
-            .filter(|(_, candidate)| within_caps(&candidate.0))
-            .fold(None, |best: Option<(usize, f64)>, (i, candidate)| {
-                let value = mmr(candidate);
+            .filter(|(_, (_, item, _))| within_caps(item))
+            .fold(None, |best: Option<(usize, f64)>, (i, (c, _, likeness))| {
+                let value = mmr(c, *likeness);
                 match best {
                     Some((_, top)) if top >= value => best,
                     _ => Some((i, value)),
                 }
             })
             .map_or(0, |(i, _)| i);
-        let (picked, _) = pool.remove(pick);
-        for (candidate, likeness) in &mut pool {
-            *likeness = likeness.max(model.content.similarity(&candidate.sku, &picked.sku));
+        let (picked, item, _) = pool.remove(pick);
+        for (candidate, _, likeness) in &mut pool {
+            *likeness = likeness.max(likeness_of.similarity(candidate.id, picked.id));
         }
-        let item = model.catalog.get(&picked.sku).expect("in the catalog");
-        *per_category.entry(item.category.clone()).or_default() += 1;
-        *per_shop.entry(item.shop_id.clone()).or_default() += 1;
+        *per_category.entry(item.category.as_str()).or_default() += 1;
+        *per_shop.entry(item.shop_id.as_str()).or_default() += 1;
         chosen.push(picked);
     }
     chosen

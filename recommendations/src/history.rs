@@ -1,10 +1,12 @@
 //! Each shopper's recent interactions (weighted by kind), what they bought and what
 //! they dismissed.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+
+use crate::catalog::{IdSet, ItemId};
 
 /// A kind of feedback that says a shopper is interested in an item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -19,7 +21,7 @@ pub enum Feedback {
 /// One interaction kept in a shopper's history.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Interaction {
-    pub sku: String,
+    pub item: ItemId,
     pub weight: f64,
     pub at: DateTime<Utc>,
 }
@@ -29,8 +31,8 @@ pub struct Interaction {
 pub struct History {
     /// Newest last, at most the configured number.
     pub recent: VecDeque<Interaction>,
-    pub bought: HashSet<String>,
-    pub dismissed: HashSet<String>,
+    pub bought: IdSet,
+    pub dismissed: IdSet,
 }
 
 impl History {
@@ -43,23 +45,24 @@ impl History {
     }
 
     /// The distinct items of the history, oldest first.
-    pub fn items(&self) -> Vec<&str> {
-        let mut items: Vec<&str> = Vec::with_capacity(self.recent.len());
+    pub fn items(&self) -> Vec<ItemId> {
+        let mut items: Vec<ItemId> = Vec::with_capacity(self.recent.len());
         for interaction in &self.recent {
-            if !items.contains(&interaction.sku.as_str()) {
-                items.push(&interaction.sku);
+            if !items.contains(&interaction.item) {
+                items.push(interaction.item);
             }
         }
         items
     }
 
-    /// The items of the history with their summed weights, heaviest first.
-    pub fn seeds(&self) -> Vec<(String, f64)> {
-        let mut by_item: Vec<(String, f64)> = Vec::new();
+    /// The items of the history with their summed weights, heaviest first (ties:
+    /// the earlier numbered).
+    pub fn seeds(&self) -> Vec<(ItemId, f64)> {
+        let mut by_item: Vec<(ItemId, f64)> = Vec::new();
         for interaction in &self.recent {
-            match by_item.iter_mut().find(|(sku, _)| *sku == interaction.sku) {
+            match by_item.iter_mut().find(|(item, _)| *item == interaction.item) {
                 Some((_, weight)) => *weight += interaction.weight,
-                None => by_item.push((interaction.sku.clone(), interaction.weight)),
+                None => by_item.push((interaction.item, interaction.weight)),
             }
         }
         by_item.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::{Catalog, Item};
+use crate::catalog::{Catalog, Item, ItemId};
 use crate::config::Config;
 use crate::ensemble::{self, Recommendation, Request};
 use crate::history::{Feedback, History, Interaction};
@@ -70,15 +70,15 @@ impl Model {
     /// Every shopper's recent interactions as (shopper, item, weight), in a fixed
     /// order: what the latent model is trained on (copied, so training runs without
     /// holding the model).
-    pub fn training_data(&self) -> Vec<(String, String, f64)> {
-        let mut data: Vec<(String, String, f64)> = self
+    pub fn training_data(&self) -> Vec<(String, ItemId, f64)> {
+        let mut data: Vec<(String, ItemId, f64)> = self
             .histories
             .iter()
             .flat_map(|(user, history)| {
                 history
                     .recent
                     .iter()
-                    .map(move |i| (user.clone(), i.sku.clone(), i.weight))
+                    .map(move |i| (user.clone(), i.item, i.weight))
             })
             .collect();
         // Seeded training gives the same factors for the same data in the same order.
@@ -94,6 +94,14 @@ impl Model {
         &self.catalog
     }
 
+    /// Content similarity of two SKUs (0 when either is unknown).
+    pub fn content_similarity(&self, a: &str, b: &str) -> f64 {
+        match (self.catalog.id(a), self.catalog.id(b)) {
+            (Some(a), Some(b)) => self.content.similarity(a, b),
+            _ => 0.0,
+        }
+    }
+
     /// Take in one input that happened at `at`.
     pub fn apply(&mut self, input: Input, at: DateTime<Utc>) {
         match input {
@@ -103,17 +111,20 @@ impl Model {
                     item.in_stock = known.in_stock;
                     item.listed_at = known.listed_at;
                 }
-                self.content.set(&item.sku, item.terms());
-                self.catalog.insert(item);
+                let terms = item.terms();
+                let id = self.catalog.insert(item);
+                self.content.set(id, terms);
             }
             Input::Delisted { sku } => {
-                if let Some(item) = self.catalog.get_mut(&sku) {
-                    item.listed = false;
+                if let Some(id) = self.catalog.id(&sku) {
+                    if let Some(item) = self.catalog.item_mut(id) {
+                        item.listed = false;
+                    }
+                    self.content.remove(id);
                 }
-                self.content.remove(&sku);
             }
             Input::Stock { sku, in_stock } => {
-                if let Some(item) = self.catalog.get_mut(&sku) {
+                if let Some(item) = self.catalog.id(&sku).and_then(|id| self.catalog.item_mut(id)) {
                     item.in_stock = in_stock;
                 }
             }
@@ -121,42 +132,38 @@ impl Model {
                 user_id,
                 sku,
                 feedback,
-            } => self.interaction(user_id, sku, feedback, at),
+            } => {
+                let item = self.catalog.intern(&sku);
+                self.interaction(user_id, item, feedback, at);
+            }
             Input::Dismissed { user_id, sku } => {
+                let item = self.catalog.intern(&sku);
                 self.histories
                     .entry(user_id)
                     .or_default()
                     .dismissed
-                    .insert(sku);
+                    .insert(item);
             }
         }
     }
 
-    fn interaction(&mut self, user_id: String, sku: String, feedback: Feedback, at: DateTime<Utc>) {
+    fn interaction(&mut self, user_id: String, item: ItemId, feedback: Feedback, at: DateTime<Utc>) {
         let weight = self.config.weight(feedback);
         let keep = self.config.history_per_user;
         let history = self.histories.entry(user_id).or_default();
         let before = history.items();
-        if !before.contains(&sku.as_str()) {
-            self.co.add(&sku, &before);
+        if !before.contains(&item) {
+            self.co.add(item, &before);
         }
-        history.record(
-            Interaction {
-                sku: sku.clone(),
-                weight,
-                at,
-            },
-            keep,
-        );
+        history.record(Interaction { item, weight, at }, keep);
         if feedback == Feedback::Purchased {
-            history.bought.insert(sku.clone());
+            history.bought.insert(item);
         }
         let category = self
             .catalog
-            .get(&sku)
-            .map(|item| item.category.clone())
-            .unwrap_or_default();
-        self.trending.add(&sku, &category, weight, at);
+            .item(item)
+            .map_or("", |listed| listed.category.as_str());
+        self.trending.add(item, category, weight, at);
     }
 
     /// The list for `request` at `now`.
@@ -167,7 +174,7 @@ impl Model {
     /// The list for `request` at `now`, with a trained latent-factor model.
     pub fn recommend_with(
         &self,
-        latent: Option<&Latent>,
+        latent: Option<&Latent<ItemId>>,
         request: &Request,
         now: DateTime<Utc>,
     ) -> Vec<Recommendation> {

@@ -16,7 +16,7 @@ use crate::follower::{Followed, LiveRecommendations};
 use crate::Config;
 
 /// Bumped when the saved form changes: an older snapshot is then not loaded.
-const FORMAT: u32 = 2;
+const FORMAT: u32 = 3;
 const FILE: &str = "snapshot.json";
 
 #[derive(Serialize, Deserialize)]

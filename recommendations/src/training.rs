@@ -145,7 +145,7 @@ impl Recommender {
         let params = self.params;
         let trained = tokio::task::spawn_blocking(move || {
             let mut latent = Latent::train(
-                data.iter().map(|(u, i, w)| (u.as_str(), i.as_str(), *w)),
+                data.iter().map(|(u, i, w)| (u.as_str(), *i, *w)),
                 params,
             );
             latent.trained_to = position;

@@ -9,7 +9,7 @@ use crate::sources::latent::Latent;
 use super::{Interaction, Ranker};
 
 pub struct Als {
-    latent: Latent,
+    latent: Latent<String>,
     histories: HashMap<String, Vec<(String, f64)>>,
 }
 
@@ -18,7 +18,7 @@ impl Als {
         let latent = Latent::train(
             train
                 .iter()
-                .map(|i| (i.user.as_str(), i.item.as_str(), i.rating)),
+                .map(|i| (i.user.as_str(), i.item.clone(), i.rating)),
             params,
         );
         let mut histories: HashMap<String, Vec<(String, f64)>> = HashMap::new();
@@ -48,8 +48,8 @@ impl Ranker for Als {
         let scores = self
             .latent
             .items()
-            .filter(|item| !seen.contains(item))
-            .filter_map(|item| Some((item, self.latent.score(&vector, item)?)))
+            .filter(|item| !seen.contains(item.as_str()))
+            .filter_map(|item| Some((item.as_str(), self.latent.score(&vector, item)?)))
             .collect();
         super::baselines::top_of(scores, k)
     }

@@ -52,7 +52,7 @@ pub fn evaluate(
     // The product's ensemble with its latent model trained on the same histories.
     let data = model.training_data();
     let latent_model = std::sync::Arc::new(Latent::train(
-        data.iter().map(|(u, i, w)| (u.as_str(), i.as_str(), *w)),
+        data.iter().map(|(u, i, w)| (u.as_str(), *i, *w)),
         als,
     ));
 
@@ -69,7 +69,7 @@ pub fn evaluate(
         .iter()
         .map(|(item, users)| (item.to_string(), users.len() as f64 / shoppers))
         .collect();
-    let similarity = |a: &str, b: &str| model.content.similarity(a, b);
+    let similarity = |a: &str, b: &str| model.content_similarity(a, b);
     let truth = Truth {
         catalogue: catalogue.len(),
         popularity: &popularity,

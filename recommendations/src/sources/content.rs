@@ -5,9 +5,12 @@
 //! sorted, so a similarity is a merge of two short integer lists (no string is
 //! compared or hashed on the hot path).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
+
+use crate::catalog::{IdMap, IdSet, ItemId};
 
 /// Most items one similarity query looks at (rare terms are looked at first, so
 /// these are the items sharing the most telling terms).
@@ -19,22 +22,24 @@ pub struct ContentIndex {
     /// A term's text to its number.
     term_ids: HashMap<String, u32>,
     /// Per term number: the items that have it.
-    postings: Vec<HashSet<String>>,
-    /// Per item: its term numbers, sorted.
-    items: HashMap<String, Vec<u32>>,
+    postings: Vec<IdSet>,
+    /// Per item number: its term numbers, sorted (None: not indexed).
+    items: Vec<Option<Vec<u32>>>,
+    /// How many items are indexed.
+    indexed: usize,
 }
 
 impl ContentIndex {
-    /// Index `sku` with `terms` (replacing what it had).
-    pub fn set(&mut self, sku: &str, terms: Vec<String>) {
-        self.remove(sku);
+    /// Index `item` with `terms` (replacing what it had).
+    pub fn set(&mut self, item: ItemId, terms: Vec<String>) {
+        self.remove(item);
         let mut ids: Vec<u32> = terms
             .into_iter()
             .map(|term| {
                 let next = self.term_ids.len() as u32;
                 let id = *self.term_ids.entry(term).or_insert(next);
                 if id as usize == self.postings.len() {
-                    self.postings.push(HashSet::new());
+                    self.postings.push(IdSet::default());
                 }
                 id
             })
@@ -42,98 +47,148 @@ impl ContentIndex {
         ids.sort_unstable();
         ids.dedup();
         for &id in &ids {
-            self.postings[id as usize].insert(sku.to_string());
+            self.postings[id as usize].insert(item);
         }
-        self.items.insert(sku.to_string(), ids);
-    }
-
-    pub fn remove(&mut self, sku: &str) {
-        for id in self.items.remove(sku).unwrap_or_default() {
-            self.postings[id as usize].remove(sku);
+        if self.items.len() <= item.index() {
+            self.items.resize(item.index() + 1, None);
         }
+        self.items[item.index()] = Some(ids);
+        self.indexed += 1;
     }
 
-    fn idf(&self, id: u32) -> f64 {
-        let df = self.postings[id as usize].len().max(1) as f64;
-        (1.0 + self.items.len() as f64 / df).ln()
+    pub fn remove(&mut self, item: ItemId) {
+        let Some(ids) = self.items.get_mut(item.index()).and_then(Option::take) else {
+            return;
+        };
+        for id in ids {
+            self.postings[id as usize].remove(&item);
+        }
+        self.indexed -= 1;
     }
 
-    /// Each term's weight (idf squared) and the norm, of one item's terms.
-    fn weights(&self, ids: &[u32]) -> (Vec<f64>, f64) {
-        let weights: Vec<f64> = ids.iter().map(|&id| self.idf(id).powi(2)).collect();
-        let norm = weights.iter().sum::<f64>().sqrt();
-        (weights, norm)
+    fn terms(&self, item: ItemId) -> Option<&[u32]> {
+        self.items.get(item.index())?.as_deref()
+    }
+
+    /// A scorer for one list: each term's and item's weight is worked out once.
+    pub fn scorer(&self) -> ContentScorer<'_> {
+        ContentScorer {
+            index: self,
+            term_weights: FxHashMap::default(),
+            norms: IdMap::default(),
+        }
     }
 
     /// Cosine of two items' TF-IDF vectors.
-    pub fn similarity(&self, a: &str, b: &str) -> f64 {
-        let (Some(ta), Some(tb)) = (self.items.get(a), self.items.get(b)) else {
-            return 0.0;
-        };
-        let (wa, na) = self.weights(ta);
-        let (_, nb) = self.weights(tb);
-        cosine(ta, &wa, na, tb, nb)
+    pub fn similarity(&self, a: ItemId, b: ItemId) -> f64 {
+        self.scorer().similarity(a, b)
     }
 
-    /// The `k` items most like `sku`, most alike first.
-    pub fn neighbours(&self, sku: &str, k: usize) -> Vec<(String, f64)> {
-        let Some(ids) = self.items.get(sku) else {
+    /// The `k` items most like `item`, most alike first.
+    pub fn neighbours(&self, item: ItemId, k: usize) -> Vec<(ItemId, f64)> {
+        self.scorer().neighbours(item, k)
+    }
+}
+
+/// Content similarities for one list. A term's weight (its IDF squared) depends on
+/// the whole catalogue, so it is computed when first needed and kept for the list.
+pub struct ContentScorer<'a> {
+    index: &'a ContentIndex,
+    term_weights: FxHashMap<u32, f64>,
+    norms: IdMap<f64>,
+}
+
+impl ContentScorer<'_> {
+    fn weight(&mut self, term: u32) -> f64 {
+        let index = self.index;
+        *self.term_weights.entry(term).or_insert_with(|| {
+            let df = index.postings[term as usize].len().max(1) as f64;
+            (1.0 + index.indexed as f64 / df).ln().powi(2)
+        })
+    }
+
+    fn norm(&mut self, item: ItemId, terms: &[u32]) -> f64 {
+        if let Some(&norm) = self.norms.get(&item) {
+            return norm;
+        }
+        let norm = terms.iter().map(|&t| self.weight(t)).sum::<f64>().sqrt();
+        self.norms.insert(item, norm);
+        norm
+    }
+
+    /// Cosine of two items' TF-IDF vectors.
+    pub fn similarity(&mut self, a: ItemId, b: ItemId) -> f64 {
+        let index = self.index;
+        let (Some(ta), Some(tb)) = (index.terms(a), index.terms(b)) else {
+            return 0.0;
+        };
+        let norms = self.norm(a, ta) * self.norm(b, tb);
+        if norms <= 0.0 {
+            return 0.0;
+        }
+        shared_terms(ta, tb)
+            .map(|term| self.weight(term))
+            .sum::<f64>()
+            / norms
+    }
+
+    /// The `k` items most like `item`, most alike first.
+    pub fn neighbours(&mut self, item: ItemId, k: usize) -> Vec<(ItemId, f64)> {
+        let index = self.index;
+        let Some(terms) = index.terms(item) else {
             return Vec::new();
         };
         // Rare terms first: they say most, and their posting lists are short.
-        let mut by_rarity: Vec<u32> = ids.clone();
-        by_rarity.sort_by_key(|&id| self.postings[id as usize].len());
-        let mut candidates: HashSet<&String> = HashSet::new();
-        'terms: for id in by_rarity {
-            for other in &self.postings[id as usize] {
+        let mut by_rarity: Vec<u32> = terms.to_vec();
+        by_rarity.sort_by_key(|&term| index.postings[term as usize].len());
+        let mut candidates: IdSet = IdSet::default();
+        'terms: for term in by_rarity {
+            for &other in &index.postings[term as usize] {
                 if candidates.len() >= CANDIDATES {
                     break 'terms;
                 }
                 candidates.insert(other);
             }
         }
-        let (weights, norm) = self.weights(ids);
-        let mut near: Vec<(&String, f64)> = candidates
+        candidates.remove(&item);
+        let mut near: Vec<(ItemId, f64)> = candidates
             .into_iter()
-            .filter(|other| other.as_str() != sku)
-            .filter_map(|other| {
-                let theirs = self.items.get(other.as_str())?;
-                let (_, their_norm) = self.weights(theirs);
-                let similarity = cosine(ids, &weights, norm, theirs, their_norm);
-                (similarity > 0.0).then_some((other, similarity))
-            })
+            .map(|other| (other, self.similarity(item, other)))
+            .filter(|(_, similarity)| *similarity > 0.0)
             .collect();
-        near.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(b.0)));
-        near.truncate(k);
-        near.into_iter().map(|(sku, s)| (sku.clone(), s)).collect()
+        let order = |a: &(ItemId, f64), b: &(ItemId, f64)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+        if near.len() > k {
+            near.select_nth_unstable_by(k, order);
+            near.truncate(k);
+        }
+        near.sort_by(order);
+        near
     }
 }
 
-/// The cosine of `a` (its sorted term numbers, their weights, its norm) and `b`
-/// (terms and norm): the weights of the shared terms over the norms.
-fn cosine(a: &[u32], weights: &[f64], norm_a: f64, b: &[u32], norm_b: f64) -> f64 {
-    let norms = norm_a * norm_b;
-    if norms <= 0.0 {
-        return 0.0;
-    }
-    let (mut i, mut j, mut shared) = (0, 0, 0.0);
-    while i < a.len() && j < b.len() {
-        match a[i].cmp(&b[j]) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                shared += weights[i];
-                i += 1;
-                j += 1;
+/// The term numbers two sorted lists share (a merge: no hashing).
+fn shared_terms<'a>(a: &'a [u32], b: &'a [u32]) -> impl Iterator<Item = u32> + 'a {
+    let (mut i, mut j) = (0, 0);
+    std::iter::from_fn(move || {
+        while i < a.len() && j < b.len() {
+            match a[i].cmp(&b[j]) {
+                std::cmp::Ordering::Less => i += 1,
+                std::cmp::Ordering::Greater => j += 1,
+                std::cmp::Ordering::Equal => {
+                    i += 1;
+                    j += 1;
+                    return Some(a[i - 1]);
+                }
             }
         }
-    }
-    shared / norms
+        None
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalog::Catalog;
 
     fn terms(list: &[&str]) -> Vec<String> {
         let mut terms: Vec<String> = list.iter().map(|t| t.to_string()).collect();
@@ -144,38 +199,42 @@ mod tests {
     #[test]
     fn a_new_item_has_neighbours_at_once_and_rare_shared_terms_count_most() {
         // Given a catalog of kitchen things
+        let mut skus = Catalog::default();
+        let [mug, pan, lamp, bowl] = ["mug", "pan", "lamp", "bowl"].map(|sku| skus.intern(sku));
         let mut index = ContentIndex::default();
         index.set(
-            "mug",
+            mug,
             terms(&["c:home", "c:home/kitchen", "m:stoneware", "w:mug"]),
         );
         index.set(
-            "pan",
+            pan,
             terms(&["c:home", "c:home/kitchen", "m:steel", "w:pan"]),
         );
         index.set(
-            "lamp",
+            lamp,
             terms(&["c:home", "c:home/light", "m:brass", "w:lamp"]),
         );
         // When a stoneware bowl is listed
         index.set(
-            "bowl",
+            bowl,
             terms(&["c:home", "c:home/kitchen", "m:stoneware", "w:bowl"]),
         );
         // Then the mug (same category and material) is nearest, the pan next, the lamp last
-        let near = index.neighbours("bowl", 5);
-        let order: Vec<&str> = near.iter().map(|(s, _)| s.as_str()).collect();
-        assert_eq!(order, ["mug", "pan", "lamp"]);
-        assert!((index.similarity("bowl", "mug") - near[0].1).abs() < 1e-12);
+        let near = index.neighbours(bowl, 5);
+        let order: Vec<ItemId> = near.iter().map(|(id, _)| *id).collect();
+        assert_eq!(order, [mug, pan, lamp]);
+        assert!((index.similarity(bowl, mug) - near[0].1).abs() < 1e-12);
     }
 
     #[test]
     fn a_removed_item_is_nobody_s_neighbour() {
+        let mut skus = Catalog::default();
+        let [a, b] = ["a", "b"].map(|sku| skus.intern(sku));
         let mut index = ContentIndex::default();
-        index.set("a", terms(&["c:x", "w:one"]));
-        index.set("b", terms(&["c:x", "w:two"]));
-        index.remove("b");
-        assert!(index.neighbours("a", 5).is_empty());
-        assert_eq!(index.similarity("a", "b"), 0.0);
+        index.set(a, terms(&["c:x", "w:one"]));
+        index.set(b, terms(&["c:x", "w:two"]));
+        index.remove(b);
+        assert!(index.neighbours(a, 5).is_empty());
+        assert_eq!(index.similarity(a, b), 0.0);
     }
 }

@@ -8,6 +8,11 @@
 //! same data and parameters give the same factors.
 
 use std::collections::HashMap;
+use std::hash::Hash;
+
+use rustc_hash::FxHashMap;
+
+use crate::catalog::ItemId;
 
 /// How ALS is trained.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -31,13 +36,14 @@ impl Default for AlsParams {
     }
 }
 
-/// Trained item factors and what folding a shopper in needs.
+/// Trained item factors and what folding a shopper in needs; items are known by
+/// `K` (the product's item numbers, or the SKUs of an offline file).
 #[derive(Debug, Clone)]
-pub struct Latent {
+pub struct Latent<K = ItemId> {
     /// The log position the training data reflected (0 offline).
     pub trained_to: i64,
     params: AlsParams,
-    index: HashMap<String, usize>,
+    index: FxHashMap<K, usize>,
     item_factors: Vec<f64>,
     /// `Yᵀ·Y` of the item factors.
     gram: Vec<f64>,
@@ -46,20 +52,20 @@ pub struct Latent {
 /// One row's interactions: the other side's index and `alpha · weight`.
 type Rows = Vec<Vec<(usize, f64)>>;
 
-impl Latent {
+impl<K: Hash + Eq> Latent<K> {
     /// Train on (shopper, item, weight) triples (a pair's weights add up).
-    pub fn train<'a>(
-        interactions: impl IntoIterator<Item = (&'a str, &'a str, f64)>,
+    pub fn train<U: Hash + Eq>(
+        interactions: impl IntoIterator<Item = (U, K, f64)>,
         params: AlsParams,
     ) -> Self {
-        let mut users: HashMap<&str, usize> = HashMap::new();
-        let mut index: HashMap<String, usize> = HashMap::new();
+        let mut users: HashMap<U, usize> = HashMap::new();
+        let mut index: FxHashMap<K, usize> = FxHashMap::default();
         let mut strength: HashMap<(usize, usize), f64> = HashMap::new();
         for (user, item, weight) in interactions {
             let next = users.len();
             let u = *users.entry(user).or_insert(next);
             let next = index.len();
-            let v = *index.entry(item.to_string()).or_insert(next);
+            let v = *index.entry(item).or_insert(next);
             *strength.entry((u, v)).or_default() += weight.max(0.0);
         }
         let mut by_user: Rows = vec![Vec::new(); users.len()];
@@ -106,15 +112,15 @@ impl Latent {
         format!("als{}", self.trained_to)
     }
 
-    fn factors_of(&self, sku: &str) -> Option<&[f64]> {
+    fn factors_of(&self, item: &K) -> Option<&[f64]> {
         let f = self.params.factors;
         self.index
-            .get(sku)
+            .get(item)
             .map(|&v| &self.item_factors[v * f..(v + 1) * f])
     }
 
     /// A shopper's vector from their items and weights (None when none is known).
-    pub fn fold_in(&self, items: &[(String, f64)]) -> Option<Vec<f64>> {
+    pub fn fold_in(&self, items: &[(K, f64)]) -> Option<Vec<f64>> {
         let f = self.params.factors;
         let mut a = self.gram.clone();
         for d in 0..f {
@@ -122,8 +128,8 @@ impl Latent {
         }
         let mut b = vec![0.0; f];
         let mut any = false;
-        for (sku, weight) in items {
-            let Some(y) = self.factors_of(sku) else {
+        for (item, weight) in items {
+            let Some(y) = self.factors_of(item) else {
                 continue;
             };
             any = true;
@@ -141,14 +147,14 @@ impl Latent {
         })
     }
 
-    /// The predicted preference of a shopper (folded in) for `sku`.
-    pub fn score(&self, user: &[f64], sku: &str) -> Option<f64> {
-        self.factors_of(sku)
+    /// The predicted preference of a shopper (folded in) for `item`.
+    pub fn score(&self, user: &[f64], item: &K) -> Option<f64> {
+        self.factors_of(item)
             .map(|y| user.iter().zip(y).map(|(a, b)| a * b).sum())
     }
 
     /// How alike two items are in factor space (their factors' dot product).
-    pub fn likeness(&self, a: &str, b: &str) -> f64 {
+    pub fn likeness(&self, a: &K, b: &K) -> f64 {
         match (self.factors_of(a), self.factors_of(b)) {
             (Some(x), Some(y)) => x.iter().zip(y).map(|(p, q)| p * q).sum(),
             _ => 0.0,
@@ -156,8 +162,8 @@ impl Latent {
     }
 
     /// Every item with factors.
-    pub fn items(&self) -> impl Iterator<Item = &str> {
-        self.index.keys().map(String::as_str)
+    pub fn items(&self) -> impl Iterator<Item = &K> {
+        self.index.keys()
     }
 }
 

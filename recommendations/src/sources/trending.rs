@@ -11,13 +11,16 @@ use std::collections::{BTreeSet, HashMap};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::catalog::ItemId;
+
 /// Decayed counts of items and categories, and the items ranked by theirs.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Trending {
     origin: DateTime<Utc>,
     rate: f64,
-    items: HashMap<String, f64>,
-    ranking: BTreeSet<(Score, String)>,
+    /// Per item number: its log-count, once counted.
+    items: Vec<Option<f64>>,
+    ranking: BTreeSet<(Score, ItemId)>,
     categories: HashMap<String, f64>,
 }
 
@@ -45,7 +48,7 @@ impl Trending {
         Self {
             origin,
             rate: std::f64::consts::LN_2 / seconds,
-            items: HashMap::new(),
+            items: Vec::new(),
             ranking: BTreeSet::new(),
             categories: HashMap::new(),
         }
@@ -59,29 +62,36 @@ impl Trending {
         (at - self.origin).num_milliseconds() as f64 / 1000.0
     }
 
-    /// Count `weight` for `sku` (and every level of its `category`) at `at`.
-    pub fn add(&mut self, sku: &str, category: &str, weight: f64, at: DateTime<Utc>) {
+    /// Count `weight` for `item` (and every level of its `category`) at `at`.
+    pub fn add(&mut self, item: ItemId, category: &str, weight: f64, at: DateTime<Utc>) {
         if weight <= 0.0 {
             return;
         }
         let added = self.scaled(weight, at);
-        let old = self.items.get(sku).copied();
-        let new = old.map_or(added, |old| log_add(old, added));
-        if let Some(old) = old {
-            self.ranking.remove(&(Score(old), sku.to_string()));
+        if self.items.len() <= item.index() {
+            self.items.resize(item.index() + 1, None);
         }
-        self.items.insert(sku.to_string(), new);
-        self.ranking.insert((Score(new), sku.to_string()));
+        let new = match self.items[item.index()] {
+            Some(old) => {
+                self.ranking.remove(&(Score(old), item));
+                log_add(old, added)
+            }
+            None => added,
+        };
+        self.items[item.index()] = Some(new);
+        self.ranking.insert((Score(new), item));
         for level in levels(category) {
             let entry = self.categories.entry(level).or_insert(f64::NEG_INFINITY);
             *entry = log_add(*entry, added);
         }
     }
 
-    /// The decayed count of `sku` at `now`.
-    pub fn item(&self, sku: &str, now: DateTime<Utc>) -> f64 {
+    /// The decayed count of `item` at `now`.
+    pub fn item(&self, item: ItemId, now: DateTime<Utc>) -> f64 {
         self.items
-            .get(sku)
+            .get(item.index())
+            .copied()
+            .flatten()
             .map_or(0.0, |log| (log - self.elapsed(now) * self.rate).exp())
     }
 
@@ -99,16 +109,16 @@ impl Trending {
         k: usize,
         scan: usize,
         now: DateTime<Utc>,
-        keep: impl Fn(&str) -> bool,
-    ) -> Vec<(String, f64)> {
+        keep: impl Fn(ItemId) -> bool,
+    ) -> Vec<(ItemId, f64)> {
         let decay = self.elapsed(now) * self.rate;
         self.ranking
             .iter()
             .rev()
             .take(scan)
-            .filter(|(_, sku)| keep(sku))
+            .filter(|(_, item)| keep(*item))
             .take(k)
-            .map(|(score, sku)| (sku.clone(), (score.0 - decay).exp()))
+            .map(|(score, item)| (*item, (score.0 - decay).exp()))
             .collect()
     }
 }
@@ -120,6 +130,15 @@ fn log_add(a: f64, b: f64) -> f64 {
         return high;
     }
     high + (low - high).exp().ln_1p()
+}
+
+/// Whether `category` is `asked` or under it (`asked` one of its [`levels`]),
+/// without building the levels: this runs once per candidate.
+pub(crate) fn is_under(category: &str, asked: &str) -> bool {
+    let mut parts = category.split('/').filter(|p| !p.is_empty());
+    asked
+        .split('/')
+        .all(|want| !want.is_empty() && parts.next() == Some(want))
 }
 
 /// `home`, `home/kitchen`, `home/kitchen/mugs` for `home/kitchen/mugs`.
@@ -139,6 +158,7 @@ pub(crate) fn levels(category: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalog::Catalog;
 
     fn at(hours: i64) -> DateTime<Utc> {
         DateTime::UNIX_EPOCH + Duration::hours(hours)
@@ -148,18 +168,20 @@ mod tests {
     fn counts_halve_every_half_life_and_recent_interest_outranks_old() {
         // Given a half-life of a day, four purchases of a mug at hour 0 and two of a
         // lamp at hour 48
+        let mut skus = Catalog::default();
+        let [mug, lamp] = ["mug", "lamp"].map(|sku| skus.intern(sku));
         let mut trending = Trending::new(Duration::hours(24), at(0));
         for _ in 0..4 {
-            trending.add("mug", "home/kitchen", 5.0, at(0));
+            trending.add(mug, "home/kitchen", 5.0, at(0));
         }
-        trending.add("lamp", "home/light", 5.0, at(48));
-        trending.add("lamp", "home/light", 5.0, at(48));
+        trending.add(lamp, "home/light", 5.0, at(48));
+        trending.add(lamp, "home/light", 5.0, at(48));
         // Then at hour 48 the mug counts a quarter of its 20, the lamp all of its 10
-        assert!((trending.item("mug", at(48)) - 5.0).abs() < 1e-9);
-        assert!((trending.item("lamp", at(48)) - 10.0).abs() < 1e-9);
+        assert!((trending.item(mug, at(48)) - 5.0).abs() < 1e-9);
+        assert!((trending.item(lamp, at(48)) - 10.0).abs() < 1e-9);
         let top = trending.top(5, 100, at(48), |_| true);
-        assert_eq!(top[0].0, "lamp");
-        assert_eq!(top[1].0, "mug");
+        assert_eq!(top[0].0, lamp);
+        assert_eq!(top[1].0, mug);
         // And the category counts every item under it
         assert!((trending.category("home", at(48)) - 15.0).abs() < 1e-9);
         assert!((trending.category("home/kitchen", at(72)) - 2.5).abs() < 1e-9);
@@ -167,15 +189,33 @@ mod tests {
 
     #[test]
     fn top_keeps_only_what_the_filter_accepts() {
+        let mut skus = Catalog::default();
+        let [a, b, c] = ["a", "b", "c"].map(|sku| skus.intern(sku));
         let mut trending = Trending::new(Duration::hours(1), at(0));
-        trending.add("a", "x", 3.0, at(0));
-        trending.add("b", "y", 2.0, at(0));
-        trending.add("c", "x", 1.0, at(0));
-        let in_x: Vec<String> = trending
-            .top(5, 100, at(0), |sku| sku != "b")
+        trending.add(a, "x", 3.0, at(0));
+        trending.add(b, "y", 2.0, at(0));
+        trending.add(c, "x", 1.0, at(0));
+        let kept: Vec<ItemId> = trending
+            .top(5, 100, at(0), |item| item != b)
             .into_iter()
-            .map(|(sku, _)| sku)
+            .map(|(item, _)| item)
             .collect();
-        assert_eq!(in_x, ["a", "c"]);
+        assert_eq!(kept, [a, c]);
+    }
+
+    #[test]
+    fn a_category_is_under_itself_and_its_parents_only() {
+        assert!(is_under("home/kitchen/mugs", "home"));
+        assert!(is_under("home/kitchen/mugs", "home/kitchen"));
+        assert!(is_under("home/kitchen/mugs", "home/kitchen/mugs"));
+        assert!(!is_under("home/kitchen/mugs", "home/kit"));
+        assert!(!is_under("home/kitchen", "home/kitchen/mugs"));
+        assert!(!is_under("home/kitchen", ""));
+        assert!(!is_under("home/kitchen", "home/"));
+        for category in ["home/kitchen/mugs", "garden", "a//b"] {
+            for level in levels(category) {
+                assert!(is_under(category, &level));
+            }
+        }
     }
 }

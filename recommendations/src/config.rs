@@ -30,6 +30,13 @@ pub struct Config {
     pub new_item_every: usize,
     /// Interactions kept per shopper (the oldest fall out).
     pub history_per_user: usize,
+    /// A history item's weight halves for every this many interactions after it:
+    /// what a shopper looks at now says more than what they looked at last month.
+    pub recency_half_life: usize,
+    /// How likely a shopper's next interest lies outside the categories of their
+    /// history: trending ranks an item by its share of its category's trend times
+    /// the shopper's taste for the category, this much of which is the catalogue's.
+    pub other_categories_share: f64,
     /// Shrinkage of item-to-item cosine: pairs seen together by few shoppers count
     /// less than their raw cosine says.
     pub shrinkage: f64,
@@ -55,9 +62,11 @@ impl Default for Config {
             new_item_half_life: Duration::days(3),
             new_item_every: 10,
             history_per_user: 50,
+            recency_half_life: 10,
+            other_categories_share: 0.2,
             shrinkage: 5.0,
-            diversity_lambda: 0.7,
-            per_category_in_top: 3,
+            diversity_lambda: 0.8,
+            per_category_in_top: 4,
             per_shop_in_top: 3,
         }
     }
@@ -112,6 +121,10 @@ impl Config {
                 "new_item_half_life_hours" if hours_ok => config.new_item_half_life = hours(number),
                 "new_item_every" if count_ok => config.new_item_every = count(number),
                 "history_per_user" if count_ok => config.history_per_user = count(number),
+                "recency_half_life" if count_ok => config.recency_half_life = count(number),
+                "other_categories_share" if number <= 1.0 => {
+                    config.other_categories_share = number
+                }
                 "shrinkage" => config.shrinkage = number,
                 "diversity_lambda" if number <= 1.0 => config.diversity_lambda = number,
                 "per_category_in_top" if count_ok => config.per_category_in_top = count(number),
@@ -145,6 +158,7 @@ mod tests {
             "view_weight=x",
             "trending_half_life_hours=1e300",
             "new_item_every=1e30",
+            "other_categories_share=1.5",
         ] {
             assert!(Config::with_overrides(bad).is_err(), "{bad}");
         }

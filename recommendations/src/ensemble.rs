@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
+use rustc_hash::FxHashMap;
 
 use crate::catalog::{IdMap, IdSet, Item, ItemId};
 use crate::history::History;
@@ -20,10 +21,13 @@ const NEIGHBOURS: usize = 50;
 const SEEDS: usize = 20;
 /// Of those, the ones content neighbours are looked up for (content is the weaker
 /// signal for a shopper with history, and each lookup scores hundreds of items).
-const CONTENT_SEEDS: usize = 5;
+const CONTENT_SEEDS: usize = 3;
 /// Trending candidates, and how far down the ranking the category filter looks.
 const TRENDING: usize = 200;
 const TRENDING_SCAN: usize = 20_000;
+/// The shopper's categories trending looks into, and the candidates from each.
+const FAVOURITE_CATEGORIES: usize = 3;
+const TRENDING_PER_FAVOURITE: usize = 100;
 /// The list's first places, where the caps per category and per shop apply.
 const TOP: usize = 10;
 /// A dismissal lowers the score of its category's items by this factor.
@@ -207,7 +211,9 @@ pub(crate) fn recommend(
         .as_deref()
         .and_then(|u| model.histories.get(u));
     let context = request.context_sku.as_deref().and_then(|sku| catalog.id(sku));
-    let mut seeds = history.map(History::seeds).unwrap_or_default();
+    let mut seeds = history
+        .map(|h| h.seeds(config.recency_half_life))
+        .unwrap_or_default();
     let distinct = seeds.len();
     seeds.truncate(SEEDS);
     if let Some(context) = context {
@@ -224,8 +230,10 @@ pub(crate) fn recommend(
     };
 
     let mut likeness = model.content.scorer();
-    let mut collaborative: IdMap<Evidence> = IdMap::default();
-    let mut content: IdMap<Evidence> = IdMap::default();
+    let mut collaborative: IdMap<Evidence> =
+        IdMap::with_capacity_and_hasher(SEEDS * NEIGHBOURS, Default::default());
+    let mut content: IdMap<Evidence> =
+        IdMap::with_capacity_and_hasher(CONTENT_SEEDS * NEIGHBOURS, Default::default());
     for (n, &(seed, weight)) in seeds.iter().enumerate() {
         for (item, similarity) in model.co.neighbours(seed, NEIGHBOURS, config.shrinkage) {
             collaborative
@@ -236,22 +244,22 @@ pub(crate) fn recommend(
         if n >= CONTENT_SEEDS {
             continue;
         }
+        // Among items alike, the ones shoppers choose: a neighbour counts by the
+        // square root of how many touched it (an untouched one, such as a new
+        // listing, counts once).
         for (item, similarity) in likeness.neighbours(seed, NEIGHBOURS) {
+            let chosen = (1.0 + model.co.occurrences(item)).sqrt();
             content
                 .entry(item)
                 .or_default()
-                .add(weight * similarity, seed);
+                .add(weight * similarity * chosen, seed);
         }
     }
     let in_scope = |id: ItemId| catalog.item(id).is_some_and(|item| audience.may_see(id, item));
     let trending: IdMap<f64> = if request.similar_only {
         IdMap::default()
     } else {
-        model
-            .trending
-            .top(TRENDING, TRENDING_SCAN, now, in_scope)
-            .into_iter()
-            .collect()
+        trending_for(model, &seeds, in_scope, now)
     };
 
     // Shoppers with little history lean on what their few items are like.
@@ -305,9 +313,14 @@ pub(crate) fn recommend(
             *dismissed_in.entry(item.category.as_str()).or_default() += 1;
         }
     }
-    let penalised = |item: &Item| match dismissed_in.get(item.category.as_str()) {
-        Some(&dismissals) => DISMISSED_CATEGORY.powi(dismissals),
-        None => 1.0,
+    let penalised = |item: &Item| {
+        if dismissed_in.is_empty() {
+            return 1.0;
+        }
+        match dismissed_in.get(item.category.as_str()) {
+            Some(&dismissals) => DISMISSED_CATEGORY.powi(dismissals),
+            None => 1.0,
+        }
     };
     let mut scored: Vec<Candidate> = candidates
         .into_iter()
@@ -364,6 +377,61 @@ pub(crate) fn recommend(
                 contributions: candidate.parts.contributions(),
                 because: explain(model, &audience, &candidate, item, &behind),
             }
+        })
+        .collect()
+}
+
+/// Trending for this shopper: each item's share of its category's trend, times how
+/// likely the shopper is to be in that category (their seeds' weight in it, with
+/// [`Config::other_categories_share`](crate::Config) of the catalogue's own mix);
+/// for a shopper without history, plain trending. Candidates are the catalogue's
+/// top and the top of the shopper's favourite categories.
+fn trending_for(
+    model: &Model,
+    seeds: &[(ItemId, f64)],
+    in_scope: impl Fn(ItemId) -> bool,
+    now: DateTime<Utc>,
+) -> IdMap<f64> {
+    let (catalog, trending) = (&model.catalog, &model.trending);
+    let mut tastes: HashMap<&str, f64> = HashMap::new();
+    for &(seed, weight) in seeds {
+        if let Some(item) = catalog.item(seed) {
+            *tastes.entry(item.category.as_str()).or_default() += weight;
+        }
+    }
+    let taste_total: f64 = tastes.values().sum();
+    let mut favourites: Vec<(&str, f64)> = tastes.iter().map(|(c, w)| (*c, *w)).collect();
+    favourites.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+    let mut found: IdMap<f64> = trending
+        .top(TRENDING, TRENDING_SCAN, now, &in_scope)
+        .into_iter()
+        .collect();
+    for &(category, _) in favourites.iter().take(FAVOURITE_CATEGORIES) {
+        found.extend(trending.top_in(category, TRENDING_PER_FAVOURITE, TRENDING_SCAN, now, &in_scope));
+    }
+    let all = trending.total(now);
+    let outside = model.config.other_categories_share;
+    let mut in_category: FxHashMap<&str, f64> = FxHashMap::default();
+    found
+        .into_iter()
+        .map(|(id, count)| {
+            let category = catalog.item(id).map_or("", |item| item.category.as_str());
+            let category_count = *in_category
+                .entry(category)
+                .or_insert_with(|| trending.category(category, now));
+            // An item counted before it was listed in its category: its share of
+            // everything.
+            if category_count <= 0.0 || count > category_count * (1.0 + 1e-9) {
+                return (id, count / all.max(count));
+            }
+            let catalogue = category_count / all;
+            let likely = if taste_total > 0.0 {
+                let taste = tastes.get(category).copied().unwrap_or(0.0) / taste_total;
+                (1.0 - outside) * taste + outside * catalogue
+            } else {
+                catalogue
+            };
+            (id, likely * count / category_count)
         })
         .collect()
 }
@@ -526,8 +594,8 @@ fn diversify(
         .map(|c| (c, model.catalog.item(c.id).expect("in the catalog"), 0.0))
         .collect();
     let mut chosen: Vec<Candidate> = Vec::with_capacity(limit);
-    let mut per_category: HashMap<&str, usize> = HashMap::new();
-    let mut per_shop: HashMap<&str, usize> = HashMap::new();
+    let mut per_category: FxHashMap<&str, usize> = FxHashMap::default();
+    let mut per_shop: FxHashMap<&str, usize> = FxHashMap::default();
     while chosen.len() < limit && !pool.is_empty() {
         let in_top = chosen.len() < TOP;
         let within_caps = |item: &Item| {

@@ -94,14 +94,6 @@ impl Model {
         &self.catalog
     }
 
-    /// Content similarity of two SKUs (0 when either is unknown).
-    pub fn content_similarity(&self, a: &str, b: &str) -> f64 {
-        match (self.catalog.id(a), self.catalog.id(b)) {
-            (Some(a), Some(b)) => self.content.similarity(a, b),
-            _ => 0.0,
-        }
-    }
-
     /// Take in one input that happened at `at`.
     pub fn apply(&mut self, input: Input, at: DateTime<Utc>) {
         match input {

@@ -234,7 +234,7 @@ fn a_rebuyable_item_comes_back_after_a_purchase_and_others_do_not() {
 }
 
 #[test]
-fn the_first_ten_hold_at_most_three_of_one_category() {
+fn the_first_ten_hold_at_most_the_cap_of_one_category() {
     // Given twelve mugs of one category, all trending
     let mut model = Model::new(Config::default(), at(0));
     for n in 0..12 {
@@ -256,11 +256,12 @@ fn the_first_ten_hold_at_most_three_of_one_category() {
     act(&mut model, "w", "LAMP", Feedback::Viewed, 20);
     // When a new visitor asks for ten
     let list = ask(&model, None, None, 30);
-    // Then three mugs take places before the lamp, and the caps give way only when
-    // nothing else is left
-    let first_four = &skus(&list)[..4];
-    assert_eq!(first_four.iter().filter(|s| s.starts_with('M')).count(), 3);
-    assert!(first_four.contains(&"LAMP"));
+    // Then as many mugs as the cap allows take places before the lamp, and the caps
+    // give way only when nothing else is left
+    let cap = Config::default().per_category_in_top;
+    let head = &skus(&list)[..=cap];
+    assert_eq!(head.iter().filter(|s| s.starts_with('M')).count(), cap);
+    assert!(head.contains(&"LAMP"));
     assert_eq!(list.len(), 10);
 }
 

@@ -69,7 +69,11 @@ pub fn evaluate(
         .iter()
         .map(|(item, users)| (item.to_string(), users.len() as f64 / shoppers))
         .collect();
-    let similarity = |a: &str, b: &str| model.content_similarity(a, b);
+    let likeness = std::cell::RefCell::new(model.content.scorer());
+    let similarity = |a: &str, b: &str| match (model.catalog.id(a), model.catalog.id(b)) {
+        (Some(a), Some(b)) => likeness.borrow_mut().similarity(a, b),
+        _ => 0.0,
+    };
     let truth = Truth {
         catalogue: catalogue.len(),
         popularity: &popularity,

@@ -56,7 +56,8 @@ impl CoInteractions {
         }
     }
 
-    fn occurrences(&self, item: ItemId) -> f64 {
+    /// How many shoppers touched `item` (each weighted as in the cosine).
+    pub fn occurrences(&self, item: ItemId) -> f64 {
         self.occurrences.get(item.index()).copied().unwrap_or(0.0)
     }
 

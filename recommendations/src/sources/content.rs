@@ -7,14 +7,13 @@
 
 use std::collections::HashMap;
 
-use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::{IdMap, IdSet, ItemId};
 
 /// Most items one similarity query looks at (rare terms are looked at first, so
 /// these are the items sharing the most telling terms).
-const CANDIDATES: usize = 500;
+const CANDIDATES: usize = 300;
 
 /// Each item's terms and, per term, the items that have it.
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
@@ -74,37 +73,31 @@ impl ContentIndex {
     pub fn scorer(&self) -> ContentScorer<'_> {
         ContentScorer {
             index: self,
-            term_weights: FxHashMap::default(),
+            term_weights: vec![0.0; self.postings.len()],
             norms: IdMap::default(),
         }
     }
 
-    /// Cosine of two items' TF-IDF vectors.
-    pub fn similarity(&self, a: ItemId, b: ItemId) -> f64 {
-        self.scorer().similarity(a, b)
-    }
-
-    /// The `k` items most like `item`, most alike first.
-    pub fn neighbours(&self, item: ItemId, k: usize) -> Vec<(ItemId, f64)> {
-        self.scorer().neighbours(item, k)
-    }
 }
 
 /// Content similarities for one list. A term's weight (its IDF squared) depends on
-/// the whole catalogue, so it is computed when first needed and kept for the list.
+/// the whole catalogue, so it is computed when first needed and kept for the list
+/// (by term number: a list looks up tens of thousands).
 pub struct ContentScorer<'a> {
     index: &'a ContentIndex,
-    term_weights: FxHashMap<u32, f64>,
+    /// Per term number: its weight, 0 until computed (a weight is never 0).
+    term_weights: Vec<f64>,
     norms: IdMap<f64>,
 }
 
 impl ContentScorer<'_> {
     fn weight(&mut self, term: u32) -> f64 {
-        let index = self.index;
-        *self.term_weights.entry(term).or_insert_with(|| {
-            let df = index.postings[term as usize].len().max(1) as f64;
-            (1.0 + index.indexed as f64 / df).ln().powi(2)
-        })
+        let known = &mut self.term_weights[term as usize];
+        if *known == 0.0 {
+            let df = self.index.postings[term as usize].len().max(1) as f64;
+            *known = (1.0 + self.index.indexed as f64 / df).ln().powi(2);
+        }
+        *known
     }
 
     fn norm(&mut self, item: ItemId, terms: &[u32]) -> f64 {
@@ -220,10 +213,10 @@ mod tests {
             terms(&["c:home", "c:home/kitchen", "m:stoneware", "w:bowl"]),
         );
         // Then the mug (same category and material) is nearest, the pan next, the lamp last
-        let near = index.neighbours(bowl, 5);
+        let near = index.scorer().neighbours(bowl, 5);
         let order: Vec<ItemId> = near.iter().map(|(id, _)| *id).collect();
         assert_eq!(order, [mug, pan, lamp]);
-        assert!((index.similarity(bowl, mug) - near[0].1).abs() < 1e-12);
+        assert!((index.scorer().similarity(bowl, mug) - near[0].1).abs() < 1e-12);
     }
 
     #[test]
@@ -234,7 +227,7 @@ mod tests {
         index.set(a, terms(&["c:x", "w:one"]));
         index.set(b, terms(&["c:x", "w:two"]));
         index.remove(b);
-        assert!(index.neighbours(a, 5).is_empty());
-        assert_eq!(index.similarity(a, b), 0.0);
+        assert!(index.scorer().neighbours(a, 5).is_empty());
+        assert_eq!(index.scorer().similarity(a, b), 0.0);
     }
 }

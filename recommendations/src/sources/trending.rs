@@ -13,7 +13,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalog::ItemId;
 
-/// Decayed counts of items and categories, and the items ranked by theirs.
+/// Decayed counts of items and categories, and the items ranked by theirs, over
+/// the whole catalogue and within each category.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Trending {
     origin: DateTime<Utc>,
@@ -21,7 +22,14 @@ pub struct Trending {
     /// Per item number: its log-count, once counted.
     items: Vec<Option<f64>>,
     ranking: BTreeSet<(Score, ItemId)>,
+    /// Per category path (every level): its log-count.
     categories: HashMap<String, f64>,
+    /// Per category (as the item names it): its items ranked.
+    rankings_in: HashMap<String, BTreeSet<(Score, ItemId)>>,
+    /// Per item number: the category it is ranked in.
+    ranked_in: Vec<Option<String>>,
+    /// Every count together (log), once anything is counted.
+    total: Option<f64>,
 }
 
 /// A log-count in the ranking (totally ordered).
@@ -51,6 +59,9 @@ impl Trending {
             items: Vec::new(),
             ranking: BTreeSet::new(),
             categories: HashMap::new(),
+            rankings_in: HashMap::new(),
+            ranked_in: Vec::new(),
+            total: None,
         }
     }
 
@@ -70,16 +81,27 @@ impl Trending {
         let added = self.scaled(weight, at);
         if self.items.len() <= item.index() {
             self.items.resize(item.index() + 1, None);
+            self.ranked_in.resize(item.index() + 1, None);
         }
-        let new = match self.items[item.index()] {
-            Some(old) => {
-                self.ranking.remove(&(Score(old), item));
-                log_add(old, added)
-            }
-            None => added,
-        };
+        let old = self.items[item.index()];
+        let new = old.map_or(added, |old| log_add(old, added));
         self.items[item.index()] = Some(new);
+        if let Some(old) = old {
+            self.ranking.remove(&(Score(old), item));
+        }
         self.ranking.insert((Score(new), item));
+        // Ranked in the category the item has now (a relisting may have moved it).
+        if let Some((old, was_in)) = old.zip(self.ranked_in[item.index()].take()) {
+            if let Some(ranking) = self.rankings_in.get_mut(&was_in) {
+                ranking.remove(&(Score(old), item));
+            }
+        }
+        self.rankings_in
+            .entry(category.to_string())
+            .or_default()
+            .insert((Score(new), item));
+        self.ranked_in[item.index()] = Some(category.to_string());
+        self.total = Some(self.total.map_or(added, |total| log_add(total, added)));
         for level in levels(category) {
             let entry = self.categories.entry(level).or_insert(f64::NEG_INFINITY);
             *entry = log_add(*entry, added);
@@ -102,6 +124,12 @@ impl Trending {
             .map_or(0.0, |log| (log - self.elapsed(now) * self.rate).exp())
     }
 
+    /// Every count together at `now`.
+    pub fn total(&self, now: DateTime<Utc>) -> f64 {
+        self.total
+            .map_or(0.0, |total| (total - self.elapsed(now) * self.rate).exp())
+    }
+
     /// The `k` most trending items that `keep` accepts, with their counts at `now`,
     /// looking at no more than `scan` items.
     pub fn top(
@@ -111,8 +139,35 @@ impl Trending {
         now: DateTime<Utc>,
         keep: impl Fn(ItemId) -> bool,
     ) -> Vec<(ItemId, f64)> {
+        self.top_of(&self.ranking, k, scan, now, keep)
+    }
+
+    /// As [`Trending::top`], among the items of `category` (as items name it, not
+    /// a level above).
+    pub fn top_in(
+        &self,
+        category: &str,
+        k: usize,
+        scan: usize,
+        now: DateTime<Utc>,
+        keep: impl Fn(ItemId) -> bool,
+    ) -> Vec<(ItemId, f64)> {
+        match self.rankings_in.get(category) {
+            Some(ranking) => self.top_of(ranking, k, scan, now, keep),
+            None => Vec::new(),
+        }
+    }
+
+    fn top_of(
+        &self,
+        ranking: &BTreeSet<(Score, ItemId)>,
+        k: usize,
+        scan: usize,
+        now: DateTime<Utc>,
+        keep: impl Fn(ItemId) -> bool,
+    ) -> Vec<(ItemId, f64)> {
         let decay = self.elapsed(now) * self.rate;
-        self.ranking
+        ranking
             .iter()
             .rev()
             .take(scan)
@@ -182,8 +237,12 @@ mod tests {
         let top = trending.top(5, 100, at(48), |_| true);
         assert_eq!(top[0].0, lamp);
         assert_eq!(top[1].0, mug);
-        // And the category counts every item under it
+        // And the category counts every item under it, and ranks its own
         assert!((trending.category("home", at(48)) - 15.0).abs() < 1e-9);
+        assert!((trending.total(at(48)) - 15.0).abs() < 1e-9);
+        let in_light = trending.top_in("home/light", 5, 100, at(48), |_| true);
+        assert_eq!(in_light.len(), 1);
+        assert_eq!(in_light[0].0, lamp);
         assert!((trending.category("home/kitchen", at(72)) - 2.5).abs() < 1e-9);
     }
 
@@ -201,6 +260,20 @@ mod tests {
             .map(|(item, _)| item)
             .collect();
         assert_eq!(kept, [a, c]);
+    }
+
+    #[test]
+    fn an_item_moved_to_another_category_is_ranked_in_that_one_only() {
+        let mut skus = Catalog::default();
+        let vase = skus.intern("vase");
+        let mut trending = Trending::new(Duration::hours(1), at(0));
+        trending.add(vase, "home/kitchen", 1.0, at(0));
+        trending.add(vase, "home/decor", 1.0, at(0));
+        let in_kitchen = trending.top_in("home/kitchen", 5, 100, at(0), |_| true);
+        let in_decor = trending.top_in("home/decor", 5, 100, at(0), |_| true);
+        assert!(in_kitchen.is_empty());
+        assert_eq!(in_decor.len(), 1);
+        assert!((in_decor[0].1 - 2.0).abs() < 1e-9);
     }
 
     #[test]

@@ -277,3 +277,58 @@ fn the_product_looked_at_brings_its_neighbours_and_is_not_itself_listed() {
     assert_eq!(list[0].because, "similar to Stoneware mug");
     assert!(!skus(&list).contains(&"MUG"));
 }
+
+#[test]
+fn trending_for_a_shopper_leads_with_their_categories() {
+    // Given a lamp bought by many, and a towel bought by two, and a shopper who
+    // has been looking at linen
+    let mut model = shop();
+    for n in 0..6 {
+        act(&mut model, &format!("l{n}"), "LAMP", Feedback::Purchased, n);
+    }
+    act(&mut model, "t1", "TOWEL", Feedback::Purchased, 7);
+    act(&mut model, "t2", "TOWEL", Feedback::Purchased, 8);
+    act(&mut model, "ann", "APRON", Feedback::Viewed, 9);
+    // When a visitor and the shopper ask
+    let visitor = ask(&model, Some("new"), None, 10);
+    let ann = ask(&model, Some("ann"), None, 10);
+    // Then the visitor gets the lamp first (plain trending), and the shopper the
+    // towel: all of their interest is in textiles, where the towel is the trend
+    assert_eq!(visitor[0].sku, "LAMP");
+    assert_eq!(ann[0].sku, "TOWEL");
+    let trending = |list: &[crate::Recommendation], sku: &str| {
+        list.iter()
+            .find(|r| r.sku == sku)
+            .and_then(|r| r.contributions.iter().find(|c| c.0 == Source::Trending))
+            .map_or(0.0, |c| c.1)
+    };
+    assert!(trending(&ann, "TOWEL") > trending(&ann, "LAMP"));
+}
+
+#[test]
+fn among_items_alike_the_one_shoppers_chose_counts_more() {
+    // Given two stoneware items as like the mug as each other, one of them chosen by
+    // many shoppers (each with nothing else, so no collaborative link to the mug)
+    let mut model = shop();
+    model.apply(
+        Input::Listed(Item {
+            materials: vec!["stoneware".into()],
+            ..item("CUP", "Stoneware cup", "home/kitchen/bowls", "s2")
+        }),
+        at(0),
+    );
+    for n in 0..8 {
+        act(&mut model, &format!("b{n}"), "BOWL", Feedback::Viewed, n);
+    }
+    act(&mut model, "mia", "MUG", Feedback::Viewed, 9);
+    // When the mug's viewer asks
+    let list = ask(&model, Some("mia"), None, 10);
+    // Then the bowl's content part is larger than the cup's
+    let content = |sku: &str| {
+        list.iter()
+            .find(|r| r.sku == sku)
+            .and_then(|r| r.contributions.iter().find(|c| c.0 == Source::Content))
+            .map_or(0.0, |c| c.1)
+    };
+    assert!(content("BOWL") > content("CUP"), "{list:?}");
+}

@@ -122,9 +122,7 @@ impl Config {
                 "new_item_every" if count_ok => config.new_item_every = count(number),
                 "history_per_user" if count_ok => config.history_per_user = count(number),
                 "recency_half_life" if count_ok => config.recency_half_life = count(number),
-                "other_categories_share" if number <= 1.0 => {
-                    config.other_categories_share = number
-                }
+                "other_categories_share" if number <= 1.0 => config.other_categories_share = number,
                 "shrinkage" => config.shrinkage = number,
                 "diversity_lambda" if number <= 1.0 => config.diversity_lambda = number,
                 "per_category_in_top" if count_ok => config.per_category_in_top = count(number),

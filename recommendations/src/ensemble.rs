@@ -19,9 +19,9 @@ use crate::sources::trending::{is_under, levels};
 const NEIGHBOURS: usize = 50;
 /// Seed items (the shopper's heaviest) a list starts from.
 const SEEDS: usize = 20;
-/// Of those, the ones content neighbours are looked up for (content is the weaker
-/// signal for a shopper with history, and each lookup scores hundreds of items).
-const CONTENT_SEEDS: usize = 3;
+/// Of those, the ones content neighbours are taken for (content is the weaker signal
+/// for a shopper with history).
+const CONTENT_SEEDS: usize = 5;
 /// Trending candidates, and how far down the ranking the category filter looks.
 const TRENDING: usize = 200;
 const TRENDING_SCAN: usize = 20_000;
@@ -210,7 +210,10 @@ pub(crate) fn recommend(
         .user_id
         .as_deref()
         .and_then(|u| model.histories.get(u));
-    let context = request.context_sku.as_deref().and_then(|sku| catalog.id(sku));
+    let context = request
+        .context_sku
+        .as_deref()
+        .and_then(|sku| catalog.id(sku));
     let mut seeds = history
         .map(|h| h.seeds(config.recency_half_life))
         .unwrap_or_default();
@@ -247,7 +250,8 @@ pub(crate) fn recommend(
         // Among items alike, the ones shoppers choose: a neighbour counts by the
         // square root of how many touched it (an untouched one, such as a new
         // listing, counts once).
-        for (item, similarity) in likeness.neighbours(seed, NEIGHBOURS) {
+        for &(item, similarity) in model.content.nearest(seed).iter().take(NEIGHBOURS) {
+            let similarity = f64::from(similarity);
             let chosen = (1.0 + model.co.occurrences(item)).sqrt();
             content
                 .entry(item)
@@ -255,7 +259,11 @@ pub(crate) fn recommend(
                 .add(weight * similarity * chosen, seed);
         }
     }
-    let in_scope = |id: ItemId| catalog.item(id).is_some_and(|item| audience.may_see(id, item));
+    let in_scope = |id: ItemId| {
+        catalog
+            .item(id)
+            .is_some_and(|item| audience.may_see(id, item))
+    };
     let trending: IdMap<f64> = if request.similar_only {
         IdMap::default()
     } else {
@@ -407,7 +415,13 @@ fn trending_for(
         .into_iter()
         .collect();
     for &(category, _) in favourites.iter().take(FAVOURITE_CATEGORIES) {
-        found.extend(trending.top_in(category, TRENDING_PER_FAVOURITE, TRENDING_SCAN, now, &in_scope));
+        found.extend(trending.top_in(
+            category,
+            TRENDING_PER_FAVOURITE,
+            TRENDING_SCAN,
+            now,
+            &in_scope,
+        ));
     }
     let all = trending.total(now);
     let outside = model.config.other_categories_share;
@@ -600,12 +614,16 @@ fn diversify(
         let in_top = chosen.len() < TOP;
         let within_caps = |item: &Item| {
             !in_top
-                || (per_category.get(item.category.as_str()).copied().unwrap_or(0)
+                || (per_category
+                    .get(item.category.as_str())
+                    .copied()
+                    .unwrap_or(0)
                     < config.per_category_in_top
                     && per_shop.get(item.shop_id.as_str()).copied().unwrap_or(0)
                         < config.per_shop_in_top)
         };
-        let mmr = |c: &Candidate, likeness: f64| lambda * c.score / best - (1.0 - lambda) * likeness;
+        let mmr =
+            |c: &Candidate, likeness: f64| lambda * c.score / best - (1.0 - lambda) * likeness;
         // The best by MMR within the caps (ties to the earlier, higher-scored one);
         // when every candidate left breaks a cap, the caps give way rather than the
         // list, and the highest score is taken.

@@ -65,7 +65,10 @@ impl History {
         for interaction in self.recent.iter().rev() {
             let weight = interaction.weight * recency;
             recency *= fade;
-            match by_item.iter_mut().find(|(item, _)| *item == interaction.item) {
+            match by_item
+                .iter_mut()
+                .find(|(item, _)| *item == interaction.item)
+            {
                 Some((_, sum)) => *sum += weight,
                 None => by_item.push((interaction.item, weight)),
             }

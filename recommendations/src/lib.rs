@@ -9,7 +9,8 @@
 //! process from the log.
 //!
 //! * [`config`] — feedback weights, source weights, half-life, list shape.
-//! * [`catalog`] — what is known of each item (listed, in stock, its words).
+//! * [`catalog`] — every SKU's number ([`catalog::ItemId`], what the sources key
+//!   by) and what is known of each item (listed, in stock, its words).
 //! * [`history`] — each shopper's recent interactions, purchases, dismissals.
 //! * [`sources`] — collaborative, content and trending scores.
 //! * [`ensemble`] — normalise, blend, diversify, filter, explain.

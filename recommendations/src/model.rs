@@ -116,7 +116,11 @@ impl Model {
                 }
             }
             Input::Stock { sku, in_stock } => {
-                if let Some(item) = self.catalog.id(&sku).and_then(|id| self.catalog.item_mut(id)) {
+                if let Some(item) = self
+                    .catalog
+                    .id(&sku)
+                    .and_then(|id| self.catalog.item_mut(id))
+                {
                     item.in_stock = in_stock;
                 }
             }
@@ -139,7 +143,13 @@ impl Model {
         }
     }
 
-    fn interaction(&mut self, user_id: String, item: ItemId, feedback: Feedback, at: DateTime<Utc>) {
+    fn interaction(
+        &mut self,
+        user_id: String,
+        item: ItemId,
+        feedback: Feedback,
+        at: DateTime<Utc>,
+    ) {
         let weight = self.config.weight(feedback);
         let keep = self.config.history_per_user;
         let history = self.histories.entry(user_id).or_default();

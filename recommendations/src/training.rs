@@ -144,10 +144,8 @@ impl Recommender {
         let count = data.len();
         let params = self.params;
         let trained = tokio::task::spawn_blocking(move || {
-            let mut latent = Latent::train(
-                data.iter().map(|(u, i, w)| (u.as_str(), *i, *w)),
-                params,
-            );
+            let mut latent =
+                Latent::train(data.iter().map(|(u, i, w)| (u.as_str(), *i, *w)), params);
             latent.trained_to = position;
             latent
         })

@@ -4,6 +4,12 @@
 //! Terms are numbered as they are first seen and each item keeps its term numbers
 //! sorted, so a similarity is a merge of two short integer lists (no string is
 //! compared or hashed on the hot path).
+//!
+//! Each item's nearest items are worked out when it is listed, and it takes its
+//! place in their lists, so a list reads neighbours instead of scoring hundreds of
+//! items per seed (reading their terms is what a lookup spends its time on). The
+//! similarities are those of the catalogue when they were worked out; an item moved
+//! by a relisting keeps its old place in others' lists until they are next worked out.
 
 use std::collections::HashMap;
 
@@ -14,6 +20,8 @@ use crate::catalog::{IdMap, IdSet, ItemId};
 /// Most items one similarity query looks at (rare terms are looked at first, so
 /// these are the items sharing the most telling terms).
 const CANDIDATES: usize = 300;
+/// Nearest items kept per item.
+pub const NEAREST: usize = 50;
 
 /// Each item's terms and, per term, the items that have it.
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
@@ -26,6 +34,8 @@ pub struct ContentIndex {
     items: Vec<Option<Vec<u32>>>,
     /// How many items are indexed.
     indexed: usize,
+    /// Per item number: its nearest items, most alike first.
+    nearest: Vec<Vec<(ItemId, f32)>>,
 }
 
 impl ContentIndex {
@@ -50,9 +60,26 @@ impl ContentIndex {
         }
         if self.items.len() <= item.index() {
             self.items.resize(item.index() + 1, None);
+            self.nearest.resize(item.index() + 1, Vec::new());
         }
         self.items[item.index()] = Some(ids);
         self.indexed += 1;
+        let nearest: Vec<(ItemId, f32)> = self
+            .scorer()
+            .neighbours(item, NEAREST)
+            .into_iter()
+            .map(|(other, similarity)| (other, similarity as f32))
+            .collect();
+        for &(other, similarity) in &nearest {
+            take_place(&mut self.nearest[other.index()], item, similarity);
+        }
+        self.nearest[item.index()] = nearest;
+    }
+
+    /// The items nearest `item` when it was listed, or that were listed near it
+    /// since; most alike first.
+    pub fn nearest(&self, item: ItemId) -> &[(ItemId, f32)] {
+        self.nearest.get(item.index()).map_or(&[], Vec::as_slice)
     }
 
     pub fn remove(&mut self, item: ItemId) {
@@ -63,6 +90,7 @@ impl ContentIndex {
             self.postings[id as usize].remove(&item);
         }
         self.indexed -= 1;
+        self.nearest[item.index()].clear();
     }
 
     fn terms(&self, item: ItemId) -> Option<&[u32]> {
@@ -77,7 +105,6 @@ impl ContentIndex {
             norms: IdMap::default(),
         }
     }
-
 }
 
 /// Content similarities for one list. A term's weight (its IDF squared) depends on
@@ -159,6 +186,18 @@ impl ContentScorer<'_> {
     }
 }
 
+/// Put `item` in a list of nearest items (sorted, most alike first, at most
+/// [`NEAREST`]) if it is among them.
+fn take_place(list: &mut Vec<(ItemId, f32)>, item: ItemId, similarity: f32) {
+    list.retain(|(other, _)| *other != item);
+    let place =
+        list.partition_point(|(other, s)| *s > similarity || (*s == similarity && *other < item));
+    if place < NEAREST {
+        list.insert(place, (item, similarity));
+        list.truncate(NEAREST);
+    }
+}
+
 /// The term numbers two sorted lists share (a merge: no hashing).
 fn shared_terms<'a>(a: &'a [u32], b: &'a [u32]) -> impl Iterator<Item = u32> + 'a {
     let (mut i, mut j) = (0, 0);
@@ -217,6 +256,10 @@ mod tests {
         let order: Vec<ItemId> = near.iter().map(|(id, _)| *id).collect();
         assert_eq!(order, [mug, pan, lamp]);
         assert!((index.scorer().similarity(bowl, mug) - near[0].1).abs() < 1e-12);
+        // And the bowl's nearest are kept, and it has taken its place in the mug's
+        let kept: Vec<ItemId> = index.nearest(bowl).iter().map(|(id, _)| *id).collect();
+        assert_eq!(kept, [mug, pan, lamp]);
+        assert_eq!(index.nearest(mug)[0].0, bowl);
     }
 
     #[test]
@@ -229,5 +272,6 @@ mod tests {
         index.remove(b);
         assert!(index.scorer().neighbours(a, 5).is_empty());
         assert_eq!(index.scorer().similarity(a, b), 0.0);
+        assert!(index.nearest(b).is_empty());
     }
 }

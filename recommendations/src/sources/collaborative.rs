@@ -86,18 +86,12 @@ impl CoInteractions {
             return Vec::new();
         };
         let own = self.occurrences(item);
-        let mut near: Vec<(ItemId, f64)> = pairs
+        let near: Vec<(ItemId, f64)> = pairs
             .iter()
             .map(|(&other, pair)| (other, self.shrunk_cosine(own, other, *pair, shrinkage)))
             .filter(|(_, s)| *s > 0.0)
             .collect();
-        let order = |a: &(ItemId, f64), b: &(ItemId, f64)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
-        if near.len() > k {
-            near.select_nth_unstable_by(k, order);
-            near.truncate(k);
-        }
-        near.sort_by(order);
-        near
+        super::most_alike(near, k)
     }
 }
 

@@ -171,18 +171,12 @@ impl ContentScorer<'_> {
             }
         }
         candidates.remove(&item);
-        let mut near: Vec<(ItemId, f64)> = candidates
+        let near: Vec<(ItemId, f64)> = candidates
             .into_iter()
             .map(|other| (other, self.similarity(item, other)))
             .filter(|(_, similarity)| *similarity > 0.0)
             .collect();
-        let order = |a: &(ItemId, f64), b: &(ItemId, f64)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
-        if near.len() > k {
-            near.select_nth_unstable_by(k, order);
-            near.truncate(k);
-        }
-        near.sort_by(order);
-        near
+        super::most_alike(near, k)
     }
 }
 

@@ -28,6 +28,8 @@ const TRENDING_SCAN: usize = 20_000;
 /// The shopper's categories trending looks into, and the candidates from each.
 const FAVOURITE_CATEGORIES: usize = 3;
 const TRENDING_PER_FAVOURITE: usize = 100;
+/// Most candidates a list scores in full (the latent model scores each one).
+const MOST_CANDIDATES: usize = 1_000;
 /// The list's first places, where the caps per category and per shop apply.
 const TOP: usize = 10;
 /// A dismissal lowers the score of its category's items by this factor.
@@ -286,6 +288,34 @@ pub(crate) fn recommend(
         .collect();
     candidates.sort_unstable();
     candidates.dedup();
+    let collaborative_max = max_score(collaborative.values().map(|e| e.score));
+    let content_max = max_score(content.values().map(|e| e.score));
+    let trending_max = max_score(trending.values().copied());
+    if candidates.len() > MOST_CANDIDATES {
+        // The latent model scores each candidate: keep the ones the other sources
+        // rank highest.
+        let blended = |id: &ItemId| {
+            collaborative
+                .get(id)
+                .map_or(0.0, |e| e.score / collaborative_max * collaborative_share)
+                + content
+                    .get(id)
+                    .map_or(0.0, |e| e.score / content_max * content_share)
+                + trending
+                    .get(id)
+                    .map_or(0.0, |s| s / trending_max * config.trending_share)
+        };
+        let mut ranked: Vec<(ItemId, f64)> =
+            candidates.iter().map(|id| (*id, blended(id))).collect();
+        ranked.select_nth_unstable_by(MOST_CANDIDATES, |a, b| {
+            b.1.total_cmp(&a.1).then(a.0.cmp(&b.0))
+        });
+        candidates = ranked[..MOST_CANDIDATES]
+            .iter()
+            .map(|(id, _)| *id)
+            .collect();
+        candidates.sort_unstable();
+    }
 
     // The latent model scores the candidates only, for a shopper folded in from the
     // same seeds; it takes its part of the collaborative share.
@@ -310,9 +340,6 @@ pub(crate) fn recommend(
     };
     collaborative_share -= latent_share;
     let latent_max = max_score(latent_scores.values().copied());
-    let collaborative_max = max_score(collaborative.values().map(|e| e.score));
-    let content_max = max_score(content.values().map(|e| e.score));
-    let trending_max = max_score(trending.values().copied());
 
     // Dismissals per category, counted once for the whole list.
     let mut dismissed_in: HashMap<&str, i32> = HashMap::new();

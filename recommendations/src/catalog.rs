@@ -146,11 +146,6 @@ impl Catalog {
         &self.skus[id.index()]
     }
 
-    /// How many SKUs are numbered (every [`ItemId`] is below it).
-    pub fn numbered(&self) -> usize {
-        self.skus.len()
-    }
-
     pub fn get(&self, sku: &str) -> Option<&Item> {
         self.item(self.id(sku)?)
     }

@@ -11,7 +11,6 @@ use rustc_hash::FxHashMap;
 use crate::catalog::{IdMap, IdSet, Item, ItemId};
 use crate::history::History;
 use crate::model::Model;
-use crate::sources::content::ContentScorer;
 use crate::sources::latent::Latent;
 use crate::sources::trending::{is_under, levels};
 
@@ -144,6 +143,13 @@ impl Parts {
         contributions
     }
 
+    /// The blended score (a new item's boost, or every source's part).
+    fn total(&self) -> f64 {
+        self.new.unwrap_or(
+            self.collaborative + self.content + self.trending + self.latent.unwrap_or(0.0),
+        )
+    }
+
     /// The source that gave the most (the first of equals).
     fn strongest(&self) -> Source {
         self.contributions()
@@ -234,7 +240,6 @@ pub(crate) fn recommend(
             .unwrap_or_default(),
     };
 
-    let mut likeness = model.content.scorer();
     let mut collaborative: IdMap<Evidence> =
         IdMap::with_capacity_and_hasher(SEEDS * NEIGHBOURS, Default::default());
     let mut content: IdMap<Evidence> =
@@ -288,33 +293,37 @@ pub(crate) fn recommend(
         .collect();
     candidates.sort_unstable();
     candidates.dedup();
+    // Each source's score of each candidate, as a share of the source's best.
     let collaborative_max = max_score(collaborative.values().map(|e| e.score));
     let content_max = max_score(content.values().map(|e| e.score));
     let trending_max = max_score(trending.values().copied());
-    if candidates.len() > MOST_CANDIDATES {
+    let mut normalised: Vec<(ItemId, [f64; 3])> = candidates
+        .into_iter()
+        .map(|id| {
+            let scores = [
+                collaborative
+                    .get(&id)
+                    .map_or(0.0, |e| e.score / collaborative_max),
+                content.get(&id).map_or(0.0, |e| e.score / content_max),
+                trending.get(&id).map_or(0.0, |s| s / trending_max),
+            ];
+            (id, scores)
+        })
+        .collect();
+    let blend = |scores: &[f64; 3], collaborative_share: f64| {
+        scores[0] * collaborative_share
+            + scores[1] * content_share
+            + scores[2] * config.trending_share
+    };
+    if normalised.len() > MOST_CANDIDATES {
         // The latent model scores each candidate: keep the ones the other sources
         // rank highest.
-        let blended = |id: &ItemId| {
-            collaborative
-                .get(id)
-                .map_or(0.0, |e| e.score / collaborative_max * collaborative_share)
-                + content
-                    .get(id)
-                    .map_or(0.0, |e| e.score / content_max * content_share)
-                + trending
-                    .get(id)
-                    .map_or(0.0, |s| s / trending_max * config.trending_share)
-        };
-        let mut ranked: Vec<(ItemId, f64)> =
-            candidates.iter().map(|id| (*id, blended(id))).collect();
-        ranked.select_nth_unstable_by(MOST_CANDIDATES, |a, b| {
-            b.1.total_cmp(&a.1).then(a.0.cmp(&b.0))
+        normalised.select_nth_unstable_by(MOST_CANDIDATES, |a, b| {
+            blend(&b.1, collaborative_share)
+                .total_cmp(&blend(&a.1, collaborative_share))
+                .then(a.0.cmp(&b.0))
         });
-        candidates = ranked[..MOST_CANDIDATES]
-            .iter()
-            .map(|(id, _)| *id)
-            .collect();
-        candidates.sort_unstable();
+        normalised.truncate(MOST_CANDIDATES);
     }
 
     // The latent model scores the candidates only, for a shopper folded in from the
@@ -323,9 +332,9 @@ pub(crate) fn recommend(
     let latent_scores: IdMap<f64> = latent
         .and_then(|factors| Some((factors, factors.fold_in(&seeds)?)))
         .map(|(factors, shopper)| {
-            candidates
+            normalised
                 .iter()
-                .filter_map(|id| {
+                .filter_map(|(id, _)| {
                     let score = factors.score(&shopper, id)?;
                     (score > 0.0).then_some((*id, score))
                 })
@@ -357,19 +366,13 @@ pub(crate) fn recommend(
             None => 1.0,
         }
     };
-    let mut scored: Vec<Candidate> = candidates
+    let mut scored: Vec<Candidate> = normalised
         .into_iter()
-        .map(|id| {
+        .map(|(id, [collaborative, content, trending])| {
             let parts = Parts {
-                collaborative: collaborative
-                    .get(&id)
-                    .map_or(0.0, |e| e.score / collaborative_max * collaborative_share),
-                content: content
-                    .get(&id)
-                    .map_or(0.0, |e| e.score / content_max * content_share),
-                trending: trending
-                    .get(&id)
-                    .map_or(0.0, |s| s / trending_max * config.trending_share),
+                collaborative: collaborative * collaborative_share,
+                content: content * content_share,
+                trending: trending * config.trending_share,
                 latent: latent.map(|_| {
                     latent_scores
                         .get(&id)
@@ -378,18 +381,16 @@ pub(crate) fn recommend(
                 new: None,
             };
             let item = catalog.item(id).expect("candidates are in the catalog");
-            let blended =
-                parts.collaborative + parts.content + parts.trending + parts.latent.unwrap_or(0.0);
             Candidate {
                 id,
-                score: blended * penalised(item),
+                score: parts.total() * penalised(item),
                 parts,
             }
         })
         .filter(|c| c.score > 0.0)
         .collect();
     scored.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.id.cmp(&b.id)));
-    let mut chosen = diversify(model, &mut likeness, scored, limit);
+    let mut chosen = diversify(model, scored, limit);
     if !request.similar_only {
         make_room_for_new_items(model, &audience, &mut chosen, limit, now);
     }
@@ -616,13 +617,9 @@ fn in_category(what: &str, item: &Item) -> String {
 
 /// Re-rank by MMR (relevance against likeness to what is already chosen) and keep
 /// at most the configured number per category and per shop among the first ten.
-fn diversify(
-    model: &Model,
-    likeness_of: &mut ContentScorer,
-    mut pool: Vec<Candidate>,
-    limit: usize,
-) -> Vec<Candidate> {
+fn diversify(model: &Model, mut pool: Vec<Candidate>, limit: usize) -> Vec<Candidate> {
     let config = &model.config;
+    let mut likeness_of = model.content.scorer();
     let lambda = config.diversity_lambda;
     // MMR only needs the head of the pool (sorted by score): the rest could never be
     // chosen.

@@ -134,14 +134,14 @@ impl<K: Hash + Eq> Latent<K> {
             let Some(y) = self.factors_of(item) else {
                 continue;
             };
-            let y: Vec<f64> = y.iter().map(|&x| f64::from(x)).collect();
             any = true;
             let extra = self.params.alpha * weight.max(0.0);
             for i in 0..f {
+                let yi = f64::from(y[i]);
                 for j in 0..f {
-                    a[i * f + j] += extra * y[i] * y[j];
+                    a[i * f + j] += extra * yi * f64::from(y[j]);
                 }
-                b[i] += (1.0 + extra) * y[i];
+                b[i] += (1.0 + extra) * yi;
             }
         }
         any.then(|| {

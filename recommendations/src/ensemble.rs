@@ -13,6 +13,7 @@ use crate::history::History;
 use crate::model::Model;
 use crate::sources::latent::Latent;
 use crate::sources::trending::{is_under, levels};
+use crate::taste::{dismissals_by_category, DISMISSED_CATEGORY};
 
 /// Neighbours taken per seed item from each similarity source.
 const NEIGHBOURS: usize = 50;
@@ -31,8 +32,6 @@ const TRENDING_PER_FAVOURITE: usize = 100;
 const MOST_CANDIDATES: usize = 1_000;
 /// The list's first places, where the caps per category and per shop apply.
 const TOP: usize = 10;
-/// A dismissal lowers the score of its category's items by this factor.
-const DISMISSED_CATEGORY: f64 = 0.5;
 /// How far down the newest listings a list looks for new items to show.
 const NEWEST_SCAN: usize = 2_000;
 /// A new item's boost below which it is no longer new (four halvings).
@@ -351,12 +350,7 @@ pub(crate) fn recommend(
     let latent_max = max_score(latent_scores.values().copied());
 
     // Dismissals per category, counted once for the whole list.
-    let mut dismissed_in: HashMap<&str, i32> = HashMap::new();
-    for &id in history.into_iter().flat_map(|h| &h.dismissed) {
-        if let Some(item) = catalog.item(id) {
-            *dismissed_in.entry(item.category.as_str()).or_default() += 1;
-        }
-    }
+    let dismissed_in = dismissals_by_category(history, catalog);
     let penalised = |item: &Item| {
         if dismissed_in.is_empty() {
             return 1.0;

@@ -13,6 +13,8 @@
 //!   by) and what is known of each item (listed, in stock, its words).
 //! * [`history`] — each shopper's recent interactions, purchases, dismissals.
 //! * [`sources`] — collaborative, content and trending scores.
+//! * [`taste`] — a shopper's categories and shops, for personalised search (the
+//!   one profile store).
 //! * [`ensemble`] — normalise, blend, diversify, filter, explain.
 //! * [`follower`] — the model following the log (products, stock, activity, paid
 //!   orders), with `min_position`.
@@ -32,6 +34,7 @@ mod model;
 pub mod offline;
 pub mod snapshot;
 pub mod sources;
+pub mod taste;
 #[cfg(test)]
 mod tests;
 pub mod training;
@@ -40,4 +43,5 @@ pub use config::{Config, MAX_LIMIT};
 pub use ensemble::{Recommendation, Request, Source};
 pub use follower::{live, model_version, LiveRecommendations};
 pub use model::{Input, Model};
+pub use taste::{Preference, Taste};
 pub use training::{List, Recommender, TrainingStatus};

@@ -341,3 +341,72 @@ fn among_items_alike_the_one_shoppers_chose_counts_more() {
     };
     assert!(content("BOWL") > content("CUP"), "{list:?}");
 }
+
+#[test]
+fn taste_names_the_categories_and_shops_a_shopper_engages_with() {
+    // Given a shopper who bought a mug, viewed a bowl and viewed an apron, and who
+    // dismissed a tea towel
+    let mut model = shop();
+    act(&mut model, "ada", "MUG", Feedback::Purchased, 1);
+    act(&mut model, "ada", "BOWL", Feedback::Viewed, 2);
+    act(&mut model, "ada", "APRON", Feedback::Viewed, 3);
+    model.apply(
+        Input::Dismissed {
+            user_id: "ada".into(),
+            sku: "TOWEL".into(),
+        },
+        at(4),
+    );
+    // When her taste is read
+    let taste = model.taste("ada", 3).expect("ada has a history");
+    // Then every interaction counts for `home`, the kitchen (a purchase and a view)
+    // comes next, and shop s1 (the purchase) leads; the towel, dismissed and never
+    // engaged with, adds nothing
+    assert_eq!(taste.categories[0], ("home".to_string(), 1.0));
+    assert_eq!(taste.categories[1].0, "home/kitchen");
+    assert_eq!(taste.categories.len(), 3);
+    assert_eq!(taste.shops[0].0, "s1");
+    let share = |name: &str| {
+        taste
+            .shops
+            .iter()
+            .find(|s| s.0 == name)
+            .map_or(0.0, |s| s.1)
+    };
+    assert!(share("s1") > share("s2") && share("s3") > 0.0);
+    // And a shopper the log never saw has none
+    assert_eq!(model.taste("nobody", 3), None);
+}
+
+#[test]
+fn a_dismissal_lowers_its_category_in_the_taste() {
+    // Given two shoppers who viewed a mug and an apron alike
+    let mut model = shop();
+    for user in ["ada", "bob"] {
+        act(&mut model, user, "APRON", Feedback::Viewed, 1);
+        act(&mut model, user, "MUG", Feedback::Viewed, 1);
+    }
+    // When one of them dismisses the mug
+    model.apply(
+        Input::Dismissed {
+            user_id: "bob".into(),
+            sku: "MUG".into(),
+        },
+        at(2),
+    );
+    // Then the mugs' share falls for that shopper only
+    let mugs = |user: &str| {
+        let taste = model.taste(user, 10).unwrap();
+        taste
+            .categories
+            .iter()
+            .find(|c| c.0 == "home/kitchen/mugs")
+            .map_or(0.0, |c| c.1)
+    };
+    assert!(
+        mugs("bob") < mugs("ada"),
+        "{} < {}",
+        mugs("bob"),
+        mugs("ada")
+    );
+}

@@ -1,18 +1,16 @@
 //! What the search projection keeps in memory beside the index: the current record of
 //! every product (uncommitted documents cannot be read back from tantivy, and an update
 //! carries only the changed fields), stock levels to know when in-stock flips, and the
-//! signals queries use: vocabulary, popular queries, title words, shopper profiles.
+//! signals queries use: vocabulary, popular queries, title words.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 
 use event_log::{LogError, LogRecord};
-use event_schemas::{
-    ActivityEvent, ActivityKind, ProductDetails, ProductEvent, RecordedEvent, StockEvent,
-};
+use event_schemas::{ActivityEvent, ProductDetails, ProductEvent, RecordedEvent, StockEvent};
 use serde::{Deserialize, Serialize};
 
-use crate::schema::{category_ancestors, words};
+use crate::schema::words;
 use crate::spelling::Vocabulary;
 
 /// A product as search sees it.
@@ -26,30 +24,6 @@ pub struct ProductRecord {
     /// (Named `listed_at` in indexes built before; read under either name.)
     #[serde(alias = "listed_at")]
     pub listed_position: i64,
-}
-
-/// How much one action says about a shopper's taste.
-fn weight(kind: ActivityKind) -> f32 {
-    match kind {
-        ActivityKind::Viewed => 1.0,
-        ActivityKind::Carted => 3.0,
-        ActivityKind::Purchased => 5.0,
-        ActivityKind::Clicked => 1.0,
-        // A search says nothing of a product; a dismissal says the opposite of taste.
-        ActivityKind::Searched | ActivityKind::Dismissed => 0.0,
-    }
-}
-
-/// A category or shop and the share of a shopper's engagement it has.
-pub type Preference = (String, f32);
-
-/// What a shopper engaged with: summed action weights per category (and each of its
-/// ancestors) and per shop.
-#[derive(Debug, Clone, Default)]
-pub struct Profile {
-    pub total: f32,
-    pub categories: HashMap<String, f32>,
-    pub shops: HashMap<String, f32>,
 }
 
 /// What queries read besides the index; shared with them behind a lock that each
@@ -67,7 +41,6 @@ pub struct Signals {
     pub shops: HashMap<String, String>,
     /// Queries people ran, normalised, with how often.
     pub queries: BTreeMap<String, u64>,
-    pub profiles: HashMap<String, Profile>,
 }
 
 /// Stock of one SKU in one warehouse.
@@ -228,26 +201,9 @@ impl Catalog {
 
     fn apply_activity(&mut self, event: ActivityEvent, signals: &mut Signals) {
         match event {
-            ActivityEvent::ActivityRecorded {
-                user_id, kind, sku, ..
-            } => {
-                let Some(product) = sku.and_then(|sku| self.products.get(&sku)) else {
-                    return;
-                };
-                let weight = weight(kind);
-                if weight == 0.0 {
-                    return;
-                }
-                let profile = signals.profiles.entry(user_id).or_default();
-                profile.total += weight;
-                for ancestor in category_ancestors(&product.details.category) {
-                    *profile.categories.entry(ancestor).or_default() += weight;
-                }
-                *profile
-                    .shops
-                    .entry(product.details.shop.shop_id.clone())
-                    .or_default() += weight;
-            }
+            // What shoppers engage with is their profile, which the recommendations
+            // keep (personalised search reads it there).
+            ActivityEvent::ActivityRecorded { .. } => {}
             ActivityEvent::SearchPerformed { query, hits, .. } => {
                 let query = normalise_query(&query);
                 // A query that found nothing, or found things only through a typo,
@@ -327,22 +283,4 @@ fn forget(signals: &mut Signals, record: &ProductRecord) {
         }
     }
     signals.titles.remove(&record.sku);
-}
-
-impl Profile {
-    /// The categories and shops this shopper engaged with most, each with a share of
-    /// their engagement between 0 and 1, strongest first, at most `limit` of each.
-    pub fn preferences(&self, limit: usize) -> (Vec<Preference>, Vec<Preference>) {
-        let total = self.total.max(1.0);
-        let top = |weights: &HashMap<String, f32>| {
-            let mut top: Vec<(String, f32)> = weights
-                .iter()
-                .map(|(key, weight)| (key.clone(), weight / total))
-                .collect();
-            top.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-            top.truncate(limit);
-            top
-        };
-        (top(&self.categories), top(&self.shops))
-    }
 }

@@ -11,6 +11,7 @@ use search::query::{Facets, Hit, MAX_LIMIT};
 use search::suggest::{suggest, Suggestion, MAX_SUGGESTIONS};
 use search::{
     too_many_words, Geo, SearchProjection, SearchRequest, SearchResults, Sort, MAX_QUERY_WORDS,
+    PERSONAL_TOP,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -94,7 +95,13 @@ fn field_error(field: &str, message: String) -> FieldError {
     }
 }
 
-fn validate(params: SearchParams, principal: &Principal) -> Result<SearchRequest, Problem> {
+/// A validated search, and the shopper it is personalised for.
+struct Validated {
+    request: SearchRequest,
+    user_id: Option<String>,
+}
+
+fn validate(params: SearchParams, principal: &Principal) -> Result<Validated, Problem> {
     // Who may read the profile is settled before what is asked of it.
     let user_id = profile_owner(principal, params.user_id.filter(|u| !u.is_empty()))?;
     let mut errors = Vec::new();
@@ -187,7 +194,7 @@ fn validate(params: SearchParams, principal: &Principal) -> Result<SearchRequest
     if !errors.is_empty() {
         return Err(Problem::invalid(errors));
     }
-    Ok(SearchRequest {
+    let request = SearchRequest {
         q,
         category,
         price_min: params.price_min,
@@ -199,8 +206,22 @@ fn validate(params: SearchParams, principal: &Principal) -> Result<SearchRequest
         sort,
         limit,
         offset,
-        user_id,
-    })
+        ..SearchRequest::default()
+    };
+    Ok(Validated { request, user_id })
+}
+
+/// Personalise `request` with `user_id`'s taste, read from the one profile store: the
+/// recommendations' histories.
+fn personalise(state: &AppState, request: &mut SearchRequest, user_id: &str) {
+    let (taste, _) = state
+        .recommendations
+        .live
+        .read(|followed| followed.model().taste(user_id, PERSONAL_TOP));
+    if let Some(taste) = taste {
+        request.preferred_categories = taste.categories;
+        request.preferred_shops = taste.shops;
+    }
 }
 
 /// Wait for `min_position`, if asked, or answer 503.
@@ -251,11 +272,18 @@ pub async fn search(
     QueryParams(params): QueryParams<SearchParams>,
 ) -> Result<Json<SearchAnswer>, Problem> {
     let min_position = params.min_position;
-    let request = validate(params, &principal)?;
+    let Validated {
+        mut request,
+        user_id,
+    } = validate(params, &principal)?;
     await_position(&state, min_position).await?;
+    if let Some(user_id) = &user_id {
+        // The profile must be as fresh as the index: both at min_position.
+        super::recommendations::await_model(&state, min_position).await?;
+        personalise(&state, &mut request, user_id);
+    }
     let (limit, offset) = (request.limit, request.offset);
     let query = request.q.clone();
-    let user_id = request.user_id.clone();
     let results = run(&state.search.projection, request).await?;
     if !query.trim().is_empty() {
         state.search.recorder.record_in_background(

@@ -120,7 +120,7 @@ fn limit(errors: &mut Validator, limit: Option<usize>) -> usize {
 }
 
 /// Wait until the model reflects `min_position`, or answer 503 (422 past the head).
-async fn await_model(state: &AppState, wanted: Option<i64>) -> Result<(), Problem> {
+pub(super) async fn await_model(state: &AppState, wanted: Option<i64>) -> Result<(), Problem> {
     let Some(wanted) = wanted else {
         return Ok(());
     };

@@ -228,27 +228,17 @@ pub fn build(view: &View, request: &SearchRequest, all_words: bool) -> Built {
         clauses.push(filter(Box::new(DocPredicateQuery::from(within))));
     }
     if request.sort == Sort::Relevance {
-        if let Some(profile) = request
-            .user_id
-            .as_ref()
-            .and_then(|u| signals.profiles.get(u))
-        {
-            let (categories, shops) = profile.preferences(PERSONAL_TOP);
-            // Optional clauses: they reorder what matches and never remove anything.
-            for (category, share) in categories {
+        // Optional clauses: they reorder what matches and never remove anything.
+        let preferred = [
+            (fields.category, &request.preferred_categories),
+            (fields.shop_id, &request.preferred_shops),
+        ];
+        for (field, preferences) in preferred {
+            for (value, share) in preferences.iter().take(PERSONAL_TOP) {
                 clauses.push((
                     Occur::Should,
                     Box::new(ConstScoreQuery::new(
-                        term(fields.category, &category),
-                        PERSONAL_BOOST * share,
-                    )),
-                ));
-            }
-            for (shop, share) in shops {
-                clauses.push((
-                    Occur::Should,
-                    Box::new(ConstScoreQuery::new(
-                        term(fields.shop_id, &shop),
+                        term(field, value),
                         PERSONAL_BOOST * share,
                     )),
                 ));

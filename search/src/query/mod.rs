@@ -31,7 +31,7 @@ const FUZZY_SHARE: f32 = 0.3;
 /// Score added for a full share of a shopper's engagement with a category or shop.
 const PERSONAL_BOOST: f32 = 2.0;
 /// Categories and shops of a shopper's profile that boost results.
-const PERSONAL_TOP: usize = 10;
+pub const PERSONAL_TOP: usize = 10;
 /// Fewer hits than this and the answer carries did-you-mean suggestions.
 const FEW_HITS: u64 = 3;
 /// Facet values returned per facet.
@@ -75,8 +75,15 @@ pub struct SearchRequest {
     pub sort: Sort,
     pub limit: usize,
     pub offset: usize,
-    pub user_id: Option<String>,
+    /// The shopper's taste (categories, then shops, each with its share of their
+    /// engagement): matches in them rank higher under relevance; nothing is removed.
+    /// Read from the recommendations' histories, the one profile store.
+    pub preferred_categories: Vec<Preference>,
+    pub preferred_shops: Vec<Preference>,
 }
+
+/// A category or shop and the share of a shopper's engagement it has (0–1).
+pub type Preference = (String, f32);
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Highlight {

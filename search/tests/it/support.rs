@@ -6,8 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use event_schemas::{
-    ActivityEvent, ActivityKind, GeoPoint, Money, ProductChanges, ProductDetails, ProductEvent,
-    Shop, StockEvent,
+    ActivityEvent, GeoPoint, Money, ProductChanges, ProductDetails, ProductEvent, Shop, StockEvent,
 };
 use search::{SearchProjection, SearchRequest, SearchResults};
 use testkit::TestLog;
@@ -87,18 +86,6 @@ impl Backend {
         let (sku, warehouse) = event.stock_key();
         let id = format!("{sku}@{warehouse}");
         self.0.append_event("stock", &id, &event).await;
-    }
-
-    pub async fn activity(&mut self, user_id: &str, kind: ActivityKind, sku: &str) {
-        let event = ActivityEvent::ActivityRecorded {
-            user_id: user_id.into(),
-            kind,
-            sku: Some(sku.into()),
-            query: None,
-            model_version: None,
-        };
-        let id = uuid::Uuid::now_v7().to_string();
-        self.0.append_event("activity", &id, &event).await;
     }
 
     pub async fn searched(&mut self, query: &str, hits: u64) {

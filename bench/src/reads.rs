@@ -243,6 +243,56 @@ pub(crate) async fn drive(
     measured
 }
 
+/// One route driven open-loop at `rate` requests a second for `seconds`: request n is
+/// due at `n / rate` s and its latency counts from then, so a server that falls behind
+/// is charged for the wait (no coordinated omission), and the figure is the latency a
+/// client sees at that load rather than the queue a saturating closed loop builds.
+pub(crate) async fn drive_at_rate(
+    client: &reqwest::Client,
+    base: &str,
+    path: Arc<Box<dyn Fn(usize) -> String + Send + Sync>>,
+    rate: f64,
+    seconds: u64,
+) -> Measured {
+    let started = tokio::time::Instant::now();
+    let total = (rate * seconds as f64).max(1.0) as usize;
+    let interval = Duration::from_secs_f64(1.0 / rate.max(1.0));
+    let mut sent = tokio::task::JoinSet::new();
+    for n in 0..total {
+        let due = started + interval * n as u32;
+        tokio::time::sleep_until(due).await;
+        let request = client.get(format!("{base}{}", path(n * 7919)));
+        sent.spawn(async move {
+            let ok = match request.send().await {
+                Ok(response) => {
+                    let ok = response.status().is_success();
+                    ok && response.bytes().await.is_ok()
+                }
+                Err(_) => false,
+            };
+            (ok, due.elapsed())
+        });
+    }
+    let mut measured = Measured {
+        requests: 0,
+        errors: 0,
+        per_second: 0.0,
+        latency: latency_histogram(),
+    };
+    while let Some(answer) = sent.join_next().await {
+        measured.requests += 1;
+        match answer {
+            Ok((ok, latency)) => {
+                record(&mut measured.latency, latency);
+                measured.errors += u64::from(!ok);
+            }
+            Err(_) => measured.errors += 1,
+        }
+    }
+    measured.per_second = ratio(measured.requests as f64, started.elapsed().as_secs_f64());
+    measured
+}
+
 /// SKUs the search index says are in stock (waiting for it to reach the log's head).
 async fn skus_in_stock(client: &reqwest::Client, base: &str) -> anyhow::Result<Vec<String>> {
     let ready: Value = client

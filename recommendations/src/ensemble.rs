@@ -328,26 +328,25 @@ pub(crate) fn recommend(
     // The latent model scores the candidates only, for a shopper folded in from the
     // same seeds; it takes its part of the collaborative share.
     // (No seeds, or none the model knows: no vector, no scores.)
-    let latent_scores: IdMap<f64> = latent
+    // Each candidate's score, in the order of `normalised` (0 when the model has no
+    // factors for it or predicts nothing).
+    let latent_scores: Vec<f64> = latent
         .and_then(|factors| Some((factors, factors.fold_in(&seeds)?)))
         .map(|(factors, shopper)| {
             normalised
                 .iter()
-                .filter_map(|(id, _)| {
-                    let score = factors.score(&shopper, id)?;
-                    (score > 0.0).then_some((*id, score))
-                })
+                .map(|(id, _)| factors.score(&shopper, id).unwrap_or(0.0).max(0.0))
                 .collect()
         })
         .unwrap_or_default();
+    let latent_max = max_score(latent_scores.iter().copied());
     // A model that knows none of the shopper's items takes nothing from the others.
-    let latent_share = if !latent_scores.is_empty() {
+    let latent_share = if latent_scores.iter().any(|s| *s > 0.0) {
         collaborative_share * config.latent_part
     } else {
         0.0
     };
     collaborative_share -= latent_share;
-    let latent_max = max_score(latent_scores.values().copied());
 
     // Dismissals per category, counted once for the whole list.
     let dismissed_in = dismissals_by_category(history, catalog);
@@ -362,14 +361,15 @@ pub(crate) fn recommend(
     };
     let mut scored: Vec<Candidate> = normalised
         .into_iter()
-        .map(|(id, [collaborative, content, trending])| {
+        .enumerate()
+        .map(|(n, (id, [collaborative, content, trending]))| {
             let parts = Parts {
                 collaborative: collaborative * collaborative_share,
                 content: content * content_share,
                 trending: trending * config.trending_share,
                 latent: latent.map(|_| {
                     latent_scores
-                        .get(&id)
+                        .get(n)
                         .map_or(0.0, |s| s / latent_max * latent_share)
                 }),
                 new: None,

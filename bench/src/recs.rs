@@ -427,7 +427,8 @@ async fn over_http(args: &RecsArgs, users: &[String], figures: &mut Figures) -> 
         format!("/v1/recommendations/{}", users[i % users.len()])
     }));
     let (connections, seconds) = (args.connections, args.duration);
-    let health_saturated = crate::reads::drive(&client, &base, health.clone(), connections, seconds).await;
+    let health_saturated =
+        crate::reads::drive(&client, &base, health.clone(), connections, seconds).await;
     let saturated = crate::reads::drive(&client, &base, lists.clone(), connections, seconds).await;
     println!(
         "over HTTP, {connections} closed loops (saturated: the p99 is mostly queueing): /health {:.0} req/s p99 {:.2} ms; /v1/recommendations/{{user}} {:.0} req/s p99 {:.2} ms ({} failed)",
@@ -459,8 +460,14 @@ async fn over_http(args: &RecsArgs, users: &[String], figures: &mut Figures) -> 
     figures.set("http_health_p99_ms", round2(health_p99));
     figures.set("http_p99_ms", round2(p99));
     figures.set("http_saturated_per_s", round2(saturated.per_second));
-    figures.set("http_saturated_p99_ms", round2(percentile_ms(&saturated.latency, 0.99)));
-    figures.set("http_saturated_health_p99_ms", round2(percentile_ms(&health_saturated.latency, 0.99)));
+    figures.set(
+        "http_saturated_p99_ms",
+        round2(percentile_ms(&saturated.latency, 0.99)),
+    );
+    figures.set(
+        "http_saturated_health_p99_ms",
+        round2(percentile_ms(&health_saturated.latency, 0.99)),
+    );
     figures.set("http_errors", lists.errors + saturated.errors);
     Ok(())
 }

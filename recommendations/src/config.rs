@@ -28,6 +28,10 @@ pub struct Config {
     pub new_item_half_life: Duration,
     /// One place in this many goes to a new item, so new items get seen.
     pub new_item_every: usize,
+    /// One place in this many (the one before the new item's) goes to the best of the
+    /// list's candidates that fewer shoppers know than most of them, so the catalogue's
+    /// long tail gets seen, not only its best sellers; 0 turns it off.
+    pub long_tail_every: usize,
     /// Interactions kept per shopper (the oldest fall out).
     pub history_per_user: usize,
     /// A history item's weight halves for every this many interactions after it:
@@ -61,6 +65,7 @@ impl Default for Config {
             trending_half_life: Duration::hours(24),
             new_item_half_life: Duration::days(3),
             new_item_every: 10,
+            long_tail_every: 10,
             history_per_user: 50,
             recency_half_life: 10,
             other_categories_share: 0.2,
@@ -120,6 +125,7 @@ impl Config {
                 "trending_half_life_hours" if hours_ok => config.trending_half_life = hours(number),
                 "new_item_half_life_hours" if hours_ok => config.new_item_half_life = hours(number),
                 "new_item_every" if count_ok => config.new_item_every = count(number),
+                "long_tail_every" if count_ok => config.long_tail_every = number as usize,
                 "history_per_user" if count_ok => config.history_per_user = count(number),
                 "recency_half_life" if count_ok => config.recency_half_life = count(number),
                 "other_categories_share" if number <= 1.0 => config.other_categories_share = number,

@@ -384,8 +384,9 @@ pub(crate) fn recommend(
         .filter(|c| c.score > 0.0)
         .collect();
     scored.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.id.cmp(&b.id)));
-    let mut chosen = diversify(model, scored, limit);
+    let mut chosen = diversify(model, &scored, limit);
     if !request.similar_only {
+        make_room_for_the_long_tail(model, &scored, &mut chosen, limit);
         make_room_for_new_items(model, &audience, &mut chosen, limit, now);
     }
     // Only what is shown is described and explained.
@@ -470,6 +471,40 @@ fn trending_for(
             (id, likely * count / category_count)
         })
         .collect()
+}
+
+/// One place in every `long_tail_every` (the one before the new item's) goes to the
+/// best-scored candidate that fewer shoppers know than the median of the list's
+/// candidates, in each block that has none: items a shopper would like beyond the
+/// best sellers get seen (catalogue coverage), at the cost of one lower place.
+fn make_room_for_the_long_tail(
+    model: &Model,
+    scored: &[Candidate],
+    chosen: &mut Vec<Candidate>,
+    limit: usize,
+) {
+    let every = model.config.long_tail_every;
+    if every == 0 || scored.len() < 2 {
+        return;
+    }
+    let known = |c: &Candidate| model.co.occurrences(c.id);
+    let mut counts: Vec<f64> = scored.iter().map(known).collect();
+    let middle = counts.len() / 2;
+    let median = *counts.select_nth_unstable_by(middle, f64::total_cmp).1;
+    let mut tail = scored.iter().filter(|c| known(c) < median);
+    let mut block = 0;
+    while block < limit && block < chosen.len() {
+        let end = (block + every).min(chosen.len());
+        if !chosen[block..end].iter().any(|c| known(c) < median) {
+            let Some(&pick) = tail.find(|c| chosen.iter().all(|o| o.id != c.id)) else {
+                break;
+            };
+            let slot = (block + every.saturating_sub(2)).min(chosen.len());
+            chosen.insert(slot, pick);
+            chosen.truncate(limit);
+        }
+        block += every;
+    }
 }
 
 /// One place in every `new_item_every` (the last of each block) goes to the newest
@@ -611,19 +646,19 @@ fn in_category(what: &str, item: &Item) -> String {
 
 /// Re-rank by MMR (relevance against likeness to what is already chosen) and keep
 /// at most the configured number per category and per shop among the first ten.
-fn diversify(model: &Model, mut pool: Vec<Candidate>, limit: usize) -> Vec<Candidate> {
+fn diversify(model: &Model, scored: &[Candidate], limit: usize) -> Vec<Candidate> {
     let config = &model.config;
     let mut likeness_of = model.content.scorer();
     let lambda = config.diversity_lambda;
     // MMR only needs the head of the pool (sorted by score): the rest could never be
     // chosen.
-    pool.truncate(limit * 5);
+    let pool = &scored[..scored.len().min(limit * 5)];
     let best = pool.first().map_or(1.0, |c| c.score.max(f64::MIN_POSITIVE));
     // Each candidate's item and its likeness to the nearest item chosen so far, kept
     // up to date one pick at a time.
     let mut pool: Vec<(Candidate, &Item, f64)> = pool
-        .into_iter()
-        .map(|c| (c, model.catalog.item(c.id).expect("in the catalog"), 0.0))
+        .iter()
+        .map(|&c| (c, model.catalog.item(c.id).expect("in the catalog"), 0.0))
         .collect();
     let mut chosen: Vec<Candidate> = Vec::with_capacity(limit);
     let mut per_category: FxHashMap<&str, usize> = FxHashMap::default();

@@ -410,3 +410,61 @@ fn a_dismissal_lowers_its_category_in_the_taste() {
         mugs("ada")
     );
 }
+
+#[test]
+fn one_place_in_ten_goes_to_an_item_fewer_shoppers_know() {
+    // Given a teapot bought with each of twelve best-selling cups by three shoppers
+    // apiece, and with a handmade cup by one shopper only
+    let mut model = Model::new(Config::default(), at(0));
+    let mut list = |sku: &str, n: usize| {
+        let category = format!("home/c{n}");
+        let listed = item(sku, "Cup", &category, &format!("s{n}"));
+        model.apply(Input::Listed(listed), at(0));
+    };
+    list("TEAPOT", 99);
+    list("HANDMADE", 98);
+    for n in 0..12 {
+        list(&format!("CUP-{n:02}"), n);
+    }
+    for n in 0..12 {
+        for buyer in 0..3 {
+            let user = format!("u{n}-{buyer}");
+            act(&mut model, &user, "TEAPOT", Feedback::Purchased, 1);
+            act(
+                &mut model,
+                &user,
+                &format!("CUP-{n:02}"),
+                Feedback::Purchased,
+                2,
+            );
+        }
+    }
+    act(&mut model, "maker-fan", "TEAPOT", Feedback::Purchased, 1);
+    act(&mut model, "maker-fan", "HANDMADE", Feedback::Purchased, 2);
+    // And a shopper who just bought the teapot
+    act(&mut model, "ada", "TEAPOT", Feedback::Purchased, 3);
+
+    // When she asks for ten, with the long-tail place turned off and on
+    let without = Model {
+        config: Config {
+            long_tail_every: 0,
+            ..Config::default()
+        },
+        ..model.clone()
+    };
+    // (a month on, when no listing is new any more)
+    let month = 30 * 24 * 60;
+    let plain = ask(&without, Some("ada"), None, month);
+    let with_tail = ask(&model, Some("ada"), None, month);
+
+    // Then the best sellers fill the plain list, and the ninth place of the other
+    // goes to the handmade cup (the best sellers keep every other place, in order)
+    assert!(!skus(&plain).contains(&"HANDMADE"), "{:?}", skus(&plain));
+    assert_eq!(with_tail.len(), 10);
+    assert_eq!(with_tail[8].sku, "HANDMADE", "{:?}", skus(&with_tail));
+    let others: Vec<&str> = skus(&with_tail)
+        .into_iter()
+        .filter(|s| *s != "HANDMADE")
+        .collect();
+    assert_eq!(others, skus(&plain)[..9], "{:?}", skus(&plain));
+}

@@ -98,6 +98,7 @@ pub fn evaluate(
     };
     let no_diversity = Config {
         diversity_lambda: 1.0,
+        long_tail_every: 0,
         per_category_in_top: K,
         per_shop_in_top: K,
         ..config.clone()

@@ -209,13 +209,7 @@ pub(crate) async fn drive(
                     let url = format!("{base}{}", path(i));
                     i += 1;
                     let sent = Instant::now();
-                    let ok = match client.get(&url).send().await {
-                        Ok(response) => {
-                            let ok = response.status().is_success();
-                            ok && response.bytes().await.is_ok()
-                        }
-                        Err(_) => false,
-                    };
+                    let ok = fetch(client.get(&url)).await;
                     record(&mut latency, sent.elapsed());
                     requests += 1;
                     if !ok {
@@ -243,6 +237,14 @@ pub(crate) async fn drive(
     measured
 }
 
+/// Send `request` and read the whole answer: whether it succeeded.
+async fn fetch(request: reqwest::RequestBuilder) -> bool {
+    match request.send().await {
+        Ok(response) => response.status().is_success() && response.bytes().await.is_ok(),
+        Err(_) => false,
+    }
+}
+
 /// One route driven open-loop at `rate` requests a second for `seconds`: request n is
 /// due at `n / rate` s and its latency counts from then, so a server that falls behind
 /// is charged for the wait (no coordinated omission), and the figure is the latency a
@@ -262,16 +264,7 @@ pub(crate) async fn drive_at_rate(
         let due = started + interval * n as u32;
         tokio::time::sleep_until(due).await;
         let request = client.get(format!("{base}{}", path(n * 7919)));
-        sent.spawn(async move {
-            let ok = match request.send().await {
-                Ok(response) => {
-                    let ok = response.status().is_success();
-                    ok && response.bytes().await.is_ok()
-                }
-                Err(_) => false,
-            };
-            (ok, due.elapsed())
-        });
+        sent.spawn(async move { (fetch(request).await, due.elapsed()) });
     }
     let mut measured = Measured {
         requests: 0,

@@ -11,6 +11,7 @@ pub mod allocation;
 pub mod api_key;
 pub mod buyer_holds;
 pub mod clock;
+pub mod delivery;
 pub mod error;
 pub mod flash_sale;
 pub mod ids;

@@ -1,0 +1,27 @@
+//! Delivery pricing, the pure part: what a fee is made of and the guard rails on it.
+//! The projection that measures demand and supply per zone, the routes that quote and
+//! the orders that honour quotes build on these functions; nothing here reads a clock
+//! or a time zone (callers pass the local time and the inputs).
+//!
+//! * [`fee`] — the base fee from distance, the multipliers (demand, weather, rush
+//!   hour, local event), then the business rules in a fixed order (global cap,
+//!   emergency cap, floor, ceiling, free delivery), each recorded when it binds, and
+//!   the sentence a customer reads.
+//! * [`emergency`] — the emergency cap: the 4th-highest multiplier charged on
+//!   different days in the preceding 60 days.
+//! * [`rush_hour`] — rush-hour windows on a city's local wall clock and weekday.
+//! * [`hysteresis`] — a multiplier that moves by at most a step and stays at least a
+//!   dwell time, so a fee does not flap.
+
+pub mod emergency;
+pub mod fee;
+pub mod hysteresis;
+pub mod rush_hour;
+
+pub use emergency::{emergency_cap, DailyMaxima, EMERGENCY_LOOKBACK_DAYS};
+pub use fee::{
+    demand_multiplier, price, Binding, Conditions, Multiplier, MultiplierKind, Policy, Priced,
+    Rule, Weather,
+};
+pub use hysteresis::{Hysteresis, Steady};
+pub use rush_hour::{in_rush_hour, RushWindow};

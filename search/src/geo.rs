@@ -1,17 +1,7 @@
 //! Distances on the earth, and the box around a circle that lets the index skip most
 //! documents before the exact distance is computed.
 
-/// Mean earth radius, in km (the one haversine distances are usually quoted with).
-const EARTH_RADIUS_KM: f64 = 6371.0088;
-
-/// Great-circle distance between two points, in km.
-pub fn haversine_km(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
-    let (phi1, phi2) = (lat1.to_radians(), lat2.to_radians());
-    let d_phi = (lat2 - lat1).to_radians();
-    let d_lambda = (lon2 - lon1).to_radians();
-    let a = (d_phi / 2.0).sin().powi(2) + phi1.cos() * phi2.cos() * (d_lambda / 2.0).sin().powi(2);
-    2.0 * EARTH_RADIUS_KM * a.sqrt().min(1.0).asin()
-}
+pub use event_schemas::values::haversine_km;
 
 /// Latitude and longitude ranges that contain every point within `radius_km` of the
 /// centre, a little generously; `None` for longitude when the circle reaches a pole

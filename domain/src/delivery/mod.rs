@@ -1,4 +1,4 @@
-//! Delivery pricing, the pure part: what a fee is made of and the guard rails on it.
+//! Delivery pricing and the forecasts' uses, the pure part: what a fee is made of and the guard rails on it.
 //! The projection that measures demand and supply per zone, the routes that quote and
 //! the orders that honour quotes build on these functions; nothing here reads a clock
 //! or a time zone (callers pass the local time and the inputs).
@@ -10,12 +10,18 @@
 //! * [`emergency`] — the emergency cap: the 4th-highest multiplier charged on
 //!   different days in the preceding 60 days.
 //! * [`rush_hour`] — rush-hour windows on a city's local wall clock and weekday.
+//! * [`rebalancing`] — courier moves between zones that cover the next hour's
+//!   forecast best, weighed by distance, never farther than allowed.
+//! * [`reorder`] — reorder points for stock from daily sales: safety stock,
+//!   suggested quantity, days of cover, once per crossing.
 //! * [`hysteresis`] — a multiplier that moves by at most a step and stays at least a
 //!   dwell time, so a fee does not flap.
 
 pub mod emergency;
 pub mod fee;
 pub mod hysteresis;
+pub mod rebalancing;
+pub mod reorder;
 pub mod rush_hour;
 
 pub use emergency::{emergency_cap, DailyMaxima, EMERGENCY_LOOKBACK_DAYS};
@@ -24,4 +30,6 @@ pub use fee::{
     Rule, Weather,
 };
 pub use hysteresis::{Hysteresis, Steady};
+pub use rebalancing::{rebalance, Move, RebalancingRules, ZoneOutlook};
+pub use reorder::{advise, crossed, z_score, ReorderAdvice, ReorderRules};
 pub use rush_hour::{in_rush_hour, RushWindow};

@@ -9,6 +9,7 @@
 //!   and order commands).
 //! - `order_rules`, `reservation_rules`, `buyer_holds_rules`: the same for Order,
 //!   Reservation, BuyerHolds and ParkedEvents.
+//! - `delivery_planning_rules`: courier rebalancing and reorder points.
 //! - `delivery_pricing_rules`: delivery fees' guard rails as properties (monotone in
 //!   demand, caps never exceeded, the emergency cap's 60-day rule, hysteresis).
 //! - `stock_properties`: random command sequences on one stock, checked against a
@@ -19,6 +20,7 @@ mod support;
 mod allocation;
 mod api_key_rules;
 mod buyer_holds_rules;
+mod delivery_planning_rules;
 mod delivery_pricing_rules;
 mod flash_sale_rules;
 mod order_process_rules;

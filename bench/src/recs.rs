@@ -60,6 +60,12 @@ pub async fn run(args: RecsArgs) -> anyhow::Result<()> {
     if args.requests == 0 || args.samples == 0 || args.connections == 0 || args.duration == 0 {
         bail!("--requests, --samples, --connections and --duration must be at least 1");
     }
+    if args
+        .rate
+        .is_some_and(|rate| !(rate.is_finite() && (1.0..=1e6).contains(&rate)))
+    {
+        bail!("--rate must be a number of requests a second from 1 to 1,000,000");
+    }
     let mut figures = Figures::default();
     let users = {
         let (_lock, backend) = open_exclusive(&args.storage, "bench recs").await?;

@@ -77,3 +77,12 @@ impl ProductEvent {
         }
     }
 }
+
+/// Each level of a category path, from the top: `home`, `home/kitchen`,
+/// `home/kitchen/mugs` for `home/kitchen/mugs` (empty parts skipped). Search's
+/// facets and the shopper taste its personalisation boosts are both keyed by these,
+/// so both take them from here.
+pub fn category_levels(path: &str) -> Vec<String> {
+    let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+    (1..=parts.len()).map(|n| parts[..n].join("/")).collect()
+}

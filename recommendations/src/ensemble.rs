@@ -12,8 +12,9 @@ use crate::catalog::{IdMap, IdSet, Item, ItemId};
 use crate::history::History;
 use crate::model::Model;
 use crate::sources::latent::Latent;
-use crate::sources::trending::{is_under, levels};
+use crate::sources::trending::is_under;
 use crate::taste::{dismissals_by_category, DISMISSED_CATEGORY};
+use event_schemas::product::category_levels;
 
 /// Neighbours taken per seed item from each similarity source.
 const NEIGHBOURS: usize = 50;
@@ -475,8 +476,9 @@ fn trending_for(
 
 /// One place in every `long_tail_every` (the one before the new item's) goes to the
 /// best-scored candidate that fewer shoppers know than the median of the list's
-/// candidates, in each block that has none: items a shopper would like beyond the
-/// best sellers get seen (catalogue coverage), at the cost of one lower place.
+/// candidates (or none, when most are untouched), in each block that has none, within
+/// the caps of the first ten: items a shopper would like beyond the best sellers get
+/// seen (catalogue coverage), at the cost of one lower place.
 fn make_room_for_the_long_tail(
     model: &Model,
     scored: &[Candidate],
@@ -487,19 +489,41 @@ fn make_room_for_the_long_tail(
     if every == 0 || scored.len() < 2 {
         return;
     }
+    let config = &model.config;
     let known = |c: &Candidate| model.co.occurrences(c.id);
     let mut counts: Vec<f64> = scored.iter().map(known).collect();
     let middle = counts.len() / 2;
     let median = *counts.select_nth_unstable_by(middle, f64::total_cmp).1;
-    let mut tail = scored.iter().filter(|c| known(c) < median);
+    // Less known than most, or (when most are untouched) untouched.
+    let in_tail = |c: &Candidate| known(c) < median || known(c) == 0.0;
+    let item = |c: &Candidate| model.catalog.item(c.id).expect("in the catalog");
     let mut block = 0;
     while block < limit && block < chosen.len() {
         let end = (block + every).min(chosen.len());
-        if !chosen[block..end].iter().any(|c| known(c) < median) {
-            let Some(&pick) = tail.find(|c| chosen.iter().all(|o| o.id != c.id)) else {
+        if !chosen[block..end].iter().any(in_tail) {
+            let slot = (block + every.saturating_sub(2)).min(chosen.len());
+            // In the first ten the caps per category and per shop hold for it too.
+            let top = &chosen[..chosen.len().min(TOP)];
+            let within_caps = |c: &Candidate| {
+                let candidate = item(c);
+                slot >= TOP
+                    || (top
+                        .iter()
+                        .filter(|o| item(o).category == candidate.category)
+                        .count()
+                        < config.per_category_in_top
+                        && top
+                            .iter()
+                            .filter(|o| item(o).shop_id == candidate.shop_id)
+                            .count()
+                            < config.per_shop_in_top)
+            };
+            let pick = scored
+                .iter()
+                .find(|c| in_tail(c) && chosen.iter().all(|o| o.id != c.id) && within_caps(c));
+            let Some(&pick) = pick else {
                 break;
             };
-            let slot = (block + every.saturating_sub(2)).min(chosen.len());
             chosen.insert(slot, pick);
             chosen.truncate(limit);
         }
@@ -637,7 +661,7 @@ fn trending_in(item: &Item) -> String {
 
 /// "`what` in home/kitchen": the item's category at most two levels deep.
 fn in_category(what: &str, item: &Item) -> String {
-    let levels = levels(&item.category);
+    let levels = category_levels(&item.category);
     match levels.get(1).or(levels.first()) {
         Some(category) => format!("{what} in {category}"),
         None => what.to_string(),

@@ -7,8 +7,8 @@ use std::collections::HashMap;
 
 use crate::catalog::Catalog;
 use crate::history::History;
-use crate::sources::trending::levels;
 use crate::Model;
+use event_schemas::product::category_levels;
 
 /// A dismissal lowers its category, in lists and in taste, by this factor.
 pub(crate) const DISMISSED_CATEGORY: f64 = 0.5;
@@ -51,10 +51,12 @@ impl Model {
             let Some(item) = self.catalog.item(id) else {
                 continue;
             };
+            // The total counts the weight before the dismissals, so a dismissal lowers
+            // its category's share even for a shopper of one category.
+            total += weight;
             let dismissals = dismissed_in.get(item.category.as_str()).copied();
             let weight = weight * DISMISSED_CATEGORY.powi(dismissals.unwrap_or(0));
-            total += weight;
-            for level in levels(&item.category) {
+            for level in category_levels(&item.category) {
                 *categories.entry(level).or_default() += weight;
             }
             *shops.entry(item.shop_id.clone()).or_default() += weight;

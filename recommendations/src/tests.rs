@@ -374,6 +374,11 @@ fn taste_names_the_categories_and_shops_a_shopper_engages_with() {
             .map_or(0.0, |s| s.1)
     };
     assert!(share("s1") > share("s2") && share("s3") > 0.0);
+    let everything = model.taste("ada", 100).unwrap();
+    assert!(everything
+        .categories
+        .iter()
+        .all(|c| c.0 != "home/textiles/towels"));
     // And a shopper the log never saw has none
     assert_eq!(model.taste("nobody", 3), None);
 }
@@ -409,6 +414,24 @@ fn a_dismissal_lowers_its_category_in_the_taste() {
         mugs("bob"),
         mugs("ada")
     );
+}
+
+#[test]
+fn a_dismissal_lowers_the_only_category_a_shopper_has() {
+    // Given a shopper who viewed only mugs, and dismissed one
+    let mut model = shop();
+    act(&mut model, "cy", "MUG", Feedback::Viewed, 1);
+    model.apply(
+        Input::Dismissed {
+            user_id: "cy".into(),
+            sku: "MUG".into(),
+        },
+        at(2),
+    );
+    // Then mugs no longer hold the whole of her taste
+    let taste = model.taste("cy", 10).unwrap();
+    let mugs = taste.categories.iter().find(|c| c.0 == "home/kitchen/mugs");
+    assert_eq!(mugs.map(|c| c.1), Some(0.5));
 }
 
 #[test]

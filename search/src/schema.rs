@@ -278,13 +278,6 @@ pub fn category_facet(path: &str) -> Facet {
     Facet::from_path(std::iter::once("category").chain(path.split('/').filter(|p| !p.is_empty())))
 }
 
-/// A category path and each of its ancestors: `home/kitchen/mugs` gives `home`,
-/// `home/kitchen` and `home/kitchen/mugs`.
-pub fn category_ancestors(path: &str) -> Vec<String> {
-    let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
-    (1..=parts.len()).map(|n| parts[..n].join("/")).collect()
-}
-
 /// The document for a product as it now is.
 pub fn document(fields: &Fields, record: &ProductRecord) -> TantivyDocument {
     let details = &record.details;
@@ -299,7 +292,7 @@ pub fn document(fields: &Fields, record: &ProductRecord) -> TantivyDocument {
         doc.add_text(fields.tags, tag);
     }
     doc.add_text(fields.category_text, details.category.replace('/', " "));
-    for ancestor in category_ancestors(&details.category) {
+    for ancestor in event_schemas::product::category_levels(&details.category) {
         doc.add_text(fields.category, &ancestor);
     }
     doc.add_facet(fields.facets, category_facet(&details.category));

@@ -276,10 +276,17 @@ pub async fn search(
         mut request,
         user_id,
     } = validate(params, &principal)?;
-    await_position(&state, min_position).await?;
-    if let Some(user_id) = &user_id {
-        // The profile must be as fresh as the index: both at min_position.
-        super::recommendations::await_model(&state, min_position).await?;
+    // Only relevance is personalised. The taste must be as fresh as the index: both
+    // copies at min_position, waited for together (one wait's bound, not two).
+    let personal = user_id.clone().filter(|_| request.sort == Sort::Relevance);
+    let profile_ready = async {
+        match personal {
+            Some(_) => super::recommendations::await_model(&state, min_position).await,
+            None => Ok(()),
+        }
+    };
+    tokio::try_join!(await_position(&state, min_position), profile_ready)?;
+    if let Some(user_id) = &personal {
         personalise(&state, &mut request, user_id);
     }
     let (limit, offset) = (request.limit, request.offset);

@@ -22,6 +22,9 @@ pub struct DailyMaxima {
 impl DailyMaxima {
     /// A multiplier charged on `day`.
     pub fn record(&mut self, day: NaiveDate, multiplier: f64) {
+        if !multiplier.is_finite() {
+            return;
+        }
         let highest = self.by_day.entry(day).or_insert(multiplier);
         *highest = highest.max(multiplier);
     }

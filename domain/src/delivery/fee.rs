@@ -194,7 +194,13 @@ pub fn price(
         .free_delivery_from
         .is_some_and(|from| order_value >= from)
     {
-        bound(Rule::FreeDelivery, 0, &mut fee);
+        // Recorded even when the fee was already 0: the customer is told why.
+        bindings.push(Binding {
+            rule: Rule::FreeDelivery,
+            before: fee as f64,
+            after: 0.0,
+        });
+        fee = 0;
     }
     let explanation = explain(&multipliers, conditions.weather, applied, &bindings);
     Priced {

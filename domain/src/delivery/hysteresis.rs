@@ -62,9 +62,15 @@ impl Hysteresis {
             ratio: smoothed,
             ..zone
         };
+        // A step that is not a positive number moves nothing.
+        let step = if self.step.is_finite() {
+            self.step.abs()
+        } else {
+            0.0
+        };
         let gap = demand_multiplier(smoothed) - zone.multiplier;
-        if now - zone.since >= self.dwell && gap.abs() >= self.step / 2.0 {
-            next.multiplier = zone.multiplier + gap.clamp(-self.step, self.step);
+        if step > 0.0 && now - zone.since >= self.dwell && gap.abs() >= step / 2.0 {
+            next.multiplier = zone.multiplier + gap.clamp(-step, step);
             next.since = now;
         }
         next
@@ -98,5 +104,30 @@ mod tests {
         let minutes: Vec<i64> = moves.iter().map(|m| m.0).collect();
         assert_eq!(minutes, [5, 10, 15, 20, 25, 30]);
         assert!((zone.multiplier - 1.6).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_step_that_is_no_positive_number_moves_nothing_and_never_panics() {
+        let start = DateTime::UNIX_EPOCH;
+        let later = start + Duration::hours(1);
+        for step in [0.0, f64::NAN] {
+            let rules = Hysteresis {
+                step,
+                ..Hysteresis::default()
+            };
+            assert_eq!(
+                rules.observe(Steady::new(start), 9.0, later).multiplier,
+                1.0
+            );
+        }
+        let negative = Hysteresis {
+            step: -0.1,
+            ..Hysteresis::default()
+        };
+        let moved = negative.observe(Steady::new(start), 9.0, later).multiplier;
+        assert!(
+            (moved - 1.1).abs() < 1e-9,
+            "a negative step counts by its size"
+        );
     }
 }

@@ -3,7 +3,7 @@
 //! the orders that honour quotes build on these functions; nothing here reads a clock
 //! or a time zone (callers pass the local time and the inputs).
 //!
-//! * [`fee`] — the base fee from distance, the multipliers (demand, weather, rush
+//! * [`fee`] — the base fee from distance, the multipliers (weather, demand, rush
 //!   hour, local event), then the business rules in a fixed order (global cap,
 //!   emergency cap, floor, ceiling, free delivery), each recorded when it binds, and
 //!   the sentence a customer reads.

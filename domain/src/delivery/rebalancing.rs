@@ -3,7 +3,8 @@
 //! the zones' forecast and supply; the route and the projection feed it.
 //!
 //! Greedy, one courier at a time: each step takes the move that cuts the total
-//! shortfall most per kilometre-weighted cost, from a zone with couriers to spare to
+//! shortfall most, less `km_cost` for every km it travels, from a zone with couriers
+//! to spare to
 //! a zone short of them, never farther than the longest move allowed (couriers are
 //! not sent between cities too far apart). A zone either gives or receives in one
 //! suggestion, so no courier is routed on through a second zone. It stops when no
@@ -68,6 +69,20 @@ fn shortfall(forecast: f64, couriers: u32, rules: &RebalancingRules) -> f64 {
 
 /// The moves that cover the forecast best, largest first.
 pub fn rebalance(zones: &[ZoneOutlook], rules: &RebalancingRules) -> Vec<Move> {
+    // Distances within reach, worked out once (a limit that is not a number reaches
+    // nowhere).
+    let km: Vec<Vec<Option<f64>>> = zones
+        .iter()
+        .map(|a| {
+            zones
+                .iter()
+                .map(|b| {
+                    let km = haversine_km(a.lat, a.lon, b.lat, b.lon);
+                    (km <= rules.max_km).then_some(km)
+                })
+                .collect()
+        })
+        .collect();
     let mut couriers: Vec<u32> = zones.iter().map(|z| z.couriers).collect();
     let mut moved: Vec<((usize, usize), u32)> = Vec::new();
     // Per zone: Some(true) once it gave a courier, Some(false) once it received one.
@@ -85,10 +100,9 @@ pub fn rebalance(zones: &[ZoneOutlook], rules: &RebalancingRules) -> Vec<Move> {
                 if to == from || gives[to] == Some(true) {
                     continue;
                 }
-                let km = haversine_km(source.lat, source.lon, destination.lat, destination.lon);
-                if km > rules.max_km {
+                let Some(km) = km[from][to] else {
                     continue;
-                }
+                };
                 let gain = shortfall(destination.forecast, couriers[to], rules)
                     - shortfall(destination.forecast, couriers[to] + 1, rules);
                 let value = gain - loss - km * rules.km_cost;
@@ -116,7 +130,7 @@ pub fn rebalance(zones: &[ZoneOutlook], rules: &RebalancingRules) -> Vec<Move> {
                 from: source.zone.clone(),
                 to: destination.zone.clone(),
                 couriers: n,
-                km: haversine_km(source.lat, source.lon, destination.lat, destination.lon),
+                km: km[from][to].unwrap_or(0.0),
                 ratio_after: destination.forecast / f64::from(couriers[to].max(1)),
             }
         })

@@ -58,7 +58,14 @@ pub fn advise(daily_sales: &[f64], available: i64, rules: &ReorderRules) -> Reor
     };
     let daily_spread = variance.sqrt();
     let lead = rules.lead_time_days.max(0.0);
-    let safety_stock = z_score(rules.service_level) * daily_spread * lead.sqrt();
+    // Outside 0.5–0.9999 a level means nothing here (below 0.5 the "safety" stock
+    // would be negative); one that is not a number counts as the default 95%.
+    let level = if rules.service_level.is_nan() {
+        0.95
+    } else {
+        rules.service_level.clamp(0.5, 0.9999)
+    };
+    let safety_stock = z_score(level) * daily_spread * lead.sqrt();
     let reorder_point = velocity * lead + safety_stock;
     let available_units = available as f64;
     let suggested_quantity = if available_units <= reorder_point && velocity > 0.0 {

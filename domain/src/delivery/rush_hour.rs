@@ -13,19 +13,20 @@ pub struct RushWindow {
     #[serde(default)]
     pub days: Vec<Weekday>,
     pub from: NaiveTime,
-    /// Exclusive; a window ending before it starts runs past midnight.
+    /// Exclusive; a window ending before it starts runs past midnight (and its hours
+    /// after midnight belong to the day it started on).
     pub until: NaiveTime,
 }
 
 impl RushWindow {
     fn covers(&self, day: Weekday, time: NaiveTime) -> bool {
-        let on_day = self.days.is_empty() || self.days.contains(&day);
-        let in_window = if self.from <= self.until {
-            self.from <= time && time < self.until
+        let on = |day: Weekday| self.days.is_empty() || self.days.contains(&day);
+        if self.from <= self.until {
+            on(day) && self.from <= time && time < self.until
         } else {
-            time >= self.from || time < self.until
-        };
-        on_day && in_window
+            // Past midnight, the window belongs to the day it started on.
+            (on(day) && time >= self.from) || (on(day.pred()) && time < self.until)
+        }
     }
 }
 

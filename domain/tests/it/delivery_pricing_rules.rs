@@ -313,4 +313,29 @@ mod rush_hour {
         assert!(in_rush_hour(&late, Tz::UTC, utc((2026, 1, 2), 0, 30)));
         assert!(!in_rush_hour(&late, Tz::UTC, utc((2026, 1, 2), 1, 0)));
     }
+
+    #[test]
+    fn a_friday_night_window_runs_into_saturday_and_not_into_friday_morning() {
+        // 2 January 2026 is a Friday
+        let friday_night = vec![RushWindow {
+            days: vec![Weekday::Fri],
+            from: NaiveTime::from_hms_opt(22, 0, 0).unwrap(),
+            until: NaiveTime::from_hms_opt(2, 0, 0).unwrap(),
+        }];
+        assert!(in_rush_hour(
+            &friday_night,
+            Tz::UTC,
+            utc((2026, 1, 2), 23, 0)
+        ));
+        assert!(in_rush_hour(
+            &friday_night,
+            Tz::UTC,
+            utc((2026, 1, 3), 1, 0)
+        ));
+        assert!(!in_rush_hour(
+            &friday_night,
+            Tz::UTC,
+            utc((2026, 1, 2), 0, 30)
+        ));
+    }
 }

@@ -9,6 +9,7 @@ use std::cmp::Ordering;
 use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Duration, Utc};
+use event_schemas::product::category_levels;
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::ItemId;
@@ -102,7 +103,7 @@ impl Trending {
             .insert((Score(new), item));
         self.ranked_in[item.index()] = Some(category.to_string());
         self.total = Some(self.total.map_or(added, |total| log_add(total, added)));
-        for level in levels(category) {
+        for level in category_levels(category) {
             let entry = self.categories.entry(level).or_insert(f64::NEG_INFINITY);
             *entry = log_add(*entry, added);
         }
@@ -187,27 +188,13 @@ fn log_add(a: f64, b: f64) -> f64 {
     high + (low - high).exp().ln_1p()
 }
 
-/// Whether `category` is `asked` or under it (`asked` one of its [`levels`]),
+/// Whether `category` is `asked` or under it (`asked` one of its [`category_levels`]),
 /// without building the levels: this runs once per candidate.
 pub(crate) fn is_under(category: &str, asked: &str) -> bool {
     let mut parts = category.split('/').filter(|p| !p.is_empty());
     asked
         .split('/')
         .all(|want| !want.is_empty() && parts.next() == Some(want))
-}
-
-/// `home`, `home/kitchen`, `home/kitchen/mugs` for `home/kitchen/mugs`.
-pub(crate) fn levels(category: &str) -> Vec<String> {
-    let mut levels = Vec::new();
-    let mut path = String::new();
-    for part in category.split('/').filter(|p| !p.is_empty()) {
-        if !path.is_empty() {
-            path.push('/');
-        }
-        path.push_str(part);
-        levels.push(path.clone());
-    }
-    levels
 }
 
 #[cfg(test)]
@@ -286,7 +273,7 @@ mod tests {
         assert!(!is_under("home/kitchen", ""));
         assert!(!is_under("home/kitchen", "home/"));
         for category in ["home/kitchen/mugs", "garden", "a//b"] {
-            for level in levels(category) {
+            for level in category_levels(category) {
                 assert!(is_under(category, &level));
             }
         }

@@ -90,7 +90,6 @@ pub async fn run(args: ReadsArgs) -> anyhow::Result<()> {
         "bowl",
         "planter",
     ];
-    type Path = Box<dyn Fn(usize) -> String + Send + Sync>;
     let routes: Vec<(&str, Path)> = vec![
         ("/health", Box::new(|_| "/health".to_string())),
         ("/v1/products/{sku}", {
@@ -186,11 +185,14 @@ pub async fn run(args: ReadsArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The path of a route's n-th request.
+pub(crate) type Path = Box<dyn Fn(usize) -> String + Send + Sync>;
+
 /// `connections` closed loops on one route for `seconds`.
 pub(crate) async fn drive(
     client: &reqwest::Client,
     base: &str,
-    path: Arc<Box<dyn Fn(usize) -> String + Send + Sync>>,
+    path: Arc<Path>,
     connections: usize,
     seconds: u64,
 ) -> Measured {
@@ -252,7 +254,7 @@ async fn fetch(request: reqwest::RequestBuilder) -> bool {
 pub(crate) async fn drive_at_rate(
     client: &reqwest::Client,
     base: &str,
-    path: Arc<Box<dyn Fn(usize) -> String + Send + Sync>>,
+    path: Arc<Path>,
     rate: f64,
     seconds: u64,
 ) -> Measured {

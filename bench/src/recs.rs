@@ -427,7 +427,7 @@ async fn over_http(args: &RecsArgs, users: &[String], figures: &mut Figures) -> 
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let users = Arc::new(users.to_vec());
-    type Path = Box<dyn Fn(usize) -> String + Send + Sync>;
+    use crate::reads::Path;
     let health: Arc<Path> = Arc::new(Box::new(|_| "/health".to_string()));
     let lists: Arc<Path> = Arc::new(Box::new(move |i| {
         format!("/v1/recommendations/{}", users[i % users.len()])

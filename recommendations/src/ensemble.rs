@@ -474,6 +474,29 @@ fn trending_for(
         .collect()
 }
 
+/// Items per category and per shop among the first ten so far, against the caps
+/// diversity and the long-tail place both keep.
+#[derive(Default)]
+struct TopCaps<'a> {
+    per_category: FxHashMap<&'a str, usize>,
+    per_shop: FxHashMap<&'a str, usize>,
+}
+
+impl<'a> TopCaps<'a> {
+    fn count(&mut self, item: &'a Item) {
+        *self.per_category.entry(item.category.as_str()).or_default() += 1;
+        *self.per_shop.entry(item.shop_id.as_str()).or_default() += 1;
+    }
+
+    /// Whether one more `item` stays within both caps.
+    fn allow(&self, config: &crate::Config, item: &Item) -> bool {
+        let held =
+            |counts: &FxHashMap<&str, usize>, key: &str| counts.get(key).copied().unwrap_or(0);
+        held(&self.per_category, &item.category) < config.per_category_in_top
+            && held(&self.per_shop, &item.shop_id) < config.per_shop_in_top
+    }
+}
+
 /// One place in every `long_tail_every` (the one before the new item's) goes to the
 /// best-scored candidate that fewer shoppers know than the median of the list's
 /// candidates (or none, when most are untouched), in each block that has none, within
@@ -503,21 +526,11 @@ fn make_room_for_the_long_tail(
         if !chosen[block..end].iter().any(in_tail) {
             let slot = (block + every.saturating_sub(2)).min(chosen.len());
             // In the first ten the caps per category and per shop hold for it too.
-            let top = &chosen[..chosen.len().min(TOP)];
-            let within_caps = |c: &Candidate| {
-                let candidate = item(c);
-                slot >= TOP
-                    || (top
-                        .iter()
-                        .filter(|o| item(o).category == candidate.category)
-                        .count()
-                        < config.per_category_in_top
-                        && top
-                            .iter()
-                            .filter(|o| item(o).shop_id == candidate.shop_id)
-                            .count()
-                            < config.per_shop_in_top)
-            };
+            let mut caps = TopCaps::default();
+            for shown in &chosen[..chosen.len().min(TOP)] {
+                caps.count(item(shown));
+            }
+            let within_caps = |c: &Candidate| slot >= TOP || caps.allow(config, item(c));
             let pick = scored
                 .iter()
                 .find(|c| in_tail(c) && chosen.iter().all(|o| o.id != c.id) && within_caps(c));
@@ -685,20 +698,10 @@ fn diversify(model: &Model, scored: &[Candidate], limit: usize) -> Vec<Candidate
         .map(|&c| (c, model.catalog.item(c.id).expect("in the catalog"), 0.0))
         .collect();
     let mut chosen: Vec<Candidate> = Vec::with_capacity(limit);
-    let mut per_category: FxHashMap<&str, usize> = FxHashMap::default();
-    let mut per_shop: FxHashMap<&str, usize> = FxHashMap::default();
+    let mut caps = TopCaps::default();
     while chosen.len() < limit && !pool.is_empty() {
         let in_top = chosen.len() < TOP;
-        let within_caps = |item: &Item| {
-            !in_top
-                || (per_category
-                    .get(item.category.as_str())
-                    .copied()
-                    .unwrap_or(0)
-                    < config.per_category_in_top
-                    && per_shop.get(item.shop_id.as_str()).copied().unwrap_or(0)
-                        < config.per_shop_in_top)
-        };
+        let within_caps = |item: &Item| !in_top || caps.allow(config, item);
         let mmr =
             |c: &Candidate, likeness: f64| lambda * c.score / best - (1.0 - lambda) * likeness;
         // The best by MMR within the caps (ties to the earlier, higher-scored one);
@@ -720,8 +723,7 @@ fn diversify(model: &Model, scored: &[Candidate], limit: usize) -> Vec<Candidate
         for (candidate, _, likeness) in &mut pool {
             *likeness = likeness.max(likeness_of.similarity(candidate.id, picked.id));
         }
-        *per_category.entry(item.category.as_str()).or_default() += 1;
-        *per_shop.entry(item.shop_id.as_str()).or_default() += 1;
+        caps.count(item);
         chosen.push(picked);
     }
     chosen

@@ -154,7 +154,7 @@ fn encode(event: &StockEvent) -> NewEvent {
         event_id: uuid::Uuid::now_v7(),
         event_type: event.event_type().to_string(),
         event_version: CURRENT_EVENT_VERSION.to_string(),
-        payload: serde_json::to_value(event).expect("events serialise"),
+        payload: serde_json::to_string(event).expect("events serialise"),
         metadata: Metadata::default(),
         occurred_at: chrono::Utc::now(),
     }

@@ -85,7 +85,7 @@ fn seed_event(
         event_id: uuid::Uuid::now_v7(),
         event_type: event_type.into(),
         event_version: CURRENT_EVENT_VERSION.into(),
-        payload,
+        payload: payload.to_string(),
         metadata: Metadata {
             actor: Some("seed".into()),
             ..Default::default()

@@ -32,7 +32,7 @@ pub(crate) trait LogBackend: Send + Sync + std::fmt::Debug {
     async fn append(
         &self,
         batches: &[AppendBatch],
-        before_commit: BeforeCommit<'_>,
+        before_commit: Option<BeforeCommit<'_>>,
         instance: u64,
     ) -> Result<AppendResults, StoreError>;
 

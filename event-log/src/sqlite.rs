@@ -69,7 +69,7 @@ impl LogBackend for SqliteLog {
     async fn append(
         &self,
         batches: &[AppendBatch],
-        before_commit: BeforeCommit<'_>,
+        before_commit: Option<BeforeCommit<'_>>,
         _instance: u64,
     ) -> Result<AppendResults, StoreError> {
         append(&self.writer, batches, before_commit).await
@@ -168,7 +168,7 @@ async fn migrate(writer: &SqlitePool) -> Result<(), StoreError> {
 async fn append(
     writer: &SqlitePool,
     batches: &[AppendBatch],
-    before_commit: BeforeCommit<'_>,
+    before_commit: Option<BeforeCommit<'_>>,
 ) -> Result<AppendResults, StoreError> {
     let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
     let mut results = Vec::with_capacity(batches.len());
@@ -200,7 +200,7 @@ async fn append(
             .bind(batch.expected_sequence + 1 + offset as i64)
             .bind(&event.event_type)
             .bind(&event.event_version)
-            .bind(event.payload.to_string())
+            .bind(&event.payload)
             .bind(serde_json::to_string(&event.metadata).expect("metadata serialises"))
             .bind(event.event_id.to_string())
             .bind(event.occurred_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
@@ -222,7 +222,9 @@ async fn append(
         }
         results.push(Ok(positions));
     }
-    before_commit.await;
+    if let Some(before_commit) = before_commit {
+        before_commit.await;
+    }
     tx.commit().await?;
     Ok(results)
 }

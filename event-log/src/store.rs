@@ -74,7 +74,7 @@ impl EventStore {
         &self,
         batches: &[AppendBatch],
     ) -> Result<Vec<Result<Vec<i64>, Conflict>>, StoreError> {
-        self.append_holding(batches, async {}).await
+        self.append_with(batches, None).await
     }
 
     /// [`append`](Self::append), awaiting `before_commit` inside the transaction after
@@ -84,12 +84,21 @@ impl EventStore {
         batches: &[AppendBatch],
         before_commit: impl std::future::Future<Output = ()> + Send,
     ) -> Result<Vec<Result<Vec<i64>, Conflict>>, StoreError> {
+        self.append_with(batches, Some(Box::pin(before_commit)))
+            .await
+    }
+
+    async fn append_with(
+        &self,
+        batches: &[AppendBatch],
+        before_commit: Option<crate::backend::BeforeCommit<'_>>,
+    ) -> Result<Vec<Result<Vec<i64>, Conflict>>, StoreError> {
         if batches.iter().all(|b| b.events.is_empty()) {
             return Ok(batches.iter().map(|_| Ok(Vec::new())).collect());
         }
         let results = self
             .backend
-            .append(batches, Box::pin(before_commit), self.heard.instance)
+            .append(batches, before_commit, self.heard.instance)
             .await?;
         let last = results
             .iter()

@@ -12,7 +12,8 @@ pub struct NewEvent {
     pub event_id: Uuid,
     pub event_type: String,
     pub event_version: String,
-    pub payload: serde_json::Value,
+    /// The event as JSON text, written once when the event is encoded.
+    pub payload: String,
     pub metadata: Metadata,
     pub occurred_at: DateTime<Utc>,
 }

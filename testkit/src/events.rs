@@ -33,7 +33,8 @@ pub fn event_with(tag: &str, metadata: Metadata) -> NewEvent {
                 "n": 42,
                 "nested": {"list": [1, 2.5, "three", null, true], "text": "ünïcødé \"quoted\""}
             }
-        }),
+        })
+        .to_string(),
         metadata,
         occurred_at: Utc::now().trunc_subsecs(6),
     }

@@ -77,7 +77,7 @@ impl TestLog {
                 event_id: uuid::Uuid::now_v7(),
                 event_type: event_type.into(),
                 event_version: event_version.into(),
-                payload,
+                payload: payload.to_string(),
                 metadata: Metadata::default(),
                 occurred_at: chrono::Utc::now(),
             }],

@@ -39,7 +39,7 @@ async fn write_v1_row(env: &Env) {
             event_id: uuid::Uuid::now_v7(),
             event_type: "WarehouseRegistered".into(),
             event_version: "1.0".into(),
-            payload: json!({ "WarehouseRegistered": warehouse("ams") }),
+            payload: json!({ "WarehouseRegistered": warehouse("ams") }).to_string(),
             metadata: Metadata::default(),
             occurred_at: chrono::Utc::now(),
         }],

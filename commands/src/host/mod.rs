@@ -283,7 +283,7 @@ pub(crate) fn encode<E: cqrs_es::DomainEvent>(
         event_id: Uuid::now_v7(),
         event_type: event.event_type(),
         event_version: event.event_version(),
-        payload: serde_json::to_value(event).expect("events serialise"),
+        payload: serde_json::to_string(event).expect("events serialise"),
         metadata: metadata.clone(),
         occurred_at: now,
     }

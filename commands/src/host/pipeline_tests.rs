@@ -286,7 +286,7 @@ async fn run_case(plans: Vec<Plan>) {
         let written: Vec<FlashSaleEvent> = batch
             .events
             .iter()
-            .map(|e| serde_json::from_value(e.payload.clone()).unwrap())
+            .map(|e| serde_json::from_str(&e.payload).unwrap())
             .collect();
         assert_eq!(
             written, events,

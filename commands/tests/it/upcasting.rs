@@ -49,7 +49,8 @@ fn v1_row(command: &RegisterWarehouse) -> AppendBatch {
                 "region": command.region,
                 "location": command.location,
                 "ships_to": command.ships_to,
-            }}),
+            }})
+            .to_string(),
             metadata: Metadata::default(),
             occurred_at: chrono::Utc::now(),
         }],

@@ -73,44 +73,147 @@ const MIGRATIONS: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS process_checkpoints (
         name text PRIMARY KEY,
         position bigint NOT NULL)",
-    // The append's part under the log's lock, in one round trip: take the lock,
-    // insert every row (identity values in row order, so in commit order), announce
-    // the last position. The lock is then held only until the commit that follows,
-    // never across a client round trip in between. Rows already taken by another
-    // writer are skipped (ON CONFLICT DO NOTHING); the caller then takes back the
-    // rest of such a batch and announces the position itself.
+    // The signature before the append became one whole call.
+    "DROP FUNCTION IF EXISTS commerce_append(bigint, text, text, text[], text[], bigint[],
+        text[], text[], text[], text[], uuid[], timestamptz[])",
+    // The whole append in one statement, so in one round trip and, called outside a
+    // transaction, committed with it: the log's lock is held for this call and its
+    // commit only, never across a client round trip. In order:
+    // * batches whose expected sequence is past their stream's end are refused
+    //   (checked before the lock, so the check does not lengthen its hold; `bcheck`
+    //   marks the first batch of each aggregate, the others follow it in this call);
+    // * the lock, then every row in one INSERT (identity values in row order, so in
+    //   commit order); rows another writer took are skipped, and the rest of such a
+    //   batch is taken back;
+    // * the idempotency receipts of the batches that stayed; a key another process
+    //   recorded first takes its batch back, with the keys it had recorded;
+    // * when something was taken back and an aggregate has two batches here, a batch
+    //   whose predecessor is gone is taken back too, until none is;
+    // * the last position that stayed is announced.
+    // It answers, for each event by its place in the call, its position, or NULL when
+    // its batch did not stay. What can be done before the lock is (the payloads are
+    // parsed as JSON there); under it, when every row lands (nearly always), the
+    // positions in row order are the returned ones sorted, as identity values are
+    // handed out in row order.
     "CREATE OR REPLACE FUNCTION commerce_append(
         lock_key bigint, channel text, instance text,
-        t text[], i text[], s bigint[], et text[], ev text[], p text[], m text[],
-        eid uuid[], oa timestamptz[])
-     RETURNS TABLE (landed_type text, landed_id text, landed_sequence bigint, landed_position bigint)
+        bt text[], bi text[], bs bigint[], bn int[], bcheck boolean[], repeats boolean,
+        eb int[], t text[], i text[], s bigint[], et text[], ev text[], p text[], m text[],
+        eid uuid[], oa timestamptz[],
+        rb int[], ro int[], rs text[], rk text[], rh text[], ra text[])
+     RETURNS bigint[]
      LANGUAGE plpgsql AS $$
      DECLARE
-        types text[]; ids text[]; sequences bigint[]; positions bigint[];
+        bad int[];
+        more int[];
+        pos bigint[];
+        payload_json json[] := p::json[];
+        metadata_json json[] := m::json[];
+        rec_s text[] := '{}';
+        rec_k text[] := '{}';
+        receipts_recorded boolean := cardinality(rb) = 0;
+        last bigint;
      BEGIN
+        SELECT coalesce(array_agg(b.ord::int), '{}') INTO bad
+        FROM unnest(bt, bi, bs, bcheck) WITH ORDINALITY AS b(t, i, s, c, ord)
+        WHERE b.c AND NOT EXISTS (SELECT 1 FROM events x
+            WHERE x.aggregate_type = b.t AND x.aggregate_id = b.i AND x.sequence = b.s);
+
         PERFORM pg_advisory_xact_lock(lock_key);
-        WITH inserted AS (
-            INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version,
-                                payload, metadata, event_id, occurred_at)
-            SELECT u.t, u.i, u.s, u.et, u.ev, u.p::json, u.m::json, u.eid, u.oa
-            FROM unnest(t, i, s, et, ev, p, m, eid, oa)
-                 WITH ORDINALITY AS u(t, i, s, et, ev, p, m, eid, oa, ord)
-            ORDER BY u.ord
-            ON CONFLICT DO NOTHING
-            RETURNING events.aggregate_type, events.aggregate_id, events.sequence, events.position)
-        SELECT array_agg(x.aggregate_type), array_agg(x.aggregate_id), array_agg(x.sequence),
-               array_agg(x.position)
-        INTO types, ids, sequences, positions
-        FROM inserted x;
-        -- Announced here only when every row landed; otherwise the caller takes
-        -- back the short batches and announces what is left.
-        IF cardinality(positions) = cardinality(t) THEN
-            PERFORM pg_notify(channel,
-                (SELECT max(q) FROM unnest(positions) q)::text || ':' || instance);
+        -- A plain INSERT checks each key once, as it goes into the index; ON CONFLICT
+        -- looks every key up first, which costs more than the insert itself. So the
+        -- plain one is tried first; only when some key is taken already (another
+        -- writer got there first) are the rows inserted again, skipping taken keys.
+        BEGIN
+            WITH inserted AS (
+                INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type,
+                                    event_version, payload, metadata, event_id, occurred_at)
+                SELECT u.t, u.i, u.s, u.et, u.ev, u.p, u.m, u.eid, u.oa
+                FROM unnest(eb, t, i, s, et, ev, payload_json, metadata_json, eid, oa)
+                     WITH ORDINALITY AS u(b, t, i, s, et, ev, p, m, eid, oa, ord)
+                WHERE u.b <> ALL (bad)
+                ORDER BY u.ord
+                RETURNING events.position)
+            SELECT array_agg(x.position ORDER BY x.position) INTO pos FROM inserted x;
+        EXCEPTION WHEN unique_violation THEN
+            WITH inserted AS (
+                INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type,
+                                    event_version, payload, metadata, event_id, occurred_at)
+                SELECT u.t, u.i, u.s, u.et, u.ev, u.p, u.m, u.eid, u.oa
+                FROM unnest(eb, t, i, s, et, ev, payload_json, metadata_json, eid, oa)
+                     WITH ORDINALITY AS u(b, t, i, s, et, ev, p, m, eid, oa, ord)
+                WHERE u.b <> ALL (bad)
+                ORDER BY u.ord
+                ON CONFLICT DO NOTHING
+                RETURNING events.position)
+            SELECT array_agg(x.position ORDER BY x.position) INTO pos FROM inserted x;
+        END;
+        IF cardinality(pos) IS NOT DISTINCT FROM cardinality(eb) THEN
+            more := '{}';
+        ELSE
+            -- Some rows were taken by another writer: find each landed row's place.
+            -- Of rows with the same key the first one in the call is the one inserted.
+            WITH landed AS (
+                SELECT DISTINCT ON (x.position) u.ord, x.position
+                FROM events x
+                JOIN unnest(eb, t, i, s) WITH ORDINALITY AS u(b, t, i, s, ord)
+                  ON x.aggregate_type = u.t AND x.aggregate_id = u.i AND x.sequence = u.s
+                WHERE x.position = ANY (coalesce(pos, '{}')) AND u.b <> ALL (bad)
+                ORDER BY x.position, u.ord)
+            SELECT array_agg(l.position ORDER BY k.k) INTO pos
+            FROM generate_series(1, cardinality(eb)) AS k(k) LEFT JOIN landed l ON l.ord = k.k;
+            SELECT coalesce(array_agg(DISTINCT eb[k]), '{}') INTO more
+            FROM generate_subscripts(eb, 1) k
+            WHERE pos[k] IS NULL AND eb[k] <> ALL (bad);
         END IF;
-        IF positions IS NOT NULL THEN
-            RETURN QUERY SELECT * FROM unnest(types, ids, sequences, positions);
+
+        LOOP
+            IF cardinality(more) > 0 THEN
+                DELETE FROM events WHERE position IN (
+                    SELECT pos[k] FROM generate_subscripts(eb, 1) k
+                    WHERE eb[k] = ANY (more) AND pos[k] IS NOT NULL);
+                DELETE FROM processed_commands WHERE (scope, key) IN (
+                    SELECT r.s, r.k FROM unnest(rb, rs, rk) AS r(b, s, k)
+                    WHERE r.b = ANY (more)
+                      AND (r.s, r.k) IN (SELECT * FROM unnest(rec_s, rec_k)));
+                bad := bad || more;
+                more := '{}';
+            END IF;
+            IF NOT receipts_recorded THEN
+                receipts_recorded := true;
+                WITH recorded AS (
+                    INSERT INTO processed_commands (scope, key, request_hash, answer, position)
+                    SELECT r.s, r.k, r.h, r.a::json, pos[r.o]
+                    FROM unnest(rb, ro, rs, rk, rh, ra) AS r(b, o, s, k, h, a)
+                    WHERE r.b <> ALL (bad)
+                    ON CONFLICT DO NOTHING
+                    RETURNING scope, key)
+                SELECT coalesce(array_agg(scope), '{}'), coalesce(array_agg(key), '{}')
+                INTO rec_s, rec_k FROM recorded;
+                SELECT coalesce(array_agg(DISTINCT r.b), '{}') INTO more
+                FROM unnest(rb, rs, rk) AS r(b, s, k)
+                WHERE r.b <> ALL (bad)
+                  AND (r.s, r.k) NOT IN (SELECT * FROM unnest(rec_s, rec_k));
+                CONTINUE;
+            END IF;
+            EXIT WHEN NOT repeats OR cardinality(bad) = 0;
+            SELECT coalesce(array_agg(b.ord::int), '{}') INTO more
+            FROM unnest(bt, bi, bs, bn) WITH ORDINALITY AS b(t, i, s, n, ord)
+            WHERE b.ord <> ALL (bad) AND b.s > 0 AND b.n > 0
+              AND NOT EXISTS (SELECT 1 FROM events x
+                  WHERE x.aggregate_type = b.t AND x.aggregate_id = b.i AND x.sequence = b.s);
+            EXIT WHEN cardinality(more) = 0;
+        END LOOP;
+
+        IF cardinality(bad) > 0 THEN
+            SELECT array_agg(CASE WHEN eb[k] = ANY (bad) THEN NULL ELSE pos[k] END ORDER BY k)
+            INTO pos FROM generate_subscripts(eb, 1) k;
         END IF;
+        SELECT max(x) INTO last FROM unnest(pos) x;
+        IF last IS NOT NULL THEN
+            PERFORM pg_notify(channel, last::text || ':' || instance);
+        END IF;
+        RETURN pos;
      END $$",
 ];
 
@@ -136,7 +239,7 @@ impl LogBackend for PostgresLog {
     async fn append(
         &self,
         batches: &[AppendBatch],
-        before_commit: BeforeCommit<'_>,
+        before_commit: Option<BeforeCommit<'_>>,
         instance: u64,
     ) -> Result<AppendResults, StoreError> {
         append::append(&self.pool, batches, before_commit, instance).await

@@ -31,7 +31,7 @@ impl Writer {
                 event_id: uuid::Uuid::now_v7(),
                 event_type: event.event_type().into(),
                 event_version: "1.0".into(),
-                payload: serde_json::to_value(event).unwrap(),
+                payload: serde_json::to_string(event).unwrap(),
                 metadata: Metadata::default(),
                 occurred_at: chrono::Utc::now(),
             };

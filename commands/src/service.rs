@@ -37,6 +37,7 @@ pub struct CommandService {
     /// Bumped whenever units of a flash sale are sold or come back, so queues waiting
     /// for a unit look again at once.
     pub(crate) flash_changes: tokio::sync::watch::Sender<u64>,
+    pub(crate) sale_settlements: crate::flash_sales::SaleSettlements,
 }
 
 impl CommandService {
@@ -66,6 +67,7 @@ impl CommandService {
             expiry: Default::default(),
             committer,
             flash_changes: tokio::sync::watch::channel(0).0,
+            sale_settlements: Default::default(),
         }
     }
 

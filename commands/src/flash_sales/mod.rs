@@ -2,6 +2,10 @@
 //! id first), purchases (units held for the buyer in the sale, then an order at the
 //! sale price), and what the order process does with a flash-sale order's payment.
 
+mod settlement;
+
+pub(crate) use settlement::SaleSettlements;
+
 use chrono::Duration;
 use domain::{
     DomainError, ErrorKind, FlashSaleCommand, OrderCommand, ScheduleFlashSale, StockAction,
@@ -9,7 +13,7 @@ use domain::{
 };
 use event_schemas::{Metadata, PricedLine};
 
-use crate::host::{CommandError, CommandOutcome, KeyedRequest};
+use crate::host::{CommandError, CommandOutcome};
 use crate::service::CommandService;
 use domain::FlashSaleView;
 
@@ -171,11 +175,12 @@ impl CommandService {
             .flash_sale
             .execute(sale_id, FlashSaleCommand::Cancel, metadata.clone(), None)
             .await?;
-        self.return_unsold(&answer.1, metadata).await?;
+        self.settle_and_return_unsold(&answer.1, metadata).await?;
         Ok(answer)
     }
 
-    /// Close a sale whose window has passed and return buyer holds that ran out.
+    /// Close a sale whose window has passed, return buyer holds that ran out, and
+    /// settle the sale's stock hold (which finishes a settlement a crash interrupted).
     pub async fn tick_flash_sale(&self, sale_id: &str) -> Result<FlashSaleView, CommandError> {
         let metadata = Metadata {
             actor: Some("process:flash_sales".into()),
@@ -187,17 +192,19 @@ impl CommandService {
             .execute(sale_id, tick, metadata.clone(), None)
             .await?;
         self.flash_sale_changed(&outcome);
-        self.return_unsold(&view, &metadata).await?;
+        self.settle_and_return_unsold(&view, &metadata).await?;
         Ok(view)
     }
 
-    /// An ended sale with no buyer holds left gives its stock hold back now (else
-    /// the hold runs out by itself once the last buyer's window has passed).
-    async fn return_unsold(
+    /// Settle the sale's stock hold; then an ended sale with no buyer holds left gives
+    /// what the hold has left back now (else the hold runs out by itself once the last
+    /// buyer's window has passed).
+    async fn settle_and_return_unsold(
         &self,
         sale: &FlashSaleView,
         metadata: &Metadata,
     ) -> Result<(), CommandError> {
+        self.settle_sale_stock(sale, metadata).await?;
         let over = matches!(
             sale.status,
             domain::FlashSaleStatus::Ended | domain::FlashSaleStatus::Cancelled
@@ -211,6 +218,7 @@ impl CommandService {
                 metadata,
             )
             .await?;
+            self.sale_settlements.forget(&sale.sale_id);
         }
         Ok(())
     }
@@ -238,8 +246,9 @@ impl CommandService {
         }
     }
 
-    /// A flash-sale order was paid: sell its units from the sale (and from the sale's
-    /// stock hold); `None` when they went to other buyers meanwhile (then refund).
+    /// A flash-sale order was paid: sell its units from the sale, then settle the
+    /// sale's stock hold (with other orders paid meanwhile); `None` when the units went
+    /// to other buyers meanwhile (then refund).
     pub(crate) async fn sell_flash_units(
         &self,
         order: &domain::Order,
@@ -249,36 +258,19 @@ impl CommandService {
         let sell = FlashSaleCommand::Sell {
             order_id: order.order_id.clone(),
         };
-        match self
+        let sale = match self
             .flash_sale
             .execute(sale_id, sell, metadata.clone(), None)
             .await
         {
-            Ok((outcome, _)) => self.flash_sale_changed(&outcome),
+            Ok((outcome, sale)) => {
+                self.flash_sale_changed(&outcome);
+                sale
+            }
             Err(CommandError::Refused(_)) => return Ok(None),
             Err(other) => return Err(other),
         };
-        for line in &order.reserved {
-            let sold = StockCommand {
-                sku: line.sku.clone(),
-                warehouse_id: line.warehouse_id.clone(),
-                action: StockAction::Sell {
-                    quantity: line.quantity,
-                    hold_id: Some(sale_id.to_string()),
-                    order_id: Some(order.order_id.clone()),
-                },
-            };
-            // Keyed by the order, so the process re-reading its log sells once.
-            let once = KeyedRequest {
-                scope: "process:flash_sales".into(),
-                key: format!("sell:{}:{}", order.order_id, line.sku),
-                request_hash: "sell".into(),
-            };
-            match self.handle_stock_keyed(sold, metadata, Some(once)).await {
-                Ok(_) | Err(CommandError::AlreadyDone(_)) => {}
-                Err(other) => return Err(other),
-            }
-        }
+        self.settle_sale_stock(&sale, metadata).await?;
         Ok(Some(order.reserved.clone()))
     }
 

@@ -66,6 +66,9 @@ fn step() -> impl Strategy<Value = Step> {
                 expires_in,
             }
         }),
+        2 => (hold_id(), 0u64..=25).prop_map(|(hold_id, sold)| Step::Command(
+            StockAction::SettleHold { hold_id, sold }
+        )),
         2 => hold_id().prop_map(|hold_id| Step::Command(StockAction::ReleaseHold {
             hold_id,
             reason: "order cancelled".into(),
@@ -80,6 +83,8 @@ fn step() -> impl Strategy<Value = Step> {
 struct Model {
     on_hand: u64,
     holds: BTreeMap<String, (u64, Option<DateTime<Utc>>)>,
+    /// Units sold so far from each open hold.
+    sold_from: BTreeMap<String, u64>,
 }
 
 fn expired(expires_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
@@ -113,10 +118,27 @@ impl Model {
             .collect();
         gone.iter()
             .map(|(id, q)| {
-                self.holds.remove(id);
+                self.close(id);
                 released(id, *q, "expired")
             })
             .collect()
+    }
+
+    /// A hold is gone, with what was sold from it.
+    fn close(&mut self, hold_id: &str) -> Option<(u64, Option<DateTime<Utc>>)> {
+        self.sold_from.remove(hold_id);
+        self.holds.remove(hold_id)
+    }
+
+    /// Sell `quantity` of the units in a hold.
+    fn sell_from(&mut self, hold_id: &str, quantity: u64) {
+        self.on_hand -= quantity;
+        *self.sold_from.entry(hold_id.to_string()).or_default() += quantity;
+        let in_hold = &mut self.holds.get_mut(hold_id).unwrap().0;
+        *in_hold -= quantity;
+        if *in_hold == 0 {
+            self.close(hold_id);
+        }
     }
 
     /// The events the rules call for, or the code of the refusal. The model changes
@@ -148,7 +170,7 @@ impl Model {
                 Ok(events)
             }
             StockAction::ReleaseHold { hold_id, reason } => {
-                let (quantity, _) = self.holds.remove(hold_id).ok_or("unknown_hold")?;
+                let (quantity, _) = self.close(hold_id).ok_or("unknown_hold")?;
                 Ok(vec![released(hold_id, quantity, reason)])
             }
             StockAction::ExpireHolds => Ok(self.expire(now)),
@@ -196,13 +218,32 @@ impl Model {
                     return Err("exceeds_hold");
                 }
                 let mut events = self.expire(now);
-                self.on_hand -= quantity;
-                if *quantity == in_hold {
-                    self.holds.remove(hold_id);
-                } else {
-                    self.holds.get_mut(hold_id).unwrap().0 -= quantity;
-                }
+                self.sell_from(hold_id, *quantity);
                 events.push(sold(*quantity, Some(hold_id), order_id.as_deref()));
+                Ok(events)
+            }
+            StockAction::SettleHold {
+                hold_id,
+                sold: total,
+            } => {
+                let (in_hold, expires_at) = *self.holds.get(hold_id).ok_or("unknown_hold")?;
+                let already = self.sold_from.get(hold_id).copied().unwrap_or(0);
+                if *total <= already {
+                    return Ok(vec![]);
+                }
+                if expired(expires_at, now) {
+                    return Err("hold_expired");
+                }
+                if self.on_hand < self.held_unexpired(now) {
+                    return Err("stock_short");
+                }
+                let quantity = total - already;
+                if quantity > in_hold {
+                    return Err("exceeds_hold");
+                }
+                let mut events = self.expire(now);
+                self.sell_from(hold_id, quantity);
+                events.push(sold(quantity, Some(hold_id), None));
                 Ok(events)
             }
             StockAction::Sell {
@@ -272,6 +313,7 @@ impl Model {
                         Hold {
                             quantity: *quantity,
                             expires_at: *expires_at,
+                            sold: self.sold_from.get(id).copied().unwrap_or(0),
                         },
                     )
                 })

@@ -157,6 +157,71 @@ fn selling_part_of_a_hold_shrinks_it() {
     assert_eq!(after.available(), 5);
 }
 
+// Settle a hold by the total sold from it (how a flash sale settles its stock).
+
+fn settle(hold_id: &str, sold: u64) -> domain::StockCommand {
+    cmd(StockAction::SettleHold {
+        hold_id: hold_id.into(),
+        sold,
+    })
+}
+
+#[test]
+fn settling_a_hold_sells_what_its_total_adds() {
+    let given = vec![
+        received(10),
+        held("sale", 6, None),
+        sold(2, Some("sale"), None),
+    ];
+    stock()
+        .given(given.clone())
+        .when(settle("sale", 5))
+        .then_expect_events(vec![sold(3, Some("sale"), None)]);
+    let after = fold(&[given, vec![sold(3, Some("sale"), None)]].concat());
+    assert_eq!(after.holds["sale"].sold, 5);
+    assert_eq!(after.holds["sale"].quantity, 1);
+    assert_eq!((after.on_hand, after.available()), (5, 4));
+}
+
+#[test]
+fn settling_a_total_already_reached_sells_nothing() {
+    stock()
+        .given(vec![
+            received(10),
+            held("sale", 6, None),
+            sold(4, Some("sale"), None),
+        ])
+        .when(settle("sale", 3))
+        .then_expect_events(vec![]);
+}
+
+#[test]
+fn settling_beyond_what_the_hold_has_left_is_refused() {
+    stock()
+        .given(vec![
+            received(10),
+            held("sale", 6, None),
+            sold(4, Some("sale"), None),
+        ])
+        .when(settle("sale", 7))
+        .then_expect_error(
+            DomainError::new(
+                ErrorKind::Conflict,
+                domain::Refusal::ExceedsHold,
+                "hold 'sale' has 4 units sold and 2 left, not 7",
+            )
+            .with_fact("held", 2),
+        );
+}
+
+#[test]
+fn settling_an_expired_hold_is_refused() {
+    stock()
+        .given(vec![received(10), held("sale", 6, Some(at(-1)))])
+        .when(settle("sale", 1))
+        .then_expect_error(hold_expired("sale"));
+}
+
 #[test]
 fn selling_a_whole_hold_closes_it() {
     let given = vec![received(10), held("h1", 5, Some(at(30)))];

@@ -1,0 +1,90 @@
+//! A flash sale's stock hold, settled many paid orders at a time.
+//!
+//! A paid order's units are sold in the sale first: the sale is where the buyers'
+//! units live. The warehouse's stock then follows with one `SettleHold` to the sale's
+//! total sold. Orders paid while a settlement is on its way are covered together by
+//! the next one, so a rush of payments costs the stock one command per round, not one
+//! per order (nor a receipt each), and purchases do not queue behind settlements in
+//! the stock's owner. Saying a total makes a settlement safe to repeat: the sale's
+//! ticker repeats it every second, which finishes what a crash interrupted.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use domain::{FlashSaleView, StockAction, StockCommand};
+use event_schemas::Metadata;
+
+use crate::host::CommandError;
+use crate::service::CommandService;
+
+/// The settlements of the sales this process has settled.
+#[derive(Debug, Default)]
+pub(crate) struct SaleSettlements {
+    sales: Mutex<HashMap<String, Arc<Settling>>>,
+}
+
+/// One sale's settlement: what is asked for, what is done, and whose turn it is.
+#[derive(Debug, Default)]
+struct Settling {
+    /// The highest total sold anyone asked to settle.
+    wanted: AtomicU64,
+    /// The highest total a committed settlement reached.
+    settled: AtomicU64,
+    /// One settlement of a sale at a time; the others wait and are usually covered.
+    turn: tokio::sync::Mutex<()>,
+}
+
+impl SaleSettlements {
+    fn of(&self, sale_id: &str) -> Arc<Settling> {
+        let mut sales = self.sales.lock().expect("settlements poisoned");
+        sales.entry(sale_id.to_string()).or_default().clone()
+    }
+
+    /// A sale whose hold is given back needs no more settling.
+    pub(crate) fn forget(&self, sale_id: &str) {
+        self.sales
+            .lock()
+            .expect("settlements poisoned")
+            .remove(sale_id);
+    }
+}
+
+impl CommandService {
+    /// Sell from the sale's stock hold until it has sold what the sale has (`sale`
+    /// as a command just left it); returns once a committed settlement covers that.
+    pub(crate) async fn settle_sale_stock(
+        &self,
+        sale: &FlashSaleView,
+        metadata: &Metadata,
+    ) -> Result<(), CommandError> {
+        let settling = self.sale_settlements.of(&sale.sale_id);
+        settling.wanted.fetch_max(sale.sold, Ordering::AcqRel);
+        while settling.settled.load(Ordering::Acquire) < sale.sold {
+            let _turn = settling.turn.lock().await;
+            if settling.settled.load(Ordering::Acquire) >= sale.sold {
+                break;
+            }
+            // Everyone who asked so far is covered by this one.
+            let total = settling.wanted.load(Ordering::Acquire);
+            let settle = StockCommand {
+                sku: sale.sku.clone(),
+                warehouse_id: sale.warehouse_id.clone(),
+                action: StockAction::SettleHold {
+                    hold_id: sale.sale_id.clone(),
+                    sold: total,
+                },
+            };
+            match self.handle_stock(settle, metadata).await {
+                Ok(_) => {}
+                // The hold closes when its last unit is sold, so every unit is
+                // settled (it is given back only once the sale is settled).
+                Err(CommandError::Refused(refusal))
+                    if refusal.code == domain::Refusal::UnknownHold => {}
+                Err(other) => return Err(other),
+            }
+            settling.settled.fetch_max(total, Ordering::AcqRel);
+        }
+        Ok(())
+    }
+}

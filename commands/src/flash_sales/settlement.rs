@@ -6,14 +6,16 @@
 //! the next one, so a rush of payments costs the stock one command per round, not one
 //! per order (nor a receipt each), and purchases do not queue behind settlements in
 //! the stock's owner. Saying a total makes a settlement safe to repeat: the sale's
-//! ticker repeats it every second, which finishes what a crash interrupted.
+//! ticker repeats it every second, which finishes what a crash interrupted. A hold
+//! that is gone is settled only as far as the stock's stream shows it sold: a unit the
+//! sale sold after its hold went back is never confirmed.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use domain::{FlashSaleView, StockAction, StockCommand};
-use event_schemas::Metadata;
+use event_schemas::{Metadata, StockEvent};
 
 use crate::host::CommandError;
 use crate::service::CommandService;
@@ -76,15 +78,49 @@ impl CommandService {
                 },
             };
             match self.handle_stock(settle, metadata).await {
-                Ok(_) => {}
-                // The hold closes when its last unit is sold, so every unit is
-                // settled (it is given back only once the sale is settled).
+                Ok(_) => {
+                    settling.settled.fetch_max(total, Ordering::AcqRel);
+                }
+                // No open hold: it closed when its last unit was sold, or it went back
+                // (or ran out) first. Only the log tells which, and how much it sold.
                 Err(CommandError::Refused(refusal))
-                    if refusal.code == domain::Refusal::UnknownHold => {}
+                    if refusal.code == domain::Refusal::UnknownHold =>
+                {
+                    let sold = self.sold_from_hold(sale).await?;
+                    settling.settled.fetch_max(sold, Ordering::AcqRel);
+                    if sold < sale.sold {
+                        // Units the sale sold after its hold was gone: never confirm
+                        // them (the order process sets the payment aside).
+                        return Err(CommandError::Refused(refusal));
+                    }
+                }
                 Err(other) => return Err(other),
             }
-            settling.settled.fetch_max(total, Ordering::AcqRel);
         }
         Ok(())
+    }
+
+    /// Units ever sold from the sale's stock hold, from the stock's stream.
+    async fn sold_from_hold(&self, sale: &FlashSaleView) -> Result<u64, CommandError> {
+        let stock_id = event_schemas::stock::stock_aggregate_id(&sale.sku, &sale.warehouse_id);
+        let events = self
+            .store()
+            .load(event_schemas::stock::STOCK_AGGREGATE, &stock_id, 0)
+            .await?;
+        let mut sold = 0u64;
+        for stored in events {
+            let event: StockEvent = stored.decode(event_schemas::stock::STOCK_AGGREGATE)?;
+            if let StockEvent::StockSold {
+                quantity,
+                hold_id: Some(hold_id),
+                ..
+            } = event
+            {
+                if hold_id == sale.sale_id {
+                    sold = sold.saturating_add(quantity);
+                }
+            }
+        }
+        Ok(sold)
     }
 }

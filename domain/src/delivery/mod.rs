@@ -16,10 +16,13 @@
 //!   suggested quantity, days of cover, once per crossing.
 //! * [`hysteresis`] — a multiplier that moves by at most a step and stays at least a
 //!   dwell time, so a fee does not flap.
+//! * [`quote`] — a quote as a token sealed with an HMAC: its fee and inputs, checked
+//!   when an order uses it (expired, forged, another buyer, zone or currency).
 
 pub mod emergency;
 pub mod fee;
 pub mod hysteresis;
+pub mod quote;
 pub mod rebalancing;
 pub mod reorder;
 pub mod rush_hour;
@@ -30,6 +33,7 @@ pub use fee::{
     Rule, Weather,
 };
 pub use hysteresis::{Hysteresis, Steady};
+pub use quote::{OrderFacts, QuoteProblem, QuoteTerms};
 pub use rebalancing::{rebalance, Move, RebalancingRules, ZoneOutlook};
 pub use reorder::{advise, crossed, z_score, ReorderAdvice, ReorderRules};
 pub use rush_hour::{in_rush_hour, RushWindow};

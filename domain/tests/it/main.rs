@@ -22,6 +22,7 @@ mod api_key_rules;
 mod buyer_holds_rules;
 mod delivery_planning_rules;
 mod delivery_pricing_rules;
+mod delivery_quote_rules;
 mod flash_sale_rules;
 mod order_process_rules;
 mod order_rules;

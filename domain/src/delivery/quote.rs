@@ -1,0 +1,155 @@
+//! A delivery quote as a signed token: the fee and everything it was priced from,
+//! sealed with an HMAC under a server secret. Quoting is then a read (nothing is
+//! written until an order uses the quote), any node holding the secret can check a
+//! quote another node issued, and a buyer cannot change a fee, a cell or an expiry
+//! without the seal failing.
+//!
+//! The token is `v1.<payload>.<seal>`: the terms as JSON, then HMAC-SHA256 over
+//! `v1.<payload>`, both base64url without padding. Secrets rotate: the first one
+//! seals, every one listed opens (so quotes issued just before a rotation stay good
+//! until they expire).
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use event_schemas::values::GeoPoint;
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+
+use super::fee::{Binding, Multiplier};
+
+/// The token format's tag, sealed with the payload.
+const VERSION: &str = "v1";
+/// No token longer than this is decoded: a quote's terms fit easily, and a caller
+/// cannot make the server parse megabytes.
+pub const MAX_TOKEN_LEN: usize = 4_096;
+
+/// What a quote promises, and what it was priced from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QuoteTerms {
+    /// The fee in the currency's minor units; it never changes after the quote.
+    pub fee: u64,
+    pub currency: String,
+    /// Base fee plus distance, before any multiplier.
+    pub base: u64,
+    pub multipliers: Vec<Multiplier>,
+    /// The rules that bound the result.
+    pub bindings: Vec<Binding>,
+    pub pickup: GeoPoint,
+    /// The warehouse the goods leave from; an order using the quote ships from it.
+    pub pickup_warehouse: String,
+    /// The zone (H3 cell) the order must deliver to.
+    pub dropoff_cell: String,
+    /// The buyer it was quoted for; `None` for a quote asked by a shop's key.
+    pub buyer: Option<String>,
+    pub issued_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    /// The log position the price was read at: which emergency it obeyed.
+    pub priced_at_position: i64,
+}
+
+/// Why a token is not an honourable quote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum QuoteProblem {
+    #[error("the quote id is not a quote")]
+    Malformed,
+    #[error("the quote id was not issued by this service or was changed")]
+    Forged,
+    #[error("the quote has expired")]
+    Expired,
+    #[error("the quote was made for another buyer")]
+    OtherBuyer,
+    #[error("the order delivers outside the quote's dropoff zone")]
+    OtherCell,
+    #[error("the order is in another currency than the quote")]
+    OtherCurrency,
+}
+
+impl QuoteProblem {
+    /// The machine-readable code a caller sees.
+    pub fn code(&self) -> &'static str {
+        match self {
+            QuoteProblem::Malformed => "quote_malformed",
+            QuoteProblem::Forged => "quote_forged",
+            QuoteProblem::Expired => "quote_expired",
+            QuoteProblem::OtherBuyer => "quote_other_buyer",
+            QuoteProblem::OtherCell => "quote_other_cell",
+            QuoteProblem::OtherCurrency => "quote_other_currency",
+        }
+    }
+}
+
+/// What an order using a quote says about itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OrderFacts<'a> {
+    pub dropoff_cell: &'a str,
+    pub currency: &'a str,
+    /// The buyer placing it, when a buyer's token places it.
+    pub buyer: Option<&'a str>,
+}
+
+impl QuoteTerms {
+    /// Seal the terms under `secret`.
+    pub fn seal(&self, secret: &[u8]) -> String {
+        let payload =
+            URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).expect("quote terms serialise"));
+        let signed = format!("{VERSION}.{payload}");
+        let seal = URL_SAFE_NO_PAD.encode(mac(secret, &signed).finalize().into_bytes());
+        format!("{signed}.{seal}")
+    }
+
+    /// Open a token sealed under any of `secrets` and still valid at `now`.
+    pub fn open(token: &str, secrets: &[&[u8]], now: DateTime<Utc>) -> Result<Self, QuoteProblem> {
+        if token.len() > MAX_TOKEN_LEN {
+            return Err(QuoteProblem::Malformed);
+        }
+        let (signed, seal) = token.rsplit_once('.').ok_or(QuoteProblem::Malformed)?;
+        let (version, payload) = signed.split_once('.').ok_or(QuoteProblem::Malformed)?;
+        if version != VERSION {
+            return Err(QuoteProblem::Malformed);
+        }
+        let seal = URL_SAFE_NO_PAD
+            .decode(seal)
+            .map_err(|_| QuoteProblem::Malformed)?;
+        // Checked before the payload is parsed: nothing unsealed is ever read.
+        let sealed_by_us = secrets
+            .iter()
+            .any(|secret| mac(secret, signed).verify_slice(&seal).is_ok());
+        if !sealed_by_us {
+            return Err(QuoteProblem::Forged);
+        }
+        let json = URL_SAFE_NO_PAD
+            .decode(payload)
+            .map_err(|_| QuoteProblem::Malformed)?;
+        let terms: QuoteTerms =
+            serde_json::from_slice(&json).map_err(|_| QuoteProblem::Malformed)?;
+        if now >= terms.expires_at {
+            return Err(QuoteProblem::Expired);
+        }
+        Ok(terms)
+    }
+
+    /// Whether an order may use this quote: the same buyer (a shop's quote serves any
+    /// order of the shop's key), the dropoff's zone, the currency.
+    pub fn honours(&self, order: &OrderFacts) -> Result<(), QuoteProblem> {
+        if let Some(buyer) = &self.buyer {
+            if order.buyer != Some(buyer.as_str()) {
+                return Err(QuoteProblem::OtherBuyer);
+            }
+        }
+        if order.dropoff_cell != self.dropoff_cell {
+            return Err(QuoteProblem::OtherCell);
+        }
+        if order.currency != self.currency {
+            return Err(QuoteProblem::OtherCurrency);
+        }
+        Ok(())
+    }
+}
+
+fn mac(secret: &[u8], signed: &str) -> Hmac<Sha256> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key length");
+    mac.update(signed.as_bytes());
+    mac
+}

@@ -213,56 +213,13 @@ impl Stock {
                 quantity,
                 hold_id: Some(hold_id),
                 order_id,
-            } => {
-                let hold = self.open_hold(hold_id)?;
-                if hold.expired(now) {
-                    return Err(DomainError::new(
-                        ErrorKind::Conflict,
-                        crate::Refusal::HoldExpired,
-                        format!("hold '{hold_id}' expired and can no longer be sold from"),
-                    ));
-                }
-                let (mut events, held) = self.expiry_releases(now, &event);
-                self.refuse_while_short(self.on_hand, held)?;
-                if *quantity > hold.quantity {
-                    return Err(DomainError::new(
-                        ErrorKind::Conflict,
-                        crate::Refusal::ExceedsHold,
-                        format!("hold '{hold_id}' holds {} units", hold.quantity),
-                    )
-                    .with_fact("held", hold.quantity));
-                }
-                events.push(event.sold(*quantity, Some(hold_id), order_id));
-                Ok(events)
-            }
+            } => self.sell_from_hold(hold_id, *quantity, order_id, now, &event),
             StockAction::SettleHold { hold_id, sold } => {
                 let hold = self.open_hold(hold_id)?;
                 if *sold <= hold.sold {
                     return Ok(vec![]);
                 }
-                if hold.expired(now) {
-                    return Err(DomainError::new(
-                        ErrorKind::Conflict,
-                        crate::Refusal::HoldExpired,
-                        format!("hold '{hold_id}' expired and can no longer be sold from"),
-                    ));
-                }
-                let (mut events, held) = self.expiry_releases(now, &event);
-                self.refuse_while_short(self.on_hand, held)?;
-                let quantity = sold - hold.sold;
-                if quantity > hold.quantity {
-                    return Err(DomainError::new(
-                        ErrorKind::Conflict,
-                        crate::Refusal::ExceedsHold,
-                        format!(
-                            "hold '{hold_id}' has {} units sold and {} left, not {sold}",
-                            hold.sold, hold.quantity
-                        ),
-                    )
-                    .with_fact("held", hold.quantity));
-                }
-                events.push(event.sold(quantity, Some(hold_id), &None));
-                Ok(events)
+                self.sell_from_hold(hold_id, sold - hold.sold, &None, now, &event)
             }
             StockAction::Sell {
                 quantity,
@@ -356,6 +313,37 @@ impl Stock {
                 }
             }
         }
+    }
+
+    /// Sell `quantity` of the units in an open, unexpired hold.
+    fn sell_from_hold(
+        &self,
+        hold_id: &String,
+        quantity: u64,
+        order_id: &Option<String>,
+        now: DateTime<Utc>,
+        event: &Emitter,
+    ) -> Result<Vec<StockEvent>, DomainError> {
+        let hold = self.open_hold(hold_id)?;
+        if hold.expired(now) {
+            return Err(DomainError::new(
+                ErrorKind::Conflict,
+                crate::Refusal::HoldExpired,
+                format!("hold '{hold_id}' expired and can no longer be sold from"),
+            ));
+        }
+        let (mut events, held) = self.expiry_releases(now, event);
+        self.refuse_while_short(self.on_hand, held)?;
+        if quantity > hold.quantity {
+            return Err(DomainError::new(
+                ErrorKind::Conflict,
+                crate::Refusal::ExceedsHold,
+                format!("hold '{hold_id}' holds {} units", hold.quantity),
+            )
+            .with_fact("held", hold.quantity));
+        }
+        events.push(event.sold(quantity, Some(hold_id), order_id));
+        Ok(events)
     }
 
     fn open_hold(&self, hold_id: &str) -> Result<&Hold, DomainError> {

@@ -204,14 +204,7 @@ fn settling_beyond_what_the_hold_has_left_is_refused() {
             sold(4, Some("sale"), None),
         ])
         .when(settle("sale", 7))
-        .then_expect_error(
-            DomainError::new(
-                ErrorKind::Conflict,
-                domain::Refusal::ExceedsHold,
-                "hold 'sale' has 4 units sold and 2 left, not 7",
-            )
-            .with_fact("held", 2),
-        );
+        .then_expect_error(exceeds_hold("sale", 2));
 }
 
 #[test]

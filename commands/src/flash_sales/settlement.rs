@@ -124,3 +124,143 @@ impl CommandService {
         Ok(sold)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::AppClock;
+    use domain::{FlashSaleCommand, RegisterWarehouse, ScheduleFlashSale};
+    use event_log::EventStore;
+    use event_schemas::{GeoPoint, Money};
+    use testkit::{Fresh, Kind};
+
+    const SKU: &str = "MUG-1";
+    const WAREHOUSE: &str = "wh-1";
+
+    async fn shop(store: &EventStore) -> CommandService {
+        let service = CommandService::new(store.clone(), AppClock::System);
+        let metadata = Metadata::default();
+        let warehouse = RegisterWarehouse {
+            warehouse_id: WAREHOUSE.into(),
+            name: "Test".into(),
+            region: "nl".into(),
+            location: GeoPoint {
+                lat: 52.0,
+                lon: 4.0,
+            },
+            ships_to: vec![],
+        };
+        service
+            .register_warehouse(warehouse, &metadata)
+            .await
+            .unwrap();
+        let receive = StockCommand {
+            sku: SKU.into(),
+            warehouse_id: WAREHOUSE.into(),
+            action: StockAction::Receive { quantity: 10 },
+        };
+        service.handle_stock(receive, &metadata).await.unwrap();
+        service
+    }
+
+    /// A sale of two units, both bought; the buyers' order ids.
+    async fn sale_bought_out(service: &CommandService, sale_id: &str) -> Vec<String> {
+        let now = service.clock().now();
+        let sale = ScheduleFlashSale {
+            sale_id: sale_id.into(),
+            sku: SKU.into(),
+            warehouse_id: WAREHOUSE.into(),
+            units: 2,
+            price: Money {
+                amount: 999,
+                currency: "EUR".into(),
+            },
+            starts_at: now - chrono::Duration::seconds(1),
+            ends_at: now + chrono::Duration::hours(1),
+            per_user_limit: 1,
+            payment_window_seconds: 300,
+        };
+        let metadata = Metadata::default();
+        service.schedule_flash_sale(sale, &metadata).await.unwrap();
+        let mut orders = Vec::new();
+        for buyer in ["ada", "bob"] {
+            let bought = service
+                .purchase_flash_sale(sale_id, buyer, 1, &metadata)
+                .await
+                .unwrap();
+            orders.push(bought.order_id);
+        }
+        orders
+    }
+
+    /// Sell an order's units in the sale, as a payment does; the sale after it.
+    async fn sell_in_sale(
+        service: &CommandService,
+        sale_id: &str,
+        order_id: &str,
+    ) -> FlashSaleView {
+        let sell = FlashSaleCommand::Sell {
+            order_id: order_id.into(),
+        };
+        let (_, sale) = service
+            .flash_sale
+            .execute(sale_id, sell, Metadata::default(), None)
+            .await
+            .unwrap();
+        sale
+    }
+
+    #[tokio::test]
+    async fn a_sold_out_hold_stays_settled_after_a_restart() {
+        let fresh = Fresh::new(Kind::Sqlite).await;
+        fresh
+            .run(async {
+                let store = EventStore::open(fresh.connect().await).await.unwrap();
+                let service = shop(&store).await;
+                let orders = sale_bought_out(&service, "drop").await;
+                let mut sale = FlashSaleView::default();
+                for order_id in &orders {
+                    sale = sell_in_sale(&service, "drop", order_id).await;
+                }
+                let metadata = Metadata::default();
+                service.settle_sale_stock(&sale, &metadata).await.unwrap();
+                assert_eq!(service.sold_from_hold(&sale).await.unwrap(), 2);
+                // The hold closed with its last unit; a process that did not see it
+                // settle finds it gone and the stock's stream says all was sold.
+                let restarted = CommandService::new(store.clone(), AppClock::System);
+                restarted.settle_sale_stock(&sale, &metadata).await.unwrap();
+                assert_eq!(restarted.sold_from_hold(&sale).await.unwrap(), 2);
+            })
+            .await;
+    }
+
+    #[tokio::test]
+    async fn units_sold_after_the_hold_went_back_are_never_settled() {
+        let fresh = Fresh::new(Kind::Sqlite).await;
+        fresh
+            .run(async {
+                let store = EventStore::open(fresh.connect().await).await.unwrap();
+                let service = shop(&store).await;
+                let orders = sale_bought_out(&service, "late").await;
+                let metadata = Metadata::default();
+                let release = StockCommand {
+                    sku: SKU.into(),
+                    warehouse_id: WAREHOUSE.into(),
+                    action: StockAction::ReleaseHold {
+                        hold_id: "late".into(),
+                        reason: "flash_sale_ended".into(),
+                    },
+                };
+                service.handle_stock(release, &metadata).await.unwrap();
+                let sale = sell_in_sale(&service, "late", &orders[0]).await;
+                match service.settle_sale_stock(&sale, &metadata).await {
+                    Err(CommandError::Refused(refusal)) => {
+                        assert_eq!(refusal.code, domain::Refusal::UnknownHold)
+                    }
+                    other => panic!("settled units the stock no longer held: {other:?}"),
+                }
+                assert_eq!(service.sold_from_hold(&sale).await.unwrap(), 0);
+            })
+            .await;
+    }
+}

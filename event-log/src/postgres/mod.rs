@@ -85,10 +85,11 @@ const MIGRATIONS: &[&str] = &[
     // * the lock, then every row in one INSERT (identity values in row order, so in
     //   commit order); rows another writer took are skipped, and the rest of such a
     //   batch is taken back;
-    // * the idempotency receipts of the batches that stayed; a key another process
-    //   recorded first takes its batch back, with the keys it had recorded;
     // * when something was taken back and an aggregate has two batches here, a batch
     //   whose predecessor is gone is taken back too, until none is;
+    // * the idempotency receipts of the batches that stayed; a key another process
+    //   recorded first takes its batch back, with the keys it had recorded (and the
+    //   step above runs again);
     // * the last position that stayed is announced.
     // It answers, for each event by its place in the call, its position, or NULL when
     // its batch did not stay. What can be done before the lock is (the payloads are
@@ -192,32 +193,34 @@ const MIGRATIONS: &[&str] = &[
                 bad := bad || more;
                 more := '{}';
             END IF;
-            IF NOT receipts_recorded THEN
-                receipts_recorded := true;
-                WITH recorded AS (
-                    INSERT INTO processed_commands (scope, key, request_hash, answer, position)
-                    SELECT r.s, r.k, r.h, r.a::json, pos[r.o]
-                    FROM unnest(rb, ro, rs, rk, rh, ra) AS r(b, o, s, k, h, a)
-                    WHERE r.b <> ALL (bad)
-                    ON CONFLICT DO NOTHING
-                    RETURNING scope, key)
-                SELECT coalesce(array_agg(scope), '{}'), coalesce(array_agg(key), '{}')
-                INTO rec_s, rec_k FROM recorded;
-                SELECT coalesce(array_agg(DISTINCT r.b), '{}') INTO more
-                FROM unnest(rb, rs, rk) AS r(b, s, k)
-                WHERE r.b <> ALL (bad)
-                  AND (r.s, r.k) NOT IN (SELECT * FROM unnest(rec_s, rec_k));
-                CONTINUE;
+            -- A batch that followed one taken back goes too, before any key is
+            -- recorded (so no key is recorded for a batch that then goes).
+            IF repeats AND cardinality(bad) > 0 THEN
+                EXECUTE 'SELECT coalesce(array_agg(b.ord::int), ''{}'')
+                         FROM unnest($1, $2, $3, $4) WITH ORDINALITY AS b(t, i, s, n, ord)
+                         WHERE b.ord <> ALL ($5) AND b.s > 0 AND b.n > 0
+                           AND NOT EXISTS (SELECT 1 FROM events x
+                               WHERE x.aggregate_type = b.t AND x.aggregate_id = b.i
+                                 AND x.sequence = b.s)'
+                INTO more USING bt, bi, bs, bn, bad;
+                CONTINUE WHEN cardinality(more) > 0;
             END IF;
-            EXIT WHEN NOT repeats OR cardinality(bad) = 0;
-            EXECUTE 'SELECT coalesce(array_agg(b.ord::int), ''{}'')
-                     FROM unnest($1, $2, $3, $4) WITH ORDINALITY AS b(t, i, s, n, ord)
-                     WHERE b.ord <> ALL ($5) AND b.s > 0 AND b.n > 0
-                       AND NOT EXISTS (SELECT 1 FROM events x
-                           WHERE x.aggregate_type = b.t AND x.aggregate_id = b.i
-                             AND x.sequence = b.s)'
-            INTO more USING bt, bi, bs, bn, bad;
-            EXIT WHEN cardinality(more) = 0;
+            EXIT WHEN receipts_recorded;
+            receipts_recorded := true;
+            WITH recorded AS (
+                INSERT INTO processed_commands (scope, key, request_hash, answer, position)
+                SELECT r.s, r.k, r.h, r.a::json, pos[r.o]
+                FROM unnest(rb, ro, rs, rk, rh, ra) AS r(b, o, s, k, h, a)
+                WHERE r.b <> ALL (bad)
+                ON CONFLICT DO NOTHING
+                RETURNING scope, key)
+            SELECT coalesce(array_agg(scope), '{}'), coalesce(array_agg(key), '{}')
+            INTO rec_s, rec_k FROM recorded;
+            -- A key another process recorded first takes its batch back.
+            SELECT coalesce(array_agg(DISTINCT r.b), '{}') INTO more
+            FROM unnest(rb, rs, rk) AS r(b, s, k)
+            WHERE r.b <> ALL (bad)
+              AND (r.s, r.k) NOT IN (SELECT * FROM unnest(rec_s, rec_k));
         END LOOP;
 
         IF cardinality(bad) > 0 THEN

@@ -3,6 +3,8 @@
 //! the orders that honour quotes build on these functions; nothing here reads a clock
 //! or a time zone (callers pass the local time and the inputs).
 //!
+//! * [`accuracy`] — a forecast's errors (MASE, WAPE) beside the naive forecasts,
+//!   over a rolling origin: what `commerce eval forecast` reports.
 //! * [`fee`] — the base fee from distance, the multipliers (weather, demand, rush
 //!   hour, local event), then the business rules in a fixed order (global cap,
 //!   emergency cap, floor, ceiling, free delivery), each recorded when it binds, and
@@ -19,6 +21,7 @@
 //! * [`quote`] — a quote as a token sealed with an HMAC: its fee and inputs, checked
 //!   when an order uses it (expired, forged, another buyer, zone or currency).
 
+pub mod accuracy;
 pub mod emergency;
 pub mod fee;
 pub mod hysteresis;
@@ -27,6 +30,7 @@ pub mod rebalancing;
 pub mod reorder;
 pub mod rush_hour;
 
+pub use accuracy::{mase, naive, seasonal_naive, wape, Accuracy, Backtest, Forecaster};
 pub use emergency::{emergency_cap, DailyMaxima, EMERGENCY_LOOKBACK_DAYS};
 pub use fee::{
     demand_multiplier, price, Binding, Conditions, Multiplier, MultiplierKind, Policy, Priced,

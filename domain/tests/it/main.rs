@@ -24,6 +24,7 @@ mod delivery_planning_rules;
 mod delivery_pricing_rules;
 mod delivery_quote_rules;
 mod flash_sale_rules;
+mod forecast_accuracy_rules;
 mod order_process_rules;
 mod order_rules;
 mod product_rules;

@@ -1,0 +1,126 @@
+//! Forecast accuracy, given/when/then and properties: WAPE and MASE on known
+//! numbers, no scale for a zone where nothing happened, the naive forecasts, and a
+//! rolling origin that only ever shows a forecaster the past.
+
+use std::cell::Cell;
+
+use domain::delivery::{mase, naive, seasonal_naive, wape, Backtest};
+use proptest::prelude::*;
+
+#[test]
+fn wape_is_the_absolute_errors_over_what_happened() {
+    assert_eq!(
+        wape(&[10.0, 0.0, 30.0], &[12.0, 1.0, 27.0]),
+        Some(6.0 / 40.0)
+    );
+    assert_eq!(wape(&[1.0, 2.0], &[1.0, 2.0]), Some(0.0));
+}
+
+#[test]
+fn wape_has_no_value_when_nothing_happened() {
+    assert_eq!(wape(&[0.0, 0.0], &[1.0, 2.0]), None);
+    assert_eq!(wape(&[1.0], &[1.0, 2.0]), None, "lengths differ");
+}
+
+#[test]
+fn mase_scales_by_the_seasonal_naive_error_in_the_history() {
+    // Season 2: in-sample errors |3-1|, |4-2|, |5-3| = 2 each, so the scale is 2.
+    let history = [1.0, 2.0, 3.0, 4.0, 5.0];
+    assert_eq!(mase(&history, &[6.0, 7.0], &[5.0, 9.0], 2), Some(1.5 / 2.0));
+}
+
+#[test]
+fn a_zone_where_nothing_changed_has_no_mase() {
+    let quiet = [0.0; 10];
+    assert_eq!(mase(&quiet, &[0.0], &[1.0], 2), None);
+    assert_eq!(
+        mase(&[1.0, 2.0], &[1.0], &[1.0], 2),
+        None,
+        "history too short"
+    );
+}
+
+#[test]
+fn the_naive_forecasts_repeat_the_last_value_or_the_last_season() {
+    let history = [1.0, 2.0, 3.0, 4.0, 5.0];
+    assert_eq!(
+        seasonal_naive(&history, 5, 2),
+        Some(vec![4.0, 5.0, 4.0, 5.0, 4.0])
+    );
+    assert_eq!(naive(&history, 3), Some(vec![5.0; 3]));
+    assert_eq!(seasonal_naive(&history, 1, 6), None);
+    assert_eq!(naive(&[], 1), None);
+}
+
+#[test]
+fn a_rolling_origin_shows_each_forecast_only_the_past() {
+    let series: Vec<f64> = (0..20).map(f64::from).collect();
+    let longest_seen = Cell::new(0);
+    let peeking = |history: &[f64], horizon: usize| {
+        longest_seen.set(longest_seen.get().max(history.len()));
+        // The last value known, carried on the slope of one per step.
+        let last = *history.last()?;
+        Some((1..=horizon).map(|h| last + h as f64).collect())
+    };
+    let backtest = Backtest {
+        first_origin: 10,
+        every: 3,
+        horizon: 4,
+        season: 2,
+    };
+    let accuracy = backtest.run(&series, &peeking);
+    // Origins 10, 13 and 16 (16 + 4 = 20 is the end).
+    assert_eq!(accuracy.origins, 3);
+    assert_eq!(longest_seen.get(), 16);
+    assert_eq!(accuracy.mase, Some(0.0));
+    assert_eq!(accuracy.wape, Some(0.0));
+    assert_eq!(accuracy.unscaled, 0);
+}
+
+#[test]
+fn the_seasonal_naive_forecast_scores_about_one_on_a_noisy_rhythm() {
+    // A daily rhythm with noise that does not repeat: seasonal-naive's errors out of
+    // sample are like its errors in sample.
+    let season = 24;
+    let series: Vec<f64> = (0..24 * 60)
+        .map(|t| {
+            let rhythm =
+                10.0 + 8.0 * ((t % season) as f64 / season as f64 * std::f64::consts::TAU).sin();
+            let noise = ((t * 7919 % 101) as f64 / 101.0 - 0.5) * 4.0;
+            rhythm + noise
+        })
+        .collect();
+    let backtest = Backtest {
+        first_origin: 24 * 14,
+        every: 24,
+        horizon: 8,
+        season,
+    };
+    let seasonal = |history: &[f64], horizon: usize| seasonal_naive(history, horizon, season);
+    let mase = backtest.run(&series, &seasonal).mase.unwrap();
+    assert!((0.8..1.25).contains(&mase), "{mase}");
+}
+
+proptest! {
+    /// Errors are never negative, and a change of unit (orders or hundreds of
+    /// orders) changes neither figure.
+    #[test]
+    fn scores_are_non_negative_and_unit_free(
+        history in proptest::collection::vec(0.0..50.0f64, 6..40),
+        pairs in proptest::collection::vec((0.0..50.0f64, 0.0..50.0f64), 1..10),
+        unit in 0.01..100.0f64,
+    ) {
+        let (actual, forecast): (Vec<f64>, Vec<f64>) = pairs.into_iter().unzip();
+        let scaled = |v: &[f64]| v.iter().map(|x| x * unit).collect::<Vec<_>>();
+        if let Some(w) = wape(&actual, &forecast) {
+            prop_assert!(w >= 0.0);
+            let w2 = wape(&scaled(&actual), &scaled(&forecast)).unwrap();
+            prop_assert!((w - w2).abs() <= 1e-9 * w.max(1.0));
+        }
+        if let Some(m) = mase(&history, &actual, &forecast, 3) {
+            prop_assert!(m >= 0.0);
+            let m2 = mase(&scaled(&history), &scaled(&actual), &scaled(&forecast), 3).unwrap();
+            prop_assert!((m - m2).abs() <= 1e-9 * m.max(1.0));
+        }
+    }
+}

@@ -5,6 +5,8 @@
 //!
 //! * [`accuracy`] — a forecast's errors (MASE, WAPE) beside the naive forecasts,
 //!   over a rolling origin: what `commerce eval forecast` reports.
+//! * [`forecast`] — demand ahead: the same step of the last weeks, weighted toward
+//!   the latest, scaled by how the latest day ran.
 //! * [`fee`] — the base fee from distance, the multipliers (weather, demand, rush
 //!   hour, local event), then the business rules in a fixed order (global cap,
 //!   emergency cap, floor, ceiling, free delivery), each recorded when it binds, and
@@ -24,6 +26,7 @@
 pub mod accuracy;
 pub mod emergency;
 pub mod fee;
+pub mod forecast;
 pub mod hysteresis;
 pub mod quote;
 pub mod rebalancing;
@@ -36,6 +39,7 @@ pub use fee::{
     demand_multiplier, price, Binding, Conditions, Multiplier, MultiplierKind, Policy, Priced,
     Rule, Weather,
 };
+pub use forecast::SeasonalAverage;
 pub use hysteresis::{Hysteresis, Steady};
 pub use quote::{OrderFacts, QuoteProblem, QuoteTerms};
 pub use rebalancing::{rebalance, Move, RebalancingRules, ZoneOutlook};

@@ -124,3 +124,69 @@ proptest! {
         }
     }
 }
+
+/// A rhythm over a season of 96 steps with noise that never repeats (a fixed
+/// pseudo-random sequence), `seasons` long, times `level`.
+fn noisy_rhythm(seasons: usize, level: f64) -> Vec<f64> {
+    let season = 96;
+    let mut state: u64 = 42;
+    (0..season * seasons)
+        .map(|t| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            let noise = ((state >> 33) as f64 / (1u64 << 31) as f64 - 0.5) * 0.6;
+            let phase = (t % season) as f64 / season as f64 * std::f64::consts::TAU;
+            level * (10.0 + 8.0 * phase.sin()) * (1.0 + noise)
+        })
+        .collect()
+}
+
+fn daily_model() -> domain::delivery::SeasonalAverage {
+    domain::delivery::SeasonalAverage {
+        season: 96,
+        level_window: 24,
+        ..domain::delivery::SeasonalAverage::weekly()
+    }
+}
+
+#[test]
+fn averaging_past_seasons_beats_repeating_the_last_one_by_a_tenth() {
+    let series = noisy_rhythm(16, 1.0);
+    let backtest = Backtest {
+        first_origin: 96 * 5,
+        every: 8,
+        horizon: 8,
+        season: 96,
+    };
+    let seasonal = |history: &[f64], horizon: usize| seasonal_naive(history, horizon, 96);
+    let model = daily_model();
+    let ours = backtest.run(&series, &model).mase.unwrap();
+    let baseline = backtest.run(&series, &seasonal).mase.unwrap();
+    assert!(
+        ours <= 0.9 * baseline,
+        "ours {ours:.3}, seasonal-naive {baseline:.3}"
+    );
+}
+
+#[test]
+fn a_busier_day_than_usual_raises_the_forecast() {
+    use domain::delivery::Forecaster;
+    let mut series = noisy_rhythm(6, 1.0);
+    let usual = daily_model().forecast(&series, 4).unwrap();
+    // The latest quarter of a season ran at one and a half times its usual level.
+    let len = series.len();
+    for value in &mut series[len - 24..] {
+        *value *= 1.5;
+    }
+    let busier = daily_model().forecast(&series, 4).unwrap();
+    for (u, b) in usual.iter().zip(&busier) {
+        assert!(b > &(u * 1.3), "usual {u:.2}, after a busy spell {b:.2}");
+    }
+}
+
+#[test]
+fn no_forecast_from_less_than_a_season() {
+    use domain::delivery::Forecaster;
+    assert_eq!(daily_model().forecast(&[1.0; 95], 4), None);
+}

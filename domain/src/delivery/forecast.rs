@@ -9,6 +9,15 @@
 //! worth of history per parameter to fit well, which a new zone does not have.
 
 use super::accuracy::Forecaster;
+use super::reorder::z_score;
+
+/// One step ahead: the forecast and the range it falls in with the asked coverage.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Interval {
+    pub point: f64,
+    pub low: f64,
+    pub high: f64,
+}
 
 /// The model's settings.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -70,6 +79,52 @@ impl SeasonalAverage {
         }
         let limit = self.level_limit.max(1.0);
         (seen / expected).clamp(1.0 / limit, limit)
+    }
+}
+
+impl SeasonalAverage {
+    /// The forecast with a range around each step that holds the actual value with
+    /// probability `coverage` (0.5–0.999), taking the errors as normal with the
+    /// spread of the model's own errors over the latest season (never below zero).
+    pub fn forecast_with_intervals(
+        &self,
+        history: &[f64],
+        horizon: usize,
+        coverage: f64,
+    ) -> Option<Vec<Interval>> {
+        let points = self.forecast(history, horizon)?;
+        let spread = self.error_spread(history);
+        let half_width = z_score(0.5 + coverage.clamp(0.5, 0.999) / 2.0) * spread;
+        Some(
+            points
+                .into_iter()
+                .map(|point| Interval {
+                    point,
+                    low: (point - half_width).max(0.0),
+                    high: point + half_width,
+                })
+                .collect(),
+        )
+    }
+
+    /// The standard deviation of the model's errors over the latest season: each
+    /// step against its seasonal mean times the level.
+    fn error_spread(&self, history: &[f64]) -> f64 {
+        let level = self.level(history);
+        let from = history.len().saturating_sub(self.season);
+        let errors: Vec<f64> = (from..history.len())
+            .filter_map(|at| {
+                self.seasonal_mean(history, at)
+                    .map(|mean| history[at] - mean * level)
+            })
+            .collect();
+        if errors.len() < 2 {
+            return 0.0;
+        }
+        let mean = errors.iter().sum::<f64>() / errors.len() as f64;
+        let variance =
+            errors.iter().map(|e| (e - mean).powi(2)).sum::<f64>() / (errors.len() - 1) as f64;
+        variance.sqrt()
     }
 }
 

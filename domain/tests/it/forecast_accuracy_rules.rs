@@ -190,3 +190,24 @@ fn no_forecast_from_less_than_a_season() {
     use domain::delivery::Forecaster;
     assert_eq!(daily_model().forecast(&[1.0; 95], 4), None);
 }
+
+#[test]
+fn nine_in_ten_actual_values_fall_in_the_ninety_percent_range() {
+    let series = noisy_rhythm(16, 1.0);
+    let model = daily_model();
+    let (mut inside, mut total) = (0, 0);
+    for origin in (96 * 5..series.len() - 8).step_by(8) {
+        let ranges = model
+            .forecast_with_intervals(&series[..origin], 8, 0.9)
+            .unwrap();
+        for (range, actual) in ranges.iter().zip(&series[origin..origin + 8]) {
+            assert!(range.low <= range.point && range.point <= range.high);
+            total += 1;
+            if (range.low..=range.high).contains(actual) {
+                inside += 1;
+            }
+        }
+    }
+    let share = inside as f64 / total as f64;
+    assert!((0.8..=0.98).contains(&share), "{inside} of {total} inside");
+}

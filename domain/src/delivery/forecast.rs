@@ -2,7 +2,9 @@
 //! same step of the week in the last few weeks (recent weeks weigh more), scaled by
 //! how the latest day ran against what that average expected (so a busier or quieter
 //! week than usual carries on). Averaging several weeks is what beats seasonal-naive,
-//! which repeats last week's noise along with its rhythm.
+//! which repeats last week's noise along with its rhythm. Known local events are
+//! left out of the rhythm, and a future one is lifted by as much as past ones ran
+//! above it.
 //!
 //! Written here rather than taken from a crate: it is a few lines over the
 //! log's own 15-minute counts, and the general models (ETS, MSTL) need a season's
@@ -48,14 +50,15 @@ impl SeasonalAverage {
     }
 
     /// The weighted average of step `at` over the seasons before it that the
-    /// history holds; `None` when it holds none.
-    fn seasonal_mean(&self, history: &[f64], at: usize) -> Option<f64> {
+    /// history holds, leaving out steps during local events; `None` when it holds
+    /// none.
+    fn seasonal_mean(&self, history: &[f64], at: usize, events: &[EventWindow]) -> Option<f64> {
         let (mut sum, mut weights, mut weight) = (0.0, 0.0, 1.0);
         for k in 1..=self.seasons {
             let Some(past) = at.checked_sub(k * self.season) else {
                 break;
             };
-            if let Some(value) = history.get(past) {
+            if let (Some(value), false) = (history.get(past), during(events, past)) {
                 sum += weight * value;
                 weights += weight;
             }
@@ -64,25 +67,55 @@ impl SeasonalAverage {
         (weights > 0.0).then(|| sum / weights)
     }
 
-    /// How the latest `level_window` steps ran against their seasonal means.
-    fn level(&self, history: &[f64]) -> f64 {
+    /// How the latest `level_window` steps (outside events) ran against their
+    /// seasonal means.
+    fn level(&self, history: &[f64], events: &[EventWindow]) -> f64 {
         let from = history.len().saturating_sub(self.level_window);
-        let (mut seen, mut expected) = (0.0, 0.0);
-        for (at, value) in history.iter().enumerate().skip(from) {
-            if let Some(mean) = self.seasonal_mean(history, at) {
-                seen += value;
-                expected += mean;
-            }
-        }
-        if expected <= 0.0 || seen <= 0.0 {
-            return 1.0;
-        }
         let limit = self.level_limit.max(1.0);
-        (seen / expected).clamp(1.0 / limit, limit)
+        ratio_seen(history, from..history.len(), |at| {
+            (!during(events, at))
+                .then(|| self.seasonal_mean(history, at, events))
+                .flatten()
+        })
+        .map_or(1.0, |ratio| ratio.clamp(1.0 / limit, limit))
     }
-}
 
-impl SeasonalAverage {
+    /// How much busier past events ran than their steps' seasonal means (1 when the
+    /// history has none), within a factor of `EVENT_LIFT_LIMIT`.
+    fn event_lift(&self, history: &[f64], events: &[EventWindow]) -> f64 {
+        let past = events
+            .iter()
+            .flat_map(|event| event.from..event.until.min(history.len()));
+        ratio_seen(history, past, |at| self.seasonal_mean(history, at, events))
+            .map_or(1.0, |ratio| {
+                ratio.clamp(1.0 / EVENT_LIFT_LIMIT, EVENT_LIFT_LIMIT)
+            })
+    }
+
+    /// The forecast for the `horizon` steps after `history`, knowing the local events
+    /// (past ones are left out of the rhythm and show how much an event lifts demand;
+    /// future ones are lifted by that much).
+    pub fn forecast_around(
+        &self,
+        history: &[f64],
+        horizon: usize,
+        events: &[EventWindow],
+    ) -> Option<Vec<f64>> {
+        if self.season == 0 || history.len() < self.season {
+            return None;
+        }
+        let level = self.level(history, events);
+        let lift = self.event_lift(history, events);
+        (0..horizon)
+            .map(|h| {
+                let at = history.len() + h;
+                let lifted = if during(events, at) { lift } else { 1.0 };
+                self.seasonal_mean(history, at, events)
+                    .map(|mean| (mean * level * lifted).max(0.0))
+            })
+            .collect()
+    }
+
     /// The forecast with a range around each step that holds the actual value with
     /// probability `coverage` (0.5–0.999), taking the errors as normal with the
     /// spread of the model's own errors over the latest season (never below zero).
@@ -91,9 +124,10 @@ impl SeasonalAverage {
         history: &[f64],
         horizon: usize,
         coverage: f64,
+        events: &[EventWindow],
     ) -> Option<Vec<Interval>> {
-        let points = self.forecast(history, horizon)?;
-        let spread = self.error_spread(history);
+        let points = self.forecast_around(history, horizon, events)?;
+        let spread = self.error_spread(history, events);
         let half_width = z_score(0.5 + coverage.clamp(0.5, 0.999) / 2.0) * spread;
         Some(
             points
@@ -107,14 +141,15 @@ impl SeasonalAverage {
         )
     }
 
-    /// The standard deviation of the model's errors over the latest season: each
-    /// step against its seasonal mean times the level.
-    fn error_spread(&self, history: &[f64]) -> f64 {
-        let level = self.level(history);
+    /// The standard deviation of the model's errors over the latest season (outside
+    /// events): each step against its seasonal mean times the level.
+    fn error_spread(&self, history: &[f64], events: &[EventWindow]) -> f64 {
+        let level = self.level(history, events);
         let from = history.len().saturating_sub(self.season);
         let errors: Vec<f64> = (from..history.len())
+            .filter(|at| !during(events, *at))
             .filter_map(|at| {
-                self.seasonal_mean(history, at)
+                self.seasonal_mean(history, at, events)
                     .map(|mean| history[at] - mean * level)
             })
             .collect();
@@ -130,15 +165,40 @@ impl SeasonalAverage {
 
 impl Forecaster for SeasonalAverage {
     fn forecast(&self, history: &[f64], horizon: usize) -> Option<Vec<f64>> {
-        if self.season == 0 || history.len() < self.season {
-            return None;
-        }
-        let level = self.level(history);
-        (0..horizon)
-            .map(|h| {
-                self.seasonal_mean(history, history.len() + h)
-                    .map(|mean| (mean * level).max(0.0))
-            })
-            .collect()
+        self.forecast_around(history, horizon, &[])
     }
+}
+
+/// A known local event (a match, a concert) in steps of the series: from `from`
+/// until before `until`, past or future.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventWindow {
+    pub from: usize,
+    pub until: usize,
+}
+
+/// An event lifts (or lowers) demand by at most this factor.
+const EVENT_LIFT_LIMIT: f64 = 5.0;
+
+fn during(events: &[EventWindow], at: usize) -> bool {
+    events
+        .iter()
+        .any(|event| (event.from..event.until).contains(&at))
+}
+
+/// What the steps saw over what `expected` says they would, over the steps that have
+/// an expectation; `None` when there is nothing to compare.
+fn ratio_seen(
+    history: &[f64],
+    steps: impl IntoIterator<Item = usize>,
+    expected: impl Fn(usize) -> Option<f64>,
+) -> Option<f64> {
+    let (mut seen, mut wanted) = (0.0, 0.0);
+    for at in steps {
+        if let (Some(value), Some(mean)) = (history.get(at), expected(at)) {
+            seen += value;
+            wanted += mean;
+        }
+    }
+    (seen > 0.0 && wanted > 0.0).then(|| seen / wanted)
 }

@@ -39,7 +39,7 @@ pub use fee::{
     demand_multiplier, price, Binding, Conditions, Multiplier, MultiplierKind, Policy, Priced,
     Rule, Weather,
 };
-pub use forecast::{Interval, SeasonalAverage};
+pub use forecast::{EventWindow, Interval, SeasonalAverage};
 pub use hysteresis::{Hysteresis, Steady};
 pub use quote::{OrderFacts, QuoteProblem, QuoteTerms};
 pub use rebalancing::{rebalance, Move, RebalancingRules, ZoneOutlook};

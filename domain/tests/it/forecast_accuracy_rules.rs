@@ -198,7 +198,7 @@ fn nine_in_ten_actual_values_fall_in_the_ninety_percent_range() {
     let (mut inside, mut total) = (0, 0);
     for origin in (96 * 5..series.len() - 8).step_by(8) {
         let ranges = model
-            .forecast_with_intervals(&series[..origin], 8, 0.9)
+            .forecast_with_intervals(&series[..origin], 8, 0.9, &[])
             .unwrap();
         for (range, actual) in ranges.iter().zip(&series[origin..origin + 8]) {
             assert!(range.low <= range.point && range.point <= range.high);
@@ -210,4 +210,54 @@ fn nine_in_ten_actual_values_fall_in_the_ninety_percent_range() {
     }
     let share = inside as f64 / total as f64;
     assert!((0.8..=0.98).contains(&share), "{inside} of {total} inside");
+}
+
+#[test]
+fn known_events_stay_out_of_the_rhythm_and_lift_the_steps_they_fall_on() {
+    use domain::delivery::EventWindow;
+    let season = 96;
+    // Events doubled demand for steps 40–47 of seasons 3, 5 and 7; one is scheduled
+    // for the same steps of season 8, the one to forecast.
+    let events: Vec<EventWindow> = [3, 5, 7, 8]
+        .iter()
+        .map(|s| EventWindow {
+            from: s * season + 40,
+            until: s * season + 48,
+        })
+        .collect();
+    let mut series = noisy_rhythm(9, 1.0);
+    for event in &events {
+        for value in &mut series[event.from..event.until] {
+            *value *= 2.0;
+        }
+    }
+    let (history, actual) = series.split_at(8 * season);
+    let model = daily_model();
+    let error = |forecast: &[f64], steps: std::ops::Range<usize>| -> f64 {
+        steps
+            .map(|step| (forecast[step] - actual[step]).abs())
+            .sum()
+    };
+    let knowing = model.forecast_around(history, season, &events).unwrap();
+    let unaware = model.forecast_around(history, season, &[]).unwrap();
+    // On the event's steps: lifted about twofold over the rhythm.
+    let rhythm = model
+        .forecast_around(history, season, &events[..3])
+        .unwrap();
+    for step in 40..48 {
+        let lift = knowing[step] / rhythm[step];
+        assert!((1.6..2.4).contains(&lift), "step {step}: lifted {lift:.2}");
+    }
+    // Knowing the event is what gets its steps right, and costs the others nothing.
+    let (on_event, unaware_on_event) = (error(&knowing, 40..48), error(&unaware, 40..48));
+    assert!(
+        on_event < 0.85 * unaware_on_event,
+        "on the event's steps: knowing {on_event:.1}, not knowing {unaware_on_event:.1}"
+    );
+    let others = error(&knowing, 48..season) + error(&knowing, 0..40);
+    let unaware_others = error(&unaware, 48..season) + error(&unaware, 0..40);
+    assert!(
+        others <= 1.05 * unaware_others,
+        "elsewhere: knowing {others:.1}, not knowing {unaware_others:.1}"
+    );
 }

@@ -40,6 +40,10 @@ struct Settling {
 impl SaleSettlements {
     fn of(&self, sale_id: &str) -> Arc<Settling> {
         let mut sales = self.sales.lock().expect("settlements poisoned");
+        // Every paid order asks: the sale's id is copied only the first time.
+        if let Some(settling) = sales.get(sale_id) {
+            return settling.clone();
+        }
         sales.entry(sale_id.to_string()).or_default().clone()
     }
 
@@ -137,6 +141,14 @@ mod tests {
     const SKU: &str = "MUG-1";
     const WAREHOUSE: &str = "wh-1";
 
+    fn stock(action: StockAction) -> StockCommand {
+        StockCommand {
+            sku: SKU.into(),
+            warehouse_id: WAREHOUSE.into(),
+            action,
+        }
+    }
+
     async fn shop(store: &EventStore) -> CommandService {
         let service = CommandService::new(store.clone(), AppClock::System);
         let metadata = Metadata::default();
@@ -154,12 +166,10 @@ mod tests {
             .register_warehouse(warehouse, &metadata)
             .await
             .unwrap();
-        let receive = StockCommand {
-            sku: SKU.into(),
-            warehouse_id: WAREHOUSE.into(),
-            action: StockAction::Receive { quantity: 10 },
-        };
-        service.handle_stock(receive, &metadata).await.unwrap();
+        service
+            .handle_stock(stock(StockAction::Receive { quantity: 10 }), &metadata)
+            .await
+            .unwrap();
         service
     }
 
@@ -243,14 +253,10 @@ mod tests {
                 let service = shop(&store).await;
                 let orders = sale_bought_out(&service, "late").await;
                 let metadata = Metadata::default();
-                let release = StockCommand {
-                    sku: SKU.into(),
-                    warehouse_id: WAREHOUSE.into(),
-                    action: StockAction::ReleaseHold {
-                        hold_id: "late".into(),
-                        reason: "flash_sale_ended".into(),
-                    },
-                };
+                let release = stock(StockAction::ReleaseHold {
+                    hold_id: "late".into(),
+                    reason: "flash_sale_ended".into(),
+                });
                 service.handle_stock(release, &metadata).await.unwrap();
                 let sale = sell_in_sale(&service, "late", &orders[0]).await;
                 match service.settle_sale_stock(&sale, &metadata).await {

@@ -3,13 +3,14 @@
 use std::sync::Arc;
 
 use domain::{
-    ApiKey, ApiKeyCommand, FlashSale, Order, Product, ProductCommand, RegisterWarehouse,
+    ApiKey, ApiKeyCommand, City, CityCommand, CityView, FlashSale, Order, Product, ProductCommand, RegisterWarehouse,
     Reservation, Stock, StockCommand, Warehouse, WarehouseRegistry,
 };
 use event_log::{AppendBatch, EventStore, StoreError};
 use event_schemas::activity::ACTIVITY_AGGREGATE;
 use event_schemas::stock::stock_aggregate_id;
-use event_schemas::{ActivityEvent, Metadata};
+use event_schemas::delivery::DELIVERY_FEED_AGGREGATE;
+use event_schemas::{ActivityEvent, DeliveryFeedEvent, Metadata};
 
 use crate::clock::AppClock;
 use crate::committer::GroupCommitter;
@@ -26,6 +27,7 @@ pub struct CommandService {
     stock: AggregateHost<Stock>,
     warehouse: AggregateHost<Warehouse>,
     api_key: AggregateHost<ApiKey>,
+    city: AggregateHost<City>,
     pub(crate) reservation: AggregateHost<Reservation>,
     product: AggregateHost<Product>,
     pub(crate) order: AggregateHost<Order>,
@@ -55,6 +57,7 @@ impl CommandService {
             stock: AggregateHost::new(context.clone()),
             warehouse: AggregateHost::new(context.clone()),
             api_key: AggregateHost::new(context.clone()),
+            city: AggregateHost::new(context.clone()),
             reservation: AggregateHost::new(context.clone()),
             product: AggregateHost::new(context.clone()),
             order: AggregateHost::new(context.clone()),
@@ -178,8 +181,12 @@ impl CommandService {
         metadata: &Metadata,
     ) -> Result<i64, CommandError> {
         let commits = events.iter().map(|event| {
-            self.committer
-                .commit(self.activity_batch(event, metadata, Vec::new()))
+            self.committer.commit(self.alone_batch(
+                ACTIVITY_AGGREGATE,
+                event,
+                metadata,
+                Vec::new(),
+            ))
         });
         let mut last = 0;
         for result in futures::future::join_all(commits).await {
@@ -199,8 +206,35 @@ impl CommandService {
         keyed: Option<KeyedRequest>,
         view: serde_json::Value,
     ) -> Result<i64, CommandError> {
+        self.record_alone(ACTIVITY_AGGREGATE, &event, metadata, keyed, view)
+            .await
+    }
+
+    /// Record one event of the delivery feed (couriers, weather, local events) as its
+    /// own stream, like activity; answers its position.
+    pub async fn record_delivery_feed(
+        &self,
+        event: DeliveryFeedEvent,
+        metadata: &Metadata,
+        keyed: Option<KeyedRequest>,
+        view: serde_json::Value,
+    ) -> Result<i64, CommandError> {
+        self.record_alone(DELIVERY_FEED_AGGREGATE, &event, metadata, keyed, view)
+            .await
+    }
+
+    /// Record `event` as its own one-event stream; with `keyed`, its idempotency key
+    /// (answering `view`) goes in the same append.
+    async fn record_alone<E: cqrs_es::DomainEvent>(
+        &self,
+        aggregate_type: &str,
+        event: &E,
+        metadata: &Metadata,
+        keyed: Option<KeyedRequest>,
+        view: serde_json::Value,
+    ) -> Result<i64, CommandError> {
         let receipts = keyed.iter().map(|k| k.receipt(1, &view, 0)).collect();
-        let batch = self.activity_batch(&event, metadata, receipts);
+        let batch = self.alone_batch(aggregate_type, event, metadata, receipts);
         match self.committer.commit(batch).await? {
             Ok(positions) => Ok(positions.last().copied().unwrap_or(0)),
             // A fresh stream cannot conflict: the key was taken meanwhile (by another
@@ -215,20 +249,34 @@ impl CommandService {
         }
     }
 
-    /// An activity event as its own one-event stream.
-    fn activity_batch(
+    /// An event as its own one-event stream.
+    fn alone_batch<E: cqrs_es::DomainEvent>(
         &self,
-        event: &ActivityEvent,
+        aggregate_type: &str,
+        event: &E,
         metadata: &Metadata,
         receipts: Vec<event_log::Receipt>,
     ) -> AppendBatch {
         AppendBatch {
-            aggregate_type: ACTIVITY_AGGREGATE.to_string(),
+            aggregate_type: aggregate_type.to_string(),
             aggregate_id: uuid::Uuid::now_v7().to_string(),
             expected_sequence: 0,
             events: vec![crate::host::encode(event, metadata, self.clock.now())],
             receipts,
         }
+    }
+
+    /// Set a city's delivery pricing, or declare or end an emergency there.
+    pub async fn handle_city(
+        &self,
+        command: CityCommand,
+        metadata: &Metadata,
+        keyed: Option<KeyedRequest>,
+    ) -> Result<(CommandOutcome, CityView), CommandError> {
+        let id = command.city_id().to_string();
+        self.city
+            .execute(&id, command, metadata.clone(), keyed)
+            .await
     }
 
     /// Create or revoke an API key.

@@ -21,6 +21,8 @@ pub const SCOPES: &[&str] = &[
     "admin",
     "buyers:act",
     "activity:write",
+    "couriers:write",
+    "delivery:write",
 ];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -10,6 +10,7 @@ pub mod aggregate;
 pub mod allocation;
 pub mod api_key;
 pub mod buyer_holds;
+pub mod city;
 pub mod clock;
 pub mod delivery;
 pub mod error;
@@ -33,6 +34,7 @@ pub use allocation::{
 };
 pub use api_key::{ApiKey, ApiKeyCommand, SCOPES};
 pub use buyer_holds::{BuyerHolds, BuyerHoldsCommand, BuyerLimits};
+pub use city::{City, CityCommand, CityPolicy, CityView};
 pub use clock::Clock;
 pub use error::{DomainError, ErrorKind, FieldError};
 pub use flash_sale::{

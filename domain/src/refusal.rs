@@ -56,6 +56,7 @@ refusals! {
     TooManyShipments => "too_many_shipments",
     TotalTooLarge => "total_too_large",
     UnitsGone => "units_gone",
+    UnknownCity => "unknown_city",
     UnknownFlashOrder => "unknown_flash_order",
     UnknownFlashSale => "unknown_flash_sale",
     UnknownHold => "unknown_hold",

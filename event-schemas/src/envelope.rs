@@ -11,6 +11,7 @@ use crate::upcast::{decode_str, decode_value};
 use crate::activity::{ActivityEvent, ACTIVITY_AGGREGATE};
 use crate::api_key::{ApiKeyEvent, API_KEY_AGGREGATE};
 use crate::buyer::{BuyerHoldsEvent, BUYER_HOLDS_AGGREGATE};
+use crate::delivery::{CityEvent, DeliveryFeedEvent, CITY_AGGREGATE, DELIVERY_FEED_AGGREGATE};
 use crate::flash_sale::{FlashSaleEvent, FLASH_SALE_AGGREGATE};
 use crate::order::{OrderEvent, ORDER_AGGREGATE};
 use crate::parked::{ParkedEvent, PARKED_EVENTS_AGGREGATE};
@@ -69,6 +70,8 @@ pub enum RecordedEvent {
     FlashSale(FlashSaleEvent),
     BuyerHolds(BuyerHoldsEvent),
     Parked(ParkedEvent),
+    City(CityEvent),
+    DeliveryFeed(DeliveryFeedEvent),
     /// An aggregate type this build does not know (written by a newer version).
     Other,
 }
@@ -103,6 +106,8 @@ impl RecordedEvent {
             FLASH_SALE_AGGREGATE => RecordedEvent::FlashSale(decode_str(a, v, p)?),
             BUYER_HOLDS_AGGREGATE => RecordedEvent::BuyerHolds(decode_str(a, v, p)?),
             PARKED_EVENTS_AGGREGATE => RecordedEvent::Parked(decode_str(a, v, p)?),
+            CITY_AGGREGATE => RecordedEvent::City(decode_str(a, v, p)?),
+            DELIVERY_FEED_AGGREGATE => RecordedEvent::DeliveryFeed(decode_str(a, v, p)?),
             _ => RecordedEvent::Other,
         })
     }
@@ -122,6 +127,8 @@ impl Envelope {
             FLASH_SALE_AGGREGATE => self.decode_as().map(RecordedEvent::FlashSale),
             BUYER_HOLDS_AGGREGATE => self.decode_as().map(RecordedEvent::BuyerHolds),
             PARKED_EVENTS_AGGREGATE => self.decode_as().map(RecordedEvent::Parked),
+            CITY_AGGREGATE => self.decode_as().map(RecordedEvent::City),
+            DELIVERY_FEED_AGGREGATE => self.decode_as().map(RecordedEvent::DeliveryFeed),
             _ => Ok(RecordedEvent::Other),
         }
     }

@@ -10,6 +10,7 @@
 pub mod activity;
 pub mod api_key;
 pub mod buyer;
+pub mod delivery;
 pub mod envelope;
 pub mod flash_sale;
 pub mod order;
@@ -25,6 +26,7 @@ pub mod warehouse;
 pub use activity::{ActivityEvent, ActivityKind};
 pub use api_key::ApiKeyEvent;
 pub use buyer::BuyerHoldsEvent;
+pub use delivery::{CityEvent, DeliveryFeedEvent, DeliveryPolicy, RushWindow, WeatherCondition};
 pub use envelope::{DecodeError, Envelope, Metadata, RecordedEvent};
 pub use flash_sale::FlashSaleEvent;
 pub use order::{Destination, OrderEvent, PricedLine};
@@ -74,5 +76,7 @@ cqrs_domain_event!(
     ActivityEvent,
     FlashSaleEvent,
     ParkedEvent,
-    BuyerHoldsEvent
+    BuyerHoldsEvent,
+    CityEvent,
+    DeliveryFeedEvent
 );

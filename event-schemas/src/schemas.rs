@@ -7,7 +7,7 @@
 use schemars::{schema_for, Schema};
 
 use crate::{
-    ActivityEvent, ApiKeyEvent, BuyerHoldsEvent, Envelope, FlashSaleEvent, OrderEvent, ParkedEvent,
+    ActivityEvent, ApiKeyEvent, BuyerHoldsEvent, CityEvent, DeliveryFeedEvent, Envelope, FlashSaleEvent, OrderEvent, ParkedEvent,
     ProductEvent, ReservationEvent, StockEvent, WarehouseEvent,
 };
 
@@ -17,6 +17,8 @@ pub fn all() -> Vec<(&'static str, Schema)> {
         ("api_key_event.json", schema_for!(ApiKeyEvent)),
         ("buyer_holds_event.json", schema_for!(BuyerHoldsEvent)),
         ("parked_event.json", schema_for!(ParkedEvent)),
+        ("city_event.json", schema_for!(CityEvent)),
+        ("delivery_feed_event.json", schema_for!(DeliveryFeedEvent)),
         ("envelope.json", schema_for!(Envelope)),
         ("order_event.json", schema_for!(OrderEvent)),
         ("product_event.json", schema_for!(ProductEvent)),

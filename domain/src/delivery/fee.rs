@@ -6,19 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 /// What a city's operator sets (amounts in the currency's minor units).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Policy {
-    pub currency: String,
-    pub base_fee: u64,
-    pub per_km: u64,
-    /// No fee (before free delivery) is below this, or above the ceiling.
-    pub floor: u64,
-    pub ceiling: u64,
-    /// No combined multiplier is above this.
-    pub multiplier_cap: f64,
-    /// Orders worth at least this are delivered free.
-    pub free_delivery_from: Option<u64>,
-}
+pub use event_schemas::delivery::DeliveryPolicy as Policy;
 
 /// Rain or snow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,8 +19,10 @@ pub enum Weather {
 /// The moment a fee is priced in, as the caller found it.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Conditions {
-    /// Demand over supply in the dropoff's zone, smoothed.
-    pub demand_ratio: f64,
+    /// The dropoff zone's demand multiplier: [`demand_multiplier`] of its demand
+    /// over supply, as hysteresis holds it steady ([`super::hysteresis`]); 1 or
+    /// less adds nothing.
+    pub demand: f64,
     pub weather: Option<Weather>,
     /// Within one of the city's rush-hour windows, in its local time.
     pub rush_hour: bool,
@@ -125,7 +115,12 @@ pub fn price(
     let base = policy
         .base_fee
         .saturating_add((policy.per_km as f64 * distance_km.max(0.0)).round() as u64);
-    let demand = demand_multiplier(conditions.demand_ratio);
+    // Not a number (nothing measured) adds nothing; the rule's own ceiling holds.
+    let demand = if conditions.demand.is_nan() {
+        1.0
+    } else {
+        conditions.demand.min(DEMAND_MOST)
+    };
     let candidates = [
         (
             MultiplierKind::Weather,

@@ -5,7 +5,8 @@
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use domain::delivery::{
-    emergency_cap, price, Conditions, DailyMaxima, Hysteresis, Policy, Rule, Steady, Weather,
+    demand_multiplier, emergency_cap, price, Conditions, DailyMaxima, Hysteresis, Policy, Rule,
+    Steady, Weather,
 };
 use proptest::prelude::*;
 
@@ -35,7 +36,7 @@ fn conditions() -> impl Strategy<Value = Conditions> {
     )
         .prop_map(
             |(demand_ratio, weather, rush_hour, local_event, emergency_cap)| Conditions {
-                demand_ratio,
+                demand: demand_multiplier(demand_ratio),
                 weather,
                 rush_hour,
                 local_event,
@@ -61,7 +62,7 @@ proptest! {
     ) {
         let policy = policy(cap);
         let lower = price(&policy, &conditions, km, value);
-        let busier = Conditions { demand_ratio: conditions.demand_ratio + more, ..conditions.clone() };
+        let busier = Conditions { demand: conditions.demand + more * 0.2, ..conditions.clone() };
         let higher = price(&policy, &busier, km, value);
         prop_assert!(higher.fee >= lower.fee, "{lower:?} then {higher:?}");
         prop_assert!(higher.applied >= lower.applied);
@@ -144,7 +145,7 @@ proptest! {
 fn rain_and_high_demand_are_named_and_the_cap_said() {
     // Given rain, demand at four times supply and a cap of 1.5
     let conditions = Conditions {
-        demand_ratio: 4.0,
+        demand: demand_multiplier(4.0),
         weather: Some(Weather::Rain),
         ..Conditions::default()
     };
@@ -165,7 +166,7 @@ fn rain_and_high_demand_are_named_and_the_cap_said() {
 fn the_uncapped_stack_reaches_3_59_and_the_cap_stops_it() {
     // Given every multiplier at its highest
     let conditions = Conditions {
-        demand_ratio: 50.0,
+        demand: demand_multiplier(50.0),
         weather: Some(Weather::Snow),
         rush_hour: true,
         local_event: true,

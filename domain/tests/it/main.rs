@@ -9,6 +9,7 @@
 //!   and order commands).
 //! - `order_rules`, `reservation_rules`, `buyer_holds_rules`: the same for Order,
 //!   Reservation, BuyerHolds and ParkedEvents.
+//! - `city_rules`: a city's delivery pricing policy and its emergencies.
 //! - `delivery_planning_rules`: courier rebalancing and reorder points.
 //! - `delivery_pricing_rules`: delivery fees' guard rails as properties (monotone in
 //!   demand, caps never exceeded, the emergency cap's 60-day rule, hysteresis).
@@ -20,6 +21,7 @@ mod support;
 mod allocation;
 mod api_key_rules;
 mod buyer_holds_rules;
+mod city_rules;
 mod delivery_planning_rules;
 mod delivery_pricing_rules;
 mod delivery_quote_rules;

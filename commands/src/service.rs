@@ -3,13 +3,13 @@
 use std::sync::Arc;
 
 use domain::{
-    ApiKey, ApiKeyCommand, City, CityCommand, CityView, FlashSale, Order, Product, ProductCommand, RegisterWarehouse,
-    Reservation, Stock, StockCommand, Warehouse, WarehouseRegistry,
+    ApiKey, ApiKeyCommand, City, CityCommand, CityView, FlashSale, Order, Product, ProductCommand,
+    RegisterWarehouse, Reservation, Stock, StockCommand, Warehouse, WarehouseRegistry,
 };
 use event_log::{AppendBatch, EventStore, StoreError};
 use event_schemas::activity::ACTIVITY_AGGREGATE;
-use event_schemas::stock::stock_aggregate_id;
 use event_schemas::delivery::DELIVERY_FEED_AGGREGATE;
+use event_schemas::stock::stock_aggregate_id;
 use event_schemas::{ActivityEvent, DeliveryFeedEvent, Metadata};
 
 use crate::clock::AppClock;
@@ -181,12 +181,8 @@ impl CommandService {
         metadata: &Metadata,
     ) -> Result<i64, CommandError> {
         let commits = events.iter().map(|event| {
-            self.committer.commit(self.alone_batch(
-                ACTIVITY_AGGREGATE,
-                event,
-                metadata,
-                Vec::new(),
-            ))
+            self.committer
+                .commit(self.alone_batch(ACTIVITY_AGGREGATE, event, metadata, Vec::new()))
         });
         let mut last = 0;
         for result in futures::future::join_all(commits).await {

@@ -43,9 +43,8 @@ impl CityCommand {
     pub fn city_id(&self) -> &str {
         match self {
             CityCommand::SetPolicy(policy) => &policy.city_id,
-            CityCommand::DeclareEmergency { city_id, .. } | CityCommand::EndEmergency { city_id } => {
-                city_id
-            }
+            CityCommand::DeclareEmergency { city_id, .. }
+            | CityCommand::EndEmergency { city_id } => city_id,
         }
     }
 }
@@ -163,7 +162,11 @@ fn validate(city: &CityPolicy) -> Result<(), DomainError> {
         ("policy.floor", p.floor),
         ("policy.ceiling", p.ceiling),
     ] {
-        v.check(amount <= MOST, field, "must be at most 1000000000 minor units");
+        v.check(
+            amount <= MOST,
+            field,
+            "must be at most 1000000000 minor units",
+        );
     }
     v.check(
         p.floor <= p.ceiling,

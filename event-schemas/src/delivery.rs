@@ -70,8 +70,13 @@ pub enum CityEvent {
         rush_hours: Vec<RushWindow>,
     },
     /// From this event's position on, quotes in the city obey the emergency cap.
-    EmergencyDeclared { city_id: String, reason: String },
-    EmergencyEnded { city_id: String },
+    EmergencyDeclared {
+        city_id: String,
+        reason: String,
+    },
+    EmergencyEnded {
+        city_id: String,
+    },
 }
 
 impl CityEvent {
@@ -84,13 +89,28 @@ impl CityEvent {
     }
 }
 
+/// How many of something happened in one zone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ZoneCount {
+    pub cell: String,
+    pub count: u32,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub enum DeliveryFeedEvent {
     /// A courier started taking deliveries in a zone.
-    CourierWentOnline { courier_id: String, cell: String },
+    CourierWentOnline {
+        courier_id: String,
+        cell: String,
+    },
     /// An online courier is now in another zone (zones, not GPS pings).
-    CourierMoved { courier_id: String, cell: String },
-    CourierWentOffline { courier_id: String },
+    CourierMoved {
+        courier_id: String,
+        cell: String,
+    },
+    CourierWentOffline {
+        courier_id: String,
+    },
     /// Weather in a city, or in some of its zones, over a span of time.
     WeatherObserved {
         city_id: String,
@@ -100,6 +120,12 @@ pub enum DeliveryFeedEvent {
         condition: WeatherCondition,
         from: DateTime<Utc>,
         until: DateTime<Utc>,
+    },
+    /// Quote requests one node answered per zone since its previous report: demand
+    /// that has not become an order (yet). Counted, not recorded one by one, so
+    /// quoting stays a read.
+    QuotesRequested {
+        counts: Vec<ZoneCount>,
     },
     /// A concert, a match, a fair: demand rises within `radius_km` while it lasts.
     /// Scheduling an event id again replaces what was known of it.
@@ -121,6 +147,7 @@ impl DeliveryFeedEvent {
             DeliveryFeedEvent::CourierMoved { .. } => "CourierMoved",
             DeliveryFeedEvent::CourierWentOffline { .. } => "CourierWentOffline",
             DeliveryFeedEvent::WeatherObserved { .. } => "WeatherObserved",
+            DeliveryFeedEvent::QuotesRequested { .. } => "QuotesRequested",
             DeliveryFeedEvent::LocalEventScheduled { .. } => "LocalEventScheduled",
         }
     }

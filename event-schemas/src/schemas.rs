@@ -7,8 +7,9 @@
 use schemars::{schema_for, Schema};
 
 use crate::{
-    ActivityEvent, ApiKeyEvent, BuyerHoldsEvent, CityEvent, DeliveryFeedEvent, Envelope, FlashSaleEvent, OrderEvent, ParkedEvent,
-    ProductEvent, ReservationEvent, StockEvent, WarehouseEvent,
+    ActivityEvent, ApiKeyEvent, BuyerHoldsEvent, CityEvent, DeliveryFeedEvent, Envelope,
+    FlashSaleEvent, OrderEvent, ParkedEvent, ProductEvent, ReservationEvent, StockEvent,
+    WarehouseEvent,
 };
 
 /// Every schema this crate publishes, by file name.

@@ -1,0 +1,24 @@
+//! Delivery pricing's read model: zones (H3 cells) with their demand, couriers and
+//! steady multiplier, cities with their policies and emergencies, weather, local
+//! events and warehouses, folded from the log in each process (`LivePricing`), and
+//! what is read from it: quotes, a zone's state and forecast, a city's forecast and
+//! courier moves. The rules themselves (fee, caps, hysteresis, forecaster,
+//! rebalancing) are the domain's pure functions (`domain::delivery`); this crate
+//! measures the conditions they are given.
+//!
+//! * [`zones`] — the model and how each event changes it.
+//! * [`follower`] — the model following the log (`LiveCopy`).
+//! * [`quoting`] — pricing one delivery: city, zone, conditions, fee, quote terms.
+//! * [`outlook`] — a zone's report and forecast, a city's forecast, rebalancing.
+//! * [`config`] — resolution, demand window, hysteresis, quote lifetime.
+
+pub mod config;
+pub mod follower;
+pub mod outlook;
+pub mod quoting;
+pub mod zones;
+
+pub use config::PricingConfig;
+pub use follower::{live, LivePricing};
+pub use quoting::{quote, Pickup, Quote, QuoteRefusal, QuoteRequest};
+pub use zones::Zones;

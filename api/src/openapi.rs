@@ -12,8 +12,8 @@ use utoipa::OpenApi;
 
 use crate::problem::{FieldErrorBody, Problem};
 use crate::routes::{
-    activity, admin, availability, keys, listings, ops, orders, payments, product_search, products,
-    recommendations, reservations, stock, warehouses,
+    activity, admin, availability, delivery, keys, listings, ops, orders, payments, product_search,
+    products, recommendations, reservations, stock, warehouses,
 };
 
 #[derive(OpenApi)]
@@ -75,6 +75,16 @@ use crate::routes::{
         recommendations::model,
         recommendations::retrain,
         recommendations::rollback,
+        delivery::operators::set_city,
+        delivery::operators::declare_emergency,
+        delivery::operators::end_emergency,
+        delivery::operators::weather,
+        delivery::operators::local_event,
+        delivery::operators::courier,
+        delivery::quotes::quote,
+        delivery::zones::zone,
+        delivery::zones::city_forecast,
+        delivery::zones::rebalancing,
         crate::flash::schedule,
         crate::flash::get,
         crate::flash::cancel,

@@ -83,6 +83,25 @@ pub struct ServeArgs {
     #[arg(long, env = "COMMERCE_RECOMMENDATIONS", default_value = "",
           value_parser = recommendations::Config::with_overrides)]
     pub recommendations: recommendations::Config,
+    /// Delivery pricing settings as comma-separated name=value pairs: resolution
+    /// (H3, 0-15, default 8), window_minutes (demand window, 15), quote_minutes (how
+    /// long a quote lasts, 10), dwell_minutes (5), step (0.1), smoothing (0.3),
+    /// quote_weight (what a quote request counts as against an order, 1).
+    #[arg(long, env = "COMMERCE_DELIVERY", default_value = "",
+          value_parser = delivery::PricingConfig::parse)]
+    pub delivery: delivery::PricingConfig,
+    /// Secrets that seal delivery quotes (comma-separated, each at least 32 bytes):
+    /// the first seals, every one opens, so a new secret goes first and the old one
+    /// stays listed until its quotes have expired. Nodes that honour each other's
+    /// quotes share them. Without one, each process makes its own at start (its
+    /// quotes are then honoured by it alone, and not after a restart).
+    #[arg(
+        long,
+        env = "COMMERCE_QUOTE_SECRETS",
+        hide_env_values = true,
+        value_delimiter = ','
+    )]
+    pub quote_secrets: Vec<String>,
 }
 
 /// Credentials.
@@ -205,6 +224,14 @@ impl ServeArgs {
             redis_prefix: self.redis_prefix.clone(),
             flash_challenge_bits: self.flash_challenge_bits.min(32),
             recommendations: self.recommendations.clone(),
+            delivery: crate::server::DeliverySettings {
+                pricing: self.delivery,
+                quote_secrets: self
+                    .quote_secrets
+                    .iter()
+                    .map(|s| s.as_bytes().to_vec())
+                    .collect(),
+            },
             limits: api::routes::Limits {
                 max_ttl_seconds: self.reservation_max_ttl,
                 max_shipments: self.max_shipments as usize,

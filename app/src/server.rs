@@ -54,6 +54,43 @@ pub struct ServerConfig {
     pub limits: api::routes::Limits,
     /// The recommendations' weights, shares and list shape.
     pub recommendations: recommendations::Config,
+    pub delivery: DeliverySettings,
+}
+
+/// Delivery pricing: the model's settings and the quote secrets.
+#[derive(Debug, Clone, Default)]
+pub struct DeliverySettings {
+    pub pricing: delivery::PricingConfig,
+    /// The first seals, each opens; empty: one made at start.
+    pub quote_secrets: Vec<Vec<u8>>,
+}
+
+/// Shortest quote secret accepted.
+const MIN_QUOTE_SECRET: usize = 32;
+
+impl DeliverySettings {
+    /// The secrets to seal and open quotes with: the configured ones, or one made
+    /// now from the operating system's randomness.
+    fn secrets(&self) -> anyhow::Result<Vec<Vec<u8>>> {
+        if let Some(short) = self
+            .quote_secrets
+            .iter()
+            .find(|s| s.len() < MIN_QUOTE_SECRET)
+        {
+            anyhow::bail!(
+                "a quote secret is {} bytes; each needs at least {MIN_QUOTE_SECRET}",
+                short.len()
+            );
+        }
+        if !self.quote_secrets.is_empty() {
+            return Ok(self.quote_secrets.clone());
+        }
+        let mut secret = vec![0u8; MIN_QUOTE_SECRET];
+        getrandom::fill(&mut secret)
+            .map_err(|e| anyhow::anyhow!("no randomness for a quote secret: {e}"))?;
+        tracing::info!("no quote secret configured: quotes from this process are honoured by it alone until it stops");
+        Ok(vec![secret])
+    }
 }
 
 /// The opened back end: log, command service, projections.
@@ -68,6 +105,8 @@ pub struct Backend {
     pub recommendations: Arc<LiveRecommendations>,
     /// Where the recommendation model's snapshot is kept.
     pub recommendations_dir: std::path::PathBuf,
+    /// Delivery pricing's model, in memory.
+    pub pricing: Arc<delivery::LivePricing>,
 }
 
 impl Backend {
@@ -82,6 +121,7 @@ impl Backend {
                 live: self.recommendations.clone(),
                 dir: self.recommendations_dir.clone(),
             }),
+            Arc::new(delivery::PricingHandle(self.pricing.clone())),
         ]
     }
 }
@@ -104,6 +144,7 @@ pub async fn open_backend(config: &ServerConfig) -> anyhow::Result<Backend> {
     // Each process keeps its own index, in its own data directory.
     let search = SearchProjection::open(read_db.clone(), config.data_dir.join("search")).await?;
     let recommendations_dir = config.data_dir.join("recommendations");
+    let pricing = delivery::live(read_db.clone(), config.delivery.pricing);
     let recommendations = snapshot::load(
         read_db,
         config.recommendations.clone(),
@@ -119,6 +160,7 @@ pub async fn open_backend(config: &ServerConfig) -> anyhow::Result<Backend> {
         search,
         recommendations,
         recommendations_dir,
+        pricing,
     })
 }
 
@@ -148,6 +190,7 @@ pub fn offline_config(storage: &crate::config::StorageArgs) -> ServerConfig {
         flash_challenge_bits: 0,
         limits: Default::default(),
         recommendations: Default::default(),
+        delivery: Default::default(),
     }
 }
 
@@ -191,7 +234,9 @@ pub async fn serve(config: ServerConfig, auth: AuthSettings) -> anyhow::Result<(
     backend.listings.spawn_live(committed.clone());
     backend.search.spawn_live(committed.clone());
     backend.recommendations.catch_up().await?;
-    backend.recommendations.spawn_follow(committed);
+    backend.recommendations.spawn_follow(committed.clone());
+    backend.pricing.catch_up().await?;
+    backend.pricing.spawn_follow(committed);
     snapshot::spawn_saver(
         backend.recommendations.clone(),
         backend.recommendations_dir.clone(),
@@ -240,6 +285,11 @@ pub async fn serve(config: ServerConfig, auth: AuthSettings) -> anyhow::Result<(
             recorder: ActivityRecorder::spawn(backend.commands.clone()),
         },
         recommendations: recommender,
+        delivery: api::routes::delivery::DeliveryState {
+            pricing: backend.pricing.clone(),
+            secrets: Arc::new(config.delivery.secrets()?),
+            quote_counter: api::routes::delivery::QuoteCounter::spawn(backend.commands.clone()),
+        },
         projections: Arc::new(backend.projections()),
         metrics,
         auth,

@@ -20,5 +20,9 @@ pub mod zones;
 
 pub use config::PricingConfig;
 pub use follower::{live, LivePricing};
+pub use h3o::CellIndex;
+pub use handle::PricingHandle;
 pub use quoting::{quote, Pickup, Quote, QuoteRefusal, QuoteRequest};
 pub use zones::Zones;
+
+mod handle;

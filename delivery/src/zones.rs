@@ -177,6 +177,11 @@ impl Zones {
         Some(LatLng::from(cell).to_cell(self.config.resolution))
     }
 
+    /// The zone an online courier is in.
+    pub fn courier_cell(&self, courier_id: &str) -> Option<CellIndex> {
+        self.couriers.get(courier_id).copied()
+    }
+
     pub fn zone(&self, cell: CellIndex) -> Option<&Zone> {
         self.zones.get(&cell)
     }

@@ -16,6 +16,7 @@ mod auth;
 mod bad_input;
 mod crash;
 mod credentials;
+mod delivery;
 mod flash_sales;
 mod lifecycle;
 mod lists;

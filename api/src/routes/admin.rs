@@ -22,6 +22,7 @@ pub const PROJECTIONS: &[&str] = &[
     "listings",
     "search",
     "recommendations",
+    "delivery",
 ];
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

@@ -4,6 +4,7 @@ pub mod activity;
 pub mod admin;
 pub mod availability;
 pub mod consistency;
+pub mod delivery;
 pub mod docs;
 pub mod keys;
 pub mod listings;
@@ -50,6 +51,8 @@ pub struct AppState {
     pub search: product_search::SearchState,
     /// The recommendation model in this process's memory.
     pub recommendations: Arc<::recommendations::Recommender>,
+    /// Delivery pricing: the model in this process's memory and the quote secrets.
+    pub delivery: delivery::DeliveryState,
     pub flash: crate::flash::FlashState,
     pub limits: Limits,
     /// Every projection that can be rebuilt, by name.

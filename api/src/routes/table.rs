@@ -11,8 +11,8 @@ use axum::http::Method;
 use axum::routing::{self, MethodRouter};
 
 use super::{
-    activity, admin, availability, docs, keys, listings, ops, orders, payments, product_search,
-    products, recommendations, reservations, stock, warehouses, AppState,
+    activity, admin, availability, delivery, docs, keys, listings, ops, orders, payments,
+    product_search, products, recommendations, reservations, stock, warehouses, AppState,
 };
 use crate::auth::Requirement::{self, Buyer, Master, Public, Scope};
 use crate::flash;
@@ -176,6 +176,58 @@ pub fn routes() -> Vec<Route> {
             "/v1/products/{sku}/similar",
             Scope("read"),
             recommendations::similar,
+        ),
+        // Delivery pricing: operators set cities, emergencies, weather and local
+        // events; couriers' apps report their zone; buyers and shops quote.
+        Route::post(
+            "/v1/delivery/cities",
+            Scope("delivery:write"),
+            delivery::operators::set_city,
+        ),
+        Route::post(
+            "/v1/delivery/cities/{city_id}/emergency",
+            Scope("delivery:write"),
+            delivery::operators::declare_emergency,
+        ),
+        Route::delete(
+            "/v1/delivery/cities/{city_id}/emergency",
+            Scope("delivery:write"),
+            delivery::operators::end_emergency,
+        ),
+        Route::post(
+            "/v1/delivery/weather",
+            Scope("delivery:write"),
+            delivery::operators::weather,
+        ),
+        Route::post(
+            "/v1/delivery/local-events",
+            Scope("delivery:write"),
+            delivery::operators::local_event,
+        ),
+        Route::post(
+            "/v1/delivery/couriers/{courier_id}",
+            Scope("couriers:write"),
+            delivery::operators::courier,
+        ),
+        Route::post(
+            "/v1/delivery/quotes",
+            Buyer("read"),
+            delivery::quotes::quote,
+        ),
+        Route::get(
+            "/v1/delivery/zones/{cell}",
+            Scope("read"),
+            delivery::zones::zone,
+        ),
+        Route::get(
+            "/v1/delivery/cities/{city_id}/forecast",
+            Scope("read"),
+            delivery::zones::city_forecast,
+        ),
+        Route::get(
+            "/v1/delivery/rebalancing",
+            Scope("read"),
+            delivery::zones::rebalancing,
         ),
         // Reservations and orders: a buyer for itself, or the shop's backend.
         Route::post(

@@ -96,7 +96,8 @@ impl Zone {
             .iter()
             .filter(|(t, _)| *t > from && *t <= at)
             .map(|(_, w)| w)
-            .sum()
+            // From 0.0: an empty sum of floats is -0.0.
+            .fold(0.0, |sum, w| sum + w)
     }
 }
 

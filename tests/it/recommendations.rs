@@ -197,7 +197,14 @@ async fn a_list_follows_what_the_shopper_does(backend: Backend) {
     assert!(!like_mug.contains(&"LAMP-1".to_string()), "{similar}");
 
     // The latent model: retrained on demand, named by every list, rolled back to the
-    // one before.
+    // one before. It trains on the model as it stands: first let it take the click.
+    server
+        .get(&format!(
+            "/v1/recommendations/ada?min_position={}",
+            clicked["position"]
+        ))
+        .await
+        .expect(StatusCode::OK);
     let first = server
         .post("/v1/admin/recommendations/retrain", &json!({}))
         .await

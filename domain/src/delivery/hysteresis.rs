@@ -71,8 +71,14 @@ impl Hysteresis {
         let gap = demand_multiplier(smoothed) - zone.multiplier;
         if step > 0.0 && now - zone.since >= self.dwell && gap.abs() >= step / 2.0 {
             // Rounded, so steps of 0.1 stay 1.1, 1.2, ... and never drift to
-            // 1.2000000000000002 after a few moves.
-            next.multiplier = ((zone.multiplier + gap.clamp(-step, step)) * 1e6).round() / 1e6;
+            // 1.2000000000000002 after a few moves (unless rounding would overstep).
+            let moved = zone.multiplier + gap.clamp(-step, step);
+            let rounded = (moved * 1e6).round() / 1e6;
+            next.multiplier = if (rounded - zone.multiplier).abs() <= step {
+                rounded
+            } else {
+                moved
+            };
             next.since = now;
         }
         next

@@ -111,4 +111,54 @@ impl Planner for ReadSidePlanner {
             Ok((reserved, plan.explanation))
         })
     }
+
+    fn plan_from<'a>(
+        &'a self,
+        lines: Vec<(String, u64)>,
+        warehouse_id: &'a str,
+        min_position: i64,
+    ) -> BoxFuture<'a, Result<(Vec<ReservationLine>, String), DomainError>> {
+        Box::pin(async move {
+            let _ = self
+                .availability
+                .wait_for(min_position, MIN_POSITION_WAIT)
+                .await;
+            let mut short = Vec::new();
+            for (sku, quantity) in &lines {
+                let (view, _) = self.availability.query(sku, Some(warehouse_id));
+                let available = view
+                    .and_then(|v| {
+                        v.warehouses
+                            .into_iter()
+                            .find(|w| w.warehouse_id == warehouse_id)
+                    })
+                    .map_or(0, |w| w.available.max(0) as u64);
+                if available < *quantity {
+                    short.push(format!("{sku}: {available} of {quantity}"));
+                }
+            }
+            if !short.is_empty() {
+                return Err(DomainError::new(
+                    ErrorKind::Conflict,
+                    domain::Refusal::PickupWarehouseShort,
+                    format!(
+                        "the quoted pickup warehouse {warehouse_id} cannot fill the order ({}); the delivery is not priced from elsewhere",
+                        short.join(", ")
+                    ),
+                ));
+            }
+            let reserved = lines
+                .into_iter()
+                .map(|(sku, quantity)| ReservationLine {
+                    sku,
+                    warehouse_id: warehouse_id.to_string(),
+                    quantity,
+                })
+                .collect();
+            Ok((
+                reserved,
+                format!("Single shipment from {warehouse_id}, the quoted pickup warehouse"),
+            ))
+        })
+    }
 }

@@ -292,6 +292,7 @@ async fn checkout(
     service
         .place_order(
             commands::orders::PlaceOrder {
+                delivery: None,
                 order_id: order_id.to_string(),
                 customer: None,
                 lines: vec![(sku.to_string(), 1)],

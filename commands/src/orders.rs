@@ -30,6 +30,8 @@ pub struct PlaceOrder {
     /// Set when the buyer places it with its own token: the stock the order process
     /// will hold for it counts against these limits of the customer's.
     pub buyer_limits: Option<domain::BuyerLimits>,
+    /// A delivery quote the order uses (opened and checked by the caller).
+    pub delivery: Option<event_schemas::QuotedDelivery>,
 }
 
 /// Where to take an order's lines from: the allocation policy over what the read
@@ -43,6 +45,16 @@ pub trait Planner: Send + Sync {
         lines: Vec<(String, u64)>,
         ship_to: &'a Destination,
         priority: bool,
+        min_position: i64,
+    ) -> BoxFuture<'a, Result<(Vec<ReservationLine>, String), DomainError>>;
+
+    /// Plan every line from `warehouse_id` in one shipment (an order whose delivery
+    /// was quoted from there), or refuse with what it is short of: such an order is
+    /// never re-planned elsewhere, as that would change what its delivery costs.
+    fn plan_from<'a>(
+        &'a self,
+        lines: Vec<(String, u64)>,
+        warehouse_id: &'a str,
         min_position: i64,
     ) -> BoxFuture<'a, Result<(Vec<ReservationLine>, String), DomainError>>;
 }
@@ -62,6 +74,7 @@ impl CommandService {
             ship_to,
             priority,
             buyer_limits,
+            delivery,
         } = order;
         let order_id = order_id.as_str();
         // The SKUs are looked up before the order decides: only ids that can exist
@@ -97,6 +110,7 @@ impl CommandService {
             lines: priced,
             ship_to,
             priority,
+            delivery,
         };
         // Counted only once the order is known to be valid: bad input writes nothing.
         let counted = match (&buyer_limits, &place) {

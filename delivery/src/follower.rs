@@ -24,8 +24,12 @@ impl InMemory for Zones {
             self.advance(record.occurred_at);
             let wanted = match record.aggregate_type.as_str() {
                 CITY_AGGREGATE | DELIVERY_FEED_AGGREGATE | WAREHOUSE_AGGREGATE => true,
-                // Only a placed order is demand; the rest are not even parsed.
-                ORDER_AGGREGATE => record.payload.starts_with("{\"OrderPlaced\""),
+                // A placed order is demand and a quoted delivery a charge; the rest
+                // are not even parsed.
+                ORDER_AGGREGATE => {
+                    record.payload.starts_with("{\"OrderPlaced\"")
+                        || record.payload.starts_with("{\"DeliveryQuoted\"")
+                }
                 _ => false,
             };
             if !wanted {

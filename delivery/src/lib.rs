@@ -21,6 +21,15 @@ pub mod zones;
 pub use config::PricingConfig;
 pub use follower::{live, LivePricing};
 pub use h3o::CellIndex;
+
+/// The zone of `point` at the resolution of the zone `like` (`None` when either is
+/// not what it should be): an order checks its dropoff against a quote's zone this
+/// way, whatever resolution the model uses now.
+pub fn cell_like(point: event_schemas::GeoPoint, like: &str) -> Option<String> {
+    let like: CellIndex = like.parse().ok()?;
+    let point = h3o::LatLng::new(point.lat, point.lon).ok()?;
+    Some(point.to_cell(like.resolution()).to_string())
+}
 pub use handle::PricingHandle;
 pub use quoting::{quote, Pickup, Quote, QuoteRefusal, QuoteRequest};
 pub use zones::Zones;

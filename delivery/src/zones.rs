@@ -405,13 +405,36 @@ impl Zones {
     }
 
     pub(crate) fn order(&mut self, event: OrderEvent, at: DateTime<Utc>) {
-        // Only orders delivered to a point have a zone; others are not demand here.
-        if let OrderEvent::OrderPlaced { ship_to, .. } = event {
-            if let (Some(lat), Some(lon)) = (ship_to.lat, ship_to.lon) {
-                if let Some(cell) = self.cell_of(GeoPoint { lat, lon }) {
-                    self.demand(cell, at, 1.0);
+        match event {
+            // Only orders delivered to a point have a zone; others are not demand.
+            OrderEvent::OrderPlaced { ship_to, .. } => {
+                if let (Some(lat), Some(lon)) = (ship_to.lat, ship_to.lon) {
+                    if let Some(cell) = self.cell_of(GeoPoint { lat, lon }) {
+                        self.demand(cell, at, 1.0);
+                    }
                 }
             }
+            // A fee charged: its multiplier counts toward its day's maximum, on the
+            // day it was quoted.
+            OrderEvent::DeliveryQuoted { delivery, .. } => {
+                let charged = delivery
+                    .bindings
+                    .iter()
+                    .rfind(|b| b.rule.ends_with("_cap"))
+                    .map_or_else(
+                        || delivery.multipliers.iter().map(|m| m.value).product(),
+                        |cap| cap.after,
+                    );
+                let Some(cell) = self.cell_named(&delivery.dropoff_cell) else {
+                    return;
+                };
+                let city_id = self.city_at(Self::centre(cell)).map(|c| c.city_id.clone());
+                if let Some(city) = city_id.and_then(|id| self.cities.get_mut(&id)) {
+                    let day = city.local_day(delivery.quoted_at);
+                    city.maxima.record(day, charged);
+                }
+            }
+            _ => {}
         }
     }
 

@@ -29,7 +29,7 @@ pub use buyer::BuyerHoldsEvent;
 pub use delivery::{CityEvent, DeliveryFeedEvent, DeliveryPolicy, RushWindow, WeatherCondition};
 pub use envelope::{DecodeError, Envelope, Metadata, RecordedEvent};
 pub use flash_sale::FlashSaleEvent;
-pub use order::{Destination, OrderEvent, PricedLine};
+pub use order::{Destination, OrderEvent, PricedLine, QuotedDelivery};
 pub use parked::ParkedEvent;
 pub use product::{ProductChanges, ProductDetails, ProductEvent, Shop};
 pub use reservation::{LineShortage, ReservationEvent, ReservationLine};

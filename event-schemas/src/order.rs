@@ -18,6 +18,42 @@ pub struct PricedLine {
     pub unit_price: Money,
 }
 
+/// A delivery charged as a quote promised it (`POST /v1/delivery/quotes`): the fee,
+/// and everything it was priced from, so every fee charged can be explained later.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct QuotedDelivery {
+    pub fee: Money,
+    /// Base fee plus distance, before any multiplier.
+    pub base: u64,
+    /// Every multiplier above 1: `demand`, `weather`, `rush_hour`, `local_event`.
+    pub multipliers: Vec<ChargedMultiplier>,
+    /// The rules that bound the fee, in the order they apply.
+    pub bindings: Vec<ChargedRule>,
+    /// The warehouse the order ships from, in one shipment.
+    pub pickup_warehouse: String,
+    /// The zone (H3 cell) it is delivered to.
+    pub dropoff_cell: String,
+    pub quoted_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    /// The log position the quote was priced at.
+    pub priced_at_position: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ChargedMultiplier {
+    pub kind: String,
+    pub value: f64,
+}
+
+/// A rule that bound a fee: `global_cap`, `emergency_cap` (multipliers before and
+/// after), `floor`, `ceiling`, `free_delivery` (amounts).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ChargedRule {
+    pub rule: String,
+    pub before: f64,
+    pub after: f64,
+}
+
 /// Where an order goes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Destination {
@@ -49,6 +85,12 @@ pub enum OrderEvent {
         warehouse_id: String,
         total: Money,
         payment_due: DateTime<Utc>,
+    },
+    /// The order's delivery, at the fee its quote promised (recorded with the placing;
+    /// the fee is part of what the buyer pays).
+    DeliveryQuoted {
+        order_id: String,
+        delivery: QuotedDelivery,
     },
     /// Stock is held for every line (under the order id) until `expires_at`.
     OrderStockReserved {
@@ -138,7 +180,8 @@ impl OrderEvent {
             | OrderEvent::CustomerNotified { order_id, .. }
             | OrderEvent::PaymentAmountMismatch { order_id, .. }
             | OrderEvent::RefundRequested { order_id, .. }
-            | OrderEvent::DuplicatePaymentRefunded { order_id, .. } => order_id,
+            | OrderEvent::DuplicatePaymentRefunded { order_id, .. }
+            | OrderEvent::DeliveryQuoted { order_id, .. } => order_id,
         }
     }
 
@@ -158,6 +201,7 @@ impl OrderEvent {
             OrderEvent::PaymentAmountMismatch { .. } => "PaymentAmountMismatch",
             OrderEvent::RefundRequested { .. } => "RefundRequested",
             OrderEvent::DuplicatePaymentRefunded { .. } => "DuplicatePaymentRefunded",
+            OrderEvent::DeliveryQuoted { .. } => "DeliveryQuoted",
         }
     }
 }

@@ -11,7 +11,18 @@ use crate::credentials::{advance, buyer, key, start_in_production};
 use crate::on_both_backends;
 use crate::support::{Api, Backend, Env};
 
-on_both_backends!(a_zone_prices_by_demand_weather_and_emergencies);
+async fn wait(api: &Api, order_id: &str, statuses: &str) -> Value {
+    api.get(&format!(
+        "/v1/orders/{order_id}?wait_for_status={statuses}&timeout_ms=20000"
+    ))
+    .await
+    .expect(StatusCode::OK)
+}
+
+on_both_backends!(
+    a_zone_prices_by_demand_weather_and_emergencies,
+    an_order_pays_the_fee_its_quote_promised,
+);
 
 /// Four km east of the Amsterdam warehouse `open_shop` registers.
 const DROPOFF: (f64, f64) = (52.37, 4.949);
@@ -294,6 +305,119 @@ async fn bad_input_is_refused(server: &Api) {
         .await
         .problem(StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(problem["errors"].as_array().unwrap().len(), 2, "{problem}");
+}
+
+fn quoted_order(order_id: &str, quantity: u64, quote: &str, to: (f64, f64)) -> Value {
+    json!({"order_id": order_id, "lines": [{"sku": "MUG-1", "quantity": quantity}],
+           "ship_to": {"region": "nl", "lat": to.0, "lon": to.1},
+           "delivery_quote_id": quote})
+}
+
+async fn an_order_pays_the_fee_its_quote_promised(backend: Backend) {
+    let env = Env::new(backend).await;
+    let server = env.start_with(&["--clock", "manual"]).await;
+    crate::shop::open_shop(&server, 100, 1299).await;
+    let set = server
+        .post("/v1/delivery/cities", &amsterdam(2.0))
+        .await
+        .expect(StatusCode::OK);
+    let quote = server
+        .post(
+            "/v1/delivery/quotes",
+            &quote_body(set["position"].as_i64().unwrap()),
+        )
+        .await
+        .expect(StatusCode::OK);
+    let token = quote["quote_id"].as_str().unwrap();
+    let fee = quote["fee"]["amount"].as_i64().unwrap();
+
+    // When an order uses the quote, its total is the goods and the quoted fee
+    let placed = server
+        .post("/v1/orders", &quoted_order("q-1", 1, token, DROPOFF))
+        .await
+        .expect(StatusCode::CREATED);
+    assert_eq!(
+        placed["goods_total"],
+        json!({"amount": 1299, "currency": "EUR"}),
+        "{placed}"
+    );
+    assert_eq!(
+        placed["total"],
+        json!({"amount": 1299 + fee, "currency": "EUR"}),
+        "{placed}"
+    );
+    assert_eq!(placed["delivery"]["fee"]["amount"], fee, "{placed}");
+    assert_eq!(placed["delivery"]["pickup_warehouse"], "ams");
+    // And it ships from the quote's warehouse, and the total is what is paid
+    let reserved = wait(&server, "q-1", "reserved,rejected").await;
+    assert_eq!(reserved["status"], "reserved", "{reserved}");
+    assert_eq!(reserved["reserved"][0]["warehouse_id"], "ams");
+    assert!(reserved["explanation"]
+        .as_str()
+        .unwrap()
+        .contains("quoted pickup warehouse"));
+    server
+        .post("/v1/payments/sandbox/q-1", &json!({"status": "succeeded"}))
+        .await
+        .expect(StatusCode::OK);
+    let confirmed = wait(&server, "q-1", "confirmed,paid").await;
+    assert!(
+        ["confirmed", "paid"].contains(&confirmed["status"].as_str().unwrap()),
+        "{confirmed}"
+    );
+    assert_eq!(
+        confirmed["total"]["amount"],
+        1299 + fee,
+        "the fee never changes"
+    );
+
+    // A quote the warehouse cannot fill from its own stock: rejected, never re-priced
+    let short = server
+        .post("/v1/orders", &quoted_order("q-big", 500, token, DROPOFF))
+        .await
+        .expect(StatusCode::CREATED);
+    assert_eq!(short["status"], "placed");
+    let rejected = wait(&server, "q-big", "reserved,rejected").await;
+    assert_eq!(rejected["status"], "rejected", "{rejected}");
+    assert!(
+        rejected["explanation"]
+            .as_str()
+            .unwrap()
+            .contains("quoted pickup warehouse ams"),
+        "{rejected}"
+    );
+
+    // A changed, misplaced or pointless quote is refused and writes nothing
+    let mut forged = token.to_string();
+    let last = forged.pop().unwrap();
+    forged.push(if last == 'A' { 'B' } else { 'A' });
+    let problem = server
+        .post("/v1/orders", &quoted_order("q-2", 1, &forged, DROPOFF))
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(problem["type"], "/problems/quote_forged", "{problem}");
+    let problem = server
+        .post("/v1/orders", &quoted_order("q-2", 1, token, (52.30, 4.80)))
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(problem["type"], "/problems/quote_other_cell", "{problem}");
+    let mut pointless = quoted_order("q-2", 1, token, DROPOFF);
+    pointless["ship_to"] = json!({"region": "nl"});
+    server
+        .post("/v1/orders", &pointless)
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY);
+    // And once it has expired, too
+    advance(&server, 11 * 60).await;
+    let problem = server
+        .post("/v1/orders", &quoted_order("q-2", 1, token, DROPOFF))
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(problem["type"], "/problems/quote_expired", "{problem}");
+    server
+        .get("/v1/orders/q-2")
+        .await
+        .problem(StatusCode::NOT_FOUND);
 }
 
 const MASTER: &str = "delivery-tests-master-key-0123456";

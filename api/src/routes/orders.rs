@@ -7,7 +7,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::{Extension, Json};
 use chrono::{DateTime, Utc};
 use commands::orders::PlaceOrder;
-use domain::Order;
+use domain::delivery::{OrderFacts, QuoteTerms};
+use domain::{DomainError, Order};
 use event_schemas::Destination;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -64,6 +65,12 @@ pub struct PlaceOrderBody {
     /// them; a buyer's own token names the buyer itself.
     #[schema(min_length = 1, max_length = 64, pattern = r"^[A-Za-z0-9._-]+$")]
     pub customer_id: Option<String>,
+    /// A `quote_id` from `POST /v1/delivery/quotes`: the order pays its fee, must be
+    /// delivered to a point (`ship_to.lat`, `ship_to.lon`) in the quoted zone, in its
+    /// currency and (for a buyer's quote) for that buyer, and ships from its pickup
+    /// warehouse in one shipment (rejected if that warehouse cannot fill it).
+    #[schema(max_length = 4096)]
+    pub delivery_quote_id: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -79,9 +86,15 @@ pub struct OrderBody {
     /// placed, reserved, rejected, cancelled, paid, confirmed, payment_failed,
     /// timed_out or refunded.
     pub status: String,
-    /// The lines at their prices; shipping is not included (the explanation says
-    /// what the chosen shipments cost).
+    /// What the buyer pays: the goods and, with a delivery quote, its fee (without
+    /// one, shipping is not included: the explanation says what the chosen
+    /// shipments cost).
     pub total: MoneyBody,
+    /// The lines at their prices.
+    pub goods_total: MoneyBody,
+    /// The quoted delivery the order pays for, if it used a quote.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<DeliveryBody>,
     pub customer_id: Option<String>,
     /// Where the stock is held, once reserved.
     pub reserved: Vec<ReservedLineBody>,
@@ -94,6 +107,17 @@ pub struct OrderBody {
     pub position: i64,
 }
 
+/// A delivery charged as its quote promised.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeliveryBody {
+    pub fee: MoneyBody,
+    pub pickup_warehouse: String,
+    pub dropoff_cell: String,
+    /// Every multiplier the fee carried, by kind.
+    #[schema(value_type = Object)]
+    pub multipliers: std::collections::BTreeMap<String, f64>,
+}
+
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CancelBody {
@@ -102,14 +126,21 @@ pub struct CancelBody {
 }
 
 fn body(order: &Order, position: i64) -> OrderBody {
-    let total = order.total_or_zero();
     OrderBody {
         order_id: order.order_id.clone(),
         status: order.status.name().to_string(),
-        total: MoneyBody {
-            amount: total.amount,
-            currency: total.currency,
-        },
+        total: MoneyBody::from(&order.total_or_zero()),
+        goods_total: MoneyBody::from(&order.goods_or_zero()),
+        delivery: order.delivery.as_ref().map(|d| DeliveryBody {
+            fee: MoneyBody::from(&d.fee),
+            pickup_warehouse: d.pickup_warehouse.clone(),
+            dropoff_cell: d.dropoff_cell.clone(),
+            multipliers: d
+                .multipliers
+                .iter()
+                .map(|m| (m.kind.clone(), m.value))
+                .collect(),
+        }),
         customer_id: order.customer.clone(),
         reserved: order
             .reserved
@@ -220,17 +251,23 @@ pub async fn place(
         // A buyer's own order holds stock for the payment window: it counts against
         // the buyer's limits, as its reservations do.
         buyer_limits: matches!(principal, Principal::Buyer { .. }).then_some(state.limits.buyer),
+        delivery: None,
     };
+    let quote_id = request.delivery_quote_id;
     let executed = idempotency::run(
         &state,
         &principal,
         &headers,
         "place_order",
         &fingerprint,
-        |keyed| {
-            state
-                .commands
-                .place_order(placing.clone(), &metadata, keyed)
+        |keyed| async {
+            // Opened here, not before: a keyed retry is answered from its receipt
+            // even once the quote has expired.
+            let mut placing = placing.clone();
+            if let Some(token) = &quote_id {
+                placing.delivery = Some(quoted_delivery(&state, token, &placing)?);
+            }
+            state.commands.place_order(placing, &metadata, keyed).await
         },
     )
     .await?;
@@ -257,6 +294,38 @@ pub async fn place(
         (status, Json(body(&order, outcome.position))),
         replayed,
     ))
+}
+
+/// The delivery an order is charged, from the quote it names: sealed by this
+/// service, not expired, for this buyer, and for the zone the order is delivered to.
+fn quoted_delivery(
+    state: &AppState,
+    token: &str,
+    placing: &PlaceOrder,
+) -> Result<event_schemas::QuotedDelivery, commands::CommandError> {
+    let now = state.commands.clock().now();
+    let terms =
+        QuoteTerms::open(token, &state.delivery.secrets(), now).map_err(DomainError::from)?;
+    let (Some(lat), Some(lon)) = (placing.ship_to.lat, placing.ship_to.lon) else {
+        return Err(DomainError::invalid(vec![domain::FieldError {
+            field: "ship_to".into(),
+            message: "an order with a delivery quote is delivered to a point: give lat and lon"
+                .into(),
+        }])
+        .into());
+    };
+    // The zone at the quote's own resolution, so quotes survive a change of it.
+    let dropoff_cell =
+        ::delivery::cell_like(event_schemas::GeoPoint { lat, lon }, &terms.dropoff_cell)
+            .unwrap_or_default();
+    terms
+        .honours(&OrderFacts {
+            dropoff_cell: &dropoff_cell,
+            currency: None,
+            buyer: placing.customer.as_deref(),
+        })
+        .map_err(DomainError::from)?;
+    Ok(terms.charged())
 }
 
 /// An order; with `wait_for_status`, answers once it reaches one of them (or when

@@ -222,16 +222,15 @@ async fn handle(
         ),
     )
     .await?;
-    if succeeded && order.total.as_ref() != Some(&amount) {
+    // What the buyer owes: the goods and a quoted delivery's fee.
+    let due = order.total.is_some().then(|| order.total_or_zero());
+    if succeeded && due.as_ref() != Some(&amount) {
         return Err(Problem::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "amount_mismatch",
             "the amount paid differs from the order's total; the payment is refused and flagged",
         )
-        .with(
-            "expected",
-            serde_json::to_value(&order.total).unwrap_or_default(),
-        ));
+        .with("expected", serde_json::to_value(&due).unwrap_or_default()));
     }
     Ok((order, outcome.position))
 }

@@ -45,9 +45,18 @@ impl CommandService {
         // no reservation to look for. A reservation left by an earlier attempt shows
         // up as a refusal, and is then finished as it was begun.
         let wanted = lines.iter().map(|l| (l.sku.clone(), l.quantity)).collect();
-        let planned = planner
-            .plan(wanted, ship_to, *priority, after.max(position))
-            .await;
+        let planned = match &order.delivery {
+            Some(quoted) => {
+                planner
+                    .plan_from(wanted, &quoted.pickup_warehouse, after.max(position))
+                    .await
+            }
+            None => {
+                planner
+                    .plan(wanted, ship_to, *priority, after.max(position))
+                    .await
+            }
+        };
         let (outcome, explanation) = match planned {
             Ok((planned, explanation)) => {
                 let reservation_id = order_reservation_id(order_id);

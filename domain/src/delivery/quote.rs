@@ -12,7 +12,9 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::{DateTime, Utc};
+use event_schemas::order::{ChargedMultiplier, ChargedRule};
 use event_schemas::values::GeoPoint;
+use event_schemas::{Money, QuotedDelivery};
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
@@ -67,16 +69,32 @@ pub enum QuoteProblem {
 }
 
 impl QuoteProblem {
+    /// The refusal an order using such a quote gets (422, with its code).
+    pub fn refusal(&self) -> crate::Refusal {
+        use crate::Refusal;
+        match self {
+            QuoteProblem::Malformed => Refusal::QuoteMalformed,
+            QuoteProblem::Forged => Refusal::QuoteForged,
+            QuoteProblem::Expired => Refusal::QuoteExpired,
+            QuoteProblem::OtherBuyer => Refusal::QuoteOtherBuyer,
+            QuoteProblem::OtherCell => Refusal::QuoteOtherCell,
+            QuoteProblem::OtherCurrency => Refusal::QuoteOtherCurrency,
+        }
+    }
+
     /// The machine-readable code a caller sees.
     pub fn code(&self) -> &'static str {
-        match self {
-            QuoteProblem::Malformed => "quote_malformed",
-            QuoteProblem::Forged => "quote_forged",
-            QuoteProblem::Expired => "quote_expired",
-            QuoteProblem::OtherBuyer => "quote_other_buyer",
-            QuoteProblem::OtherCell => "quote_other_cell",
-            QuoteProblem::OtherCurrency => "quote_other_currency",
-        }
+        self.refusal().code()
+    }
+}
+
+impl From<QuoteProblem> for crate::DomainError {
+    fn from(problem: QuoteProblem) -> Self {
+        crate::DomainError::new(
+            crate::ErrorKind::Invalid,
+            problem.refusal(),
+            problem.to_string(),
+        )
     }
 }
 
@@ -84,7 +102,9 @@ impl QuoteProblem {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OrderFacts<'a> {
     pub dropoff_cell: &'a str,
-    pub currency: &'a str,
+    /// `None` before the order is priced: the Order aggregate checks the currency
+    /// when it places the order (`quote_other_currency`).
+    pub currency: Option<&'a str>,
     /// The buyer placing it, when a buyer's token places it.
     pub buyer: Option<&'a str>,
 }
@@ -141,10 +161,48 @@ impl QuoteTerms {
         if order.dropoff_cell != self.dropoff_cell {
             return Err(QuoteProblem::OtherCell);
         }
-        if order.currency != self.currency {
+        if order
+            .currency
+            .is_some_and(|currency| currency != self.currency)
+        {
             return Err(QuoteProblem::OtherCurrency);
         }
         Ok(())
+    }
+
+    /// The delivery an order using this quote is charged, as the log records it.
+    pub fn charged(&self) -> QuotedDelivery {
+        // The names are the ones the API and the quote carry (serde's).
+        let name = |value: serde_json::Value| value.as_str().unwrap_or_default().to_string();
+        QuotedDelivery {
+            fee: Money {
+                amount: i64::try_from(self.fee).unwrap_or(i64::MAX),
+                currency: self.currency.clone(),
+            },
+            base: self.base,
+            multipliers: self
+                .multipliers
+                .iter()
+                .map(|m| ChargedMultiplier {
+                    kind: name(serde_json::json!(m.kind)),
+                    value: m.value,
+                })
+                .collect(),
+            bindings: self
+                .bindings
+                .iter()
+                .map(|b| ChargedRule {
+                    rule: name(serde_json::json!(b.rule)),
+                    before: b.before,
+                    after: b.after,
+                })
+                .collect(),
+            pickup_warehouse: self.pickup_warehouse.clone(),
+            dropoff_cell: self.dropoff_cell.clone(),
+            quoted_at: self.issued_at,
+            expires_at: self.expires_at,
+            priced_at_position: self.priced_at_position,
+        }
     }
 }
 

@@ -21,6 +21,9 @@ impl Order {
                 self.priority = *priority;
                 self.status = OrderStatus::Placed;
             }
+            OrderEvent::DeliveryQuoted { delivery, .. } => {
+                self.delivery = Some(delivery.clone());
+            }
             OrderEvent::FlashSaleOrderPlaced {
                 order_id,
                 customer,

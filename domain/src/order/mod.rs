@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use event_schemas::order::ORDER_AGGREGATE;
-use event_schemas::{Destination, Money, OrderEvent, PricedLine, ReservationLine};
+use event_schemas::{Destination, Money, OrderEvent, PricedLine, QuotedDelivery, ReservationLine};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{DomainError, ErrorKind};
@@ -64,6 +64,9 @@ pub enum OrderCommand {
         lines: Vec<PricedLine>,
         ship_to: Destination,
         priority: bool,
+        /// A delivery quote the order uses: its fee is added to what the buyer pays,
+        /// and the order ships from its pickup warehouse.
+        delivery: Option<QuotedDelivery>,
     },
     /// Units a flash sale holds for the buyer: the order is placed reserved.
     PlaceForFlashSale {
@@ -112,6 +115,7 @@ pub struct Order {
     pub status: OrderStatus,
     pub customer: Option<String>,
     pub lines: Vec<PricedLine>,
+    /// The goods' total (what the buyer pays adds a quoted delivery: `total_or_zero`).
     pub total: Option<Money>,
     pub ship_to: Option<Destination>,
     pub priority: bool,
@@ -132,6 +136,9 @@ pub struct Order {
     /// Why the payment is being refunded, once it is.
     #[serde(default)]
     pub refund_reason: Option<String>,
+    /// The quoted delivery, when the order used a quote.
+    #[serde(default)]
+    pub delivery: Option<QuotedDelivery>,
 }
 
 /// The total of priced lines, if they share one currency and do not overflow.
@@ -166,13 +173,45 @@ pub fn total(lines: &[PricedLine]) -> Result<Money, DomainError> {
     Ok(Money { amount, currency })
 }
 
+/// A quoted delivery goes with goods in its currency, and the two add up.
+fn with_delivery(goods: &Money, delivery: &QuotedDelivery) -> Result<(), DomainError> {
+    if delivery.fee.currency != goods.currency {
+        return Err(DomainError::new(
+            ErrorKind::Invalid,
+            crate::Refusal::QuoteOtherCurrency,
+            format!(
+                "the delivery was quoted in {}, the goods are priced in {}",
+                delivery.fee.currency, goods.currency
+            ),
+        ));
+    }
+    if goods.amount.checked_add(delivery.fee.amount).is_none() {
+        return Err(DomainError::new(
+            ErrorKind::Invalid,
+            crate::Refusal::TotalTooLarge,
+            "the order total is too large",
+        ));
+    }
+    Ok(())
+}
+
 impl Order {
-    /// The order's total; nothing (zero, no currency) before it is placed.
-    pub fn total_or_zero(&self) -> Money {
+    /// The goods' total; nothing (zero, no currency) before it is placed.
+    pub fn goods_or_zero(&self) -> Money {
         self.total.clone().unwrap_or(Money {
             amount: 0,
             currency: String::new(),
         })
+    }
+
+    /// What the buyer pays: the goods and a quoted delivery's fee (checked not to
+    /// overflow when placed); nothing before it is placed.
+    pub fn total_or_zero(&self) -> Money {
+        let mut total = self.goods_or_zero();
+        if let Some(delivery) = &self.delivery {
+            total.amount = total.amount.saturating_add(delivery.fee.amount);
+        }
+        total
     }
 
     pub fn decide(&self, command: &OrderCommand) -> Result<Vec<OrderEvent>, DomainError> {
@@ -191,6 +230,7 @@ impl Order {
                 lines,
                 ship_to,
                 priority,
+                delivery,
             } => {
                 let mut v = Validator::new();
                 v.id("order_id", order_id);
@@ -204,21 +244,32 @@ impl Order {
                 );
                 v.finish()?;
                 let total = total(lines)?;
+                if let Some(delivery) = delivery {
+                    with_delivery(&total, delivery)?;
+                }
                 if self.status != OrderStatus::New {
-                    return if self.lines == *lines && self.customer == *customer {
+                    return if self.lines == *lines
+                        && self.customer == *customer
+                        && self.delivery == *delivery
+                    {
                         Ok(vec![])
                     } else {
                         conflict(format!("order '{order_id}' exists with other lines"))
                     };
                 }
-                Ok(vec![OrderEvent::OrderPlaced {
+                let placed = OrderEvent::OrderPlaced {
                     order_id: order_id.clone(),
                     customer: customer.clone(),
                     lines: lines.clone(),
                     total,
                     ship_to: ship_to.clone(),
                     priority: *priority,
-                }])
+                };
+                let quoted = delivery.clone().map(|delivery| OrderEvent::DeliveryQuoted {
+                    order_id: order_id.clone(),
+                    delivery,
+                });
+                Ok(std::iter::once(placed).chain(quoted).collect())
             }
             OrderCommand::PlaceForFlashSale {
                 order_id,

@@ -53,7 +53,7 @@ fn terms() -> QuoteTerms {
 fn order<'a>(buyer: Option<&'a str>) -> OrderFacts<'a> {
     OrderFacts {
         dropoff_cell: "881f1d4887fffff",
-        currency: "EUR",
+        currency: Some("EUR"),
         buyer,
     }
 }
@@ -159,7 +159,7 @@ fn an_order_uses_a_quote_only_for_its_buyer_zone_and_currency() {
     };
     assert_eq!(quote.honours(&elsewhere), Err(QuoteProblem::OtherCell));
     let dollars = OrderFacts {
-        currency: "USD",
+        currency: Some("USD"),
         ..order(Some("ada"))
     };
     assert_eq!(quote.honours(&dollars), Err(QuoteProblem::OtherCurrency));

@@ -146,6 +146,7 @@ fn place_with(lines: Vec<PricedLine>) -> OrderCommand {
         lines,
         ship_to,
         priority,
+        delivery: None,
     }
 }
 
@@ -167,6 +168,7 @@ fn place() -> OrderCommand {
         lines,
         ship_to,
         priority,
+        delivery: None,
     }
 }
 
@@ -378,4 +380,108 @@ fn a_refund_needs_a_payment() {
             reason: "late".into(),
         })
         .then_expect_error_message("nothing was paid to refund");
+}
+
+/// A delivery quoted at 450 cents from warehouse ams.
+fn quoted_delivery(currency: &str) -> event_schemas::QuotedDelivery {
+    let at = Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap();
+    event_schemas::QuotedDelivery {
+        fee: Money {
+            amount: 450,
+            currency: currency.into(),
+        },
+        base: 400,
+        multipliers: vec![event_schemas::order::ChargedMultiplier {
+            kind: "weather".into(),
+            value: 1.3,
+        }],
+        bindings: vec![],
+        pickup_warehouse: "ams".into(),
+        dropoff_cell: "881969524bfffff".into(),
+        quoted_at: at,
+        expires_at: at + chrono::Duration::minutes(10),
+        priced_at_position: 7,
+    }
+}
+
+fn place_quoted(currency: &str) -> OrderCommand {
+    let OrderCommand::Place {
+        order_id,
+        customer,
+        lines,
+        ship_to,
+        priority,
+        ..
+    } = place()
+    else {
+        unreachable!("place() is a Place")
+    };
+    OrderCommand::Place {
+        order_id,
+        customer,
+        lines,
+        ship_to,
+        priority,
+        delivery: Some(quoted_delivery(currency)),
+    }
+}
+
+#[test]
+fn a_quoted_delivery_is_recorded_with_the_placing() {
+    orders()
+        .given_no_previous_events()
+        .when(place_quoted("EUR"))
+        .then_expect_events(vec![
+            placed(),
+            OrderEvent::DeliveryQuoted {
+                order_id: "o-1".into(),
+                delivery: quoted_delivery("EUR"),
+            },
+        ]);
+}
+
+#[test]
+fn a_quote_in_another_currency_than_the_goods_is_refused() {
+    let error = crate::support::refusal(
+        orders()
+            .given_no_previous_events()
+            .when(place_quoted("USD")),
+    );
+    assert_eq!(error.code, domain::Refusal::QuoteOtherCurrency);
+}
+
+#[test]
+fn the_buyer_pays_the_goods_and_the_quoted_fee() {
+    // Given a reserved order of 1000 with a delivery quoted at 450
+    let quoted = OrderEvent::DeliveryQuoted {
+        order_id: "o-1".into(),
+        delivery: quoted_delivery("EUR"),
+    };
+    let at = Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap();
+    let reserved = OrderEvent::OrderStockReserved {
+        order_id: "o-1".into(),
+        lines: vec![line("MUG", "ams", 2)],
+        expires_at: at,
+        payment_due: at,
+        explanation: String::new(),
+    };
+    // When the goods alone are paid, then the amount does not match 1450
+    orders()
+        .given(vec![placed(), quoted.clone(), reserved.clone()])
+        .when(pay("p-1", 1000))
+        .then_expect_events(vec![OrderEvent::PaymentAmountMismatch {
+            order_id: "o-1".into(),
+            payment_id: "p-1".into(),
+            expected: eur(1450),
+            received: eur(1000),
+        }]);
+    // And 1450 pays the order
+    orders()
+        .given(vec![placed(), quoted, reserved])
+        .when(pay("p-1", 1450))
+        .then_expect_events(vec![OrderEvent::OrderPaid {
+            order_id: "o-1".into(),
+            payment_id: "p-1".into(),
+            amount: eur(1450),
+        }]);
 }

@@ -54,7 +54,8 @@ pub fn status_after(event: &OrderEvent) -> Option<&'static str> {
         OrderEvent::FulfillmentRequested { .. }
         | OrderEvent::CustomerNotified { .. }
         | OrderEvent::PaymentAmountMismatch { .. }
-        | OrderEvent::DuplicatePaymentRefunded { .. } => return None,
+        | OrderEvent::DuplicatePaymentRefunded { .. }
+        | OrderEvent::DeliveryQuoted { .. } => return None,
     })
 }
 

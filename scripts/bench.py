@@ -35,6 +35,7 @@ RUNS = [
     ("reads", ["reads", "--products", "5000", "--duration", "3"]),
     ("recs", ["recs", "--items", "20000", "--interactions", "200000",
               "--requests", "2000", "--samples", "50", "--duration", "3"]),
+    ("pricing", ["pricing", "--cells", "10000", "--quotes", "20000", "--duration", "3"]),
 ]
 
 
@@ -129,6 +130,17 @@ def rows(f):
                 m["freshness_p99_ms"] < 100 and m["dismissed_shown_again"] == 0))
     out.append(("recs retrain", "s", m["retrain_s"], "replay s", m["replay_s"],
                 ratio(m["retrain_s"], m["replay_s"]), "< 60 s at 1M interactions", None))
+    g = f["pricing"]
+    out.append(("pricing quote (in process)", "p99 ms", g["in_process_p99_ms"],
+                "model read p99", g["in_process_baseline_p99_ms"],
+                ratio(g["in_process_p99_ms"], g["in_process_baseline_p99_ms"]),
+                "p99 < 1 ms", g["in_process_p99_ms"] < 1))
+    r = g["http_quotes_vs_health"]
+    out.append(("pricing /v1/delivery/quotes", "req/s", g["http_quotes_per_s"], "/health",
+                g["http_health_per_s"], r, ">= 10k/s and p99 < 10 ms, or >= 0.3x",
+                (g["http_quotes_per_s"] >= 10_000 and g["http_quote_p99_ms"] < 10) or r >= 0.3))
+    out.append(("pricing freshness", "max ms", g["demand_to_multiplier_max_ms"], "(none)",
+                0.0, 0.0, "< 1 s", g["demand_to_multiplier_max_ms"] < 1000))
     return out
 
 

@@ -55,7 +55,7 @@ pub async fn run() -> anyhow::Result<()> {
         #[cfg(feature = "bench")]
         Command::Seed(args) => bench::seed::run(args).await,
         #[cfg(feature = "bench")]
-        Command::Eval(command) => bench::eval::run(command),
+        Command::Eval(command) => bench::eval::run(command).await,
         #[cfg(feature = "bench")]
         Command::Bench(command) => bench::run(command).await,
     }

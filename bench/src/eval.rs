@@ -16,6 +16,10 @@ pub enum EvalCommand {
     /// popularity, ItemKNN, ALS, each source alone and the ensemble (with and without
     /// diversity), on one leave-last-out split.
     Recs(RecsArgs),
+    /// Backtest the delivery demand forecast on the log (rolling origin, two hours
+    /// ahead every two hours): MASE and WAPE per city and for its zones, beside the
+    /// seasonal-naive and naive forecasts in the same run.
+    Forecast(crate::forecast_eval::ForecastArgs),
 }
 
 #[derive(Debug, Args)]
@@ -36,9 +40,10 @@ pub struct RecsArgs {
     pub recommendations: recommendations::Config,
 }
 
-pub fn run(command: EvalCommand) -> anyhow::Result<()> {
+pub async fn run(command: EvalCommand) -> anyhow::Result<()> {
     match command {
         EvalCommand::Recs(args) => recs(args),
+        EvalCommand::Forecast(args) => crate::forecast_eval::run(args).await,
     }
 }
 

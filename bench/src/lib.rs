@@ -6,6 +6,8 @@ pub mod append;
 pub mod checkout;
 pub mod eval;
 pub mod flash_sale;
+pub mod forecast_eval;
+pub mod pricing;
 pub mod reads;
 pub mod recs;
 pub mod replay;
@@ -40,6 +42,9 @@ pub enum BenchCommand {
     /// Recommendations at size: replay, training, list latency in process and over
     /// HTTP (beside baselines), latency while training, freshness after a dismissal.
     Recs(recs::RecsArgs),
+    /// Delivery quotes at size in process and over HTTP (beside a trivial read and
+    /// `/health`), and the time from a burst of orders to a zone's new multiplier.
+    Pricing(pricing::PricingArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -58,6 +63,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::FlashSale(args) => flash_sale::run(args).await,
         BenchCommand::Reads(args) => reads::run(args).await,
         BenchCommand::Recs(args) => recs::run(args).await,
+        BenchCommand::Pricing(args) => pricing::run(args).await,
     }
 }
 

@@ -196,22 +196,36 @@ pub(crate) async fn drive(
     connections: usize,
     seconds: u64,
 ) -> Measured {
+    let base = base.to_string();
+    let request: Arc<Request> = Arc::new(move |client, i| client.get(format!("{base}{}", path(i))));
+    drive_requests(client, request, connections, seconds).await
+}
+
+/// The n-th request of a route, made with a client.
+pub(crate) type Request = dyn Fn(&reqwest::Client, usize) -> reqwest::RequestBuilder + Send + Sync;
+
+/// `connections` closed loops sending `request`'s requests for `seconds`.
+pub(crate) async fn drive_requests(
+    client: &reqwest::Client,
+    request: Arc<Request>,
+    connections: usize,
+    seconds: u64,
+) -> Measured {
     let started = Instant::now();
     let deadline = started + Duration::from_secs(seconds);
     let loops: Vec<_> = (0..connections)
         .map(|connection| {
             let client = client.clone();
-            let base = base.to_string();
-            let path = path.clone();
+            let request = request.clone();
             tokio::spawn(async move {
                 let mut latency = latency_histogram();
                 let (mut requests, mut errors) = (0u64, 0u64);
                 let mut i = connection * 7919;
                 while Instant::now() < deadline {
-                    let url = format!("{base}{}", path(i));
+                    let next = request(&client, i);
                     i += 1;
                     let sent = Instant::now();
-                    let ok = fetch(client.get(&url)).await;
+                    let ok = fetch(next).await;
                     record(&mut latency, sent.elapsed());
                     requests += 1;
                     if !ok {

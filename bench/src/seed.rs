@@ -6,6 +6,7 @@
 //! submodules; [`Generator`] turns them into products.
 
 mod categories;
+pub mod deliveries;
 mod generator;
 pub mod interactions;
 mod shops;
@@ -46,6 +47,18 @@ pub struct SeedArgs {
     /// Where `--interactions` writes `synthetic.inter` and `synthetic.item`.
     #[arg(long, default_value = "synthetic")]
     pub out: std::path::PathBuf,
+    /// Instead of a catalog: a synthetic city's delivery history in the log (policy,
+    /// warehouse, couriers, orders with a daily and weekly rhythm, rain spells, a
+    /// Saturday match), ending now; the generator's fixed parameters are in
+    /// bench/src/seed/deliveries.rs.
+    #[arg(long)]
+    pub deliveries: bool,
+    /// With `--deliveries`: zones (H3 cells) with demand.
+    #[arg(long, default_value_t = 40)]
+    pub zones: usize,
+    /// With `--deliveries`: weeks of history.
+    #[arg(long, default_value_t = 6)]
+    pub weeks: i64,
     #[command(flatten)]
     pub storage: StorageArgs,
 }
@@ -65,6 +78,24 @@ pub async fn run(args: SeedArgs) -> anyhow::Result<()> {
     }
     let (_lock, backend) = open_exclusive(&args.storage, "seed").await?;
     let started = std::time::Instant::now();
+    if args.deliveries {
+        let plan = deliveries::CityPlan {
+            weeks: args.weeks.clamp(1, 52),
+            zones: args.zones.clamp(1, 100_000),
+            seed: args.seed,
+            end: chrono::Utc::now(),
+        };
+        let orders = write_deliveries(backend.commands.store(), plan).await?;
+        println!(
+            "seeded {} weeks of deliveries in city '{}' ({} zones, {orders} orders) in {:.1} s; log head {}",
+            plan.weeks,
+            deliveries::CITY,
+            plan.zones,
+            started.elapsed().as_secs_f64(),
+            backend.commands.store().head_position().await?
+        );
+        return Ok(());
+    }
     let written = write_catalog(backend.commands.store(), args.products, args.seed, true).await?;
     let seconds = started.elapsed().as_secs_f64();
     println!(
@@ -109,6 +140,58 @@ pub fn seed_batch(
         events: vec![seed_event(event_type, payload, now)],
         receipts: Vec::new(),
     }
+}
+
+/// Write a synthetic city's delivery history into the log, each event at the time it
+/// happened; returns how many orders.
+pub async fn write_deliveries(
+    store: &EventStore,
+    plan: deliveries::CityPlan,
+) -> anyhow::Result<u64> {
+    let (days, mut receive) = tokio::sync::mpsc::channel::<Vec<deliveries::SeedEvent>>(2);
+    // The generator is CPU work: it runs beside the appends.
+    let generating = tokio::task::spawn_blocking(move || {
+        deliveries::history(plan, |events| {
+            days.blocking_send(events)
+                .map_err(|_| anyhow::anyhow!("the log writer stopped"))
+        })
+    });
+    while let Some(events) = receive.recv().await {
+        append_seeded(store, &events).await?;
+    }
+    generating.await?
+}
+
+/// Append events made by a generator, each its own stream, at the times they carry;
+/// the position of the last.
+pub async fn append_seeded(
+    store: &EventStore,
+    events: &[deliveries::SeedEvent],
+) -> anyhow::Result<i64> {
+    let mut last = 0;
+    for chunk in events.chunks(BATCH) {
+        let batches: Vec<AppendBatch> = chunk
+            .iter()
+            .map(|e| AppendBatch {
+                aggregate_type: e.aggregate_type.into(),
+                aggregate_id: e.aggregate_id.clone(),
+                expected_sequence: 0,
+                events: vec![seed_event(e.event_type, e.payload.clone(), e.at)],
+                receipts: Vec::new(),
+            })
+            .collect();
+        for (result, batch) in store.append(&batches).await?.into_iter().zip(&batches) {
+            let positions = result.map_err(|_| {
+                anyhow::anyhow!(
+                    "stream {}/{} already existed: seed deliveries once per database",
+                    batch.aggregate_type,
+                    batch.aggregate_id
+                )
+            })?;
+            last = last.max(positions.last().copied().unwrap_or(0));
+        }
+    }
+    Ok(last)
 }
 
 /// Write `count` products (and their stock) into the log; returns how many.

@@ -30,7 +30,9 @@ impl Default for PricingConfig {
             demand_window: Duration::minutes(15),
             hysteresis: Hysteresis::default(),
             quote_ttl: Duration::minutes(10),
-            quote_weight: 1.0,
+            // A request for a price is a weaker sign than an order, and anyone may
+            // ask (under their rate limit): it moves demand a quarter as much.
+            quote_weight: 0.25,
             pickup_radius_km: 1.0,
             supply_ring: 1,
         }

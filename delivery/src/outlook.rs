@@ -15,6 +15,8 @@ use crate::zones::{step_of, Zones, STEP_SECONDS};
 pub const HORIZON_STEPS: usize = 8;
 /// The share of actual values the forecast's range should hold.
 pub const COVERAGE: f64 = 0.9;
+/// Zones one rebalancing weighs at most (the ones furthest from balance).
+const MOST_REBALANCED: usize = 1_000;
 /// Steps of history a forecast reads: four weeks.
 const HISTORY_READ: i64 = 4 * 7 * 24 * 4;
 
@@ -70,7 +72,7 @@ pub fn zone_report(zones: &Zones, cell: CellIndex, at: DateTime<Utc>) -> ZoneRep
 }
 
 /// The zones of `city_id`: those whose centre the city holds.
-fn cells_of<'a>(zones: &'a Zones, city_id: &'a str) -> impl Iterator<Item = CellIndex> + 'a {
+pub fn cells_of<'a>(zones: &'a Zones, city_id: &'a str) -> impl Iterator<Item = CellIndex> + 'a {
     zones.zones().map(|(cell, _)| cell).filter(move |cell| {
         zones
             .city_at(Zones::centre(*cell))
@@ -88,24 +90,33 @@ pub fn city_forecast(zones: &Zones, city_id: &str, at: DateTime<Utc>) -> Option<
     forecast(zones, &histories, &cells, at)
 }
 
-/// The forecast of the summed `histories` for the steps after `at`'s, knowing the
-/// local events that reach `cells`.
-fn forecast(
-    zones: &Zones,
+/// The summed `histories`, one value per 15-minute step from the first step any of
+/// them holds (at most `steps` back) up to, not including, `until`: the series and
+/// the step it starts at. `None` when they hold nothing.
+pub fn demand_series(
     histories: &[&BTreeMap<i64, f64>],
-    cells: &[CellIndex],
-    at: DateTime<Utc>,
-) -> Option<Vec<ForecastStep>> {
-    let now = step_of(at);
+    until: i64,
+    steps: i64,
+) -> Option<(i64, Vec<f64>)> {
     let first = histories.iter().filter_map(|h| h.keys().next()).min()?;
-    let start = (*first).max(now - HISTORY_READ);
-    let mut series = vec![0.0; (now - start).max(0) as usize];
+    let start = (*first).max(until - steps);
+    // A history ahead of this clock (another node's) has nothing before `until`.
+    if start >= until {
+        return None;
+    }
+    let mut series = vec![0.0; (until - start).max(0) as usize];
     for history in histories {
-        for (step, demand) in history.range(start..now) {
+        for (step, demand) in history.range(start..until) {
             series[(step - start) as usize] += demand;
         }
     }
-    let events: Vec<EventWindow> = zones
+    Some((start, series))
+}
+
+/// The local events that reach any of `cells`, as step windows of a series that
+/// starts at step `start` (they may reach past its end: the forecast's horizon).
+pub fn event_windows(zones: &Zones, cells: &[CellIndex], start: i64) -> Vec<EventWindow> {
+    zones
         .local_events
         .values()
         .filter(|e| {
@@ -121,7 +132,20 @@ fn forecast(
                 until: until as usize,
             })
         })
-        .collect();
+        .collect()
+}
+
+/// The forecast of the summed `histories` for the steps after `at`'s, knowing the
+/// local events that reach `cells`.
+fn forecast(
+    zones: &Zones,
+    histories: &[&BTreeMap<i64, f64>],
+    cells: &[CellIndex],
+    at: DateTime<Utc>,
+) -> Option<Vec<ForecastStep>> {
+    let now = step_of(at);
+    let (start, series) = demand_series(histories, now, HISTORY_READ)?;
+    let events = event_windows(zones, cells, start);
     let steps = SeasonalAverage::weekly().forecast_with_intervals(
         &series,
         HORIZON_STEPS,
@@ -151,12 +175,12 @@ pub fn rebalancing(
     rules: &RebalancingRules,
 ) -> Vec<Move> {
     let per_hour = 60.0 / zones.config.demand_window.num_minutes().max(1) as f64;
-    let outlooks: Vec<ZoneOutlook> = zones
+    let mut outlooks: Vec<ZoneOutlook> = zones
         .zones()
         .filter(|(_, zone)| zone.couriers > 0 || !zone.history.is_empty())
         .filter_map(|(cell, zone)| {
             let centre = Zones::centre(cell);
-            let city = zones.city_at(centre)?;
+            let city = zones.city_at(centre).filter(|c| c.city_id == city_id)?;
             let next_hour = forecast(zones, &[&zone.history], &[cell], at)
                 .map(|steps| steps.iter().take(4).map(|s| s.demand).sum())
                 .unwrap_or_else(|| zone.demand_at(at, zones.config.demand_window) * per_hour);
@@ -170,8 +194,14 @@ pub fn rebalancing(
             })
         })
         .collect();
+    // The rebalancer compares every pair: the zones with most to give or take only.
+    let imbalance =
+        |o: &ZoneOutlook| (o.forecast - f64::from(o.couriers) * rules.deliveries_per_courier).abs();
+    outlooks.sort_by(|a, b| {
+        imbalance(b)
+            .total_cmp(&imbalance(a))
+            .then(a.zone.cmp(&b.zone))
+    });
+    outlooks.truncate(MOST_REBALANCED);
     rebalance(&outlooks, rules)
-        .into_iter()
-        .filter(|m| outlooks.iter().any(|o| o.zone == m.to && o.city == city_id))
-        .collect()
 }

@@ -24,6 +24,8 @@ pub struct QuoteRequest {
     pub at: DateTime<Utc>,
     /// The buyer the quote is for; `None` when a shop's key asks.
     pub buyer: Option<String>,
+    /// Who asks (the principal's actor).
+    pub asked_by: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -147,6 +149,8 @@ pub fn quote(zones: &Zones, request: &QuoteRequest, position: i64) -> Result<Quo
         pickup_warehouse: warehouse_id,
         dropoff_cell: cell.to_string(),
         buyer: request.buyer.clone(),
+        asked_by: request.asked_by.clone(),
+        order_value: request.order_value,
         issued_at: request.at,
         expires_at: request.at + zones.config.quote_ttl,
         priced_at_position: position,

@@ -19,6 +19,9 @@ use crate::config::PricingConfig;
 pub const STEP_SECONDS: i64 = 15 * 60;
 /// Steps of history a zone keeps: five weeks, one more than the forecast averages.
 const HISTORY_STEPS: i64 = 5 * 7 * 24 * 4;
+/// Moves a read makes up for at most (enough to bring the highest multiplier back
+/// to 1 in steps of 0.05).
+const MOST_STEPS_CATCHING_UP: usize = 24;
 /// Weather reports kept after they end (a late quote may still ask about them).
 const WEATHER_KEPT_HOURS: i64 = 24;
 
@@ -37,7 +40,8 @@ pub struct City {
     pub policy: DeliveryPolicy,
     pub rush_hours: Vec<RushWindow>,
     pub emergency: Option<Emergency>,
-    /// The highest multiplier its zones reached each local day.
+    /// The highest multiplier charged each local day (`DeliveryQuoted`: fees orders
+    /// paid, not prices only shown).
     pub maxima: DailyMaxima,
 }
 
@@ -233,14 +237,37 @@ impl Zones {
     /// the moment of the last change it is what that change left; later, time has
     /// moved demand out of the window and the dwell on, so it is observed again.
     pub fn steady_at(&self, cell: CellIndex, at: DateTime<Utc>) -> Steady {
-        let held = match self.zones.get(&cell) {
-            Some(zone) if zone.observed_at >= at => return zone.steady,
-            Some(zone) => zone.steady,
-            None => Steady::new(DateTime::UNIX_EPOCH),
+        match self.zones.get(&cell) {
+            Some(zone) if zone.observed_at >= at => zone.steady,
+            _ => {
+                let steady = self.caught_up(cell, at);
+                self.config
+                    .hysteresis
+                    .observe(steady, self.ratio(cell, at), at)
+            }
+        }
+    }
+
+    /// The zone's steady state brought up to just before `at`: a quiet zone comes
+    /// down a step per dwell time that passed since its last change (demand leaving
+    /// the window as it goes), not one step per read.
+    fn caught_up(&self, cell: CellIndex, at: DateTime<Utc>) -> Steady {
+        let (mut steady, observed_at) = match self.zones.get(&cell) {
+            Some(zone) => (zone.steady, zone.observed_at),
+            None => (Steady::new(DateTime::UNIX_EPOCH), DateTime::UNIX_EPOCH),
         };
-        self.config
-            .hysteresis
-            .observe(held, self.ratio(cell, at), at)
+        let hysteresis = self.config.hysteresis;
+        if hysteresis.dwell > chrono::Duration::zero() {
+            let mut moment = observed_at.max(steady.since + hysteresis.dwell);
+            for _ in 0..MOST_STEPS_CATCHING_UP {
+                if moment >= at {
+                    break;
+                }
+                steady = hysteresis.observe(steady, self.ratio(cell, moment), moment);
+                moment = moment.max(steady.since) + hysteresis.dwell;
+            }
+        }
+        steady
     }
 
     /// Rain or snow reported for `cell` of `city` at `at` (the latest report wins).
@@ -432,6 +459,7 @@ impl Zones {
                 if let Some(city) = city_id.and_then(|id| self.cities.get_mut(&id)) {
                     let day = city.local_day(delivery.quoted_at);
                     city.maxima.record(day, charged);
+                    city.maxima.forget_before(day);
                 }
             }
             _ => {}
@@ -462,7 +490,13 @@ impl Zones {
         }
         let step = step_of(at);
         *zone.history.entry(step).or_insert(0.0) += weight;
-        if zone.history.len() as i64 > HISTORY_STEPS {
+        // Kept by time, so every zone holds the same span.
+        if zone
+            .history
+            .keys()
+            .next()
+            .is_some_and(|first| *first < step - HISTORY_STEPS)
+        {
             zone.history = zone.history.split_off(&(step - HISTORY_STEPS));
         }
         self.observe(cell, at);
@@ -477,27 +511,19 @@ impl Zones {
         }
     }
 
-    /// Move the zone's steady state on, and record the city's daily maximum.
+    /// Move the zone's steady state on (from where reads had brought it).
     fn observe(&mut self, cell: CellIndex, at: DateTime<Utc>) {
-        let held = self.zones.get(&cell).map(|z| z.steady);
-        let Some(held) = held else { return };
-        let steady = self
-            .config
-            .hysteresis
-            .observe(held, self.ratio(cell, at), at);
+        if !self.zones.contains_key(&cell) {
+            return;
+        }
+        // Every change is observed, also several at one moment.
+        let steady =
+            self.config
+                .hysteresis
+                .observe(self.caught_up(cell, at), self.ratio(cell, at), at);
         if let Some(zone) = self.zones.get_mut(&cell) {
             zone.steady = steady;
             zone.observed_at = zone.observed_at.max(at);
-        }
-        let centre = Self::centre(cell);
-        let Some(city_id) = self.city_at(centre).map(|c| c.city_id.clone()) else {
-            return;
-        };
-        let combined = crate::quoting::multiplier_at(self, &city_id, cell, centre, at);
-        if let Some(city) = self.cities.get_mut(&city_id) {
-            let day = city.local_day(at);
-            city.maxima.record(day, combined);
-            city.maxima.forget_before(day);
         }
     }
 }

@@ -33,6 +33,8 @@ pub struct QuotedDelivery {
     pub pickup_warehouse: String,
     /// The zone (H3 cell) it is delivered to.
     pub dropoff_cell: String,
+    /// The goods' value the fee was priced for: the goods are worth at least this.
+    pub order_value: u64,
     pub quoted_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
     /// The log position the quote was priced at.

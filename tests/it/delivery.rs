@@ -321,11 +321,26 @@ async fn an_order_pays_the_fee_its_quote_promised(backend: Backend) {
         .post("/v1/delivery/cities", &amsterdam(2.0))
         .await
         .expect(StatusCode::OK);
-    let quote = server
+    // A quote for goods worth 25.00 does not serve a mug of 12.99
+    let dearer = server
         .post(
             "/v1/delivery/quotes",
             &quote_body(set["position"].as_i64().unwrap()),
         )
+        .await
+        .expect(StatusCode::OK);
+    let problem = server
+        .post(
+            "/v1/orders",
+            &quoted_order("q-0", 1, dearer["quote_id"].as_str().unwrap(), DROPOFF),
+        )
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(problem["type"], "/problems/quote_order_value", "{problem}");
+    let mut body = quote_body(set["position"].as_i64().unwrap());
+    body["order_value"] = json!(1299);
+    let quote = server
+        .post("/v1/delivery/quotes", &body)
         .await
         .expect(StatusCode::OK);
     let token = quote["quote_id"].as_str().unwrap();

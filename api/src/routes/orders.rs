@@ -265,7 +265,7 @@ pub async fn place(
             // even once the quote has expired.
             let mut placing = placing.clone();
             if let Some(token) = &quote_id {
-                placing.delivery = Some(quoted_delivery(&state, token, &placing)?);
+                placing.delivery = Some(quoted_delivery(&state, &principal, token, &placing)?);
             }
             state.commands.place_order(placing, &metadata, keyed).await
         },
@@ -300,6 +300,7 @@ pub async fn place(
 /// service, not expired, for this buyer, and for the zone the order is delivered to.
 fn quoted_delivery(
     state: &AppState,
+    principal: &Principal,
     token: &str,
     placing: &PlaceOrder,
 ) -> Result<event_schemas::QuotedDelivery, commands::CommandError> {
@@ -323,6 +324,7 @@ fn quoted_delivery(
             dropoff_cell: &dropoff_cell,
             currency: None,
             buyer: placing.customer.as_deref(),
+            actor: &principal.actor(),
         })
         .map_err(DomainError::from)?;
     Ok(terms.charged())

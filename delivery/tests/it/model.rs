@@ -20,6 +20,7 @@ fn ask(
         order_value: 2_500,
         at,
         buyer: Some("buyer-1".into()),
+        asked_by: "buyer:buyer-1".into(),
     };
     quote(zones, &request, 0)
 }
@@ -198,6 +199,7 @@ fn what_cannot_be_priced_says_why() {
         order_value: 0,
         at: noon(),
         buyer: None,
+        asked_by: "key:shop".into(),
     };
     assert_eq!(
         quote(&zones, &request, 0).unwrap_err().code(),
@@ -214,28 +216,19 @@ fn what_cannot_be_priced_says_why() {
 }
 
 #[test]
-fn an_emergency_caps_at_the_fourth_highest_of_the_days_before() {
-    // Given five earlier days, each with a burst of orders in a zone of its own with
-    // one courier (the multiplier climbs a step per order, at once)
+fn an_emergency_caps_at_the_fourth_highest_charged_on_the_days_before() {
+    // Given five earlier days on which orders paid delivery at 1.5, 2.0, 1.3, 1.8
+    // and 1.6 (and a quote shown at 2.5 that no order used: not charged)
     let config = PricingConfig::parse("dwell_minutes=0,smoothing=1").unwrap();
     let mut log = Log::new();
     let start = noon() - Duration::days(10);
     log.berlin(3.0, start);
+    let to = east(3.0);
     let zones = log.fold(config);
-    let days = [(1, 7), (2, 12), (3, 6), (4, 9), (5, 5)];
-    let to = east(-3.0);
-    log.courier("c0", to, &zones, start);
-    for (day, _) in days {
-        log.courier(&format!("c{day}"), east(2.0 * day as f64), &zones, start);
-    }
-    let mut peaks = vec![];
-    for (day, orders) in days {
-        let to = east(2.0 * day as f64);
-        let at = start + Duration::days(day);
-        log.orders(orders, to, at);
-        // The day's highest is where its burst ends.
-        let end = at + Duration::seconds(orders as i64 - 1);
-        peaks.push(zone_report(&log.fold(config), zones.cell_of(to).unwrap(), end).multiplier);
+    let cell = zones.cell_of(to).unwrap().to_string();
+    log.courier("c1", to, &zones, start);
+    for (day, charged) in [(1, 1.5), (2, 2.0), (3, 1.3), (4, 1.8), (5, 1.6)] {
+        log.charged(&cell, charged, start + Duration::days(day));
     }
     // When an emergency is declared today
     let declared_at = noon();
@@ -248,23 +241,14 @@ fn an_emergency_caps_at_the_fourth_highest_of_the_days_before() {
     );
     let zones = log.fold(config);
     let emergency = zones.cities["berlin"].emergency.clone().unwrap();
-    // Then its cap is the 4th-highest of those days' peaks
-    let mut sorted = peaks.clone();
-    sorted.sort_by(|a, b| b.total_cmp(a));
-    assert!(sorted[0] > sorted[3], "the days differ: {sorted:?}");
-    assert!(
-        (emergency.cap - sorted[3]).abs() < 1e-9,
-        "{emergency:?} from {sorted:?}"
-    );
+    // Then its cap is the 4th-highest of those days' charges
+    assert_eq!(emergency.cap, 1.5, "{emergency:?}");
     assert_eq!(emergency.position, position);
     // And a quote in a zone far busier than ever obeys it, saying so
     log.orders(60, to, declared_at + Duration::seconds(1));
     let zones = log.fold(config);
     let quote = ask(&zones, to, declared_at + Duration::minutes(2)).unwrap();
-    assert!(
-        (quote.priced.applied - emergency.cap).abs() < 1e-9,
-        "{quote:?}"
-    );
+    assert_eq!(quote.priced.applied, 1.5, "{quote:?}");
     assert!(
         quote
             .priced
@@ -282,6 +266,37 @@ fn an_emergency_caps_at_the_fourth_highest_of_the_days_before() {
     );
     let quote = ask(&log.fold(config), to, declared_at + Duration::minutes(4)).unwrap();
     assert_eq!(quote.priced.applied, 2.0);
+}
+
+#[test]
+fn a_quiet_zone_comes_down_a_step_per_dwell_time() {
+    // Given a zone pushed to 1.5 by a burst, then nothing for an hour
+    let config = PricingConfig::parse("smoothing=1").unwrap();
+    let mut log = Log::new();
+    log.berlin(3.0, noon());
+    let to = east(3.0);
+    let zones = log.fold(config);
+    log.courier("c1", to, &zones, noon());
+    let mut at = noon();
+    for _ in 0..5 {
+        log.orders(20, to, at);
+        at += Duration::minutes(5);
+    }
+    let zones = log.fold(config);
+    let cell = zones.cell_of(to).unwrap();
+    let busiest = zone_report(&zones, cell, at).demand_multiplier;
+    assert!(busiest >= 1.5, "{busiest}");
+    // When it is read every five minutes for the next hour (the orders leave the
+    // window ten minutes in)
+    let reads: Vec<f64> = (0..=12)
+        .map(|k| zone_report(&zones, cell, at + Duration::minutes(5 * k)).demand_multiplier)
+        .collect();
+    // Then it never moves more than a step between two reads, and comes back to 1
+    assert!(
+        reads.windows(2).all(|w| (w[1] - w[0]).abs() <= 0.1 + 1e-9),
+        "{reads:?}"
+    );
+    assert_eq!(*reads.last().unwrap(), 1.0, "{reads:?}");
 }
 
 #[test]

@@ -141,6 +141,36 @@ impl Log {
         )
     }
 
+    /// A fee charged (an order used a quote) in `cell` at `multiplier`.
+    pub fn charged(&mut self, cell: &str, multiplier: f64, at: DateTime<Utc>) -> i64 {
+        let id = format!("o{}", self.position());
+        self.push(
+            ORDER_AGGREGATE,
+            &OrderEvent::DeliveryQuoted {
+                order_id: id,
+                delivery: event_schemas::QuotedDelivery {
+                    fee: Money {
+                        amount: (400.0 * multiplier) as i64,
+                        currency: "EUR".into(),
+                    },
+                    base: 400,
+                    multipliers: vec![event_schemas::order::ChargedMultiplier {
+                        kind: "demand".into(),
+                        value: multiplier,
+                    }],
+                    bindings: vec![],
+                    pickup_warehouse: "ber-1".into(),
+                    dropoff_cell: cell.into(),
+                    order_value: 1000,
+                    quoted_at: at,
+                    expires_at: at + Duration::minutes(10),
+                    priced_at_position: 1,
+                },
+            },
+            at,
+        )
+    }
+
     /// `n` orders to `to`, a second apart from `at`.
     pub fn orders(&mut self, n: usize, to: GeoPoint, at: DateTime<Utc>) {
         for i in 0..n {

@@ -45,6 +45,14 @@ pub struct QuoteTerms {
     pub dropoff_cell: String,
     /// The buyer it was quoted for; `None` for a quote asked by a shop's key.
     pub buyer: Option<String>,
+    /// Who asked (the principal's actor): a quote without a buyer serves only orders
+    /// that caller places.
+    #[serde(default)]
+    pub asked_by: String,
+    /// The goods' value it was priced for (free delivery depends on it): an order
+    /// using it must be worth at least this.
+    #[serde(default)]
+    pub order_value: u64,
     pub issued_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
     /// The log position the price was read at: which emergency it obeyed.
@@ -60,6 +68,10 @@ pub enum QuoteProblem {
     Forged,
     #[error("the quote has expired")]
     Expired,
+    #[error("the quote prices a later moment and cannot be used before it")]
+    NotYetValid,
+    #[error("the quote was asked for by another caller")]
+    OtherCaller,
     #[error("the quote was made for another buyer")]
     OtherBuyer,
     #[error("the order delivers outside the quote's dropoff zone")]
@@ -76,6 +88,8 @@ impl QuoteProblem {
             QuoteProblem::Malformed => Refusal::QuoteMalformed,
             QuoteProblem::Forged => Refusal::QuoteForged,
             QuoteProblem::Expired => Refusal::QuoteExpired,
+            QuoteProblem::NotYetValid => Refusal::QuoteNotYetValid,
+            QuoteProblem::OtherCaller => Refusal::QuoteOtherCaller,
             QuoteProblem::OtherBuyer => Refusal::QuoteOtherBuyer,
             QuoteProblem::OtherCell => Refusal::QuoteOtherCell,
             QuoteProblem::OtherCurrency => Refusal::QuoteOtherCurrency,
@@ -107,6 +121,8 @@ pub struct OrderFacts<'a> {
     pub currency: Option<&'a str>,
     /// The buyer placing it, when a buyer's token places it.
     pub buyer: Option<&'a str>,
+    /// Who places it (the principal's actor).
+    pub actor: &'a str,
 }
 
 impl QuoteTerms {
@@ -147,16 +163,24 @@ impl QuoteTerms {
         if now >= terms.expires_at {
             return Err(QuoteProblem::Expired);
         }
+        // A quote for later prices that moment's conditions, not now's.
+        if now + chrono::Duration::minutes(1) < terms.issued_at {
+            return Err(QuoteProblem::NotYetValid);
+        }
         Ok(terms)
     }
 
     /// Whether an order may use this quote: the same buyer (a shop's quote serves any
     /// order of the shop's key), the dropoff's zone, the currency.
     pub fn honours(&self, order: &OrderFacts) -> Result<(), QuoteProblem> {
-        if let Some(buyer) = &self.buyer {
-            if order.buyer != Some(buyer.as_str()) {
-                return Err(QuoteProblem::OtherBuyer);
+        match &self.buyer {
+            Some(buyer) if order.buyer != Some(buyer.as_str()) => {
+                return Err(QuoteProblem::OtherBuyer)
             }
+            None if !self.asked_by.is_empty() && order.actor != self.asked_by => {
+                return Err(QuoteProblem::OtherCaller)
+            }
+            _ => {}
         }
         if order.dropoff_cell != self.dropoff_cell {
             return Err(QuoteProblem::OtherCell);
@@ -199,6 +223,7 @@ impl QuoteTerms {
                 .collect(),
             pickup_warehouse: self.pickup_warehouse.clone(),
             dropoff_cell: self.dropoff_cell.clone(),
+            order_value: self.order_value,
             quoted_at: self.issued_at,
             expires_at: self.expires_at,
             priced_at_position: self.priced_at_position,

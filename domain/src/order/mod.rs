@@ -185,6 +185,18 @@ fn with_delivery(goods: &Money, delivery: &QuotedDelivery) -> Result<(), DomainE
             ),
         ));
     }
+    // Free delivery (and nothing else) depends on the value quoted: goods worth less
+    // than that would get a fee priced for other goods.
+    if goods.amount < i64::try_from(delivery.order_value).unwrap_or(i64::MAX) {
+        return Err(DomainError::new(
+            ErrorKind::Invalid,
+            crate::Refusal::QuoteOrderValue,
+            format!(
+                "the delivery was quoted for goods worth {}, these are worth {}",
+                delivery.order_value, goods.amount
+            ),
+        ));
+    }
     if goods.amount.checked_add(delivery.fee.amount).is_none() {
         return Err(DomainError::new(
             ErrorKind::Invalid,

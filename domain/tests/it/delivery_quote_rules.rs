@@ -44,6 +44,8 @@ fn terms() -> QuoteTerms {
         pickup_warehouse: "ber-1".into(),
         dropoff_cell: "881f1d4887fffff".into(),
         buyer: Some("ada".into()),
+        asked_by: "buyer:ada".into(),
+        order_value: 2_500,
         issued_at: issued(),
         expires_at: issued() + Duration::minutes(10),
         priced_at_position: 1_234,
@@ -55,6 +57,7 @@ fn order<'a>(buyer: Option<&'a str>) -> OrderFacts<'a> {
         dropoff_cell: "881f1d4887fffff",
         currency: Some("EUR"),
         buyer,
+        actor: "key:shop",
     }
 }
 
@@ -166,13 +169,37 @@ fn an_order_uses_a_quote_only_for_its_buyer_zone_and_currency() {
 }
 
 #[test]
-fn a_shops_quote_serves_any_order_of_the_shop() {
+fn a_shops_quote_serves_only_orders_the_shops_key_places() {
     let quote = QuoteTerms {
         buyer: None,
+        asked_by: "key:shop".into(),
         ..terms()
     };
     assert_eq!(quote.honours(&order(None)), Ok(()));
     assert_eq!(quote.honours(&order(Some("ada"))), Ok(()));
+    let other = OrderFacts {
+        actor: "key:other-shop",
+        ..order(None)
+    };
+    assert_eq!(quote.honours(&other), Err(QuoteProblem::OtherCaller));
+}
+
+#[test]
+fn a_quote_for_a_later_moment_cannot_be_used_before_it() {
+    let later = QuoteTerms {
+        issued_at: issued() + Duration::hours(2),
+        expires_at: issued() + Duration::hours(2) + Duration::minutes(10),
+        ..terms()
+    };
+    let token = later.seal(SECRET);
+    assert_eq!(
+        QuoteTerms::open(&token, &[SECRET], issued()),
+        Err(QuoteProblem::NotYetValid)
+    );
+    assert_eq!(
+        QuoteTerms::open(&token, &[SECRET], issued() + Duration::hours(2)),
+        Ok(later)
+    );
 }
 
 proptest! {

@@ -398,6 +398,7 @@ fn quoted_delivery(currency: &str) -> event_schemas::QuotedDelivery {
         bindings: vec![],
         pickup_warehouse: "ams".into(),
         dropoff_cell: "881969524bfffff".into(),
+        order_value: 1_000,
         quoted_at: at,
         expires_at: at + chrono::Duration::minutes(10),
         priced_at_position: 7,
@@ -438,6 +439,37 @@ fn a_quoted_delivery_is_recorded_with_the_placing() {
                 delivery: quoted_delivery("EUR"),
             },
         ]);
+}
+
+#[test]
+fn goods_worth_less_than_the_quote_was_priced_for_are_refused() {
+    // Free delivery depends on the value quoted: a quote for 1,000 does not serve 999.
+    let OrderCommand::Place { delivery, .. } = place_quoted("EUR") else {
+        unreachable!()
+    };
+    let mut delivery = delivery.unwrap();
+    delivery.order_value = 100_000;
+    let OrderCommand::Place {
+        order_id,
+        customer,
+        lines,
+        ship_to,
+        priority,
+        ..
+    } = place()
+    else {
+        unreachable!()
+    };
+    let command = OrderCommand::Place {
+        order_id,
+        customer,
+        lines,
+        ship_to,
+        priority,
+        delivery: Some(delivery),
+    };
+    let error = crate::support::refusal(orders().given_no_previous_events().when(command));
+    assert_eq!(error.code, domain::Refusal::QuoteOrderValue);
 }
 
 #[test]

@@ -264,10 +264,11 @@ async fn record(
     principal: &Principal,
     headers: &HeaderMap,
     name: &'static str,
+    request: &impl Serialize,
     event: DeliveryFeedEvent,
 ) -> Result<MaybeReplayed<(StatusCode, Json<Recorded>)>, Problem> {
     let metadata = state.metadata(headers, principal);
-    let executed = idempotency::run(state, principal, headers, name, &event, |keyed| {
+    let executed = idempotency::run(state, principal, headers, name, request, |keyed| {
         state.commands.record_delivery_feed(
             event.clone(),
             &metadata,
@@ -319,6 +320,9 @@ pub async fn courier(
     PathParams(courier_id): PathParams<String>,
     Body(body): Body<CourierBody>,
 ) -> Result<MaybeReplayed<(StatusCode, Json<Recorded>)>, Problem> {
+    // A retry is the same request even when the model has since seen the courier
+    // online (and would record a move).
+    let fingerprint = serde_json::json!({"courier_id": courier_id, "request": body});
     let mut v = Validator::new();
     v.id("courier_id", &courier_id);
     match (body.status, body.location) {
@@ -359,7 +363,15 @@ pub async fn courier(
             }
         }
     };
-    record(&state, &principal, &headers, "courier_status", event).await
+    record(
+        &state,
+        &principal,
+        &headers,
+        "courier_status",
+        &fingerprint,
+        event,
+    )
+    .await
 }
 
 fn field(field: &str, message: &str) -> domain::FieldError {
@@ -431,7 +443,15 @@ pub async fn weather(
         from: body.from,
         until: body.until,
     };
-    record(&state, &principal, &headers, "weather_observed", event).await
+    record(
+        &state,
+        &principal,
+        &headers,
+        "weather_observed",
+        &event.clone(),
+        event,
+    )
+    .await
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
@@ -494,5 +514,13 @@ pub async fn local_event(
         ends_at: body.ends_at,
         expected_attendance: body.expected_attendance,
     };
-    record(&state, &principal, &headers, "local_event_scheduled", event).await
+    record(
+        &state,
+        &principal,
+        &headers,
+        "local_event_scheduled",
+        &event.clone(),
+        event,
+    )
+    .await
 }

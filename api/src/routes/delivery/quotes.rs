@@ -163,6 +163,7 @@ fn request(
             Principal::Buyer { subject } => Some(subject.clone()),
             _ => None,
         },
+        asked_by: principal.actor(),
     })
 }
 

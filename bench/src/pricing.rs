@@ -127,8 +127,7 @@ pub async fn run(args: PricingArgs) -> anyhow::Result<()> {
         // A burst of orders in a zone with a courier, to the zone's new multiplier.
         pricing.spawn_follow(store.committed());
         let mut freshness = latency_histogram();
-        for burst in 0..args.bursts.min(couriers.len()) {
-            let point = couriers[burst];
+        for (burst, point) in couriers.iter().copied().enumerate().take(args.bursts) {
             let cell = pricing.read(|z| z.cell_of(point)).0.expect("a cell");
             let before = pricing.read(|z| z.steady_at(cell, Utc::now()).multiplier).0;
             let orders: Vec<_> = (0..8)

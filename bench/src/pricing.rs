@@ -123,6 +123,10 @@ pub async fn run(args: PricingArgs) -> anyhow::Result<()> {
         figures.set("in_process_quotes_per_s", round2(quotes.0));
         figures.set("in_process_p99_ms", round2(p99 * 1000.0) / 1000.0);
         figures.set("in_process_baseline_per_s", round2(baseline.0));
+        figures.set(
+            "in_process_baseline_p99_ms",
+            round2(base_p99 * 1000.0) / 1000.0,
+        );
 
         // A burst of orders in a zone with a courier, to the zone's new multiplier.
         pricing.spawn_follow(store.committed());

@@ -406,24 +406,28 @@ fn quoted_delivery(currency: &str) -> event_schemas::QuotedDelivery {
 }
 
 fn place_quoted(currency: &str) -> OrderCommand {
-    let OrderCommand::Place {
-        order_id,
-        customer,
-        lines,
-        ship_to,
-        priority,
-        ..
-    } = place()
-    else {
-        unreachable!("place() is a Place")
-    };
-    OrderCommand::Place {
-        order_id,
-        customer,
-        lines,
-        ship_to,
-        priority,
-        delivery: Some(quoted_delivery(currency)),
+    place_delivering(quoted_delivery(currency))
+}
+
+/// [`place`] with a quoted delivery.
+fn place_delivering(quoted: event_schemas::QuotedDelivery) -> OrderCommand {
+    match place() {
+        OrderCommand::Place {
+            order_id,
+            customer,
+            lines,
+            ship_to,
+            priority,
+            ..
+        } => OrderCommand::Place {
+            order_id,
+            customer,
+            lines,
+            ship_to,
+            priority,
+            delivery: Some(quoted),
+        },
+        _ => unreachable!("place() is a Place"),
     }
 }
 
@@ -443,31 +447,12 @@ fn a_quoted_delivery_is_recorded_with_the_placing() {
 
 #[test]
 fn goods_worth_less_than_the_quote_was_priced_for_are_refused() {
-    // Free delivery depends on the value quoted: a quote for 1,000 does not serve 999.
-    let OrderCommand::Place { delivery, .. } = place_quoted("EUR") else {
-        unreachable!()
-    };
-    let mut delivery = delivery.unwrap();
-    delivery.order_value = 100_000;
-    let OrderCommand::Place {
-        order_id,
-        customer,
-        lines,
-        ship_to,
-        priority,
-        ..
-    } = place()
-    else {
-        unreachable!()
-    };
-    let command = OrderCommand::Place {
-        order_id,
-        customer,
-        lines,
-        ship_to,
-        priority,
-        delivery: Some(delivery),
-    };
+    // Free delivery depends on the value quoted: a quote for 100,000 does not serve
+    // goods worth 1,000.
+    let command = place_delivering(event_schemas::QuotedDelivery {
+        order_value: 100_000,
+        ..quoted_delivery("EUR")
+    });
     let error = crate::support::refusal(orders().given_no_previous_events().when(command));
     assert_eq!(error.code, domain::Refusal::QuoteOrderValue);
 }

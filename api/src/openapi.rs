@@ -13,7 +13,7 @@ use utoipa::OpenApi;
 use crate::problem::{FieldErrorBody, Problem};
 use crate::routes::{
     activity, admin, availability, delivery, keys, listings, ops, orders, payments, product_search,
-    products, recommendations, reservations, stock, warehouses,
+    products, recommendations, replenishment, reservations, stock, warehouses,
 };
 
 #[derive(OpenApi)]
@@ -36,6 +36,7 @@ use crate::routes::{
         stock::release,
         availability::by_sku,
         availability::by_sku_and_warehouse,
+        replenishment::list,
         admin::projection,
         admin::rebuild,
         admin::advance_clock,

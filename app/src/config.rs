@@ -102,6 +102,12 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub quote_secrets: Vec<String>,
+    /// Reorder points as comma-separated name=value pairs: service_level (0.95),
+    /// lead_time_days (7), review_days (14), and lead_time.<warehouse_id> for a
+    /// warehouse whose lead time differs.
+    #[arg(long, env = "COMMERCE_REPLENISHMENT", default_value = "",
+          value_parser = delivery::replenishment::ReplenishmentConfig::parse)]
+    pub replenishment: delivery::replenishment::ReplenishmentConfig,
 }
 
 /// Credentials.
@@ -231,6 +237,7 @@ impl ServeArgs {
                     .iter()
                     .map(|s| s.as_bytes().to_vec())
                     .collect(),
+                replenishment: self.replenishment.clone(),
             },
             limits: api::routes::Limits {
                 max_ttl_seconds: self.reservation_max_ttl,

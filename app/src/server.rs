@@ -63,6 +63,8 @@ pub struct DeliverySettings {
     pub pricing: delivery::PricingConfig,
     /// The first seals, each opens; empty: one made at start.
     pub quote_secrets: Vec<Vec<u8>>,
+    /// Reorder points: service level, lead times, review period.
+    pub replenishment: delivery::replenishment::ReplenishmentConfig,
 }
 
 /// Shortest quote secret accepted.
@@ -107,6 +109,8 @@ pub struct Backend {
     pub recommendations_dir: std::path::PathBuf,
     /// Delivery pricing's model, in memory.
     pub pricing: Arc<delivery::LivePricing>,
+    /// Stock's sales and reorder points, in memory.
+    pub replenishment: Arc<delivery::replenishment::LiveReplenishment>,
 }
 
 impl Backend {
@@ -121,7 +125,14 @@ impl Backend {
                 live: self.recommendations.clone(),
                 dir: self.recommendations_dir.clone(),
             }),
-            Arc::new(delivery::PricingHandle(self.pricing.clone())),
+            Arc::new(delivery::LiveHandle {
+                name: "delivery",
+                live: self.pricing.clone(),
+            }),
+            Arc::new(delivery::LiveHandle {
+                name: "replenishment",
+                live: self.replenishment.clone(),
+            }),
         ]
     }
 }
@@ -145,6 +156,10 @@ pub async fn open_backend(config: &ServerConfig) -> anyhow::Result<Backend> {
     let search = SearchProjection::open(read_db.clone(), config.data_dir.join("search")).await?;
     let recommendations_dir = config.data_dir.join("recommendations");
     let pricing = delivery::live(read_db.clone(), config.delivery.pricing);
+    let replenishment = delivery::replenishment::live_replenishment(
+        read_db.clone(),
+        config.delivery.replenishment.clone(),
+    );
     let recommendations = snapshot::load(
         read_db,
         config.recommendations.clone(),
@@ -161,6 +176,7 @@ pub async fn open_backend(config: &ServerConfig) -> anyhow::Result<Backend> {
         recommendations,
         recommendations_dir,
         pricing,
+        replenishment,
     })
 }
 
@@ -236,7 +252,9 @@ pub async fn serve(config: ServerConfig, auth: AuthSettings) -> anyhow::Result<(
     backend.recommendations.catch_up().await?;
     backend.recommendations.spawn_follow(committed.clone());
     backend.pricing.catch_up().await?;
-    backend.pricing.spawn_follow(committed);
+    backend.pricing.spawn_follow(committed.clone());
+    backend.replenishment.catch_up().await?;
+    backend.replenishment.spawn_follow(committed);
     snapshot::spawn_saver(
         backend.recommendations.clone(),
         backend.recommendations_dir.clone(),
@@ -289,6 +307,7 @@ pub async fn serve(config: ServerConfig, auth: AuthSettings) -> anyhow::Result<(
             pricing: backend.pricing.clone(),
             secrets: Arc::new(config.delivery.secrets()?),
             quote_counter: api::routes::delivery::QuoteCounter::spawn(backend.commands.clone()),
+            replenishment: backend.replenishment.clone(),
         },
         projections: Arc::new(backend.projections()),
         metrics,

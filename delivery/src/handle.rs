@@ -1,34 +1,36 @@
-//! The pricing model as one of the projections `rebuild` and the admin routes know.
+//! The in-memory models of this crate as projections `rebuild` and the admin
+//! routes know (`delivery`, `replenishment`).
 
 use std::sync::Arc;
 
-use projections::runtime::ProjectionError;
+use projections::runtime::{InMemory, LiveCopy, ProjectionError};
 use projections::{ProjectionHandle, RebuildStatus};
 
-use crate::LivePricing;
+/// A model kept in memory, rebuilt beside the live one under `name`.
+pub struct LiveHandle<M: InMemory> {
+    pub name: &'static str,
+    pub live: Arc<LiveCopy<M>>,
+}
 
-/// `delivery`: the pricing model, rebuilt beside the live one.
-pub struct PricingHandle(pub Arc<LivePricing>);
-
-impl ProjectionHandle for PricingHandle {
+impl<M: InMemory + Clone> ProjectionHandle for LiveHandle<M> {
     fn name(&self) -> &'static str {
-        "delivery"
+        self.name
     }
     fn position(&self) -> i64 {
-        self.0.position()
+        self.live.position()
     }
     fn rebuild_status(&self) -> RebuildStatus {
-        self.0.rebuild_status()
+        self.live.rebuild_status()
     }
     fn subscribe_rebuild(&self) -> tokio::sync::watch::Receiver<RebuildStatus> {
-        self.0.subscribe_rebuild()
+        self.live.subscribe_rebuild()
     }
     fn start_rebuild(&self) -> Result<RebuildStatus, ProjectionError> {
-        self.0.start_rebuild()
+        self.live.start_rebuild()
     }
     fn rebuild_now(
         &self,
     ) -> futures::future::BoxFuture<'_, Result<RebuildStatus, ProjectionError>> {
-        Box::pin(self.0.rebuild())
+        Box::pin(self.live.rebuild())
     }
 }

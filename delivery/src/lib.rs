@@ -11,11 +11,14 @@
 //! * [`quoting`] — pricing one delivery: city, zone, conditions, fee, quote terms.
 //! * [`outlook`] — a zone's report and forecast, a city's forecast, rebalancing.
 //! * [`config`] — resolution, demand window, hysteresis, quote lifetime.
+//! * [`replenishment`] — stock's reorder points from its daily sales (the domain's
+//!   rules), what to reorder per warehouse, days of cover.
 
 pub mod config;
 pub mod follower;
 pub mod outlook;
 pub mod quoting;
+pub mod replenishment;
 pub mod zones;
 
 pub use config::PricingConfig;
@@ -30,7 +33,7 @@ pub fn cell_like(point: event_schemas::GeoPoint, like: &str) -> Option<String> {
     let point = h3o::LatLng::new(point.lat, point.lon).ok()?;
     Some(point.to_cell(like.resolution()).to_string())
 }
-pub use handle::PricingHandle;
+pub use handle::LiveHandle;
 pub use quoting::{quote, Pickup, Quote, QuoteRefusal, QuoteRequest};
 pub use zones::Zones;
 

@@ -23,6 +23,7 @@ pub const PROJECTIONS: &[&str] = &[
     "search",
     "recommendations",
     "delivery",
+    "replenishment",
 ];
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

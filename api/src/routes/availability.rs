@@ -16,6 +16,9 @@ pub struct WarehouseLevels {
     pub on_hand: i64,
     pub held: i64,
     pub available: i64,
+    /// Days the available stock lasts at the last weeks' sales (null when it has
+    /// not sold).
+    pub days_of_cover: Option<f64>,
 }
 
 /// A SKU's stock over all warehouses, and the log position the answer reflects.
@@ -40,12 +43,13 @@ pub struct WarehouseSkuAvailability {
     pub position: i64,
 }
 
-fn levels(w: WarehouseAvailability) -> WarehouseLevels {
+fn levels(w: WarehouseAvailability, days_of_cover: Option<f64>) -> WarehouseLevels {
     WarehouseLevels {
         warehouse_id: w.warehouse_id,
         on_hand: w.on_hand,
         held: w.held,
         available: w.available,
+        days_of_cover,
     }
 }
 
@@ -80,12 +84,33 @@ pub async fn by_sku(
     QueryParams(consistency): QueryParams<Consistency>,
 ) -> Result<Json<SkuAvailability>, Problem> {
     let view = read(&state, &sku, None, &consistency).await?;
+    // Sales-based, so read from the replenishment model (as far as it has followed).
+    let covers: Vec<Option<f64>> = state
+        .delivery
+        .replenishment
+        .read(|model| {
+            view.warehouses
+                .iter()
+                .map(|w| {
+                    model
+                        .advice(&view.sku, &w.warehouse_id)
+                        .and_then(|s| s.advice.days_of_cover)
+                        .map(super::replenishment::tenth)
+                })
+                .collect()
+        })
+        .0;
     Ok(Json(SkuAvailability {
         sku: view.sku,
         on_hand: view.on_hand,
         held: view.held,
         available: view.available,
-        warehouses: view.warehouses.into_iter().map(levels).collect(),
+        warehouses: view
+            .warehouses
+            .into_iter()
+            .zip(covers)
+            .map(|(w, cover)| levels(w, cover))
+            .collect(),
         position: view.position,
     }))
 }

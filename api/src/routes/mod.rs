@@ -15,6 +15,7 @@ pub mod payments;
 pub mod product_search;
 pub mod products;
 pub mod recommendations;
+pub mod replenishment;
 pub mod reservations;
 pub mod stock;
 pub mod table;

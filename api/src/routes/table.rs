@@ -12,7 +12,8 @@ use axum::routing::{self, MethodRouter};
 
 use super::{
     activity, admin, availability, delivery, docs, keys, listings, ops, orders, payments,
-    product_search, products, recommendations, reservations, stock, warehouses, AppState,
+    product_search, products, recommendations, replenishment, reservations, stock, warehouses,
+    AppState,
 };
 use crate::auth::Requirement::{self, Buyer, Master, Public, Scope};
 use crate::flash;
@@ -139,6 +140,7 @@ pub fn routes() -> Vec<Route> {
             Scope("read"),
             availability::by_sku,
         ),
+        Route::get("/v1/replenishment", Scope("read"), replenishment::list),
         Route::get(
             "/v1/availability/{sku}/{warehouse_id}",
             Scope("read"),

@@ -34,6 +34,8 @@ pub struct DeliveryState {
     /// Quote secrets: the first seals, each opens.
     pub secrets: Arc<Vec<Vec<u8>>>,
     pub quote_counter: Arc<QuoteCounter>,
+    /// Stock's reorder points, from its sales (days of cover, what to reorder).
+    pub replenishment: Arc<::delivery::replenishment::LiveReplenishment>,
 }
 
 impl DeliveryState {

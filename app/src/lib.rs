@@ -6,10 +6,13 @@
 //! * [`server`] — opens the event log, the command service and the projections (the
 //!   back end) under the data directory's lock, starts the background processes
 //!   (order process, expiry, flash-sale ticker, projections) and serves `api`'s router.
+//! * [`reorder`] — the replenishment process: `ReorderSuggested` once per crossing of
+//!   a reorder point, under a lease.
 //! * [`rebuild`] — `commerce rebuild`: asks the running server, or rebuilds here.
 //! * [`datadir`] — the data directory's lock and the address file of its server.
 
 pub mod config;
 pub mod datadir;
 pub mod rebuild;
+pub mod reorder;
 pub mod server;

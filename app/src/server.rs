@@ -255,6 +255,7 @@ pub async fn serve(config: ServerConfig, auth: AuthSettings) -> anyhow::Result<(
     backend.pricing.spawn_follow(committed.clone());
     backend.replenishment.catch_up().await?;
     backend.replenishment.spawn_follow(committed);
+    crate::reorder::spawn_reorder_process(backend.commands.clone(), backend.replenishment.clone());
     snapshot::spawn_saver(
         backend.recommendations.clone(),
         backend.recommendations_dir.clone(),

@@ -34,6 +34,7 @@ pub struct CommandService {
     pub(crate) flash_sale: AggregateHost<FlashSale>,
     pub(crate) buyer_holds: AggregateHost<domain::BuyerHolds>,
     pub(crate) parked: AggregateHost<domain::ParkedEvents>,
+    reorder: AggregateHost<domain::ReorderLine>,
     expiry: Arc<ExpiryIndex>,
     committer: GroupCommitter,
     /// Bumped whenever units of a flash sale are sold or come back, so queues waiting
@@ -63,7 +64,8 @@ impl CommandService {
             order: AggregateHost::new(context.clone()),
             flash_sale: AggregateHost::new(context.clone()),
             buyer_holds: AggregateHost::new(context.clone()),
-            parked: AggregateHost::new(context),
+            parked: AggregateHost::new(context.clone()),
+            reorder: AggregateHost::new(context),
             store,
             clock,
             warehouses,
@@ -260,6 +262,29 @@ impl CommandService {
             events: vec![crate::host::encode(event, metadata, self.clock.now())],
             receipts,
         }
+    }
+
+    /// Suggest reordering a SKU in a warehouse, or clear a suggestion (once per
+    /// crossing of the reorder point: the aggregate drops repeats). Answers whether
+    /// an event was recorded.
+    pub async fn handle_reorder(
+        &self,
+        command: domain::ReorderCommand,
+        metadata: &Metadata,
+    ) -> Result<bool, CommandError> {
+        let id = match &command {
+            domain::ReorderCommand::Suggest {
+                sku, warehouse_id, ..
+            }
+            | domain::ReorderCommand::Clear {
+                sku, warehouse_id, ..
+            } => stock_aggregate_id(sku, warehouse_id),
+        };
+        let (outcome, _) = self
+            .reorder
+            .execute(&id, command, metadata.clone(), None)
+            .await?;
+        Ok(outcome.events > 0)
     }
 
     /// Set a city's delivery pricing, or declare or end an emergency there.

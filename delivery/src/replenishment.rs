@@ -139,6 +139,14 @@ impl Replenishment {
         }
     }
 
+    /// Every shelf's advice, in no order.
+    pub fn all(&self) -> Vec<Suggestion> {
+        self.shelves
+            .iter()
+            .map(|((sku, warehouse), shelf)| self.suggest(sku, warehouse, shelf))
+            .collect()
+    }
+
     /// What to reorder in `warehouse_id` now: every SKU at or under its reorder
     /// point that sells, the fewest days of cover first.
     pub fn to_reorder(&self, warehouse_id: &str) -> Vec<Suggestion> {

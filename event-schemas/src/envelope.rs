@@ -16,6 +16,7 @@ use crate::flash_sale::{FlashSaleEvent, FLASH_SALE_AGGREGATE};
 use crate::order::{OrderEvent, ORDER_AGGREGATE};
 use crate::parked::{ParkedEvent, PARKED_EVENTS_AGGREGATE};
 use crate::product::{ProductEvent, PRODUCT_AGGREGATE};
+use crate::reorder::{ReorderEvent, REORDER_AGGREGATE};
 use crate::reservation::{ReservationEvent, RESERVATION_AGGREGATE};
 use crate::stock::{StockEvent, STOCK_AGGREGATE};
 use crate::warehouse::{WarehouseEvent, WAREHOUSE_AGGREGATE};
@@ -72,6 +73,7 @@ pub enum RecordedEvent {
     Parked(ParkedEvent),
     City(CityEvent),
     DeliveryFeed(DeliveryFeedEvent),
+    Reorder(ReorderEvent),
     /// An aggregate type this build does not know (written by a newer version).
     Other,
 }
@@ -108,6 +110,7 @@ impl RecordedEvent {
             PARKED_EVENTS_AGGREGATE => RecordedEvent::Parked(decode_str(a, v, p)?),
             CITY_AGGREGATE => RecordedEvent::City(decode_str(a, v, p)?),
             DELIVERY_FEED_AGGREGATE => RecordedEvent::DeliveryFeed(decode_str(a, v, p)?),
+            REORDER_AGGREGATE => RecordedEvent::Reorder(decode_str(a, v, p)?),
             _ => RecordedEvent::Other,
         })
     }
@@ -129,6 +132,7 @@ impl Envelope {
             PARKED_EVENTS_AGGREGATE => self.decode_as().map(RecordedEvent::Parked),
             CITY_AGGREGATE => self.decode_as().map(RecordedEvent::City),
             DELIVERY_FEED_AGGREGATE => self.decode_as().map(RecordedEvent::DeliveryFeed),
+            REORDER_AGGREGATE => self.decode_as().map(RecordedEvent::Reorder),
             _ => Ok(RecordedEvent::Other),
         }
     }

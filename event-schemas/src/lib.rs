@@ -16,6 +16,7 @@ pub mod flash_sale;
 pub mod order;
 pub mod parked;
 pub mod product;
+pub mod reorder;
 pub mod reservation;
 pub mod schemas;
 pub mod stock;
@@ -32,6 +33,7 @@ pub use flash_sale::FlashSaleEvent;
 pub use order::{Destination, OrderEvent, PricedLine, QuotedDelivery};
 pub use parked::ParkedEvent;
 pub use product::{ProductChanges, ProductDetails, ProductEvent, Shop};
+pub use reorder::ReorderEvent;
 pub use reservation::{LineShortage, ReservationEvent, ReservationLine};
 pub use stock::StockEvent;
 pub use upcast::{decode_str, decode_value, upcast};
@@ -78,5 +80,6 @@ cqrs_domain_event!(
     ParkedEvent,
     BuyerHoldsEvent,
     CityEvent,
-    DeliveryFeedEvent
+    DeliveryFeedEvent,
+    ReorderEvent
 );

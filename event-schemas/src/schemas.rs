@@ -8,8 +8,8 @@ use schemars::{schema_for, Schema};
 
 use crate::{
     ActivityEvent, ApiKeyEvent, BuyerHoldsEvent, CityEvent, DeliveryFeedEvent, Envelope,
-    FlashSaleEvent, OrderEvent, ParkedEvent, ProductEvent, ReservationEvent, StockEvent,
-    WarehouseEvent,
+    FlashSaleEvent, OrderEvent, ParkedEvent, ProductEvent, ReorderEvent, ReservationEvent,
+    StockEvent, WarehouseEvent,
 };
 
 /// Every schema this crate publishes, by file name.
@@ -23,6 +23,7 @@ pub fn all() -> Vec<(&'static str, Schema)> {
         ("envelope.json", schema_for!(Envelope)),
         ("order_event.json", schema_for!(OrderEvent)),
         ("product_event.json", schema_for!(ProductEvent)),
+        ("reorder_event.json", schema_for!(ReorderEvent)),
         ("activity_event.json", schema_for!(ActivityEvent)),
         ("flash_sale_event.json", schema_for!(FlashSaleEvent)),
         ("reservation_event.json", schema_for!(ReservationEvent)),

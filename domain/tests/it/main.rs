@@ -30,6 +30,7 @@ mod forecast_accuracy_rules;
 mod order_process_rules;
 mod order_rules;
 mod product_rules;
+mod reorder_rules;
 mod reservation_rules;
 mod stock_properties;
 mod stock_rules;

@@ -108,6 +108,11 @@ pub struct ServeArgs {
     #[arg(long, env = "COMMERCE_REPLENISHMENT", default_value = "",
           value_parser = delivery::replenishment::ReplenishmentConfig::parse)]
     pub replenishment: delivery::replenishment::ReplenishmentConfig,
+    /// Record `ReorderSuggested` each time a SKU's available stock in a warehouse
+    /// falls to its reorder point (once per crossing; one process per database does
+    /// it, under a lease).
+    #[arg(long, env = "COMMERCE_REORDER_SUGGESTIONS")]
+    pub reorder_suggestions: bool,
 }
 
 /// Credentials.
@@ -238,6 +243,7 @@ impl ServeArgs {
                     .map(|s| s.as_bytes().to_vec())
                     .collect(),
                 replenishment: self.replenishment.clone(),
+                reorder_suggestions: self.reorder_suggestions,
             },
             limits: api::routes::Limits {
                 max_ttl_seconds: self.reservation_max_ttl,

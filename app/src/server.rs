@@ -65,6 +65,8 @@ pub struct DeliverySettings {
     pub quote_secrets: Vec<Vec<u8>>,
     /// Reorder points: service level, lead times, review period.
     pub replenishment: delivery::replenishment::ReplenishmentConfig,
+    /// Whether this process records reorder suggestions (under the lease).
+    pub reorder_suggestions: bool,
 }
 
 /// Shortest quote secret accepted.
@@ -255,7 +257,12 @@ pub async fn serve(config: ServerConfig, auth: AuthSettings) -> anyhow::Result<(
     backend.pricing.spawn_follow(committed.clone());
     backend.replenishment.catch_up().await?;
     backend.replenishment.spawn_follow(committed);
-    crate::reorder::spawn_reorder_process(backend.commands.clone(), backend.replenishment.clone());
+    if config.delivery.reorder_suggestions {
+        crate::reorder::spawn_reorder_process(
+            backend.commands.clone(),
+            backend.replenishment.clone(),
+        );
+    }
     snapshot::spawn_saver(
         backend.recommendations.clone(),
         backend.recommendations_dir.clone(),

@@ -9,10 +9,11 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
+use commands::lease::Lease;
 use commands::CommandService;
 use delivery::replenishment::LiveReplenishment;
 use domain::ReorderCommand;
-use event_log::{Database, StoreError};
+use event_log::StoreError;
 use event_schemas::reorder::REORDER_AGGREGATE;
 use event_schemas::{Metadata, ReorderEvent};
 
@@ -20,8 +21,6 @@ use event_schemas::{Metadata, ReorderEvent};
 const LEASE_KEY: i64 = 0x7265_6f72_6465_7200;
 /// Least time between two passes over the shelves.
 const PASS_EVERY: Duration = Duration::from_secs(1);
-/// How often the lease's connection is checked.
-const LEASE_CHECK: Duration = Duration::from_secs(5);
 
 /// Run the process for as long as this one lives.
 pub fn spawn_reorder_process(commands: Arc<CommandService>, model: Arc<LiveReplenishment>) {
@@ -117,20 +116,10 @@ async fn run_while_leased(
     commands: &Arc<CommandService>,
     model: &Arc<LiveReplenishment>,
 ) -> Result<(), StoreError> {
-    let mut lease = match commands.store().database() {
-        Database::Postgres(pool) => {
-            let mut connection = pool.acquire().await?;
-            let held: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
-                .bind(LEASE_KEY)
-                .fetch_one(&mut *connection)
-                .await?;
-            if !held {
-                tokio::time::sleep(Duration::from_secs(2)).await;
-                return Ok(());
-            }
-            Some(connection)
-        }
-        Database::Sqlite { .. } => None,
+    let Some(mut lease) = Lease::take(commands.store().database(), LEASE_KEY).await? else {
+        // Another process runs it; look again later.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        return Ok(());
     };
     let metadata = Metadata {
         actor: Some("replenishment-process".into()),
@@ -138,7 +127,6 @@ async fn run_while_leased(
     };
     let mut open = open_shelves(commands).await?;
     let mut committed = commands.store().committed();
-    let mut last_check = tokio::time::Instant::now();
     let mut seen = -1;
     loop {
         let position = model.position();
@@ -146,12 +134,7 @@ async fn run_while_leased(
             seen = position;
             pass(commands, model, &mut open, &metadata).await;
         }
-        if let Some(connection) = lease.as_mut() {
-            if last_check.elapsed() >= LEASE_CHECK {
-                sqlx::query("SELECT 1").execute(&mut **connection).await?;
-                last_check = tokio::time::Instant::now();
-            }
-        }
+        lease.check().await?;
         tokio::time::sleep(PASS_EVERY).await;
         let _ = tokio::time::timeout(PASS_EVERY, committed.changed()).await;
     }

@@ -21,6 +21,7 @@ pub mod committer;
 pub mod expiry;
 pub mod flash_sales;
 pub mod host;
+pub mod lease;
 pub mod order_process;
 pub mod orders;
 pub mod reservations;

@@ -22,11 +22,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use event_log::{Database, EventStore, StoreError};
+use event_log::{EventStore, StoreError};
 use event_schemas::OrderEvent;
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 
+use crate::lease::Lease;
 pub use crate::orders::{Planner, ORDER_PROCESS};
 use crate::service::CommandService;
 use payment_clock::PaymentClock;
@@ -40,8 +41,6 @@ const READ_BATCH: i64 = 256;
 /// finished work, all of it idempotent); also how often the process looks for orders
 /// whose payment did not come, and the longest it sleeps without a wake-up.
 const TICK: Duration = Duration::from_millis(200);
-/// How often the lease's connection is checked.
-const LEASE_CHECK: Duration = Duration::from_secs(5);
 /// First and longest pause before an event that failed is tried again.
 const RETRY_FIRST: Duration = Duration::from_millis(50);
 const RETRY_MAX: Duration = Duration::from_secs(5);
@@ -71,22 +70,10 @@ async fn run_while_leased(
     service: &Arc<CommandService>,
     planner: &Arc<dyn Planner>,
 ) -> Result<(), StoreError> {
-    let mut lease = match service.store().database() {
-        Database::Postgres(pool) => {
-            let mut connection = pool.acquire().await?;
-            let held: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
-                .bind(LEASE_KEY)
-                .fetch_one(&mut *connection)
-                .await?;
-            if !held {
-                // Another process runs it; look again later.
-                tokio::time::sleep(Duration::from_secs(2)).await;
-                return Ok(());
-            }
-            Some(connection)
-        }
-        // SQLite has one process per database.
-        Database::Sqlite { .. } => None,
+    let Some(mut lease) = Lease::take(service.store().database(), LEASE_KEY).await? else {
+        // Another process runs it; look again later.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        return Ok(());
     };
     let store = service.store();
     let checkpoint = store.process_checkpoint(ORDER_PROCESS).await?;
@@ -108,7 +95,6 @@ async fn run_while_leased(
         payments_from,
         at: tokio::time::Instant::now(),
     };
-    let mut last_lease_check = tokio::time::Instant::now();
     let mut committed = service.store().committed();
     let outcome = loop {
         if let Err(error) = runner.reap() {
@@ -122,13 +108,8 @@ async fn run_while_leased(
         if let Err(error) = written.update(store, &runner).await {
             break Err(error);
         }
-        if let Some(connection) = lease.as_mut() {
-            if last_lease_check.elapsed() >= LEASE_CHECK {
-                if let Err(error) = sqlx::query("SELECT 1").execute(&mut **connection).await {
-                    break Err(error.into());
-                }
-                last_lease_check = tokio::time::Instant::now();
-            }
+        if let Err(error) = lease.check().await {
+            break Err(error);
         }
         if read > 0 && runner.more {
             continue;

@@ -22,6 +22,7 @@ async fn wait(api: &Api, order_id: &str, statuses: &str) -> Value {
 on_both_backends!(
     a_zone_prices_by_demand_weather_and_emergencies,
     an_order_pays_the_fee_its_quote_promised,
+    an_emergency_declared_under_load_bounds_every_later_quote,
 );
 
 /// Four km east of the Amsterdam warehouse `open_shop` registers.
@@ -403,9 +404,12 @@ async fn an_order_pays_the_fee_its_quote_promised(backend: Backend) {
     );
 
     // A changed, misplaced or pointless quote is refused and writes nothing
-    let mut forged = token.to_string();
-    let last = forged.pop().unwrap();
-    forged.push(if last == 'A' { 'B' } else { 'A' });
+    // A character inside the seal (the last one also carries padding bits, so a
+    // change there may not decode at all: malformed rather than forged).
+    let mut forged: Vec<char> = token.chars().collect();
+    let at = forged.len() - 5;
+    forged[at] = if forged[at] == 'A' { 'B' } else { 'A' };
+    let forged: String = forged.into_iter().collect();
     let problem = server
         .post("/v1/orders", &quoted_order("q-2", 1, &forged, DROPOFF))
         .await
@@ -433,6 +437,167 @@ async fn an_order_pays_the_fee_its_quote_promised(backend: Backend) {
         .get("/v1/orders/q-2")
         .await
         .problem(StatusCode::NOT_FOUND);
+}
+
+/// The server's time now (the manual clock, moved by nothing).
+async fn now(server: &Api) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp(advance(server, 0).await, 0).unwrap()
+}
+
+/// Conditions over the dropoff for the next two hours: rain, a local event, demand.
+async fn conditions(server: &Api, day: usize, rain: bool, event: bool, demand: bool) {
+    let at = now(server).await;
+    let (from, until) = (
+        (at - chrono::Duration::minutes(1)).to_rfc3339(),
+        (at + chrono::Duration::hours(2)).to_rfc3339(),
+    );
+    if rain {
+        server
+            .post(
+                "/v1/delivery/weather",
+                &json!({"city_id": "ams", "condition": "rain", "from": from, "until": until}),
+            )
+            .await
+            .expect(StatusCode::CREATED);
+    }
+    if event {
+        server
+            .post(
+                "/v1/delivery/local-events",
+                &json!({"event_id": format!("fair-{day}"), "name": "Fair",
+                        "location": {"lat": DROPOFF.0, "lon": DROPOFF.1}, "radius_km": 1.0,
+                        "starts_at": from, "ends_at": until, "expected_attendance": 5000}),
+            )
+            .await
+            .expect(StatusCode::CREATED);
+    }
+    if demand {
+        for i in 0..12 {
+            let order = json!({"order_id": format!("busy-{day}-{i}"),
+                               "lines": [{"sku": "MUG-1", "quantity": 1}],
+                               "ship_to": {"region": "nl", "lat": DROPOFF.0, "lon": DROPOFF.1}});
+            server
+                .post("/v1/orders", &order)
+                .await
+                .expect(StatusCode::CREATED);
+        }
+    }
+}
+
+/// A quote for one mug to the dropoff, once the model has seen everything so far.
+async fn quote_now(server: &Api) -> Value {
+    let mut body = quote_body(server.head().await);
+    body["order_value"] = json!(1299);
+    server
+        .post("/v1/delivery/quotes", &body)
+        .await
+        .expect(StatusCode::OK)
+}
+
+async fn an_emergency_declared_under_load_bounds_every_later_quote(backend: Backend) {
+    let env = Env::new(backend).await;
+    let server = env.start_with(&["--clock", "manual"]).await;
+    crate::shop::open_shop(&server, 1_000, 1299).await;
+    server
+        .post("/v1/delivery/cities", &amsterdam(3.0))
+        .await
+        .expect(StatusCode::OK);
+    server
+        .post(
+            "/v1/delivery/couriers/c1",
+            &json!({"status": "online", "location": {"lat": DROPOFF.0, "lon": DROPOFF.1}}),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+    // Given five days on which an order paid delivery at 1.3 (rain), 1.15 (a fair),
+    // 1.495 (both), 1.43 (rain, demand) and 1.265 (a fair, demand)
+    let days = [
+        (true, false, false),
+        (false, true, false),
+        (true, true, false),
+        (true, false, true),
+        (false, true, true),
+    ];
+    let mut charged = Vec::new();
+    for (day, (rain, event, demand)) in days.into_iter().enumerate() {
+        conditions(&server, day, rain, event, demand).await;
+        let quote = quote_now(&server).await;
+        charged.push(quote["applied"].as_f64().unwrap());
+        server
+            .post(
+                "/v1/orders",
+                &quoted_order(
+                    &format!("paid-{day}"),
+                    1,
+                    quote["quote_id"].as_str().unwrap(),
+                    DROPOFF,
+                ),
+            )
+            .await
+            .expect(StatusCode::CREATED);
+        advance(&server, 24 * 3600).await;
+    }
+    charged.sort_by(|a, b| b.total_cmp(a));
+    let cap = charged[3];
+    assert!((cap - 1.265).abs() < 1e-9, "{charged:?}");
+    // And today all three at once: 1.3 × 1.15 × 1.1
+    conditions(&server, 5, true, true, true).await;
+    let before = quote_now(&server).await;
+    assert!(before["applied"].as_f64().unwrap() > cap, "{before}");
+
+    // When an emergency is declared while four clients keep quoting
+    let declared = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(i64::MAX));
+    let clients: Vec<_> = (0..4)
+        .map(|_| {
+            let server = server.clone();
+            let declared = declared.clone();
+            tokio::spawn(async move {
+                let mut seen = Vec::new();
+                let mut after = 0;
+                while after < 20 {
+                    let quote = server
+                        .post("/v1/delivery/quotes", &{
+                            let mut body = quote_body(0);
+                            body["order_value"] = json!(1299);
+                            body.as_object_mut().unwrap().remove("min_position");
+                            body
+                        })
+                        .await
+                        .expect(StatusCode::OK);
+                    let position = quote["position"].as_i64().unwrap();
+                    if position >= declared.load(std::sync::atomic::Ordering::SeqCst) {
+                        after += 1;
+                    }
+                    seen.push((position, quote["applied"].as_f64().unwrap()));
+                }
+                seen
+            })
+        })
+        .collect();
+    let emergency = server
+        .post(
+            "/v1/delivery/cities/ams/emergency",
+            &json!({"reason": "storm"}),
+        )
+        .await
+        .expect(StatusCode::OK);
+    let at = emergency["position"].as_i64().unwrap();
+    declared.store(at, std::sync::atomic::Ordering::SeqCst);
+    // Then every quote priced at or after its position obeys the cap, the
+    // 4th-highest daily charge before today
+    let mut later = 0;
+    for client in clients {
+        for (position, applied) in client.await.unwrap() {
+            if position >= at {
+                later += 1;
+                assert!(
+                    applied <= cap + 1e-9,
+                    "priced at {position} ≥ {at}: {applied} > {cap}"
+                );
+            }
+        }
+    }
+    assert!(later >= 80, "{later} quotes after the declaration");
 }
 
 const MASTER: &str = "delivery-tests-master-key-0123456";

@@ -12,7 +12,7 @@
 use chrono::Utc;
 use clap::Args;
 use delivery::outlook::{cells_of, demand_series, event_windows, HORIZON_STEPS};
-use delivery::zones::step_of;
+use delivery::zones::local_step;
 use domain::delivery::accuracy::STEPS_PER_WEEK;
 use domain::delivery::{naive, seasonal_naive, Accuracy, Backtest, EventWindow, SeasonalAverage};
 use serde_json::json;
@@ -106,13 +106,15 @@ pub async fn run(args: ForecastArgs) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     backend.pricing.catch_up().await?;
     let folded = started.elapsed().as_secs_f64();
-    // Whole steps only: the one now running is not over.
-    let until = step_of(Utc::now());
+    let now = Utc::now();
     let pricing = backend.pricing.clone();
     let report = tokio::task::spawn_blocking(move || {
         pricing.read(|zones| {
             let mut cities = serde_json::Map::new();
-            for city_id in zones.cities.keys() {
+            for (city_id, city) in &zones.cities {
+                // Whole steps only (the one now running is not over), on the city's
+                // wall clock, as the history is kept.
+                let until = local_step(city.time_zone, now);
                 let cells: Vec<_> = cells_of(zones, city_id).collect();
                 let histories: Vec<_> = cells
                     .iter()
@@ -121,7 +123,10 @@ pub async fn run(args: ForecastArgs) -> anyhow::Result<()> {
                 let Some((start, series)) = demand_series(&histories, until, i64::MAX / 4) else {
                     continue;
                 };
-                let city = score(&series, &event_windows(zones, &cells, start));
+                let city_scores = score(
+                    &series,
+                    &event_windows(zones, &cells, city.time_zone, start),
+                );
                 let mut per_zone = (Vec::new(), Vec::new(), Vec::new());
                 for cell in &cells {
                     let Some(zone) = zones.zone(*cell) else {
@@ -132,7 +137,8 @@ pub async fn run(args: ForecastArgs) -> anyhow::Result<()> {
                     for (step, demand) in zone.history.range(start..until) {
                         own[(step - start) as usize] += demand;
                     }
-                    let scores = score(&own, &event_windows(zones, &[*cell], start));
+                    let scores =
+                        score(&own, &event_windows(zones, &[*cell], city.time_zone, start));
                     per_zone.0.push(scores.model);
                     per_zone.1.push(scores.seasonal_naive);
                     per_zone.2.push(scores.naive);
@@ -147,7 +153,7 @@ pub async fn run(args: ForecastArgs) -> anyhow::Result<()> {
                     json!({
                         "zones": cells.len(),
                         "steps": series.len(),
-                        "city": scores_json(&city),
+                        "city": scores_json(&city_scores),
                         "zones_mean": scores_json(&zones_scores),
                     }),
                 );

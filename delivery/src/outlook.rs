@@ -9,7 +9,9 @@ use domain::delivery::{
 use h3o::CellIndex;
 use std::collections::BTreeMap;
 
-use crate::zones::{step_of, Zones, STEP_SECONDS};
+use chrono_tz::Tz;
+
+use crate::zones::{local_step, local_step_start, Zones};
 
 /// Steps forecast: two hours of 15-minute steps.
 pub const HORIZON_STEPS: usize = 8;
@@ -66,7 +68,7 @@ pub fn zone_report(zones: &Zones, cell: CellIndex, at: DateTime<Utc>) -> ZoneRep
         ratio: steady.ratio,
         demand_multiplier: steady.multiplier,
         multiplier,
-        forecast: forecast(zones, &histories, &[cell], at),
+        forecast: forecast(zones, &histories, &[cell], zones.zone_clock(cell), at),
         city_id,
     }
 }
@@ -87,7 +89,8 @@ pub fn city_forecast(zones: &Zones, city_id: &str, at: DateTime<Utc>) -> Option<
         .iter()
         .filter_map(|c| zones.zone(*c).map(|z| &z.history))
         .collect();
-    forecast(zones, &histories, &cells, at)
+    let clock = zones.cities.get(city_id).map_or(Tz::UTC, |c| c.time_zone);
+    forecast(zones, &histories, &cells, clock, at)
 }
 
 /// The summed `histories`, one value per 15-minute step from the first step any of
@@ -115,7 +118,12 @@ pub fn demand_series(
 
 /// The local events that reach any of `cells`, as step windows of a series that
 /// starts at step `start` (they may reach past its end: the forecast's horizon).
-pub fn event_windows(zones: &Zones, cells: &[CellIndex], start: i64) -> Vec<EventWindow> {
+pub fn event_windows(
+    zones: &Zones,
+    cells: &[CellIndex],
+    clock: Tz,
+    start: i64,
+) -> Vec<EventWindow> {
     zones
         .local_events
         .values()
@@ -125,8 +133,8 @@ pub fn event_windows(zones: &Zones, cells: &[CellIndex], start: i64) -> Vec<Even
                 .any(|c| e.location.distance_km(&Zones::centre(*c)) <= e.radius_km)
         })
         .filter_map(|e| {
-            let from = step_of(e.starts_at) - start;
-            let until = step_of(e.ends_at - Duration::seconds(1)) - start + 1;
+            let from = local_step(clock, e.starts_at) - start;
+            let until = local_step(clock, e.ends_at - Duration::seconds(1)) - start + 1;
             (until > 0).then(|| EventWindow {
                 from: from.max(0) as usize,
                 until: until as usize,
@@ -141,11 +149,12 @@ fn forecast(
     zones: &Zones,
     histories: &[&BTreeMap<i64, f64>],
     cells: &[CellIndex],
+    clock: Tz,
     at: DateTime<Utc>,
 ) -> Option<Vec<ForecastStep>> {
-    let now = step_of(at);
+    let now = local_step(clock, at);
     let (start, series) = demand_series(histories, now, HISTORY_READ)?;
-    let events = event_windows(zones, cells, start);
+    let events = event_windows(zones, cells, clock, start);
     let steps = SeasonalAverage::weekly().forecast_with_intervals(
         &series,
         HORIZON_STEPS,
@@ -157,7 +166,7 @@ fn forecast(
             .into_iter()
             .enumerate()
             .map(|(h, interval)| ForecastStep {
-                from: DateTime::from_timestamp((now + h as i64) * STEP_SECONDS, 0).unwrap_or(at),
+                from: local_step_start(clock, now + h as i64),
                 demand: interval.point,
                 low: interval.low,
                 high: interval.high,
@@ -181,7 +190,7 @@ pub fn rebalancing(
         .filter_map(|(cell, zone)| {
             let centre = Zones::centre(cell);
             let city = zones.city_at(centre).filter(|c| c.city_id == city_id)?;
-            let next_hour = forecast(zones, &[&zone.history], &[cell], at)
+            let next_hour = forecast(zones, &[&zone.history], &[cell], city.time_zone, at)
                 .map(|steps| steps.iter().take(4).map(|s| s.demand).sum())
                 .unwrap_or_else(|| zone.demand_at(at, zones.config.demand_window) * per_hour);
             Some(ZoneOutlook {

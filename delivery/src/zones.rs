@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, LocalResult, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use domain::delivery::{emergency_cap, in_rush_hour, DailyMaxima, Steady};
 use event_schemas::delivery::{CityEvent, DeliveryFeedEvent, WeatherCondition};
@@ -25,9 +25,38 @@ const MOST_STEPS_CATCHING_UP: usize = 24;
 /// Weather reports kept after they end (a late quote may still ask about them).
 const WEATHER_KEPT_HOURS: i64 = 24;
 
-/// The step a moment falls in.
+/// The step a moment falls in (UTC).
 pub fn step_of(at: DateTime<Utc>) -> i64 {
     at.timestamp().div_euclid(STEP_SECONDS)
+}
+
+/// The step a moment falls in on the wall clock of `zone`: demand history is kept
+/// in local steps, so Monday 12:00 lines up with Monday 12:00 of other weeks across
+/// daylight-saving changes (the hour repeated in autumn counts twice, the one
+/// skipped in spring is empty).
+pub fn local_step(zone: Tz, at: DateTime<Utc>) -> i64 {
+    at.with_timezone(&zone)
+        .naive_local()
+        .and_utc()
+        .timestamp()
+        .div_euclid(STEP_SECONDS)
+}
+
+/// When the local step `step` of `zone` starts (its first occurrence in autumn; in
+/// spring's skipped hour, the moment the clock jumps to).
+pub fn local_step_start(zone: Tz, step: i64) -> DateTime<Utc> {
+    let naive = DateTime::from_timestamp(step * STEP_SECONDS, 0)
+        .unwrap_or_default()
+        .naive_utc();
+    match zone.from_local_datetime(&naive) {
+        LocalResult::Single(at) | LocalResult::Ambiguous(at, _) => at.with_timezone(&Utc),
+        LocalResult::None => {
+            let after = naive + chrono::Duration::hours(1);
+            zone.from_local_datetime(&after)
+                .earliest()
+                .map_or_else(|| naive.and_utc(), |at| at.with_timezone(&Utc))
+        }
+    }
 }
 
 /// A city as its operator set it, and what the log says of it since.
@@ -180,6 +209,12 @@ impl Zones {
             return Some(cell);
         }
         Some(LatLng::from(cell).to_cell(self.config.resolution))
+    }
+
+    /// The wall clock of the city a zone belongs to (UTC outside every city).
+    pub fn zone_clock(&self, cell: CellIndex) -> Tz {
+        self.city_at(Self::centre(cell))
+            .map_or(Tz::UTC, |city| city.time_zone)
     }
 
     /// The zone an online courier is in.
@@ -483,12 +518,12 @@ impl Zones {
             return;
         }
         let window = self.config.demand_window;
+        let step = local_step(self.zone_clock(cell), at);
         let zone = self.zones.entry(cell).or_insert_with(Zone::new);
         zone.recent.push_back((at, weight));
         while zone.recent.front().is_some_and(|(t, _)| *t <= at - window) {
             zone.recent.pop_front();
         }
-        let step = step_of(at);
         *zone.history.entry(step).or_insert(0.0) += weight;
         // Kept by time, so every zone holds the same span.
         if zone

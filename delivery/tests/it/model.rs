@@ -345,6 +345,48 @@ fn a_week_of_history_gives_a_two_hour_forecast_with_a_range() {
 }
 
 #[test]
+fn lunch_stays_at_noon_local_time_across_the_spring_clock_change() {
+    // Given five weeks of lunches at 12:00–13:00 in Berlin, the last ten days after
+    // the clocks went forward (29 March 2026): 11:00 UTC before, 10:00 UTC after
+    let berlin = chrono_tz::Europe::Berlin;
+    let local = |y, m, d, h, min| {
+        use chrono::TimeZone;
+        berlin
+            .with_ymd_and_hms(y, m, d, h, min, 0)
+            .single()
+            .unwrap()
+            .with_timezone(&chrono::Utc)
+    };
+    let end = local(2026, 4, 8, 10, 0);
+    let mut log = Log::new();
+    log.berlin(2.0, end - Duration::weeks(5));
+    let to = east(2.0);
+    let mut day = local(2026, 3, 4, 12, 0);
+    while day < end {
+        for minute in (0..60).step_by(5) {
+            log.order(to, day + Duration::minutes(minute));
+        }
+        day = {
+            use chrono::{Datelike, TimeZone};
+            let next = day.with_timezone(&berlin).date_naive() + Duration::days(1);
+            berlin
+                .with_ymd_and_hms(next.year(), next.month(), next.day(), 12, 0, 0)
+                .single()
+                .unwrap()
+                .with_timezone(&chrono::Utc)
+        };
+    }
+    let zones = log.fold(PricingConfig::default());
+    // When the zone is read at 11:00 local time
+    let report = zone_report(&zones, zones.cell_of(to).unwrap(), local(2026, 4, 8, 11, 0));
+    let forecast = report.forecast.expect("five weeks of history");
+    // Then lunch comes at noon local time (10:00 UTC), not at 11:00 UTC as in winter
+    assert!(forecast[..4].iter().all(|s| s.demand < 0.5), "{forecast:?}");
+    assert!(forecast[4..].iter().all(|s| (s.demand - 3.0).abs() < 0.5), "{forecast:?}");
+    assert_eq!(forecast[4].from, local(2026, 4, 8, 12, 0));
+}
+
+#[test]
 fn couriers_idle_in_one_zone_are_sent_to_a_busy_one_nearby() {
     // Given four idle couriers 3 km away from a zone with twenty orders and none
     let mut log = Log::new();

@@ -382,7 +382,10 @@ fn lunch_stays_at_noon_local_time_across_the_spring_clock_change() {
     let forecast = report.forecast.expect("five weeks of history");
     // Then lunch comes at noon local time (10:00 UTC), not at 11:00 UTC as in winter
     assert!(forecast[..4].iter().all(|s| s.demand < 0.5), "{forecast:?}");
-    assert!(forecast[4..].iter().all(|s| (s.demand - 3.0).abs() < 0.5), "{forecast:?}");
+    assert!(
+        forecast[4..].iter().all(|s| (s.demand - 3.0).abs() < 0.5),
+        "{forecast:?}"
+    );
     assert_eq!(forecast[4].from, local(2026, 4, 8, 12, 0));
 }
 

@@ -193,7 +193,16 @@ impl InMemory for Replenishment {
                     ..Shelf::default()
                 });
                 *shelf.sold.entry(day).or_default() += quantity;
-                shelf.sold = shelf.sold.split_off(&(self.today - SALES_DAYS - 1));
+                // Trimmed only when a day falls out, not rebuilt on every sale.
+                let oldest = self.today - SALES_DAYS - 1;
+                if shelf
+                    .sold
+                    .keys()
+                    .next()
+                    .is_some_and(|first| *first < oldest)
+                {
+                    shelf.sold = shelf.sold.split_off(&oldest);
+                }
             }
         }
         for (key, change) in fold(records)? {

@@ -3,35 +3,16 @@
 
 use delivery::{live, PricingConfig};
 use event_schemas::delivery::{CITY_AGGREGATE, DELIVERY_FEED_AGGREGATE};
-use event_schemas::{CityEvent, DeliveryFeedEvent, DeliveryPolicy};
+use event_schemas::DeliveryFeedEvent;
 use testkit::TestLog;
 
-use crate::support::BERLIN;
+use crate::support::{berlin_policy, BERLIN};
 
 #[tokio::test]
 async fn the_live_model_catches_up_with_policies_and_couriers() {
     let mut log = TestLog::sqlite().await;
-    log.append_event(
-        CITY_AGGREGATE,
-        "berlin",
-        &CityEvent::PricingPolicySet {
-            city_id: "berlin".into(),
-            time_zone: "Europe/Berlin".into(),
-            center: BERLIN,
-            radius_km: 25.0,
-            policy: DeliveryPolicy {
-                currency: "EUR".into(),
-                base_fee: 199,
-                per_km: 50,
-                floor: 199,
-                ceiling: 2_000,
-                multiplier_cap: 2.0,
-                free_delivery_from: None,
-            },
-            rush_hours: vec![],
-        },
-    )
-    .await;
+    log.append_event(CITY_AGGREGATE, "berlin", &berlin_policy(2.0))
+        .await;
     let pricing = live(log.read.clone(), PricingConfig::default());
     let cell = pricing.read(|z| z.cell_of(BERLIN).unwrap()).0;
     let position = log

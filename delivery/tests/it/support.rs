@@ -30,6 +30,30 @@ pub fn noon() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 1, 14, 11, 0, 0).unwrap()
 }
 
+/// Berlin's policy: 25 km around the centre, 1.99 + 0.50 a km, rush hour 17–19.
+pub fn berlin_policy(cap: f64) -> CityEvent {
+    CityEvent::PricingPolicySet {
+        city_id: "berlin".into(),
+        time_zone: "Europe/Berlin".into(),
+        center: BERLIN,
+        radius_km: 25.0,
+        policy: DeliveryPolicy {
+            currency: "EUR".into(),
+            base_fee: 199,
+            per_km: 50,
+            floor: 199,
+            ceiling: 2_000,
+            multiplier_cap: cap,
+            free_delivery_from: Some(10_000),
+        },
+        rush_hours: vec![RushWindow {
+            days: vec![],
+            from: NaiveTime::from_hms_opt(17, 0, 0).unwrap(),
+            until: NaiveTime::from_hms_opt(19, 0, 0).unwrap(),
+        }],
+    }
+}
+
 /// A log written in memory: each event at the time it is given.
 pub struct Log {
     pub records: Vec<LogRecord>,
@@ -70,29 +94,7 @@ impl Log {
     }
 
     pub fn berlin(&mut self, cap: f64, at: DateTime<Utc>) {
-        self.city(
-            CityEvent::PricingPolicySet {
-                city_id: "berlin".into(),
-                time_zone: "Europe/Berlin".into(),
-                center: BERLIN,
-                radius_km: 25.0,
-                policy: DeliveryPolicy {
-                    currency: "EUR".into(),
-                    base_fee: 199,
-                    per_km: 50,
-                    floor: 199,
-                    ceiling: 2_000,
-                    multiplier_cap: cap,
-                    free_delivery_from: Some(10_000),
-                },
-                rush_hours: vec![RushWindow {
-                    days: vec![],
-                    from: NaiveTime::from_hms_opt(17, 0, 0).unwrap(),
-                    until: NaiveTime::from_hms_opt(19, 0, 0).unwrap(),
-                }],
-            },
-            at,
-        );
+        self.city(berlin_policy(cap), at);
         self.push(
             WAREHOUSE_AGGREGATE,
             &WarehouseEvent::WarehouseRegistered {

@@ -351,11 +351,12 @@ pub async fn courier(
                     )
                 })
                 .0;
-            let cell = cell
-                .ok_or_else(|| {
-                    Problem::invalid(vec![field("location", "is not a point on earth")])
-                })?
-                .to_string();
+            // The point was checked above; a cell is refused all the same rather
+            // than assumed.
+            let mut v = Validator::new();
+            v.check(cell.is_some(), "location", "is not a point on earth");
+            v.finish().map_err(Problem::from)?;
+            let cell = cell.map(|c| c.to_string()).unwrap_or_default();
             if online {
                 DeliveryFeedEvent::CourierMoved { courier_id, cell }
             } else {
@@ -372,13 +373,6 @@ pub async fn courier(
         event,
     )
     .await
-}
-
-fn field(field: &str, message: &str) -> domain::FieldError {
-    domain::FieldError {
-        field: field.into(),
-        message: message.into(),
-    }
 }
 
 /// A span of time: from before until, at most a week.

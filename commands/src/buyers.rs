@@ -145,7 +145,7 @@ impl CommandService {
         }
     }
 
-    async fn uncount(&self, buyer: &str, reservation_id: &str, metadata: &Metadata) {
+    pub(crate) async fn uncount(&self, buyer: &str, reservation_id: &str, metadata: &Metadata) {
         let back = BuyerHoldsCommand::Return {
             reservation_id: reservation_id.to_string(),
         };

@@ -11,6 +11,7 @@
 //! * [`expiry`] — releases stock holds whose time has run out.
 //! * [`reservations`] — stock held over several lines; [`buyers`] — the limits of
 //!   reservations buyers make themselves.
+//! * [`stays`] — hosts' listings and guests' bookings (the Listing aggregate).
 //! * [`orders`] — orders and what the order process does for each order event;
 //!   [`order_process`] follows the log and runs those steps side by side.
 
@@ -26,6 +27,7 @@ pub mod order_process;
 pub mod orders;
 pub mod reservations;
 pub mod service;
+pub mod stays;
 pub mod warehouses;
 
 pub use clock::{AppClock, ManualClock, SystemClock};

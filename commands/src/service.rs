@@ -35,6 +35,7 @@ pub struct CommandService {
     pub(crate) buyer_holds: AggregateHost<domain::BuyerHolds>,
     pub(crate) parked: AggregateHost<domain::ParkedEvents>,
     reorder: AggregateHost<domain::ReorderLine>,
+    pub(crate) listing: AggregateHost<domain::Listing>,
     expiry: Arc<ExpiryIndex>,
     committer: GroupCommitter,
     /// Bumped whenever units of a flash sale are sold or come back, so queues waiting
@@ -65,7 +66,8 @@ impl CommandService {
             flash_sale: AggregateHost::new(context.clone()),
             buyer_holds: AggregateHost::new(context.clone()),
             parked: AggregateHost::new(context.clone()),
-            reorder: AggregateHost::new(context),
+            reorder: AggregateHost::new(context.clone()),
+            listing: AggregateHost::new(context),
             store,
             clock,
             warehouses,
@@ -223,7 +225,7 @@ impl CommandService {
 
     /// Record `event` as its own one-event stream; with `keyed`, its idempotency key
     /// (answering `view`) goes in the same append.
-    async fn record_alone<E: cqrs_es::DomainEvent>(
+    pub(crate) async fn record_alone<E: cqrs_es::DomainEvent>(
         &self,
         aggregate_type: &str,
         event: &E,

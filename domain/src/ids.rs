@@ -26,6 +26,16 @@ pub fn flash_order_id(sale_id: &str, user_id: &str, n: u64) -> String {
     format!("flash:{sale_id}.{n}.{user_id}")
 }
 
+/// The order a stay is paid through.
+pub fn stay_order_id(stay_id: &str) -> String {
+    format!("stay:{stay_id}")
+}
+
+/// Under what a guest's open stay counts against its limits (`BuyerHolds`).
+pub fn stay_hold_id(stay_id: &str) -> String {
+    format!("stay-hold:{stay_id}")
+}
+
 /// Whether a process derived this id (no client can have chosen it).
 pub fn is_derived(id: &str) -> bool {
     id.contains(':')
@@ -58,6 +68,8 @@ mod tests {
             order_reservation_id(&longest),
             late_reservation_id(&longest),
             flash_order_id(&longest, &longest, u64::MAX),
+            stay_order_id(&longest),
+            stay_hold_id(&longest),
         ] {
             assert!(is_well_formed_derived(&id), "{id}");
             assert!(is_derived(&id));

@@ -75,6 +75,15 @@ refusals! {
     UnknownProduct => "unknown_product",
     UnknownReservation => "unknown_reservation",
     UnknownWarehouse => "unknown_warehouse",
+    ListingExists => "listing_exists",
+    ListingNotBookable => "listing_not_bookable",
+    NightsClosed => "nights_closed",
+    NotYourListing => "not_your_listing",
+    StayExists => "stay_exists",
+    StayNightsTaken => "stay_nights_taken",
+    StayState => "stay_state",
+    UnknownListing => "unknown_listing",
+    UnknownStay => "unknown_stay",
     WarehouseExists => "warehouse_exists",
 }
 

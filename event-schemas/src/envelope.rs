@@ -18,6 +18,7 @@ use crate::parked::{ParkedEvent, PARKED_EVENTS_AGGREGATE};
 use crate::product::{ProductEvent, PRODUCT_AGGREGATE};
 use crate::reorder::{ReorderEvent, REORDER_AGGREGATE};
 use crate::reservation::{ReservationEvent, RESERVATION_AGGREGATE};
+use crate::stays::{ListingEvent, StaySearchEvent, LISTING_AGGREGATE, STAY_SEARCH_AGGREGATE};
 use crate::stock::{StockEvent, STOCK_AGGREGATE};
 use crate::warehouse::{WarehouseEvent, WAREHOUSE_AGGREGATE};
 
@@ -74,6 +75,8 @@ pub enum RecordedEvent {
     City(CityEvent),
     DeliveryFeed(DeliveryFeedEvent),
     Reorder(ReorderEvent),
+    Listing(ListingEvent),
+    StaySearch(StaySearchEvent),
     /// An aggregate type this build does not know (written by a newer version).
     Other,
 }
@@ -111,6 +114,8 @@ impl RecordedEvent {
             CITY_AGGREGATE => RecordedEvent::City(decode_str(a, v, p)?),
             DELIVERY_FEED_AGGREGATE => RecordedEvent::DeliveryFeed(decode_str(a, v, p)?),
             REORDER_AGGREGATE => RecordedEvent::Reorder(decode_str(a, v, p)?),
+            LISTING_AGGREGATE => RecordedEvent::Listing(decode_str(a, v, p)?),
+            STAY_SEARCH_AGGREGATE => RecordedEvent::StaySearch(decode_str(a, v, p)?),
             _ => RecordedEvent::Other,
         })
     }
@@ -133,6 +138,8 @@ impl Envelope {
             CITY_AGGREGATE => self.decode_as().map(RecordedEvent::City),
             DELIVERY_FEED_AGGREGATE => self.decode_as().map(RecordedEvent::DeliveryFeed),
             REORDER_AGGREGATE => self.decode_as().map(RecordedEvent::Reorder),
+            LISTING_AGGREGATE => self.decode_as().map(RecordedEvent::Listing),
+            STAY_SEARCH_AGGREGATE => self.decode_as().map(RecordedEvent::StaySearch),
             _ => Ok(RecordedEvent::Other),
         }
     }

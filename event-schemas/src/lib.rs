@@ -19,6 +19,7 @@ pub mod product;
 pub mod reorder;
 pub mod reservation;
 pub mod schemas;
+pub mod stays;
 pub mod stock;
 pub mod upcast;
 pub mod values;
@@ -35,6 +36,7 @@ pub use parked::ParkedEvent;
 pub use product::{ProductChanges, ProductDetails, ProductEvent, Shop};
 pub use reorder::ReorderEvent;
 pub use reservation::{LineShortage, ReservationEvent, ReservationLine};
+pub use stays::{ListingEvent, StaySearchEvent};
 pub use stock::StockEvent;
 pub use upcast::{decode_str, decode_value, upcast};
 pub use values::{GeoPoint, Money, ShippingRate};
@@ -81,5 +83,7 @@ cqrs_domain_event!(
     BuyerHoldsEvent,
     CityEvent,
     DeliveryFeedEvent,
-    ReorderEvent
+    ReorderEvent,
+    ListingEvent,
+    StaySearchEvent
 );

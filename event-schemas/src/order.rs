@@ -88,6 +88,16 @@ pub enum OrderEvent {
         total: Money,
         payment_due: DateTime<Utc>,
     },
+    /// An order for a stay: the listing holds its nights for the guest until
+    /// `payment_due`; paying confirms the stay. Nothing is allocated from stock.
+    StayOrderPlaced {
+        order_id: String,
+        customer: String,
+        listing_id: String,
+        stay_id: String,
+        total: Money,
+        payment_due: DateTime<Utc>,
+    },
     /// The order's delivery, at the fee its quote promised (recorded with the placing;
     /// the fee is part of what the buyer pays).
     DeliveryQuoted {
@@ -172,6 +182,7 @@ impl OrderEvent {
             OrderEvent::OrderPlaced { order_id, .. }
             | OrderEvent::OrderStockReserved { order_id, .. }
             | OrderEvent::FlashSaleOrderPlaced { order_id, .. }
+            | OrderEvent::StayOrderPlaced { order_id, .. }
             | OrderEvent::OrderRejected { order_id, .. }
             | OrderEvent::OrderCancelled { order_id, .. }
             | OrderEvent::OrderPaid { order_id, .. }
@@ -191,6 +202,7 @@ impl OrderEvent {
         match self {
             OrderEvent::OrderPlaced { .. } => "OrderPlaced",
             OrderEvent::FlashSaleOrderPlaced { .. } => "FlashSaleOrderPlaced",
+            OrderEvent::StayOrderPlaced { .. } => "StayOrderPlaced",
             OrderEvent::OrderStockReserved { .. } => "OrderStockReserved",
             OrderEvent::OrderRejected { .. } => "OrderRejected",
             OrderEvent::OrderCancelled { .. } => "OrderCancelled",

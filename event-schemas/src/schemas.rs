@@ -8,8 +8,8 @@ use schemars::{schema_for, Schema};
 
 use crate::{
     ActivityEvent, ApiKeyEvent, BuyerHoldsEvent, CityEvent, DeliveryFeedEvent, Envelope,
-    FlashSaleEvent, OrderEvent, ParkedEvent, ProductEvent, ReorderEvent, ReservationEvent,
-    StockEvent, WarehouseEvent,
+    FlashSaleEvent, ListingEvent, OrderEvent, ParkedEvent, ProductEvent, ReorderEvent, ReservationEvent,
+    StaySearchEvent, StockEvent, WarehouseEvent,
 };
 
 /// Every schema this crate publishes, by file name.
@@ -21,6 +21,8 @@ pub fn all() -> Vec<(&'static str, Schema)> {
         ("city_event.json", schema_for!(CityEvent)),
         ("delivery_feed_event.json", schema_for!(DeliveryFeedEvent)),
         ("envelope.json", schema_for!(Envelope)),
+        ("listing_event.json", schema_for!(ListingEvent)),
+        ("stay_search_event.json", schema_for!(StaySearchEvent)),
         ("order_event.json", schema_for!(OrderEvent)),
         ("product_event.json", schema_for!(ProductEvent)),
         ("reorder_event.json", schema_for!(ReorderEvent)),

@@ -205,6 +205,11 @@ fn payment_due(event: &OrderEvent) -> Option<(DateTime<Utc>, String)> {
             order_id,
             payment_due,
             ..
+        }
+        | OrderEvent::StayOrderPlaced {
+            order_id,
+            payment_due,
+            ..
         } => Some((*payment_due, order_id.clone())),
         _ => None,
     }

@@ -164,7 +164,9 @@ impl CommandService {
         if !policy::still_wanted(OrderStep::Settle, &order) {
             return Ok(());
         }
-        let sold = if let Some(sale_id) = &order.flash_sale {
+        let sold = if let Some(stay) = &order.stay {
+            self.confirm_paid_stay(&order, stay, metadata).await?
+        } else if let Some(sale_id) = &order.flash_sale {
             self.sell_flash_units(&order, sale_id, metadata).await?
         } else {
             match self
@@ -272,6 +274,9 @@ impl CommandService {
         metadata: &Metadata,
     ) -> Result<(), CommandError> {
         let order_id = order.order_id.as_str();
+        if let Some(stay) = &order.stay {
+            return self.release_stay(order, stay, reason, metadata).await;
+        }
         if let Some(sale_id) = &order.flash_sale {
             return self
                 .return_flash_units(order_id, sale_id, reason, metadata)

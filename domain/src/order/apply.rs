@@ -48,6 +48,26 @@ impl Order {
                 self.flash_sale = Some(sale_id.clone());
                 self.status = OrderStatus::Reserved;
             }
+            OrderEvent::StayOrderPlaced {
+                order_id,
+                customer,
+                listing_id,
+                stay_id,
+                total,
+                payment_due,
+            } => {
+                self.order_id = order_id.clone();
+                self.customer = Some(customer.clone());
+                self.total = Some(total.clone());
+                self.expires_at = Some(*payment_due);
+                self.payment_due = Some(*payment_due);
+                self.explanation = Some(format!("stay '{stay_id}' held by listing '{listing_id}'"));
+                self.stay = Some(OrderedStay {
+                    listing_id: listing_id.clone(),
+                    stay_id: stay_id.clone(),
+                });
+                self.status = OrderStatus::Reserved;
+            }
             OrderEvent::OrderStockReserved {
                 lines,
                 expires_at,

@@ -77,6 +77,16 @@ pub enum OrderCommand {
         warehouse_id: String,
         payment_due: DateTime<Utc>,
     },
+    /// A stay the listing holds for the guest: the order is placed reserved, for
+    /// the stay's price, payable until the hold ends.
+    PlaceForStay {
+        order_id: String,
+        customer: String,
+        listing_id: String,
+        stay_id: String,
+        total: Money,
+        payment_due: DateTime<Utc>,
+    },
     RecordReserved {
         lines: Vec<ReservationLine>,
         expires_at: DateTime<Utc>,
@@ -103,6 +113,11 @@ pub enum OrderCommand {
     Reject {
         reason: String,
         detail: String,
+    },
+    /// A cancelled stay: give back `amount` of what was paid (its policy's share).
+    RefundStay {
+        amount: u64,
+        reason: String,
     },
     Cancel {
         reason: String,
@@ -139,6 +154,16 @@ pub struct Order {
     /// The quoted delivery, when the order used a quote.
     #[serde(default)]
     pub delivery: Option<QuotedDelivery>,
+    /// The stay the order pays for, if it is a stay's order.
+    #[serde(default)]
+    pub stay: Option<OrderedStay>,
+}
+
+/// What a stay's order pays for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderedStay {
+    pub listing_id: String,
+    pub stay_id: String,
 }
 
 /// The total of priced lines, if they share one currency and do not overflow.
@@ -310,6 +335,39 @@ impl Order {
                     payment_due: *payment_due,
                 }])
             }
+            OrderCommand::PlaceForStay {
+                order_id,
+                customer,
+                listing_id,
+                stay_id,
+                total,
+                payment_due,
+            } => {
+                let stay = OrderedStay {
+                    listing_id: listing_id.clone(),
+                    stay_id: stay_id.clone(),
+                };
+                if self.status != OrderStatus::New {
+                    // The booking was retried: the order is there already.
+                    return if self.stay.as_ref() == Some(&stay) {
+                        Ok(vec![])
+                    } else {
+                        conflict(format!("order '{order_id}' exists"))
+                    };
+                }
+                let mut v = Validator::new();
+                v.reference("order_id", order_id);
+                v.check(total.amount >= 0, "total", "must not be negative");
+                v.finish()?;
+                Ok(vec![OrderEvent::StayOrderPlaced {
+                    order_id: order_id.clone(),
+                    customer: customer.clone(),
+                    listing_id: listing_id.clone(),
+                    stay_id: stay_id.clone(),
+                    total: total.clone(),
+                    payment_due: *payment_due,
+                }])
+            }
             OrderCommand::RecordReserved {
                 lines,
                 expires_at,
@@ -432,6 +490,25 @@ impl Order {
                 order_id,
                 message: message.clone(),
             }]),
+            OrderCommand::RefundStay { amount, reason } => {
+                match (&self.paid, self.status, &self.stay) {
+                    (_, OrderStatus::Refunded, _) => Ok(vec![]),
+                    (_, _, _) if *amount == 0 => Ok(vec![]),
+                    (Some((payment_id, paid)), OrderStatus::Paid | OrderStatus::Confirmed, Some(_)) => {
+                        let amount = i64::try_from(*amount).unwrap_or(i64::MAX).min(paid.amount);
+                        Ok(vec![OrderEvent::RefundRequested {
+                            order_id,
+                            payment_id: payment_id.clone(),
+                            amount: Money {
+                                amount,
+                                currency: paid.currency.clone(),
+                            },
+                            reason: reason.clone(),
+                        }])
+                    }
+                    _ => conflict("nothing was paid for a stay to refund".into()),
+                }
+            }
             OrderCommand::RequestRefund { reason } => match (&self.paid, self.status) {
                 (Some((payment_id, amount)), OrderStatus::Paid) => {
                     Ok(vec![OrderEvent::RefundRequested {

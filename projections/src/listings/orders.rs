@@ -41,9 +41,9 @@ pub const TABLES: &[&str] = &[
 pub fn status_after(event: &OrderEvent) -> Option<&'static str> {
     Some(match event {
         OrderEvent::OrderPlaced { .. } => "placed",
-        OrderEvent::FlashSaleOrderPlaced { .. } | OrderEvent::OrderStockReserved { .. } => {
-            "reserved"
-        }
+        OrderEvent::FlashSaleOrderPlaced { .. }
+        | OrderEvent::OrderStockReserved { .. }
+        | OrderEvent::StayOrderPlaced { .. } => "reserved",
         OrderEvent::OrderRejected { .. } => "rejected",
         OrderEvent::OrderCancelled { .. } => "cancelled",
         OrderEvent::OrderPaid { .. } => "paid",
@@ -80,6 +80,14 @@ pub fn fold(event: &OrderEvent, position: i64, rows: &mut Pending) {
         } => {
             rows.text(id, "customer", customer);
             rows.text(id, "flash_sale_id", sale_id);
+            rows.int(id, "total_amount", total.amount);
+            rows.text(id, "currency", &total.currency);
+            rows.int(id, "placed_position", position);
+        }
+        OrderEvent::StayOrderPlaced {
+            customer, total, ..
+        } => {
+            rows.text(id, "customer", customer);
             rows.int(id, "total_amount", total.amount);
             rows.text(id, "currency", &total.currency);
             rows.int(id, "placed_position", position);

@@ -1,0 +1,279 @@
+//! Stays: hosts' listings and guests' bookings. Every listing command goes to the
+//! listing's owner (so one listing's bookings are decided one after another); a
+//! booking that is held places the order the guest pays through, and the order
+//! process confirms the stay once paid, or lets its nights go.
+
+use domain::stays::{BookStay, Canceller, ListingView, StayStatus, StayView};
+use domain::{BuyerHoldsCommand, BuyerLimits, ListingCommand, OrderCommand};
+use event_schemas::stays::{StaySearchEvent, STAY_SEARCH_AGGREGATE};
+use event_schemas::{Metadata, Money};
+
+use crate::host::{CommandError, CommandOutcome, KeyedRequest};
+use crate::service::CommandService;
+
+/// What a guest's booking answers: the stay, and the position of the last event.
+#[derive(Debug, Clone)]
+pub struct Booked {
+    pub outcome: CommandOutcome,
+    pub stay: StayView,
+}
+
+impl CommandService {
+    /// Any listing command; answers the listing (and the stay it was about).
+    pub async fn handle_listing(
+        &self,
+        command: ListingCommand,
+        metadata: &Metadata,
+        keyed: Option<KeyedRequest>,
+    ) -> Result<(CommandOutcome, ListingView), CommandError> {
+        let id = command.listing_id().to_string();
+        self.listing
+            .execute(&id, command, metadata.clone(), keyed)
+            .await
+    }
+
+    /// The listing as it stands, reflecting the log up to `min_position`.
+    pub async fn listing(
+        &self,
+        listing_id: &str,
+        min_position: i64,
+    ) -> Result<(CommandOutcome, ListingView), CommandError> {
+        self.listing.read_at(listing_id, min_position).await
+    }
+
+    /// One stay as it stands, reflecting the log up to `min_position`.
+    pub async fn stay(
+        &self,
+        listing_id: &str,
+        stay_id: &str,
+        min_position: i64,
+    ) -> Result<(CommandOutcome, StayView), CommandError> {
+        let show = ListingCommand::ShowStay {
+            listing_id: listing_id.to_string(),
+            stay_id: stay_id.to_string(),
+        };
+        let (outcome, view) = self
+            .listing
+            .execute_at(listing_id, show, Metadata::default(), min_position)
+            .await?;
+        Ok((outcome, view.stay.ok_or(CommandError::Contended)?))
+    }
+
+    /// A guest books a stay: the listing holds the nights (or, booking on request,
+    /// keeps them for the host's answer), and a held stay gets the order it is paid
+    /// through. `buyer_limits`: a buyer booking with its own token counts each
+    /// open stay against its limits, so one token cannot hold a city's calendar.
+    pub async fn book_stay(
+        &self,
+        listing_id: &str,
+        stay: BookStay,
+        buyer_limits: Option<BuyerLimits>,
+        metadata: &Metadata,
+        keyed: Option<KeyedRequest>,
+    ) -> Result<Booked, CommandError> {
+        let command = ListingCommand::Book {
+            listing_id: listing_id.to_string(),
+            stay: stay.clone(),
+        };
+        if let Some(limits) = buyer_limits {
+            // Bookable before counted: a refused booking writes nothing.
+            let check = ListingCommand::CheckBooking {
+                listing_id: listing_id.to_string(),
+                stay: stay.clone(),
+            };
+            self.listing
+                .execute(listing_id, check, metadata.clone(), None)
+                .await?;
+            self.count_stay_for_buyer(&stay, limits, metadata).await?;
+        }
+        let (outcome, view) = self
+            .listing
+            .execute(listing_id, command, metadata.clone(), None)
+            .await?;
+        let held = view.stay.ok_or(CommandError::Contended)?;
+        self.order_for_stay(held, outcome, metadata, keyed).await
+    }
+
+    /// A held stay's order (placed once: a retry finds it), recording `keyed`.
+    async fn order_for_stay(
+        &self,
+        stay: StayView,
+        outcome: CommandOutcome,
+        metadata: &Metadata,
+        keyed: Option<KeyedRequest>,
+    ) -> Result<Booked, CommandError> {
+        let (StayStatus::Held, Some(payment_due)) = (stay.status, stay.ends) else {
+            // Requested (the host answers first), or no longer held.
+            return Ok(Booked { outcome, stay });
+        };
+        let place = OrderCommand::PlaceForStay {
+            order_id: stay.order_id.clone(),
+            customer: stay.guest.clone(),
+            listing_id: stay.listing_id.clone(),
+            stay_id: stay.stay_id.clone(),
+            total: Money {
+                amount: i64::try_from(stay.price.total).unwrap_or(i64::MAX),
+                currency: stay.price.currency.clone(),
+            },
+            payment_due,
+        };
+        let (placed, _) = self
+            .order
+            .execute(&stay.order_id, place, metadata.clone(), keyed)
+            .await?;
+        Ok(Booked {
+            outcome: CommandOutcome {
+                position: outcome.position.max(placed.position),
+                events: outcome.events + placed.events,
+            },
+            stay,
+        })
+    }
+
+    /// The host answers a request to book; an accepted one is held and gets its
+    /// order.
+    pub async fn respond_to_stay(
+        &self,
+        command: ListingCommand,
+        metadata: &Metadata,
+        keyed: Option<KeyedRequest>,
+    ) -> Result<Booked, CommandError> {
+        let (outcome, view) = self.handle_listing(command, metadata, None).await?;
+        let stay = view.stay.ok_or(CommandError::Contended)?;
+        self.order_for_stay(stay, outcome, metadata, keyed).await
+    }
+
+    /// Cancel a stay; a paid one's refund (by the listing's policy) is asked of its
+    /// order. A retry finds the stay cancelled and asks again, which the order
+    /// takes once.
+    pub async fn cancel_stay(
+        &self,
+        listing_id: &str,
+        stay_id: &str,
+        by: Canceller,
+        metadata: &Metadata,
+    ) -> Result<(CommandOutcome, StayView), CommandError> {
+        let command = ListingCommand::Cancel {
+            listing_id: listing_id.to_string(),
+            stay_id: stay_id.to_string(),
+            by,
+        };
+        let (mut outcome, view) = self.handle_listing(command, metadata, None).await?;
+        let stay = view.stay.ok_or(CommandError::Contended)?;
+        if let (StayStatus::Cancelled, Some(refund)) = (stay.status, stay.refund) {
+            let back = OrderCommand::RefundStay {
+                amount: refund,
+                reason: "stay_cancelled".into(),
+            };
+            let (refunded, _) = self
+                .order
+                .execute(&stay.order_id, back, metadata.clone(), None)
+                .await?;
+            outcome.position = outcome.position.max(refunded.position);
+        }
+        Ok((outcome, stay))
+    }
+
+    /// Count an open stay against the guest's limits (one unit per stay, for as long
+    /// as a request may wait for its host).
+    async fn count_stay_for_buyer(
+        &self,
+        stay: &BookStay,
+        limits: BuyerLimits,
+        metadata: &Metadata,
+    ) -> Result<(), CommandError> {
+        let window = domain::stays::RESPONSE_WINDOW;
+        let limits = BuyerLimits {
+            max_ttl_seconds: limits.max_ttl_seconds.max(window.num_seconds()),
+            max_life_seconds: limits.max_life_seconds.max(window.num_seconds()),
+            ..limits
+        };
+        let take = BuyerHoldsCommand::Take {
+            buyer: stay.guest.clone(),
+            reservation_id: domain::ids::stay_hold_id(&stay.stay_id),
+            units: 1,
+            expires_at: self.clock().now() + window,
+            limits,
+        };
+        self.buyer_holds
+            .execute(&stay.guest, take, metadata.clone(), None)
+            .await
+            .map(drop)
+    }
+
+    /// Record a stay search the query API answered, as its own stream; answers its
+    /// position.
+    pub async fn record_stay_search(
+        &self,
+        event: StaySearchEvent,
+        metadata: &Metadata,
+    ) -> Result<i64, CommandError> {
+        self.record_alone(
+            STAY_SEARCH_AGGREGATE,
+            &event,
+            metadata,
+            None,
+            serde_json::Value::Null,
+        )
+        .await
+    }
+
+    /// A paid stay's order: the listing confirms the stay (`Some`, nothing to ship),
+    /// or its nights went to someone else after the hold ran out (`None`: refund).
+    pub(crate) async fn confirm_paid_stay(
+        &self,
+        order: &domain::Order,
+        stay: &domain::order::OrderedStay,
+        metadata: &Metadata,
+    ) -> Result<Option<Vec<event_schemas::ReservationLine>>, CommandError> {
+        let confirm = ListingCommand::Confirm {
+            listing_id: stay.listing_id.clone(),
+            stay_id: stay.stay_id.clone(),
+            order_id: order.order_id.clone(),
+        };
+        let confirmed = match self.handle_listing(confirm, metadata, None).await {
+            Ok(_) => Some(Vec::new()),
+            Err(CommandError::Refused(refusal)) => {
+                tracing::info!(order_id = %order.order_id, %refusal, "a paid stay could not be confirmed; refunding");
+                None
+            }
+            Err(other) => return Err(other),
+        };
+        self.stay_ended_for_guest(order, stay, metadata).await;
+        Ok(confirmed)
+    }
+
+    /// An unpaid stay's order: the listing lets the nights go.
+    pub(crate) async fn release_stay(
+        &self,
+        order: &domain::Order,
+        stay: &domain::order::OrderedStay,
+        reason: &str,
+        metadata: &Metadata,
+    ) -> Result<(), CommandError> {
+        let release = ListingCommand::Release {
+            listing_id: stay.listing_id.clone(),
+            stay_id: stay.stay_id.clone(),
+            reason: reason.to_string(),
+        };
+        match self.handle_listing(release, metadata, None).await {
+            Ok(_) | Err(CommandError::Refused(_)) => {}
+            Err(other) => return Err(other),
+        }
+        self.stay_ended_for_guest(order, stay, metadata).await;
+        Ok(())
+    }
+
+    /// The stay no longer counts against its guest's limits.
+    async fn stay_ended_for_guest(
+        &self,
+        order: &domain::Order,
+        stay: &domain::order::OrderedStay,
+        metadata: &Metadata,
+    ) {
+        if let Some(guest) = &order.customer {
+            self.uncount(guest, &domain::ids::stay_hold_id(&stay.stay_id), metadata)
+                .await;
+        }
+    }
+}

@@ -13,7 +13,7 @@ use utoipa::OpenApi;
 use crate::problem::{FieldErrorBody, Problem};
 use crate::routes::{
     activity, admin, availability, delivery, keys, listings, ops, orders, payments, product_search,
-    products, recommendations, replenishment, reservations, stock, warehouses,
+    products, recommendations, replenishment, reservations, stays, stock, warehouses,
 };
 
 #[derive(OpenApi)]
@@ -86,6 +86,23 @@ use crate::routes::{
         delivery::zones::zone,
         delivery::zones::city_forecast,
         delivery::zones::rebalancing,
+        stays::hosts::create,
+        stays::hosts::update,
+        stays::hosts::unlist,
+        stays::hosts::calendar,
+        stays::hosts::auto_pricing,
+        stays::hosts::price_suggestions,
+        stays::hosts::respond,
+        stays::hosts::host_cancel,
+        stays::guests::book,
+        stays::guests::get,
+        stays::guests::cancel,
+        stays::guests::review,
+        stays::search::search,
+        stays::search::listing,
+        stays::admin::moderate,
+        stays::admin::flagged,
+        stays::admin::double_bookings,
         crate::flash::schedule,
         crate::flash::get,
         crate::flash::cancel,
@@ -100,13 +117,14 @@ use crate::routes::{
         (name = "admin", description = "Rebuilds and the manual clock"),
         (name = "ops", description = "Health, readiness, metrics"),
         (name = "keys", description = "API keys (master key only)"),
+        (name = "stays", description = "Short-term rentals: hosts' listings and calendars, guests' bookings, search"),
     )
 )]
 pub struct ApiDoc;
 
 /// In production every route but /health and /ready takes `Authorization: Bearer`
 /// with the master key, an API key (`ck_...`, scopes as listed per route) or a
-/// buyer's JWT. Development mode asks for nothing.
+/// buyer's JWT (a host's: the same token with the claim `role: "host"`). Development mode asks for nothing.
 struct BearerAuth;
 
 impl utoipa::Modify for BearerAuth {
@@ -232,7 +250,9 @@ fn security(
     let scopes: Vec<&str> = match requirement {
         Requirement::Public => return vec![],
         Requirement::Authenticated => vec![],
-        Requirement::Scope(scope) | Requirement::Buyer(scope) => vec![scope],
+        Requirement::Scope(scope) | Requirement::Buyer(scope) | Requirement::Host(scope) => {
+            vec![scope]
+        }
         Requirement::Master => vec!["master"],
     };
     vec![SecurityRequirement::new("bearer", scopes)]

@@ -113,6 +113,18 @@ pub struct ServeArgs {
     /// it, under a lease).
     #[arg(long, env = "COMMERCE_REORDER_SUGGESTIONS")]
     pub reorder_suggestions: bool,
+    /// Stays settings as comma-separated name=value pairs: the ranking weights
+    /// quality (0.25), relevance (0.25), personalisation (0.20), price (0.15),
+    /// availability (0.15); price_far_below (fraud screening: a listing under this
+    /// share of comparable listings' median price is flagged, 0.4); host_burst (more
+    /// listings than this from a new host in a day are flagged, 5).
+    #[arg(long, env = "COMMERCE_STAYS", default_value = "",
+          value_parser = stays::StaysConfig::parse)]
+    pub stays: stays::StaysConfig,
+    /// How long a stay's hold waits for payment, in minutes (1 to 1440).
+    #[arg(long, env = "COMMERCE_STAY_HOLD_MINUTES", default_value_t = 15,
+          value_parser = clap::value_parser!(u32).range(1..=1440))]
+    pub stay_hold_minutes: u32,
 }
 
 /// Credentials.
@@ -244,6 +256,10 @@ impl ServeArgs {
                     .collect(),
                 replenishment: self.replenishment.clone(),
                 reorder_suggestions: self.reorder_suggestions,
+            },
+            stays: crate::server::StaysSettings {
+                model: self.stays,
+                hold_minutes: self.stay_hold_minutes,
             },
             limits: api::routes::Limits {
                 max_ttl_seconds: self.reservation_max_ttl,

@@ -20,6 +20,7 @@ use projections::api_keys::ApiKeys;
 use projections::availability::{Availability, LiveAvailability};
 use projections::listings::Listings;
 use projections::open_holds::OpenHolds;
+use projections::stay_nights::StayNights;
 use projections::{ProjectionHandle, Projector};
 use recommendations::snapshot::{self, RecommendationsHandle};
 use recommendations::sources::latent::AlsParams;
@@ -55,6 +56,7 @@ pub struct ServerConfig {
     /// The recommendations' weights, shares and list shape.
     pub recommendations: recommendations::Config,
     pub delivery: DeliverySettings,
+    pub stays: StaysSettings,
 }
 
 /// Delivery pricing: the model's settings and the quote secrets.
@@ -67,6 +69,22 @@ pub struct DeliverySettings {
     pub replenishment: delivery::replenishment::ReplenishmentConfig,
     /// Whether this process records reorder suggestions (under the lease).
     pub reorder_suggestions: bool,
+}
+
+/// Stays: the model's settings and how long a hold waits for payment.
+#[derive(Debug, Clone, Copy)]
+pub struct StaysSettings {
+    pub model: stays::StaysConfig,
+    pub hold_minutes: u32,
+}
+
+impl Default for StaysSettings {
+    fn default() -> Self {
+        Self {
+            model: Default::default(),
+            hold_minutes: domain::stays::DEFAULT_HOLD_MINUTES,
+        }
+    }
 }
 
 /// Shortest quote secret accepted.
@@ -113,6 +131,10 @@ pub struct Backend {
     pub pricing: Arc<delivery::LivePricing>,
     /// Stock's sales and reorder points, in memory.
     pub replenishment: Arc<delivery::replenishment::LiveReplenishment>,
+    /// Stays' listings, calendars and searches, in memory.
+    pub stays: Arc<stays::LiveStays>,
+    /// Booked nights under a primary key, and the double-booking alarm.
+    pub stay_nights: Arc<Projector<StayNights>>,
 }
 
 impl Backend {
@@ -135,6 +157,11 @@ impl Backend {
                 name: "replenishment",
                 live: self.replenishment.clone(),
             }),
+            Arc::new(delivery::LiveHandle {
+                name: "stays",
+                live: self.stays.clone(),
+            }),
+            Arc::new(self.stay_nights.clone()),
         ]
     }
 }
@@ -153,6 +180,8 @@ pub async fn open_backend(config: &ServerConfig) -> anyhow::Result<Backend> {
     let availability = Projector::open(read_db.clone(), Availability).await?;
     let open_holds = Projector::open(read_db.clone(), OpenHolds).await?;
     let listings = Projector::open(read_db.clone(), Listings).await?;
+    let stay_nights = Projector::open(read_db.clone(), StayNights).await?;
+    let stays = stays::live(read_db.clone(), config.stays.model);
     let api_keys = ApiKeys::open(read_db.clone()).await?;
     // Each process keeps its own index, in its own data directory.
     let search = SearchProjection::open(read_db.clone(), config.data_dir.join("search")).await?;
@@ -179,6 +208,8 @@ pub async fn open_backend(config: &ServerConfig) -> anyhow::Result<Backend> {
         recommendations_dir,
         pricing,
         replenishment,
+        stays,
+        stay_nights,
     })
 }
 
@@ -209,6 +240,7 @@ pub fn offline_config(storage: &crate::config::StorageArgs) -> ServerConfig {
         limits: Default::default(),
         recommendations: Default::default(),
         delivery: Default::default(),
+        stays: Default::default(),
     }
 }
 
@@ -256,7 +288,11 @@ pub async fn serve(config: ServerConfig, auth: AuthSettings) -> anyhow::Result<(
     backend.pricing.catch_up().await?;
     backend.pricing.spawn_follow(committed.clone());
     backend.replenishment.catch_up().await?;
-    backend.replenishment.spawn_follow(committed);
+    backend.replenishment.spawn_follow(committed.clone());
+    backend.stays.catch_up().await?;
+    backend.stays.spawn_follow(committed.clone());
+    backend.stay_nights.catch_up().await?;
+    backend.stay_nights.spawn_live(committed);
     if config.delivery.reorder_suggestions {
         crate::reorder::spawn_reorder_process(
             backend.commands.clone(),
@@ -316,6 +352,11 @@ pub async fn serve(config: ServerConfig, auth: AuthSettings) -> anyhow::Result<(
             secrets: Arc::new(config.delivery.secrets()?),
             quote_counter: api::routes::delivery::QuoteCounter::spawn(backend.commands.clone()),
             replenishment: backend.replenishment.clone(),
+        },
+        stays: api::routes::stays::StaysState {
+            live: backend.stays.clone(),
+            recorder: api::routes::activity::BackgroundRecorder::spawn(backend.commands.clone()),
+            hold_minutes: config.stays.hold_minutes,
         },
         projections: Arc::new(backend.projections()),
         metrics,

@@ -184,9 +184,21 @@ impl CommandService {
         events: Vec<ActivityEvent>,
         metadata: &Metadata,
     ) -> Result<i64, CommandError> {
+        self.record_each_alone(ACTIVITY_AGGREGATE, &events, metadata)
+            .await
+    }
+
+    /// Record each event as its own one-event stream (see
+    /// [`record_activity`](Self::record_activity)); answers the last position.
+    pub async fn record_each_alone<E: cqrs_es::DomainEvent>(
+        &self,
+        aggregate_type: &str,
+        events: &[E],
+        metadata: &Metadata,
+    ) -> Result<i64, CommandError> {
         let commits = events.iter().map(|event| {
             self.committer
-                .commit(self.alone_batch(ACTIVITY_AGGREGATE, event, metadata, Vec::new()))
+                .commit(self.alone_batch(aggregate_type, event, metadata, Vec::new()))
         });
         let mut last = 0;
         for result in futures::future::join_all(commits).await {

@@ -171,6 +171,28 @@ impl CommandService {
                 .await?;
             outcome.position = outcome.position.max(refunded.position);
         }
+        if stay.status == StayStatus::Lapsed {
+            // An unpaid stay given up: its order (placed once it was held) is
+            // cancelled, so a payment that still comes is refunded, never taken.
+            let cancel = OrderCommand::Cancel {
+                reason: "stay_cancelled".into(),
+            };
+            match self
+                .order
+                .execute(&stay.order_id, cancel, metadata.clone(), None)
+                .await
+            {
+                Ok((cancelled, order)) => {
+                    outcome.position = outcome.position.max(cancelled.position);
+                    if let Some(ordered) = &order.stay {
+                        self.stay_ended_for_guest(&order, ordered, metadata).await;
+                    }
+                }
+                // A request never answered has no order; a paid one is settled.
+                Err(CommandError::Refused(_)) => {}
+                Err(other) => return Err(other),
+            }
+        }
         Ok((outcome, stay))
     }
 
@@ -201,23 +223,19 @@ impl CommandService {
             .map(drop)
     }
 
-    /// Record a stay search the query API answered, as its own stream; answers its
-    /// position.
-    pub async fn record_stay_search(
+    /// Record stay searches and listing views, each as its own stream; answers the
+    /// last position.
+    pub async fn record_stay_browsing(
         &self,
-        event: StaySearchEvent,
+        events: Vec<StaySearchEvent>,
         metadata: &Metadata,
     ) -> Result<i64, CommandError> {
-        self.record_alone(
-            STAY_SEARCH_AGGREGATE,
-            &event,
-            metadata,
-            None,
-            serde_json::Value::Null,
-        )
-        .await
+        self.record_each_alone(STAY_SEARCH_AGGREGATE, &events, metadata)
+            .await
     }
+}
 
+impl CommandService {
     /// A paid stay's order: the listing confirms the stay (`Some`, nothing to ship),
     /// or its nights went to someone else after the hold ran out (`None`: refund).
     pub(crate) async fn confirm_paid_stay(

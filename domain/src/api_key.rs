@@ -23,6 +23,8 @@ pub const SCOPES: &[&str] = &[
     "activity:write",
     "couriers:write",
     "delivery:write",
+    "stays:write",
+    "stays:book",
 ];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

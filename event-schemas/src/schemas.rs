@@ -8,8 +8,8 @@ use schemars::{schema_for, Schema};
 
 use crate::{
     ActivityEvent, ApiKeyEvent, BuyerHoldsEvent, CityEvent, DeliveryFeedEvent, Envelope,
-    FlashSaleEvent, ListingEvent, OrderEvent, ParkedEvent, ProductEvent, ReorderEvent, ReservationEvent,
-    StaySearchEvent, StockEvent, WarehouseEvent,
+    FlashSaleEvent, ListingEvent, OrderEvent, ParkedEvent, ProductEvent, ReorderEvent,
+    ReservationEvent, StaySearchEvent, StockEvent, WarehouseEvent,
 };
 
 /// Every schema this crate publishes, by file name.

@@ -176,9 +176,7 @@ pub enum ListingEvent {
         details: ListingDetails,
     },
     /// No longer shown or bookable; stays already booked are kept.
-    ListingUnlisted {
-        listing_id: String,
-    },
+    ListingUnlisted { listing_id: String },
     /// A calendar exception over the nights `[from, until)`.
     CalendarChanged {
         listing_id: String,

@@ -5,6 +5,8 @@
 //!   beside the live one and swap it in once caught up.
 //! * [`availability`] — stock on hand, held and available per SKU and warehouse.
 //! * [`open_holds`] — stock holds still open, for the expiry sweep.
+//! * [`stay_nights`] — booked nights of stays under a primary key: the second line
+//!   of defence against double booking, and its alarm.
 //! * [`api_keys`] — the API key table, in memory; [`warehouses`] — the warehouses'
 //!   shipping rates.
 //! * [`listings`] — what was created (warehouses, products, orders, reservations,
@@ -20,6 +22,7 @@ pub mod availability;
 pub mod listings;
 pub mod open_holds;
 pub mod runtime;
+pub mod stay_nights;
 pub mod warehouses;
 
 pub use availability::{Availability, AvailabilityView, WarehouseAvailability};

@@ -12,6 +12,10 @@ pub struct JwtVerifier {
 #[derive(Debug, Deserialize)]
 pub(super) struct BuyerClaims {
     sub: String,
+    /// `host` for a host of stays (who may change only its own listings); anything
+    /// else, or none, is a buyer.
+    #[serde(default)]
+    role: Option<String>,
 }
 
 impl JwtVerifier {
@@ -63,9 +67,27 @@ impl JwtVerifier {
         Ok(self)
     }
 
+    /// The token's subject, if it is valid.
+    #[cfg(test)]
     pub(super) fn verify(&self, token: &str) -> Result<String, String> {
-        jsonwebtoken::decode::<BuyerClaims>(token, &self.key, &self.validation)
-            .map(|data| data.claims.sub)
-            .map_err(|e| e.to_string())
+        self.principal(token).map(|principal| match principal {
+            Principal::Buyer { subject } | Principal::Host { subject } => subject,
+            _ => unreachable!("tokens name buyers and hosts only"),
+        })
+    }
+
+    /// The buyer or host a valid token names (a host by its `role` claim).
+    pub(super) fn principal(&self, token: &str) -> Result<Principal, String> {
+        let claims = jsonwebtoken::decode::<BuyerClaims>(token, &self.key, &self.validation)
+            .map(|data| data.claims)
+            .map_err(|e| e.to_string())?;
+        Ok(match claims.role.as_deref() {
+            Some("host") => Principal::Host {
+                subject: claims.sub,
+            },
+            _ => Principal::Buyer {
+                subject: claims.sub,
+            },
+        })
     }
 }

@@ -71,6 +71,10 @@ pub enum Principal {
     Buyer {
         subject: String,
     },
+    /// A host of stays (a token with the `host` role): acts on its own listings.
+    Host {
+        subject: String,
+    },
 }
 
 impl Principal {
@@ -81,6 +85,7 @@ impl Principal {
             Principal::Master => "master".into(),
             Principal::Key { key_id, .. } => format!("key:{key_id}"),
             Principal::Buyer { subject } => domain::reservation::buyer_actor(subject),
+            Principal::Host { subject } => format!("host:{subject}"),
         }
     }
 
@@ -89,6 +94,8 @@ impl Principal {
     pub fn sees(&self, owner: Option<&str>) -> bool {
         match self {
             Principal::Buyer { subject } => owner == Some(subject.as_str()),
+            // A host sees its listings' stays, not buyers' resources.
+            Principal::Host { .. } => false,
             _ => true,
         }
     }
@@ -111,11 +118,13 @@ impl Principal {
             (_, Requirement::Authenticated) => true,
             (
                 Principal::Key { scopes, .. },
-                Requirement::Scope(scope) | Requirement::Buyer(scope),
+                Requirement::Scope(scope) | Requirement::Buyer(scope) | Requirement::Host(scope),
             ) => scopes.iter().any(|s| s == scope),
-            // Buyers act only on routes that act for a buyer.
+            // Buyers act only on routes that act for a buyer, hosts on routes that
+            // act for a host.
             (Principal::Buyer { .. }, Requirement::Buyer(_)) => true,
-            (Principal::Buyer { .. }, Requirement::Scope(_)) => false,
+            (Principal::Host { .. }, Requirement::Host(_)) => true,
+            (Principal::Buyer { .. } | Principal::Host { .. }, _) => false,
         }
     }
 }
@@ -129,6 +138,9 @@ pub enum Requirement {
     Scope(&'static str),
     /// A route that acts for a buyer: the buyer's own token, or a key with the scope.
     Buyer(&'static str),
+    /// A route that acts for a host of stays: the host's own token (the `host` role),
+    /// or a key with the scope acting for any host.
+    Host(&'static str),
     Master,
 }
 
@@ -269,10 +281,9 @@ impl Auth {
             }
         }
         match &self.jwt {
-            Some(jwt) if bearer.matches('.').count() == 2 => jwt
-                .verify(bearer)
-                .map(|subject| Principal::Buyer { subject })
-                .map_err(|_| "invalid_token"),
+            Some(jwt) if bearer.matches('.').count() == 2 => {
+                jwt.principal(bearer).map_err(|_| "invalid_token")
+            }
             _ => Err("invalid_credential"),
         }
     }
@@ -320,7 +331,10 @@ impl Auth {
     fn over_rate(&self, principal: &Principal) -> Option<u64> {
         let (limiter, who) = match principal {
             Principal::Key { key_id, .. } => (self.per_key.as_ref()?, key_id),
-            Principal::Buyer { subject } => (self.per_buyer.as_ref()?, subject),
+            // Hosts are limited as buyers are: a token per person.
+            Principal::Buyer { subject } | Principal::Host { subject } => {
+                (self.per_buyer.as_ref()?, subject)
+            }
             _ => return None,
         };
         // Every buyer that ever called must not stay in the table.
@@ -360,6 +374,7 @@ pub fn profile_owner(
                 "personalising for a shopper needs the 'buyers:act' scope",
             ))
         }
+        Principal::Host { .. } => Err(refuse("a host's token does not act for shoppers")),
         Principal::Key { .. } | Principal::Master | Principal::Development => Ok(named),
     }
 }
@@ -456,6 +471,9 @@ pub async fn authorize(
             Requirement::Scope(scope) => format!("this route needs the '{scope}' scope"),
             Requirement::Buyer(scope) => {
                 format!("this route needs a buyer token or the '{scope}' scope")
+            }
+            Requirement::Host(scope) => {
+                format!("this route needs a host token or the '{scope}' scope")
             }
             Requirement::Master => "this route needs the master key".to_string(),
             _ => "this credential may not call this route".to_string(),

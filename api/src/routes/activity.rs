@@ -25,19 +25,37 @@ const RECORDER_QUEUE: usize = 10_000;
 /// Searches recorded per group commit at most.
 const RECORDER_BATCH: usize = 1_000;
 
-/// Hands activity to a task that records it in batches.
-#[derive(Clone)]
-pub struct ActivityRecorder {
-    queue: mpsc::Sender<(ActivityEvent, String)>,
+/// Events recorded in the background, each as its own one-event stream: what the
+/// routes log without waiting (searches, views).
+pub trait Browsing: Clone + Send + Sync + 'static {
+    /// The aggregate type they are stored under.
+    const AGGREGATE: &'static str;
 }
 
-impl ActivityRecorder {
+impl Browsing for ActivityEvent {
+    const AGGREGATE: &'static str = event_schemas::activity::ACTIVITY_AGGREGATE;
+}
+
+impl Browsing for event_schemas::StaySearchEvent {
+    const AGGREGATE: &'static str = event_schemas::stays::STAY_SEARCH_AGGREGATE;
+}
+
+/// Hands events to a task that records them in batches.
+#[derive(Clone)]
+pub struct BackgroundRecorder<E> {
+    queue: mpsc::Sender<(E, String)>,
+}
+
+/// Shoppers' searches, recorded in the background.
+pub type ActivityRecorder = BackgroundRecorder<ActivityEvent>;
+
+impl<E: Browsing + cqrs_es::DomainEvent> BackgroundRecorder<E> {
     pub fn spawn(commands: Arc<CommandService>) -> Self {
-        let (queue, mut waiting) = mpsc::channel::<(ActivityEvent, String)>(RECORDER_QUEUE);
+        let (queue, mut waiting) = mpsc::channel::<(E, String)>(RECORDER_QUEUE);
         tokio::spawn(async move {
             let mut batch = Vec::with_capacity(RECORDER_BATCH);
             while waiting.recv_many(&mut batch, RECORDER_BATCH).await > 0 {
-                // One actor per call keeps the metadata right; searches of one batch
+                // One actor per call keeps the metadata right; events of one batch
                 // by different callers go in groups.
                 batch.sort_by(|a, b| a.1.cmp(&b.1));
                 for group in batch.chunk_by(|a, b| a.1 == b.1) {
@@ -45,9 +63,12 @@ impl ActivityRecorder {
                         actor: Some(group[0].1.clone()),
                         ..Default::default()
                     };
-                    let events = group.iter().map(|(event, _)| event.clone()).collect();
-                    if let Err(e) = commands.record_activity(events, &metadata).await {
-                        tracing::warn!(error = %e, "searches could not be recorded");
+                    let events: Vec<E> = group.iter().map(|(event, _)| event.clone()).collect();
+                    if let Err(e) = commands
+                        .record_each_alone(E::AGGREGATE, &events, &metadata)
+                        .await
+                    {
+                        tracing::warn!(error = %e, what = E::AGGREGATE, "browsing could not be recorded");
                     }
                 }
                 batch.clear();
@@ -57,9 +78,9 @@ impl ActivityRecorder {
     }
 
     /// Queue an event; never waits.
-    pub fn record_in_background(&self, event: ActivityEvent, actor: String) {
+    pub fn record_in_background(&self, event: E, actor: String) {
         if self.queue.try_send((event, actor)).is_err() {
-            metrics::counter!("activity_dropped_total").increment(1);
+            metrics::counter!("activity_dropped_total", "what" => E::AGGREGATE).increment(1);
         }
     }
 }

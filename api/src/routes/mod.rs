@@ -17,6 +17,7 @@ pub mod products;
 pub mod recommendations;
 pub mod replenishment;
 pub mod reservations;
+pub mod stays;
 pub mod stock;
 pub mod table;
 pub mod warehouses;
@@ -54,6 +55,8 @@ pub struct AppState {
     pub recommendations: Arc<::recommendations::Recommender>,
     /// Delivery pricing: the model in this process's memory and the quote secrets.
     pub delivery: delivery::DeliveryState,
+    /// Stays: the model in this process's memory, the search recorder, the hold.
+    pub stays: stays::StaysState,
     pub flash: crate::flash::FlashState,
     pub limits: Limits,
     /// Every projection that can be rebuilt, by name.

@@ -23,7 +23,11 @@ pub async fn health() -> Json<Health> {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Readiness {
+    /// `ready`, or `degraded` while an alarm is raised (the process still serves).
     pub status: &'static str,
+    /// What is wrong: `stay_double_booking` when the booked-nights projection found
+    /// a night recorded for two stays (`GET /v1/admin/stays/double-bookings`).
+    pub alarms: Vec<&'static str>,
     pub database: &'static str,
     /// Last committed log position.
     pub head: i64,
@@ -37,8 +41,21 @@ pub struct Readiness {
 pub async fn ready(State(state): State<AppState>) -> Result<Json<Readiness>, Problem> {
     let store = state.commands.store();
     let head = store.head_position().await.map_err(Problem::from)?;
+    let mut alarms = Vec::new();
+    let double_bookings = projections::stay_nights::double_bookings(store.database())
+        .await
+        .map_err(|e| Problem::unavailable("storage_unavailable", e.to_string()))?;
+    metrics::gauge!("stay_double_booked_nights").set(double_bookings.len() as f64);
+    if !double_bookings.is_empty() {
+        alarms.push("stay_double_booking");
+    }
     Ok(Json(Readiness {
-        status: "ready",
+        status: if alarms.is_empty() {
+            "ready"
+        } else {
+            "degraded"
+        },
+        alarms,
         database: store.database().backend_name(),
         head,
         availability_position: state.live_availability.position(),

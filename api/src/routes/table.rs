@@ -12,10 +12,10 @@ use axum::routing::{self, MethodRouter};
 
 use super::{
     activity, admin, availability, delivery, docs, keys, listings, ops, orders, payments,
-    product_search, products, recommendations, replenishment, reservations, stock, warehouses,
-    AppState,
+    product_search, products, recommendations, replenishment, reservations, stays, stock,
+    warehouses, AppState,
 };
-use crate::auth::Requirement::{self, Buyer, Master, Public, Scope};
+use crate::auth::Requirement::{self, Buyer, Host, Master, Public, Scope};
 use crate::flash;
 
 /// One route.
@@ -75,6 +75,7 @@ impl Route {
     constructor!(get, GET, routing::get);
     constructor!(post, POST, routing::post);
     constructor!(patch, PATCH, routing::patch);
+    constructor!(put, PUT, routing::put);
     constructor!(delete, DELETE, routing::delete);
 
     fn only(mut self, only: Only) -> Self {
@@ -231,6 +232,86 @@ pub fn routes() -> Vec<Route> {
             Scope("read"),
             delivery::zones::rebalancing,
         ),
+        // Stays: hosts (their own token, or a key acting for them), guests (their own
+        // token, or a key booking for them), everyone who reads, admins.
+        Route::post("/v1/stays", Host("stays:write"), stays::hosts::create),
+        Route::get("/v1/stays/search", Buyer("read"), stays::search::search),
+        Route::get(
+            "/v1/stays/{listing_id}",
+            Buyer("read"),
+            stays::search::listing,
+        ),
+        Route::put(
+            "/v1/stays/{listing_id}",
+            Host("stays:write"),
+            stays::hosts::update,
+        ),
+        Route::delete(
+            "/v1/stays/{listing_id}",
+            Host("stays:write"),
+            stays::hosts::unlist,
+        ),
+        Route::post(
+            "/v1/stays/{listing_id}/calendar",
+            Host("stays:write"),
+            stays::hosts::calendar,
+        ),
+        Route::post(
+            "/v1/stays/{listing_id}/auto-pricing",
+            Host("stays:write"),
+            stays::hosts::auto_pricing,
+        ),
+        Route::get(
+            "/v1/stays/{listing_id}/price-suggestions",
+            Host("stays:write"),
+            stays::hosts::price_suggestions,
+        ),
+        Route::post(
+            "/v1/stays/{listing_id}/bookings",
+            Buyer("stays:book"),
+            stays::guests::book,
+        ),
+        Route::get(
+            "/v1/stays/{listing_id}/bookings/{stay_id}",
+            Buyer("stays:book"),
+            stays::guests::get,
+        ),
+        Route::post(
+            "/v1/stays/{listing_id}/bookings/{stay_id}/cancellation",
+            Buyer("stays:book"),
+            stays::guests::cancel,
+        ),
+        Route::post(
+            "/v1/stays/{listing_id}/bookings/{stay_id}/review",
+            Buyer("stays:book"),
+            stays::guests::review,
+        ),
+        Route::post(
+            "/v1/stays/{listing_id}/bookings/{stay_id}/response",
+            Host("stays:write"),
+            stays::hosts::respond,
+        ),
+        Route::post(
+            "/v1/stays/{listing_id}/bookings/{stay_id}/host-cancellation",
+            Host("stays:write"),
+            stays::hosts::host_cancel,
+        ),
+        Route::post(
+            "/v1/stays/{listing_id}/review",
+            Scope("admin"),
+            stays::admin::moderate,
+        ),
+        Route::get(
+            "/v1/admin/stays/flagged",
+            Scope("admin"),
+            stays::admin::flagged,
+        ),
+        Route::get(
+            "/v1/admin/stays/double-bookings",
+            Scope("admin"),
+            stays::admin::double_bookings,
+        )
+        .without_read_model(),
         // Reservations and orders: a buyer for itself, or the shop's backend.
         Route::post(
             "/v1/reservations",

@@ -494,7 +494,11 @@ impl Order {
                 match (&self.paid, self.status, &self.stay) {
                     (_, OrderStatus::Refunded, _) => Ok(vec![]),
                     (_, _, _) if *amount == 0 => Ok(vec![]),
-                    (Some((payment_id, paid)), OrderStatus::Paid | OrderStatus::Confirmed, Some(_)) => {
+                    (
+                        Some((payment_id, paid)),
+                        OrderStatus::Paid | OrderStatus::Confirmed,
+                        Some(_),
+                    ) => {
                         let amount = i64::try_from(*amount).unwrap_or(i64::MAX).min(paid.amount);
                         Ok(vec![OrderEvent::RefundRequested {
                             order_id,

@@ -28,12 +28,19 @@ pub fn validate_details(d: &ListingDetails) -> Result<(), DomainError> {
         "description",
         "must not hold control characters other than line breaks and tabs",
     );
-    v.check(d.photos.len() <= MAX_PHOTOS, "photos", "lists more than 50 photos");
+    v.check(
+        d.photos.len() <= MAX_PHOTOS,
+        "photos",
+        "lists more than 50 photos",
+    );
     for (i, photo) in d.photos.iter().enumerate() {
         v.check(
             (photo.url.starts_with("https://") || photo.url.starts_with("http://"))
                 && photo.url.len() <= MAX_URL_LEN
-                && !photo.url.chars().any(|c| c.is_whitespace() || c.is_control()),
+                && !photo
+                    .url
+                    .chars()
+                    .any(|c| c.is_whitespace() || c.is_control()),
             &format!("photos[{i}].url"),
             "must be an http(s) URL of at most 2048 bytes",
         );

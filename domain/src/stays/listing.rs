@@ -46,7 +46,41 @@ pub struct Stay {
     pub reviewed: bool,
     #[serde(default)]
     pub refund: Option<u64>,
+    /// Why it lapsed, once it did.
+    #[serde(default)]
+    pub lapsed_because: Option<String>,
+    /// The terms the guest booked under: a host's later change of policy, times or
+    /// zone does not change a booked stay's refund.
+    pub terms: BookedTerms,
 }
+
+/// What of the listing a stay keeps from when it was booked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BookedTerms {
+    pub cancellation_policy: event_schemas::stays::CancellationPolicy,
+    pub time_zone: String,
+    pub check_in_time: chrono::NaiveTime,
+    pub check_out_time: chrono::NaiveTime,
+}
+
+impl BookedTerms {
+    fn of(details: &ListingDetails) -> Self {
+        Self {
+            cancellation_policy: details.cancellation_policy,
+            time_zone: details.time_zone.clone(),
+            check_in_time: details.check_in_time,
+            check_out_time: details.check_out_time,
+        }
+    }
+
+    fn zone(&self) -> Tz {
+        self.time_zone.parse().unwrap_or(Tz::UTC)
+    }
+}
+
+/// Why the order process lets an unpaid hold go: a payment that still comes may
+/// revive the stay (if its nights are free), unlike any other end of a hold.
+pub const PAYMENT_TIMED_OUT: &str = "payment_timed_out";
 
 impl Stay {
     /// Whether the stay keeps its nights from other guests at `now`.
@@ -233,7 +267,8 @@ pub enum ListingStatus {
     #[default]
     New,
     Active,
-    /// Screening found it suspect: not shown, not bookable, until an admin decides.
+    /// Screening found it suspect: not shown, not bookable, until an admin decides
+    /// (whatever its host does meanwhile).
     Flagged,
     Unlisted,
     Removed,
@@ -251,9 +286,18 @@ pub struct Listing {
     pub auto_price_range: (u64, u64),
     pub calendar: Calendar,
     pub stays: BTreeMap<String, Stay>,
-    /// The latest screening's signals, while flagged.
+    /// The latest screening's signals, while awaiting an admin's decision.
     #[serde(default)]
     pub signals: Vec<FraudSignal>,
+    /// Listed by its host (not unlisted); whether it is shown also depends on
+    /// moderation.
+    #[serde(default)]
+    pub listed: bool,
+    /// Flagged and not yet decided on by an admin.
+    #[serde(default)]
+    pub awaiting_review: bool,
+    #[serde(default)]
+    pub removed: bool,
 }
 
 fn refuse(kind: ErrorKind, code: Refusal, detail: impl Into<String>) -> DomainError {
@@ -368,8 +412,7 @@ impl Listing {
                 v.finish()?;
                 validate_details(details)?;
                 if self.details.is_some() {
-                    return if self.host_id == *host_id && self.details.as_ref() == Some(details)
-                    {
+                    return if self.host_id == *host_id && self.details.as_ref() == Some(details) {
                         Ok(vec![])
                     } else {
                         Err(refuse(
@@ -404,12 +447,14 @@ impl Listing {
                     listing_id: id.clone(),
                     details: details.clone(),
                 };
-                Ok(std::iter::once(updated).chain(flag(&id, screening)).collect())
+                Ok(std::iter::once(updated)
+                    .chain(flag(&id, screening))
+                    .collect())
             }
             ListingCommand::Unlist { host_id, .. } => {
                 self.owned_by(host_id)?;
                 match self.status {
-                    ListingStatus::Unlisted | ListingStatus::Removed => Ok(vec![]),
+                    _ if !self.listed || self.removed => Ok(vec![]),
                     _ => Ok(vec![ListingEvent::ListingUnlisted { listing_id: id }]),
                 }
             }
@@ -453,6 +498,7 @@ impl Listing {
                 ..
             } => {
                 let details = self.owned_by(host_id)?;
+                self.changeable()?;
                 let (low, high) = super::suggestion_bounds(details);
                 let (min_price, max_price) = (min_price.unwrap_or(low), max_price.unwrap_or(high));
                 let mut v = Validator::new();
@@ -467,7 +513,8 @@ impl Listing {
                     "must be from min_price to 100000000 minor units",
                 );
                 v.finish()?;
-                if self.auto_pricing == *enabled && self.auto_price_range == (min_price, max_price) {
+                if self.auto_pricing == *enabled && self.auto_price_range == (min_price, max_price)
+                {
                     return Ok(vec![]);
                 }
                 Ok(vec![ListingEvent::AutoPricingSet {
@@ -480,6 +527,15 @@ impl Listing {
             ListingCommand::ApplySuggestedPrices { prices, .. } => {
                 let details = self.existing()?;
                 if !self.auto_pricing || self.status != ListingStatus::Active {
+                    return Ok(vec![]);
+                }
+                let today = local_today(self.time_zone(), now);
+                let mut seen = std::collections::BTreeSet::new();
+                let prices: Vec<&NightPrice> = prices
+                    .iter()
+                    .filter(|p| p.night >= today && seen.insert(p.night))
+                    .collect();
+                if prices.is_empty() {
                     return Ok(vec![]);
                 }
                 let (min, max) = self.auto_price_range;
@@ -580,23 +636,24 @@ impl Listing {
                 }
                 match stay.status {
                     StayStatus::Confirmed => return Ok(vec![]),
-                    StayStatus::Cancelled | StayStatus::Requested => {
+                    // A payment that comes after the hold ran out still gets the
+                    // stay if no one else took any of its nights meanwhile; a hold
+                    // that ended otherwise (declined, cancelled) is not revived.
+                    StayStatus::Held => {}
+                    StayStatus::Lapsed
+                        if stay.lapsed_because.as_deref() == Some(PAYMENT_TIMED_OUT) => {}
+                    _ => {
                         return Err(refuse(
                             ErrorKind::Conflict,
                             Refusal::StayState,
-                            format!("the stay is {:?}", stay.status).to_lowercase(),
+                            format!(
+                                "the stay is {}",
+                                format!("{:?}", stay.status_at(now)).to_lowercase()
+                            ),
                         ))
                     }
-                    // A payment that comes after the hold ran out still gets the
-                    // stay if no one else took any of its nights meanwhile.
-                    StayStatus::Held | StayStatus::Lapsed => {}
                 }
-                let taken = self.taken(
-                    stay.request.check_in,
-                    stay.request.check_out,
-                    now,
-                    stay_id,
-                );
+                let taken = self.taken(stay.request.check_in, stay.request.check_out, now, stay_id);
                 if !taken.is_empty() {
                     return Err(Self::nights_taken(&taken));
                 }
@@ -630,12 +687,11 @@ impl Listing {
                         }])
                     }
                     StayStatus::Confirmed => {
-                        let details = self.existing()?;
-                        let tz = self.time_zone();
+                        let terms = &stay.terms;
+                        let tz = terms.zone();
                         let check_in_at =
-                            local_instant(tz, stay.request.check_in, details.check_in_time);
-                        if now >= local_instant(tz, stay.request.check_out, details.check_out_time)
-                        {
+                            local_instant(tz, stay.request.check_in, terms.check_in_time);
+                        if now >= local_instant(tz, stay.request.check_out, terms.check_out_time) {
                             return Err(refuse(
                                 ErrorKind::Conflict,
                                 Refusal::StayState,
@@ -643,7 +699,7 @@ impl Listing {
                             ));
                         }
                         let (refund, refund_share) = refund(
-                            details.cancellation_policy,
+                            terms.cancellation_policy,
                             by,
                             &stay.request.price,
                             check_in_at,
@@ -705,11 +761,9 @@ impl Listing {
             }
             ListingCommand::Moderate { decision, .. } => {
                 self.existing()?;
-                match (self.status, decision) {
-                    (ListingStatus::Removed, _) => Ok(vec![]),
-                    (ListingStatus::Active | ListingStatus::Unlisted, ModerationDecision::Approved) => {
-                        Ok(vec![])
-                    }
+                match decision {
+                    _ if self.removed => Ok(vec![]),
+                    ModerationDecision::Approved if !self.awaiting_review => Ok(vec![]),
                     _ => Ok(vec![ListingEvent::ListingModerated {
                         listing_id: id,
                         decision: *decision,
@@ -721,7 +775,7 @@ impl Listing {
 
     /// A removed listing is never changed again.
     fn changeable(&self) -> Result<(), DomainError> {
-        if self.status == ListingStatus::Removed {
+        if self.removed {
             return Err(refuse(
                 ErrorKind::Conflict,
                 Refusal::ListingNotBookable,
@@ -733,6 +787,25 @@ impl Listing {
 
     fn book(&self, book: &BookStay, now: DateTime<Utc>) -> Result<Vec<ListingEvent>, DomainError> {
         let details = self.existing()?;
+        if let Some(existing) = self.stays.get(&book.stay_id) {
+            // A retry of the same request changes nothing; another one under this
+            // id is refused.
+            let r = &existing.request;
+            return if r.guest == book.guest
+                && r.check_in == book.check_in
+                && r.check_out == book.check_out
+                && r.guests == book.guests
+                && r.order_id == book.order_id
+            {
+                Ok(vec![])
+            } else {
+                Err(refuse(
+                    ErrorKind::Conflict,
+                    Refusal::StayExists,
+                    format!("stay '{}' exists with other details", book.stay_id),
+                ))
+            };
+        }
         let today = local_today(self.time_zone(), now);
         let mut v = Validator::new();
         v.reference("stay_id", &book.stay_id);
@@ -759,7 +832,10 @@ impl Listing {
         v.check(
             book.guests >= 1 && book.guests <= details.capacity,
             "guests",
-            &format!("must be from 1 to the listing's capacity, {}", details.capacity),
+            &format!(
+                "must be from 1 to the listing's capacity, {}",
+                details.capacity
+            ),
         );
         let stay_nights = (book.check_out - book.check_in).num_days();
         v.check(
@@ -773,25 +849,6 @@ impl Listing {
         );
         v.finish()?;
         check_hold_minutes(book.hold_minutes)?;
-        if let Some(existing) = self.stays.get(&book.stay_id) {
-            // A retry of the same request changes nothing; another one under this
-            // id is refused.
-            let r = &existing.request;
-            return if r.guest == book.guest
-                && r.check_in == book.check_in
-                && r.check_out == book.check_out
-                && r.guests == book.guests
-                && r.order_id == book.order_id
-            {
-                Ok(vec![])
-            } else {
-                Err(refuse(
-                    ErrorKind::Conflict,
-                    Refusal::StayExists,
-                    format!("stay '{}' exists with other details", book.stay_id),
-                ))
-            };
-        }
         if self.status != ListingStatus::Active {
             return Err(refuse(
                 ErrorKind::Conflict,
@@ -855,15 +912,14 @@ impl Listing {
                 self.listing_id = listing_id.clone();
                 self.host_id = host_id.clone();
                 self.details = Some(details.clone());
-                self.status = ListingStatus::Active;
+                self.listed = true;
             }
+            // Changing a listing lists it again (moderation is unaffected).
             ListingEvent::ListingUpdated { details, .. } => {
                 self.details = Some(details.clone());
-                if self.status == ListingStatus::Unlisted {
-                    self.status = ListingStatus::Active;
-                }
+                self.listed = true;
             }
-            ListingEvent::ListingUnlisted { .. } => self.status = ListingStatus::Unlisted,
+            ListingEvent::ListingUnlisted { .. } => self.listed = false,
             ListingEvent::CalendarChanged {
                 from,
                 until,
@@ -881,34 +937,19 @@ impl Listing {
             }
             ListingEvent::StayRequested {
                 stay, respond_by, ..
-            } => {
-                self.stays.insert(
-                    stay.stay_id.clone(),
-                    Stay {
-                        request: stay.clone(),
-                        status: StayStatus::Requested,
-                        ends: Some(*respond_by),
-                        reviewed: false,
-                        refund: None,
-                    },
-                );
-            }
+            } => self.add_stay(stay, StayStatus::Requested, *respond_by),
             ListingEvent::HostResponded { .. } => {}
             ListingEvent::StayHeld {
                 stay, expires_at, ..
+            } => self.add_stay(stay, StayStatus::Held, *expires_at),
+            ListingEvent::HoldLapsed {
+                stay_id, reason, ..
             } => {
-                self.stays.insert(
-                    stay.stay_id.clone(),
-                    Stay {
-                        request: stay.clone(),
-                        status: StayStatus::Held,
-                        ends: Some(*expires_at),
-                        reviewed: false,
-                        refund: None,
-                    },
-                );
+                self.set_status(stay_id, StayStatus::Lapsed);
+                if let Some(stay) = self.stays.get_mut(stay_id) {
+                    stay.lapsed_because = Some(reason.clone());
+                }
             }
-            ListingEvent::HoldLapsed { stay_id, .. } => self.set_status(stay_id, StayStatus::Lapsed),
             ListingEvent::StayConfirmed { stay_id, .. } => {
                 self.set_status(stay_id, StayStatus::Confirmed)
             }
@@ -927,18 +968,48 @@ impl Listing {
             }
             ListingEvent::ListingFlagged { signals, .. } => {
                 self.signals = signals.clone();
-                if self.status != ListingStatus::Removed {
-                    self.status = ListingStatus::Flagged;
-                }
+                self.awaiting_review = true;
             }
             ListingEvent::ListingModerated { decision, .. } => {
                 self.signals.clear();
-                self.status = match decision {
-                    ModerationDecision::Approved => ListingStatus::Active,
-                    ModerationDecision::Removed => ListingStatus::Removed,
-                };
+                self.awaiting_review = false;
+                self.removed = *decision == ModerationDecision::Removed;
             }
         }
+        self.status = self.derived_status();
+    }
+
+    fn derived_status(&self) -> ListingStatus {
+        match () {
+            _ if self.details.is_none() => ListingStatus::New,
+            _ if self.removed => ListingStatus::Removed,
+            _ if self.awaiting_review => ListingStatus::Flagged,
+            _ if !self.listed => ListingStatus::Unlisted,
+            _ => ListingStatus::Active,
+        }
+    }
+
+    /// A stay requested or held (an accepted request keeps the terms it was asked
+    /// under).
+    fn add_stay(&mut self, request: &StayRequest, status: StayStatus, ends: DateTime<Utc>) {
+        let terms = match (self.stays.get(&request.stay_id), &self.details) {
+            (Some(earlier), _) => earlier.terms.clone(),
+            (None, Some(details)) => BookedTerms::of(details),
+            // A stay is only ever recorded on a listing that exists.
+            (None, None) => return,
+        };
+        self.stays.insert(
+            request.stay_id.clone(),
+            Stay {
+                request: request.clone(),
+                status,
+                ends: Some(ends),
+                reviewed: false,
+                refund: None,
+                lapsed_because: None,
+                terms,
+            },
+        );
     }
 
     fn set_status(&mut self, stay_id: &str, status: StayStatus) {

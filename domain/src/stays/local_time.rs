@@ -48,7 +48,10 @@ mod tests {
     fn the_local_date_is_the_zone_s_not_utc_s() {
         // 11:00 UTC on 31 December is already 1 January in Auckland (UTC+13).
         let now = Utc.with_ymd_and_hms(2026, 12, 31, 11, 0, 0).unwrap();
-        assert_eq!(local_today(chrono_tz::Pacific::Auckland, now), date(2027, 1, 1));
+        assert_eq!(
+            local_today(chrono_tz::Pacific::Auckland, now),
+            date(2027, 1, 1)
+        );
         assert_eq!(
             local_today(chrono_tz::America::Los_Angeles, now),
             date(2026, 12, 31)
@@ -58,9 +61,20 @@ mod tests {
     #[test]
     fn a_time_in_the_spring_gap_moves_forward_and_the_autumn_repeat_takes_the_first() {
         let berlin = chrono_tz::Europe::Berlin;
-        let gap = local_instant(berlin, date(2027, 3, 28), NaiveTime::from_hms_opt(2, 30, 0).unwrap());
+        let gap = local_instant(
+            berlin,
+            date(2027, 3, 28),
+            NaiveTime::from_hms_opt(2, 30, 0).unwrap(),
+        );
         assert_eq!(gap, Utc.with_ymd_and_hms(2027, 3, 28, 1, 30, 0).unwrap());
-        let repeat = local_instant(berlin, date(2027, 10, 31), NaiveTime::from_hms_opt(2, 30, 0).unwrap());
-        assert_eq!(repeat, Utc.with_ymd_and_hms(2027, 10, 31, 0, 30, 0).unwrap());
+        let repeat = local_instant(
+            berlin,
+            date(2027, 10, 31),
+            NaiveTime::from_hms_opt(2, 30, 0).unwrap(),
+        );
+        assert_eq!(
+            repeat,
+            Utc.with_ymd_and_hms(2027, 10, 31, 0, 30, 0).unwrap()
+        );
     }
 }

@@ -37,5 +37,8 @@ pub const MAX_AMENITIES: usize = 50;
 /// nightly price (the host's minimum and maximum).
 pub fn suggestion_bounds(details: &ListingDetails) -> (u64, u64) {
     let base = details.nightly_price;
-    ((base / 2).max(1), base.saturating_mul(2).min(MAX_NIGHTLY_PRICE))
+    (
+        (base / 2).max(1),
+        base.saturating_mul(2).min(MAX_NIGHTLY_PRICE),
+    )
 }

@@ -39,8 +39,15 @@ pub fn refund(
     let nights = price.total.saturating_sub(price.cleaning_fee);
     // Whole minor units, rounded down: never more than was paid.
     let nights_back = (nights as f64 * share).floor() as u64;
-    let cleaning_back = if now < check_in_at { price.cleaning_fee } else { 0 };
-    (nights_back.saturating_add(cleaning_back).min(price.total), share)
+    let cleaning_back = if now < check_in_at {
+        price.cleaning_fee
+    } else {
+        0
+    };
+    (
+        nights_back.saturating_add(cleaning_back).min(price.total),
+        share,
+    )
 }
 
 #[cfg(test)]

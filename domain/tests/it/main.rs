@@ -13,6 +13,10 @@
 //! - `delivery_planning_rules`: courier rebalancing and reorder points.
 //! - `delivery_pricing_rules`: delivery fees' guard rails as properties (monotone in
 //!   demand, caps never exceeded, the emergency cap's 60-day rule, hysteresis).
+//! - `stays_rules`: one given/when/then per rule of the Listing aggregate (stays:
+//!   listings, moderation, booking, overlaps, confirmation, refunds, reviews, pricing).
+//! - `stays_time_zones`: the Listing aggregate across time zones, daylight-saving
+//!   changes, New Year and a hold ending at the listing's local midnight.
 //! - `stock_properties`: random command sequences on one stock, checked against a
 //!   reference model and the stock's invariants after every step.
 
@@ -32,6 +36,8 @@ mod order_rules;
 mod product_rules;
 mod reorder_rules;
 mod reservation_rules;
+mod stays_rules;
+mod stays_time_zones;
 mod stock_properties;
 mod stock_rules;
 mod warehouse_rules;

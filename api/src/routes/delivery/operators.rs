@@ -94,7 +94,7 @@ pub struct EmergencyBody {
     pub reason: String,
 }
 
-fn parse_days(v: &mut Validator, field: &str, days: &[String]) -> Vec<Weekday> {
+pub(crate) fn parse_days(v: &mut Validator, field: &str, days: &[String]) -> Vec<Weekday> {
     let mut parsed = Vec::new();
     if days.len() > 7 {
         v.fail(field, "lists more than seven days");
@@ -113,7 +113,7 @@ fn parse_days(v: &mut Validator, field: &str, days: &[String]) -> Vec<Weekday> {
     parsed
 }
 
-fn parse_time(v: &mut Validator, field: &str, text: &str) -> NaiveTime {
+pub(crate) fn parse_time(v: &mut Validator, field: &str, text: &str) -> NaiveTime {
     NaiveTime::parse_from_str(text, "%H:%M").unwrap_or_else(|_| {
         v.fail(field, "must be a local time as HH:MM");
         NaiveTime::MIN

@@ -67,7 +67,7 @@ fn may_confirm(reservation: &Reservation, principal: &Principal) -> Result<(), P
             "not_your_reservation",
             "a key may confirm only the reservations it made",
         )),
-        Principal::Buyer { .. } => Err(Problem::new(
+        Principal::Buyer { .. } | Principal::Host { .. } => Err(Problem::new(
             StatusCode::FORBIDDEN,
             "buyers_cannot_confirm",
             "a buyer's units are sold when its order is paid; a reservation is confirmed by the shop's backend",

@@ -1,0 +1,513 @@
+//! The stays model: every listing (details, status, calendar bitsets, stays,
+//! reviews), hosts' reliability, guests' recent profiles, searches as demand per
+//! area and night, and local events; and how each event read from the log changes
+//! it. Time is the log's: the model's clock is the `occurred_at` of the last record
+//! read, so a replay builds the same model.
+
+pub mod calendar;
+pub mod demand;
+pub mod fingerprints;
+pub mod grid;
+pub mod listing;
+pub mod people;
+pub mod text;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
+use domain::stays::MAX_STAY_NIGHTS;
+use event_schemas::stays::{
+    CancelledBy, FraudSignal, ListingDetails, ListingEvent, ModerationDecision, StayRequest,
+    StaySearchEvent,
+};
+use event_schemas::values::GeoPoint;
+use rustc_hash::FxHashMap;
+use serde::Serialize;
+
+use crate::config::StaysConfig;
+use calendar::day_of;
+use demand::{Demand, LocalEvent};
+use fingerprints::Fingerprints;
+use grid::{cell_of, Grid};
+use listing::{Listing, Status, StayRecord, StayState};
+use people::{Host, Interaction, Profile, VIEW_WEIGHT};
+
+/// Reviews a listing's rating is shrunk toward the mean of all reviews with.
+pub const PRIOR_REVIEWS: f64 = 5.0;
+/// The prior mean before any review was written (the middle of 1–5).
+const NO_REVIEWS_MEAN: f64 = 3.0;
+/// Local events kept after they end (suggestions are for nights to come).
+const EVENTS_KEPT_DAYS: i64 = 2;
+
+#[derive(Debug, Clone)]
+pub struct StaysModel {
+    config: StaysConfig,
+    now: DateTime<Utc>,
+    pub(crate) listings: Vec<Listing>,
+    pub(crate) index: FxHashMap<String, u32>,
+    pub(crate) grid: Grid,
+    pub(crate) hosts: FxHashMap<String, Host>,
+    pub(crate) profiles: FxHashMap<String, Profile>,
+    pub(crate) demand: Demand,
+    pub(crate) events: BTreeMap<String, LocalEvent>,
+    pub(crate) fingerprints: Fingerprints,
+    /// Requests and holds by when they stop keeping their nights.
+    expiries: BTreeSet<(DateTime<Utc>, u32, String)>,
+    review_sum: u64,
+    review_count: u64,
+    /// The first night demand is still kept for.
+    demand_from: i64,
+}
+
+/// A listing as the routes show it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ListingSummary {
+    pub id: String,
+    pub host_id: String,
+    pub title: String,
+    pub property_type: String,
+    pub location: GeoPoint,
+    pub capacity: u32,
+    pub amenities: Vec<String>,
+    pub nightly_price: u64,
+    pub currency: String,
+    /// `active`, `flagged`, `unlisted` or `removed`.
+    pub status: &'static str,
+    /// The reviews' mean shrunk toward the mean of all reviews (Bayesian, 5 prior
+    /// reviews).
+    pub rating: f64,
+    pub review_count: u32,
+    pub response_rate: f64,
+    pub cancellation_rate: f64,
+    /// What screening found, while flagged.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub signals: Vec<FraudSignal>,
+}
+
+impl StaysModel {
+    pub fn new(config: StaysConfig) -> Self {
+        Self {
+            config,
+            now: DateTime::<Utc>::MIN_UTC,
+            listings: Vec::new(),
+            index: FxHashMap::default(),
+            grid: Grid::default(),
+            hosts: FxHashMap::default(),
+            profiles: FxHashMap::default(),
+            demand: Demand::default(),
+            events: BTreeMap::new(),
+            fingerprints: Fingerprints::default(),
+            expiries: BTreeSet::new(),
+            review_sum: 0,
+            review_count: 0,
+            demand_from: i64::MIN,
+        }
+    }
+
+    pub fn config(&self) -> &StaysConfig {
+        &self.config
+    }
+
+    pub fn apply_listing(&mut self, event: &ListingEvent, position: i64, at: DateTime<Utc>) {
+        if let ListingEvent::ListingCreated {
+            listing_id,
+            host_id,
+            details,
+        } = event
+        {
+            if !self.index.contains_key(listing_id) {
+                self.create(listing_id, host_id, details, at);
+            }
+            return;
+        }
+        let Some(&i) = self.index.get(event.listing_id()) else {
+            return;
+        };
+        match event {
+            ListingEvent::ListingCreated { .. } => {}
+            ListingEvent::ListingUpdated { details, .. } => {
+                let listing = &self.listings[i as usize];
+                let (old_cell, old_hash, old_photos) =
+                    (listing.cell, listing.simhash, photo_hashes(listing));
+                self.fingerprints.remove(i, old_hash, &old_photos);
+                let listing = &mut self.listings[i as usize];
+                listing.set_details(details);
+                // Changing a listing lists it again (moderation is unaffected).
+                listing.listed = true;
+                let (cell, hash, photos) = (listing.cell, listing.simhash, photo_hashes(listing));
+                if cell != old_cell {
+                    self.grid.remove(old_cell, i);
+                    self.grid.insert(cell, i);
+                }
+                self.fingerprints.insert(i, hash, &photos);
+            }
+            ListingEvent::ListingUnlisted { .. } => self.listings[i as usize].listed = false,
+            ListingEvent::CalendarChanged {
+                from,
+                until,
+                change,
+                ..
+            } => self.listings[i as usize]
+                .calendar
+                .apply(*from, *until, change),
+            ListingEvent::AutoPricingSet {
+                min_price,
+                max_price,
+                ..
+            } => {
+                self.listings[i as usize].auto_price_range =
+                    (min_price <= max_price && *max_price > 0).then_some((*min_price, *max_price));
+            }
+            ListingEvent::StayRequested {
+                stay, respond_by, ..
+            } => self.keep_nights(i, stay, StayState::Requested, *respond_by, at),
+            ListingEvent::StayHeld {
+                stay, expires_at, ..
+            } => self.keep_nights(i, stay, StayState::Held, *expires_at, at),
+            ListingEvent::HostResponded {
+                stay_id,
+                within_deadline,
+                ..
+            } => {
+                let listing = &mut self.listings[i as usize];
+                if let Some(stay) = listing.stays.get_mut(stay_id) {
+                    if !stay.response_counted {
+                        stay.response_counted = true;
+                        let host = self.hosts.entry(listing.host.clone()).or_default();
+                        host.requests_decided += 1;
+                        host.answered_in_time += u32::from(*within_deadline);
+                    }
+                }
+            }
+            ListingEvent::HoldLapsed { stay_id, .. } => {
+                let listing = &mut self.listings[i as usize];
+                if let Some(stay) = listing.stays.get_mut(stay_id) {
+                    // A request left past its deadline counts against the host; one
+                    // the guest gave up earlier does not.
+                    let unanswered = stay.state == StayState::Requested
+                        && !stay.response_counted
+                        && stay.ends.is_some_and(|end| at >= end);
+                    if unanswered {
+                        stay.response_counted = true;
+                        self.hosts
+                            .entry(listing.host.clone())
+                            .or_default()
+                            .requests_decided += 1;
+                    }
+                    stay.state = StayState::Ended;
+                    listing.release(stay_id);
+                }
+            }
+            ListingEvent::StayConfirmed { stay_id, .. } => {
+                let listing = &mut self.listings[i as usize];
+                if let Some(stay) = listing.stays.get_mut(stay_id) {
+                    stay.state = StayState::Confirmed;
+                    stay.ends = None;
+                    let first = !stay.confirmed_counted;
+                    stay.confirmed_counted = true;
+                    listing.take(stay_id);
+                    if first {
+                        self.hosts
+                            .entry(listing.host.clone())
+                            .or_default()
+                            .confirmed += 1;
+                    }
+                }
+            }
+            ListingEvent::StayCancelled { stay_id, by, .. } => {
+                let listing = &mut self.listings[i as usize];
+                if let Some(stay) = listing.stays.get_mut(stay_id) {
+                    if stay.state != StayState::Ended {
+                        stay.state = StayState::Ended;
+                        listing.release(stay_id);
+                        if *by == CancelledBy::Host {
+                            self.hosts
+                                .entry(listing.host.clone())
+                                .or_default()
+                                .cancelled_by_host += 1;
+                        }
+                    }
+                }
+            }
+            ListingEvent::StayReviewed { rating, .. } => {
+                let rating = u32::from((*rating).clamp(1, 5));
+                let listing = &mut self.listings[i as usize];
+                listing.review_sum += rating;
+                listing.review_count += 1;
+                self.review_sum += u64::from(rating);
+                self.review_count += 1;
+            }
+            ListingEvent::ListingFlagged { signals, .. } => {
+                let listing = &mut self.listings[i as usize];
+                listing.signals = signals.clone();
+                listing.flagged_at = position;
+                listing.awaiting_review = true;
+            }
+            ListingEvent::ListingModerated { decision, .. } => {
+                let listing = &mut self.listings[i as usize];
+                listing.signals.clear();
+                listing.awaiting_review = false;
+                listing.removed = *decision == ModerationDecision::Removed;
+            }
+        }
+    }
+
+    fn create(
+        &mut self,
+        listing_id: &str,
+        host_id: &str,
+        details: &ListingDetails,
+        at: DateTime<Utc>,
+    ) {
+        let i = u32::try_from(self.listings.len()).expect("fewer than 4 billion listings");
+        let listing = Listing::new(listing_id, host_id, details, at);
+        self.grid.insert(listing.cell, i);
+        self.fingerprints
+            .insert(i, listing.simhash, &photo_hashes(&listing));
+        self.hosts
+            .entry(host_id.to_string())
+            .or_default()
+            .listings
+            .push(i);
+        self.index.insert(listing_id.to_string(), i);
+        self.listings.push(listing);
+    }
+
+    /// A request or hold: its nights are kept until `ends`, and the guest's profile
+    /// remembers the stay.
+    fn keep_nights(
+        &mut self,
+        i: u32,
+        stay: &StayRequest,
+        state: StayState,
+        ends: DateTime<Utc>,
+        at: DateTime<Utc>,
+    ) {
+        let listing = &mut self.listings[i as usize];
+        let (from, until) = (day_of(stay.check_in), day_of(stay.check_out));
+        let earlier = listing.stays.get(&stay.stay_id).cloned();
+        if let Some(earlier) = &earlier {
+            if earlier.state == StayState::Ended || earlier.state == StayState::Confirmed {
+                return;
+            }
+            listing.release(&stay.stay_id);
+        }
+        listing.stays.insert(
+            stay.stay_id.clone(),
+            StayRecord {
+                from,
+                until,
+                state,
+                ends: Some(ends),
+                taking: false,
+                booked: false,
+                response_counted: earlier.as_ref().is_some_and(|e| e.response_counted),
+                confirmed_counted: false,
+            },
+        );
+        if at < ends {
+            listing.take(&stay.stay_id);
+            self.expiries.insert((ends, i, stay.stay_id.clone()));
+        }
+        let nights = (until - from).max(1) as u64;
+        let nightly = stay.price.total.saturating_sub(stay.price.cleaning_fee) / nights;
+        self.profiles
+            .entry(stay.guest.clone())
+            .or_default()
+            .record(Interaction {
+                listing: i,
+                nightly,
+                weight: 1.0,
+                stay_id: Some(stay.stay_id.clone()),
+            });
+    }
+
+    pub fn apply_browsing(&mut self, event: &StaySearchEvent, _position: i64, at: DateTime<Utc>) {
+        match event {
+            StaySearchEvent::StaySearchPerformed { query, .. } => {
+                let point = GeoPoint {
+                    lat: query.lat,
+                    lon: query.lon,
+                };
+                if !(point.lat.is_finite() && point.lon.is_finite()) {
+                    return;
+                }
+                // Nights already past (anywhere on earth) tell nothing of prices to come.
+                let from = day_of(query.check_in).max(day_of(at.date_naive()) - 1);
+                let until = day_of(query.check_out).min(from + i64::from(MAX_STAY_NIGHTS));
+                self.demand.record(cell_of(point), from..until);
+            }
+            StaySearchEvent::ListingViewed {
+                user_id,
+                listing_id,
+            } => {
+                if let Some(&i) = self.index.get(listing_id) {
+                    let nightly = self.listings[i as usize].details.nightly_price;
+                    self.profiles
+                        .entry(user_id.clone())
+                        .or_default()
+                        .record(Interaction {
+                            listing: i,
+                            nightly,
+                            weight: VIEW_WEIGHT,
+                            stay_id: None,
+                        });
+                }
+            }
+        }
+    }
+
+    pub fn apply_local_event(
+        &mut self,
+        event_id: &str,
+        location: GeoPoint,
+        radius_km: f64,
+        starts_at: DateTime<Utc>,
+        ends_at: DateTime<Utc>,
+        expected_attendance: u64,
+    ) {
+        self.events.insert(
+            event_id.to_string(),
+            LocalEvent {
+                event_id: event_id.to_string(),
+                location,
+                radius_km,
+                starts_at,
+                ends_at,
+                expected_attendance,
+            },
+        );
+    }
+
+    /// The model's clock: the `occurred_at` of the last record read (it never goes
+    /// back). Requests and holds past their end free their nights, as the listing
+    /// itself reads them; nights and events past are forgotten.
+    pub fn advance(&mut self, at: DateTime<Utc>) {
+        if at <= self.now {
+            return;
+        }
+        self.now = at;
+        while let Some(first) = self.expiries.first() {
+            if first.0 > at {
+                break;
+            }
+            let (ends, i, stay_id) = self.expiries.pop_first().expect("a first entry");
+            self.expire(i, &stay_id, ends);
+        }
+        let yesterday = day_of(at.date_naive()) - 1;
+        if yesterday > self.demand_from {
+            self.demand.forget_before(yesterday);
+            self.demand_from = yesterday;
+            let gone = at - chrono::Duration::days(EVENTS_KEPT_DAYS);
+            self.events.retain(|_, event| event.ends_at >= gone);
+        }
+    }
+
+    fn expire(&mut self, i: u32, stay_id: &str, ends: DateTime<Utc>) {
+        let listing = &mut self.listings[i as usize];
+        let Some(stay) = listing.stays.get_mut(stay_id) else {
+            return;
+        };
+        let pending = matches!(stay.state, StayState::Requested | StayState::Held);
+        if !pending || stay.ends != Some(ends) {
+            return;
+        }
+        if stay.state == StayState::Requested && !stay.response_counted {
+            stay.response_counted = true;
+            self.hosts
+                .entry(listing.host.clone())
+                .or_default()
+                .requests_decided += 1;
+        }
+        listing.release(stay_id);
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.now
+    }
+
+    pub fn listing(&self, listing_id: &str) -> Option<ListingSummary> {
+        self.index
+            .get(listing_id)
+            .map(|&i| self.summary(&self.listings[i as usize]))
+    }
+
+    /// Listings awaiting moderation, the longest waiting first.
+    pub fn flagged(&self) -> Vec<ListingSummary> {
+        let mut flagged: Vec<&Listing> = self
+            .listings
+            .iter()
+            .filter(|l| l.status() == Status::Flagged)
+            .collect();
+        flagged.sort_by(|a, b| a.flagged_at.cmp(&b.flagged_at).then(a.id.cmp(&b.id)));
+        flagged.into_iter().map(|l| self.summary(l)).collect()
+    }
+
+    /// Listings known, whatever their status.
+    pub fn len(&self) -> usize {
+        self.listings.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.listings.is_empty()
+    }
+
+    pub(crate) fn listing_index(&self, listing_id: &str) -> Option<u32> {
+        self.index.get(listing_id).copied()
+    }
+
+    /// The mean of every review written (the prior of each listing's rating).
+    pub(crate) fn mean_rating(&self) -> f64 {
+        if self.review_count == 0 {
+            NO_REVIEWS_MEAN
+        } else {
+            self.review_sum as f64 / self.review_count as f64
+        }
+    }
+
+    /// The listing's mean rating shrunk toward the mean of all reviews.
+    pub(crate) fn bayesian_rating(&self, listing: &Listing) -> f64 {
+        (PRIOR_REVIEWS * self.mean_rating() + f64::from(listing.review_sum))
+            / (PRIOR_REVIEWS + f64::from(listing.review_count))
+    }
+
+    pub(crate) fn host_of(&self, listing: &Listing) -> Option<&Host> {
+        self.hosts.get(&listing.host)
+    }
+
+    fn summary(&self, listing: &Listing) -> ListingSummary {
+        let host = self.host_of(listing);
+        let details = &listing.details;
+        ListingSummary {
+            id: listing.id.clone(),
+            host_id: listing.host.clone(),
+            title: details.title.clone(),
+            property_type: details.property_type.clone(),
+            location: details.location,
+            capacity: details.capacity,
+            amenities: details.amenities.clone(),
+            nightly_price: details.nightly_price,
+            currency: details.currency.clone(),
+            status: listing.status().as_str(),
+            rating: self.bayesian_rating(listing),
+            review_count: listing.review_count,
+            response_rate: host.map_or(1.0, Host::response_rate),
+            cancellation_rate: host.map_or(0.0, Host::cancellation_rate),
+            signals: if listing.status() == Status::Flagged {
+                listing.signals.clone()
+            } else {
+                Vec::new()
+            },
+        }
+    }
+}
+
+/// The listing's photos' content hashes, in lower case.
+pub(crate) fn photo_hashes(listing: &Listing) -> Vec<String> {
+    listing
+        .details
+        .photos
+        .iter()
+        .map(|p| p.content_hash.trim().to_lowercase())
+        .collect()
+}

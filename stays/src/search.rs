@@ -1,0 +1,597 @@
+//! Stay search: the filter (radius, status, guests, nights, free calendar as one
+//! bit operation per word, price, amenities, type, text) and the ranking, a weighted
+//! sum of five components in [0, 1], each reported with what it was computed from.
+
+use chrono::{Duration, NaiveDate};
+use domain::stays::local_time::local_today;
+use domain::stays::{HORIZON_DAYS, MAX_STAY_NIGHTS};
+use event_schemas::stays::StayQuery;
+use event_schemas::values::GeoPoint;
+use rustc_hash::FxHashMap;
+use serde::Serialize;
+use serde_json::json;
+
+use crate::config::RankingWeights;
+use crate::model::calendar::day_of;
+use crate::model::listing::{Listing, Status};
+use crate::model::people::{Host, Profile};
+use crate::model::text::{query_tokens, same_word, words};
+use crate::model::StaysModel;
+
+/// The components, in the order of `RankingWeights::as_array`.
+pub const COMPONENTS: [&str; 5] = [
+    "quality",
+    "relevance",
+    "personalisation",
+    "price",
+    "availability",
+];
+/// Nights read on each side of a stay for how flexible the calendar is.
+const FLEXIBILITY_NIGHTS: i64 = 3;
+/// Candidates of the same property type the price is compared with at least; with
+/// fewer, every candidate in the currency is.
+const MIN_PRICE_PEERS: usize = 3;
+/// Amenities beyond those asked for that make the most of relevance.
+const EXTRA_AMENITIES_FULL: usize = 10;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchRequest {
+    pub query: StayQuery,
+    pub user_id: Option<String>,
+    pub limit: usize,
+    pub offset: usize,
+    /// `None`: the configured weights.
+    pub weights: Option<RankingWeights>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SearchAnswer {
+    /// Listings that passed the filters (before offset and limit).
+    pub total: usize,
+    pub hits: Vec<Hit>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Hit {
+    pub listing_id: String,
+    pub title: String,
+    pub nights: u32,
+    /// The nights at their prices (overrides included) and the cleaning fee.
+    pub total_price: u64,
+    pub currency: String,
+    pub score: f64,
+    pub breakdown: Vec<Component>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Component {
+    /// `quality`, `relevance`, `personalisation`, `price` or `availability`.
+    pub name: &'static str,
+    pub weight: f64,
+    /// In [0, 1].
+    pub value: f64,
+    /// `weight × value`; the score is their sum.
+    pub contribution: f64,
+    /// The numbers the value was computed from.
+    pub inputs: serde_json::Value,
+}
+
+/// What the query asks, read once.
+struct Ask<'q> {
+    query: &'q StayQuery,
+    centre: GeoPoint,
+    from: i64,
+    until: i64,
+    nights: u32,
+    amenities: Vec<String>,
+    property_type: Option<String>,
+    tokens: Vec<String>,
+}
+
+/// A listing that passed the filters, with what its components need.
+struct Candidate<'m> {
+    listing: &'m Listing,
+    total: u64,
+    /// The stay's price a night, cleaning fee included.
+    average: f64,
+    tokens_matched: usize,
+    quality: Quality,
+    relevance: Relevance,
+    personalisation: Option<Likeness>,
+    price: f64,
+    median: f64,
+    flexibility: (u32, u32),
+    values: [f64; 5],
+    score: f64,
+}
+
+impl StaysModel {
+    pub fn search(&self, request: &SearchRequest) -> SearchAnswer {
+        let Some(ask) = Ask::of(&request.query) else {
+            return SearchAnswer {
+                total: 0,
+                hits: Vec::new(),
+            };
+        };
+        let weights = request.weights.unwrap_or(self.config().weights).as_array();
+        let taste = request
+            .user_id
+            .as_ref()
+            .and_then(|user| self.profiles.get(user))
+            .and_then(|profile| Taste::of(self, profile));
+
+        let mut candidates: Vec<Candidate> = self
+            .grid
+            .within(ask.centre, ask.query.radius_km, |i| {
+                self.listings[i as usize].details.location
+            })
+            .filter_map(|(i, _)| self.candidate(&self.listings[i as usize], &ask))
+            .collect();
+        for candidate in &mut candidates {
+            let host = self.host_of(candidate.listing);
+            candidate.quality = Quality::of(self, candidate.listing, host);
+            candidate.relevance = Relevance::of(candidate, &ask);
+            candidate.personalisation = taste.as_ref().map(|t| t.likeness(candidate));
+            candidate.flexibility = self.flexibility(candidate.listing, &ask);
+        }
+        price_against_medians(&mut candidates);
+        for candidate in &mut candidates {
+            let (free, read) = candidate.flexibility;
+            candidate.values = [
+                candidate.quality.value(),
+                candidate.relevance.value(),
+                candidate
+                    .personalisation
+                    .as_ref()
+                    .map_or(0.5, Likeness::value),
+                candidate.price,
+                if read == 0 {
+                    1.0
+                } else {
+                    f64::from(free) / f64::from(read)
+                },
+            ];
+            candidate.score = weights
+                .iter()
+                .zip(candidate.values)
+                .map(|(w, v)| w * v)
+                .sum();
+        }
+        candidates.sort_by(|a, b| {
+            b.score
+                .total_cmp(&a.score)
+                .then_with(|| a.listing.id.cmp(&b.listing.id))
+        });
+        SearchAnswer {
+            total: candidates.len(),
+            hits: candidates
+                .iter()
+                .skip(request.offset)
+                .take(request.limit)
+                .map(|c| hit(c, &ask, &weights))
+                .collect(),
+        }
+    }
+
+    /// The listing as a candidate, if it passes every filter.
+    fn candidate<'m>(&self, listing: &'m Listing, ask: &Ask) -> Option<Candidate<'m>> {
+        let details = &listing.details;
+        let fits = listing.status() == Status::Active
+            && details.capacity >= ask.query.guests
+            && (details.min_nights..=details.max_nights).contains(&ask.nights)
+            && ask
+                .property_type
+                .as_ref()
+                .is_none_or(|t| details.property_type.trim().eq_ignore_ascii_case(t))
+            && listing.calendar.all_free(ask.from, ask.until)
+            && self.bookable_dates(listing, ask.query.check_in, ask.query.check_out)
+            && ask
+                .amenities
+                .iter()
+                .all(|a| listing.amenities.binary_search(a).is_ok());
+        if !fits {
+            return None;
+        }
+        let total = listing
+            .calendar
+            .nights_total(ask.from, ask.until, details.nightly_price)
+            .saturating_add(details.cleaning_fee);
+        let average = total as f64 / f64::from(ask.nights);
+        if ask.query.price_max.is_some_and(|max| average > max as f64) {
+            return None;
+        }
+        let tokens_matched = if ask.tokens.is_empty() {
+            0
+        } else {
+            let matched = matched_tokens(listing, &ask.tokens);
+            if matched == 0 {
+                return None;
+            }
+            matched
+        };
+        Some(Candidate {
+            listing,
+            total,
+            average,
+            tokens_matched,
+            quality: Quality::default(),
+            relevance: Relevance::default(),
+            personalisation: None,
+            price: 0.5,
+            median: average,
+            flexibility: (0, 0),
+            values: [0.0; 5],
+            score: 0.0,
+        })
+    }
+
+    /// Whether the stay starts no earlier than the listing's today and ends within
+    /// its horizon (its own zone's dates; the zone is only read near the edges).
+    fn bookable_dates(&self, listing: &Listing, check_in: NaiveDate, check_out: NaiveDate) -> bool {
+        if self.now() == chrono::DateTime::<chrono::Utc>::MIN_UTC {
+            return true;
+        }
+        let utc_today = self.now().date_naive();
+        let near_edge = check_in <= utc_today + Duration::days(1)
+            || check_out >= utc_today + Duration::days(HORIZON_DAYS - 1);
+        if !near_edge {
+            return true;
+        }
+        let today = local_today(listing.zone, self.now());
+        check_in >= today && check_out <= today + Duration::days(HORIZON_DAYS)
+    }
+
+    /// Free nights among the three before check-in and the three from check-out
+    /// (those not past), and how many were read.
+    fn flexibility(&self, listing: &Listing, ask: &Ask) -> (u32, u32) {
+        let today = if self.now() == chrono::DateTime::<chrono::Utc>::MIN_UTC {
+            i64::MIN
+        } else {
+            day_of(local_today(listing.zone, self.now()))
+        };
+        let windows = [
+            ((ask.from - FLEXIBILITY_NIGHTS).max(today), ask.from),
+            (ask.until.max(today), ask.until + FLEXIBILITY_NIGHTS),
+        ];
+        windows.iter().fold((0, 0), |(free, read), (from, until)| {
+            let nights = (until - from).max(0) as u32;
+            (
+                free + listing.calendar.free_count(*from, *until),
+                read + nights,
+            )
+        })
+    }
+}
+
+impl<'q> Ask<'q> {
+    fn of(query: &'q StayQuery) -> Option<Self> {
+        let nights = (query.check_out - query.check_in).num_days();
+        let valid = query.lat.is_finite()
+            && query.lon.is_finite()
+            && query.radius_km.is_finite()
+            && query.radius_km > 0.0
+            && (1..=i64::from(MAX_STAY_NIGHTS)).contains(&nights);
+        valid.then(|| Ask {
+            query,
+            centre: GeoPoint {
+                lat: query.lat,
+                lon: query.lon,
+            },
+            from: day_of(query.check_in),
+            until: day_of(query.check_out),
+            nights: nights as u32,
+            amenities: crate::model::listing::lower_sorted(&query.amenities),
+            property_type: query
+                .property_type
+                .as_ref()
+                .map(|t| t.trim().to_lowercase())
+                .filter(|t| !t.is_empty()),
+            tokens: query.text.as_deref().map(query_tokens).unwrap_or_default(),
+        })
+    }
+}
+
+/// How many of `tokens` the listing's title or description holds.
+fn matched_tokens(listing: &Listing, tokens: &[String]) -> usize {
+    let mut found = vec![false; tokens.len()];
+    let text = [&listing.details.title, &listing.details.description];
+    for word in text.iter().flat_map(|t| words(t)) {
+        for (token, seen) in tokens.iter().zip(found.iter_mut()) {
+            if !*seen && same_word(word, token) {
+                *seen = true;
+            }
+        }
+    }
+    found.iter().filter(|f| **f).count()
+}
+
+/// Each candidate's price against the median of those in its currency and of its
+/// property type (or of all in its currency, when too few share the type): at the
+/// median 0.5, at half of it or less 1, at one and a half times or more 0.
+fn price_against_medians(candidates: &mut [Candidate]) {
+    let mut by_type: FxHashMap<(&str, &str), Vec<f64>> = FxHashMap::default();
+    let mut by_currency: FxHashMap<&str, Vec<f64>> = FxHashMap::default();
+    for c in candidates.iter() {
+        let details = &c.listing.details;
+        by_type
+            .entry((&details.currency, &details.property_type))
+            .or_default()
+            .push(c.average);
+        by_currency
+            .entry(&details.currency)
+            .or_default()
+            .push(c.average);
+    }
+    let medians_by_type: FxHashMap<(&str, &str), (usize, f64)> = by_type
+        .into_iter()
+        .map(|(key, mut prices)| (key, (prices.len(), median(&mut prices))))
+        .collect();
+    let medians_by_currency: FxHashMap<&str, f64> = by_currency
+        .into_iter()
+        .map(|(key, mut prices)| (key, median(&mut prices)))
+        .collect();
+    for c in candidates.iter_mut() {
+        let details = &c.listing.details;
+        let (peers, of_type) =
+            medians_by_type[&(details.currency.as_str(), details.property_type.as_str())];
+        c.median = if peers >= MIN_PRICE_PEERS {
+            of_type
+        } else {
+            medians_by_currency[details.currency.as_str()]
+        };
+        c.price = if c.median > 0.0 {
+            (1.5 - c.average / c.median).clamp(0.0, 1.0)
+        } else {
+            0.5
+        };
+    }
+}
+
+pub(crate) fn median(values: &mut [f64]) -> f64 {
+    if values.is_empty() {
+        return 0.0;
+    }
+    values.sort_by(f64::total_cmp);
+    let middle = values.len() / 2;
+    if values.len() % 2 == 1 {
+        values[middle]
+    } else {
+        (values[middle - 1] + values[middle]) / 2.0
+    }
+}
+
+/// The listing's reviews (Bayesian) and its host's reliability.
+#[derive(Debug, Clone, Default)]
+struct Quality {
+    rating: f64,
+    reviews: u32,
+    prior_mean: f64,
+    response_rate: f64,
+    cancellation_rate: f64,
+}
+
+impl Quality {
+    fn of(model: &StaysModel, listing: &Listing, host: Option<&Host>) -> Self {
+        Self {
+            rating: model.bayesian_rating(listing),
+            reviews: listing.review_count,
+            prior_mean: model.mean_rating(),
+            response_rate: host.map_or(1.0, Host::response_rate),
+            cancellation_rate: host.map_or(0.0, Host::cancellation_rate),
+        }
+    }
+
+    /// Half the rating (1–5 read as 0–1), a quarter each the response rate and the
+    /// share of stays the host kept.
+    fn value(&self) -> f64 {
+        let rating = ((self.rating - 1.0) / 4.0).clamp(0.0, 1.0);
+        0.5 * rating + 0.25 * self.response_rate + 0.25 * (1.0 - self.cancellation_rate)
+    }
+}
+
+/// How well the listing answers what was asked.
+#[derive(Debug, Clone, Default)]
+struct Relevance {
+    /// Query words found, of those asked (`None`: no text asked).
+    text: Option<(usize, usize)>,
+    extra_amenities: usize,
+    guests: u32,
+    capacity: u32,
+}
+
+impl Relevance {
+    fn of(candidate: &Candidate, ask: &Ask) -> Self {
+        let listing = candidate.listing;
+        Self {
+            text: (!ask.tokens.is_empty()).then_some((candidate.tokens_matched, ask.tokens.len())),
+            extra_amenities: listing.amenities.len().saturating_sub(ask.amenities.len()),
+            guests: ask.query.guests,
+            capacity: listing.details.capacity,
+        }
+    }
+
+    fn capacity_fit(&self) -> f64 {
+        if self.capacity == 0 {
+            0.0
+        } else {
+            (f64::from(self.guests.max(1)) / f64::from(self.capacity)).min(1.0)
+        }
+    }
+
+    fn extra_share(&self) -> f64 {
+        self.extra_amenities.min(EXTRA_AMENITIES_FULL) as f64 / EXTRA_AMENITIES_FULL as f64
+    }
+
+    /// With text asked: half the share of its words found, a quarter each the extra
+    /// amenities and how closely the capacity fits the party; without, half each.
+    fn value(&self) -> f64 {
+        match self.text {
+            Some((found, asked)) => {
+                0.5 * found as f64 / asked as f64
+                    + 0.25 * self.extra_share()
+                    + 0.25 * self.capacity_fit()
+            }
+            None => 0.5 * self.extra_share() + 0.5 * self.capacity_fit(),
+        }
+    }
+}
+
+/// A guest's profile summed up: weight by property type and by amenity, and the
+/// typical nightly price (geometric mean) by currency.
+struct Taste {
+    total: f64,
+    types: FxHashMap<String, f64>,
+    amenities: FxHashMap<String, f64>,
+    amenity_total: f64,
+    prices: FxHashMap<String, (f64, f64)>,
+    interactions: usize,
+}
+
+impl Taste {
+    fn of(model: &StaysModel, profile: &Profile) -> Option<Self> {
+        let mut taste = Taste {
+            total: 0.0,
+            types: FxHashMap::default(),
+            amenities: FxHashMap::default(),
+            amenity_total: 0.0,
+            prices: FxHashMap::default(),
+            interactions: profile.recent.len(),
+        };
+        for interaction in &profile.recent {
+            let listing = &model.listings[interaction.listing as usize];
+            let w = interaction.weight;
+            taste.total += w;
+            *taste
+                .types
+                .entry(listing.details.property_type.to_lowercase())
+                .or_default() += w;
+            for amenity in &listing.amenities {
+                *taste.amenities.entry(amenity.clone()).or_default() += w;
+                taste.amenity_total += w;
+            }
+            if interaction.nightly > 0 {
+                let (sum, weight) = taste
+                    .prices
+                    .entry(listing.details.currency.clone())
+                    .or_default();
+                *sum += w * (interaction.nightly as f64).ln();
+                *weight += w;
+            }
+        }
+        (taste.total > 0.0).then_some(taste)
+    }
+
+    fn likeness(&self, candidate: &Candidate) -> Likeness {
+        let listing = candidate.listing;
+        let type_share = self
+            .types
+            .get(&listing.details.property_type.to_lowercase())
+            .map_or(0.0, |w| w / self.total);
+        let amenity_share = if self.amenity_total > 0.0 {
+            listing
+                .amenities
+                .iter()
+                .filter_map(|a| self.amenities.get(a))
+                .sum::<f64>()
+                / self.amenity_total
+        } else {
+            0.5
+        };
+        let usual_price = self
+            .prices
+            .get(&listing.details.currency)
+            .map(|(sum, weight)| (sum / weight).exp());
+        let price_closeness = usual_price.map_or(0.5, |usual| {
+            (1.0 - (candidate.average / usual).log2().abs()).clamp(0.0, 1.0)
+        });
+        Likeness {
+            type_share,
+            amenity_share,
+            usual_price,
+            price_closeness,
+            interactions: self.interactions,
+        }
+    }
+}
+
+/// How much a listing is like what the guest stayed in and looked at.
+#[derive(Debug, Clone)]
+struct Likeness {
+    type_share: f64,
+    amenity_share: f64,
+    usual_price: Option<f64>,
+    price_closeness: f64,
+    interactions: usize,
+}
+
+impl Likeness {
+    /// 0.4 the share of the profile of this property type, 0.3 the share of the
+    /// profile's amenities it has, 0.3 how close its price is to the usual one (1
+    /// at the same, 0 at twice or half).
+    fn value(&self) -> f64 {
+        0.4 * self.type_share + 0.3 * self.amenity_share + 0.3 * self.price_closeness
+    }
+}
+
+fn hit(candidate: &Candidate, ask: &Ask, weights: &[f64; 5]) -> Hit {
+    let listing = candidate.listing;
+    let quality = &candidate.quality;
+    let relevance = &candidate.relevance;
+    let (free, read) = candidate.flexibility;
+    let inputs = [
+        json!({
+            "rating": quality.rating,
+            "review_count": quality.reviews,
+            "prior_mean": quality.prior_mean,
+            "prior_count": crate::model::PRIOR_REVIEWS,
+            "response_rate": quality.response_rate,
+            "cancellation_rate": quality.cancellation_rate,
+        }),
+        json!({
+            "text_words_found": relevance.text.map(|t| t.0),
+            "text_words_asked": relevance.text.map(|t| t.1),
+            "extra_amenities": relevance.extra_amenities,
+            "guests": relevance.guests,
+            "capacity": relevance.capacity,
+            "capacity_fit": relevance.capacity_fit(),
+        }),
+        match &candidate.personalisation {
+            None => json!({ "profile": false }),
+            Some(l) => json!({
+                "profile": true,
+                "interactions": l.interactions,
+                "property_type_share": l.type_share,
+                "amenity_share": l.amenity_share,
+                "usual_nightly_price": l.usual_price,
+                "price_closeness": l.price_closeness,
+            }),
+        },
+        json!({
+            "nightly_average": candidate.average,
+            "median_nightly_average": candidate.median,
+        }),
+        json!({ "free_nights_around": free, "nights_read": read }),
+    ];
+    let breakdown = COMPONENTS
+        .iter()
+        .zip(weights)
+        .zip(candidate.values)
+        .zip(inputs)
+        .map(|(((name, weight), value), inputs)| Component {
+            name,
+            weight: *weight,
+            value,
+            contribution: weight * value,
+            inputs,
+        })
+        .collect();
+    Hit {
+        listing_id: listing.id.clone(),
+        title: listing.details.title.clone(),
+        nights: ask.nights,
+        total_price: candidate.total,
+        currency: listing.details.currency.clone(),
+        score: candidate.score,
+        breakdown,
+    }
+}

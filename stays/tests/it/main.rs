@@ -1,0 +1,1 @@
+//! Stays read model tests.

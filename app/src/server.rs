@@ -357,6 +357,7 @@ pub async fn serve(config: ServerConfig, auth: AuthSettings) -> anyhow::Result<(
             live: backend.stays.clone(),
             recorder: api::routes::activity::BackgroundRecorder::spawn(backend.commands.clone()),
             hold_minutes: config.stays.hold_minutes,
+            nights: backend.stay_nights.clone(),
         },
         projections: Arc::new(backend.projections()),
         metrics,

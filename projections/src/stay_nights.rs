@@ -169,20 +169,18 @@ impl SqlModel for StayNights {
         Ok(())
     }
 
-    fn drop_generation(
+    async fn drop_generation(
         &self,
         tx: &mut WriteTx,
         generation: i64,
-    ) -> impl std::future::Future<Output = Result<(), ProjectionError>> + Send {
-        async move {
-            for table in ["stay_nights", "stay_ranges", "stay_night_conflicts"] {
-                let sql = format!("DELETE FROM {table} WHERE generation = $1");
-                on_tx!(&mut *tx, t => {
-                    sqlx::query(&sql).bind(generation).execute(&mut **t).await?;
-                });
-            }
-            Ok(())
+    ) -> Result<(), ProjectionError> {
+        for table in ["stay_nights", "stay_ranges", "stay_night_conflicts"] {
+            let sql = format!("DELETE FROM {table} WHERE generation = $1");
+            on_tx!(&mut *tx, t => {
+                sqlx::query(&sql).bind(generation).execute(&mut **t).await?;
+            });
         }
+        Ok(())
     }
 }
 

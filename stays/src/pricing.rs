@@ -70,9 +70,7 @@ impl StaysModel {
         let details = &listing.details;
         let nearby: Vec<&Listing> = self
             .grid
-            .within(details.location, COMPARABLE_KM, |i| {
-                self.listings[i as usize].details.location
-            })
+            .within(details.location, COMPARABLE_KM)
             .map(|(i, _)| &self.listings[i as usize])
             .filter(|other| comparable(listing, other))
             .collect();
@@ -83,8 +81,7 @@ impl StaysModel {
             .filter(|event| event.covers(details.location))
             .collect();
         let demand = AreaDemand::of(self, listing, day_of(from), day_of(until));
-        let today = (self.now() > chrono::DateTime::<chrono::Utc>::MIN_UTC)
-            .then(|| local_today(listing.zone, self.now()));
+        let today = self.clock().map(|now| local_today(listing.zone, now));
         let (low, high) = listing
             .auto_price_range
             .unwrap_or_else(|| suggestion_bounds(details));
@@ -117,11 +114,7 @@ impl StaysModel {
 /// Listings whose bookings and supply compare with `listing`'s: the same property
 /// type, not removed (the listing itself counts too).
 fn comparable(listing: &Listing, other: &Listing) -> bool {
-    other.status() != Status::Removed
-        && other
-            .details
-            .property_type
-            .eq_ignore_ascii_case(&listing.details.property_type)
+    other.status() != Status::Removed && other.kind == listing.kind
 }
 
 /// Booked nights of comparable listings by weekday and month.
@@ -248,7 +241,7 @@ struct AreaDemand {
     from: i64,
     searches: Vec<u32>,
     free: Vec<u32>,
-    /// Whether any search asked for a night of the range here.
+    /// Whether any search kept asked for a night here.
     any: bool,
 }
 
@@ -262,7 +255,7 @@ impl AreaDemand {
         let supply = area
             .iter()
             .flat_map(|cell| model.grid.in_cell(*cell))
-            .map(|i| &model.listings[*i as usize])
+            .map(|spot| &model.listings[spot.listing as usize])
             .filter(|other| other.status() == Status::Active && comparable(listing, other));
         for other in supply {
             for (word, mask) in words_of(from, until) {
@@ -274,7 +267,8 @@ impl AreaDemand {
                 }
             }
         }
-        let any = searches.iter().any(|s| *s > 0);
+        // Whether the area has search data at all, whatever range is asked about.
+        let any = model.demand.searches_between(i64::MIN, i64::MAX, &area) > 0;
         Self {
             from,
             searches,
@@ -284,7 +278,7 @@ impl AreaDemand {
     }
 
     /// 1 + 0.25·tanh(ln(ratio)) of searches to free listings (each plus one, so
-    /// neither empty side is infinite); 1 with no searches recorded here.
+    /// neither empty side is infinite); 1 with no search recorded here for any night.
     fn factor(&self, day: i64) -> PriceFactor {
         let i = (day - self.from) as usize;
         let (searches, free) = (self.searches[i], self.free[i]);

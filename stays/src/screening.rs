@@ -40,155 +40,181 @@ impl StaysModel {
         details: &ListingDetails,
         now: DateTime<Utc>,
     ) -> Vec<FraudSignal> {
-        let own = self.listing_index(listing_id);
-        let others_of_other_hosts =
-            |i: &u32| Some(*i) != own && self.listings[*i as usize].host != host_id;
-        let mut signals = Vec::new();
+        let against = Against {
+            own: self.listing_index(listing_id),
+            host_id,
+        };
+        [
+            self.near_duplicate_text(&against, details),
+            self.photo_reused(&against, details),
+            self.price_far_below(&against, details),
+            // Only a listing being created counts toward a burst.
+            against
+                .own
+                .is_none()
+                .then(|| self.host_burst(host_id, now))
+                .flatten(),
+            contact_signal(details),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
+    }
 
-        if let Some(hash) = simhash(&details.description) {
-            let mut close: Vec<(u32, &str)> = self
-                .fingerprints
-                .similar(hash)
-                .into_iter()
-                .filter(others_of_other_hosts)
-                .filter_map(|i| {
-                    let other = &self.listings[i as usize];
-                    let bits = (other.simhash? ^ hash).count_ones();
-                    (bits <= NEAR_DUPLICATE_BITS).then_some((bits, other.id.as_str()))
-                })
-                .collect();
-            close.sort();
-            if let Some((bits, _)) = close.first() {
-                signals.push(signal(
-                    "near_duplicate_text",
-                    format!(
-                        "the description is nearly the same ({bits} of 64 fingerprint bits \
-                         differ) as that of {} listing(s) of other hosts: {}",
-                        close.len(),
-                        named(close.iter().map(|(_, id)| *id))
-                    ),
-                    WEIGHT_NEAR_DUPLICATE,
-                ));
-            }
-        }
+    fn near_duplicate_text(
+        &self,
+        against: &Against,
+        details: &ListingDetails,
+    ) -> Option<FraudSignal> {
+        let hash = simhash(&details.description)?;
+        let mut close: Vec<(u32, &str)> = self
+            .fingerprints
+            .similar(hash)
+            .into_iter()
+            .filter(|i| against.other_host(self, *i))
+            .filter_map(|i| {
+                let other = &self.listings[i as usize];
+                let bits = (other.simhash? ^ hash).count_ones();
+                (bits <= NEAR_DUPLICATE_BITS).then_some((bits, other.id.as_str()))
+            })
+            .collect();
+        close.sort();
+        let (bits, _) = close.first()?;
+        Some(signal(
+            "near_duplicate_text",
+            format!(
+                "the description is nearly the same ({bits} of 64 fingerprint bits differ) \
+                 as that of {} listing(s) of other hosts: {}",
+                close.len(),
+                named(close.iter().map(|(_, id)| *id))
+            ),
+            WEIGHT_NEAR_DUPLICATE,
+        ))
+    }
 
-        let mut reused: Vec<&str> = Vec::new();
-        let mut photos_reused = 0;
+    fn photo_reused(&self, against: &Against, details: &ListingDetails) -> Option<FraudSignal> {
+        let mut users: Vec<&str> = Vec::new();
+        let mut reused = 0;
         for photo in &details.photos {
-            let users: Vec<u32> = self
+            let hash = photo.content_hash.trim().to_lowercase();
+            let elsewhere: Vec<u32> = self
                 .fingerprints
-                .with_photo(&photo.content_hash.trim().to_lowercase())
+                .with_photo(&hash)
                 .iter()
                 .copied()
-                .filter(others_of_other_hosts)
+                .filter(|i| against.other_host(self, *i))
                 .collect();
-            if !users.is_empty() {
-                photos_reused += 1;
-                for i in users {
-                    let id = self.listings[i as usize].id.as_str();
-                    if !reused.contains(&id) {
-                        reused.push(id);
-                    }
+            reused += usize::from(!elsewhere.is_empty());
+            for i in elsewhere {
+                let id = self.listings[i as usize].id.as_str();
+                if !users.contains(&id) {
+                    users.push(id);
                 }
             }
         }
-        if photos_reused > 0 {
-            reused.sort();
-            signals.push(signal(
-                "photo_reused",
-                format!(
-                    "{photos_reused} photo(s) already used by listing(s) of other hosts: {}",
-                    named(reused.iter().copied())
-                ),
-                WEIGHT_PHOTO_REUSED,
-            ));
+        if reused == 0 {
+            return None;
         }
+        users.sort();
+        Some(signal(
+            "photo_reused",
+            format!(
+                "{reused} photo(s) already used by listing(s) of other hosts: {}",
+                named(users.into_iter())
+            ),
+            WEIGHT_PHOTO_REUSED,
+        ))
+    }
 
+    fn price_far_below(&self, against: &Against, details: &ListingDetails) -> Option<FraudSignal> {
+        let kind = details.property_type.trim().to_lowercase();
         let mut comparable: Vec<f64> = self
             .grid
-            .within(details.location, COMPARABLE_KM, |i| {
-                self.listings[i as usize].details.location
-            })
-            .map(|(i, _)| i)
-            .filter(|i| Some(*i) != own)
-            .map(|i| &self.listings[i as usize])
+            .within(details.location, COMPARABLE_KM)
+            .filter(|(i, _)| Some(*i) != against.own)
+            .map(|(i, _)| &self.listings[i as usize])
             .filter(|other| {
                 other.status() == Status::Active
                     && other.details.currency == details.currency
-                    && other
-                        .details
-                        .property_type
-                        .eq_ignore_ascii_case(&details.property_type)
+                    && other.kind == kind
             })
             .map(|other| other.details.nightly_price as f64)
             .collect();
-        if comparable.len() >= MIN_COMPARABLE {
-            let median = median(&mut comparable);
-            let floor = self.config().price_far_below * median;
-            if (details.nightly_price as f64) < floor {
-                signals.push(signal(
-                    "price_far_below",
-                    format!(
-                        "a night at {} {} is below {:.0}% of the median {:.0} of {} comparable \
-                         listings ({} within {COMPARABLE_KM} km)",
-                        details.nightly_price,
-                        details.currency,
-                        self.config().price_far_below * 100.0,
-                        median,
-                        comparable.len(),
-                        details.property_type,
-                    ),
-                    WEIGHT_PRICE_FAR_BELOW,
-                ));
-            }
+        if comparable.len() < MIN_COMPARABLE {
+            return None;
         }
-
-        // Only a listing being created counts toward a burst.
-        if own.is_none() {
-            let earlier = self
-                .hosts
-                .get(host_id)
-                .map(|h| h.listings.as_slice())
-                .unwrap_or_default();
-            let first = earlier
-                .iter()
-                .map(|i| self.listings[*i as usize].created_at)
-                .min()
-                .unwrap_or(now);
-            let within_day = earlier
-                .iter()
-                .filter(|i| {
-                    let created = self.listings[**i as usize].created_at;
-                    created > now - BURST_WINDOW && created <= now
-                })
-                .count()
-                + 1;
-            if now - first < NEW_HOST && within_day > self.config().host_burst as usize {
-                signals.push(signal(
-                    "host_burst",
-                    format!(
-                        "a host new since {} creates their {within_day}th listing within 24 \
-                         hours (more than {})",
-                        first.format("%Y-%m-%d %H:%M UTC"),
-                        self.config().host_burst
-                    ),
-                    WEIGHT_HOST_BURST,
-                ));
-            }
-        }
-
-        let mut found = contact_details(&details.title);
-        found.extend(contact_details(&details.description));
-        if !found.is_empty() {
-            let shown: Vec<String> = found.iter().take(NAMED).map(ToString::to_string).collect();
-            signals.push(signal(
-                "contact_details",
-                format!("the text gives contact details: {}", shown.join(", ")),
-                WEIGHT_CONTACT_DETAILS,
-            ));
-        }
-        signals
+        let median = median(&mut comparable);
+        let share = self.config().price_far_below;
+        ((details.nightly_price as f64) < share * median).then(|| {
+            signal(
+                "price_far_below",
+                format!(
+                    "a night at {} {} is below {:.0}% of the median {median:.0} of {} \
+                     comparable listings ({kind} within {COMPARABLE_KM} km)",
+                    details.nightly_price,
+                    details.currency,
+                    share * 100.0,
+                    comparable.len(),
+                ),
+                WEIGHT_PRICE_FAR_BELOW,
+            )
+        })
     }
+
+    /// A new listing of `host_id` at `now`: a burst when the host is new and it
+    /// makes more than the configured number within a day.
+    fn host_burst(&self, host_id: &str, now: DateTime<Utc>) -> Option<FraudSignal> {
+        let earlier = self
+            .host_named(host_id)
+            .map(|h| h.listings.as_slice())
+            .unwrap_or_default();
+        let created = |i: &u32| self.listings[*i as usize].created_at;
+        let first = earlier.iter().map(created).min().unwrap_or(now);
+        let within_day = 1 + earlier
+            .iter()
+            .map(created)
+            .filter(|at| *at > now - BURST_WINDOW && *at <= now)
+            .count();
+        let most = self.config().host_burst as usize;
+        (now - first < NEW_HOST && within_day > most).then(|| {
+            signal(
+                "host_burst",
+                format!(
+                    "a host new since {} creates their {within_day}th listing within 24 hours \
+                     (more than {most})",
+                    first.format("%Y-%m-%d %H:%M UTC"),
+                ),
+                WEIGHT_HOST_BURST,
+            )
+        })
+    }
+}
+
+/// Whom a screened listing is compared with: every listing but its own earlier
+/// version, and for copies only those of other hosts.
+struct Against<'a> {
+    own: Option<u32>,
+    host_id: &'a str,
+}
+
+impl Against<'_> {
+    fn other_host(&self, model: &StaysModel, listing: u32) -> bool {
+        Some(listing) != self.own && model.listings[listing as usize].host != self.host_id
+    }
+}
+
+fn contact_signal(details: &ListingDetails) -> Option<FraudSignal> {
+    let mut found = contact_details(&details.title);
+    found.extend(contact_details(&details.description));
+    if found.is_empty() {
+        return None;
+    }
+    let shown: Vec<String> = found.iter().take(NAMED).map(ToString::to_string).collect();
+    Some(signal(
+        "contact_details",
+        format!("the text gives contact details: {}", shown.join(", ")),
+        WEIGHT_CONTACT_DETAILS,
+    ))
 }
 
 fn signal(kind: &str, detail: String, weight: f64) -> FraudSignal {

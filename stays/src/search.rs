@@ -14,7 +14,7 @@ use serde_json::json;
 use crate::config::RankingWeights;
 use crate::model::calendar::day_of;
 use crate::model::listing::{Listing, Status};
-use crate::model::people::{Host, Profile};
+use crate::model::people::Profile;
 use crate::model::text::{query_tokens, same_word, words};
 use crate::model::StaysModel;
 
@@ -95,11 +95,10 @@ struct Candidate<'m> {
     /// The stay's price a night, cleaning fee included.
     average: f64,
     tokens_matched: usize,
-    quality: Quality,
-    relevance: Relevance,
-    personalisation: Option<Likeness>,
-    price: f64,
+    /// The median `average` it is compared with, and the price component.
     median: f64,
+    price: f64,
+    /// Free nights around the stay, and how many were read.
     flexibility: (u32, u32),
     values: [f64; 5],
     score: f64,
@@ -122,34 +121,20 @@ impl StaysModel {
 
         let mut candidates: Vec<Candidate> = self
             .grid
-            .within(ask.centre, ask.query.radius_km, |i| {
-                self.listings[i as usize].details.location
-            })
+            .within(ask.centre, ask.query.radius_km)
             .filter_map(|(i, _)| self.candidate(&self.listings[i as usize], &ask))
             .collect();
-        for candidate in &mut candidates {
-            let host = self.host_of(candidate.listing);
-            candidate.quality = Quality::of(self, candidate.listing, host);
-            candidate.relevance = Relevance::of(candidate, &ask);
-            candidate.personalisation = taste.as_ref().map(|t| t.likeness(candidate));
-            candidate.flexibility = self.flexibility(candidate.listing, &ask);
-        }
         price_against_medians(&mut candidates);
         for candidate in &mut candidates {
             let (free, read) = candidate.flexibility;
             candidate.values = [
-                candidate.quality.value(),
-                candidate.relevance.value(),
-                candidate
-                    .personalisation
+                Quality::of(self, candidate.listing).value(),
+                Relevance::of(candidate, &ask).value(),
+                taste
                     .as_ref()
-                    .map_or(0.5, Likeness::value),
+                    .map_or(0.5, |t| t.likeness(candidate).value()),
                 candidate.price,
-                if read == 0 {
-                    1.0
-                } else {
-                    f64::from(free) / f64::from(read)
-                },
+                availability(free, read),
             ];
             candidate.score = weights
                 .iter()
@@ -157,18 +142,29 @@ impl StaysModel {
                 .map(|(w, v)| w * v)
                 .sum();
         }
-        candidates.sort_by(|a, b| {
-            b.score
-                .total_cmp(&a.score)
-                .then_with(|| a.listing.id.cmp(&b.listing.id))
-        });
+        // Best first, ties by listing id; only the page asked for is put in order.
+        let ranked = |a: &(f64, usize), b: &(f64, usize)| {
+            b.0.total_cmp(&a.0)
+                .then_with(|| candidates[a.1].listing.id.cmp(&candidates[b.1].listing.id))
+        };
+        let mut order: Vec<(f64, usize)> = candidates
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.score, i))
+            .collect();
+        let page_end = request
+            .offset
+            .saturating_add(request.limit)
+            .min(order.len());
+        if page_end > 0 && page_end < order.len() {
+            order.select_nth_unstable_by(page_end - 1, ranked);
+        }
+        order[..page_end].sort_unstable_by(ranked);
         SearchAnswer {
             total: candidates.len(),
-            hits: candidates
+            hits: order[request.offset.min(page_end)..page_end]
                 .iter()
-                .skip(request.offset)
-                .take(request.limit)
-                .map(|c| hit(c, &ask, &weights))
+                .map(|(_, i)| self.hit(&candidates[*i], &ask, &weights, taste.as_ref()))
                 .collect(),
         }
     }
@@ -182,8 +178,7 @@ impl StaysModel {
             && ask
                 .property_type
                 .as_ref()
-                .is_none_or(|t| details.property_type.trim().eq_ignore_ascii_case(t))
-            && listing.calendar.all_free(ask.from, ask.until)
+                .is_none_or(|t| listing.kind == *t)
             && self.bookable_dates(listing, ask.query.check_in, ask.query.check_out)
             && ask
                 .amenities
@@ -192,6 +187,18 @@ impl StaysModel {
         if !fits {
             return None;
         }
+        // The stay's nights must all be free; the three nights either side tell
+        // how flexible the calendar is (those not past).
+        let before = (ask.from - FLEXIBILITY_NIGHTS)
+            .max(self.first_open_night(listing, ask.from - FLEXIBILITY_NIGHTS));
+        let after = ask.until + FLEXIBILITY_NIGHTS;
+        let free_around = listing
+            .calendar
+            .free_stay_and_around(before, ask.from, ask.until, after)?;
+        let flexibility = (
+            free_around,
+            ((ask.from - before).max(0) + FLEXIBILITY_NIGHTS) as u32,
+        );
         let total = listing
             .calendar
             .nights_total(ask.from, ask.until, details.nightly_price)
@@ -214,12 +221,9 @@ impl StaysModel {
             total,
             average,
             tokens_matched,
-            quality: Quality::default(),
-            relevance: Relevance::default(),
-            personalisation: None,
-            price: 0.5,
             median: average,
-            flexibility: (0, 0),
+            price: 0.5,
+            flexibility,
             values: [0.0; 5],
             score: 0.0,
         })
@@ -228,38 +232,29 @@ impl StaysModel {
     /// Whether the stay starts no earlier than the listing's today and ends within
     /// its horizon (its own zone's dates; the zone is only read near the edges).
     fn bookable_dates(&self, listing: &Listing, check_in: NaiveDate, check_out: NaiveDate) -> bool {
-        if self.now() == chrono::DateTime::<chrono::Utc>::MIN_UTC {
+        let Some(now) = self.clock() else {
             return true;
-        }
-        let utc_today = self.now().date_naive();
+        };
+        let utc_today = now.date_naive();
         let near_edge = check_in <= utc_today + Duration::days(1)
             || check_out >= utc_today + Duration::days(HORIZON_DAYS - 1);
         if !near_edge {
             return true;
         }
-        let today = local_today(listing.zone, self.now());
+        let today = local_today(listing.zone, now);
         check_in >= today && check_out <= today + Duration::days(HORIZON_DAYS)
     }
 
-    /// Free nights among the three before check-in and the three from check-out
-    /// (those not past), and how many were read.
-    fn flexibility(&self, listing: &Listing, ask: &Ask) -> (u32, u32) {
-        let today = if self.now() == chrono::DateTime::<chrono::Utc>::MIN_UTC {
-            i64::MIN
-        } else {
-            day_of(local_today(listing.zone, self.now()))
-        };
-        let windows = [
-            ((ask.from - FLEXIBILITY_NIGHTS).max(today), ask.from),
-            (ask.until.max(today), ask.until + FLEXIBILITY_NIGHTS),
-        ];
-        windows.iter().fold((0, 0), |(free, read), (from, until)| {
-            let nights = (until - from).max(0) as u32;
-            (
-                free + listing.calendar.free_count(*from, *until),
-                read + nights,
-            )
-        })
+    /// The listing's today as a night number, when `night` may be on or before it
+    /// (`i64::MIN` otherwise: nothing to cut off). Every zone's today is within a
+    /// day of UTC's, so the zone is read only for nights near it.
+    fn first_open_night(&self, listing: &Listing, night: i64) -> i64 {
+        match self.clock() {
+            Some(now) if night <= day_of(now.date_naive()) + 1 => {
+                day_of(local_today(listing.zone, now))
+            }
+            _ => i64::MIN,
+        }
     }
 }
 
@@ -305,39 +300,45 @@ fn matched_tokens(listing: &Listing, tokens: &[String]) -> usize {
     found.iter().filter(|f| **f).count()
 }
 
+/// The share of the nights read that are free (1 when none could be read).
+fn availability(free: u32, read: u32) -> f64 {
+    if read == 0 {
+        1.0
+    } else {
+        f64::from(free) / f64::from(read)
+    }
+}
+
 /// Each candidate's price against the median of those in its currency and of its
 /// property type (or of all in its currency, when too few share the type): at the
 /// median 0.5, at half of it or less 1, at one and a half times or more 0.
 fn price_against_medians(candidates: &mut [Candidate]) {
-    let mut by_type: FxHashMap<(&str, &str), Vec<f64>> = FxHashMap::default();
-    let mut by_currency: FxHashMap<&str, Vec<f64>> = FxHashMap::default();
+    let mut by_type: FxHashMap<u64, Vec<f64>> = FxHashMap::default();
+    let mut by_currency: FxHashMap<u64, Vec<f64>> = FxHashMap::default();
     for c in candidates.iter() {
-        let details = &c.listing.details;
         by_type
-            .entry((&details.currency, &details.property_type))
+            .entry(c.listing.market_key)
             .or_default()
             .push(c.average);
         by_currency
-            .entry(&details.currency)
+            .entry(c.listing.currency_key)
             .or_default()
             .push(c.average);
     }
-    let medians_by_type: FxHashMap<(&str, &str), (usize, f64)> = by_type
+    let medians_by_type: FxHashMap<u64, (usize, f64)> = by_type
         .into_iter()
         .map(|(key, mut prices)| (key, (prices.len(), median(&mut prices))))
         .collect();
-    let medians_by_currency: FxHashMap<&str, f64> = by_currency
+    let medians_by_currency: FxHashMap<u64, f64> = by_currency
         .into_iter()
         .map(|(key, mut prices)| (key, median(&mut prices)))
         .collect();
     for c in candidates.iter_mut() {
-        let details = &c.listing.details;
-        let (peers, of_type) =
-            medians_by_type[&(details.currency.as_str(), details.property_type.as_str())];
+        let (peers, of_type) = medians_by_type[&c.listing.market_key];
         c.median = if peers >= MIN_PRICE_PEERS {
             of_type
         } else {
-            medians_by_currency[details.currency.as_str()]
+            medians_by_currency[&c.listing.currency_key]
         };
         c.price = if c.median > 0.0 {
             (1.5 - c.average / c.median).clamp(0.0, 1.0)
@@ -361,7 +362,7 @@ pub(crate) fn median(values: &mut [f64]) -> f64 {
 }
 
 /// The listing's reviews (Bayesian) and its host's reliability.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 struct Quality {
     rating: f64,
     reviews: u32,
@@ -371,13 +372,14 @@ struct Quality {
 }
 
 impl Quality {
-    fn of(model: &StaysModel, listing: &Listing, host: Option<&Host>) -> Self {
+    fn of(model: &StaysModel, listing: &Listing) -> Self {
+        let host = model.host_of(listing);
         Self {
             rating: model.bayesian_rating(listing),
             reviews: listing.review_count,
             prior_mean: model.mean_rating(),
-            response_rate: host.map_or(1.0, Host::response_rate),
-            cancellation_rate: host.map_or(0.0, Host::cancellation_rate),
+            response_rate: host.response_rate(),
+            cancellation_rate: host.cancellation_rate(),
         }
     }
 
@@ -390,7 +392,7 @@ impl Quality {
 }
 
 /// How well the listing answers what was asked.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 struct Relevance {
     /// Query words found, of those asked (`None`: no text asked).
     text: Option<(usize, usize)>,
@@ -440,10 +442,11 @@ impl Relevance {
 /// typical nightly price (geometric mean) by currency.
 struct Taste {
     total: f64,
-    types: FxHashMap<String, f64>,
-    amenities: FxHashMap<String, f64>,
+    /// By the listings' `kind_key`, `amenity_keys` and `currency_key`.
+    types: FxHashMap<u64, f64>,
+    amenities: FxHashMap<u64, f64>,
     amenity_total: f64,
-    prices: FxHashMap<String, (f64, f64)>,
+    usual_prices: FxHashMap<u64, f64>,
     interactions: usize,
 }
 
@@ -454,30 +457,29 @@ impl Taste {
             types: FxHashMap::default(),
             amenities: FxHashMap::default(),
             amenity_total: 0.0,
-            prices: FxHashMap::default(),
+            usual_prices: FxHashMap::default(),
             interactions: profile.recent.len(),
         };
+        let mut log_prices: FxHashMap<u64, (f64, f64)> = FxHashMap::default();
         for interaction in &profile.recent {
             let listing = &model.listings[interaction.listing as usize];
             let w = interaction.weight;
             taste.total += w;
-            *taste
-                .types
-                .entry(listing.details.property_type.to_lowercase())
-                .or_default() += w;
-            for amenity in &listing.amenities {
-                *taste.amenities.entry(amenity.clone()).or_default() += w;
+            *taste.types.entry(listing.kind_key).or_default() += w;
+            for amenity in &listing.amenity_keys {
+                *taste.amenities.entry(*amenity).or_default() += w;
                 taste.amenity_total += w;
             }
             if interaction.nightly > 0 {
-                let (sum, weight) = taste
-                    .prices
-                    .entry(listing.details.currency.clone())
-                    .or_default();
+                let (sum, weight) = log_prices.entry(listing.currency_key).or_default();
                 *sum += w * (interaction.nightly as f64).ln();
                 *weight += w;
             }
         }
+        taste.usual_prices = log_prices
+            .into_iter()
+            .map(|(currency, (sum, weight))| (currency, (sum / weight).exp()))
+            .collect();
         (taste.total > 0.0).then_some(taste)
     }
 
@@ -485,11 +487,11 @@ impl Taste {
         let listing = candidate.listing;
         let type_share = self
             .types
-            .get(&listing.details.property_type.to_lowercase())
+            .get(&listing.kind_key)
             .map_or(0.0, |w| w / self.total);
         let amenity_share = if self.amenity_total > 0.0 {
             listing
-                .amenities
+                .amenity_keys
                 .iter()
                 .filter_map(|a| self.amenities.get(a))
                 .sum::<f64>()
@@ -497,10 +499,7 @@ impl Taste {
         } else {
             0.5
         };
-        let usual_price = self
-            .prices
-            .get(&listing.details.currency)
-            .map(|(sum, weight)| (sum / weight).exp());
+        let usual_price = self.usual_prices.get(&listing.currency_key).copied();
         let price_closeness = usual_price.map_or(0.5, |usual| {
             (1.0 - (candidate.average / usual).log2().abs()).clamp(0.0, 1.0)
         });
@@ -533,65 +532,76 @@ impl Likeness {
     }
 }
 
-fn hit(candidate: &Candidate, ask: &Ask, weights: &[f64; 5]) -> Hit {
-    let listing = candidate.listing;
-    let quality = &candidate.quality;
-    let relevance = &candidate.relevance;
-    let (free, read) = candidate.flexibility;
-    let inputs = [
-        json!({
-            "rating": quality.rating,
-            "review_count": quality.reviews,
-            "prior_mean": quality.prior_mean,
-            "prior_count": crate::model::PRIOR_REVIEWS,
-            "response_rate": quality.response_rate,
-            "cancellation_rate": quality.cancellation_rate,
-        }),
-        json!({
-            "text_words_found": relevance.text.map(|t| t.0),
-            "text_words_asked": relevance.text.map(|t| t.1),
-            "extra_amenities": relevance.extra_amenities,
-            "guests": relevance.guests,
-            "capacity": relevance.capacity,
-            "capacity_fit": relevance.capacity_fit(),
-        }),
-        match &candidate.personalisation {
-            None => json!({ "profile": false }),
-            Some(l) => json!({
-                "profile": true,
-                "interactions": l.interactions,
-                "property_type_share": l.type_share,
-                "amenity_share": l.amenity_share,
-                "usual_nightly_price": l.usual_price,
-                "price_closeness": l.price_closeness,
+impl StaysModel {
+    /// The hit, with the numbers behind each component (computed again for the
+    /// page only).
+    fn hit(
+        &self,
+        candidate: &Candidate,
+        ask: &Ask,
+        weights: &[f64; 5],
+        taste: Option<&Taste>,
+    ) -> Hit {
+        let listing = candidate.listing;
+        let quality = Quality::of(self, listing);
+        let relevance = Relevance::of(candidate, ask);
+        let personalisation = taste.map(|t| t.likeness(candidate));
+        let (free, read) = candidate.flexibility;
+        let inputs = [
+            json!({
+                "rating": quality.rating,
+                "review_count": quality.reviews,
+                "prior_mean": quality.prior_mean,
+                "prior_count": crate::model::PRIOR_REVIEWS,
+                "response_rate": quality.response_rate,
+                "cancellation_rate": quality.cancellation_rate,
             }),
-        },
-        json!({
-            "nightly_average": candidate.average,
-            "median_nightly_average": candidate.median,
-        }),
-        json!({ "free_nights_around": free, "nights_read": read }),
-    ];
-    let breakdown = COMPONENTS
-        .iter()
-        .zip(weights)
-        .zip(candidate.values)
-        .zip(inputs)
-        .map(|(((name, weight), value), inputs)| Component {
-            name,
-            weight: *weight,
-            value,
-            contribution: weight * value,
-            inputs,
-        })
-        .collect();
-    Hit {
-        listing_id: listing.id.clone(),
-        title: listing.details.title.clone(),
-        nights: ask.nights,
-        total_price: candidate.total,
-        currency: listing.details.currency.clone(),
-        score: candidate.score,
-        breakdown,
+            json!({
+                "text_words_found": relevance.text.map(|t| t.0),
+                "text_words_asked": relevance.text.map(|t| t.1),
+                "extra_amenities": relevance.extra_amenities,
+                "guests": relevance.guests,
+                "capacity": relevance.capacity,
+                "capacity_fit": relevance.capacity_fit(),
+            }),
+            match &personalisation {
+                None => json!({ "profile": false }),
+                Some(l) => json!({
+                    "profile": true,
+                    "interactions": l.interactions,
+                    "property_type_share": l.type_share,
+                    "amenity_share": l.amenity_share,
+                    "usual_nightly_price": l.usual_price,
+                    "price_closeness": l.price_closeness,
+                }),
+            },
+            json!({
+                "nightly_average": candidate.average,
+                "median_nightly_average": candidate.median,
+            }),
+            json!({ "free_nights_around": free, "nights_read": read }),
+        ];
+        let breakdown = COMPONENTS
+            .iter()
+            .zip(weights)
+            .zip(candidate.values)
+            .zip(inputs)
+            .map(|(((name, weight), value), inputs)| Component {
+                name,
+                weight: *weight,
+                value,
+                contribution: weight * value,
+                inputs,
+            })
+            .collect();
+        Hit {
+            listing_id: listing.id.clone(),
+            title: listing.details.title.clone(),
+            nights: ask.nights,
+            total_price: candidate.total,
+            currency: listing.details.currency.clone(),
+            score: candidate.score,
+            breakdown,
+        }
     }
 }

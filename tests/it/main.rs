@@ -29,6 +29,7 @@ mod recommendations;
 mod reservations;
 mod search;
 mod shop;
+mod stays;
 mod stock_flow;
 mod upcasting;
 mod webhooks;

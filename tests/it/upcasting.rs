@@ -50,7 +50,7 @@ async fn write_v1_row(env: &Env) {
     close(db).await;
 }
 
-async fn close(db: Database) {
+pub async fn close(db: Database) {
     match db {
         Database::Sqlite { writer, reader } => {
             writer.close().await;

@@ -310,8 +310,7 @@ pub fn routes() -> Vec<Route> {
             "/v1/admin/stays/double-bookings",
             Scope("admin"),
             stays::admin::double_bookings,
-        )
-        .without_read_model(),
+        ),
         // Reservations and orders: a buyer for itself, or the shop's backend.
         Route::post(
             "/v1/reservations",

@@ -42,6 +42,17 @@ pub fn words_of(from: i64, until: i64) -> impl Iterator<Item = (i64, u64)> {
         })
 }
 
+/// The bits of word `word` that fall in `[from, until)`.
+fn bits_of(word: i64, from: i64, until: i64) -> u64 {
+    let first = word * 64;
+    let (low, high) = (from.max(first) - first, until.min(first + 64) - first);
+    if low >= high {
+        0
+    } else {
+        (u64::MAX >> (64 - (high - low))) << low
+    }
+}
+
 /// A set of nights: `words[i]` holds the nights of word `first + i`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NightSet {
@@ -77,6 +88,19 @@ impl NightSet {
                 if let Some(bits) = self.words.get_mut(i) {
                     *bits &= !mask;
                 }
+            }
+        }
+    }
+
+    /// Forget the words wholly before night `day`.
+    pub fn forget_before(&mut self, day: i64) {
+        let word = day.div_euclid(64);
+        if word > self.first && !self.words.is_empty() {
+            let gone = ((word - self.first) as usize).min(self.words.len());
+            self.words.drain(..gone);
+            self.first = word;
+            if self.words.is_empty() {
+                self.words.shrink_to_fit();
             }
         }
     }
@@ -148,6 +172,15 @@ impl NightPrices {
     pub fn is_empty(&self) -> bool {
         self.prices.is_empty()
     }
+
+    /// Forget the prices of nights before `day`.
+    pub fn forget_before(&mut self, day: i64) {
+        if day > self.first && !self.prices.is_empty() {
+            let gone = ((day - self.first) as usize).min(self.prices.len());
+            self.prices.drain(..gone);
+            self.first = day;
+        }
+    }
 }
 
 /// What the listing's calendar says about each night.
@@ -196,6 +229,14 @@ impl NightCalendar {
         }
     }
 
+    /// Forget nights before `day` (they can no longer be booked).
+    pub fn forget_before(&mut self, day: i64) {
+        self.taken.forget_before(day);
+        self.blocked.forget_before(day);
+        self.opened.forget_before(day);
+        self.prices.forget_before(day);
+    }
+
     /// The free nights of word `word`: not taken, and opened or (on the plan and
     /// not blocked).
     pub fn free_word(&self, word: i64) -> u64 {
@@ -208,10 +249,27 @@ impl NightCalendar {
         words_of(from, until).all(|(word, mask)| self.free_word(word) & mask == mask)
     }
 
-    pub fn free_count(&self, from: i64, until: i64) -> u32 {
-        words_of(from, until)
-            .map(|(word, mask)| (self.free_word(word) & mask).count_ones())
-            .sum()
+    /// Whether every night of `[from, until)` is free and, if so, how many of the
+    /// nights `[before, from)` and `[until, after)` are too: one pass over the
+    /// words, as a search reads a stay and the calendar around it.
+    pub fn free_stay_and_around(
+        &self,
+        before: i64,
+        from: i64,
+        until: i64,
+        after: i64,
+    ) -> Option<u32> {
+        let mut around = 0;
+        for (word, mask) in words_of(before.min(from), after.max(until)) {
+            let free = self.free_word(word);
+            let stay = mask & bits_of(word, from, until);
+            if free & stay != stay {
+                return None;
+            }
+            let near = mask & (bits_of(word, before, from) | bits_of(word, until, after));
+            around += (free & near).count_ones();
+        }
+        Some(around)
     }
 
     pub fn is_free(&self, day: i64) -> bool {
@@ -248,6 +306,27 @@ mod tests {
     }
 
     #[test]
+    fn a_stay_and_the_nights_around_it_are_read_in_one_pass() {
+        let mut calendar = NightCalendar::default();
+        calendar.set_plan(&[
+            Weekday::Mon,
+            Weekday::Tue,
+            Weekday::Wed,
+            Weekday::Thu,
+            Weekday::Fri,
+            Weekday::Sat,
+            Weekday::Sun,
+        ]);
+        calendar.taken.insert_range(60, 62);
+        calendar.taken.insert_range(66, 67);
+        assert_eq!(calendar.free_stay_and_around(59, 62, 66, 69), Some(1 + 2));
+        assert_eq!(calendar.free_stay_and_around(59, 61, 66, 69), None);
+        assert_eq!(calendar.free_stay_and_around(62, 62, 66, 66), Some(0));
+        assert_eq!(bits_of(1, 60, 130), u64::MAX);
+        assert_eq!(bits_of(1, 130, 60), 0);
+    }
+
+    #[test]
     fn sets_grow_both_ways_and_keep_their_nights() {
         let mut set = NightSet::default();
         set.insert_range(1000, 1003);
@@ -255,6 +334,10 @@ mod tests {
         set.remove_range(1001, 1002);
         let days: Vec<i64> = (0..1100).filter(|d| set.contains(*d)).collect();
         assert_eq!(days, vec![10, 11, 1000, 1002]);
+        set.forget_before(990);
+        let days: Vec<i64> = (0..1100).filter(|d| set.contains(*d)).collect();
+        assert_eq!(days, vec![1000, 1002]);
+        assert_eq!(set.words.len(), 1);
     }
 
     #[test]

@@ -48,10 +48,6 @@ impl Demand {
     pub fn forget_before(&mut self, day: i64) {
         self.by_night = self.by_night.split_off(&day);
     }
-
-    pub fn nights_kept(&self) -> usize {
-        self.by_night.len()
-    }
 }
 
 /// A local event (`LocalEventScheduled`).

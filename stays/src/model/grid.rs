@@ -51,46 +51,99 @@ pub fn cells_around(centre: GeoPoint, radius_km: f64) -> Vec<Cell> {
     cells
 }
 
-/// Listing indexes by cell.
+/// A listing in a cell, with where it is (so distances are measured without
+/// reading the listing).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Spot {
+    pub listing: u32,
+    pub at: GeoPoint,
+}
+
+/// Listings by cell.
 #[derive(Debug, Clone, Default)]
 pub struct Grid {
-    cells: FxHashMap<Cell, Vec<u32>>,
+    cells: FxHashMap<Cell, Vec<Spot>>,
 }
 
 impl Grid {
-    pub fn insert(&mut self, cell: Cell, listing: u32) {
-        self.cells.entry(cell).or_default().push(listing);
+    pub fn insert(&mut self, listing: u32, at: GeoPoint) {
+        self.cells
+            .entry(cell_of(at))
+            .or_default()
+            .push(Spot { listing, at });
     }
 
-    pub fn remove(&mut self, cell: Cell, listing: u32) {
-        if let Some(listings) = self.cells.get_mut(&cell) {
-            listings.retain(|l| *l != listing);
-            if listings.is_empty() {
+    pub fn remove(&mut self, listing: u32, at: GeoPoint) {
+        let cell = cell_of(at);
+        if let Some(spots) = self.cells.get_mut(&cell) {
+            spots.retain(|s| s.listing != listing);
+            if spots.is_empty() {
                 self.cells.remove(&cell);
             }
         }
     }
 
-    pub fn in_cell(&self, cell: Cell) -> &[u32] {
+    pub fn in_cell(&self, cell: Cell) -> &[Spot] {
         self.cells.get(&cell).map_or(&[], Vec::as_slice)
     }
 
-    /// The listings within `radius_km` of `centre`, with their distance, given
-    /// where each listing is.
-    pub fn within<'a>(
-        &'a self,
+    /// The listings within `radius_km` of `centre`, with their distance.
+    pub fn within(
+        &self,
         centre: GeoPoint,
         radius_km: f64,
-        location: impl Fn(u32) -> GeoPoint + 'a,
-    ) -> impl Iterator<Item = (u32, f64)> + 'a {
+    ) -> impl Iterator<Item = (u32, f64)> + '_ {
+        let flat = Flat::around(centre, radius_km);
         cells_around(centre, radius_km)
             .into_iter()
-            .flat_map(move |cell| self.in_cell(cell).iter().copied())
-            .filter_map(move |listing| {
-                let at = location(listing);
-                let km = haversine_km(centre.lat, centre.lon, at.lat, at.lon);
-                (km <= radius_km).then_some((listing, km))
+            .flat_map(move |cell| self.in_cell(cell).iter())
+            .filter_map(move |spot| {
+                let km = flat.distance_km(centre, spot.at, radius_km)?;
+                (km <= radius_km).then_some((spot.listing, km))
             })
+    }
+}
+
+/// A flat-earth approximation, good to a fraction of a percent within a few
+/// hundred kilometres away from the poles: points clearly inside or outside a
+/// circle are told apart without trigonometry, and only those near its edge are
+/// measured exactly (haversine).
+#[derive(Debug, Clone, Copy)]
+struct Flat {
+    km_per_lon_degree: f64,
+    usable: bool,
+}
+
+/// How much the approximation is trusted either side of the edge.
+const FLAT_MARGIN: f64 = 0.02;
+
+impl Flat {
+    fn around(centre: GeoPoint, radius_km: f64) -> Self {
+        Self {
+            km_per_lon_degree: KM_PER_DEGREE * centre.lat.to_radians().cos(),
+            usable: radius_km <= 200.0 && centre.lat.abs() <= 70.0,
+        }
+    }
+
+    /// The distance, exact unless clearly beyond `radius_km` (then `None`) or
+    /// clearly within (then approximate).
+    fn distance_km(&self, centre: GeoPoint, at: GeoPoint, radius_km: f64) -> Option<f64> {
+        if self.usable {
+            let north = (at.lat - centre.lat) * KM_PER_DEGREE;
+            let mut degrees_east = (at.lon - centre.lon).abs();
+            if degrees_east > 180.0 {
+                degrees_east = 360.0 - degrees_east;
+            }
+            let east = degrees_east * self.km_per_lon_degree;
+            let approx = (north * north + east * east).sqrt();
+            if approx > radius_km * (1.0 + FLAT_MARGIN) {
+                return None;
+            }
+            if approx < radius_km * (1.0 - FLAT_MARGIN) {
+                return Some(approx);
+            }
+        }
+        Some(haversine_km(centre.lat, centre.lon, at.lat, at.lon))
     }
 }
 
@@ -118,6 +171,19 @@ mod tests {
             lon: 13.4,
         };
         let cells = cells_around(berlin, 25.0);
+        let mut grid = Grid::default();
+        for km in [10.0, 24.0, 24.9, 25.1, 26.0, 40.0] {
+            let lon = berlin.lon + km / (111.32 * berlin.lat.to_radians().cos());
+            grid.insert(
+                km as u32 * 10,
+                GeoPoint {
+                    lat: berlin.lat,
+                    lon,
+                },
+            );
+        }
+        let inside: Vec<u32> = grid.within(berlin, 25.0).map(|(l, _)| l).collect();
+        assert_eq!(inside.len(), 3, "{inside:?}");
         assert_eq!(
             cells.len(),
             7 * 9,

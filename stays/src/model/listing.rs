@@ -9,6 +9,7 @@ use rustc_hash::FxHashMap;
 
 use super::calendar::{date_of, NightCalendar};
 use super::grid::{cell_of, Cell};
+use super::text::stable_hash;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
@@ -60,11 +61,22 @@ pub struct StayRecord {
 pub struct Listing {
     pub id: String,
     pub host: String,
+    /// The host's slot in the model's hosts.
+    pub host_slot: u32,
     pub details: ListingDetails,
     pub zone: Tz,
     pub cell: Cell,
+    /// The property type in lower case.
+    pub kind: String,
+    /// Keys of its currency, and of its currency and kind together: what prices
+    /// are compared within.
+    pub currency_key: u64,
+    pub market_key: u64,
+    pub kind_key: u64,
     /// Amenities in lower case, sorted, distinct.
     pub amenities: Vec<String>,
+    /// Their keys, in the same order (what profiles count them by).
+    pub amenity_keys: Vec<u64>,
     /// Listed by its host (not unlisted).
     pub listed: bool,
     /// Flagged and not yet decided on by an admin.
@@ -75,7 +87,8 @@ pub struct Listing {
     pub flagged_at: i64,
     pub created_at: DateTime<Utc>,
     pub calendar: NightCalendar,
-    pub stays: FxHashMap<String, StayRecord>,
+    /// By [`stay_key`].
+    pub stays: FxHashMap<u64, StayRecord>,
     pub review_sum: u32,
     pub review_count: u32,
     /// The host's minimum and maximum for automatic pricing, once set.
@@ -87,10 +100,22 @@ pub struct Listing {
 }
 
 impl Listing {
-    pub fn new(id: &str, host: &str, details: &ListingDetails, at: DateTime<Utc>) -> Self {
+    pub fn new(
+        id: &str,
+        host: &str,
+        host_slot: u32,
+        details: &ListingDetails,
+        at: DateTime<Utc>,
+    ) -> Self {
         let mut listing = Self {
             id: id.to_string(),
             host: host.to_string(),
+            host_slot,
+            kind: String::new(),
+            currency_key: 0,
+            market_key: 0,
+            kind_key: 0,
+            amenity_keys: Vec::new(),
             details: details.clone(),
             zone: Tz::UTC,
             cell: (0, 0),
@@ -135,14 +160,19 @@ impl Listing {
         self.zone = details.time_zone.parse().unwrap_or(Tz::UTC);
         self.cell = cell_of(details.location);
         self.amenities = lower_sorted(&details.amenities);
+        self.kind = details.property_type.trim().to_lowercase();
+        self.currency_key = stable_hash(&[&details.currency]);
+        self.market_key = stable_hash(&[&details.currency, &self.kind]);
+        self.kind_key = stable_hash(&[&self.kind]);
+        self.amenity_keys = self.amenities.iter().map(|a| stable_hash(&[a])).collect();
         self.calendar.set_plan(&details.open_weekdays);
         self.simhash = super::text::simhash(&details.description);
     }
 
     /// Set the stay's nights as taken (again), counting them as booked once it is
     /// held or confirmed.
-    pub fn take(&mut self, stay_id: &str) {
-        let Some(stay) = self.stays.get_mut(stay_id) else {
+    pub fn take(&mut self, stay: u64) {
+        let Some(stay) = self.stays.get_mut(&stay) else {
             return;
         };
         stay.taking = true;
@@ -156,8 +186,8 @@ impl Listing {
     }
 
     /// Free the stay's nights (those no other stay keeps).
-    pub fn release(&mut self, stay_id: &str) {
-        let Some(stay) = self.stays.get_mut(stay_id) else {
+    pub fn release(&mut self, stay: u64) {
+        let Some(stay) = self.stays.get_mut(&stay) else {
             return;
         };
         let (from, until, was_booked) = (stay.from, stay.until, stay.booked);
@@ -189,9 +219,20 @@ impl Listing {
         }
     }
 
-    pub fn booked_nights(&self) -> u32 {
-        self.booked_weekdays.iter().sum()
+    /// Forget stays over before `day` and the calendar before it: nothing can
+    /// change them any more (a stay is not cancelled after its check-out), and the
+    /// bookings they made stay counted.
+    pub fn forget_before(&mut self, day: i64) {
+        self.stays.retain(|_, stay| stay.until >= day);
+        self.calendar.forget_before(day);
     }
+}
+
+/// A stay's key: its id's 64-bit hash (a collision among one listing's stays is
+/// about as likely as none of them ever being booked twice), so the model keeps
+/// no copy of every stay id.
+pub fn stay_key(stay_id: &str) -> u64 {
+    stable_hash(&[stay_id])
 }
 
 pub fn lower_sorted(items: &[String]) -> Vec<String> {

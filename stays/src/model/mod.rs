@@ -29,7 +29,7 @@ use calendar::day_of;
 use demand::{Demand, LocalEvent};
 use fingerprints::Fingerprints;
 use grid::{cell_of, Grid};
-use listing::{Listing, Status, StayRecord, StayState};
+use listing::{stay_key, Listing, Status, StayRecord, StayState};
 use people::{Host, Interaction, Profile, VIEW_WEIGHT};
 
 /// Reviews a listing's rating is shrunk toward the mean of all reviews with.
@@ -46,13 +46,15 @@ pub struct StaysModel {
     pub(crate) listings: Vec<Listing>,
     pub(crate) index: FxHashMap<String, u32>,
     pub(crate) grid: Grid,
-    pub(crate) hosts: FxHashMap<String, Host>,
+    /// Hosts, each at the slot its listings name.
+    pub(crate) hosts: Vec<Host>,
+    pub(crate) host_slots: FxHashMap<String, u32>,
     pub(crate) profiles: FxHashMap<String, Profile>,
     pub(crate) demand: Demand,
     pub(crate) events: BTreeMap<String, LocalEvent>,
     pub(crate) fingerprints: Fingerprints,
     /// Requests and holds by when they stop keeping their nights.
-    expiries: BTreeSet<(DateTime<Utc>, u32, String)>,
+    expiries: BTreeSet<(DateTime<Utc>, u32, u64)>,
     review_sum: u64,
     review_count: u64,
     /// The first night demand is still kept for.
@@ -62,6 +64,7 @@ pub struct StaysModel {
 /// A listing as the routes show it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ListingSummary {
+    #[serde(rename = "listing_id")]
     pub id: String,
     pub host_id: String,
     pub title: String,
@@ -92,7 +95,8 @@ impl StaysModel {
             listings: Vec::new(),
             index: FxHashMap::default(),
             grid: Grid::default(),
-            hosts: FxHashMap::default(),
+            hosts: Vec::new(),
+            host_slots: FxHashMap::default(),
             profiles: FxHashMap::default(),
             demand: Demand::default(),
             events: BTreeMap::new(),
@@ -127,17 +131,24 @@ impl StaysModel {
             ListingEvent::ListingCreated { .. } => {}
             ListingEvent::ListingUpdated { details, .. } => {
                 let listing = &self.listings[i as usize];
-                let (old_cell, old_hash, old_photos) =
-                    (listing.cell, listing.simhash, photo_hashes(listing));
+                let (old_location, old_hash, old_photos) = (
+                    listing.details.location,
+                    listing.simhash,
+                    photo_hashes(listing),
+                );
                 self.fingerprints.remove(i, old_hash, &old_photos);
                 let listing = &mut self.listings[i as usize];
                 listing.set_details(details);
                 // Changing a listing lists it again (moderation is unaffected).
                 listing.listed = true;
-                let (cell, hash, photos) = (listing.cell, listing.simhash, photo_hashes(listing));
-                if cell != old_cell {
-                    self.grid.remove(old_cell, i);
-                    self.grid.insert(cell, i);
+                let (location, hash, photos) = (
+                    listing.details.location,
+                    listing.simhash,
+                    photo_hashes(listing),
+                );
+                if location != old_location {
+                    self.grid.remove(i, old_location);
+                    self.grid.insert(i, location);
                 }
                 self.fingerprints.insert(i, hash, &photos);
             }
@@ -170,10 +181,10 @@ impl StaysModel {
                 ..
             } => {
                 let listing = &mut self.listings[i as usize];
-                if let Some(stay) = listing.stays.get_mut(stay_id) {
+                if let Some(stay) = listing.stays.get_mut(&stay_key(stay_id)) {
                     if !stay.response_counted {
                         stay.response_counted = true;
-                        let host = self.hosts.entry(listing.host.clone()).or_default();
+                        let host = &mut self.hosts[listing.host_slot as usize];
                         host.requests_decided += 1;
                         host.answered_in_time += u32::from(*within_deadline);
                     }
@@ -181,7 +192,7 @@ impl StaysModel {
             }
             ListingEvent::HoldLapsed { stay_id, .. } => {
                 let listing = &mut self.listings[i as usize];
-                if let Some(stay) = listing.stays.get_mut(stay_id) {
+                if let Some(stay) = listing.stays.get_mut(&stay_key(stay_id)) {
                     // A request left past its deadline counts against the host; one
                     // the guest gave up earlier does not.
                     let unanswered = stay.state == StayState::Requested
@@ -189,42 +200,33 @@ impl StaysModel {
                         && stay.ends.is_some_and(|end| at >= end);
                     if unanswered {
                         stay.response_counted = true;
-                        self.hosts
-                            .entry(listing.host.clone())
-                            .or_default()
-                            .requests_decided += 1;
+                        self.hosts[listing.host_slot as usize].requests_decided += 1;
                     }
                     stay.state = StayState::Ended;
-                    listing.release(stay_id);
+                    listing.release(stay_key(stay_id));
                 }
             }
             ListingEvent::StayConfirmed { stay_id, .. } => {
                 let listing = &mut self.listings[i as usize];
-                if let Some(stay) = listing.stays.get_mut(stay_id) {
+                if let Some(stay) = listing.stays.get_mut(&stay_key(stay_id)) {
                     stay.state = StayState::Confirmed;
                     stay.ends = None;
                     let first = !stay.confirmed_counted;
                     stay.confirmed_counted = true;
-                    listing.take(stay_id);
+                    listing.take(stay_key(stay_id));
                     if first {
-                        self.hosts
-                            .entry(listing.host.clone())
-                            .or_default()
-                            .confirmed += 1;
+                        self.hosts[listing.host_slot as usize].confirmed += 1;
                     }
                 }
             }
             ListingEvent::StayCancelled { stay_id, by, .. } => {
                 let listing = &mut self.listings[i as usize];
-                if let Some(stay) = listing.stays.get_mut(stay_id) {
+                if let Some(stay) = listing.stays.get_mut(&stay_key(stay_id)) {
                     if stay.state != StayState::Ended {
                         stay.state = StayState::Ended;
-                        listing.release(stay_id);
+                        listing.release(stay_key(stay_id));
                         if *by == CancelledBy::Host {
-                            self.hosts
-                                .entry(listing.host.clone())
-                                .or_default()
-                                .cancelled_by_host += 1;
+                            self.hosts[listing.host_slot as usize].cancelled_by_host += 1;
                         }
                     }
                 }
@@ -260,15 +262,20 @@ impl StaysModel {
         at: DateTime<Utc>,
     ) {
         let i = u32::try_from(self.listings.len()).expect("fewer than 4 billion listings");
-        let listing = Listing::new(listing_id, host_id, details, at);
-        self.grid.insert(listing.cell, i);
+        let slot = match self.host_slots.get(host_id) {
+            Some(slot) => *slot,
+            None => {
+                self.hosts.push(Host::default());
+                let slot = (self.hosts.len() - 1) as u32;
+                self.host_slots.insert(host_id.to_string(), slot);
+                slot
+            }
+        };
+        let listing = Listing::new(listing_id, host_id, slot, details, at);
+        self.grid.insert(i, listing.details.location);
         self.fingerprints
             .insert(i, listing.simhash, &photo_hashes(&listing));
-        self.hosts
-            .entry(host_id.to_string())
-            .or_default()
-            .listings
-            .push(i);
+        self.hosts[slot as usize].listings.push(i);
         self.index.insert(listing_id.to_string(), i);
         self.listings.push(listing);
     }
@@ -285,15 +292,16 @@ impl StaysModel {
     ) {
         let listing = &mut self.listings[i as usize];
         let (from, until) = (day_of(stay.check_in), day_of(stay.check_out));
-        let earlier = listing.stays.get(&stay.stay_id).cloned();
+        let key = stay_key(&stay.stay_id);
+        let earlier = listing.stays.get(&key).cloned();
         if let Some(earlier) = &earlier {
             if earlier.state == StayState::Ended || earlier.state == StayState::Confirmed {
                 return;
             }
-            listing.release(&stay.stay_id);
+            listing.release(key);
         }
         listing.stays.insert(
-            stay.stay_id.clone(),
+            key,
             StayRecord {
                 from,
                 until,
@@ -306,8 +314,8 @@ impl StaysModel {
             },
         );
         if at < ends {
-            listing.take(&stay.stay_id);
-            self.expiries.insert((ends, i, stay.stay_id.clone()));
+            listing.take(key);
+            self.expiries.insert((ends, i, key));
         }
         let nights = (until - from).max(1) as u64;
         let nightly = stay.price.total.saturating_sub(stay.price.cleaning_fee) / nights;
@@ -318,7 +326,7 @@ impl StaysModel {
                 listing: i,
                 nightly,
                 weight: 1.0,
-                stay_id: Some(stay.stay_id.clone()),
+                stay: Some(key),
             });
     }
 
@@ -350,7 +358,7 @@ impl StaysModel {
                             listing: i,
                             nightly,
                             weight: VIEW_WEIGHT,
-                            stay_id: None,
+                            stay: None,
                         });
                 }
             }
@@ -381,7 +389,8 @@ impl StaysModel {
 
     /// The model's clock: the `occurred_at` of the last record read (it never goes
     /// back). Requests and holds past their end free their nights, as the listing
-    /// itself reads them; nights and events past are forgotten.
+    /// itself reads them; once a day, nights, stays, searches and events past are
+    /// forgotten.
     pub fn advance(&mut self, at: DateTime<Utc>) {
         if at <= self.now {
             return;
@@ -391,8 +400,8 @@ impl StaysModel {
             if first.0 > at {
                 break;
             }
-            let (ends, i, stay_id) = self.expiries.pop_first().expect("a first entry");
-            self.expire(i, &stay_id, ends);
+            let (ends, i, key) = self.expiries.pop_first().expect("a first entry");
+            self.expire(i, key, ends);
         }
         let yesterday = day_of(at.date_naive()) - 1;
         if yesterday > self.demand_from {
@@ -400,12 +409,16 @@ impl StaysModel {
             self.demand_from = yesterday;
             let gone = at - chrono::Duration::days(EVENTS_KEPT_DAYS);
             self.events.retain(|_, event| event.ends_at >= gone);
+            // Every zone's today is UTC's yesterday or later.
+            for listing in &mut self.listings {
+                listing.forget_before(yesterday);
+            }
         }
     }
 
-    fn expire(&mut self, i: u32, stay_id: &str, ends: DateTime<Utc>) {
+    fn expire(&mut self, i: u32, key: u64, ends: DateTime<Utc>) {
         let listing = &mut self.listings[i as usize];
-        let Some(stay) = listing.stays.get_mut(stay_id) else {
+        let Some(stay) = listing.stays.get_mut(&key) else {
             return;
         };
         let pending = matches!(stay.state, StayState::Requested | StayState::Held);
@@ -414,16 +427,19 @@ impl StaysModel {
         }
         if stay.state == StayState::Requested && !stay.response_counted {
             stay.response_counted = true;
-            self.hosts
-                .entry(listing.host.clone())
-                .or_default()
-                .requests_decided += 1;
+            self.hosts[listing.host_slot as usize].requests_decided += 1;
         }
-        listing.release(stay_id);
+        listing.release(key);
     }
 
+    /// The model's clock (`DateTime::MIN_UTC` before the first record).
     pub fn now(&self) -> DateTime<Utc> {
         self.now
+    }
+
+    /// The clock, once a record was read.
+    pub(crate) fn clock(&self) -> Option<DateTime<Utc>> {
+        (self.now > DateTime::<Utc>::MIN_UTC).then_some(self.now)
     }
 
     pub fn listing(&self, listing_id: &str) -> Option<ListingSummary> {
@@ -471,8 +487,14 @@ impl StaysModel {
             / (PRIOR_REVIEWS + f64::from(listing.review_count))
     }
 
-    pub(crate) fn host_of(&self, listing: &Listing) -> Option<&Host> {
-        self.hosts.get(&listing.host)
+    pub(crate) fn host_of(&self, listing: &Listing) -> &Host {
+        &self.hosts[listing.host_slot as usize]
+    }
+
+    pub(crate) fn host_named(&self, host_id: &str) -> Option<&Host> {
+        self.host_slots
+            .get(host_id)
+            .map(|slot| &self.hosts[*slot as usize])
     }
 
     fn summary(&self, listing: &Listing) -> ListingSummary {
@@ -491,8 +513,8 @@ impl StaysModel {
             status: listing.status().as_str(),
             rating: self.bayesian_rating(listing),
             review_count: listing.review_count,
-            response_rate: host.map_or(1.0, Host::response_rate),
-            cancellation_rate: host.map_or(0.0, Host::cancellation_rate),
+            response_rate: host.response_rate(),
+            cancellation_rate: host.cancellation_rate(),
             signals: if listing.status() == Status::Flagged {
                 listing.signals.clone()
             } else {

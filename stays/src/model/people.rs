@@ -51,8 +51,8 @@ pub struct Interaction {
     pub nightly: u64,
     /// 1 for a stay, [`VIEW_WEIGHT`] for a view.
     pub weight: f64,
-    /// The stay, so a request later held counts once.
-    pub stay_id: Option<String>,
+    /// The stay's key, so a request later held counts once.
+    pub stay: Option<u64>,
 }
 
 /// A guest's most recent interactions.
@@ -63,9 +63,7 @@ pub struct Profile {
 
 impl Profile {
     pub fn record(&mut self, interaction: Interaction) {
-        if interaction.stay_id.is_some()
-            && self.recent.iter().any(|i| i.stay_id == interaction.stay_id)
-        {
+        if interaction.stay.is_some() && self.recent.iter().any(|i| i.stay == interaction.stay) {
             return;
         }
         if self.recent.len() == PROFILE_LENGTH {

@@ -109,13 +109,31 @@ pub struct DoubleBookingsAnswer {
     pub double_bookings: Vec<projections::stay_nights::DoubleBooking>,
 }
 
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AlarmParams {
+    /// Wait (up to 2 s) until the booked-nights projection reflects this position.
+    pub min_position: Option<i64>,
+}
+
 /// The double-booking alarm: nights the booked-nights projection could not give
 /// to a second stay (never expected; the listing's aggregate decides every booking).
 #[utoipa::path(get, path = "/v1/admin/stays/double-bookings", tag = "admin",
+    params(AlarmParams),
     responses((status = 200, body = DoubleBookingsAnswer)))]
 pub async fn double_bookings(
     State(state): State<AppState>,
+    crate::problem::QueryParams(params): crate::problem::QueryParams<AlarmParams>,
 ) -> Result<Json<DoubleBookingsAnswer>, Problem> {
+    if let Some(wanted) = params.min_position {
+        state.known_position(wanted).await?;
+        let nights = &state.stays.nights;
+        nights
+            .wait_for(wanted, super::super::MIN_POSITION_WAIT)
+            .await
+            .map_err(|stale| super::super::stale_read(stale, nights.position(), wanted))?;
+    }
     let found = projections::stay_nights::double_bookings(state.commands.store().database())
         .await
         .map_err(|e| Problem::unavailable("storage_unavailable", e.to_string()))?;

@@ -33,6 +33,8 @@ pub struct StaysState {
     pub recorder: BackgroundRecorder<StaySearchEvent>,
     /// How long a hold waits for payment, in minutes.
     pub hold_minutes: u32,
+    /// Booked nights under a primary key, and the double-booking alarm.
+    pub nights: Arc<projections::Projector<projections::stay_nights::StayNights>>,
 }
 
 /// Wait until the stays model reflects `min_position`, or answer 503 (422 past the

@@ -299,6 +299,7 @@ pub async fn serve(config: ServerConfig, auth: AuthSettings) -> anyhow::Result<(
             backend.replenishment.clone(),
         );
     }
+    crate::auto_pricing::spawn_auto_pricing(backend.commands.clone(), backend.stays.clone());
     snapshot::spawn_saver(
         backend.recommendations.clone(),
         backend.recommendations_dir.clone(),

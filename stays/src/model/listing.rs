@@ -93,6 +93,8 @@ pub struct Listing {
     pub review_count: u32,
     /// The host's minimum and maximum for automatic pricing, once set.
     pub auto_price_range: Option<(u64, u64)>,
+    /// Whether its host let suggested prices become its prices.
+    pub auto_pricing: bool,
     pub simhash: Option<u64>,
     /// Nights booked (held or confirmed) by weekday (Monday first) and by month.
     pub booked_weekdays: [u32; 7],
@@ -131,6 +133,7 @@ impl Listing {
             review_sum: 0,
             review_count: 0,
             auto_price_range: None,
+            auto_pricing: false,
             simhash: None,
             booked_weekdays: [0; 7],
             booked_months: [0; 12],

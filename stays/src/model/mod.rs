@@ -162,10 +162,12 @@ impl StaysModel {
                 .calendar
                 .apply(*from, *until, change),
             ListingEvent::AutoPricingSet {
+                enabled,
                 min_price,
                 max_price,
                 ..
             } => {
+                self.listings[i as usize].auto_pricing = *enabled;
                 self.listings[i as usize].auto_price_range =
                     (min_price <= max_price && *max_price > 0).then_some((*min_price, *max_price));
             }
@@ -457,6 +459,22 @@ impl StaysModel {
             .collect();
         flagged.sort_by(|a, b| a.flagged_at.cmp(&b.flagged_at).then(a.id.cmp(&b.id)));
         flagged.into_iter().map(|l| self.summary(l)).collect()
+    }
+
+    /// The listing's time zone, if it is known.
+    pub fn listing_time_zone(&self, listing_id: &str) -> Option<chrono_tz::Tz> {
+        self.index
+            .get(listing_id)
+            .map(|&i| self.listings[i as usize].zone)
+    }
+
+    /// Active listings whose host switched automatic pricing on.
+    pub fn auto_priced(&self) -> Vec<String> {
+        self.listings
+            .iter()
+            .filter(|l| l.auto_pricing && l.status() == Status::Active)
+            .map(|l| l.id.clone())
+            .collect()
     }
 
     /// Listings known, whatever their status.

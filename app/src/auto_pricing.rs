@@ -101,43 +101,11 @@ async fn run_while_leased(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::{NaiveTime, Weekday};
     use commands::AppClock;
-    use event_schemas::stays::{CancellationPolicy, ListingDetails};
-    use event_schemas::GeoPoint;
+    use event_schemas::stays::ListingDetails;
 
     fn details() -> ListingDetails {
-        ListingDetails {
-            title: "Loft".into(),
-            description: "A loft by the canal".into(),
-            photos: vec![],
-            location: GeoPoint {
-                lat: 52.52,
-                lon: 13.405,
-            },
-            time_zone: "Europe/Berlin".into(),
-            property_type: "apartment".into(),
-            capacity: 2,
-            amenities: vec![],
-            currency: "EUR".into(),
-            nightly_price: 10_000,
-            cleaning_fee: 0,
-            cancellation_policy: CancellationPolicy::Flexible,
-            min_nights: 1,
-            max_nights: 30,
-            check_in_time: NaiveTime::from_hms_opt(15, 0, 0).unwrap(),
-            check_out_time: NaiveTime::from_hms_opt(11, 0, 0).unwrap(),
-            open_weekdays: vec![
-                Weekday::Mon,
-                Weekday::Tue,
-                Weekday::Wed,
-                Weekday::Thu,
-                Weekday::Fri,
-                Weekday::Sat,
-                Weekday::Sun,
-            ],
-            instant_book: true,
-        }
+        testkit::stays::apartment("Loft")
     }
 
     #[tokio::test]

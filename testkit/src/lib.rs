@@ -8,10 +8,12 @@
 //! * [`PgDatabase`], [`Fresh`], [`Kind`] — a database of its own per test.
 //! * [`TestLog`] — an opened log with a writer that keeps each stream's sequence.
 //! * [`events`](mod@events) — test events and batches for the store's contract.
+//! * [`stays`] — a listing's details.
 
 pub mod events;
 mod log;
 mod pg;
+pub mod stays;
 
 pub use events::{batch, event, event_with, events, full_metadata};
 pub use log::TestLog;

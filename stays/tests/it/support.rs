@@ -1,19 +1,16 @@
 //! A model fed events at chosen times, and listings, stays and queries to feed it.
 
-use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use event_schemas::stays::{
-    CalendarChange, CancellationPolicy, ListingDetails, ListingEvent, ModerationDecision,
-    NightPrice, Photo, StayPrice, StayQuery, StayRequest, StaySearchEvent,
+    CalendarChange, ListingDetails, ListingEvent, ModerationDecision, NightPrice, Photo, StayPrice,
+    StayQuery, StayRequest, StaySearchEvent,
 };
 use event_schemas::values::GeoPoint;
 use stays::search::{SearchAnswer, SearchRequest};
 use stays::{StaysConfig, StaysModel};
 
 /// Berlin's centre, and points east of it.
-pub const BERLIN: GeoPoint = GeoPoint {
-    lat: 52.52,
-    lon: 13.405,
-};
+pub use testkit::stays::BERLIN;
 
 pub fn east(km: f64) -> GeoPoint {
     GeoPoint {
@@ -31,38 +28,7 @@ pub fn start() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 2, 10, 0, 0).unwrap()
 }
 
-/// A Berlin apartment for up to 4 guests at 100.00 EUR a night, 1–14 nights, open
-/// every day, with Wi-Fi and a kitchen.
-pub fn apartment(title: &str) -> ListingDetails {
-    ListingDetails {
-        title: title.into(),
-        description: format!("{title}. A calm place to stay."),
-        photos: vec![],
-        location: BERLIN,
-        time_zone: "Europe/Berlin".into(),
-        property_type: "apartment".into(),
-        capacity: 4,
-        amenities: vec!["wifi".into(), "kitchen".into()],
-        currency: "EUR".into(),
-        nightly_price: 10_000,
-        cleaning_fee: 0,
-        cancellation_policy: CancellationPolicy::Flexible,
-        min_nights: 1,
-        max_nights: 14,
-        check_in_time: NaiveTime::from_hms_opt(15, 0, 0).unwrap(),
-        check_out_time: NaiveTime::from_hms_opt(11, 0, 0).unwrap(),
-        open_weekdays: vec![
-            Weekday::Mon,
-            Weekday::Tue,
-            Weekday::Wed,
-            Weekday::Thu,
-            Weekday::Fri,
-            Weekday::Sat,
-            Weekday::Sun,
-        ],
-        instant_book: true,
-    }
-}
+pub use testkit::stays::apartment;
 
 pub fn photo(hash: &str) -> Photo {
     Photo {

@@ -262,6 +262,25 @@ async fn listing_command(
     })
 }
 
+/// A host's command on an existing listing, made for the host it acts as, answered
+/// with the listing.
+async fn host_command(
+    state: &AppState,
+    principal: &Principal,
+    headers: &HeaderMap,
+    name: &'static str,
+    listing_id: &str,
+    command: impl FnOnce(String) -> ListingCommand,
+) -> Result<MaybeReplayed<Json<ListingAnswer>>, Problem> {
+    let host_id = acting_host(state, principal, listing_id).await?;
+    let (events, view, position, replayed) =
+        listing_command(state, principal, headers, name, command(host_id)).await?;
+    Ok(MaybeReplayed(
+        Json(answer(&view, events, position)),
+        replayed,
+    ))
+}
+
 /// What fraud screening finds in a listing about to be created or changed, against
 /// every other listing this process has read (it first catches up with the log,
 /// for a second at most, so a listing another process just created is seen).
@@ -377,17 +396,18 @@ pub async fn unlist(
     headers: HeaderMap,
     PathParams(listing_id): PathParams<String>,
 ) -> Result<MaybeReplayed<Json<ListingAnswer>>, Problem> {
-    let host_id = acting_host(&state, &principal, &listing_id).await?;
-    let command = ListingCommand::Unlist {
-        listing_id,
-        host_id,
-    };
-    let (events, view, position, replayed) =
-        listing_command(&state, &principal, &headers, "unlist_listing", command).await?;
-    Ok(MaybeReplayed(
-        Json(answer(&view, events, position)),
-        replayed,
-    ))
+    host_command(
+        &state,
+        &principal,
+        &headers,
+        "unlist_listing",
+        &listing_id.clone(),
+        |host_id| ListingCommand::Unlist {
+            listing_id,
+            host_id,
+        },
+    )
+    .await
 }
 
 /// A calendar exception over the nights `[from, until)` (local dates).
@@ -439,20 +459,21 @@ pub async fn calendar(
             }]))
         }
     };
-    let host_id = acting_host(&state, &principal, &listing_id).await?;
-    let command = ListingCommand::ChangeCalendar {
-        listing_id,
-        host_id,
-        from: body.from,
-        until: body.until,
-        change,
-    };
-    let (events, view, position, replayed) =
-        listing_command(&state, &principal, &headers, "change_calendar", command).await?;
-    Ok(MaybeReplayed(
-        Json(answer(&view, events, position)),
-        replayed,
-    ))
+    host_command(
+        &state,
+        &principal,
+        &headers,
+        "change_calendar",
+        &listing_id.clone(),
+        |host_id| ListingCommand::ChangeCalendar {
+            listing_id,
+            host_id,
+            from: body.from,
+            until: body.until,
+            change,
+        },
+    )
+    .await
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
@@ -486,20 +507,21 @@ pub async fn auto_pricing(
     PathParams(listing_id): PathParams<String>,
     Body(body): Body<AutoPricingBody>,
 ) -> Result<MaybeReplayed<Json<ListingAnswer>>, Problem> {
-    let host_id = acting_host(&state, &principal, &listing_id).await?;
-    let command = ListingCommand::SetAutoPricing {
-        listing_id,
-        host_id,
-        enabled: body.enabled,
-        min_price: body.min_price,
-        max_price: body.max_price,
-    };
-    let (events, view, position, replayed) =
-        listing_command(&state, &principal, &headers, "set_auto_pricing", command).await?;
-    Ok(MaybeReplayed(
-        Json(answer(&view, events, position)),
-        replayed,
-    ))
+    host_command(
+        &state,
+        &principal,
+        &headers,
+        "set_auto_pricing",
+        &listing_id.clone(),
+        |host_id| ListingCommand::SetAutoPricing {
+            listing_id,
+            host_id,
+            enabled: body.enabled,
+            min_price: body.min_price,
+            max_price: body.max_price,
+        },
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -32,6 +32,11 @@ const HONOURS_IDEMPOTENCY_KEY: &[&str] = &[
     "/v1/stock/{sku}/{warehouse_id}/adjustments",
     "/v1/stock/{sku}/{warehouse_id}/holds",
     "/v1/stock/{sku}/{warehouse_id}/holds/{hold_id}/release",
+    "/v1/stays",
+    "/v1/stays/{listing_id}/calendar",
+    "/v1/stays/{listing_id}/auto-pricing",
+    "/v1/stays/{listing_id}/bookings",
+    "/v1/stays/{listing_id}/bookings/{stay_id}/response",
 ];
 
 #[derive(Debug, Clone, Copy)]

@@ -84,12 +84,25 @@ impl CommandService {
             self.listing
                 .execute(listing_id, check, metadata.clone(), None)
                 .await?;
-            self.count_stay_for_buyer(&stay, limits, metadata).await?;
+            self.count_stay_for_buyer(listing_id, &stay, limits, metadata)
+                .await?;
         }
-        let (outcome, view) = self
+        let booked = self
             .listing
             .execute(listing_id, command, metadata.clone(), None)
-            .await?;
+            .await;
+        let (outcome, view) = match booked {
+            Ok(booked) => booked,
+            Err(refused) => {
+                // Lost the nights to another guest between the check and the
+                // booking: the stay it counted does not exist.
+                if buyer_limits.is_some() {
+                    let hold_id = domain::ids::stay_hold_id(listing_id, &stay.stay_id);
+                    self.uncount(&stay.guest, &hold_id, metadata).await;
+                }
+                return Err(refused);
+            }
+        };
         let held = view.stay.ok_or(CommandError::Contended)?;
         self.order_for_stay(held, outcome, metadata, keyed).await
     }
@@ -140,6 +153,11 @@ impl CommandService {
     ) -> Result<Booked, CommandError> {
         let (outcome, view) = self.handle_listing(command, metadata, None).await?;
         let stay = view.stay.ok_or(CommandError::Contended)?;
+        if stay.status == StayStatus::Lapsed {
+            // Declined: the request no longer counts against its guest.
+            let hold_id = domain::ids::stay_hold_id(&stay.listing_id, &stay.stay_id);
+            self.uncount(&stay.guest, &hold_id, metadata).await;
+        }
         self.order_for_stay(stay, outcome, metadata, keyed).await
     }
 
@@ -200,6 +218,7 @@ impl CommandService {
     /// as a request may wait for its host).
     async fn count_stay_for_buyer(
         &self,
+        listing_id: &str,
         stay: &BookStay,
         limits: BuyerLimits,
         metadata: &Metadata,
@@ -212,7 +231,7 @@ impl CommandService {
         };
         let take = BuyerHoldsCommand::Take {
             buyer: stay.guest.clone(),
-            reservation_id: domain::ids::stay_hold_id(&stay.stay_id),
+            reservation_id: domain::ids::stay_hold_id(listing_id, &stay.stay_id),
             units: 1,
             expires_at: self.clock().now() + window,
             limits,
@@ -290,8 +309,12 @@ impl CommandService {
         metadata: &Metadata,
     ) {
         if let Some(guest) = &order.customer {
-            self.uncount(guest, &domain::ids::stay_hold_id(&stay.stay_id), metadata)
-                .await;
+            self.uncount(
+                guest,
+                &domain::ids::stay_hold_id(&stay.listing_id, &stay.stay_id),
+                metadata,
+            )
+            .await;
         }
     }
 }

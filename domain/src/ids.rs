@@ -26,14 +26,15 @@ pub fn flash_order_id(sale_id: &str, user_id: &str, n: u64) -> String {
     format!("flash:{sale_id}.{n}.{user_id}")
 }
 
-/// The order a stay is paid through.
-pub fn stay_order_id(stay_id: &str) -> String {
-    format!("stay:{stay_id}")
+/// The order a stay is paid through. Stay ids are a listing's own, so the listing's
+/// id is part of it (after its length: ids may hold the `.` that joins them).
+pub fn stay_order_id(listing_id: &str, stay_id: &str) -> String {
+    format!("stay:{}.{listing_id}.{stay_id}", listing_id.len())
 }
 
 /// Under what a guest's open stay counts against its limits (`BuyerHolds`).
-pub fn stay_hold_id(stay_id: &str) -> String {
-    format!("stay-hold:{stay_id}")
+pub fn stay_hold_id(listing_id: &str, stay_id: &str) -> String {
+    format!("stay-hold:{}.{listing_id}.{stay_id}", listing_id.len())
 }
 
 /// Whether a process derived this id (no client can have chosen it).
@@ -68,12 +69,18 @@ mod tests {
             order_reservation_id(&longest),
             late_reservation_id(&longest),
             flash_order_id(&longest, &longest, u64::MAX),
-            stay_order_id(&longest),
-            stay_hold_id(&longest),
+            stay_order_id(&longest, &longest),
+            stay_hold_id(&longest, &longest),
         ] {
             assert!(is_well_formed_derived(&id), "{id}");
             assert!(is_derived(&id));
         }
+    }
+
+    #[test]
+    fn a_stay_s_order_names_its_listing_unambiguously() {
+        assert_ne!(stay_order_id("a.b", "c"), stay_order_id("a", "b.c"));
+        assert_eq!(stay_order_id("loft", "s-1"), "stay:4.loft.s-1");
     }
 
     #[test]

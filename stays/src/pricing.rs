@@ -63,7 +63,9 @@ impl StaysModel {
         until: NaiveDate,
     ) -> Option<Vec<Suggestion>> {
         let listing = &self.listings[self.listing_index(listing_id)? as usize];
-        let until = until.min(from + Duration::days(MOST_NIGHTS));
+        let until = from
+            .checked_add_signed(Duration::days(MOST_NIGHTS))
+            .map_or(until, |most| until.min(most));
         if from >= until {
             return Some(Vec::new());
         }
@@ -186,7 +188,7 @@ fn days_in_month(night: NaiveDate) -> u32 {
     let first = night.with_day(1).unwrap_or(night);
     let next = first
         .checked_add_months(chrono::Months::new(1))
-        .unwrap_or(first + Duration::days(31));
+        .unwrap_or(first);
     (next - first).num_days() as u32
 }
 

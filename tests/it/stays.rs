@@ -158,7 +158,7 @@ async fn a_stay_is_found_booked_paid_and_an_unpaid_hold_lapses(backend: Backend)
         .expect(StatusCode::CREATED);
     assert_eq!(held["status"], "held", "{held}");
     assert_eq!(held["price"]["total"], 33000);
-    assert_eq!(held["order_id"], "stay:s-1");
+    assert_eq!(held["order_id"], "stay:4.loft.s-1");
     // Then overlapping nights are refused with the nights taken, writing nothing,
     let head = server.head().await;
     let taken = server
@@ -201,8 +201,8 @@ async fn a_stay_is_found_booked_paid_and_an_unpaid_hold_lapses(backend: Backend)
     assert_eq!(gone["total"], 0, "a held night is not free: {gone}");
 
     // When the first guest pays, the stay is confirmed
-    pay(&server, "stay:s-1").await;
-    let confirmed = order_status(&server, "stay:s-1", "confirmed").await;
+    pay(&server, "stay:4.loft.s-1").await;
+    let confirmed = order_status(&server, "stay:4.loft.s-1", "confirmed").await;
     assert_eq!(confirmed["status"], "confirmed", "{confirmed}");
     let stay = server
         .get(&format!(
@@ -216,7 +216,7 @@ async fn a_stay_is_found_booked_paid_and_an_unpaid_hold_lapses(backend: Backend)
     // and the unpaid hold lapses when its payment window passes: its nights are
     // free again, for search and for booking.
     advance(&server, 16 * 60).await;
-    let timed_out = order_status(&server, "stay:s-3", "timed_out").await;
+    let timed_out = order_status(&server, "stay:4.loft.s-3", "timed_out").await;
     assert_eq!(timed_out["status"], "timed_out", "{timed_out}");
     let lapsed = server
         .get(&format!(
@@ -235,6 +235,24 @@ async fn a_stay_is_found_booked_paid_and_an_unpaid_hold_lapses(backend: Backend)
         )
         .await
         .expect(StatusCode::CREATED);
+
+    // A booking retried with its Idempotency-Key is answered as it was the first time.
+    let keyed = || {
+        server.send(
+            server
+                .client
+                .post(server.url("/v1/stays/loft/bookings"))
+                .header("idempotency-key", "book-once")
+                .json(&json!({"guest_id": "guest-5", "check_in": day(40), "check_out": day(41), "guests": 1})),
+        )
+    };
+    let first = keyed().await;
+    let first_stay = first.expect(StatusCode::CREATED);
+    let again = keyed().await;
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    let again_stay = again.expect(StatusCode::CREATED);
+    assert_eq!(again_stay["stay_id"], first_stay["stay_id"]);
+    assert_eq!(again_stay["status"], "held", "{again_stay}");
 
     // No double booking was ever recorded.
     let alarms = server
@@ -335,7 +353,7 @@ async fn append_past_the_aggregate(
         .collect();
     let stay = json!({
         "stay_id": stay_id, "guest": "intruder", "check_in": day(from), "check_out": day(until),
-        "guests": 1, "order_id": format!("stay:{stay_id}"),
+        "guests": 1, "order_id": format!("stay:{}.{listing_id}.{stay_id}", listing_id.len()),
         "price": {"currency": "EUR", "nights": nights, "cleaning_fee": 3000,
                   "total": 10000 * (until - from) + 3000}
     });
@@ -427,8 +445,8 @@ async fn a_guest_cancellation_is_refunded_by_the_policy(backend: Backend) {
         .post("/v1/stays/flat/bookings", &booking("s-1", "guest-1", 3, 5))
         .await
         .expect(StatusCode::CREATED);
-    pay(&server, "stay:s-1").await;
-    order_status(&server, "stay:s-1", "confirmed").await;
+    pay(&server, "stay:4.flat.s-1").await;
+    order_status(&server, "stay:4.flat.s-1", "confirmed").await;
 
     // When the guest cancels two to three days before check-in (moderate: half the
     // nights, the cleaning fee whole)
@@ -439,7 +457,7 @@ async fn a_guest_cancellation_is_refunded_by_the_policy(backend: Backend) {
     assert_eq!(cancelled["status"], "cancelled", "{cancelled}");
     assert_eq!(cancelled["refund"], 10000 + 3000, "{cancelled}");
     // Then the order is refunded that amount, and the nights are free again
-    let refunded = order_status(&server, "stay:s-1", "refunded").await;
+    let refunded = order_status(&server, "stay:4.flat.s-1", "refunded").await;
     assert_eq!(refunded["status"], "refunded", "{refunded}");
     server
         .post("/v1/stays/flat/bookings", &booking("s-2", "guest-2", 3, 5))

@@ -14,8 +14,10 @@ pub(super) struct BuyerClaims {
     sub: String,
     /// `host` for a host of stays (who may change only its own listings); anything
     /// else, or none, is a buyer.
+    /// Any JSON: identity providers also send arrays and objects here, which make
+    /// a buyer, as no role at all does.
     #[serde(default)]
-    role: Option<String>,
+    role: Option<serde_json::Value>,
 }
 
 impl JwtVerifier {
@@ -81,7 +83,7 @@ impl JwtVerifier {
         let claims = jsonwebtoken::decode::<BuyerClaims>(token, &self.key, &self.validation)
             .map(|data| data.claims)
             .map_err(|e| e.to_string())?;
-        Ok(match claims.role.as_deref() {
+        Ok(match claims.role.as_ref().and_then(|role| role.as_str()) {
             Some("host") => Principal::Host {
                 subject: claims.sub,
             },

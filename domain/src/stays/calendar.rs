@@ -18,6 +18,9 @@ pub struct Calendar {
     pub blocked: BTreeSet<NaiveDate>,
     pub opened: BTreeSet<NaiveDate>,
     pub prices: BTreeMap<NaiveDate, u64>,
+    /// Nights whose price the host set by hand: automatic pricing leaves them alone.
+    #[serde(default)]
+    pub manual: BTreeSet<NaiveDate>,
 }
 
 impl Calendar {
@@ -32,11 +35,20 @@ impl Calendar {
                     self.blocked.remove(&night);
                     self.opened.insert(night);
                 }
-                CalendarChange::PriceSet { nightly_price, .. } => {
+                CalendarChange::PriceSet {
+                    nightly_price,
+                    suggested,
+                } => {
                     self.prices.insert(night, *nightly_price);
+                    if *suggested {
+                        self.manual.remove(&night);
+                    } else {
+                        self.manual.insert(night);
+                    }
                 }
                 CalendarChange::PriceCleared => {
                     self.prices.remove(&night);
+                    self.manual.remove(&night);
                 }
             }
         }

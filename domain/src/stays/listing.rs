@@ -81,6 +81,11 @@ impl BookedTerms {
 /// Why the order process lets an unpaid hold go: a payment that still comes may
 /// revive the stay (if its nights are free), unlike any other end of a hold.
 pub const PAYMENT_TIMED_OUT: &str = "payment_timed_out";
+/// Why the order process lets a hold go when its payment failed; the buyer may still
+/// pay another way.
+pub const PAYMENT_FAILED: &str = "payment_failed";
+/// The ends of a hold a payment may still revive.
+const REVIVABLE: [&str; 2] = [PAYMENT_TIMED_OUT, PAYMENT_FAILED];
 
 impl Stay {
     /// Whether the stay keeps its nights from other guests at `now`.
@@ -470,6 +475,13 @@ impl Listing {
                 let today = local_today(self.time_zone(), now);
                 let mut v = Validator::new();
                 v.check(from < until, "until", "must be after from");
+                // Past nights never matter again; an unbounded start would make every
+                // copy of the listing hold millions of nights.
+                v.check(
+                    *from >= today - Duration::days(1),
+                    "from",
+                    "must not lie before yesterday at the listing",
+                );
                 v.check(
                     *until <= today + Duration::days(HORIZON_DAYS + 1),
                     "until",
@@ -539,9 +551,17 @@ impl Listing {
                     return Ok(vec![]);
                 }
                 let (min, max) = self.auto_price_range;
+                // Nights the host priced by hand are left alone, and a move of under
+                // 2% is not worth an event.
+                let worth_it = |p: &&&NightPrice| {
+                    let current = self.calendar.price_of(details, p.night);
+                    let next = p.price.clamp(min, max);
+                    !self.calendar.manual.contains(&p.night)
+                        && current.abs_diff(next).saturating_mul(50) >= current.max(1)
+                };
                 Ok(prices
                     .iter()
-                    .filter(|p| self.calendar.price_of(details, p.night) != p.price.clamp(min, max))
+                    .filter(worth_it)
                     .map(|p| ListingEvent::CalendarChanged {
                         listing_id: id.clone(),
                         from: p.night,
@@ -634,14 +654,20 @@ impl Listing {
                         "the stay is paid through another order",
                     ));
                 }
-                match stay.status {
+                let revived = match stay.status {
                     StayStatus::Confirmed => return Ok(vec![]),
-                    // A payment that comes after the hold ran out still gets the
-                    // stay if no one else took any of its nights meanwhile; a hold
-                    // that ended otherwise (declined, cancelled) is not revived.
-                    StayStatus::Held => {}
+                    // A payment that comes after the hold ran out (or after a failed
+                    // one) still gets the stay if its nights are still to be had; a
+                    // hold that ended otherwise (declined, cancelled) is not revived.
+                    StayStatus::Held => false,
                     StayStatus::Lapsed
-                        if stay.lapsed_because.as_deref() == Some(PAYMENT_TIMED_OUT) => {}
+                        if stay
+                            .lapsed_because
+                            .as_deref()
+                            .is_some_and(|why| REVIVABLE.contains(&why)) =>
+                    {
+                        true
+                    }
                     _ => {
                         return Err(refuse(
                             ErrorKind::Conflict,
@@ -652,7 +678,8 @@ impl Listing {
                             ),
                         ))
                     }
-                }
+                };
+                self.still_to_be_had(stay, revived, now)?;
                 let taken = self.taken(stay.request.check_in, stay.request.check_out, now, stay_id);
                 if !taken.is_empty() {
                     return Err(Self::nights_taken(&taken));
@@ -771,6 +798,39 @@ impl Listing {
                 }
             }
         }
+    }
+
+    /// Whether a paid stay can still be had: not on a listing removed or awaiting an
+    /// admin's decision, not once its check-in date has passed at the listing, and,
+    /// reviving a lapsed hold, only on nights the host still offers.
+    fn still_to_be_had(
+        &self,
+        stay: &Stay,
+        revived: bool,
+        now: DateTime<Utc>,
+    ) -> Result<(), DomainError> {
+        let details = self.existing()?;
+        let gone = |detail: &str| {
+            Err(refuse(
+                ErrorKind::Conflict,
+                Refusal::ListingNotBookable,
+                detail.to_string(),
+            ))
+        };
+        if self.removed || self.awaiting_review {
+            return gone("the listing was removed or is awaiting review");
+        }
+        if stay.request.check_in < local_today(self.time_zone(), now) {
+            return gone("the stay's check-in has passed");
+        }
+        if revived
+            && (self.status != ListingStatus::Active
+                || nights(stay.request.check_in, stay.request.check_out)
+                    .any(|night| !self.calendar.is_open(details, night)))
+        {
+            return gone("the listing no longer offers these nights");
+        }
+        Ok(())
     }
 
     /// A removed listing is never changed again.

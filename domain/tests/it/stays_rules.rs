@@ -1557,3 +1557,83 @@ fn a_booking_after_automatic_pricing_pays_the_suggested_prices() {
             now() + Duration::minutes(15),
         )]);
 }
+
+// Found in review.
+
+#[test]
+fn a_late_payment_after_a_failed_one_still_gets_the_free_nights() {
+    listings()
+        .given(vec![created(), held_s1(), lapsed("s-1", "payment_failed")])
+        .when(confirm("s-1", "order-s-1"))
+        .then_expect_events(vec![confirmed("s-1")]);
+}
+
+#[test]
+fn a_payment_never_gets_a_stay_on_a_removed_listing_nor_one_whose_check_in_passed() {
+    let removed = refusal(
+        listings()
+            .given(vec![
+                created(),
+                held_s1(),
+                moderated(ModerationDecision::Removed),
+            ])
+            .when(confirm("s-1", "order-s-1")),
+    );
+    assert_refusal(&removed, ErrorKind::Conflict, "listing_not_bookable", &[]);
+    // A webhook days late: the stay's first night has passed.
+    let late = refusal(
+        listings_at(utc(2027, 6, 12, 10, 0, 0))
+            .given(vec![created(), held_s1()])
+            .when(confirm("s-1", "order-s-1")),
+    );
+    assert_refusal(&late, ErrorKind::Conflict, "listing_not_bookable", &[]);
+}
+
+#[test]
+fn a_revived_hold_needs_nights_the_host_still_offers() {
+    let blocked = refusal(
+        listings()
+            .given(vec![
+                created(),
+                held_s1(),
+                lapsed("s-1", "payment_timed_out"),
+                calendar(june(11), june(12), CalendarChange::Blocked),
+            ])
+            .when(confirm("s-1", "order-s-1")),
+    );
+    assert_refusal(&blocked, ErrorKind::Conflict, "listing_not_bookable", &[]);
+}
+
+#[test]
+fn a_calendar_change_may_not_reach_back_before_yesterday() {
+    let err = refusal(listings().given(vec![created()]).when(change_calendar(
+        HOST,
+        date(1900, 1, 1),
+        june(10),
+        CalendarChange::Blocked,
+    )));
+    assert_eq!(err.errors[0].field, "from", "{err:?}");
+}
+
+#[test]
+fn automatic_pricing_leaves_hand_set_prices_and_small_moves_alone() {
+    listings()
+        .given(vec![
+            created(),
+            auto_pricing_set(true, 5_000, 20_000),
+            calendar(
+                june(20),
+                june(21),
+                CalendarChange::PriceSet {
+                    nightly_price: 15_000,
+                    suggested: false,
+                },
+            ),
+        ])
+        .when(suggest(&[
+            (june(20), 9_000),
+            (june(21), 10_100),
+            (june(22), 12_000),
+        ]))
+        .then_expect_events(vec![suggested_price(june(22), 12_000)]);
+}

@@ -90,21 +90,28 @@ impl StayAnswer {
     }
 }
 
-/// The answer of a booking run under an idempotency key, fresh or stored.
-pub(super) fn stay_answer(executed: Executed<Booked>) -> Result<(StayAnswer, bool), Problem> {
+/// The answer of a booking run under an idempotency key, fresh or stored (the
+/// receipt is the stay's order's: the stay is read again as of its position).
+pub(super) async fn stay_answer(
+    state: &AppState,
+    executed: Executed<Booked>,
+) -> Result<(StayAnswer, bool), Problem> {
     Ok(match executed {
         Executed::Fresh(booked) => (StayAnswer::new(booked.stay, booked.outcome.position), false),
         Executed::Replayed(receipt) => {
             let (_, order): (usize, domain::Order) = stored_answer(&receipt)?;
-            let _ = order;
-            let answer: StayAnswer = serde_json::from_value(receipt.answer["stay"].clone())
-                .map_err(|_| {
-                    Problem::unavailable(
-                        "storage_unavailable",
-                        "the stored answer of this key is unreadable",
-                    )
-                })?;
-            (answer, true)
+            let ordered = order.stay.ok_or_else(|| {
+                Problem::unavailable(
+                    "storage_unavailable",
+                    "the stored answer of this key is not a stay's",
+                )
+            })?;
+            let (_, stay) = state
+                .commands
+                .stay(&ordered.listing_id, &ordered.stay_id, receipt.position)
+                .await
+                .map_err(Problem::from)?;
+            (StayAnswer::new(stay, receipt.position), true)
         }
     })
 }
@@ -141,10 +148,11 @@ pub async fn book(
     };
     let mut v = Validator::new();
     v.id("listing_id", &listing_id);
-    v.reference("stay_id", &stay_id);
+    // A client's id, or one generated from its key (`k-...`): never a derived one.
+    v.id("stay_id", &stay_id);
     v.finish().map_err(Problem::from)?;
     let stay = BookStay {
-        order_id: domain::ids::stay_order_id(&stay_id),
+        order_id: domain::ids::stay_order_id(&listing_id, &stay_id),
         stay_id,
         guest,
         check_in: body.check_in,
@@ -170,7 +178,7 @@ pub async fn book(
     )
     .await?;
     let fresh = matches!(&executed, Executed::Fresh(booked) if booked.outcome.events > 0);
-    let (answer, replayed) = stay_answer(executed)?;
+    let (answer, replayed) = stay_answer(&state, executed).await?;
     let status = if fresh || replayed {
         StatusCode::CREATED
     } else {

@@ -238,16 +238,19 @@ async fn acting_host(
     Ok(view.host_id)
 }
 
-/// Run a listing command under the request's idempotency key.
+/// Run a listing command under the request's idempotency key; `request` is what
+/// identifies the request for it (what the client sent, never what the server adds,
+/// such as screening's signals, which a retry may find otherwise).
 async fn listing_command(
     state: &AppState,
     principal: &Principal,
     headers: &HeaderMap,
     name: &'static str,
+    request: &serde_json::Value,
     command: ListingCommand,
 ) -> Result<(usize, ListingView, i64, bool), Problem> {
     let metadata = state.metadata(headers, principal);
-    let executed = idempotency::run(state, principal, headers, name, &command, |keyed| {
+    let executed = idempotency::run(state, principal, headers, name, request, |keyed| {
         state
             .commands
             .handle_listing(command.clone(), &metadata, keyed)
@@ -273,8 +276,10 @@ async fn host_command(
     command: impl FnOnce(String) -> ListingCommand,
 ) -> Result<MaybeReplayed<Json<ListingAnswer>>, Problem> {
     let host_id = acting_host(state, principal, listing_id).await?;
+    let command = command(host_id);
+    let request = serde_json::to_value(&command).unwrap_or_default();
     let (events, view, position, replayed) =
-        listing_command(state, principal, headers, name, command(host_id)).await?;
+        listing_command(state, principal, headers, name, &request, command).await?;
     Ok(MaybeReplayed(
         Json(answer(&view, events, position)),
         replayed,
@@ -315,6 +320,7 @@ pub async fn create(
     headers: HeaderMap,
     Body(body): Body<ListingBody>,
 ) -> Result<MaybeReplayed<(StatusCode, Json<ListingAnswer>)>, Problem> {
+    let request = serde_json::to_value(&body).unwrap_or_default();
     let host_id = creating_host(&principal, body.host_id.clone())?;
     let listing_id = match &body.listing_id {
         Some(id) => id.clone(),
@@ -333,8 +339,15 @@ pub async fn create(
         details,
         screening,
     };
-    let (events, view, position, replayed) =
-        listing_command(&state, &principal, &headers, "create_listing", command).await?;
+    let (events, view, position, replayed) = listing_command(
+        &state,
+        &principal,
+        &headers,
+        "create_listing",
+        &request,
+        command,
+    )
+    .await?;
     let status = if events > 0 {
         StatusCode::CREATED
     } else {
@@ -364,6 +377,7 @@ pub async fn update(
     PathParams(listing_id): PathParams<String>,
     Body(body): Body<ListingBody>,
 ) -> Result<MaybeReplayed<Json<ListingAnswer>>, Problem> {
+    let request = serde_json::json!({ "listing_id": listing_id, "body": body });
     let details = details(&body)?;
     let host_id = acting_host(&state, &principal, &listing_id).await?;
     domain::stays::validate_details(&details).map_err(Problem::from)?;
@@ -374,8 +388,15 @@ pub async fn update(
         details,
         screening,
     };
-    let (events, view, position, replayed) =
-        listing_command(&state, &principal, &headers, "update_listing", command).await?;
+    let (events, view, position, replayed) = listing_command(
+        &state,
+        &principal,
+        &headers,
+        "update_listing",
+        &request,
+        command,
+    )
+    .await?;
     Ok(MaybeReplayed(
         Json(answer(&view, events, position)),
         replayed,
@@ -573,6 +594,17 @@ pub async fn price_suggestions(
         "until",
         "must be at most 366 nights after from",
     );
+    let today = state.commands.clock().now().date_naive();
+    v.check(
+        params.from >= today - chrono::Duration::days(1),
+        "from",
+        "must not lie before yesterday",
+    );
+    v.check(
+        params.until <= today + chrono::Duration::days(domain::stays::HORIZON_DAYS + 1),
+        "until",
+        "must lie within the two-year calendar horizon",
+    );
     v.finish().map_err(Problem::from)?;
     super::await_stays(&state, params.min_position).await?;
     let (found, position) = state.stays.live.read(|model| {
@@ -646,7 +678,8 @@ pub async fn respond(
         },
     )
     .await?;
-    super::guests::stay_answer(executed)
+    super::guests::stay_answer(&state, executed)
+        .await
         .map(|(answer, replayed)| MaybeReplayed(Json(answer), replayed))
 }
 

@@ -116,6 +116,19 @@ pub async fn search(
         "check_out",
         "a stay is at most 365 nights",
     );
+    // Within the calendars' reach: dates outside it match nothing and, recorded as
+    // demand, would only take memory.
+    let today = state.commands.clock().now().date_naive();
+    v.check(
+        params.check_in >= today - chrono::Duration::days(1),
+        "check_in",
+        "must not lie before yesterday",
+    );
+    v.check(
+        params.check_out <= today + chrono::Duration::days(domain::stays::HORIZON_DAYS + 1),
+        "check_out",
+        "must lie within the two-year calendar horizon",
+    );
     v.check(
         (1..=domain::stays::MAX_CAPACITY).contains(&guests),
         "guests",

@@ -36,6 +36,7 @@ RUNS = [
     ("recs", ["recs", "--items", "20000", "--interactions", "200000",
               "--requests", "2000", "--samples", "50", "--duration", "3"]),
     ("pricing", ["pricing", "--cells", "10000", "--quotes", "20000", "--duration", "3"]),
+    ("stays", ["stays", "--listings", "100000", "--duration", "3"]),
 ]
 
 
@@ -141,6 +142,17 @@ def rows(f):
                 (g["http_quotes_per_s"] >= 10_000 and g["http_quote_p99_ms"] < 10) or r >= 0.3))
     out.append(("pricing freshness", "max ms", g["demand_to_multiplier_max_ms"], "(none)",
                 0.0, 0.0, "< 1 s", g["demand_to_multiplier_max_ms"] < 1000))
+    t = f["stays"]
+    r = ratio(t["search_p99_ms"], t["health_p99_ms"])
+    out.append(("stays search (100k listings)", "p99 ms", t["search_p99_ms"], "/health p99",
+                t["health_p99_ms"], r, "p99 < 50 ms or <= 10x",
+                t["search_p99_ms"] < 50 or r <= 10))
+    out.append(("stays holds (distinct listings)", "holds/s", t["holds_per_s"], "/health",
+                t["health_per_s"], ratio(t["holds_per_s"], t["health_per_s"]), ">= 5k/s",
+                t["holds_per_s"] >= 5_000))
+    out.append(("stays double bookings", "nights", t["nights_held_twice"], "alarm",
+                t["alarm_double_bookings"], 0.0, "0 by the answers and the alarm",
+                t["nights_held_twice"] == 0 and t["alarm_double_bookings"] == 0))
     return out
 
 

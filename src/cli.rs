@@ -27,11 +27,13 @@ pub enum Command {
     /// Rebuild a projection from the event log: asks the server holding the data
     /// directory, or rebuilds in this process when none does.
     Rebuild(RebuildArgs),
-    /// Write a synthetic catalog into the event log (needs the data directory to
-    /// itself: run it before `serve`).
+    /// Write a synthetic catalog into the event log, or instead a city's delivery
+    /// history (`--deliveries`) or a short-term rental market's year (`--stays N`)
+    /// (needs the data directory to itself: run it before `serve`).
     #[cfg(feature = "bench")]
     Seed(bench::seed::SeedArgs),
-    /// Evaluate models offline on data files.
+    /// Evaluate models offline, on data files (recs) or on the log (forecast,
+    /// stays).
     #[cfg(feature = "bench")]
     #[command(subcommand)]
     Eval(bench::eval::EvalCommand),

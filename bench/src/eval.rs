@@ -1,6 +1,8 @@
 //! `commerce eval recs`: offline evaluation of the recommendations on an interaction
 //! file (and optionally an item file), every model from one leave-last-out split,
-//! printed as a table, or as one JSON line with `--json`.
+//! printed as a table, or as one JSON line with `--json`. `commerce eval forecast`
+//! and `commerce eval stays` evaluate on the log ([`crate::forecast_eval`],
+//! [`crate::stays_eval`]).
 
 use std::path::PathBuf;
 
@@ -20,6 +22,13 @@ pub enum EvalCommand {
     /// ahead every two hours): MASE and WAPE per city and for its zones, beside the
     /// seasonal-naive and naive forecasts in the same run.
     Forecast(crate::forecast_eval::ForecastArgs),
+    /// The stays ranking against the bookings that followed its searches: replays
+    /// the log into a fresh stays model, ranks each search booked from again as of
+    /// the position it was ranked at, and prints NDCG@10 (the booked listing
+    /// relevant) of the configured weights, of the order shown as recorded and of a
+    /// random order, and of a grid of alternative weights: the best point and the
+    /// top five (`commerce seed --stays N` writes a history to run it on).
+    Stays(crate::stays_eval::StaysEvalArgs),
 }
 
 #[derive(Debug, Args)]
@@ -44,6 +53,7 @@ pub async fn run(command: EvalCommand) -> anyhow::Result<()> {
     match command {
         EvalCommand::Recs(args) => recs(args),
         EvalCommand::Forecast(args) => crate::forecast_eval::run(args).await,
+        EvalCommand::Stays(args) => crate::stays_eval::run(args).await,
     }
 }
 

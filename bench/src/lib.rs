@@ -13,6 +13,8 @@ pub mod recs;
 pub mod replay;
 pub mod search;
 pub mod seed;
+pub mod stays_bench;
+pub mod stays_eval;
 
 use std::time::Duration;
 
@@ -45,6 +47,12 @@ pub enum BenchCommand {
     /// Delivery quotes at size in process and over HTTP (beside a trivial read and
     /// `/health`), and the time from a burst of orders to a zone's new multiplier.
     Pricing(pricing::PricingArgs),
+    /// Stays at size over HTTP on a fresh seed (default 100,000 listings, calendars
+    /// two years deep): search with a 25 km radius, dates and ranking (req/s, p50,
+    /// p99) beside `/health`; holds/s on distinct listings beside `/health`; a race
+    /// of overlapping requests on a few listings (holds per night); nights held
+    /// twice by the answers and by the double-booking alarm (must be 0).
+    Stays(stays_bench::StaysArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -64,6 +72,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Reads(args) => reads::run(args).await,
         BenchCommand::Recs(args) => recs::run(args).await,
         BenchCommand::Pricing(args) => pricing::run(args).await,
+        BenchCommand::Stays(args) => stays_bench::run(args).await,
     }
 }
 

@@ -1,7 +1,9 @@
 //! `commerce seed --products N`: a synthetic catalog a person recognises, written
 //! straight into the event log (ProductListed, and StockReceived for most products).
 //! `commerce seed --interactions N` writes synthetic shoppers' interactions with such
-//! a catalog as files instead ([`interactions`]).
+//! a catalog as files instead ([`interactions`]); `commerce seed --deliveries` a
+//! city's delivery history ([`deliveries`]); `commerce seed --stays N` a short-term
+//! rental market's year ([`stays`]).
 //! The tables of what is sold, by which shops, in which words live in the
 //! submodules; [`Generator`] turns them into products.
 
@@ -10,6 +12,7 @@ pub mod deliveries;
 mod generator;
 pub mod interactions;
 mod shops;
+pub mod stays;
 #[cfg(test)]
 mod tests;
 mod words;
@@ -59,6 +62,28 @@ pub struct SeedArgs {
     /// With `--deliveries`: weeks of history.
     #[arg(long, default_value_t = 6)]
     pub weeks: i64,
+    /// Instead of a catalog: a synthetic short-term rental market of N listings in
+    /// eight cities (each in its own time zone and currency) with its history in the
+    /// log, ending now: hosts and their listings, guests' searches (each ranked by
+    /// the stays read model as it stood, with what it showed), listing views,
+    /// bookings naming their search (held and paid, or requested and answered),
+    /// host cancellations, blocks and reviews, every listing event decided by the
+    /// Listing aggregate at its own time. Guests choose by the generator's own hidden
+    /// utility (quality, price, distance, amenities, type), never by the ranking's
+    /// score. Prints what was written. The generator's fixed parameters are in
+    /// bench/src/seed/stays.rs; the same seed makes the same history (under new ids).
+    #[arg(long, value_name = "N")]
+    pub stays: Option<usize>,
+    /// With `--stays`: days of history.
+    #[arg(long, default_value_t = 365)]
+    pub history_days: i64,
+    /// With `--stays`: searches per listing and year (the history's volume).
+    #[arg(long, default_value_t = 40.0)]
+    pub searches_per_listing: f64,
+    /// With `--stays`: bookings per listing made outside search, up to two years
+    /// ahead.
+    #[arg(long, default_value_t = 1)]
+    pub calendar_stays: usize,
     #[command(flatten)]
     pub storage: StorageArgs,
 }
@@ -78,6 +103,27 @@ pub async fn run(args: SeedArgs) -> anyhow::Result<()> {
     }
     let (_lock, backend) = open_exclusive(&args.storage, "seed").await?;
     let started = std::time::Instant::now();
+    if let Some(listings) = args.stays {
+        let run = uuid::Uuid::now_v7().simple().to_string()[20..].to_string();
+        let plan = stays::StaysPlan::history(
+            listings.clamp(1, 2_000_000),
+            args.history_days.clamp(1, 730),
+            args.searches_per_listing,
+            args.calendar_stays.min(50),
+            args.seed,
+            chrono::Utc::now(),
+            format!("stays-{run}"),
+        );
+        let days = plan.days;
+        let world = stays::write_stays(backend.commands.store(), plan).await?;
+        println!(
+            "seeded {days} days of stays in {:.1} s; log head {}\n{}",
+            started.elapsed().as_secs_f64(),
+            backend.commands.store().head_position().await?,
+            world.summary
+        );
+        return Ok(());
+    }
     if args.deliveries {
         let plan = deliveries::CityPlan {
             weeks: args.weeks.clamp(1, 52),

@@ -115,6 +115,14 @@ fn describe_metrics() {
     );
     describe_gauge!("flash_sale_sold_units", "Units of a flash sale sold");
     describe_gauge!(
+        "stay_double_booked_nights",
+        "Nights the booked-nights projection found recorded for two stays (the double-booking alarm; 0 when all is well)"
+    );
+    describe_counter!(
+        "stay_double_bookings_total",
+        "Nights of a stay event the booked-nights projection could not apply because another stay held them"
+    );
+    describe_gauge!(
         "flash_sale_remaining_units",
         "Units of a flash sale neither held nor sold"
     );

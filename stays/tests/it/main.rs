@@ -7,11 +7,9 @@
 //!   signals (each on a positive case, none on a clean one).
 //! - `pricing`: given bookings, events and searches nearby, then the suggestions.
 //! - `model`: what the model reports of a listing (status, rating, host rates).
-//! - `scale`: 100,000 listings, timed (ignored unless asked for).
 
 mod model;
 mod pricing;
-mod scale;
 mod screening;
 mod search;
 mod support;

@@ -1080,11 +1080,6 @@ impl Listing {
             }
         }
     }
-
-    /// The listing, if it was ever created; else the refusal a read of it answers.
-    pub fn must_exist(&self) -> Result<(), DomainError> {
-        self.existing().map(drop)
-    }
 }
 
 fn check_hold_minutes(minutes: u32) -> Result<(), DomainError> {

@@ -12,6 +12,8 @@
 //! stay recorded after the end. A row whose hold had not ended when the other stay
 //! was recorded is a conflict.
 
+use std::collections::HashSet;
+
 use event_log::{on_reader, on_tx, Database, LogRecord, WriteTx};
 use event_schemas::stays::{ListingEvent, StayRequest, LISTING_AGGREGATE};
 use event_schemas::RecordedEvent;
@@ -76,6 +78,10 @@ impl SqlModel for StayNights {
         generation: i64,
         events: &[LogRecord],
     ) -> Result<(), ProjectionError> {
+        // Listings the projection stopped for: few (none, unless a double booking
+        // was ever recorded), read once a batch.
+        let mut stopped: HashSet<String> = HashSet::new();
+        let mut stopped_read = false;
         for record in events {
             if record.aggregate_type != LISTING_AGGREGATE {
                 continue;
@@ -96,7 +102,11 @@ impl SqlModel for StayNights {
                 continue;
             };
             let listing_id = event.listing_id().to_string();
-            if stopped(tx, generation, &listing_id).await? {
+            if !stopped_read {
+                stopped = stopped_listings(tx, generation).await?;
+                stopped_read = true;
+            }
+            if stopped.contains(&listing_id) {
                 continue;
             }
             let at_us = record.occurred_at.timestamp_micros();
@@ -104,7 +114,7 @@ impl SqlModel for StayNights {
                 ListingEvent::StayRequested {
                     stay, respond_by, ..
                 } => {
-                    take(
+                    let claimed = take(
                         tx,
                         generation,
                         &listing_id,
@@ -113,12 +123,15 @@ impl SqlModel for StayNights {
                         at_us,
                         record.position,
                     )
-                    .await?
+                    .await?;
+                    if !claimed {
+                        stopped.insert(listing_id);
+                    }
                 }
                 ListingEvent::StayHeld {
                     stay, expires_at, ..
                 } => {
-                    take(
+                    let claimed = take(
                         tx,
                         generation,
                         &listing_id,
@@ -127,7 +140,10 @@ impl SqlModel for StayNights {
                         at_us,
                         record.position,
                     )
-                    .await?
+                    .await?;
+                    if !claimed {
+                        stopped.insert(listing_id);
+                    }
                 }
                 ListingEvent::StayConfirmed { stay_id, .. } => {
                     let range: Option<(String, String)> = on_tx!(&mut *tx, t => {
@@ -140,7 +156,7 @@ impl SqlModel for StayNights {
                     });
                     if let Some((check_in, check_out)) = range {
                         let nights = nights_between(&check_in, &check_out);
-                        claim(
+                        let claimed = claim(
                             tx,
                             generation,
                             &listing_id,
@@ -151,6 +167,9 @@ impl SqlModel for StayNights {
                             record.position,
                         )
                         .await?;
+                        if !claimed {
+                            stopped.insert(listing_id);
+                        }
                     }
                 }
                 ListingEvent::HoldLapsed { stay_id, .. }
@@ -184,24 +203,24 @@ impl SqlModel for StayNights {
     }
 }
 
-/// Whether the projection stopped for this listing after a conflict.
-async fn stopped(
+/// The listings the projection stopped for after a conflict.
+async fn stopped_listings(
     tx: &mut WriteTx,
     generation: i64,
-    listing_id: &str,
-) -> Result<bool, ProjectionError> {
-    let found: Option<(i64,)> = on_tx!(tx, t => {
+) -> Result<HashSet<String>, ProjectionError> {
+    let rows: Vec<(String,)> = on_tx!(tx, t => {
         sqlx::query_as(
-            "SELECT position FROM stay_night_conflicts WHERE generation = $1 AND listing_id = $2 LIMIT 1",
+            "SELECT DISTINCT listing_id FROM stay_night_conflicts WHERE generation = $1",
         )
-        .bind(generation).bind(listing_id)
-        .fetch_optional(&mut **t).await?
+        .bind(generation)
+        .fetch_all(&mut **t).await?
     });
-    Ok(found.is_some())
+    Ok(rows.into_iter().map(|(listing,)| listing).collect())
 }
 
 /// A requested or held stay takes its nights (and its range is kept for the
-/// confirmation, which names only the stay).
+/// confirmation, which names only the stay); `false` when it could not (a double
+/// booking).
 #[allow(clippy::too_many_arguments)]
 async fn take(
     tx: &mut WriteTx,
@@ -211,7 +230,7 @@ async fn take(
     ends_at_us: Option<i64>,
     at_us: i64,
     position: i64,
-) -> Result<(), ProjectionError> {
+) -> Result<bool, ProjectionError> {
     let (check_in, check_out) = (stay.check_in.to_string(), stay.check_out.to_string());
     on_tx!(&mut *tx, t => {
         sqlx::query(
@@ -258,9 +277,11 @@ fn nights_between(check_in: &str, check_out: &str) -> Vec<String> {
     }
 }
 
-/// Give `nights` to `stay_id`. A night another stay has is taken over only if that
-/// stay's hold had ended when this event was recorded; else it is a double booking:
-/// recorded, and nothing more of this listing is applied.
+/// Give `nights` (consecutive, in order) to `stay_id`. A night another stay has is
+/// taken over only if that stay's hold had ended when this event was recorded;
+/// else it is a double booking: recorded, the stay takes none of the nights, and
+/// nothing more of this listing is applied (`false`). One read and one write
+/// whatever the number of nights.
 #[allow(clippy::too_many_arguments)]
 async fn claim(
     tx: &mut WriteTx,
@@ -271,41 +292,43 @@ async fn claim(
     ends_at_us: Option<i64>,
     at_us: i64,
     position: i64,
-) -> Result<(), ProjectionError> {
-    let mut conflicts = Vec::new();
-    for night in nights {
-        let holder: Option<(String, Option<i64>)> = on_tx!(&mut *tx, t => {
-            sqlx::query_as(
-                "SELECT stay_id, ends_at_us FROM stay_nights
-                 WHERE generation = $1 AND listing_id = $2 AND night = $3",
-            )
-            .bind(generation).bind(listing_id).bind(night)
-            .fetch_optional(&mut **t).await?
-        });
-        match holder {
-            Some((holder, _)) if holder == stay_id => {}
-            Some((_, Some(end))) if end <= at_us => {}
-            Some((holder, _)) => {
-                conflicts.push((night.clone(), holder));
-                continue;
-            }
-            None => {}
-        }
-        on_tx!(&mut *tx, t => {
-            sqlx::query(
-                "INSERT INTO stay_nights (generation, listing_id, night, stay_id, ends_at_us)
-                 VALUES ($1, $2, $3, $4, $5)
-                 ON CONFLICT (generation, listing_id, night)
-                 DO UPDATE SET stay_id = EXCLUDED.stay_id, ends_at_us = EXCLUDED.ends_at_us",
-            )
-            .bind(generation).bind(listing_id).bind(night).bind(stay_id).bind(ends_at_us)
-            .execute(&mut **t).await?;
-        });
-    }
+) -> Result<bool, ProjectionError> {
+    let (Some(first), Some(last)) = (nights.first(), nights.last()) else {
+        return Ok(true);
+    };
+    // Nights are ISO dates: their text order is their order.
+    let holders: Vec<(String, String, Option<i64>)> = on_tx!(&mut *tx, t => {
+        sqlx::query_as(
+            "SELECT night, stay_id, ends_at_us FROM stay_nights
+             WHERE generation = $1 AND listing_id = $2 AND night >= $3 AND night <= $4",
+        )
+        .bind(generation).bind(listing_id).bind(first).bind(last)
+        .fetch_all(&mut **t).await?
+    });
+    let conflicts: Vec<(String, String)> = holders
+        .into_iter()
+        .filter(|(_, holder, ends)| holder != stay_id && ends.is_none_or(|end| end > at_us))
+        .map(|(night, holder, _)| (night, holder))
+        .collect();
     if conflicts.is_empty() {
-        return Ok(());
+        let rows = vec!["(?, ?, ?, ?, ?)"; nights.len()].join(", ");
+        let sql = numbered(&format!(
+            "INSERT INTO stay_nights (generation, listing_id, night, stay_id, ends_at_us)
+             VALUES {rows}
+             ON CONFLICT (generation, listing_id, night)
+             DO UPDATE SET stay_id = EXCLUDED.stay_id, ends_at_us = EXCLUDED.ends_at_us"
+        ));
+        on_tx!(&mut *tx, t => {
+            let mut query = sqlx::query(&sql);
+            for night in nights {
+                query = query.bind(generation).bind(listing_id).bind(night).bind(stay_id).bind(ends_at_us);
+            }
+            query.execute(&mut **t).await?;
+        });
+        return Ok(true);
     }
-    // Undo what this event took, so the listing's nights stay as they were before it.
+    // The stay keeps none of the listing's nights (those an earlier event of it
+    // took included), so they stay as they were before it.
     on_tx!(&mut *tx, t => {
         sqlx::query(
             "DELETE FROM stay_nights WHERE generation = $1 AND listing_id = $2 AND stay_id = $3",
@@ -329,7 +352,23 @@ async fn claim(
         %listing_id, %stay_id, position, nights = conflicts.len(),
         "two stays were recorded for the same nights; the booked-nights projection stops for this listing"
     );
-    Ok(())
+    Ok(false)
+}
+
+/// `sql` with its `?` placeholders numbered `$1`, `$2`, … (what both databases
+/// read).
+fn numbered(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 64);
+    let mut n = 0;
+    for c in sql.chars() {
+        if c == '?' {
+            n += 1;
+            out.push_str(&format!("${n}"));
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Every double booking the active generation found, oldest first.

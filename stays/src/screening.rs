@@ -131,8 +131,8 @@ impl StaysModel {
         let mut comparable: Vec<f64> = self
             .grid
             .within(details.location, COMPARABLE_KM)
-            .filter(|(i, _)| Some(*i) != against.own)
-            .map(|(i, _)| &self.listings[i as usize])
+            .filter(|(spot, _)| Some(spot.listing) != against.own)
+            .map(|(spot, _)| &self.listings[spot.listing as usize])
             .filter(|other| {
                 other.status() == Status::Active
                     && other.details.currency == details.currency

@@ -13,10 +13,12 @@ use serde_json::json;
 
 use crate::config::RankingWeights;
 use crate::model::calendar::day_of;
-use crate::model::listing::{Listing, Status};
+use crate::model::grid::Spot;
+use crate::model::listing::Listing;
 use crate::model::people::Profile;
-use crate::model::text::{query_tokens, same_word, words};
-use crate::model::StaysModel;
+use crate::model::search_rows::{SearchRow, Searchable};
+use crate::model::text::{query_tokens, same_word, stable_hash, words};
+use crate::model::{StaysModel, PRIOR_REVIEWS};
 
 /// The components, in the order of `RankingWeights::as_array`.
 pub const COMPONENTS: [&str; 5] = [
@@ -84,13 +86,22 @@ struct Ask<'q> {
     until: i64,
     nights: u32,
     amenities: Vec<String>,
-    property_type: Option<String>,
+    /// The property type asked, and the number rows know it by (`None` inside:
+    /// no listing has it).
+    property_type: Option<(String, Option<u32>)>,
     tokens: Vec<String>,
+    /// Whether the dates are within a day of today or of the horizon, where each
+    /// listing's own today decides (see `bookable_dates`).
+    near_edge: bool,
+    /// The first night read before the stay, unless it may fall before some
+    /// listing's today (then each listing's today decides).
+    before: Option<i64>,
 }
 
 /// A listing that passed the filters, with what its components need.
 struct Candidate<'m> {
     listing: &'m Listing,
+    row: &'m SearchRow,
     total: u64,
     /// The stay's price a night, cleaning fee included.
     average: f64,
@@ -106,7 +117,7 @@ struct Candidate<'m> {
 
 impl StaysModel {
     pub fn search(&self, request: &SearchRequest) -> SearchAnswer {
-        let Some(ask) = Ask::of(&request.query) else {
+        let Some(ask) = Ask::of(self, &request.query) else {
             return SearchAnswer {
                 total: 0,
                 hits: Vec::new(),
@@ -122,13 +133,14 @@ impl StaysModel {
         let mut candidates: Vec<Candidate> = self
             .grid
             .within(ask.centre, ask.query.radius_km)
-            .filter_map(|(i, _)| self.candidate(&self.listings[i as usize], &ask))
+            .filter_map(|(spot, _)| self.candidate(spot, &ask))
             .collect();
-        price_against_medians(&mut candidates);
+        self.price_against_medians(&mut candidates);
+        let prior_mean = self.mean_rating();
         for candidate in &mut candidates {
             let (free, read) = candidate.flexibility;
             candidate.values = [
-                Quality::of(self, candidate.listing).value(),
+                Quality::of(candidate.row, prior_mean).value(),
                 Relevance::of(candidate, &ask).value(),
                 taste
                     .as_ref()
@@ -169,40 +181,60 @@ impl StaysModel {
         }
     }
 
-    /// The listing as a candidate, if it passes every filter.
-    fn candidate<'m>(&self, listing: &'m Listing, ask: &Ask) -> Option<Candidate<'m>> {
-        let details = &listing.details;
-        let fits = listing.status() == Status::Active
-            && details.capacity >= ask.query.guests
-            && (details.min_nights..=details.max_nights).contains(&ask.nights)
+    /// The listing at `spot` as a candidate, if it passes every filter. Only its
+    /// search row and free nights are read, unless the query asks for amenities or
+    /// words, the dates are near today or the horizon, or the listing prices nights
+    /// one by one.
+    fn candidate<'m>(&'m self, spot: &'m Spot<Searchable>, ask: &Ask) -> Option<Candidate<'m>> {
+        let row = &spot.data.row;
+        let fits = row.shown
+            && row.capacity >= ask.query.guests
+            && (row.min_nights..=row.max_nights).contains(&ask.nights)
             && ask
                 .property_type
                 .as_ref()
-                .is_none_or(|t| listing.kind == *t)
-            && self.bookable_dates(listing, ask.query.check_in, ask.query.check_out)
-            && ask
-                .amenities
-                .iter()
-                .all(|a| listing.amenities.binary_search(a).is_ok());
+                .is_none_or(|(_, kind)| *kind == Some(row.kind));
         if !fits {
+            return None;
+        }
+        let listing = &self.listings[spot.listing as usize];
+        if ask.near_edge && !self.bookable_dates(listing, ask.query.check_in, ask.query.check_out) {
+            return None;
+        }
+        if !ask
+            .amenities
+            .iter()
+            .all(|a| listing.amenities.binary_search(a).is_ok())
+        {
             return None;
         }
         // The stay's nights must all be free; the three nights either side tell
         // how flexible the calendar is (those not past).
-        let before = (ask.from - FLEXIBILITY_NIGHTS)
-            .max(self.first_open_night(listing, ask.from - FLEXIBILITY_NIGHTS));
+        let before = ask.before.unwrap_or_else(|| {
+            (ask.from - FLEXIBILITY_NIGHTS)
+                .max(self.first_open_night(listing, ask.from - FLEXIBILITY_NIGHTS))
+        });
         let after = ask.until + FLEXIBILITY_NIGHTS;
-        let free_around = listing
-            .calendar
-            .free_stay_and_around(before, ask.from, ask.until, after)?;
+        let free_around = self
+            .rows
+            .free_stay_and_around(&spot.data, before, ask.from, ask.until, after)
+            .unwrap_or_else(|| {
+                listing
+                    .calendar
+                    .free_stay_and_around(before, ask.from, ask.until, after)
+            })?;
         let flexibility = (
             free_around,
             ((ask.from - before).max(0) + FLEXIBILITY_NIGHTS) as u32,
         );
-        let total = listing
-            .calendar
-            .nights_total(ask.from, ask.until, details.nightly_price)
-            .saturating_add(details.cleaning_fee);
+        let nights_total = if row.priced_by_night {
+            listing
+                .calendar
+                .nights_total(ask.from, ask.until, row.nightly_price)
+        } else {
+            row.nightly_price.saturating_mul(u64::from(ask.nights))
+        };
+        let total = nights_total.saturating_add(row.cleaning_fee);
         let average = total as f64 / f64::from(ask.nights);
         if ask.query.price_max.is_some_and(|max| average > max as f64) {
             return None;
@@ -218,6 +250,7 @@ impl StaysModel {
         };
         Some(Candidate {
             listing,
+            row,
             total,
             average,
             tokens_matched,
@@ -230,17 +263,11 @@ impl StaysModel {
     }
 
     /// Whether the stay starts no earlier than the listing's today and ends within
-    /// its horizon (its own zone's dates; the zone is only read near the edges).
+    /// its horizon (its own zone's dates).
     fn bookable_dates(&self, listing: &Listing, check_in: NaiveDate, check_out: NaiveDate) -> bool {
         let Some(now) = self.clock() else {
             return true;
         };
-        let utc_today = now.date_naive();
-        let near_edge = check_in <= utc_today + Duration::days(1)
-            || check_out >= utc_today + Duration::days(HORIZON_DAYS - 1);
-        if !near_edge {
-            return true;
-        }
         let today = local_today(listing.zone, now);
         check_in >= today && check_out <= today + Duration::days(HORIZON_DAYS)
     }
@@ -256,32 +283,87 @@ impl StaysModel {
             _ => i64::MIN,
         }
     }
+
+    /// Each candidate's price against the median of those in its currency and of
+    /// its property type (or of all in its currency, when too few share the type):
+    /// at the median 0.5, at half of it or less 1, at one and a half times or more 0.
+    fn price_against_medians(&self, candidates: &mut [Candidate]) {
+        let keys = self.rows.key_count();
+        let mut by_market: Vec<Vec<f64>> = vec![Vec::new(); keys];
+        let mut by_currency: Vec<Vec<f64>> = vec![Vec::new(); keys];
+        for c in candidates.iter() {
+            by_market[c.row.market as usize].push(c.average);
+            by_currency[c.row.currency as usize].push(c.average);
+        }
+        let medians = |groups: Vec<Vec<f64>>| -> Vec<(usize, f64)> {
+            groups
+                .into_iter()
+                .map(|mut prices| (prices.len(), median(&mut prices)))
+                .collect()
+        };
+        let (of_market, of_currency) = (medians(by_market), medians(by_currency));
+        for c in candidates.iter_mut() {
+            let (peers, of_type) = of_market[c.row.market as usize];
+            c.median = if peers >= MIN_PRICE_PEERS {
+                of_type
+            } else {
+                of_currency[c.row.currency as usize].1
+            };
+            c.price = if c.median > 0.0 {
+                (1.5 - c.average / c.median).clamp(0.0, 1.0)
+            } else {
+                0.5
+            };
+        }
+    }
 }
 
 impl<'q> Ask<'q> {
-    fn of(query: &'q StayQuery) -> Option<Self> {
+    fn of(model: &StaysModel, query: &'q StayQuery) -> Option<Self> {
         let nights = (query.check_out - query.check_in).num_days();
         let valid = query.lat.is_finite()
             && query.lon.is_finite()
             && query.radius_km.is_finite()
             && query.radius_km > 0.0
             && (1..=i64::from(MAX_STAY_NIGHTS)).contains(&nights);
-        valid.then(|| Ask {
+        if !valid {
+            return None;
+        }
+        let (from, until) = (day_of(query.check_in), day_of(query.check_out));
+        // Every zone's today is within a day of UTC's: away from today and the
+        // horizon, every listing's dates agree with UTC's.
+        let (near_edge, before) = match model.clock() {
+            None => (false, Some(from - FLEXIBILITY_NIGHTS)),
+            Some(now) => {
+                let utc_today = day_of(now.date_naive());
+                let near_edge = from <= utc_today + 1 || until >= utc_today + HORIZON_DAYS - 1;
+                let before = from - FLEXIBILITY_NIGHTS;
+                (near_edge, (before > utc_today + 1).then_some(before))
+            }
+        };
+        let property_type = query
+            .property_type
+            .as_ref()
+            .map(|t| t.trim().to_lowercase())
+            .filter(|t| !t.is_empty())
+            .map(|kind| {
+                let id = model.rows.key_id(stable_hash(&[&kind]));
+                (kind, id)
+            });
+        Some(Ask {
             query,
             centre: GeoPoint {
                 lat: query.lat,
                 lon: query.lon,
             },
-            from: day_of(query.check_in),
-            until: day_of(query.check_out),
+            from,
+            until,
             nights: nights as u32,
             amenities: crate::model::listing::lower_sorted(&query.amenities),
-            property_type: query
-                .property_type
-                .as_ref()
-                .map(|t| t.trim().to_lowercase())
-                .filter(|t| !t.is_empty()),
+            property_type,
             tokens: query.text.as_deref().map(query_tokens).unwrap_or_default(),
+            near_edge,
+            before,
         })
     }
 }
@@ -309,55 +391,22 @@ fn availability(free: u32, read: u32) -> f64 {
     }
 }
 
-/// Each candidate's price against the median of those in its currency and of its
-/// property type (or of all in its currency, when too few share the type): at the
-/// median 0.5, at half of it or less 1, at one and a half times or more 0.
-fn price_against_medians(candidates: &mut [Candidate]) {
-    let mut by_type: FxHashMap<u64, Vec<f64>> = FxHashMap::default();
-    let mut by_currency: FxHashMap<u64, Vec<f64>> = FxHashMap::default();
-    for c in candidates.iter() {
-        by_type
-            .entry(c.listing.market_key)
-            .or_default()
-            .push(c.average);
-        by_currency
-            .entry(c.listing.currency_key)
-            .or_default()
-            .push(c.average);
-    }
-    let medians_by_type: FxHashMap<u64, (usize, f64)> = by_type
-        .into_iter()
-        .map(|(key, mut prices)| (key, (prices.len(), median(&mut prices))))
-        .collect();
-    let medians_by_currency: FxHashMap<u64, f64> = by_currency
-        .into_iter()
-        .map(|(key, mut prices)| (key, median(&mut prices)))
-        .collect();
-    for c in candidates.iter_mut() {
-        let (peers, of_type) = medians_by_type[&c.listing.market_key];
-        c.median = if peers >= MIN_PRICE_PEERS {
-            of_type
-        } else {
-            medians_by_currency[&c.listing.currency_key]
-        };
-        c.price = if c.median > 0.0 {
-            (1.5 - c.average / c.median).clamp(0.0, 1.0)
-        } else {
-            0.5
-        };
-    }
-}
-
 pub(crate) fn median(values: &mut [f64]) -> f64 {
     if values.is_empty() {
         return 0.0;
     }
-    values.sort_by(f64::total_cmp);
-    let middle = values.len() / 2;
-    if values.len() % 2 == 1 {
-        values[middle]
+    let (len, middle) = (values.len(), values.len() / 2);
+    let (below, at, _) = values.select_nth_unstable_by(middle, f64::total_cmp);
+    if len % 2 == 1 {
+        *at
     } else {
-        (values[middle - 1] + values[middle]) / 2.0
+        // The largest of the lower half is the other middle value.
+        let lower = below
+            .iter()
+            .copied()
+            .max_by(f64::total_cmp)
+            .expect("a lower half");
+        (lower + *at) / 2.0
     }
 }
 
@@ -372,14 +421,14 @@ struct Quality {
 }
 
 impl Quality {
-    fn of(model: &StaysModel, listing: &Listing) -> Self {
-        let host = model.host_of(listing);
+    fn of(row: &SearchRow, prior_mean: f64) -> Self {
         Self {
-            rating: model.bayesian_rating(listing),
-            reviews: listing.review_count,
-            prior_mean: model.mean_rating(),
-            response_rate: host.response_rate(),
-            cancellation_rate: host.cancellation_rate(),
+            rating: (PRIOR_REVIEWS * prior_mean + f64::from(row.review_sum))
+                / (PRIOR_REVIEWS + f64::from(row.review_count)),
+            reviews: row.review_count,
+            prior_mean,
+            response_rate: row.response_rate,
+            cancellation_rate: row.cancellation_rate,
         }
     }
 
@@ -403,12 +452,12 @@ struct Relevance {
 
 impl Relevance {
     fn of(candidate: &Candidate, ask: &Ask) -> Self {
-        let listing = candidate.listing;
+        let row = candidate.row;
         Self {
             text: (!ask.tokens.is_empty()).then_some((candidate.tokens_matched, ask.tokens.len())),
-            extra_amenities: listing.amenities.len().saturating_sub(ask.amenities.len()),
+            extra_amenities: usize::from(row.amenity_count).saturating_sub(ask.amenities.len()),
             guests: ask.query.guests,
-            capacity: listing.details.capacity,
+            capacity: row.capacity,
         }
     }
 
@@ -543,7 +592,7 @@ impl StaysModel {
         taste: Option<&Taste>,
     ) -> Hit {
         let listing = candidate.listing;
-        let quality = Quality::of(self, listing);
+        let quality = Quality::of(candidate.row, self.mean_rating());
         let relevance = Relevance::of(candidate, ask);
         let personalisation = taste.map(|t| t.likeness(candidate));
         let (free, read) = candidate.flexibility;
@@ -552,7 +601,7 @@ impl StaysModel {
                 "rating": quality.rating,
                 "review_count": quality.reviews,
                 "prior_mean": quality.prior_mean,
-                "prior_count": crate::model::PRIOR_REVIEWS,
+                "prior_count": PRIOR_REVIEWS,
                 "response_rate": quality.response_rate,
                 "cancellation_rate": quality.cancellation_rate,
             }),

@@ -43,7 +43,7 @@ pub fn words_of(from: i64, until: i64) -> impl Iterator<Item = (i64, u64)> {
 }
 
 /// The bits of word `word` that fall in `[from, until)`.
-fn bits_of(word: i64, from: i64, until: i64) -> u64 {
+pub(crate) fn bits_of(word: i64, from: i64, until: i64) -> u64 {
     let first = word * 64;
     let (low, high) = (from.max(first) - first, until.min(first + 64) - first);
     if low >= high {

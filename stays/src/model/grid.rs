@@ -52,38 +52,66 @@ pub fn cells_around(centre: GeoPoint, radius_km: f64) -> Vec<Cell> {
 }
 
 /// A listing in a cell, with where it is (so distances are measured without
-/// reading the listing).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Spot {
+/// reading the listing) and what else readers of a cell want beside it (`data`:
+/// kept in the cell, so reading a cell's listings reads memory in order).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Spot<T> {
     pub listing: u32,
     pub at: GeoPoint,
+    pub data: T,
 }
 
-/// Listings by cell.
-#[derive(Debug, Clone, Default)]
-pub struct Grid {
-    cells: FxHashMap<Cell, Vec<Spot>>,
+/// Listings by cell, and where each is among them.
+#[derive(Debug, Clone)]
+pub struct Grid<T> {
+    cells: FxHashMap<Cell, Vec<Spot<T>>>,
+    /// By listing: its cell and its index there.
+    places: Vec<Option<(Cell, usize)>>,
 }
 
-impl Grid {
-    pub fn insert(&mut self, listing: u32, at: GeoPoint) {
-        self.cells
-            .entry(cell_of(at))
-            .or_default()
-            .push(Spot { listing, at });
-    }
-
-    pub fn remove(&mut self, listing: u32, at: GeoPoint) {
-        let cell = cell_of(at);
-        if let Some(spots) = self.cells.get_mut(&cell) {
-            spots.retain(|s| s.listing != listing);
-            if spots.is_empty() {
-                self.cells.remove(&cell);
-            }
+impl<T> Default for Grid<T> {
+    fn default() -> Self {
+        Self {
+            cells: FxHashMap::default(),
+            places: Vec::new(),
         }
     }
+}
 
-    pub fn in_cell(&self, cell: Cell) -> &[Spot] {
+impl<T> Grid<T> {
+    /// Put `listing` at `at` (moving it there if it was elsewhere).
+    pub fn insert(&mut self, listing: u32, at: GeoPoint, data: T) {
+        self.remove(listing);
+        let cell = cell_of(at);
+        let spots = self.cells.entry(cell).or_default();
+        spots.push(Spot { listing, at, data });
+        let slot = listing as usize;
+        if self.places.len() <= slot {
+            self.places.resize(slot + 1, None);
+        }
+        self.places[slot] = Some((cell, spots.len() - 1));
+    }
+
+    /// Take `listing` out, with what it carried.
+    pub fn remove(&mut self, listing: u32) -> Option<T> {
+        let (cell, index) = self.places.get_mut(listing as usize)?.take()?;
+        let spots = self.cells.get_mut(&cell)?;
+        let removed = spots.swap_remove(index);
+        if let Some(moved) = spots.get(index) {
+            self.places[moved.listing as usize] = Some((cell, index));
+        }
+        if spots.is_empty() {
+            self.cells.remove(&cell);
+        }
+        Some(removed.data)
+    }
+
+    pub fn get_mut(&mut self, listing: u32) -> Option<&mut Spot<T>> {
+        let (cell, index) = (*self.places.get(listing as usize)?)?;
+        self.cells.get_mut(&cell)?.get_mut(index)
+    }
+
+    pub fn in_cell(&self, cell: Cell) -> &[Spot<T>] {
         self.cells.get(&cell).map_or(&[], Vec::as_slice)
     }
 
@@ -92,14 +120,14 @@ impl Grid {
         &self,
         centre: GeoPoint,
         radius_km: f64,
-    ) -> impl Iterator<Item = (u32, f64)> + '_ {
+    ) -> impl Iterator<Item = (&Spot<T>, f64)> + '_ {
         let flat = Flat::around(centre, radius_km);
         cells_around(centre, radius_km)
             .into_iter()
             .flat_map(move |cell| self.in_cell(cell).iter())
             .filter_map(move |spot| {
                 let km = flat.distance_km(centre, spot.at, radius_km)?;
-                (km <= radius_km).then_some((spot.listing, km))
+                (km <= radius_km).then_some((spot, km))
             })
     }
 }
@@ -171,23 +199,47 @@ mod tests {
             lon: 13.4,
         };
         let cells = cells_around(berlin, 25.0);
-        let mut grid = Grid::default();
+        let mut grid = Grid::<()>::default();
         for km in [10.0, 24.0, 24.9, 25.1, 26.0, 40.0] {
             let lon = berlin.lon + km / (111.32 * berlin.lat.to_radians().cos());
             grid.insert(
-                km as u32 * 10,
+                (km * 10.0) as u32,
                 GeoPoint {
                     lat: berlin.lat,
                     lon,
                 },
+                (),
             );
         }
-        let inside: Vec<u32> = grid.within(berlin, 25.0).map(|(l, _)| l).collect();
+        let inside: Vec<u32> = grid.within(berlin, 25.0).map(|(s, _)| s.listing).collect();
         assert_eq!(inside.len(), 3, "{inside:?}");
         assert_eq!(
             cells.len(),
             7 * 9,
             "rows of ±3 and columns of ±4 around the centre"
         );
+    }
+
+    #[test]
+    fn moved_and_removed_listings_leave_every_other_findable() {
+        let at = |km: f64| GeoPoint {
+            lat: 52.52,
+            lon: 13.4 + km / 68.0,
+        };
+        let mut grid = Grid::default();
+        for listing in 0..5 {
+            grid.insert(listing, at(0.1 * f64::from(listing)), listing * 10);
+        }
+        // Moving one away swaps another into its place in the cell
+        grid.insert(1, at(500.0), 11);
+        assert_eq!(grid.remove(0), Some(0));
+        assert_eq!(grid.remove(0), None);
+        for listing in 2..5 {
+            assert_eq!(grid.get_mut(listing).map(|s| s.data), Some(listing * 10));
+        }
+        assert_eq!(grid.get_mut(1).map(|s| (s.listing, s.data)), Some((1, 11)));
+        let mut near: Vec<u32> = grid.within(at(0.0), 5.0).map(|(s, _)| s.listing).collect();
+        near.sort();
+        assert_eq!(near, vec![2, 3, 4]);
     }
 }

@@ -10,6 +10,7 @@ pub mod fingerprints;
 pub mod grid;
 pub mod listing;
 pub mod people;
+pub mod search_rows;
 pub mod text;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -31,6 +32,7 @@ use fingerprints::Fingerprints;
 use grid::{cell_of, Grid};
 use listing::{stay_key, Listing, Status, StayRecord, StayState};
 use people::{Host, Interaction, Profile, VIEW_WEIGHT};
+use search_rows::{SearchRows, Searchable};
 
 /// Reviews a listing's rating is shrunk toward the mean of all reviews with.
 pub const PRIOR_REVIEWS: f64 = 5.0;
@@ -45,7 +47,9 @@ pub struct StaysModel {
     now: DateTime<Utc>,
     pub(crate) listings: Vec<Listing>,
     pub(crate) index: FxHashMap<String, u32>,
-    pub(crate) grid: Grid,
+    /// Where each listing is, with what searches read of it.
+    pub(crate) grid: Grid<Searchable>,
+    pub(crate) rows: SearchRows,
     /// Hosts, each at the slot its listings name.
     pub(crate) hosts: Vec<Host>,
     pub(crate) host_slots: FxHashMap<String, u32>,
@@ -95,6 +99,7 @@ impl StaysModel {
             listings: Vec::new(),
             index: FxHashMap::default(),
             grid: Grid::default(),
+            rows: SearchRows::default(),
             hosts: Vec::new(),
             host_slots: FxHashMap::default(),
             profiles: FxHashMap::default(),
@@ -127,6 +132,42 @@ impl StaysModel {
         let Some(&i) = self.index.get(event.listing_id()) else {
             return;
         };
+        self.change_listing(i, event, position, at);
+        let host_changed = matches!(
+            event,
+            ListingEvent::HostResponded { .. }
+                | ListingEvent::HoldLapsed { .. }
+                | ListingEvent::StayConfirmed { .. }
+                | ListingEvent::StayCancelled { .. }
+        );
+        if host_changed {
+            self.refresh_host_of(i);
+        } else {
+            self.refresh(i);
+        }
+    }
+
+    /// Set what searches read of listing `i` again.
+    fn refresh(&mut self, i: u32) {
+        let listing = &self.listings[i as usize];
+        let searchable = self
+            .rows
+            .searchable(listing, &self.hosts[listing.host_slot as usize]);
+        if let Some(spot) = self.grid.get_mut(i) {
+            spot.data = searchable;
+        }
+    }
+
+    /// Set what searches read of every listing of `i`'s host again (its rates
+    /// changed).
+    fn refresh_host_of(&mut self, i: u32) {
+        let slot = self.listings[i as usize].host_slot as usize;
+        for n in 0..self.hosts[slot].listings.len() {
+            self.refresh(self.hosts[slot].listings[n]);
+        }
+    }
+
+    fn change_listing(&mut self, i: u32, event: &ListingEvent, position: i64, at: DateTime<Utc>) {
         match event {
             ListingEvent::ListingCreated { .. } => {}
             ListingEvent::ListingUpdated { details, .. } => {
@@ -147,8 +188,9 @@ impl StaysModel {
                     photo_hashes(listing),
                 );
                 if location != old_location {
-                    self.grid.remove(i, old_location);
-                    self.grid.insert(i, location);
+                    if let Some(searchable) = self.grid.remove(i) {
+                        self.grid.insert(i, location, searchable);
+                    }
                 }
                 self.fingerprints.insert(i, hash, &photos);
             }
@@ -274,7 +316,8 @@ impl StaysModel {
             }
         };
         let listing = Listing::new(listing_id, host_id, slot, details, at);
-        self.grid.insert(i, listing.details.location);
+        let searchable = self.rows.searchable(&listing, &self.hosts[slot as usize]);
+        self.grid.insert(i, listing.details.location, searchable);
         self.fingerprints
             .insert(i, listing.simhash, &photo_hashes(&listing));
         self.hosts[slot as usize].listings.push(i);
@@ -416,6 +459,13 @@ impl StaysModel {
                 listing.forget_before(yesterday);
             }
         }
+        if self.rows.start_at(yesterday.div_euclid(64)) {
+            for (i, listing) in self.listings.iter().enumerate() {
+                if let Some(spot) = self.grid.get_mut(i as u32) {
+                    spot.data.free = self.rows.free_words(listing);
+                }
+            }
+        }
     }
 
     fn expire(&mut self, i: u32, key: u64, ends: DateTime<Utc>) {
@@ -432,6 +482,7 @@ impl StaysModel {
             self.hosts[listing.host_slot as usize].requests_decided += 1;
         }
         listing.release(key);
+        self.refresh_host_of(i);
     }
 
     /// The model's clock (`DateTime::MIN_UTC` before the first record).

@@ -1,7 +1,7 @@
 //! Given listings, calendars and stays, when searched, then the hits, their order
 //! and their score breakdown.
 
-use chrono::{Duration, TimeZone, Utc, Weekday};
+use chrono::{Duration, NaiveDate, TimeZone, Utc, Weekday};
 use domain::stays::Calendar;
 use event_schemas::stays::{CalendarChange, CancelledBy, ListingEvent, ModerationDecision};
 use stays::config::RankingWeights;
@@ -533,4 +533,112 @@ fn availability_reads_the_nights_around_the_stay() {
     assert!((availability("b").value - 4.0 / 6.0).abs() < 1e-12);
     assert_eq!(availability("b").inputs["free_nights_around"], 4);
     assert_eq!(ids(&answer), vec!["a", "b"]);
+}
+
+/// Given listings with weekly plans, blocked and opened ranges and stays changing
+/// over five months (the clock crossing several 64-night words of the packed free
+/// nights), every search finds exactly the listings whose own calendar has every
+/// night of the stay open and unbooked, and reports the free nights around it as
+/// that calendar counts them.
+#[test]
+fn search_reads_the_nights_the_listings_own_calendars_have_free() {
+    let mut world = World::new();
+    let plans = [
+        vec![Weekday::Fri, Weekday::Sat],
+        vec![
+            Weekday::Mon,
+            Weekday::Tue,
+            Weekday::Wed,
+            Weekday::Thu,
+            Weekday::Fri,
+        ],
+        vec![Weekday::Sun],
+    ];
+    let mut calendars = Vec::new();
+    for n in 0..6 {
+        let mut details = apartment(&format!("Flat {n}"));
+        if n < plans.len() {
+            details.open_weekdays = plans[n].clone();
+        }
+        details.min_nights = 1;
+        details.max_nights = 14;
+        world.listing(&format!("l{n}"), details.clone());
+        calendars.push((
+            details,
+            Calendar::default(),
+            Vec::<(NaiveDate, NaiveDate)>::new(),
+        ));
+    }
+    let mut random = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut next = move |below: u64| {
+        random ^= random << 13;
+        random ^= random >> 7;
+        random ^= random << 17;
+        random % below
+    };
+    for _month in 0..10 {
+        let today = world.now.date_naive();
+        for _ in 0..12 {
+            let n = next(6) as usize;
+            let id = format!("l{n}");
+            let from = today + Duration::days(next(200) as i64);
+            let until = from + Duration::days(1 + next(9) as i64);
+            let (details, calendar, booked) = &mut calendars[n];
+            match next(3) {
+                0 | 1 => {
+                    let change = if next(2) == 0 {
+                        CalendarChange::Blocked
+                    } else {
+                        CalendarChange::Opened
+                    };
+                    calendar.apply(from, until, &change);
+                    world.calendar(&id, from, until, change);
+                }
+                _ => {
+                    let free = domain::stays::nights(from, until).all(|night| {
+                        calendar.is_open(details, night)
+                            && !booked.iter().any(|(a, b)| *a <= night && night < *b)
+                    });
+                    if free {
+                        world.book(&id, "guest", from, until);
+                        booked.push((from, until));
+                    }
+                }
+            }
+        }
+        for _ in 0..40 {
+            let check_in = today + Duration::days(next(220) as i64);
+            let check_out = check_in + Duration::days(1 + next(5) as i64);
+            let free = |n: usize, night: NaiveDate| {
+                let (details, calendar, booked) = &calendars[n];
+                night >= today
+                    && calendar.is_open(details, night)
+                    && !booked.iter().any(|(a, b)| *a <= night && night < *b)
+            };
+            let mut expected: Vec<String> = (0..6)
+                .filter(|n| domain::stays::nights(check_in, check_out).all(|night| free(*n, night)))
+                .map(|n| format!("l{n}"))
+                .collect();
+            let answer = world.search(query(check_in, check_out));
+            let mut found = ids(&answer);
+            found.sort();
+            expected.sort();
+            assert_eq!(found, expected, "{check_in}..{check_out} on {today}");
+            for hit in &answer.hits {
+                let n: usize = hit.listing_id[1..].parse().unwrap();
+                let around = (1..=3)
+                    .map(|d| check_in - Duration::days(d))
+                    .chain((0..3).map(|d| check_out + Duration::days(d)))
+                    .filter(|night| free(n, *night))
+                    .count();
+                let inputs = &hit.breakdown[4].inputs;
+                assert_eq!(
+                    inputs["free_nights_around"], around,
+                    "{} for {check_in}..{check_out} on {today}",
+                    hit.listing_id
+                );
+            }
+        }
+        world.pass(Duration::days(15));
+    }
 }

@@ -92,6 +92,7 @@ use crate::routes::{
         stays::hosts::calendar,
         stays::hosts::auto_pricing,
         stays::hosts::price_suggestions,
+        stays::hosts::stays,
         stays::hosts::respond,
         stays::hosts::host_cancel,
         stays::guests::book,

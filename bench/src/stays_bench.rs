@@ -352,6 +352,15 @@ pub async fn run(args: StaysArgs) -> anyhow::Result<()> {
 
     let (_server, base) = start_server(&args.storage).await?;
     let client = reqwest::Client::new();
+    // A fresh server rebuilds its models from the log while already listening:
+    // measured before they are caught up, searches would share the machine with
+    // that replay (and read a partial model).
+    let started = Instant::now();
+    caught_up(&client, &base).await?;
+    println!(
+        "the server's models reached the log's head {:.1} s after it listened",
+        started.elapsed().as_secs_f64()
+    );
 
     // (a) Search beside /health.
     let health: Arc<Path> = Arc::new(Box::new(|_| "/health".to_string()));
@@ -547,6 +556,41 @@ pub async fn run(args: StaysArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// Wait until the server's stays model and availability reflect the log's head.
+async fn caught_up(client: &reqwest::Client, base: &str) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(600);
+    let ready = |body: &Value| body["head"].as_i64().unwrap_or(0);
+    let head = ready(
+        &client
+            .get(format!("{base}/ready"))
+            .send()
+            .await?
+            .json()
+            .await?,
+    );
+    let today = Utc::now().date_naive() + chrono::Duration::days(30);
+    let probe = format!(
+        "{base}/v1/stays/search?lat=0&lon=0&radius_km=1&check_in={today}&check_out={}&guests=1&min_position={head}",
+        today + chrono::Duration::days(1)
+    );
+    loop {
+        let stays = client.get(&probe).send().await?.status().is_success();
+        let body: Value = client
+            .get(format!("{base}/ready"))
+            .send()
+            .await?
+            .json()
+            .await?;
+        if stays && body["availability_position"].as_i64().unwrap_or(0) >= head {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!("the server's models did not reach position {head} within 10 minutes");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 /// The double-booking alarm's count once the projection reflects `position`

@@ -59,6 +59,25 @@ impl CommandService {
         Ok((outcome, view.stay.ok_or(CommandError::Contended)?))
     }
 
+    /// Every stay of a listing, for its host, reflecting the log up to
+    /// `min_position` (refused for another host's listing).
+    pub async fn listing_stays(
+        &self,
+        listing_id: &str,
+        host_id: &str,
+        min_position: i64,
+    ) -> Result<(CommandOutcome, Vec<StayView>), CommandError> {
+        let show = ListingCommand::ShowStays {
+            listing_id: listing_id.to_string(),
+            host_id: host_id.to_string(),
+        };
+        let (outcome, view) = self
+            .listing
+            .execute_at(listing_id, show, Metadata::default(), min_position)
+            .await?;
+        Ok((outcome, view.stays))
+    }
+
     /// A guest books a stay: the listing holds the nights (or, booking on request,
     /// keeps them for the host's answer), and a held stay gets the order it is paid
     /// through. `buyer_limits`: a buyer booking with its own token counts each

@@ -570,6 +570,53 @@ async fn in_production_hosts_change_their_own_listings_and_guests_see_their_own_
         .await
         .problem(StatusCode::FORBIDDEN);
 
+    // The host sees the listing's stays (a key acting for it too); another host, a
+    // guest or a reader does not
+    let listed = alice
+        .get("/v1/stays/alice-1/bookings")
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(listed["total"], 1, "{listed}");
+    assert_eq!(listed["stays"][0]["stay_id"], "ann-stay");
+    assert_eq!(listed["stays"][0]["status"], "held");
+    assert_eq!(listed["stays"][0]["guest"], "ann");
+    let held = channel
+        .get("/v1/stays/alice-1/bookings?status=held")
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(held["total"], 1, "{held}");
+    let confirmed = alice
+        .get("/v1/stays/alice-1/bookings?status=confirmed")
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(confirmed["total"], 0, "{confirmed}");
+    let after = alice
+        .get(&format!("/v1/stays/alice-1/bookings?after={}", day(22)))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(after["total"], 0, "checked out on the 22nd: {after}");
+    let bad = alice
+        .get("/v1/stays/alice-1/bookings?status=paid")
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(code(&bad), "invalid_command", "{bad}");
+    let others = bob
+        .get("/v1/stays/alice-1/bookings")
+        .await
+        .problem(StatusCode::FORBIDDEN);
+    assert_eq!(code(&others), "not_your_listing", "{others}");
+    ann.get("/v1/stays/alice-1/bookings")
+        .await
+        .problem(StatusCode::FORBIDDEN);
+    reader
+        .get("/v1/stays/alice-1/bookings")
+        .await
+        .problem(StatusCode::FORBIDDEN);
+    channel
+        .get("/v1/stays/nowhere/bookings")
+        .await
+        .problem(StatusCode::NOT_FOUND);
+
     // Bob's listing reuses Alice's photo: flagged, hidden from search until an admin
     // approves it
     let copied = bob

@@ -272,6 +272,11 @@ pub fn routes() -> Vec<Route> {
             stays::guests::book,
         ),
         Route::get(
+            "/v1/stays/{listing_id}/bookings",
+            Host("stays:write"),
+            stays::hosts::stays,
+        ),
+        Route::get(
             "/v1/stays/{listing_id}/bookings/{stay_id}",
             Buyer("stays:book"),
             stays::guests::get,

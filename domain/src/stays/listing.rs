@@ -225,6 +225,11 @@ pub enum ListingCommand {
         listing_id: String,
         stay_id: String,
     },
+    /// Nothing: answers every stay of the listing, for its host (a read).
+    ShowStays {
+        listing_id: String,
+        host_id: String,
+    },
 }
 
 impl ListingCommand {
@@ -244,7 +249,8 @@ impl ListingCommand {
             | ListingCommand::Review { listing_id, .. }
             | ListingCommand::Moderate { listing_id, .. }
             | ListingCommand::CheckBooking { listing_id, .. }
-            | ListingCommand::ShowStay { listing_id, .. } => listing_id,
+            | ListingCommand::ShowStay { listing_id, .. }
+            | ListingCommand::ShowStays { listing_id, .. } => listing_id,
         }
     }
 
@@ -576,6 +582,7 @@ impl Listing {
             ListingCommand::Book { stay, .. } => self.book(stay, now),
             ListingCommand::CheckBooking { stay, .. } => self.book(stay, now).map(|_| vec![]),
             ListingCommand::ShowStay { stay_id, .. } => self.stay(stay_id).map(|_| vec![]),
+            ListingCommand::ShowStays { host_id, .. } => self.owned_by(host_id).map(|_| vec![]),
             ListingCommand::Respond {
                 host_id,
                 stay_id,
@@ -1121,6 +1128,9 @@ pub struct ListingView {
     pub signals: Vec<FraudSignal>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stay: Option<StayView>,
+    /// Every stay, by check-in (answered to `ShowStays` only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stays: Vec<StayView>,
 }
 
 /// One stay as its guest and host see it.
@@ -1142,6 +1152,17 @@ pub struct StayView {
 }
 
 impl Listing {
+    /// Every stay as it stands at `now`, by check-in (then id).
+    pub fn stays_view(&self, now: DateTime<Utc>) -> Vec<StayView> {
+        let mut stays: Vec<StayView> = self
+            .stays
+            .keys()
+            .filter_map(|stay_id| self.stay_view(stay_id, now))
+            .collect();
+        stays.sort_by(|a, b| (a.check_in, &a.stay_id).cmp(&(b.check_in, &b.stay_id)));
+        stays
+    }
+
     pub fn stay_view(&self, stay_id: &str, now: DateTime<Utc>) -> Option<StayView> {
         let stay = self.stays.get(stay_id)?;
         let r = &stay.request;
@@ -1173,14 +1194,20 @@ impl crate::Hosted for Listing {
             details: self.details.clone(),
             signals: self.signals.clone(),
             stay: None,
+            stays: Vec::new(),
         }
     }
 
     fn view_for(&self, command: &ListingCommand, now: DateTime<Utc>) -> ListingView {
+        let stays = match command {
+            ListingCommand::ShowStays { .. } => self.stays_view(now),
+            _ => Vec::new(),
+        };
         ListingView {
             stay: command
                 .stay_id()
                 .and_then(|stay_id| self.stay_view(stay_id, now)),
+            stays,
             ..self.view()
         }
     }

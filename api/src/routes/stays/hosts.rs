@@ -632,6 +632,90 @@ pub async fn price_suggestions(
     }))
 }
 
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct StaysParams {
+    /// Only stays in this state: requested (awaiting your answer), held, confirmed,
+    /// lapsed or cancelled.
+    pub status: Option<String>,
+    /// Only stays checking out after this date (`YYYY-MM-DD`).
+    #[param(value_type = Option<String>)]
+    pub after: Option<NaiveDate>,
+    /// Most stays answered (1–200, default 50).
+    pub limit: Option<usize>,
+    /// Stays skipped first (default 0).
+    pub offset: Option<usize>,
+    /// Wait (up to 2 s) until the answer reflects this log position.
+    pub min_position: Option<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StaysAnswer {
+    pub listing_id: String,
+    /// Stays matching, before `offset` and `limit`.
+    pub total: usize,
+    /// By check-in.
+    pub stays: Vec<super::guests::StayAnswer>,
+    pub position: i64,
+}
+
+const STAY_STATES: [&str; 5] = ["requested", "held", "confirmed", "lapsed", "cancelled"];
+
+/// The listing's stays for its host: requests awaiting an answer (with the time
+/// they lapse at), holds, confirmed, lapsed and cancelled stays, by check-in. A
+/// host's token sees its own listings only; a key with `stays:write` any.
+#[utoipa::path(get, path = "/v1/stays/{listing_id}/bookings", tag = "stays",
+    params(("listing_id" = String, Path, description = "The listing"), StaysParams),
+    responses(
+        (status = 200, body = StaysAnswer),
+        (status = 403, description = "Another host's listing", body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn stays(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    PathParams(listing_id): PathParams<String>,
+    QueryParams(params): QueryParams<StaysParams>,
+) -> Result<Json<StaysAnswer>, Problem> {
+    let limit = params.limit.unwrap_or(50);
+    let offset = params.offset.unwrap_or(0);
+    let mut v = Validator::new();
+    v.id("listing_id", &listing_id);
+    v.check((1..=200).contains(&limit), "limit", "must be 1 to 200");
+    v.check(offset <= 100_000, "offset", "must be at most 100000");
+    if let Some(status) = &params.status {
+        v.check(
+            STAY_STATES.contains(&status.as_str()),
+            "status",
+            "must be requested, held, confirmed, lapsed or cancelled",
+        );
+    }
+    v.finish().map_err(Problem::from)?;
+    if let Some(wanted) = params.min_position {
+        state.known_position(wanted).await?;
+    }
+    let host_id = acting_host(&state, &principal, &listing_id).await?;
+    let (outcome, stays) = state
+        .commands
+        .listing_stays(&listing_id, &host_id, params.min_position.unwrap_or(0))
+        .await
+        .map_err(Problem::from)?;
+    let matching: Vec<super::guests::StayAnswer> = stays
+        .into_iter()
+        .filter(|stay| params.after.is_none_or(|after| stay.check_out > after))
+        .map(|stay| super::guests::StayAnswer::new(stay, outcome.position))
+        .filter(|stay| params.status.as_ref().is_none_or(|s| stay.status == *s))
+        .collect();
+    Ok(Json(StaysAnswer {
+        listing_id,
+        total: matching.len(),
+        stays: matching.into_iter().skip(offset).take(limit).collect(),
+        position: outcome.position,
+    }))
+}
+
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResponseBody {

@@ -313,6 +313,7 @@ pub async fn serve(config: ServerConfig, auth: AuthSettings) -> anyhow::Result<(
         max_shipments: config.limits.max_shipments,
     });
     commands::order_process::spawn_order_process(backend.commands.clone(), planner.clone());
+    commands::stay_refunds::spawn_stay_refunds(backend.commands.clone());
 
     let state = AppState {
         commands: backend.commands.clone(),

@@ -27,6 +27,7 @@ pub mod order_process;
 pub mod orders;
 pub mod reservations;
 pub mod service;
+pub mod stay_refunds;
 pub mod stays;
 pub mod warehouses;
 

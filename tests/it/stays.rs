@@ -22,6 +22,7 @@ on_both_backends!(
     overlapping_requests_at_once_make_exactly_one_hold,
     a_night_recorded_twice_past_the_aggregate_raises_the_alarm,
     a_guest_cancellation_is_refunded_by_the_policy,
+    a_refund_lost_to_a_crash_after_the_cancellation_is_still_asked,
 );
 
 /// A date `days` after today (UTC; every listing here is in Berlin, and a month
@@ -343,11 +344,6 @@ async fn append_past_the_aggregate(
     from: i64,
     until: i64,
 ) {
-    let db = Database::connect(env.database_url(), env.data_dir())
-        .await
-        .unwrap();
-    let store = EventStore::open(db.clone()).await.unwrap();
-    let stream = store.load("listing", listing_id, 0).await.unwrap();
     let nights: Vec<Value> = (from..until)
         .map(|d| json!({"night": day(d), "price": 10000}))
         .collect();
@@ -357,19 +353,29 @@ async fn append_past_the_aggregate(
         "price": {"currency": "EUR", "nights": nights, "cleaning_fee": 3000,
                   "total": 10000 * (until - from) + 3000}
     });
+    let held = json!({"StayHeld": {
+        "listing_id": listing_id, "stay": stay,
+        "expires_at": Utc::now() + Duration::hours(1)
+    }});
+    append_listing_event(env, listing_id, "StayHeld", held).await;
+}
+
+/// Append one event to `listing_id`'s stream directly, while no server runs.
+async fn append_listing_event(env: &Env, listing_id: &str, event_type: &str, payload: Value) {
+    let db = Database::connect(env.database_url(), env.data_dir())
+        .await
+        .unwrap();
+    let store = EventStore::open(db.clone()).await.unwrap();
+    let stream = store.load("listing", listing_id, 0).await.unwrap();
     let batch = AppendBatch {
         aggregate_type: "listing".into(),
         aggregate_id: listing_id.into(),
         expected_sequence: stream.len() as i64,
         events: vec![NewEvent {
             event_id: uuid::Uuid::now_v7(),
-            event_type: "StayHeld".into(),
+            event_type: event_type.into(),
             event_version: "1.0".into(),
-            payload: json!({"StayHeld": {
-                "listing_id": listing_id, "stay": stay,
-                "expires_at": Utc::now() + Duration::hours(1)
-            }})
-            .to_string(),
+            payload: payload.to_string(),
             metadata: Metadata::default(),
             occurred_at: Utc::now(),
         }],
@@ -463,6 +469,54 @@ async fn a_guest_cancellation_is_refunded_by_the_policy(backend: Backend) {
         .post("/v1/stays/flat/bookings", &booking("s-2", "guest-2", 3, 5))
         .await
         .expect(StatusCode::CREATED);
+}
+
+async fn a_refund_lost_to_a_crash_after_the_cancellation_is_still_asked(backend: Backend) {
+    let env = Env::new(backend).await;
+    let server = env.start().await;
+    server
+        .post("/v1/stays", &listing("loft", "host-1", &hash(9)))
+        .await
+        .expect(StatusCode::CREATED);
+    server
+        .post(
+            "/v1/stays/loft/bookings",
+            &booking("s-1", "guest-1", 30, 33),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+    pay(&server, "stay:4.loft.s-1").await;
+    order_status(&server, "stay:4.loft.s-1", "confirmed").await;
+    server.stop().await;
+
+    // Given a cancellation the listing recorded, and a crash before the order was
+    // asked for the refund
+    let cancelled = json!({"StayCancelled": {
+        "listing_id": "loft", "stay_id": "s-1", "by": "guest",
+        "refund": 16000, "refund_share": 0.5
+    }});
+    append_listing_event(&env, "loft", "StayCancelled", cancelled).await;
+
+    // Then the restarted server asks the order for it, once
+    let server = env.start().await;
+    let refunded = order_status(&server, "stay:4.loft.s-1", "refunded").await;
+    assert_eq!(refunded["status"], "refunded", "{refunded}");
+    assert_eq!(refunded["refund_reason"], "stay_cancelled", "{refunded}");
+    server.stop().await;
+    let db = Database::connect(env.database_url(), env.data_dir())
+        .await
+        .unwrap();
+    let store = EventStore::open(db.clone()).await.unwrap();
+    let refunds: Vec<Value> = store
+        .load("order", "stay:4.loft.s-1", 0)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|e| e.payload.get("RefundRequested").cloned())
+        .collect();
+    assert_eq!(refunds.len(), 1, "{refunds:?}");
+    assert_eq!(refunds[0]["amount"]["amount"], 16000);
+    crate::upcasting::close(db).await;
 }
 
 /// A host's token: a buyer token with the `host` role.

@@ -73,7 +73,7 @@ impl StaysModel {
         let nearby: Vec<&Listing> = self
             .grid
             .within(details.location, COMPARABLE_KM)
-            .map(|(spot, _)| &self.listings[spot.listing as usize])
+            .map(|(listing, _, _)| &self.listings[listing as usize])
             .filter(|other| comparable(listing, other))
             .collect();
         let season = Seasonality::of(&nearby);

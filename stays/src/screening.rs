@@ -131,8 +131,8 @@ impl StaysModel {
         let mut comparable: Vec<f64> = self
             .grid
             .within(details.location, COMPARABLE_KM)
-            .filter(|(spot, _)| Some(spot.listing) != against.own)
-            .map(|(spot, _)| &self.listings[spot.listing as usize])
+            .filter(|(listing, _, _)| Some(*listing) != against.own)
+            .map(|(listing, _, _)| &self.listings[listing as usize])
             .filter(|other| {
                 other.status() == Status::Active
                     && other.details.currency == details.currency

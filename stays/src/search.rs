@@ -13,7 +13,6 @@ use serde_json::json;
 
 use crate::config::RankingWeights;
 use crate::model::calendar::day_of;
-use crate::model::grid::Spot;
 use crate::model::listing::Listing;
 use crate::model::people::Profile;
 use crate::model::search_rows::{SearchRow, Searchable};
@@ -133,7 +132,7 @@ impl StaysModel {
         let mut candidates: Vec<Candidate> = self
             .grid
             .within(ask.centre, ask.query.radius_km)
-            .filter_map(|(spot, _)| self.candidate(spot, &ask))
+            .filter_map(|(listing, searchable, _)| self.candidate(listing, searchable, &ask))
             .collect();
         self.price_against_medians(&mut candidates);
         let prior_mean = self.mean_rating();
@@ -181,12 +180,17 @@ impl StaysModel {
         }
     }
 
-    /// The listing at `spot` as a candidate, if it passes every filter. Only its
-    /// search row and free nights are read, unless the query asks for amenities or
-    /// words, the dates are near today or the horizon, or the listing prices nights
-    /// one by one.
-    fn candidate<'m>(&'m self, spot: &'m Spot<Searchable>, ask: &Ask) -> Option<Candidate<'m>> {
-        let row = &spot.data.row;
+    /// Listing `slot` as a candidate, if it passes every filter. Only its search
+    /// row and free nights are read, unless the query asks for amenities or words,
+    /// the dates are near today or the horizon, or the listing prices nights one by
+    /// one.
+    fn candidate<'m>(
+        &'m self,
+        slot: u32,
+        searchable: &'m Searchable,
+        ask: &Ask,
+    ) -> Option<Candidate<'m>> {
+        let row = &searchable.row;
         let fits = row.shown
             && row.capacity >= ask.query.guests
             && (row.min_nights..=row.max_nights).contains(&ask.nights)
@@ -197,29 +201,23 @@ impl StaysModel {
         if !fits {
             return None;
         }
-        let listing = &self.listings[spot.listing as usize];
-        if ask.near_edge && !self.bookable_dates(listing, ask.query.check_in, ask.query.check_out) {
-            return None;
-        }
-        if !ask
-            .amenities
-            .iter()
-            .all(|a| listing.amenities.binary_search(a).is_ok())
-        {
+        // The listing itself is read only when the row cannot answer (a reference
+        // to it taken up front lets the compiler load from it early: a cache miss
+        // a candidate).
+        if (ask.near_edge || !ask.amenities.is_empty()) && !self.listing_allows(slot, ask) {
             return None;
         }
         // The stay's nights must all be free; the three nights either side tell
         // how flexible the calendar is (those not past).
-        let before = ask.before.unwrap_or_else(|| {
-            (ask.from - FLEXIBILITY_NIGHTS)
-                .max(self.first_open_night(listing, ask.from - FLEXIBILITY_NIGHTS))
-        });
+        let before = ask
+            .before
+            .unwrap_or_else(|| self.first_night_read(slot, ask));
         let after = ask.until + FLEXIBILITY_NIGHTS;
         let free_around = self
             .rows
-            .free_stay_and_around(&spot.data, before, ask.from, ask.until, after)
+            .free_stay_and_around(searchable, before, ask.from, ask.until, after)
             .unwrap_or_else(|| {
-                listing
+                self.listings[slot as usize]
                     .calendar
                     .free_stay_and_around(before, ask.from, ask.until, after)
             })?;
@@ -228,9 +226,11 @@ impl StaysModel {
             ((ask.from - before).max(0) + FLEXIBILITY_NIGHTS) as u32,
         );
         let nights_total = if row.priced_by_night {
-            listing
-                .calendar
-                .nights_total(ask.from, ask.until, row.nightly_price)
+            self.listings[slot as usize].calendar.nights_total(
+                ask.from,
+                ask.until,
+                row.nightly_price,
+            )
         } else {
             row.nightly_price.saturating_mul(u64::from(ask.nights))
         };
@@ -242,14 +242,14 @@ impl StaysModel {
         let tokens_matched = if ask.tokens.is_empty() {
             0
         } else {
-            let matched = matched_tokens(listing, &ask.tokens);
+            let matched = matched_tokens(&self.listings[slot as usize], &ask.tokens);
             if matched == 0 {
                 return None;
             }
             matched
         };
         Some(Candidate {
-            listing,
+            listing: &self.listings[slot as usize],
             row,
             total,
             average,
@@ -260,6 +260,27 @@ impl StaysModel {
             values: [0.0; 5],
             score: 0.0,
         })
+    }
+
+    /// The filters only the listing itself answers: its own today and horizon near
+    /// their edges, and the amenities asked.
+    #[inline(never)]
+    fn listing_allows(&self, slot: u32, ask: &Ask) -> bool {
+        let listing = &self.listings[slot as usize];
+        (!ask.near_edge || self.bookable_dates(listing, ask.query.check_in, ask.query.check_out))
+            && ask
+                .amenities
+                .iter()
+                .all(|a| listing.amenities.binary_search(a).is_ok())
+    }
+
+    /// The first night read before the stay when it may fall before the listing's
+    /// today.
+    #[inline(never)]
+    fn first_night_read(&self, slot: u32, ask: &Ask) -> i64 {
+        let listing = &self.listings[slot as usize];
+        (ask.from - FLEXIBILITY_NIGHTS)
+            .max(self.first_open_night(listing, ask.from - FLEXIBILITY_NIGHTS))
     }
 
     /// Whether the stay starts no earlier than the listing's today and ends within

@@ -52,19 +52,26 @@ pub fn cells_around(centre: GeoPoint, radius_km: f64) -> Vec<Cell> {
 }
 
 /// A listing in a cell, with where it is (so distances are measured without
-/// reading the listing) and what else readers of a cell want beside it (`data`:
-/// kept in the cell, so reading a cell's listings reads memory in order).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Spot<T> {
+/// reading the listing).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Spot {
     pub listing: u32,
     pub at: GeoPoint,
-    pub data: T,
+}
+
+/// A cell's listings, and beside each what readers of the cell want of it
+/// (`data`, same index): a reader goes through memory in order, and reads a
+/// listing's data only once it is within the radius.
+#[derive(Debug, Clone)]
+struct CellSpots<T> {
+    spots: Vec<Spot>,
+    data: Vec<T>,
 }
 
 /// Listings by cell, and where each is among them.
 #[derive(Debug, Clone)]
 pub struct Grid<T> {
-    cells: FxHashMap<Cell, Vec<Spot<T>>>,
+    cells: FxHashMap<Cell, CellSpots<T>>,
     /// By listing: its cell and its index there.
     places: Vec<Option<(Cell, usize)>>,
 }
@@ -83,51 +90,63 @@ impl<T> Grid<T> {
     pub fn insert(&mut self, listing: u32, at: GeoPoint, data: T) {
         self.remove(listing);
         let cell = cell_of(at);
-        let spots = self.cells.entry(cell).or_default();
-        spots.push(Spot { listing, at, data });
+        let spots = self.cells.entry(cell).or_insert_with(|| CellSpots {
+            spots: Vec::new(),
+            data: Vec::new(),
+        });
+        spots.spots.push(Spot { listing, at });
+        spots.data.push(data);
         let slot = listing as usize;
         if self.places.len() <= slot {
             self.places.resize(slot + 1, None);
         }
-        self.places[slot] = Some((cell, spots.len() - 1));
+        self.places[slot] = Some((cell, spots.spots.len() - 1));
     }
 
     /// Take `listing` out, with what it carried.
     pub fn remove(&mut self, listing: u32) -> Option<T> {
         let (cell, index) = self.places.get_mut(listing as usize)?.take()?;
         let spots = self.cells.get_mut(&cell)?;
-        let removed = spots.swap_remove(index);
-        if let Some(moved) = spots.get(index) {
+        spots.spots.swap_remove(index);
+        let removed = spots.data.swap_remove(index);
+        if let Some(moved) = spots.spots.get(index) {
             self.places[moved.listing as usize] = Some((cell, index));
         }
-        if spots.is_empty() {
+        if spots.spots.is_empty() {
             self.cells.remove(&cell);
         }
-        Some(removed.data)
+        Some(removed)
     }
 
-    pub fn get_mut(&mut self, listing: u32) -> Option<&mut Spot<T>> {
+    /// What `listing` carries.
+    pub fn get_mut(&mut self, listing: u32) -> Option<&mut T> {
         let (cell, index) = (*self.places.get(listing as usize)?)?;
-        self.cells.get_mut(&cell)?.get_mut(index)
+        self.cells.get_mut(&cell)?.data.get_mut(index)
     }
 
-    pub fn in_cell(&self, cell: Cell) -> &[Spot<T>] {
-        self.cells.get(&cell).map_or(&[], Vec::as_slice)
+    pub fn in_cell(&self, cell: Cell) -> &[Spot] {
+        self.cells.get(&cell).map_or(&[], |c| c.spots.as_slice())
     }
 
-    /// The listings within `radius_km` of `centre`, with their distance.
+    /// The listings within `radius_km` of `centre`, with what they carry and
+    /// their distance.
     pub fn within(
         &self,
         centre: GeoPoint,
         radius_km: f64,
-    ) -> impl Iterator<Item = (&Spot<T>, f64)> + '_ {
+    ) -> impl Iterator<Item = (u32, &T, f64)> + '_ {
         let flat = Flat::around(centre, radius_km);
         cells_around(centre, radius_km)
             .into_iter()
-            .flat_map(move |cell| self.in_cell(cell).iter())
-            .filter_map(move |spot| {
-                let km = flat.distance_km(centre, spot.at, radius_km)?;
-                (km <= radius_km).then_some((spot, km))
+            .filter_map(move |cell| self.cells.get(&cell))
+            .flat_map(move |cell| {
+                cell.spots
+                    .iter()
+                    .zip(&cell.data)
+                    .filter_map(move |(spot, data)| {
+                        let km = flat.distance_km(centre, spot.at, radius_km)?;
+                        (km <= radius_km).then_some((spot.listing, data, km))
+                    })
             })
     }
 }
@@ -211,7 +230,7 @@ mod tests {
                 (),
             );
         }
-        let inside: Vec<u32> = grid.within(berlin, 25.0).map(|(s, _)| s.listing).collect();
+        let inside: Vec<u32> = grid.within(berlin, 25.0).map(|(l, _, _)| l).collect();
         assert_eq!(inside.len(), 3, "{inside:?}");
         assert_eq!(
             cells.len(),
@@ -235,10 +254,10 @@ mod tests {
         assert_eq!(grid.remove(0), Some(0));
         assert_eq!(grid.remove(0), None);
         for listing in 2..5 {
-            assert_eq!(grid.get_mut(listing).map(|s| s.data), Some(listing * 10));
+            assert_eq!(grid.get_mut(listing).copied(), Some(listing * 10));
         }
-        assert_eq!(grid.get_mut(1).map(|s| (s.listing, s.data)), Some((1, 11)));
-        let mut near: Vec<u32> = grid.within(at(0.0), 5.0).map(|(s, _)| s.listing).collect();
+        assert_eq!(grid.get_mut(1).copied(), Some(11));
+        let mut near: Vec<u32> = grid.within(at(0.0), 5.0).map(|(l, _, _)| l).collect();
         near.sort();
         assert_eq!(near, vec![2, 3, 4]);
     }

@@ -153,8 +153,8 @@ impl StaysModel {
         let searchable = self
             .rows
             .searchable(listing, &self.hosts[listing.host_slot as usize]);
-        if let Some(spot) = self.grid.get_mut(i) {
-            spot.data = searchable;
+        if let Some(data) = self.grid.get_mut(i) {
+            *data = searchable;
         }
     }
 
@@ -461,8 +461,8 @@ impl StaysModel {
         }
         if self.rows.start_at(yesterday.div_euclid(64)) {
             for (i, listing) in self.listings.iter().enumerate() {
-                if let Some(spot) = self.grid.get_mut(i as u32) {
-                    spot.data.free = self.rows.free_words(listing);
+                if let Some(data) = self.grid.get_mut(i as u32) {
+                    data.free = self.rows.free_words(listing);
                 }
             }
         }

@@ -1,7 +1,7 @@
 //! Snapshots: the cached state of one aggregate, so a long stream loads fast.
 
 use crate::store::parse_payload;
-use crate::{EventStore, StoreError};
+use crate::{EventStore, StoreError, StoredEvent};
 
 /// Drops the snapshots older than the one just saved (the same on both backends).
 pub(crate) const PRUNE: &str =
@@ -37,6 +37,59 @@ impl EventStore {
             })
         })
         .transpose()
+    }
+
+    /// The newest snapshot of an aggregate and the events after it, in one round
+    /// trip (what an owner loading a cold aggregate needs; loading is most of what
+    /// a command on one costs). Without a snapshot, every event.
+    pub async fn load_latest(
+        &self,
+        aggregate_type: &str,
+        aggregate_id: &str,
+    ) -> Result<(Option<Snapshot>, Vec<StoredEvent>), StoreError> {
+        if !crate::store::can_exist(aggregate_id) {
+            return Ok((None, Vec::new()));
+        }
+        // Rows of kind 0 are snapshots (their sequence is `last_sequence`), of kind 1
+        // events after the newest snapshot.
+        const QUERY: &str = "SELECT 0 AS kind, last_sequence AS sequence, 0 AS position,
+                    '' AS event_version, CAST(payload AS TEXT) AS payload
+             FROM snapshots WHERE aggregate_type = $1 AND aggregate_id = $2
+             UNION ALL
+             SELECT 1, sequence, position, event_version, CAST(payload AS TEXT)
+             FROM events WHERE aggregate_type = $1 AND aggregate_id = $2
+               AND sequence > COALESCE((SELECT MAX(last_sequence) FROM snapshots
+                                        WHERE aggregate_type = $1 AND aggregate_id = $2), 0)
+             ORDER BY kind, sequence";
+        let rows: Vec<(i32, i64, i64, String, String)> = crate::on_reader!(self.database(), pool => {
+            sqlx::query_as(QUERY).bind(aggregate_type).bind(aggregate_id).fetch_all(pool).await?
+        });
+        let mut snapshot: Option<(i64, String)> = None;
+        let mut events = Vec::new();
+        for (kind, sequence, position, event_version, payload) in rows {
+            if kind == 0 {
+                // The newest, should an older one not be pruned yet.
+                if snapshot.as_ref().is_none_or(|(last, _)| sequence > *last) {
+                    snapshot = Some((sequence, payload));
+                }
+            } else {
+                events.push(StoredEvent {
+                    sequence,
+                    position,
+                    payload: parse_payload(&payload, position)?,
+                    event_version,
+                });
+            }
+        }
+        let snapshot = snapshot
+            .map(|(last_sequence, text)| {
+                Ok::<_, StoreError>(Snapshot {
+                    last_sequence,
+                    payload: parse_payload(&text, -last_sequence)?,
+                })
+            })
+            .transpose()?;
+        Ok((snapshot, events))
     }
 
     /// Keep `snapshot` as the aggregate's newest, dropping older ones. Best effort:

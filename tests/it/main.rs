@@ -29,6 +29,7 @@ mod recommendations;
 mod reservations;
 mod search;
 mod shop;
+mod snapshots;
 mod stays;
 mod stock_flow;
 mod upcasting;

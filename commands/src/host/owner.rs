@@ -372,19 +372,26 @@ impl<A: Hosted> Owner<A> {
         let store = &self.shared.store;
         // Every commit up to the known head is visible to the reads below.
         let mut synced = store.last_committed();
-        if self.sequence == 0 {
-            if let Some(snapshot) = store.load_snapshot(A::TYPE, &self.id).await? {
-                match serde_json::from_value::<A>(snapshot.payload) {
-                    Ok(state) => {
-                        self.state = state;
-                        self.sequence = snapshot.last_sequence;
-                    }
-                    // An unreadable snapshot (an older shape) is ignored: replay all.
-                    Err(error) => tracing::warn!(aggregate = %self.id, %error, "ignoring snapshot"),
+        let events = if self.sequence == 0 {
+            // Cold: the snapshot and what follows it in one round trip.
+            let (snapshot, after) = store.load_latest(A::TYPE, &self.id).await?;
+            match snapshot.map(|s| (s.last_sequence, serde_json::from_value::<A>(s.payload))) {
+                None => after,
+                Some((last_sequence, Ok(state))) => {
+                    self.state = state;
+                    self.sequence = last_sequence;
+                    after
+                }
+                // An unreadable snapshot (an older shape) is ignored: replay all.
+                Some((_, Err(error))) => {
+                    tracing::warn!(aggregate = %self.id, %error, "ignoring snapshot");
+                    store.load(A::TYPE, &self.id, 0).await?
                 }
             }
-        }
-        for stored in store.load(A::TYPE, &self.id, self.sequence).await? {
+        } else {
+            store.load(A::TYPE, &self.id, self.sequence).await?
+        };
+        for stored in events {
             let event: A::Event = stored.decode(A::TYPE)?;
             self.state.apply(event);
             self.sequence = stored.sequence;

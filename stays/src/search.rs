@@ -110,8 +110,24 @@ struct Candidate<'m> {
     price: f64,
     /// Free nights around the stay, and how many were read.
     flexibility: (u32, u32),
-    values: [f64; 5],
     score: f64,
+}
+
+/// The five components' values, in the order of [`COMPONENTS`].
+fn component_values(
+    candidate: &Candidate,
+    ask: &Ask,
+    taste: Option<&Taste>,
+    prior_mean: f64,
+) -> [f64; 5] {
+    let (free, read) = candidate.flexibility;
+    [
+        Quality::of(candidate.row, prior_mean).value(),
+        Relevance::of(candidate, ask).value(),
+        taste.map_or(0.5, |t| t.likeness(candidate).value()),
+        candidate.price,
+        availability(free, read),
+    ]
 }
 
 impl StaysModel {
@@ -137,19 +153,14 @@ impl StaysModel {
         self.price_against_medians(&mut candidates);
         let prior_mean = self.mean_rating();
         for candidate in &mut candidates {
-            let (free, read) = candidate.flexibility;
-            candidate.values = [
-                Quality::of(candidate.row, prior_mean).value(),
-                Relevance::of(candidate, &ask).value(),
-                taste
-                    .as_ref()
-                    .map_or(0.5, |t| t.likeness(candidate).value()),
-                candidate.price,
-                availability(free, read),
-            ];
             candidate.score = weights
                 .iter()
-                .zip(candidate.values)
+                .zip(component_values(
+                    candidate,
+                    &ask,
+                    taste.as_ref(),
+                    prior_mean,
+                ))
                 .map(|(w, v)| w * v)
                 .sum();
         }
@@ -257,7 +268,6 @@ impl StaysModel {
             median: average,
             price: 0.5,
             flexibility,
-            values: [0.0; 5],
             score: 0.0,
         })
     }
@@ -654,7 +664,7 @@ impl StaysModel {
         let breakdown = COMPONENTS
             .iter()
             .zip(weights)
-            .zip(candidate.values)
+            .zip(component_values(candidate, ask, taste, self.mean_rating()))
             .zip(inputs)
             .map(|(((name, weight), value), inputs)| Component {
                 name,

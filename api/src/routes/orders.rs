@@ -347,7 +347,7 @@ pub async fn get(
         visible(&order, &principal)?;
         Ok(Look {
             status: order.status.name(),
-            last: order.status.is_final(),
+            last: order.is_settled(),
             changes_at: None,
             answer: body(&order, outcome.position),
         })

@@ -233,6 +233,12 @@ fn with_delivery(goods: &Money, delivery: &QuotedDelivery) -> Result<(), DomainE
 }
 
 impl Order {
+    /// No later event changes its status: a final status, except that a confirmed
+    /// stay's order is still refunded when the stay is cancelled.
+    pub fn is_settled(&self) -> bool {
+        self.status.is_final() && !(self.stay.is_some() && self.status == OrderStatus::Confirmed)
+    }
+
     /// The goods' total; nothing (zero, no currency) before it is placed.
     pub fn goods_or_zero(&self) -> Money {
         self.total.clone().unwrap_or(Money {

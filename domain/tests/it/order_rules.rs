@@ -502,3 +502,40 @@ fn the_buyer_pays_the_goods_and_the_quoted_fee() {
             amount: eur(1450),
         }]);
 }
+
+/// Whether a long poll may stop waiting: a confirmed stay's order is still
+/// refunded when the stay is cancelled; a confirmed order of goods is settled.
+#[test]
+fn a_confirmed_stay_s_order_is_not_settled_but_one_of_goods_is() {
+    use cqrs_es::Aggregate;
+    let mut stay = Order::default();
+    for event in [
+        OrderEvent::StayOrderPlaced {
+            order_id: "stay:1.l.s".into(),
+            customer: "guest".into(),
+            listing_id: "l".into(),
+            stay_id: "s".into(),
+            total: eur(20_000),
+            payment_due: chrono::DateTime::UNIX_EPOCH,
+        },
+        OrderEvent::OrderConfirmed {
+            order_id: "stay:1.l.s".into(),
+        },
+    ] {
+        stay.apply(event);
+    }
+    assert_eq!(stay.status, domain::OrderStatus::Confirmed);
+    assert!(!stay.is_settled());
+
+    let mut goods = Order::default();
+    for event in [
+        placed(),
+        OrderEvent::OrderConfirmed {
+            order_id: "o-1".into(),
+        },
+    ] {
+        goods.apply(event);
+    }
+    assert_eq!(goods.status, domain::OrderStatus::Confirmed);
+    assert!(goods.is_settled());
+}

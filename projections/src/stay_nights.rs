@@ -311,13 +311,26 @@ async fn claim(
         .map(|(night, holder, _)| (night, holder))
         .collect();
     if conflicts.is_empty() {
-        let rows = vec!["(?, ?, ?, ?, ?)"; nights.len()].join(", ");
-        let sql = numbered(&format!(
+        let rows = (0..nights.len())
+            .map(|row| {
+                let first = row * 5;
+                format!(
+                    "(${}, ${}, ${}, ${}, ${})",
+                    first + 1,
+                    first + 2,
+                    first + 3,
+                    first + 4,
+                    first + 5
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
             "INSERT INTO stay_nights (generation, listing_id, night, stay_id, ends_at_us)
              VALUES {rows}
              ON CONFLICT (generation, listing_id, night)
              DO UPDATE SET stay_id = EXCLUDED.stay_id, ends_at_us = EXCLUDED.ends_at_us"
-        ));
+        );
         on_tx!(&mut *tx, t => {
             let mut query = sqlx::query(&sql);
             for night in nights {
@@ -353,22 +366,6 @@ async fn claim(
         "two stays were recorded for the same nights; the booked-nights projection stops for this listing"
     );
     Ok(false)
-}
-
-/// `sql` with its `?` placeholders numbered `$1`, `$2`, … (what both databases
-/// read).
-fn numbered(sql: &str) -> String {
-    let mut out = String::with_capacity(sql.len() + 64);
-    let mut n = 0;
-    for c in sql.chars() {
-        if c == '?' {
-            n += 1;
-            out.push_str(&format!("${n}"));
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 /// Every double booking the active generation found, oldest first.

@@ -13,11 +13,11 @@ use serde_json::json;
 
 use crate::config::RankingWeights;
 use crate::model::calendar::day_of;
-use crate::model::listing::Listing;
+use crate::model::listing::{kind_key, Listing};
 use crate::model::people::Profile;
 use crate::model::search_rows::{SearchRow, Searchable};
-use crate::model::text::{query_tokens, same_word, stable_hash, words};
-use crate::model::{StaysModel, PRIOR_REVIEWS};
+use crate::model::text::{query_tokens, same_word, words};
+use crate::model::{shrunk_rating, StaysModel, PRIOR_REVIEWS};
 
 /// The components, in the order of `RankingWeights::as_array`.
 pub const COMPONENTS: [&str; 5] = [
@@ -85,9 +85,9 @@ struct Ask<'q> {
     until: i64,
     nights: u32,
     amenities: Vec<String>,
-    /// The property type asked, and the number rows know it by (`None` inside:
-    /// no listing has it).
-    property_type: Option<(String, Option<u32>)>,
+    /// The number rows know the property type asked by (`Some(None)`: no listing
+    /// has that type).
+    kind: Option<Option<u32>>,
     tokens: Vec<String>,
     /// Whether the dates are within a day of today or of the horizon, where each
     /// listing's own today decides (see `bookable_dates`).
@@ -205,10 +205,7 @@ impl StaysModel {
         let fits = row.shown
             && row.capacity >= ask.query.guests
             && (row.min_nights..=row.max_nights).contains(&ask.nights)
-            && ask
-                .property_type
-                .as_ref()
-                .is_none_or(|(_, kind)| *kind == Some(row.kind));
+            && ask.kind.is_none_or(|kind| kind == Some(row.kind));
         if !fits {
             return None;
         }
@@ -372,15 +369,12 @@ impl<'q> Ask<'q> {
                 (near_edge, (before > utc_today + 1).then_some(before))
             }
         };
-        let property_type = query
+        let kind = query
             .property_type
             .as_ref()
             .map(|t| t.trim().to_lowercase())
             .filter(|t| !t.is_empty())
-            .map(|kind| {
-                let id = model.rows.key_id(stable_hash(&[&kind]));
-                (kind, id)
-            });
+            .map(|kind| model.rows.key_id(kind_key(&kind)));
         Some(Ask {
             query,
             centre: GeoPoint {
@@ -391,7 +385,7 @@ impl<'q> Ask<'q> {
             until,
             nights: nights as u32,
             amenities: crate::model::listing::lower_sorted(&query.amenities),
-            property_type,
+            kind,
             tokens: query.text.as_deref().map(query_tokens).unwrap_or_default(),
             near_edge,
             before,
@@ -454,8 +448,7 @@ struct Quality {
 impl Quality {
     fn of(row: &SearchRow, prior_mean: f64) -> Self {
         Self {
-            rating: (PRIOR_REVIEWS * prior_mean + f64::from(row.review_sum))
-                / (PRIOR_REVIEWS + f64::from(row.review_count)),
+            rating: shrunk_rating(prior_mean, row.review_sum, row.review_count),
             reviews: row.review_count,
             prior_mean,
             response_rate: row.response_rate,

@@ -43,7 +43,7 @@ pub fn words_of(from: i64, until: i64) -> impl Iterator<Item = (i64, u64)> {
 }
 
 /// The bits of word `word` that fall in `[from, until)`.
-pub(crate) fn bits_of(word: i64, from: i64, until: i64) -> u64 {
+fn bits_of(word: i64, from: i64, until: i64) -> u64 {
     let first = word * 64;
     let (low, high) = (from.max(first) - first, until.min(first + 64) - first);
     if low >= high {
@@ -51,6 +51,29 @@ pub(crate) fn bits_of(word: i64, from: i64, until: i64) -> u64 {
     } else {
         (u64::MAX >> (64 - (high - low))) << low
     }
+}
+
+/// Whether every night of `[from, until)` is free by `free_word` (the free nights
+/// of a word) and, if so, how many of `[before, from)` and `[until, after)` are too:
+/// one pass over the words, whoever keeps them.
+pub(crate) fn free_stay_and_around_in(
+    free_word: impl Fn(i64) -> u64,
+    before: i64,
+    from: i64,
+    until: i64,
+    after: i64,
+) -> Option<u32> {
+    let mut around = 0;
+    for (word, mask) in words_of(before.min(from), after.max(until)) {
+        let free = free_word(word);
+        let stay = mask & bits_of(word, from, until);
+        if free & stay != stay {
+            return None;
+        }
+        let near = mask & (bits_of(word, before, from) | bits_of(word, until, after));
+        around += (free & near).count_ones();
+    }
+    Some(around)
 }
 
 /// A set of nights: `words[i]` holds the nights of word `first + i`.
@@ -259,17 +282,7 @@ impl NightCalendar {
         until: i64,
         after: i64,
     ) -> Option<u32> {
-        let mut around = 0;
-        for (word, mask) in words_of(before.min(from), after.max(until)) {
-            let free = self.free_word(word);
-            let stay = mask & bits_of(word, from, until);
-            if free & stay != stay {
-                return None;
-            }
-            let near = mask & (bits_of(word, before, from) | bits_of(word, until, after));
-            around += (free & near).count_ones();
-        }
-        Some(around)
+        free_stay_and_around_in(|word| self.free_word(word), before, from, until, after)
     }
 
     pub fn is_free(&self, day: i64) -> bool {

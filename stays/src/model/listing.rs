@@ -166,7 +166,7 @@ impl Listing {
         self.kind = details.property_type.trim().to_lowercase();
         self.currency_key = stable_hash(&[&details.currency]);
         self.market_key = stable_hash(&[&details.currency, &self.kind]);
-        self.kind_key = stable_hash(&[&self.kind]);
+        self.kind_key = kind_key(&self.kind);
         self.amenity_keys = self.amenities.iter().map(|a| stable_hash(&[a])).collect();
         self.calendar.set_plan(&details.open_weekdays);
         self.simhash = super::text::simhash(&details.description);
@@ -236,6 +236,11 @@ impl Listing {
 /// no copy of every stay id.
 pub fn stay_key(stay_id: &str) -> u64 {
     stable_hash(&[stay_id])
+}
+
+/// The key of a property type (in lower case), as listings and queries name it.
+pub fn kind_key(kind: &str) -> u64 {
+    stable_hash(&[kind])
 }
 
 pub fn lower_sorted(items: &[String]) -> Vec<String> {

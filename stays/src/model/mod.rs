@@ -477,12 +477,18 @@ impl StaysModel {
         if !pending || stay.ends != Some(ends) {
             return;
         }
-        if stay.state == StayState::Requested && !stay.response_counted {
+        // A request left unanswered counts against its host's response rate.
+        let unanswered = stay.state == StayState::Requested && !stay.response_counted;
+        if unanswered {
             stay.response_counted = true;
             self.hosts[listing.host_slot as usize].requests_decided += 1;
         }
         listing.release(key);
-        self.refresh_host_of(i);
+        if unanswered {
+            self.refresh_host_of(i);
+        } else {
+            self.refresh(i);
+        }
     }
 
     /// The model's clock (`DateTime::MIN_UTC` before the first record).
@@ -552,8 +558,7 @@ impl StaysModel {
 
     /// The listing's mean rating shrunk toward the mean of all reviews.
     pub(crate) fn bayesian_rating(&self, listing: &Listing) -> f64 {
-        (PRIOR_REVIEWS * self.mean_rating() + f64::from(listing.review_sum))
-            / (PRIOR_REVIEWS + f64::from(listing.review_count))
+        shrunk_rating(self.mean_rating(), listing.review_sum, listing.review_count)
     }
 
     pub(crate) fn host_of(&self, listing: &Listing) -> &Host {
@@ -591,6 +596,12 @@ impl StaysModel {
             },
         }
     }
+}
+
+/// A mean of `review_count` ratings summing to `review_sum`, shrunk toward
+/// `prior_mean` as if [`PRIOR_REVIEWS`] more reviews had given it.
+pub(crate) fn shrunk_rating(prior_mean: f64, review_sum: u32, review_count: u32) -> f64 {
+    (PRIOR_REVIEWS * prior_mean + f64::from(review_sum)) / (PRIOR_REVIEWS + f64::from(review_count))
 }
 
 /// The listing's photos' content hashes, in lower case.

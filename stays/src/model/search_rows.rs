@@ -8,7 +8,7 @@
 
 use rustc_hash::FxHashMap;
 
-use super::calendar::{bits_of, words_of};
+use super::calendar::free_stay_and_around_in;
 use super::listing::{Listing, Status};
 use super::people::Host;
 
@@ -138,16 +138,9 @@ impl SearchRows {
         {
             return None;
         }
-        let mut around = 0;
-        for (word, mask) in words_of(low, high) {
-            let bits = searchable.free[(word - first) as usize];
-            let stay = mask & bits_of(word, from, until);
-            if bits & stay != stay {
-                return Some(None);
-            }
-            let near = mask & (bits_of(word, before, from) | bits_of(word, until, after));
-            around += (bits & near).count_ones();
-        }
-        Some(Some(around))
+        let free_word = |word: i64| searchable.free[(word - first) as usize];
+        Some(free_stay_and_around_in(
+            free_word, before, from, until, after,
+        ))
     }
 }

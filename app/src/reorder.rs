@@ -126,7 +126,7 @@ async fn run_while_leased(
         ..Default::default()
     };
     let mut open = open_shelves(commands).await?;
-    let mut committed = commands.store().committed();
+    let mut committed = commands.store().readable();
     let mut seen = -1;
     loop {
         let position = model.position();

@@ -269,11 +269,11 @@ pub async fn serve(config: ServerConfig, auth: AuthSettings) -> anyhow::Result<(
         backend.api_keys.clone(),
         backend.commands.clock().clone(),
     )?);
-    backend
-        .api_keys
-        .spawn_follow(backend.commands.store().committed());
+    // Every reader below takes the log's newest records from one tail in memory,
+    // read once per commit, and wakes when the tail has them.
+    let committed = backend.commands.store().follow_tail();
+    backend.api_keys.spawn_follow(committed.clone());
     let metrics = telemetry::metrics();
-    let committed = backend.commands.store().committed();
     backend.availability.catch_up().await?;
     backend.availability.spawn_live(committed.clone());
     let live_availability = LiveAvailability::load(&backend.availability).await?;

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use event_log::{Database, StoreError};
+use event_log::{Database, Pools, StoreError};
 use sqlx::pool::PoolConnection;
 use sqlx::Postgres;
 
@@ -21,8 +21,8 @@ pub struct Lease {
 impl Lease {
     /// Take the lease named by `key`; `None` while another process holds it.
     pub async fn take(db: &Database, key: i64) -> Result<Option<Lease>, StoreError> {
-        let connection = match db {
-            Database::Postgres(pool) => {
+        let connection = match db.pools() {
+            Pools::Postgres(pool) => {
                 let mut connection = pool.acquire().await?;
                 let held: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
                     .bind(key)
@@ -33,7 +33,7 @@ impl Lease {
                 }
                 Some(connection)
             }
-            Database::Sqlite { .. } => None,
+            Pools::Sqlite { .. } => None,
         };
         Ok(Some(Lease {
             connection,

@@ -47,12 +47,15 @@ async fn run_while_leased(service: &CommandService) -> Result<(), StoreError> {
         return Ok(());
     };
     let mut read_until = store.process_checkpoint(STAY_REFUNDS).await?;
-    let mut committed = store.committed();
+    let mut written = (read_until, tokio::time::Instant::now());
+    let mut readable = store.readable();
     loop {
-        let records = store
-            .read_type_after(LISTING_AGGREGATE, read_until, READ_BATCH)
+        let recent = store
+            .database()
+            .read_recent(read_until, Some(LISTING_AGGREGATE), READ_BATCH)
             .await?;
-        for record in &records {
+        let mut refunded = false;
+        for record in &recent.records {
             if !record.payload.starts_with("{\"StayCancelled\"") {
                 continue;
             }
@@ -64,20 +67,24 @@ async fn run_while_leased(service: &CommandService) -> Result<(), StoreError> {
             }) = record.decode()?
             {
                 refund_once(service, &listing_id, &stay_id, refund).await?;
+                refunded = true;
             }
         }
-        if let Some(last) = records.last() {
-            read_until = last.position;
+        read_until = recent.reached;
+        // Asking twice is harmless, so the checkpoint is written when a refund was
+        // asked and otherwise at most once a tick, not after every booking.
+        if read_until > written.0 && (refunded || written.1.elapsed() >= TICK) {
             store
                 .save_process_checkpoint(STAY_REFUNDS, read_until)
                 .await?;
+            written = (read_until, tokio::time::Instant::now());
         }
         lease.check().await?;
-        if records.len() as i64 == READ_BATCH {
+        if recent.full {
             continue;
         }
         tokio::select! {
-            _ = committed.changed() => {}
+            _ = readable.changed() => {}
             _ = tokio::time::sleep(TICK) => {}
         }
     }

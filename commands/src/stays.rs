@@ -149,9 +149,11 @@ impl CommandService {
             },
             payment_due,
         };
+        // The order is new unless this is a retry: no load first (a retry's append
+        // conflicts, and the owner then loads the order and decides again).
         let (placed, _) = self
             .order
-            .execute(&stay.order_id, place, metadata.clone(), keyed)
+            .execute_new(&stay.order_id, place, metadata.clone(), keyed)
             .await?;
         Ok(Booked {
             outcome: CommandOutcome {

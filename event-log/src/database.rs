@@ -1,7 +1,7 @@
 //! The connections to the database that holds the log, on SQLite or PostgreSQL.
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
@@ -12,12 +12,22 @@ use sqlx::sqlite::{
 use crate::backend::LogBackend;
 use crate::postgres::PostgresLog;
 use crate::sqlite::SqliteLog;
+use crate::tail::LogTail;
 use crate::types::StoreError;
 
 /// Connections to the database that holds the log and the SQL read models: the one
-/// handle the write side (through [`crate::EventStore`]) and the read side share.
+/// handle the write side (through [`crate::EventStore`]) and the read side share,
+/// with the log's newest records kept in memory once the store is open (the
+/// [`LogTail`] every reader of the process takes them from).
 #[derive(Debug, Clone)]
-pub enum Database {
+pub struct Database {
+    pools: Pools,
+    tail: Arc<OnceLock<Arc<LogTail>>>,
+}
+
+/// The connection pools of either backend.
+#[derive(Debug, Clone)]
+pub enum Pools {
     /// `writer` has exactly one connection: SQLite has one writer, so commit order
     /// is rowid order. `reader` serves concurrent reads (WAL mode).
     Sqlite {
@@ -28,6 +38,28 @@ pub enum Database {
 }
 
 impl Database {
+    fn new(pools: Pools) -> Self {
+        Self {
+            pools,
+            tail: Default::default(),
+        }
+    }
+
+    /// The connection pools, to run SQL on whichever backend this is.
+    pub fn pools(&self) -> &Pools {
+        &self.pools
+    }
+
+    /// The log's tail in memory, once a store has opened this database.
+    pub fn tail(&self) -> Option<&Arc<LogTail>> {
+        self.tail.get()
+    }
+
+    /// Keep `tail` as the log's tail (the first store to open the database keeps its own).
+    pub(crate) fn keep_tail(&self, tail: LogTail) -> &Arc<LogTail> {
+        self.tail.get_or_init(|| Arc::new(tail))
+    }
+
     /// PostgreSQL when `url` is given, else SQLite at `data_dir/commerce.db`.
     pub async fn connect(url: Option<&str>, data_dir: &Path) -> Result<Self, StoreError> {
         match url {
@@ -41,7 +73,7 @@ impl Database {
                     .test_before_acquire(false)
                     .connect(url)
                     .await?;
-                Ok(Database::Postgres(pool))
+                Ok(Database::new(Pools::Postgres(pool)))
             }
             Some(url) if url.starts_with("sqlite:") => {
                 let options: SqliteConnectOptions = url
@@ -81,24 +113,24 @@ impl Database {
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options.read_only(true))
             .await?;
-        Ok(Database::Sqlite { writer, reader })
+        Ok(Database::new(Pools::Sqlite { writer, reader }))
     }
 
     pub fn backend_name(&self) -> &'static str {
-        match self {
-            Database::Sqlite { .. } => "sqlite",
-            Database::Postgres(_) => "postgres",
+        match &self.pools {
+            Pools::Sqlite { .. } => "sqlite",
+            Pools::Postgres(_) => "postgres",
         }
     }
 
     /// The log's operations on this backend (sharing these pools).
     pub(crate) fn log_backend(&self) -> Arc<dyn LogBackend> {
-        match self {
-            Database::Sqlite { writer, reader } => Arc::new(SqliteLog {
+        match &self.pools {
+            Pools::Sqlite { writer, reader } => Arc::new(SqliteLog {
                 writer: writer.clone(),
                 reader: reader.clone(),
             }),
-            Database::Postgres(pool) => Arc::new(PostgresLog { pool: pool.clone() }),
+            Pools::Postgres(pool) => Arc::new(PostgresLog { pool: pool.clone() }),
         }
     }
 }

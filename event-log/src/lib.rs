@@ -15,7 +15,10 @@
 //! * [`source`] — [`EventSource`] and [`LogRecord`]: the log in position order.
 //! * [`backend`] — what differs between SQLite and PostgreSQL, behind one trait
 //!   ([`sqlite`], [`postgres`]).
-//! * [`snapshots`], [`reads`] — snapshots, receipts and process checkpoints.
+//! * [`snapshots`], [`reads`] — snapshots, cold loads (gathered into shared queries
+//!   on PostgreSQL by `loads`), receipts and process checkpoints.
+//! * [`tail`] — [`LogTail`]: the log's newest records in memory, read once for
+//!   every reader of the process ([`Database::read_recent`]).
 //! * [`write`] — read models' write transactions.
 //!
 //! Both backends keep the postgres-es / sqlite-es `events` and `snapshots` layout,
@@ -26,9 +29,9 @@
 #[macro_export]
 macro_rules! on_reader {
     ($db:expr, $pool:ident => $body:expr) => {
-        match $db {
-            $crate::Database::Sqlite { reader: $pool, .. } => $body,
-            $crate::Database::Postgres($pool) => $body,
+        match ($db).pools() {
+            $crate::Pools::Sqlite { reader: $pool, .. } => $body,
+            $crate::Pools::Postgres($pool) => $body,
         }
     };
 }
@@ -47,18 +50,21 @@ macro_rules! on_tx {
 
 pub mod backend;
 pub mod database;
+mod loads;
 pub mod postgres;
 pub mod reads;
 pub mod snapshots;
 pub mod source;
 pub mod sqlite;
 pub mod store;
+pub mod tail;
 pub mod types;
 pub mod write;
 
-pub use database::Database;
+pub use database::{Database, Pools};
 pub use snapshots::Snapshot;
 pub use source::{EventSource, LogError, LogRecord};
 pub use store::EventStore;
+pub use tail::{LogTail, Recent};
 pub use types::{AppendBatch, Conflict, NewEvent, Receipt, StoreError, StoredEvent, StoredReceipt};
 pub use write::WriteTx;

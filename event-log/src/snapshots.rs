@@ -14,6 +14,42 @@ pub struct Snapshot {
     pub payload: serde_json::Value,
 }
 
+/// An aggregate as loaded cold: its newest snapshot, and its events after it.
+pub(crate) type Loaded = (Option<Snapshot>, Vec<StoredEvent>);
+
+/// The rows a cold load reads, in order: (kind, sequence, position, event version,
+/// payload), kind 0 a snapshot (its sequence is `last_sequence`), kind 1 an event.
+pub(crate) type LoadedRows = Vec<(i32, i64, i64, String, String)>;
+
+/// The snapshot (the newest, should an older one not be pruned yet) and the events.
+pub(crate) fn fold_loaded(rows: LoadedRows) -> Result<Loaded, StoreError> {
+    let mut snapshot: Option<(i64, String)> = None;
+    let mut events = Vec::new();
+    for (kind, sequence, position, event_version, payload) in rows {
+        if kind == 0 {
+            if snapshot.as_ref().is_none_or(|(last, _)| sequence > *last) {
+                snapshot = Some((sequence, payload));
+            }
+        } else {
+            events.push(StoredEvent {
+                sequence,
+                position,
+                payload: parse_payload(&payload, position)?,
+                event_version,
+            });
+        }
+    }
+    let snapshot = snapshot
+        .map(|(last_sequence, text)| {
+            Ok::<_, StoreError>(Snapshot {
+                last_sequence,
+                payload: parse_payload(&text, -last_sequence)?,
+            })
+        })
+        .transpose()?;
+    Ok((snapshot, events))
+}
+
 impl EventStore {
     /// The newest snapshot of an aggregate, if one was taken.
     pub async fn load_snapshot(
@@ -41,7 +77,8 @@ impl EventStore {
 
     /// The newest snapshot of an aggregate and the events after it, in one round
     /// trip (what an owner loading a cold aggregate needs; loading is most of what
-    /// a command on one costs). Without a snapshot, every event.
+    /// a command on one costs), on PostgreSQL shared with the loads waiting beside
+    /// it (see [`crate::loads`]). Without a snapshot, every event.
     pub async fn load_latest(
         &self,
         aggregate_type: &str,
@@ -49,6 +86,9 @@ impl EventStore {
     ) -> Result<(Option<Snapshot>, Vec<StoredEvent>), StoreError> {
         if !crate::store::can_exist(aggregate_id) {
             return Ok((None, Vec::new()));
+        }
+        if let Some(loader) = self.loader() {
+            return loader.load(aggregate_type, aggregate_id).await;
         }
         // Rows of kind 0 are snapshots (their sequence is `last_sequence`), of kind 1
         // events after the newest snapshot.
@@ -61,35 +101,10 @@ impl EventStore {
                AND sequence > COALESCE((SELECT MAX(last_sequence) FROM snapshots
                                         WHERE aggregate_type = $1 AND aggregate_id = $2), 0)
              ORDER BY kind, sequence";
-        let rows: Vec<(i32, i64, i64, String, String)> = crate::on_reader!(self.database(), pool => {
+        let rows: LoadedRows = crate::on_reader!(self.database(), pool => {
             sqlx::query_as(QUERY).bind(aggregate_type).bind(aggregate_id).fetch_all(pool).await?
         });
-        let mut snapshot: Option<(i64, String)> = None;
-        let mut events = Vec::new();
-        for (kind, sequence, position, event_version, payload) in rows {
-            if kind == 0 {
-                // The newest, should an older one not be pruned yet.
-                if snapshot.as_ref().is_none_or(|(last, _)| sequence > *last) {
-                    snapshot = Some((sequence, payload));
-                }
-            } else {
-                events.push(StoredEvent {
-                    sequence,
-                    position,
-                    payload: parse_payload(&payload, position)?,
-                    event_version,
-                });
-            }
-        }
-        let snapshot = snapshot
-            .map(|(last_sequence, text)| {
-                Ok::<_, StoreError>(Snapshot {
-                    last_sequence,
-                    payload: parse_payload(&text, -last_sequence)?,
-                })
-            })
-            .transpose()?;
-        Ok((snapshot, events))
+        fold_loaded(rows)
     }
 
     /// Keep `snapshot` as the aggregate's newest, dropping older ones. Best effort:

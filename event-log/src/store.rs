@@ -8,14 +8,18 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use crate::backend::LogBackend;
+use crate::loads::Loader;
+use crate::tail::LogTail;
 use crate::types::{AppendBatch, Conflict, StoreError, StoredEvent};
-use crate::Database;
+use crate::{Database, Pools};
 
 /// The event log. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct EventStore {
     db: Database,
     backend: Arc<dyn LogBackend>,
+    /// Gathers cold loads into shared queries (PostgreSQL).
+    loader: Option<Loader>,
     head: watch::Sender<i64>,
     heard: Arc<Heard>,
 }
@@ -40,9 +44,14 @@ impl EventStore {
     pub async fn open(db: Database) -> Result<Self, StoreError> {
         let backend = db.log_backend();
         backend.migrate().await?;
+        let loader = match db.pools() {
+            Pools::Postgres(pool) => Some(Loader::spawn(pool.clone())),
+            Pools::Sqlite { .. } => None,
+        };
         let store = Self {
             db,
             backend,
+            loader,
             head: watch::channel(0).0,
             heard: Arc::new(Heard {
                 instance: rand_instance(),
@@ -52,6 +61,7 @@ impl EventStore {
         };
         let head = store.head_position().await?;
         store.head.send_replace(head);
+        store.db.keep_tail(LogTail::new(store.committed(), head));
         store.heard.all_heard_through.store(head, Ordering::Release);
         store
             .backend
@@ -62,6 +72,10 @@ impl EventStore {
 
     pub fn database(&self) -> &Database {
         &self.db
+    }
+
+    pub(crate) fn loader(&self) -> Option<&Loader> {
+        self.loader.as_ref()
     }
 
     pub(crate) fn backend(&self) -> &dyn LogBackend {
@@ -155,6 +169,27 @@ impl EventStore {
     /// The last committed position this process knows of, updated on every commit.
     pub fn committed(&self) -> watch::Receiver<i64> {
         self.head.subscribe()
+    }
+
+    /// Keep the log's newest records in memory from now on, read once after each
+    /// commit for every reader of this process; answers the position up to which
+    /// the tail holds every record, for readers to wait on.
+    pub fn follow_tail(&self) -> watch::Receiver<i64> {
+        let tail = self
+            .db
+            .tail()
+            .expect("an open store keeps its database's tail");
+        tail.follow(self.db.clone());
+        tail.reached()
+    }
+
+    /// What readers of the log wait on: the tail's position once it follows the log
+    /// (its records are then in memory), else every commit heard of.
+    pub fn readable(&self) -> watch::Receiver<i64> {
+        match self.db.tail() {
+            Some(tail) if tail.is_following() => tail.reached(),
+            _ => self.committed(),
+        }
     }
 
     /// The last committed position this process knows of.

@@ -88,6 +88,8 @@ pub enum StoreError {
     Open(String),
     #[error("the append failed: {0}")]
     Commit(String),
+    #[error("loading the aggregate failed: {0}")]
+    Load(String),
 }
 
 impl From<crate::LogError> for StoreError {

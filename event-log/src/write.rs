@@ -5,7 +5,7 @@ use sqlx::postgres::Postgres;
 use sqlx::sqlite::Sqlite;
 use sqlx::Transaction;
 
-use crate::Database;
+use crate::{Database, Pools};
 
 /// A write transaction on either backend.
 pub enum WriteTx {
@@ -17,11 +17,11 @@ impl Database {
     /// Begin a write transaction. On SQLite it is IMMEDIATE: it takes the write lock
     /// up front, so a read followed by a write never fails on a stale snapshot.
     pub async fn begin_write(&self) -> Result<WriteTx, sqlx::Error> {
-        Ok(match self {
-            Database::Sqlite { writer, .. } => {
+        Ok(match self.pools() {
+            Pools::Sqlite { writer, .. } => {
                 WriteTx::Sqlite(writer.begin_with("BEGIN IMMEDIATE").await?)
             }
-            Database::Postgres(pool) => {
+            Pools::Postgres(pool) => {
                 let mut tx = pool.begin().await?;
                 // Read models are derived from the log and their checkpoint commits
                 // with them: a commit lost in a crash is simply re-applied, so they

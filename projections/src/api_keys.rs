@@ -8,7 +8,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use event_log::{Database, EventSource, LogError};
+use event_log::{Database, LogError};
 use event_schemas::api_key::API_KEY_AGGREGATE;
 use event_schemas::ApiKeyEvent;
 use serde::Serialize;
@@ -64,8 +64,9 @@ impl ApiKeys {
         let after = self.keys.read().expect("key table poisoned").position;
         let records = self
             .db
-            .read_type_after(API_KEY_AGGREGATE, after, i64::MAX)
-            .await?;
+            .read_recent(after, Some(API_KEY_AGGREGATE), i64::MAX)
+            .await?
+            .records;
         if records.is_empty() {
             return Ok(());
         }

@@ -148,6 +148,10 @@ impl SqlModel for OpenHolds {
     const NAME: &'static str = "open_holds";
     const TABLE: &'static str = "open_holds";
 
+    fn reads(&self, record: &LogRecord) -> bool {
+        record.aggregate_type == STOCK_AGGREGATE
+    }
+
     fn tables(&self) -> &'static [&'static str] {
         TABLES
     }

@@ -68,6 +68,20 @@ impl SqlModel for StayNights {
     const NAME: &'static str = "stay_nights";
     const TABLE: &'static str = "stay_nights";
 
+    /// The events that take or free nights (told by their tag, without parsing).
+    fn reads(&self, record: &LogRecord) -> bool {
+        record.aggregate_type == LISTING_AGGREGATE
+            && [
+                "{\"StayRequested\"",
+                "{\"StayHeld\"",
+                "{\"StayConfirmed\"",
+                "{\"HoldLapsed\"",
+                "{\"StayCancelled\"",
+            ]
+            .iter()
+            .any(|tag| record.payload.starts_with(tag))
+    }
+
     fn tables(&self) -> &'static [&'static str] {
         TABLES
     }
@@ -83,19 +97,7 @@ impl SqlModel for StayNights {
         let mut stopped: HashSet<String> = HashSet::new();
         let mut stopped_read = false;
         for record in events {
-            if record.aggregate_type != LISTING_AGGREGATE {
-                continue;
-            }
-            let wanted = [
-                "{\"StayRequested\"",
-                "{\"StayHeld\"",
-                "{\"StayConfirmed\"",
-                "{\"HoldLapsed\"",
-                "{\"StayCancelled\"",
-            ]
-            .iter()
-            .any(|tag| record.payload.starts_with(tag));
-            if !wanted {
+            if !self.reads(record) {
                 continue;
             }
             let RecordedEvent::Listing(event) = record.decode()? else {

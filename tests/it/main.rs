@@ -32,5 +32,6 @@ mod shop;
 mod snapshots;
 mod stays;
 mod stock_flow;
+mod tail;
 mod upcasting;
 mod webhooks;

@@ -64,3 +64,73 @@ async fn a_cold_aggregate_loads_its_newest_snapshot_and_what_follows(backend: Ba
     assert!(none.is_none() && nothing.is_empty());
     crate::upcasting::close(db).await;
 }
+
+on_both_backends!(cold_loads_under_way_together_each_get_their_own_aggregate);
+
+/// Many cold loads at once (on PostgreSQL gathered into shared queries): each gets
+/// its own aggregate's newest snapshot and events, whatever loads beside it.
+async fn cold_loads_under_way_together_each_get_their_own_aggregate(backend: Backend) {
+    let env = Env::new(backend).await;
+    let db = Database::connect(env.database_url(), env.data_dir())
+        .await
+        .unwrap();
+    let store = EventStore::open(db.clone()).await.unwrap();
+    let batches: Vec<AppendBatch> = (1..=40)
+        .map(|i| AppendBatch {
+            aggregate_type: if i % 2 == 0 { "note" } else { "memo" }.into(),
+            aggregate_id: format!("a-{i}"),
+            expected_sequence: 0,
+            events: (1..=(i % 7 + 1)).map(event).collect(),
+            receipts: Vec::new(),
+        })
+        .collect();
+    store.append(&batches).await.unwrap();
+    // Every third aggregate has a snapshot at its first event.
+    for batch in batches.iter().step_by(3) {
+        let snapshot = Snapshot {
+            last_sequence: 1,
+            payload: json!({ "of": batch.aggregate_id }),
+        };
+        store
+            .save_snapshot(&batch.aggregate_type, &batch.aggregate_id, &snapshot)
+            .await
+            .unwrap();
+    }
+    // Each aggregate asked for twice, beside unknown ones and the other type's ids.
+    let asks: Vec<(String, String)> = batches
+        .iter()
+        .flat_map(|b| {
+            let ask = (b.aggregate_type.clone(), b.aggregate_id.clone());
+            [ask.clone(), ask]
+        })
+        .chain((41..=45).map(|i| ("note".to_string(), format!("a-{i}"))))
+        .chain([("memo".to_string(), "a-2".to_string())])
+        .collect();
+    let loads = asks.iter().map(|(kind, id)| store.load_latest(kind, id));
+    let loaded = futures::future::join_all(loads).await;
+    for ((kind, id), result) in asks.iter().zip(loaded) {
+        let (snapshot, events) = result.unwrap();
+        let Some((index, batch)) = batches
+            .iter()
+            .enumerate()
+            .find(|(_, b)| &b.aggregate_type == kind && &b.aggregate_id == id)
+        else {
+            assert!(snapshot.is_none() && events.is_empty(), "{kind} {id}");
+            continue;
+        };
+        let count = batch.events.len() as i64;
+        let snapshotted = index % 3 == 0;
+        assert_eq!(
+            snapshot.map(|s| s.payload),
+            snapshotted.then(|| json!({ "of": id })),
+            "{kind} {id}"
+        );
+        let from = if snapshotted { 2 } else { 1 };
+        let sequences: Vec<i64> = events.iter().map(|e| e.sequence).collect();
+        assert_eq!(sequences, (from..=count).collect::<Vec<_>>(), "{kind} {id}");
+        for event in &events {
+            assert_eq!(event.payload, json!({ "Noted": { "n": event.sequence } }));
+        }
+    }
+    crate::upcasting::close(db).await;
+}

@@ -5,7 +5,7 @@
 //! one), the projections (allocation ships from the warehouse by its rates) and
 //! search (which follows the whole log past it).
 
-use event_log::{AppendBatch, Database, EventSource, EventStore, NewEvent};
+use event_log::{AppendBatch, Database, EventSource, EventStore, NewEvent, Pools};
 use event_schemas::Metadata;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -51,14 +51,14 @@ async fn write_v1_row(env: &Env) {
 }
 
 pub async fn close(db: Database) {
-    match db {
-        Database::Sqlite { writer, reader } => {
+    match db.pools().clone() {
+        Pools::Sqlite { writer, reader } => {
             writer.close().await;
             reader.close().await;
         }
         // Not `close()`: it waits for every connection to come back, and the store's
         // LISTEN task keeps one for as long as it runs. Dropping is enough here.
-        Database::Postgres(pool) => drop(pool),
+        Pools::Postgres(pool) => drop(pool),
     }
 }
 

@@ -19,8 +19,8 @@ pub(super) async fn cqrs_execute_baseline(
         "baseline: cqrs-es execute, same writers and commands, {} s",
         duration.as_secs()
     );
-    let tally = match db {
-        Database::Postgres(pool) => {
+    let tally = match db.pools() {
+        event_log::Pools::Postgres(pool) => {
             let cqrs = Arc::new(postgres_es::postgres_cqrs::<Stock>(
                 pool.clone(),
                 vec![],
@@ -28,7 +28,7 @@ pub(super) async fn cqrs_execute_baseline(
             ));
             drive_cqrs(cqrs, workload, writers, duration).await
         }
-        Database::Sqlite { writer, .. } => {
+        event_log::Pools::Sqlite { writer, .. } => {
             let cqrs = Arc::new(sqlite_es::sqlite_cqrs::<Stock>(
                 writer.clone(),
                 vec![],
@@ -122,8 +122,8 @@ pub(super) async fn raw_insert_baseline(
             tally
         }};
     }
-    let tally = match db {
-        Database::Postgres(pool) => {
+    let tally = match db.pools() {
+        event_log::Pools::Postgres(pool) => {
             let pool = sqlx::postgres::PgPoolOptions::new()
                 .max_connections(RAW_INSERT_CONNECTIONS)
                 .connect_with((*pool.connect_options()).clone())
@@ -132,7 +132,7 @@ pub(super) async fn raw_insert_baseline(
             sqlx::query(&drop).execute(&pool).await?;
             tally
         }
-        Database::Sqlite { writer, .. } => {
+        event_log::Pools::Sqlite { writer, .. } => {
             let pool = sqlx::sqlite::SqlitePoolOptions::new()
                 .max_connections(RAW_INSERT_CONNECTIONS)
                 .connect_with((*writer.connect_options()).clone())

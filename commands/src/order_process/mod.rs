@@ -87,6 +87,7 @@ async fn run_while_leased(
         tails: HashMap::new(),
         tasks: JoinSet::new(),
         read_until: checkpoint,
+        readable: store.readable(),
         read_head: 0,
         more: true,
     };
@@ -95,7 +96,7 @@ async fn run_while_leased(
         payments_from,
         at: tokio::time::Instant::now(),
     };
-    let mut committed = service.store().committed();
+    let mut readable = runner.readable.clone();
     let outcome = loop {
         if let Err(error) = runner.reap() {
             break Err(error);
@@ -117,7 +118,7 @@ async fn run_while_leased(
         // Wake on the next commit, when an event finishes (room to read more, and the
         // checkpoint may move), or on the tick (checkpoint, payments falling due).
         let finished = tokio::select! {
-            _ = committed.changed() => None,
+            _ = readable.changed() => None,
             Some(done) = runner.tasks.join_next() => Some(done),
             _ = tokio::time::sleep(TICK) => None,
         };
@@ -232,8 +233,10 @@ struct Runner {
     tasks: JoinSet<()>,
     /// Every order event up to here has been dispatched.
     read_until: i64,
-    /// The known head before the last read that got everything there was: nothing
-    /// new to read until the head moves past it.
+    /// Up to where the log can be read (from the tail in memory, once it follows).
+    readable: watch::Receiver<i64>,
+    /// Where the last read that got everything there was reached: nothing new to
+    /// read until `readable` moves past it.
     read_head: i64,
     /// The last read was cut short (by the batch size or the room in flight).
     more: bool,
@@ -242,7 +245,7 @@ struct Runner {
 impl Runner {
     /// Read what follows and start a task for each event; how many were read.
     async fn read_and_dispatch(&mut self) -> Result<usize, StoreError> {
-        let head = self.service.store().last_committed();
+        let head = *self.readable.borrow();
         if !self.more && head <= self.read_head {
             return Ok(0);
         }
@@ -251,15 +254,17 @@ impl Runner {
             self.more = true;
             return Ok(0);
         }
-        let records = self
+        let recent = self
             .service
             .store()
-            .read_type_after(
-                event_schemas::order::ORDER_AGGREGATE,
+            .database()
+            .read_recent(
                 self.read_until,
+                Some(event_schemas::order::ORDER_AGGREGATE),
                 room as i64,
             )
             .await?;
+        let records = recent.records;
         for record in &records {
             let position = record.position;
             match record.parse_as::<OrderEvent>() {
@@ -278,10 +283,11 @@ impl Runner {
             }
             self.read_until = position;
         }
-        // The read saw every commit up to `head` (known before it ran).
-        self.more = records.len() == room;
+        // Every order event up to `reached` is read, not only those up to the last.
+        self.read_until = self.read_until.max(recent.reached);
+        self.more = recent.full;
         if !self.more {
-            self.read_head = head;
+            self.read_head = recent.reached;
         }
         if self.tails.len() > 4 * IN_FLIGHT {
             self.prune_tails();

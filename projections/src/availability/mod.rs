@@ -133,6 +133,10 @@ impl SqlModel for Availability {
     const NAME: &'static str = "availability";
     const TABLE: &'static str = "availability";
 
+    fn reads(&self, record: &LogRecord) -> bool {
+        record.aggregate_type == STOCK_AGGREGATE
+    }
+
     fn tables(&self) -> &'static [&'static str] {
         TABLES
     }

@@ -95,6 +95,19 @@ impl SqlModel for Listings {
     const NAME: &'static str = NAME;
     const TABLE: &'static str = "listed_orders";
 
+    /// Only the kinds listed: stock and activity events are most of the log and
+    /// list nothing.
+    fn reads(&self, record: &LogRecord) -> bool {
+        matches!(
+            record.aggregate_type.as_str(),
+            event_schemas::warehouse::WAREHOUSE_AGGREGATE
+                | event_schemas::product::PRODUCT_AGGREGATE
+                | event_schemas::order::ORDER_AGGREGATE
+                | event_schemas::reservation::RESERVATION_AGGREGATE
+                | event_schemas::flash_sale::FLASH_SALE_AGGREGATE
+        )
+    }
+
     fn tables(&self) -> &'static [&'static str] {
         ALL_TABLES.as_slice()
     }
@@ -108,16 +121,7 @@ impl SqlModel for Listings {
         let mut pending = tables().map(Pending::new);
         let [warehouses, products, orders, reservations, flash_sales] = &mut pending;
         for record in events {
-            // Only the kinds listed are decoded: stock and activity events are most
-            // of the log and list nothing.
-            if !matches!(
-                record.aggregate_type.as_str(),
-                event_schemas::warehouse::WAREHOUSE_AGGREGATE
-                    | event_schemas::product::PRODUCT_AGGREGATE
-                    | event_schemas::order::ORDER_AGGREGATE
-                    | event_schemas::reservation::RESERVATION_AGGREGATE
-                    | event_schemas::flash_sale::FLASH_SALE_AGGREGATE
-            ) {
+            if !self.reads(record) {
                 continue;
             }
             let position = record.position;

@@ -16,7 +16,7 @@
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use event_log::{Database, EventSource, LogRecord};
+use event_log::{Database, EventSource, LogRecord, Recent};
 use tokio::sync::watch;
 
 use super::{wait_for_position, ProjectionError, RebuildStatus, Rebuilds, WaitError};
@@ -40,15 +40,6 @@ pub trait InMemory: Send + Sync + 'static {
     fn fresh(&self) -> Self
     where
         Self: Sized;
-}
-
-/// One round read from the log: the records after a position, and the position the
-/// model reaches by applying them.
-struct Round {
-    records: Vec<LogRecord>,
-    reached: i64,
-    /// The batch was full: there may be more right after.
-    full: bool,
 }
 
 /// A model `M` kept in memory, as of `position`.
@@ -97,26 +88,10 @@ impl<M: InMemory> LiveCopy<M> {
         (read(&model), position)
     }
 
-    /// The records after `from`, and the position applying them reaches.
-    async fn round(&self, from: i64) -> Result<Round, ProjectionError> {
-        // The head first: commits are numbered in commit order, so every event up to
-        // it is visible to the read that follows, and the copy may claim the head
-        // even when its last events were not of its type.
-        let head = self.db.head().await?;
-        let records = match M::AGGREGATE_TYPE {
-            Some(aggregate_type) => self.db.read_type_after(aggregate_type, from, BATCH).await?,
-            None => self.db.read_after(from, BATCH).await?,
-        };
-        let full = records.len() as i64 == BATCH;
-        // The read may also see events committed after the head was read: the copy
-        // then reflects those too (and must not read them again).
-        let last = records.last().map_or(from, |last| last.position);
-        let reached = if full { last } else { head.max(last) };
-        Ok(Round {
-            records,
-            reached,
-            full,
-        })
+    /// The records after `from`, and the position applying them reaches (from the
+    /// log's tail in memory when it holds them).
+    async fn round(&self, from: i64) -> Result<Recent, ProjectionError> {
+        Ok(self.db.read_recent(from, M::AGGREGATE_TYPE, BATCH).await?)
     }
 
     /// Apply every event committed so far.

@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
-use event_log::{on_reader, on_tx, Database, EventSource, LogError, LogRecord, WriteTx};
+use event_log::{on_reader, on_tx, Database, LogError, LogRecord, WriteTx};
 
 mod live_copy;
 mod rebuild;
@@ -29,6 +29,9 @@ const REBUILD_BATCH: i64 = 10_000;
 /// How long the live runner waits for a wake-up before looking anyway (a safety net
 /// for a lost notification; wake-ups normally come on every commit).
 const IDLE_RECHECK: Duration = Duration::from_secs(5);
+/// Events the live runner may pass over (none of them its model reads) before it
+/// writes its checkpoint anyway, so a restart does not read long stretches again.
+const CHECKPOINT_AT_LEAST_EVERY: i64 = 10_000;
 
 const RUNTIME_TABLES: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS projection_checkpoints (
@@ -44,6 +47,12 @@ const RUNTIME_TABLES: &[&str] = &[
 /// A read model kept in SQL tables that carry a `generation` column.
 pub trait SqlModel: Send + Sync + 'static {
     const NAME: &'static str;
+    /// Whether the model takes anything from `record`. A batch of records it does not
+    /// read costs no transaction: the runner only moves its position on.
+    fn reads(&self, record: &LogRecord) -> bool {
+        let _ = record;
+        true
+    }
     /// Statements creating the model's tables; run on every start, so idempotent.
     fn tables(&self) -> &'static [&'static str];
     /// Apply events (in position order, none applied before) to `generation`.
@@ -221,11 +230,26 @@ pub struct Projector<M> {
     model: M,
     /// The active generation's position as this process last saw it.
     live: watch::Sender<i64>,
+    /// Where the live runner stands, so a round reads no checkpoint first.
+    cursor: std::sync::Mutex<Option<Cursor>>,
     rebuilds: Rebuilds,
 }
 
+/// The generation the live runner applies to, the position it has got to, and the
+/// last position it wrote down as the generation's checkpoint.
+#[derive(Debug, Clone, Copy)]
+struct Cursor {
+    generation: i64,
+    position: i64,
+    written: i64,
+}
+
 enum Step {
-    Applied(usize),
+    /// This many events were applied; the checkpoint is now at `position`.
+    Applied {
+        count: usize,
+        position: i64,
+    },
     CaughtUp,
     /// The generation was swapped out and dropped.
     Gone,
@@ -249,6 +273,7 @@ impl<M: SqlModel> Projector<M> {
             db,
             model,
             live: watch::channel(0).0,
+            cursor: Default::default(),
             rebuilds: Rebuilds::default(),
         });
         let (_, position) = projector.active().await?;
@@ -299,24 +324,58 @@ impl<M: SqlModel> Projector<M> {
 
     /// Apply everything committed so far to the active generation. Returns its position.
     pub async fn catch_up(&self) -> Result<i64, ProjectionError> {
+        let known = *self.cursor.lock().unwrap_or_else(|e| e.into_inner());
+        let mut cursor = match known {
+            Some(cursor) => cursor,
+            None => self.read_cursor().await?,
+        };
         loop {
-            let (generation, position) = self.active().await?;
-            match self.step(generation, position, LIVE_BATCH).await? {
-                // Publish every committed batch, not only on reaching the head: under
-                // a steady stream of writes the head is seldom reached, and readers
-                // waiting for `min_position` would time out though their write is in.
-                Step::Applied(_) => {
-                    let (_, position) = self.active().await?;
-                    self.publish(position);
+            let recent = self
+                .db
+                .read_recent(cursor.position, None, LIVE_BATCH)
+                .await?;
+            let wanted = recent.records.iter().any(|r| self.model.reads(r));
+            let write_anyway = !recent.records.is_empty()
+                && recent.reached - cursor.written >= CHECKPOINT_AT_LEAST_EVERY;
+            if !wanted && !write_anyway {
+                // Nothing the model reads: its rows already reflect these positions.
+                cursor.position = cursor.position.max(recent.reached);
+            } else {
+                match self
+                    .apply_batch(cursor.generation, recent.records, recent.reached)
+                    .await?
+                {
+                    Step::Applied { position, .. } => {
+                        cursor.position = position;
+                        cursor.written = position;
+                    }
+                    Step::CaughtUp => {}
+                    // Swapped out by a rebuild: carry on with the active generation.
+                    Step::Gone => {
+                        cursor = self.read_cursor().await?;
+                        continue;
+                    }
                 }
-                Step::CaughtUp => {
-                    let (_, position) = self.active().await?;
-                    self.publish(position);
-                    return Ok(position);
-                }
-                Step::Gone => continue,
+            }
+            // Publish every round, not only on reaching the head: under a steady
+            // stream of writes the head is seldom reached, and readers waiting for
+            // `min_position` would time out though their write is in.
+            *self.cursor.lock().unwrap_or_else(|e| e.into_inner()) = Some(cursor);
+            self.publish(cursor.position);
+            if !recent.full {
+                return Ok(cursor.position);
             }
         }
+    }
+
+    /// The active generation and its checkpoint, as the live runner's cursor.
+    async fn read_cursor(&self) -> Result<Cursor, ProjectionError> {
+        let (generation, position) = self.active().await?;
+        Ok(Cursor {
+            generation,
+            position,
+            written: position,
+        })
     }
 
     fn publish(&self, position: i64) {
@@ -341,23 +400,19 @@ impl<M: SqlModel> Projector<M> {
         })
     }
 
-    /// Read the next batch after `after` and apply it to `generation` in one
-    /// transaction together with the checkpoint.
-    async fn step(&self, generation: i64, after: i64, batch: i64) -> Result<Step, ProjectionError> {
-        let records = self.db.read_after(after, batch).await?;
-        self.apply_batch(generation, records).await
-    }
-
-    /// Apply `records` (read after the generation's checkpoint as last known) to
-    /// `generation`, with its checkpoint, in one transaction.
+    /// Apply `records` (read after the generation's checkpoint as last known, and
+    /// every record there is up to `through`) to `generation`, with its checkpoint,
+    /// in one transaction.
     async fn apply_batch(
         &self,
         generation: i64,
         records: Vec<LogRecord>,
+        through: i64,
     ) -> Result<Step, ProjectionError> {
         let Some(last) = records.last().map(|e| e.position) else {
             return Ok(Step::CaughtUp);
         };
+        let through = through.max(last);
         let mut tx = self.db.begin_write().await?;
         let lock_sql = lock_checkpoint_sql(&tx);
         let checkpoint: Option<i64> = on_tx!(&mut tx, t => {
@@ -378,10 +433,13 @@ impl<M: SqlModel> Projector<M> {
         }
         on_tx!(&mut tx, t => {
             sqlx::query("UPDATE projection_checkpoints SET position = $3 WHERE name = $1 AND generation = $2")
-                .bind(M::NAME).bind(generation).bind(last.max(checkpoint)).execute(&mut **t).await?;
+                .bind(M::NAME).bind(generation).bind(through.max(checkpoint)).execute(&mut **t).await?;
         });
         tx.commit().await?;
-        Ok(Step::Applied(count))
+        Ok(Step::Applied {
+            count,
+            position: through.max(checkpoint),
+        })
     }
 }
 

@@ -63,8 +63,8 @@ impl<M: SqlModel> Projector<M> {
                 .map_err(|e| ProjectionError::Task(e.to_string()))??;
             let last = records.last().map_or(position, |r| r.position);
             next = self.read_ahead(last);
-            match self.apply_batch(generation, records).await? {
-                Step::Applied(count) => {
+            match self.apply_batch(generation, records, last).await? {
+                Step::Applied { count, .. } => {
                     position = last;
                     self.rebuilds.update(|s| {
                         s.position = position;

@@ -237,8 +237,8 @@ impl SearchProjection {
     /// Apply until caught up (or one batch), and commit when due.
     async fn step(&self) -> Result<Step, SearchError> {
         let mut live = self.live.lock().await;
-        let records = self.db.read_after(live.applied, BATCH).await?;
-        let full = records.len() as i64 == BATCH;
+        let recent = self.db.read_recent(live.applied, None, BATCH).await?;
+        let (records, full) = (recent.records, recent.full);
         self.apply_or_reload(&mut live, &records).await?;
         if live.commit_due(*self.wanted.borrow(), self.commit_interval) {
             live.commit().await?;

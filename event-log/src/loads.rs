@@ -1,0 +1,147 @@
+//! Cold loads gathered: on PostgreSQL, the loads that wait while others are under
+//! way are read together, many aggregates in one query, the way the group
+//! committer writes many aggregates' batches in one transaction. Commands on many
+//! different aggregates (bookings on distinct listings) each start with a load;
+//! one statement each was most of what the database did for them.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use sqlx::postgres::PgPool;
+use tokio::sync::{mpsc, oneshot, Semaphore};
+
+use crate::snapshots::{Loaded, LoadedRows};
+use crate::StoreError;
+
+/// Queries under way at once; what arrives meanwhile waits and joins the next.
+const LOADS_IN_FLIGHT: usize = 4;
+/// Most aggregates one query loads.
+const MOST_PER_QUERY: usize = 256;
+/// Loads waiting before callers are made to wait to queue.
+const QUEUE: usize = 65_536;
+
+/// Handle to the task that gathers cold loads.
+#[derive(Debug, Clone)]
+pub(crate) struct Loader {
+    requests: mpsc::Sender<Request>,
+}
+
+#[derive(Debug)]
+struct Request {
+    aggregate_type: String,
+    aggregate_id: String,
+    reply: oneshot::Sender<Result<Loaded, StoreError>>,
+}
+
+impl Loader {
+    /// Start the task; it ends when every handle is dropped.
+    pub(crate) fn spawn(pool: PgPool) -> Self {
+        let (requests, queue) = mpsc::channel(QUEUE);
+        tokio::spawn(run(pool, queue));
+        Self { requests }
+    }
+
+    /// The newest snapshot of one aggregate and its events after it.
+    pub(crate) async fn load(
+        &self,
+        aggregate_type: &str,
+        aggregate_id: &str,
+    ) -> Result<Loaded, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        let request = Request {
+            aggregate_type: aggregate_type.to_string(),
+            aggregate_id: aggregate_id.to_string(),
+            reply,
+        };
+        let stopped = || StoreError::Load("the loader has stopped".into());
+        self.requests.send(request).await.map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+}
+
+async fn run(pool: PgPool, mut queue: mpsc::Receiver<Request>) {
+    let slots = Arc::new(Semaphore::new(LOADS_IN_FLIGHT));
+    while let Some(first) = queue.recv().await {
+        // A free slot first, so what queues meanwhile joins this query.
+        let permit = slots
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("the semaphore is never closed");
+        let mut waiting = vec![first];
+        while waiting.len() < MOST_PER_QUERY {
+            match queue.try_recv() {
+                Ok(next) => waiting.push(next),
+                Err(_) => break,
+            }
+        }
+        let pool = pool.clone();
+        tokio::spawn(async move {
+            load_together(&pool, waiting).await;
+            drop(permit);
+        });
+    }
+}
+
+/// Rows of kind 0 are snapshots (their sequence is `last_sequence`), of kind 1
+/// events after the newest snapshot, per aggregate.
+const QUERY: &str = "SELECT aggregate_id, 0 AS kind, last_sequence AS sequence,
+        CAST(0 AS BIGINT) AS position, '' AS event_version, CAST(payload AS TEXT) AS payload
+     FROM snapshots WHERE aggregate_type = $1 AND aggregate_id = ANY($2)
+     UNION ALL
+     SELECT e.aggregate_id, 1, e.sequence, e.position, e.event_version, CAST(e.payload AS TEXT)
+     FROM events e WHERE e.aggregate_type = $1 AND e.aggregate_id = ANY($2)
+       AND e.sequence > COALESCE((SELECT MAX(s.last_sequence) FROM snapshots s
+                                  WHERE s.aggregate_type = $1 AND s.aggregate_id = e.aggregate_id), 0)
+     ORDER BY 1, 2, 3";
+
+/// A row of [`QUERY`]: the aggregate's id, then a row of [`LoadedRows`].
+type RowOfAggregate = (String, i32, i64, i64, String, String);
+
+/// Load every waiting aggregate, one query per aggregate type, and answer each.
+async fn load_together(pool: &PgPool, waiting: Vec<Request>) {
+    let mut by_type: HashMap<String, Vec<Request>> = HashMap::new();
+    for request in waiting {
+        by_type
+            .entry(request.aggregate_type.clone())
+            .or_default()
+            .push(request);
+    }
+    for (aggregate_type, requests) in by_type {
+        let mut ids: Vec<&str> = requests.iter().map(|r| r.aggregate_id.as_str()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let rows: Result<Vec<RowOfAggregate>, sqlx::Error> = sqlx::query_as(QUERY)
+            .bind(&aggregate_type)
+            .bind(&ids)
+            .fetch_all(pool)
+            .await;
+        let rows = match rows {
+            Ok(rows) => rows,
+            Err(error) => {
+                let message = error.to_string();
+                for request in requests {
+                    let _ = request.reply.send(Err(StoreError::Load(message.clone())));
+                }
+                continue;
+            }
+        };
+        let mut per_id: HashMap<String, LoadedRows> = HashMap::new();
+        for (aggregate_id, kind, sequence, position, event_version, payload) in rows {
+            per_id.entry(aggregate_id).or_default().push((
+                kind,
+                sequence,
+                position,
+                event_version,
+                payload,
+            ));
+        }
+        for request in requests {
+            let rows = per_id
+                .get(&request.aggregate_id)
+                .cloned()
+                .unwrap_or_default();
+            let _ = request.reply.send(crate::snapshots::fold_loaded(rows));
+        }
+    }
+}

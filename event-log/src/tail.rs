@@ -176,9 +176,18 @@ impl LogTail {
 }
 
 impl Database {
+    /// The last position committed as this process heard of it (0 without a store):
+    /// a reader that wants everything committed so far reads until it reaches this,
+    /// since the tail may answer with fewer records than the database holds.
+    pub fn heard_head(&self) -> i64 {
+        self.tail().map_or(0, |tail| tail.heard())
+    }
+
     /// Up to `limit` records after `after` (of `aggregate_type` only, if given) and
     /// the position a reader reaches by taking them: from the tail in memory when it
-    /// holds them, else from the database.
+    /// holds them, else from the database. The tail may not have read the newest
+    /// commits yet: a follower woken by [`LogTail::reached`] takes what it has, and
+    /// one that wants every commit heard of reads on to [`heard_head`](Self::heard_head).
     pub async fn read_recent(
         &self,
         after: i64,

@@ -58,24 +58,29 @@ impl ApiKeys {
         Ok(keys)
     }
 
-    /// Apply the key events committed since the last look.
+    /// Apply the key events committed since the last look (every commit this
+    /// process has heard of: a key created here is found right after).
     pub async fn refresh(&self) -> Result<(), LogError> {
         let _one_at_a_time = self.refreshing.lock().await;
-        let after = self.keys.read().expect("key table poisoned").position;
-        let records = self
-            .db
-            .read_recent(after, Some(API_KEY_AGGREGATE), i64::MAX)
-            .await?
-            .records;
-        if records.is_empty() {
-            return Ok(());
+        let target = self.db.heard_head();
+        let mut after = self.keys.read().expect("key table poisoned").position;
+        loop {
+            let recent = self
+                .db
+                .read_recent(after, Some(API_KEY_AGGREGATE), i64::MAX)
+                .await?;
+            if !recent.records.is_empty() {
+                let mut keys = self.keys.write().expect("key table poisoned");
+                for record in recent.records {
+                    let event: ApiKeyEvent = record.decode_as()?;
+                    keys.apply(record.position, event);
+                }
+            }
+            if recent.reached >= target {
+                return Ok(());
+            }
+            after = recent.reached;
         }
-        let mut keys = self.keys.write().expect("key table poisoned");
-        for record in records {
-            let event: ApiKeyEvent = record.decode_as()?;
-            keys.apply(record.position, event);
-        }
-        Ok(())
     }
 
     /// Refresh on every commit heard of, and at least every second.

@@ -96,6 +96,13 @@ impl<M: InMemory> LiveCopy<M> {
 
     /// Apply every event committed so far.
     pub async fn catch_up(&self) -> Result<(), ProjectionError> {
+        self.apply_until(self.db.heard_head()).await
+    }
+
+    /// Apply what the log holds until the copy reaches `target` and the log's tail
+    /// has nothing more (a follower passes 0: it takes what the tail has, and is
+    /// woken again when the tail moves on).
+    async fn apply_until(&self, target: i64) -> Result<(), ProjectionError> {
         let _one_at_a_time = self.catching_up.lock().await;
         loop {
             let round = self.round(self.position()).await?;
@@ -104,7 +111,7 @@ impl<M: InMemory> LiveCopy<M> {
                 model.apply(&round.records)?;
                 self.publish(round.reached);
             }
-            if !round.full {
+            if !round.full && round.reached >= target {
                 return Ok(());
             }
         }
@@ -197,7 +204,7 @@ impl<M: InMemory> LiveCopy<M> {
         let live = self.clone();
         tokio::spawn(async move {
             loop {
-                if let Err(error) = live.catch_up().await {
+                if let Err(error) = live.apply_until(0).await {
                     tracing::error!(%error, "{} failed to follow the log; retrying", M::WHAT);
                     tokio::time::sleep(Duration::from_secs(1)).await;
                     continue;

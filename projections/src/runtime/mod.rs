@@ -304,7 +304,7 @@ impl<M: SqlModel> Projector<M> {
         let projector = self.clone();
         tokio::spawn(async move {
             loop {
-                match projector.catch_up().await {
+                match projector.apply_until(0).await {
                     Ok(_) => {}
                     Err(error) => {
                         tracing::error!(projection = M::NAME, %error, "projection failed; retrying");
@@ -324,6 +324,13 @@ impl<M: SqlModel> Projector<M> {
 
     /// Apply everything committed so far to the active generation. Returns its position.
     pub async fn catch_up(&self) -> Result<i64, ProjectionError> {
+        self.apply_until(self.db.heard_head()).await
+    }
+
+    /// Apply what the log holds until the generation reaches `target` and the log's
+    /// tail has nothing more (a follower passes 0: it takes what the tail has, and
+    /// is woken again when the tail moves on). Returns the position reached.
+    async fn apply_until(&self, target: i64) -> Result<i64, ProjectionError> {
         let known = *self.cursor.lock().unwrap_or_else(|e| e.into_inner());
         let mut cursor = match known {
             Some(cursor) => cursor,
@@ -362,7 +369,7 @@ impl<M: SqlModel> Projector<M> {
             // `min_position` would time out though their write is in.
             *self.cursor.lock().unwrap_or_else(|e| e.into_inner()) = Some(cursor);
             self.publish(cursor.position);
-            if !recent.full {
+            if !recent.full && cursor.position >= target {
                 return Ok(cursor.position);
             }
         }

@@ -349,7 +349,11 @@ impl<M: SqlModel> Projector<M> {
                 cursor.position = cursor.position.max(recent.reached);
             } else {
                 match self
-                    .apply_batch(cursor.generation, recent.records, recent.reached)
+                    .apply_batch(
+                        Target::Active(cursor.generation),
+                        recent.records,
+                        recent.reached,
+                    )
                     .await?
                 {
                     Step::Applied { position, .. } => {
@@ -408,11 +412,11 @@ impl<M: SqlModel> Projector<M> {
     }
 
     /// Apply `records` (read after the generation's checkpoint as last known, and
-    /// every record there is up to `through`) to `generation`, with its checkpoint,
-    /// in one transaction.
+    /// every record there is up to `through`) to the target generation, with its
+    /// checkpoint, in one transaction.
     async fn apply_batch(
         &self,
-        generation: i64,
+        target: Target,
         records: Vec<LogRecord>,
         through: i64,
     ) -> Result<Step, ProjectionError> {
@@ -421,7 +425,10 @@ impl<M: SqlModel> Projector<M> {
         };
         let through = through.max(last);
         let mut tx = self.db.begin_write().await?;
-        let lock_sql = lock_checkpoint_sql(&tx);
+        let (generation, lock_sql) = match target {
+            Target::Active(generation) => (generation, lock_active_checkpoint_sql(&tx)),
+            Target::Fresh(generation) => (generation, lock_checkpoint_sql(&tx)),
+        };
         let checkpoint: Option<i64> = on_tx!(&mut tx, t => {
             sqlx::query_scalar(lock_sql)
                 .bind(M::NAME).bind(generation).fetch_optional(&mut **t).await?
@@ -447,6 +454,35 @@ impl<M: SqlModel> Projector<M> {
             count,
             position: through.max(checkpoint),
         })
+    }
+}
+
+/// The generation a batch goes to.
+#[derive(Debug, Clone, Copy)]
+enum Target {
+    /// The live runner's: only while it is the active one. A rebuild may swap it
+    /// out between the runner's rounds; a batch applied to it after that would be
+    /// published as reached though queries read the fresh generation.
+    Active(i64),
+    /// A rebuild's, not yet swapped in.
+    Fresh(i64),
+}
+
+/// [`lock_checkpoint_sql`] for a generation that must be the active one: no row
+/// when it is not. On PostgreSQL both rows are locked, so a swap under way (which
+/// updates the active row) is waited for and then seen.
+fn lock_active_checkpoint_sql(tx: &WriteTx) -> &'static str {
+    match tx {
+        WriteTx::Sqlite(_) => {
+            "SELECT c.position FROM projection_checkpoints c
+             JOIN projection_active a ON a.name = c.name AND a.generation = c.generation
+             WHERE c.name = $1 AND c.generation = $2"
+        }
+        WriteTx::Postgres(_) => {
+            "SELECT c.position FROM projection_checkpoints c
+             JOIN projection_active a ON a.name = c.name AND a.generation = c.generation
+             WHERE c.name = $1 AND c.generation = $2 FOR UPDATE"
+        }
     }
 }
 

@@ -63,7 +63,10 @@ impl<M: SqlModel> Projector<M> {
                 .map_err(|e| ProjectionError::Task(e.to_string()))??;
             let last = records.last().map_or(position, |r| r.position);
             next = self.read_ahead(last);
-            match self.apply_batch(generation, records, last).await? {
+            match self
+                .apply_batch(Target::Fresh(generation), records, last)
+                .await?
+            {
                 Step::Applied { count, .. } => {
                     position = last;
                     self.rebuilds.update(|s| {

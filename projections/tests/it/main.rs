@@ -4,5 +4,6 @@ mod availability_projection;
 mod listings_statuses;
 mod live_availability;
 mod open_holds_projection;
+mod stay_nights_batches;
 mod support;
 mod warehouses_upcast;

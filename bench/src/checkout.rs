@@ -61,7 +61,7 @@ pub async fn run(args: CheckoutArgs) -> anyhow::Result<()> {
         bail!("--buyers, --skus and --duration must be at least 1");
     }
     let (_lock, backend) = open_exclusive(&args.storage, "bench checkout").await?;
-    let committed = backend.commands.store().committed();
+    let committed = backend.commands.store().follow_tail();
     backend.availability.catch_up().await?;
     backend.availability.spawn_live(committed.clone());
     crate::spawn_order_process(&backend).await?;

@@ -77,11 +77,12 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
 }
 
 /// Start the order process on `backend`, planning over availability in memory
-/// (loaded here and following the log).
+/// (loaded here and following the log), both reading the log's tail in memory as
+/// the server's do.
 pub async fn spawn_order_process(backend: &app::server::Backend) -> anyhow::Result<()> {
     let availability =
         projections::availability::LiveAvailability::load(&backend.availability).await?;
-    availability.spawn_follow(backend.commands.store().committed());
+    availability.spawn_follow(backend.commands.store().follow_tail());
     commands::order_process::spawn_order_process(
         backend.commands.clone(),
         std::sync::Arc::new(api::allocation::ReadSidePlanner {

@@ -2,10 +2,8 @@
 //! in flight are written together by the next one, so one transaction (one fsync)
 //! serves many commands on many aggregates.
 
-use std::sync::Arc;
-
 use event_log::{AppendBatch, Conflict, EventStore, StoreError};
-use tokio::sync::{mpsc, oneshot, Semaphore};
+use tokio::sync::{mpsc, oneshot};
 
 /// Most events one append transaction carries; more wait for the next.
 const MAX_EVENTS_PER_COMMIT: usize = 10_000;
@@ -69,32 +67,20 @@ impl GroupCommitter {
     }
 }
 
-async fn run(store: EventStore, mut queue: mpsc::Receiver<Request>) {
-    let in_flight = Arc::new(Semaphore::new(APPENDS_IN_FLIGHT));
-    while let Some(first) = queue.recv().await {
-        // Wait for a free slot first, so what queues meanwhile joins this group.
-        let permit = in_flight
-            .clone()
-            .acquire_owned()
-            .await
-            .expect("the semaphore is never closed");
-        let mut waiting = vec![first];
-        let mut events = waiting[0].batch.events.len();
-        while events < MAX_EVENTS_PER_COMMIT {
-            match queue.try_recv() {
-                Ok(next) => {
-                    events += next.batch.events.len();
-                    waiting.push(next);
-                }
-                Err(_) => break,
-            }
-        }
+async fn run(store: EventStore, queue: mpsc::Receiver<Request>) {
+    let serve = |group: Vec<Request>| {
         let store = store.clone();
-        tokio::spawn(async move {
-            commit_group(&store, waiting).await;
-            drop(permit);
-        });
-    }
+        async move { commit_group(&store, group).await }
+    };
+    let events = |request: &Request| request.batch.events.len();
+    event_log::groups::serve_in_groups(
+        queue,
+        APPENDS_IN_FLIGHT,
+        MAX_EVENTS_PER_COMMIT,
+        events,
+        serve,
+    )
+    .await;
 }
 
 async fn commit_group(store: &EventStore, waiting: Vec<Request>) {

@@ -19,6 +19,7 @@
 //!   on PostgreSQL by `loads`), receipts and process checkpoints.
 //! * [`tail`] — [`LogTail`]: the log's newest records in memory, read once for
 //!   every reader of the process ([`Database::read_recent`]).
+//! * [`groups`] — requests served in groups (group commit, gathered loads).
 //! * [`write`] — read models' write transactions.
 //!
 //! Both backends keep the postgres-es / sqlite-es `events` and `snapshots` layout,
@@ -50,6 +51,7 @@ macro_rules! on_tx {
 
 pub mod backend;
 pub mod database;
+pub mod groups;
 mod loads;
 pub mod postgres;
 pub mod reads;

@@ -5,10 +5,9 @@
 //! one statement each was most of what the database did for them.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use sqlx::postgres::PgPool;
-use tokio::sync::{mpsc, oneshot, Semaphore};
+use tokio::sync::{mpsc, oneshot};
 
 use crate::snapshots::{Loaded, LoadedRows};
 use crate::StoreError;
@@ -59,28 +58,12 @@ impl Loader {
     }
 }
 
-async fn run(pool: PgPool, mut queue: mpsc::Receiver<Request>) {
-    let slots = Arc::new(Semaphore::new(LOADS_IN_FLIGHT));
-    while let Some(first) = queue.recv().await {
-        // A free slot first, so what queues meanwhile joins this query.
-        let permit = slots
-            .clone()
-            .acquire_owned()
-            .await
-            .expect("the semaphore is never closed");
-        let mut waiting = vec![first];
-        while waiting.len() < MOST_PER_QUERY {
-            match queue.try_recv() {
-                Ok(next) => waiting.push(next),
-                Err(_) => break,
-            }
-        }
+async fn run(pool: PgPool, queue: mpsc::Receiver<Request>) {
+    let serve = |group: Vec<Request>| {
         let pool = pool.clone();
-        tokio::spawn(async move {
-            load_together(&pool, waiting).await;
-            drop(permit);
-        });
-    }
+        async move { load_together(&pool, group).await }
+    };
+    crate::groups::serve_in_groups(queue, LOADS_IN_FLIGHT, MOST_PER_QUERY, |_| 1, serve).await;
 }
 
 /// Rows of kind 0 are snapshots (their sequence is `last_sequence`), of kind 1

@@ -1,7 +1,7 @@
 //! A cold aggregate loads as its newest snapshot and the events after it, in one
 //! round trip, on both databases.
 
-use event_log::{AppendBatch, Database, EventStore, NewEvent, Snapshot};
+use event_log::{AppendBatch, NewEvent, Snapshot};
 use event_schemas::Metadata;
 use serde_json::json;
 
@@ -23,10 +23,7 @@ fn event(n: i64) -> NewEvent {
 
 async fn a_cold_aggregate_loads_its_newest_snapshot_and_what_follows(backend: Backend) {
     let env = Env::new(backend).await;
-    let db = Database::connect(env.database_url(), env.data_dir())
-        .await
-        .unwrap();
-    let store = EventStore::open(db.clone()).await.unwrap();
+    let (db, store) = env.open_log().await;
     let batch = AppendBatch {
         aggregate_type: "note".into(),
         aggregate_id: "n-1".into(),
@@ -71,10 +68,7 @@ on_both_backends!(cold_loads_under_way_together_each_get_their_own_aggregate);
 /// its own aggregate's newest snapshot and events, whatever loads beside it.
 async fn cold_loads_under_way_together_each_get_their_own_aggregate(backend: Backend) {
     let env = Env::new(backend).await;
-    let db = Database::connect(env.database_url(), env.data_dir())
-        .await
-        .unwrap();
-    let store = EventStore::open(db.clone()).await.unwrap();
+    let (db, store) = env.open_log().await;
     let batches: Vec<AppendBatch> = (1..=40)
         .map(|i| AppendBatch {
             aggregate_type: if i % 2 == 0 { "note" } else { "memo" }.into(),

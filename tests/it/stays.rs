@@ -8,7 +8,7 @@
 //! hidden until an admin approves it.
 
 use chrono::{Duration, NaiveDate, Utc};
-use event_log::{AppendBatch, Database, EventStore, NewEvent};
+use event_log::{AppendBatch, NewEvent};
 use event_schemas::Metadata;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -362,10 +362,7 @@ async fn append_past_the_aggregate(
 
 /// Append one event to `listing_id`'s stream directly, while no server runs.
 async fn append_listing_event(env: &Env, listing_id: &str, event_type: &str, payload: Value) {
-    let db = Database::connect(env.database_url(), env.data_dir())
-        .await
-        .unwrap();
-    let store = EventStore::open(db.clone()).await.unwrap();
+    let (db, store) = env.open_log().await;
     let stream = store.load("listing", listing_id, 0).await.unwrap();
     let batch = AppendBatch {
         aggregate_type: "listing".into(),
@@ -503,10 +500,7 @@ async fn a_refund_lost_to_a_crash_after_the_cancellation_is_still_asked(backend:
     assert_eq!(refunded["status"], "refunded", "{refunded}");
     assert_eq!(refunded["refund_reason"], "stay_cancelled", "{refunded}");
     server.stop().await;
-    let db = Database::connect(env.database_url(), env.data_dir())
-        .await
-        .unwrap();
-    let store = EventStore::open(db.clone()).await.unwrap();
+    let (db, store) = env.open_log().await;
     let refunds: Vec<Value> = store
         .load("order", "stay:4.loft.s-1", 0)
         .await

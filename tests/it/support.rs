@@ -85,6 +85,16 @@ impl Env {
         self.data_dir.path()
     }
 
+    /// The test's log opened beside (or instead of) a server: its connections and
+    /// its store.
+    pub async fn open_log(&self) -> (event_log::Database, event_log::EventStore) {
+        let db = event_log::Database::connect(self.database_url(), self.data_dir())
+            .await
+            .unwrap();
+        let store = event_log::EventStore::open(db.clone()).await.unwrap();
+        (db, store)
+    }
+
     /// The test's own PostgreSQL database, when it runs on PostgreSQL.
     pub fn database_url(&self) -> Option<&str> {
         self.db.as_deref().map(|db| db.url.as_str())

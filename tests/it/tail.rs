@@ -2,7 +2,7 @@
 //! databases: the same records in the same order, cut at the same limit, with a
 //! position reached that never claims a record it did not hand over.
 
-use event_log::{AppendBatch, Database, EventSource, EventStore, NewEvent};
+use event_log::{AppendBatch, Database, EventSource, NewEvent};
 use event_schemas::Metadata;
 use serde_json::json;
 
@@ -42,20 +42,14 @@ async fn from_database(db: &Database, after: i64, kind: Option<&str>, limit: i64
 async fn the_tail_answers_readers_as_the_database_does(backend: Backend) {
     let env = Env::new(backend).await;
     // What was committed before the store opened is read from the database.
-    let earlier = Database::connect(env.database_url(), env.data_dir())
-        .await
-        .unwrap();
-    let earlier_store = EventStore::open(earlier.clone()).await.unwrap();
+    let (earlier, earlier_store) = env.open_log().await;
     earlier_store
         .append(&[batch("memo", "m-0", 0, 3)])
         .await
         .unwrap();
     drop(earlier_store);
     crate::upcasting::close(earlier).await;
-    let db = Database::connect(env.database_url(), env.data_dir())
-        .await
-        .unwrap();
-    let store = EventStore::open(db.clone()).await.unwrap();
+    let (db, store) = env.open_log().await;
     let started_at = store.last_committed();
     let mut reached = store.follow_tail();
     let tail = db.tail().expect("an open store keeps a tail").clone();

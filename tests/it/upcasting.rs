@@ -5,7 +5,7 @@
 //! one), the projections (allocation ships from the warehouse by its rates) and
 //! search (which follows the whole log past it).
 
-use event_log::{AppendBatch, Database, EventSource, EventStore, NewEvent, Pools};
+use event_log::{AppendBatch, Database, EventSource, NewEvent, Pools};
 use event_schemas::Metadata;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -27,10 +27,7 @@ fn warehouse(id: &str) -> Value {
 
 /// Write the 1.0 row an older build wrote for `ams`, before any server runs.
 async fn write_v1_row(env: &Env) {
-    let db = Database::connect(env.database_url(), env.data_dir())
-        .await
-        .unwrap();
-    let store = EventStore::open(db.clone()).await.unwrap();
+    let (db, store) = env.open_log().await;
     let batch = AppendBatch {
         aggregate_type: "warehouse".into(),
         aggregate_id: "ams".into(),

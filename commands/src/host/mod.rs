@@ -111,9 +111,14 @@ struct Job<A: Hosted> {
     reply: oneshot::Sender<Answer<A>>,
 }
 
+/// A job as it waits in an owner's queue: boxed, since a queue sets aside a block of
+/// slots when it is made, and a host makes one per live aggregate (a booking on a
+/// listing not yet live makes two).
+type Queued<A> = Box<Job<A>>;
+
 /// The live owners by aggregate id, each with the generation that tells a new owner
 /// from an evicted one of the same aggregate.
-type OwnerMap<A> = Arc<Mutex<HashMap<String, (u64, mpsc::Sender<Job<A>>)>>>;
+type OwnerMap<A> = Arc<Mutex<HashMap<String, (u64, mpsc::Sender<Queued<A>>)>>>;
 
 /// What every owner of every aggregate type works with.
 #[derive(Clone)]
@@ -205,13 +210,13 @@ impl<A: Hosted> AggregateHost<A> {
         min_position: i64,
     ) -> Answer<A> {
         let (reply, answer) = oneshot::channel();
-        let mut job = Job {
+        let mut job = Box::new(Job {
             command,
             metadata,
             keyed,
             min_position,
             reply,
-        };
+        });
         loop {
             let sender = self.owner(id, likely_new);
             match sender.try_send(job) {
@@ -240,7 +245,7 @@ impl<A: Hosted> AggregateHost<A> {
         self.owners.lock().expect("owner map poisoned").len()
     }
 
-    fn owner(&self, id: &str, likely_new: bool) -> mpsc::Sender<Job<A>> {
+    fn owner(&self, id: &str, likely_new: bool) -> mpsc::Sender<Queued<A>> {
         let mut owners = self.owners.lock().expect("owner map poisoned");
         if let Some((_, sender)) = owners.get(id) {
             if !sender.is_closed() {

@@ -66,12 +66,12 @@ enum Wake<A: Hosted> {
 }
 
 impl<A: Hosted> Owner<A> {
-    pub(super) async fn run(mut self, mut queue: mpsc::Receiver<Job<A>>) {
+    pub(super) async fn run(mut self, mut queue: mpsc::Receiver<Queued<A>>) {
         let mut flight: Option<InFlight<A>> = None;
         loop {
             let Some(mut current) = flight.take() else {
                 let first = match tokio::time::timeout(IDLE_EVICTION, queue.recv()).await {
-                    Ok(Some(job)) => job,
+                    Ok(Some(job)) => *job,
                     Ok(None) => return,
                     Err(_idle) => {
                         self.evict(&mut queue).await;
@@ -91,7 +91,7 @@ impl<A: Hosted> Owner<A> {
             let wake = tokio::select! {
                 biased;
                 result = &mut current.result => Wake::Landed(result),
-                job = queue.recv() => Wake::Queued(job),
+                job = queue.recv() => Wake::Queued(job.map(|job| *job)),
             };
             flight = match wake {
                 Wake::Landed(result) => self.land_and_retry(current, result).await,
@@ -118,7 +118,7 @@ impl<A: Hosted> Owner<A> {
     }
 
     /// Leave the owner map, refuse new commands, and finish those already queued.
-    async fn evict(&mut self, queue: &mut mpsc::Receiver<Job<A>>) {
+    async fn evict(&mut self, queue: &mut mpsc::Receiver<Queued<A>>) {
         // A new owner may write from now on: answers read the log again.
         self.synced = None;
         {
@@ -133,7 +133,7 @@ impl<A: Hosted> Owner<A> {
         queue.close();
         let mut rest = Vec::new();
         while let Some(job) = queue.recv().await {
-            rest.push(job);
+            rest.push(*job);
         }
         let flight = self.launch(rest, None, 1).await;
         self.finish(flight).await;
@@ -466,11 +466,11 @@ impl SnapshotPacing {
 }
 
 /// `first` and whatever else is queued behind it, up to a batch's size.
-fn drain<A: Hosted>(first: Job<A>, queue: &mut mpsc::Receiver<Job<A>>) -> Vec<Job<A>> {
+fn drain<A: Hosted>(first: Job<A>, queue: &mut mpsc::Receiver<Queued<A>>) -> Vec<Job<A>> {
     let mut jobs = vec![first];
     while jobs.len() < MAX_COMMANDS_PER_BATCH {
         match queue.try_recv() {
-            Ok(job) => jobs.push(job),
+            Ok(job) => jobs.push(*job),
             Err(_) => break,
         }
     }

@@ -229,7 +229,9 @@ async fn run_case(plans: Vec<Plan>) {
                     min_position: 0,
                     reply,
                 };
-                queue.try_send(job).expect("the owner takes the job");
+                queue
+                    .try_send(Box::new(job))
+                    .expect("the owner takes the job");
                 Awaited::Later(answer)
             })
             .collect()

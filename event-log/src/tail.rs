@@ -29,7 +29,7 @@ const KEPT: usize = 65_536;
 const BATCH: i64 = 10_000;
 
 /// The records after a position and the position a reader reaches by taking them.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Recent {
     pub records: Vec<LogRecord>,
     /// Every record wanted up to here is in `records`: the reader may go on from it.

@@ -10,7 +10,8 @@ use crate::support::{Backend, Env};
 
 on_both_backends!(a_cold_aggregate_loads_its_newest_snapshot_and_what_follows);
 
-fn event(n: i64) -> NewEvent {
+/// An event whose payload is `{"Noted": {"n": n}}`.
+pub(crate) fn event(n: i64) -> NewEvent {
     NewEvent {
         event_id: uuid::Uuid::now_v7(),
         event_type: "Noted".into(),

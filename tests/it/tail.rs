@@ -2,9 +2,7 @@
 //! databases: the same records in the same order, cut at the same limit, with a
 //! position reached that never claims a record it did not hand over.
 
-use event_log::{AppendBatch, Database, EventSource, NewEvent};
-use event_schemas::Metadata;
-use serde_json::json;
+use event_log::{AppendBatch, Database, EventSource};
 
 use crate::on_both_backends;
 use crate::support::{Backend, Env};
@@ -16,16 +14,7 @@ fn batch(aggregate_type: &str, id: &str, expected_sequence: i64, count: i64) -> 
         aggregate_type: aggregate_type.into(),
         aggregate_id: id.into(),
         expected_sequence,
-        events: (1..=count)
-            .map(|n| NewEvent {
-                event_id: uuid::Uuid::now_v7(),
-                event_type: "Noted".into(),
-                event_version: "1.0".into(),
-                payload: json!({ "Noted": { "n": n } }).to_string(),
-                metadata: Metadata::default(),
-                occurred_at: chrono::Utc::now(),
-            })
-            .collect(),
+        events: (1..=count).map(crate::snapshots::event).collect(),
         receipts: Vec::new(),
     }
 }

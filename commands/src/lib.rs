@@ -22,7 +22,7 @@ pub mod committer;
 pub mod expiry;
 pub mod flash_sales;
 pub mod host;
-pub mod lease;
+pub use event_log::lease;
 pub mod order_process;
 pub mod orders;
 pub mod reservations;

@@ -50,8 +50,10 @@ macro_rules! on_tx {
 }
 
 pub mod backend;
+mod copy;
 pub mod database;
 pub mod groups;
+pub mod lease;
 mod loads;
 pub mod postgres;
 pub mod reads;

@@ -55,6 +55,12 @@ const MIGRATIONS: &[&str] = &[
         position INTEGER NOT NULL,
         recorded_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
         PRIMARY KEY (scope, key))",
+    // A query node's copy of the log, taken from a stream: the stream's sequence of
+    // the last message copied, written with the events it brought.
+    "CREATE TABLE IF NOT EXISTS stream_copies (
+        stream TEXT PRIMARY KEY,
+        sequence INTEGER NOT NULL,
+        position INTEGER NOT NULL)",
     "CREATE TABLE IF NOT EXISTS process_checkpoints (
         name TEXT PRIMARY KEY,
         position INTEGER NOT NULL)",

@@ -20,8 +20,11 @@ pub struct EventStore {
     backend: Arc<dyn LogBackend>,
     /// Gathers cold loads into shared queries (PostgreSQL).
     loader: Option<Loader>,
-    head: watch::Sender<i64>,
-    heard: Arc<Heard>,
+    pub(crate) head: watch::Sender<i64>,
+    pub(crate) heard: Arc<Heard>,
+    /// A query node's copy of another log: it takes events only through
+    /// [`copy_in`](Self::copy_in), and refuses appends.
+    copy: bool,
 }
 
 /// What this process has heard of commits, to tell when an aggregate's copy in
@@ -42,6 +45,22 @@ impl EventStore {
     /// Open the log: apply migrations, learn the head position, and (on PostgreSQL)
     /// listen for commits of other processes.
     pub async fn open(db: Database) -> Result<Self, StoreError> {
+        Self::open_as(db, false).await
+    }
+
+    /// Open a query node's copy of a log kept from a stream: as [`open`](Self::open),
+    /// but every append is refused ([`StoreError::Copy`]); events arrive through
+    /// [`copy_in`](Self::copy_in).
+    pub async fn open_copy(db: Database) -> Result<Self, StoreError> {
+        Self::open_as(db, true).await
+    }
+
+    /// Whether this is a query node's copy of a log.
+    pub fn is_copy(&self) -> bool {
+        self.copy
+    }
+
+    async fn open_as(db: Database, copy: bool) -> Result<Self, StoreError> {
         let backend = db.log_backend();
         backend.migrate().await?;
         let loader = match db.pools() {
@@ -52,6 +71,7 @@ impl EventStore {
             db,
             backend,
             loader,
+            copy,
             head: watch::channel(0).0,
             heard: Arc::new(Heard {
                 instance: rand_instance(),
@@ -107,6 +127,9 @@ impl EventStore {
         batches: &[AppendBatch],
         before_commit: Option<crate::backend::BeforeCommit<'_>>,
     ) -> Result<Vec<Result<Vec<i64>, Conflict>>, StoreError> {
+        if self.copy {
+            return Err(StoreError::Copy);
+        }
         if batches.iter().all(|b| b.events.is_empty()) {
             return Ok(batches.iter().map(|_| Ok(Vec::new())).collect());
         }

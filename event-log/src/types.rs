@@ -90,6 +90,8 @@ pub enum StoreError {
     Commit(String),
     #[error("loading the aggregate failed: {0}")]
     Load(String),
+    #[error("this node keeps a copy of the log and takes no writes: send them to a command node")]
+    Copy,
 }
 
 impl From<crate::LogError> for StoreError {

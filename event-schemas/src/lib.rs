@@ -38,7 +38,7 @@ pub use reorder::ReorderEvent;
 pub use reservation::{LineShortage, ReservationEvent, ReservationLine};
 pub use stays::{ListingEvent, StaySearchEvent};
 pub use stock::StockEvent;
-pub use upcast::{decode_str, decode_value, upcast};
+pub use upcast::{current_version, decode_str, decode_value, upcast};
 pub use values::{GeoPoint, Money, ShippingRate};
 pub use warehouse::WarehouseEvent;
 

@@ -47,6 +47,17 @@ pub fn upcast(aggregate_type: &str, event_version: &str, payload: &mut Value) {
     }
 }
 
+/// The version an event of `aggregate_type` named `event_type` is written with by
+/// this build: what [`upcast`] brings an older payload to.
+pub fn current_version(aggregate_type: &str, event_type: &str) -> &'static str {
+    match (aggregate_type, event_type) {
+        (WAREHOUSE_AGGREGATE, "WarehouseRegistered") => {
+            crate::warehouse::WAREHOUSE_REGISTERED_VERSION
+        }
+        _ => crate::CURRENT_EVENT_VERSION,
+    }
+}
+
 /// Parse a stored payload's JSON text into `E`, upcasting it first when its version
 /// is an old one. A current payload is parsed straight from the text.
 pub fn decode_str<E: DeserializeOwned>(

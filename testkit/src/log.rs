@@ -46,6 +46,11 @@ impl TestLog {
         }
     }
 
+    /// The PostgreSQL database's URL, if this log is on PostgreSQL.
+    pub fn pg_url(&self) -> Option<&str> {
+        self.pg.as_ref().map(|pg| pg.url.as_str())
+    }
+
     /// Drop the PostgreSQL database, if there is one (its connections with it).
     pub async fn drop_database(self) {
         // Not `pool.close()`: it waits for every connection to come back, and the

@@ -70,6 +70,12 @@ const MIGRATIONS: &[&str] = &[
         position bigint NOT NULL,
         recorded_at timestamptz NOT NULL DEFAULT now(),
         PRIMARY KEY (scope, key))",
+    // A query node's copy of the log, taken from a stream: the stream's sequence of
+    // the last message copied, written with the events it brought.
+    "CREATE TABLE IF NOT EXISTS stream_copies (
+        stream text PRIMARY KEY,
+        sequence bigint NOT NULL,
+        position bigint NOT NULL)",
     "CREATE TABLE IF NOT EXISTS process_checkpoints (
         name text PRIMARY KEY,
         position bigint NOT NULL)",

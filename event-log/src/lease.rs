@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use event_log::{Database, Pools, StoreError};
+use crate::{Database, Pools, StoreError};
 use sqlx::pool::PoolConnection;
 use sqlx::Postgres;
 

@@ -1,0 +1,241 @@
+//! A query node's copy of the log, kept from the stream: a durable pull consumer
+//! delivers the stream in order, each batch of messages is written to the node's
+//! own store with the stream sequence it reached, in one transaction
+//! ([`EventStore::copy_in`]), and only then acknowledged (all up to it at once).
+//! A redelivered message at or below the stored sequence is skipped, so the copy
+//! takes each event exactly once whatever fails in between. The node's read models
+//! follow the copy as they would follow the log on a command node.
+
+use std::time::Duration;
+
+use async_nats::jetstream::{self, consumer};
+use chrono::Utc;
+use event_log::EventStore;
+use futures::{FutureExt, StreamExt};
+use serde::Serialize;
+use tokio::sync::watch;
+
+use crate::cloudevent;
+use crate::{BusError, Naming};
+
+/// Messages written to the copy in one transaction, at most.
+const BATCH: usize = 1_000;
+/// How long a consumer that failed waits before trying again.
+const RETRY: Duration = Duration::from_secs(1);
+
+/// What this node's copy has reached, for `/ready` and `/metrics`.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CopyReport {
+    /// The stream sequence copied through.
+    pub stream_sequence: u64,
+    /// The log position copied through.
+    pub position: i64,
+    /// Messages in the stream not yet copied.
+    pub lag_messages: u64,
+    /// How old the last copied event was when it was copied.
+    pub lag_seconds: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Keep `store` (opened with [`EventStore::open_copy`]) a copy of the stream of
+/// `naming`, through the durable consumer named `durable`, for as long as the
+/// process lives.
+pub fn spawn_copier(
+    store: EventStore,
+    client: async_nats::Client,
+    naming: Naming,
+    durable: String,
+) -> watch::Receiver<CopyReport> {
+    let (report, reports) = watch::channel(CopyReport {
+        stream_sequence: 0,
+        position: 0,
+        lag_messages: 0,
+        lag_seconds: 0.0,
+        error: None,
+    });
+    tokio::spawn(async move {
+        let jetstream = jetstream::new(client);
+        loop {
+            if let Err(error) = copy(&store, &jetstream, &naming, &durable, &report).await {
+                tracing::warn!(%error, "copying the stream stopped; it resumes from the copy");
+                report.send_modify(|r| r.error = Some(error.to_string()));
+            }
+            tokio::time::sleep(RETRY).await;
+        }
+    });
+    reports
+}
+
+/// Copy the stream of `naming` into `store` until the copy holds log position
+/// `position`; answers the events copied. For tools and benchmarks (`commerce bench
+/// relay`), with a consumer named `durable` that is deleted after.
+pub async fn copy_through(
+    store: &EventStore,
+    client: async_nats::Client,
+    naming: &Naming,
+    durable: &str,
+    position: i64,
+) -> Result<u64, BusError> {
+    let jetstream = jetstream::new(client);
+    let stream = naming.ensure_stream(&jetstream).await?;
+    let (start, mut reached) = store.copied_through(&naming.stream()).await?;
+    let (report, _) = watch::channel(CopyReport {
+        stream_sequence: start,
+        position: reached,
+        lag_messages: 0,
+        lag_seconds: 0.0,
+        error: None,
+    });
+    let consumer = durable_consumer(&stream, durable, start).await?;
+    let mut messages = consumer_stream(&consumer).await?;
+    let mut copied = start;
+    while reached < position {
+        copied = copy_batch(store, &naming.stream(), &mut messages, copied, &report).await?;
+        reached = report.borrow().position;
+    }
+    drop(messages);
+    let _ = stream.delete_consumer(durable).await;
+    Ok(copied - start)
+}
+
+async fn copy(
+    store: &EventStore,
+    jetstream: &jetstream::Context,
+    naming: &Naming,
+    durable: &str,
+    report: &watch::Sender<CopyReport>,
+) -> Result<(), BusError> {
+    let stream_name = naming.stream();
+    let mut stream = naming.ensure_stream(jetstream).await?;
+    let (mut copied, position) = store.copied_through(&stream_name).await?;
+    report.send_modify(|r| {
+        r.stream_sequence = copied;
+        r.position = position;
+    });
+    let consumer = durable_consumer(&stream, durable, copied).await?;
+    tracing::info!(stream = %stream_name, durable, copied, "copying the stream");
+    let mut messages = consumer_stream(&consumer).await?;
+    loop {
+        copied = copy_batch(store, &stream_name, &mut messages, copied, report).await?;
+        let last = stream.cached_info().state.last_sequence;
+        if copied >= last {
+            // Learn the stream's end now and then, for the lag.
+            let last = stream
+                .info()
+                .await
+                .map_err(BusError::nats)?
+                .state
+                .last_sequence;
+            report.send_modify(|r| r.lag_messages = last.saturating_sub(copied));
+        } else {
+            report.send_modify(|r| r.lag_messages = last - copied);
+        }
+        metrics::gauge!("copy_lag_messages").set(report.borrow().lag_messages as f64);
+    }
+}
+
+/// Take the next messages (waiting for the first, then what has already arrived, up
+/// to [`BATCH`]), write them to the copy, acknowledge them; answers the stream
+/// sequence copied through.
+async fn copy_batch(
+    store: &EventStore,
+    stream_name: &str,
+    messages: &mut consumer::pull::Stream,
+    copied: u64,
+    report: &watch::Sender<CopyReport>,
+) -> Result<u64, BusError> {
+    let mut batch = Vec::with_capacity(BATCH);
+    match messages.next().await {
+        Some(message) => batch.push(message.map_err(BusError::nats)?),
+        None => return Err(BusError::Nats("the consumer's messages ended".into())),
+    }
+    while batch.len() < BATCH {
+        match messages.next().now_or_never() {
+            Some(Some(message)) => batch.push(message.map_err(BusError::nats)?),
+            _ => break,
+        }
+    }
+    let mut events = Vec::with_capacity(batch.len());
+    let mut reached = copied;
+    for message in &batch {
+        let sequence = message.info().map_err(BusError::nats)?.stream_sequence;
+        if sequence <= reached {
+            continue; // a redelivery of what the copy already holds
+        }
+        events.push(cloudevent::envelope(
+            message.headers.as_ref(),
+            &message.payload,
+            sequence,
+        )?);
+        reached = sequence;
+    }
+    if reached > copied {
+        store.copy_in(stream_name, reached, &events).await?;
+    }
+    let last = batch.last().expect("a batch holds a message");
+    last.ack().await.map_err(BusError::nats)?;
+    let lag_seconds = events.last().map_or(0.0, |e| {
+        (Utc::now() - e.occurred_at).num_milliseconds().max(0) as f64 / 1000.0
+    });
+    report.send_modify(|r| {
+        r.stream_sequence = reached;
+        if let Some(event) = events.last() {
+            r.position = event.position;
+        }
+        r.lag_seconds = lag_seconds;
+        r.error = None;
+    });
+    metrics::counter!("copy_events_total").increment(events.len() as u64);
+    Ok(reached)
+}
+
+/// The durable consumer, starting after `copied`: made if missing, and made anew if
+/// it acknowledged something other than what the copy holds (the node's store was
+/// replaced, or lost its last batch), since the copy is what counts.
+async fn durable_consumer(
+    stream: &jetstream::stream::Stream,
+    durable: &str,
+    copied: u64,
+) -> Result<consumer::PullConsumer, BusError> {
+    if let Ok(mut existing) = stream.get_consumer::<consumer::pull::Config>(durable).await {
+        let info = existing.info().await.map_err(BusError::nats)?;
+        if info.ack_floor.stream_sequence == copied && info.num_ack_pending == 0 {
+            return Ok(existing);
+        }
+        stream
+            .delete_consumer(durable)
+            .await
+            .map_err(BusError::nats)?;
+    }
+    let deliver_policy = match copied {
+        0 => consumer::DeliverPolicy::All,
+        copied => consumer::DeliverPolicy::ByStartSequence {
+            start_sequence: copied + 1,
+        },
+    };
+    stream
+        .create_consumer(consumer::pull::Config {
+            durable_name: Some(durable.to_string()),
+            deliver_policy,
+            ack_policy: consumer::AckPolicy::All,
+            ack_wait: Duration::from_secs(30),
+            max_ack_pending: (4 * BATCH) as i64,
+            ..Default::default()
+        })
+        .await
+        .map_err(BusError::nats)
+}
+
+async fn consumer_stream(
+    consumer: &consumer::PullConsumer,
+) -> Result<consumer::pull::Stream, BusError> {
+    consumer
+        .stream()
+        .max_messages_per_batch(BATCH)
+        .heartbeat(Duration::from_secs(5))
+        .expires(Duration::from_secs(30))
+        .messages()
+        .await
+        .map_err(BusError::nats)
+}

@@ -16,6 +16,7 @@ pub mod client_address;
 pub mod flash;
 pub mod idempotency;
 pub mod limits;
+pub mod node;
 pub mod openapi;
 pub mod problem;
 pub mod router;

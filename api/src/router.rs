@@ -32,10 +32,25 @@ pub fn router(state: AppState) -> Router {
     let load = state.load.clone();
     let development = state.auth.environment == Environment::Development;
     let manual_clock = matches!(state.commands.clock(), AppClock::Manual(_));
+    let role = state.node.role;
     let mut router = Router::new();
     for route in routes {
-        if route.only.holds(development, manual_clock) {
+        if !route.only.holds(development, manual_clock) {
+            continue;
+        }
+        if role.serves(route.served_by) {
             router = router.route(route.path, route.handler);
+        } else {
+            // Still authorized first (the gate reads the table), then told where to go.
+            let served_by = route.served_by;
+            let filter = axum::routing::MethodFilter::try_from(route.method)
+                .expect("every route's method is a standard one");
+            router = router.route(
+                route.path,
+                axum::routing::on(filter, move || async move {
+                    crate::node::wrong_node(served_by)
+                }),
+            );
         }
     }
     router

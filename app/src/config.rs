@@ -121,10 +121,35 @@ pub struct ServeArgs {
     #[arg(long, env = "COMMERCE_STAYS", default_value = "",
           value_parser = stays::StaysConfig::parse)]
     pub stays: stays::StaysConfig,
+    #[command(flatten)]
+    pub node: NodeArgs,
     /// How long a stay's hold waits for payment, in minutes (1 to 1440).
     #[arg(long, env = "COMMERCE_STAY_HOLD_MINUTES", default_value_t = 15,
           value_parser = clap::value_parser!(u32).range(1..=1440))]
     pub stay_hold_minutes: u32,
+}
+
+/// The node's place in a deployment: its role, and the NATS server the log goes
+/// through between nodes.
+#[derive(Debug, Clone, Args)]
+pub struct NodeArgs {
+    /// `all` (writes and every read model: a single node), `command` (writes, with
+    /// the read models the write side needs; relays the log to `--events`) or
+    /// `query` (read models only, from a copy of the log taken from `--events`).
+    #[arg(long, env = "COMMERCE_ROLE", value_enum, default_value = "all")]
+    pub role: api::node::NodeRole,
+    /// NATS with JetStream (nats://host:port): command and single nodes publish
+    /// every committed event there; query nodes copy the log from there.
+    #[arg(long, env = "COMMERCE_EVENTS")]
+    pub events: Option<String>,
+    /// Names the stream (`<PREFIX>_EVENTS`) and subjects (`<prefix>.<aggregate>.<event>`),
+    /// so several deployments can share a NATS server.
+    #[arg(long, env = "COMMERCE_NATS_PREFIX", default_value = "commerce")]
+    pub nats_prefix: String,
+    /// A query node's name, its own among the deployment's query nodes: names its
+    /// durable consumer on the stream.
+    #[arg(long, env = "COMMERCE_NODE_NAME")]
+    pub node_name: Option<String>,
 }
 
 /// Credentials.
@@ -257,6 +282,7 @@ impl ServeArgs {
                 replenishment: self.replenishment.clone(),
                 reorder_suggestions: self.reorder_suggestions,
             },
+            node: self.node.clone(),
             stays: crate::server::StaysSettings {
                 model: self.stays,
                 hold_minutes: self.stay_hold_minutes,

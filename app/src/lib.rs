@@ -11,11 +11,14 @@
 //! * [`reorder`] — the replenishment process: `ReorderSuggested` once per crossing of
 //!   a reorder point, under a lease.
 //! * [`rebuild`] — `commerce rebuild`: asks the running server, or rebuilds here.
+//! * [`node`] — the bus between nodes: the relay to NATS (command nodes), the
+//!   copy of the log taken from it (query nodes).
 //! * [`datadir`] — the data directory's lock and the address file of its server.
 
 pub mod auto_pricing;
 pub mod config;
 pub mod datadir;
+pub mod node;
 pub mod rebuild;
 pub mod reorder;
 pub mod server;

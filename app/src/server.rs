@@ -11,6 +11,7 @@ use admission::Admission;
 use admission::SharedAdmission;
 use api::auth::{Auth, AuthSettings, Environment};
 use api::flash::FlashState;
+use api::node::NodeRole;
 use api::router::router;
 use api::routes::activity::ActivityRecorder;
 use api::routes::{product_search, AppState};
@@ -57,6 +58,8 @@ pub struct ServerConfig {
     pub recommendations: recommendations::Config,
     pub delivery: DeliverySettings,
     pub stays: StaysSettings,
+    /// The node's role and the NATS server between nodes.
+    pub node: crate::config::NodeArgs,
 }
 
 /// Delivery pricing: the model's settings and the quote secrets.
@@ -169,7 +172,11 @@ impl Backend {
 /// Open the database and everything built on it (no HTTP, no background tasks).
 pub async fn open_backend(config: &ServerConfig) -> anyhow::Result<Backend> {
     let db = Database::connect(config.database_url.as_deref(), &config.data_dir).await?;
-    let store = EventStore::open(db.clone()).await?;
+    // A query node's database holds a copy of the log, taken from the stream.
+    let store = match config.node.role {
+        NodeRole::Query => EventStore::open_copy(db.clone()).await?,
+        NodeRole::All | NodeRole::Command => EventStore::open(db.clone()).await?,
+    };
     let clock = match config.clock {
         ClockKind::System => AppClock::System,
         ClockKind::Manual => AppClock::Manual(Arc::new(ManualClock::new(chrono::Utc::now()))),
@@ -241,6 +248,12 @@ pub fn offline_config(storage: &crate::config::StorageArgs) -> ServerConfig {
         recommendations: Default::default(),
         delivery: Default::default(),
         stays: Default::default(),
+        node: crate::config::NodeArgs {
+            role: NodeRole::All,
+            events: None,
+            nats_prefix: "commerce".into(),
+            node_name: None,
+        },
     }
 }
 
@@ -263,6 +276,8 @@ pub async fn serve(config: ServerConfig, auth: AuthSettings) -> anyhow::Result<(
     refuse_unsafe_start(&config, &auth)?;
     let lock = DataDirLock::acquire(&config.data_dir)?;
     let backend = open_backend(&config).await?;
+    let role = config.node.role;
+    let node = crate::node::start_bus(&config.node, backend.commands.store()).await?;
     let environment = auth.environment;
     let auth = Arc::new(Auth::new(
         auth,
@@ -282,9 +297,13 @@ pub async fn serve(config: ServerConfig, auth: AuthSettings) -> anyhow::Result<(
     backend.open_holds.spawn_live(committed.clone());
     backend.listings.catch_up().await?;
     backend.listings.spawn_live(committed.clone());
-    backend.search.spawn_live(committed.clone());
-    backend.recommendations.catch_up().await?;
-    backend.recommendations.spawn_follow(committed.clone());
+    // Search and recommendations serve reads only: a command node leaves them to
+    // the query nodes.
+    if role != NodeRole::Command {
+        backend.search.spawn_live(committed.clone());
+        backend.recommendations.catch_up().await?;
+        backend.recommendations.spawn_follow(committed.clone());
+    }
     backend.pricing.catch_up().await?;
     backend.pricing.spawn_follow(committed.clone());
     backend.replenishment.catch_up().await?;
@@ -293,27 +312,35 @@ pub async fn serve(config: ServerConfig, auth: AuthSettings) -> anyhow::Result<(
     backend.stays.spawn_follow(committed.clone());
     backend.stay_nights.catch_up().await?;
     backend.stay_nights.spawn_live(committed);
-    if config.delivery.reorder_suggestions {
+    let writes = role != NodeRole::Query;
+    if writes && config.delivery.reorder_suggestions {
         crate::reorder::spawn_reorder_process(
             backend.commands.clone(),
             backend.replenishment.clone(),
         );
     }
-    crate::auto_pricing::spawn_auto_pricing(backend.commands.clone(), backend.stays.clone());
-    snapshot::spawn_saver(
-        backend.recommendations.clone(),
-        backend.recommendations_dir.clone(),
-    );
+    if writes {
+        crate::auto_pricing::spawn_auto_pricing(backend.commands.clone(), backend.stays.clone());
+    }
     let recommender = Recommender::new(backend.recommendations.clone(), AlsParams::default());
-    recommender.spawn_schedule(RETRAIN_EVERY);
-    spawn_expiry(&backend);
+    if role != NodeRole::Command {
+        snapshot::spawn_saver(
+            backend.recommendations.clone(),
+            backend.recommendations_dir.clone(),
+        );
+        recommender.spawn_schedule(RETRAIN_EVERY);
+    }
     let planner: Arc<dyn commands::orders::Planner> = Arc::new(api::allocation::ReadSidePlanner {
         commands: backend.commands.clone(),
         availability: live_availability.clone(),
         max_shipments: config.limits.max_shipments,
     });
-    commands::order_process::spawn_order_process(backend.commands.clone(), planner.clone());
-    commands::stay_refunds::spawn_stay_refunds(backend.commands.clone());
+    // The processes that act on the log write: command and single nodes run them.
+    if writes {
+        spawn_expiry(&backend);
+        commands::order_process::spawn_order_process(backend.commands.clone(), planner.clone());
+        commands::stay_refunds::spawn_stay_refunds(backend.commands.clone());
+    }
 
     let state = AppState {
         commands: backend.commands.clone(),
@@ -340,24 +367,35 @@ pub async fn serve(config: ServerConfig, auth: AuthSettings) -> anyhow::Result<(
                     bits => Arc::new(api::flash::challenge::ProofOfWork { bits }),
                 };
             let flash = FlashState::new(admission, challenge);
-            flash.spawn_ticker(backend.commands.clone());
+            if writes {
+                flash.spawn_ticker(backend.commands.clone());
+            }
             flash
         },
         limits: config.limits,
         search: product_search::SearchState {
             projection: backend.search.clone(),
-            recorder: ActivityRecorder::spawn(backend.commands.clone()),
+            recorder: match writes {
+                true => ActivityRecorder::spawn(backend.commands.clone()),
+                false => ActivityRecorder::off(),
+            },
         },
         recommendations: recommender,
         delivery: api::routes::delivery::DeliveryState {
             pricing: backend.pricing.clone(),
             secrets: Arc::new(config.delivery.secrets()?),
-            quote_counter: api::routes::delivery::QuoteCounter::spawn(backend.commands.clone()),
+            quote_counter: match writes {
+                true => api::routes::delivery::QuoteCounter::spawn(backend.commands.clone()),
+                false => Default::default(),
+            },
             replenishment: backend.replenishment.clone(),
         },
         stays: api::routes::stays::StaysState {
             live: backend.stays.clone(),
-            recorder: api::routes::activity::BackgroundRecorder::spawn(backend.commands.clone()),
+            recorder: match writes {
+                true => api::routes::activity::BackgroundRecorder::spawn(backend.commands.clone()),
+                false => api::routes::activity::BackgroundRecorder::off(),
+            },
             hold_minutes: config.stays.hold_minutes,
             nights: backend.stay_nights.clone(),
         },
@@ -367,6 +405,7 @@ pub async fn serve(config: ServerConfig, auth: AuthSettings) -> anyhow::Result<(
         in_flight: Default::default(),
         load: api::limits::LoadGuard::new(Default::default()),
         planner,
+        node,
     };
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -385,6 +424,7 @@ pub async fn serve(config: ServerConfig, auth: AuthSettings) -> anyhow::Result<(
         database = backend.commands.store().database().backend_name(),
         data_dir = %config.data_dir.display(),
         clock = ?config.clock,
+        role = ?role,
         "commerce is serving"
     );
     // Tests and scripts read this line to learn the port when started on port 0.

@@ -43,7 +43,8 @@ impl Browsing for event_schemas::StaySearchEvent {
 /// Hands events to a task that records them in batches.
 #[derive(Clone)]
 pub struct BackgroundRecorder<E> {
-    queue: mpsc::Sender<(E, String)>,
+    /// `None` on a query node, which records nothing (it takes no writes).
+    queue: Option<mpsc::Sender<(E, String)>>,
 }
 
 /// Shoppers' searches, recorded in the background.
@@ -74,12 +75,20 @@ impl<E: Browsing + cqrs_es::DomainEvent> BackgroundRecorder<E> {
                 batch.clear();
             }
         });
-        Self { queue }
+        Self { queue: Some(queue) }
     }
 
     /// Queue an event; never waits.
+    /// A recorder that records nothing: a query node's, which takes no writes.
+    pub fn off() -> Self {
+        Self { queue: None }
+    }
+
     pub fn record_in_background(&self, event: E, actor: String) {
-        if self.queue.try_send((event, actor)).is_err() {
+        let Some(queue) = &self.queue else {
+            return;
+        };
+        if queue.try_send((event, actor)).is_err() {
             metrics::counter!("activity_dropped_total", "what" => E::AGGREGATE).increment(1);
         }
     }

@@ -70,6 +70,8 @@ pub struct AppState {
     pub load: Arc<crate::limits::LoadGuard>,
     /// The order process's planner (a parked event's retry plans with it too).
     pub planner: Arc<dyn commands::orders::Planner>,
+    /// This node's role, and its relay's or copy's state.
+    pub node: crate::node::NodeState,
 }
 
 /// Limits an operator may set.

@@ -33,6 +33,14 @@ pub struct Readiness {
     pub head: i64,
     /// Position the availability projection reflects.
     pub availability_position: i64,
+    /// `all`, `command` or `query`.
+    #[schema(value_type = String)]
+    pub role: crate::node::NodeRole,
+    /// The relay to NATS (command nodes) or the copy of the log taken from it
+    /// (query nodes), when this node has one. Raises `relay_failing` or
+    /// `copy_failing` while either is failing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bus: Option<crate::node::BusReadiness>,
 }
 
 /// The process can serve: its database answers.
@@ -49,6 +57,8 @@ pub async fn ready(State(state): State<AppState>) -> Result<Json<Readiness>, Pro
     if !double_bookings.is_empty() {
         alarms.push("stay_double_booking");
     }
+    let (bus, bus_alarms) = state.node.readiness();
+    alarms.extend(bus_alarms);
     Ok(Json(Readiness {
         status: if alarms.is_empty() {
             "ready"
@@ -59,6 +69,8 @@ pub async fn ready(State(state): State<AppState>) -> Result<Json<Readiness>, Pro
         database: store.database().backend_name(),
         head,
         availability_position: state.live_availability.position(),
+        role: state.node.role,
+        bus,
     }))
 }
 

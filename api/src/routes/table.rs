@@ -17,6 +17,7 @@ use super::{
 };
 use crate::auth::Requirement::{self, Buyer, Host, Master, Public, Scope};
 use crate::flash;
+use crate::node::ServedBy;
 
 /// One route.
 pub struct Route {
@@ -30,6 +31,9 @@ pub struct Route {
     /// that `min_position` means something; a GET that reads nothing of the log
     /// refuses it with 400 `no_read_model` ([`crate::routes::consistency`]).
     pub reads_log: bool,
+    /// Which nodes serve it: writes on command nodes, search and recommendations on
+    /// query nodes, the rest everywhere ([`crate::node`]).
+    pub served_by: ServedBy,
 }
 
 /// Where a route exists.
@@ -66,6 +70,11 @@ macro_rules! constructor {
                 handler: $route(handler),
                 only: Only::Always,
                 reads_log: true,
+                served_by: if Method::$method == Method::GET {
+                    ServedBy::Any
+                } else {
+                    ServedBy::CommandSide
+                },
             }
         }
     };
@@ -80,6 +89,18 @@ impl Route {
 
     fn only(mut self, only: Only) -> Self {
         self.only = only;
+        self
+    }
+
+    /// Served from the read models only query nodes (and single nodes) run.
+    fn query_side(mut self) -> Self {
+        self.served_by = ServedBy::QuerySide;
+        self
+    }
+
+    /// Served by every node, though not a GET (it acts on the node's own read models).
+    fn any_node(mut self) -> Self {
+        self.served_by = ServedBy::Any;
         self
     }
 
@@ -161,12 +182,13 @@ pub fn routes() -> Vec<Route> {
             Scope("catalog:write"),
             products::delist,
         ),
-        Route::get("/v1/search", Buyer("read"), product_search::search),
+        Route::get("/v1/search", Buyer("read"), product_search::search).query_side(),
         Route::get(
             "/v1/search/suggest",
             Buyer("read"),
             product_search::suggestions,
-        ),
+        )
+        .query_side(),
         Route::post("/v1/activity", Buyer("activity:write"), activity::record),
         // Recommendations: a buyer reads its own list, a `buyers:act` key anyone's
         // (checked by the handler, as the path names the shopper).
@@ -174,12 +196,14 @@ pub fn routes() -> Vec<Route> {
             "/v1/recommendations/{user_id}",
             Buyer("read"),
             recommendations::for_user,
-        ),
+        )
+        .query_side(),
         Route::get(
             "/v1/products/{sku}/similar",
             Scope("read"),
             recommendations::similar,
-        ),
+        )
+        .query_side(),
         // Delivery pricing: operators set cities, emergencies, weather and local
         // events; couriers' apps report their zone; buyers and shops quote.
         Route::post(
@@ -399,7 +423,8 @@ pub fn routes() -> Vec<Route> {
             "/v1/admin/projections/{name}/rebuild",
             Scope("admin"),
             admin::rebuild,
-        ),
+        )
+        .any_node(),
         Route::post(
             "/v1/admin/clock/advance",
             Scope("admin"),
@@ -411,17 +436,20 @@ pub fn routes() -> Vec<Route> {
             Scope("admin"),
             recommendations::model,
         )
+        .query_side()
         .without_read_model(),
         Route::post(
             "/v1/admin/recommendations/retrain",
             Scope("admin"),
             recommendations::retrain,
-        ),
+        )
+        .query_side(),
         Route::post(
             "/v1/admin/recommendations/rollback",
             Scope("admin"),
             recommendations::rollback,
-        ),
+        )
+        .query_side(),
         Route::get(
             "/v1/admin/processes/order/parked",
             Scope("admin"),

@@ -40,12 +40,13 @@ pub enum ServedBy {
 impl NodeRole {
     /// Whether a node of this role serves a route served by `served_by`.
     pub fn serves(self, served_by: ServedBy) -> bool {
-        match (self, served_by) {
-            (NodeRole::All, _) | (_, ServedBy::Any) => true,
-            (NodeRole::Command, ServedBy::CommandSide) => true,
-            (NodeRole::Query, ServedBy::QuerySide) => true,
-            _ => false,
-        }
+        matches!(
+            (self, served_by),
+            (NodeRole::All, _)
+                | (_, ServedBy::Any)
+                | (NodeRole::Command, ServedBy::CommandSide)
+                | (NodeRole::Query, ServedBy::QuerySide)
+        )
     }
 }
 

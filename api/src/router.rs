@@ -47,9 +47,10 @@ pub fn router(state: AppState) -> Router {
                 .expect("every route's method is a standard one");
             router = router.route(
                 route.path,
-                axum::routing::on(filter, move || async move {
-                    crate::node::wrong_node(served_by)
-                }),
+                axum::routing::on(
+                    filter,
+                    move || async move { crate::node::wrong_node(served_by) },
+                ),
             );
         }
     }

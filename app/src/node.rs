@@ -16,7 +16,9 @@ pub async fn start_bus(settings: &NodeArgs, store: &EventStore) -> anyhow::Resul
     };
     let Some(url) = &settings.events else {
         if settings.role == NodeRole::Query {
-            anyhow::bail!("--role query copies the log from NATS: give it --events nats://host:port");
+            anyhow::bail!(
+                "--role query copies the log from NATS: give it --events nats://host:port"
+            );
         }
         return Ok(node);
     };

@@ -14,6 +14,7 @@ mod abuse;
 mod abuse_properties;
 mod auth;
 mod bad_input;
+mod cluster;
 mod crash;
 mod credentials;
 mod delivery;

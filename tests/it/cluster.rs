@@ -1,0 +1,340 @@
+//! A cluster on one machine: two command nodes and two query nodes (each query node
+//! with its own SQLite store), a private `nats-server` with its own storage, and the
+//! shared PostgreSQL and Redis. Orders, flash-sale purchases and stock changes go
+//! through both command nodes; one node of each role is killed with SIGKILL mid-way,
+//! and later the NATS server is restarted. Then: no acknowledged command is lost, the
+//! stream holds exactly the log's events, once each, in log order, both query nodes
+//! answer as read models rebuilt from PostgreSQL do, and nothing is oversold.
+
+use std::process::Stdio;
+
+use async_nats::jetstream;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+use crate::support::{register_warehouses, Api, Backend, Env, Server};
+
+/// A `nats-server` of this test alone, on a free port, with its own storage.
+struct PrivateNats {
+    child: Child,
+    port: u16,
+    storage: tempfile::TempDir,
+}
+
+/// How long a NATS server may take to say it is ready (a bound against a hang).
+const NATS_START: std::time::Duration = std::time::Duration::from_secs(30);
+
+impl PrivateNats {
+    async fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let storage = tempfile::tempdir().unwrap();
+        Self::start_on(port, storage).await
+    }
+
+    async fn start_on(port: u16, storage: tempfile::TempDir) -> Self {
+        let binary =
+            std::env::var("NATS_SERVER").unwrap_or_else(|_| "/usr/sbin/nats-server".into());
+        let mut child = Command::new(&binary)
+            .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
+            .arg(storage.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| panic!("{binary} starts (make services installs it): {e}"));
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        tokio::time::timeout(NATS_START, async {
+            while let Some(line) = lines.next_line().await.unwrap() {
+                if line.contains("Server is ready") {
+                    return;
+                }
+            }
+            panic!("nats-server ended before it was ready");
+        })
+        .await
+        .expect("nats-server is ready in time");
+        // Keep draining its log so it never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Self {
+            child,
+            port,
+            storage,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// Stop it and start it again on the same port and storage.
+    async fn restart(mut self) -> Self {
+        self.child.start_kill().unwrap();
+        self.child.wait().await.unwrap();
+        Self::start_on(self.port, self.storage).await
+    }
+}
+
+const SKU: &str = "MUG-1";
+const RESTOCKED: &str = "TEA-1";
+const STOCK: u64 = 60;
+const SALE_UNITS: u64 = 15;
+
+fn product(sku: &str, title: &str) -> Value {
+    json!({
+        "sku": sku, "title": title, "description": "Made by hand", "tags": ["gift"],
+        "category": "home/kitchen/mugs", "materials": ["stoneware"],
+        "shop": {"shop_id": "shop-1", "name": "Clay & Co", "location": {"lat": 52.37, "lon": 4.89}},
+        "price": {"amount": 1299, "currency": "EUR"}, "language": "en"
+    })
+}
+
+/// What the writes acknowledged so far add up to.
+#[derive(Debug, Default)]
+struct Acknowledged {
+    /// Units of `RESTOCKED` received in acknowledged receipts.
+    received: u64,
+    orders: Vec<String>,
+    /// Flash-sale units bought by buyers answered 201.
+    bought: u64,
+    last_position: i64,
+}
+
+/// One round of writes through `node`: a receipt, an order, a flash-sale purchase.
+async fn round(node: &Api, n: usize, acknowledged: &mut Acknowledged) {
+    let receipt = node
+        .post(
+            &format!("/v1/stock/{RESTOCKED}/ams/receipts"),
+            &json!({"quantity": 2}),
+        )
+        .await
+        .expect(StatusCode::OK);
+    acknowledged.received += 2;
+    acknowledged.last_position = acknowledged
+        .last_position
+        .max(receipt["position"].as_i64().unwrap());
+    let order_id = format!("o-{n}");
+    let order = node
+        .post(
+            "/v1/orders",
+            &json!({"order_id": order_id, "lines": [{"sku": SKU, "quantity": 1}], "ship_to": {"region": "nl"}}),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+    acknowledged.last_position = acknowledged
+        .last_position
+        .max(order["position"].as_i64().unwrap_or(0));
+    acknowledged.orders.push(order_id);
+    let purchase = node
+        .post(
+            "/v1/flash-sales/drop/purchase",
+            &json!({"quantity": 1, "user_id": format!("buyer-{n}")}),
+        )
+        .await;
+    match purchase.status {
+        StatusCode::CREATED => acknowledged.bought += 1,
+        // Queued, sold out or every unit held: not acknowledged as bought.
+        StatusCode::ACCEPTED | StatusCode::CONFLICT => {}
+        other => panic!("a purchase answered {other}: {}", purchase.text),
+    }
+}
+
+/// `path` on `node` once it has applied `position` (each try waits for it).
+async fn read_at(node: &Api, path: &str, position: i64) -> Value {
+    let separator = if path.contains('?') { '&' } else { '?' };
+    let url = format!("{path}{separator}min_position={position}");
+    for _ in 0..60 {
+        let answer = node.get(&url).await;
+        if answer.status != StatusCode::SERVICE_UNAVAILABLE {
+            return answer.expect(StatusCode::OK);
+        }
+    }
+    panic!("{url} never reached {position}");
+}
+
+/// The answers compared between nodes.
+async fn answers(node: &Api, head: i64) -> Vec<Value> {
+    let mut answers = Vec::new();
+    for sku in [SKU, RESTOCKED] {
+        let mut availability = read_at(node, &format!("/v1/availability/{sku}"), head).await;
+        availability.as_object_mut().unwrap().remove("position");
+        answers.push(availability);
+    }
+    let search = read_at(node, "/v1/search?q=mug", head).await;
+    let skus: Vec<&Value> = search["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| &h["sku"])
+        .collect();
+    answers.push(json!(skus));
+    answers
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_loses_a_node_of_each_role_and_its_nats_server_and_keeps_every_event_once() {
+    let mut nats = PrivateNats::start().await;
+    let command_env = Env::new(Backend::Postgres).await;
+    let second_command_env = command_env.sibling();
+    let query_envs = [
+        Env::new(Backend::Sqlite).await,
+        Env::new(Backend::Sqlite).await,
+    ];
+    let prefix = format!("c{}", uuid::Uuid::now_v7().simple());
+    let redis = std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let url = nats.url();
+    let command_args = vec![
+        "--role",
+        "command",
+        "--events",
+        &url,
+        "--nats-prefix",
+        &prefix,
+        "--redis-url",
+        &redis,
+        "--redis-prefix",
+        &prefix,
+    ];
+    let query_args = |name: &'static str| {
+        vec![
+            "--role",
+            "query",
+            "--events",
+            url.as_str(),
+            "--nats-prefix",
+            prefix.as_str(),
+            "--node-name",
+            name,
+        ]
+    };
+    let first_command = command_env.start_with(&command_args).await;
+    let second_command = second_command_env.start_with(&command_args).await;
+    let first_query = query_envs[0].start_with(&query_args("q1")).await;
+    let second_query = query_envs[1].start_with(&query_args("q2")).await;
+
+    // The catalog, the stock and a sale, through both command nodes.
+    register_warehouses(&first_command, &["ams"]).await;
+    for (sku, title) in [(SKU, "Stoneware mug"), (RESTOCKED, "Tea mug")] {
+        second_command
+            .post("/v1/products", &product(sku, title))
+            .await
+            .expect(StatusCode::CREATED);
+    }
+    first_command
+        .post(
+            &format!("/v1/stock/{SKU}/ams/receipts"),
+            &json!({"quantity": STOCK}),
+        )
+        .await
+        .expect(StatusCode::OK);
+    let now = chrono::Utc::now();
+    second_command
+        .post(
+            "/v1/flash-sales",
+            &json!({
+                "sale_id": "drop", "sku": SKU, "warehouse_id": "ams", "units": SALE_UNITS,
+                "price": {"amount": 499, "currency": "EUR"},
+                "starts_at": now - chrono::Duration::minutes(1),
+                "ends_at": now + chrono::Duration::hours(1),
+                "per_user_limit": 1, "payment_window_seconds": 300
+            }),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+
+    let mut acknowledged = Acknowledged::default();
+    for n in 0..12 {
+        let node = if n % 2 == 0 {
+            &first_command
+        } else {
+            &second_command
+        };
+        round(node, n, &mut acknowledged).await;
+    }
+    // One node of each role dies mid-way.
+    first_command.crash().await;
+    first_query.crash().await;
+    for n in 12..24 {
+        round(&second_command, n, &mut acknowledged).await;
+    }
+    // The NATS server goes away and comes back; the relay and the copies resume.
+    nats = nats.restart().await;
+    for n in 24..36 {
+        round(&second_command, n, &mut acknowledged).await;
+    }
+    let first_query = query_envs[0].start_with(&query_args("q1")).await;
+    let head = second_command.head().await;
+    assert!(head >= acknowledged.last_position);
+
+    // No acknowledged command lost: every receipt shows on every query node.
+    let query_nodes: [&Server; 2] = [&first_query, &second_query];
+    for node in query_nodes {
+        let stock = read_at(node, &format!("/v1/availability/{RESTOCKED}"), head).await;
+        assert_eq!(
+            stock["on_hand"].as_u64(),
+            Some(acknowledged.received),
+            "{stock}"
+        );
+    }
+    for order_id in &acknowledged.orders {
+        second_command
+            .get(&format!("/v1/orders/{order_id}"))
+            .await
+            .expect(StatusCode::OK);
+    }
+
+    // The stream is the log: one message per event, in log order.
+    let (_db, log) = command_env.open_log().await;
+    let events = log
+        .database()
+        .read_envelopes_after(0, 1_000_000)
+        .await
+        .unwrap();
+    let client = bus::connect(&nats.url(), "cluster-test").await.unwrap();
+    let stream_name = bus::Naming::new(&prefix).unwrap().stream();
+    let mut stream = jetstream::new(client)
+        .get_stream(&stream_name)
+        .await
+        .unwrap();
+    let last = stream.info().await.unwrap().state.last_sequence;
+    let mut positions = Vec::with_capacity(last as usize);
+    for sequence in 1..=last {
+        let message = stream.get_raw_message(sequence).await.unwrap();
+        positions.push(bus::cloudevent::position(Some(&message.headers), sequence).unwrap());
+    }
+    let logged: Vec<i64> = events.iter().map(|e| e.position).collect();
+    assert_eq!(
+        positions, logged,
+        "the stream holds the log's events once each, in order"
+    );
+
+    // Both query nodes answer as read models rebuilt from PostgreSQL do.
+    let rebuilt_env = command_env.sibling();
+    let rebuilt = rebuilt_env.start().await;
+    let expected = answers(&rebuilt, head).await;
+    for node in query_nodes {
+        assert_eq!(answers(node, head).await, expected);
+    }
+
+    // Nothing oversold.
+    let sale = rebuilt
+        .get("/v1/flash-sales/drop")
+        .await
+        .expect(StatusCode::OK);
+    let taken = sale["sold"].as_u64().unwrap() + sale["held"].as_u64().unwrap();
+    assert!(taken <= SALE_UNITS, "{sale}");
+    assert!(
+        (1..=taken).contains(&acknowledged.bought),
+        "{} bought, {sale}",
+        acknowledged.bought
+    );
+    let stock = read_at(&rebuilt, &format!("/v1/availability/{SKU}"), head).await;
+    assert!(stock["available"].as_i64().unwrap() >= 0, "{stock}");
+    assert!(stock["held"].as_u64().unwrap() <= STOCK, "{stock}");
+}

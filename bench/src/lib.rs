@@ -10,6 +10,7 @@ pub mod forecast_eval;
 pub mod pricing;
 pub mod reads;
 pub mod recs;
+pub mod relay;
 pub mod replay;
 pub mod search;
 pub mod seed;
@@ -53,6 +54,10 @@ pub enum BenchCommand {
     /// of overlapping requests on a few listings (holds per night); nights held
     /// twice by the answers and by the double-booking alarm (must be 0).
     Stays(stays_bench::StaysArgs),
+    /// The log through NATS JetStream: the relay's catch-up over a backlog and a
+    /// query node's copy rebuilt from the stream (events/s, beside raw pipelined
+    /// publishes), and commit → copied lag at a steady write rate.
+    Relay(relay::RelayArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -73,6 +78,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Recs(args) => recs::run(args).await,
         BenchCommand::Pricing(args) => pricing::run(args).await,
         BenchCommand::Stays(args) => stays_bench::run(args).await,
+        BenchCommand::Relay(args) => relay::run(args).await,
     }
 }
 

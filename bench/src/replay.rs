@@ -75,7 +75,7 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<()> {
 
 /// Append `count` stock events: receipts, holds, sales from holds and releases over
 /// `count / 100` stocks, many stocks per transaction.
-async fn seed(store: &EventStore, count: usize) -> anyhow::Result<()> {
+pub(crate) async fn seed(store: &EventStore, count: usize) -> anyhow::Result<()> {
     let run = uuid::Uuid::now_v7().simple().to_string()[20..].to_string();
     let warehouse_id = format!("replay-{run}");
     let stocks = count.div_ceil(EVENTS_PER_STOCK);

@@ -1,0 +1,326 @@
+//! `commerce bench relay`: the log through NATS JetStream.
+//!
+//! Seeds a backlog (`--backlog`, 1,000,000 stock events by default) into the log,
+//! then measures, beside raw pipelined async-nats publishes of the same messages in
+//! the same run: the relay's catch-up over the backlog (events/s); a query node's
+//! copy rebuilt from the stream (events/s); and, at a steady write rate (`--rate`,
+//! 5,000 events/s), the lag from commit to the event being in a query node's copy,
+//! where its read models take it (percentiles). Every run checks that the stream
+//! holds exactly the log's events, in order.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use async_nats::jetstream;
+use clap::Args;
+use commands::{AppendBatch, EventStore};
+use event_schemas::{Metadata, StockEvent, CURRENT_EVENT_VERSION};
+
+use super::{latency_histogram, percentile_ms, ratio, record, round2, target, Figures, Output};
+use app::config::StorageArgs;
+use app::server::open_exclusive;
+
+#[derive(Debug, Args)]
+pub struct RelayArgs {
+    /// NATS with JetStream.
+    #[arg(long, env = "COMMERCE_EVENTS", default_value = "nats://127.0.0.1:4222")]
+    pub events: String,
+    /// Events seeded into the log before the relay starts.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub backlog: usize,
+    /// Events per second written while the lag is measured.
+    #[arg(long, default_value_t = 5_000)]
+    pub rate: u64,
+    /// How long the lag is measured, in seconds.
+    #[arg(long, default_value_t = 20)]
+    pub seconds: u64,
+    #[command(flatten)]
+    pub storage: StorageArgs,
+    #[command(flatten)]
+    pub output: Output,
+}
+
+/// Messages in flight in the raw publish baseline, as many as the relay's batch
+/// lets it have.
+const RAW_WINDOW: usize = 2_000;
+/// Appends per second while measuring the lag (each a few events).
+const WRITES_PER_SECOND: u64 = 100;
+
+pub async fn run(args: RelayArgs) -> anyhow::Result<()> {
+    let (_lock, backend) = open_exclusive(&args.storage, "bench relay").await?;
+    let store = backend.commands.store().clone();
+    let run_id = uuid::Uuid::now_v7().simple().to_string();
+    let naming = bus::Naming::new(&format!("bench-{}", &run_id[20..]))?;
+    let client = bus::connect(&args.events, "commerce bench relay").await?;
+    let jetstream = bus::relay::context(client.clone());
+
+    if args.backlog > 0 {
+        eprintln!("seeding a backlog of {} events", args.backlog);
+        super::replay::seed(&store, args.backlog).await?;
+    }
+    let head = store.head_position().await?;
+    let backlog = store.database().read_envelopes_after(0, 1).await?;
+    anyhow::ensure!(!backlog.is_empty(), "the log is empty: seed a backlog");
+
+    eprintln!("baseline: raw pipelined publish of the same messages");
+    let (raw_messages, raw_seconds) = raw_publish(&store, &jetstream, &naming).await?;
+    let raw_per_s = ratio(raw_messages as f64, raw_seconds);
+
+    eprintln!("relay catch-up over the log ({head} positions)");
+    let started = Instant::now();
+    let mut relay = bus::relay::spawn_relay(store.clone(), client.clone(), naming.clone());
+    relay
+        .wait_for(|r| r.position >= head)
+        .await
+        .context("the relay stopped")?;
+    let catch_up_seconds = started.elapsed().as_secs_f64();
+    let mut stream = naming.ensure_stream(&jetstream).await?;
+    let relayed = stream.info().await?.state.messages;
+    let catch_up_per_s = ratio(relayed as f64, catch_up_seconds);
+
+    eprintln!("a query node's copy rebuilt from the stream");
+    let copy_dir = tempdir_in(&args.storage.data_dir)?;
+    let copy = EventStore::open_copy(commands::Database::connect(None, &copy_dir).await?).await?;
+    let started = Instant::now();
+    let copied =
+        bus::copier::copy_through(&copy, client.clone(), &naming, "bench-rebuild", head).await?;
+    let copy_seconds = started.elapsed().as_secs_f64();
+    let copy_per_s = ratio(copied as f64, copy_seconds);
+
+    eprintln!(
+        "commit → copied on a query node at {} events/s for {} s",
+        args.rate, args.seconds
+    );
+    let _copier = bus::copier::spawn_copier(
+        copy.clone(),
+        client.clone(),
+        naming.clone(),
+        "bench-steady".into(),
+    );
+    let (lag, written, write_seconds) = steady_lag(&store, &copy, args.rate, args.seconds).await?;
+
+    // The stream is the log: as many messages as events, and the last one the head.
+    let head = store.head_position().await?;
+    relay
+        .wait_for(|r| r.position >= head)
+        .await
+        .context("the relay stopped")?;
+    let events = store
+        .database()
+        .read_envelopes_after(0, i64::MAX)
+        .await?
+        .len() as u64;
+    let (messages, last_position) = {
+        let info = stream.info().await?.state.clone();
+        let (_, position) = bus::relay::relayed_through(&mut stream).await?;
+        (info.messages, position)
+    };
+    let stream_is_log = messages == events && last_position == head;
+    let _ = jetstream.delete_stream(naming.stream()).await;
+
+    let p50 = percentile_ms(&lag, 0.50);
+    let p99 = percentile_ms(&lag, 0.99);
+    let written_per_s = ratio(written as f64, write_seconds);
+    println!(
+        "raw pipelined publish (baseline): {raw_per_s:>10.0} msg/s   ({raw_messages} messages)"
+    );
+    println!(
+        "relay catch-up:                   {catch_up_per_s:>10.0} events/s ({relayed} in {catch_up_seconds:.2} s, {:.2}x raw)",
+        ratio(catch_up_per_s, raw_per_s)
+    );
+    println!("query node copy from the stream:  {copy_per_s:>10.0} events/s ({copied} in {copy_seconds:.2} s)");
+    println!(
+        "commit → copied at {written_per_s:.0} events/s: p50 {p50:.1} ms, p99 {p99:.1} ms, max {:.1} ms ({} events)",
+        percentile_ms(&lag, 1.0),
+        lag.len()
+    );
+    println!("stream = log: {stream_is_log} ({messages} messages, {events} events)");
+    println!(
+        "{}",
+        target(
+            "catch-up ≥ 50,000 events/s and ≥ 0.5x raw",
+            catch_up_per_s >= 50_000.0 && catch_up_per_s >= 0.5 * raw_per_s,
+            format!(
+                "{catch_up_per_s:.0}, {:.2}x",
+                ratio(catch_up_per_s, raw_per_s)
+            )
+        )
+    );
+    println!(
+        "{}",
+        target(
+            "copy ≥ 100,000 events/s",
+            copy_per_s >= 100_000.0,
+            format!("{copy_per_s:.0}")
+        )
+    );
+    println!(
+        "{}",
+        target(
+            "commit → copied p99 < 100 ms",
+            p99 < 100.0,
+            format!("{p99:.1} ms")
+        )
+    );
+    if args.output.json {
+        let mut figures = Figures::default();
+        figures.set("raw_publish_per_s", round2(raw_per_s));
+        figures.set("catch_up_events", relayed);
+        figures.set("catch_up_per_s", round2(catch_up_per_s));
+        figures.set("catch_up_vs_raw", round2(ratio(catch_up_per_s, raw_per_s)));
+        figures.set("copy_per_s", round2(copy_per_s));
+        figures.set("steady_events_per_s", round2(written_per_s));
+        figures.set("lag_p50_ms", round2(p50));
+        figures.set("lag_p99_ms", round2(p99));
+        figures.set("stream_is_log", stream_is_log);
+        figures.print_json();
+    }
+    anyhow::ensure!(
+        stream_is_log,
+        "the stream does not hold the log's events once each"
+    );
+    Ok(())
+}
+
+fn tempdir_in(data_dir: &std::path::Path) -> anyhow::Result<std::path::PathBuf> {
+    let dir = data_dir.join(format!(
+        "bench-relay-copy-{}",
+        uuid::Uuid::now_v7().simple()
+    ));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+/// Publish the log's first messages (up to 200,000), as the relay would build them,
+/// to a stream of their own, keeping [`RAW_WINDOW`] acks in flight.
+async fn raw_publish(
+    store: &EventStore,
+    jetstream: &jetstream::Context,
+    naming: &bus::Naming,
+) -> anyhow::Result<(usize, f64)> {
+    let raw = bus::Naming::new(&format!("{}-raw", naming.prefix()))?;
+    raw.ensure_stream(jetstream).await?;
+    let events = store.database().read_envelopes_after(0, 200_000).await?;
+    let messages: Vec<_> = events
+        .into_iter()
+        .map(|event| bus::cloudevent::message(&raw, event))
+        .collect();
+    let count = messages.len();
+    let started = Instant::now();
+    let mut in_flight = VecDeque::with_capacity(RAW_WINDOW);
+    for (subject, message) in messages {
+        if in_flight.len() == RAW_WINDOW {
+            let ack: jetstream::context::PublishAckFuture = in_flight.pop_front().expect("full");
+            ack.await?;
+        }
+        in_flight.push_back(jetstream.send_publish(subject, message).await?);
+    }
+    for ack in in_flight {
+        ack.await?;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let _ = jetstream.delete_stream(raw.stream()).await;
+    Ok((count, seconds))
+}
+
+/// Append at `rate` events/s for `seconds`, timing each event from its commit to
+/// its arrival in `copy`.
+async fn steady_lag(
+    store: &EventStore,
+    copy: &EventStore,
+    rate: u64,
+    seconds: u64,
+) -> anyhow::Result<(hdrhistogram::Histogram<u64>, u64, f64)> {
+    let committed: Arc<Mutex<VecDeque<(i64, u64, Instant)>>> = Default::default();
+    let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+    let watcher = {
+        let committed = committed.clone();
+        let mut copied = copy.committed();
+        tokio::spawn(async move {
+            let mut lag = latency_histogram();
+            loop {
+                let reached = *copied.borrow_and_update();
+                let arrived = Instant::now();
+                {
+                    let mut committed = committed.lock().expect("not poisoned");
+                    while let Some(&(position, events, at)) = committed.front() {
+                        if position > reached {
+                            break;
+                        }
+                        for _ in 0..events {
+                            record(&mut lag, arrived - at);
+                        }
+                        committed.pop_front();
+                    }
+                }
+                tokio::select! {
+                    changed = copied.changed() => if changed.is_err() { return lag },
+                    _ = &mut stopped => return lag,
+                }
+            }
+        })
+    };
+    let per_write = (rate / WRITES_PER_SECOND).max(1) as usize;
+    let run = uuid::Uuid::now_v7().simple().to_string()[20..].to_string();
+    let mut every = tokio::time::interval(Duration::from_millis(1_000 / WRITES_PER_SECOND));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let started = Instant::now();
+    let mut written = 0u64;
+    let mut last = 0;
+    let mut write = 0usize;
+    while started.elapsed() < Duration::from_secs(seconds) {
+        every.tick().await;
+        // A few stocks per write, as concurrent shoppers' commands would be.
+        let batches: Vec<AppendBatch> = (0..per_write)
+            .map(|i| {
+                let sku = format!("L-{run}-{write}-{i}");
+                Ok(AppendBatch {
+                    aggregate_type: "stock".into(),
+                    aggregate_id: event_schemas::stock::stock_aggregate_id(&sku, "lag"),
+                    expected_sequence: 0,
+                    events: vec![commands::NewEvent {
+                        event_id: uuid::Uuid::now_v7(),
+                        event_type: "StockReceived".into(),
+                        event_version: CURRENT_EVENT_VERSION.into(),
+                        payload: serde_json::to_string(&StockEvent::StockReceived {
+                            sku,
+                            warehouse_id: "lag".into(),
+                            quantity: 1,
+                        })?,
+                        metadata: Metadata::default(),
+                        occurred_at: chrono::Utc::now(),
+                    }],
+                    receipts: Vec::new(),
+                })
+            })
+            .collect::<Result<_, serde_json::Error>>()?;
+        let positions = store.append(&batches).await?;
+        let at = Instant::now();
+        last = positions
+            .iter()
+            .filter_map(|p| p.as_ref().ok().and_then(|p| p.last().copied()))
+            .max()
+            .unwrap_or(last);
+        committed
+            .lock()
+            .expect("not poisoned")
+            .push_back((last, per_write as u64, at));
+        written += per_write as u64;
+        write += 1;
+    }
+    let write_seconds = started.elapsed().as_secs_f64();
+    // Wait for the last write to arrive, then stop the watcher.
+    let mut copied = copy.committed();
+    tokio::time::timeout(Duration::from_secs(60), copied.wait_for(|p| *p >= last))
+        .await
+        .context("the copy did not reach the last write within a minute")??;
+    // Every write has arrived and been timed; the watcher stops.
+    let _ = stop.send(());
+    let lag = match tokio::time::timeout(Duration::from_secs(5), watcher).await {
+        Ok(joined) => joined?,
+        Err(_) => anyhow::bail!("the lag watcher did not stop"),
+    };
+    Ok((lag, written, write_seconds))
+}

@@ -23,6 +23,7 @@ const HONOURS_IDEMPOTENCY_KEY: &[&str] = &[
     "/v1/activity",
     "/v1/keys",
     "/v1/orders",
+    "/v1/orders/{id}/shipments",
     "/v1/products",
     "/v1/reservations",
     "/v1/reservations/{id}/extend",

@@ -55,6 +55,7 @@ use crate::routes::{
         orders::place,
         orders::get,
         orders::cancel,
+        orders::dispatch,
         orders::reservation,
         products::list,
         products::update,

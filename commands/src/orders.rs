@@ -202,6 +202,22 @@ impl CommandService {
 }
 
 impl CommandService {
+    /// Record that the shipment of `order_id` from `warehouse_id` left, as the
+    /// fulfilment service reports it (repeating a report changes nothing).
+    pub async fn dispatch_shipment(
+        &self,
+        order_id: &str,
+        dispatch: OrderCommand,
+        metadata: &Metadata,
+        keyed: Option<crate::KeyedRequest>,
+    ) -> Result<(CommandOutcome, Order), CommandError> {
+        self.order
+            .execute(order_id, dispatch, metadata.clone(), keyed)
+            .await
+    }
+}
+
+impl CommandService {
     /// Record what the payment provider says about an order's payment.
     pub async fn record_payment(
         &self,

@@ -25,6 +25,7 @@ pub const SCOPES: &[&str] = &[
     "delivery:write",
     "stays:write",
     "stays:book",
+    "fulfilment:write",
 ];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -139,6 +139,13 @@ pub enum OrderEvent {
         warehouse_id: String,
         lines: Vec<ReservationLine>,
     },
+    /// A requested shipment left its warehouse (reported by the fulfilment service).
+    ShipmentDispatched {
+        order_id: String,
+        warehouse_id: String,
+        carrier: String,
+        tracking_number: String,
+    },
     OrderPaymentFailed {
         order_id: String,
         payment_id: String,
@@ -188,6 +195,7 @@ impl OrderEvent {
             | OrderEvent::OrderPaid { order_id, .. }
             | OrderEvent::OrderConfirmed { order_id }
             | OrderEvent::FulfillmentRequested { order_id, .. }
+            | OrderEvent::ShipmentDispatched { order_id, .. }
             | OrderEvent::OrderPaymentFailed { order_id, .. }
             | OrderEvent::OrderPaymentTimedOut { order_id }
             | OrderEvent::CustomerNotified { order_id, .. }
@@ -209,6 +217,7 @@ impl OrderEvent {
             OrderEvent::OrderPaid { .. } => "OrderPaid",
             OrderEvent::OrderConfirmed { .. } => "OrderConfirmed",
             OrderEvent::FulfillmentRequested { .. } => "FulfillmentRequested",
+            OrderEvent::ShipmentDispatched { .. } => "ShipmentDispatched",
             OrderEvent::OrderPaymentFailed { .. } => "OrderPaymentFailed",
             OrderEvent::OrderPaymentTimedOut { .. } => "OrderPaymentTimedOut",
             OrderEvent::CustomerNotified { .. } => "CustomerNotified",

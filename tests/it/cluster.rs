@@ -269,6 +269,20 @@ async fn a_cluster_loses_a_node_of_each_role_and_its_nats_server_and_keeps_every
         round(&second_command, n, &mut acknowledged).await;
     }
     let first_query = query_envs[0].start_with(&query_args("q1")).await;
+    // Every acknowledged order is there, and the order process has settled each (it
+    // writes after the answers), so the log stands still from here on.
+    for order_id in &acknowledged.orders {
+        let order = second_command
+            .get(&format!(
+                "/v1/orders/{order_id}?wait_for_status=reserved,rejected&timeout_ms=10000"
+            ))
+            .await
+            .expect(StatusCode::OK);
+        assert!(
+            ["reserved", "rejected"].contains(&order["status"].as_str().unwrap()),
+            "{order}"
+        );
+    }
     let head = second_command.head().await;
     assert!(head >= acknowledged.last_position);
 
@@ -281,12 +295,6 @@ async fn a_cluster_loses_a_node_of_each_role_and_its_nats_server_and_keeps_every
             Some(acknowledged.received),
             "{stock}"
         );
-    }
-    for order_id in &acknowledged.orders {
-        second_command
-            .get(&format!("/v1/orders/{order_id}"))
-            .await
-            .expect(StatusCode::OK);
     }
 
     // The stream is the log: one message per event, in log order.
@@ -337,4 +345,114 @@ async fn a_cluster_loses_a_node_of_each_role_and_its_nats_server_and_keeps_every
     let stock = read_at(&rebuilt, &format!("/v1/availability/{SKU}"), head).await;
     assert!(stock["available"].as_i64().unwrap() >= 0, "{stock}");
     assert!(stock["held"].as_u64().unwrap() <= STOCK, "{stock}");
+}
+
+/// The example fulfilment service (`examples/fulfilment.rs`), built beside this
+/// test by `cargo test` (as `fulfilment-<hash>`) or `cargo build --examples`
+/// (as `fulfilment`): the newest.
+fn fulfilment_example() -> std::path::PathBuf {
+    let deps = std::env::current_exe().unwrap();
+    let examples = deps.parent().and_then(|d| d.parent()).unwrap().join("examples");
+    let newest = std::fs::read_dir(&examples)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|entry| {
+            let name = entry.file_name().to_string_lossy().to_string();
+            (name == "fulfilment" || name.starts_with("fulfilment-")) && !name.contains('.')
+        })
+        .max_by_key(|entry| entry.metadata().and_then(|m| m.modified()).ok());
+    newest.map(|entry| entry.path()).unwrap_or_else(|| {
+        panic!(
+            "no fulfilment example in {}: `cargo test` builds the examples",
+            examples.display()
+        )
+    })
+}
+
+/// Run the example until it has reported `shipments`; its stdout.
+async fn run_fulfilment(api: &Api, prefix: &str, durable: &str, shipments: usize) -> String {
+    let output = Command::new(fulfilment_example())
+        .args(["--events", &crate::support::nats_url(), "--prefix", prefix])
+        .args(["--durable", durable, "--api", api.base.as_str()])
+        .args(["--exit-after", &shipments.to_string()])
+        .env_remove("COMMERCE_API_KEY")
+        .stdin(Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(NATS_START, output)
+        .await
+        .expect("the fulfilment example reports in time")
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).to_string();
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+#[tokio::test]
+async fn a_fulfilment_service_ships_what_the_stream_asks_for_once() {
+    let env = Env::new(Backend::Sqlite).await;
+    let prefix = format!("f{}", uuid::Uuid::now_v7().simple());
+    let nats = crate::support::nats_url();
+    let node = env
+        .start_with(&["--events", &nats, "--nats-prefix", &prefix])
+        .await;
+    register_warehouses(&node, &["ams"]).await;
+    node.post("/v1/products", &product(SKU, "Stoneware mug"))
+        .await
+        .expect(StatusCode::CREATED);
+    node.post(
+        &format!("/v1/stock/{SKU}/ams/receipts"),
+        &json!({"quantity": 5}),
+    )
+    .await
+    .expect(StatusCode::OK);
+    node.post(
+        "/v1/orders",
+        &json!({"order_id": "o-1", "lines": [{"sku": SKU, "quantity": 2}], "ship_to": {"region": "nl"}}),
+    )
+    .await
+    .expect(StatusCode::CREATED);
+    node.get("/v1/orders/o-1?wait_for_status=reserved&timeout_ms=10000")
+        .await
+        .expect(StatusCode::OK);
+    node.post("/v1/payments/sandbox/o-1", &json!({"status": "succeeded"}))
+        .await
+        .expect(StatusCode::OK);
+    let confirmed = node
+        .get("/v1/orders/o-1?wait_for_status=confirmed&timeout_ms=10000")
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(
+        confirmed["shipments"],
+        json!([{"warehouse_id": "ams", "tracking_number": null}])
+    );
+
+    let stdout = run_fulfilment(&node, &prefix, "fulfilment", 1).await;
+    assert!(
+        stdout.contains("dispatched o-1 from ams as TRK-"),
+        "{stdout}"
+    );
+    let shipped = node.get("/v1/orders/o-1").await.expect(StatusCode::OK);
+    let tracking = shipped["shipments"][0]["tracking_number"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(stdout.contains(&tracking), "{stdout}");
+
+    // The same event delivered again (another durable starts from the beginning):
+    // the report is answered from its receipt and records nothing.
+    let again = run_fulfilment(&node, &prefix, "fulfilment-replay", 1).await;
+    assert!(again.contains("(already reported)"), "{again}");
+    let after = node.get("/v1/orders/o-1").await.expect(StatusCode::OK);
+    assert_eq!(after["position"], shipped["position"]);
+    assert_eq!(after["shipments"], shipped["shipments"]);
+    let client = bus::connect(&nats, "cluster-test").await.unwrap();
+    let _ = jetstream::new(client)
+        .delete_stream(bus::Naming::new(&prefix).unwrap().stream())
+        .await;
 }

@@ -507,3 +507,8 @@ pub async fn register_warehouses(server: &Api, ids: &[&str]) -> i64 {
     }
     position
 }
+
+/// The machine's NATS server (`NATS_URL`, 127.0.0.1:4222 by default).
+pub fn nats_url() -> String {
+    std::env::var("NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into())
+}

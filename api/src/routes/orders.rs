@@ -104,7 +104,35 @@ pub struct OrderBody {
     /// Why the payment is being refunded (status `refunded`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_reason: Option<String>,
+    /// The shipments asked of warehouses once the order is confirmed, with their
+    /// tracking numbers once they left.
+    pub shipments: Vec<ShipmentState>,
     pub position: i64,
+}
+
+/// One shipment of a confirmed order.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ShipmentState {
+    pub warehouse_id: String,
+    /// Set once the fulfilment service reported the shipment dispatched.
+    pub tracking_number: Option<String>,
+}
+
+/// A shipment that left its warehouse, as the fulfilment service reports it.
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DispatchBody {
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[A-Za-z0-9._-]+$",
+        example = "ams"
+    )]
+    pub warehouse_id: String,
+    #[schema(min_length = 1, max_length = 200, example = "PostNL")]
+    pub carrier: String,
+    #[schema(min_length = 1, max_length = 200, example = "3SABCD0123456789")]
+    pub tracking_number: String,
 }
 
 /// A delivery charged as its quote promised.
@@ -157,8 +185,66 @@ fn body(order: &Order, position: i64) -> OrderBody {
             .clone()
             .or_else(|| order.explanation.clone()),
         refund_reason: order.refund_reason.clone(),
+        shipments: order
+            .shipments
+            .iter()
+            .map(|(warehouse_id, tracking_number)| ShipmentState {
+                warehouse_id: warehouse_id.clone(),
+                tracking_number: tracking_number.clone(),
+            })
+            .collect(),
         position,
     }
+}
+
+/// Record that a shipment of a confirmed order left its warehouse: for the
+/// fulfilment service (`fulfilment:write`), which learns of shipments to send from
+/// `FulfillmentRequested` on the event stream. Reporting the same tracking number
+/// again changes nothing; send the event's `ce-id` as `Idempotency-Key`.
+#[utoipa::path(post, path = "/v1/orders/{id}/shipments", tag = "commands",
+    params(("id" = String, Path)),
+    request_body = DispatchBody,
+    responses(
+        (status = 200, body = OrderBody),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "No shipment from that warehouse was asked for, or it left with another tracking number", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn dispatch(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    headers: HeaderMap,
+    PathParams(id): PathParams<String>,
+    Body(request): Body<DispatchBody>,
+) -> Result<MaybeReplayed<Json<OrderBody>>, Problem> {
+    let metadata = state.metadata(&headers, &principal);
+    let command = domain::OrderCommand::DispatchShipment {
+        warehouse_id: request.warehouse_id.clone(),
+        carrier: request.carrier.clone(),
+        tracking_number: request.tracking_number.clone(),
+    };
+    let executed = idempotency::run(
+        &state,
+        &principal,
+        &headers,
+        "dispatch_shipment",
+        &(&id, &request),
+        |keyed| {
+            state
+                .commands
+                .dispatch_shipment(&id, command, &metadata, keyed)
+        },
+    )
+    .await?;
+    Ok(match executed {
+        Executed::Fresh((outcome, order)) => {
+            MaybeReplayed(Json(body(&order, outcome.position)), false)
+        }
+        Executed::Replayed(receipt) => {
+            let (_, order): (usize, Order) = stored_answer(&receipt)?;
+            MaybeReplayed(Json(body(&order, receipt.position)), true)
+        }
+    })
 }
 
 /// Who the order is for: the buyer of a buyer token; the named customer when a

@@ -374,6 +374,12 @@ pub fn routes() -> Vec<Route> {
         Route::post("/v1/orders", Buyer("orders:write"), orders::place),
         Route::get("/v1/orders", Buyer("orders:write"), listings::list_orders),
         Route::get("/v1/orders/{id}", Buyer("orders:write"), orders::get),
+        // The fulfilment service reports shipments that left.
+        Route::post(
+            "/v1/orders/{id}/shipments",
+            Scope("fulfilment:write"),
+            orders::dispatch,
+        ),
         Route::post(
             "/v1/orders/{id}/cancel",
             Buyer("orders:write"),

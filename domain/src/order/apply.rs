@@ -94,7 +94,19 @@ impl Order {
                 self.status = OrderStatus::Paid;
             }
             OrderEvent::OrderConfirmed { .. } => self.status = OrderStatus::Confirmed,
-            OrderEvent::FulfillmentRequested { .. } | OrderEvent::CustomerNotified { .. } => {}
+            OrderEvent::FulfillmentRequested { warehouse_id, .. } => {
+                self.shipments.push((warehouse_id.clone(), None));
+            }
+            OrderEvent::ShipmentDispatched {
+                warehouse_id,
+                tracking_number,
+                ..
+            } => {
+                if let Some(shipment) = self.shipments.iter_mut().find(|(w, _)| w == warehouse_id) {
+                    shipment.1 = Some(tracking_number.clone());
+                }
+            }
+            OrderEvent::CustomerNotified { .. } => {}
             OrderEvent::OrderPaymentFailed { payment_id, .. } => {
                 self.payments.push(payment_id.clone());
                 self.status = OrderStatus::PaymentFailed;

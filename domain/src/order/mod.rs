@@ -122,6 +122,12 @@ pub enum OrderCommand {
     Cancel {
         reason: String,
     },
+    /// The fulfilment service reports that the shipment from `warehouse_id` left.
+    DispatchShipment {
+        warehouse_id: String,
+        carrier: String,
+        tracking_number: String,
+    },
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -157,6 +163,10 @@ pub struct Order {
     /// The stay the order pays for, if it is a stay's order.
     #[serde(default)]
     pub stay: Option<OrderedStay>,
+    /// Shipments asked of warehouses, by warehouse, with the tracking number once
+    /// the shipment left.
+    #[serde(default)]
+    pub shipments: Vec<(String, Option<String>)>,
 }
 
 /// What a stay's order pays for.
@@ -402,6 +412,35 @@ impl Order {
                 OrderStatus::Rejected => Ok(vec![]),
                 other => conflict(format!("the order is {}", other.name())),
             },
+            OrderCommand::DispatchShipment {
+                warehouse_id,
+                carrier,
+                tracking_number,
+            } => {
+                if self.status == OrderStatus::New {
+                    return Err(self.unknown());
+                }
+                let mut check = crate::validate::Validator::default();
+                check.id("warehouse_id", warehouse_id);
+                check.text("carrier", carrier);
+                check.text("tracking_number", tracking_number);
+                check.finish()?;
+                match self.shipments.iter().find(|(w, _)| w == warehouse_id) {
+                    None => conflict(format!(
+                        "no shipment from warehouse '{warehouse_id}' was requested for this order"
+                    )),
+                    Some((_, Some(tracked))) if tracked == tracking_number => Ok(vec![]),
+                    Some((_, Some(tracked))) => conflict(format!(
+                        "the shipment from '{warehouse_id}' already left with tracking number {tracked}"
+                    )),
+                    Some((_, None)) => Ok(vec![OrderEvent::ShipmentDispatched {
+                        order_id,
+                        warehouse_id: warehouse_id.clone(),
+                        carrier: carrier.clone(),
+                        tracking_number: tracking_number.clone(),
+                    }]),
+                }
+            }
             OrderCommand::Cancel { reason } => match self.status {
                 OrderStatus::Placed | OrderStatus::Reserved => {
                     Ok(vec![OrderEvent::OrderCancelled {

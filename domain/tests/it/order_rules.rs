@@ -539,3 +539,78 @@ fn a_confirmed_stay_s_order_is_not_settled_but_one_of_goods_is() {
     assert_eq!(goods.status, domain::OrderStatus::Confirmed);
     assert!(goods.is_settled());
 }
+
+fn fulfilment_requested() -> Vec<OrderEvent> {
+    vec![
+        placed(),
+        reserved(),
+        paid("p-1"),
+        OrderEvent::OrderConfirmed {
+            order_id: "o-1".into(),
+        },
+        OrderEvent::FulfillmentRequested {
+            order_id: "o-1".into(),
+            warehouse_id: "ams".into(),
+            lines: vec![line("MUG", "ams", 2)],
+        },
+    ]
+}
+
+fn dispatch(warehouse_id: &str, tracking_number: &str) -> OrderCommand {
+    OrderCommand::DispatchShipment {
+        warehouse_id: warehouse_id.into(),
+        carrier: "PostNL".into(),
+        tracking_number: tracking_number.into(),
+    }
+}
+
+fn dispatched(tracking_number: &str) -> OrderEvent {
+    OrderEvent::ShipmentDispatched {
+        order_id: "o-1".into(),
+        warehouse_id: "ams".into(),
+        carrier: "PostNL".into(),
+        tracking_number: tracking_number.into(),
+    }
+}
+
+#[test]
+fn a_requested_shipment_is_dispatched_once() {
+    orders()
+        .given(fulfilment_requested())
+        .when(dispatch("ams", "T-1"))
+        .then_expect_events(vec![dispatched("T-1")]);
+    // The same report again (a redelivered event) changes nothing.
+    let mut history = fulfilment_requested();
+    history.push(dispatched("T-1"));
+    orders()
+        .given(history.clone())
+        .when(dispatch("ams", "T-1"))
+        .then_expect_events(vec![]);
+    // Another tracking number for a shipment that left is a conflict.
+    orders()
+        .given(history)
+        .when(dispatch("ams", "T-2"))
+        .then_expect_error_message("the shipment from 'ams' already left with tracking number T-1");
+}
+
+#[test]
+fn only_a_shipment_that_was_requested_can_leave() {
+    orders()
+        .given(fulfilment_requested())
+        .when(dispatch("rtm", "T-1"))
+        .then_expect_error_message("no shipment from warehouse 'rtm' was requested for this order");
+    // An order not yet paid and confirmed has no shipments to send.
+    orders()
+        .given(vec![placed(), reserved()])
+        .when(dispatch("ams", "T-1"))
+        .then_expect_error_message("no shipment from warehouse 'ams' was requested for this order");
+}
+
+#[test]
+fn a_dispatch_report_with_a_blank_tracking_number_is_refused() {
+    let result = orders()
+        .given(fulfilment_requested())
+        .when(dispatch("ams", " "))
+        .inspect_result();
+    assert!(result.is_err());
+}

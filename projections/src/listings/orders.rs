@@ -52,6 +52,7 @@ pub fn status_after(event: &OrderEvent) -> Option<&'static str> {
         OrderEvent::OrderPaymentTimedOut { .. } => "timed_out",
         OrderEvent::RefundRequested { .. } => "refunded",
         OrderEvent::FulfillmentRequested { .. }
+        | OrderEvent::ShipmentDispatched { .. }
         | OrderEvent::CustomerNotified { .. }
         | OrderEvent::PaymentAmountMismatch { .. }
         | OrderEvent::DuplicatePaymentRefunded { .. }

@@ -20,7 +20,9 @@ use async_nats::jetstream::message::PublishMessage;
 use async_nats::HeaderMap;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
-use event_schemas::{Envelope, Metadata};
+use event_log::CopiedEvent;
+use event_schemas::Envelope;
+use serde::de::IgnoredAny;
 
 use crate::{BusError, Naming};
 
@@ -93,13 +95,14 @@ pub fn position(headers: Option<&HeaderMap>, sequence: u64) -> Result<i64, BusEr
         .map_err(|_| malformed("commerce-position is not a number"))
 }
 
-/// The committed event a message of the stream (at `sequence`) carries, as the log
-/// held it but at the version it was published in.
-pub fn envelope(
+/// The committed event a message of the stream (at `sequence`) carries, as a copy
+/// of the log takes it: the payload and metadata as the JSON text that arrived
+/// (checked to be JSON), at the version it was published in.
+pub fn copied(
     headers: Option<&HeaderMap>,
     payload: &[u8],
     sequence: u64,
-) -> Result<Envelope, BusError> {
+) -> Result<CopiedEvent, BusError> {
     let malformed = |reason: String| BusError::Malformed { sequence, reason };
     let headers = headers.ok_or_else(|| malformed("no headers".into()))?;
     let header = |name: &str| {
@@ -108,15 +111,22 @@ pub fn envelope(
             .map(|v| v.as_str())
             .ok_or_else(|| malformed(format!("no {name} header")))
     };
+    let is_json = |text: &[u8]| serde_json::from_slice::<IgnoredAny>(text).is_ok();
     let event_type = header("ce-type")?;
     let (aggregate_type, event_type, event_version) = parse_type(event_type)
         .ok_or_else(|| malformed(format!("ce-type '{event_type}' is not ours")))?;
     let occurred_at: DateTime<Utc> = DateTime::parse_from_rfc3339(header("ce-time")?)
         .map_err(|e| malformed(format!("ce-time: {e}")))?
         .with_timezone(&Utc);
-    let metadata: Metadata = serde_json::from_str(header(METADATA)?)
-        .map_err(|e| malformed(format!("{METADATA}: {e}")))?;
-    Ok(Envelope {
+    let metadata = header(METADATA)?;
+    if !is_json(metadata.as_bytes()) {
+        return Err(malformed(format!("{METADATA} is not JSON")));
+    }
+    let payload = std::str::from_utf8(payload)
+        .ok()
+        .filter(|text| is_json(text.as_bytes()))
+        .ok_or_else(|| malformed("the payload is not JSON".into()))?;
+    Ok(CopiedEvent {
         event_id: header("ce-id")?
             .parse()
             .map_err(|e| malformed(format!("ce-id: {e}")))?,
@@ -129,8 +139,33 @@ pub fn envelope(
         event_type: event_type.to_string(),
         event_version: event_version.to_string(),
         occurred_at,
-        metadata,
-        payload: serde_json::from_slice(payload).map_err(|e| malformed(format!("payload: {e}")))?,
+        metadata: metadata.to_string(),
+        payload: payload.to_string(),
+    })
+}
+
+/// [`copied`], with the payload and metadata parsed: the event as the log held it,
+/// at the version it was published in.
+pub fn envelope(
+    headers: Option<&HeaderMap>,
+    payload: &[u8],
+    sequence: u64,
+) -> Result<Envelope, BusError> {
+    let event = copied(headers, payload, sequence)?;
+    let malformed = |reason: String| BusError::Malformed { sequence, reason };
+    Ok(Envelope {
+        event_id: event.event_id,
+        aggregate_type: event.aggregate_type,
+        aggregate_id: event.aggregate_id,
+        sequence: event.sequence,
+        position: event.position,
+        event_type: event.event_type,
+        event_version: event.event_version,
+        occurred_at: event.occurred_at,
+        metadata: serde_json::from_str(&event.metadata)
+            .map_err(|e| malformed(format!("{METADATA}: {e}")))?,
+        payload: serde_json::from_str(&event.payload)
+            .map_err(|e| malformed(format!("payload: {e}")))?,
     })
 }
 
@@ -145,6 +180,7 @@ fn parse_type(ce_type: &str) -> Option<(&str, &str, &str)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use event_schemas::Metadata;
     use serde_json::json;
 
     fn event(

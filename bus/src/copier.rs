@@ -20,6 +20,10 @@ use crate::{BusError, Naming};
 
 /// Messages written to the copy in one transaction, at most.
 const BATCH: usize = 1_000;
+/// How long a batch waits for more messages after its first: under a backlog it
+/// fills to [`BATCH`] well within this, and when events trickle in it bounds the
+/// delay each one adds.
+const LINGER: Duration = Duration::from_millis(5);
 /// How long a consumer that failed waits before trying again.
 const RETRY: Duration = Duration::from_secs(1);
 
@@ -150,10 +154,18 @@ async fn copy_batch(
         Some(message) => batch.push(message.map_err(BusError::nats)?),
         None => return Err(BusError::Nats("the consumer's messages ended".into())),
     }
+    let until = tokio::time::Instant::now() + LINGER;
     while batch.len() < BATCH {
-        match messages.next().now_or_never() {
-            Some(Some(message)) => batch.push(message.map_err(BusError::nats)?),
-            _ => break,
+        let next = match messages.next().now_or_never() {
+            Some(next) => next,
+            None => match tokio::time::timeout_at(until, messages.next()).await {
+                Ok(next) => next,
+                Err(_) => break,
+            },
+        };
+        match next {
+            Some(message) => batch.push(message.map_err(BusError::nats)?),
+            None => break,
         }
     }
     let mut events = Vec::with_capacity(batch.len());
@@ -163,7 +175,7 @@ async fn copy_batch(
         if sequence <= reached {
             continue; // a redelivery of what the copy already holds
         }
-        events.push(cloudevent::envelope(
+        events.push(cloudevent::copied(
             message.headers.as_ref(),
             &message.payload,
             sequence,

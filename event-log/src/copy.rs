@@ -7,10 +7,28 @@
 
 use std::sync::atomic::Ordering;
 
-use event_schemas::Envelope;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
 
 use crate::store::advance;
 use crate::{EventStore, Pools, StoreError};
+
+/// One event of another log, as a copy takes it: every column, the metadata and
+/// payload as the JSON text that arrived (checked to be JSON, not parsed into values:
+/// the copy writes text).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CopiedEvent {
+    pub position: i64,
+    pub event_id: Uuid,
+    pub aggregate_type: String,
+    pub aggregate_id: String,
+    pub sequence: i64,
+    pub event_type: String,
+    pub event_version: String,
+    pub occurred_at: DateTime<Utc>,
+    pub metadata: String,
+    pub payload: String,
+}
 
 impl EventStore {
     /// The stream sequence and log position of the last message copied from
@@ -30,7 +48,7 @@ impl EventStore {
         &self,
         stream: &str,
         stream_sequence: u64,
-        events: &[Envelope],
+        events: &[CopiedEvent],
     ) -> Result<(), StoreError> {
         let last = events.iter().map(|e| e.position).max();
         let reached = last.unwrap_or(0);
@@ -49,8 +67,8 @@ impl EventStore {
                     .bind(event.sequence)
                     .bind(&event.event_type)
                     .bind(&event.event_version)
-                    .bind(event.payload.to_string())
-                    .bind(metadata_text(event))
+                    .bind(&event.payload)
+                    .bind(&event.metadata)
                     .bind(event.event_id.to_string())
                     .bind(event.occurred_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
                     .execute(&mut *tx)
@@ -85,8 +103,8 @@ impl EventStore {
                     .bind(events.iter().map(|e| e.event_type.as_str()).collect::<Vec<_>>())
                     .bind(events.iter().map(|e| e.event_version.as_str()).collect::<Vec<_>>())
                     .bind(events.iter().map(|e| e.occurred_at).collect::<Vec<_>>())
-                    .bind(events.iter().map(metadata_text).collect::<Vec<_>>())
-                    .bind(events.iter().map(|e| e.payload.to_string()).collect::<Vec<_>>())
+                    .bind(events.iter().map(|e| e.metadata.as_str()).collect::<Vec<_>>())
+                    .bind(events.iter().map(|e| e.payload.as_str()).collect::<Vec<_>>())
                     .execute(&mut *tx)
                     .await?;
                 }
@@ -107,10 +125,6 @@ impl EventStore {
         }
         Ok(())
     }
-}
-
-fn metadata_text(event: &Envelope) -> String {
-    serde_json::to_string(&event.metadata).expect("metadata serialises")
 }
 
 /// Move the copy's mark to the stream sequence (`$2`) and its position (`$3`)

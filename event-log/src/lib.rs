@@ -50,7 +50,7 @@ macro_rules! on_tx {
 }
 
 pub mod backend;
-mod copy;
+pub mod copy;
 pub mod database;
 pub mod groups;
 pub mod lease;
@@ -65,6 +65,7 @@ pub mod tail;
 pub mod types;
 pub mod write;
 
+pub use copy::CopiedEvent;
 pub use database::{Database, Pools};
 pub use snapshots::Snapshot;
 pub use source::{EventSource, LogError, LogRecord};

@@ -97,6 +97,31 @@ fn describe_metrics() {
         "projection_lag_events",
         "Events committed to the log that a projection has not applied yet"
     );
+    describe_gauge!(
+        "relay_leader",
+        "1 while this process's relay holds the lease and publishes the log to NATS"
+    );
+    describe_gauge!(
+        "relay_lag_events",
+        "Log positions committed but not yet published to NATS (an upper bound on events)"
+    );
+    describe_gauge!(
+        "relay_lag_seconds",
+        Unit::Seconds,
+        "Age of the oldest event not yet published to NATS (0 when caught up)"
+    );
+    describe_counter!(
+        "relay_published_total",
+        "Events this process published to NATS"
+    );
+    describe_gauge!(
+        "copy_lag_messages",
+        "Messages of the stream a query node has not copied yet"
+    );
+    describe_counter!(
+        "copy_events_total",
+        "Events a query node copied from the stream"
+    );
     describe_counter!(
         "process_events_parked_total",
         "Events the order process could not act on and parked for a retry"

@@ -56,6 +56,14 @@ pub async fn run(args: RelayArgs) -> anyhow::Result<()> {
     let client = bus::connect(&args.events, "commerce bench relay").await?;
     let jetstream = bus::relay::context(client.clone());
 
+    let failover_seconds = match &args.storage.database_url {
+        Some(url) => {
+            eprintln!("relay failover: two command nodes, the relaying one killed with SIGKILL");
+            Some(failover(&args.storage.data_dir, url, &args.events, &naming).await?)
+        }
+        None => None,
+    };
+
     if args.backlog > 0 {
         eprintln!("seeding a backlog of {} events", args.backlog);
         super::replay::seed(&store, args.backlog).await?;
@@ -137,6 +145,13 @@ pub async fn run(args: RelayArgs) -> anyhow::Result<()> {
         lag.len()
     );
     println!("stream = log: {stream_is_log} ({messages} messages, {events} events)");
+    if let Some(seconds) = failover_seconds {
+        println!("relay failover after SIGKILL: {seconds:.2} s");
+        println!(
+            "{}",
+            target("failover < 5 s", seconds < 5.0, format!("{seconds:.2} s"))
+        );
+    }
     println!(
         "{}",
         target(
@@ -175,6 +190,9 @@ pub async fn run(args: RelayArgs) -> anyhow::Result<()> {
         figures.set("lag_p50_ms", round2(p50));
         figures.set("lag_p99_ms", round2(p99));
         figures.set("stream_is_log", stream_is_log);
+        if let Some(seconds) = failover_seconds {
+            figures.set("failover_seconds", round2(seconds));
+        }
         figures.print_json();
     }
     anyhow::ensure!(
@@ -323,4 +341,101 @@ async fn steady_lag(
         Err(_) => anyhow::bail!("the lag watcher did not stop"),
     };
     Ok((lag, written, write_seconds))
+}
+
+/// A `commerce serve --role command` child of this binary on the bench's database.
+struct Node {
+    child: tokio::process::Child,
+    base: String,
+}
+
+async fn start_node(
+    data_dir: &std::path::Path,
+    database_url: &str,
+    events: &str,
+    prefix: &str,
+) -> anyhow::Result<Node> {
+    use tokio::io::AsyncBufReadExt;
+    std::fs::create_dir_all(data_dir)?;
+    let mut child = tokio::process::Command::new(std::env::current_exe()?)
+        .args(["serve", "--role", "command", "--listen", "127.0.0.1:0"])
+        .args(["--events", events, "--nats-prefix", prefix])
+        .args(["--database-url", database_url])
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env("RUST_LOG", "warn")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()?;
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().expect("piped")).lines();
+    let base = tokio::time::timeout(Duration::from_secs(60), async {
+        while let Some(line) = lines.next_line().await? {
+            if let Some(address) = line.trim().strip_prefix("listening on ") {
+                return Ok(address.to_string());
+            }
+        }
+        anyhow::bail!("the node ended before it listened")
+    })
+    .await
+    .context("the node did not start within a minute")??;
+    Ok(Node { child, base })
+}
+
+/// The relay state a node's `/ready` shows.
+async fn relay_state(http: &reqwest::Client, node: &Node) -> Option<String> {
+    let ready: serde_json::Value = http
+        .get(format!("{}/ready", node.base))
+        .send()
+        .await
+        .ok()?
+        .json()
+        .await
+        .ok()?;
+    ready["bus"]["relay"]["state"].as_str().map(str::to_string)
+}
+
+/// Wait (polling `/ready` every 20 ms, up to 30 s) until `node`'s relay is `state`.
+async fn wait_state(http: &reqwest::Client, node: &Node, state: &str) -> anyhow::Result<()> {
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(30) {
+        if relay_state(http, node).await.as_deref() == Some(state) {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    anyhow::bail!("the relay at {} never became {state}", node.base)
+}
+
+/// Seconds from SIGKILL of the relaying node to the standby node relaying.
+async fn failover(
+    data_dir: &std::path::Path,
+    database_url: &str,
+    events: &str,
+    naming: &bus::Naming,
+) -> anyhow::Result<f64> {
+    let prefix = format!("{}-failover", naming.prefix());
+    let http = reqwest::Client::new();
+    let mut first = start_node(&data_dir.join("failover-a"), database_url, events, &prefix).await?;
+    wait_state(&http, &first, "relaying").await?;
+    let second = start_node(&data_dir.join("failover-b"), database_url, events, &prefix).await?;
+    wait_state(&http, &second, "standby").await?;
+    let killed = Instant::now();
+    first.child.start_kill()?;
+    first.child.wait().await?;
+    wait_state(&http, &second, "relaying").await?;
+    let seconds = killed.elapsed().as_secs_f64();
+    // Stopped with SIGTERM, it lets the lease go before the bench's own relay runs.
+    if let Some(pid) = second.child.id() {
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()?;
+    }
+    let mut second = second;
+    second.child.wait().await?;
+    let client = bus::connect(events, "commerce bench relay").await?;
+    let _ = jetstream::new(client)
+        .delete_stream(bus::Naming::new(&prefix)?.stream())
+        .await;
+    Ok(seconds)
 }

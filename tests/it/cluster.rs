@@ -352,7 +352,11 @@ async fn a_cluster_loses_a_node_of_each_role_and_its_nats_server_and_keeps_every
 /// (as `fulfilment`): the newest.
 fn fulfilment_example() -> std::path::PathBuf {
     let deps = std::env::current_exe().unwrap();
-    let examples = deps.parent().and_then(|d| d.parent()).unwrap().join("examples");
+    let examples = deps
+        .parent()
+        .and_then(|d| d.parent())
+        .unwrap()
+        .join("examples");
     let newest = std::fs::read_dir(&examples)
         .into_iter()
         .flatten()

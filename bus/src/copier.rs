@@ -125,12 +125,7 @@ async fn copy(
         let last = stream.cached_info().state.last_sequence;
         if copied >= last {
             // Learn the stream's end now and then, for the lag.
-            let last = stream
-                .info()
-                .await
-                .map_err(BusError::nats)?
-                .state
-                .last_sequence;
+            let last = crate::naming::last_sequence(&mut stream).await?;
             report.send_modify(|r| r.lag_messages = last.saturating_sub(copied));
         } else {
             report.send_modify(|r| r.lag_messages = last - copied);

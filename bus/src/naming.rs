@@ -91,6 +91,17 @@ impl Naming {
     }
 }
 
+/// The sequence of the stream's last message (0 when it is empty), asked of the
+/// server now.
+pub async fn last_sequence(stream: &mut stream::Stream) -> Result<u64, BusError> {
+    Ok(stream
+        .info()
+        .await
+        .map_err(BusError::nats)?
+        .state
+        .last_sequence)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

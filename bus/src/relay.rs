@@ -115,12 +115,7 @@ pub fn context(client: async_nats::Client) -> jetstream::Context {
 /// The stream sequence and log position of the stream's last message (0, 0 when
 /// it is empty): where a relay resumes.
 pub async fn relayed_through(stream: &mut stream::Stream) -> Result<(u64, i64), BusError> {
-    let last = stream
-        .info()
-        .await
-        .map_err(BusError::nats)?
-        .state
-        .last_sequence;
+    let last = crate::naming::last_sequence(stream).await?;
     if last == 0 {
         return Ok((0, 0));
     }

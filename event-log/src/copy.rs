@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::store::advance;
-use crate::{EventStore, Pools, StoreError};
+use crate::{EventStore, StoreError, WriteTx};
 
 /// One event of another log, as a copy takes it: every column, the metadata and
 /// payload as the JSON text that arrived (checked to be JSON, not parsed into values:
@@ -52,9 +52,11 @@ impl EventStore {
     ) -> Result<(), StoreError> {
         let last = events.iter().map(|e| e.position).max();
         let reached = last.unwrap_or(0);
-        match self.database().pools() {
-            Pools::Sqlite { writer, .. } => {
-                let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
+        // A read model's transaction: a commit lost in a crash goes with its stream
+        // sequence, and the stream delivers it again.
+        let mut tx = self.database().begin_write().await?;
+        match &mut tx {
+            WriteTx::Sqlite(tx) => {
                 for event in events {
                     sqlx::query(
                         "INSERT INTO events (position, aggregate_type, aggregate_id, sequence, event_type,
@@ -71,19 +73,11 @@ impl EventStore {
                     .bind(&event.metadata)
                     .bind(event.event_id.to_string())
                     .bind(event.occurred_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
-                    .execute(&mut *tx)
+                    .execute(&mut **tx)
                     .await?;
                 }
-                sqlx::query(RECORD_COPIED)
-                    .bind(stream)
-                    .bind(stream_sequence as i64)
-                    .bind(reached)
-                    .execute(&mut *tx)
-                    .await?;
-                tx.commit().await?;
             }
-            Pools::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
+            WriteTx::Postgres(tx) => {
                 if !events.is_empty() {
                     sqlx::query(
                         "INSERT INTO events (position, event_id, aggregate_type, aggregate_id, sequence,
@@ -105,18 +99,21 @@ impl EventStore {
                     .bind(events.iter().map(|e| e.occurred_at).collect::<Vec<_>>())
                     .bind(events.iter().map(|e| e.metadata.as_str()).collect::<Vec<_>>())
                     .bind(events.iter().map(|e| e.payload.as_str()).collect::<Vec<_>>())
-                    .execute(&mut *tx)
+                    .execute(&mut **tx)
                     .await?;
                 }
-                sqlx::query(RECORD_COPIED)
-                    .bind(stream)
-                    .bind(stream_sequence as i64)
-                    .bind(reached)
-                    .execute(&mut *tx)
-                    .await?;
-                tx.commit().await?;
             }
         }
+        crate::on_tx!(&mut tx, t => {
+            sqlx::query(RECORD_COPIED)
+                .bind(stream)
+                .bind(stream_sequence as i64)
+                .bind(reached)
+                .execute(&mut **t)
+                .await
+                .map(drop)?
+        });
+        tx.commit().await?;
         if let Some(last) = last {
             advance(&self.head, last);
             self.heard

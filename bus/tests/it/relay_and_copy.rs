@@ -146,15 +146,23 @@ async fn the_stream_and_a_copy_of_it_hold_the_log_once_each_in_order() {
     log.drop_database().await;
 }
 
+/// A copy on PostgreSQL, in a database of its own.
+async fn open_copy_on_postgres() -> (testkit::PgDatabase, tempfile::TempDir, EventStore) {
+    let pg = testkit::PgDatabase::create_named("commerce_copy").await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::connect(Some(&pg.url), dir.path()).await.unwrap();
+    (pg, dir, EventStore::open_copy(db).await.unwrap())
+}
+
 #[tokio::test]
-async fn a_copy_resumes_where_it_stopped_and_takes_nothing_twice() {
+async fn a_copy_on_postgres_resumes_where_it_stopped_and_takes_nothing_twice() {
     let mut log = TestLog::sqlite().await;
     let naming = fresh_prefix();
     let client = bus::connect(&nats_url(), "bus-test").await.unwrap();
     append_some(&mut log, 0).await;
     let _relay = spawn_relay(log.store.clone(), client.clone(), naming.clone());
 
-    let (_copy_dir, copy) = open_copy().await;
+    let (pg, _copy_dir, copy) = open_copy_on_postgres().await;
     let copied = bus::copier::copy_through(&copy, client.clone(), &naming, "q2", log.last_position)
         .await
         .unwrap();

@@ -189,6 +189,7 @@ async fn a_copy_on_postgres_resumes_where_it_stopped_and_takes_nothing_twice() {
         .delete_stream(naming.stream())
         .await
         .unwrap();
+    pg.drop_database().await;
 }
 
 fn pg_url(log: &TestLog) -> String {

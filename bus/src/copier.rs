@@ -23,7 +23,7 @@ const BATCH: usize = 1_000;
 /// How long a batch waits for more messages after its first: under a backlog it
 /// fills to [`BATCH`] well within this, and when events trickle in it bounds the
 /// delay each one adds.
-const LINGER: Duration = Duration::from_millis(5);
+const LINGER: Duration = Duration::from_millis(2);
 /// How long a consumer that failed waits before trying again.
 const RETRY: Duration = Duration::from_secs(1);
 

@@ -30,6 +30,10 @@ pub struct CopiedEvent {
     pub payload: String,
 }
 
+/// Rows in one SQLite `INSERT` of a copy (10 parameters each, well under SQLite's
+/// limit of 32,766).
+const SQLITE_ROWS_PER_INSERT: usize = 200;
+
 impl EventStore {
     /// The stream sequence and log position of the last message copied from
     /// `stream` (0, 0 for none yet).
@@ -57,24 +61,31 @@ impl EventStore {
         let mut tx = self.database().begin_write().await?;
         match &mut tx {
             WriteTx::Sqlite(tx) => {
-                for event in events {
-                    sqlx::query(
+                // Many rows per statement: each statement is a round trip to the
+                // SQLite worker thread.
+                for rows in events.chunks(SQLITE_ROWS_PER_INSERT) {
+                    let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
                         "INSERT INTO events (position, aggregate_type, aggregate_id, sequence, event_type,
-                                             event_version, payload, metadata, event_id, occurred_at)
-                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                    )
-                    .bind(event.position)
-                    .bind(&event.aggregate_type)
-                    .bind(&event.aggregate_id)
-                    .bind(event.sequence)
-                    .bind(&event.event_type)
-                    .bind(&event.event_version)
-                    .bind(&event.payload)
-                    .bind(&event.metadata)
-                    .bind(event.event_id.to_string())
-                    .bind(event.occurred_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
-                    .execute(&mut **tx)
-                    .await?;
+                                             event_version, payload, metadata, event_id, occurred_at) ",
+                    );
+                    insert.push_values(rows, |mut row, event| {
+                        row.push_bind(event.position)
+                            .push_bind(&event.aggregate_type)
+                            .push_bind(&event.aggregate_id)
+                            .push_bind(event.sequence)
+                            .push_bind(&event.event_type)
+                            .push_bind(&event.event_version)
+                            .push_bind(&event.payload)
+                            .push_bind(&event.metadata)
+                            .push_bind(event.event_id.to_string())
+                            .push_bind(
+                                event
+                                    .occurred_at
+                                    .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+                            );
+                    });
+                    insert.push(" ON CONFLICT DO NOTHING");
+                    insert.build().execute(&mut **tx).await?;
                 }
             }
             WriteTx::Postgres(tx) => {

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use async_nats::jetstream::{self, consumer};
 use chrono::Utc;
-use event_log::EventStore;
+use event_log::{CopiedEvent, EventStore};
 use futures::{FutureExt, StreamExt};
 use serde::Serialize;
 use tokio::sync::watch;
@@ -19,7 +19,7 @@ use crate::cloudevent;
 use crate::{BusError, Naming};
 
 /// Messages written to the copy in one transaction, at most.
-const BATCH: usize = 1_000;
+const BATCH: usize = 4_000;
 /// How long a batch waits for more messages after its first: under a backlog it
 /// fills to [`BATCH`] well within this, and when events trickle in it bounds the
 /// delay each one adds.
@@ -93,11 +93,19 @@ pub async fn copy_through(
     });
     let consumer = durable_consumer(&stream, durable, start).await?;
     let mut messages = consumer_stream(&consumer).await?;
+    let writer = Writer::spawn(store.clone(), naming.stream(), report);
     let mut copied = start;
-    while reached < position {
-        copied = copy_batch(store, &naming.stream(), &mut messages, copied, &report).await?;
-        reached = report.borrow().position;
+    let taking = async {
+        while reached < position {
+            let taken = take_batch(&mut messages, copied).await?;
+            copied = taken.reached;
+            reached = taken.events.last().map_or(reached, |e| e.position);
+            writer.write(taken).await?;
+        }
+        Ok(())
     }
+    .await;
+    writer.finish(taking).await?;
     drop(messages);
     let _ = stream.delete_consumer(durable).await;
     Ok(copied - start)
@@ -120,30 +128,42 @@ async fn copy(
     let consumer = durable_consumer(&stream, durable, copied).await?;
     tracing::info!(stream = %stream_name, durable, copied, "copying the stream");
     let mut messages = consumer_stream(&consumer).await?;
-    loop {
-        copied = copy_batch(store, &stream_name, &mut messages, copied, report).await?;
-        let last = stream.cached_info().state.last_sequence;
-        if copied >= last {
-            // Learn the stream's end now and then, for the lag.
-            let last = crate::naming::last_sequence(&mut stream).await?;
-            report.send_modify(|r| r.lag_messages = last.saturating_sub(copied));
-        } else {
-            report.send_modify(|r| r.lag_messages = last - copied);
+    let writer = Writer::spawn(store.clone(), stream_name, report.clone());
+    let taking = async {
+        loop {
+            let taken = take_batch(&mut messages, copied).await?;
+            copied = taken.reached;
+            writer.write(taken).await?;
+            let last = stream.cached_info().state.last_sequence;
+            let lag = if copied >= last {
+                // Learn the stream's end now and then, for the lag.
+                crate::naming::last_sequence(&mut stream)
+                    .await?
+                    .saturating_sub(copied)
+            } else {
+                last - copied
+            };
+            report.send_modify(|r| r.lag_messages = lag);
+            metrics::gauge!("copy_lag_messages").set(lag as f64);
         }
-        metrics::gauge!("copy_lag_messages").set(report.borrow().lag_messages as f64);
     }
+    .await;
+    writer.finish(taking).await
 }
 
-/// Take the next messages (waiting for the first, then what has already arrived, up
-/// to [`BATCH`]), write them to the copy, acknowledge them; answers the stream
-/// sequence copied through.
-async fn copy_batch(
-    store: &EventStore,
-    stream_name: &str,
-    messages: &mut consumer::pull::Stream,
-    copied: u64,
-    report: &watch::Sender<CopyReport>,
-) -> Result<u64, BusError> {
+/// A batch taken from the stream and parsed, not yet written.
+struct Taken {
+    /// The events after what the copy holds (redeliveries left out).
+    events: Vec<CopiedEvent>,
+    /// The stream sequence the batch reaches.
+    reached: u64,
+    /// Its last message: acknowledged (with all before it) once written.
+    last: jetstream::Message,
+}
+
+/// Take the next messages (waiting for the first, then for more up to [`BATCH`] or
+/// [`LINGER`]) after stream sequence `copied`, and parse them.
+async fn take_batch(messages: &mut consumer::pull::Stream, copied: u64) -> Result<Taken, BusError> {
     let mut batch = Vec::with_capacity(BATCH);
     match messages.next().await {
         Some(message) => batch.push(message.map_err(BusError::nats)?),
@@ -177,24 +197,71 @@ async fn copy_batch(
         )?);
         reached = sequence;
     }
-    if reached > copied {
-        store.copy_in(stream_name, reached, &events).await?;
+    let last = batch.pop().expect("a batch holds a message");
+    Ok(Taken {
+        events,
+        reached,
+        last,
+    })
+}
+
+/// Writes taken batches to the copy in order and acknowledges each, on a task of its
+/// own, so the next batch is taken and parsed while one is written.
+struct Writer {
+    queue: tokio::sync::mpsc::Sender<Taken>,
+    done: tokio::task::JoinHandle<Result<(), BusError>>,
+}
+
+impl Writer {
+    fn spawn(store: EventStore, stream_name: String, report: watch::Sender<CopyReport>) -> Self {
+        // One batch waits while one is written.
+        let (queue, mut taken) = tokio::sync::mpsc::channel::<Taken>(1);
+        let done = tokio::spawn(async move {
+            let mut copied = store.copied_through(&stream_name).await?.0;
+            while let Some(batch) = taken.recv().await {
+                if batch.reached > copied {
+                    store
+                        .copy_in(&stream_name, batch.reached, &batch.events)
+                        .await?;
+                    copied = batch.reached;
+                }
+                batch.last.ack().await.map_err(BusError::nats)?;
+                let lag_seconds = batch.events.last().map_or(0.0, |e| {
+                    (Utc::now() - e.occurred_at).num_milliseconds().max(0) as f64 / 1000.0
+                });
+                report.send_modify(|r| {
+                    r.stream_sequence = batch.reached;
+                    if let Some(event) = batch.events.last() {
+                        r.position = event.position;
+                    }
+                    r.lag_seconds = lag_seconds;
+                    r.error = None;
+                });
+                metrics::counter!("copy_events_total").increment(batch.events.len() as u64);
+            }
+            Ok(())
+        });
+        Self { queue, done }
     }
-    let last = batch.last().expect("a batch holds a message");
-    last.ack().await.map_err(BusError::nats)?;
-    let lag_seconds = events.last().map_or(0.0, |e| {
-        (Utc::now() - e.occurred_at).num_milliseconds().max(0) as f64 / 1000.0
-    });
-    report.send_modify(|r| {
-        r.stream_sequence = reached;
-        if let Some(event) = events.last() {
-            r.position = event.position;
+
+    /// Queue a batch; fails with the writer's error once it has failed.
+    async fn write(&self, batch: Taken) -> Result<(), BusError> {
+        if self.queue.send(batch).await.is_err() {
+            return Err(BusError::Nats("the copy's writer stopped".into()));
         }
-        r.lag_seconds = lag_seconds;
-        r.error = None;
-    });
-    metrics::counter!("copy_events_total").increment(events.len() as u64);
-    Ok(reached)
+        Ok(())
+    }
+
+    /// Let the writer write what is queued and stop; the taking's outcome, or the
+    /// writer's error when it failed first.
+    async fn finish(self, taking: Result<(), BusError>) -> Result<(), BusError> {
+        drop(self.queue);
+        let written = self
+            .done
+            .await
+            .unwrap_or_else(|e| Err(BusError::Nats(format!("the copy's writer failed: {e}"))));
+        written.and(taking)
+    }
 }
 
 /// The durable consumer, starting after `copied`: made if missing, and made anew if

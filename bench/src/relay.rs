@@ -96,6 +96,9 @@ pub async fn run(args: RelayArgs) -> anyhow::Result<()> {
         bus::copier::copy_through(&copy, client.clone(), &naming, "bench-rebuild", head).await?;
     let copy_seconds = started.elapsed().as_secs_f64();
     let copy_per_s = ratio(copied as f64, copy_seconds);
+    eprintln!("baseline: raw pull of the whole stream (acknowledged, nothing parsed or written)");
+    let (pulled, pull_seconds) = raw_pull(&jetstream, &naming).await?;
+    let pull_per_s = ratio(pulled as f64, pull_seconds);
 
     eprintln!(
         "commit → copied on a query node at {} events/s for {} s",
@@ -138,7 +141,11 @@ pub async fn run(args: RelayArgs) -> anyhow::Result<()> {
         "relay catch-up:                   {catch_up_per_s:>10.0} events/s ({relayed} in {catch_up_seconds:.2} s, {:.2}x raw)",
         ratio(catch_up_per_s, raw_per_s)
     );
-    println!("query node copy from the stream:  {copy_per_s:>10.0} events/s ({copied} in {copy_seconds:.2} s)");
+    println!(
+        "query node copy from the stream:  {copy_per_s:>10.0} events/s ({copied} in {copy_seconds:.2} s, {:.2}x raw pull)",
+        ratio(copy_per_s, pull_per_s)
+    );
+    println!("raw pull of the stream (baseline): {pull_per_s:>9.0} msg/s   ({pulled} messages)");
     println!(
         "commit → copied at {written_per_s:.0} events/s: p50 {p50:.1} ms, p99 {p99:.1} ms, max {:.1} ms ({} events)",
         percentile_ms(&lag, 1.0),
@@ -186,6 +193,7 @@ pub async fn run(args: RelayArgs) -> anyhow::Result<()> {
         figures.set("catch_up_per_s", round2(catch_up_per_s));
         figures.set("catch_up_vs_raw", round2(ratio(catch_up_per_s, raw_per_s)));
         figures.set("copy_per_s", round2(copy_per_s));
+        figures.set("raw_pull_per_s", round2(pull_per_s));
         figures.set("steady_events_per_s", round2(written_per_s));
         figures.set("lag_p50_ms", round2(p50));
         figures.set("lag_p99_ms", round2(p99));
@@ -241,6 +249,51 @@ async fn raw_publish(
     let seconds = started.elapsed().as_secs_f64();
     let _ = jetstream.delete_stream(raw.stream()).await;
     Ok((count, seconds))
+}
+
+/// Pull every message of the stream through a durable consumer of its own, as the
+/// copier does (batches of 4,000, all acknowledged with the last), doing nothing
+/// else with them.
+async fn raw_pull(
+    jetstream: &jetstream::Context,
+    naming: &bus::Naming,
+) -> anyhow::Result<(u64, f64)> {
+    use futures::StreamExt;
+    let mut stream = naming.ensure_stream(jetstream).await?;
+    let end = stream.info().await?.state.last_sequence;
+    let consumer = stream
+        .create_consumer(jetstream::consumer::pull::Config {
+            durable_name: Some("bench-raw-pull".into()),
+            ack_policy: jetstream::consumer::AckPolicy::All,
+            max_ack_pending: 16_000,
+            ..Default::default()
+        })
+        .await?;
+    let started = Instant::now();
+    let mut messages = consumer
+        .stream()
+        .max_messages_per_batch(4_000)
+        .messages()
+        .await?;
+    let mut pulled = 0u64;
+    while let Some(message) = messages.next().await {
+        let message = message.map_err(|e| anyhow::anyhow!("{e}"))?;
+        pulled += 1;
+        let sequence = message
+            .info()
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+            .stream_sequence;
+        if pulled % 4_000 == 0 || sequence >= end {
+            message.ack().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        }
+        if sequence >= end {
+            break;
+        }
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    drop(messages);
+    let _ = stream.delete_consumer("bench-raw-pull").await;
+    Ok((pulled, seconds))
 }
 
 /// Append at `rate` events/s for `seconds`, timing each event from its commit to

@@ -130,6 +130,9 @@ impl EventStore {
             self.heard
                 .all_heard_through
                 .fetch_max(last, Ordering::AcqRel);
+            // Copied events were written by other processes as far as aggregates
+            // held in memory go: one read before them is read again, not trusted.
+            advance(&self.heard.others_head, last);
         }
         Ok(())
     }

@@ -256,6 +256,12 @@ async fn a_cluster_loses_a_node_of_each_role_and_its_nats_server_and_keeps_every
             &second_command
         };
         round(node, n, &mut acknowledged).await;
+        if n == 0 {
+            // A query node reads an order early, so later reads must not trust
+            // what it then held in memory.
+            let early = read_at(&second_query, "/v1/orders/o-0", acknowledged.last_position).await;
+            assert_eq!(early["order_id"], "o-0");
+        }
     }
     // One node of each role dies mid-way.
     first_command.crash().await;
@@ -283,6 +289,11 @@ async fn a_cluster_loses_a_node_of_each_role_and_its_nats_server_and_keeps_every
             "{order}"
         );
     }
+    // The order a query node read early changes after that read.
+    second_command
+        .post("/v1/orders/o-0/cancel", &json!({}))
+        .await
+        .expect(StatusCode::OK);
     let head = second_command.head().await;
     assert!(head >= acknowledged.last_position);
 
@@ -321,6 +332,16 @@ async fn a_cluster_loses_a_node_of_each_role_and_its_nats_server_and_keeps_every
         positions, logged,
         "the stream holds the log's events once each, in order"
     );
+
+    // An order read on a query node is the order as the log has it now.
+    let order = second_command
+        .get("/v1/orders/o-0")
+        .await
+        .expect(StatusCode::OK);
+    let copied = read_at(&second_query, "/v1/orders/o-0", head).await;
+    assert_eq!(order["status"], "cancelled", "{order}");
+    assert_eq!(copied["status"], order["status"], "{copied}");
+    assert_eq!(copied["reserved"], order["reserved"], "{copied}");
 
     // Both query nodes answer as read models rebuilt from PostgreSQL do.
     let rebuilt_env = command_env.sibling();

@@ -283,7 +283,7 @@ async fn raw_pull(
             .info()
             .map_err(|e| anyhow::anyhow!("{e}"))?
             .stream_sequence;
-        if pulled % 4_000 == 0 || sequence >= end {
+        if pulled.is_multiple_of(4_000) || sequence >= end {
             message.ack().await.map_err(|e| anyhow::anyhow!("{e}"))?;
         }
         if sequence >= end {

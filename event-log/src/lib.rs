@@ -1,7 +1,7 @@
 //! The event log, and the one way to read it.
 //!
-//! This crate owns the `events`, `snapshots`, `processed_commands` and
-//! `process_checkpoints` tables (their migrations on both backends), the append path
+//! This crate owns the `events`, `snapshots`, `processed_commands`,
+//! `process_checkpoints` and `stream_copies` tables (their migrations on both backends), the append path
 //! (many aggregates' batches in one transaction, with the idempotency receipts),
 //! snapshots, process checkpoints, and the read API every reader uses: the
 //! [`EventSource`] trait, yielding [`LogRecord`]s whose payloads decode through
@@ -19,6 +19,10 @@
 //!   on PostgreSQL by `loads`), receipts and process checkpoints.
 //! * [`tail`] — [`LogTail`]: the log's newest records in memory, read once for
 //!   every reader of the process ([`Database::read_recent`]).
+//! * [`copy`] — a query node's copy of another deployment's log, written from a
+//!   stream with the events' own positions ([`EventStore::open_copy`] refuses appends).
+//! * [`lease`] — one process per database for a background task (a session
+//!   advisory lock on PostgreSQL).
 //! * [`groups`] — requests served in groups (group commit, gathered loads).
 //! * [`write`] — read models' write transactions.
 //!

@@ -111,6 +111,21 @@ async fn pay(api: &Api, order_id: &str) -> Value {
     .expect(StatusCode::OK)
 }
 
+/// The events written after `head`, by type, but for searches: those are recorded
+/// in the background and may land at any time after the search.
+async fn written_since(env: &Env, head: i64) -> Vec<String> {
+    let db = event_log::Database::connect(env.database_url(), env.data_dir())
+        .await
+        .unwrap();
+    db.read_envelopes_after(head, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.aggregate_type != event_schemas::stays::STAY_SEARCH_AGGREGATE)
+        .map(|e| e.event_type)
+        .collect()
+}
+
 async fn a_stay_is_found_booked_paid_and_an_unpaid_hold_lapses(backend: Backend) {
     let env = Env::new(backend).await;
     let server = env.start_with(&["--clock", "manual"]).await;
@@ -171,7 +186,7 @@ async fn a_stay_is_found_booked_paid_and_an_unpaid_hold_lapses(backend: Backend)
         .problem(StatusCode::CONFLICT);
     assert_eq!(code(&taken), "stay_nights_taken", "{taken}");
     assert_eq!(taken["taken_nights"], json!([day(32).to_string()]));
-    assert_eq!(server.head().await, head);
+    assert_eq!(written_since(&env, head).await, Vec::<String>::new());
     // bad input is refused with nothing written,
     for (body, field) in [
         (booking("s-x", "guest-2", 35, 35), "check_out"),
@@ -188,7 +203,7 @@ async fn a_stay_is_found_booked_paid_and_an_unpaid_hold_lapses(backend: Backend)
             .problem(StatusCode::UNPROCESSABLE_ENTITY);
         assert!(refused.to_string().contains(field), "{field}: {refused}");
     }
-    assert_eq!(server.head().await, head);
+    assert_eq!(written_since(&env, head).await, Vec::<String>::new());
     // and the check-out day is the next guest's check-in.
     let adjacent = server
         .post(

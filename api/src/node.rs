@@ -38,6 +38,17 @@ pub enum ServedBy {
 }
 
 impl NodeRole {
+    /// Whether the node takes writes, and so runs the processes that write.
+    pub fn takes_writes(self) -> bool {
+        self.serves(ServedBy::CommandSide)
+    }
+
+    /// Whether the node runs the read models only queries need (search,
+    /// recommendations).
+    pub fn runs_query_side(self) -> bool {
+        self.serves(ServedBy::QuerySide)
+    }
+
     /// Whether a node of this role serves a route served by `served_by`.
     pub fn serves(self, served_by: ServedBy) -> bool {
         matches!(

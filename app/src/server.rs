@@ -299,7 +299,7 @@ pub async fn serve(config: ServerConfig, auth: AuthSettings) -> anyhow::Result<(
     backend.listings.spawn_live(committed.clone());
     // Search and recommendations serve reads only: a command node leaves them to
     // the query nodes.
-    if role != NodeRole::Command {
+    if role.runs_query_side() {
         backend.search.spawn_live(committed.clone());
         backend.recommendations.catch_up().await?;
         backend.recommendations.spawn_follow(committed.clone());
@@ -312,7 +312,7 @@ pub async fn serve(config: ServerConfig, auth: AuthSettings) -> anyhow::Result<(
     backend.stays.spawn_follow(committed.clone());
     backend.stay_nights.catch_up().await?;
     backend.stay_nights.spawn_live(committed);
-    let writes = role != NodeRole::Query;
+    let writes = role.takes_writes();
     if writes && config.delivery.reorder_suggestions {
         crate::reorder::spawn_reorder_process(
             backend.commands.clone(),
@@ -323,7 +323,7 @@ pub async fn serve(config: ServerConfig, auth: AuthSettings) -> anyhow::Result<(
         crate::auto_pricing::spawn_auto_pricing(backend.commands.clone(), backend.stays.clone());
     }
     let recommender = Recommender::new(backend.recommendations.clone(), AlsParams::default());
-    if role != NodeRole::Command {
+    if role.runs_query_side() {
         snapshot::spawn_saver(
             backend.recommendations.clone(),
             backend.recommendations_dir.clone(),
@@ -375,10 +375,7 @@ pub async fn serve(config: ServerConfig, auth: AuthSettings) -> anyhow::Result<(
         limits: config.limits,
         search: product_search::SearchState {
             projection: backend.search.clone(),
-            recorder: match writes {
-                true => ActivityRecorder::spawn(backend.commands.clone()),
-                false => ActivityRecorder::off(),
-            },
+            recorder: ActivityRecorder::spawn_if(writes, &backend.commands),
         },
         recommendations: recommender,
         delivery: api::routes::delivery::DeliveryState {
@@ -392,10 +389,10 @@ pub async fn serve(config: ServerConfig, auth: AuthSettings) -> anyhow::Result<(
         },
         stays: api::routes::stays::StaysState {
             live: backend.stays.clone(),
-            recorder: match writes {
-                true => api::routes::activity::BackgroundRecorder::spawn(backend.commands.clone()),
-                false => api::routes::activity::BackgroundRecorder::off(),
-            },
+            recorder: api::routes::activity::BackgroundRecorder::spawn_if(
+                writes,
+                &backend.commands,
+            ),
             hold_minutes: config.stays.hold_minutes,
             nights: backend.stay_nights.clone(),
         },

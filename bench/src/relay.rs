@@ -260,7 +260,7 @@ async fn raw_pull(
 ) -> anyhow::Result<(u64, f64)> {
     use futures::StreamExt;
     let mut stream = naming.ensure_stream(jetstream).await?;
-    let end = stream.info().await?.state.last_sequence;
+    let end = bus::naming::last_sequence(&mut stream).await?;
     let consumer = stream
         .create_consumer(jetstream::consumer::pull::Config {
             durable_name: Some("bench-raw-pull".into()),

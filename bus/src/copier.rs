@@ -28,13 +28,13 @@ const LINGER: Duration = Duration::from_millis(2);
 const RETRY: Duration = Duration::from_secs(1);
 
 /// What this node's copy has reached, for `/ready` and `/metrics`.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct CopyReport {
     /// The stream sequence copied through.
     pub stream_sequence: u64,
     /// The log position copied through.
     pub position: i64,
-    /// Messages in the stream not yet copied.
+    /// Messages in the stream not yet copied (as the last one delivered said).
     pub lag_messages: u64,
     /// How old the last copied event was when it was copied.
     pub lag_seconds: f64,
@@ -51,13 +51,7 @@ pub fn spawn_copier(
     naming: Naming,
     durable: String,
 ) -> watch::Receiver<CopyReport> {
-    let (report, reports) = watch::channel(CopyReport {
-        stream_sequence: 0,
-        position: 0,
-        lag_messages: 0,
-        lag_seconds: 0.0,
-        error: None,
-    });
+    let (report, reports) = watch::channel(CopyReport::default());
     tokio::spawn(async move {
         let jetstream = jetstream::new(client);
         loop {
@@ -84,16 +78,10 @@ pub async fn copy_through(
     let jetstream = jetstream::new(client);
     let stream = naming.ensure_stream(&jetstream).await?;
     let (start, mut reached) = store.copied_through(&naming.stream()).await?;
-    let (report, _) = watch::channel(CopyReport {
-        stream_sequence: start,
-        position: reached,
-        lag_messages: 0,
-        lag_seconds: 0.0,
-        error: None,
-    });
+    let (report, _) = watch::channel(CopyReport::default());
     let consumer = durable_consumer(&stream, durable, start).await?;
     let mut messages = consumer_stream(&consumer).await?;
-    let writer = Writer::spawn(store.clone(), naming.stream(), report);
+    let writer = Writer::spawn(store.clone(), naming.stream(), start, report);
     let mut copied = start;
     let taking = async {
         while reached < position {
@@ -119,7 +107,7 @@ async fn copy(
     report: &watch::Sender<CopyReport>,
 ) -> Result<(), BusError> {
     let stream_name = naming.stream();
-    let mut stream = naming.ensure_stream(jetstream).await?;
+    let stream = naming.ensure_stream(jetstream).await?;
     let (mut copied, position) = store.copied_through(&stream_name).await?;
     report.send_modify(|r| {
         r.stream_sequence = copied;
@@ -128,23 +116,12 @@ async fn copy(
     let consumer = durable_consumer(&stream, durable, copied).await?;
     tracing::info!(stream = %stream_name, durable, copied, "copying the stream");
     let mut messages = consumer_stream(&consumer).await?;
-    let writer = Writer::spawn(store.clone(), stream_name, report.clone());
+    let writer = Writer::spawn(store.clone(), stream_name, copied, report.clone());
     let taking = async {
         loop {
             let taken = take_batch(&mut messages, copied).await?;
             copied = taken.reached;
             writer.write(taken).await?;
-            let last = stream.cached_info().state.last_sequence;
-            let lag = if copied >= last {
-                // Learn the stream's end now and then, for the lag.
-                crate::naming::last_sequence(&mut stream)
-                    .await?
-                    .saturating_sub(copied)
-            } else {
-                last - copied
-            };
-            report.send_modify(|r| r.lag_messages = lag);
-            metrics::gauge!("copy_lag_messages").set(lag as f64);
         }
     }
     .await;
@@ -159,6 +136,8 @@ struct Taken {
     reached: u64,
     /// Its last message: acknowledged (with all before it) once written.
     last: jetstream::Message,
+    /// Messages the stream holds beyond it, as the server said with it.
+    pending: u64,
 }
 
 /// Take the next messages (waiting for the first, then for more up to [`BATCH`] or
@@ -185,8 +164,11 @@ async fn take_batch(messages: &mut consumer::pull::Stream, copied: u64) -> Resul
     }
     let mut events = Vec::with_capacity(batch.len());
     let mut reached = copied;
+    let mut pending = 0;
     for message in &batch {
-        let sequence = message.info().map_err(BusError::nats)?.stream_sequence;
+        let info = message.info().map_err(BusError::nats)?;
+        let sequence = info.stream_sequence;
+        pending = info.pending;
         if sequence <= reached {
             continue; // a redelivery of what the copy already holds
         }
@@ -202,6 +184,7 @@ async fn take_batch(messages: &mut consumer::pull::Stream, copied: u64) -> Resul
         events,
         reached,
         last,
+        pending,
     })
 }
 
@@ -213,11 +196,17 @@ struct Writer {
 }
 
 impl Writer {
-    fn spawn(store: EventStore, stream_name: String, report: watch::Sender<CopyReport>) -> Self {
+    /// A writer of the copy of `stream_name`, which holds the stream through
+    /// sequence `copied`.
+    fn spawn(
+        store: EventStore,
+        stream_name: String,
+        mut copied: u64,
+        report: watch::Sender<CopyReport>,
+    ) -> Self {
         // One batch waits while one is written.
         let (queue, mut taken) = tokio::sync::mpsc::channel::<Taken>(1);
         let done = tokio::spawn(async move {
-            let mut copied = store.copied_through(&stream_name).await?.0;
             while let Some(batch) = taken.recv().await {
                 if batch.reached > copied {
                     store
@@ -235,8 +224,10 @@ impl Writer {
                         r.position = event.position;
                     }
                     r.lag_seconds = lag_seconds;
+                    r.lag_messages = batch.pending;
                     r.error = None;
                 });
+                metrics::gauge!("copy_lag_messages").set(batch.pending as f64);
                 metrics::counter!("copy_events_total").increment(batch.events.len() as u64);
             }
             Ok(())

@@ -160,7 +160,6 @@ async fn relay_while_leased(
             let _ = tokio::time::timeout(IDLE_CHECK, commits.changed()).await;
             continue;
         }
-        metrics::counter!("relay_published_total").increment(batch.len() as u64);
         for event in batch {
             let event_position = event.position;
             let (subject, message) = cloudevent::message(naming, event);
@@ -178,6 +177,7 @@ async fn relay_while_leased(
 /// Wait for every ack of a batch: an error or a message the stream took as a
 /// duplicate means the stream is not where this relay thinks, and it starts over.
 async fn settle(in_flight: Vec<PublishAckFuture>) -> Result<(), BusError> {
+    let published = in_flight.len() as u64;
     for ack in in_flight {
         let ack = ack.await.map_err(BusError::nats)?;
         if ack.duplicate {
@@ -187,5 +187,6 @@ async fn settle(in_flight: Vec<PublishAckFuture>) -> Result<(), BusError> {
             )));
         }
     }
+    metrics::counter!("relay_published_total").increment(published);
     Ok(())
 }

@@ -201,16 +201,29 @@ impl CommandService {
     }
 }
 
+/// A shipment that left its warehouse.
+#[derive(Debug, Clone)]
+pub struct Shipment {
+    pub warehouse_id: String,
+    pub carrier: String,
+    pub tracking_number: String,
+}
+
 impl CommandService {
     /// Record that the shipment of `order_id` from `warehouse_id` left, as the
     /// fulfilment service reports it (repeating a report changes nothing).
     pub async fn dispatch_shipment(
         &self,
         order_id: &str,
-        dispatch: OrderCommand,
+        shipment: Shipment,
         metadata: &Metadata,
         keyed: Option<crate::KeyedRequest>,
     ) -> Result<(CommandOutcome, Order), CommandError> {
+        let dispatch = OrderCommand::DispatchShipment {
+            warehouse_id: shipment.warehouse_id,
+            carrier: shipment.carrier,
+            tracking_number: shipment.tracking_number,
+        };
         self.order
             .execute(order_id, dispatch, metadata.clone(), keyed)
             .await

@@ -78,12 +78,16 @@ impl<E: Browsing + cqrs_es::DomainEvent> BackgroundRecorder<E> {
         Self { queue: Some(queue) }
     }
 
-    /// Queue an event; never waits.
-    /// A recorder that records nothing: a query node's, which takes no writes.
-    pub fn off() -> Self {
-        Self { queue: None }
+    /// A recorder where the node takes writes; else one that records nothing (a
+    /// query node's).
+    pub fn spawn_if(writes: bool, commands: &Arc<CommandService>) -> Self {
+        match writes {
+            true => Self::spawn(commands.clone()),
+            false => Self { queue: None },
+        }
     }
 
+    /// Queue an event; never waits.
     pub fn record_in_background(&self, event: E, actor: String) {
         let Some(queue) = &self.queue else {
             return;

@@ -196,18 +196,13 @@ impl AppState {
         if store.is_copy() {
             // A query node's copy may lag the log it copies, and cannot tell a
             // position not yet copied from one never answered: it waits, then 503.
-            let mut copied = store.committed();
-            let reached =
-                tokio::time::timeout(MIN_POSITION_WAIT, copied.wait_for(|p| *p >= wanted)).await;
-            return match reached {
-                Ok(Ok(_)) => Ok(()),
-                _ => Err(Problem::unavailable(
-                    "stale_read_model",
-                    format!("this query node has not yet copied the log through position {wanted}"),
-                )
-                .with("position", store.last_committed())
-                .with("min_position", wanted)),
-            };
+            return projections::runtime::wait_until_seen(
+                store.committed(),
+                wanted,
+                MIN_POSITION_WAIT,
+            )
+            .await
+            .map_err(|stale| stale_read(stale, store.last_committed(), wanted));
         }
         let head = store.head_position().await.map_err(Problem::from)?;
         if wanted <= head {

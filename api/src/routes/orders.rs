@@ -218,7 +218,7 @@ pub async fn dispatch(
     Body(request): Body<DispatchBody>,
 ) -> Result<MaybeReplayed<Json<OrderBody>>, Problem> {
     let metadata = state.metadata(&headers, &principal);
-    let command = domain::OrderCommand::DispatchShipment {
+    let shipment = commands::orders::Shipment {
         warehouse_id: request.warehouse_id.clone(),
         carrier: request.carrier.clone(),
         tracking_number: request.tracking_number.clone(),
@@ -232,7 +232,7 @@ pub async fn dispatch(
         |keyed| {
             state
                 .commands
-                .dispatch_shipment(&id, command, &metadata, keyed)
+                .dispatch_shipment(&id, shipment, &metadata, keyed)
         },
     )
     .await?;

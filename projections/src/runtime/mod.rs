@@ -103,12 +103,22 @@ pub async fn wait_for_position(
     min_position: i64,
     timeout: Duration,
 ) -> Result<(), WaitError> {
-    let mut position = published.subscribe();
-    let reached = tokio::time::timeout(timeout, position.wait_for(|p| *p >= min_position)).await;
+    wait_until_seen(published.subscribe(), min_position, timeout).await
+}
+
+/// [`wait_for_position`] on a receiver of the position (the log's head, say).
+pub async fn wait_until_seen(
+    mut position: watch::Receiver<i64>,
+    min_position: i64,
+    timeout: Duration,
+) -> Result<(), WaitError> {
+    let reached = tokio::time::timeout(timeout, position.wait_for(|p| *p >= min_position))
+        .await
+        .is_ok_and(|seen| seen.is_ok());
     match reached {
-        Ok(Ok(_)) => Ok(()),
-        _ => Err(WaitError::Stale {
-            current: *published.borrow(),
+        true => Ok(()),
+        false => Err(WaitError::Stale {
+            current: *position.borrow(),
             wanted: min_position,
         }),
     }

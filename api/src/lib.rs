@@ -5,6 +5,7 @@
 //! * [`routes`] — the command API (POSTs), the query API (GETs), admin and ops routes.
 //! * [`problem`] — RFC 9457 problem+json answers for every refusal and bad input.
 //! * [`openapi`] — the OpenAPI 3.1 document generated from the routes.
+//! * [`console`] — the operator console: server-rendered pages and a live stream.
 
 // Handlers answer `Result<_, Problem>`; a problem is built once per refused request,
 // so its size on the error path does not matter.
@@ -13,6 +14,7 @@
 pub mod allocation;
 pub mod auth;
 pub mod client_address;
+pub mod console;
 pub mod flash;
 pub mod idempotency;
 pub mod limits;

@@ -184,4 +184,5 @@ pub fn observe_command(command: &'static str, outcome: &'static str, elapsed: Du
     metrics::counter!("commands_total", "command" => command, "outcome" => outcome).increment(1);
     metrics::histogram!("command_duration_seconds", "command" => command)
         .record(elapsed.as_secs_f64());
+    crate::console::recent::record(crate::console::recent::Outcome::of_label(outcome), elapsed);
 }

@@ -127,6 +127,11 @@ pub struct ServeArgs {
     #[arg(long, env = "COMMERCE_STAY_HOLD_MINUTES", default_value_t = 15,
           value_parser = clap::value_parser!(u32).range(1..=1440))]
     pub stay_hold_minutes: u32,
+    /// Clients the console's live stream (`/v1/admin/stream`) holds at once; one
+    /// more is answered 503.
+    #[arg(long, env = "COMMERCE_CONSOLE_STREAM_CLIENTS", default_value_t = 1_000,
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub console_stream_clients: u32,
 }
 
 /// The node's place in a deployment: its role, and the NATS server the log goes
@@ -283,6 +288,7 @@ impl ServeArgs {
                 reorder_suggestions: self.reorder_suggestions,
             },
             node: self.node.clone(),
+            console_stream_clients: self.console_stream_clients as usize,
             stays: crate::server::StaysSettings {
                 model: self.stays,
                 hold_minutes: self.stay_hold_minutes,

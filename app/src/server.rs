@@ -60,6 +60,8 @@ pub struct ServerConfig {
     pub stays: StaysSettings,
     /// The node's role and the NATS server between nodes.
     pub node: crate::config::NodeArgs,
+    /// Clients the console's live stream holds at once.
+    pub console_stream_clients: usize,
 }
 
 /// Delivery pricing: the model's settings and the quote secrets.
@@ -254,6 +256,7 @@ pub fn offline_config(storage: &crate::config::StorageArgs) -> ServerConfig {
             nats_prefix: "commerce".into(),
             node_name: None,
         },
+        console_stream_clients: api::console::stream::DEFAULT_MAX_CLIENTS,
     }
 }
 
@@ -343,6 +346,9 @@ pub async fn serve(config: ServerConfig, auth: AuthSettings) -> anyhow::Result<(
     }
 
     let state = AppState {
+        console: Arc::new(api::console::stream::StreamState::new(
+            config.console_stream_clients,
+        )),
         commands: backend.commands.clone(),
         availability: backend.availability.clone(),
         live_availability,
@@ -404,6 +410,7 @@ pub async fn serve(config: ServerConfig, auth: AuthSettings) -> anyhow::Result<(
         planner,
         node,
     };
+    raise_open_file_limit();
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -531,4 +538,27 @@ async fn shutdown_signal() {
         _ = terminate => {}
     }
     tracing::info!("shutting down");
+}
+
+/// Every connection is a file: raise the soft limit on open files to the hard one,
+/// so the console's stream clients and long polls are bounded by our own caps, not
+/// by the shell's default of 1,024.
+fn raise_open_file_limit() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit only read and write the struct given.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return;
+        }
+        let soft = limit.rlim_cur;
+        if soft < limit.rlim_max {
+            limit.rlim_cur = limit.rlim_max;
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) == 0 {
+                tracing::debug!(from = soft, to = limit.rlim_max, "open-file limit raised");
+            }
+        }
+    }
 }

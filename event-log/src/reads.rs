@@ -6,6 +6,15 @@ use crate::source::{EventSource, LogRecord};
 use crate::store::parse_payload;
 use crate::{EventStore, StoreError, StoredReceipt};
 
+/// One event of an aggregate's history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryEntry {
+    pub sequence: i64,
+    pub position: i64,
+    pub event_type: String,
+    pub occurred_at: chrono::DateTime<chrono::Utc>,
+}
+
 /// Records a process's checkpoint (the same on both backends).
 pub(crate) const UPSERT_CHECKPOINT: &str =
     "INSERT INTO process_checkpoints (name, position) VALUES ($1, $2)
@@ -48,6 +57,35 @@ impl EventStore {
             .database()
             .read_type_after(aggregate_type, position, limit)
             .await?)
+    }
+
+    /// The last `limit` events of one aggregate, oldest first: its history as an
+    /// operator reads it (type, when, where in the log).
+    pub async fn history(
+        &self,
+        aggregate_type: &str,
+        aggregate_id: &str,
+        limit: i64,
+    ) -> Result<Vec<HistoryEntry>, StoreError> {
+        const QUERY: &str = "SELECT sequence, position, event_type, occurred_at FROM events
+             WHERE aggregate_type = $1 AND aggregate_id = $2
+             ORDER BY sequence DESC LIMIT $3";
+        let rows: Vec<(i64, i64, String, chrono::DateTime<chrono::Utc>)> = crate::on_reader!(self.database(), pool => {
+            sqlx::query_as(QUERY).bind(aggregate_type).bind(aggregate_id).bind(limit)
+                .fetch_all(pool).await?
+        });
+        Ok(rows
+            .into_iter()
+            .rev()
+            .map(
+                |(sequence, position, event_type, occurred_at)| HistoryEntry {
+                    sequence,
+                    position,
+                    event_type,
+                    occurred_at,
+                },
+            )
+            .collect())
     }
 
     /// Where process `name` has got to in the log (0 when it never ran).

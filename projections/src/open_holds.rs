@@ -224,6 +224,44 @@ async fn delete(
     Ok(())
 }
 
+/// An open hold, as an operator reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenHold {
+    pub warehouse_id: String,
+    pub hold_id: String,
+    pub quantity: i64,
+    /// `None` for a hold without an end (a flash sale's units, say).
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// A SKU's open holds, the soonest to run out first (at most `limit`).
+pub async fn of_sku(db: &Database, sku: &str, limit: i64) -> Result<Vec<OpenHold>, sqlx::Error> {
+    let rows: Vec<(String, String, i64, Option<i64>)> = on_reader!(db, pool => {
+        sqlx::query_as(
+            "SELECT h.warehouse_id, h.hold_id, h.quantity, h.expires_at_us
+             FROM projection_active a
+             JOIN open_holds h ON h.generation = a.generation
+             WHERE a.name = $1 AND h.sku = $2
+             ORDER BY h.expires_at_us IS NULL, h.expires_at_us, h.warehouse_id, h.hold_id
+             LIMIT $3",
+        )
+        .bind(OpenHolds::NAME)
+        .bind(sku)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?
+    });
+    Ok(rows
+        .into_iter()
+        .map(|(warehouse_id, hold_id, quantity, micros)| OpenHold {
+            warehouse_id,
+            hold_id,
+            quantity,
+            expires_at: micros.and_then(|m| Utc.timestamp_micros(m).single()),
+        })
+        .collect())
+}
+
 /// Per stock with timed holds, when its next hold runs out (active generation).
 pub async fn next_expiries(
     db: &Database,

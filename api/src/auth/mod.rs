@@ -165,6 +165,8 @@ pub struct Auth {
     /// Whether the webhook still takes the legacy `sha256=<hex>` signature (no
     /// timestamp, so replayable forever): for one release, behind a flag.
     pub accept_legacy_webhook_signatures: bool,
+    /// The console's session cookies and CSRF tokens.
+    pub console: crate::console::session::Sessions,
 }
 
 pub struct AuthSettings {
@@ -232,7 +234,27 @@ impl Auth {
                  drop --accept-legacy-webhook-signatures once the provider signs t=<unix seconds>,v1=<hex>"
             );
         }
+        // Sessions made on one node are good on every node that shares the master
+        // key; without one (development) a per-process secret.
+        let console_secret = match master_key_sha256 {
+            Some(_) => {
+                let mut mac =
+                    <hmac::Hmac<sha2::Sha256> as hmac::Mac>::new_from_slice(&key_secret_root)
+                        .expect("HMAC takes any key length");
+                hmac::Mac::update(&mut mac, b"console sessions");
+                hmac::Mac::finalize(mac).into_bytes().into()
+            }
+            None => {
+                let mut secret = [0u8; 32];
+                getrandom::fill(&mut secret).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+                secret
+            }
+        };
         Ok(Self {
+            console: crate::console::session::Sessions::new(
+                console_secret,
+                settings.environment == Environment::Production,
+            ),
             environment: settings.environment,
             master_key_sha256,
             key_secret_root,
@@ -288,7 +310,39 @@ impl Auth {
         }
     }
 
-    fn is_blocked(&self, address: IpAddr) -> bool {
+    /// Who may sign in to the console with `key`: the master key, or an API key
+    /// with the `admin` scope.
+    pub fn console_subject(
+        &self,
+        key: &str,
+    ) -> Result<crate::console::session::Subject, &'static str> {
+        use crate::console::session::Subject;
+        match self.authenticate(key.trim())? {
+            Principal::Master => Ok(Subject::Master),
+            Principal::Key { key_id, scopes } if scopes.iter().any(|s| s == "admin") => {
+                Ok(Subject::Key(key_id))
+            }
+            _ => Err("not_an_admin_key"),
+        }
+    }
+
+    /// The caller a console session stands for, while its key still may sign in.
+    fn console_principal(&self, cookie: &str) -> Option<Principal> {
+        use crate::console::session::Subject;
+        match self.console.verify(cookie, chrono::Utc::now())? {
+            Subject::Master => self.master_key_sha256.map(|_| Principal::Master),
+            Subject::Key(key_id) => {
+                let key = self.keys.get(&key_id)?;
+                let live = !key.revoked && key.expires_at.is_none_or(|at| at > self.clock.now());
+                (live && key.scopes.iter().any(|s| s == "admin")).then_some(Principal::Key {
+                    key_id: key.key_id,
+                    scopes: key.scopes,
+                })
+            }
+        }
+    }
+
+    pub(crate) fn is_blocked(&self, address: IpAddr) -> bool {
         let mut blocked = self.blocked.lock().expect("block list poisoned");
         match blocked.get(&address) {
             Some(until) if *until > Instant::now() => true,
@@ -306,7 +360,7 @@ impl Auth {
     /// The attempt that uses up the allowance blocks the address, so whatever it
     /// presents next is refused: with N failures a minute allowed, N credentials are
     /// tried, not N + 1.
-    fn failed(&self, address: IpAddr, reason: &'static str) -> bool {
+    pub(crate) fn failed(&self, address: IpAddr, reason: &'static str) -> bool {
         metrics::counter!("auth_failures_total", "reason" => reason).increment(1);
         let (block, over) = match self.failures.check_key(&address) {
             Ok(state) => (state.remaining_burst_capacity() == 0, false),
@@ -439,6 +493,39 @@ pub async fn authorize(
         .map(str::trim)
         .map(str::to_string);
 
+    // The console's pages and stream also take a session cookie (a browser sends no
+    // bearer key); nothing else does, so no other route can be driven cross-site.
+    let session_route = requirements.takes_session(request.method(), route.as_deref());
+    if session_route {
+        let cookie = (bearer.is_none())
+            .then(|| crate::console::session::cookie_of(request.headers()).map(str::to_string))
+            .flatten();
+        let session = match (auth.environment, &cookie) {
+            (Environment::Production, Some(cookie)) => auth.console_principal(cookie),
+            _ => None,
+        };
+        let context = crate::console::session::ConsoleContext {
+            csrf: bearer.is_none().then(|| {
+                auth.console
+                    .csrf_token(session.as_ref().and(cookie.as_deref()))
+            }),
+            signed_in: session.is_some(),
+        };
+        request.extensions_mut().insert(context);
+        if let Some(principal) = session {
+            return finish(&auth, required, principal, request, next).await;
+        }
+        if auth.environment == Environment::Production
+            && bearer.is_none()
+            && required != Requirement::Public
+            && request.method() == axum::http::Method::GET
+            && route.as_deref().is_some_and(|r| r.starts_with("/console"))
+        {
+            // A page: the sign-in form, not a problem document.
+            return axum::response::Redirect::to("/console/sign-in").into_response();
+        }
+    }
+
     let principal = match (auth.environment, bearer) {
         (Environment::Development, _) => Principal::Development,
         (Environment::Production, _) if required == Requirement::Public => Principal::Development,
@@ -465,6 +552,17 @@ pub async fn authorize(
             }
         }
     };
+    finish(&auth, required, principal, request, next).await
+}
+
+/// Check an authenticated caller against the route, then serve it.
+async fn finish(
+    auth: &Auth,
+    required: Requirement,
+    principal: Principal,
+    mut request: Request,
+    next: Next,
+) -> Response {
     if !principal.may(required) {
         metrics::counter!("auth_failures_total", "reason" => "forbidden").increment(1);
         let needed = match required {

@@ -219,6 +219,13 @@ async fn answer(
     })
 }
 
+/// A sale's figures as they stand, without ticking it (what the console shows).
+pub async fn figures(state: &AppState, sale_id: &str) -> Result<SaleAnswer, Problem> {
+    let (_, view) = state.commands.flash_sale_state(sale_id).await?;
+    let position = state.commands.store().last_committed();
+    answer(state, view, position).await
+}
+
 fn admission_problem(e: admission::AdmissionError) -> Problem {
     tracing::error!(error = %e, "flash-sale admission unavailable");
     Problem::unavailable("admission_unavailable", e.to_string())

@@ -72,6 +72,8 @@ pub struct AppState {
     pub planner: Arc<dyn commands::orders::Planner>,
     /// This node's role, and its relay's or copy's state.
     pub node: crate::node::NodeState,
+    /// The console's live stream: its clients and their cap.
+    pub console: Arc<crate::console::stream::StreamState>,
 }
 
 /// Limits an operator may set.

@@ -133,7 +133,10 @@ pub(super) async fn await_model(state: &AppState, wanted: Option<i64>) -> Result
 
 /// Make the list on the blocking pool: it is CPU work, and the async workers keep
 /// answering other requests meanwhile.
-async fn list(state: &AppState, request: Request) -> Result<RecommendationList, Problem> {
+pub(crate) async fn list(
+    state: &AppState,
+    request: Request,
+) -> Result<RecommendationList, Problem> {
     let recommender = state.recommendations.clone();
     let now = state.commands.clock().now();
     let list = tokio::task::spawn_blocking(move || recommender.recommend(&request, now))

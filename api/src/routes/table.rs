@@ -16,6 +16,7 @@ use super::{
     warehouses, AppState,
 };
 use crate::auth::Requirement::{self, Buyer, Host, Master, Public, Scope};
+use crate::console::pages as console;
 use crate::flash;
 use crate::node::ServedBy;
 
@@ -34,6 +35,9 @@ pub struct Route {
     /// Which nodes serve it: writes on command nodes, search and recommendations on
     /// query nodes, the rest everywhere ([`crate::node`]).
     pub served_by: ServedBy,
+    /// Whether a console session cookie stands for a credential here (the console's
+    /// pages and stream); no other route takes one, so none can be driven cross-site.
+    pub session: bool,
 }
 
 /// Where a route exists.
@@ -75,6 +79,7 @@ macro_rules! constructor {
                 } else {
                     ServedBy::CommandSide
                 },
+                session: false,
             }
         }
     };
@@ -104,6 +109,15 @@ impl Route {
         self
     }
 
+    /// A console route: a session cookie stands for a credential, every node serves
+    /// it, and `min_position` means nothing to it.
+    fn console(mut self) -> Self {
+        self.session = true;
+        self.served_by = ServedBy::Any;
+        self.reads_log = false;
+        self
+    }
+
     /// The answer reads nothing of the log (health, metrics, keys, admission state).
     fn without_read_model(mut self) -> Self {
         self.reads_log = false;
@@ -125,6 +139,70 @@ pub fn routes() -> Vec<Route> {
         Route::get("/docs/swagger-ui.css", Public, docs::stylesheet).without_read_model(),
         Route::get("/docs/swagger-ui-bundle.js", Public, docs::bundle).without_read_model(),
         Route::get("/docs/swagger-initializer.js", Public, docs::initializer).without_read_model(),
+        // The operator console: admins, by key or by the session their key signed in.
+        Route::get("/console", Scope("admin"), console::overview::page).console(),
+        Route::get("/console/stock", Scope("admin"), console::stock::page).console(),
+        Route::get(
+            "/console/flash-sales",
+            Scope("admin"),
+            console::flash_sales::page,
+        )
+        .console(),
+        Route::get("/console/orders", Scope("admin"), console::orders::page).console(),
+        Route::post(
+            "/console/orders/parked/{position}/retry",
+            Scope("admin"),
+            console::orders::retry,
+        )
+        .console(),
+        Route::get(
+            "/console/projections",
+            Scope("admin"),
+            console::projections::page,
+        )
+        .console(),
+        Route::post(
+            "/console/projections/{name}/rebuild",
+            Scope("admin"),
+            console::projections::rebuild,
+        )
+        .console(),
+        Route::get(
+            "/console/recommendations",
+            Scope("admin"),
+            console::recommendations::page,
+        )
+        .console(),
+        Route::get("/console/delivery", Scope("admin"), console::delivery::page).console(),
+        Route::get("/console/stays", Scope("admin"), console::stays::page).console(),
+        Route::get(
+            "/v1/admin/stream",
+            Scope("admin"),
+            crate::console::stream::stream,
+        )
+        .console(),
+        // Signing in is open (it is how a key is presented); the files hold no data.
+        Route::get("/console/sign-in", Public, console::sign_in::form).console(),
+        Route::post("/console/sign-in", Public, console::sign_in::sign_in).console(),
+        Route::post("/console/sign-out", Public, console::sign_in::sign_out).console(),
+        Route::get(
+            "/console/assets/console.css",
+            Public,
+            crate::console::assets::stylesheet,
+        )
+        .console(),
+        Route::get(
+            "/console/assets/console.js",
+            Public,
+            crate::console::assets::script,
+        )
+        .console(),
+        Route::get(
+            "/console/assets/htmx.min.js",
+            Public,
+            crate::console::assets::htmx,
+        )
+        .console(),
         // Keys: the master key only.
         Route::post("/v1/keys", Master, keys::create),
         Route::get("/v1/keys", Master, keys::list).without_read_model(),
@@ -475,6 +553,8 @@ pub fn routes() -> Vec<Route> {
 pub struct Requirements {
     by_route: HashMap<(Method, &'static str), Requirement>,
     paths: std::collections::HashSet<&'static str>,
+    /// Routes a console session cookie may call.
+    sessions: std::collections::HashSet<(Method, &'static str)>,
 }
 
 impl Requirements {
@@ -485,7 +565,22 @@ impl Requirements {
                 .map(|route| ((route.method.clone(), route.path), route.requirement))
                 .collect(),
             paths: routes.iter().map(|route| route.path).collect(),
+            sessions: routes
+                .iter()
+                .filter(|route| route.session)
+                .map(|route| (route.method.clone(), route.path))
+                .collect(),
         }
+    }
+
+    /// Whether a console session cookie stands for a credential on `route`.
+    pub fn takes_session(&self, method: &Method, route: Option<&str>) -> bool {
+        let method = if method == Method::HEAD {
+            &Method::GET
+        } else {
+            method
+        };
+        route.is_some_and(|route| self.sessions.contains(&(method.clone(), route)))
     }
 
     /// What a request to `route` (its matched pattern) asks for. An unknown route,

@@ -15,7 +15,7 @@ pub mod text;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use domain::stays::MAX_STAY_NIGHTS;
 use event_schemas::stays::{
     CancelledBy, FraudSignal, ListingDetails, ListingEvent, ModerationDecision, StayRequest,
@@ -89,6 +89,23 @@ pub struct ListingSummary {
     /// What screening found, while flagged.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub signals: Vec<FraudSignal>,
+}
+
+/// One night of a listing's calendar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NightView {
+    pub date: NaiveDate,
+    pub state: NightState,
+    pub price: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NightState {
+    Free,
+    /// Requested, held or confirmed by a stay.
+    Taken,
+    /// Blocked by the host, or off the weekly plan.
+    Closed,
 }
 
 impl StaysModel {
@@ -505,6 +522,31 @@ impl StaysModel {
         self.index
             .get(listing_id)
             .map(|&i| self.summary(&self.listings[i as usize]))
+    }
+
+    /// `count` nights of a listing's calendar from `from`: each one free, taken by
+    /// a stay, or closed (blocked, or off the weekly plan), at its price. What an
+    /// operator looks at; `None` for an unknown listing.
+    pub fn nights(&self, listing_id: &str, from: NaiveDate, count: u32) -> Option<Vec<NightView>> {
+        let listing = &self.listings[*self.index.get(listing_id)? as usize];
+        let first = calendar::day_of(from);
+        Some(
+            (first..first + i64::from(count))
+                .map(|day| NightView {
+                    date: calendar::date_of(day),
+                    state: if listing.calendar.taken.contains(day) {
+                        NightState::Taken
+                    } else if listing.calendar.is_free(day) {
+                        NightState::Free
+                    } else {
+                        NightState::Closed
+                    },
+                    price: listing
+                        .calendar
+                        .price_of(day, listing.details.nightly_price),
+                })
+                .collect(),
+        )
     }
 
     /// Listings awaiting moderation, the longest waiting first.

@@ -1,0 +1,85 @@
+//! Overview: commands/s, latency and refusals over the last minutes, the log head,
+//! every projection's and process's lag, and the bus.
+
+use axum::extract::State;
+use axum::response::Response;
+use axum::Extension;
+use maud::html;
+
+use super::{figure, millis};
+use crate::console::session::ConsoleContext;
+use crate::console::{chart, layout, live, recent};
+use crate::routes::AppState;
+
+/// Seconds the charts cover.
+const CHART_SECONDS: usize = 295;
+/// Seconds per chart point.
+const POINT_SECONDS: usize = 5;
+
+/// The overview page.
+#[utoipa::path(get, path = "/console", tag = "console",
+    responses((status = 200, description = "The overview page", content_type = "text/html", body = String,
+        example = json!("<!DOCTYPE html>..."))))]
+pub async fn page(
+    State(state): State<AppState>,
+    Extension(context): Extension<ConsoleContext>,
+) -> Response {
+    let snapshot = live::snapshot(&state).await;
+    let window = recent::window(CHART_SECONDS);
+    let totals: Vec<f64> = window.seconds.iter().map(|s| s.total() as f64).collect();
+    let refusals: Vec<f64> = window.seconds.iter().map(|s| s.refused as f64).collect();
+    let c = &snapshot.commands;
+    let body = html! {
+        dl.figures {
+            (figure("Log head", Some("head"), snapshot.head))
+            (figure("Commands/s (10 s)", Some("commands.per_second"), format!("{:.1}", c.per_second)))
+            (figure("p50 ms (1 min)", Some("commands.p50_ms"), millis(c.p50_ms)))
+            (figure("p99 ms (1 min)", Some("commands.p99_ms"), millis(c.p99_ms)))
+            (figure("Refused/s (1 min)", Some("commands.refused_per_second"), format!("{:.1}", c.refused_per_second)))
+        }
+        h2 { "Commands per second, last 5 minutes" }
+        (chart::line(&chart::grouped(&totals, POINT_SECONDS), "Commands per second", "/s"))
+        h2 { "Refusals per second, last 5 minutes" }
+        (chart::line(&chart::grouped(&refusals, POINT_SECONDS), "Refusals per second", "/s"))
+        h2 { "Projections" }
+        div.scroll {
+            table {
+                thead { tr { th scope="col" { "Projection" } th.num scope="col" { "Position" } th.num scope="col" { "Lag (events)" } th scope="col" { "Rebuild" } } }
+                tbody {
+                    @for p in &snapshot.projections {
+                        tr {
+                            th scope="row" { a href="/console/projections" { (p.name) } }
+                            td.num data-live=(format!("projection.{}.position", p.name)) { (p.position) }
+                            td.num data-live=(format!("projection.{}.lag", p.name)) { (p.lag) }
+                            td data-live=(format!("projection.{}.rebuild", p.name)) { (p.rebuild_state) }
+                        }
+                    }
+                }
+            }
+        }
+        @if !snapshot.processes.is_empty() {
+            h2 { "Processes" }
+            div.scroll {
+                table {
+                    thead { tr { th scope="col" { "Process" } th.num scope="col" { "Position" } th.num scope="col" { "Lag (events)" } } }
+                    tbody {
+                        @for p in &snapshot.processes {
+                            tr {
+                                th scope="row" { (p.name) }
+                                td.num { (p.position) }
+                                td.num data-live=(format!("process.{}.lag", p.name)) { (p.lag) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        @if let Some(bus) = &snapshot.bus {
+            h2 { "Bus" }
+            pre { (serde_json::to_string_pretty(bus).unwrap_or_default()) }
+        }
+        p.muted { "Node role: " (serde_json::to_value(state.node.role).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default())
+            ". Figures update every second while JavaScript runs." }
+    };
+    layout::page("Overview", "/console", &context, body)
+}

@@ -227,8 +227,19 @@ fn name_operations(document: &mut Value) {
         return;
     };
     for (path, item) in paths.iter_mut() {
-        let Some(resource) = path.strip_prefix("/v1/").and_then(|p| p.split('/').next()) else {
-            continue;
+        // `/v1/<resource>/...` by the resource; the console's pages by their page.
+        let resource = if path.starts_with("/console") {
+            path.trim_start_matches('/')
+                .split('/')
+                .take(2)
+                .collect::<Vec<_>>()
+                .join("_")
+        } else {
+            let Some(resource) = path.strip_prefix("/v1/").and_then(|p| p.split('/').next())
+            else {
+                continue;
+            };
+            resource.to_string()
         };
         let resource = resource.replace('-', "_");
         for operation in item

@@ -15,6 +15,7 @@ mod abuse_properties;
 mod auth;
 mod bad_input;
 mod cluster;
+mod console;
 mod crash;
 mod credentials;
 mod delivery;

@@ -24,12 +24,18 @@ pub const PAGES: &[(&str, &str)] = &[
 
 /// A whole page: `current` is its path in [`PAGES`].
 pub fn page(title: &str, current: &str, context: &ConsoleContext, body: Markup) -> Response {
-    let markup = html! {
+    html_response(document(title, current, context, body))
+}
+
+fn document(title: &str, current: &str, context: &ConsoleContext, body: Markup) -> Markup {
+    html! {
         (DOCTYPE)
         html lang="en" {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
+                // No icon to fetch (a browser would ask for /favicon.ico).
+                link rel="icon" href="data:,";
                 // htmx would add an inline <style>, which the policy refuses.
                 meta name="htmx-config" content=r#"{"includeIndicatorStyles":false}"#;
                 title { (title) " · commerce console" }
@@ -67,8 +73,7 @@ pub fn page(title: &str, current: &str, context: &ConsoleContext, body: Markup) 
                 }
             }
         }
-    };
-    html_response(markup)
+    }
 }
 
 /// An HTML answer with the console's headers.
@@ -124,13 +129,19 @@ mod tests {
     #[test]
     fn every_page_names_itself_in_the_navigation_and_escapes_what_it_shows() {
         let context = ConsoleContext {
-            csrf: Some("t".into()),
+            csrf: Some("t0k3n".into()),
             signed_in: true,
         };
-        let response = page("<script>", "/console/stock", &context, html! { p { "x" } });
-        assert_eq!(
-            response.headers()[header::CONTENT_SECURITY_POLICY],
-            PAGE_POLICY
-        );
+        let html = document("<script>", "/console/stock", &context, html! { p { "x" } })
+            .into_string();
+        assert!(html.contains("<title>&lt;script&gt; · commerce console</title>"), "{html}");
+        assert!(html.contains(r#"<a href="/console/stock" aria-current="page">Stock</a>"#));
+        assert!(html.contains(r#"<input type="hidden" name="csrf" value="t0k3n">"#));
+        let anonymous = ConsoleContext {
+            csrf: Some("t".into()),
+            signed_in: false,
+        };
+        let html = document("x", "/console", &anonymous, html! {}).into_string();
+        assert!(!html.contains("Sign out"), "nobody to sign out in development mode");
     }
 }

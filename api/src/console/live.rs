@@ -69,11 +69,12 @@ pub struct SaleFigures {
     pub estimated_wait_seconds: u64,
 }
 
-/// How far a rebuild got, 0 to 100.
+/// How far the last or current rebuild got, 0 to 100 (0 when none ran).
 pub fn rebuild_percent(status: &projections::RebuildStatus) -> u32 {
     use projections::runtime::RebuildState;
     match status.state {
-        RebuildState::Done | RebuildState::Idle => 100,
+        RebuildState::Done => 100,
+        RebuildState::Idle => 0,
         RebuildState::Running | RebuildState::Failed if status.target <= 0 => 0,
         RebuildState::Running | RebuildState::Failed => {
             ((status.position.clamp(0, status.target) * 100) / status.target) as u32

@@ -85,10 +85,11 @@ fn now_second() -> u64 {
 fn bucket_of(elapsed: Duration) -> usize {
     let micros = elapsed.as_micros().clamp(1, u64::MAX as u128) as u64;
     let octave = 63 - micros.leading_zeros() as usize;
+    // Below 4 µs an octave has too few values to split: its whole range.
     let quarter = if octave >= 2 {
         ((micros >> (octave - 2)) & 3) as usize
     } else {
-        0
+        3
     };
     (octave * 4 + quarter).min(BUCKETS - 1)
 }

@@ -128,7 +128,7 @@ pub async fn page(
             (map(&zones))
             p.legend { "Green 1×, yellow to 1.5×, orange to 2×, red above." }
             h2 { "Zones, the dearest first" }
-            div.scroll { table {
+            div.scroll tabindex="0" { table {
                 thead { tr { th scope="col" { "Zone" } th scope="col" { "City" } th.num scope="col" { "Demand" } th.num scope="col" { "Couriers" } th.num scope="col" { "Multiplier" } } }
                 tbody { @for z in zones.iter().take(50) { tr {
                     th scope="row" { (z.cell) }

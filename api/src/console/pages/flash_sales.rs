@@ -25,7 +25,7 @@ pub async fn page(
             p.muted { "No flash sale has been scheduled." }
         } @else {
             p.muted { "The " (live::FLASH_SALES_SHOWN) " newest sales. The estimated wait is the queue's length at the admission rate." }
-            div.scroll { table {
+            div.scroll tabindex="0" { table {
                 thead { tr {
                     th scope="col" { "Sale" } th scope="col" { "SKU" } th scope="col" { "Status" }
                     th.num scope="col" { "Units" } th.num scope="col" { "Held" } th.num scope="col" { "Sold" }

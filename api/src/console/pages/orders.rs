@@ -112,7 +112,7 @@ pub async fn page(
         }
         h2 { "Newest orders" @if let Some(s) = &status { " (" (s) ")" } }
         @if orders.items.is_empty() { p.muted { "No orders." } } @else {
-            div.scroll { table {
+            div.scroll tabindex="0" { table {
                 thead { tr { th scope="col" { "Order" } th scope="col" { "Status" } th scope="col" { "Buyer" } th.num scope="col" { "Total" } th scope="col" { "Flash sale" } th.num scope="col" { "Placed at position" } } }
                 tbody { @for o in &orders.items { tr {
                     th scope="row" { a href=(format!("/console/orders?order={}", urlencode(&o.order_id))) { (o.order_id) } }
@@ -128,7 +128,7 @@ pub async fn page(
         @match &parked {
             None => p.muted { "This node does not run the order process." },
             Some(parked) if parked.parked.is_empty() => p.muted { "Nothing parked." },
-            Some(parked) => div.scroll { table {
+            Some(parked) => div.scroll tabindex="0" { table {
                 thead { tr { th.num scope="col" { "Position" } th scope="col" { "Event" } th scope="col" { "Order" } th scope="col" { "Why" } th scope="col" { span.skip { "Action" } } } }
                 tbody { @for p in parked.parked.values() { tr {
                     td.num { (p.position) } td { (p.event_type) } td { (p.aggregate_id) } td { (p.reason) }

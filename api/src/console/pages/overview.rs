@@ -42,7 +42,7 @@ pub async fn page(
         h2 { "Refusals per second, last 5 minutes" }
         (chart::line(&chart::grouped(&refusals, POINT_SECONDS), "Refusals per second", "/s"))
         h2 { "Projections" }
-        div.scroll {
+        div.scroll tabindex="0" {
             table {
                 thead { tr { th scope="col" { "Projection" } th.num scope="col" { "Position" } th.num scope="col" { "Lag (events)" } th scope="col" { "Rebuild" } } }
                 tbody {
@@ -59,7 +59,7 @@ pub async fn page(
         }
         @if !snapshot.processes.is_empty() {
             h2 { "Processes" }
-            div.scroll {
+            div.scroll tabindex="0" {
                 table {
                     thead { tr { th scope="col" { "Process" } th.num scope="col" { "Position" } th.num scope="col" { "Lag (events)" } } }
                     tbody {

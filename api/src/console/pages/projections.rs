@@ -24,7 +24,7 @@ pub async fn page(
     let head = state.commands.store().last_committed();
     let body = html! {
         p { "Log head: " strong data-live="head" { (head) } ". A rebuild replays the log into a fresh copy; queries read the old copy until the new one has caught up." }
-        div.scroll {
+        div.scroll tabindex="0" {
             table {
                 thead { tr {
                     th scope="col" { "Projection" } th.num scope="col" { "Position" } th.num scope="col" { "Lag" }

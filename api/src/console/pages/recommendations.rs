@@ -69,7 +69,7 @@ pub async fn page(
             Some(list) => {
                 h2 { @match &user { Some(u) => { "For " (u) }, None => "For an anonymous visitor" } }
                 @if list.items.is_empty() { p.muted { "Nothing to recommend yet." } } @else {
-                    div.scroll { table {
+                    div.scroll tabindex="0" { table {
                         thead { tr { th.num scope="col" { "#" } th scope="col" { "Item" } th scope="col" { "Category" } th.num scope="col" { "Score" } th scope="col" { "Sources" } th scope="col" { "Because" } } }
                         tbody { @for (i, item) in list.items.iter().enumerate() { tr {
                             td.num { (i + 1) }

@@ -11,7 +11,16 @@ use serde::Deserialize;
 use crate::auth::Environment;
 use crate::client_address::ClientAddress;
 use crate::console::layout::html_response;
+use crate::problem::QueryParams;
 use crate::routes::AppState;
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SignInQuery {
+    /// Why the last attempt failed: `key` (not an admin key) or `blocked` (too many
+    /// failed attempts from this address).
+    pub error: Option<String>,
+}
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct SignInForm {
@@ -26,6 +35,8 @@ fn form_page(message: Option<&str>, development: bool) -> Markup {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
+                // No icon to fetch (a browser would ask for /favicon.ico).
+                link rel="icon" href="data:,";
                 title { "Sign in · commerce console" }
                 link rel="stylesheet" href="/console/assets/console.css";
             }
@@ -51,25 +62,36 @@ fn form_page(message: Option<&str>, development: bool) -> Markup {
     }
 }
 
-/// The sign-in form.
-#[utoipa::path(get, path = "/console/sign-in", tag = "console",
+/// The sign-in form (saying why the last attempt failed, if it did).
+#[utoipa::path(get, path = "/console/sign-in", tag = "console", params(SignInQuery),
     responses((status = 200, description = "The sign-in form", content_type = "text/html", body = String,
         example = json!("<!DOCTYPE html>..."))))]
-pub async fn form(State(state): State<AppState>) -> Response {
+pub async fn form(
+    State(state): State<AppState>,
+    QueryParams(query): QueryParams<SignInQuery>,
+) -> Response {
+    let message = match query.error.as_deref() {
+        Some("key") => Some(
+            "That key was not accepted: it must be an API key with the admin scope, or the master key.",
+        ),
+        Some("blocked") => {
+            Some("Too many failed attempts from this address; try again in a minute.")
+        }
+        _ => None,
+    };
     html_response(form_page(
-        None,
+        message,
         state.auth.environment == Environment::Development,
     ))
 }
 
 /// Trade an admin key for a session cookie (HttpOnly, SameSite=Strict, Secure in
-/// production), then go to the overview.
+/// production), then go to the overview. A refusal goes back to the form, which
+/// says why: a browser shows a page, not a status.
 #[utoipa::path(post, path = "/console/sign-in", tag = "console",
     request_body(content = SignInForm, content_type = "application/x-www-form-urlencoded"),
     responses(
-        (status = 303, description = "Signed in: the cookie is set; to the overview"),
-        (status = 401, description = "Not an admin key: the form again, saying so", content_type = "text/html", body = String),
-        (status = 429, description = "Too many failed attempts from this address", content_type = "text/html", body = String),
+        (status = 303, description = "Signed in: the cookie is set, on to the overview. Or refused (not an admin key, or too many failed attempts from this address): back to the form with `error`"),
     ))]
 pub async fn sign_in(
     State(state): State<AppState>,
@@ -81,10 +103,7 @@ pub async fn sign_in(
         return Redirect::to("/console").into_response();
     }
     if auth.is_blocked(client.0) {
-        return refused(
-            StatusCode::TOO_MANY_REQUESTS,
-            "Too many failed attempts from this address; try again in a minute.",
-        );
+        return Redirect::to("/console/sign-in?error=blocked").into_response();
     }
     match auth.console_subject(&form.key) {
         Ok(subject) => {
@@ -100,21 +119,14 @@ pub async fn sign_in(
                 .into_response()
         }
         Err(reason) => {
-            if auth.failed(client.0, reason) {
-                return refused(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "Too many failed attempts from this address; try again in a minute.",
-                );
-            }
-            refused(StatusCode::UNAUTHORIZED, "That key was not accepted: it must be an API key with the admin scope, or the master key.")
+            let why = if auth.failed(client.0, reason) {
+                "blocked"
+            } else {
+                "key"
+            };
+            Redirect::to(&format!("/console/sign-in?error={why}")).into_response()
         }
     }
-}
-
-fn refused(status: StatusCode, message: &str) -> Response {
-    let mut response = html_response(form_page(Some(message), false));
-    *response.status_mut() = status;
-    response
 }
 
 /// End the session in this browser, then show the sign-in form.

@@ -68,7 +68,7 @@ pub async fn page(
                 }
                 h2 { "Next " (WEEKS) " weeks" }
                 p.legend { "Free nights are green, nights taken by a stay red, closed nights grey; each with its price." }
-                div.scroll { table.calendar {
+                div.scroll tabindex="0" { table.calendar {
                     caption.skip { "Calendar, one row a week" }
                     thead { tr { @for day in ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"] { th scope="col" { (day) } } } }
                     tbody { @for week in nights.chunks(7) { tr {
@@ -90,7 +90,7 @@ pub async fn page(
         }
         h2 { "Awaiting moderation" }
         @if flagged.is_empty() { p.muted { "No listing is flagged." } } @else {
-            div.scroll { table {
+            div.scroll tabindex="0" { table {
                 thead { tr { th scope="col" { "Listing" } th scope="col" { "Host" } th scope="col" { "Signals" } } }
                 tbody { @for l in &flagged { tr {
                     th scope="row" { a href=(format!("/console/stays?listing={}", super::orders::urlencode(&l.id))) { (l.title) } }

@@ -96,7 +96,7 @@ pub async fn page(
                     (super::figure("Available", None, count(view.available)))
                     (super::figure("As of log position", None, view.position))
                 }
-                div.scroll { table {
+                div.scroll tabindex="0" { table {
                     caption.skip { "Stock per warehouse" }
                     thead { tr { th scope="col" { "Warehouse" } th.num scope="col" { "On hand" } th.num scope="col" { "Held" } th.num scope="col" { "Available" } } }
                     tbody { @for w in &view.warehouses { tr {
@@ -106,7 +106,7 @@ pub async fn page(
                 } }
                 h2 { "Open holds" }
                 @if holds.is_empty() { p.muted { "No open holds." } } @else {
-                    div.scroll { table {
+                    div.scroll tabindex="0" { table {
                         thead { tr { th scope="col" { "Warehouse" } th scope="col" { "Hold" } th.num scope="col" { "Units" } th scope="col" { "Runs out" } } }
                         tbody { @for h in &holds { tr {
                             td { (h.warehouse_id) } td { (h.hold_id) } td.num { (count(h.quantity)) }
@@ -116,7 +116,7 @@ pub async fn page(
                 }
                 h2 { "Reorder suggestions" }
                 @if advice.is_empty() { p.muted { "No sales recorded yet to advise from." } } @else {
-                    div.scroll { table {
+                    div.scroll tabindex="0" { table {
                         thead { tr { th scope="col" { "Warehouse" } th.num scope="col" { "Sold a day" } th.num scope="col" { "Days of cover" } th.num scope="col" { "Reorder point" } th.num scope="col" { "Order now" } } }
                         tbody { @for s in &advice { tr {
                             td { (s.warehouse_id) }
@@ -128,7 +128,7 @@ pub async fn page(
                     } }
                 }
                 h2 { "Recent events" }
-                div.scroll { table {
+                div.scroll tabindex="0" { table {
                     thead { tr { th.num scope="col" { "Position" } th scope="col" { "Warehouse" } th scope="col" { "Event" } th scope="col" { "At" } } }
                     tbody { @for (warehouse, e) in &events { tr {
                         td.num { (e.position) } td { (warehouse) } td { (e.event_type) } td { (time(e.occurred_at)) }

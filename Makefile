@@ -7,8 +7,8 @@ CARGO ?= cargo
 run:
 	$(CARGO) run -- serve
 
-## Start (or install) PostgreSQL, NATS and Redis, run every test, then the API
-## contract test.
+## Start (or install) PostgreSQL, NATS, Redis and Chromium, run every test (the
+## console's in headless Chromium), then the API contract test.
 test: services
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
 		$(CARGO) nextest run --workspace --no-fail-fast; \
@@ -33,7 +33,8 @@ bench: services
 	$(CARGO) build --release --bin commerce
 	python3 scripts/bench.py $${CARGO_TARGET_DIR:-target}/release/commerce
 
-## Check that PostgreSQL, NATS and Redis run on 127.0.0.1; start or install them.
+## Check that PostgreSQL, NATS and Redis run on 127.0.0.1, and that Chromium and
+## chromedriver (the console's browser tests) are installed; start or install them.
 services:
 	bash scripts/services.sh
 

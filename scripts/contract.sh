@@ -93,9 +93,12 @@ curl -fs "$base/openapi.json" -o "$work/openapi.json"
 # one request at a time), which was 90 of the run's 130 s. The full range is the Rust
 # tests' (tests/it/orders.rs, reservations.rs); the document validated above is the
 # served one, unchanged.
+# The console's live stream never ends (it is an event stream), so the fuzzer, which
+# reads whole answers, leaves it out; tests/it/console.rs reads it.
 python3 - "$work/openapi.json" "$work/fuzzed.json" <<'PY'
 import json, sys
 document = json.load(open(sys.argv[1]))
+del document["paths"]["/v1/admin/stream"]
 for item in document["paths"].values():
     for operation in item.values():
         for parameter in operation.get("parameters", []) if isinstance(operation, dict) else []:

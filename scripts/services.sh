@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Make sure the services the tests use are up: PostgreSQL (5432), NATS with
-# JetStream (4222) and Redis (6379) on 127.0.0.1. Starts what is installed but down,
-# installs from Debian's packages what is missing. Idempotent; safe to run often.
+# JetStream (4222) and Redis (6379) on 127.0.0.1, and that the browser the console's
+# tests drive (Chromium and chromedriver) is installed. Starts what is installed but
+# down, installs from Debian's packages what is missing. Idempotent; safe to run often.
 set -euo pipefail
 
 up() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -65,6 +66,17 @@ redis() {
   wait_for 6379 redis
 }
 
+browser() {
+  # The console's browser tests drive Debian's headless Chromium through its driver.
+  if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then
+    echo "services: chromium and chromedriver are installed"
+    return
+  fi
+  echo "services: installing chromium and chromium-driver"
+  install chromium chromium-driver
+}
+
 postgres
 nats
 redis
+browser

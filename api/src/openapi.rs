@@ -235,8 +235,7 @@ fn name_operations(document: &mut Value) {
                 .collect::<Vec<_>>()
                 .join("_")
         } else {
-            let Some(resource) = path.strip_prefix("/v1/").and_then(|p| p.split('/').next())
-            else {
+            let Some(resource) = path.strip_prefix("/v1/").and_then(|p| p.split('/').next()) else {
                 continue;
             };
             resource.to_string()

@@ -543,7 +543,7 @@ async fn shutdown_signal() {
 /// Every connection is a file: raise the soft limit on open files to the hard one,
 /// so the console's stream clients and long polls are bounded by our own caps, not
 /// by the shell's default of 1,024.
-fn raise_open_file_limit() {
+pub fn raise_open_file_limit() {
     let mut limit = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,

@@ -4,6 +4,7 @@
 
 pub mod append;
 pub mod checkout;
+pub mod console;
 pub mod eval;
 pub mod flash_sale;
 pub mod forecast_eval;
@@ -58,6 +59,9 @@ pub enum BenchCommand {
     /// query node's copy rebuilt from the stream (events/s, beside raw pipelined
     /// publishes), and commit → copied lag at a steady write rate.
     Relay(relay::RelayArgs),
+    /// The operator console at size: each page's render time beside `/health`, and
+    /// a thousand idle clients on the live stream (server memory, snapshots a second).
+    Console(console::ConsoleArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -79,6 +83,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Pricing(args) => pricing::run(args).await,
         BenchCommand::Stays(args) => stays_bench::run(args).await,
         BenchCommand::Relay(args) => relay::run(args).await,
+        BenchCommand::Console(args) => console::run(args).await,
     }
 }
 

@@ -304,7 +304,10 @@ pub(crate) async fn drive_at_rate(
 }
 
 /// SKUs the search index says are in stock (waiting for it to reach the log's head).
-async fn skus_in_stock(client: &reqwest::Client, base: &str) -> anyhow::Result<Vec<String>> {
+pub(crate) async fn skus_in_stock(
+    client: &reqwest::Client,
+    base: &str,
+) -> anyhow::Result<Vec<String>> {
     let ready: Value = client
         .get(format!("{base}/ready"))
         .send()

@@ -120,7 +120,10 @@ impl WebDriverCompatibleCommand for BrowserLog {
         base_url: &reqwest::Url,
         session_id: Option<&str>,
     ) -> Result<reqwest::Url, url::ParseError> {
-        base_url.join(&format!("session/{}/se/log", session_id.unwrap_or_default()))
+        base_url.join(&format!(
+            "session/{}/se/log",
+            session_id.unwrap_or_default()
+        ))
     }
 
     fn method_and_body(&self, _: &reqwest::Url) -> (reqwest::Method, Option<String>) {
@@ -133,7 +136,10 @@ impl WebDriverCompatibleCommand for BrowserLog {
 
 /// The errors the page logged (script errors, refused resources, CSP violations).
 async fn console_errors(browser: &Client) -> Vec<String> {
-    let log = browser.issue_cmd(BrowserLog).await.expect("the browser log");
+    let log = browser
+        .issue_cmd(BrowserLog)
+        .await
+        .expect("the browser log");
     log.as_array()
         .into_iter()
         .flatten()
@@ -184,7 +190,10 @@ async fn check_page(browser: &Client, base: &str, name: &str, path: &str) {
         let title = browser.title().await.unwrap();
         assert!(title.ends_with("commerce console"), "{path}: title {title}");
         let errors = console_errors(browser).await;
-        assert!(errors.is_empty(), "{path} at {width} px logged errors: {errors:#?}");
+        assert!(
+            errors.is_empty(),
+            "{path} at {width} px logged errors: {errors:#?}"
+        );
         let overflow = browser
             .execute(
                 "return document.documentElement.scrollWidth - document.documentElement.clientWidth",
@@ -192,7 +201,11 @@ async fn check_page(browser: &Client, base: &str, name: &str, path: &str) {
             )
             .await
             .unwrap();
-        assert_eq!(overflow, json!(0), "{path} overflows sideways at {width} px");
+        assert_eq!(
+            overflow,
+            json!(0),
+            "{path} overflows sideways at {width} px"
+        );
         browser.execute(AXE, vec![]).await.expect("axe-core loads");
         let violations = browser
             .execute_async(
@@ -263,10 +276,7 @@ async fn open_shop(master: &Api) -> (String, String) {
         .await
         .expect(StatusCode::CREATED);
     let key = master
-        .post(
-            "/v1/keys",
-            &json!({"name": "console", "scopes": ["admin"]}),
-        )
+        .post("/v1/keys", &json!({"name": "console", "scopes": ["admin"]}))
         .await
         .expect(StatusCode::CREATED);
     (
@@ -287,19 +297,27 @@ async fn the_console_in_a_browser() {
 
     // Not signed in: the sign-in form. A wrong key, or a key without `admin`, fails.
     browser.goto(&format!("{base}/console")).await.unwrap();
-    assert_eq!(browser.current_url().await.unwrap().path(), "/console/sign-in");
+    assert_eq!(
+        browser.current_url().await.unwrap().path(),
+        "/console/sign-in"
+    );
     sign_in(&browser, &base, "ck_not-a-key-at-all").await;
-    wait_for(&browser, "//p[@role='alert' and contains(., 'not accepted')]").await;
+    wait_for(
+        &browser,
+        "//p[@role='alert' and contains(., 'not accepted')]",
+    )
+    .await;
     let reader = master
         .post("/v1/keys", &json!({"name": "reader", "scopes": ["read"]}))
         .await
         .expect(StatusCode::CREATED);
     sign_in(&browser, &base, reader["key"].as_str().unwrap()).await;
-    wait_for(&browser, "//p[@role='alert' and contains(., 'not accepted')]").await;
-    assert!(browser
-        .get_named_cookie(SESSION_COOKIE)
-        .await
-        .is_err());
+    wait_for(
+        &browser,
+        "//p[@role='alert' and contains(., 'not accepted')]",
+    )
+    .await;
+    assert!(browser.get_named_cookie(SESSION_COOKIE).await.is_err());
 
     // The admin key signs in: an HttpOnly, SameSite=Strict session cookie.
     sign_in(&browser, &base, &admin_key).await;
@@ -348,7 +366,10 @@ async fn the_console_in_a_browser() {
         "//*[@data-live='flash.drop-1.held' and normalize-space()='3']",
     )
     .await;
-    assert_eq!(text(&browser, "[data-live='flash.drop-1.remaining']").await, "7");
+    assert_eq!(
+        text(&browser, "[data-live='flash.drop-1.remaining']").await,
+        "7"
+    );
 
     // A rebuild started from its button: the bar goes from 0 to 100%.
     browser
@@ -476,7 +497,10 @@ async fn the_console_in_a_browser() {
         .await
         .unwrap();
     let orders = text(&plain, "main").await;
-    assert!(orders.contains("OrderPlaced"), "the order's timeline: {orders}");
+    assert!(
+        orders.contains("OrderPlaced"),
+        "the order's timeline: {orders}"
+    );
     assert!(
         console_errors(&plain).await.is_empty(),
         "pages without scripts log nothing"
@@ -491,16 +515,26 @@ async fn the_console_in_a_browser() {
         .unwrap();
     wait_for(&plain, "//h1[normalize-space()='Sign in to the console']").await;
     plain.goto(&format!("{base}/console")).await.unwrap();
-    assert_eq!(plain.current_url().await.unwrap().path(), "/console/sign-in");
+    assert_eq!(
+        plain.current_url().await.unwrap().path(),
+        "/console/sign-in"
+    );
     plain.close().await.unwrap();
 
     // Revoking the key ends its sessions at once.
     master
-        .send(master.client.delete(master.url(&format!("/v1/keys/{key_id}"))))
+        .send(
+            master
+                .client
+                .delete(master.url(&format!("/v1/keys/{key_id}"))),
+        )
         .await
         .expect(StatusCode::OK);
     browser.goto(&format!("{base}/console")).await.unwrap();
-    assert_eq!(browser.current_url().await.unwrap().path(), "/console/sign-in");
+    assert_eq!(
+        browser.current_url().await.unwrap().path(),
+        "/console/sign-in"
+    );
     browser.close().await.unwrap();
 }
 

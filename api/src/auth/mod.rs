@@ -190,11 +190,7 @@ pub struct AuthSettings {
 impl Auth {
     /// HMAC-SHA256 of `message` under the root of derived key secrets.
     pub fn derive_key_secret(&self, message: &[u8]) -> [u8; 32] {
-        use hmac::{Hmac, Mac};
-        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&self.key_secret_root)
-            .expect("HMAC takes any key length");
-        mac.update(message);
-        mac.finalize().into_bytes().into()
+        hmac_sha256(&self.key_secret_root, message)
     }
 
     pub fn new(
@@ -237,13 +233,7 @@ impl Auth {
         // Sessions made on one node are good on every node that shares the master
         // key; without one (development) a per-process secret.
         let console_secret = match master_key_sha256 {
-            Some(_) => {
-                let mut mac =
-                    <hmac::Hmac<sha2::Sha256> as hmac::Mac>::new_from_slice(&key_secret_root)
-                        .expect("HMAC takes any key length");
-                hmac::Mac::update(&mut mac, b"console sessions");
-                hmac::Mac::finalize(mac).into_bytes().into()
-            }
+            Some(_) => hmac_sha256(&key_secret_root, b"console sessions"),
             None => {
                 let mut secret = [0u8; 32];
                 getrandom::fill(&mut secret).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
@@ -431,6 +421,13 @@ pub fn profile_owner(
         Principal::Host { .. } => Err(refuse("a host's token does not act for shoppers")),
         Principal::Key { .. } | Principal::Master | Principal::Development => Ok(named),
     }
+}
+
+fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key).expect("HMAC takes any key length");
+    mac.update(message);
+    mac.finalize().into_bytes().into()
 }
 
 pub fn sha256(bytes: &[u8]) -> [u8; 32] {

@@ -97,7 +97,7 @@ pub fn count(n: impl Into<i128>) -> String {
     let digits = n.unsigned_abs().to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -132,9 +132,12 @@ mod tests {
             csrf: Some("t0k3n".into()),
             signed_in: true,
         };
-        let html = document("<script>", "/console/stock", &context, html! { p { "x" } })
-            .into_string();
-        assert!(html.contains("<title>&lt;script&gt; · commerce console</title>"), "{html}");
+        let html =
+            document("<script>", "/console/stock", &context, html! { p { "x" } }).into_string();
+        assert!(
+            html.contains("<title>&lt;script&gt; · commerce console</title>"),
+            "{html}"
+        );
         assert!(html.contains(r#"<a href="/console/stock" aria-current="page">Stock</a>"#));
         assert!(html.contains(r#"<input type="hidden" name="csrf" value="t0k3n">"#));
         let anonymous = ConsoleContext {
@@ -142,6 +145,9 @@ mod tests {
             signed_in: false,
         };
         let html = document("x", "/console", &anonymous, html! {}).into_string();
-        assert!(!html.contains("Sign out"), "nobody to sign out in development mode");
+        assert!(
+            !html.contains("Sign out"),
+            "nobody to sign out in development mode"
+        );
     }
 }

@@ -146,30 +146,37 @@ impl RecentCommands {
     fn window_at(&self, now: u64, seconds: usize) -> Window {
         let seconds = seconds.min(SECONDS - 1);
         let mut out = Vec::with_capacity(seconds);
+        let mut latencies = Vec::with_capacity(seconds);
         let mut latency = [0u64; BUCKETS];
         for ago in (1..=seconds as u64).rev() {
-            let Some(second) = now.checked_sub(ago) else {
+            let slot = now
+                .checked_sub(ago)
+                .map(|second| (second, &self.ring[(second % SECONDS as u64) as usize]))
+                .filter(|(second, slot)| slot.second.load(Ordering::Acquire) == *second);
+            let Some((_, slot)) = slot else {
                 out.push(Second::default());
+                latencies.push([0; BUCKETS]);
                 continue;
             };
-            let slot = &self.ring[(second % SECONDS as u64) as usize];
-            if slot.second.load(Ordering::Acquire) != second {
-                out.push(Second::default());
-                continue;
-            }
             out.push(Second {
                 accepted: slot.accepted.load(Ordering::Relaxed),
                 refused: slot.refused.load(Ordering::Relaxed),
                 failed: slot.failed.load(Ordering::Relaxed),
             });
-            for (sum, bucket) in latency.iter_mut().zip(&slot.latency) {
-                *sum += bucket.load(Ordering::Relaxed);
+            let mut this_second = [0u64; BUCKETS];
+            for (count, bucket) in this_second.iter_mut().zip(&slot.latency) {
+                *count = bucket.load(Ordering::Relaxed);
             }
+            for (sum, count) in latency.iter_mut().zip(&this_second) {
+                *sum += count;
+            }
+            latencies.push(this_second);
         }
         Window {
             seconds: out,
             p50_ms: quantile(&latency, 0.50),
             p99_ms: quantile(&latency, 0.99),
+            latencies,
         }
     }
 }
@@ -196,9 +203,28 @@ pub struct Window {
     /// Latency of every command in the stretch, in milliseconds.
     pub p50_ms: Option<f64>,
     pub p99_ms: Option<f64>,
+    /// Each second's latency histogram, oldest first (for charts over time).
+    latencies: Vec<[u64; BUCKETS]>,
 }
 
 impl Window {
+    /// The p99 latency of each group of `size` seconds, oldest first (`None` for a
+    /// group without commands).
+    pub fn p99_series(&self, size: usize) -> Vec<Option<f64>> {
+        self.latencies
+            .chunks(size.max(1))
+            .map(|group| {
+                let mut merged = [0u64; BUCKETS];
+                for second in group {
+                    for (sum, count) in merged.iter_mut().zip(second) {
+                        *sum += count;
+                    }
+                }
+                quantile(&merged, 0.99)
+            })
+            .collect()
+    }
+
     /// Commands per second over the last `seconds` of the window.
     pub fn rate(&self, seconds: usize) -> f64 {
         let tail = &self.seconds[self.seconds.len().saturating_sub(seconds)..];
@@ -288,6 +314,21 @@ mod tests {
             "p99 {p99} (the 99th of 100 is a 2 ms one)"
         );
         assert_eq!(window.rate(2), 50.0);
+        let series = window.p99_series(2);
+        assert_eq!(series.len(), 2);
+        // Groups of two from the oldest: (nothing, the 2 ms second), (the 400 ms one).
+        let fast = series[0].unwrap();
+        assert!((2.0..=2.6).contains(&fast), "{fast}");
+        assert_eq!(
+            window.p99_series(1)[0],
+            None,
+            "the first second had no commands"
+        );
+        let slow = series[1].unwrap();
+        assert!(
+            (400.0..=600.0).contains(&slow),
+            "the 400 ms command is the p99 of its group: {slow}"
+        );
         assert_eq!(window.refusal_rate(2), 0.5);
     }
 

@@ -15,6 +15,8 @@ use crate::routes::AppState;
 const CHART_SECONDS: usize = 295;
 /// Seconds per chart point.
 const POINT_SECONDS: usize = 5;
+/// Seconds per point of the latency chart (a p99 wants a few hundred commands).
+const P99_SECONDS: usize = 10;
 
 /// The overview page.
 #[utoipa::path(get, path = "/console", tag = "console",
@@ -28,6 +30,11 @@ pub async fn page(
     let window = recent::window(CHART_SECONDS);
     let totals: Vec<f64> = window.seconds.iter().map(|s| s.total() as f64).collect();
     let refusals: Vec<f64> = window.seconds.iter().map(|s| s.refused as f64).collect();
+    let p99s: Vec<f64> = window
+        .p99_series(P99_SECONDS)
+        .into_iter()
+        .map(|p99| p99.unwrap_or(0.0))
+        .collect();
     let c = &snapshot.commands;
     let body = html! {
         dl.figures {
@@ -39,6 +46,8 @@ pub async fn page(
         }
         h2 { "Commands per second, last 5 minutes" }
         (chart::line(&chart::grouped(&totals, POINT_SECONDS), "Commands per second", "/s"))
+        h2 { "p99 latency (ms) per " (P99_SECONDS) " s, last 5 minutes" }
+        (chart::line(&p99s, "p99 latency", "ms"))
         h2 { "Refusals per second, last 5 minutes" }
         (chart::line(&chart::grouped(&refusals, POINT_SECONDS), "Refusals per second", "/s"))
         h2 { "Projections" }

@@ -261,20 +261,7 @@ async fn open_shop(master: &Api) -> (String, String) {
         )
         .await
         .expect(StatusCode::CREATED);
-    let now = chrono::Utc::now();
-    master
-        .post(
-            "/v1/flash-sales",
-            &json!({
-                "sale_id": "drop-1", "sku": "MUG-1", "warehouse_id": "ams", "units": 10,
-                "price": {"amount": 499, "currency": "EUR"},
-                "starts_at": now - chrono::Duration::minutes(1),
-                "ends_at": now + chrono::Duration::hours(1),
-                "per_user_limit": 1, "payment_window_seconds": 300
-            }),
-        )
-        .await
-        .expect(StatusCode::CREATED);
+    crate::flash_sales::schedule(master, "drop-1", 10, 1).await;
     let key = master
         .post("/v1/keys", &json!({"name": "console", "scopes": ["admin"]}))
         .await

@@ -14,7 +14,8 @@ const BUYERS: usize = 2_000;
 const UNITS: u64 = 100;
 const STOCK: u64 = 150;
 
-async fn schedule(api: &Api, sale_id: &str, units: u64, limit: u64) -> Value {
+/// Schedule sale `sale_id` of `units` MUG-1 at ams, open from a minute ago for an hour.
+pub(crate) async fn schedule(api: &Api, sale_id: &str, units: u64, limit: u64) -> Value {
     let now = chrono::Utc::now();
     api.post(
         "/v1/flash-sales",

@@ -32,14 +32,9 @@ fn document(title: &str, current: &str, context: &ConsoleContext, body: Markup) 
         (DOCTYPE)
         html lang="en" {
             head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                // No icon to fetch (a browser would ask for /favicon.ico).
-                link rel="icon" href="data:,";
+                (head_common(title))
                 // htmx would add an inline <style>, which the policy refuses.
                 meta name="htmx-config" content=r#"{"includeIndicatorStyles":false}"#;
-                title { (title) " · commerce console" }
-                link rel="stylesheet" href="/console/assets/console.css";
                 script src="/console/assets/htmx.min.js" defer {}
                 script src="/console/assets/console.js" defer {}
             }
@@ -73,6 +68,18 @@ fn document(title: &str, current: &str, context: &ConsoleContext, body: Markup) 
                 }
             }
         }
+    }
+}
+
+/// What every page's head holds: its title, the style sheet, no icon to fetch.
+pub fn head_common(title: &str) -> Markup {
+    html! {
+        meta charset="utf-8";
+        meta name="viewport" content="width=device-width, initial-scale=1";
+        // No icon to fetch (a browser would ask for /favicon.ico).
+        link rel="icon" href="data:,";
+        title { (title) " · commerce console" }
+        link rel="stylesheet" href="/console/assets/console.css";
     }
 }
 

@@ -54,17 +54,11 @@ pub struct ProcessFigures {
     pub lag: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Serialize)]
 pub struct SaleFigures {
-    pub sale_id: String,
-    pub sku: String,
-    pub status: String,
-    pub units: u64,
-    pub held: u64,
-    pub sold: u64,
-    pub remaining: u64,
-    pub queue_length: usize,
-    pub admission_rate: u32,
+    /// What `GET /v1/flash-sales/{id}` answers.
+    #[serde(flatten)]
+    pub sale: crate::flash::SaleAnswer,
     /// How long the last buyer in the queue waits, at the admission rate.
     pub estimated_wait_seconds: u64,
 }
@@ -162,15 +156,7 @@ pub async fn sale_figures(state: &AppState) -> Vec<SaleFigures> {
             } else {
                 (answer.queue_length as u64).div_ceil(u64::from(answer.admission_rate))
             },
-            sale_id: answer.sale_id,
-            sku: answer.sku,
-            status: answer.status,
-            units: answer.units,
-            held: answer.held,
-            sold: answer.sold,
-            remaining: answer.remaining,
-            queue_length: answer.queue_length,
-            admission_rate: answer.admission_rate,
+            sale: answer,
         });
     }
     out

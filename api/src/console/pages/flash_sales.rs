@@ -32,7 +32,8 @@ pub async fn page(
                     th.num scope="col" { "Remaining" } th.num scope="col" { "Queue" } th.num scope="col" { "Admitted/s" }
                     th.num scope="col" { "Wait (s)" }
                 } }
-                tbody { @for s in &sales {
+                tbody { @for figures in &sales {
+                    @let s = &figures.sale;
                     @let key = |field: &str| format!("flash.{}.{field}", s.sale_id);
                     tr {
                         th scope="row" { (s.sale_id) }
@@ -44,7 +45,7 @@ pub async fn page(
                         td.num data-live=(key("remaining")) { (s.remaining) }
                         td.num data-live=(key("queue_length")) { (s.queue_length) }
                         td.num data-live=(key("admission_rate")) { (s.admission_rate) }
-                        td.num data-live=(key("estimated_wait_seconds")) { (s.estimated_wait_seconds) }
+                        td.num data-live=(key("estimated_wait_seconds")) { (figures.estimated_wait_seconds) }
                     }
                 } }
             } }

@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use crate::auth::Environment;
 use crate::client_address::ClientAddress;
-use crate::console::layout::html_response;
+use crate::console::layout::{head_common, html_response};
 use crate::problem::QueryParams;
 use crate::routes::AppState;
 
@@ -32,14 +32,7 @@ fn form_page(message: Option<&str>, development: bool) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                // No icon to fetch (a browser would ask for /favicon.ico).
-                link rel="icon" href="data:,";
-                title { "Sign in · commerce console" }
-                link rel="stylesheet" href="/console/assets/console.css";
-            }
+            head { (head_common("Sign in")) }
             body {
                 main #main .sign-in {
                     h1 { "Sign in to the console" }

@@ -262,6 +262,35 @@ async fn open_shop(master: &Api) -> (String, String) {
         .await
         .expect(StatusCode::CREATED);
     crate::flash_sales::schedule(master, "drop-1", 10, 1).await;
+    // Amsterdam's delivery policy and an order to a dropoff in it: a zone on the map.
+    master
+        .post("/v1/delivery/cities", &crate::delivery::amsterdam(1.4))
+        .await
+        .expect(StatusCode::OK);
+    let (lat, lon) = crate::delivery::DROPOFF;
+    master
+        .post(
+            "/v1/orders",
+            &json!({"order_id": "o-2", "lines": [{"sku": "MUG-1", "quantity": 1}],
+                    "ship_to": {"region": "nl", "lat": lat, "lon": lon}}),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+    // A listing with a stay booked three nights from tomorrow: its calendar.
+    master
+        .post(
+            "/v1/stays",
+            &crate::stays::listing("loft", "host-1", &crate::stays::hash(1)),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+    master
+        .post(
+            "/v1/stays/loft/bookings",
+            &crate::stays::booking("s-1", "guest-1", 1, 4),
+        )
+        .await
+        .expect(StatusCode::CREATED);
     let key = master
         .post("/v1/keys", &json!({"name": "console", "scopes": ["admin"]}))
         .await
@@ -317,6 +346,19 @@ async fn the_console_in_a_browser() {
     assert_eq!(format!("{:?}", cookie.same_site()), "Some(Strict)");
     let session = format!("{}={}", cookie.name(), cookie.value());
 
+    // The in-memory models have read everything written so far.
+    let head = master.head().await;
+    master
+        .get(&format!(
+            "/v1/delivery/cities/ams/forecast?min_position={head}"
+        ))
+        .await
+        .expect(StatusCode::OK);
+    master
+        .get(&format!("/v1/stays/loft?min_position={head}"))
+        .await
+        .expect(StatusCode::OK);
+
     // Every page reads well at both widths.
     for (name, path) in [
         ("overview", "/console"),
@@ -326,10 +368,25 @@ async fn the_console_in_a_browser() {
         ("projections", "/console/projections"),
         ("recommendations", "/console/recommendations?user=buyer-1"),
         ("delivery", "/console/delivery"),
-        ("stays", "/console/stays"),
+        ("stays", "/console/stays?listing=loft"),
     ] {
         check_page(&browser, &base, name, path).await;
     }
+    // What the read models hold is on the pages (the last one loaded: the stays').
+    let taken = browser
+        .find_all(Locator::Css("table.calendar td.booked"))
+        .await
+        .unwrap();
+    assert_eq!(taken.len(), 3, "three nights taken by the stay");
+    browser
+        .goto(&format!("{base}/console/delivery"))
+        .await
+        .unwrap();
+    let zones = browser
+        .find_all(Locator::Css("svg.map polygon"))
+        .await
+        .unwrap();
+    assert!(!zones.is_empty(), "the order's zone is on the fee map");
     let stock = browser.source().await.unwrap();
     assert!(stock.contains("Stays"), "the navigation names every page");
 

@@ -26,9 +26,9 @@ on_both_backends!(
 );
 
 /// Four km east of the Amsterdam warehouse `open_shop` registers.
-const DROPOFF: (f64, f64) = (52.37, 4.949);
+pub(crate) const DROPOFF: (f64, f64) = (52.37, 4.949);
 
-fn amsterdam(cap: f64) -> Value {
+pub(crate) fn amsterdam(cap: f64) -> Value {
     json!({
         "city_id": "ams", "time_zone": "Europe/Amsterdam",
         "center": {"lat": 52.37, "lon": 4.89}, "radius_km": 20.0,

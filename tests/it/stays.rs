@@ -64,11 +64,11 @@ fn code(problem: &Value) -> &str {
         .unwrap_or_default()
 }
 
-fn hash(n: u8) -> String {
+pub(crate) fn hash(n: u8) -> String {
     format!("{n:02x}").repeat(32)
 }
 
-fn booking(stay_id: &str, guest: &str, from: i64, until: i64) -> Value {
+pub(crate) fn booking(stay_id: &str, guest: &str, from: i64, until: i64) -> Value {
     json!({
         "stay_id": stay_id, "guest_id": guest,
         "check_in": day(from), "check_out": day(until), "guests": 2

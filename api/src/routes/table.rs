@@ -118,6 +118,12 @@ impl Route {
         self
     }
 
+    /// Served by nodes that take writes only (a console form that writes).
+    fn command_side(mut self) -> Self {
+        self.served_by = ServedBy::CommandSide;
+        self
+    }
+
     /// The answer reads nothing of the log (health, metrics, keys, admission state).
     fn without_read_model(mut self) -> Self {
         self.reads_log = false;
@@ -154,7 +160,8 @@ pub fn routes() -> Vec<Route> {
             Scope("admin"),
             console::orders::retry,
         )
-        .console(),
+        .console()
+        .command_side(),
         Route::get(
             "/console/projections",
             Scope("admin"),

@@ -23,7 +23,7 @@ struct ZoneRow {
     demand: f64,
     supply: u32,
     multiplier: f64,
-    /// The hexagon's corners, (longitude, latitude).
+    /// The hexagon's corners: (longitude × cos latitude, latitude), in degrees.
     corners: Vec<(f64, f64)>,
 }
 
@@ -47,14 +47,15 @@ fn map(zones: &[ZoneRow]) -> Markup {
         min_y = min_y.min(*y);
         max_y = max_y.max(*y);
     }
-    let span = ((max_x - min_x) / MAP_WIDTH)
-        .max((max_y - min_y) / MAP_HEIGHT)
+    // A margin of 10 units on every side.
+    let span = ((max_x - min_x) / (MAP_WIDTH - 20.0))
+        .max((max_y - min_y) / (MAP_HEIGHT - 20.0))
         .max(1e-9);
     let point = |(x, y): &(f64, f64)| {
         format!(
             "{:.1},{:.1}",
-            (x - min_x) / span,
-            MAP_HEIGHT - (y - min_y) / span
+            10.0 + (x - min_x) / span,
+            MAP_HEIGHT - 10.0 - (y - min_y) / span
         )
     };
     let label = format!("Fee map of {} zones, coloured by multiplier", zones.len());
@@ -103,7 +104,13 @@ pub async fn page(
                     demand: report.demand,
                     supply: report.supply,
                     multiplier: report.multiplier,
-                    corners: cell.boundary().iter().map(|c| (c.lng(), c.lat())).collect(),
+                    // East-west degrees shrink with latitude: scaled, so hexagons
+                    // look as they are on the ground.
+                    corners: cell
+                        .boundary()
+                        .iter()
+                        .map(|c| (c.lng() * c.lat().to_radians().cos(), c.lat()))
+                        .collect(),
                 }
             })
             .collect();

@@ -37,6 +37,8 @@ RUNS = [
               "--requests", "2000", "--samples", "50", "--duration", "3"]),
     ("pricing", ["pricing", "--cells", "10000", "--quotes", "20000", "--duration", "3"]),
     ("stays", ["stays", "--listings", "100000", "--duration", "3"]),
+    ("relay", ["relay", "--backlog", "200000", "--seconds", "10"]),
+    ("console", ["console", "--products", "10000", "--orders", "500", "--duration", "3"]),
 ]
 
 
@@ -153,6 +155,24 @@ def rows(f):
     out.append(("stays double bookings", "nights", t["nights_held_twice"], "alarm",
                 t["alarm_double_bookings"], 0.0, "0 by the answers and the alarm",
                 t["nights_held_twice"] == 0 and t["alarm_double_bookings"] == 0))
+    b = f["relay"]
+    out.append(("relay catch-up", "events/s", b["catch_up_per_s"], "raw publish",
+                b["raw_publish_per_s"], b["catch_up_vs_raw"], ">= 50k/s and >= 0.5x",
+                b["catch_up_per_s"] >= 50_000 and b["catch_up_vs_raw"] >= 0.5
+                and b["stream_is_log"]))
+    out.append(("query node copy", "events/s", b["copy_per_s"], "raw pull",
+                b["raw_pull_per_s"], ratio(b["copy_per_s"], b["raw_pull_per_s"]),
+                ">= 100k/s", b["copy_per_s"] >= 100_000))
+    out.append(("relay lag at a steady rate", "p99 ms", b["lag_p99_ms"], "(none)", 0.0, 0.0,
+                "< 100 ms", b["lag_p99_ms"] < 100))
+    c = f["console"]
+    slowest = max(v for k, v in c.items() if k.endswith("_p99_ms") and k != "health_p99_ms")
+    out.append(("console slowest page", "p99 ms", slowest, "/health p99", c["health_p99_ms"],
+                ratio(slowest, c["health_p99_ms"]), "< 20 ms", slowest < 20))
+    out.append(("console 1,000 stream clients", "MiB", c["stream_memory_mib"], "(none)", 0.0,
+                0.0, "< 50 MB, <= a few updates/s",
+                c["stream_clients"] >= 1000 and c["stream_memory_mib"] < 50
+                and c["stream_snapshots_per_s"] <= 3))
     return out
 
 

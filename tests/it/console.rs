@@ -546,6 +546,10 @@ async fn the_console_in_a_browser() {
         "the order's timeline: {orders}"
     );
     assert!(
+        orders.contains("Orders by status"),
+        "counts by status: {orders}"
+    );
+    assert!(
         console_errors(&plain).await.is_empty(),
         "pages without scripts log nothing"
     );

@@ -130,6 +130,24 @@ type Row = (
     i64,
 );
 
+/// How many orders are in each status, the commonest first.
+pub async fn counts_by_status(db: &Database) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    let rows: Vec<(String, i64)> = on_reader!(db, pool => {
+        sqlx::query_as(
+            "SELECT o.status, COUNT(*)
+             FROM projection_active a
+             JOIN listed_orders o ON o.generation = a.generation
+             WHERE a.name = $1 AND o.placed_position IS NOT NULL AND o.status IS NOT NULL
+             GROUP BY o.status
+             ORDER BY COUNT(*) DESC, o.status",
+        )
+        .bind(super::NAME)
+        .fetch_all(pool)
+        .await?
+    });
+    Ok(rows)
+}
+
 pub async fn list(
     db: &Database,
     filter: &OrderFilter,

@@ -60,6 +60,9 @@ pub async fn page(
     let orders = projections::listings::orders::list(state.listings.db(), &filter, &list_query)
         .await
         .map_err(|e| Problem::unavailable("storage_unavailable", e.to_string()))?;
+    let counts = projections::listings::orders::counts_by_status(state.listings.db())
+        .await
+        .map_err(|e| Problem::unavailable("storage_unavailable", e.to_string()))?;
     let order = field(&query.order);
     let timeline = match &order {
         Some(id) => state
@@ -108,6 +111,17 @@ pub async fn page(
                     }
                     span.muted { " · position " (e.position) }
                 } } }
+            }
+        }
+        @if !counts.is_empty() {
+            h2 { "Orders by status" }
+            dl.figures {
+                @for (status, n) in &counts {
+                    div {
+                        dt { a href=(format!("/console/orders?status={status}")) { (status) } }
+                        dd { (count(*n)) }
+                    }
+                }
             }
         }
         h2 { "Newest orders" @if let Some(s) = &status { " (" (s) ")" } }

@@ -116,6 +116,17 @@ pub fn count(n: impl Into<i128>) -> String {
     }
 }
 
+/// An amount in minor units (cents) as major units with two decimals.
+pub fn money(minor: i64) -> String {
+    let sign = if minor < 0 { "-" } else { "" };
+    let minor = minor.unsigned_abs();
+    format!(
+        "{sign}{}.{:02}",
+        count(i128::from(minor / 100)),
+        minor % 100
+    )
+}
+
 /// A time as operators read it: UTC, to the second.
 pub fn time(at: chrono::DateTime<chrono::Utc>) -> String {
     at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
@@ -126,11 +137,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn counts_are_grouped_by_thousands() {
+    fn counts_are_grouped_by_thousands_and_money_shows_its_cents() {
         assert_eq!(count(0), "0");
         assert_eq!(count(999), "999");
         assert_eq!(count(1000), "1,000");
         assert_eq!(count(-1234567), "-1,234,567");
+        assert_eq!(money(259_800), "2,598.00");
+        assert_eq!(money(5), "0.05");
+        assert_eq!(money(-1299), "-12.99");
     }
 
     #[test]

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::{action, check_csrf, field, ActionForm};
-use crate::console::layout::{self, count, time};
+use crate::console::layout::{self, count, money, time};
 use crate::console::session::ConsoleContext;
 use crate::problem::{PathParams, Problem, QueryParams};
 use crate::routes::AppState;
@@ -132,7 +132,7 @@ pub async fn page(
                     th scope="row" { a href=(format!("/console/orders?order={}", urlencode(&o.order_id))) { (o.order_id) } }
                     td { (o.status) }
                     td { (o.customer_id.as_deref().unwrap_or("–")) }
-                    td.num { (count(o.total_amount)) " " (o.currency) }
+                    td.num { (money(o.total_amount)) " " (o.currency) }
                     td { (o.flash_sale_id.as_deref().unwrap_or("")) }
                     td.num { (o.placed_position) }
                 } } }

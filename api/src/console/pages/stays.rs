@@ -11,7 +11,7 @@ use stays::model::NightState;
 use utoipa::IntoParams;
 
 use super::field;
-use crate::console::layout::{self, count};
+use crate::console::layout::{self, money};
 use crate::console::session::ConsoleContext;
 use crate::problem::{Problem, QueryParams};
 use crate::routes::AppState;
@@ -63,7 +63,7 @@ pub async fn page(
                 dl.figures {
                     (super::figure("Status", None, l.status))
                     (super::figure("Host", None, &l.host_id))
-                    (super::figure("Nightly price", None, format!("{} {}", count(l.nightly_price as i64), l.currency)))
+                    (super::figure("Nightly price", None, format!("{} {}", money(l.nightly_price as i64), l.currency)))
                     (super::figure("Rating", None, format!("{:.2} ({} reviews)", l.rating, l.review_count)))
                 }
                 h2 { "Next " (WEEKS) " weeks" }
@@ -81,7 +81,7 @@ pub async fn page(
                             td class=(class) {
                                 (night.date.format("%d %b")) br;
                                 (word) br;
-                                (count(night.price as i64))
+                                (money(night.price as i64))
                             }
                         }
                     } } }

@@ -38,6 +38,15 @@ pub enum ServedBy {
 }
 
 impl NodeRole {
+    /// The role as `--role` and `/ready` name it.
+    pub fn name(self) -> &'static str {
+        match self {
+            NodeRole::All => "all",
+            NodeRole::Command => "command",
+            NodeRole::Query => "query",
+        }
+    }
+
     /// Whether the node takes writes, and so runs the processes that write.
     pub fn takes_writes(self) -> bool {
         self.serves(ServedBy::CommandSide)

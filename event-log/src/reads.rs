@@ -3,7 +3,7 @@
 //! checkpoints.
 
 use crate::source::{EventSource, LogRecord};
-use crate::store::parse_payload;
+use crate::store::{can_exist, parse_payload};
 use crate::{EventStore, StoreError, StoredReceipt};
 
 /// One event of an aggregate's history.
@@ -67,6 +67,10 @@ impl EventStore {
         aggregate_id: &str,
         limit: i64,
     ) -> Result<Vec<HistoryEntry>, StoreError> {
+        // An id no stream can have (a NUL, which PostgreSQL's text refuses) has none.
+        if !can_exist(aggregate_id) {
+            return Ok(Vec::new());
+        }
         const QUERY: &str = "SELECT sequence, position, event_type, occurred_at FROM events
              WHERE aggregate_type = $1 AND aggregate_id = $2
              ORDER BY sequence DESC LIMIT $3";

@@ -276,16 +276,7 @@ impl Auth {
             if !bool::from(key.sha256.ct_eq(&digest)) {
                 return Err("unknown_key");
             }
-            if key.revoked {
-                return Err("revoked_key");
-            }
-            if key.expires_at.is_some_and(|at| at <= self.clock.now()) {
-                return Err("expired_key");
-            }
-            return Ok(Principal::Key {
-                key_id: key.key_id,
-                scopes: key.scopes,
-            });
+            return self.live_key(key);
         }
         if let Some(master) = &self.master_key_sha256 {
             if bool::from(sha256(bearer.as_bytes()).ct_eq(master)) {
@@ -298,6 +289,20 @@ impl Auth {
             }
             _ => Err("invalid_credential"),
         }
+    }
+
+    /// The principal of an API key, unless it was revoked or has expired.
+    fn live_key(&self, key: projections::api_keys::KeyRecord) -> Result<Principal, &'static str> {
+        if key.revoked {
+            return Err("revoked_key");
+        }
+        if key.expires_at.is_some_and(|at| at <= self.clock.now()) {
+            return Err("expired_key");
+        }
+        Ok(Principal::Key {
+            key_id: key.key_id,
+            scopes: key.scopes,
+        })
     }
 
     /// Who may sign in to the console with `key`: the master key, or an API key
@@ -321,14 +326,10 @@ impl Auth {
         use crate::console::session::Subject;
         match self.console.verify(cookie, chrono::Utc::now())? {
             Subject::Master => self.master_key_sha256.map(|_| Principal::Master),
-            Subject::Key(key_id) => {
-                let key = self.keys.get(&key_id)?;
-                let live = !key.revoked && key.expires_at.is_none_or(|at| at > self.clock.now());
-                (live && key.scopes.iter().any(|s| s == "admin")).then_some(Principal::Key {
-                    key_id: key.key_id,
-                    scopes: key.scopes,
-                })
-            }
+            Subject::Key(key_id) => self
+                .live_key(self.keys.get(&key_id)?)
+                .ok()
+                .filter(|principal| principal.may(Requirement::Scope("admin"))),
         }
     }
 

@@ -42,9 +42,12 @@ pub struct ProjectionFigures {
     /// Events behind the head.
     pub lag: i64,
     /// idle, running, done or failed.
-    pub rebuild_state: String,
+    pub rebuild_state: projections::RebuildState,
     /// How far the last or current rebuild got, 0 to 100.
     pub rebuild_percent: u32,
+    /// Why the last rebuild failed, if it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rebuild_error: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -76,14 +79,6 @@ pub fn rebuild_percent(status: &projections::RebuildStatus) -> u32 {
     }
 }
 
-/// A rebuild's state word: idle, running, done or failed.
-pub fn rebuild_state(status: &projections::RebuildStatus) -> String {
-    serde_json::to_value(status.state)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
-}
-
 /// The commands of the last minutes.
 pub fn command_figures(window: &recent::Window) -> CommandFigures {
     CommandFigures {
@@ -106,8 +101,9 @@ pub fn projection_figures(state: &AppState) -> Vec<ProjectionFigures> {
                 name: projection.name().to_string(),
                 position: projection.position(),
                 lag: (head - projection.position()).max(0),
-                rebuild_state: rebuild_state(&status),
+                rebuild_state: status.state,
                 rebuild_percent: rebuild_percent(&status),
+                rebuild_error: status.error,
             }
         })
         .collect()
@@ -188,6 +184,5 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(rebuild_percent(&status), 25);
-        assert_eq!(rebuild_state(&status), "running");
     }
 }

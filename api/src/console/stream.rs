@@ -27,7 +27,6 @@ pub const DEFAULT_MAX_CLIENTS: usize = 1_000;
 /// The stream's side of the application state.
 pub struct StreamState {
     clients: Arc<Semaphore>,
-    max_clients: usize,
     feed: Mutex<Option<Arc<watch::Sender<Arc<str>>>>>,
 }
 
@@ -35,14 +34,8 @@ impl StreamState {
     pub fn new(max_clients: usize) -> Self {
         StreamState {
             clients: Arc::new(Semaphore::new(max_clients)),
-            max_clients,
             feed: Mutex::new(None),
         }
-    }
-
-    /// Clients watching now.
-    pub fn clients(&self) -> usize {
-        self.max_clients - self.clients.available_permits()
     }
 
     /// A receiver of the snapshots, starting their maker on first use.

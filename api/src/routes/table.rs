@@ -582,11 +582,7 @@ impl Requirements {
 
     /// Whether a console session cookie stands for a credential on `route`.
     pub fn takes_session(&self, method: &Method, route: Option<&str>) -> bool {
-        let method = if method == Method::HEAD {
-            &Method::GET
-        } else {
-            method
-        };
+        let method = declared(method);
         route.is_some_and(|route| self.sessions.contains(&(method.clone(), route)))
     }
 
@@ -599,17 +595,22 @@ impl Requirements {
         let Some(route) = route else {
             return Requirement::Authenticated;
         };
-        // HEAD is answered by the GET handler, so it asks what GET asks.
-        let method = if method == Method::HEAD {
-            &Method::GET
-        } else {
-            method
-        };
+        let method = declared(method);
         match self.by_route.get(&(method.clone(), route)) {
             Some(requirement) => *requirement,
             None if self.paths.contains(route) => Requirement::Authenticated,
             None => Requirement::Master,
         }
+    }
+}
+
+/// The method a request is declared under: HEAD is answered by the GET handler, so
+/// it asks what GET asks.
+fn declared(method: &Method) -> &Method {
+    if method == Method::HEAD {
+        &Method::GET
+    } else {
+        method
     }
 }
 

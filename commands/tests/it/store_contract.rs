@@ -17,6 +17,7 @@ crate::contract! {
     empty_appends_are_no_ops => check_empty_appends_are_no_ops,
     reopening_learns_the_head => check_reopening_learns_the_head,
     a_stream_id_with_a_nul_has_no_events => check_a_stream_id_with_a_nul_has_no_events,
+    history_is_the_last_events_oldest_first => check_history_is_the_last_events_oldest_first,
 }
 
 /// Every event of the log, in position order.
@@ -588,6 +589,44 @@ pub async fn check_a_stream_id_with_a_nul_has_no_events(store: &EventStore, _rea
         .await
         .unwrap()
         .is_none());
+    assert!(store
+        .history(&kind, "cart\0-1", 10)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+/// An aggregate's history (what the console's timelines show): its last `limit`
+/// events, oldest first, with their types and log positions; no other stream's.
+pub async fn check_history_is_the_last_events_oldest_first(store: &EventStore, _read: &Database) {
+    let five = events("cart-1", 1, 5);
+    let types: Vec<String> = five.iter().map(|e| e.event_type.clone()).collect();
+    let positions = store
+        .append(&[
+            batch("cart-1", 0, five),
+            batch("cart-2", 0, events("cart-2", 1, 2)),
+        ])
+        .await
+        .unwrap();
+    let kind = batch("cart-1", 0, Vec::new()).aggregate_type;
+    let history = store.history(&kind, "cart-1", 3).await.unwrap();
+    assert_eq!(
+        history.iter().map(|e| e.sequence).collect::<Vec<_>>(),
+        [3, 4, 5]
+    );
+    assert_eq!(
+        history
+            .iter()
+            .map(|e| e.event_type.clone())
+            .collect::<Vec<_>>(),
+        types[2..]
+    );
+    let cart_1_positions = positions[0].as_ref().unwrap();
+    assert_eq!(
+        history.iter().map(|e| e.position).collect::<Vec<_>>(),
+        cart_1_positions[2..]
+    );
+    assert!(store.history(&kind, "cart-3", 3).await.unwrap().is_empty());
 }
 
 /// A written event's payload as the log gives it back.

@@ -141,6 +141,18 @@ pub enum RebuildState {
     Failed,
 }
 
+impl RebuildState {
+    /// The state as its JSON names it: idle, running, done or failed.
+    pub fn name(self) -> &'static str {
+        match self {
+            RebuildState::Idle => "idle",
+            RebuildState::Running => "running",
+            RebuildState::Done => "done",
+            RebuildState::Failed => "failed",
+        }
+    }
+}
+
 /// Where a rebuild stands.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct RebuildStatus {

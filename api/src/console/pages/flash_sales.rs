@@ -37,7 +37,7 @@ pub async fn page(
                     @let key = |field: &str| format!("flash.{}.{field}", s.sale_id);
                     tr {
                         th scope="row" { (s.sale_id) }
-                        td { a href=(format!("/console/stock?sku={}", s.sku)) { (s.sku) } }
+                        td { a href=(super::link("/console/stock", "sku", &s.sku)) { (s.sku) } }
                         td data-live=(key("status")) { (s.status) }
                         td.num { (count(s.units as i64)) }
                         td.num data-live=(key("held")) { (s.held) }

@@ -65,6 +65,12 @@ pub fn action(path: &str, label: &str, context: &ConsoleContext) -> Markup {
     }
 }
 
+/// A link to console page `path` with one query parameter, encoded.
+pub fn link(path: &str, name: &str, value: &str) -> String {
+    let query = serde_urlencoded::to_string([(name, value)]).unwrap_or_default();
+    format!("{path}?{query}")
+}
+
 /// A bounded text field from a query string: trimmed, at most 128 characters.
 pub fn field(value: &Option<String>) -> Option<String> {
     value
@@ -72,4 +78,17 @@ pub fn field(value: &Option<String>) -> Option<String> {
         .map(str::trim)
         .filter(|v| !v.is_empty())
         .map(|v| v.chars().take(128).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_link_encodes_its_value() {
+        assert_eq!(
+            link("/console/orders", "order", "flash:drop 1&x=2"),
+            "/console/orders?order=flash%3Adrop+1%26x%3D2"
+        );
+    }
 }

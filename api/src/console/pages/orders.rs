@@ -9,7 +9,7 @@ use maud::html;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::{action, check_csrf, field, ActionForm};
+use super::{action, check_csrf, field, link, ActionForm};
 use crate::console::layout::{self, count, money, time};
 use crate::console::session::ConsoleContext;
 use crate::problem::{PathParams, Problem, QueryParams};
@@ -118,7 +118,7 @@ pub async fn page(
             dl.figures {
                 @for (status, n) in &counts {
                     div {
-                        dt { a href=(format!("/console/orders?status={status}")) { (status) } }
+                        dt { a href=(link("/console/orders", "status", status)) { (status) } }
                         dd { (count(*n)) }
                     }
                 }
@@ -129,7 +129,7 @@ pub async fn page(
             div.scroll tabindex="0" { table {
                 thead { tr { th scope="col" { "Order" } th scope="col" { "Status" } th scope="col" { "Buyer" } th.num scope="col" { "Total" } th scope="col" { "Flash sale" } th.num scope="col" { "Placed at position" } } }
                 tbody { @for o in &orders.items { tr {
-                    th scope="row" { a href=(format!("/console/orders?order={}", urlencode(&o.order_id))) { (o.order_id) } }
+                    th scope="row" { a href=(link("/console/orders", "order", &o.order_id)) { (o.order_id) } }
                     td { (o.status) }
                     td { (o.customer_id.as_deref().unwrap_or("–")) }
                     td.num { (money(o.total_amount)) " " (o.currency) }
@@ -181,16 +181,4 @@ pub async fn retry(
     )
     .await?;
     Ok(Redirect::to("/console/orders").into_response())
-}
-
-/// A path or query component, percent-encoded.
-pub fn urlencode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }

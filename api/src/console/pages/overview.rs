@@ -60,7 +60,7 @@ pub async fn page(
                             th scope="row" { a href="/console/projections" { (p.name) } }
                             td.num data-live=(format!("projection.{}.position", p.name)) { (p.position) }
                             td.num data-live=(format!("projection.{}.lag", p.name)) { (p.lag) }
-                            td data-live=(format!("projection.{}.rebuild", p.name)) { (p.rebuild_state) }
+                            td data-live=(format!("projection.{}.rebuild", p.name)) { (p.rebuild_state.name()) }
                         }
                     }
                 }
@@ -87,7 +87,7 @@ pub async fn page(
             h2 { "Bus" }
             pre { (serde_json::to_string_pretty(bus).unwrap_or_default()) }
         }
-        p.muted { "Node role: " (serde_json::to_value(state.node.role).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default())
+        p.muted { "Node role: " (state.node.role.name())
             ". Figures update every second while JavaScript runs." }
     };
     layout::page("Overview", "/console", &context, body)

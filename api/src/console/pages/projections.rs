@@ -31,23 +31,21 @@ pub async fn page(
                     th scope="col" { "Rebuild" } th scope="col" { "Progress" } th scope="col" { span.skip { "Action" } }
                 } }
                 tbody {
-                    @for projection in state.projections.iter() {
-                        @let name = projection.name();
-                        @let status = projection.rebuild_status();
-                        @let percent = live::rebuild_percent(&status);
+                    @for p in &live::projection_figures(&state) {
+                        @let name = p.name.as_str();
                         tr {
                             th scope="row" { (name) }
-                            td.num data-live=(format!("projection.{name}.position")) { (projection.position()) }
-                            td.num data-live=(format!("projection.{name}.lag")) { ((head - projection.position()).max(0)) }
+                            td.num data-live=(format!("projection.{name}.position")) { (p.position) }
+                            td.num data-live=(format!("projection.{name}.lag")) { (p.lag) }
                             td {
-                                span data-live=(format!("projection.{name}.rebuild")) { (live::rebuild_state(&status)) }
-                                @if let Some(error) = &status.error { br; span.bad { (error) } }
+                                span data-live=(format!("projection.{name}.rebuild")) { (p.rebuild_state.name()) }
+                                @if let Some(error) = &p.rebuild_error { br; span.bad { (error) } }
                             }
                             td {
-                                progress max="100" value=(percent) data-live-progress=(name)
-                                    aria-label=(format!("Rebuild of {name}")) { (percent) "%" }
+                                progress max="100" value=(p.rebuild_percent) data-live-progress=(name)
+                                    aria-label=(format!("Rebuild of {name}")) { (p.rebuild_percent) "%" }
                                 " "
-                                span data-live=(format!("projection.{name}.percent")) data-rebuild-percent=(name) { (percent) "%" }
+                                span data-live=(format!("projection.{name}.percent")) data-rebuild-percent=(name) { (p.rebuild_percent) "%" }
                             }
                             td { (action(&format!("/console/projections/{name}/rebuild"), "Rebuild", &context)) }
                         }

@@ -93,7 +93,7 @@ pub async fn page(
             div.scroll tabindex="0" { table {
                 thead { tr { th scope="col" { "Listing" } th scope="col" { "Host" } th scope="col" { "Signals" } } }
                 tbody { @for l in &flagged { tr {
-                    th scope="row" { a href=(format!("/console/stays?listing={}", super::orders::urlencode(&l.id))) { (l.title) } }
+                    th scope="row" { a href=(super::link("/console/stays", "listing", &l.id)) { (l.title) } }
                     td { (l.host_id) }
                     td { (serde_json::to_string(&l.signals).unwrap_or_default()) }
                 } } }

@@ -152,7 +152,7 @@ pub struct NodeArgs {
     #[arg(long, env = "COMMERCE_NATS_PREFIX", default_value = "commerce")]
     pub nats_prefix: String,
     /// A query node's name, its own among the deployment's query nodes: names its
-    /// durable consumer on the stream.
+    /// consumer on the stream.
     #[arg(long, env = "COMMERCE_NODE_NAME")]
     pub node_name: Option<String>,
 }

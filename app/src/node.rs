@@ -29,13 +29,13 @@ pub async fn start_bus(settings: &NodeArgs, store: &EventStore) -> anyhow::Resul
                     "--role query needs --node-name, its own among the query nodes (it names the node's consumer on the stream)"
                 );
             };
-            let durable = naming.durable(name)?;
+            let consumer_name = naming.query_consumer(name)?;
             let client = bus::connect(url, &format!("commerce query node {name}")).await?;
             node.copy = Some(bus::copier::spawn_copier(
                 store.clone(),
                 client,
                 naming,
-                durable,
+                consumer_name,
             ));
         }
         NodeRole::All | NodeRole::Command => {

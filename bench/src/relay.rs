@@ -99,6 +99,11 @@ pub async fn run(args: RelayArgs) -> anyhow::Result<()> {
     eprintln!("baseline: raw pull of the whole stream (acknowledged, nothing parsed or written)");
     let (pulled, pull_seconds) = raw_pull(&jetstream, &naming).await?;
     let pull_per_s = ratio(pulled as f64, pull_seconds);
+    eprintln!(
+        "baseline: raw ordered push of the whole stream (nothing acknowledged, parsed or written)"
+    );
+    let (pushed, push_seconds) = raw_push(&client, &jetstream, &naming).await?;
+    let push_per_s = ratio(pushed as f64, push_seconds);
 
     eprintln!(
         "commit → copied on a query node at {} events/s for {} s",
@@ -146,6 +151,7 @@ pub async fn run(args: RelayArgs) -> anyhow::Result<()> {
         ratio(copy_per_s, pull_per_s)
     );
     println!("raw pull of the stream (baseline): {pull_per_s:>9.0} msg/s   ({pulled} messages)");
+    println!("raw ordered push (baseline):      {push_per_s:>10.0} msg/s   ({pushed} messages)");
     println!(
         "commit → copied at {written_per_s:.0} events/s: p50 {p50:.1} ms, p99 {p99:.1} ms, max {:.1} ms ({} events)",
         percentile_ms(&lag, 1.0),
@@ -194,6 +200,7 @@ pub async fn run(args: RelayArgs) -> anyhow::Result<()> {
         figures.set("catch_up_vs_raw", round2(ratio(catch_up_per_s, raw_per_s)));
         figures.set("copy_per_s", round2(copy_per_s));
         figures.set("raw_pull_per_s", round2(pull_per_s));
+        figures.set("raw_push_per_s", round2(push_per_s));
         figures.set("steady_events_per_s", round2(written_per_s));
         figures.set("lag_p50_ms", round2(p50));
         figures.set("lag_p99_ms", round2(p99));
@@ -294,6 +301,39 @@ async fn raw_pull(
     drop(messages);
     let _ = stream.delete_consumer("bench-raw-pull").await;
     Ok((pulled, seconds))
+}
+
+/// Messages a second an ordered push consumer (the server sends as fast as flow
+/// control lets it, nothing acknowledged) delivers the whole stream at.
+async fn raw_push(
+    client: &async_nats::Client,
+    jetstream: &jetstream::Context,
+    naming: &bus::Naming,
+) -> anyhow::Result<(u64, f64)> {
+    use futures::StreamExt;
+    let mut stream = naming.ensure_stream(jetstream).await?;
+    let end = bus::naming::last_sequence(&mut stream).await?;
+    let consumer = stream
+        .create_consumer(jetstream::consumer::push::OrderedConfig {
+            deliver_subject: client.new_inbox(),
+            ..Default::default()
+        })
+        .await?;
+    let started = Instant::now();
+    let mut messages = consumer.messages().await?;
+    let mut pushed = 0u64;
+    while let Some(message) = messages.next().await {
+        let message = message.map_err(|e| anyhow::anyhow!("{e}"))?;
+        pushed += 1;
+        let sequence = message
+            .info()
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+            .stream_sequence;
+        if sequence >= end {
+            break;
+        }
+    }
+    Ok((pushed, started.elapsed().as_secs_f64()))
 }
 
 /// Append at `rate` events/s for `seconds`, timing each event from its commit to

@@ -35,9 +35,9 @@ impl Naming {
         })
     }
 
-    /// The durable consumer name of the query node named `node` (letters, digits,
-    /// `_` and `-`): each query node needs its own, or they would split the stream.
-    pub fn durable(&self, node: &str) -> Result<String, BusError> {
+    /// The consumer name of the query node named `node` (letters, digits, `_` and
+    /// `-`): each query node needs its own, or one would delete the other's.
+    pub fn query_consumer(&self, node: &str) -> Result<String, BusError> {
         Naming::new(node).map_err(|_| {
             BusError::Config(format!(
                 "a node name must be 1 to 64 letters, digits, '_' or '-', not '{node}'"

@@ -15,7 +15,7 @@ use chrono::Utc;
 use clap::Args;
 use commands::{AppendBatch, EventStore};
 use event_schemas::{ActivityEvent, ActivityKind, Metadata, ProductEvent, StockEvent};
-use recommendations::offline::ItemInfo;
+use recommendations::offline::{Interaction, ItemInfo};
 use recommendations::sources::latent::AlsParams;
 use recommendations::{snapshot, Recommender, Request};
 
@@ -50,6 +50,11 @@ pub struct RecsArgs {
     /// half the list route's rate with `--connections` closed loops.
     #[arg(long)]
     pub rate: Option<f64>,
+    /// The data directory (or database) already holds the log an earlier run with
+    /// the same `--items` and `--interactions` seeded: measure on it instead of
+    /// seeding again (A/B runs of two binaries on one log).
+    #[arg(long)]
+    pub seeded: bool,
     #[command(flatten)]
     pub storage: StorageArgs,
     #[command(flatten)]
@@ -71,12 +76,21 @@ pub async fn run(args: RecsArgs) -> anyhow::Result<()> {
         let (_lock, backend) = open_exclusive(&args.storage, "bench recs").await?;
         let store = backend.commands.store();
         let started = Instant::now();
-        let users = seed(store, &args).await?;
-        let seeded = started.elapsed().as_secs_f64();
-        println!(
-            "seeded {} items and {} interactions in {seeded:.1} s",
-            args.items, args.interactions
-        );
+        let (items, interactions) = generate_sized(args.interactions, args.items, 17);
+        let users = shoppers(&interactions);
+        if args.seeded {
+            if store.head_position().await? == 0 {
+                bail!("--seeded, but the log is empty: run once without it first");
+            }
+            println!("measuring on the log already seeded");
+        } else {
+            seed(store, &items, &interactions).await?;
+            let seeded = started.elapsed().as_secs_f64();
+            println!(
+                "seeded {} items and {} interactions in {seeded:.1} s",
+                args.items, args.interactions
+            );
+        }
 
         let live = backend.recommendations.clone();
         let started = Instant::now();
@@ -127,9 +141,23 @@ pub async fn run(args: RecsArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Write the items (each in stock) and the interactions as activity; the shoppers.
-async fn seed(store: &EventStore, args: &RecsArgs) -> anyhow::Result<Vec<String>> {
-    let (items, interactions) = generate_sized(args.interactions, args.items, 17);
+/// The shoppers of `interactions`, each once, in the order they first act.
+fn shoppers(interactions: &[Interaction]) -> Vec<String> {
+    let mut users: Vec<String> = Vec::new();
+    for i in interactions {
+        if users.last() != Some(&i.user) {
+            users.push(i.user.clone());
+        }
+    }
+    users
+}
+
+/// Write the items (each in stock) and the interactions as activity.
+async fn seed(
+    store: &EventStore,
+    items: &[ItemInfo],
+    interactions: &[Interaction],
+) -> anyhow::Result<()> {
     let now = Utc::now();
     let mut batches: Vec<AppendBatch> = Vec::new();
     let flush = |batches: &mut Vec<AppendBatch>| {
@@ -141,17 +169,13 @@ async fn seed(store: &EventStore, args: &RecsArgs) -> anyhow::Result<Vec<String>
             anyhow::Ok(())
         }
     };
-    for item in &items {
+    for item in items {
         batches.extend(stocked_listing(item, 1_000, now)?);
         if batches.len() >= BATCH {
             flush(&mut batches).await?;
         }
     }
-    let mut users = Vec::new();
-    for i in &interactions {
-        if users.last() != Some(&i.user) {
-            users.push(i.user.clone());
-        }
+    for i in interactions {
         let kind = match i.rating as i64 {
             5 => ActivityKind::Purchased,
             3 => ActivityKind::Carted,
@@ -176,7 +200,7 @@ async fn seed(store: &EventStore, args: &RecsArgs) -> anyhow::Result<Vec<String>
         }
     }
     flush(&mut batches).await?;
-    Ok(users)
+    Ok(())
 }
 
 /// An item listed and received in the seed warehouse: its two appends.

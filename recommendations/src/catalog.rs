@@ -98,6 +98,28 @@ pub struct Catalog {
     /// Per number: the item, once listed.
     items: Vec<Option<Item>>,
     by_listing: BTreeSet<(DateTime<Utc>, ItemId)>,
+    /// Per number: what a list asks of every candidate, a byte each (not saved:
+    /// rebuilt from `items`). A list filters a couple of thousand candidates, and
+    /// reading an item itself is a cache miss each in a large catalogue.
+    #[serde(skip_serializing)]
+    standing: Vec<Standing>,
+}
+
+/// Whether an item may be shown and whether it is bought again and again, kept
+/// apart from the item so the filter over a list's candidates reads one byte each.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Standing {
+    pub showable: bool,
+    pub rebuyable: bool,
+}
+
+impl Standing {
+    fn of(item: Option<&Item>) -> Self {
+        item.map_or(Self::default(), |item| Self {
+            showable: item.showable(),
+            rebuyable: item.rebuyable,
+        })
+    }
 }
 
 /// The catalog as saved: without the map from SKU to number.
@@ -114,11 +136,17 @@ impl From<StoredCatalog> for Catalog {
             .zip(&stored.skus)
             .map(|(n, sku)| (sku.clone(), ItemId(n)))
             .collect();
+        let standing = stored
+            .items
+            .iter()
+            .map(|i| Standing::of(i.as_ref()))
+            .collect();
         Catalog {
             skus: stored.skus,
             ids,
             items: stored.items,
             by_listing: stored.by_listing,
+            standing,
         }
     }
 }
@@ -137,6 +165,7 @@ impl Catalog {
         let id = ItemId(u32::try_from(self.skus.len()).expect("fewer than 2^32 SKUs"));
         self.skus.push(sku.to_string());
         self.items.push(None);
+        self.standing.push(Standing::default());
         self.ids.insert(sku.to_string(), id);
         id
     }
@@ -154,8 +183,17 @@ impl Catalog {
         self.items.get(id.index())?.as_ref()
     }
 
-    pub fn item_mut(&mut self, id: ItemId) -> Option<&mut Item> {
-        self.items.get_mut(id.index())?.as_mut()
+    /// What a list asks of a candidate (an unknown number: not showable).
+    pub fn standing(&self, id: ItemId) -> Standing {
+        self.standing.get(id.index()).copied().unwrap_or_default()
+    }
+
+    /// Change an item (when listed) in place, keeping its standing up to date.
+    pub fn update(&mut self, id: ItemId, change: impl FnOnce(&mut Item)) {
+        if let Some(item) = self.items.get_mut(id.index()).and_then(Option::as_mut) {
+            change(item);
+            self.standing[id.index()] = Standing::of(Some(item));
+        }
     }
 
     /// Add or replace an item; answers its number.
@@ -165,6 +203,7 @@ impl Catalog {
             self.by_listing.remove(&(old.listed_at, id));
         }
         self.by_listing.insert((item.listed_at, id));
+        self.standing[id.index()] = Standing::of(Some(&item));
         self.items[id.index()] = Some(item);
         id
     }

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use rustc_hash::FxHashMap;
 
-use crate::catalog::{IdMap, IdSet, Item, ItemId};
+use crate::catalog::{Catalog, IdMap, IdSet, Item, ItemId};
 use crate::history::History;
 use crate::model::Model;
 use crate::sources::latent::Latent;
@@ -176,6 +176,7 @@ struct Candidate {
 
 /// Who the list is for and what it may not show, worked out once per list.
 struct Audience<'a> {
+    catalog: &'a Catalog,
     request: &'a Request,
     /// The product being looked at, when the catalog knows it.
     context: Option<ItemId>,
@@ -189,18 +190,22 @@ impl Audience<'_> {
     /// the product being looked at, under the asked category, and not one the
     /// shopper bought or touched lately (a bought item the shop marks re-buyable
     /// comes back).
-    fn may_see(&self, id: ItemId, item: &Item) -> bool {
-        item.showable()
+    ///
+    /// The item itself is read only for a list under a category: the rest is in the
+    /// catalog's standing bytes.
+    fn may_see(&self, id: ItemId) -> bool {
+        let standing = self.catalog.standing(id);
+        standing.showable
             && self.context != Some(id)
-            && self
-                .request
-                .category
-                .as_deref()
-                .is_none_or(|category| is_under(&item.category, category))
             && self.history.is_none_or(|h| {
                 let bought = h.bought.contains(&id);
                 let known = bought || self.recent.contains(&id);
-                !h.dismissed.contains(&id) && ((item.rebuyable && bought) || !known)
+                !h.dismissed.contains(&id) && ((standing.rebuyable && bought) || !known)
+            })
+            && self.request.category.as_deref().is_none_or(|category| {
+                self.catalog
+                    .item(id)
+                    .is_some_and(|item| is_under(&item.category, category))
             })
     }
 }
@@ -232,6 +237,7 @@ pub(crate) fn recommend(
         seeds.insert(0, (context, config.purchase_weight));
     }
     let audience = Audience {
+        catalog,
         request,
         context,
         history,
@@ -266,11 +272,7 @@ pub(crate) fn recommend(
                 .add(weight * similarity * chosen, seed);
         }
     }
-    let in_scope = |id: ItemId| {
-        catalog
-            .item(id)
-            .is_some_and(|item| audience.may_see(id, item))
-    };
+    let in_scope = |id: ItemId| audience.may_see(id);
     let trending: IdMap<f64> = if request.similar_only {
         IdMap::default()
     } else {
@@ -351,10 +353,12 @@ pub(crate) fn recommend(
 
     // Dismissals per category, counted once for the whole list.
     let dismissed_in = dismissals_by_category(history, catalog);
-    let penalised = |item: &Item| {
+    // (The item is read only when there is something to look up.)
+    let penalised = |id: ItemId| {
         if dismissed_in.is_empty() {
             return 1.0;
         }
+        let item = catalog.item(id).expect("candidates are in the catalog");
         match dismissed_in.get(item.category.as_str()) {
             Some(&dismissals) => DISMISSED_CATEGORY.powi(dismissals),
             None => 1.0,
@@ -375,10 +379,9 @@ pub(crate) fn recommend(
                 }),
                 new: None,
             };
-            let item = catalog.item(id).expect("candidates are in the catalog");
             Candidate {
                 id,
-                score: parts.total() * penalised(item),
+                score: parts.total() * penalised(id),
                 parts,
             }
         })
@@ -565,7 +568,7 @@ fn make_room_for_new_items(
         .catalog
         .newest_first()
         .take(NEWEST_SCAN)
-        .filter(|(id, item)| audience.may_see(*id, item));
+        .filter(|(id, _)| audience.may_see(*id));
     let mut next_new = |chosen: &[Candidate]| {
         newest
             .by_ref()

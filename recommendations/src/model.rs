@@ -109,19 +109,13 @@ impl Model {
             }
             Input::Delisted { sku } => {
                 if let Some(id) = self.catalog.id(&sku) {
-                    if let Some(item) = self.catalog.item_mut(id) {
-                        item.listed = false;
-                    }
+                    self.catalog.update(id, |item| item.listed = false);
                     self.content.remove(id);
                 }
             }
             Input::Stock { sku, in_stock } => {
-                if let Some(item) = self
-                    .catalog
-                    .id(&sku)
-                    .and_then(|id| self.catalog.item_mut(id))
-                {
-                    item.in_stock = in_stock;
+                if let Some(id) = self.catalog.id(&sku) {
+                    self.catalog.update(id, |item| item.in_stock = in_stock);
                 }
             }
             Input::Interaction {

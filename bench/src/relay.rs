@@ -286,10 +286,7 @@ async fn raw_pull(
     while let Some(message) = messages.next().await {
         let message = message.map_err(|e| anyhow::anyhow!("{e}"))?;
         pulled += 1;
-        let sequence = message
-            .info()
-            .map_err(|e| anyhow::anyhow!("{e}"))?
-            .stream_sequence;
+        let sequence = stream_sequence(&message)?;
         if pulled.is_multiple_of(4_000) || sequence >= end {
             message.ack().await.map_err(|e| anyhow::anyhow!("{e}"))?;
         }
@@ -301,6 +298,12 @@ async fn raw_pull(
     drop(messages);
     let _ = stream.delete_consumer("bench-raw-pull").await;
     Ok((pulled, seconds))
+}
+
+/// The stream sequence a delivered message carries.
+fn stream_sequence(message: &jetstream::Message) -> anyhow::Result<u64> {
+    let info = message.info().map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(info.stream_sequence)
 }
 
 /// Messages a second an ordered push consumer (the server sends as fast as flow
@@ -325,10 +328,7 @@ async fn raw_push(
     while let Some(message) = messages.next().await {
         let message = message.map_err(|e| anyhow::anyhow!("{e}"))?;
         pushed += 1;
-        let sequence = message
-            .info()
-            .map_err(|e| anyhow::anyhow!("{e}"))?
-            .stream_sequence;
+        let sequence = stream_sequence(&message)?;
         if sequence >= end {
             break;
         }

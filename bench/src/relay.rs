@@ -258,9 +258,9 @@ async fn raw_publish(
     Ok((count, seconds))
 }
 
-/// Pull every message of the stream through a durable consumer of its own, as the
-/// copier does (batches of 4,000, all acknowledged with the last), doing nothing
-/// else with them.
+/// Pull every message of the stream through a durable consumer of its own (batches
+/// of 4,000, all acknowledged with the last: how query nodes copied before they took
+/// a push consumer), doing nothing else with them.
 async fn raw_pull(
     jetstream: &jetstream::Context,
     naming: &bus::Naming,

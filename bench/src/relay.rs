@@ -102,7 +102,7 @@ pub async fn run(args: RelayArgs) -> anyhow::Result<()> {
     eprintln!(
         "baseline: raw ordered push of the whole stream (nothing acknowledged, parsed or written)"
     );
-    let (pushed, push_seconds) = raw_push(&client, &jetstream, &naming).await?;
+    let (pushed, push_seconds) = raw_push(&jetstream, &naming).await?;
     let push_per_s = ratio(pushed as f64, push_seconds);
 
     eprintln!(
@@ -266,8 +266,7 @@ async fn raw_pull(
     naming: &bus::Naming,
 ) -> anyhow::Result<(u64, f64)> {
     use futures::StreamExt;
-    let mut stream = naming.ensure_stream(jetstream).await?;
-    let end = bus::naming::last_sequence(&mut stream).await?;
+    let (stream, end) = stream_and_last(jetstream, naming).await?;
     let consumer = stream
         .create_consumer(jetstream::consumer::pull::Config {
             durable_name: Some("bench-raw-pull".into()),
@@ -300,6 +299,17 @@ async fn raw_pull(
     Ok((pulled, seconds))
 }
 
+/// The stream of `naming` and the sequence of its last message: where a baseline
+/// consumer stops.
+async fn stream_and_last(
+    jetstream: &jetstream::Context,
+    naming: &bus::Naming,
+) -> anyhow::Result<(jetstream::stream::Stream, u64)> {
+    let mut stream = naming.ensure_stream(jetstream).await?;
+    let end = bus::naming::last_sequence(&mut stream).await?;
+    Ok((stream, end))
+}
+
 /// The stream sequence a delivered message carries.
 fn stream_sequence(message: &jetstream::Message) -> anyhow::Result<u64> {
     let info = message.info().map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -309,16 +319,14 @@ fn stream_sequence(message: &jetstream::Message) -> anyhow::Result<u64> {
 /// Messages a second an ordered push consumer (the server sends as fast as flow
 /// control lets it, nothing acknowledged) delivers the whole stream at.
 async fn raw_push(
-    client: &async_nats::Client,
     jetstream: &jetstream::Context,
     naming: &bus::Naming,
 ) -> anyhow::Result<(u64, f64)> {
     use futures::StreamExt;
-    let mut stream = naming.ensure_stream(jetstream).await?;
-    let end = bus::naming::last_sequence(&mut stream).await?;
+    let (stream, end) = stream_and_last(jetstream, naming).await?;
     let consumer = stream
         .create_consumer(jetstream::consumer::push::OrderedConfig {
-            deliver_subject: client.new_inbox(),
+            deliver_subject: jetstream.client().new_inbox(),
             ..Default::default()
         })
         .await?;

@@ -149,11 +149,12 @@ impl CommandService {
             },
             payment_due,
         };
-        // The order is new unless this is a retry: no load first (a retry's append
-        // conflicts, and the owner then loads the order and decides again).
+        // The order is new unless this is a retry, and waits for its payment: created
+        // without an owner (a retry's append conflicts, and an owner then loads the
+        // order and decides again).
         let (placed, _) = self
             .order
-            .execute_new(&stay.order_id, place, metadata.clone(), keyed)
+            .create(&stay.order_id, place, metadata.clone(), keyed)
             .await?;
         Ok(Booked {
             outcome: CommandOutcome {

@@ -152,10 +152,12 @@ impl CommandService {
             warehouse_id: sale.warehouse_id.clone(),
             payment_due: expires_at,
         };
-        // A buyer's new order: nothing to load, unless this is a retry.
+        // A buyer's new order, not touched again until its payment: nothing to load
+        // and nothing kept in memory (a retry's append conflicts, and an owner then
+        // loads the order and decides again).
         let (placed, _) = self
             .order
-            .execute_new(&order_id, place, metadata.clone(), None)
+            .create(&order_id, place, metadata.clone(), None)
             .await?;
         Ok(Purchase {
             order_id,

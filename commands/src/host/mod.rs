@@ -29,6 +29,9 @@ use crate::committer::GroupCommitter;
 use crate::warehouses::KnownWarehouses;
 
 mod batch;
+mod create;
+#[cfg(test)]
+mod create_tests;
 mod owner;
 #[cfg(test)]
 mod pipeline_tests;
@@ -210,29 +213,35 @@ impl<A: Hosted> AggregateHost<A> {
         min_position: i64,
     ) -> Answer<A> {
         let (reply, answer) = oneshot::channel();
-        let mut job = Box::new(Job {
+        let job = Job {
             command,
             metadata,
             keyed,
             min_position,
             reply,
-        });
+        };
+        self.send(id, likely_new, job);
+        awaited(answer).await
+    }
+
+    /// Queue `job` with the aggregate's owner, starting one if none is live; a full
+    /// queue answers the job "overloaded" at once.
+    fn send(&self, id: &str, likely_new: bool, job: Job<A>) {
+        let mut job = Box::new(job);
         loop {
             let sender = self.owner(id, likely_new);
             match sender.try_send(job) {
-                Ok(()) => break,
-                Err(mpsc::error::TrySendError::Full(_)) => {
+                Ok(()) => return,
+                Err(mpsc::error::TrySendError::Full(job)) => {
                     metrics::counter!("commands_overloaded_total", "aggregate" => A::TYPE)
                         .increment(1);
-                    return Err(CommandError::Overloaded);
+                    let _ = job.reply.send(Err(CommandError::Overloaded));
+                    return;
                 }
                 // The owner was evicted between lookup and send: start a new one.
                 Err(mpsc::error::TrySendError::Closed(returned)) => job = returned,
             }
         }
-        answer.await.unwrap_or_else(|_| {
-            Err(StoreError::Commit("the aggregate's owner stopped".into()).into())
-        })
     }
 
     /// Follow the commits this process makes to aggregate `id`.
@@ -243,6 +252,15 @@ impl<A: Hosted> AggregateHost<A> {
     /// How many aggregates of this type are live in memory.
     pub fn live_count(&self) -> usize {
         self.owners.lock().expect("owner map poisoned").len()
+    }
+
+    /// Commands waiting in aggregate `id`'s queue, not yet taken by its owner.
+    #[cfg(test)]
+    pub(crate) fn queued(&self, id: &str) -> usize {
+        let owners = self.owners.lock().expect("owner map poisoned");
+        owners
+            .get(id)
+            .map_or(0, |(_, sender)| sender.max_capacity() - sender.capacity())
     }
 
     fn owner(&self, id: &str, likely_new: bool) -> mpsc::Sender<Queued<A>> {
@@ -271,6 +289,13 @@ impl<A: Hosted> AggregateHost<A> {
         tokio::spawn(owner.run(queue));
         sender
     }
+}
+
+/// The answer a job's owner sends back.
+async fn awaited<T>(answer: oneshot::Receiver<Result<T, CommandError>>) -> Result<T, CommandError> {
+    answer
+        .await
+        .unwrap_or_else(|_| Err(StoreError::Commit("the aggregate's owner stopped".into()).into()))
 }
 
 /// What a receipt keeps of a command's answer: how many events it recorded and the

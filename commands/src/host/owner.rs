@@ -211,7 +211,7 @@ impl<A: Hosted> Owner<A> {
                         return Launch::Answered;
                     }
                     Ok(true) => {
-                        return match self.answer_done(jobs).await {
+                        return match answer_done(&self.shared.store, jobs).await {
                             Ok(rest) => Launch::Again(rest),
                             Err((rest, error)) => {
                                 fail_all(rest, &error);
@@ -316,7 +316,7 @@ impl<A: Hosted> Owner<A> {
             // keyed commands it turns out to have carried out already.
             Ok(Err(_conflict)) => {
                 self.stale = true;
-                match self.answer_done(jobs).await {
+                match answer_done(&self.shared.store, jobs).await {
                     Ok(rest) => Landed::Conflict(rest, attempt),
                     Err((rest, error)) => {
                         fail_all(rest, &error);
@@ -331,38 +331,6 @@ impl<A: Hosted> Owner<A> {
                 Landed::Failed
             }
         }
-    }
-
-    /// Answer the jobs whose idempotency key is already recorded; return the rest.
-    async fn answer_done(
-        &self,
-        jobs: Vec<Job<A>>,
-    ) -> Result<Vec<Job<A>>, (Vec<Job<A>>, StoreError)> {
-        let mut rest = Vec::with_capacity(jobs.len());
-        let mut jobs = jobs.into_iter();
-        while let Some(job) = jobs.next() {
-            let Some(keyed) = &job.keyed else {
-                rest.push(job);
-                continue;
-            };
-            match self
-                .shared
-                .store
-                .find_receipt(&keyed.scope, &keyed.key)
-                .await
-            {
-                Ok(Some(receipt)) => {
-                    let _ = job.reply.send(Err(CommandError::AlreadyDone(receipt)));
-                }
-                Ok(None) => rest.push(job),
-                Err(error) => {
-                    rest.push(job);
-                    rest.extend(jobs);
-                    return Err((rest, error));
-                }
-            }
-        }
-        Ok(rest)
     }
 
     /// Load what the log holds beyond our state, starting from a snapshot if there
@@ -465,6 +433,33 @@ impl SnapshotPacing {
     }
 }
 
+/// Answer the jobs whose idempotency key is already recorded; return the rest.
+pub(super) async fn answer_done<A: Hosted>(
+    store: &EventStore,
+    jobs: Vec<Job<A>>,
+) -> Result<Vec<Job<A>>, (Vec<Job<A>>, StoreError)> {
+    let mut rest = Vec::with_capacity(jobs.len());
+    let mut jobs = jobs.into_iter();
+    while let Some(job) = jobs.next() {
+        let Some(keyed) = &job.keyed else {
+            rest.push(job);
+            continue;
+        };
+        match store.find_receipt(&keyed.scope, &keyed.key).await {
+            Ok(Some(receipt)) => {
+                let _ = job.reply.send(Err(CommandError::AlreadyDone(receipt)));
+            }
+            Ok(None) => rest.push(job),
+            Err(error) => {
+                rest.push(job);
+                rest.extend(jobs);
+                return Err((rest, error));
+            }
+        }
+    }
+    Ok(rest)
+}
+
 /// `first` and whatever else is queued behind it, up to a batch's size.
 fn drain<A: Hosted>(first: Job<A>, queue: &mut mpsc::Receiver<Queued<A>>) -> Vec<Job<A>> {
     let mut jobs = vec![first];
@@ -477,7 +472,7 @@ fn drain<A: Hosted>(first: Job<A>, queue: &mut mpsc::Receiver<Queued<A>>) -> Vec
     jobs
 }
 
-fn reply_all<A: Hosted>(jobs: Vec<Job<A>>, answers: Vec<Answer<A>>) {
+pub(super) fn reply_all<A: Hosted>(jobs: Vec<Job<A>>, answers: Vec<Answer<A>>) {
     for (job, answer) in jobs.into_iter().zip(answers) {
         let _ = job.reply.send(answer);
     }
@@ -490,7 +485,7 @@ fn answer_all<A: Hosted>(jobs: Vec<Job<A>>, error: impl Fn() -> CommandError) {
 }
 
 /// Answer every job with the store's failure.
-fn fail_all<A: Hosted>(jobs: Vec<Job<A>>, error: &StoreError) {
+pub(super) fn fail_all<A: Hosted>(jobs: Vec<Job<A>>, error: &StoreError) {
     let message = error.to_string();
     answer_all(jobs, || {
         CommandError::Store(StoreError::Commit(message.clone()))

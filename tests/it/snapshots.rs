@@ -1,7 +1,7 @@
 //! A cold aggregate loads as its newest snapshot and the events after it, in one
 //! round trip, on both databases.
 
-use event_log::{AppendBatch, NewEvent, Snapshot};
+use event_log::{AppendBatch, NewEvent};
 use event_schemas::Metadata;
 use serde_json::json;
 
@@ -43,11 +43,11 @@ async fn a_cold_aggregate_loads_its_newest_snapshot_and_what_follows(backend: Ba
 
     // With snapshots at 2 and 3: the newest, and the events after it
     for last_sequence in [2, 3] {
-        let snapshot = Snapshot {
-            last_sequence,
-            payload: json!({ "upto": last_sequence }),
-        };
-        store.save_snapshot("note", "n-1", &snapshot).await.unwrap();
+        let payload = json!({ "upto": last_sequence }).to_string();
+        store
+            .save_snapshot("note", "n-1", last_sequence, &payload)
+            .await
+            .unwrap();
     }
     let (snapshot, events) = store.load_latest("note", "n-1").await.unwrap();
     let snapshot = snapshot.expect("the snapshot");
@@ -82,12 +82,9 @@ async fn cold_loads_under_way_together_each_get_their_own_aggregate(backend: Bac
     store.append(&batches).await.unwrap();
     // Every third aggregate has a snapshot at its first event.
     for batch in batches.iter().step_by(3) {
-        let snapshot = Snapshot {
-            last_sequence: 1,
-            payload: json!({ "of": batch.aggregate_id }),
-        };
+        let payload = json!({ "of": batch.aggregate_id }).to_string();
         store
-            .save_snapshot(&batch.aggregate_type, &batch.aggregate_id, &snapshot)
+            .save_snapshot(&batch.aggregate_type, &batch.aggregate_id, 1, &payload)
             .await
             .unwrap();
     }

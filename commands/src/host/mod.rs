@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use cqrs_es::event_sink::EventSink;
 use domain::{DomainError, Hosted, Services};
-use event_log::{AppendBatch, EventStore, NewEvent, Receipt, Snapshot, StoreError, StoredReceipt};
+use event_log::{AppendBatch, EventStore, NewEvent, Receipt, StoreError, StoredReceipt};
 use event_schemas::Metadata;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;

@@ -392,13 +392,10 @@ impl<A: Hosted> Owner<A> {
         let pacing = self.snapshotting.clone();
         tokio::spawn(async move {
             let started = std::time::Instant::now();
-            let payload = tokio::task::spawn_blocking(move || serde_json::to_value(&state)).await;
+            let payload = tokio::task::spawn_blocking(move || serde_json::to_string(&state)).await;
             if let Ok(Ok(payload)) = payload {
-                let snapshot = Snapshot {
-                    last_sequence,
-                    payload,
-                };
-                if let Err(error) = store.save_snapshot(A::TYPE, &id, &snapshot).await {
+                let saved = store.save_snapshot(A::TYPE, &id, last_sequence, &payload);
+                if let Err(error) = saved.await {
                     tracing::warn!(aggregate = %id, %error, "snapshot not saved");
                 }
             }

@@ -21,6 +21,16 @@ pub type BeforeCommit<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
 /// The outcome of one append: per batch, its positions or a conflict.
 pub type AppendResults = Vec<Result<Vec<i64>, Conflict>>;
 
+/// What one append did, and where in the log it landed.
+#[derive(Debug)]
+pub struct Appended {
+    /// The last position committed before this append's rows, read under the log's
+    /// lock: every record up to it and this append's are the whole log up to the
+    /// append's last position (what lets the tail take them without reading).
+    pub after: i64,
+    pub results: AppendResults,
+}
+
 /// The log on one database backend.
 #[async_trait::async_trait]
 pub(crate) trait LogBackend: Send + Sync + std::fmt::Debug {
@@ -34,7 +44,7 @@ pub(crate) trait LogBackend: Send + Sync + std::fmt::Debug {
         batches: &[AppendBatch],
         before_commit: Option<BeforeCommit<'_>>,
         instance: u64,
-    ) -> Result<AppendResults, StoreError>;
+    ) -> Result<Appended, StoreError>;
 
     /// Whether every commit to this database is this process's (SQLite: one
     /// process per database), so a commit is heard of the moment it is made.

@@ -9,7 +9,7 @@ use sqlx::Row;
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use crate::backend::{AppendResults, BeforeCommit, LogBackend};
+use crate::backend::{Appended, BeforeCommit, LogBackend};
 use crate::source::{envelope, LogError};
 use crate::store::Heard;
 use crate::types::{AppendBatch, Conflict, Receipt, StoreError};
@@ -77,7 +77,7 @@ impl LogBackend for SqliteLog {
         batches: &[AppendBatch],
         before_commit: Option<BeforeCommit<'_>>,
         _instance: u64,
-    ) -> Result<AppendResults, StoreError> {
+    ) -> Result<Appended, StoreError> {
         append(&self.writer, batches, before_commit).await
     }
 
@@ -175,8 +175,11 @@ async fn append(
     writer: &SqlitePool,
     batches: &[AppendBatch],
     before_commit: Option<BeforeCommit<'_>>,
-) -> Result<AppendResults, StoreError> {
+) -> Result<Appended, StoreError> {
     let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
+    let after: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(position), 0) FROM events")
+        .fetch_one(&mut *tx)
+        .await?;
     let mut results = Vec::with_capacity(batches.len());
     for batch in batches {
         if batch.events.is_empty() {
@@ -232,7 +235,7 @@ async fn append(
         before_commit.await;
     }
     tx.commit().await?;
-    Ok(results)
+    Ok(Appended { after, results })
 }
 
 /// Whether any of these idempotency keys is already recorded (by another process).

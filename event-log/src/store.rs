@@ -7,8 +7,11 @@ use std::sync::Arc;
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use crate::backend::LogBackend;
+use chrono::SubsecRound;
+
+use crate::backend::{AppendResults, LogBackend};
 use crate::loads::Loader;
+use crate::source::LogRecord;
 use crate::tail::LogTail;
 use crate::types::{AppendBatch, Conflict, StoreError, StoredEvent};
 use crate::{Database, Pools};
@@ -141,10 +144,25 @@ impl EventStore {
         if batches.iter().all(|b| b.events.is_empty()) {
             return Ok(batches.iter().map(|_| Ok(Vec::new())).collect());
         }
-        let results = self
+        let appended = self
             .backend
             .append(batches, before_commit, self.heard.instance)
-            .await?;
+            .await;
+        let crate::backend::Appended { after, results } = match appended {
+            Ok(appended) => appended,
+            Err(error) => {
+                // It may have committed all the same (the answer was lost): the head
+                // must not stay behind it, so readers waiting for it wake.
+                if let Ok(head) = self.head_position().await {
+                    advance(&self.head, head);
+                }
+                return Err(error);
+            }
+        };
+        // Before the head moves, so the tail need not read back what it is given.
+        if let Some(tail) = self.db.tail() {
+            tail.offer(after, || written_records(batches, &results));
+        }
         let last = results
             .iter()
             .filter_map(|r| r.as_ref().ok().and_then(|p| p.last().copied()))
@@ -249,6 +267,31 @@ impl EventStore {
             && (min_position <= synced
                 || min_position <= self.heard.all_heard_through.load(Ordering::Acquire))
     }
+}
+
+/// The records an append wrote, in position order: its batches that stayed, as a
+/// read of the log would answer them (times to the microsecond the log keeps).
+fn written_records(batches: &[AppendBatch], results: &AppendResults) -> Vec<LogRecord> {
+    let mut records: Vec<LogRecord> = batches
+        .iter()
+        .zip(results)
+        .filter_map(|(batch, result)| Some((batch, result.as_ref().ok()?)))
+        .flat_map(|(batch, positions)| {
+            batch
+                .events
+                .iter()
+                .zip(positions)
+                .map(|(event, &position)| LogRecord {
+                    position,
+                    aggregate_type: batch.aggregate_type.clone(),
+                    event_version: event.event_version.clone(),
+                    payload: event.payload.clone(),
+                    occurred_at: event.occurred_at.trunc_subsecs(6),
+                })
+        })
+        .collect();
+    records.sort_unstable_by_key(|record| record.position);
+    records
 }
 
 /// A number telling this process's commit notifications from other processes'.

@@ -14,7 +14,7 @@
 //! and every reader rely on that, never on positions being contiguous.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -46,6 +46,8 @@ pub struct LogTail {
     kept: RwLock<Kept>,
     reached: watch::Sender<i64>,
     following: AtomicBool,
+    /// Records taken from this process's appends rather than read back.
+    handed_over: AtomicU64,
 }
 
 /// Every record with a position in `(after, reached]`, in order.
@@ -68,6 +70,7 @@ impl LogTail {
             }),
             reached: watch::channel(head).0,
             following: AtomicBool::new(false),
+            handed_over: AtomicU64::new(0),
         }
     }
 
@@ -80,6 +83,12 @@ impl LogTail {
     /// The position up to which the tail holds every record: what readers wait on.
     pub fn reached(&self) -> watch::Receiver<i64> {
         self.reached.subscribe()
+    }
+
+    /// How many records the tail took from this process's appends, rather than
+    /// reading them back.
+    pub fn handed_over(&self) -> u64 {
+        self.handed_over.load(Ordering::Relaxed)
     }
 
     /// Whether the tail reads the log (else it holds nothing).
@@ -121,20 +130,52 @@ impl LogTail {
     }
 
     /// Keep `records`, read after the tail's position once `target` was heard of.
+    /// An append may have handed over some of them meanwhile: those are kept once.
     fn take(&self, records: Vec<LogRecord>, target: i64) {
         let full = records.len() as i64 == BATCH;
         let reached = {
             let mut kept = self.kept.write().unwrap_or_else(|e| e.into_inner());
             let last = records.last().map_or(kept.reached, |r| r.position);
-            kept.reached = if full { last } else { last.max(target) };
-            kept.records.extend(records);
-            while kept.records.len() > KEPT {
-                if let Some(dropped) = kept.records.pop_front() {
-                    kept.after = dropped.position;
-                }
-            }
+            let read_to = if full { last } else { last.max(target) };
+            let new = records.partition_point(|r| r.position <= kept.reached);
+            kept.records.extend(records.into_iter().skip(new));
+            kept.reached = kept.reached.max(read_to);
+            kept.trim();
             kept.reached
         };
+        self.publish(reached);
+    }
+
+    /// Take the records an append of this process just wrote (in position order),
+    /// given the last position committed before them: kept when the tail holds every
+    /// record up to there, so nothing can lie between. Else (another process wrote
+    /// in between, or an earlier append of ours is not handed over yet) the tail
+    /// reads them as it reads every commit. `records` is made only when kept.
+    pub(crate) fn offer(&self, after: i64, records: impl FnOnce() -> Vec<LogRecord>) {
+        if !self.is_following() || self.kept().reached != after {
+            return;
+        }
+        let records = records();
+        let Some(last) = records.last().map(|r| r.position) else {
+            return;
+        };
+        {
+            let mut kept = self.kept.write().unwrap_or_else(|e| e.into_inner());
+            // The tail may have read on meanwhile.
+            if kept.reached != after {
+                return;
+            }
+            self.handed_over
+                .fetch_add(records.len() as u64, Ordering::Relaxed);
+            kept.records.extend(records);
+            kept.reached = last;
+            kept.trim();
+        }
+        self.publish(last);
+    }
+
+    /// Tell readers the tail holds every record up to `reached`.
+    fn publish(&self, reached: i64) {
         self.reached.send_if_modified(|current| {
             let advanced = reached > *current;
             *current = (*current).max(reached);
@@ -172,6 +213,17 @@ impl LogTail {
             reached: reached.max(after),
             full,
         })
+    }
+}
+
+impl Kept {
+    /// Drop the oldest records beyond what the tail keeps.
+    fn trim(&mut self) {
+        while self.records.len() > KEPT {
+            if let Some(dropped) = self.records.pop_front() {
+                self.after = dropped.position;
+            }
+        }
     }
 }
 

@@ -1,8 +1,10 @@
 //! The log's tail in memory answers readers exactly as the database would, on both
 //! databases: the same records in the same order, cut at the same limit, with a
-//! position reached that never claims a record it did not hand over.
+//! position reached that never claims a record it did not hand over. The records a
+//! process appends reach its tail from the append itself; another process's are
+//! read, and the two never leave a record out or keep one twice.
 
-use event_log::{AppendBatch, Database, EventSource};
+use event_log::{AppendBatch, Database, EventSource, LogRecord};
 
 use crate::on_both_backends;
 use crate::support::{Backend, Env};
@@ -19,13 +21,32 @@ fn batch(aggregate_type: &str, id: &str, expected_sequence: i64, count: i64) -> 
     }
 }
 
-/// The positions of the records `db` holds after `after`, of `kind` if given.
-async fn from_database(db: &Database, after: i64, kind: Option<&str>, limit: i64) -> Vec<i64> {
+/// A record as a reader sees it.
+type Seen = (i64, String, String, String, chrono::DateTime<chrono::Utc>);
+
+fn seen(records: &[LogRecord]) -> Vec<Seen> {
+    records
+        .iter()
+        .map(|r| {
+            let r = r.clone();
+            (
+                r.position,
+                r.aggregate_type,
+                r.event_version,
+                r.payload,
+                r.occurred_at,
+            )
+        })
+        .collect()
+}
+
+/// The records `db` holds after `after`, of `kind` if given.
+async fn from_database(db: &Database, after: i64, kind: Option<&str>, limit: i64) -> Vec<Seen> {
     let records = match kind {
         Some(kind) => db.read_type_after(kind, after, limit).await.unwrap(),
         None => db.read_after(after, limit).await.unwrap(),
     };
-    records.iter().map(|r| r.position).collect()
+    seen(&records)
 }
 
 async fn the_tail_answers_readers_as_the_database_does(backend: Backend) {
@@ -59,6 +80,11 @@ async fn the_tail_answers_readers_as_the_database_does(backend: Backend) {
     }
     let head = store.last_committed();
     reached.wait_for(|p| *p >= head).await.unwrap();
+    assert_eq!(
+        tail.handed_over(),
+        4 * 5,
+        "this process's appends reach its tail without being read back"
+    );
 
     for (after, kind, limit) in [
         (started_at, None, 100),
@@ -71,12 +97,12 @@ async fn the_tail_answers_readers_as_the_database_does(backend: Backend) {
         let recent = tail
             .read(after, kind, limit)
             .expect("the tail holds what followed its start");
-        let positions: Vec<i64> = recent.records.iter().map(|r| r.position).collect();
-        assert_eq!(positions, from_database(&db, after, kind, limit).await);
-        assert_eq!(recent.full, positions.len() as i64 == limit);
+        let records = seen(&recent.records);
+        assert_eq!(records, from_database(&db, after, kind, limit).await);
+        assert_eq!(recent.full, records.len() as i64 == limit);
         // Cut at the limit it reaches its last record; else the head.
         let expected_reach = if recent.full {
-            positions[positions.len() - 1]
+            records[records.len() - 1].0
         } else {
             head
         };
@@ -88,13 +114,68 @@ async fn the_tail_answers_readers_as_the_database_does(backend: Backend) {
 
     // What is older than the tail comes from the database, with the same answer.
     let recent = db.read_recent(0, Some("memo"), 100).await.unwrap();
-    let positions: Vec<i64> = recent.records.iter().map(|r| r.position).collect();
-    assert_eq!(positions, from_database(&db, 0, Some("memo"), 100).await);
-    assert_eq!(positions.len(), 3 + 4 * 2);
+    let records = seen(&recent.records);
+    assert_eq!(records, from_database(&db, 0, Some("memo"), 100).await);
+    assert_eq!(records.len(), 3 + 4 * 2);
     assert_eq!(recent.reached, head);
     assert_eq!(
         recent.records[0].payload.replace(' ', ""),
         r#"{"Noted":{"n":1}}"#
     );
+    crate::upcasting::close(db).await;
+}
+
+/// Two processes append at once, many commits each: the first one's tail, which
+/// takes its own appends as they are made and reads the other's, ends up holding
+/// exactly what the database holds, record for record.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_tail_fed_by_its_appends_and_by_reads_holds_every_record_once() {
+    let env = Env::new(Backend::Postgres).await;
+    let (db, store) = env.open_log().await;
+    let (other_db, other) = env.open_log().await;
+    let started_at = store.last_committed();
+    let mut reached = store.follow_tail();
+    let writers: Vec<_> = [("ours", store.clone()), ("theirs", other.clone())]
+        .into_iter()
+        .flat_map(|(who, store)| {
+            (0..4).map(move |writer| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    for round in 0..25 {
+                        let id = format!("{who}-{writer}");
+                        let kinds = [("memo", 1 + round % 3), ("note", 1 + round % 2)];
+                        let batches: Vec<AppendBatch> = kinds
+                            .iter()
+                            .map(|(kind, count)| batch(kind, &id, 0, *count))
+                            .map(|mut b| {
+                                // One stream per kind and writer, growing each round.
+                                b.aggregate_id = format!("{}-{round}", b.aggregate_id);
+                                b
+                            })
+                            .collect();
+                        store.append(&batches).await.unwrap();
+                    }
+                })
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    let head = other.last_committed().max(store.last_committed());
+    reached.wait_for(|p| *p >= head).await.unwrap();
+    let tail = db.tail().expect("an open store keeps a tail").clone();
+    let recent = tail
+        .read(started_at, None, 10_000)
+        .expect("the tail holds what followed its start");
+    let records = seen(&recent.records);
+    let per_writer: usize = (0..25).map(|round| (1 + round % 3) + (1 + round % 2)).sum();
+    assert_eq!(
+        records.len(),
+        8 * per_writer,
+        "every record of both processes"
+    );
+    assert_eq!(records, from_database(&db, started_at, None, 10_000).await);
+    crate::upcasting::close(other_db).await;
     crate::upcasting::close(db).await;
 }

@@ -1,4 +1,4 @@
-//! The append on PostgreSQL: one call of `commerce_append` (migrations in the module
+//! The append on PostgreSQL: one call of `commerce_append_after` (migrations in the module
 //! above), which refuses batches that lack their predecessor, takes the log's lock,
 //! inserts every row, takes back short batches, records the idempotency keys and
 //! announces the commit. Called outside a transaction it is one round trip, and the
@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use sqlx::postgres::PgPool;
 
 use super::{COMMIT_CHANNEL, LOG_LOCK};
-use crate::backend::{AppendResults, BeforeCommit};
+use crate::backend::{Appended, BeforeCommit};
 use crate::types::{AppendBatch, Conflict, StoreError};
 
 pub(super) async fn append(
@@ -17,10 +17,10 @@ pub(super) async fn append(
     batches: &[AppendBatch],
     before_commit: Option<BeforeCommit<'_>>,
     instance: u64,
-) -> Result<AppendResults, StoreError> {
+) -> Result<Appended, StoreError> {
     let call = Call::new(batches);
     let query = sqlx::query_scalar::<_, Vec<Option<i64>>>(
-        "SELECT commerce_append(
+        "SELECT commerce_append_after(
              $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
              $18, $19, $20, $21, $22, $23, $24, $25)",
     )
@@ -61,13 +61,19 @@ pub(super) async fn append(
             positions
         }
     };
-    if positions.len() != call.types.len() {
-        return Err(StoreError::Commit(format!(
-            "the append answered {} positions for {} events",
-            positions.len(),
-            call.types.len()
-        )));
-    }
+    // The position the append followed, then each event's.
+    let (after, positions) = match positions.split_first() {
+        Some((Some(after), positions)) if positions.len() == call.types.len() => {
+            (*after, positions)
+        }
+        _ => {
+            return Err(StoreError::Commit(format!(
+                "the append answered {} values for {} events",
+                positions.len(),
+                call.types.len()
+            )))
+        }
+    };
     let mut results = Vec::with_capacity(batches.len());
     let mut next = 0;
     for batch in batches {
@@ -77,10 +83,10 @@ pub(super) async fn append(
         let kept: Option<Vec<i64>> = positions[range].iter().copied().collect();
         results.push(kept.ok_or(Conflict));
     }
-    Ok(results)
+    Ok(Appended { after, results })
 }
 
-/// The arguments of one `commerce_append` call: per batch, per event (batch by batch,
+/// The arguments of one `commerce_append_after` call: per batch, per event (batch by batch,
 /// in order) and per receipt. Indexes into arrays are 1-based, as in SQL.
 struct Call<'a> {
     batch_types: Vec<&'a str>,

@@ -32,13 +32,16 @@ pub(super) async fn spawn_commit_listener(
                         None => (notification.payload(), None),
                     };
                     if let Ok(position) = position.parse::<i64>() {
-                        if instance != Some(heard.instance) {
-                            advance(&heard.others_head, position);
-                        }
                         heard
                             .all_heard_through
                             .fetch_max(position, Ordering::AcqRel);
-                        advance(&head, position);
+                        // Our own commits move the head when their append answers,
+                        // after handing their records to the tail: moved here first,
+                        // the tail would read back what it is about to be given.
+                        if instance != Some(heard.instance) {
+                            advance(&heard.others_head, position);
+                            advance(&head, position);
+                        }
                     }
                 }
                 // The connection was lost and is re-established on the next call;

@@ -14,7 +14,7 @@ use sqlx::postgres::PgPool;
 use sqlx::Row;
 use tokio::sync::watch;
 
-use crate::backend::{AppendResults, BeforeCommit, LogBackend};
+use crate::backend::{Appended, BeforeCommit, LogBackend};
 use crate::source::{envelope, LogError};
 use crate::store::Heard;
 use crate::types::{AppendBatch, StoreError};
@@ -97,12 +97,17 @@ const MIGRATIONS: &[&str] = &[
     //   recorded first takes its batch back, with the keys it had recorded (and the
     //   step above runs again);
     // * the last position that stayed is announced.
-    // It answers, for each event by its place in the call, its position, or NULL when
-    // its batch did not stay. What can be done before the lock is (the payloads are
+    // It answers the last position committed before its rows (read under the lock:
+    // this process's tail takes the rows it wrote without reading them back when it
+    // holds every record up to there), then, for each event by its place in the
+    // call, its position, or NULL when its batch did not stay. What can be done before the lock is (the payloads are
     // parsed as JSON there); under it, when every row lands (nearly always), the
     // positions in row order are the returned ones sorted, as identity values are
     // handed out in row order.
-    "CREATE OR REPLACE FUNCTION commerce_append(
+    //
+    // `commerce_append`, the same without the first answer, is left in place for the
+    // nodes of the previous release during a rolling upgrade; the next one drops it.
+    "CREATE OR REPLACE FUNCTION commerce_append_after(
         lock_key bigint, channel text, instance text,
         bt text[], bi text[], bs bigint[], bn int[], bcheck boolean[], repeats boolean,
         eb int[], t text[], i text[], s bigint[], et text[], ev text[], p text[], m text[],
@@ -126,6 +131,7 @@ const MIGRATIONS: &[&str] = &[
         rec_k text[] := '{}';
         receipts_recorded boolean := cardinality(rb) = 0;
         last bigint;
+        previous bigint;
      BEGIN
         -- Planned afresh each time (EXECUTE): a plan cached while the log was small
         -- looked each key up through the type's index, scanning every event of it.
@@ -137,6 +143,7 @@ const MIGRATIONS: &[&str] = &[
         INTO bad USING bt, bi, bs, bcheck;
 
         PERFORM pg_advisory_xact_lock(lock_key);
+        SELECT coalesce(max(position), 0) INTO previous FROM events;
         -- A plain INSERT checks each key once, as it goes into the index; ON CONFLICT
         -- looks every key up first, which costs more than the insert itself. So the
         -- plain one is tried first; only when some key is taken already (another
@@ -237,7 +244,7 @@ const MIGRATIONS: &[&str] = &[
         IF last IS NOT NULL THEN
             PERFORM pg_notify(channel, last::text || ':' || instance);
         END IF;
-        RETURN pos;
+        RETURN previous || pos;
      END $$",
 ];
 
@@ -265,7 +272,7 @@ impl LogBackend for PostgresLog {
         batches: &[AppendBatch],
         before_commit: Option<BeforeCommit<'_>>,
         instance: u64,
-    ) -> Result<AppendResults, StoreError> {
+    ) -> Result<Appended, StoreError> {
         append::append(&self.pool, batches, before_commit, instance).await
     }
 

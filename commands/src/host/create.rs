@@ -26,14 +26,7 @@ impl<A: Hosted> AggregateHost<A> {
         metadata: Metadata,
         keyed: Option<KeyedRequest>,
     ) -> Answer<A> {
-        let (reply, answer) = oneshot::channel();
-        let job = Job {
-            command: Some(command),
-            metadata,
-            keyed,
-            min_position: 0,
-            reply,
-        };
+        let (job, answer) = Job::new(Some(command), metadata, keyed, 0);
         let Some(claim) = self.claim(id) else {
             self.send(id, true, job);
             return awaited(answer).await;

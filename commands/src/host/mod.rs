@@ -114,6 +114,26 @@ struct Job<A: Hosted> {
     reply: oneshot::Sender<Answer<A>>,
 }
 
+impl<A: Hosted> Job<A> {
+    /// A job, and where its answer will come.
+    fn new(
+        command: Option<A::Command>,
+        metadata: Metadata,
+        keyed: Option<KeyedRequest>,
+        min_position: i64,
+    ) -> (Self, oneshot::Receiver<Answer<A>>) {
+        let (reply, answer) = oneshot::channel();
+        let job = Job {
+            command,
+            metadata,
+            keyed,
+            min_position,
+            reply,
+        };
+        (job, answer)
+    }
+}
+
 /// A job as it waits in an owner's queue: boxed, since a queue sets aside a block of
 /// slots when it is made, and a host makes one per live aggregate (a booking on a
 /// listing not yet live makes two).
@@ -212,14 +232,7 @@ impl<A: Hosted> AggregateHost<A> {
         likely_new: bool,
         min_position: i64,
     ) -> Answer<A> {
-        let (reply, answer) = oneshot::channel();
-        let job = Job {
-            command,
-            metadata,
-            keyed,
-            min_position,
-            reply,
-        };
+        let (job, answer) = Job::new(command, metadata, keyed, min_position);
         self.send(id, likely_new, job);
         awaited(answer).await
     }

@@ -35,8 +35,8 @@ impl<A: Hosted> AggregateHost<A> {
         let now = self.shared.clock.now();
         let decided =
             Decided::decide(&A::default(), &jobs, now, self.shared.warehouses.clone()).await;
-        let writes = decided.event_count() > 0 && decided.decisions.iter().all(|d| d.is_ok());
-        let left = if writes {
+        // (A refusal records no events.)
+        let left = if decided.event_count() > 0 {
             let batch = decided.to_append(&jobs, id, 0);
             match self.shared.committer.commit(batch).await {
                 Ok(Ok(positions)) => {
@@ -70,17 +70,11 @@ impl<A: Hosted> AggregateHost<A> {
     /// Hold aggregate `id`'s place in the owner map with a queue no task reads, unless
     /// an owner is live.
     fn claim(&self, id: &str) -> Option<Claim<A>> {
-        let mut owners = self.owners.lock().expect("owner map poisoned");
-        if owners
-            .get(id)
-            .is_some_and(|(_, sender)| !sender.is_closed())
-        {
-            return None;
-        }
-        let (sender, queue) = mpsc::channel(QUEUE_PER_AGGREGATE);
-        let generation = self.next_owner.fetch_add(1, Ordering::Relaxed);
-        owners.insert(id.to_string(), (generation, sender));
-        Some(Claim { generation, queue })
+        let new = self.queue_for(id).err()?;
+        Some(Claim {
+            generation: new.generation,
+            queue: new.queue,
+        })
     }
 
     /// Give the place back, and hand `left` and whatever queued meanwhile to an owner,

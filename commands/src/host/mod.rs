@@ -276,16 +276,34 @@ impl<A: Hosted> AggregateHost<A> {
             .map_or(0, |(_, sender)| sender.max_capacity() - sender.capacity())
     }
 
-    fn owner(&self, id: &str, likely_new: bool) -> mpsc::Sender<Queued<A>> {
+    /// Aggregate `id`'s live queue, or else a new one put in its place in the owner
+    /// map, for the caller to serve.
+    fn queue_for(&self, id: &str) -> Result<mpsc::Sender<Queued<A>>, NewQueue<A>> {
         let mut owners = self.owners.lock().expect("owner map poisoned");
         if let Some((_, sender)) = owners.get(id) {
             if !sender.is_closed() {
-                return sender.clone();
+                return Ok(sender.clone());
             }
         }
         let (sender, queue) = mpsc::channel(QUEUE_PER_AGGREGATE);
         let generation = self.next_owner.fetch_add(1, Ordering::Relaxed);
         owners.insert(id.to_string(), (generation, sender.clone()));
+        Err(NewQueue {
+            generation,
+            sender,
+            queue,
+        })
+    }
+
+    fn owner(&self, id: &str, likely_new: bool) -> mpsc::Sender<Queued<A>> {
+        let NewQueue {
+            generation,
+            sender,
+            queue,
+        } = match self.queue_for(id) {
+            Ok(live) => return live,
+            Err(new) => new,
+        };
         let owner = Owner::<A> {
             id: id.to_string(),
             generation,
@@ -302,6 +320,14 @@ impl<A: Hosted> AggregateHost<A> {
         tokio::spawn(owner.run(queue));
         sender
     }
+}
+
+/// A queue just put in an aggregate's place in the owner map, with the generation
+/// that tells it from an evicted one.
+struct NewQueue<A: Hosted> {
+    generation: u64,
+    sender: mpsc::Sender<Queued<A>>,
+    queue: mpsc::Receiver<Queued<A>>,
 }
 
 /// The answer a job's owner sends back.

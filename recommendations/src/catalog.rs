@@ -98,27 +98,56 @@ pub struct Catalog {
     /// Per number: the item, once listed.
     items: Vec<Option<Item>>,
     by_listing: BTreeSet<(DateTime<Utc>, ItemId)>,
-    /// Per number: what a list asks of every candidate, a byte each (not saved:
-    /// rebuilt from `items`). A list filters a couple of thousand candidates, and
-    /// reading an item itself is a cache miss each in a large catalogue.
+    /// Per number: what a list asks of every candidate, a few bytes each (not
+    /// saved: rebuilt from `items`). A list filters and groups a couple of thousand
+    /// candidates, and reading an item itself is a cache miss each in a large
+    /// catalogue (and hashing its category's text another cost).
     #[serde(skip_serializing)]
     standing: Vec<Standing>,
+    /// Categories and shops by number, for [`Standing`] (not saved: rebuilt).
+    #[serde(skip_serializing)]
+    categories: Names,
+    #[serde(skip_serializing)]
+    shops: Names,
 }
 
-/// Whether an item may be shown and whether it is bought again and again, kept
-/// apart from the item so the filter over a list's candidates reads one byte each.
+/// Whether an item may be shown, whether it is bought again and again, and its
+/// category and shop by number: kept apart from the item so the filter over a
+/// list's candidates, and the caps per category and shop, read a few bytes each.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Standing {
     pub showable: bool,
     pub rebuyable: bool,
+    /// The item's category (as the item names it) by number; 0 for an item not
+    /// listed.
+    pub category: u32,
+    /// The item's shop by number; 0 for an item not listed.
+    pub shop: u32,
 }
 
-impl Standing {
-    fn of(item: Option<&Item>) -> Self {
-        item.map_or(Self::default(), |item| Self {
-            showable: item.showable(),
-            rebuyable: item.rebuyable,
-        })
+/// Texts numbered from 1 in the order first seen (0 is no text).
+#[derive(Debug, Default, Clone)]
+struct Names {
+    numbers: HashMap<String, u32>,
+    texts: Vec<String>,
+}
+
+impl Names {
+    fn number(&mut self, text: &str) -> u32 {
+        if let Some(&number) = self.numbers.get(text) {
+            return number;
+        }
+        self.texts.push(text.to_string());
+        let number = u32::try_from(self.texts.len()).expect("fewer than 2^32 names");
+        self.numbers.insert(text.to_string(), number);
+        number
+    }
+
+    fn text(&self, number: u32) -> &str {
+        number
+            .checked_sub(1)
+            .and_then(|n| self.texts.get(n as usize))
+            .map_or("", String::as_str)
     }
 }
 
@@ -136,18 +165,19 @@ impl From<StoredCatalog> for Catalog {
             .zip(&stored.skus)
             .map(|(n, sku)| (sku.clone(), ItemId(n)))
             .collect();
-        let standing = stored
-            .items
-            .iter()
-            .map(|i| Standing::of(i.as_ref()))
-            .collect();
-        Catalog {
+        let mut catalog = Catalog {
             skus: stored.skus,
             ids,
             items: stored.items,
             by_listing: stored.by_listing,
-            standing,
-        }
+            standing: Vec::new(),
+            categories: Names::default(),
+            shops: Names::default(),
+        };
+        catalog.standing = (0..catalog.items.len())
+            .map(|n| catalog.standing_of(n))
+            .collect();
+        catalog
     }
 }
 
@@ -192,8 +222,27 @@ impl Catalog {
     pub fn update(&mut self, id: ItemId, change: impl FnOnce(&mut Item)) {
         if let Some(item) = self.items.get_mut(id.index()).and_then(Option::as_mut) {
             change(item);
-            self.standing[id.index()] = Standing::of(Some(item));
+            self.standing[id.index()] = self.standing_of(id.index());
         }
+    }
+
+    /// The standing of the item numbered `n`, numbering its category and shop if
+    /// they are new.
+    fn standing_of(&mut self, n: usize) -> Standing {
+        let Some(item) = self.items.get(n).and_then(Option::as_ref) else {
+            return Standing::default();
+        };
+        Standing {
+            showable: item.showable(),
+            rebuyable: item.rebuyable,
+            category: self.categories.number(&item.category),
+            shop: self.shops.number(&item.shop_id),
+        }
+    }
+
+    /// The category (as items name it) of a [`Standing::category`] number.
+    pub fn category_name(&self, number: u32) -> &str {
+        self.categories.text(number)
     }
 
     /// Add or replace an item; answers its number.
@@ -203,8 +252,8 @@ impl Catalog {
             self.by_listing.remove(&(old.listed_at, id));
         }
         self.by_listing.insert((item.listed_at, id));
-        self.standing[id.index()] = Standing::of(Some(&item));
         self.items[id.index()] = Some(item);
+        self.standing[id.index()] = self.standing_of(id.index());
         id
     }
 

@@ -8,9 +8,10 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use rustc_hash::FxHashMap;
 
-use crate::catalog::{Catalog, IdMap, IdSet, Item, ItemId};
+use crate::catalog::{Catalog, IdMap, IdSet, Item, ItemId, Standing};
 use crate::history::History;
 use crate::model::Model;
+use crate::sources::content::Prepared;
 use crate::sources::latent::Latent;
 use crate::sources::trending::is_under;
 use crate::taste::{dismissals_by_category, DISMISSED_CATEGORY};
@@ -336,9 +337,10 @@ pub(crate) fn recommend(
     let latent_scores: Vec<f64> = latent
         .and_then(|factors| Some((factors, factors.fold_in(&seeds)?)))
         .map(|(factors, shopper)| {
-            normalised
-                .iter()
-                .map(|(id, _)| factors.score(&shopper, id).unwrap_or(0.0).max(0.0))
+            factors
+                .scores(&shopper, normalised.iter().map(|(id, _)| id))
+                .into_iter()
+                .map(|score| score.unwrap_or(0.0).max(0.0))
                 .collect()
         })
         .unwrap_or_default();
@@ -452,14 +454,18 @@ fn trending_for(
     }
     let all = trending.total(now);
     let outside = model.config.other_categories_share;
-    let mut in_category: FxHashMap<&str, f64> = FxHashMap::default();
+    // Per category number: its count, and the shopper's taste for it.
+    let mut in_category: FxHashMap<u32, (f64, f64)> = FxHashMap::default();
     found
         .into_iter()
         .map(|(id, count)| {
-            let category = catalog.item(id).map_or("", |item| item.category.as_str());
-            let category_count = *in_category
-                .entry(category)
-                .or_insert_with(|| trending.category(category, now));
+            let (category_count, taste) = *in_category
+                .entry(catalog.standing(id).category)
+                .or_insert_with_key(|&number| {
+                    let category = catalog.category_name(number);
+                    let taste = tastes.get(category).copied().unwrap_or(0.0);
+                    (trending.category(category, now), taste)
+                });
             // An item counted before it was listed in its category: its share of
             // everything.
             if category_count <= 0.0 || count > category_count * (1.0 + 1e-9) {
@@ -467,7 +473,7 @@ fn trending_for(
             }
             let catalogue = category_count / all;
             let likely = if taste_total > 0.0 {
-                let taste = tastes.get(category).copied().unwrap_or(0.0) / taste_total;
+                let taste = taste / taste_total;
                 (1.0 - outside) * taste + outside * catalogue
             } else {
                 catalogue
@@ -477,26 +483,25 @@ fn trending_for(
         .collect()
 }
 
-/// Items per category and per shop among the first ten so far, against the caps
-/// diversity and the long-tail place both keep.
+/// Items per category and per shop (by number) among the first ten so far, against
+/// the caps diversity and the long-tail place both keep.
 #[derive(Default)]
-struct TopCaps<'a> {
-    per_category: FxHashMap<&'a str, usize>,
-    per_shop: FxHashMap<&'a str, usize>,
+struct TopCaps {
+    per_category: FxHashMap<u32, usize>,
+    per_shop: FxHashMap<u32, usize>,
 }
 
-impl<'a> TopCaps<'a> {
-    fn count(&mut self, item: &'a Item) {
-        *self.per_category.entry(item.category.as_str()).or_default() += 1;
-        *self.per_shop.entry(item.shop_id.as_str()).or_default() += 1;
+impl TopCaps {
+    fn count(&mut self, item: Standing) {
+        *self.per_category.entry(item.category).or_default() += 1;
+        *self.per_shop.entry(item.shop).or_default() += 1;
     }
 
     /// Whether one more `item` stays within both caps.
-    fn allow(&self, config: &crate::Config, item: &Item) -> bool {
-        let held =
-            |counts: &FxHashMap<&str, usize>, key: &str| counts.get(key).copied().unwrap_or(0);
-        held(&self.per_category, &item.category) < config.per_category_in_top
-            && held(&self.per_shop, &item.shop_id) < config.per_shop_in_top
+    fn allow(&self, config: &crate::Config, item: Standing) -> bool {
+        let held = |counts: &FxHashMap<u32, usize>, key| counts.get(&key).copied().unwrap_or(0);
+        held(&self.per_category, item.category) < config.per_category_in_top
+            && held(&self.per_shop, item.shop) < config.per_shop_in_top
     }
 }
 
@@ -522,7 +527,7 @@ fn make_room_for_the_long_tail(
     let median = *counts.select_nth_unstable_by(middle, f64::total_cmp).1;
     // Less known than most, or (when most are untouched) untouched.
     let in_tail = |c: &Candidate| known(c) < median || known(c) == 0.0;
-    let item = |c: &Candidate| model.catalog.item(c.id).expect("in the catalog");
+    let item = |c: &Candidate| model.catalog.standing(c.id);
     let mut block = 0;
     while block < limit && block < chosen.len() {
         let end = (block + every).min(chosen.len());
@@ -696,15 +701,19 @@ fn diversify(model: &Model, scored: &[Candidate], limit: usize) -> Vec<Candidate
     let best = pool.first().map_or(1.0, |c| c.score.max(f64::MIN_POSITIVE));
     // Each candidate's item and its likeness to the nearest item chosen so far, kept
     // up to date one pick at a time.
-    let mut pool: Vec<(Candidate, &Item, f64)> = pool
+    // (Each one's terms and norm are looked up once: a pick compares it with all.)
+    let mut pool: Vec<(Candidate, Standing, f64, Option<Prepared>)> = pool
         .iter()
-        .map(|&c| (c, model.catalog.item(c.id).expect("in the catalog"), 0.0))
+        .map(|&c| {
+            let item = model.catalog.standing(c.id);
+            (c, item, 0.0, likeness_of.prepare(c.id))
+        })
         .collect();
     let mut chosen: Vec<Candidate> = Vec::with_capacity(limit);
     let mut caps = TopCaps::default();
     while chosen.len() < limit && !pool.is_empty() {
         let in_top = chosen.len() < TOP;
-        let within_caps = |item: &Item| !in_top || caps.allow(config, item);
+        let within_caps = |item: Standing| !in_top || caps.allow(config, item);
         let mmr =
             |c: &Candidate, likeness: f64| lambda * c.score / best - (1.0 - lambda) * likeness;
         // The best by MMR within the caps (ties to the earlier, higher-scored one);
@@ -713,18 +722,24 @@ fn diversify(model: &Model, scored: &[Candidate], limit: usize) -> Vec<Candidate
         let pick = pool
             .iter()
             .enumerate()
-            .filter(|(_, (_, item, _))| within_caps(item))
-            .fold(None, |best: Option<(usize, f64)>, (i, (c, _, likeness))| {
-                let value = mmr(c, *likeness);
-                match best {
-                    Some((_, top)) if top >= value => best,
-                    _ => Some((i, value)),
-                }
-            })
+            .filter(|(_, (_, item, _, _))| within_caps(*item))
+            .fold(
+                None,
+                |best: Option<(usize, f64)>, (i, (c, _, likeness, _))| {
+                    let value = mmr(c, *likeness);
+                    match best {
+                        Some((_, top)) if top >= value => best,
+                        _ => Some((i, value)),
+                    }
+                },
+            )
             .map_or(0, |(i, _)| i);
-        let (picked, item, _) = pool.remove(pick);
-        for (candidate, _, likeness) in &mut pool {
-            *likeness = likeness.max(likeness_of.similarity(candidate.id, picked.id));
+        let (picked, item, _, picked_terms) = pool.remove(pick);
+        if let Some(picked_terms) = &picked_terms {
+            let others = pool
+                .iter_mut()
+                .filter_map(|(_, _, likeness, terms)| Some((terms.as_ref()?, likeness)));
+            likeness_of.raise_likeness(picked_terms, others);
         }
         caps.count(item);
         chosen.push(picked);

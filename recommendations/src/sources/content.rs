@@ -103,6 +103,7 @@ impl ContentIndex {
             index: self,
             term_weights: vec![0.0; self.postings.len()],
             norms: IdMap::default(),
+            picked_weights: Vec::new(),
         }
     }
 }
@@ -115,9 +116,18 @@ pub struct ContentScorer<'a> {
     /// Per term number: its weight, 0 until computed (a weight is never 0).
     term_weights: Vec<f64>,
     norms: IdMap<f64>,
+    /// Per term number: its weight when the item [`ContentScorer::raise_likeness`]
+    /// compares with has it, else 0 (allocated at its first use).
+    picked_weights: Vec<f64>,
 }
 
-impl ContentScorer<'_> {
+/// An item's sorted term numbers and the norm of its TF-IDF vector.
+pub struct Prepared<'a> {
+    terms: &'a [u32],
+    norm: f64,
+}
+
+impl<'a> ContentScorer<'a> {
     fn weight(&mut self, term: u32) -> f64 {
         let known = &mut self.term_weights[term as usize];
         if *known == 0.0 {
@@ -138,18 +148,58 @@ impl ContentScorer<'_> {
 
     /// Cosine of two items' TF-IDF vectors.
     pub fn similarity(&mut self, a: ItemId, b: ItemId) -> f64 {
-        let index = self.index;
-        let (Some(ta), Some(tb)) = (index.terms(a), index.terms(b)) else {
-            return 0.0;
-        };
-        let norms = self.norm(a, ta) * self.norm(b, tb);
-        if norms <= 0.0 {
-            return 0.0;
+        match (self.prepare(a), self.prepare(b)) {
+            (Some(a), Some(b)) => self.similarity_of(&a, &b),
+            _ => 0.0,
         }
-        shared_terms(ta, tb)
+    }
+
+    /// An item's terms and norm, looked up once for the many similarities a list's
+    /// re-ranking takes of the same few items (None: not indexed, or no terms).
+    pub fn prepare(&mut self, item: ItemId) -> Option<Prepared<'a>> {
+        let index: &'a ContentIndex = self.index;
+        let terms = index.terms(item)?;
+        let norm = self.norm(item, terms);
+        (norm > 0.0).then_some(Prepared { terms, norm })
+    }
+
+    /// Cosine of two prepared items.
+    pub fn similarity_of(&mut self, a: &Prepared, b: &Prepared) -> f64 {
+        shared_terms(a.terms, b.terms)
             .map(|term| self.weight(term))
             .sum::<f64>()
-            / norms
+            / (a.norm * b.norm)
+    }
+
+    /// Raise each of `others`' likeness to its cosine with `picked` where that is
+    /// higher (a re-ranking compares every pick with the whole pool).
+    ///
+    /// The picked item's term weights are laid out by term number first, so each
+    /// cosine reads a few table entries instead of merging two lists, whose
+    /// comparisons the processor cannot predict. The shared terms are added in the
+    /// same order as a merge adds them, so the cosine is the same to the bit.
+    pub fn raise_likeness<'p, 'x: 'p>(
+        &mut self,
+        picked: &Prepared,
+        others: impl Iterator<Item = (&'p Prepared<'x>, &'p mut f64)>,
+    ) {
+        if self.picked_weights.is_empty() {
+            self.picked_weights = vec![0.0; self.index.postings.len()];
+        }
+        for &term in picked.terms {
+            self.picked_weights[term as usize] = self.weight(term);
+        }
+        for (other, likeness) in others {
+            let shared: f64 = other
+                .terms
+                .iter()
+                .map(|&term| self.picked_weights[term as usize])
+                .sum();
+            *likeness = likeness.max(shared / (other.norm * picked.norm));
+        }
+        for &term in picked.terms {
+            self.picked_weights[term as usize] = 0.0;
+        }
     }
 
     /// The `k` items most like `item`, most alike first.
@@ -267,5 +317,38 @@ mod tests {
         assert!(index.scorer().neighbours(a, 5).is_empty());
         assert_eq!(index.scorer().similarity(a, b), 0.0);
         assert!(index.nearest(b).is_empty());
+    }
+
+    #[test]
+    fn raising_likeness_to_a_pick_gives_each_item_its_cosine_with_it() {
+        // Given a mug, a pan sharing its category, a lamp sharing only the top
+        // level, and a rug sharing nothing
+        let mut skus = Catalog::default();
+        let [mug, pan, lamp, rug] = ["mug", "pan", "lamp", "rug"].map(|sku| skus.intern(sku));
+        let mut index = ContentIndex::default();
+        index.set(mug, terms(&["c:home", "c:home/kitchen", "w:mug"]));
+        index.set(pan, terms(&["c:home", "c:home/kitchen", "w:pan"]));
+        index.set(lamp, terms(&["c:home", "c:home/light", "w:lamp"]));
+        index.set(rug, terms(&["c:floor", "w:rug"]));
+        let mut scorer = index.scorer();
+        let picked = scorer.prepare(mug).unwrap();
+        let others: Vec<Prepared> = [pan, lamp, rug]
+            .map(|item| scorer.prepare(item).unwrap())
+            .into();
+        // When the pan's likeness is already higher than its cosine, and the others
+        // start from nothing
+        let mut likeness = [2.0, 0.0, 0.0];
+        scorer.raise_likeness(&picked, others.iter().zip(likeness.iter_mut()));
+        // Then the pan keeps its own, and the lamp and rug get exactly their cosine
+        // with the mug (the rug's is 0)
+        assert_eq!(likeness[0], 2.0);
+        assert_eq!(likeness[1], scorer.similarity(mug, lamp));
+        assert!(likeness[1] > 0.0);
+        assert_eq!(likeness[2], 0.0);
+        // And a second pick starts from a clean table
+        let rug_terms = scorer.prepare(rug).unwrap();
+        let mut pan_likeness = [0.0];
+        scorer.raise_likeness(&rug_terms, others[..1].iter().zip(pan_likeness.iter_mut()));
+        assert_eq!(pan_likeness[0], 0.0);
     }
 }

@@ -36,6 +36,27 @@ impl Default for AlsParams {
     }
 }
 
+/// What item factors are kept by: the product's item numbers, or the SKUs of an
+/// offline file.
+pub trait FactorKey: Hash + Eq {
+    /// The key as a small number, when it is one: its row is then found by indexing
+    /// a table (a list looks up a thousand) instead of hashing.
+    fn number(&self) -> Option<usize> {
+        None
+    }
+}
+
+impl FactorKey for ItemId {
+    fn number(&self) -> Option<usize> {
+        Some(self.index())
+    }
+}
+
+impl FactorKey for String {}
+
+/// No row, in [`Latent`]'s table of rows by number.
+const NO_ROW: u32 = u32::MAX;
+
 /// Trained item factors and what folding a shopper in needs; items are known by
 /// `K` (the product's item numbers, or the SKUs of an offline file).
 #[derive(Debug, Clone)]
@@ -44,6 +65,8 @@ pub struct Latent<K = ItemId> {
     pub trained_to: i64,
     params: AlsParams,
     index: FxHashMap<K, usize>,
+    /// Per key number (for keys that are numbers): its row, or [`NO_ROW`].
+    rows_by_number: Vec<u32>,
     /// Kept as f32 once trained: scoring a list's candidates reads a row per
     /// candidate from all over memory, and half the bytes is half the cache misses.
     item_factors: Vec<f32>,
@@ -54,7 +77,7 @@ pub struct Latent<K = ItemId> {
 /// One row's interactions: the other side's index and `alpha · weight`.
 type Rows = Vec<Vec<(usize, f64)>>;
 
-impl<K: Hash + Eq> Latent<K> {
+impl<K: FactorKey> Latent<K> {
     /// Train on (shopper, item, weight) triples (a pair's weights add up).
     pub fn train<U: Hash + Eq>(
         interactions: impl IntoIterator<Item = (U, K, f64)>,
@@ -99,10 +122,20 @@ impl<K: Hash + Eq> Latent<K> {
             );
         }
         let gram = gram(&item_factors, f);
+        let mut rows_by_number = Vec::new();
+        for (key, &row) in &index {
+            if let Some(number) = key.number() {
+                if rows_by_number.len() <= number {
+                    rows_by_number.resize(number + 1, NO_ROW);
+                }
+                rows_by_number[number] = u32::try_from(row).expect("fewer than 2^32 items");
+            }
+        }
         Self {
             trained_to: 0,
             params,
             index,
+            rows_by_number,
             item_factors: item_factors.iter().map(|&x| x as f32).collect(),
             gram,
         }
@@ -116,9 +149,19 @@ impl<K: Hash + Eq> Latent<K> {
 
     fn factors_of(&self, item: &K) -> Option<&[f32]> {
         let f = self.params.factors;
-        self.index
-            .get(item)
-            .map(|&v| &self.item_factors[v * f..(v + 1) * f])
+        self.row(item)
+            .map(|v| &self.item_factors[v * f..(v + 1) * f])
+    }
+
+    fn row(&self, item: &K) -> Option<usize> {
+        match item.number() {
+            Some(number) => self
+                .rows_by_number
+                .get(number)
+                .filter(|&&row| row != NO_ROW)
+                .map(|&row| row as usize),
+            None => self.index.get(item).copied(),
+        }
     }
 
     /// A shopper's vector from their items and weights (None when none is known).
@@ -154,6 +197,23 @@ impl<K: Hash + Eq> Latent<K> {
     /// The predicted preference of a shopper (folded in) for `item`.
     pub fn score(&self, user: &[f32], item: &K) -> Option<f64> {
         self.factors_of(item).map(|y| f64::from(dot(user, y)))
+    }
+
+    /// The predicted preference of a shopper for each of `items`, in order (None
+    /// for an item without factors).
+    ///
+    /// In two passes, every row looked up before any is read: each lookup and each
+    /// row is a cache miss somewhere in a large table, and with no dependence
+    /// between one item's and the next the processor has many of them in flight.
+    pub fn scores<'k>(&self, user: &[f32], items: impl Iterator<Item = &'k K>) -> Vec<Option<f64>>
+    where
+        K: 'k,
+    {
+        let rows: Vec<Option<usize>> = items.map(|item| self.row(item)).collect();
+        let f = self.params.factors;
+        rows.into_iter()
+            .map(|row| row.map(|v| f64::from(dot(user, &self.item_factors[v * f..(v + 1) * f]))))
+            .collect()
     }
 
     /// How alike two items are in factor space (their factors' dot product).
@@ -274,5 +334,73 @@ fn cholesky_solve(a: &mut [f64], b: &mut [f64], f: usize) {
             s -= a[k * f + i] * b[k];
         }
         b[i] = s / a[i * f + i];
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scoring_many_items_at_once_answers_what_scoring_each_answers() {
+        // Given factors trained on two groups of shoppers with distinct tastes
+        let mut interactions = Vec::new();
+        for shopper in 0..20 {
+            let items: &[&str] = if shopper % 2 == 0 {
+                &["mug", "saucer", "teapot"]
+            } else {
+                &["lamp", "shade"]
+            };
+            for item in items {
+                interactions.push((shopper, item.to_string(), 1.0));
+            }
+        }
+        let latent = Latent::train(interactions, AlsParams::default());
+        let shopper = latent.fold_in(&[("mug".to_string(), 1.0)]).unwrap();
+        // When a list's candidates, one of them unknown, are scored together
+        let candidates = ["teapot", "unknown", "lamp", "saucer"].map(String::from);
+        let together = latent.scores(&shopper, candidates.iter());
+        // Then each score is the one scored alone, the unknown item has none, and the
+        // mug's group outranks the lamp's
+        let alone: Vec<Option<f64>> = candidates
+            .iter()
+            .map(|item| latent.score(&shopper, item))
+            .collect();
+        assert_eq!(together, alone);
+        assert_eq!(together[1], None);
+        assert!(together[0].unwrap() > together[2].unwrap());
+        assert!(together[3].unwrap() > together[2].unwrap());
+    }
+
+    #[test]
+    fn items_known_by_number_score_as_the_same_items_known_by_sku() {
+        // Given the same interactions keyed once by SKU and once by item number
+        let mut catalog = crate::catalog::Catalog::default();
+        let skus = ["mug", "saucer", "teapot", "lamp", "shade"];
+        let ids = skus.map(|sku| catalog.intern(sku));
+        let picks = |shopper: usize| [shopper % 5, (shopper * 3 + 1) % 5];
+        let by_sku = Latent::train(
+            (0..30).flat_map(|shopper| picks(shopper).map(|i| (shopper, skus[i].to_string(), 1.0))),
+            AlsParams::default(),
+        );
+        let by_number = Latent::train(
+            (0..30).flat_map(|shopper| picks(shopper).map(|i| (shopper, ids[i], 1.0))),
+            AlsParams::default(),
+        );
+        // When one shopper is folded in and every item scored by both
+        let shopper_by_sku = by_sku.fold_in(&[("mug".to_string(), 1.0)]).unwrap();
+        let shopper_by_number = by_number.fold_in(&[(ids[0], 1.0)]).unwrap();
+        let unknown = catalog.intern("unknown");
+        let numbers: Vec<ItemId> = ids.iter().copied().chain([unknown]).collect();
+        let names: Vec<String> = skus
+            .iter()
+            .map(|s| s.to_string())
+            .chain(["unknown".into()])
+            .collect();
+        // Then both answer the same scores, and none for the unknown item
+        let scores = by_number.scores(&shopper_by_number, numbers.iter());
+        assert_eq!(scores, by_sku.scores(&shopper_by_sku, names.iter()));
+        assert_eq!(scores[5], None);
+        assert!(scores[..5].iter().all(Option::is_some));
     }
 }

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use chrono::SubsecRound;
 
-use crate::backend::{AppendResults, LogBackend};
+use crate::backend::{AppendResults, Appended, LogBackend};
 use crate::loads::Loader;
 use crate::source::LogRecord;
 use crate::tail::LogTail;
@@ -148,7 +148,7 @@ impl EventStore {
             .backend
             .append(batches, before_commit, self.heard.instance)
             .await;
-        let crate::backend::Appended { after, results } = match appended {
+        let Appended { after, results } = match appended {
             Ok(appended) => appended,
             Err(error) => {
                 // It may have committed all the same (the answer was lost): the head

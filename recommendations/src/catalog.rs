@@ -125,7 +125,7 @@ pub struct Standing {
     pub shop: u32,
 }
 
-/// Texts numbered from 1 in the order first seen (0 is no text).
+/// Texts numbered from 1 in the order first seen (0 is the empty text).
 #[derive(Debug, Default, Clone)]
 struct Names {
     numbers: HashMap<String, u32>,
@@ -134,6 +134,9 @@ struct Names {
 
 impl Names {
     fn number(&mut self, text: &str) -> u32 {
+        if text.is_empty() {
+            return 0;
+        }
         if let Some(&number) = self.numbers.get(text) {
             return number;
         }
@@ -227,16 +230,25 @@ impl Catalog {
     }
 
     /// The standing of the item numbered `n`, numbering its category and shop if
-    /// they are new.
+    /// they are new. A category or shop the item keeps keeps its number without a
+    /// lookup: stock changes come through here for every SKU.
     fn standing_of(&mut self, n: usize) -> Standing {
         let Some(item) = self.items.get(n).and_then(Option::as_ref) else {
             return Standing::default();
         };
+        let was = self.standing.get(n).copied().unwrap_or_default();
+        let renumber = |names: &mut Names, kept: u32, text: &str| {
+            if names.text(kept) == text {
+                kept
+            } else {
+                names.number(text)
+            }
+        };
         Standing {
             showable: item.showable(),
             rebuyable: item.rebuyable,
-            category: self.categories.number(&item.category),
-            shop: self.shops.number(&item.shop_id),
+            category: renumber(&mut self.categories, was.category, &item.category),
+            shop: renumber(&mut self.shops, was.shop, &item.shop_id),
         }
     }
 

@@ -689,6 +689,17 @@ fn in_category(what: &str, item: &Item) -> String {
     }
 }
 
+/// A candidate in the re-ranking's pool.
+struct Pooled<'a> {
+    candidate: Candidate,
+    standing: Standing,
+    /// Its likeness to the nearest item chosen so far, kept up to date one pick at
+    /// a time.
+    likeness: f64,
+    /// Its terms and norm, looked up once: every pick compares it with the pool.
+    terms: Option<Prepared<'a>>,
+}
+
 /// Re-rank by MMR (relevance against likeness to what is already chosen) and keep
 /// at most the configured number per category and per shop among the first ten.
 fn diversify(model: &Model, scored: &[Candidate], limit: usize) -> Vec<Candidate> {
@@ -699,14 +710,13 @@ fn diversify(model: &Model, scored: &[Candidate], limit: usize) -> Vec<Candidate
     // chosen.
     let pool = &scored[..scored.len().min(limit * 5)];
     let best = pool.first().map_or(1.0, |c| c.score.max(f64::MIN_POSITIVE));
-    // Each candidate's item and its likeness to the nearest item chosen so far, kept
-    // up to date one pick at a time.
-    // (Each one's terms and norm are looked up once: a pick compares it with all.)
-    let mut pool: Vec<(Candidate, Standing, f64, Option<Prepared>)> = pool
+    let mut pool: Vec<Pooled> = pool
         .iter()
-        .map(|&c| {
-            let item = model.catalog.standing(c.id);
-            (c, item, 0.0, likeness_of.prepare(c.id))
+        .map(|&candidate| Pooled {
+            candidate,
+            standing: model.catalog.standing(candidate.id),
+            likeness: 0.0,
+            terms: likeness_of.prepare(candidate.id),
         })
         .collect();
     let mut chosen: Vec<Candidate> = Vec::with_capacity(limit);
@@ -714,35 +724,31 @@ fn diversify(model: &Model, scored: &[Candidate], limit: usize) -> Vec<Candidate
     while chosen.len() < limit && !pool.is_empty() {
         let in_top = chosen.len() < TOP;
         let within_caps = |item: Standing| !in_top || caps.allow(config, item);
-        let mmr =
-            |c: &Candidate, likeness: f64| lambda * c.score / best - (1.0 - lambda) * likeness;
+        let mmr = |p: &Pooled| lambda * p.candidate.score / best - (1.0 - lambda) * p.likeness;
         // The best by MMR within the caps (ties to the earlier, higher-scored one);
         // when every candidate left breaks a cap, the caps give way rather than the
         // list, and the highest score is taken.
         let pick = pool
             .iter()
             .enumerate()
-            .filter(|(_, (_, item, _, _))| within_caps(*item))
-            .fold(
-                None,
-                |best: Option<(usize, f64)>, (i, (c, _, likeness, _))| {
-                    let value = mmr(c, *likeness);
-                    match best {
-                        Some((_, top)) if top >= value => best,
-                        _ => Some((i, value)),
-                    }
-                },
-            )
+            .filter(|(_, p)| within_caps(p.standing))
+            .fold(None, |best: Option<(usize, f64)>, (i, p)| {
+                let value = mmr(p);
+                match best {
+                    Some((_, top)) if top >= value => best,
+                    _ => Some((i, value)),
+                }
+            })
             .map_or(0, |(i, _)| i);
-        let (picked, item, _, picked_terms) = pool.remove(pick);
-        if let Some(picked_terms) = &picked_terms {
+        let picked = pool.remove(pick);
+        if let Some(picked_terms) = &picked.terms {
             let others = pool
                 .iter_mut()
-                .filter_map(|(_, _, likeness, terms)| Some((terms.as_ref()?, likeness)));
+                .filter_map(|p| Some((p.terms.as_ref()?, &mut p.likeness)));
             likeness_of.raise_likeness(picked_terms, others);
         }
-        caps.count(item);
-        chosen.push(picked);
+        caps.count(picked.standing);
+        chosen.push(picked.candidate);
     }
     chosen
 }

@@ -148,10 +148,13 @@ impl<'a> ContentScorer<'a> {
 
     /// Cosine of two items' TF-IDF vectors.
     pub fn similarity(&mut self, a: ItemId, b: ItemId) -> f64 {
-        match (self.prepare(a), self.prepare(b)) {
-            (Some(a), Some(b)) => self.similarity_of(&a, &b),
-            _ => 0.0,
-        }
+        let (Some(a), Some(b)) = (self.prepare(a), self.prepare(b)) else {
+            return 0.0;
+        };
+        shared_terms(a.terms, b.terms)
+            .map(|term| self.weight(term))
+            .sum::<f64>()
+            / (a.norm * b.norm)
     }
 
     /// An item's terms and norm, looked up once for the many similarities a list's
@@ -161,14 +164,6 @@ impl<'a> ContentScorer<'a> {
         let terms = index.terms(item)?;
         let norm = self.norm(item, terms);
         (norm > 0.0).then_some(Prepared { terms, norm })
-    }
-
-    /// Cosine of two prepared items.
-    pub fn similarity_of(&mut self, a: &Prepared, b: &Prepared) -> f64 {
-        shared_terms(a.terms, b.terms)
-            .map(|term| self.weight(term))
-            .sum::<f64>()
-            / (a.norm * b.norm)
     }
 
     /// Raise each of `others`' likeness to its cosine with `picked` where that is

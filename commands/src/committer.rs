@@ -1,8 +1,9 @@
 //! Group commit: the batches of many aggregate owners that arrive while one append is
 //! in flight are written together by the next one, so one transaction (one fsync)
-//! serves many commands on many aggregates.
+//! serves many commands on many aggregates. A batch may bring linked batches (new
+//! aggregates its commands create): they land with it or not at all.
 
-use event_log::{AppendBatch, Conflict, EventStore, StoreError};
+use event_log::{AppendBatch, Conflict, EventStore, StoreError, Units};
 use tokio::sync::{mpsc, oneshot};
 
 /// Most events one append transaction carries; more wait for the next.
@@ -13,13 +14,21 @@ const APPENDS_IN_FLIGHT: usize = 2;
 /// Most batches waiting for the committer before owners are told to back off.
 const QUEUE: usize = 65_536;
 
-/// What the committer answers one batch: its positions, or a conflict, or the reason
-/// the whole append failed.
+/// What the committer answers one batch: its positions (then its linked batches'),
+/// or a conflict, or the reason the whole append failed.
 pub type CommitResult = Result<Result<Vec<i64>, Conflict>, StoreError>;
 
 pub(crate) struct Request {
     pub(crate) batch: AppendBatch,
+    /// Batches that land with `batch` or not at all.
+    pub(crate) linked: Vec<AppendBatch>,
     pub(crate) reply: oneshot::Sender<CommitResult>,
+}
+
+impl Request {
+    fn events(&self) -> usize {
+        self.batch.events.len() + self.linked.iter().map(|b| b.events.len()).sum::<usize>()
+    }
 }
 
 /// Handle to the process's one group-commit task.
@@ -38,7 +47,17 @@ impl GroupCommitter {
 
     /// Append one aggregate's batch in the next group commit.
     pub async fn commit(&self, batch: AppendBatch) -> CommitResult {
-        self.submit(batch)
+        self.commit_linked(batch, Vec::new()).await
+    }
+
+    /// Append one aggregate's batch and the batches `linked` to it (which land with
+    /// it or not at all) in the next group commit.
+    pub async fn commit_linked(
+        &self,
+        batch: AppendBatch,
+        linked: Vec<AppendBatch>,
+    ) -> CommitResult {
+        self.submit(batch, linked)
             .await?
             .await
             .map_err(|_| StoreError::Commit("the committer dropped the batch".into()))?
@@ -49,10 +68,15 @@ impl GroupCommitter {
     pub async fn submit(
         &self,
         batch: AppendBatch,
+        linked: Vec<AppendBatch>,
     ) -> Result<oneshot::Receiver<CommitResult>, StoreError> {
         let (reply, answer) = oneshot::channel();
         self.requests
-            .send(Request { batch, reply })
+            .send(Request {
+                batch,
+                linked,
+                reply,
+            })
             .await
             .map_err(|_| StoreError::Commit("the committer has stopped".into()))?;
         Ok(answer)
@@ -72,7 +96,7 @@ async fn run(store: EventStore, queue: mpsc::Receiver<Request>) {
         let store = store.clone();
         async move { commit_group(&store, group).await }
     };
-    let events = |request: &Request| request.batch.events.len();
+    let events = |request: &Request| request.events();
     event_log::groups::serve_in_groups(
         queue,
         APPENDS_IN_FLIGHT,
@@ -84,13 +108,29 @@ async fn run(store: EventStore, queue: mpsc::Receiver<Request>) {
 }
 
 async fn commit_group(store: &EventStore, waiting: Vec<Request>) {
-    let (batches, replies): (Vec<AppendBatch>, Vec<_>) =
-        waiting.into_iter().map(|r| (r.batch, r.reply)).unzip();
+    let mut batches = Vec::with_capacity(waiting.len());
+    let mut sizes = Vec::with_capacity(waiting.len());
+    let mut replies = Vec::with_capacity(waiting.len());
+    for Request {
+        batch,
+        linked,
+        reply,
+    } in waiting
+    {
+        sizes.push(1 + linked.len());
+        batches.push(batch);
+        batches.extend(linked);
+        replies.push(reply);
+    }
     metrics::histogram!("group_commit_batches").record(batches.len() as f64);
-    match store.append(&batches).await {
+    let units = Units::of_sizes(sizes.iter().copied());
+    match store.append_units(&batches, &units).await {
         Ok(results) => {
-            for (reply, result) in replies.into_iter().zip(results) {
-                let _ = reply.send(Ok(result));
+            let mut results = results.into_iter();
+            for (reply, size) in replies.into_iter().zip(sizes) {
+                // A unit lands whole or not at all: its positions, batch by batch.
+                let unit: Result<Vec<Vec<i64>>, Conflict> = results.by_ref().take(size).collect();
+                let _ = reply.send(Ok(unit.map(|positions| positions.concat())));
             }
         }
         Err(error) => {

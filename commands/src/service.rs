@@ -15,7 +15,9 @@ use event_schemas::{ActivityEvent, DeliveryFeedEvent, Metadata};
 use crate::clock::AppClock;
 use crate::committer::GroupCommitter;
 use crate::expiry::ExpiryIndex;
-use crate::host::{AggregateHost, CommandError, CommandOutcome, HostContext, KeyedRequest};
+use crate::host::{
+    AggregateHost, CommandError, CommandOutcome, Creates, HostContext, KeyedRequest,
+};
 use crate::warehouses::KnownWarehouses;
 use cqrs_es::Aggregate;
 use domain::StockLevels;
@@ -63,11 +65,18 @@ impl CommandService {
             reservation: AggregateHost::new(context.clone()),
             product: AggregateHost::new(context.clone()),
             order: AggregateHost::new(context.clone()),
-            flash_sale: AggregateHost::new(context.clone()),
+            flash_sale: AggregateHost::new(context.clone()).with_companion(Creates::<
+                _,
+                domain::Order,
+            >::new(
+                crate::flash_sales::order_for_purchase,
+            )),
             buyer_holds: AggregateHost::new(context.clone()),
             parked: AggregateHost::new(context.clone()),
             reorder: AggregateHost::new(context.clone()),
-            listing: AggregateHost::new(context),
+            listing: AggregateHost::new(context).with_companion(Creates::<_, domain::Order>::new(
+                crate::stays::order_for_stay,
+            )),
             store,
             clock,
             warehouses,

@@ -18,6 +18,40 @@ pub struct Booked {
     pub stay: StayView,
 }
 
+/// The order a booking or a host's acceptance that holds a stay places: the hold's
+/// companion, appended in the same commit.
+pub(crate) fn order_for_stay(
+    command: &ListingCommand,
+    listing: &ListingView,
+) -> Option<(String, OrderCommand)> {
+    if !matches!(
+        command,
+        ListingCommand::Book { .. } | ListingCommand::Respond { .. }
+    ) {
+        return None;
+    }
+    let stay = listing.stay.as_ref()?;
+    Some((stay.order_id.clone(), stay_order(stay)?))
+}
+
+/// The order a held stay is paid through (none for a stay not held).
+fn stay_order(stay: &StayView) -> Option<OrderCommand> {
+    let (StayStatus::Held, Some(payment_due)) = (stay.status, stay.ends) else {
+        return None;
+    };
+    Some(OrderCommand::PlaceForStay {
+        order_id: stay.order_id.clone(),
+        customer: stay.guest.clone(),
+        listing_id: stay.listing_id.clone(),
+        stay_id: stay.stay_id.clone(),
+        total: Money {
+            amount: i64::try_from(stay.price.total).unwrap_or(i64::MAX),
+            currency: stay.price.currency.clone(),
+        },
+        payment_due,
+    })
+}
+
 impl CommandService {
     /// Any listing command; answers the listing (and the stay it was about).
     pub async fn handle_listing(
@@ -106,9 +140,10 @@ impl CommandService {
             self.count_stay_for_buyer(listing_id, &stay, limits, metadata)
                 .await?;
         }
+        // The held stay's order is placed in the same commit (the key with it).
         let booked = self
             .listing
-            .execute(listing_id, command, metadata.clone(), None)
+            .execute_creating(listing_id, command, metadata.clone(), keyed.clone())
             .await;
         let (outcome, view) = match booked {
             Ok(booked) => booked,
@@ -123,33 +158,26 @@ impl CommandService {
             }
         };
         let held = view.stay.ok_or(CommandError::Contended)?;
-        self.order_for_stay(held, outcome, metadata, keyed).await
+        self.place_stay_order(held, outcome, metadata, keyed).await
     }
 
-    /// A held stay's order (placed once: a retry finds it), recording `keyed`.
-    async fn order_for_stay(
+    /// A held stay's order, unless it was placed with the hold (its companion):
+    /// placed once (a retry finds it), recording `keyed`.
+    async fn place_stay_order(
         &self,
         stay: StayView,
         outcome: CommandOutcome,
         metadata: &Metadata,
         keyed: Option<KeyedRequest>,
     ) -> Result<Booked, CommandError> {
-        let (StayStatus::Held, Some(payment_due)) = (stay.status, stay.ends) else {
-            // Requested (the host answers first), or no longer held.
-            return Ok(Booked { outcome, stay });
+        let place = match stay_order(&stay) {
+            Some(place) if outcome.linked_events == 0 => place,
+            // Placed with the hold; or requested (the host answers first), or no
+            // longer held.
+            _ => return Ok(Booked { outcome, stay }),
         };
-        let place = OrderCommand::PlaceForStay {
-            order_id: stay.order_id.clone(),
-            customer: stay.guest.clone(),
-            listing_id: stay.listing_id.clone(),
-            stay_id: stay.stay_id.clone(),
-            total: Money {
-                amount: i64::try_from(stay.price.total).unwrap_or(i64::MAX),
-                currency: stay.price.currency.clone(),
-            },
-            payment_due,
-        };
-        // The order is new unless this is a retry, and waits for its payment: created
+        // Held before (a retry) or its order could not be decided with the hold: the
+        // order is new unless this is a retry, and waits for its payment: created
         // without an owner (a retry's append conflicts, and an owner then loads the
         // order and decides again).
         let (placed, _) = self
@@ -160,6 +188,7 @@ impl CommandService {
             outcome: CommandOutcome {
                 position: outcome.position.max(placed.position),
                 events: outcome.events + placed.events,
+                linked_events: placed.events,
             },
             stay,
         })
@@ -173,14 +202,18 @@ impl CommandService {
         metadata: &Metadata,
         keyed: Option<KeyedRequest>,
     ) -> Result<Booked, CommandError> {
-        let (outcome, view) = self.handle_listing(command, metadata, None).await?;
+        let id = command.listing_id().to_string();
+        let (outcome, view) = self
+            .listing
+            .execute_creating(&id, command, metadata.clone(), keyed.clone())
+            .await?;
         let stay = view.stay.ok_or(CommandError::Contended)?;
         if stay.status == StayStatus::Lapsed {
             // Declined: the request no longer counts against its guest.
             let hold_id = domain::ids::stay_hold_id(&stay.listing_id, &stay.stay_id);
             self.uncount(&stay.guest, &hold_id, metadata).await;
         }
-        self.order_for_stay(stay, outcome, metadata, keyed).await
+        self.place_stay_order(stay, outcome, metadata, keyed).await
     }
 
     /// Cancel a stay; a paid one's refund (by the listing's policy) is asked of its

@@ -12,7 +12,7 @@ use tokio::sync::watch;
 
 use crate::source::LogError;
 use crate::store::Heard;
-use crate::types::{AppendBatch, Conflict, StoreError};
+use crate::types::{AppendBatch, Conflict, StoreError, Units};
 
 /// Awaited inside the append transaction after the rows are written (tests hold a
 /// transaction open with it, like a slow writer).
@@ -38,10 +38,12 @@ pub(crate) trait LogBackend: Send + Sync + std::fmt::Debug {
     async fn migrate(&self) -> Result<(), StoreError>;
 
     /// Append the batches of many aggregates in one transaction; `instance` tells
-    /// this process's commit notifications from other processes'.
+    /// this process's commit notifications from other processes'. With `units`, the
+    /// batches of one unit are kept or taken back together (see [`Units`]).
     async fn append(
         &self,
         batches: &[AppendBatch],
+        units: Option<&Units>,
         before_commit: Option<BeforeCommit<'_>>,
         instance: u64,
     ) -> Result<Appended, StoreError>;

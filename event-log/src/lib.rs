@@ -75,5 +75,7 @@ pub use snapshots::Snapshot;
 pub use source::{EventSource, LogError, LogRecord};
 pub use store::EventStore;
 pub use tail::{LogTail, Recent};
-pub use types::{AppendBatch, Conflict, NewEvent, Receipt, StoreError, StoredEvent, StoredReceipt};
+pub use types::{
+    AppendBatch, Conflict, NewEvent, Receipt, StoreError, StoredEvent, StoredReceipt, Units,
+};
 pub use write::WriteTx;

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use crate::backend::{Appended, BeforeCommit, LogBackend};
 use crate::source::{envelope, LogError};
 use crate::store::Heard;
-use crate::types::{AppendBatch, Conflict, Receipt, StoreError};
+use crate::types::{AppendBatch, Conflict, Receipt, StoreError, Units};
 
 /// The log on SQLite. `writer` is the database's one writing connection.
 #[derive(Debug)]
@@ -75,10 +75,11 @@ impl LogBackend for SqliteLog {
     async fn append(
         &self,
         batches: &[AppendBatch],
+        units: Option<&Units>,
         before_commit: Option<BeforeCommit<'_>>,
         _instance: u64,
     ) -> Result<Appended, StoreError> {
-        append(&self.writer, batches, before_commit).await
+        append(&self.writer, batches, units, before_commit).await
     }
 
     fn commits_are_all_ours(&self) -> bool {
@@ -174,68 +175,109 @@ async fn migrate(writer: &SqlitePool) -> Result<(), StoreError> {
 async fn append(
     writer: &SqlitePool,
     batches: &[AppendBatch],
+    units: Option<&Units>,
     before_commit: Option<BeforeCommit<'_>>,
 ) -> Result<Appended, StoreError> {
     let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
     let after: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(position), 0) FROM events")
         .fetch_one(&mut *tx)
         .await?;
+    let ranges = match units {
+        Some(units) => units.ranges(),
+        None => (0..batches.len()).map(|k| k..k + 1).collect(),
+    };
     let mut results = Vec::with_capacity(batches.len());
-    for batch in batches {
-        if batch.events.is_empty() {
-            results.push(Ok(Vec::new()));
-            continue;
+    for range in ranges {
+        let unit = &batches[range];
+        // A unit of several batches is undone whole when one of them conflicts.
+        let linked = unit.len() > 1;
+        if linked {
+            sqlx::query("SAVEPOINT unit").execute(&mut *tx).await?;
         }
-        let current: i64 = sqlx::query_scalar(
-            "SELECT COALESCE(MAX(sequence), 0) FROM events WHERE aggregate_type = ? AND aggregate_id = ?",
-        )
-        .bind(&batch.aggregate_type)
-        .bind(&batch.aggregate_id)
-        .fetch_one(&mut *tx)
-        .await?;
-        if current != batch.expected_sequence || receipts_taken(&mut tx, &batch.receipts).await? {
-            results.push(Err(Conflict));
-            continue;
+        let mut appended = Vec::with_capacity(unit.len());
+        for batch in unit {
+            match append_batch(&mut tx, batch).await? {
+                Ok(positions) => appended.push(Ok(positions)),
+                Err(Conflict) if linked => {
+                    sqlx::query("ROLLBACK TO SAVEPOINT unit")
+                        .execute(&mut *tx)
+                        .await?;
+                    appended = unit.iter().map(|_| Err(Conflict)).collect();
+                    break;
+                }
+                Err(Conflict) => appended.push(Err(Conflict)),
+            }
         }
-        let mut positions = Vec::with_capacity(batch.events.len());
-        for (offset, event) in batch.events.iter().enumerate() {
-            let position: i64 = sqlx::query_scalar(
-                "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version,
-                                     payload, metadata, event_id, occurred_at)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING position",
-            )
-            .bind(&batch.aggregate_type)
-            .bind(&batch.aggregate_id)
-            .bind(batch.expected_sequence + 1 + offset as i64)
-            .bind(&event.event_type)
-            .bind(&event.event_version)
-            .bind(&event.payload)
-            .bind(serde_json::to_string(&event.metadata).expect("metadata serialises"))
-            .bind(event.event_id.to_string())
-            .bind(event.occurred_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
-            .fetch_one(&mut *tx)
-            .await?;
-            positions.push(position);
+        if linked {
+            sqlx::query("RELEASE SAVEPOINT unit")
+                .execute(&mut *tx)
+                .await?;
         }
-        for receipt in &batch.receipts {
-            sqlx::query(
-                "INSERT INTO processed_commands (scope, key, request_hash, answer, position) VALUES (?, ?, ?, ?, ?)",
-            )
-            .bind(&receipt.scope)
-            .bind(&receipt.key)
-            .bind(&receipt.request_hash)
-            .bind(receipt.answer.to_string())
-            .bind(positions[receipt.last_event])
-            .execute(&mut *tx)
-            .await?;
-        }
-        results.push(Ok(positions));
+        results.extend(appended);
     }
     if let Some(before_commit) = before_commit {
         before_commit.await;
     }
     tx.commit().await?;
     Ok(Appended { after, results })
+}
+
+/// One batch inside the append's transaction: its positions, or a conflict (nothing
+/// written) when its stream has moved past its expected sequence or a key is taken.
+async fn append_batch(
+    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+    batch: &AppendBatch,
+) -> Result<Result<Vec<i64>, Conflict>, StoreError> {
+    if batch.events.is_empty() {
+        return Ok(Ok(Vec::new()));
+    }
+    let current: i64 = sqlx::query_scalar(
+        "SELECT COALESCE(MAX(sequence), 0) FROM events WHERE aggregate_type = ? AND aggregate_id = ?",
+    )
+    .bind(&batch.aggregate_type)
+    .bind(&batch.aggregate_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    if current != batch.expected_sequence || receipts_taken(tx, &batch.receipts).await? {
+        return Ok(Err(Conflict));
+    }
+    let mut positions = Vec::with_capacity(batch.events.len());
+    for (offset, event) in batch.events.iter().enumerate() {
+        let position: i64 = sqlx::query_scalar(
+            "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version,
+                                 payload, metadata, event_id, occurred_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING position",
+        )
+        .bind(&batch.aggregate_type)
+        .bind(&batch.aggregate_id)
+        .bind(batch.expected_sequence + 1 + offset as i64)
+        .bind(&event.event_type)
+        .bind(&event.event_version)
+        .bind(&event.payload)
+        .bind(serde_json::to_string(&event.metadata).expect("metadata serialises"))
+        .bind(event.event_id.to_string())
+        .bind(
+            event
+                .occurred_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        )
+        .fetch_one(&mut **tx)
+        .await?;
+        positions.push(position);
+    }
+    for receipt in &batch.receipts {
+        sqlx::query(
+            "INSERT INTO processed_commands (scope, key, request_hash, answer, position) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(&receipt.scope)
+        .bind(&receipt.key)
+        .bind(&receipt.request_hash)
+        .bind(receipt.answer.to_string())
+        .bind(positions[receipt.last_event])
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(Ok(positions))
 }
 
 /// Whether any of these idempotency keys is already recorded (by another process).

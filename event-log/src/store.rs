@@ -13,7 +13,7 @@ use crate::backend::{AppendResults, Appended, LogBackend};
 use crate::loads::Loader;
 use crate::source::LogRecord;
 use crate::tail::LogTail;
-use crate::types::{AppendBatch, Conflict, StoreError, StoredEvent};
+use crate::types::{AppendBatch, Conflict, StoreError, StoredEvent, Units};
 use crate::{Database, Pools};
 
 /// The event log. Cheap to clone.
@@ -119,7 +119,24 @@ impl EventStore {
         &self,
         batches: &[AppendBatch],
     ) -> Result<Vec<Result<Vec<i64>, Conflict>>, StoreError> {
-        self.append_with(batches, None).await
+        self.append_with(batches, None, None).await
+    }
+
+    /// [`append`](Self::append), where the batches of each of `units` are kept or
+    /// taken back together: each batch of a unit answers its positions, or all of
+    /// them a conflict.
+    pub async fn append_units(
+        &self,
+        batches: &[AppendBatch],
+        units: &Units,
+    ) -> Result<Vec<Result<Vec<i64>, Conflict>>, StoreError> {
+        assert_eq!(
+            units.of_batch().len(),
+            batches.len(),
+            "a unit for every batch"
+        );
+        let units = units.any_linked().then_some(units);
+        self.append_with(batches, units, None).await
     }
 
     /// [`append`](Self::append), awaiting `before_commit` inside the transaction after
@@ -129,13 +146,14 @@ impl EventStore {
         batches: &[AppendBatch],
         before_commit: impl std::future::Future<Output = ()> + Send,
     ) -> Result<Vec<Result<Vec<i64>, Conflict>>, StoreError> {
-        self.append_with(batches, Some(Box::pin(before_commit)))
+        self.append_with(batches, None, Some(Box::pin(before_commit)))
             .await
     }
 
     async fn append_with(
         &self,
         batches: &[AppendBatch],
+        units: Option<&Units>,
         before_commit: Option<crate::backend::BeforeCommit<'_>>,
     ) -> Result<Vec<Result<Vec<i64>, Conflict>>, StoreError> {
         if self.copy {
@@ -146,7 +164,7 @@ impl EventStore {
         }
         let appended = self
             .backend
-            .append(batches, before_commit, self.heard.instance)
+            .append(batches, units, before_commit, self.heard.instance)
             .await;
         let Appended { after, results } = match appended {
             Ok(appended) => appended,

@@ -18,6 +18,49 @@ pub struct NewEvent {
     pub occurred_at: DateTime<Utc>,
 }
 
+/// Which batches of one append stand or fall together. A unit's batches lie next to
+/// each other; when any of them is taken back (a conflict), all of them are. A
+/// command that creates another aggregate beside its own events (a flash-sale hold
+/// and its buyer's order) appends the two as one unit, so neither lands alone.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Units {
+    /// Per batch, its unit's number (from 1, in order).
+    of_batch: Vec<i32>,
+}
+
+impl Units {
+    /// Consecutive units of these many batches each.
+    pub fn of_sizes(sizes: impl IntoIterator<Item = usize>) -> Self {
+        let mut of_batch = Vec::new();
+        for (unit, size) in sizes.into_iter().enumerate() {
+            of_batch.extend(std::iter::repeat_n(unit as i32 + 1, size));
+        }
+        Self { of_batch }
+    }
+
+    /// Per batch, its unit's number.
+    pub fn of_batch(&self) -> &[i32] {
+        &self.of_batch
+    }
+
+    /// Whether some unit has more than one batch.
+    pub fn any_linked(&self) -> bool {
+        self.of_batch.windows(2).any(|pair| pair[0] == pair[1])
+    }
+
+    /// The batches of each unit, as index ranges, in order.
+    pub fn ranges(&self) -> Vec<std::ops::Range<usize>> {
+        let mut ranges: Vec<std::ops::Range<usize>> = Vec::new();
+        for (index, unit) in self.of_batch.iter().enumerate() {
+            match ranges.last_mut() {
+                Some(last) if self.of_batch[last.start] == *unit => last.end = index + 1,
+                _ => ranges.push(index..index + 1),
+            }
+        }
+        ranges
+    }
+}
+
 /// The events of one aggregate, to follow `expected_sequence` (0 for a new stream).
 #[derive(Debug, Clone, Default)]
 pub struct AppendBatch {

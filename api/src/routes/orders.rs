@@ -366,6 +366,7 @@ pub async fn place(
                 commands::CommandOutcome {
                     position: receipt.position,
                     events,
+                    linked_events: 0,
                 },
                 order,
             )

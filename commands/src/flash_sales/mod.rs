@@ -30,6 +30,31 @@ pub struct Purchase {
     pub position: i64,
 }
 
+/// The order a purchase that holds units places at the sale price: the hold's
+/// companion, appended in the same commit.
+pub(crate) fn order_for_purchase(
+    command: &FlashSaleCommand,
+    sale: &FlashSaleView,
+) -> Option<(String, OrderCommand)> {
+    let FlashSaleCommand::Purchase { user_id, .. } = command else {
+        return None;
+    };
+    let (order_id, quantity, expires_at) = sale.purchase.clone()?;
+    let place = OrderCommand::PlaceForFlashSale {
+        order_id: order_id.clone(),
+        customer: user_id.clone(),
+        sale_id: sale.sale_id.clone(),
+        line: PricedLine {
+            sku: sale.sku.clone(),
+            quantity,
+            unit_price: sale.price.clone()?,
+        },
+        warehouse_id: sale.warehouse_id.clone(),
+        payment_due: expires_at,
+    };
+    Some((order_id, place))
+}
+
 impl CommandService {
     /// Schedule a sale: hold its units in the warehouse's stock under the sale id, then
     /// record the sale. Refused with what is available when the stock is short.
@@ -108,8 +133,9 @@ impl CommandService {
         Ok((outcome, view))
     }
 
-    /// Hold units for a buyer and place their order at the sale price. A buyer who
-    /// already holds units gets that same order back.
+    /// Hold units for a buyer and place their order at the sale price, in one commit
+    /// (the order is the hold's companion). A buyer who already holds units gets
+    /// that same order back.
     pub async fn purchase_flash_sale(
         &self,
         sale_id: &str,
@@ -123,7 +149,7 @@ impl CommandService {
         };
         let (outcome, sale) = self
             .flash_sale
-            .execute(sale_id, purchase, metadata.clone(), None)
+            .execute(sale_id, purchase.clone(), metadata.clone(), None)
             .await?;
         let (order_id, quantity, expires_at) = sale.purchase.clone().ok_or_else(|| {
             DomainError::new(
@@ -132,38 +158,32 @@ impl CommandService {
                 "the hold ran out at once",
             )
         })?;
-        // A scheduled sale always has its price; an unscheduled one refused above.
-        let price = sale.price.clone().ok_or_else(|| {
-            DomainError::new(
-                ErrorKind::NotFound,
-                domain::Refusal::UnknownFlashSale,
-                "there is no such flash sale",
-            )
-        })?;
-        let place = OrderCommand::PlaceForFlashSale {
-            order_id: order_id.clone(),
-            customer: user_id.to_string(),
-            sale_id: sale_id.to_string(),
-            line: PricedLine {
-                sku: sale.sku.clone(),
-                quantity,
-                unit_price: price,
-            },
-            warehouse_id: sale.warehouse_id.clone(),
-            payment_due: expires_at,
-        };
-        // A buyer's new order, not touched again until its payment: nothing to load
-        // and nothing kept in memory (a retry's append conflicts, and an owner then
-        // loads the order and decides again).
-        let (placed, _) = self
-            .order
-            .create(&order_id, place, metadata.clone(), None)
-            .await?;
+        let mut position = outcome.position;
+        if outcome.linked_events == 0 {
+            // Held before (the buyer's retry), or its order could not be decided with
+            // the hold: placed now, once (a retry's append conflicts, and an owner
+            // then loads the order and decides again).
+            let place = order_for_purchase(&purchase, &sale)
+                .map(|(_, place)| place)
+                .ok_or_else(|| {
+                    // A scheduled sale always has its price; an unscheduled one refused above.
+                    DomainError::new(
+                        ErrorKind::NotFound,
+                        domain::Refusal::UnknownFlashSale,
+                        "there is no such flash sale",
+                    )
+                })?;
+            let (placed, _) = self
+                .order
+                .create(&order_id, place, metadata.clone(), None)
+                .await?;
+            position = position.max(placed.position);
+        }
         Ok(Purchase {
             order_id,
             quantity,
             expires_at,
-            position: placed.position.max(outcome.position),
+            position,
         })
     }
 

@@ -1,8 +1,10 @@
 //! One batch of commands decided on a copy of an aggregate's state: what each
-//! command decided, the state they leave, and the events and receipts to append.
+//! command decided, the state they leave, and the events and receipts to append,
+//! with the new aggregates the commands create beside them.
 
 use cqrs_es::Aggregate;
 
+use super::companion::Companion;
 use super::*;
 
 /// One job's decision: its events and the view after it, or its refusal.
@@ -17,6 +19,8 @@ pub(super) struct Decided<A: Hosted> {
     pub(super) now: chrono::DateTime<chrono::Utc>,
     /// Per job, in order.
     pub(super) decisions: Vec<Decision<A>>,
+    /// Per job, the new aggregate it creates, appended in the same unit.
+    pub(super) linked: Vec<Option<AppendBatch>>,
 }
 
 impl<A: Hosted> Decided<A> {
@@ -27,10 +31,12 @@ impl<A: Hosted> Decided<A> {
         jobs: &[Job<A>],
         now: chrono::DateTime<chrono::Utc>,
         warehouses: Arc<KnownWarehouses>,
+        companion: Option<&dyn Companion<A>>,
     ) -> Self {
         let services = Services::at(now, warehouses);
         let mut next = state.clone();
         let mut decisions = Vec::with_capacity(jobs.len());
+        let mut linked = Vec::with_capacity(jobs.len());
         for job in jobs {
             let decision = match &job.command {
                 Some(command) => decide(&mut next, command, &services)
@@ -38,12 +44,25 @@ impl<A: Hosted> Decided<A> {
                     .map(|events| (events, next.view_for(command, now))),
                 None => Ok((Vec::new(), next.view())),
             };
+            let creating = match (&decision, &job.command, companion) {
+                (Ok((events, view)), Some(command), Some(companion)) if !events.is_empty() => {
+                    let keyed = job.companion_key.as_deref();
+                    companion.created(command, view, &services, &job.metadata, keyed, now)
+                }
+                _ => None,
+            };
+            let created = match creating {
+                Some(creating) => creating.await,
+                None => None,
+            };
             decisions.push(decision);
+            linked.push(created);
         }
         Self {
             next,
             now,
             decisions,
+            linked,
         }
     }
 
@@ -66,10 +85,14 @@ impl<A: Hosted> Decided<A> {
             next,
             now,
             decisions,
+            linked,
         } = self;
         let mut kept_jobs = Vec::with_capacity(jobs.len());
         let mut kept = Vec::with_capacity(jobs.len());
-        for ((job, decision), answer) in jobs.into_iter().zip(decisions).zip(answer_now) {
+        let mut kept_linked = Vec::with_capacity(jobs.len());
+        for (((job, decision), created), answer) in
+            jobs.into_iter().zip(decisions).zip(linked).zip(answer_now)
+        {
             match decision {
                 Err(refusal) if *answer => {
                     let _ = job.reply.send(Err(CommandError::Refused(refusal)));
@@ -77,6 +100,7 @@ impl<A: Hosted> Decided<A> {
                 decision => {
                     kept_jobs.push(job);
                     kept.push(decision);
+                    kept_linked.push(created);
                 }
             }
         }
@@ -86,18 +110,20 @@ impl<A: Hosted> Decided<A> {
                 next,
                 now,
                 decisions: kept,
+                linked: kept_linked,
             },
         )
     }
 
     /// The batch to append after `expected_sequence`: every event, encoded with its
-    /// job's metadata, and a receipt for each keyed job that recorded something.
+    /// job's metadata, and a receipt for each keyed job that recorded something;
+    /// then the batches of the aggregates the jobs create, linked to it.
     pub(super) fn to_append(
         &self,
         jobs: &[Job<A>],
         aggregate_id: &str,
         expected_sequence: i64,
-    ) -> AppendBatch {
+    ) -> (AppendBatch, Vec<AppendBatch>) {
         let mut events = Vec::with_capacity(self.event_count());
         let mut receipts = Vec::new();
         for (job, decision) in jobs.iter().zip(&self.decisions) {
@@ -109,31 +135,41 @@ impl<A: Hosted> Decided<A> {
                 receipts.push(keyed.receipt(new.len(), view, events.len() - 1));
             }
         }
-        AppendBatch {
+        let batch = AppendBatch {
             aggregate_type: A::TYPE.to_string(),
             aggregate_id: aggregate_id.to_string(),
             expected_sequence,
             events,
             receipts,
-        }
+        };
+        (batch, self.linked.iter().flatten().cloned().collect())
     }
 
-    /// The answers, once the batch's events are at `positions`: a command that
-    /// recorded nothing is answered with the position its answer was already true
-    /// at (the last before it in the batch, else `answered_until`).
+    /// The answers, once the batch's events are at `positions` (then its linked
+    /// batches'): a command that recorded nothing is answered with the position its
+    /// answer was already true at (the last before it in the batch, else
+    /// `answered_until`); one that created an aggregate, with its last position.
     pub(super) fn answers(self, positions: &[i64], mut answered_until: i64) -> Vec<Answer<A>> {
+        let (own, mut linked_positions) =
+            positions.split_at(self.event_count().min(positions.len()));
         let mut used = 0;
         self.decisions
             .into_iter()
-            .map(|decision| {
+            .zip(self.linked)
+            .map(|(decision, created)| {
                 let (events, view) = decision?;
                 used += events.len();
                 if !events.is_empty() {
-                    answered_until = positions[used - 1];
+                    answered_until = own[used - 1];
                 }
+                let linked_events = created.map_or(0, |batch| batch.events.len());
+                let (theirs, rest) =
+                    linked_positions.split_at(linked_events.min(linked_positions.len()));
+                linked_positions = rest;
                 let outcome = CommandOutcome {
-                    position: answered_until,
+                    position: theirs.last().copied().unwrap_or(answered_until),
                     events: events.len(),
+                    linked_events,
                 };
                 Ok((outcome, view))
             })
@@ -141,8 +177,6 @@ impl<A: Hosted> Decided<A> {
     }
 }
 
-/// Decide `command` on `state` through its cqrs-es `handle`: the events it recorded,
-/// already applied to `state`, or its refusal (which leaves `state` as it was).
 pub(super) async fn decide<A: Hosted>(
     state: &mut A,
     command: &A::Command,

@@ -33,14 +33,15 @@ impl<A: Hosted> AggregateHost<A> {
         };
         let jobs = vec![job];
         let now = self.shared.clock.now();
-        let decided =
-            Decided::decide(&A::default(), &jobs, now, self.shared.warehouses.clone()).await;
+        let companion = self.companion.as_deref();
+        let warehouses = self.shared.warehouses.clone();
+        let decided = Decided::decide(&A::default(), &jobs, now, warehouses, companion).await;
         // (A refusal records no events.)
         let left = if decided.event_count() > 0 {
-            let batch = decided.to_append(&jobs, id, 0);
-            match self.shared.committer.commit(batch).await {
+            let (batch, linked) = decided.to_append(&jobs, id, 0);
+            match self.shared.committer.commit_linked(batch, linked).await {
                 Ok(Ok(positions)) => {
-                    if let Some(&last) = positions.last() {
+                    if let Some(&last) = positions.get(decided.event_count() - 1) {
                         self.changes.changed(id, last);
                     }
                     let answers = decided.answers(&positions, self.shared.store.last_committed());

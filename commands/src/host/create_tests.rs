@@ -150,7 +150,7 @@ async fn a_command_arriving_during_a_creation_waits_for_it() {
         })
     };
     // The creation's append is held here, so the product is not in the log yet.
-    let Request { batch, reply } = commits.recv().await.expect("the creation commits");
+    let Request { batch, reply, .. } = commits.recv().await.expect("the creation commits");
     let delisting = {
         let products = products.clone();
         tokio::spawn(async move {
@@ -174,7 +174,7 @@ async fn a_command_arriving_during_a_creation_waits_for_it() {
     reply.send(Ok(written)).unwrap();
     creating.await.unwrap().unwrap();
     // The owner that takes the delisting appends through the manual committer too.
-    let Request { batch, reply } = commits.recv().await.expect("the delisting commits");
+    let Request { batch, reply, .. } = commits.recv().await.expect("the delisting commits");
     let written = log.store.append(&[batch]).await.unwrap().remove(0);
     reply.send(Ok(written)).unwrap();
     let (outcome, _) = delisting.await.unwrap().unwrap();

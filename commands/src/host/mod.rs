@@ -29,6 +29,7 @@ use crate::committer::GroupCommitter;
 use crate::warehouses::KnownWarehouses;
 
 mod batch;
+mod companion;
 mod create;
 #[cfg(test)]
 mod create_tests;
@@ -36,6 +37,7 @@ mod owner;
 #[cfg(test)]
 mod pipeline_tests;
 
+pub use companion::{Companion, Creates};
 use owner::Owner;
 
 /// Commands waiting for one aggregate before new ones are refused as overloaded.
@@ -57,6 +59,9 @@ pub struct CommandOutcome {
     pub position: i64,
     /// How many events it recorded (0 when it repeated what was already true).
     pub events: usize,
+    /// How many events the aggregate it created beside its own got (see
+    /// [`Companion`]); the position above is then the last of those.
+    pub linked_events: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -109,6 +114,10 @@ struct Job<A: Hosted> {
     command: Option<A::Command>,
     metadata: Metadata,
     keyed: Option<KeyedRequest>,
+    /// An idempotency key recorded with the aggregate the command creates (see
+    /// [`Companion`]), answering that aggregate's view; none if it creates nothing.
+    /// (Boxed: rare, and a job waits in a queue slot sized for every field.)
+    companion_key: Option<Box<KeyedRequest>>,
     /// The answer must reflect the log at least up to here.
     min_position: i64,
     reply: oneshot::Sender<Answer<A>>,
@@ -127,6 +136,7 @@ impl<A: Hosted> Job<A> {
             command,
             metadata,
             keyed,
+            companion_key: None,
             min_position,
             reply,
         };
@@ -158,6 +168,7 @@ pub struct AggregateHost<A: Hosted> {
     owners: OwnerMap<A>,
     changes: Arc<ChangeFeed>,
     next_owner: AtomicU64,
+    companion: Option<Arc<dyn Companion<A>>>,
 }
 
 impl<A: Hosted> AggregateHost<A> {
@@ -167,7 +178,15 @@ impl<A: Hosted> AggregateHost<A> {
             owners: Default::default(),
             changes: Default::default(),
             next_owner: AtomicU64::new(0),
+            companion: None,
         }
+    }
+
+    /// Append what `companion` says a command creates in the same unit as the
+    /// command's own events.
+    pub fn with_companion(mut self, companion: impl Companion<A>) -> Self {
+        self.companion = Some(Arc::new(companion));
+        self
     }
 
     /// Run one command on aggregate `id` and wait for its answer. With `keyed`, the
@@ -180,6 +199,22 @@ impl<A: Hosted> AggregateHost<A> {
         keyed: Option<KeyedRequest>,
     ) -> Answer<A> {
         self.run(id, Some(command), metadata, keyed, false, 0).await
+    }
+
+    /// [`execute`](Self::execute) a command that may create an aggregate beside its
+    /// own events (see [`Companion`]): `keyed` is recorded with what it creates,
+    /// answering that aggregate's view, and not at all if it creates nothing.
+    pub async fn execute_creating(
+        &self,
+        id: &str,
+        command: A::Command,
+        metadata: Metadata,
+        keyed: Option<KeyedRequest>,
+    ) -> Answer<A> {
+        let (mut job, answer) = Job::new(Some(command), metadata, None, 0);
+        job.companion_key = keyed.map(Box::new);
+        self.send(id, false, job);
+        awaited(answer).await
     }
 
     /// The aggregate's view as it stands (the state of a new aggregate when it has no
@@ -316,6 +351,7 @@ impl<A: Hosted> AggregateHost<A> {
             stale: !likely_new,
             snapshotting: Default::default(),
             last_snapshot: None,
+            companion: self.companion.clone(),
         };
         tokio::spawn(owner.run(queue));
         sender

@@ -7,6 +7,7 @@
 //! the committed state too is answered at once: it is true whatever N's fate.
 
 use super::batch::Decided;
+use super::companion::Companion;
 use super::*;
 use crate::committer::CommitResult;
 
@@ -28,6 +29,8 @@ pub(super) struct Owner<A: Hosted> {
     /// Whether a snapshot is being written, and what the last one cost.
     pub(super) snapshotting: Arc<SnapshotPacing>,
     pub(super) last_snapshot: Option<std::time::Instant>,
+    /// What its commands create beside their own events.
+    pub(super) companion: Option<Arc<dyn Companion<A>>>,
 }
 
 /// A decided batch whose events are with the committer.
@@ -175,7 +178,8 @@ impl<A: Hosted> Owner<A> {
                     }
                     let now = self.shared.clock.now();
                     let warehouses = self.shared.warehouses.clone();
-                    Decided::decide(&self.state, &jobs, now, warehouses).await
+                    let companion = self.companion.as_deref();
+                    Decided::decide(&self.state, &jobs, now, warehouses, companion).await
                 }
             };
             match self.launch_decided(jobs, decided, attempt).await {
@@ -226,8 +230,8 @@ impl<A: Hosted> Owner<A> {
             reply_all(jobs, answers);
             return Launch::Answered;
         }
-        let batch = decided.to_append(&jobs, &self.id, self.sequence);
-        match self.shared.committer.submit(batch).await {
+        let (batch, linked) = decided.to_append(&jobs, &self.id, self.sequence);
+        match self.shared.committer.submit(batch, linked).await {
             Ok(result) => Launch::InFlight(InFlight {
                 jobs,
                 decided,
@@ -247,7 +251,8 @@ impl<A: Hosted> Owner<A> {
     async fn decide_ahead(&self, leaves: &A, jobs: Vec<Job<A>>) -> (Vec<Job<A>>, Decided<A>) {
         let now = self.shared.clock.now();
         let warehouses = self.shared.warehouses.clone();
-        let ahead = Decided::decide(leaves, &jobs, now, warehouses.clone()).await;
+        let companion = self.companion.as_deref();
+        let ahead = Decided::decide(leaves, &jobs, now, warehouses.clone(), companion).await;
         let store = &self.shared.store;
         let may_answer: Vec<bool> = jobs
             .iter()
@@ -259,7 +264,8 @@ impl<A: Hosted> Owner<A> {
         if self.stale || !may_answer.contains(&true) {
             return (jobs, ahead);
         }
-        let committed = Decided::decide(&self.state, &jobs, now, warehouses).await;
+        // Only the refusals are compared: nothing is created for them.
+        let committed = Decided::decide(&self.state, &jobs, now, warehouses, None).await;
         let answer_now: Vec<bool> = may_answer
             .iter()
             .zip(ahead.decisions.iter().zip(&committed.decisions))
@@ -299,10 +305,12 @@ impl<A: Hosted> Owner<A> {
             Ok(Ok(positions)) => {
                 let before = self.sequence;
                 self.state = std::mem::take(&mut decided.next);
-                self.sequence += positions.len() as i64;
+                // Ours first, then those of the aggregates our commands created.
+                let ours = &positions[..decided.event_count().min(positions.len())];
+                self.sequence += ours.len() as i64;
                 // The append followed our sequence, so nothing of ours lies before it.
-                self.synced = positions.last().copied();
-                if let Some(&last) = positions.last() {
+                self.synced = ours.last().copied();
+                if let Some(&last) = ours.last() {
                     self.changes.changed(&self.id, last);
                 }
                 if before / A::SNAPSHOT_EVERY != self.sequence / A::SNAPSHOT_EVERY {

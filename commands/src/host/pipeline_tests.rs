@@ -203,6 +203,7 @@ async fn run_case(plans: Vec<Plan>) {
         stale: true,
         snapshotting: Default::default(),
         last_snapshot: None,
+        companion: None,
     };
     tokio::spawn(owner.run(jobs));
 
@@ -226,6 +227,7 @@ async fn run_case(plans: Vec<Plan>) {
                     command: command.clone(),
                     metadata: Default::default(),
                     keyed: None,
+                    companion_key: None,
                     min_position: 0,
                     reply,
                 };
@@ -281,7 +283,7 @@ async fn run_case(plans: Vec<Plan>) {
             }
             continue;
         }
-        let Request { batch, reply } = tokio::time::timeout(testkit::PATIENCE, commits.recv())
+        let Request { batch, reply, .. } = tokio::time::timeout(testkit::PATIENCE, commits.recv())
             .await
             .expect("the owner commits its batch")
             .expect("the committer is open");

@@ -15,6 +15,7 @@ crate::contract! {
     a_refused_command_does_not_affect_its_batch_neighbours => check_refusal_leaves_neighbours_alone,
     a_long_stream_reloads_from_its_snapshot => check_snapshot_reload,
     an_idempotency_key_is_recorded_with_its_events_once => check_idempotency_key_once,
+    a_hold_and_the_order_it_creates_land_together_or_not_at_all => check_hold_and_order_land_together,
 }
 
 pub(crate) const WAREHOUSE: &str = "wh-1";
@@ -406,4 +407,105 @@ async fn a_read_shows_what_another_process_wrote_once_it_is_heard_of() {
             }
         })
         .await;
+}
+
+/// A flash-sale purchase appends the buyer's hold and the order it creates as one
+/// unit: one commit, next to each other. When the order cannot land (its id is
+/// taken: here written straight to the log, as no client can), neither does the hold.
+async fn check_hold_and_order_land_together(store: &EventStore, _: &Database) {
+    let service = service(store).await;
+    let metadata = Metadata::default();
+    service
+        .handle_stock(
+            command("MUG", StockAction::Receive { quantity: 10 }),
+            &metadata,
+        )
+        .await
+        .unwrap();
+    let now = chrono::Utc::now();
+    let sale = domain::ScheduleFlashSale {
+        sale_id: "s1".into(),
+        sku: "MUG".into(),
+        warehouse_id: WAREHOUSE.into(),
+        units: 5,
+        price: event_schemas::Money {
+            amount: 499,
+            currency: "EUR".into(),
+        },
+        starts_at: now - chrono::Duration::minutes(1),
+        ends_at: now + chrono::Duration::hours(1),
+        per_user_limit: 1,
+        payment_window_seconds: 300,
+    };
+    service.schedule_flash_sale(sale, &metadata).await.unwrap();
+
+    let bought = service
+        .purchase_flash_sale("s1", "u1", 1, &metadata)
+        .await
+        .unwrap();
+    let order = store.load("order", &bought.order_id, 0).await.unwrap();
+    assert_eq!(order.len(), 1, "the order is placed once");
+    assert_eq!(
+        order[0].position, bought.position,
+        "the answer covers the order"
+    );
+    let sale_events = store.load("flash_sale", "s1", 0).await.unwrap();
+    let held = sale_events.last().unwrap();
+    assert!(
+        matches!(
+            held.decode::<event_schemas::FlashSaleEvent>("flash_sale")
+                .unwrap(),
+            event_schemas::FlashSaleEvent::FlashSaleUnitsHeld { .. }
+        ),
+        "{held:?}"
+    );
+    assert_eq!(
+        held.position + 1,
+        order[0].position,
+        "the hold and its order are one unit of one commit"
+    );
+    // The same buyer again: the same order, nothing new written.
+    let again = service
+        .purchase_flash_sale("s1", "u1", 1, &metadata)
+        .await
+        .unwrap();
+    assert_eq!(again.order_id, bought.order_id);
+    assert_eq!(
+        store
+            .load("order", &bought.order_id, 0)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // u2's first order id is taken already: the purchase cannot land, and its hold
+    // is not written either.
+    let taken = domain::ids::flash_order_id("s1", "u2", 1);
+    let squatter = testkit::events("squatter", 1, 1);
+    let written = store
+        .append(&[commands::AppendBatch {
+            aggregate_type: "order".into(),
+            ..testkit::batch(&taken, 0, squatter)
+        }])
+        .await
+        .unwrap();
+    assert!(written[0].is_ok());
+    let refused = service.purchase_flash_sale("s1", "u2", 1, &metadata).await;
+    assert!(
+        matches!(refused, Err(CommandError::Contended)),
+        "{refused:?}"
+    );
+    let sale_events = store.load("flash_sale", "s1", 0).await.unwrap();
+    assert_eq!(
+        sale_events.last().unwrap().position,
+        held.position,
+        "no hold was written for u2"
+    );
+    assert_eq!(store.load("order", &taken, 0).await.unwrap().len(), 1);
+    // Other buyers go on.
+    service
+        .purchase_flash_sale("s1", "u3", 1, &metadata)
+        .await
+        .unwrap();
 }

@@ -2,7 +2,8 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use commands::{AppendBatch, Conflict, EventStore, NewEvent};
+use commands::{AppendBatch, Conflict, EventStore, NewEvent, Receipt};
+use event_log::Units;
 use event_log::{Database, EventSource};
 use event_schemas::{Envelope, Metadata};
 
@@ -13,6 +14,7 @@ crate::contract! {
     stale_expected_sequence_conflicts => check_stale_expected_sequence_conflicts,
     conflicting_aggregate_leaves_no_rows => check_conflicting_aggregate_leaves_no_rows,
     batches_of_one_aggregate_in_one_append => check_batches_of_one_aggregate_in_one_append,
+    units_land_whole_or_not_at_all => check_units_land_whole_or_not_at_all,
     log_is_commit_order_with_envelopes_intact => check_log_is_commit_order_with_envelopes_intact,
     empty_appends_are_no_ops => check_empty_appends_are_no_ops,
     reopening_learns_the_head => check_reopening_learns_the_head,
@@ -332,6 +334,82 @@ pub async fn check_batches_of_one_aggregate_in_one_append(store: &EventStore, re
     assert_eq!(log.len(), 6);
     assert_strictly_increasing(&log.iter().map(|e| e.position).collect::<Vec<_>>());
     assert_eq!(store.head_position().await.unwrap(), log[5].position);
+}
+
+/// The batches of one unit land together or not at all, whichever of them is
+/// refused and why (rows taken, a predecessor missing, a key recorded already);
+/// other units in the same append are untouched.
+pub async fn check_units_land_whole_or_not_at_all(store: &EventStore, read: &Database) {
+    let keyed = |id: &str, key: &str| AppendBatch {
+        receipts: vec![Receipt {
+            scope: "client".into(),
+            key: key.into(),
+            request_hash: "h".into(),
+            answer: serde_json::json!({"events": 1}),
+            last_event: 0,
+        }],
+        ..batch(id, 0, events(id, 1, 1))
+    };
+    let setup = store
+        .append(&[batch("a", 0, events("a", 1, 2)), keyed("k", "taken")])
+        .await
+        .unwrap();
+    assert!(setup.iter().all(Result::is_ok), "{setup:?}");
+    let before = read_all(read).await.len();
+
+    let results = store
+        .append_units(
+            &[
+                // A new stream beside one whose rows are taken: neither lands.
+                batch("b", 0, events("b", 1, 2)),
+                batch("a", 0, events("a-stale", 1, 1)),
+                // A unit that lands whole.
+                batch("c", 0, events("c", 1, 1)),
+                batch("d", 0, events("d", 1, 2)),
+                // A new stream beside one whose predecessor is missing.
+                batch("e", 0, events("e", 1, 1)),
+                batch("f", 4, events("f", 5, 1)),
+                // A batch alone, after and before refused units.
+                batch("g", 0, events("g", 1, 1)),
+                // A new stream beside one whose key was recorded by another.
+                batch("h", 0, events("h", 1, 1)),
+                keyed("i", "taken"),
+            ],
+            &Units::of_sizes([2, 2, 2, 1, 2]),
+        )
+        .await
+        .unwrap();
+    let landed: Vec<bool> = results.iter().map(Result::is_ok).collect();
+    assert_eq!(
+        landed,
+        [false, false, true, true, false, false, true, false, false],
+        "{results:?}"
+    );
+    let log = read_all(read).await;
+    assert_eq!(log.len(), before + 1 + 2 + 1, "only c, d and g are written");
+    for gone in ["b", "e", "f", "h", "i"] {
+        assert!(
+            store.load("test", gone, 0).await.unwrap().is_empty(),
+            "{gone} was taken back with its unit"
+        );
+    }
+    assert_eq!(store.load("test", "a", 0).await.unwrap().len(), 2);
+    let head = *results[6].as_ref().unwrap().last().unwrap();
+    assert_eq!(store.head_position().await.unwrap(), head);
+    assert_strictly_increasing(&log.iter().map(|e| e.position).collect::<Vec<_>>());
+
+    // What was taken back is free for the next writer.
+    let again = store
+        .append_units(
+            &[
+                batch("b", 0, events("b", 1, 1)),
+                batch("e", 0, events("e", 1, 1)),
+            ],
+            &Units::of_sizes([2]),
+        )
+        .await
+        .unwrap();
+    assert!(again.iter().all(Result::is_ok), "{again:?}");
 }
 
 /// What the log must hold for an acknowledged event.

@@ -1,7 +1,7 @@
-//! The append on PostgreSQL: one call of `commerce_append_after` (migrations in the module
+//! The append on PostgreSQL: one call of `commerce_append_units` (migrations in the module
 //! above), which refuses batches that lack their predecessor, takes the log's lock,
-//! inserts every row, takes back short batches, records the idempotency keys and
-//! announces the commit. Called outside a transaction it is one round trip, and the
+//! inserts every row, takes back short batches (with the rest of their units),
+//! records the idempotency keys and announces the commit. Called outside a transaction it is one round trip, and the
 //! lock is held for the call and its commit only.
 
 use std::collections::HashSet;
@@ -10,19 +10,25 @@ use sqlx::postgres::PgPool;
 
 use super::{COMMIT_CHANNEL, LOG_LOCK};
 use crate::backend::{Appended, BeforeCommit};
-use crate::types::{AppendBatch, Conflict, StoreError};
+use crate::types::{AppendBatch, Conflict, StoreError, Units};
 
 pub(super) async fn append(
     pool: &PgPool,
     batches: &[AppendBatch],
+    units: Option<&Units>,
     before_commit: Option<BeforeCommit<'_>>,
     instance: u64,
 ) -> Result<Appended, StoreError> {
     let call = Call::new(batches);
+    // Without units, each batch is its own.
+    let (unit_of_batch, linked) = match units {
+        Some(units) => (units.of_batch().to_vec(), units.any_linked()),
+        None => ((1..=batches.len() as i32).collect(), false),
+    };
     let query = sqlx::query_scalar::<_, Vec<Option<i64>>>(
-        "SELECT commerce_append_after(
+        "SELECT commerce_append_units(
              $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-             $18, $19, $20, $21, $22, $23, $24, $25)",
+             $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)",
     )
     .bind(LOG_LOCK)
     .bind(COMMIT_CHANNEL)
@@ -33,6 +39,8 @@ pub(super) async fn append(
     .bind(&call.counts)
     .bind(&call.check_predecessor)
     .bind(call.repeats)
+    .bind(&unit_of_batch)
+    .bind(linked)
     .bind(&call.event_batch)
     .bind(&call.types)
     .bind(&call.ids)
@@ -86,7 +94,7 @@ pub(super) async fn append(
     Ok(Appended { after, results })
 }
 
-/// The arguments of one `commerce_append_after` call: per batch, per event (batch by batch,
+/// The arguments of one `commerce_append_units` call: per batch, per event (batch by batch,
 /// in order) and per receipt. Indexes into arrays are 1-based, as in SQL.
 struct Call<'a> {
     batch_types: Vec<&'a str>,

@@ -17,7 +17,7 @@ use tokio::sync::watch;
 use crate::backend::{Appended, BeforeCommit, LogBackend};
 use crate::source::{envelope, LogError};
 use crate::store::Heard;
-use crate::types::{AppendBatch, StoreError};
+use crate::types::{AppendBatch, StoreError, Units};
 
 /// The log on PostgreSQL.
 #[derive(Debug)]
@@ -82,6 +82,10 @@ const MIGRATIONS: &[&str] = &[
     // The signature before the append became one whole call.
     "DROP FUNCTION IF EXISTS commerce_append(bigint, text, text, text[], text[], bigint[],
         text[], text[], text[], text[], uuid[], timestamptz[])",
+    // The whole call before it answered the position it followed; two releases back.
+    "DROP FUNCTION IF EXISTS commerce_append(bigint, text, text, text[], text[], bigint[],
+        int[], boolean[], boolean, int[], text[], text[], bigint[], text[], text[], text[],
+        text[], uuid[], timestamptz[], int[], int[], text[], text[], text[], text[])",
     // The whole append in one statement, so in one round trip and, called outside a
     // transaction, committed with it: the log's lock is held for this call and its
     // commit only, never across a client round trip. In order:
@@ -105,11 +109,15 @@ const MIGRATIONS: &[&str] = &[
     // positions in row order are the returned ones sorted, as identity values are
     // handed out in row order.
     //
-    // `commerce_append`, the same without the first answer, is left in place for the
+    // `bu` numbers each batch's unit: when one batch of a unit is taken back, so
+    // are the others (`linked`: some unit has several batches).
+    //
+    // `commerce_append_after`, the same without units, is left in place for the
     // nodes of the previous release during a rolling upgrade; the next one drops it.
-    "CREATE OR REPLACE FUNCTION commerce_append_after(
+    "CREATE OR REPLACE FUNCTION commerce_append_units(
         lock_key bigint, channel text, instance text,
         bt text[], bi text[], bs bigint[], bn int[], bcheck boolean[], repeats boolean,
+        bu int[], linked boolean,
         eb int[], t text[], i text[], s bigint[], et text[], ev text[], p text[], m text[],
         eid uuid[], oa timestamptz[],
         rb int[], ro int[], rs text[], rk text[], rh text[], ra text[])
@@ -141,6 +149,10 @@ const MIGRATIONS: &[&str] = &[
                      WHERE x.aggregate_type = b.t AND x.aggregate_id = b.i
                        AND x.sequence = b.s)'
         INTO bad USING bt, bi, bs, bcheck;
+        IF linked AND cardinality(bad) > 0 THEN
+            SELECT coalesce(array_agg(k), '{}') INTO bad FROM generate_subscripts(bu, 1) k
+            WHERE bu[k] IN (SELECT bu[x] FROM unnest(bad) x);
+        END IF;
 
         PERFORM pg_advisory_xact_lock(lock_key);
         SELECT coalesce(max(position), 0) INTO previous FROM events;
@@ -195,6 +207,11 @@ const MIGRATIONS: &[&str] = &[
         END IF;
 
         LOOP
+            IF linked AND cardinality(more) > 0 THEN
+                -- The rest of their units go with them.
+                SELECT coalesce(array_agg(k), '{}') INTO more FROM generate_subscripts(bu, 1) k
+                WHERE bu[k] IN (SELECT bu[x] FROM unnest(more) x) AND k <> ALL (bad);
+            END IF;
             IF cardinality(more) > 0 THEN
                 DELETE FROM events WHERE position IN (
                     SELECT pos[k] FROM generate_subscripts(eb, 1) k
@@ -270,10 +287,11 @@ impl LogBackend for PostgresLog {
     async fn append(
         &self,
         batches: &[AppendBatch],
+        units: Option<&Units>,
         before_commit: Option<BeforeCommit<'_>>,
         instance: u64,
     ) -> Result<Appended, StoreError> {
-        append::append(&self.pool, batches, before_commit, instance).await
+        append::append(&self.pool, batches, units, before_commit, instance).await
     }
 
     fn commits_are_all_ours(&self) -> bool {

@@ -15,8 +15,8 @@ pub(super) type Decision<A> =
 pub(super) struct Decided<A: Hosted> {
     /// The state once every accepted command of the batch is applied.
     pub(super) next: A,
-    /// The instant the batch was decided at (its events are stamped with it).
-    pub(super) now: chrono::DateTime<chrono::Utc>,
+    /// Per job, the instant it was decided at (its events are stamped with it).
+    pub(super) nows: Vec<chrono::DateTime<chrono::Utc>>,
     /// Per job, in order.
     pub(super) decisions: Vec<Decision<A>>,
     /// Per job, the new aggregate it creates, appended in the same unit.
@@ -60,10 +60,18 @@ impl<A: Hosted> Decided<A> {
         }
         Self {
             next,
-            now,
+            nows: vec![now; decisions.len()],
             decisions,
             linked,
         }
+    }
+
+    /// Take in `later`, decided on the state this batch leaves: one batch of both.
+    pub(super) fn extend(&mut self, later: Self) {
+        self.next = later.next;
+        self.nows.extend(later.nows);
+        self.decisions.extend(later.decisions);
+        self.linked.extend(later.linked);
     }
 
     /// How many events the batch records.
@@ -83,15 +91,20 @@ impl<A: Hosted> Decided<A> {
     ) -> (Vec<Job<A>>, Self) {
         let Self {
             next,
-            now,
+            nows,
             decisions,
             linked,
         } = self;
         let mut kept_jobs = Vec::with_capacity(jobs.len());
         let mut kept = Vec::with_capacity(jobs.len());
         let mut kept_linked = Vec::with_capacity(jobs.len());
-        for (((job, decision), created), answer) in
-            jobs.into_iter().zip(decisions).zip(linked).zip(answer_now)
+        let mut kept_nows = Vec::with_capacity(jobs.len());
+        for ((((job, decision), created), now), answer) in jobs
+            .into_iter()
+            .zip(decisions)
+            .zip(linked)
+            .zip(nows)
+            .zip(answer_now)
         {
             match decision {
                 Err(refusal) if *answer => {
@@ -101,6 +114,7 @@ impl<A: Hosted> Decided<A> {
                     kept_jobs.push(job);
                     kept.push(decision);
                     kept_linked.push(created);
+                    kept_nows.push(now);
                 }
             }
         }
@@ -108,7 +122,7 @@ impl<A: Hosted> Decided<A> {
             kept_jobs,
             Self {
                 next,
-                now,
+                nows: kept_nows,
                 decisions: kept,
                 linked: kept_linked,
             },
@@ -126,10 +140,10 @@ impl<A: Hosted> Decided<A> {
     ) -> (AppendBatch, Vec<AppendBatch>) {
         let mut events = Vec::with_capacity(self.event_count());
         let mut receipts = Vec::new();
-        for (job, decision) in jobs.iter().zip(&self.decisions) {
+        for ((job, decision), now) in jobs.iter().zip(&self.decisions).zip(&self.nows) {
             let Ok((new, view)) = decision else { continue };
             for event in new {
-                events.push(encode(event, &job.metadata, self.now));
+                events.push(encode(event, &job.metadata, *now));
             }
             if let (Some(keyed), false) = (&job.keyed, new.is_empty()) {
                 receipts.push(keyed.receipt(new.len(), view, events.len() - 1));

@@ -1,7 +1,7 @@
 //! The owner of one live aggregate: its loop, catching up from the log, snapshots.
 //!
 //! The owner pipelines: while batch N commits, it drains the queue and decides batch
-//! N+1 on the state N will leave. When N commits, that state becomes its state and
+//! N+1 on the state N will leave (jobs that arrive later, until N lands, join N+1). When N commits, that state becomes its state and
 //! N+1 goes to the committer at once; when N fails, N+1's decisions are dropped and
 //! it is decided again on the state as committed. A refusal in N+1 that holds on
 //! the committed state too is answered at once: it is true whatever N's fate.
@@ -99,9 +99,8 @@ impl<A: Hosted> Owner<A> {
             flight = match wake {
                 Wake::Landed(result) => self.land_and_retry(current, result).await,
                 Wake::Queued(Some(first)) => {
-                    let jobs = drain(first, &mut queue);
-                    let (jobs, ahead) = self.decide_ahead(&current.decided.next, jobs).await;
-                    let result = (&mut current.result).await;
+                    let (jobs, ahead, result) =
+                        self.gather_ahead(&mut current, first, &mut queue).await;
                     match self.land(current, result).await {
                         Landed::Committed => self.launch(jobs, Some(ahead), 1).await,
                         Landed::Failed => self.launch(jobs, None, 1).await,
@@ -245,10 +244,56 @@ impl<A: Hosted> Owner<A> {
         }
     }
 
-    /// Decide `jobs` on `leaves`, the state the batch in flight will leave,
-    /// answering now the refusals that hold on the committed state too (what they
-    /// read is true whether or not the batch in flight commits).
-    async fn decide_ahead(&self, leaves: &A, jobs: Vec<Job<A>>) -> (Vec<Job<A>>, Decided<A>) {
+    /// While the batch in flight commits, decide what queues on the state it will
+    /// leave: `first` and what waits with it at once, then whatever else arrives
+    /// before the batch lands, each on the state the jobs before it leave, so one
+    /// next batch takes every job that came meanwhile. Answers the jobs, their
+    /// decisions, and what became of the batch in flight.
+    async fn gather_ahead(
+        &self,
+        current: &mut InFlight<A>,
+        first: Job<A>,
+        queue: &mut mpsc::Receiver<Queued<A>>,
+    ) -> (
+        Vec<Job<A>>,
+        Decided<A>,
+        Result<CommitResult, oneshot::error::RecvError>,
+    ) {
+        let first = drain(first, queue);
+        let (mut jobs, mut ahead) = self.decide_ahead(&current.decided.next, first, true).await;
+        loop {
+            let more = if jobs.len() >= MAX_COMMANDS_PER_BATCH {
+                None
+            } else {
+                tokio::select! {
+                    biased;
+                    result = &mut current.result => return (jobs, ahead, result),
+                    job = queue.recv() => job,
+                }
+            };
+            let Some(job) = more else {
+                // Full, or every handle is gone: the rest waits for the next batch.
+                let result = (&mut current.result).await;
+                return (jobs, ahead, result);
+            };
+            // A refusal here is answered with the batch: whether it holds if the
+            // batch in flight fails depends on the jobs decided before it too.
+            let more = drain(*job, queue);
+            let (more, decided) = self.decide_ahead(&ahead.next, more, false).await;
+            jobs.extend(more);
+            ahead.extend(decided);
+        }
+    }
+
+    /// Decide `jobs` on `leaves`, the state the batch in flight will leave; with
+    /// `answer_early`, answering now the refusals that hold on the committed state
+    /// too (what they read is true whether or not the batch in flight commits).
+    async fn decide_ahead(
+        &self,
+        leaves: &A,
+        jobs: Vec<Job<A>>,
+        answer_early: bool,
+    ) -> (Vec<Job<A>>, Decided<A>) {
         let now = self.shared.clock.now();
         let warehouses = self.shared.warehouses.clone();
         let companion = self.companion.as_deref();
@@ -261,7 +306,7 @@ impl<A: Hosted> Owner<A> {
                 decision.is_err() && store.copy_is_current(self.synced, job.min_position)
             })
             .collect();
-        if self.stale || !may_answer.contains(&true) {
+        if !answer_early || self.stale || !may_answer.contains(&true) {
             return (jobs, ahead);
         }
         // Only the refusals are compared: nothing is created for them.

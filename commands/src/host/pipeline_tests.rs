@@ -29,12 +29,14 @@ const BUYERS: [&str; 3] = ["ada", "bo", "cy"];
 type Step = Option<FlashSaleCommand>;
 
 /// A generated batch: its commands, how far the clock moves before it is sent, and
-/// whether its commit fails.
+/// whether its commit fails. Sent while the batch before it commits, its first
+/// `first_wave` commands go first and the rest after the owner has decided them.
 #[derive(Debug, Clone)]
 struct Plan {
     steps: Vec<Step>,
     advance_seconds: i64,
     fails: bool,
+    first_wave: usize,
 }
 
 /// What a job was answered, as far as the reference can say it.
@@ -98,8 +100,10 @@ fn plan() -> impl Strategy<Value = Plan> {
         prop::collection::vec(step(), 1..6),
         prop_oneof![4 => Just(0i64), 1 => Just(200), 1 => Just(700)],
         prop::bool::weighted(0.3),
+        1..6usize,
     )
-        .prop_map(|(steps, advance_seconds, fails)| Plan {
+        .prop_map(|(steps, advance_seconds, fails, first_wave)| Plan {
+            first_wave: first_wave.min(steps.len()),
             steps,
             advance_seconds,
             fails,
@@ -215,6 +219,7 @@ async fn run_case(plans: Vec<Plan>) {
             steps: vec![Some(schedule())],
             advance_seconds: 0,
             fails: false,
+            first_wave: 1,
         },
     );
 
@@ -300,11 +305,11 @@ async fn run_case(plans: Vec<Plan>) {
         // answers now the refusals that hold on the committed state too.
         if let Some(following) = plans.get(k + 1) {
             clock.advance(Duration::seconds(following.advance_seconds));
-            pending = send(&following.steps);
+            let (first_wave, second_wave) = following.steps.split_at(following.first_wave);
+            pending = send(first_wave);
             let_owner_run().await;
-            let (_, on_committed) =
-                decide_reference(&committed, &following.steps, clock.now()).await;
-            let (_, ahead) = decide_reference(&next, &following.steps, clock.now()).await;
+            let (_, on_committed) = decide_reference(&committed, first_wave, clock.now()).await;
+            let (_, ahead) = decide_reference(&next, first_wave, clock.now()).await;
             answered_early = on_committed
                 .iter()
                 .zip(&ahead)
@@ -318,6 +323,19 @@ async fn run_case(plans: Vec<Plan>) {
                     k + 1
                 );
             }
+            // What arrives later while batch k still commits joins the same next
+            // batch, decided on what the first wave leaves, and is answered with it.
+            let mut later = send(second_wave);
+            let_owner_run().await;
+            for answer in later.iter_mut() {
+                assert!(
+                    !answer.take_early(),
+                    "batch {}: the second wave is answered with its batch",
+                    k + 1
+                );
+            }
+            pending.extend(later);
+            answered_early.extend(std::iter::repeat_n(false, second_wave.len()));
         }
         if fails {
             let _ = reply.send(Err(StoreError::Commit("injected failure".into())));

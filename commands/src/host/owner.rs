@@ -1,10 +1,11 @@
 //! The owner of one live aggregate: its loop, catching up from the log, snapshots.
 //!
 //! The owner pipelines: while batch N commits, it drains the queue and decides batch
-//! N+1 on the state N will leave (jobs that arrive later, until N lands, join N+1). When N commits, that state becomes its state and
-//! N+1 goes to the committer at once; when N fails, N+1's decisions are dropped and
-//! it is decided again on the state as committed. A refusal in N+1 that holds on
-//! the committed state too is answered at once: it is true whatever N's fate.
+//! N+1 on the state N will leave (jobs that arrive later, until N lands, join N+1).
+//! When N commits, that state becomes its state and N+1 goes to the committer at
+//! once; when N fails, N+1's decisions are dropped and it is decided again on the
+//! state as committed. A refusal among N+1's first jobs that holds on the committed
+//! state too is answered at once: it is true whatever N's fate.
 
 use super::batch::Decided;
 use super::companion::Companion;

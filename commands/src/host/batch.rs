@@ -191,6 +191,8 @@ impl<A: Hosted> Decided<A> {
     }
 }
 
+/// Decide `command` on `state` through its cqrs-es `handle`: the events it recorded,
+/// already applied to `state`, or its refusal (which leaves `state` as it was).
 pub(super) async fn decide<A: Hosted>(
     state: &mut A,
     command: &A::Command,

@@ -299,6 +299,9 @@ impl<A: Hosted> Owner<A> {
         let warehouses = self.shared.warehouses.clone();
         let companion = self.companion.as_deref();
         let ahead = Decided::decide(leaves, &jobs, now, warehouses.clone(), companion).await;
+        if !answer_early || self.stale {
+            return (jobs, ahead);
+        }
         let store = &self.shared.store;
         let may_answer: Vec<bool> = jobs
             .iter()
@@ -307,7 +310,7 @@ impl<A: Hosted> Owner<A> {
                 decision.is_err() && store.copy_is_current(self.synced, job.min_position)
             })
             .collect();
-        if !answer_early || self.stale || !may_answer.contains(&true) {
+        if !may_answer.contains(&true) {
             return (jobs, ahead);
         }
         // Only the refusals are compared: nothing is created for them.

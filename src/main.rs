@@ -6,6 +6,12 @@ mod cli;
 
 use std::time::Duration;
 
+/// mimalloc instead of the system's malloc: the write path allocates and frees many
+/// small strings and maps per command, and glibc's malloc took about a third of the
+/// process's time in a flash-sale rush (its free lists, `malloc_consolidate`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// How long background work still running at exit (a search index commit, a
 /// snapshot being written) may take before the process ends anyway: everything it
 /// does is either committed already or rebuilt from the log.

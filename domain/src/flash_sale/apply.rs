@@ -34,41 +34,65 @@ impl FlashSale {
                 expires_at,
                 ..
             } => {
+                let new_order = match self.sale_orders.get_mut(order_id) {
+                    Some(order) => {
+                        if let Some(until) = order.held_until.take() {
+                            self.held_units -= order.quantity;
+                            self.expiries.remove(&(until, order_id.clone()));
+                        }
+                        order.quantity = *quantity;
+                        order.held_until = Some(*expires_at);
+                        false
+                    }
+                    None => {
+                        self.sale_orders.insert(
+                            order_id.clone(),
+                            SaleOrder {
+                                user_id: user_id.clone(),
+                                quantity: *quantity,
+                                held_until: Some(*expires_at),
+                                sold: false,
+                            },
+                        );
+                        true
+                    }
+                };
                 self.expiries.insert((*expires_at, order_id.clone()));
-                let previous = self.holds.insert(
-                    order_id.clone(),
-                    BuyerHold {
-                        user_id: user_id.clone(),
-                        quantity: *quantity,
-                        expires_at: *expires_at,
-                    },
-                );
-                if let Some(previous) = previous {
-                    self.held_units -= previous.quantity;
-                    self.expiries
-                        .remove(&(previous.expires_at, order_id.clone()));
-                }
                 self.held_units += quantity;
-                *self.bought.entry(user_id.clone()).or_default() += quantity;
-                if !self.order_lines.contains_key(order_id) {
-                    *self.orders.entry(user_id.clone()).or_default() += 1;
+                let buyer = self.buyers.entry(user_id.clone()).or_default();
+                buyer.bought += quantity;
+                if new_order {
+                    buyer.orders += 1;
                 }
-                self.order_lines
-                    .insert(order_id.clone(), (user_id.clone(), *quantity));
             }
             FlashSaleEvent::FlashSaleUnitsSold {
                 order_id, quantity, ..
             } => {
-                self.forget_hold(order_id);
-                self.sold_orders.insert(order_id.clone());
+                self.release_hold(order_id);
+                match self.sale_orders.get_mut(order_id) {
+                    Some(order) => order.sold = true,
+                    // Not in the log's history (a sale is held before it is sold),
+                    // but a state must still know the order is sold.
+                    None => {
+                        self.sale_orders.insert(
+                            order_id.clone(),
+                            SaleOrder {
+                                user_id: String::new(),
+                                quantity: *quantity,
+                                held_until: None,
+                                sold: true,
+                            },
+                        );
+                    }
+                }
                 self.sold += quantity;
             }
             FlashSaleEvent::FlashSaleUnitsReturned {
                 order_id, quantity, ..
             } => {
-                if let Some(hold) = self.forget_hold(order_id) {
-                    if let Some(bought) = self.bought.get_mut(&hold.user_id) {
-                        *bought = bought.saturating_sub(*quantity);
+                if let Some(user_id) = self.release_hold(order_id) {
+                    if let Some(buyer) = self.buyers.get_mut(&user_id) {
+                        buyer.bought = buyer.bought.saturating_sub(*quantity);
                     }
                 }
             }
@@ -84,12 +108,14 @@ impl FlashSale {
 }
 
 impl FlashSale {
-    /// Close an open hold, keeping the counters and the expiry index in step.
-    fn forget_hold(&mut self, order_id: &str) -> Option<BuyerHold> {
-        let hold = self.holds.remove(order_id)?;
-        self.held_units -= hold.quantity;
-        self.expiries
-            .remove(&(hold.expires_at, order_id.to_string()));
-        Some(hold)
+    /// Close the order's open hold, keeping the counter and the expiry index in step:
+    /// the buyer's id when there was one.
+    fn release_hold(&mut self, order_id: &str) -> Option<String> {
+        let order = self.sale_orders.get_mut(order_id)?;
+        let until = order.held_until.take()?;
+        self.held_units -= order.quantity;
+        let user_id = order.user_id.clone();
+        self.expiries.remove(&(until, order_id.to_string()));
+        Some(user_id)
     }
 }

@@ -36,12 +36,24 @@ pub enum FlashSaleStatus {
     Cancelled,
 }
 
-/// Units held for one buyer's order.
+/// One buyer of a sale.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct SaleBuyer {
+    /// Units they hold or bought.
+    pub bought: u64,
+    /// Orders they have had (the next order's id derives from it).
+    pub orders: u64,
+}
+
+/// One order of a sale: whose, how many units, and whether they are held or sold.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BuyerHold {
+pub struct SaleOrder {
     pub user_id: String,
     pub quantity: u64,
-    pub expires_at: DateTime<Utc>,
+    /// While the order's units are held for it: until when.
+    pub held_until: Option<DateTime<Utc>>,
+    /// The order's units are sold.
+    pub sold: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -93,22 +105,18 @@ pub struct FlashSale {
     pub payment_window_seconds: u64,
     pub status: FlashSaleStatus,
     // Persistent maps: the host copies the state once per batch, and a sale's
-    // buyers run to hundreds of thousands, so a copy must cost nothing.
-    /// Open buyer holds by order id.
-    pub holds: OrdMap<String, BuyerHold>,
-    /// Units in `holds`.
+    // buyers run to hundreds of thousands, so a copy must cost nothing. After a
+    // copy every insert copies the nodes on its path, so a purchase touches as few
+    // maps as it can: one per buyer, one per order, and the expiry index.
+    /// Every buyer who has held units, by user id.
+    pub buyers: OrdMap<String, SaleBuyer>,
+    /// Every order of the sale, by order id.
+    pub sale_orders: OrdMap<String, SaleOrder>,
+    /// Units held in open holds.
     pub held_units: u64,
     /// Open holds by when they run out.
     pub expiries: OrdSet<(DateTime<Utc>, String)>,
     pub sold: u64,
-    /// Units each buyer holds or bought.
-    pub bought: OrdMap<String, u64>,
-    /// How many orders each buyer has had (the next order's id derives from it).
-    pub orders: OrdMap<String, u64>,
-    /// What each order of the sale bought: (buyer, quantity).
-    pub order_lines: OrdMap<String, (String, u64)>,
-    /// Orders whose units are sold.
-    pub sold_orders: OrdSet<String>,
 }
 
 impl FlashSale {
@@ -121,14 +129,30 @@ impl FlashSale {
         self.units.saturating_sub(self.sold + self.held())
     }
 
-    /// The buyer's hold still open at `now`, if any: (order id, hold).
+    /// The buyer's hold still open at `now`, if any: (order id, units, until when).
     /// A buyer holds units in one order at a time (a purchase with a hold open buys
     /// nothing more), their latest.
-    pub fn open_hold_of(&self, user_id: &str, now: DateTime<Utc>) -> Option<(String, &BuyerHold)> {
-        let latest = self.orders.get(user_id)?;
-        let order_id = order_id(&self.sale_id, user_id, *latest);
-        let hold = self.holds.get(&order_id)?;
-        (hold.expires_at > now).then_some((order_id, hold))
+    pub fn open_hold_of(
+        &self,
+        user_id: &str,
+        now: DateTime<Utc>,
+    ) -> Option<(String, u64, DateTime<Utc>)> {
+        let latest = self.buyers.get(user_id)?.orders;
+        let order_id = order_id(&self.sale_id, user_id, latest);
+        let order = self.sale_orders.get(&order_id)?;
+        let until = order.held_until.filter(|until| *until > now)?;
+        Some((order_id, order.quantity, until))
+    }
+
+    /// The units held for `order_id`, while they are.
+    fn held_for(&self, order_id: &str) -> Option<u64> {
+        let order = self.sale_orders.get(order_id)?;
+        order.held_until.map(|_| order.quantity)
+    }
+
+    /// What `user_id` holds or bought.
+    fn bought_by(&self, user_id: &str) -> u64 {
+        self.buyers.get(user_id).map_or(0, |buyer| buyer.bought)
     }
 
     /// When the first buyer hold runs out.
@@ -153,12 +177,11 @@ impl FlashSale {
             .iter()
             .take_while(|(at, _)| *at <= now)
             .filter_map(|(_, order_id)| {
-                self.holds
-                    .get(order_id)
-                    .map(|h| FlashSaleEvent::FlashSaleUnitsReturned {
+                self.held_for(order_id)
+                    .map(|quantity| FlashSaleEvent::FlashSaleUnitsReturned {
                         sale_id: self.sale_id.clone(),
                         order_id: order_id.clone(),
-                        quantity: h.quantity,
+                        quantity,
                         reason: "expired".into(),
                     })
             })
@@ -178,12 +201,11 @@ impl FlashSale {
             }
             FlashSaleCommand::Sell { order_id } => self.sell(order_id, now),
             FlashSaleCommand::Return { order_id, reason } => Ok(self
-                .holds
-                .get(order_id)
-                .map(|h| FlashSaleEvent::FlashSaleUnitsReturned {
+                .held_for(order_id)
+                .map(|quantity| FlashSaleEvent::FlashSaleUnitsReturned {
                     sale_id: self.sale_id.clone(),
                     order_id: order_id.clone(),
-                    quantity: h.quantity,
+                    quantity,
                     reason: reason.clone(),
                 })
                 .into_iter()
@@ -309,7 +331,7 @@ impl FlashSale {
                 detail,
             ));
         }
-        let bought = self.bought.get(user_id).copied().unwrap_or(0);
+        let bought = self.bought_by(user_id);
         if bought.saturating_add(quantity) > self.per_user_limit {
             return Err(DomainError::new(
                 ErrorKind::Forbidden,
@@ -328,7 +350,7 @@ impl FlashSale {
         if remaining < quantity {
             return Err(self.none_left(quantity, remaining, now));
         }
-        let order_number = self.orders.get(user_id).copied().unwrap_or(0) + 1;
+        let order_number = self.buyers.get(user_id).map_or(0, |buyer| buyer.orders) + 1;
         events.push(FlashSaleEvent::FlashSaleUnitsHeld {
             sale_id: self.sale_id.clone(),
             order_id: order_id(&self.sale_id, user_id, order_number),
@@ -372,17 +394,19 @@ impl FlashSale {
     }
 
     fn sell(&self, order_id: &str, now: DateTime<Utc>) -> Result<Vec<FlashSaleEvent>, DomainError> {
-        if self.sold_orders.contains(order_id) {
+        let order = self.sale_orders.get(order_id);
+        if order.is_some_and(|order| order.sold) {
             return Ok(vec![]);
         }
-        if let Some(hold) = self.holds.get(order_id) {
+        if let Some(quantity) = self.held_for(order_id) {
             return Ok(vec![FlashSaleEvent::FlashSaleUnitsSold {
                 sale_id: self.sale_id.clone(),
                 order_id: order_id.to_string(),
-                quantity: hold.quantity,
+                quantity,
             }]);
         }
-        let Some((user_id, quantity)) = self.order_lines.get(order_id).cloned() else {
+        let Some((user_id, quantity)) = order.map(|order| (order.user_id.clone(), order.quantity))
+        else {
             return Err(DomainError::new(
                 ErrorKind::NotFound,
                 crate::Refusal::UnknownFlashOrder,
@@ -400,7 +424,7 @@ impl FlashSale {
             ));
         }
         // The buyer may have bought again meanwhile: the limit still holds.
-        let bought = self.bought.get(&user_id).copied().unwrap_or(0);
+        let bought = self.bought_by(&user_id);
         if bought.saturating_add(quantity) > self.per_user_limit {
             return Err(DomainError::new(
                 ErrorKind::Conflict,

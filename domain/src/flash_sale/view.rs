@@ -54,9 +54,7 @@ impl crate::Hosted for FlashSale {
     fn view_for(&self, command: &FlashSaleCommand, now: DateTime<Utc>) -> FlashSaleView {
         let mut view = self.view();
         if let FlashSaleCommand::Purchase { user_id, .. } = command {
-            view.purchase = self
-                .open_hold_of(user_id, now)
-                .map(|(order_id, hold)| (order_id.clone(), hold.quantity, hold.expires_at));
+            view.purchase = self.open_hold_of(user_id, now);
         }
         view
     }

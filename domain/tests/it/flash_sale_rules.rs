@@ -295,7 +295,7 @@ proptest! {
                 }
             }
             prop_assert!(sale.sold + sale.held() <= sale.units);
-            for bought in sale.bought.values() {
+            for bought in sale.buyers.values().map(|buyer| &buyer.bought) {
                 prop_assert!(*bought <= sale.per_user_limit);
             }
         }

@@ -44,6 +44,8 @@ impl<A: Hosted> Decided<A> {
                     .map(|events| (events, next.view_for(command, now))),
                 None => Ok((Vec::new(), next.view())),
             };
+            // Two steps: the view is not `Sync`, so no borrow of it may live
+            // across the await.
             let creating = match (&decision, &job.command, companion) {
                 (Ok((events, view)), Some(command), Some(companion)) if !events.is_empty() => {
                     let keyed = job.companion_key.as_deref();

@@ -90,8 +90,9 @@ impl FlashSale {
             FlashSaleEvent::FlashSaleUnitsReturned {
                 order_id, quantity, ..
             } => {
-                if let Some(user_id) = self.release_hold(order_id) {
-                    if let Some(buyer) = self.buyers.get_mut(&user_id) {
+                if self.release_hold(order_id) {
+                    let user_id = self.sale_orders.get(order_id).map(|o| &o.user_id);
+                    if let Some(buyer) = user_id.and_then(|user| self.buyers.get_mut(user)) {
                         buyer.bought = buyer.bought.saturating_sub(*quantity);
                     }
                 }
@@ -108,14 +109,17 @@ impl FlashSale {
 }
 
 impl FlashSale {
-    /// Close the order's open hold, keeping the counter and the expiry index in step:
-    /// the buyer's id when there was one.
-    fn release_hold(&mut self, order_id: &str) -> Option<String> {
-        let order = self.sale_orders.get_mut(order_id)?;
-        let until = order.held_until.take()?;
+    /// Close the order's open hold, keeping the counter and the expiry index in step;
+    /// whether there was one.
+    fn release_hold(&mut self, order_id: &str) -> bool {
+        let Some(order) = self.sale_orders.get_mut(order_id) else {
+            return false;
+        };
+        let Some(until) = order.held_until.take() else {
+            return false;
+        };
         self.held_units -= order.quantity;
-        let user_id = order.user_id.clone();
         self.expiries.remove(&(until, order_id.to_string()));
-        Some(user_id)
+        true
     }
 }

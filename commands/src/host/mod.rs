@@ -339,20 +339,15 @@ impl<A: Hosted> AggregateHost<A> {
             Ok(live) => return live,
             Err(new) => new,
         };
-        let owner = Owner::<A> {
-            id: id.to_string(),
+        let owner = Owner::<A>::new(
+            id,
             generation,
-            shared: self.shared.clone(),
-            owners: self.owners.clone(),
-            changes: self.changes.clone(),
-            state: A::default(),
-            sequence: 0,
-            synced: None,
-            stale: !likely_new,
-            snapshotting: Default::default(),
-            last_snapshot: None,
-            companion: self.companion.clone(),
-        };
+            self.shared.clone(),
+            self.owners.clone(),
+            self.changes.clone(),
+            !likely_new,
+            self.companion.clone(),
+        );
         tokio::spawn(owner.run(queue));
         sender
     }

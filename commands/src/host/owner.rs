@@ -56,7 +56,7 @@ enum Landed<A: Hosted> {
 
 /// What starting a decided batch came to.
 enum Launch<A: Hosted> {
-    InFlight(InFlight<A>),
+    InFlight(Box<InFlight<A>>),
     /// Every job is answered (nothing to write, or the committer is gone).
     Answered,
     /// The log had moved on under a batch that writes nothing: decide it again.
@@ -66,28 +66,60 @@ enum Launch<A: Hosted> {
 /// What woke an owner with a batch in flight.
 enum Wake<A: Hosted> {
     Landed(Result<CommitResult, oneshot::error::RecvError>),
-    Queued(Option<Job<A>>),
+    Queued(Option<Queued<A>>),
 }
 
 impl<A: Hosted> Owner<A> {
+    /// The owner of aggregate `id`, its state not loaded yet (`stale`: the log may
+    /// hold events of it, so the first command reads them).
+    pub(super) fn new(
+        id: &str,
+        generation: u64,
+        shared: Arc<HostContext>,
+        owners: OwnerMap<A>,
+        changes: Arc<ChangeFeed>,
+        stale: bool,
+        companion: Option<Arc<dyn Companion<A>>>,
+    ) -> Self {
+        Self {
+            id: id.to_string(),
+            generation,
+            shared,
+            owners,
+            changes,
+            state: A::default(),
+            sequence: 0,
+            synced: None,
+            stale,
+            snapshotting: Default::default(),
+            last_snapshot: None,
+            companion,
+        }
+    }
+
+    /// The owner's loop. Most of its life an owner waits for a command (an order
+    /// waits for its payment for minutes), and its task's size is that of the largest
+    /// step of this loop: so every step that does work runs in a box of its own,
+    /// allocated while it runs, and a waiting owner costs a few hundred bytes, not
+    /// the kilobytes of a decide-commit round's futures (store reads, the committer).
     pub(super) async fn run(mut self, mut queue: mpsc::Receiver<Queued<A>>) {
-        let mut flight: Option<InFlight<A>> = None;
+        let mut flight: Option<Box<InFlight<A>>> = None;
         loop {
             let Some(mut current) = flight.take() else {
                 let first = match tokio::time::timeout(IDLE_EVICTION, queue.recv()).await {
-                    Ok(Some(job)) => *job,
+                    Ok(Some(job)) => job,
                     Ok(None) => return,
                     Err(_idle) => {
-                        self.evict(&mut queue).await;
+                        Box::pin(self.evict(&mut queue)).await;
                         return;
                     }
                 };
                 let jobs = drain(first, &mut queue);
-                flight = self.launch(jobs, None, 1).await;
+                flight = Box::pin(self.launch(jobs, None, 1)).await;
                 // An aggregate with no events (a lookup of an unknown id) is not worth
                 // keeping in memory: lookups of made-up ids must not pile up owners.
                 if flight.is_none() && self.sequence == 0 && !self.stale {
-                    self.evict(&mut queue).await;
+                    Box::pin(self.evict(&mut queue)).await;
                     return;
                 }
                 continue;
@@ -95,25 +127,25 @@ impl<A: Hosted> Owner<A> {
             let wake = tokio::select! {
                 biased;
                 result = &mut current.result => Wake::Landed(result),
-                job = queue.recv() => Wake::Queued(job.map(|job| *job)),
+                job = queue.recv() => Wake::Queued(job),
             };
             flight = match wake {
-                Wake::Landed(result) => self.land_and_retry(current, result).await,
+                Wake::Landed(result) => Box::pin(self.land_and_retry(current, result)).await,
                 Wake::Queued(Some(first)) => {
                     let (jobs, ahead, result) =
-                        self.gather_ahead(&mut current, first, &mut queue).await;
-                    match self.land(current, result).await {
-                        Landed::Committed => self.launch(jobs, Some(ahead), 1).await,
-                        Landed::Failed => self.launch(jobs, None, 1).await,
+                        Box::pin(self.gather_ahead(&mut current, first, &mut queue)).await;
+                    match Box::pin(self.land(current, result)).await {
+                        Landed::Committed => Box::pin(self.launch(jobs, Some(ahead), 1)).await,
+                        Landed::Failed => Box::pin(self.launch(jobs, None, 1)).await,
                         Landed::Conflict(mut retry, attempt) => {
                             retry.extend(jobs);
-                            self.launch(retry, None, attempt + 1).await
+                            Box::pin(self.launch(retry, None, attempt + 1)).await
                         }
                     }
                 }
                 // Every handle is gone: finish what is in flight and stop.
                 Wake::Queued(None) => {
-                    self.finish(Some(current)).await;
+                    Box::pin(self.finish(Some(current))).await;
                     return;
                 }
             };
@@ -143,7 +175,7 @@ impl<A: Hosted> Owner<A> {
     }
 
     /// Wait for the batch in flight, and its retries, one after another.
-    async fn finish(&mut self, mut flight: Option<InFlight<A>>) {
+    async fn finish(&mut self, mut flight: Option<Box<InFlight<A>>>) {
         while let Some(mut current) = flight {
             let result = (&mut current.result).await;
             flight = self.land_and_retry(current, result).await;
@@ -158,7 +190,7 @@ impl<A: Hosted> Owner<A> {
         mut jobs: Vec<Job<A>>,
         mut decided: Option<Decided<A>>,
         mut attempt: usize,
-    ) -> Option<InFlight<A>> {
+    ) -> Option<Box<InFlight<A>>> {
         loop {
             if jobs.is_empty() {
                 return None;
@@ -232,12 +264,12 @@ impl<A: Hosted> Owner<A> {
         }
         let (batch, linked) = decided.to_append(&jobs, &self.id, self.sequence);
         match self.shared.committer.submit(batch, linked).await {
-            Ok(result) => Launch::InFlight(InFlight {
+            Ok(result) => Launch::InFlight(Box::new(InFlight {
                 jobs,
                 decided,
                 attempt,
                 result,
-            }),
+            })),
             Err(error) => {
                 fail_all(jobs, &error);
                 Launch::Answered
@@ -253,7 +285,7 @@ impl<A: Hosted> Owner<A> {
     async fn gather_ahead(
         &self,
         current: &mut InFlight<A>,
-        first: Job<A>,
+        first: Queued<A>,
         queue: &mut mpsc::Receiver<Queued<A>>,
     ) -> (
         Vec<Job<A>>,
@@ -279,7 +311,7 @@ impl<A: Hosted> Owner<A> {
             };
             // A refusal here is answered with the batch: whether it holds if the
             // batch in flight fails depends on the jobs decided before it too.
-            let more = drain(*job, queue);
+            let more = drain(job, queue);
             let (more, decided) = self.decide_ahead(&ahead.next, more, false).await;
             jobs.extend(more);
             ahead.extend(decided);
@@ -326,9 +358,9 @@ impl<A: Hosted> Owner<A> {
     /// [`land`](Self::land) a batch, and start its jobs again after a conflict.
     async fn land_and_retry(
         &mut self,
-        flight: InFlight<A>,
+        flight: Box<InFlight<A>>,
         result: Result<CommitResult, oneshot::error::RecvError>,
-    ) -> Option<InFlight<A>> {
+    ) -> Option<Box<InFlight<A>>> {
         match self.land(flight, result).await {
             Landed::Committed | Landed::Failed => None,
             Landed::Conflict(jobs, attempt) => self.launch(jobs, None, attempt + 1).await,
@@ -339,7 +371,7 @@ impl<A: Hosted> Owner<A> {
     /// jobs when it committed.
     async fn land(
         &mut self,
-        flight: InFlight<A>,
+        flight: Box<InFlight<A>>,
         result: Result<CommitResult, oneshot::error::RecvError>,
     ) -> Landed<A> {
         let InFlight {
@@ -347,7 +379,7 @@ impl<A: Hosted> Owner<A> {
             mut decided,
             attempt,
             ..
-        } = flight;
+        } = *flight;
         let result = result
             .unwrap_or_else(|_| Err(StoreError::Commit("the committer dropped the batch".into())));
         match result {
@@ -515,8 +547,8 @@ pub(super) async fn answer_done<A: Hosted>(
 }
 
 /// `first` and whatever else is queued behind it, up to a batch's size.
-fn drain<A: Hosted>(first: Job<A>, queue: &mut mpsc::Receiver<Queued<A>>) -> Vec<Job<A>> {
-    let mut jobs = vec![first];
+fn drain<A: Hosted>(first: Queued<A>, queue: &mut mpsc::Receiver<Queued<A>>) -> Vec<Job<A>> {
+    let mut jobs = vec![*first];
     while jobs.len() < MAX_COMMANDS_PER_BATCH {
         match queue.try_recv() {
             Ok(job) => jobs.push(*job),

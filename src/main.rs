@@ -18,6 +18,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 const EXIT_GRACE: Duration = Duration::from_secs(5);
 
 fn main() {
+    app::server::disable_transparent_huge_pages();
     let runtime = tokio::runtime::Runtime::new().expect("the tokio runtime starts");
     let result = runtime.block_on(cli::run());
     runtime.shutdown_timeout(EXIT_GRACE);

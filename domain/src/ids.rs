@@ -26,6 +26,20 @@ pub fn flash_order_id(sale_id: &str, user_id: &str, n: u64) -> String {
     format!("flash:{sale_id}.{n}.{user_id}")
 }
 
+/// The buyer and number a flash order id of `sale_id` names, if it is one: the
+/// inverse of [`flash_order_id`] (a number is written without leading zeros).
+pub fn parse_flash_order_id<'a>(sale_id: &str, order_id: &'a str) -> Option<(&'a str, u64)> {
+    let rest = order_id
+        .strip_prefix("flash:")?
+        .strip_prefix(sale_id)?
+        .strip_prefix('.')?;
+    let (n, user_id) = rest.split_once('.')?;
+    if n.starts_with('0') || !n.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some((user_id, n.parse().ok()?))
+}
+
 /// The order a stay is paid through. Stay ids are a listing's own, so the listing's
 /// id is part of it (after its length: ids may hold the `.` that joins them).
 pub fn stay_order_id(listing_id: &str, stay_id: &str) -> String {
@@ -74,6 +88,23 @@ mod tests {
         ] {
             assert!(is_well_formed_derived(&id), "{id}");
             assert!(is_derived(&id));
+        }
+    }
+
+    #[test]
+    fn a_flash_order_id_reads_back_as_its_buyer_and_number() {
+        for (sale, user, n) in [("s", "u", 1), ("s.1", "u.2.3", 12), ("s", "", u64::MAX)] {
+            let id = flash_order_id(sale, user, n);
+            assert_eq!(parse_flash_order_id(sale, &id), Some((user, n)), "{id}");
+        }
+        for id in [
+            "flash:s.01.u",
+            "flash:s..u",
+            "flash:s.1",
+            "flash:t.1.u",
+            "order-1",
+        ] {
+            assert_eq!(parse_flash_order_id("s", id), None, "{id}");
         }
     }
 

@@ -34,53 +34,52 @@ impl FlashSale {
                 expires_at,
                 ..
             } => {
-                let new_order = match self.sale_orders.get_mut(order_id) {
-                    Some(order) => {
-                        if let Some(until) = order.held_until.take() {
-                            self.held_units -= order.quantity;
-                            self.expiries.remove(&(until, order_id.clone()));
-                        }
-                        order.quantity = *quantity;
-                        order.held_until = Some(*expires_at);
-                        false
-                    }
-                    None => {
-                        self.sale_orders.insert(
-                            order_id.clone(),
-                            SaleOrder {
-                                user_id: user_id.clone(),
-                                quantity: *quantity,
-                                held_until: Some(*expires_at),
-                                sold: false,
-                            },
-                        );
-                        true
-                    }
+                let order = SaleOrder {
+                    quantity: *quantity,
+                    held_until: Some(*expires_at),
+                    sold: false,
                 };
-                self.expiries.insert((*expires_at, order_id.clone()));
-                self.held_units += quantity;
-                let buyer = self.buyers.entry(user_id.clone()).or_default();
-                buyer.bought += quantity;
-                if new_order {
-                    buyer.orders += 1;
+                // Held again (paid after its units went back): the same order.
+                let held_again = self.order_mut(order_id).map(|held| {
+                    let released = held.held_until.map(|until| (until, held.quantity));
+                    *held = SaleOrder {
+                        sold: held.sold,
+                        ..order
+                    };
+                    released
+                });
+                match held_again {
+                    Some(released) => {
+                        if let Some((until, units)) = released {
+                            self.held_units -= units;
+                            self.expiries.remove(&(until, Arc::from(order_id.as_str())));
+                        }
+                        self.buyer_mut(user_id).bought += quantity;
+                    }
+                    None => self.add_order(order_id, user_id, order),
                 }
+                self.expiries
+                    .insert((*expires_at, Arc::from(order_id.as_str())));
+                self.held_units += quantity;
             }
             FlashSaleEvent::FlashSaleUnitsSold {
                 order_id, quantity, ..
             } => {
                 self.release_hold(order_id);
-                match self.sale_orders.get_mut(order_id) {
+                match self.order_mut(order_id) {
                     Some(order) => order.sold = true,
                     // Not in the log's history (a sale is held before it is sold),
                     // but a state must still know the order is sold.
                     None => {
-                        self.sale_orders.insert(
-                            order_id.clone(),
-                            SaleOrder {
-                                user_id: String::new(),
-                                quantity: *quantity,
-                                held_until: None,
-                                sold: true,
+                        self.earlier_orders.insert(
+                            Arc::from(order_id.as_str()),
+                            EarlierOrder {
+                                user_id: Arc::from(""),
+                                order: SaleOrder {
+                                    quantity: *quantity,
+                                    held_until: None,
+                                    sold: true,
+                                },
                             },
                         );
                     }
@@ -91,8 +90,8 @@ impl FlashSale {
                 order_id, quantity, ..
             } => {
                 if self.release_hold(order_id) {
-                    let user_id = self.sale_orders.get(order_id).map(|o| &o.user_id);
-                    if let Some(buyer) = user_id.and_then(|user| self.buyers.get_mut(user)) {
+                    let user_id = self.order(order_id).map(|(user_id, _)| user_id);
+                    if let Some(buyer) = user_id.and_then(|user| self.buyers.get_mut(&*user)) {
                         buyer.bought = buyer.bought.saturating_sub(*quantity);
                     }
                 }
@@ -112,14 +111,60 @@ impl FlashSale {
     /// Close the order's open hold, keeping the counter and the expiry index in step;
     /// whether there was one.
     fn release_hold(&mut self, order_id: &str) -> bool {
-        let Some(order) = self.sale_orders.get_mut(order_id) else {
+        let Some(order) = self.order_mut(order_id) else {
             return false;
         };
         let Some(until) = order.held_until.take() else {
             return false;
         };
-        self.held_units -= order.quantity;
-        self.expiries.remove(&(until, order_id.to_string()));
+        let units = order.quantity;
+        self.held_units -= units;
+        self.expiries.remove(&(until, Arc::from(order_id)));
         true
+    }
+
+    /// The buyer's entry, made if they are new.
+    fn buyer_mut(&mut self, user_id: &str) -> &mut SaleBuyer {
+        if !self.buyers.contains_key(user_id) {
+            self.buyers.insert(Arc::from(user_id), SaleBuyer::default());
+        }
+        self.buyers.get_mut(user_id).expect("just made")
+    }
+
+    /// A new order of `user_id`'s: their latest from now on, the one before it kept
+    /// among the earlier orders.
+    fn add_order(&mut self, order_id: &str, user_id: &str, order: SaleOrder) {
+        let sale_id = self.sale_id.clone();
+        let buyer = self.buyer_mut(user_id);
+        buyer.bought += order.quantity;
+        buyer.orders += 1;
+        let number = buyer.orders;
+        // Only an id this sale derives for the buyer's next order is found from the
+        // buyer; any other is looked up by itself.
+        let derived =
+            crate::ids::parse_flash_order_id(&sale_id, order_id) == Some((user_id, number));
+        let before = match derived {
+            true => buyer.latest.replace(order),
+            false => buyer.latest.take(),
+        };
+        let user = Arc::<str>::from(user_id);
+        if let Some(before) = before {
+            self.earlier_orders.insert(
+                Arc::from(crate::ids::flash_order_id(&sale_id, user_id, number - 1)),
+                EarlierOrder {
+                    user_id: user.clone(),
+                    order: before,
+                },
+            );
+        }
+        if !derived {
+            self.earlier_orders.insert(
+                Arc::from(order_id),
+                EarlierOrder {
+                    user_id: user,
+                    order,
+                },
+            );
+        }
     }
 }

@@ -6,6 +6,8 @@
 //! to the sale for the next buyer, never to general stock. A purchase retried by the
 //! same buyer finds their open hold and buys nothing more.
 
+use std::sync::Arc;
+
 use imbl::{OrdMap, OrdSet};
 
 use chrono::{DateTime, Duration, Utc};
@@ -36,24 +38,34 @@ pub enum FlashSaleStatus {
     Cancelled,
 }
 
-/// One buyer of a sale.
+/// One buyer of a sale, with their latest order. A buyer holds units in one order
+/// at a time, their latest, so a purchase changes this one entry.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct SaleBuyer {
     /// Units they hold or bought.
     pub bought: u64,
-    /// Orders they have had (the next order's id derives from it).
+    /// Orders they have had (the latest's id derives from it).
     pub orders: u64,
+    /// Their order number `orders`, unless its id is not one this sale derives.
+    pub latest: Option<SaleOrder>,
 }
 
-/// One order of a sale: whose, how many units, and whether they are held or sold.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One order of a sale: how many units, and whether they are held or sold.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct SaleOrder {
-    pub user_id: String,
     pub quantity: u64,
     /// While the order's units are held for it: until when.
     pub held_until: Option<DateTime<Utc>>,
     /// The order's units are sold.
     pub sold: bool,
+}
+
+/// An order that is not its buyer's latest (they ordered again after its units
+/// went back), with whose it is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EarlierOrder {
+    pub user_id: Arc<str>,
+    pub order: SaleOrder,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -107,15 +119,16 @@ pub struct FlashSale {
     // Persistent maps: the host copies the state once per batch, and a sale's
     // buyers run to hundreds of thousands, so a copy must cost nothing. After a
     // copy every insert copies the nodes on its path, so a purchase touches as few
-    // maps as it can: one per buyer, one per order, and the expiry index.
-    /// Every buyer who has held units, by user id.
-    pub buyers: OrdMap<String, SaleBuyer>,
-    /// Every order of the sale, by order id.
-    pub sale_orders: OrdMap<String, SaleOrder>,
+    // maps as it can (its buyer's entry, and the expiry index at its end), and the
+    // keys are shared strings: copying a node copies pointers, not strings.
+    /// Every buyer who has held units, by user id, with their latest order.
+    pub buyers: OrdMap<Arc<str>, SaleBuyer>,
+    /// Orders other than their buyer's latest, by order id.
+    pub earlier_orders: OrdMap<Arc<str>, EarlierOrder>,
     /// Units held in open holds.
     pub held_units: u64,
-    /// Open holds by when they run out.
-    pub expiries: OrdSet<(DateTime<Utc>, String)>,
+    /// Open holds by when they run out, with their order ids.
+    pub expiries: OrdSet<(DateTime<Utc>, Arc<str>)>,
     pub sold: u64,
 }
 
@@ -137,16 +150,46 @@ impl FlashSale {
         user_id: &str,
         now: DateTime<Utc>,
     ) -> Option<(String, u64, DateTime<Utc>)> {
-        let latest = self.buyers.get(user_id)?.orders;
-        let order_id = order_id(&self.sale_id, user_id, latest);
-        let order = self.sale_orders.get(&order_id)?;
+        let buyer = self.buyers.get(user_id)?;
+        let order = buyer.latest?;
         let until = order.held_until.filter(|until| *until > now)?;
-        Some((order_id, order.quantity, until))
+        Some((
+            order_id(&self.sale_id, user_id, buyer.orders),
+            order.quantity,
+            until,
+        ))
+    }
+
+    /// An order of the sale and whose it is.
+    fn order(&self, order_id: &str) -> Option<(Arc<str>, SaleOrder)> {
+        if let Some((user_id, n)) = crate::ids::parse_flash_order_id(&self.sale_id, order_id) {
+            if let Some((user_id, buyer)) = self.buyers.get_key_value(user_id) {
+                if let (true, Some(latest)) = (buyer.orders == n, buyer.latest) {
+                    return Some((user_id.clone(), latest));
+                }
+            }
+        }
+        let earlier = self.earlier_orders.get(order_id)?;
+        Some((earlier.user_id.clone(), earlier.order))
+    }
+
+    /// An order of the sale, to change.
+    fn order_mut(&mut self, order_id: &str) -> Option<&mut SaleOrder> {
+        let latest_of =
+            crate::ids::parse_flash_order_id(&self.sale_id, order_id).filter(|(user_id, n)| {
+                self.buyers
+                    .get(*user_id)
+                    .is_some_and(|buyer| buyer.orders == *n && buyer.latest.is_some())
+            });
+        match latest_of {
+            Some((user_id, _)) => self.buyers.get_mut(user_id)?.latest.as_mut(),
+            None => Some(&mut self.earlier_orders.get_mut(order_id)?.order),
+        }
     }
 
     /// The units held for `order_id`, while they are.
     fn held_for(&self, order_id: &str) -> Option<u64> {
-        let order = self.sale_orders.get(order_id)?;
+        let (_, order) = self.order(order_id)?;
         order.held_until.map(|_| order.quantity)
     }
 
@@ -180,7 +223,7 @@ impl FlashSale {
                 self.held_for(order_id)
                     .map(|quantity| FlashSaleEvent::FlashSaleUnitsReturned {
                         sale_id: self.sale_id.clone(),
-                        order_id: order_id.clone(),
+                        order_id: order_id.to_string(),
                         quantity,
                         reason: "expired".into(),
                     })
@@ -394,8 +437,8 @@ impl FlashSale {
     }
 
     fn sell(&self, order_id: &str, now: DateTime<Utc>) -> Result<Vec<FlashSaleEvent>, DomainError> {
-        let order = self.sale_orders.get(order_id);
-        if order.is_some_and(|order| order.sold) {
+        let order = self.order(order_id);
+        if order.as_ref().is_some_and(|(_, order)| order.sold) {
             return Ok(vec![]);
         }
         if let Some(quantity) = self.held_for(order_id) {
@@ -405,7 +448,7 @@ impl FlashSale {
                 quantity,
             }]);
         }
-        let Some((user_id, quantity)) = order.map(|order| (order.user_id.clone(), order.quantity))
+        let Some((user_id, quantity)) = order.map(|(user_id, order)| (user_id, order.quantity))
         else {
             return Err(DomainError::new(
                 ErrorKind::NotFound,
@@ -435,7 +478,7 @@ impl FlashSale {
         events.push(FlashSaleEvent::FlashSaleUnitsHeld {
             sale_id: self.sale_id.clone(),
             order_id: order_id.to_string(),
-            user_id,
+            user_id: user_id.to_string(),
             quantity,
             expires_at: now,
         });

@@ -253,6 +253,72 @@ fn a_late_payment_takes_its_units_again_only_if_they_are_still_there() {
 }
 
 #[test]
+fn an_earlier_order_paid_late_is_sold_beside_the_buyer_s_new_hold() {
+    let at = start() + Duration::minutes(1);
+    let first = "flash:drop-1.1.ada";
+    let given = vec![
+        scheduled(3, 2),
+        held("ada", 1, 1, at),
+        FlashSaleEvent::FlashSaleUnitsReturned {
+            sale_id: "drop-1".into(),
+            order_id: first.into(),
+            quantity: 1,
+            reason: "payment_failed".into(),
+        },
+        held("ada", 2, 1, at + Duration::seconds(10)),
+    ];
+    let paid = at + Duration::seconds(200);
+    let sold_late = vec![
+        FlashSaleEvent::FlashSaleUnitsHeld {
+            sale_id: "drop-1".into(),
+            order_id: first.into(),
+            user_id: "ada".into(),
+            quantity: 1,
+            expires_at: paid,
+        },
+        FlashSaleEvent::FlashSaleUnitsSold {
+            sale_id: "drop-1".into(),
+            order_id: first.into(),
+            quantity: 1,
+        },
+    ];
+    sales_at(paid)
+        .given(given.clone())
+        .when(FlashSaleCommand::Sell {
+            order_id: first.into(),
+        })
+        .then_expect_events(sold_late.clone());
+
+    let mut sale = FlashSale::default();
+    for event in given.iter().chain(&sold_late) {
+        sale.apply_event(event);
+    }
+    let (open, units, _) = sale.open_hold_of("ada", paid).expect("the new hold");
+    assert_eq!((open.as_str(), units), ("flash:drop-1.2.ada", 1));
+    assert_eq!((sale.sold, sale.held(), sale.remaining()), (1, 1, 1));
+    let after: Vec<_> = given.into_iter().chain(sold_late).collect();
+    sales_at(paid)
+        .given(after.clone())
+        .when(FlashSaleCommand::Sell {
+            order_id: first.into(),
+        })
+        .then_expect_events(vec![]);
+    // The sold unit still counts against the limit once the new hold goes back.
+    let returned_second = FlashSaleEvent::FlashSaleUnitsReturned {
+        sale_id: "drop-1".into(),
+        order_id: "flash:drop-1.2.ada".into(),
+        quantity: 1,
+        reason: "payment_failed".into(),
+    };
+    let error = refusal(
+        after.into_iter().chain([returned_second]).collect(),
+        purchase("ada", 2),
+        paid,
+    );
+    assert_eq!(error.code, "purchase_limit");
+}
+
+#[test]
 fn the_sale_ends_after_its_window_with_what_is_unsold() {
     let at = start() + Duration::minutes(1);
     sales_at(start() + Duration::hours(1))

@@ -355,8 +355,10 @@ impl FlashSale {
         v.id("user_id", user_id);
         v.quantity("quantity", quantity);
         v.finish()?;
+        let buyer = self.buyers.get(user_id).copied().unwrap_or_default();
         // A retry of a purchase that holds units answers with that hold.
-        if self.open_hold_of(user_id, now).is_some() {
+        let holds = buyer.latest.and_then(|order| order.held_until);
+        if holds.is_some_and(|until| until > now) {
             return Ok(vec![]);
         }
         if !self.open_at(now) {
@@ -374,7 +376,7 @@ impl FlashSale {
                 detail,
             ));
         }
-        let bought = self.bought_by(user_id);
+        let bought = buyer.bought;
         if bought.saturating_add(quantity) > self.per_user_limit {
             return Err(DomainError::new(
                 ErrorKind::Forbidden,
@@ -393,7 +395,7 @@ impl FlashSale {
         if remaining < quantity {
             return Err(self.none_left(quantity, remaining, now));
         }
-        let order_number = self.buyers.get(user_id).map_or(0, |buyer| buyer.orders) + 1;
+        let order_number = buyer.orders + 1;
         events.push(FlashSaleEvent::FlashSaleUnitsHeld {
             sale_id: self.sale_id.clone(),
             order_id: order_id(&self.sale_id, user_id, order_number),

@@ -114,7 +114,7 @@ impl<A: Hosted> Owner<A> {
                         return;
                     }
                 };
-                let jobs = drain(first, &mut queue);
+                let jobs = drain(*first, &mut queue);
                 flight = Box::pin(self.launch(jobs, None, 1)).await;
                 // An aggregate with no events (a lookup of an unknown id) is not worth
                 // keeping in memory: lookups of made-up ids must not pile up owners.
@@ -292,7 +292,7 @@ impl<A: Hosted> Owner<A> {
         Decided<A>,
         Result<CommitResult, oneshot::error::RecvError>,
     ) {
-        let first = drain(first, queue);
+        let first = drain(*first, queue);
         let (mut jobs, mut ahead) = self.decide_ahead(&current.decided.next, first, true).await;
         loop {
             let more = if jobs.len() >= MAX_COMMANDS_PER_BATCH {
@@ -311,7 +311,7 @@ impl<A: Hosted> Owner<A> {
             };
             // A refusal here is answered with the batch: whether it holds if the
             // batch in flight fails depends on the jobs decided before it too.
-            let more = drain(job, queue);
+            let more = drain(*job, queue);
             let (more, decided) = self.decide_ahead(&ahead.next, more, false).await;
             jobs.extend(more);
             ahead.extend(decided);
@@ -547,8 +547,8 @@ pub(super) async fn answer_done<A: Hosted>(
 }
 
 /// `first` and whatever else is queued behind it, up to a batch's size.
-fn drain<A: Hosted>(first: Queued<A>, queue: &mut mpsc::Receiver<Queued<A>>) -> Vec<Job<A>> {
-    let mut jobs = vec![*first];
+fn drain<A: Hosted>(first: Job<A>, queue: &mut mpsc::Receiver<Queued<A>>) -> Vec<Job<A>> {
+    let mut jobs = vec![first];
     while jobs.len() < MAX_COMMANDS_PER_BATCH {
         match queue.try_recv() {
             Ok(job) => jobs.push(*job),

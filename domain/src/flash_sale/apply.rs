@@ -134,15 +134,25 @@ impl FlashSale {
     /// A new order of `user_id`'s: their latest from now on, the one before it kept
     /// among the earlier orders.
     fn add_order(&mut self, order_id: &str, user_id: &str, order: SaleOrder) {
-        let sale_id = self.sale_id.clone();
-        let buyer = self.buyer_mut(user_id);
-        buyer.bought += order.quantity;
-        buyer.orders += 1;
-        let number = buyer.orders;
+        let number = self.buyers.get(user_id).map_or(0, |buyer| buyer.orders) + 1;
         // Only an id this sale derives for the buyer's next order is found from the
         // buyer; any other is looked up by itself.
         let derived =
-            crate::ids::parse_flash_order_id(&sale_id, order_id) == Some((user_id, number));
+            crate::ids::parse_flash_order_id(&self.sale_id, order_id) == Some((user_id, number));
+        if number == 1 && derived {
+            // A sale's usual purchase: a new buyer, one insert.
+            let buyer = SaleBuyer {
+                bought: order.quantity,
+                orders: 1,
+                latest: Some(order),
+            };
+            self.buyers.insert(Arc::from(user_id), buyer);
+            return;
+        }
+        let sale_id = self.sale_id.clone();
+        let buyer = self.buyer_mut(user_id);
+        buyer.bought += order.quantity;
+        buyer.orders = number;
         let before = match derived {
             true => buyer.latest.replace(order),
             false => buyer.latest.take(),

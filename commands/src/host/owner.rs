@@ -100,8 +100,9 @@ impl<A: Hosted> Owner<A> {
     /// The owner's loop. Most of its life an owner waits for a command (an order
     /// waits for its payment for minutes), and its task's size is that of the largest
     /// step of this loop: so every step that does work runs in a box of its own,
-    /// allocated while it runs, and a waiting owner costs a few hundred bytes, not
-    /// the kilobytes of a decide-commit round's futures (store reads, the committer).
+    /// allocated while it runs, and a waiting owner costs its own fields and little
+    /// more, not the kilobytes of a decide-commit round's futures (store reads, the
+    /// committer).
     pub(super) async fn run(mut self, mut queue: mpsc::Receiver<Queued<A>>) {
         let mut flight: Option<Box<InFlight<A>>> = None;
         loop {

@@ -50,6 +50,15 @@ pub struct SaleBuyer {
     pub latest: Option<SaleOrder>,
 }
 
+impl SaleBuyer {
+    /// The units their latest order holds at `now`, and until when.
+    fn open_hold(&self, now: DateTime<Utc>) -> Option<(u64, DateTime<Utc>)> {
+        let order = self.latest?;
+        let until = order.held_until.filter(|until| *until > now)?;
+        Some((order.quantity, until))
+    }
+}
+
 /// One order of a sale: how many units, and whether they are held or sold.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct SaleOrder {
@@ -151,11 +160,10 @@ impl FlashSale {
         now: DateTime<Utc>,
     ) -> Option<(String, u64, DateTime<Utc>)> {
         let buyer = self.buyers.get(user_id)?;
-        let order = buyer.latest?;
-        let until = order.held_until.filter(|until| *until > now)?;
+        let (quantity, until) = buyer.open_hold(now)?;
         Some((
             order_id(&self.sale_id, user_id, buyer.orders),
-            order.quantity,
+            quantity,
             until,
         ))
     }
@@ -357,8 +365,7 @@ impl FlashSale {
         v.finish()?;
         let buyer = self.buyers.get(user_id).copied().unwrap_or_default();
         // A retry of a purchase that holds units answers with that hold.
-        let holds = buyer.latest.and_then(|order| order.held_until);
-        if holds.is_some_and(|until| until > now) {
+        if buyer.open_hold(now).is_some() {
             return Ok(vec![]);
         }
         if !self.open_at(now) {

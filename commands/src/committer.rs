@@ -2,8 +2,14 @@
 //! in flight are written together by the next one, so one transaction (one fsync)
 //! serves many commands on many aggregates. A batch may bring linked batches (new
 //! aggregates its commands create): they land with it or not at all.
+//!
+//! Every batch follows a sequence this database committed: an owner's state is
+//! loaded from the log or moved on by its own acknowledged appends, and an owner
+//! sends its next batch only once the one before has landed (a created aggregate
+//! follows 0). So the committer appends with [`Predecessors::Committed`], and the
+//! database looks up no predecessor.
 
-use event_log::{AppendBatch, Conflict, EventStore, StoreError, Units};
+use event_log::{AppendBatch, Conflict, EventStore, Predecessors, StoreError, Units};
 use tokio::sync::{mpsc, oneshot};
 
 /// Most events one append transaction carries; more wait for the next.
@@ -124,7 +130,10 @@ async fn commit_group(store: &EventStore, waiting: Vec<Request>) {
     }
     metrics::histogram!("group_commit_batches").record(batches.len() as f64);
     let units = Units::of_sizes(sizes.iter().copied());
-    match store.append_units(&batches, &units).await {
+    match store
+        .append_units(&batches, &units, Predecessors::Committed)
+        .await
+    {
         Ok(results) => {
             let mut results = results.into_iter();
             for (reply, size) in replies.into_iter().zip(sizes) {

@@ -12,7 +12,7 @@ use tokio::sync::watch;
 
 use crate::source::LogError;
 use crate::store::Heard;
-use crate::types::{AppendBatch, Conflict, StoreError, Units};
+use crate::types::{AppendBatch, Conflict, Predecessors, StoreError, Units};
 
 /// Awaited inside the append transaction after the rows are written (tests hold a
 /// transaction open with it, like a slow writer).
@@ -44,6 +44,7 @@ pub(crate) trait LogBackend: Send + Sync + std::fmt::Debug {
         &self,
         batches: &[AppendBatch],
         units: Option<&Units>,
+        predecessors: Predecessors,
         before_commit: Option<BeforeCommit<'_>>,
         instance: u64,
     ) -> Result<Appended, StoreError>;

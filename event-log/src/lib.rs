@@ -76,6 +76,7 @@ pub use source::{EventSource, LogError, LogRecord};
 pub use store::EventStore;
 pub use tail::{LogTail, Recent};
 pub use types::{
-    AppendBatch, Conflict, NewEvent, Receipt, StoreError, StoredEvent, StoredReceipt, Units,
+    AppendBatch, Conflict, NewEvent, Predecessors, Receipt, StoreError, StoredEvent, StoredReceipt,
+    Units,
 };
 pub use write::WriteTx;

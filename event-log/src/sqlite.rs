@@ -12,7 +12,7 @@ use uuid::Uuid;
 use crate::backend::{Appended, BeforeCommit, LogBackend};
 use crate::source::{envelope, LogError};
 use crate::store::Heard;
-use crate::types::{AppendBatch, Conflict, Receipt, StoreError, Units};
+use crate::types::{AppendBatch, Conflict, Predecessors, Receipt, StoreError, Units};
 
 /// The log on SQLite. `writer` is the database's one writing connection.
 #[derive(Debug)]
@@ -76,6 +76,9 @@ impl LogBackend for SqliteLog {
         &self,
         batches: &[AppendBatch],
         units: Option<&Units>,
+        // One writer reads each stream's end in its transaction anyway: the check
+        // costs nothing here.
+        _predecessors: Predecessors,
         before_commit: Option<BeforeCommit<'_>>,
         _instance: u64,
     ) -> Result<Appended, StoreError> {

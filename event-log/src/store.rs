@@ -13,7 +13,7 @@ use crate::backend::{AppendResults, Appended, LogBackend};
 use crate::loads::Loader;
 use crate::source::LogRecord;
 use crate::tail::LogTail;
-use crate::types::{AppendBatch, Conflict, StoreError, StoredEvent, Units};
+use crate::types::{AppendBatch, Conflict, Predecessors, StoreError, StoredEvent, Units};
 use crate::{Database, Pools};
 
 /// The event log. Cheap to clone.
@@ -119,16 +119,19 @@ impl EventStore {
         &self,
         batches: &[AppendBatch],
     ) -> Result<Vec<Result<Vec<i64>, Conflict>>, StoreError> {
-        self.append_with(batches, None, None).await
+        self.append_with(batches, None, Predecessors::Checked, None)
+            .await
     }
 
     /// [`append`](Self::append), where the batches of each of `units` are kept or
     /// taken back together: each batch of a unit answers its positions, or all of
-    /// them a conflict.
+    /// them a conflict. With [`Predecessors::Committed`] the caller vouches that no
+    /// batch is ahead of its stream, and nothing looks that up.
     pub async fn append_units(
         &self,
         batches: &[AppendBatch],
         units: &Units,
+        predecessors: Predecessors,
     ) -> Result<Vec<Result<Vec<i64>, Conflict>>, StoreError> {
         assert_eq!(
             units.of_batch().len(),
@@ -136,7 +139,7 @@ impl EventStore {
             "a unit for every batch"
         );
         let units = units.any_linked().then_some(units);
-        self.append_with(batches, units, None).await
+        self.append_with(batches, units, predecessors, None).await
     }
 
     /// [`append`](Self::append), awaiting `before_commit` inside the transaction after
@@ -146,14 +149,20 @@ impl EventStore {
         batches: &[AppendBatch],
         before_commit: impl std::future::Future<Output = ()> + Send,
     ) -> Result<Vec<Result<Vec<i64>, Conflict>>, StoreError> {
-        self.append_with(batches, None, Some(Box::pin(before_commit)))
-            .await
+        self.append_with(
+            batches,
+            None,
+            Predecessors::Checked,
+            Some(Box::pin(before_commit)),
+        )
+        .await
     }
 
     async fn append_with(
         &self,
         batches: &[AppendBatch],
         units: Option<&Units>,
+        predecessors: Predecessors,
         before_commit: Option<crate::backend::BeforeCommit<'_>>,
     ) -> Result<Vec<Result<Vec<i64>, Conflict>>, StoreError> {
         if self.copy {
@@ -164,7 +173,13 @@ impl EventStore {
         }
         let appended = self
             .backend
-            .append(batches, units, before_commit, self.heard.instance)
+            .append(
+                batches,
+                units,
+                predecessors,
+                before_commit,
+                self.heard.instance,
+            )
             .await;
         let Appended { after, results } = match appended {
             Ok(appended) => appended,

@@ -3,8 +3,8 @@
 use std::collections::{BTreeMap, HashSet};
 
 use commands::{AppendBatch, Conflict, EventStore, NewEvent, Receipt};
-use event_log::Units;
 use event_log::{Database, EventSource};
+use event_log::{Predecessors, Units};
 use event_schemas::{Envelope, Metadata};
 
 use crate::support::{batch, event, event_with, events, wait_committed};
@@ -15,6 +15,7 @@ crate::contract! {
     conflicting_aggregate_leaves_no_rows => check_conflicting_aggregate_leaves_no_rows,
     batches_of_one_aggregate_in_one_append => check_batches_of_one_aggregate_in_one_append,
     units_land_whole_or_not_at_all => check_units_land_whole_or_not_at_all,
+    vouched_predecessors_still_refuse_taken_rows => check_vouched_predecessors_still_refuse_taken_rows,
     log_is_commit_order_with_envelopes_intact => check_log_is_commit_order_with_envelopes_intact,
     empty_appends_are_no_ops => check_empty_appends_are_no_ops,
     reopening_learns_the_head => check_reopening_learns_the_head,
@@ -376,6 +377,7 @@ pub async fn check_units_land_whole_or_not_at_all(store: &EventStore, read: &Dat
                 keyed("i", "taken"),
             ],
             &Units::of_sizes([2, 2, 2, 1, 2]),
+            Predecessors::Checked,
         )
         .await
         .unwrap();
@@ -406,10 +408,60 @@ pub async fn check_units_land_whole_or_not_at_all(store: &EventStore, read: &Dat
                 batch("e", 0, events("e", 1, 1)),
             ],
             &Units::of_sizes([2]),
+            Predecessors::Checked,
         )
         .await
         .unwrap();
     assert!(again.iter().all(Result::is_ok), "{again:?}");
+}
+
+/// Appends whose writer vouches for every predecessor (the group committer's) skip
+/// the lookup of the event each batch follows, and nothing else: a batch that
+/// follows its stream lands, a stale one (its rows taken) is refused with the rest
+/// of its unit, and units beside it are untouched.
+pub async fn check_vouched_predecessors_still_refuse_taken_rows(
+    store: &EventStore,
+    read: &Database,
+) {
+    let stale_original = events("v-stale", 1, 3);
+    let setup = store
+        .append(&[
+            batch("v-follows", 0, events("v-follows", 1, 2)),
+            batch("v-stale", 0, stale_original.clone()),
+        ])
+        .await
+        .unwrap();
+    assert!(setup.iter().all(Result::is_ok), "{setup:?}");
+    let before = read_all(read).await.len();
+
+    let results = store
+        .append_units(
+            &[
+                batch("v-follows", 2, events("v-follows", 3, 2)),
+                // Stale (the stream is at 3), with a new stream in its unit.
+                batch("v-stale", 1, events("v-stale-again", 2, 1)),
+                batch("v-new", 0, events("v-new", 1, 1)),
+                batch("v-alone", 0, events("v-alone", 1, 1)),
+            ],
+            &Units::of_sizes([1, 2, 1]),
+            Predecessors::Committed,
+        )
+        .await
+        .unwrap();
+    let landed: Vec<bool> = results.iter().map(Result::is_ok).collect();
+    assert_eq!(landed, [true, false, false, true], "{results:?}");
+    assert_eq!(read_all(read).await.len(), before + 2 + 1);
+    let follows = store.load("test", "v-follows", 0).await.unwrap();
+    assert_eq!(
+        follows.iter().map(|e| e.sequence).collect::<Vec<_>>(),
+        [1, 2, 3, 4]
+    );
+    let stale = store.load("test", "v-stale", 0).await.unwrap();
+    assert_eq!(stale.len(), 3, "the stale batch wrote nothing");
+    for (stored, written) in stale.iter().zip(&stale_original) {
+        assert_eq!(stored.payload, json(written));
+    }
+    assert!(store.load("test", "v-new", 0).await.unwrap().is_empty());
 }
 
 /// What the log must hold for an acknowledged event.

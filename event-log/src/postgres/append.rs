@@ -10,16 +10,17 @@ use sqlx::postgres::PgPool;
 
 use super::{COMMIT_CHANNEL, LOG_LOCK};
 use crate::backend::{Appended, BeforeCommit};
-use crate::types::{AppendBatch, Conflict, StoreError, Units};
+use crate::types::{AppendBatch, Conflict, Predecessors, StoreError, Units};
 
 pub(super) async fn append(
     pool: &PgPool,
     batches: &[AppendBatch],
     units: Option<&Units>,
+    predecessors: Predecessors,
     before_commit: Option<BeforeCommit<'_>>,
     instance: u64,
 ) -> Result<Appended, StoreError> {
-    let call = Call::new(batches);
+    let call = Call::new(batches, predecessors);
     // Without units, each batch is its own.
     let (unit_of_batch, linked) = match units {
         Some(units) => (units.of_batch().to_vec(), units.any_linked()),
@@ -122,7 +123,7 @@ struct Call<'a> {
 }
 
 impl<'a> Call<'a> {
-    fn new(batches: &'a [AppendBatch]) -> Self {
+    fn new(batches: &'a [AppendBatch], predecessors: Predecessors) -> Self {
         let rows = batches.iter().map(|b| b.events.len()).sum();
         let mut call = Call {
             batch_types: Vec::with_capacity(batches.len()),
@@ -162,7 +163,10 @@ impl<'a> Call<'a> {
             // A later batch of the same aggregate follows the first one in this call
             // and is checked after the insert, only when something was taken back.
             call.check_predecessor.push(
-                first_of_aggregate && batch.expected_sequence > 0 && !batch.events.is_empty(),
+                predecessors == Predecessors::Checked
+                    && first_of_aggregate
+                    && batch.expected_sequence > 0
+                    && !batch.events.is_empty(),
             );
             for (offset, event) in batch.events.iter().enumerate() {
                 call.event_batch.push(number);

@@ -130,7 +130,7 @@ impl Database {
                 writer: writer.clone(),
                 reader: reader.clone(),
             }),
-            Pools::Postgres(pool) => Arc::new(PostgresLog { pool: pool.clone() }),
+            Pools::Postgres(pool) => Arc::new(PostgresLog::new(pool.clone())),
         }
     }
 }

@@ -8,12 +8,13 @@ use std::collections::HashSet;
 
 use sqlx::postgres::PgPool;
 
-use super::{COMMIT_CHANNEL, LOG_LOCK};
+use super::{HeldConnections, COMMIT_CHANNEL, LOG_LOCK};
 use crate::backend::{Appended, BeforeCommit};
 use crate::types::{AppendBatch, Conflict, Predecessors, StoreError, Units};
 
 pub(super) async fn append(
     pool: &PgPool,
+    held: &HeldConnections,
     batches: &[AppendBatch],
     units: Option<&Units>,
     predecessors: Predecessors,
@@ -60,7 +61,12 @@ pub(super) async fn append(
     .bind(&call.answers);
     let positions = match before_commit {
         // One statement, its own transaction: one round trip.
-        None => query.fetch_one(pool).await?,
+        None => {
+            let mut connection = held.take().await?;
+            let positions = query.fetch_one(&mut connection).await?;
+            held.give_back(connection);
+            positions
+        }
         // Held open before the commit, as a slow writer would.
         Some(before_commit) => {
             let mut tx = pool.begin().await?;

@@ -5,7 +5,10 @@
 //! that commits later with a smaller position.
 
 mod append;
+mod held;
 mod listener;
+
+pub(crate) use held::HeldConnections;
 
 use std::sync::Arc;
 
@@ -23,6 +26,15 @@ use crate::types::{AppendBatch, Predecessors, StoreError, Units};
 #[derive(Debug)]
 pub(crate) struct PostgresLog {
     pub(crate) pool: PgPool,
+    /// The appends' own connections (no ping after each, as the pool's have).
+    appends: HeldConnections,
+}
+
+impl PostgresLog {
+    pub(crate) fn new(pool: PgPool) -> Self {
+        let appends = HeldConnections::new((*pool.connect_options()).clone());
+        Self { pool, appends }
+    }
 }
 
 /// Advisory lock key serialising appends to the log ("commerce" in ASCII, as i64).
@@ -310,6 +322,7 @@ impl LogBackend for PostgresLog {
     ) -> Result<Appended, StoreError> {
         append::append(
             &self.pool,
+            &self.appends,
             batches,
             units,
             predecessors,

@@ -15,7 +15,7 @@ use crate::snapshots::{Loaded, LoadedRows};
 use crate::StoreError;
 
 /// Queries under way at once; what arrives meanwhile waits and joins the next.
-const LOADS_IN_FLIGHT: usize = 4;
+const LOADS_IN_FLIGHT: usize = 2;
 /// Most aggregates one query loads.
 const MOST_PER_QUERY: usize = 256;
 /// Loads waiting before callers are made to wait to queue.

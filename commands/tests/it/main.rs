@@ -6,6 +6,7 @@
 mod support;
 
 mod confirmations;
+mod connections;
 mod gaps;
 mod host;
 mod multi_process;

@@ -128,10 +128,11 @@ async fn commit_group(store: &EventStore, waiting: Vec<Request>) {
         batches.extend(linked);
         replies.push(reply);
     }
-    metrics::histogram!("group_commit_batches").record(batches.len() as f64);
+    let batch_count = batches.len();
+    metrics::histogram!("group_commit_batches").record(batch_count as f64);
     let units = Units::of_sizes(sizes.iter().copied());
     match store
-        .append_units(&batches, &units, Predecessors::Committed)
+        .append_units(batches, &units, Predecessors::Committed)
         .await
     {
         Ok(results) => {
@@ -143,7 +144,7 @@ async fn commit_group(store: &EventStore, waiting: Vec<Request>) {
             }
         }
         Err(error) => {
-            tracing::error!(%error, batches = batches.len(), "group commit failed");
+            tracing::error!(%error, batches = batch_count, "group commit failed");
             let message = error.to_string();
             for reply in replies {
                 let _ = reply.send(Err(StoreError::Commit(message.clone())));

@@ -1,6 +1,7 @@
 //! [`EventStore`]: append batches of many aggregates in one transaction, load one
 //! aggregate's events, and wake readers on every commit.
 
+use std::borrow::Cow;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
@@ -119,17 +120,18 @@ impl EventStore {
         &self,
         batches: &[AppendBatch],
     ) -> Result<Vec<Result<Vec<i64>, Conflict>>, StoreError> {
-        self.append_with(batches, None, Predecessors::Checked, None)
+        self.append_with(Cow::Borrowed(batches), None, Predecessors::Checked, None)
             .await
     }
 
     /// [`append`](Self::append), where the batches of each of `units` are kept or
     /// taken back together: each batch of a unit answers its positions, or all of
     /// them a conflict. With [`Predecessors::Committed`] the caller vouches that no
-    /// batch is ahead of its stream, and nothing looks that up.
+    /// batch is ahead of its stream, and nothing looks that up. The batches are
+    /// taken, so the tail keeps their payloads without copying them.
     pub async fn append_units(
         &self,
-        batches: &[AppendBatch],
+        batches: Vec<AppendBatch>,
         units: &Units,
         predecessors: Predecessors,
     ) -> Result<Vec<Result<Vec<i64>, Conflict>>, StoreError> {
@@ -139,7 +141,8 @@ impl EventStore {
             "a unit for every batch"
         );
         let units = units.any_linked().then_some(units);
-        self.append_with(batches, units, predecessors, None).await
+        self.append_with(Cow::Owned(batches), units, predecessors, None)
+            .await
     }
 
     /// [`append`](Self::append), awaiting `before_commit` inside the transaction after
@@ -150,7 +153,7 @@ impl EventStore {
         before_commit: impl std::future::Future<Output = ()> + Send,
     ) -> Result<Vec<Result<Vec<i64>, Conflict>>, StoreError> {
         self.append_with(
-            batches,
+            Cow::Borrowed(batches),
             None,
             Predecessors::Checked,
             Some(Box::pin(before_commit)),
@@ -160,7 +163,7 @@ impl EventStore {
 
     async fn append_with(
         &self,
-        batches: &[AppendBatch],
+        batches: Cow<'_, [AppendBatch]>,
         units: Option<&Units>,
         predecessors: Predecessors,
         before_commit: Option<crate::backend::BeforeCommit<'_>>,
@@ -174,7 +177,7 @@ impl EventStore {
         let appended = self
             .backend
             .append(
-                batches,
+                &batches,
                 units,
                 predecessors,
                 before_commit,
@@ -194,7 +197,8 @@ impl EventStore {
         };
         // Before the head moves, so the tail need not read back what it is given.
         if let Some(tail) = self.db.tail() {
-            tail.offer(after, || written_records(batches, &results));
+            let results = &results;
+            tail.offer(after, move || written_records(batches, results));
         }
         let last = results
             .iter()
@@ -304,25 +308,53 @@ impl EventStore {
 
 /// The records an append wrote, in position order: its batches that stayed, as a
 /// read of the log would answer them (times to the microsecond the log keeps).
-fn written_records(batches: &[AppendBatch], results: &AppendResults) -> Vec<LogRecord> {
-    let mut records: Vec<LogRecord> = batches
-        .iter()
-        .zip(results)
-        .filter_map(|(batch, result)| Some((batch, result.as_ref().ok()?)))
-        .flat_map(|(batch, positions)| {
-            batch
-                .events
-                .iter()
-                .zip(positions)
-                .map(|(event, &position)| LogRecord {
-                    position,
-                    aggregate_type: batch.aggregate_type.clone(),
-                    event_version: event.event_version.clone(),
-                    payload: event.payload.clone(),
-                    occurred_at: event.occurred_at.trunc_subsecs(6),
-                })
-        })
-        .collect();
+/// The records of the batches that landed, as the tail keeps them: the payloads
+/// moved out of batches the store was given, copied from borrowed ones.
+fn written_records(batches: Cow<'_, [AppendBatch]>, results: &AppendResults) -> Vec<LogRecord> {
+    let record = |aggregate_type: &str,
+                  version: String,
+                  payload: String,
+                  at: chrono::DateTime<chrono::Utc>,
+                  position: &i64| LogRecord {
+        position: *position,
+        aggregate_type: aggregate_type.to_string(),
+        event_version: version,
+        payload,
+        occurred_at: at.trunc_subsecs(6),
+    };
+    let mut records: Vec<LogRecord> = Vec::new();
+    match batches {
+        Cow::Owned(batches) => {
+            for (batch, result) in batches.into_iter().zip(results) {
+                let Ok(positions) = result else { continue };
+                for (event, position) in batch.events.into_iter().zip(positions) {
+                    let (version, payload) = (event.event_version, event.payload);
+                    records.push(record(
+                        &batch.aggregate_type,
+                        version,
+                        payload,
+                        event.occurred_at,
+                        position,
+                    ));
+                }
+            }
+        }
+        Cow::Borrowed(batches) => {
+            for (batch, result) in batches.iter().zip(results) {
+                let Ok(positions) = result else { continue };
+                for (event, position) in batch.events.iter().zip(positions) {
+                    let (version, payload) = (event.event_version.clone(), event.payload.clone());
+                    records.push(record(
+                        &batch.aggregate_type,
+                        version,
+                        payload,
+                        event.occurred_at,
+                        position,
+                    ));
+                }
+            }
+        }
+    }
     records.sort_unstable_by_key(|record| record.position);
     records
 }

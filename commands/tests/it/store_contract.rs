@@ -360,7 +360,7 @@ pub async fn check_units_land_whole_or_not_at_all(store: &EventStore, read: &Dat
 
     let results = store
         .append_units(
-            &[
+            vec![
                 // A new stream beside one whose rows are taken: neither lands.
                 batch("b", 0, events("b", 1, 2)),
                 batch("a", 0, events("a-stale", 1, 1)),
@@ -403,7 +403,7 @@ pub async fn check_units_land_whole_or_not_at_all(store: &EventStore, read: &Dat
     // What was taken back is free for the next writer.
     let again = store
         .append_units(
-            &[
+            vec![
                 batch("b", 0, events("b", 1, 1)),
                 batch("e", 0, events("e", 1, 1)),
             ],
@@ -436,7 +436,7 @@ pub async fn check_vouched_predecessors_still_refuse_taken_rows(
 
     let results = store
         .append_units(
-            &[
+            vec![
                 batch("v-follows", 2, events("v-follows", 3, 2)),
                 // Stale (the stream is at 3), with a new stream in its unit.
                 batch("v-stale", 1, events("v-stale-again", 2, 1)),

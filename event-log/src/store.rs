@@ -308,51 +308,20 @@ impl EventStore {
 
 /// The records an append wrote, in position order: its batches that stayed, as a
 /// read of the log would answer them (times to the microsecond the log keeps).
-/// The records of the batches that landed, as the tail keeps them: the payloads
-/// moved out of batches the store was given, copied from borrowed ones.
 fn written_records(batches: Cow<'_, [AppendBatch]>, results: &AppendResults) -> Vec<LogRecord> {
-    let record = |aggregate_type: &str,
-                  version: String,
-                  payload: String,
-                  at: chrono::DateTime<chrono::Utc>,
-                  position: &i64| LogRecord {
-        position: *position,
-        aggregate_type: aggregate_type.to_string(),
-        event_version: version,
-        payload,
-        occurred_at: at.trunc_subsecs(6),
-    };
+    // Batches the store was given (the group committer's) are taken apart, so their
+    // payloads move into the records instead of being copied.
     let mut records: Vec<LogRecord> = Vec::new();
-    match batches {
-        Cow::Owned(batches) => {
-            for (batch, result) in batches.into_iter().zip(results) {
-                let Ok(positions) = result else { continue };
-                for (event, position) in batch.events.into_iter().zip(positions) {
-                    let (version, payload) = (event.event_version, event.payload);
-                    records.push(record(
-                        &batch.aggregate_type,
-                        version,
-                        payload,
-                        event.occurred_at,
-                        position,
-                    ));
-                }
-            }
-        }
-        Cow::Borrowed(batches) => {
-            for (batch, result) in batches.iter().zip(results) {
-                let Ok(positions) = result else { continue };
-                for (event, position) in batch.events.iter().zip(positions) {
-                    let (version, payload) = (event.event_version.clone(), event.payload.clone());
-                    records.push(record(
-                        &batch.aggregate_type,
-                        version,
-                        payload,
-                        event.occurred_at,
-                        position,
-                    ));
-                }
-            }
+    for (batch, result) in batches.into_owned().into_iter().zip(results) {
+        let Ok(positions) = result else { continue };
+        for (event, &position) in batch.events.into_iter().zip(positions) {
+            records.push(LogRecord {
+                position,
+                aggregate_type: batch.aggregate_type.clone(),
+                event_version: event.event_version,
+                payload: event.payload,
+                occurred_at: event.occurred_at.trunc_subsecs(6),
+            });
         }
     }
     records.sort_unstable_by_key(|record| record.position);

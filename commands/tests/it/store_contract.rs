@@ -30,6 +30,13 @@ pub async fn read_all(read: &Database) -> Vec<Envelope> {
         .expect("read the log")
 }
 
+/// Append `batches`, every one of which must land: the log's length after.
+async fn append_landing(store: &EventStore, read: &Database, batches: &[AppendBatch]) -> usize {
+    let results = store.append(batches).await.unwrap();
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    read_all(read).await.len()
+}
+
 fn assert_strictly_increasing(positions: &[i64]) {
     assert!(
         positions.windows(2).all(|w| w[0] < w[1]),
@@ -351,12 +358,12 @@ pub async fn check_units_land_whole_or_not_at_all(store: &EventStore, read: &Dat
         }],
         ..batch(id, 0, events(id, 1, 1))
     };
-    let setup = store
-        .append(&[batch("a", 0, events("a", 1, 2)), keyed("k", "taken")])
-        .await
-        .unwrap();
-    assert!(setup.iter().all(Result::is_ok), "{setup:?}");
-    let before = read_all(read).await.len();
+    let before = append_landing(
+        store,
+        read,
+        &[batch("a", 0, events("a", 1, 2)), keyed("k", "taken")],
+    )
+    .await;
 
     let results = store
         .append_units(
@@ -424,15 +431,15 @@ pub async fn check_vouched_predecessors_still_refuse_taken_rows(
     read: &Database,
 ) {
     let stale_original = events("v-stale", 1, 3);
-    let setup = store
-        .append(&[
+    let before = append_landing(
+        store,
+        read,
+        &[
             batch("v-follows", 0, events("v-follows", 1, 2)),
             batch("v-stale", 0, stale_original.clone()),
-        ])
-        .await
-        .unwrap();
-    assert!(setup.iter().all(Result::is_ok), "{setup:?}");
-    let before = read_all(read).await.len();
+        ],
+    )
+    .await;
 
     let results = store
         .append_units(

@@ -310,7 +310,8 @@ impl EventStore {
 /// read of the log would answer them (times to the microsecond the log keeps).
 fn written_records(batches: Cow<'_, [AppendBatch]>, results: &AppendResults) -> Vec<LogRecord> {
     // Batches the store was given (the group committer's) are taken apart, so their
-    // payloads move into the records instead of being copied.
+    // payloads move into the records instead of being copied; borrowed ones (`append`:
+    // seeding and tests) are copied whole, which only they pay for.
     let mut records: Vec<LogRecord> = Vec::new();
     for (batch, result) in batches.into_owned().into_iter().zip(results) {
         let Ok(positions) = result else { continue };

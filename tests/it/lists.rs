@@ -186,6 +186,22 @@ async fn every_kind_is_listed_page_by_page_and_filtered(backend: Backend) {
         "{statuses:?}"
     );
 
+    // An event no list reads (a stock receipt) moves the lists' position on all the
+    // same: a page asked for at the new head says it reflects it.
+    server
+        .post("/v1/stock/MUG-1/ams/receipts", &json!({ "quantity": 1 }))
+        .await
+        .expect(StatusCode::OK);
+    let head = server.head().await;
+    let page = server
+        .get(&format!("/v1/warehouses?min_position={head}"))
+        .await
+        .expect(StatusCode::OK);
+    assert!(
+        page["position"].as_i64().unwrap() >= head,
+        "{page} at {head}"
+    );
+
     // Bad cursors and limits are refused, and say why.
     for bad in ["zz", "703a", "6b3a"] {
         let problem = server

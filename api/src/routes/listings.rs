@@ -85,11 +85,14 @@ pub struct ListPage<T> {
     pub position: i64,
 }
 
-fn answer<T, U>(page: Page<T>, item: impl Fn(T) -> U) -> Json<ListPage<U>> {
+/// `reached` is where this process saw the listings before reading the page. It can be
+/// ahead of the stored checkpoint (the runner moves past events no list reads without
+/// writing one), and the page reflects it all the same.
+fn answer<T, U>(page: Page<T>, reached: i64, item: impl Fn(T) -> U) -> Json<ListPage<U>> {
     Json(ListPage {
         items: page.items.into_iter().map(item).collect(),
         next: page.next,
-        position: page.position,
+        position: page.position.max(reached),
     })
 }
 
@@ -123,9 +126,9 @@ pub async fn list_warehouses(
     let mut errors = Validator::new();
     let query = page_query(params.limit, params.after.as_deref(), &mut errors)?;
     finish(errors)?;
-    state.await_listings(params.min_position).await?;
+    let reached = state.await_listings(params.min_position).await?;
     let page = warehouses::list(state.listings.db(), &query).await?;
-    Ok(answer(page, |w| WarehouseItem {
+    Ok(answer(page, reached, |w| WarehouseItem {
         warehouse_id: w.warehouse_id,
         name: w.name,
         region: w.region,
@@ -199,9 +202,9 @@ pub async fn list_products(
         shop_id: id(&mut errors, "shop_id", params.shop_id),
     };
     finish(errors)?;
-    state.await_listings(params.min_position).await?;
+    let reached = state.await_listings(params.min_position).await?;
     let page = products::list(state.listings.db(), &filter, &query).await?;
-    Ok(answer(page, |p| ProductItem {
+    Ok(answer(page, reached, |p| ProductItem {
         sku: p.sku,
         title: p.title,
         category: p.category,
@@ -292,9 +295,9 @@ pub async fn list_orders(
         status,
         customer: owner_filter(&principal, customer)?,
     };
-    state.await_listings(params.min_position).await?;
+    let reached = state.await_listings(params.min_position).await?;
     let page = orders::list(state.listings.db(), &filter, &query).await?;
-    Ok(answer(page, |o| OrderItem {
+    Ok(answer(page, reached, |o| OrderItem {
         order_id: o.order_id,
         customer_id: o.customer_id,
         status: o.status,
@@ -362,10 +365,10 @@ pub async fn list_reservations(
         status,
         buyer: owner_filter(&principal, buyer)?,
     };
-    state.await_listings(params.min_position).await?;
+    let reached = state.await_listings(params.min_position).await?;
     let now = state.commands.clock().now();
     let page = reservations::list(state.listings.db(), &filter, &query, now).await?;
-    Ok(answer(page, |r| ReservationItem {
+    Ok(answer(page, reached, |r| ReservationItem {
         reservation_id: r.reservation_id,
         buyer: r.buyer,
         status: r.status,
@@ -425,10 +428,10 @@ pub async fn list_flash_sales(
     let query = page_query(params.limit, params.after.as_deref(), &mut errors)?;
     let status = one_of(&mut errors, "status", params.status, flash_sales::STATUSES);
     finish(errors)?;
-    state.await_listings(params.min_position).await?;
+    let reached = state.await_listings(params.min_position).await?;
     let now = state.commands.clock().now();
     let page = flash_sales::list(state.listings.db(), status.as_deref(), &query, now).await?;
-    Ok(answer(page, |f| FlashSaleItem {
+    Ok(answer(page, reached, |f| FlashSaleItem {
         sale_id: f.sale_id,
         sku: f.sku,
         warehouse_id: f.warehouse_id,

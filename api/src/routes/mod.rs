@@ -161,16 +161,17 @@ impl AppState {
         Ok(())
     }
 
-    /// Wait until the listings reflect `min_position`, or answer 503.
-    pub async fn await_listings(&self, min_position: Option<i64>) -> Result<(), Problem> {
-        let Some(wanted) = min_position else {
-            return Ok(());
-        };
-        self.known_position(wanted).await?;
-        self.listings
-            .wait_for(wanted, MIN_POSITION_WAIT)
-            .await
-            .map_err(|stale| stale_read(stale, self.listings.position(), wanted))
+    /// Wait until the listings reflect `min_position`, or answer 503. Returns the
+    /// position this process has seen them reach.
+    pub async fn await_listings(&self, min_position: Option<i64>) -> Result<i64, Problem> {
+        if let Some(wanted) = min_position {
+            self.known_position(wanted).await?;
+            self.listings
+                .wait_for(wanted, MIN_POSITION_WAIT)
+                .await
+                .map_err(|stale| stale_read(stale, self.listings.position(), wanted))?;
+        }
+        Ok(self.listings.position())
     }
 
     /// Wait until availability reflects `min_position`, or answer 503.

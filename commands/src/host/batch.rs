@@ -15,12 +15,20 @@ pub(super) type Decision<A> =
 pub(super) struct Decided<A: Hosted> {
     /// The state once every accepted command of the batch is applied.
     pub(super) next: A,
-    /// Per job, the instant it was decided at (its events are stamped with it).
-    pub(super) nows: Vec<chrono::DateTime<chrono::Utc>>,
     /// Per job, in order.
     pub(super) decisions: Vec<Decision<A>>,
+    /// The accepted jobs' events in order, encoded as they are decided: a batch
+    /// decided ahead is encoded while the one before it commits, not after it lands.
+    encoded: Vec<NewEvent>,
     /// Per job, the new aggregate it creates, appended in the same unit.
-    pub(super) linked: Vec<Option<AppendBatch>>,
+    linked: Vec<Linked>,
+}
+
+/// The new aggregate a job creates: its batch until it is handed to the committer,
+/// and how many events it holds (for the answers, after).
+struct Linked {
+    batch: Option<AppendBatch>,
+    events: usize,
 }
 
 impl<A: Hosted> Decided<A> {
@@ -36,6 +44,7 @@ impl<A: Hosted> Decided<A> {
         let services = Services::at(now, warehouses);
         let mut next = state.clone();
         let mut decisions = Vec::with_capacity(jobs.len());
+        let mut encoded = Vec::with_capacity(jobs.len());
         let mut linked = Vec::with_capacity(jobs.len());
         for job in jobs {
             let decision = match &job.command {
@@ -57,13 +66,19 @@ impl<A: Hosted> Decided<A> {
                 Some(creating) => creating.await,
                 None => None,
             };
+            if let Ok((events, _)) = &decision {
+                encoded.extend(events.iter().map(|e| encode(e, &job.metadata, now)));
+            }
             decisions.push(decision);
-            linked.push(created);
+            linked.push(Linked {
+                events: created.as_ref().map_or(0, |batch| batch.events.len()),
+                batch: created,
+            });
         }
         Self {
             next,
-            nows: vec![now; decisions.len()],
             decisions,
+            encoded,
             linked,
         }
     }
@@ -71,8 +86,8 @@ impl<A: Hosted> Decided<A> {
     /// Take in `later`, decided on the state this batch leaves: one batch of both.
     pub(super) fn extend(&mut self, later: Self) {
         self.next = later.next;
-        self.nows.extend(later.nows);
         self.decisions.extend(later.decisions);
+        self.encoded.extend(later.encoded);
         self.linked.extend(later.linked);
     }
 
@@ -93,20 +108,15 @@ impl<A: Hosted> Decided<A> {
     ) -> (Vec<Job<A>>, Self) {
         let Self {
             next,
-            nows,
             decisions,
+            encoded,
             linked,
         } = self;
         let mut kept_jobs = Vec::with_capacity(jobs.len());
         let mut kept = Vec::with_capacity(jobs.len());
         let mut kept_linked = Vec::with_capacity(jobs.len());
-        let mut kept_nows = Vec::with_capacity(jobs.len());
-        for ((((job, decision), created), now), answer) in jobs
-            .into_iter()
-            .zip(decisions)
-            .zip(linked)
-            .zip(nows)
-            .zip(answer_now)
+        for (((job, decision), created), answer) in
+            jobs.into_iter().zip(decisions).zip(linked).zip(answer_now)
         {
             match decision {
                 Err(refusal) if *answer => {
@@ -116,7 +126,6 @@ impl<A: Hosted> Decided<A> {
                     kept_jobs.push(job);
                     kept.push(decision);
                     kept_linked.push(created);
-                    kept_nows.push(now);
                 }
             }
         }
@@ -124,8 +133,9 @@ impl<A: Hosted> Decided<A> {
             kept_jobs,
             Self {
                 next,
-                nows: kept_nows,
                 decisions: kept,
+                // A refused job encoded nothing.
+                encoded,
                 linked: kept_linked,
             },
         )
@@ -134,31 +144,33 @@ impl<A: Hosted> Decided<A> {
     /// The batch to append after `expected_sequence`: every event, encoded with its
     /// job's metadata, and a receipt for each keyed job that recorded something;
     /// then the batches of the aggregates the jobs create, linked to it.
+    ///
+    /// The encoded events and the created aggregates' batches are moved out: a
+    /// batch is handed to the committer once (a retry decides afresh).
     pub(super) fn to_append(
-        &self,
+        &mut self,
         jobs: &[Job<A>],
         aggregate_id: &str,
         expected_sequence: i64,
     ) -> (AppendBatch, Vec<AppendBatch>) {
-        let mut events = Vec::with_capacity(self.event_count());
         let mut receipts = Vec::new();
-        for ((job, decision), now) in jobs.iter().zip(&self.decisions).zip(&self.nows) {
+        let mut recorded = 0;
+        for (job, decision) in jobs.iter().zip(&self.decisions) {
             let Ok((new, view)) = decision else { continue };
-            for event in new {
-                events.push(encode(event, &job.metadata, *now));
-            }
+            recorded += new.len();
             if let (Some(keyed), false) = (&job.keyed, new.is_empty()) {
-                receipts.push(keyed.receipt(new.len(), view, events.len() - 1));
+                receipts.push(keyed.receipt(new.len(), view, recorded - 1));
             }
         }
         let batch = AppendBatch {
             aggregate_type: A::TYPE.to_string(),
             aggregate_id: aggregate_id.to_string(),
             expected_sequence,
-            events,
+            events: std::mem::take(&mut self.encoded),
             receipts,
         };
-        (batch, self.linked.iter().flatten().cloned().collect())
+        let linked = self.linked.iter_mut().filter_map(|l| l.batch.take());
+        (batch, linked.collect())
     }
 
     /// The answers, once the batch's events are at `positions` (then its linked
@@ -178,7 +190,7 @@ impl<A: Hosted> Decided<A> {
                 if !events.is_empty() {
                     answered_until = own[used - 1];
                 }
-                let linked_events = created.map_or(0, |batch| batch.events.len());
+                let linked_events = created.events;
                 let (theirs, rest) =
                     linked_positions.split_at(linked_events.min(linked_positions.len()));
                 linked_positions = rest;

@@ -35,7 +35,7 @@ impl<A: Hosted> AggregateHost<A> {
         let now = self.shared.clock.now();
         let companion = self.companion.as_deref();
         let warehouses = self.shared.warehouses.clone();
-        let decided = Decided::decide(&A::default(), &jobs, now, warehouses, companion).await;
+        let mut decided = Decided::decide(&A::default(), &jobs, now, warehouses, companion).await;
         // (A refusal records no events.)
         let left = if decided.event_count() > 0 {
             let (batch, linked) = decided.to_append(&jobs, id, 0);

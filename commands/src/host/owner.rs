@@ -231,7 +231,7 @@ impl<A: Hosted> Owner<A> {
     async fn launch_decided(
         &mut self,
         jobs: Vec<Job<A>>,
-        decided: Decided<A>,
+        mut decided: Decided<A>,
         attempt: usize,
     ) -> Launch<A> {
         if jobs.is_empty() {

@@ -147,7 +147,7 @@ impl<A: Hosted> Decided<A> {
     ///
     /// The encoded events and the created aggregates' batches are moved out: a
     /// batch is handed to the committer once (a retry decides afresh).
-    pub(super) fn to_append(
+    pub(super) fn take_append(
         &mut self,
         jobs: &[Job<A>],
         aggregate_id: &str,

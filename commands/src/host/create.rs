@@ -38,7 +38,7 @@ impl<A: Hosted> AggregateHost<A> {
         let mut decided = Decided::decide(&A::default(), &jobs, now, warehouses, companion).await;
         // (A refusal records no events.)
         let left = if decided.event_count() > 0 {
-            let (batch, linked) = decided.to_append(&jobs, id, 0);
+            let (batch, linked) = decided.take_append(&jobs, id, 0);
             match self.shared.committer.commit_linked(batch, linked).await {
                 Ok(Ok(positions)) => {
                     if let Some(&last) = positions.get(decided.event_count() - 1) {

@@ -263,7 +263,7 @@ impl<A: Hosted> Owner<A> {
             reply_all(jobs, answers);
             return Launch::Answered;
         }
-        let (batch, linked) = decided.to_append(&jobs, &self.id, self.sequence);
+        let (batch, linked) = decided.take_append(&jobs, &self.id, self.sequence);
         match self.shared.committer.submit(batch, linked).await {
             Ok(result) => Launch::InFlight(Box::new(InFlight {
                 jobs,

@@ -81,15 +81,18 @@ async fn run(pool: PgPool, queue: mpsc::Receiver<Request>) {
 }
 
 /// Rows of kind 0 are snapshots (their sequence is `last_sequence`), of kind 1
-/// events after the newest snapshot, per aggregate.
+/// events after the newest snapshot, per aggregate. The newest snapshot is looked up
+/// once per id (the ids are distinct), not once per event row.
 const QUERY: &str = "SELECT aggregate_id, 0 AS kind, last_sequence AS sequence,
         CAST(0 AS BIGINT) AS position, '' AS event_version, CAST(payload AS TEXT) AS payload
      FROM snapshots WHERE aggregate_type = $1 AND aggregate_id = ANY($2)
      UNION ALL
      SELECT e.aggregate_id, 1, e.sequence, e.position, e.event_version, CAST(e.payload AS TEXT)
-     FROM events e WHERE e.aggregate_type = $1 AND e.aggregate_id = ANY($2)
-       AND e.sequence > COALESCE((SELECT MAX(s.last_sequence) FROM snapshots s
-                                  WHERE s.aggregate_type = $1 AND s.aggregate_id = e.aggregate_id), 0)
+     FROM unnest($2) AS ids(id)
+     CROSS JOIN LATERAL (SELECT COALESCE(MAX(s.last_sequence), 0) AS after FROM snapshots s
+                         WHERE s.aggregate_type = $1 AND s.aggregate_id = ids.id) snapshot
+     JOIN events e ON e.aggregate_type = $1 AND e.aggregate_id = ids.id
+                  AND e.sequence > snapshot.after
      ORDER BY 1, 2, 3";
 
 /// A row of [`QUERY`]: the aggregate's id, then a row of [`LoadedRows`].

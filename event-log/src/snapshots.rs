@@ -34,7 +34,7 @@ pub(crate) fn fold_loaded(rows: LoadedRows) -> Result<Loaded, StoreError> {
             events.push(StoredEvent {
                 sequence,
                 position,
-                payload: parse_payload(&payload, position)?,
+                payload,
                 event_version,
             });
         }

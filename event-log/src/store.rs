@@ -235,16 +235,15 @@ impl EventStore {
                 .bind(aggregate_type).bind(aggregate_id).bind(after_sequence)
                 .fetch_all(pool).await?
         });
-        rows.into_iter()
-            .map(|(sequence, position, event_version, payload)| {
-                Ok(StoredEvent {
-                    sequence,
-                    position,
-                    payload: parse_payload(&payload, position)?,
-                    event_version,
-                })
+        Ok(rows
+            .into_iter()
+            .map(|(sequence, position, event_version, payload)| StoredEvent {
+                sequence,
+                position,
+                payload,
+                event_version,
             })
-            .collect()
+            .collect())
     }
 
     /// The position of the last committed event (0 for an empty log).

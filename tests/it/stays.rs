@@ -521,7 +521,7 @@ async fn a_refund_lost_to_a_crash_after_the_cancellation_is_still_asked(backend:
         .await
         .unwrap()
         .into_iter()
-        .filter_map(|e| e.payload.get("RefundRequested").cloned())
+        .filter_map(|e| e.payload_json().unwrap().get("RefundRequested").cloned())
         .collect();
     assert_eq!(refunds.len(), 1, "{refunds:?}");
     assert_eq!(refunds[0]["amount"]["amount"], 16000);

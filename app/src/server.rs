@@ -345,7 +345,7 @@ pub async fn serve(config: ServerConfig, auth: AuthSettings) -> anyhow::Result<(
         commands::stay_refunds::spawn_stay_refunds(backend.commands.clone());
     }
 
-    let state = AppState {
+    let state = AppState::new(api::routes::AppParts {
         console: Arc::new(api::console::stream::StreamState::new(
             config.console_stream_clients,
         )),
@@ -409,7 +409,7 @@ pub async fn serve(config: ServerConfig, auth: AuthSettings) -> anyhow::Result<(
         load: api::limits::LoadGuard::new(Default::default()),
         planner,
         node,
-    };
+    });
     raise_open_file_limit();
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

@@ -40,9 +40,28 @@ use crate::telemetry::observe_command;
 /// How long a query waits for its projection to reach `min_position`.
 pub const MIN_POSITION_WAIT: Duration = Duration::from_secs(2);
 
-/// What every handler can reach.
+/// What every handler can reach. Every extractor and middleware takes a clone of
+/// it, so it is one `Arc` (cloning its parts cost a few dozen reference counts per
+/// request).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<AppParts>);
+
+impl AppState {
+    pub fn new(parts: AppParts) -> Self {
+        Self(Arc::new(parts))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = AppParts;
+
+    fn deref(&self) -> &AppParts {
+        &self.0
+    }
+}
+
+/// The parts of [`AppState`].
+pub struct AppParts {
     pub commands: Arc<CommandService>,
     /// The availability read model's SQL copy (rebuilds, its checkpoint).
     pub availability: Arc<Projector<Availability>>,

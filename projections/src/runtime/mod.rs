@@ -32,6 +32,12 @@ const IDLE_RECHECK: Duration = Duration::from_secs(5);
 /// Events the live runner may pass over (none of them its model reads) before it
 /// writes its checkpoint anyway, so a restart does not read long stretches again.
 const CHECKPOINT_AT_LEAST_EVERY: i64 = 10_000;
+/// After a round that wrote, the live runner starts the next one no sooner than
+/// this after it: under a steady stream of commits, rounds back to back each carried
+/// a few events and paid a transaction's statements for them (the booked nights'
+/// nine, the most of all the statements of stay bookings). A round after a quiet
+/// spell starts at once, so a lone write is reflected as soon as before.
+const GATHER: Duration = Duration::from_millis(10);
 
 const RUNTIME_TABLES: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS projection_checkpoints (
@@ -326,38 +332,42 @@ impl<M: SqlModel> Projector<M> {
         let projector = self.clone();
         tokio::spawn(async move {
             loop {
-                match projector.apply_until(0).await {
-                    Ok(_) => {}
+                let started = tokio::time::Instant::now();
+                let wrote = match projector.apply_until(0).await {
+                    Ok(round) => round.wrote,
                     Err(error) => {
                         tracing::error!(projection = M::NAME, %error, "projection failed; retrying");
                         tokio::time::sleep(Duration::from_secs(1)).await;
                         continue;
                     }
-                }
+                };
                 let lag = (*committed.borrow() - projector.position()).max(0);
                 metrics::gauge!("projection_lag_events", "projection" => M::NAME).set(lag as f64);
-                if lag > 0 {
-                    continue;
+                if lag == 0 {
+                    let _ = tokio::time::timeout(IDLE_RECHECK, committed.changed()).await;
                 }
-                let _ = tokio::time::timeout(IDLE_RECHECK, committed.changed()).await;
+                if wrote {
+                    tokio::time::sleep_until(started + GATHER).await;
+                }
             }
         });
     }
 
     /// Apply everything committed so far to the active generation. Returns its position.
     pub async fn catch_up(&self) -> Result<i64, ProjectionError> {
-        self.apply_until(self.db.heard_head()).await
+        Ok(self.apply_until(self.db.heard_head()).await?.position)
     }
 
     /// Apply what the log holds until the generation reaches `target` and the log's
     /// tail has nothing more (a follower passes 0: it takes what the tail has, and
-    /// is woken again when the tail moves on). Returns the position reached.
-    async fn apply_until(&self, target: i64) -> Result<i64, ProjectionError> {
+    /// is woken again when the tail moves on).
+    async fn apply_until(&self, target: i64) -> Result<Round, ProjectionError> {
         let known = *self.cursor.lock().unwrap_or_else(|e| e.into_inner());
         let mut cursor = match known {
             Some(cursor) => cursor,
             None => self.read_cursor().await?,
         };
+        let mut wrote = false;
         loop {
             let recent = self
                 .db
@@ -381,6 +391,7 @@ impl<M: SqlModel> Projector<M> {
                     Step::Applied { position, .. } => {
                         cursor.position = position;
                         cursor.written = position;
+                        wrote = true;
                     }
                     Step::CaughtUp => {}
                     // Swapped out by a rebuild: carry on with the active generation.
@@ -396,7 +407,10 @@ impl<M: SqlModel> Projector<M> {
             *self.cursor.lock().unwrap_or_else(|e| e.into_inner()) = Some(cursor);
             self.publish(cursor.position);
             if !recent.full && cursor.position >= target {
-                return Ok(cursor.position);
+                return Ok(Round {
+                    position: cursor.position,
+                    wrote,
+                });
             }
         }
     }
@@ -477,6 +491,13 @@ impl<M: SqlModel> Projector<M> {
             position: through.max(checkpoint),
         })
     }
+}
+
+/// Where [`Projector::apply_until`] got to.
+struct Round {
+    position: i64,
+    /// Whether it wrote a transaction on the way.
+    wrote: bool,
 }
 
 /// The generation a batch goes to.

@@ -44,8 +44,9 @@ async fn appends_and_loads_go_on_after_the_server_drops_their_connections() {
         "the store's connections were open ({dropped})"
     );
 
-    // A dead kept connection fails its statement once and is not kept again: two
-    // appends run at once at most, so the third attempt has a new connection.
+    // A dead kept connection fails its statement once and is not kept again: the
+    // appends above ran one at a time, so one kept connection is dead, and a later
+    // attempt opens a new one (three allow for slack).
     until_ok(3, || async {
         match store
             .append(&[batch("kept", 1, events("kept", 2, 1))])

@@ -28,7 +28,8 @@ use domain::stays::local_time::local_today;
 use domain::stays::BookStay;
 use domain::ListingCommand;
 use futures::future::join_all;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use super::reads::{drive, start_server, Measured, Path};
 use super::{latency_histogram, percentile_ms, ratio, record, round2, target, Figures, Output};
@@ -185,45 +186,64 @@ fn race_windows(places: &[Place], count: usize) -> Vec<(usize, NaiveDate)> {
 }
 
 /// The body of a booking request.
-fn booking(stay_id: &str, guest: &str, ask: &Ask) -> Value {
-    json!({
-        "stay_id": stay_id,
-        "guest_id": guest,
-        "check_in": ask.check_in,
-        "check_out": ask.check_out,
-        "guests": ask.guests,
-    })
+#[derive(Serialize)]
+struct Booking<'a> {
+    stay_id: &'a str,
+    guest_id: &'a str,
+    check_in: NaiveDate,
+    check_out: NaiveDate,
+    guests: u32,
+}
+
+/// What a granted booking answers, as far as the bench reads it.
+#[derive(Deserialize)]
+struct BookingAnswer {
+    status: String,
+    #[serde(default)]
+    position: i64,
 }
 
 /// Send a booking; the hold it granted (`Ok(None)`: refused as taken or closed).
+/// The request and its answer are typed, not built as and parsed into `Value`s: the
+/// client shares the machine with the server it measures.
 async fn book(
     client: &reqwest::Client,
     base: &str,
     stay_id: &str,
     ask: &Ask,
 ) -> Result<Option<Held>, String> {
+    let guest_id = format!("guest-{stay_id}");
+    let booking = Booking {
+        stay_id,
+        guest_id: &guest_id,
+        check_in: ask.check_in,
+        check_out: ask.check_out,
+        guests: ask.guests,
+    };
     let response = client
         .post(format!("{base}/v1/stays/{}/bookings", ask.listing))
-        .json(&booking(stay_id, &format!("guest-{stay_id}"), ask))
+        .json(&booking)
         .send()
         .await
         .map_err(|e| e.to_string())?;
     let status = response.status();
-    let body: Value = response.json().await.unwrap_or_default();
+    // Read to the end even when refused, so the connection is kept.
+    let body = response.bytes().await.map_err(|e| e.to_string())?;
     if status.as_u16() == 409 {
         return Ok(None);
     }
     if !status.is_success() {
-        return Err(format!("{status}: {body}"));
+        return Err(format!("{status}: {}", String::from_utf8_lossy(&body)));
     }
-    if body["status"] != "held" {
-        return Err(format!("answered {} instead of held", body["status"]));
+    let answer: BookingAnswer = serde_json::from_slice(&body).map_err(|e| e.to_string())?;
+    if answer.status != "held" {
+        return Err(format!("answered {} instead of held", answer.status));
     }
     Ok(Some(Held {
         listing: ask.listing.clone(),
         check_in: ask.check_in,
         check_out: ask.check_out,
-        position: body["position"].as_i64().unwrap_or(0),
+        position: answer.position,
     }))
 }
 

@@ -28,13 +28,13 @@ use domain::stays::local_time::local_today;
 use domain::stays::BookStay;
 use domain::ListingCommand;
 use futures::future::join_all;
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::reads::{drive, start_server, Measured, Path};
 use super::{latency_histogram, percentile_ms, ratio, record, round2, target, Figures, Output};
 use crate::seed::stays::{offset, write_stays, Place, StaysPlan, CITIES};
 use crate::seed::Generator;
+use api::routes::stays::guests::{BookingBody, StayAnswer};
 use app::config::StorageArgs;
 use app::server::open_exclusive;
 
@@ -185,40 +185,22 @@ fn race_windows(places: &[Place], count: usize) -> Vec<(usize, NaiveDate)> {
         .collect()
 }
 
-/// The body of a booking request.
-#[derive(Serialize)]
-struct Booking<'a> {
-    stay_id: &'a str,
-    guest_id: &'a str,
-    check_in: NaiveDate,
-    check_out: NaiveDate,
-    guests: u32,
-}
-
-/// What a granted booking answers, as far as the bench reads it.
-#[derive(Deserialize)]
-struct BookingAnswer {
-    status: String,
-    #[serde(default)]
-    position: i64,
-}
-
 /// Send a booking; the hold it granted (`Ok(None)`: refused as taken or closed).
-/// The request and its answer are typed, not built as and parsed into `Value`s: the
-/// client shares the machine with the server it measures.
+/// The request and its answer are the API's own types, not built as and parsed
+/// into `Value`s: the client shares the machine with the server it measures.
 async fn book(
     client: &reqwest::Client,
     base: &str,
     stay_id: &str,
     ask: &Ask,
 ) -> Result<Option<Held>, String> {
-    let guest_id = format!("guest-{stay_id}");
-    let booking = Booking {
-        stay_id,
-        guest_id: &guest_id,
+    let booking = BookingBody {
+        stay_id: Some(stay_id.to_string()),
+        guest_id: Some(format!("guest-{stay_id}")),
         check_in: ask.check_in,
         check_out: ask.check_out,
         guests: ask.guests,
+        search_id: None,
     };
     let response = client
         .post(format!("{base}/v1/stays/{}/bookings", ask.listing))
@@ -235,7 +217,7 @@ async fn book(
     if !status.is_success() {
         return Err(format!("{status}: {}", String::from_utf8_lossy(&body)));
     }
-    let answer: BookingAnswer = serde_json::from_slice(&body).map_err(|e| e.to_string())?;
+    let answer: StayAnswer = serde_json::from_slice(&body).map_err(|e| e.to_string())?;
     if answer.status != "held" {
         return Err(format!("answered {} instead of held", answer.status));
     }

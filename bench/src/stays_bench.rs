@@ -8,7 +8,7 @@
 //!   p50 and p99, beside `GET /health` driven by the same connections;
 //! * (b) holds on distinct listings (`POST /v1/stays/{id}/bookings`, each on a
 //!   listing and nights the seeded calendar has free): holds/s and p99, beside
-//!   `/health`;
+//!   `/health`, once per count of connections in `--hold-connections`;
 //! * (c) a race: many overlapping requests at once on a few listings, holds counted
 //!   per listing and night;
 //! * (d) double bookings: nights held twice as the answers tell, and the
@@ -53,9 +53,15 @@ pub struct StaysArgs {
     /// the calendars.
     #[arg(long, default_value_t = 2)]
     pub calendar_stays: usize,
-    /// Connections driving search, holds and `/health`.
+    /// Connections driving search and `/health`.
     #[arg(long, default_value_t = 32)]
     pub connections: usize,
+    /// Connections driving the holds: a phase for each count, each on listings no
+    /// other phase books. Holds are a throughput figure, and the group commit's
+    /// batches (loads, appends, projection rounds) grow with the requests in flight,
+    /// so throughput is read at more than one; the target is read at the best.
+    #[arg(long, value_delimiter = ',', default_value = "32,64")]
+    pub hold_connections: Vec<usize>,
     /// Seconds search, holds and `/health` are each driven.
     #[arg(long, default_value_t = 5)]
     pub duration: u64,
@@ -230,16 +236,16 @@ async fn book(
 }
 
 /// Holds on distinct listings, `connections` closed loops for `seconds` (or until
-/// the free stays run out): the figures and the holds granted.
+/// the free stays run out), each taking the next of `asks` that `next` counts (so
+/// phases that share it never book one twice): the figures and the holds granted.
 async fn drive_holds(
     client: &reqwest::Client,
     base: &str,
-    asks: Arc<Vec<Ask>>,
+    (asks, next): (Arc<Vec<Ask>>, Arc<AtomicUsize>),
     run: &str,
     connections: usize,
     seconds: u64,
 ) -> (Measured, Vec<Held>, Vec<String>) {
-    let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let deadline = started + Duration::from_secs(seconds);
     let loops: Vec<_> = (0..connections)
@@ -303,8 +309,13 @@ fn nights_held_twice(held: &[Held]) -> (u64, u64) {
 }
 
 pub async fn run(args: StaysArgs) -> anyhow::Result<()> {
-    if args.listings < 16 || args.connections == 0 || args.duration == 0 {
-        bail!("--listings must be at least 16, --connections and --duration at least 1");
+    if args.listings < 16
+        || args.connections == 0
+        || args.duration == 0
+        || args.hold_connections.is_empty()
+        || args.hold_connections.contains(&0)
+    {
+        bail!("--listings must be at least 16, --connections, --hold-connections and --duration at least 1");
     }
     let mut figures = Figures::default();
     let run = format!("bench-{}", &uuid::Uuid::now_v7().simple().to_string()[20..]);
@@ -427,49 +438,68 @@ pub async fn run(args: StaysArgs) -> anyhow::Result<()> {
     figures.set("search_p99_vs_health", round2(p99_ratio));
     figures.set("search_errors", searched.errors);
 
-    // (b) Holds on distinct listings.
-    let (held, mut held_all, errors) = drive_holds(
-        &client,
-        &base,
-        Arc::new(holds),
-        &run,
-        args.connections,
-        args.duration,
-    )
-    .await;
-    let holds_p99 = percentile_ms(&held.latency, 0.99);
-    println!(
-        "{:<40} {:>10.0} {:>9.2} {:>9.2}{}",
-        "POST /v1/stays/{id}/bookings (holds)",
-        held.per_second,
-        percentile_ms(&held.latency, 0.5),
-        holds_p99,
-        if held.errors > 0 {
-            format!(
-                "   ({} of {} failed, first: {})",
-                held.errors,
-                held.requests,
-                errors.first().map_or("", String::as_str)
-            )
-        } else {
-            String::new()
+    // (b) Holds on distinct listings, a phase per count of connections.
+    let asks = (Arc::new(holds), Arc::new(AtomicUsize::new(0)));
+    let mut held_all = Vec::new();
+    let mut hold_errors = 0;
+    let mut best: Option<(usize, f64, f64)> = None;
+    for &connections in &args.hold_connections {
+        let (held, granted, errors) = drive_holds(
+            &client,
+            &base,
+            asks.clone(),
+            &run,
+            connections,
+            args.duration,
+        )
+        .await;
+        let holds_p99 = percentile_ms(&held.latency, 0.99);
+        println!(
+            "{:<40} {:>10.0} {:>9.2} {:>9.2}{}",
+            format!("POST /v1/stays/{{id}}/bookings ({connections} c.)"),
+            held.per_second,
+            percentile_ms(&held.latency, 0.5),
+            holds_p99,
+            if held.errors > 0 {
+                format!(
+                    "   ({} of {} failed, first: {})",
+                    held.errors,
+                    held.requests,
+                    errors.first().map_or("", String::as_str)
+                )
+            } else {
+                String::new()
+            }
+        );
+        figures.set(
+            &format!("holds_per_s_at_{connections}"),
+            round2(held.per_second),
+        );
+        figures.set(&format!("holds_p99_ms_at_{connections}"), round2(holds_p99));
+        if best.is_none_or(|(_, per_second, _)| held.per_second > per_second) {
+            best = Some((connections, held.per_second, holds_p99));
         }
-    );
-    let versus = ratio(held.per_second, trivial.per_second);
+        hold_errors += held.errors;
+        held_all.extend(granted);
+    }
+    let (connections, per_second, holds_p99) = best.expect("at least one phase");
+    let versus = ratio(per_second, trivial.per_second);
     println!(
-        "target: {} (/health {:.0} req/s with the same connections: {versus:.2}x)",
+        "target: {} (best, at {connections} connections; /health {:.0} req/s at {}: {versus:.2}x)",
         target(
             "at least 5,000 holds/s on distinct listings",
-            held.per_second >= 5_000.0,
-            format!("{:.0}/s", held.per_second)
+            per_second >= 5_000.0,
+            format!("{per_second:.0}/s")
         ),
-        trivial.per_second
+        trivial.per_second,
+        args.connections
     );
     figures.set("holds", held_all.len());
-    figures.set("holds_per_s", round2(held.per_second));
+    figures.set("holds_per_s", round2(per_second));
+    figures.set("holds_connections", connections);
     figures.set("holds_p99_ms", round2(holds_p99));
     figures.set("holds_vs_health", round2(versus));
-    figures.set("holds_errors", held.errors);
+    figures.set("holds_errors", hold_errors);
 
     // (c) The race: every request at once.
     let mut g = Generator::new(args.seed ^ 0xace);
@@ -550,10 +580,9 @@ pub async fn run(args: StaysArgs) -> anyhow::Result<()> {
     if let Some(first) = failed.first() {
         bail!("{} race requests failed (first: {first})", failed.len());
     }
-    if held.errors > 0 || searched.errors > 0 {
+    if hold_errors > 0 || searched.errors > 0 {
         bail!(
-            "{} holds and {} searches failed",
-            held.errors,
+            "{hold_errors} holds and {} searches failed",
             searched.errors
         );
     }

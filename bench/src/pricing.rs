@@ -190,11 +190,7 @@ pub async fn run(args: PricingArgs) -> anyhow::Result<()> {
             measured.per_second,
             percentile_ms(&measured.latency, 0.5),
             p99,
-            if measured.errors > 0 {
-                format!("   ({} of {} failed)", measured.errors, measured.requests)
-            } else {
-                String::new()
-            }
+            measured.failures(None)
         );
     }
     println!(

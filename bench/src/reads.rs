@@ -53,6 +53,20 @@ pub(crate) struct Measured {
     pub(crate) latency: Histogram<u64>,
 }
 
+impl Measured {
+    /// The end of a figures row: how many requests failed (and the first failure,
+    /// when given), or nothing when none did.
+    pub(crate) fn failures(&self, first: Option<&str>) -> String {
+        match (self.errors, first) {
+            (0, _) => String::new(),
+            (errors, None) => format!("   ({errors} of {} failed)", self.requests),
+            (errors, Some(first)) => {
+                format!("   ({errors} of {} failed, first: {first})", self.requests)
+            }
+        }
+    }
+}
+
 pub async fn run(args: ReadsArgs) -> anyhow::Result<()> {
     if args.connections == 0 || args.duration == 0 {
         bail!("--connections and --duration must be at least 1");
@@ -138,11 +152,7 @@ pub async fn run(args: ReadsArgs) -> anyhow::Result<()> {
             p99,
             throughput_ratio,
             p99_ratio,
-            if measured.errors > 0 {
-                format!("   ({} of {} failed)", measured.errors, measured.requests)
-            } else {
-                String::new()
-            }
+            measured.failures(None)
         );
         // "/v1/availability/{sku}" → "v1_availability_sku".
         let key = name

@@ -235,13 +235,26 @@ async fn book(
     }))
 }
 
+/// Free stays to hold, each handed out once, to whichever phase asks next.
+struct FreeStays {
+    asks: Vec<Ask>,
+    next: AtomicUsize,
+}
+
+impl FreeStays {
+    /// The next stay not handed out yet and its number, if any is left.
+    fn take(&self) -> Option<(usize, &Ask)> {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        self.asks.get(n).map(|ask| (n, ask))
+    }
+}
+
 /// Holds on distinct listings, `connections` closed loops for `seconds` (or until
-/// the free stays run out), each taking the next of `asks` that `next` counts (so
-/// phases that share it never book one twice): the figures and the holds granted.
+/// the free stays run out): the figures and the holds granted.
 async fn drive_holds(
     client: &reqwest::Client,
     base: &str,
-    (asks, next): (Arc<Vec<Ask>>, Arc<AtomicUsize>),
+    free: Arc<FreeStays>,
     run: &str,
     connections: usize,
     seconds: u64,
@@ -250,16 +263,14 @@ async fn drive_holds(
     let deadline = started + Duration::from_secs(seconds);
     let loops: Vec<_> = (0..connections)
         .map(|_| {
-            let (client, base, asks, next) =
-                (client.clone(), base.to_string(), asks.clone(), next.clone());
+            let (client, base, free) = (client.clone(), base.to_string(), free.clone());
             let run = run.to_string();
             tokio::spawn(async move {
                 let mut latency = latency_histogram();
                 let (mut held, mut errors) = (Vec::new(), Vec::new());
                 let mut requests = 0u64;
                 while Instant::now() < deadline {
-                    let n = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(ask) = asks.get(n) else { break };
+                    let Some((n, ask)) = free.take() else { break };
                     let sent = Instant::now();
                     let answer = book(&client, &base, &format!("{run}-b{n}"), ask).await;
                     record(&mut latency, sent.elapsed());
@@ -411,11 +422,7 @@ pub async fn run(args: StaysArgs) -> anyhow::Result<()> {
             m.per_second,
             percentile_ms(&m.latency, 0.5),
             percentile_ms(&m.latency, 0.99),
-            if m.errors > 0 {
-                format!("   ({} of {} failed)", m.errors, m.requests)
-            } else {
-                String::new()
-            }
+            m.failures(None)
         );
     }
     let p99_ratio = ratio(search_p99, health_p99);
@@ -439,7 +446,10 @@ pub async fn run(args: StaysArgs) -> anyhow::Result<()> {
     figures.set("search_errors", searched.errors);
 
     // (b) Holds on distinct listings, a phase per count of connections.
-    let asks = (Arc::new(holds), Arc::new(AtomicUsize::new(0)));
+    let free = Arc::new(FreeStays {
+        asks: holds,
+        next: AtomicUsize::new(0),
+    });
     let mut held_all = Vec::new();
     let mut hold_errors = 0;
     let mut best: Option<(usize, f64, f64)> = None;
@@ -447,7 +457,7 @@ pub async fn run(args: StaysArgs) -> anyhow::Result<()> {
         let (held, granted, errors) = drive_holds(
             &client,
             &base,
-            asks.clone(),
+            free.clone(),
             &run,
             connections,
             args.duration,
@@ -460,16 +470,7 @@ pub async fn run(args: StaysArgs) -> anyhow::Result<()> {
             held.per_second,
             percentile_ms(&held.latency, 0.5),
             holds_p99,
-            if held.errors > 0 {
-                format!(
-                    "   ({} of {} failed, first: {})",
-                    held.errors,
-                    held.requests,
-                    errors.first().map_or("", String::as_str)
-                )
-            } else {
-                String::new()
-            }
+            held.failures(errors.first().map(String::as_str))
         );
         figures.set(
             &format!("holds_per_s_at_{connections}"),

@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::config::RankingWeights;
-use crate::model::calendar::day_of;
+use crate::model::calendar::{day_of, StayMasks};
 use crate::model::listing::{kind_key, Listing};
 use crate::model::people::Profile;
 use crate::model::search_rows::{SearchRow, Searchable};
@@ -95,12 +95,20 @@ struct Ask<'q> {
     /// The first night read before the stay, unless it may fall before some
     /// listing's today (then each listing's today decides).
     before: Option<i64>,
+    /// With `before` known, the masks of the stay and the nights around it over
+    /// the search rows' packed words, when those hold them all.
+    packed: Option<StayMasks>,
 }
 
-/// A listing that passed the filters, with what its components need.
+/// A listing that passed the filters, with what its components need. What the
+/// ranking reads after the filter is copied here, so it reads these in order
+/// instead of going back to the rows.
 struct Candidate<'m> {
     listing: &'m Listing,
     row: &'m SearchRow,
+    /// The row's key numbers of its currency and market.
+    currency: u32,
+    market: u32,
     total: u64,
     /// The stay's price a night, cleaning fee included.
     average: f64,
@@ -110,10 +118,41 @@ struct Candidate<'m> {
     price: f64,
     /// Free nights around the stay, and how many were read.
     flexibility: (u32, u32),
+    /// The weighted components before the price (quality, relevance,
+    /// personalisation), summed, and the one after it (availability): the price
+    /// waits for the medians, and the score adds them in the components' order.
+    before_price: f64,
+    after_price: f64,
     score: f64,
 }
 
+/// What weighs a candidate's components, for every candidate of a search.
+struct Weighing<'a> {
+    weights: [f64; 5],
+    taste: Option<&'a Taste>,
+    prior_mean: f64,
+}
+
+impl Weighing<'_> {
+    /// Weigh every component but the price.
+    #[inline(always)]
+    fn weigh(&self, candidate: &mut Candidate, ask: &Ask) {
+        let [quality, relevance, personalisation, _, availability] =
+            component_values(candidate, ask, self.taste, self.prior_mean);
+        let w = &self.weights;
+        candidate.before_price = w[0] * quality + w[1] * relevance + w[2] * personalisation;
+        candidate.after_price = w[4] * availability;
+    }
+
+    /// The score, once the price is known: the components' contributions added
+    /// in their order, as the breakdown lists them.
+    fn score(&self, candidate: &Candidate) -> f64 {
+        candidate.before_price + self.weights[3] * candidate.price + candidate.after_price
+    }
+}
+
 /// The five components' values, in the order of [`COMPONENTS`].
+#[inline(always)]
 fn component_values(
     candidate: &Candidate,
     ask: &Ask,
@@ -145,24 +184,23 @@ impl StaysModel {
             .and_then(|user| self.profiles.get(user))
             .and_then(|profile| Taste::of(self, profile));
 
-        let mut candidates: Vec<Candidate> = self
-            .grid
-            .within(ask.centre, ask.query.radius_km)
-            .filter_map(|(listing, searchable, _)| self.candidate(listing, searchable, &ask))
-            .collect();
+        let weighing = Weighing {
+            weights,
+            taste: taste.as_ref(),
+            prior_mean: self.mean_rating(),
+        };
+        let inside = self.grid.inside(ask.centre, ask.query.radius_km);
+        // Room for every listing of the cells read: growing would copy them.
+        let mut candidates: Vec<Candidate> = Vec::with_capacity(inside.reached());
+        inside.for_each(|listing, searchable| {
+            if let Some(mut candidate) = self.candidate(listing, searchable, &ask) {
+                weighing.weigh(&mut candidate, &ask);
+                candidates.push(candidate);
+            }
+        });
         self.price_against_medians(&mut candidates);
-        let prior_mean = self.mean_rating();
         for candidate in &mut candidates {
-            candidate.score = weights
-                .iter()
-                .zip(component_values(
-                    candidate,
-                    &ask,
-                    taste.as_ref(),
-                    prior_mean,
-                ))
-                .map(|(w, v)| w * v)
-                .sum();
+            candidate.score = weighing.score(candidate);
         }
         // Best first, ties by listing id; only the page asked for is put in order.
         let ranked = |a: &(f64, usize), b: &(f64, usize)| {
@@ -194,7 +232,9 @@ impl StaysModel {
     /// Listing `slot` as a candidate, if it passes every filter. Only its search
     /// row and free nights are read, unless the query asks for amenities or words,
     /// the dates are near today or the horizon, or the listing prices nights one by
-    /// one.
+    /// one. Inlined into the search's loop: returned by value, a candidate was
+    /// copied through the stack twice, and each copy stalled.
+    #[inline(always)]
     fn candidate<'m>(
         &'m self,
         slot: u32,
@@ -221,14 +261,17 @@ impl StaysModel {
             .before
             .unwrap_or_else(|| self.first_night_read(slot, ask));
         let after = ask.until + FLEXIBILITY_NIGHTS;
-        let free_around = self
-            .rows
-            .free_stay_and_around(searchable, before, ask.from, ask.until, after)
-            .unwrap_or_else(|| {
-                self.listings[slot as usize]
-                    .calendar
-                    .free_stay_and_around(before, ask.from, ask.until, after)
-            })?;
+        let free_around = match &ask.packed {
+            Some(packed) => packed.free_around(|word| searchable.free[word as usize]),
+            None => self
+                .rows
+                .free_stay_and_around(searchable, before, ask.from, ask.until, after)
+                .unwrap_or_else(|| {
+                    self.listings[slot as usize]
+                        .calendar
+                        .free_stay_and_around(before, ask.from, ask.until, after)
+                }),
+        }?;
         let flexibility = (
             free_around,
             ((ask.from - before).max(0) + FLEXIBILITY_NIGHTS) as u32,
@@ -259,12 +302,16 @@ impl StaysModel {
         Some(Candidate {
             listing: &self.listings[slot as usize],
             row,
+            currency: row.currency,
+            market: row.market,
             total,
             average,
             tokens_matched,
             median: average,
             price: 0.5,
             flexibility,
+            before_price: 0.0,
+            after_price: 0.0,
             score: 0.0,
         })
     }
@@ -317,11 +364,28 @@ impl StaysModel {
     /// at the median 0.5, at half of it or less 1, at one and a half times or more 0.
     fn price_against_medians(&self, candidates: &mut [Candidate]) {
         let keys = self.rows.key_count();
-        let mut by_market: Vec<Vec<f64>> = vec![Vec::new(); keys];
-        let mut by_currency: Vec<Vec<f64>> = vec![Vec::new(); keys];
+        let mut in_market = vec![0; keys];
         for c in candidates.iter() {
-            by_market[c.row.market as usize].push(c.average);
-            by_currency[c.row.currency as usize].push(c.average);
+            in_market[c.market as usize] += 1;
+        }
+        // A currency's median is read only where a market has too few peers.
+        let mut in_currency = vec![0; keys];
+        let mut currency_read = vec![false; keys];
+        for c in candidates.iter() {
+            currency_read[c.currency as usize] |= in_market[c.market as usize] < MIN_PRICE_PEERS;
+        }
+        for c in candidates.iter() {
+            in_currency[c.currency as usize] += usize::from(currency_read[c.currency as usize]);
+        }
+        let room = |counts: Vec<usize>| -> Vec<Vec<f64>> {
+            counts.into_iter().map(Vec::with_capacity).collect()
+        };
+        let (mut by_market, mut by_currency) = (room(in_market), room(in_currency));
+        for c in candidates.iter() {
+            by_market[c.market as usize].push(c.average);
+            if currency_read[c.currency as usize] {
+                by_currency[c.currency as usize].push(c.average);
+            }
         }
         let medians = |groups: Vec<Vec<f64>>| -> Vec<(usize, f64)> {
             groups
@@ -331,11 +395,11 @@ impl StaysModel {
         };
         let (of_market, of_currency) = (medians(by_market), medians(by_currency));
         for c in candidates.iter_mut() {
-            let (peers, of_type) = of_market[c.row.market as usize];
+            let (peers, of_type) = of_market[c.market as usize];
             c.median = if peers >= MIN_PRICE_PEERS {
                 of_type
             } else {
-                of_currency[c.row.currency as usize].1
+                of_currency[c.currency as usize].1
             };
             c.price = if c.median > 0.0 {
                 (1.5 - c.average / c.median).clamp(0.0, 1.0)
@@ -375,6 +439,10 @@ impl<'q> Ask<'q> {
             .map(|t| t.trim().to_lowercase())
             .filter(|t| !t.is_empty())
             .map(|kind| model.rows.key_id(kind_key(&kind)));
+        let packed = before.and_then(|before| {
+            let masks = StayMasks::new(before, from, until, until + FLEXIBILITY_NIGHTS)?;
+            model.rows.packed(masks)
+        });
         Some(Ask {
             query,
             centre: GeoPoint {
@@ -389,6 +457,7 @@ impl<'q> Ask<'q> {
             tokens: query.text.as_deref().map(query_tokens).unwrap_or_default(),
             near_edge,
             before,
+            packed,
         })
     }
 }

@@ -76,6 +76,70 @@ pub(crate) fn free_stay_and_around_in(
     Some(around)
 }
 
+/// Words [`StayMasks`] keeps: a longest stay and three nights either side span
+/// seven at most.
+const STAY_WORDS: usize = 8;
+
+/// What [`free_stay_and_around_in`] works out of the nights alone: the words a stay
+/// `[from, until)` and the nights read around it (`[before, from)`, `[until,
+/// after)`) span, each with the mask of the stay's nights and the mask of those
+/// around. A search makes it once and applies it to every listing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StayMasks {
+    /// (word, stay's nights, nights around), the first `len` in use.
+    words: [(i64, u64, u64); STAY_WORDS],
+    len: usize,
+}
+
+impl StayMasks {
+    /// The masks (`None` when they span more words than a longest stay and the
+    /// nights around it can).
+    pub fn new(before: i64, from: i64, until: i64, after: i64) -> Option<Self> {
+        let mut masks = Self {
+            words: [(0, 0, 0); STAY_WORDS],
+            len: 0,
+        };
+        for (word, mask) in words_of(before.min(from), after.max(until)) {
+            *masks.words.get_mut(masks.len)? = (
+                word,
+                mask & bits_of(word, from, until),
+                mask & (bits_of(word, before, from) | bits_of(word, until, after)),
+            );
+            masks.len += 1;
+        }
+        Some(masks)
+    }
+
+    /// The first and last word read.
+    pub fn span(&self) -> Option<(i64, i64)> {
+        let words = &self.words[..self.len];
+        Some((words.first()?.0, words.last()?.0))
+    }
+
+    /// The same masks over words numbered from `first` (word `first` becomes 0).
+    pub fn from_word(mut self, first: i64) -> Self {
+        for (word, _, _) in &mut self.words[..self.len] {
+            *word -= first;
+        }
+        self
+    }
+
+    /// Whether every night of the stay is free by `free_word`, and if so how many
+    /// of those around are.
+    #[inline]
+    pub fn free_around(&self, free_word: impl Fn(i64) -> u64) -> Option<u32> {
+        let mut around = 0;
+        for &(word, stay, near) in &self.words[..self.len] {
+            let free = free_word(word);
+            if free & stay != stay {
+                return None;
+            }
+            around += (free & near).count_ones();
+        }
+        Some(around)
+    }
+}
+
 /// A set of nights: `words[i]` holds the nights of word `first + i`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NightSet {
@@ -308,6 +372,41 @@ impl NightCalendar {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stay_masks_answer_as_the_pass_over_the_words_does() {
+        // Free nights from a fixed scramble of bits; stays of every length up to
+        // a longest one, starting anywhere in a word, with all or part of the
+        // nights around them read.
+        let free = |word: i64| {
+            (word as u64)
+                .wrapping_add(7)
+                .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+                | 0x00ff_0000
+        };
+        let mut compared = 0;
+        for from in (-70..200).step_by(3) {
+            for nights in [1, 2, 5, 30, 64, 65, 200, 365] {
+                for around in [0, 1, 3] {
+                    let (until, before) = (from + nights, from - around);
+                    let after = until + around;
+                    let masks = StayMasks::new(before, from, until, after).expect("seven words");
+                    let expected = free_stay_and_around_in(free, before, from, until, after);
+                    assert_eq!(
+                        masks.free_around(free),
+                        expected,
+                        "{from} {nights} {around}"
+                    );
+                    // Over words numbered from another first word.
+                    let shifted = masks.from_word(-3);
+                    assert_eq!(shifted.free_around(|w| free(w - 3)), expected);
+                    compared += usize::from(expected.is_some());
+                }
+            }
+        }
+        assert!(compared > 100, "some stays were free: {compared}");
+        assert_eq!(StayMasks::new(0, 0, 64 * 9, 64 * 9), None);
+    }
 
     #[test]
     fn masks_cover_exactly_the_range() {

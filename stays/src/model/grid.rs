@@ -151,6 +151,61 @@ impl<T> Grid<T> {
     }
 }
 
+impl<T> Grid<T> {
+    /// The listings within `radius_km` of `centre` with what they carry, as
+    /// [`Grid::within`] finds them but without their distance: a cell wholly
+    /// inside the circle gives all its listings unmeasured.
+    pub fn inside(&self, centre: GeoPoint, radius_km: f64) -> Inside<'_, T> {
+        let flat = Flat::around(centre, radius_km);
+        let cells = cells_around(centre, radius_km)
+            .into_iter()
+            .filter_map(|cell| {
+                let spots = self.cells.get(&cell)?;
+                Some((spots, flat.holds_cell(centre, cell, radius_km)))
+            })
+            .collect();
+        Inside {
+            cells,
+            flat,
+            centre,
+            radius_km,
+        }
+    }
+}
+
+/// The cells a circle reaches into, each with whether it lies wholly inside.
+pub struct Inside<'g, T> {
+    cells: Vec<(&'g CellSpots<T>, bool)>,
+    flat: Flat,
+    centre: GeoPoint,
+    radius_km: f64,
+}
+
+impl<'g, T> Inside<'g, T> {
+    /// How many listings the cells hold (at least as many as are inside).
+    pub fn reached(&self) -> usize {
+        self.cells.iter().map(|(cell, _)| cell.spots.len()).sum()
+    }
+
+    /// Visit each listing inside with what it carries. A loop over a visitor
+    /// rather than an iterator, so the caller's work is inlined into it.
+    #[inline(always)]
+    pub fn for_each(self, mut visit: impl FnMut(u32, &'g T)) {
+        let (flat, centre, radius_km) = (self.flat, self.centre, self.radius_km);
+        for (cell, whole) in self.cells {
+            for (spot, data) in cell.spots.iter().zip(&cell.data) {
+                let inside = whole
+                    || flat
+                        .distance_km(centre, spot.at, radius_km)
+                        .is_some_and(|km| km <= radius_km);
+                if inside {
+                    visit(spot.listing, data);
+                }
+            }
+        }
+    }
+}
+
 /// A flat-earth approximation, good to a fraction of a percent within a few
 /// hundred kilometres away from the poles: points clearly inside or outside a
 /// circle are told apart without trigonometry, and only those near its edge are
@@ -172,17 +227,36 @@ impl Flat {
         }
     }
 
+    /// The distance on the flat map.
+    fn approx_km(&self, centre: GeoPoint, at: GeoPoint) -> f64 {
+        let north = (at.lat - centre.lat) * KM_PER_DEGREE;
+        let mut degrees_east = (at.lon - centre.lon).abs();
+        if degrees_east > 180.0 {
+            degrees_east = 360.0 - degrees_east;
+        }
+        let east = degrees_east * self.km_per_lon_degree;
+        (north * north + east * east).sqrt()
+    }
+
+    /// Whether every point of `cell` is clearly within `radius_km`: its corners
+    /// are (on the flat map the cell is a rectangle and the circle convex).
+    fn holds_cell(&self, centre: GeoPoint, cell: Cell, radius_km: f64) -> bool {
+        let (row, column) = cell;
+        let lats = [row, row + 1].map(|r| f64::from(r) / PER_DEGREE);
+        let lons = [column, column + 1].map(|c| f64::from(c) / PER_DEGREE - 180.0);
+        self.usable
+            && lats.iter().all(|&lat| {
+                lons.iter().all(|&lon| {
+                    self.approx_km(centre, GeoPoint { lat, lon }) < radius_km * (1.0 - FLAT_MARGIN)
+                })
+            })
+    }
+
     /// The distance, exact unless clearly beyond `radius_km` (then `None`) or
     /// clearly within (then approximate).
     fn distance_km(&self, centre: GeoPoint, at: GeoPoint, radius_km: f64) -> Option<f64> {
         if self.usable {
-            let north = (at.lat - centre.lat) * KM_PER_DEGREE;
-            let mut degrees_east = (at.lon - centre.lon).abs();
-            if degrees_east > 180.0 {
-                degrees_east = 360.0 - degrees_east;
-            }
-            let east = degrees_east * self.km_per_lon_degree;
-            let approx = (north * north + east * east).sqrt();
+            let approx = self.approx_km(centre, at);
             if approx > radius_km * (1.0 + FLAT_MARGIN) {
                 return None;
             }
@@ -237,6 +311,55 @@ mod tests {
             7 * 9,
             "rows of ±3 and columns of ±4 around the centre"
         );
+    }
+
+    #[test]
+    fn inside_finds_what_within_finds_with_whole_cells_unmeasured() {
+        // Listings on a spiral around a centre, out past the radius, in several
+        // places (one beside the antimeridian); `inside` must find the same ones.
+        for centre in [
+            GeoPoint {
+                lat: 52.52,
+                lon: 13.4,
+            },
+            GeoPoint {
+                lat: -36.85,
+                lon: 179.9,
+            },
+            GeoPoint {
+                lat: 64.1,
+                lon: -21.9,
+            },
+        ] {
+            let mut grid = Grid::<u32>::default();
+            for i in 0..4_000u32 {
+                let (angle, km) = (f64::from(i) * 2.399, f64::from(i) / 4_000.0 * 40.0);
+                let at = GeoPoint {
+                    lat: centre.lat + km * angle.sin() / KM_PER_DEGREE,
+                    lon: centre.lon
+                        + km * angle.cos() / (KM_PER_DEGREE * centre.lat.to_radians().cos()),
+                };
+                let at = GeoPoint {
+                    lon: (at.lon + 540.0).rem_euclid(360.0) - 180.0,
+                    ..at
+                };
+                grid.insert(i, at, i * 2);
+            }
+            for radius in [0.5, 7.0, 25.0] {
+                let mut within: Vec<(u32, u32)> = grid
+                    .within(centre, radius)
+                    .map(|(l, d, _)| (l, *d))
+                    .collect();
+                let (found, mut inside) = (grid.inside(centre, radius), Vec::new());
+                let reached = found.reached();
+                found.for_each(|l, d| inside.push((l, *d)));
+                within.sort_unstable();
+                inside.sort_unstable();
+                assert!(!within.is_empty(), "{centre:?} {radius}");
+                assert_eq!(inside, within, "{centre:?} {radius}");
+                assert!(reached >= inside.len());
+            }
+        }
     }
 
     #[test]

@@ -8,7 +8,7 @@
 
 use rustc_hash::FxHashMap;
 
-use super::calendar::free_stay_and_around_in;
+use super::calendar::{free_stay_and_around_in, StayMasks};
 use super::listing::{Listing, Status};
 use super::people::Host;
 
@@ -116,6 +116,15 @@ impl SearchRows {
             None => [0; FREE_WORDS],
             Some(first) => std::array::from_fn(|i| listing.calendar.free_word(first + i as i64)),
         }
+    }
+
+    /// `masks` over the packed words (word 0 the first kept), when every word they
+    /// read is kept.
+    pub fn packed(&self, masks: StayMasks) -> Option<StayMasks> {
+        let first = self.first_word?;
+        let (low, high) = masks.span()?;
+        let kept = first..first + FREE_WORDS as i64;
+        (kept.contains(&low) && kept.contains(&high)).then(|| masks.from_word(first))
     }
 
     /// As [`NightCalendar::free_stay_and_around`](super::calendar::NightCalendar::free_stay_and_around)

@@ -261,16 +261,19 @@ impl StaysModel {
             .before
             .unwrap_or_else(|| self.first_night_read(slot, ask));
         let after = ask.until + FLEXIBILITY_NIGHTS;
+        let in_row = |packed: &StayMasks| packed.free_around(|word| searchable.free[word as usize]);
         let free_around = match &ask.packed {
-            Some(packed) => packed.free_around(|word| searchable.free[word as usize]),
-            None => self
-                .rows
-                .free_stay_and_around(searchable, before, ask.from, ask.until, after)
-                .unwrap_or_else(|| {
-                    self.listings[slot as usize]
+            Some(packed) => in_row(packed),
+            // A listing's own first night, or nights beyond the packed words.
+            None => {
+                let masks = StayMasks::new(before, ask.from, ask.until, after)?;
+                match self.rows.packed(masks) {
+                    Some(packed) => in_row(&packed),
+                    None => self.listings[slot as usize]
                         .calendar
-                        .free_stay_and_around(before, ask.from, ask.until, after)
-                }),
+                        .free_stay_and_around(&masks),
+                }
+            }
         }?;
         let flexibility = (
             free_around,

@@ -53,37 +53,14 @@ fn bits_of(word: i64, from: i64, until: i64) -> u64 {
     }
 }
 
-/// Whether every night of `[from, until)` is free by `free_word` (the free nights
-/// of a word) and, if so, how many of `[before, from)` and `[until, after)` are too:
-/// one pass over the words, whoever keeps them.
-pub(crate) fn free_stay_and_around_in(
-    free_word: impl Fn(i64) -> u64,
-    before: i64,
-    from: i64,
-    until: i64,
-    after: i64,
-) -> Option<u32> {
-    let mut around = 0;
-    for (word, mask) in words_of(before.min(from), after.max(until)) {
-        let free = free_word(word);
-        let stay = mask & bits_of(word, from, until);
-        if free & stay != stay {
-            return None;
-        }
-        let near = mask & (bits_of(word, before, from) | bits_of(word, until, after));
-        around += (free & near).count_ones();
-    }
-    Some(around)
-}
-
 /// Words [`StayMasks`] keeps: a longest stay and three nights either side span
 /// seven at most.
 const STAY_WORDS: usize = 8;
 
-/// What [`free_stay_and_around_in`] works out of the nights alone: the words a stay
-/// `[from, until)` and the nights read around it (`[before, from)`, `[until,
-/// after)`) span, each with the mask of the stay's nights and the mask of those
-/// around. A search makes it once and applies it to every listing.
+/// A stay `[from, until)` and the nights read around it (`[before, from)`,
+/// `[until, after)`) as the words they span, each with the mask of the stay's
+/// nights and the mask of those around: what a search works out of the dates
+/// alone, once, and applies to every listing's free nights, whoever keeps them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StayMasks {
     /// (word, stay's nights, nights around), the first `len` in use.
@@ -339,14 +316,8 @@ impl NightCalendar {
     /// Whether every night of `[from, until)` is free and, if so, how many of the
     /// nights `[before, from)` and `[until, after)` are too: one pass over the
     /// words, as a search reads a stay and the calendar around it.
-    pub fn free_stay_and_around(
-        &self,
-        before: i64,
-        from: i64,
-        until: i64,
-        after: i64,
-    ) -> Option<u32> {
-        free_stay_and_around_in(|word| self.free_word(word), before, from, until, after)
+    pub fn free_stay_and_around(&self, masks: &StayMasks) -> Option<u32> {
+        masks.free_around(|word| self.free_word(word))
     }
 
     pub fn is_free(&self, day: i64) -> bool {
@@ -384,6 +355,15 @@ mod tests {
                 .wrapping_mul(0x9e37_79b9_7f4a_7c15)
                 | 0x00ff_0000
         };
+        let is_free = |night: i64| (free(night.div_euclid(64)) >> night.rem_euclid(64)) & 1 == 1;
+        let night_by_night = |before: i64, from: i64, until: i64, after: i64| {
+            (from..until).all(is_free).then(|| {
+                (before..from)
+                    .chain(until..after)
+                    .filter(|&night| is_free(night))
+                    .count() as u32
+            })
+        };
         let mut compared = 0;
         for from in (-70..200).step_by(3) {
             for nights in [1, 2, 5, 30, 64, 65, 200, 365] {
@@ -391,7 +371,7 @@ mod tests {
                     let (until, before) = (from + nights, from - around);
                     let after = until + around;
                     let masks = StayMasks::new(before, from, until, after).expect("seven words");
-                    let expected = free_stay_and_around_in(free, before, from, until, after);
+                    let expected = night_by_night(before, from, until, after);
                     assert_eq!(
                         masks.free_around(free),
                         expected,
@@ -431,9 +411,18 @@ mod tests {
         ]);
         calendar.taken.insert_range(60, 62);
         calendar.taken.insert_range(66, 67);
-        assert_eq!(calendar.free_stay_and_around(59, 62, 66, 69), Some(1 + 2));
-        assert_eq!(calendar.free_stay_and_around(59, 61, 66, 69), None);
-        assert_eq!(calendar.free_stay_and_around(62, 62, 66, 66), Some(0));
+        let masks = |before, from, until, after| {
+            StayMasks::new(before, from, until, after).expect("a short stay")
+        };
+        assert_eq!(
+            calendar.free_stay_and_around(&masks(59, 62, 66, 69)),
+            Some(1 + 2)
+        );
+        assert_eq!(calendar.free_stay_and_around(&masks(59, 61, 66, 69)), None);
+        assert_eq!(
+            calendar.free_stay_and_around(&masks(62, 62, 66, 66)),
+            Some(0)
+        );
         assert_eq!(bits_of(1, 60, 130), u64::MAX);
         assert_eq!(bits_of(1, 130, 60), 0);
     }

@@ -8,7 +8,7 @@
 
 use rustc_hash::FxHashMap;
 
-use super::calendar::{free_stay_and_around_in, StayMasks};
+use super::calendar::StayMasks;
 use super::listing::{Listing, Status};
 use super::people::Host;
 
@@ -125,31 +125,5 @@ impl SearchRows {
         let (low, high) = masks.span()?;
         let kept = first..first + FREE_WORDS as i64;
         (kept.contains(&low) && kept.contains(&high)).then(|| masks.from_word(first))
-    }
-
-    /// As [`NightCalendar::free_stay_and_around`](super::calendar::NightCalendar::free_stay_and_around)
-    /// from the packed words; `None` when the nights are not all among them (the
-    /// caller reads the calendar).
-    pub fn free_stay_and_around(
-        &self,
-        searchable: &Searchable,
-        before: i64,
-        from: i64,
-        until: i64,
-        after: i64,
-    ) -> Option<Option<u32>> {
-        let first = self.first_word?;
-        let (low, high) = (before.min(from), after.max(until));
-        let words = first..first + FREE_WORDS as i64;
-        if low >= high
-            || !words.contains(&low.div_euclid(64))
-            || !words.contains(&(high - 1).div_euclid(64))
-        {
-            return None;
-        }
-        let free_word = |word: i64| searchable.free[(word - first) as usize];
-        Some(free_stay_and_around_in(
-            free_word, before, from, until, after,
-        ))
     }
 }

@@ -372,18 +372,12 @@ impl StaysModel {
             in_market[c.market as usize] += 1;
         }
         // A currency's median is read only where a market has too few peers.
-        let mut in_currency = vec![0; keys];
         let mut currency_read = vec![false; keys];
         for c in candidates.iter() {
             currency_read[c.currency as usize] |= in_market[c.market as usize] < MIN_PRICE_PEERS;
         }
-        for c in candidates.iter() {
-            in_currency[c.currency as usize] += usize::from(currency_read[c.currency as usize]);
-        }
-        let room = |counts: Vec<usize>| -> Vec<Vec<f64>> {
-            counts.into_iter().map(Vec::with_capacity).collect()
-        };
-        let (mut by_market, mut by_currency) = (room(in_market), room(in_currency));
+        let mut by_market: Vec<Vec<f64>> = in_market.into_iter().map(Vec::with_capacity).collect();
+        let mut by_currency: Vec<Vec<f64>> = vec![Vec::new(); keys];
         for c in candidates.iter() {
             by_market[c.market as usize].push(c.average);
             if currency_read[c.currency as usize] {

@@ -161,6 +161,19 @@ fn replay<T>(keyed: &KeyedRequest, receipt: StoredReceipt) -> Result<Executed<T>
 }
 
 /// SHA-256 of the command's name and its canonical JSON.
+/// A request fingerprinted through its JSON value, the way routes that built a
+/// `Value` of their body always were (so stored keys still match), but only when
+/// an `Idempotency-Key` asks for a fingerprint: most requests come without one.
+pub struct AsValue<'a, T>(pub &'a T);
+
+impl<T: Serialize> Serialize for AsValue<'_, T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serde_json::to_value(self.0)
+            .map_err(serde::ser::Error::custom)?
+            .serialize(serializer)
+    }
+}
+
 fn fingerprint(name: &str, request: &impl Serialize) -> String {
     let mut hasher = Sha256::new();
     hasher.update(name.as_bytes());

@@ -60,7 +60,7 @@ pub struct StaysArgs {
     /// other phase books. Holds are a throughput figure, and the group commit's
     /// batches (loads, appends, projection rounds) grow with the requests in flight,
     /// so throughput is read at more than one; the target is read at the best.
-    #[arg(long, value_delimiter = ',', default_value = "32,64")]
+    #[arg(long, value_delimiter = ',', default_value = "32,64,128")]
     pub hold_connections: Vec<usize>,
     /// Seconds search, holds and `/health` are each driven.
     #[arg(long, default_value_t = 5)]

@@ -148,12 +148,22 @@ async fn load_together(connections: &HeldConnections, waiting: Vec<Request>) {
                 payload,
             ));
         }
-        for request in requests {
-            let rows = per_id
-                .get(&request.aggregate_id)
-                .cloned()
-                .unwrap_or_default();
-            let _ = request.reply.send(crate::snapshots::fold_loaded(rows));
+        // Each id's rows go to its last request whole; only an id asked for twice in
+        // one group (two loads of one aggregate) is copied for the earlier one.
+        let mut later = std::collections::HashSet::new();
+        let mut takes: Vec<bool> = (requests.iter().rev())
+            .map(|request| later.insert(request.aggregate_id.as_str()))
+            .collect();
+        takes.reverse();
+        for (request, takes) in requests.into_iter().zip(takes) {
+            let rows = if takes {
+                per_id.remove(&request.aggregate_id)
+            } else {
+                per_id.get(&request.aggregate_id).cloned()
+            };
+            let _ = request
+                .reply
+                .send(crate::snapshots::fold_loaded(rows.unwrap_or_default()));
         }
     }
 }

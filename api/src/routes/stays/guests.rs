@@ -140,7 +140,6 @@ pub async fn book(
     PathParams(listing_id): PathParams<String>,
     Body(body): Body<BookingBody>,
 ) -> Result<MaybeReplayed<(StatusCode, Json<StayAnswer>)>, Problem> {
-    let fingerprint = serde_json::to_value(&body).unwrap_or_default();
     let guest = acting_guest(&principal, body.guest_id.clone())?;
     let stay_id = match &body.stay_id {
         Some(id) => id.clone(),
@@ -168,7 +167,7 @@ pub async fn book(
         &principal,
         &headers,
         "book_stay",
-        &fingerprint,
+        &idempotency::AsValue(&body),
         |keyed| async {
             state
                 .commands

@@ -147,40 +147,11 @@ pub(super) async fn write(
         .partition(|(_, _, holder)| holder.is_some());
     match tx {
         WriteTx::Postgres(t) => {
-            if !played.released.is_empty() {
-                let (listings, stays) = columns2(played.released.iter().map(|(l, s)| (l, s)));
-                sqlx::query(
-                    "DELETE FROM stay_nights WHERE ctid = ANY(ARRAY(
-                         SELECT n.ctid FROM unnest($2::text[], $3::text[]) AS q(listing_id, stay_id)
-                         CROSS JOIN LATERAL (
-                             SELECT ctid FROM stay_nights n
-                             WHERE n.generation = $1 AND n.listing_id = q.listing_id
-                               AND n.stay_id = q.stay_id
-                             OFFSET 0) n))",
-                )
-                .bind(generation)
-                .bind(&listings)
-                .bind(&stays)
-                .execute(&mut **t)
-                .await?;
-            }
-            if !freed.is_empty() {
-                let (listings, nights) = columns2(freed.iter().map(|(l, n, _)| (l, n)));
-                sqlx::query(
-                    "DELETE FROM stay_nights WHERE ctid = ANY(ARRAY(
-                         SELECT n.ctid FROM unnest($2::text[], $3::text[]) AS q(listing_id, night)
-                         CROSS JOIN LATERAL (
-                             SELECT ctid FROM stay_nights n
-                             WHERE n.generation = $1 AND n.listing_id = q.listing_id
-                               AND n.night = q.night
-                             OFFSET 0) n))",
-                )
-                .bind(generation)
-                .bind(&listings)
-                .bind(&nights)
-                .execute(&mut **t)
-                .await?;
-            }
+            // A released stay's nights, then the nights freed one by one.
+            let released = columns2(played.released.iter().map(|(l, s)| (l, s)));
+            delete_nights_by(t, generation, "stay_id", released).await?;
+            let freed = columns2(freed.iter().map(|(l, n, _)| (l, n)));
+            delete_nights_by(t, generation, "night", freed).await?;
             if !held.is_empty() {
                 let mut listings = Vec::with_capacity(held.len());
                 let mut nights = Vec::with_capacity(held.len());
@@ -292,6 +263,36 @@ pub(super) async fn write(
             .execute(&mut **t).await?;
         });
     }
+    Ok(())
+}
+
+/// Delete the generation's nights of each listing in `listings` whose `column`
+/// (`stay_id` or `night`) is the value beside it in `values`, found through the
+/// primary key (see the module's note).
+async fn delete_nights_by(
+    t: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+    generation: i64,
+    column: &'static str,
+    (listings, values): (Vec<&str>, Vec<&str>),
+) -> Result<(), ProjectionError> {
+    if listings.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "DELETE FROM stay_nights WHERE ctid = ANY(ARRAY(
+             SELECT n.ctid FROM unnest($2::text[], $3::text[]) AS q(listing_id, value)
+             CROSS JOIN LATERAL (
+                 SELECT ctid FROM stay_nights n
+                 WHERE n.generation = $1 AND n.listing_id = q.listing_id
+                   AND n.{column} = q.value
+                 OFFSET 0) n))"
+    );
+    sqlx::query(&sql)
+        .bind(generation)
+        .bind(&listings)
+        .bind(&values)
+        .execute(&mut **t)
+        .await?;
     Ok(())
 }
 

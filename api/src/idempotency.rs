@@ -160,7 +160,6 @@ fn replay<T>(keyed: &KeyedRequest, receipt: StoredReceipt) -> Result<Executed<T>
     Ok(Executed::Replayed(receipt))
 }
 
-/// SHA-256 of the command's name and its canonical JSON.
 /// A request fingerprinted through its JSON value, the way routes that built a
 /// `Value` of their body always were (so stored keys still match), but only when
 /// an `Idempotency-Key` asks for a fingerprint: most requests come without one.
@@ -174,6 +173,7 @@ impl<T: Serialize> Serialize for AsValue<'_, T> {
     }
 }
 
+/// SHA-256 of the command's name and its canonical JSON.
 fn fingerprint(name: &str, request: &impl Serialize) -> String {
     let mut hasher = Sha256::new();
     hasher.update(name.as_bytes());
@@ -215,4 +215,28 @@ pub fn stored_answer<V: serde::de::DeserializeOwned>(
         )
     })?;
     Ok((events, view))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Serialize)]
+    struct Booking {
+        zeta: u32,
+        alpha: Option<String>,
+    }
+
+    #[test]
+    fn a_fingerprint_through_as_value_is_the_one_its_value_gave() {
+        let booking = Booking {
+            zeta: 2,
+            alpha: Some("a".into()),
+        };
+        let value = serde_json::to_value(&booking).expect("serialises");
+        assert_eq!(
+            fingerprint("book_stay", &AsValue(&booking)),
+            fingerprint("book_stay", &value)
+        );
+    }
 }

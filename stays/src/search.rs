@@ -264,7 +264,9 @@ impl StaysModel {
         let in_row = |packed: &StayMasks| packed.free_around(|word| searchable.free[word as usize]);
         let free_around = match &ask.packed {
             Some(packed) => in_row(packed),
-            // A listing's own first night, or nights beyond the packed words.
+            // A listing's own first night, or nights beyond the packed words. The
+            // masks always fit: `Ask::of` keeps a stay to 365 nights, and `before`
+            // is at most three nights before its check-in.
             None => {
                 let masks = StayMasks::new(before, ask.from, ask.until, after)?;
                 match self.rows.packed(masks) {

@@ -18,6 +18,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use super::{percentile_ms, ratio, round2, target, Figures, Output};
+use crate::connection::Server;
 use crate::reads::{drive, skus_in_stock, start_server, Path};
 use crate::seed::{write_catalog, SEED_WAREHOUSE};
 use app::config::StorageArgs;
@@ -108,6 +109,7 @@ pub async fn run(args: ConsoleArgs) -> anyhow::Result<()> {
     let (server, base) = start_server(&args.storage).await?;
     let pid = server.id().context("the server's process id")?;
     let client = app::server::client_with_key(None)?;
+    let server = Server::new(&base, None)?;
     let skus = skus_in_stock(&client, &base).await?;
     eprintln!("placing {} orders and running a flash sale", args.orders);
     for i in 0..args.orders {
@@ -168,7 +170,7 @@ pub async fn run(args: ConsoleArgs) -> anyhow::Result<()> {
     let mut slowest = (String::new(), 0.0_f64);
     for (name, path) in pages {
         let path: Arc<Path> = Arc::new(Box::new(move |_| path.clone()));
-        let measured = drive(&client, &base, path, 1, args.duration).await;
+        let measured = drive(&server, path, 1, args.duration).await;
         if measured.errors > 0 {
             bail!(
                 "{name}: {} of {} requests failed",

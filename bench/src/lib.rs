@@ -4,6 +4,7 @@
 
 pub mod append;
 pub mod checkout;
+mod connection;
 pub mod console;
 pub mod eval;
 pub mod flash_sale;

@@ -15,6 +15,7 @@ use event_schemas::GeoPoint;
 use h3o::{LatLng, Resolution};
 use serde_json::json;
 
+use super::connection::{Call, Server};
 use super::reads::{drive, drive_requests, start_server, Path, Request};
 use super::{latency_histogram, percentile_ms, ratio, record, round2, target, Figures, Output};
 use crate::seed::append_seeded;
@@ -158,20 +159,22 @@ pub async fn run(args: PricingArgs) -> anyhow::Result<()> {
 
     // Over HTTP: the quote route beside /health, the same connections.
     let (_server, base) = start_server(&args.storage).await?;
-    let client = reqwest::Client::new();
+    let server = Server::new(&base, None)?;
     let health: Arc<Path> = Arc::new(Box::new(|_| "/health".to_string()));
-    let trivial = drive(&client, &base, health, args.connections, args.duration).await;
-    let url = format!("{base}/v1/delivery/quotes");
+    let trivial = drive(&server, health, args.connections, args.duration).await;
     let points = dropoffs.clone();
-    let request: Arc<Request> = Arc::new(move |client, i| {
+    let request: Arc<Request> = Arc::new(move |i| {
         let to = points[i % points.len()];
-        client.post(&url).json(&json!({
-            "warehouse_id": WAREHOUSE,
-            "dropoff": {"lat": to.lat, "lon": to.lon},
-            "order_value": 2500
-        }))
+        Call::post_json(
+            "/v1/delivery/quotes".to_string(),
+            &json!({
+                "warehouse_id": WAREHOUSE,
+                "dropoff": {"lat": to.lat, "lon": to.lon},
+                "order_value": 2500
+            }),
+        )
     });
-    let quoted = drive_requests(&client, request, args.connections, args.duration).await;
+    let quoted = drive_requests(&server, request, args.connections, args.duration).await;
     let (health_p99, quote_p99) = (
         percentile_ms(&trivial.latency, 0.99),
         percentile_ms(&quoted.latency, 0.99),

@@ -17,6 +17,7 @@ use hdrhistogram::Histogram;
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
+use super::connection::{Call, Connection, Server};
 use super::{latency_histogram, percentile_ms, ratio, record, round2, target, Figures, Output};
 use crate::seed::{write_catalog, SEED_WAREHOUSE};
 use app::config::StorageArgs;
@@ -86,6 +87,7 @@ pub async fn run(args: ReadsArgs) -> anyhow::Result<()> {
         }
     };
     let client = app::server::client_with_key(args.api_key.as_deref())?;
+    let server = Server::new(&base, args.api_key.as_deref())?;
     let skus = skus_in_stock(&client, &base).await?;
     eprintln!(
         "bench reads: {} connections, {} s per route, {} SKUs in stock, at {base}",
@@ -133,7 +135,7 @@ pub async fn run(args: ReadsArgs) -> anyhow::Result<()> {
     let mut availability_targets = Vec::new();
     for (name, path) in routes {
         let path: Arc<Path> = Arc::new(path);
-        let measured = drive(&client, &base, path, args.connections, args.duration).await;
+        let measured = drive(&server, path, args.connections, args.duration).await;
         let p99 = percentile_ms(&measured.latency, 0.99);
         let (throughput_ratio, p99_ratio) = match health {
             None => {
@@ -200,23 +202,22 @@ pub(crate) type Path = Box<dyn Fn(usize) -> String + Send + Sync>;
 
 /// `connections` closed loops on one route for `seconds`.
 pub(crate) async fn drive(
-    client: &reqwest::Client,
-    base: &str,
+    server: &Server,
     path: Arc<Path>,
     connections: usize,
     seconds: u64,
 ) -> Measured {
-    let base = base.to_string();
-    let request: Arc<Request> = Arc::new(move |client, i| client.get(format!("{base}{}", path(i))));
-    drive_requests(client, request, connections, seconds).await
+    let request: Arc<Request> = Arc::new(move |i| Call::get(path(i)));
+    drive_requests(server, request, connections, seconds).await
 }
 
-/// The n-th request of a route, made with a client.
-pub(crate) type Request = dyn Fn(&reqwest::Client, usize) -> reqwest::RequestBuilder + Send + Sync;
+/// The n-th request of a route.
+pub(crate) type Request = dyn Fn(usize) -> Call + Send + Sync;
 
-/// `connections` closed loops sending `request`'s requests for `seconds`.
+/// `connections` closed loops, each on its own connection, sending `request`'s
+/// requests for `seconds`.
 pub(crate) async fn drive_requests(
-    client: &reqwest::Client,
+    server: &Server,
     request: Arc<Request>,
     connections: usize,
     seconds: u64,
@@ -225,17 +226,17 @@ pub(crate) async fn drive_requests(
     let deadline = started + Duration::from_secs(seconds);
     let loops: Vec<_> = (0..connections)
         .map(|connection| {
-            let client = client.clone();
+            let mut to_server = Connection::new(server);
             let request = request.clone();
             tokio::spawn(async move {
                 let mut latency = latency_histogram();
                 let (mut requests, mut errors) = (0u64, 0u64);
                 let mut i = connection * 7919;
                 while Instant::now() < deadline {
-                    let next = request(&client, i);
+                    let next = request(i);
                     i += 1;
                     let sent = Instant::now();
-                    let ok = fetch(next).await;
+                    let ok = matches!(to_server.send(next).await, Ok((status, _)) if status.is_success());
                     record(&mut latency, sent.elapsed());
                     requests += 1;
                     if !ok {

@@ -432,6 +432,7 @@ async fn over_http(args: &RecsArgs, users: &[String], figures: &mut Figures) -> 
         started.elapsed().as_secs_f64()
     );
     let client = app::server::client_with_key(None)?;
+    let server = crate::connection::Server::new(&base, None)?;
     // The server trains once it has caught up: wait for a model to be in use.
     let deadline = Instant::now() + Duration::from_secs(600);
     loop {
@@ -457,9 +458,8 @@ async fn over_http(args: &RecsArgs, users: &[String], figures: &mut Figures) -> 
         format!("/v1/recommendations/{}", users[i % users.len()])
     }));
     let (connections, seconds) = (args.connections, args.duration);
-    let health_saturated =
-        crate::reads::drive(&client, &base, health.clone(), connections, seconds).await;
-    let saturated = crate::reads::drive(&client, &base, lists.clone(), connections, seconds).await;
+    let health_saturated = crate::reads::drive(&server, health.clone(), connections, seconds).await;
+    let saturated = crate::reads::drive(&server, lists.clone(), connections, seconds).await;
     println!(
         "over HTTP, {connections} closed loops (saturated: the p99 is mostly queueing): /health {:.0} req/s p99 {:.2} ms; /v1/recommendations/{{user}} {:.0} req/s p99 {:.2} ms ({} failed)",
         health_saturated.per_second,

@@ -30,6 +30,7 @@ use domain::ListingCommand;
 use futures::future::join_all;
 use serde_json::Value;
 
+use super::connection::{Call, Connection, Server};
 use super::reads::{drive, start_server, Measured, Path};
 use super::{latency_histogram, percentile_ms, ratio, record, round2, target, Figures, Output};
 use crate::seed::stays::{offset, write_stays, Place, StaysPlan, CITIES};
@@ -195,8 +196,7 @@ fn race_windows(places: &[Place], count: usize) -> Vec<(usize, NaiveDate)> {
 /// The request and its answer are the API's own types, not built as and parsed
 /// into `Value`s: the client shares the machine with the server it measures.
 async fn book(
-    client: &reqwest::Client,
-    base: &str,
+    to_server: &mut Connection,
     stay_id: &str,
     ask: &Ask,
 ) -> Result<Option<Held>, String> {
@@ -208,15 +208,12 @@ async fn book(
         guests: ask.guests,
         search_id: None,
     };
-    let response = client
-        .post(format!("{base}/v1/stays/{}/bookings", ask.listing))
-        .json(&booking)
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
-    let status = response.status();
-    // Read to the end even when refused, so the connection is kept.
-    let body = response.bytes().await.map_err(|e| e.to_string())?;
+    let (status, body) = to_server
+        .send(Call::post_json(
+            format!("/v1/stays/{}/bookings", ask.listing),
+            &booking,
+        ))
+        .await?;
     if status.as_u16() == 409 {
         return Ok(None);
     }
@@ -252,8 +249,7 @@ impl FreeStays {
 /// Holds on distinct listings, `connections` closed loops for `seconds` (or until
 /// the free stays run out): the figures and the holds granted.
 async fn drive_holds(
-    client: &reqwest::Client,
-    base: &str,
+    server: &Server,
     free: Arc<FreeStays>,
     run: &str,
     connections: usize,
@@ -263,7 +259,7 @@ async fn drive_holds(
     let deadline = started + Duration::from_secs(seconds);
     let loops: Vec<_> = (0..connections)
         .map(|_| {
-            let (client, base, free) = (client.clone(), base.to_string(), free.clone());
+            let (mut to_server, free) = (Connection::new(server), free.clone());
             let run = run.to_string();
             tokio::spawn(async move {
                 let mut latency = latency_histogram();
@@ -272,7 +268,7 @@ async fn drive_holds(
                 while Instant::now() < deadline {
                     let Some((n, ask)) = free.take() else { break };
                     let sent = Instant::now();
-                    let answer = book(&client, &base, &format!("{run}-b{n}"), ask).await;
+                    let answer = book(&mut to_server, &format!("{run}-b{n}"), ask).await;
                     record(&mut latency, sent.elapsed());
                     requests += 1;
                     match answer {
@@ -376,6 +372,7 @@ pub async fn run(args: StaysArgs) -> anyhow::Result<()> {
 
     let (_server, base) = start_server(&args.storage).await?;
     let client = reqwest::Client::new();
+    let server = Server::new(&base, None)?;
     // A fresh server rebuilds its models from the log while already listening:
     // measured before they are caught up, searches would share the machine with
     // that replay (and read a partial model).
@@ -388,7 +385,7 @@ pub async fn run(args: StaysArgs) -> anyhow::Result<()> {
 
     // (a) Search beside /health.
     let health: Arc<Path> = Arc::new(Box::new(|_| "/health".to_string()));
-    let trivial = drive(&client, &base, health, args.connections, args.duration).await;
+    let trivial = drive(&server, health, args.connections, args.duration).await;
     let today = Utc::now().date_naive();
     let search: Arc<Path> = Arc::new(Box::new(move |i| {
         let mut g = Generator::new(i as u64);
@@ -404,7 +401,7 @@ pub async fn run(args: StaysArgs) -> anyhow::Result<()> {
             1 + g.below(4)
         )
     }));
-    let searched = drive(&client, &base, search, args.connections, args.duration).await;
+    let searched = drive(&server, search, args.connections, args.duration).await;
     let (health_p99, search_p99) = (
         percentile_ms(&trivial.latency, 0.99),
         percentile_ms(&searched.latency, 0.99),
@@ -454,15 +451,8 @@ pub async fn run(args: StaysArgs) -> anyhow::Result<()> {
     let mut hold_errors = 0;
     let mut best: Option<(usize, f64, f64)> = None;
     for &connections in &args.hold_connections {
-        let (held, granted, errors) = drive_holds(
-            &client,
-            &base,
-            free.clone(),
-            &run,
-            connections,
-            args.duration,
-        )
-        .await;
+        let (held, granted, errors) =
+            drive_holds(&server, free.clone(), &run, connections, args.duration).await;
         let holds_p99 = percentile_ms(&held.latency, 0.99);
         println!(
             "{:<40} {:>10.0} {:>9.2} {:>9.2}{}",
@@ -520,8 +510,8 @@ pub async fn run(args: StaysArgs) -> anyhow::Result<()> {
         .collect();
     let started = Instant::now();
     let answers = join_all(asks.iter().enumerate().map(|(n, ask)| {
-        let (client, base, run) = (&client, &base, &run);
-        async move { book(client, base, &format!("{run}-r{n}"), ask).await }
+        let (mut to_server, run) = (Connection::new(&server), &run);
+        async move { book(&mut to_server, &format!("{run}-r{n}"), ask).await }
     }))
     .await;
     let race_seconds = started.elapsed().as_secs_f64();

@@ -187,6 +187,21 @@ impl LogTail {
     /// the tail can answer: it holds the records after `after`, and either has some
     /// or has read every commit heard of (else the database may hold more).
     pub fn read(&self, after: i64, aggregate_type: Option<&str>, limit: i64) -> Option<Recent> {
+        self.read_where(
+            after,
+            |record| aggregate_type.is_none_or(|wanted| record.aggregate_type == wanted),
+            limit,
+        )
+    }
+
+    /// [`read`](Self::read) of the records `wanted` takes: the others are passed
+    /// over without being copied.
+    pub fn read_where(
+        &self,
+        after: i64,
+        wanted: impl Fn(&LogRecord) -> bool,
+        limit: i64,
+    ) -> Option<Recent> {
         let kept = self.kept();
         if after < kept.after || (after >= kept.reached && self.heard() > kept.reached) {
             return None;
@@ -195,7 +210,7 @@ impl LogTail {
         let first = kept.records.partition_point(|r| r.position <= after);
         let mut records = Vec::new();
         for record in kept.records.range(first..) {
-            if aggregate_type.is_some_and(|wanted| record.aggregate_type != wanted) {
+            if !wanted(record) {
                 continue;
             }
             if records.len() == limit {
@@ -267,5 +282,26 @@ impl Database {
             reached: reached.max(after),
             full,
         })
+    }
+
+    /// [`read_recent`](Self::read_recent) of every type, keeping only the records
+    /// `wanted` takes: a reader of a few kinds of record no longer copies the rest
+    /// out of the tail. `limit` counts the records kept when the tail answers, and
+    /// every record read when the database does.
+    pub async fn read_recent_where(
+        &self,
+        after: i64,
+        wanted: impl Fn(&LogRecord) -> bool,
+        limit: i64,
+    ) -> Result<Recent, LogError> {
+        if let Some(recent) = self
+            .tail()
+            .and_then(|tail| tail.read_where(after, &wanted, limit))
+        {
+            return Ok(recent);
+        }
+        let mut recent = self.read_recent(after, None, limit).await?;
+        recent.records.retain(|record| wanted(record));
+        Ok(recent)
     }
 }

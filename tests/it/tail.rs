@@ -112,6 +112,21 @@ async fn the_tail_answers_readers_as_the_database_does(backend: Backend) {
         assert_eq!(via_database.reached, recent.reached);
     }
 
+    // A reader that picks its records by a predicate (the SQL projections) gets the
+    // same, from memory and, for what is older than the tail, from the database.
+    for after in [started_at, 0] {
+        let picked = db
+            .read_recent_where(after, |r| r.aggregate_type == "note", 1_000)
+            .await
+            .unwrap();
+        assert_eq!(
+            seen(&picked.records),
+            from_database(&db, after, Some("note"), 1_000).await,
+            "after {after}"
+        );
+        assert_eq!(picked.reached, head);
+    }
+
     // What is older than the tail comes from the database, with the same answer.
     let recent = db.read_recent(0, Some("memo"), 100).await.unwrap();
     let records = seen(&recent.records);

@@ -1,6 +1,8 @@
 //! Open holds: what the expiry sweep reads, including holds of other processes.
 
 use chrono::{TimeZone, Utc};
+use event_log::{AppendBatch, NewEvent};
+use event_schemas::Metadata;
 use event_schemas::StockEvent;
 use projections::open_holds::{next_expiries, OpenHolds};
 use projections::Projector;
@@ -9,7 +11,8 @@ use crate::support::{Backend, Writer};
 
 crate::on_both_backends!(
     timed_holds_are_listed_until_sold_or_released,
-    rebuilt_open_holds_match_live
+    rebuilt_open_holds_match_live,
+    the_checkpoint_moves_on_over_records_the_model_does_not_read
 );
 
 fn held(sku: &str, hold: &str, quantity: u64, minute: Option<u32>) -> StockEvent {
@@ -118,4 +121,49 @@ async fn rebuilt_open_holds_match_live(backend: &Backend) {
     assert!(live.iter().all(|(_, minute)| *minute >= 10), "{live:?}");
     projector.rebuild().await.unwrap();
     assert_eq!(listed(backend).await, live);
+}
+
+/// The runner takes only what its model reads, yet writes its checkpoint down past
+/// long runs of other records, so a restart does not read them all again.
+async fn the_checkpoint_moves_on_over_records_the_model_does_not_read(backend: &Backend) {
+    let projector = Projector::open(backend.read.clone(), OpenHolds)
+        .await
+        .unwrap();
+    let mut writer = Writer::default();
+    writer
+        .write(&backend.store, vec![held("A", "h1", 1, Some(5))])
+        .await;
+    let memos = |from: usize, count: usize| AppendBatch {
+        aggregate_type: "memo".into(),
+        aggregate_id: "m".into(),
+        expected_sequence: from as i64,
+        events: (from..from + count)
+            .map(|n| NewEvent {
+                event_id: uuid::Uuid::now_v7(),
+                event_type: "Noted".into(),
+                event_version: "1.0".into(),
+                payload: format!(r#"{{"Noted":{{"n":{n}}}}}"#),
+                metadata: Metadata::default(),
+                occurred_at: Utc::now(),
+            })
+            .collect(),
+        receipts: Vec::new(),
+    };
+    // A few: followed, but not worth a write.
+    backend.store.append(&[memos(0, 10)]).await.unwrap();
+    let head = backend.store.last_committed();
+    assert_eq!(projector.catch_up().await.unwrap(), head);
+    let restarted = Projector::open(backend.read.clone(), OpenHolds)
+        .await
+        .unwrap();
+    assert_eq!(restarted.position(), writer.last_position);
+    // Many: written down.
+    backend.store.append(&[memos(10, 10_000)]).await.unwrap();
+    let head = backend.store.last_committed();
+    assert_eq!(projector.catch_up().await.unwrap(), head);
+    let restarted = Projector::open(backend.read.clone(), OpenHolds)
+        .await
+        .unwrap();
+    assert_eq!(restarted.position(), head);
+    assert_eq!(listed(backend).await, [("A".into(), 5)]);
 }

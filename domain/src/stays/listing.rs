@@ -4,6 +4,7 @@
 //! append of a decision made on an older state conflicts and is decided again).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
@@ -289,7 +290,9 @@ pub enum ListingStatus {
 pub struct Listing {
     pub listing_id: String,
     pub host_id: String,
-    pub details: Option<ListingDetails>,
+    /// Shared, not copied: every batch is decided on a clone of the state, and the
+    /// details (title, description, photos) were most of what a clone copied.
+    pub details: Option<Arc<ListingDetails>>,
     pub status: ListingStatus,
     pub auto_pricing: bool,
     /// The nightly prices automatic pricing stays within.
@@ -324,7 +327,7 @@ impl Listing {
     }
 
     fn existing(&self) -> Result<&ListingDetails, DomainError> {
-        self.details.as_ref().ok_or_else(|| {
+        self.details.as_deref().ok_or_else(|| {
             refuse(
                 ErrorKind::NotFound,
                 Refusal::UnknownListing,
@@ -423,7 +426,7 @@ impl Listing {
                 v.finish()?;
                 validate_details(details)?;
                 if self.details.is_some() {
-                    return if self.host_id == *host_id && self.details.as_ref() == Some(details) {
+                    return if self.host_id == *host_id && self.details.as_deref() == Some(details) {
                         Ok(vec![])
                     } else {
                         Err(refuse(
@@ -978,12 +981,12 @@ impl Listing {
             } => {
                 self.listing_id = listing_id.clone();
                 self.host_id = host_id.clone();
-                self.details = Some(details.clone());
+                self.details = Some(Arc::new(details.clone()));
                 self.listed = true;
             }
             // Changing a listing lists it again (moderation is unaffected).
             ListingEvent::ListingUpdated { details, .. } => {
-                self.details = Some(details.clone());
+                self.details = Some(Arc::new(details.clone()));
                 self.listed = true;
             }
             ListingEvent::ListingUnlisted { .. } => self.listed = false,
@@ -1123,7 +1126,7 @@ pub struct ListingView {
     pub host_id: String,
     pub status: ListingStatus,
     pub auto_pricing: bool,
-    pub details: Option<ListingDetails>,
+    pub details: Option<Arc<ListingDetails>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub signals: Vec<FraudSignal>,
     #[serde(skip_serializing_if = "Option::is_none")]

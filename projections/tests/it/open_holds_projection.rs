@@ -149,6 +149,7 @@ async fn the_checkpoint_moves_on_over_records_the_model_does_not_read(backend: &
             .collect(),
         receipts: Vec::new(),
     };
+    projector.catch_up().await.unwrap();
     // A few: followed, but not worth a write.
     backend.store.append(&[memos(0, 10)]).await.unwrap();
     let head = backend.store.last_committed();
